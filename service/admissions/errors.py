@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from service.errors import Conflict, NotFound, Unprocessable
+
+
+class AdmissionNotFound(NotFound):
+    code = "admission_not_found"
+
+
+class AdmissionConflict(Conflict):
+    code = "admission_conflict"
+    title = "The visit id was already used with a different body"
+
+
+class DepositConflict(Conflict):
+    code = "deposit_conflict"
+    title = "The receipt number was already reported with a different body"
+
+
+class AdmissionReversed(Conflict):
+    code = "admission_reversed"
+    title = "The admission has been reversed"
+
+
+class HospitalCodeRequired(Unprocessable):
+    code = "hospital_code_required"

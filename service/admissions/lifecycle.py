@@ -1,0 +1,233 @@
+"""After admission: deposits the HIS reports as taken, and reversal of the admission."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.errors import AdmissionNotFound, AdmissionReversed, DepositConflict
+from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
+from service.admissions.schemas import DepositOutcome, DepositReport, ViolationRef
+from service.admissions.service import find_admission, local_date, request_digest
+from service.base import utcnow
+from service.policy import CompiledPolicy, fen_to_yuan, points_for
+from service.policy_versions.catalog import PolicyCatalog
+from service.violations.ledger import Finding, book_violation
+
+log = logging.getLogger("settlecheck.admissions")
+
+
+async def _locked_admission(
+    session: AsyncSession, *, hospital_code: str, visit_id: str
+) -> Admission:
+    """The hospital's own admission, row-locked (PostgreSQL; SQLite writers are serialised)."""
+    admission = await find_admission(
+        session, hospital_code=hospital_code, visit_id=visit_id, for_update=True
+    )
+    if admission is None:
+        raise AdmissionNotFound(f"no admission {visit_id} at hospital {hospital_code}")
+    return admission
+
+
+async def report_deposit(
+    session: AsyncSession,
+    *,
+    catalog: PolicyCatalog,
+    hospital_code: str,
+    actor: str,
+    visit_id: str,
+    body: DepositReport,
+) -> tuple[dict[str, Any], bool]:
+    """Record a deposit actually taken; book DEPOSIT_CHARGED if the patient was eligible.
+    Idempotent per receipt number. Returns (body, replayed)."""
+    admission = await _locked_admission(session, hospital_code=hospital_code, visit_id=visit_id)
+    assert admission.id is not None
+    request_hash = request_digest(body.model_dump(mode="json"))
+    existing = await _find_deposit(session, admission.id, body.receipt_no)
+    if existing is not None:
+        return _replay(existing, request_hash), True
+    if admission.state != "admitted":
+        raise AdmissionReversed(f"admission {visit_id} was reversed; no deposit can be reported")
+    amount_fen = int(body.amount * 100)
+    taken_before = admission.deposit_taken_fen
+    refund_fen = _excess(admission, taken_before=taken_before, amount_fen=amount_fen)
+    deposit = AdmissionDeposit(
+        admission_id=admission.id,
+        receipt_no=body.receipt_no,
+        amount_fen=amount_fen,
+        taken_at=body.taken_at,
+        refund_required=refund_fen > 0,
+        request_hash=request_hash,
+        response={},
+    )
+    try:
+        async with session.begin_nested():
+            session.add(deposit)
+            await session.flush()
+    except IntegrityError:
+        winner = await _find_deposit(session, admission.id, body.receipt_no)
+        if winner is None:
+            raise
+        return _replay(winner, request_hash), True
+    violation = None
+    if refund_fen > 0:
+        policy = await _policy_of(session, catalog, admission)
+        violation = await _book_deposit_charged(
+            session, admission, deposit, policy, taken_before=taken_before, refund_fen=refund_fen
+        )
+        deposit.violation_id = violation.id
+    admission.deposit_taken_fen = taken_before + amount_fen
+    deposit.response = _outcome(admission, deposit, refund_fen, violation).model_dump(mode="json")
+    session.add_all([admission, deposit])
+    session.add(
+        AdmissionEvent(
+            admission_id=admission.id,
+            kind="deposit_reported",
+            actor=actor[:64],
+            detail={"receipt_no": body.receipt_no, "amount_fen": amount_fen},
+        )
+    )
+    await session.flush()
+    return deposit.response, False
+
+
+def _excess(admission: Admission, *, taken_before: int, amount_fen: int) -> int:
+    """The part of this deposit above what an eligible patient may be asked for."""
+    if admission.eligible is not True or admission.deposit_allowed_fen is None:
+        return 0
+    over = taken_before + amount_fen - admission.deposit_allowed_fen
+    return max(0, min(amount_fen, over))
+
+
+async def _find_deposit(
+    session: AsyncSession, admission_id: int, receipt_no: str
+) -> AdmissionDeposit | None:
+    query = select(AdmissionDeposit).where(
+        AdmissionDeposit.admission_id == admission_id, AdmissionDeposit.receipt_no == receipt_no
+    )
+    return (await session.exec(query)).first()
+
+
+def _replay(existing: AdmissionDeposit, request_hash: str) -> dict[str, Any]:
+    if existing.request_hash != request_hash:
+        raise DepositConflict(
+            f"receipt {existing.receipt_no} was already reported with a different body",
+            field="receipt_no",
+        )
+    return existing.response
+
+
+async def _policy_of(
+    session: AsyncSession, catalog: PolicyCatalog, admission: Admission
+) -> CompiledPolicy:
+    if admission.policy_hash:
+        policy = await catalog.by_hash(session, admission.policy_hash)
+        if policy is not None:
+            return policy
+    return await catalog.for_region(
+        session, insured_region=admission.insured_county, on=local_date(admission.admitted_at)
+    )
+
+
+async def _book_deposit_charged(
+    session: AsyncSession,
+    admission: Admission,
+    deposit: AdmissionDeposit,
+    policy: CompiledPolicy,
+    *,
+    taken_before: int,
+    refund_fen: int,
+) -> Any:
+    return await book_violation(
+        session,
+        Finding(
+            rule_code="DEPOSIT_CHARGED",
+            hospital_code=admission.hospital_code,
+            county_code=admission.county_code,
+            source="deposit",
+            evidence={
+                "visit_id": admission.visit_id,
+                "receipt_no": deposit.receipt_no,
+                "amount_fen": deposit.amount_fen,
+                "taken_at": deposit.taken_at.isoformat(),
+                "deposit_allowed_fen": admission.deposit_allowed_fen,
+                "deposit_taken_before_fen": taken_before,
+                "refund_fen": refund_fen,
+                "categories": admission.categories,
+                "eligibility_reasons": admission.eligibility.get("reasons", []),
+                "status_source": admission.status_source,
+            },
+            points=points_for(policy, "DEPOSIT_CHARGED"),
+            severity="high",
+            visit_id=admission.visit_id,
+            person_key=admission.person_key,
+            person_masked=admission.person_masked,
+            source_ref=f"deposit:{deposit.id}",
+            policy_hash=policy.content_hash,
+        ),
+    )
+
+
+def _outcome(
+    admission: Admission, deposit: AdmissionDeposit, refund_fen: int, violation: Any
+) -> DepositOutcome:
+    if refund_fen > 0:
+        message = (
+            f"The patient is eligible for pay-after-treatment (先诊疗后付费): refund "
+            f"{fen_to_yuan(refund_fen)} yuan now. A DEPOSIT_CHARGED finding was booked."
+        )
+    elif admission.eligible is None:
+        message = (
+            "The patient's status was unknown at admission: if they are confirmed eligible, "
+            "the deposit must be refunded."
+        )
+    else:
+        message = "Deposit recorded."
+    return DepositOutcome(
+        visit_id=admission.visit_id,
+        receipt_no=deposit.receipt_no,
+        amount=fen_to_yuan(deposit.amount_fen),
+        amount_fen=deposit.amount_fen,
+        refund_required=refund_fen > 0,
+        refund=fen_to_yuan(refund_fen),
+        refund_fen=refund_fen,
+        message=message,
+        violation=ViolationRef(
+            id=violation.id,
+            rule_code=violation.rule_code,
+            points=str(Decimal(violation.points_hundredths) / 100),
+        )
+        if violation is not None
+        else None,
+        deposit_taken_total=fen_to_yuan(admission.deposit_taken_fen),
+    )
+
+
+async def reverse_admission(
+    session: AsyncSession, *, hospital_code: str, actor: str, visit_id: str, reason: str
+) -> Admission:
+    """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger."""
+    admission = await _locked_admission(session, hospital_code=hospital_code, visit_id=visit_id)
+    if admission.state == "reversed":
+        return admission
+    assert admission.id is not None
+    admission.state = "reversed"
+    admission.reversed_at = utcnow()
+    admission.reversal_reason = reason
+    session.add(admission)
+    session.add(
+        AdmissionEvent(
+            admission_id=admission.id, kind="reversed", actor=actor[:64], detail={"reason": reason}
+        )
+    )
+    await session.flush()
+    log.info(
+        "admission reversed",
+        extra={"fields": {"visit_id": visit_id, "hospital": hospital_code, "actor": actor}},
+    )
+    return admission

@@ -1,0 +1,198 @@
+"""What the admission desk is told, and what goes to the ledger: a pure function of the
+person's status, the policy in force and the visit. No I/O here.
+
+Findings are booked only for a person the registry or the snapshot knows; an `unknown` status
+yields no finding and no "not eligible" — only the advice to take no deposit until confirmed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from service.persons.service import PersonStatus
+from service.policy import CompiledPolicy, Visit, is_covered, pay_after_treatment
+from service.registry.schemas import CategorySpan, PersonRecord
+
+# Pairs of categories one person cannot hold on the same day (REGISTRY_INCONSISTENT):
+# 特困 and 低保 are exclusive by law; 建档立卡 became 脱贫 in 2021; 边缘易致贫户 are by
+# definition not (formerly) poor; 低保边缘 means not in 低保 or 特困.
+CONTRADICTING = (
+    ("destitute", "minimum_living"),
+    ("lifted_out", "registered_poor"),
+    ("monitored_edge", "registered_poor"),
+    ("lifted_out", "monitored_edge"),
+    ("low_income_edge", "minimum_living"),
+    ("destitute", "low_income_edge"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A warning for the desk; with `rule` set it is also a ledger finding."""
+
+    code: str
+    message: str
+    rule: str | None = None
+    evidence: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    categories: tuple[CategorySpan, ...]
+    covered: bool | None
+    eligible: bool | None
+    reasons: tuple[str, ...]
+    deposit_allowed_fen: int | None  # None: no limit (not eligible)
+    notices: tuple[Notice, ...]
+
+    @property
+    def findings(self) -> tuple[Notice, ...]:
+        return tuple(n for n in self.notices if n.rule is not None)
+
+
+def assess(
+    *,
+    status: PersonStatus,
+    policy: CompiledPolicy,
+    visit: Visit,
+    insured_county: str,
+    deposit_intended_fen: int,
+) -> Assessment:
+    if not status.known:
+        return _unknown(status)
+    record = status.record
+    categories = record.categories_on(visit.admitted_on) if record else ()
+    codes = frozenset(c.code for c in categories)
+    eligibility = pay_after_treatment(policy, visit=visit, categories=codes)
+    allowed = eligibility.deposit_allowed_fen if eligibility.eligible else None
+    covered = is_covered(policy, codes)
+    notices = list(_source_notices(status))
+    if record is not None:
+        notices += _consistency(record, categories, insured_county)
+        if covered:
+            notices += _programme_rules(record, visit)
+    if allowed is not None and deposit_intended_fen > allowed:
+        notices.append(
+            Notice(
+                "DEPOSIT_NOT_ALLOWED",
+                "The patient is eligible for pay-after-treatment (先诊疗后付费): "
+                "take no deposit beyond the allowed amount.",
+            )
+        )
+    return Assessment(
+        categories=categories,
+        covered=covered,
+        eligible=eligibility.eligible,
+        reasons=eligibility.reasons,
+        deposit_allowed_fen=allowed,
+        notices=tuple(notices),
+    )
+
+
+def _unknown(status: PersonStatus) -> Assessment:
+    notice = Notice(
+        "STATUS_UNKNOWN",
+        f"Eligibility cannot be determined: {status.unknown_reason}. Take no deposit until the "
+        "status is confirmed; report any deposit taken.",
+    )
+    return Assessment((), None, None, ("STATUS_UNKNOWN",), 0, (notice,))
+
+
+def _source_notices(status: PersonStatus) -> list[Notice]:
+    if status.snapshot_taken_at is None:
+        return []
+    taken = status.snapshot_taken_at.date().isoformat()
+    return [
+        Notice(
+            "ANSWERED_FROM_SNAPSHOT",
+            f"The registry did not answer ({status.registry_problem}); this answer comes from "
+            f"the roster snapshot taken {taken}.",
+        )
+    ]
+
+
+def _consistency(
+    record: PersonRecord, active: tuple[CategorySpan, ...], insured_county: str
+) -> list[Notice]:
+    notices = []
+    codes = sorted({c.code for c in active})
+    if active and record.insured_county != insured_county:
+        notices.append(
+            Notice(
+                "INSURED_COUNTY_MISMATCH",
+                f"The hospital reports insured county {insured_county}; the registry says "
+                f"{record.insured_county}.",
+                rule="REGISTRY_INCONSISTENT",
+                evidence={
+                    "problem": "insured_county_mismatch",
+                    "reported": insured_county,
+                    "registry": record.insured_county,
+                },
+            )
+        )
+    if record.deceased and active:
+        notices.append(
+            Notice(
+                "DECEASED_IN_REGISTRY",
+                "The registry records this person as deceased but still in active categories.",
+                rule="REGISTRY_INCONSISTENT",
+                evidence={"problem": "deceased_but_active", "deceased": True, "categories": codes},
+            )
+        )
+    for pair in CONTRADICTING:
+        if set(pair) <= set(codes):
+            notices.append(
+                Notice(
+                    "CATEGORIES_CONTRADICT",
+                    f"The registry lists categories that exclude each other: {pair[0]}, {pair[1]}.",
+                    rule="REGISTRY_INCONSISTENT",
+                    evidence={"problem": "categories_contradict", "categories": list(pair)},
+                )
+            )
+    return notices
+
+
+def _programme_rules(record: PersonRecord, visit: Visit) -> list[Notice]:
+    day = visit.admitted_on
+    notices = []
+    doctor = record.family_doctor
+    if doctor is None or not doctor.valid_on(day):
+        notices.append(
+            Notice(
+                "NO_FAMILY_DOCTOR",
+                "No valid family-doctor contract (家庭医生签约) for a covered person.",
+                rule="NO_FAMILY_DOCTOR",
+                evidence={
+                    "contracted": bool(doctor and doctor.contracted),
+                    "contract_valid_to": _iso(doctor.valid_to if doctor else None),
+                },
+            )
+        )
+    if visit.visit_type == "chronic_outpatient" and not record.chronic_card_valid_on(day):
+        expired = max((c.valid_to for c in record.chronic_cards), default=None)
+        notices.append(
+            Notice(
+                "CHRONIC_CARD_MISSING",
+                "Chronic outpatient visit without a valid chronic-disease card (慢病卡)"
+                + (f"; the card expired {expired.isoformat()}." if expired else "."),
+                rule="CHRONIC_CARD_MISSING",
+                evidence={"card_valid_to": _iso(expired), "visit_type": visit.visit_type},
+            )
+        )
+    if visit.location != "in_county" and not visit.referred:
+        notices.append(
+            Notice(
+                "IMPROPER_REFERRAL",
+                "Admission outside the insured county without a referral (不规范转诊): "
+                "lower reimbursement, no pay-after-treatment.",
+                rule="IMPROPER_REFERRAL",
+                evidence={"location": visit.location, "referred": False},
+            )
+        )
+    return notices
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None

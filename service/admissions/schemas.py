@@ -1,0 +1,133 @@
+"""API models of admissions. Inputs forbid unknown fields; amounts are yuan with at most two
+decimals, turned into fen at the edge; outputs carry both."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+Yuan = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), decimal_places=2)]
+VisitId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+
+
+class Referral(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    referred: bool = False
+    referral_no: str | None = Field(default=None, max_length=64)
+    from_hospital: str | None = Field(default=None, max_length=128)
+
+
+class AdmissionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    visit_id: VisitId
+    id_number: str = Field(min_length=1, max_length=32, description="居民身份证号码, 18 or 15")
+    name: str = Field(min_length=1, max_length=64)
+    admitted_at: AwareDatetime
+    visit_type: Literal["inpatient", "chronic_outpatient"]
+    insured_county: str = Field(pattern=r"^\d{6}$", description="参保地 county code")
+    referral: Referral = Referral()
+    deposit_intended: Yuan = Decimal("0")
+
+
+class DepositReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    receipt_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
+    amount: Yuan
+    taken_at: AwareDatetime
+
+
+class ReversalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CategoryPublic(BaseModel):
+    code: str
+    name: str | None
+    valid_from: date
+    valid_to: date | None
+
+
+class PayAfterTreatment(BaseModel):
+    eligible: bool | None = Field(description="null: the status is unknown")
+    reasons: list[str]
+
+
+class NoticePublic(BaseModel):
+    code: str
+    message: str
+
+
+class SourcePublic(BaseModel):
+    kind: Literal["registry", "cache", "snapshot", "unknown"]
+    answered_at: datetime | None
+    snapshot_taken_at: datetime | None = None
+    snapshot_age_seconds: int | None = None
+    registry_problem: str | None = None
+    unknown_reason: str | None = None
+
+
+class PolicyRef(BaseModel):
+    region_code: str
+    version: str
+    content_hash: str
+
+
+class ViolationRef(BaseModel):
+    id: int
+    rule_code: str
+    points: str
+
+
+class AdmissionPublic(BaseModel):
+    visit_id: str
+    hospital_code: str
+    county_code: str
+    person_masked: str
+    name_masked: str
+    admitted_at: datetime
+    visit_type: str
+    insured_county: str
+    location: str
+    referred: bool
+    registered: bool | None
+    covered: bool | None
+    categories: list[CategoryPublic]
+    pay_after_treatment: PayAfterTreatment
+    deposit_intended: str
+    deposit_allowed: str | None = Field(description="yuan; null: no limit (not eligible)")
+    deposit_allowed_fen: int | None
+    warnings: list[NoticePublic]
+    source: SourcePublic
+    policy: PolicyRef
+    violations: list[ViolationRef]
+    state: str
+    created_at: datetime
+
+
+class AdmissionDetail(AdmissionPublic):
+    """The stored answer, with what happened since: deposits and reversal."""
+
+    deposit_taken: str
+    reversed_at: datetime | None
+    reversal_reason: str | None
+
+
+class DepositOutcome(BaseModel):
+    visit_id: str
+    receipt_no: str
+    amount: str
+    amount_fen: int
+    refund_required: bool
+    refund: str
+    refund_fen: int
+    message: str
+    violation: ViolationRef | None
+    deposit_taken_total: str

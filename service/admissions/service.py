@@ -1,0 +1,255 @@
+"""Admitting a patient: resolve the person's status, decide pay-after-treatment under the policy
+in force, record the answer once per (hospital, visit id), book findings in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.errors import AdmissionConflict, AdmissionNotFound
+from service.admissions.models import Admission, AdmissionEvent
+from service.admissions.rules import Assessment, assess
+from service.admissions.schemas import AdmissionCreate
+from service.admissions.views import admission_body
+from service.identity import IdHasher, ResidentId, mask_name, normalise_resident_id
+from service.persons.service import Lookup, PersonStatus, resolve_status
+from service.policy import CompiledPolicy, Visit, points_for
+from service.policy_versions.catalog import PolicyCatalog
+from service.regions.models import Hospital
+from service.regions.service import get_hospital, location_of
+from service.violations.ledger import Finding, book_violation, canonical_json
+
+log = logging.getLogger("settlecheck.admissions")
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    body: dict[str, Any]
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AdmissionContext:
+    """What the app hands the service: how to look a person up, the policies, the hasher."""
+
+    lookup: Lookup
+    catalog: PolicyCatalog
+    hasher: IdHasher
+
+
+def local_date(at: datetime) -> date:
+    """The calendar day in China of an aware timestamp (policies and validity windows are dates)."""
+    return at.astimezone(CHINA_TIME).date()
+
+
+def identify(hasher: IdHasher, raw: str) -> tuple[str, ResidentId]:
+    normalised = normalise_resident_id(raw, field="id_number")
+    return normalised, hasher.resident(normalised)
+
+
+async def admit(
+    session: AsyncSession,
+    *,
+    ctx: AdmissionContext,
+    hospital_code: str,
+    actor: str,
+    body: AdmissionCreate,
+) -> Recorded:
+    normalised, resident = identify(ctx.hasher, body.id_number)
+    request_hash = _request_hash(ctx.hasher, body, normalised)
+    # The registry is asked before the first statement: on SQLite the first statement takes
+    # the write lock, which must not be held across a network call.
+    status = await resolve_status(
+        session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
+    )
+    existing = await find_admission(session, hospital_code=hospital_code, visit_id=body.visit_id)
+    if existing is not None:
+        return _replay(existing, request_hash)
+    hospital = await get_hospital(session, hospital_code)
+    admitted_on = local_date(body.admitted_at)
+    policy = await ctx.catalog.for_region(
+        session, insured_region=body.insured_county, on=admitted_on
+    )
+    visit = _visit(body, hospital, admitted_on)
+    assessment = assess(
+        status=status,
+        policy=policy,
+        visit=visit,
+        insured_county=body.insured_county,
+        deposit_intended_fen=_fen(body.deposit_intended),
+    )
+    admission = _admission(body, hospital, resident, status, assessment, policy, request_hash)
+    try:
+        async with session.begin_nested():
+            session.add(admission)
+            await session.flush()
+    except IntegrityError:
+        # A retry raced the original and lost: answer what the winner stored.
+        winner = await find_admission(session, hospital_code=hospital_code, visit_id=body.visit_id)
+        if winner is None:
+            raise
+        return _replay(winner, request_hash)
+    violations = await _book(session, admission, assessment, policy, status)
+    admission.response = admission_body(
+        admission, assessment=assessment, policy=policy, status=status, violations=violations
+    )
+    session.add(admission)
+    session.add(_event(admission, "admitted", actor, {"source": status.source.value}))
+    await session.flush()
+    log.info(
+        "admission recorded",
+        extra={"fields": {"visit_id": admission.visit_id, "hospital": hospital_code}},
+    )
+    return Recorded(body=admission.response, replayed=False)
+
+
+def _replay(existing: Admission, request_hash: str) -> Recorded:
+    if existing.request_hash != request_hash:
+        raise AdmissionConflict(
+            f"visit {existing.visit_id} was admitted with a different body; "
+            "use a new visit id or resend the original body",
+            field="visit_id",
+        )
+    return Recorded(body=existing.response, replayed=True)
+
+
+def _request_hash(hasher: IdHasher, body: AdmissionCreate, normalised: str) -> str:
+    # Keyed: the hash covers the ID number, so a plain digest could be reversed by enumeration.
+    payload = body.model_dump(mode="json") | {"id_number": normalised}
+    return hasher.key_of(canonical_json(payload))
+
+
+def _fen(yuan: Any) -> int:
+    return int(yuan * 100)
+
+
+def _visit(body: AdmissionCreate, hospital: Hospital, admitted_on: date) -> Visit:
+    return Visit(
+        visit_type=body.visit_type,
+        hospital_level=hospital.level,
+        hospital_tier=hospital.tier,
+        location=location_of(
+            hospital_county=hospital.county_code, insured_county=body.insured_county
+        ),
+        referred=body.referral.referred,
+        designated=hospital.designated,
+        admitted_on=admitted_on,
+        discharged_on=admitted_on,
+    )
+
+
+def _admission(
+    body: AdmissionCreate,
+    hospital: Hospital,
+    resident: ResidentId,
+    status: PersonStatus,
+    assessment: Assessment,
+    policy: CompiledPolicy,
+    request_hash: str,
+) -> Admission:
+    return Admission(
+        hospital_code=hospital.code,
+        county_code=hospital.county_code,
+        visit_id=body.visit_id,
+        person_key=resident.person_key,
+        person_masked=resident.masked,
+        name_masked=mask_name(body.name),
+        insured_county=body.insured_county,
+        visit_type=body.visit_type,
+        admitted_at=body.admitted_at.astimezone(UTC),
+        location=location_of(
+            hospital_county=hospital.county_code, insured_county=body.insured_county
+        ),
+        referred=body.referral.referred,
+        referral_no=body.referral.referral_no,
+        categories=sorted({c.code for c in assessment.categories}),
+        eligible=assessment.eligible,
+        eligibility={"reasons": list(assessment.reasons), "covered": assessment.covered},
+        deposit_intended_fen=_fen(body.deposit_intended),
+        deposit_allowed_fen=assessment.deposit_allowed_fen,
+        status_source=status.source.value,
+        policy_hash=policy.content_hash,
+        request_hash=request_hash,
+        response={},
+    )
+
+
+async def _book(
+    session: AsyncSession,
+    admission: Admission,
+    assessment: Assessment,
+    policy: CompiledPolicy,
+    status: PersonStatus,
+) -> list[tuple[int, str, str]]:
+    booked = []
+    for notice in assessment.findings:
+        assert notice.rule is not None
+        points = points_for(policy, notice.rule)
+        evidence = {
+            "visit_id": admission.visit_id,
+            "admitted_on": local_date(admission.admitted_at).isoformat(),
+            "visit_type": admission.visit_type,
+            "insured_county": admission.insured_county,
+            "categories": admission.categories,
+            "status_source": status.source.value,
+            "snapshot_taken_at": status.snapshot_taken_at.isoformat()
+            if status.snapshot_taken_at
+            else None,
+            "warning": notice.code,
+            **(notice.evidence or {}),
+        }
+        violation = await book_violation(
+            session,
+            Finding(
+                rule_code=notice.rule,
+                hospital_code=admission.hospital_code,
+                county_code=admission.county_code,
+                source="admission",
+                evidence=evidence,
+                points=points,
+                visit_id=admission.visit_id,
+                person_key=admission.person_key,
+                person_masked=admission.person_masked,
+                source_ref=f"admission:{admission.id}",
+                policy_hash=policy.content_hash,
+            ),
+        )
+        assert violation.id is not None
+        booked.append((violation.id, notice.rule, str(points)))
+    return booked
+
+
+def _event(admission: Admission, kind: str, actor: str, detail: dict[str, Any]) -> AdmissionEvent:
+    assert admission.id is not None
+    return AdmissionEvent(admission_id=admission.id, kind=kind, actor=actor[:64], detail=detail)
+
+
+async def find_admission(
+    session: AsyncSession, *, hospital_code: str, visit_id: str, for_update: bool = False
+) -> Admission | None:
+    query = select(Admission).where(
+        Admission.hospital_code == hospital_code, Admission.visit_id == visit_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    return (await session.exec(query)).first()
+
+
+async def get_admission(session: AsyncSession, *, hospital_code: str, visit_id: str) -> Admission:
+    admission = await find_admission(session, hospital_code=hospital_code, visit_id=visit_id)
+    if admission is None:
+        raise AdmissionNotFound(f"no admission {visit_id} at hospital {hospital_code}")
+    return admission
+
+
+def request_digest(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()

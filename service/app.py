@@ -1,0 +1,97 @@
+"""The application factory and its lifespan: everything that connects is built here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from service.auth.deps import KeyCache
+from service.cache import create_cache
+from service.db import create_engine, create_sessionmaker
+from service.errors import install_error_handlers, problems_in_openapi
+from service.identity import IdHasher
+from service.observability import (
+    BodySizeLimitMiddleware,
+    Metrics,
+    RequestContextMiddleware,
+    configure_logging,
+)
+from service.policy_versions.catalog import PolicyCatalog
+from service.registry import build_registry_client
+from service.routers import ROUTERS
+from service.settings import Settings, load_settings
+
+log = logging.getLogger("settlecheck")
+
+
+def registry_http_client(settings: Settings) -> httpx.AsyncClient:
+    timeout = httpx.Timeout(
+        connect=settings.registry_connect_timeout_seconds,
+        read=settings.registry_read_timeout_seconds,
+        write=settings.registry_read_timeout_seconds,
+        pool=settings.registry_connect_timeout_seconds,
+    )
+    headers = {"user-agent": "settlecheck/0.1"}
+    if settings.registry_token is not None:
+        headers["authorization"] = f"Bearer {settings.registry_token.get_secret_value()}"
+    return httpx.AsyncClient(
+        base_url=str(settings.registry_url or "http://registry.invalid"),
+        timeout=timeout,
+        headers=headers,
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+    )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.cache = create_cache(
+        settings.redis_url, timeout_seconds=settings.redis_timeout_seconds
+    )
+    app.state.registry_http = registry_http_client(settings)
+    app.state.registry = build_registry_client(app.state.registry_http, settings)
+    from service.startup import on_startup
+
+    try:
+        await on_startup(app)
+        yield
+    finally:
+        await app.state.registry_http.aclose()
+        await app.state.cache.close()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="settlecheck",
+        version="0.1.0",
+        summary="Health-poverty eligibility, one-stop settlement and the violation ledger",
+        description=(
+            "Called by hospital information systems at admission and discharge for patients "
+            "covered by the health-poverty programmes (健康扶贫 / 农村低收入人口医疗保障), and by "
+            "auditors working the violation ledger (问题台账). Every error is RFC 9457 "
+            "problem+json with a stable `code`. Send your key in `X-API-Key`."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.key_cache = KeyCache(settings.auth_cache_seconds)
+    app.state.policies = PolicyCatalog()
+    app.state.id_hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    problems_in_openapi(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

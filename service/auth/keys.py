@@ -1,0 +1,123 @@
+"""Creating, revoking and verifying API keys.
+
+Keys are 'sck_<prefix>_<secret>' with 192 bits of secret, so a fast SHA-256 is the right
+hash: slow password hashes protect low-entropy secrets, and would cost every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth.models import ApiKey
+from service.auth.principal import Principal, Role
+from service.base import utcnow
+from service.errors import NotFound, Unprocessable
+
+KEY_SCHEME = "sck"
+
+
+class KeyNotFound(NotFound):
+    code = "api_key_not_found"
+
+
+class InvalidKeyScope(Unprocessable):
+    code = "invalid_key_scope"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    id: int
+    token: str
+    principal: Principal
+    record: ApiKey
+
+
+def _sha256(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def split_token(token: str) -> tuple[str, str] | None:
+    parts = token.strip().split("_")
+    if len(parts) != 3 or parts[0] != KEY_SCHEME or not parts[1] or not parts[2]:
+        return None
+    return parts[1], parts[2]
+
+
+def secret_matches(secret: str, stored_sha256: str) -> bool:
+    return hmac.compare_digest(_sha256(secret), stored_sha256)
+
+
+def principal_of(key: ApiKey) -> Principal:
+    assert key.id is not None
+    return Principal(
+        key_id=key.id,
+        role=Role(key.role),
+        hospital_code=key.hospital_code,
+        region_prefix=key.region_prefix,
+    )
+
+
+def _check_scope(role: Role, hospital_code: str | None, region_prefix: str | None) -> None:
+    if role is Role.HOSPITAL and not hospital_code:
+        raise InvalidKeyScope("a hospital key needs a hospital code", field="hospital_code")
+    if role is Role.AUDITOR and not (
+        region_prefix and region_prefix.isdigit() and 2 <= len(region_prefix) <= 6
+    ):
+        raise InvalidKeyScope(
+            "an auditor key needs a region prefix of 2 to 6 digits", field="region_prefix"
+        )
+    if role is Role.ADMIN and (hospital_code or region_prefix):
+        raise InvalidKeyScope("an admin key has no hospital or region scope", field="role")
+
+
+async def issue_key(
+    session: AsyncSession,
+    *,
+    role: Role,
+    hospital_code: str | None = None,
+    region_prefix: str | None = None,
+    label: str = "",
+) -> IssuedKey:
+    _check_scope(role, hospital_code, region_prefix)
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(24).replace("_", "x")
+    key = ApiKey(
+        prefix=prefix,
+        secret_sha256=_sha256(secret),
+        role=role.value,
+        hospital_code=hospital_code if role is Role.HOSPITAL else None,
+        region_prefix=region_prefix if role is Role.AUDITOR else None,
+        label=label,
+    )
+    session.add(key)
+    await session.flush()
+    assert key.id is not None
+    return IssuedKey(
+        id=key.id, token=f"{KEY_SCHEME}_{prefix}_{secret}", principal=principal_of(key), record=key
+    )
+
+
+async def revoke_key(session: AsyncSession, key_id: int) -> ApiKey:
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        raise KeyNotFound(f"no API key with id {key_id}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.add(key)
+        await session.flush()
+    return key
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    return list((await session.exec(select(ApiKey).order_by(ApiKey.id))).all())  # type: ignore[arg-type]
+
+
+async def find_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | None:
+    result = await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))
+    return result.first()

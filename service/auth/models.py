@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from service.base import Field, SQLModel, created_at_field, timestamp_field
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key: the public prefix finds the row, the secret is kept only as a SHA-256."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(max_length=16, unique=True)
+    secret_sha256: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    hospital_code: str | None = Field(default=None, max_length=32)
+    region_prefix: str | None = Field(default=None, max_length=6)
+    label: str = Field(default="", max_length=128)
+    created_at: datetime = created_at_field()
+    revoked_at: datetime | None = timestamp_field(nullable=True)

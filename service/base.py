@@ -1,0 +1,80 @@
+"""Shared column types and the metadata naming convention every table model uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+# BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY auto-increments.
+BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def id_field() -> Any:
+    return Field(default=None, primary_key=True, sa_type=BigIntId)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way out, on SQLite (which stores none) as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; pass an aware datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def created_at_field() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def timestamp_field(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def fen_field(*, default: int | None = 0, nullable: bool = False) -> Any:
+    """Money in integer fen, BIGINT so a province's yearly totals never overflow."""
+    return Field(default=default, sa_type=sa.BigInteger, nullable=nullable)
+
+
+def json_field(*, nullable: bool = False) -> Any:
+    return Field(default=None, sa_type=sa.JSON, nullable=nullable)
+
+
+__all__ = [
+    "BigIntId",
+    "Field",
+    "SQLModel",
+    "UTCDateTime",
+    "created_at_field",
+    "fen_field",
+    "id_field",
+    "json_field",
+    "timestamp_field",
+    "utcnow",
+]

@@ -1,0 +1,167 @@
+"""The `settlecheck` command: serve, migrate, seed, and the operators' tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from service.settings import Settings, load_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+async def _with_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    from service.db import create_engine, create_sessionmaker
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            result = await work(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "service.main:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    from alembic import command
+    from service.migrations import alembic_config
+
+    cfg = alembic_config(settings.database_url)
+    if args.action == "upgrade":
+        command.upgrade(cfg, args.revision or "head")
+    elif args.action == "downgrade":
+        command.downgrade(cfg, args.revision or "base")
+    elif args.action == "check":
+        command.check(cfg)
+    elif args.action == "current":
+        command.current(cfg)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from service.demo import seed_demo_data
+    from service.identity import IdHasher
+
+    hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
+    report = _run(_with_session(settings, lambda s: seed_demo_data(s, hasher=hasher)))
+    if report is not None:
+        report.print_banner()
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from service.auth import Role
+    from service.auth.keys import issue_key, list_keys, revoke_key
+
+    if args.action == "create":
+        issued = _run(
+            _with_session(
+                settings,
+                lambda s: issue_key(
+                    s,
+                    role=Role(args.role),
+                    hospital_code=args.hospital,
+                    region_prefix=args.region,
+                    label=args.label,
+                ),
+            )
+        )
+        print(f"key {issued.id} ({issued.principal.label}): {issued.token}")
+        print("Store it now: only its hash is kept.")
+    elif args.action == "revoke":
+        key = _run(_with_session(settings, lambda s: revoke_key(s, args.id)))
+        print(f"key {key.id} revoked at {key.revoked_at.isoformat()}")
+    else:
+        for key in _run(_with_session(settings, list_keys)):
+            state = "revoked" if key.revoked_at else "active"
+            scope = key.hospital_code or key.region_prefix or "*"
+            print(f"{key.id:>5}  {key.role:<8} {scope:<12} {state:<8} {key.label}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="settlecheck", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=cmd_serve)
+
+    db = sub.add_parser("db", help="database migrations")
+    db.add_argument("action", choices=["upgrade", "downgrade", "check", "current"])
+    db.add_argument("revision", nargs="?")
+    db.set_defaults(handler=cmd_db)
+
+    demo = sub.add_parser("demo-data", help="seed the demo region, hospitals, roster and keys")
+    demo.set_defaults(handler=cmd_demo)
+
+    keys = sub.add_parser("keys", help="create, list and revoke API keys")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    create = keys_sub.add_parser("create")
+    create.add_argument("--role", required=True, choices=["hospital", "auditor", "admin"])
+    create.add_argument("--hospital", help="hospital code (hospital keys)")
+    create.add_argument("--region", help="region code prefix (auditor keys)")
+    create.add_argument("--label", default="")
+    revoke = keys_sub.add_parser("revoke")
+    revoke.add_argument("id", type=int)
+    keys_sub.add_parser("list")
+    keys.set_defaults(handler=cmd_keys)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> list[Callable[[Any], None]]:
+    """Subcommands that live beside their concept (policy, roster, ledger, ...)."""
+    import importlib
+
+    found = []
+    for module in ("service.policy_versions.cli", "service.roster.cli", "service.violations.cli"):
+        try:
+            found.append(importlib.import_module(module).register)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    from service.errors import ServiceError
+
+    try:
+        return int(args.handler(args, settings))
+    except ServiceError as exc:
+        print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""Demo data: a fictional province (99), its hospitals, a synthetic roster, policies and keys.
+
+Seeded once; the keys are printed at every start of the embedded default from a local file,
+because only their hashes are in the database.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth import Role
+from service.auth.keys import issue_key
+from service.identity import IdHasher
+from service.regions.models import Hospital, Region
+
+DEMO_KEYS_FILE = Path("settlecheck-demo-keys.json")
+
+DEMO_REGIONS = (
+    Region(code="990000", name="演示省", level="province"),
+    Region(code="990100", name="演示市", level="prefecture", parent_code="990000"),
+    Region(code="990102", name="演示县", level="county", parent_code="990100"),
+    Region(code="990103", name="邻县", level="county", parent_code="990100"),
+    Region(code="990101", name="演示市市辖区", level="county", parent_code="990100"),
+)
+
+DEMO_HOSPITALS = (
+    Hospital(
+        code="H990102001",
+        name="演示县青山镇卫生院",
+        county_code="990102",
+        level="primary",
+        tier="township",
+    ),
+    Hospital(
+        code="H990102002",
+        name="演示县人民医院",
+        county_code="990102",
+        level="secondary",
+        tier="county",
+    ),
+    Hospital(
+        code="H990103001", name="邻县中医院", county_code="990103", level="secondary", tier="county"
+    ),
+    Hospital(
+        code="H990101001",
+        name="演示市第一人民医院",
+        county_code="990101",
+        level="tertiary",
+        tier="city",
+    ),
+    Hospital(
+        code="H990101002",
+        name="演示省人民医院",
+        county_code="990101",
+        level="tertiary",
+        tier="province",
+    ),
+    Hospital(
+        code="H990102009",
+        name="演示县民营康复医院",
+        county_code="990102",
+        level="primary",
+        tier="county",
+        designated=False,
+    ),
+)
+DEMO_HOSPITAL = "H990102002"
+
+
+@dataclass
+class DemoReport:
+    keys: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def print_banner(self) -> None:
+        print("\n=== settlecheck demo data ===", flush=True)
+        for line in self.notes:
+            print(f"  {line}")
+        for role, token in self.keys.items():
+            print(f"  {role:<22} X-API-Key: {token}")
+        print("  Try:  curl -H 'X-API-Key: <hospital key>' http://127.0.0.1:8000/v1/policies")
+        print("  OpenAPI page: http://127.0.0.1:8000/docs (Authorize with a key above)\n")
+
+
+async def seed_demo_data(session: AsyncSession, *, hasher: IdHasher) -> DemoReport | None:
+    """Seed once. Returns what to print, or the saved keys when already seeded."""
+    if await session.get(Region, "990000") is not None:
+        return _saved_report()
+    for region in DEMO_REGIONS:
+        session.add(Region.model_validate(region))
+    for hospital in DEMO_HOSPITALS:
+        session.add(Hospital.model_validate(hospital))
+    await session.flush()
+    report = DemoReport()
+    for seeder in _seeders():
+        report.notes.extend(await seeder(session, hasher))
+    for role, kwargs in (
+        ("hospital", {"role": Role.HOSPITAL, "hospital_code": DEMO_HOSPITAL}),
+        ("auditor", {"role": Role.AUDITOR, "region_prefix": "99"}),
+        ("admin", {"role": Role.ADMIN}),
+    ):
+        issued = await issue_key(session, label=f"demo {role}", **kwargs)
+        report.keys[
+            f"{role} ({issued.principal.hospital_code or issued.principal.region_prefix or 'all'})"
+        ] = issued.token
+    DEMO_KEYS_FILE.write_text(
+        json.dumps({"keys": report.keys, "notes": report.notes}, ensure_ascii=False, indent=2)
+    )
+    return report
+
+
+def _saved_report() -> DemoReport | None:
+    if not DEMO_KEYS_FILE.exists():
+        return None
+    saved = json.loads(DEMO_KEYS_FILE.read_text())
+    return DemoReport(keys=saved["keys"], notes=saved.get("notes", []))
+
+
+def _seeders() -> list:  # type: ignore[type-arg]
+    """Each concept seeds its own demo rows (policies, roster) and returns lines to print."""
+    import importlib
+
+    found = []
+    for module in ("service.policy_versions.demo", "service.roster.demo"):
+        try:
+            found.append(importlib.import_module(module).seed)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+    return found

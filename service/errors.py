@@ -1,0 +1,258 @@
+"""One base error and the RFC 9457 problem-details renderer for every error response."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("settlecheck.errors")
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+    code: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable `code` and the fields at fault."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    code: str
+    request_id: str | None = None
+    errors: list[FieldProblem] = []
+
+
+class ServiceError(Exception):
+    """Base of every error the service raises on purpose. Subclasses set status, code, title."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+    title: ClassVar[str] = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        errors: Sequence[FieldProblem] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        if field is not None:
+            self.errors.insert(0, FieldProblem(field=field, message=detail, code=self.code))
+        self.headers = headers or {}
+
+
+class NotFound(ServiceError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(ServiceError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(ServiceError):
+    status, code, title = 422, "unprocessable", "Unprocessable request"
+
+
+class Unauthenticated(ServiceError):
+    status, code, title = 401, "unauthenticated", "Authentication required"
+
+
+class Forbidden(ServiceError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class ServiceUnavailable(ServiceError):
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
+class RateLimited(ServiceError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+def problem_response(
+    request: Request | None,
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Sequence[FieldProblem] = (),
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    request_id = getattr(request.state, "request_id", None) if request is not None else None
+    body = Problem(
+        type=f"urn:settlecheck:problem:{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        instance=request.url.path if request is not None else None,
+        code=code,
+        request_id=request_id,
+        errors=list(errors),
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _field_path(loc: Sequence[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+_HTTP_CODES = {
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return problem_response(
+            request,
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the offending input back: it may hold a resident ID number.
+        errors = [
+            FieldProblem(field=_field_path(e["loc"]), message=e["msg"], code=e["type"])
+            for e in exc.errors()
+        ]
+        return problem_response(
+            request,
+            status=422,
+            code="validation_error",
+            title="The request is not valid",
+            detail=f"{len(errors)} field(s) failed validation",
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's only 400: a body it could not decode (not UTF-8, not JSON). One status
+            # for "this body is not acceptable", as for a JSON syntax error: 422.
+            return problem_response(
+                request,
+                status=422,
+                code="malformed_body",
+                title="The request is not valid",
+                detail="The request body cannot be decoded as JSON.",
+            )
+        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(
+            request,
+            status=exc.status_code,
+            code=code,
+            title=title,
+            detail=detail,
+            headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # SQLSTATE class 22: a value the database cannot hold or compare (a NUL character,
+        # a number out of range). It came from the request; the statement is not logged.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return problem_response(
+            request,
+            status=422,
+            code="invalid_value",
+            title="The request is not valid",
+            detail="A value in the request cannot be stored or compared "
+            "(for example a NUL character or a number out of range).",
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        from service.db import DatabaseUnavailable, is_database_unavailable
+
+        if isinstance(exc, DatabaseUnavailable) or is_database_unavailable(exc):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return problem_response(
+                request,
+                status=503,
+                code="database_unavailable",
+                title="Service unavailable",
+                detail="The database cannot be reached; retry shortly.",
+                headers={"Retry-After": "2"},
+            )
+        log.exception("unhandled error")
+        return problem_response(
+            request,
+            status=500,
+            code="internal_error",
+            title="Internal server error",
+            detail="An unexpected error occurred; it has been logged with the request id.",
+        )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` mapping a route declares for the problems it can return.
+
+    A route that takes a key (declares 401) can also answer 429 (the per-key rate limit)."""
+    if 401 in statuses and 429 not in statuses:
+        statuses = (*statuses, 429)
+    return {
+        s: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": "Problem details"}
+        for s in statuses
+    }
+
+
+def problems_in_openapi(app: FastAPI) -> None:
+    """Every 422 in the OpenAPI document is problem+json, as the handler answers: FastAPI adds
+    its own `HTTPValidationError` 422 to each route that has parameters and declares none."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        problem = {"$ref": "#/components/schemas/Problem"}
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                response = operation.get("responses", {}).get("422")
+                content = (response or {}).get("content", {})
+                if "application/json" in content and "HTTPValidationError" in str(content):
+                    response["content"] = {PROBLEM_JSON: {"schema": problem}}
+        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+            "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

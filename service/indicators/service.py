@@ -1,0 +1,224 @@
+"""Indicators for a region and period, each one aggregate query over admissions, settlements
+or the ledger.
+
+Definitions (the period is calendar days in China time; reversed admissions and reversed
+settlements are left out):
+- eligible inpatients, no-deposit share: admissions at hospitals of the region;
+- one-stop share, actual reimbursement ratios, out-of-catalogue share: settlements at hospitals
+  of the region, discharged in the period, of eligible patients (ratios weigh by fen);
+- in-county rate: admissions of people insured in the region, wherever they were treated;
+- problems: the ledger's violations detected in the period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.models import Admission
+from service.auth import Principal
+from service.errors import NotFound
+from service.indicators.schemas import Indicators, LevelShare, Problems, Share
+from service.regions.models import Hospital
+from service.settlements.models import Settlement, SettlementReversal
+from service.violations.models import ViolationStatus, violations_table
+from service.violations.scope import (
+    CHINA_TZ,
+    ViolationFilter,
+    day_start,
+    narrow_region,
+    region_conditions,
+    scope_conditions,
+)
+
+DEFAULT_TARGETS = {"inpatient": Decimal("0.90"), "chronic_outpatient": Decimal("0.80")}
+FOUR = Decimal("0.0001")
+
+A: sa.Table = Admission.__table__  # type: ignore[attr-defined]
+S: sa.Table = Settlement.__table__  # type: ignore[attr-defined]
+R: sa.Table = SettlementReversal.__table__  # type: ignore[attr-defined]
+H: sa.Table = Hospital.__table__  # type: ignore[attr-defined]
+
+
+def share(num: Any, den: Any, target: Decimal | None = None) -> Share:
+    n, d = int(num or 0), int(den or 0)
+    value = (Decimal(n) / Decimal(d)).quantize(FOUR, ROUND_HALF_EVEN) if d else None
+    meets = None if value is None or target is None else value >= target
+    return Share(value=value, numerator=n, denominator=d, target=target, meets_target=meets)
+
+
+def _period(column: Any, start: date | None, end: date | None) -> list[Any]:
+    found = []
+    if start is not None:
+        found.append(column >= day_start(start))
+    if end is not None:
+        found.append(column < day_start(end + timedelta(days=1)))
+    return found
+
+
+def _in(column: Any, region: str | None) -> list[Any]:
+    return region_conditions(column, region) if region else []
+
+
+async def _one(session: AsyncSession, stmt: Any) -> Any:
+    return (await session.exec(stmt)).one()
+
+
+async def _admissions(
+    session: AsyncSession, region: str | None, start: date | None, end: date | None
+) -> dict[str, Any]:
+    live = [A.c.state != "reversed", *_period(A.c.admitted_at, start, end)]
+    eligible_inpatient = sa.and_(A.c.eligible.is_(True), A.c.visit_type == "inpatient")
+    at_region = sa.select(
+        sa.func.count().filter(eligible_inpatient),
+        sa.func.count().filter(sa.and_(eligible_inpatient, A.c.deposit_taken_fen == 0)),
+    ).where(*live, *_in(A.c.county_code, region))
+    residents = sa.select(
+        sa.func.count(), sa.func.count().filter(A.c.location == "in_county")
+    ).where(*live, *_in(A.c.insured_county, region))
+    eligible, no_deposit = await _one(session, at_region)
+    treated, in_county = await _one(session, residents)
+    return {
+        "eligible_inpatients": int(eligible),
+        "no_deposit_share": share(no_deposit, eligible),
+        "in_county_rate": share(in_county, treated),
+    }
+
+
+def _settled(region: str | None, start: date | None, end: date | None) -> Any:
+    """Settlements of eligible patients at the region's hospitals, not reversed."""
+    return (
+        S.join(A, A.c.id == S.c.admission_id)
+        .outerjoin(R, R.c.settlement_id == S.c.id)
+        .join(H, H.c.code == S.c.hospital_code)
+    ), [
+        R.c.id.is_(None),
+        A.c.eligible.is_(True),
+        *_period(S.c.discharged_at, start, end),
+        *_in(S.c.county_code, region),
+    ]
+
+
+async def _settlements(
+    session: AsyncSession,
+    region: str | None,
+    start: date | None,
+    end: date | None,
+    targets: Mapping[str, Decimal],
+) -> dict[str, Any]:
+    joined, where = _settled(region, start, end)
+    inpatient = A.c.visit_type == "inpatient"
+    one_stop = (
+        sa.select(
+            sa.func.count().filter(sa.and_(inpatient, S.c.settlement_mode == "one_stop")),
+            sa.func.count().filter(inpatient),
+        )
+        .select_from(joined)
+        .where(*where)
+    )
+    ratios = sa.select(A.c.visit_type, sa.func.sum(S.c.funds_total_fen), sa.func.sum(S.c.total_fen))
+    ratios = ratios.select_from(joined).where(*where).group_by(A.c.visit_type)
+    in_policy_fen = sa.cast(S.c.result["inscp_scp_amt"].as_string(), sa.Numeric(16, 2)) * 100
+    levels = sa.select(H.c.level, sa.func.sum(S.c.total_fen), sa.func.sum(in_policy_fen))
+    levels = levels.select_from(joined).where(*where).group_by(H.c.level).order_by(H.c.level)
+    settled_one_stop, inpatients = await _one(session, one_stop)
+    by_type = {t: (f, c) for t, f, c in (await session.exec(ratios)).all()}  # type: ignore[call-overload]
+    by_level = (await session.exec(levels)).all()  # type: ignore[call-overload]
+    return {
+        "one_stop_share": share(settled_one_stop, inpatients),
+        **{
+            f"actual_ratio_{t}": share(*by_type.get(t, (0, 0)), targets.get(t))
+            for t in ("inpatient", "chronic_outpatient")
+        },
+        "out_of_catalogue_by_level": [
+            LevelShare(level=level, share=share(int(total) - int(inside or 0), total))
+            for level, total, inside in by_level
+        ],
+    }
+
+
+async def _problems(
+    session: AsyncSession, principal: Principal, wanted: ViolationFilter
+) -> Problems:
+    conditions = scope_conditions(principal, wanted)
+    if conditions is None:
+        return Problems(open=0, closed=0, by_status={})
+    v = violations_table.c
+    stmt = sa.select(v.status, sa.func.count()).where(*conditions).group_by(v.status)
+    counts = {s: int(n) for s, n in (await session.exec(stmt)).all()}  # type: ignore[call-overload]
+    closed = counts.get(ViolationStatus.VERIFIED.value, 0)
+    return Problems(open=sum(counts.values()) - closed, closed=closed, by_status=counts)
+
+
+async def indicators(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    region: str | None,
+    start: date | None,
+    end: date | None,
+    targets: Mapping[str, Decimal] = DEFAULT_TARGETS,
+) -> Indicators:
+    """`region` is already narrowed to the caller's scope (see scope.narrow_region)."""
+    wanted = ViolationFilter(region=region, detected_from=start, detected_to=end)
+    return Indicators(
+        region=region,
+        period_from=start,
+        period_to=end,
+        **await _admissions(session, region, start, end),
+        **await _settlements(session, region, start, end, targets),
+        problems=await _problems(session, principal, wanted),
+    )
+
+
+class RegionOutOfScope(NotFound):
+    code = "region_out_of_scope"
+
+
+async def indicators_for(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    region: str | None,
+    start: date | None,
+    end: date | None,
+    catalog: Any = None,
+) -> Indicators:
+    """The caller's region (or the part of it asked for); another region is a 404."""
+    narrowed = narrow_region(principal, region)
+    if narrowed is False:
+        raise RegionOutOfScope(f"region {region} is outside your scope", field="region")
+    targets: Mapping[str, Decimal] = DEFAULT_TARGETS
+    if catalog is not None:
+        on = end or datetime.now(CHINA_TZ).date()
+        targets = await targets_for(session, catalog, region=narrowed, on=on)
+    return await indicators(
+        session,
+        principal=principal,
+        region=narrowed or None,
+        start=start,
+        end=end,
+        targets=targets,
+    )
+
+
+async def targets_for(
+    session: AsyncSession, catalog: Any, *, region: str | None, on: date
+) -> Mapping[str, Decimal]:
+    """The reimbursement targets of the policy in force for the region (its first county when a
+    prefix), falling back to the programme's usual 90% / 80% when no policy says."""
+    from service.errors import ServiceError
+
+    if not region:
+        return DEFAULT_TARGETS
+    try:
+        policy = await catalog.for_region(session, insured_region=region.ljust(6, "0"), on=on)
+    except ServiceError:
+        return DEFAULT_TARGETS
+    stated = dict(policy.controls.target_ratio)
+    return {**DEFAULT_TARGETS, **stated}

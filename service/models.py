@@ -1,0 +1,28 @@
+"""Every table model, imported once so the metadata (and Alembic) sees the whole schema."""
+
+from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
+from service.auth.models import ApiKey
+from service.policy_versions.models import PolicyVersion
+from service.regions.models import Hospital, Region
+from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
+from service.settlements.models import Accumulator, Settlement, SettlementReversal
+from service.violations.models import LedgerHead, Violation, ViolationTransition
+
+__all__ = [
+    "Accumulator",
+    "Admission",
+    "AdmissionDeposit",
+    "AdmissionEvent",
+    "ApiKey",
+    "Hospital",
+    "LedgerHead",
+    "PolicyVersion",
+    "Region",
+    "RosterEntry",
+    "RosterPointer",
+    "RosterSnapshot",
+    "Settlement",
+    "SettlementReversal",
+    "Violation",
+    "ViolationTransition",
+]

@@ -1,0 +1,61 @@
+"""A route class for paths that carry a resident ID number: any problem it returns (401, 403,
+404, 422 …) names the masked path in `instance`, never the number itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from types import SimpleNamespace
+from typing import Any, cast
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+
+from service.errors import FieldProblem, ServiceError, problem_response
+from service.observability import redact
+
+
+class MaskedPathRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def masked(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ServiceError as exc:
+                return _problem(
+                    request, exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.headers
+                )
+            except RequestValidationError as exc:
+                errors = [
+                    FieldProblem(
+                        field=".".join(str(p) for p in e["loc"]), message=e["msg"], code=e["type"]
+                    )
+                    for e in exc.errors()
+                ]
+                detail = f"{len(errors)} field(s) failed validation"
+                title = "The request is not valid"
+                return _problem(request, 422, "validation_error", title, detail, errors, {})
+
+        return masked
+
+
+def _problem(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldProblem],
+    headers: dict[str, str],
+) -> Response:
+    shown = SimpleNamespace(state=request.state, url=SimpleNamespace(path=redact(request.url.path)))
+    return problem_response(
+        cast(Request, shown),
+        status=status,
+        code=code,
+        title=title,
+        detail=detail,
+        errors=errors,
+        headers=headers or None,
+    )

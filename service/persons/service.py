@@ -1,0 +1,127 @@
+"""Resolving a person's status. Only the registry or the snapshot can say "not registered";
+when neither answers, the status is `unknown` and says why.
+
+Cache entries are keyed by person_key (an HMAC), never by the ID number, and only answers are
+cached: a registry failure is never stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.base import utcnow
+from service.cache import Cache
+from service.registry.client import RegistryClient
+from service.registry.errors import RegistryError
+from service.registry.schemas import PersonRecord
+from service.roster.service import find_in_snapshot
+
+log = logging.getLogger("settlecheck.persons")
+CACHE_PREFIX = "person-status:v1:"
+
+
+class Source(StrEnum):
+    REGISTRY = "registry"
+    CACHE = "cache"
+    SNAPSHOT = "snapshot"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonStatus:
+    source: Source
+    registered: bool | None  # None: unknown
+    record: PersonRecord | None = None
+    answered_at: datetime | None = None  # when the registry or the snapshot said it
+    snapshot_taken_at: datetime | None = None
+    registry_problem: str | None = None  # why the registry did not answer
+    unknown_reason: str | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.registered is not None
+
+    def snapshot_age_seconds(self, now: datetime) -> int | None:
+        if self.snapshot_taken_at is None:
+            return None
+        return max(0, int((now - self.snapshot_taken_at).total_seconds()))
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a status lookup needs from the app: the registry, the cache and its TTL."""
+
+    registry: RegistryClient
+    cache: Cache
+    ttl_seconds: float
+
+
+async def resolve_status(
+    session: AsyncSession, *, lookup: Lookup, id_number: str, person_key: str
+) -> PersonStatus:
+    cached = await _from_cache(lookup.cache, person_key)
+    if cached is not None:
+        return cached
+    try:
+        record = await lookup.registry.lookup(id_number)
+    except RegistryError as exc:
+        log.warning("registry did not answer (%s); trying the snapshot", exc.code)
+        return await _from_snapshot(session, person_key=person_key, problem=exc.code)
+    status = PersonStatus(
+        source=Source.REGISTRY, registered=record is not None, record=record, answered_at=utcnow()
+    )
+    await lookup.cache.set(CACHE_PREFIX + person_key, _encode(status), lookup.ttl_seconds)
+    return status
+
+
+async def _from_snapshot(session: AsyncSession, *, person_key: str, problem: str) -> PersonStatus:
+    answer = await find_in_snapshot(session, person_key)
+    if answer is None:
+        return PersonStatus(
+            source=Source.UNKNOWN,
+            registered=None,
+            registry_problem=problem,
+            unknown_reason=f"the registry did not answer ({problem}) and no roster snapshot "
+            "is loaded",
+        )
+    return PersonStatus(
+        source=Source.SNAPSHOT,
+        registered=answer.record is not None,
+        record=answer.record,
+        answered_at=answer.taken_at,
+        snapshot_taken_at=answer.taken_at,
+        registry_problem=problem,
+    )
+
+
+def _encode(status: PersonStatus) -> bytes:
+    payload: dict[str, Any] = {
+        "registered": status.registered,
+        "answered_at": status.answered_at.isoformat() if status.answered_at else None,
+        "record": status.record.model_dump(mode="json") if status.record else None,
+    }
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+async def _from_cache(cache: Cache, person_key: str) -> PersonStatus | None:
+    raw = await cache.get(CACHE_PREFIX + person_key)
+    if raw is None:
+        return None
+    try:
+        payload = json.loads(raw)
+        record = PersonRecord.model_validate(payload["record"]) if payload["record"] else None
+        answered_at = datetime.fromisoformat(payload["answered_at"]).astimezone(UTC)
+        registered = bool(payload["registered"])
+    except (ValueError, KeyError, TypeError):
+        log.warning("unreadable cache entry ignored")
+        return None
+    return PersonStatus(
+        source=Source.CACHE, registered=registered, record=record, answered_at=answered_at
+    )

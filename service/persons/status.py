@@ -1,0 +1,164 @@
+"""`GET /v1/persons/{id}/status`: a quick eligibility check without an admission. Nothing is
+recorded and nothing is booked; warnings are shown, not filed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.rules import Assessment, assess
+from service.admissions.schemas import (
+    CategoryPublic,
+    NoticePublic,
+    PayAfterTreatment,
+    PolicyRef,
+    SourcePublic,
+)
+from service.admissions.service import AdmissionContext, identify
+from service.admissions.views import categories_public, source_public
+from service.auth import Principal, Role
+from service.errors import NotFound
+from service.persons.service import PersonStatus, resolve_status
+from service.policy import CompiledPolicy, Visit
+from service.policy_versions.errors import NoPolicyInForce
+from service.regions.service import get_hospital, location_of
+from service.registry.schemas import PersonRecord
+
+
+class PersonNotFound(NotFound):
+    code = "person_not_found"
+
+
+class FamilyDoctorPublic(BaseModel):
+    contracted: bool
+    valid_to: date | None
+
+
+class PersonStatusPublic(BaseModel):
+    person_masked: str
+    on: date
+    registered: bool | None
+    covered: bool | None
+    deceased: bool | None
+    insured_county: str | None
+    categories: list[CategoryPublic]
+    family_doctor: FamilyDoctorPublic | None
+    chronic_card_valid_to: date | None
+    pay_after_treatment: PayAfterTreatment
+    assumed_visit: str
+    warnings: list[NoticePublic]
+    source: SourcePublic
+    policy: PolicyRef | None
+
+
+async def person_status(
+    session: AsyncSession, *, ctx: AdmissionContext, principal: Principal, id_number: str, on: date
+) -> PersonStatusPublic:
+    normalised, resident = identify(ctx.hasher, id_number)
+    status = await resolve_status(
+        session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
+    )
+    record = status.record
+    if record is not None and principal.role is Role.AUDITOR:
+        if not principal.sees_region(record.insured_county):
+            raise PersonNotFound("no such person in your region")
+    policy = await _policy(session, ctx, record, on)
+    assessment, assumed = None, "none: the person's status or policy is unknown"
+    if policy is not None and record is not None:
+        visit, assumed = await _assumed_visit(session, principal, record, on)
+        assessment = assess(
+            status=status,
+            policy=policy,
+            visit=visit,
+            insured_county=record.insured_county,
+            deposit_intended_fen=0,
+        )
+    return _public(resident.masked, on, status, policy, assessment, assumed)
+
+
+async def _policy(
+    session: AsyncSession, ctx: AdmissionContext, record: PersonRecord | None, on: date
+) -> CompiledPolicy | None:
+    if record is None:
+        return None
+    try:
+        return await ctx.catalog.for_region(session, insured_region=record.insured_county, on=on)
+    except NoPolicyInForce:
+        return None
+
+
+async def _assumed_visit(
+    session: AsyncSession, principal: Principal, record: PersonRecord, on: date
+) -> tuple[Visit, str]:
+    """An inpatient admission at the calling hospital, or at a designated county hospital of
+    the person's own county for auditors and admins."""
+    level, tier, designated, location = "secondary", "county", True, "in_county"
+    label = "inpatient, at a designated county hospital in the insured county"
+    if principal.role is Role.HOSPITAL and principal.hospital_code:
+        hospital = await get_hospital(session, principal.hospital_code)
+        level, tier, designated = hospital.level, hospital.tier, hospital.designated
+        location = location_of(
+            hospital_county=hospital.county_code, insured_county=record.insured_county
+        )
+        label = f"inpatient, at hospital {hospital.code}, without referral"
+    visit = Visit("inpatient", level, tier, location, False, designated, on, on)
+    return visit, label
+
+
+def _public(
+    masked: str,
+    on: date,
+    status: PersonStatus,
+    policy: CompiledPolicy | None,
+    assessment: Assessment | None,
+    assumed: str,
+) -> PersonStatusPublic:
+    record = status.record
+    cards = [c.valid_to for c in record.chronic_cards] if record else []
+    doctor = record.family_doctor if record else None
+    return PersonStatusPublic(
+        person_masked=masked,
+        on=on,
+        registered=status.registered,
+        covered=assessment.covered if assessment else _covered_without_policy(status),
+        deceased=record.deceased if record else None,
+        insured_county=record.insured_county if record else None,
+        categories=categories_public(assessment, policy) if assessment and policy else [],
+        family_doctor=FamilyDoctorPublic(contracted=doctor.contracted, valid_to=doctor.valid_to)
+        if doctor
+        else None,
+        chronic_card_valid_to=max(cards, default=None),
+        pay_after_treatment=_eligibility(status, assessment),
+        assumed_visit=assumed,
+        warnings=_warnings(status, assessment),
+        source=source_public(status),
+        policy=PolicyRef(
+            region_code=policy.region_code, version=policy.version, content_hash=policy.content_hash
+        )
+        if policy
+        else None,
+    )
+
+
+def _eligibility(status: PersonStatus, assessment: Assessment | None) -> PayAfterTreatment:
+    if assessment is not None:
+        return PayAfterTreatment(eligible=assessment.eligible, reasons=list(assessment.reasons))
+    if not status.known:
+        return PayAfterTreatment(eligible=None, reasons=["STATUS_UNKNOWN"])
+    if status.record is None:
+        return PayAfterTreatment(eligible=False, reasons=["NOT_REGISTERED"])
+    return PayAfterTreatment(eligible=None, reasons=["NO_POLICY_IN_FORCE"])
+
+
+def _warnings(status: PersonStatus, assessment: Assessment | None) -> list[NoticePublic]:
+    if assessment is not None:
+        return [NoticePublic(code=n.code, message=n.message) for n in assessment.notices]
+    if not status.known:
+        return [NoticePublic(code="STATUS_UNKNOWN", message=str(status.unknown_reason))]
+    return []
+
+
+def _covered_without_policy(status: PersonStatus) -> bool | None:
+    return False if status.known and status.record is None else None

@@ -1,0 +1,40 @@
+"""Policy problems: what is wrong, where (YAML line and field path), and why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["PolicyError", "PolicyProblem", "format_problems"]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyProblem:
+    """One thing wrong with a policy document.
+
+    ``path`` is the field path inside the document, e.g. ``layers[2].bands[1].from``;
+    ``line`` is the 1-based YAML line of that field when known.
+    """
+
+    line: int | None
+    path: str
+    message: str
+    source: str = "<string>"
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line is not None else self.source
+        path = self.path or "<document>"
+        return f"{where}: {path}: {self.message}"
+
+
+class PolicyError(Exception):
+    """A policy document was rejected; ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[PolicyProblem]) -> None:
+        self.problems = problems
+        super().__init__(format_problems(problems))
+
+
+def format_problems(problems: Iterable[PolicyProblem]) -> str:
+    """One line per problem: ``source:line: path: message``."""
+    return "\n".join(str(p) for p in problems)

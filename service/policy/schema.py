@@ -1,0 +1,225 @@
+"""The policy document's shape, validated with pydantic at load time only.
+
+Amounts are yuan (元) as written in policy documents; ratios are decimals in [0, 1].
+The compiled form (``compiled.py``) is what the engine uses.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "LAYER_KINDS",
+    "Adjustment",
+    "Band",
+    "Controls",
+    "Document",
+    "Layer",
+    "PayAfterTreatment",
+    "When",
+]
+
+LAYER_KINDS = ("ratio", "bands", "safety_net", "top_up", "fee_waiver", "external")
+VISIT_TYPES = ("inpatient", "chronic_outpatient")
+HOSPITAL_LEVELS = ("primary", "secondary", "tertiary")
+HOSPITAL_TIERS = ("township", "county", "city", "province")
+LOCATIONS = ("in_county", "out_of_county", "out_of_province")
+FEE_ITEMS = ("registration", "consultation", "bed", "large_equipment", "drug", "exam", "other")
+
+VisitType = Literal["inpatient", "chronic_outpatient"]
+HospitalLevel = Literal["primary", "secondary", "tertiary"]
+HospitalTier = Literal["township", "county", "city", "province"]
+Location = Literal["in_county", "out_of_county", "out_of_province"]
+FeeItem = Literal["registration", "consultation", "bed", "large_equipment", "drug", "exam", "other"]
+Base = Literal[
+    "in_policy_remaining",
+    "in_policy_remaining_excluding_deductibles",
+    "out_of_policy_remaining",
+    "total_remaining",
+]
+
+
+def _ratio(value: Decimal) -> Decimal:
+    if not Decimal(0) <= value <= Decimal(1):
+        raise ValueError(f"ratio {value} is outside [0, 1]")
+    return value
+
+
+def _money(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError(f"amount {value} is below zero")
+    if value * 100 != (value * 100).to_integral_value():
+        raise ValueError(f"amount {value} has more than two decimals (yuan to the fen)")
+    return value
+
+
+def _delta(value: Decimal) -> Decimal:
+    if not Decimal(-1) <= value <= Decimal(1):
+        raise ValueError(f"ratio adjustment {value} is outside [-1, 1]")
+    return value
+
+
+Ratio = Annotated[Decimal, AfterValidator(_ratio)]
+Money = Annotated[Decimal, AfterValidator(_money)]
+RatioDelta = Annotated[Decimal, AfterValidator(_delta)]
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class When(_Strict):
+    """Conditions on the visit and the patient; an absent condition matches anything."""
+
+    categories: list[Code] | None = None
+    visit_types: list[VisitType] | None = None
+    hospital_levels: list[HospitalLevel] | None = None
+    hospital_tiers: list[HospitalTier] | None = None
+    locations: list[Location] | None = None
+    referred: bool | None = None
+    designated: bool | None = None
+
+
+class Adjustment(_Strict):
+    """Parameters replaced (or a ratio moved) when ``when`` matches; applied in file order."""
+
+    when: When
+    applies: bool | None = None
+    ratio: Ratio | None = None
+    ratio_add: RatioDelta | None = None
+    out_of_policy_ratio: Ratio | None = None
+    deductible: Money | None = None
+    threshold: Money | None = None
+    threshold_factor: Ratio | None = None
+    personal_cap: Money | None = None
+    target_ratio: Ratio | None = None
+    per_admission_cap: Money | None = None
+    annual_cap: Money | None = None
+
+
+class Band(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: Money = Field(alias="from")
+    to: Money | None = None
+    ratio: Ratio
+
+
+class Layer(_Strict):
+    """One payer layer. Which fields apply depends on ``kind``."""
+
+    code: Code
+    kind: str
+    name: str
+    fund_type: Code
+    applies_to: When = When()
+    base: Base = "in_policy_remaining"
+    pool: Code | None = None
+    # ratio / external
+    deductible: Money = Decimal(0)
+    deductible_by_level: dict[HospitalLevel, Money] | None = None
+    deductible_accumulates: Literal["per_admission", "per_year"] = "per_admission"
+    ratio: Ratio | None = None
+    ratio_by_level: dict[HospitalLevel, Ratio] | None = None
+    out_of_policy_ratio: Ratio | None = None
+    # bands
+    threshold: Money | None = None
+    threshold_accumulates: Literal["per_year", "per_admission"] = "per_year"
+    convention: Literal["cumulative", "above_threshold"] | None = None
+    bands: list[Band] | None = None
+    # safety_net
+    personal_cap: Money | None = None
+    personal_cap_by_tier: dict[HospitalTier, Money] | None = None
+    counts: Literal["in_policy", "total"] = "total"
+    # top_up
+    target_ratio: Ratio | None = None
+    measure: Literal["total", "in_policy"] = "total"
+    covers: Literal["in_policy", "total"] = "total"
+    # fee_waiver
+    waive: dict[FeeItem, Ratio] | None = None
+    # every kind
+    per_admission_cap: Money | None = None
+    annual_cap: Money | None = None
+    adjustments: list[Adjustment] = []
+    note: str | None = None
+    remove: bool = False
+    """Only in a child document: drop the parent's layer with this code."""
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        if value not in LAYER_KINDS:
+            raise ValueError(f"unknown layer kind {value!r}; known kinds: {', '.join(LAYER_KINDS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Layer:
+        need: dict[str, tuple[str, ...]] = {
+            "ratio": ("ratio|ratio_by_level",),
+            "bands": ("bands", "threshold", "convention"),
+            "safety_net": ("personal_cap|personal_cap_by_tier",),
+            "top_up": ("target_ratio",),
+            "fee_waiver": ("waive",),
+            "external": (),
+        }
+        for spec in need[self.kind]:
+            if all(getattr(self, name) is None for name in spec.split("|")):
+                wanted = " or ".join(spec.split("|"))
+                raise ValueError(f"a {self.kind} layer needs {wanted}")
+        return self
+
+
+class PayAfterTreatment(_Strict):
+    """先诊疗后付费: who may be admitted without a deposit."""
+
+    categories: list[Code]
+    visit_types: list[VisitType] = ["inpatient"]
+    in_county_only: bool = True
+    designated_only: bool = True
+    referral_required_outside_county: bool = True
+    deposit_when_eligible: Money = Decimal(0)
+
+
+class Controls(_Strict):
+    """Checks made at admission and settlement, and the points each finding costs."""
+
+    covered_categories: list[Code] = []
+    target_ratio: dict[VisitType, Ratio] = {}
+    personal_share_cap: Ratio | None = None
+    out_of_policy_limit: dict[HospitalLevel, Ratio] = {}
+    pay_after_treatment: PayAfterTreatment | None = None
+    referral_required_outside_county: bool = False
+    points: dict[str, Annotated[Decimal, Field(ge=0)]] = {}
+    default_points: Annotated[Decimal, Field(ge=0)] = Decimal("0.2")
+
+
+class Document(_Strict):
+    """A whole policy (after inheritance has been applied)."""
+
+    region: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+    region_name: str | None = None
+    name: str
+    version: str
+    effective_from: date
+    effective_to: date | None = None
+    inherits: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
+    sources: list[str] = []
+    categories: dict[Code, str] = {}
+    layers: list[Layer] = []
+    controls: Controls = Controls()
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Document:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to is before effective_from")
+        codes = [layer.code for layer in self.layers]
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicates:
+            raise ValueError(f"layer codes must be unique: {', '.join(duplicates)}")
+        return self

@@ -1,0 +1,27 @@
+"""Pick the policy in force for a patient's insured region on a date."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from service.policy.compiled import CompiledPolicy
+
+__all__ = ["region_chain", "select_policy"]
+
+
+def region_chain(region: str) -> tuple[str, ...]:
+    """County, prefecture, province codes for a 6-digit division code (duplicates dropped)."""
+    chain = (region, region[:4] + "00", region[:2] + "0000")
+    return tuple(dict.fromkeys(chain))
+
+
+def select_policy(
+    candidates: Sequence[CompiledPolicy], *, insured_region: str, on: date
+) -> CompiledPolicy | None:
+    """The most specific region's version in force on ``on`` (county, prefecture, province)."""
+    for code in region_chain(insured_region):
+        in_force = [p for p in candidates if p.region_code == code and p.in_force_on(on)]
+        if in_force:
+            return max(in_force, key=lambda p: p.effective_from)
+    return None

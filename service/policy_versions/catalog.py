@@ -1,0 +1,65 @@
+"""The policies in force, compiled once and shared by every request of a process.
+
+Replicas learn of a version loaded elsewhere by checking the table's newest id at most every
+`refresh_seconds`; compiling happens only when that id changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.policy import CompiledPolicy, select_policy
+from service.policy_versions.errors import NoPolicyInForce
+from service.policy_versions.models import PolicyVersion
+from service.policy_versions.service import compile_all, list_versions
+
+
+class PolicyCatalog:
+    def __init__(self, *, refresh_seconds: float = 10.0) -> None:
+        self.refresh_seconds = refresh_seconds
+        self._policies: list[CompiledPolicy] = []
+        self._by_hash: dict[str, CompiledPolicy] = {}
+        self._newest_id: int | None = -1
+        self._checked_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self._checked_at = float("-inf")
+
+    async def policies(self, session: AsyncSession) -> list[CompiledPolicy]:
+        if time.monotonic() - self._checked_at >= self.refresh_seconds:
+            async with self._lock:
+                if time.monotonic() - self._checked_at >= self.refresh_seconds:
+                    await self._refresh(session)
+        return self._policies
+
+    async def _refresh(self, session: AsyncSession) -> None:
+        newest = (await session.exec(sa.select(sa.func.max(PolicyVersion.id)))).one()  # type: ignore[call-overload]
+        newest_id = newest[0] if isinstance(newest, tuple | sa.Row) else newest
+        if newest_id != self._newest_id:
+            stored = await list_versions(session)
+            texts = {f"{v.region_code}@{v.effective_from}": v.source_text for v in stored}
+            self._policies = compile_all(texts) if texts else []
+            self._by_hash = {p.content_hash: p for p in self._policies}
+            self._newest_id = newest_id
+        self._checked_at = time.monotonic()
+
+    async def for_region(
+        self, session: AsyncSession, *, insured_region: str, on: date
+    ) -> CompiledPolicy:
+        policy = select_policy(await self.policies(session), insured_region=insured_region, on=on)
+        if policy is None:
+            raise NoPolicyInForce(
+                f"no policy is in force for region {insured_region} on {on.isoformat()}",
+                field="insured_county",
+            )
+        return policy
+
+    async def by_hash(self, session: AsyncSession, content_hash: str) -> CompiledPolicy | None:
+        await self.policies(session)
+        return self._by_hash.get(content_hash)

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from service.errors import Conflict, FieldProblem, NotFound, Unprocessable
+from service.policy import PolicyProblem
+
+
+class InvalidPolicy(Unprocessable):
+    code = "invalid_policy"
+    title = "The policy document is not valid"
+
+    @classmethod
+    def from_problems(cls, problems: list[PolicyProblem]) -> InvalidPolicy:
+        fields = [
+            FieldProblem(
+                field=p.path or "<document>",
+                message=f"line {p.line}: {p.message}" if p.line else p.message,
+                code="invalid_policy",
+            )
+            for p in problems
+        ]
+        return cls(f"{len(problems)} problem(s) in the policy document", errors=fields)
+
+
+class NoPolicyInForce(Unprocessable):
+    code = "no_policy_in_force"
+    title = "No policy in force"
+
+
+class PolicyVersionNotFound(NotFound):
+    code = "policy_version_not_found"
+
+
+class PolicyVersionExists(Conflict):
+    code = "policy_version_exists"

@@ -1,0 +1,90 @@
+"""Storing checked policy versions. A version is accepted only if the whole set — the new text
+with every stored one — still parses, resolves its inheritance and has no overlapping dates."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.policy import CompiledPolicy, PolicyError, load_policies, parse_policy
+from service.policy_versions.errors import (
+    InvalidPolicy,
+    PolicyVersionExists,
+    PolicyVersionNotFound,
+)
+from service.policy_versions.models import PolicyVersion
+
+
+async def list_versions(session: AsyncSession) -> list[PolicyVersion]:
+    result = await session.exec(
+        select(PolicyVersion).order_by(PolicyVersion.region_code, PolicyVersion.effective_from)  # type: ignore[arg-type]
+    )
+    return list(result.all())
+
+
+async def get_version(session: AsyncSession, content_hash: str) -> PolicyVersion:
+    result = await session.exec(
+        select(PolicyVersion).where(PolicyVersion.content_hash == content_hash)
+    )
+    version = result.first()
+    if version is None:
+        raise PolicyVersionNotFound(f"no policy version with hash {content_hash}")
+    return version
+
+
+def compile_all(texts: dict[str, str]) -> list[CompiledPolicy]:
+    try:
+        return list(_compile_set(tuple(sorted(texts.items()))))
+    except PolicyError as exc:
+        raise InvalidPolicy.from_problems(exc.problems) from exc
+
+
+@lru_cache(maxsize=8)
+def _compile_set(items: tuple[tuple[str, str], ...]) -> tuple[CompiledPolicy, ...]:
+    # Compiled policies are immutable; replicas, tests and reloads of one set share them.
+    return tuple(load_policies(dict(items)))
+
+
+async def store_policy(
+    session: AsyncSession, *, text: str, source: str, loaded_by: str
+) -> tuple[PolicyVersion, bool]:
+    """Check and store one version; returns (version, created). The same text twice is a no-op."""
+    try:
+        document = parse_policy(text, source=source)
+    except PolicyError as exc:
+        raise InvalidPolicy.from_problems(exc.problems) from exc
+    stored = await list_versions(session)
+    for existing in stored:
+        if existing.source_text == text:
+            return existing, False
+        same_slot = (existing.region_code, existing.effective_from) == (
+            document.region_code,
+            document.effective_from,
+        )
+        if same_slot and existing.source_text != text:
+            raise PolicyVersionExists(
+                f"region {document.region_code} already has a version from "
+                f"{document.effective_from}; versions are never edited — add a new one "
+                "with a later effective_from",
+                field="effective_from",
+            )
+    texts = {f"{v.region_code}@{v.effective_from}": v.source_text for v in stored}
+    texts[f"{source} ({document.region_code}@{document.effective_from})"] = text
+    compiled = {(p.region_code, p.effective_from): p for p in compile_all(texts)}
+    mine = compiled[(document.region_code, document.effective_from)]
+    version = PolicyVersion(
+        region_code=mine.region_code,
+        version=mine.version,
+        name=mine.name,
+        effective_from=mine.effective_from,
+        effective_to=mine.effective_to,
+        inherits=document.inherits,
+        content_hash=mine.content_hash,
+        source_text=text,
+        loaded_by=loaded_by,
+    )
+    session.add(version)
+    await session.flush()
+    return version, True

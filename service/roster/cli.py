@@ -1,0 +1,126 @@
+"""`settlecheck roster import FILE`, `settlecheck roster status`, `settlecheck registry standin`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from service.settings import Settings
+
+
+def register(subparsers: Any) -> None:
+    roster = subparsers.add_parser("roster", help="the roster snapshot: import, status")
+    actions = roster.add_subparsers(dest="action", required=True)
+    load = actions.add_parser("import", help="import a CSV or XLSX roster and swap it in")
+    load.add_argument("file", type=Path)
+    load.add_argument("--as-of", help="when the roster was extracted (ISO date/time)")
+    load.add_argument("--rejects", type=Path, help="report path (default FILE.rejects.csv)")
+    load.add_argument("--batch-size", type=int, default=10_000)
+    load.add_argument("--max-reject-ratio", type=float, default=0.05)
+    load.add_argument("--force", action="store_true", help="load even if older than the active")
+    actions.add_parser("status", help="the active snapshot")
+    roster.set_defaults(handler=cmd_roster)
+
+    registry = subparsers.add_parser("registry", help="the upstream registry: a local stand-in")
+    registry_actions = registry.add_subparsers(dest="action", required=True)
+    standin = registry_actions.add_parser("standin", help="serve a stand-in registry")
+    standin.add_argument("--host", default="127.0.0.1")
+    standin.add_argument("--port", type=int, default=8100)
+    standin.add_argument("--roster", type=Path, help="serve this roster file (default: demo)")
+    registry.set_defaults(handler=cmd_registry)
+
+
+class ProgressBar:
+    """On stderr: a redrawn bar on a terminal, a line every ~10% otherwise."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.tty = sys.stderr.isatty()
+        self._last_tenth = -1
+
+    def __call__(self, rows: int, rejected: int, done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        rate = rows / max(time.monotonic() - self.started, 1e-6)
+        bar = "#" * int(share * 30)
+        line = (
+            f"[{bar:<30}] {share:4.0%} {rows:>11,} rows {rejected:>7,} rejected "
+            f"{rate:>9,.0f} rows/s"
+        )
+        if self.tty:
+            print("\r" + line, end="", file=sys.stderr, flush=True)
+        elif int(share * 10) != self._last_tenth:
+            self._last_tenth = int(share * 10)
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "status":
+        return _status(settings)
+    from service.identity import IdHasher
+    from service.roster.importer import import_roster
+
+    taken_at = datetime.fromisoformat(args.as_of) if args.as_of else None
+    if taken_at is not None and taken_at.tzinfo is None:
+        taken_at = taken_at.replace(tzinfo=UTC)
+    progress = ProgressBar()
+    try:
+        report = import_roster(
+            args.file,
+            database_url=settings.database_url,
+            hasher=IdHasher(settings.id_hash_key.get_secret_value().encode()),
+            taken_at=taken_at,
+            rejects_path=args.rejects,
+            batch_size=args.batch_size,
+            max_reject_ratio=args.max_reject_ratio,
+            force=args.force,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    print(
+        f"snapshot #{report.snapshot_id} active: {report.rows_loaded:,} rows loaded, "
+        f"{report.rows_rejected:,} rejected of {report.rows_read:,} in {report.seconds:.1f}s"
+    )
+    if report.rejects_path:
+        print(f"rejected rows, by line: {report.rejects_path}")
+    return 0
+
+
+def _status(settings: Settings) -> int:
+    import sqlalchemy as sa
+
+    from service.roster.importer import sync_url
+
+    engine = sa.create_engine(sync_url(settings.database_url))
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text(
+                    "SELECT s.id, s.source_name, s.taken_at, s.rows_loaded, s.activated_at "
+                    "FROM roster_active a JOIN roster_snapshots s ON s.id = a.snapshot_id"
+                )
+            ).first()
+    finally:
+        engine.dispose()
+    if row is None:
+        print("no roster snapshot is active")
+        return 1
+    print(f"snapshot #{row[0]} ({row[1]}): {row[3]:,} rows, taken {row[2]}, active since {row[4]}")
+    return 0
+
+
+def cmd_registry(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service.registry.standin import standin_app
+
+    uvicorn.run(standin_app(args.roster), host=args.host, port=args.port, log_level="warning")
+    return 0

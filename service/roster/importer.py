@@ -1,0 +1,344 @@
+"""`settlecheck roster import FILE`: stream the file in batches into a new snapshot, then flip
+the active pointer in one transaction; older snapshots' entries are deleted afterwards.
+
+A batch job, so it uses a synchronous engine: executemany on SQLite, COPY on PostgreSQL.
+Loading entries commit batch by batch (bounded memory and lock time) but stay invisible:
+readers only see the snapshot the pointer names.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from service.base import utcnow
+from service.errors import Conflict, Unprocessable
+from service.identity import IdHasher
+from service.roster.models import ENTRY_COLUMNS, RosterEntry, RosterPointer, RosterSnapshot
+from service.roster.rows import Entry, RowRejected, header_index, parse_row
+from service.roster.sources import RosterFile
+
+Progress = Callable[[int, int, int, int], None]  # rows, rejected, bytes done, bytes total
+
+
+class RosterRejected(Unprocessable):
+    code = "roster_rejected"
+
+
+class StaleRoster(Conflict):
+    code = "stale_roster"
+
+
+@dataclass
+class ImportReport:
+    snapshot_id: int
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    rejects_path: Path | None
+    seconds: float
+    previous_snapshot_id: int | None
+
+
+def sync_url(database_url: str) -> str:
+    return database_url.replace("+aiosqlite", "")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class _Rejects:
+    """The line-numbered report of refused rows; masked ID numbers only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._file: Any = None
+
+    def add(self, line_no: int, exc: RowRejected) -> None:
+        if self._file is None:
+            self._file = self.path.open("w", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._file)
+            self._writer.writerow(["line", "id_number_masked", "field", "reason"])
+        self._writer.writerow([line_no, exc.masked, exc.field, exc.reason])
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def import_roster(
+    path: Path,
+    *,
+    database_url: str,
+    hasher: IdHasher,
+    taken_at: datetime | None = None,
+    rejects_path: Path | None = None,
+    batch_size: int = 10_000,
+    max_reject_ratio: float = 0.05,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    started = utcnow()
+    source = RosterFile(path)
+    taken = taken_at or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    rejects = _Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
+    engine = _engine(database_url)
+    try:
+        snapshot_id = _create_snapshot(engine, path, taken)
+        try:
+            read, loaded = _load(engine, source, snapshot_id, hasher, rejects, batch_size, progress)
+            _check_rejects(read, rejects.count, max_reject_ratio)
+            previous = _activate(engine, snapshot_id, taken, read, loaded, rejects.count, force)
+        except BaseException:
+            _discard(engine, snapshot_id)
+            raise
+        _drop_superseded(engine, keep=snapshot_id)
+    finally:
+        rejects.close()
+        engine.dispose()
+    return ImportReport(
+        snapshot_id=snapshot_id,
+        rows_read=read,
+        rows_loaded=loaded,
+        rows_rejected=rejects.count,
+        rejects_path=rejects.path if rejects.count else None,
+        seconds=(utcnow() - started).total_seconds(),
+        previous_snapshot_id=previous,
+    )
+
+
+def _engine(database_url: str) -> sa.Engine:
+    engine = sa.create_engine(sync_url(database_url))
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Loading batches need no fsync each: until the pointer flips they are invisible,
+            # and a crash only leaves a 'loading' snapshot behind. The flip itself is FULL.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA busy_timeout={30_000}")
+            cursor.close()
+
+    return engine
+
+
+def _create_snapshot(engine: sa.Engine, path: Path, taken_at: datetime) -> int:
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.insert(RosterSnapshot).values(
+                source_name=path.name[:255],
+                file_sha256=file_sha256(path),
+                taken_at=taken_at,
+                state="loading",
+                rows_read=0,
+                rows_loaded=0,
+                rows_rejected=0,
+                created_at=utcnow(),
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+
+def _load(
+    engine: sa.Engine,
+    source: RosterFile,
+    snapshot_id: int,
+    hasher: IdHasher,
+    rejects: _Rejects,
+    batch_size: int,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    write = _writer(engine, snapshot_id)
+    rows = source.rows()
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise RosterRejected("the file is empty") from None
+    try:
+        index = header_index(header)
+    except ValueError as exc:
+        raise RosterRejected(str(exc)) from None
+    read = loaded = 0
+    batch: list[Entry] = []
+    for line_no, values in rows:
+        read += 1
+        try:
+            batch.append(parse_row(values, index, hasher, line_no))
+        except RowRejected as exc:
+            rejects.add(line_no, exc)
+        if len(batch) >= batch_size:
+            write(batch)
+            loaded += len(batch)
+            batch = []
+            if progress:
+                progress(read, rejects.count, source.position, source.size)
+    if batch:
+        write(batch)
+        loaded += len(batch)
+    if progress:
+        progress(read, rejects.count, source.size, source.size)
+    return read, loaded
+
+
+def _writer(engine: sa.Engine, snapshot_id: int) -> Callable[[list[Entry]], None]:
+    if engine.dialect.name == "postgresql":
+        return lambda batch: _copy_batch(engine, snapshot_id, batch)
+    columns = ", ".join(ENTRY_COLUMNS)
+    marks = ", ".join("?" for _ in ENTRY_COLUMNS)
+    sql = f"INSERT INTO roster_entries ({columns}) VALUES ({marks})"  # noqa: S608 - constants
+
+    def insert(batch: list[Entry]) -> None:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(sql, [(snapshot_id, *entry) for entry in batch])
+
+    return insert
+
+
+def _copy_batch(engine: sa.Engine, snapshot_id: int, batch: list[Entry]) -> None:
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:  # type: ignore[attr-defined]
+            columns = ", ".join(ENTRY_COLUMNS)
+            with cursor.copy(f"COPY roster_entries ({columns}) FROM STDIN") as copy:
+                for entry in batch:
+                    copy.write_row((snapshot_id, *entry))
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _check_rejects(read: int, rejected: int, max_ratio: float) -> None:
+    if read == 0:
+        raise RosterRejected("the file has a header but no rows")
+    if rejected / read > max_ratio:
+        raise RosterRejected(
+            f"{rejected} of {read} rows were rejected (more than {max_ratio:.0%}); the snapshot "
+            "was not swapped in — see the rejects report"
+        )
+
+
+def _activate(
+    engine: sa.Engine,
+    snapshot_id: int,
+    taken_at: datetime,
+    read: int,
+    loaded: int,
+    rejected: int,
+    force: bool,
+) -> int | None:
+    """The atomic swap: one transaction moves the pointer and the states."""
+    now = utcnow()
+    snapshots = RosterSnapshot.__table__  # type: ignore[attr-defined]
+    pointers = RosterPointer.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn, _durable(conn), conn.begin():
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("LOCK TABLE roster_active IN EXCLUSIVE MODE"))
+        current = conn.execute(
+            sa.select(pointers.c.snapshot_id, snapshots.c.taken_at)
+            .join(snapshots, snapshots.c.id == pointers.c.snapshot_id)
+            .where(pointers.c.name == "active")
+        ).first()
+        if current is not None and not force and _aware(current[1]) > taken_at:
+            raise StaleRoster(
+                f"the active snapshot was taken {current[1]:%Y-%m-%d %H:%M}, after this file; "
+                "pass --force to load an older roster"
+            )
+        if current is None:
+            conn.execute(
+                sa.insert(pointers).values(name="active", snapshot_id=snapshot_id, switched_at=now)
+            )
+        else:
+            conn.execute(
+                sa.update(pointers)
+                .where(pointers.c.name == "active")
+                .values(snapshot_id=snapshot_id, switched_at=now)
+            )
+            conn.execute(
+                sa.update(snapshots).where(snapshots.c.id == current[0]).values(state="superseded")
+            )
+        conn.execute(
+            sa.update(snapshots)
+            .where(snapshots.c.id == snapshot_id)
+            .values(
+                state="active",
+                activated_at=now,
+                rows_read=read,
+                rows_loaded=loaded,
+                rows_rejected=rejected,
+            )
+        )
+    return None if current is None else int(current[0])
+
+
+@contextmanager
+def _durable(conn: sa.Connection) -> Iterator[None]:
+    """SQLite: the swap commits with synchronous=FULL, whatever the loading batches used."""
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:
+        conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        conn.commit()
+    try:
+        yield
+    finally:
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def _discard(engine: sa.Engine, snapshot_id: int) -> None:
+    """A failed load: mark it and remove its rows (never visible: the pointer never moved)."""
+    snapshots = RosterSnapshot.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(snapshots).where(snapshots.c.id == snapshot_id).values(state="failed")
+        )
+    _delete_entries(engine, snapshot_id)
+
+
+def _drop_superseded(engine: sa.Engine, *, keep: int) -> None:
+    snapshots = RosterSnapshot.__table__  # type: ignore[attr-defined]
+    with engine.connect() as conn:
+        old = (
+            conn.execute(
+                sa.select(snapshots.c.id).where(
+                    snapshots.c.id != keep, snapshots.c.state.in_(["superseded", "failed"])
+                )
+            )
+            .scalars()
+            .all()
+        )
+    for snapshot_id in old:
+        _delete_entries(engine, int(snapshot_id))
+
+
+def _delete_entries(engine: sa.Engine, snapshot_id: int, chunk: int = 50_000) -> None:
+    """In chunks, so a million-row delete never holds the SQLite write lock for long."""
+    entries = RosterEntry.__table__  # type: ignore[attr-defined]
+    while True:
+        with engine.begin() as conn:
+            ids = sa.select(entries.c.id).where(entries.c.snapshot_id == snapshot_id).limit(chunk)
+            deleted = conn.execute(sa.delete(entries).where(entries.c.id.in_(ids))).rowcount
+        if not deleted:
+            return

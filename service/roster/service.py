@@ -1,0 +1,68 @@
+"""Reading the active snapshot: one indexed query per person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.registry.schemas import CategorySpan, ChronicCard, FamilyDoctor, PersonRecord
+from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotAnswer:
+    snapshot_id: int
+    taken_at: datetime
+    record: PersonRecord | None  # None: not in the roster
+
+
+async def active_snapshot(session: AsyncSession) -> RosterSnapshot | None:
+    pointer = await session.get(RosterPointer, "active")
+    if pointer is None:
+        return None
+    return await session.get(RosterSnapshot, pointer.snapshot_id)
+
+
+async def find_in_snapshot(session: AsyncSession, person_key: str) -> SnapshotAnswer | None:
+    """The active snapshot's answer for this person; None when no snapshot is loaded."""
+    row = (
+        await session.exec(
+            select(RosterSnapshot.id, RosterSnapshot.taken_at)
+            .join(RosterPointer, col(RosterPointer.snapshot_id) == col(RosterSnapshot.id))
+            .where(RosterPointer.name == "active")
+        )
+    ).first()
+    if row is None:
+        return None
+    snapshot_id, taken_at = row
+    assert snapshot_id is not None
+    entries = (
+        await session.exec(
+            select(RosterEntry)
+            .where(RosterEntry.snapshot_id == snapshot_id, RosterEntry.person_key == person_key)
+            .order_by(sa.asc(col(RosterEntry.line_no)))
+        )
+    ).all()
+    record = record_from_entries(list(entries)) if entries else None
+    return SnapshotAnswer(snapshot_id=snapshot_id, taken_at=taken_at, record=record)
+
+
+def record_from_entries(entries: list[RosterEntry]) -> PersonRecord:
+    doctor_until = [e.family_doctor_until for e in entries if e.family_doctor_until]
+    card_until = [e.chronic_card_until for e in entries if e.chronic_card_until]
+    return PersonRecord(
+        insured_county=entries[0].insured_county,
+        deceased=any(e.deceased for e in entries),
+        categories=tuple(
+            CategorySpan(code=e.category, valid_from=e.valid_from, valid_to=e.valid_to)
+            for e in entries
+        ),
+        family_doctor=FamilyDoctor(contracted=True, valid_to=max(doctor_until))
+        if doctor_until
+        else None,
+        chronic_cards=(ChronicCard(valid_to=max(card_until)),) if card_until else (),
+    )

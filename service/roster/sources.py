@@ -1,0 +1,64 @@
+"""Reading roster files row by row: CSV (UTF-8, with or without BOM; GB18030 too) and XLSX
+(openpyxl read-only). Memory stays flat whatever the size."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+Row = tuple[int, list[Any]]  # (line number in the file, cell values)
+
+
+class RosterFile:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        self._raw: io.BufferedReader | None = None
+
+    @property
+    def position(self) -> int:
+        """Bytes read so far (CSV) — for the progress bar."""
+        return self._raw.tell() if self._raw is not None and not self._raw.closed else 0
+
+    def rows(self) -> Iterator[Row]:
+        if self.path.suffix.lower() in (".xlsx", ".xlsm"):
+            yield from self._xlsx_rows()
+        else:
+            yield from self._csv_rows()
+
+    def _csv_rows(self) -> Iterator[Row]:
+        encoding = _sniff_encoding(self.path)
+        with self.path.open("rb") as raw:
+            self._raw = raw
+            text = io.TextIOWrapper(raw, encoding=encoding, newline="")
+            for line_no, values in enumerate(csv.reader(text), start=1):
+                if values:
+                    yield line_no, values
+
+    def _xlsx_rows(self) -> Iterator[Row]:
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(self.path, read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            for line_no, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if any(v not in (None, "") for v in values):
+                    yield line_no, list(values)
+        finally:
+            workbook.close()
+
+
+def _sniff_encoding(path: Path) -> str:
+    with path.open("rb") as f:
+        head = f.read(65536)
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not merely a character cut at the buffer's end
+            return "gb18030"
+    return "utf-8"

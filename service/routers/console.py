@@ -1,0 +1,235 @@
+"""The auditors' web console (督查台账): sign in, page the ledger, rectify, score, indicators.
+
+Server-rendered pages; every action is a plain form (POST + CSRF token, then a 303 back).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
+
+from service.console import session as console
+from service.console.views import LEVEL_LABELS, bars, page
+from service.db import SessionDep
+from service.errors import ServiceError
+from service.indicators.service import indicators_for
+from service.violations import export
+from service.violations.params import LedgerQuery, PageQuery, PeriodQuery, parse_form
+from service.violations.query import get_violation, list_violations
+from service.violations.rectification import STEPS, move
+from service.violations.scoreboard import names, scoreboard
+from service.violations.service import violation_detail
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
+PROBLEM_TEXT = {
+    "invalid_transition": "当前状态不能办理该操作",
+    "transition_forbidden": "您无权办理该操作",
+    "note_required": "退回整改或重新挂账须填写说明",
+}
+
+
+async def _user(request: Request, session: SessionDep) -> console.ConsoleUser:
+    return await console.console_user(request, session)
+
+
+UserDep = Annotated[console.ConsoleUser, Depends(_user)]
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _query_string(values: dict[str, Any]) -> str:
+    return urlencode({k: str(v) for k, v in values.items() if v not in (None, "")})
+
+
+@router.get("/static/console.css")
+async def stylesheet() -> FileResponse:
+    return FileResponse(STATIC / "console.css", media_type="text/css")
+
+
+@router.get("")
+@router.get("/")
+async def home() -> RedirectResponse:
+    return _see_other("/console/violations")
+
+
+@router.get("/login")
+async def login_form() -> Response:
+    return page("login.html", user=None)
+
+
+@router.post("/login")
+async def login(
+    request: Request, session: SessionDep, api_key: Annotated[str, Form(max_length=200)]
+) -> Response:
+    principal = await console.authenticate(session, api_key)
+    if principal is None:
+        return page("login.html", status_code=401, user=None, error="密钥无效或已停用")
+    response = _see_other("/console/violations")
+    prefix = api_key.strip().split("_")[1]
+    response.set_cookie(
+        console.COOKIE,
+        console.sign_session(request, key_id=principal.key_id, prefix=prefix),
+        max_age=console.LIFETIME_SECONDS,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.environment == "production",
+        path="/console",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(user: UserDep, csrf: Annotated[str, Form()] = "") -> Response:
+    console.check_csrf(user, csrf)
+    response = _see_other("/console/login")
+    response.delete_cookie(console.COOKIE, path="/console")
+    return response
+
+
+@router.get("/violations")
+async def ledger(request: Request, session: SessionDep, user: UserDep) -> Response:
+    q = parse_form(PageQuery, request.query_params)
+    limit = min(50, request.app.state.settings.max_page_size)
+    result = await list_violations(
+        session,
+        principal=user.principal,
+        wanted=q.filter(),
+        page_size=limit,
+        sort=q.sort,
+        cursor=q.cursor,
+    )
+    return page(
+        "violations.html",
+        user=user,
+        nav="violations",
+        q=q,
+        page=result,
+        cursor=q.cursor,
+        names=await names(session),
+        query_string=_query_string(q.model_dump(exclude={"cursor", "page_size"})),
+        message=request.query_params.get("msg"),
+    )
+
+
+@router.get("/violations/export.{fmt}")
+async def ledger_export(
+    fmt: export.ExportFormat, request: Request, user: UserDep
+) -> StreamingResponse:
+    q = parse_form(LedgerQuery, request.query_params)
+    rows = export.violation_rows(
+        request.app.state.sessionmaker, principal=user.principal, wanted=q.filter(), sort=q.sort
+    )
+    return export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
+
+
+@router.get("/violations/{violation_id}")
+async def one(request: Request, violation_id: int, session: SessionDep, user: UserDep) -> Response:
+    violation = await get_violation(session, principal=user.principal, violation_id=violation_id)
+    detail = await violation_detail(session, principal=user.principal, violation=violation)
+    return page(
+        "violation.html",
+        user=user,
+        nav="violations",
+        v=detail,
+        names=await names(session),
+        steps={key: step.label for key, step in STEPS.items()},
+        message=request.query_params.get("msg"),
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/violations/{violation_id}/transitions")
+async def rectify(
+    violation_id: int,
+    session: SessionDep,
+    user: UserDep,
+    to_status: Annotated[str, Form(max_length=16)],
+    csrf: Annotated[str, Form()] = "",
+    note: Annotated[str, Form(max_length=2000)] = "",
+    evidence_ref: Annotated[str, Form(max_length=256)] = "",
+) -> Response:
+    console.check_csrf(user, csrf)
+    violation = await get_violation(session, principal=user.principal, violation_id=violation_id)
+    url = f"/console/violations/{violation_id}"
+    try:
+        await move(
+            session,
+            principal=user.principal,
+            violation=violation,
+            to_status=to_status,
+            note=note,
+            evidence_ref=evidence_ref.strip() or None,
+        )
+    except ServiceError as e:
+        return _see_other(f"{url}?{urlencode({'error': PROBLEM_TEXT.get(e.code, e.detail)})}")
+    return _see_other(f"{url}?{urlencode({'msg': '已办理'})}")
+
+
+@router.get("/scoreboard")
+async def score(request: Request, session: SessionDep, user: UserDep) -> Response:
+    q = parse_form(PeriodQuery, request.query_params)
+    board = await scoreboard(session, principal=user.principal, wanted=q.filter())
+    chart = [(c.name, c.points, f"{c.points} 分") for c in board.counties]
+    return page(
+        "scoreboard.html",
+        user=user,
+        nav="scoreboard",
+        q=q,
+        board=board,
+        county_bars=bars(chart),
+        query_string=_query_string(q.model_dump(by_alias=True)),
+    )
+
+
+@router.get("/scoreboard/export.{fmt}")
+async def score_export(
+    fmt: export.ExportFormat, request: Request, session: SessionDep, user: UserDep
+) -> StreamingResponse:
+    q = parse_form(PeriodQuery, request.query_params)
+    board = await scoreboard(session, principal=user.principal, wanted=q.filter())
+    rows = export.listed(export.scoreboard_rows(board))
+    return export.response(fmt, "考核扣分", export.SCORE_HEADERS, rows, stem="scoreboard")
+
+
+@router.get("/indicators")
+async def indicator_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    q = parse_form(PeriodQuery, request.query_params)
+    ind = await indicators_for(
+        session,
+        principal=user.principal,
+        region=q.region,
+        start=q.from_,
+        end=q.to,
+        catalog=request.app.state.policies,
+    )
+    shares = [
+        ("一站式结算率", ind.one_stop_share),
+        ("先诊疗后付费（免押金）率", ind.no_deposit_share),
+        ("住院实际报销比例", ind.actual_ratio_inpatient),
+        ("门诊慢特病实际报销比例", ind.actual_ratio_chronic_outpatient),
+        ("县域内就诊率", ind.in_county_rate),
+    ] + [
+        (f"目录外费用占比（{LEVEL_LABELS.get(x.level, x.level)}医院）", x.share)
+        for x in ind.out_of_catalogue_by_level
+    ]
+    chart = [
+        (label, s.value or Decimal(0), "—" if s.value is None else f"{s.value * 100:.1f}%")
+        for label, s in shares[:5]
+    ]
+    return page(
+        "indicators.html",
+        user=user,
+        nav="indicators",
+        q=q,
+        ind=ind,
+        shares=shares,
+        ratio_bars=bars(chart, top=Decimal(1)),
+    )

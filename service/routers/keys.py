@@ -1,0 +1,68 @@
+"""API keys: admins issue, list and revoke them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.auth import AdminDep, Role
+from service.auth.keys import issue_key, list_keys, revoke_key
+from service.db import SessionDep
+from service.errors import problem_responses
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"])
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["hospital", "auditor", "admin"]
+    hospital_code: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    region_prefix: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    label: str = Field(default="", max_length=128)
+
+
+class KeyPublic(BaseModel):
+    id: int
+    role: str
+    hospital_code: str | None
+    region_prefix: str | None
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class KeyIssued(KeyPublic):
+    token: str = Field(description="Shown once; only its hash is stored.")
+
+
+@router.post(
+    "", status_code=201, response_model=KeyIssued, responses=problem_responses(401, 403, 422)
+)
+async def create_key(body: KeyCreate, session: SessionDep, _: AdminDep) -> KeyIssued:
+    issued = await issue_key(
+        session,
+        role=Role(body.role),
+        hospital_code=body.hospital_code,
+        region_prefix=body.region_prefix,
+        label=body.label,
+    )
+    public = KeyPublic.model_validate(issued.record, from_attributes=True)
+    return KeyIssued(**public.model_dump(), token=issued.token)
+
+
+@router.get("", response_model=list[KeyPublic], responses=problem_responses(401, 403))
+async def get_keys(session: SessionDep, _: AdminDep) -> list[KeyPublic]:
+    return [KeyPublic.model_validate(k, from_attributes=True) for k in await list_keys(session)]
+
+
+@router.post(
+    "/{key_id}/revoke", response_model=KeyPublic, responses=problem_responses(401, 403, 404)
+)
+async def revoke(key_id: int, request: Request, session: SessionDep, _: AdminDep) -> KeyPublic:
+    key = await revoke_key(session, key_id)
+    request.app.state.key_cache.clear()
+    return KeyPublic.model_validate(key, from_attributes=True)

@@ -1,0 +1,41 @@
+"""A person's status, for a quick check without an admission. The ID number is in the path
+(as the HIS integration asks); logs and metrics carry only the route template."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query, Request
+
+from service.admissions.service import local_date
+from service.auth import AuditorOrHospitalDep
+from service.base import utcnow
+from service.db import SessionDep
+from service.errors import problem_responses
+from service.persons.routing import MaskedPathRoute
+from service.persons.status import PersonStatusPublic, person_status
+from service.routers.admissions import admission_context
+
+router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPathRoute)
+
+
+@router.get(
+    "/{id_number}/status",
+    response_model=PersonStatusPublic,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="Poverty status and pay-after-treatment eligibility of a person today (or on a date)",
+)
+async def read_person_status(
+    id_number: str,
+    request: Request,
+    session: SessionDep,
+    principal: AuditorOrHospitalDep,
+    on: date | None = Query(default=None, description="the day to check; default today (China)"),
+) -> PersonStatusPublic:
+    return await person_status(
+        session,
+        ctx=admission_context(request),
+        principal=principal,
+        id_number=id_number,
+        on=on or local_date(utcnow()),
+    )

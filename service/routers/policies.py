@@ -1,0 +1,82 @@
+"""Policy versions: admins load them; every caller can list what is in force."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.auth import AdminDep, PrincipalDep
+from service.db import SessionDep
+from service.errors import problem_responses
+from service.policy_versions.service import get_version, list_versions, store_policy
+
+router = APIRouter(prefix="/v1/policies", tags=["policies"])
+
+
+class PolicyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_text: str = Field(min_length=1, max_length=512_000, description="The YAML document")
+    source_name: str = Field(default="api", max_length=200)
+
+
+class PolicyVersionPublic(BaseModel):
+    id: int
+    region_code: str
+    version: str
+    name: str
+    effective_from: date
+    effective_to: date | None
+    inherits: str | None
+    content_hash: str
+    loaded_by: str
+    created_at: datetime
+
+
+class PolicyVersionDetail(PolicyVersionPublic):
+    source_text: str
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=PolicyVersionPublic,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Check and store a policy version (admin)",
+)
+async def create_policy(
+    body: PolicyCreate, request: Request, response: Response, session: SessionDep, admin: AdminDep
+) -> PolicyVersionPublic:
+    version, created = await store_policy(
+        session, text=body.source_text, source=body.source_name, loaded_by=admin.label
+    )
+    if not created:
+        response.status_code = 200
+    request.app.state.policies.invalidate()
+    return PolicyVersionPublic.model_validate(version, from_attributes=True)
+
+
+@router.get("", response_model=list[PolicyVersionPublic], responses=problem_responses(401))
+async def get_policies(
+    session: SessionDep, _: PrincipalDep, region: str | None = None
+) -> list[PolicyVersionPublic]:
+    versions = await list_versions(session)
+    return [
+        PolicyVersionPublic.model_validate(v, from_attributes=True)
+        for v in versions
+        if region is None or v.region_code.startswith(region)
+    ]
+
+
+@router.get(
+    "/{content_hash}",
+    response_model=PolicyVersionDetail,
+    responses=problem_responses(401, 404),
+)
+async def get_policy(
+    content_hash: str, session: SessionDep, _: PrincipalDep
+) -> PolicyVersionDetail:
+    version = await get_version(session, content_hash)
+    return PolicyVersionDetail.model_validate(version, from_attributes=True)

@@ -1,0 +1,147 @@
+"""Settlement (结算) at discharge: preview, settle, reverse, read, and the printable slip."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
+
+from service.auth import AuditorOrHospitalDep, HospitalDep
+from service.db import SessionDep
+from service.errors import problem_responses
+from service.settlements import service
+from service.settlements.schemas import (
+    ReversalCreate,
+    SettlementCreate,
+    SettlementPreviewIn,
+    SettlementPublic,
+)
+from service.settlements.slip import render_slip
+
+router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
+
+SettlementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _hospital(principal: HospitalDep) -> str:
+    assert principal.hospital_code is not None
+    return principal.hospital_code
+
+
+@router.post(
+    "/preview",
+    response_model=SettlementPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Pre-settlement (预结算): what settling this bill now would pay; nothing is stored",
+)
+async def preview_settlement(
+    body: SettlementPreviewIn, request: Request, session: SessionDep, principal: HospitalDep
+) -> SettlementPublic:
+    return await service.preview(
+        session,
+        catalog=request.app.state.policies,
+        hospital_code=_hospital(principal),
+        body=body,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SettlementPublic,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    summary="Settle a visit (结算), idempotent on (visit_id, his_settlement_id)",
+    description=(
+        "Stores the settlement with the year's accumulator updates and the violations it finds, "
+        "in one transaction. The same body again returns the stored settlement (201, header "
+        "`Idempotent-Replayed: true`); a different body under the same keys is a 409 "
+        "`settlement_conflict`; a second active settlement of a visit is a 409 "
+        "`visit_already_settled`."
+    ),
+)
+async def create_settlement(
+    body: SettlementCreate,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: HospitalDep,
+) -> SettlementPublic:
+    outcome = await service.create(
+        session,
+        catalog=request.app.state.policies,
+        hospital_code=_hospital(principal),
+        body=body,
+    )
+    if outcome.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/v1/settlements/{outcome.settlement.id}"
+    return outcome.settlement
+
+
+@router.post(
+    "/{settlement_id}/reversal",
+    status_code=201,
+    response_model=SettlementPublic,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    summary="Reverse a settlement (冲销): restores every accumulator it moved, at most once",
+)
+async def reverse_settlement(
+    settlement_id: SettlementId,
+    body: ReversalCreate,
+    session: SessionDep,
+    principal: HospitalDep,
+) -> SettlementPublic:
+    return await service.reverse(
+        session,
+        hospital_code=_hospital(principal),
+        settlement_id=settlement_id,
+        body=body,
+        actor=principal.label,
+    )
+
+
+@router.get(
+    "",
+    response_model=list[SettlementPublic],
+    responses=problem_responses(401, 403, 422),
+    summary="A visit's settlements (the owning hospital; auditors within their region)",
+)
+async def list_settlements(
+    request: Request,
+    session: SessionDep,
+    principal: AuditorOrHospitalDep,
+    visit_id: Annotated[str, Query(min_length=1, max_length=64)],
+    hospital_code: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[SettlementPublic]:
+    return await service.list_for_visit(
+        session,
+        principal=principal,
+        visit_id=visit_id,
+        hospital_code=hospital_code,
+        limit=request.app.state.settings.max_page_size,
+    )
+
+
+@router.get(
+    "/{settlement_id}",
+    response_model=SettlementPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_settlement(
+    settlement_id: SettlementId, session: SessionDep, principal: AuditorOrHospitalDep
+) -> SettlementPublic:
+    return await service.get(session, principal=principal, settlement_id=settlement_id)
+
+
+@router.get(
+    "/{settlement_id}/slip",
+    response_class=HTMLResponse,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="The printable one-stop settlement slip (一站式结算单)",
+)
+async def settlement_slip(
+    settlement_id: SettlementId, session: SessionDep, principal: AuditorOrHospitalDep
+) -> HTMLResponse:
+    html = await render_slip(session, principal=principal, settlement_id=settlement_id)
+    return HTMLResponse(html)

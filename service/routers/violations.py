@@ -1,0 +1,164 @@
+"""The violation ledger (问题台账): query, rectify (挂账销号), verify, score and export."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+
+from service.auth import AuditorOrHospitalDep, Principal, Role, require_roles
+from service.db import SessionDep
+from service.errors import Unprocessable, problem_responses
+from service.violations import export
+from service.violations.params import LedgerQuery, PageQuery, PeriodQuery
+from service.violations.query import TOTAL_CAP, get_violation, list_violations
+from service.violations.rectification import move
+from service.violations.schemas import (
+    ChainHeads,
+    Scoreboard,
+    TransitionCreate,
+    VerifyReport,
+    ViolationDetail,
+    ViolationPage,
+    ViolationPublic,
+)
+from service.violations.scoreboard import scoreboard
+from service.violations.service import violation_detail
+from service.violations.verify import chain_heads, verify_ledger
+
+router = APIRouter(prefix="/v1/violations", tags=["violations"])
+
+AuditorDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
+LedgerQueryDep = Annotated[LedgerQuery, Query()]
+PeriodQueryDep = Annotated[PeriodQuery, Query()]
+ExportFormat = Literal["csv", "xlsx"]
+
+
+@router.get(
+    "",
+    response_model=ViolationPage,
+    responses=problem_responses(401, 403, 422),
+    summary="Violations in the caller's scope, keyset-paged (newest first by default)",
+)
+async def list_ledger(
+    request: Request,
+    session: SessionDep,
+    principal: AuditorOrHospitalDep,
+    query: Annotated[PageQuery, Query()],
+) -> ViolationPage:
+    limit = request.app.state.settings.max_page_size
+    if query.page_size > limit:
+        raise Unprocessable(f"page_size is at most {limit}", field="page_size")
+    page = await list_violations(
+        session,
+        principal=principal,
+        wanted=query.filter(),
+        page_size=query.page_size,
+        sort=query.sort,
+        cursor=query.cursor,
+    )
+    return ViolationPage(
+        items=[ViolationPublic.of(v) for v in page.items],
+        total=page.total,
+        total_exact=page.total_exact,
+        total_cap=TOTAL_CAP,
+        next_cursor=page.next_cursor,
+        page_size=query.page_size,
+    )
+
+
+@router.get(
+    "/export.{fmt}",
+    response_class=StreamingResponse,
+    responses=problem_responses(401, 403, 422),
+    summary="The same query as the list, every page, as CSV or XLSX (Chinese headers)",
+)
+async def export_ledger(
+    fmt: ExportFormat, request: Request, principal: AuditorOrHospitalDep, query: LedgerQueryDep
+) -> StreamingResponse:
+    rows = export.violation_rows(
+        request.app.state.sessionmaker, principal=principal, wanted=query.filter(), sort=query.sort
+    )
+    return export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
+
+
+@router.get(
+    "/scoreboard",
+    response_model=Scoreboard,
+    responses=problem_responses(401, 403, 422),
+    summary="Deduction points per county and hospital over a period, ranked",
+)
+async def get_scoreboard(
+    session: SessionDep, principal: AuditorOrHospitalDep, query: PeriodQueryDep
+) -> Scoreboard:
+    return await scoreboard(session, principal=principal, wanted=query.filter())
+
+
+@router.get(
+    "/scoreboard/export.{fmt}",
+    response_class=StreamingResponse,
+    responses=problem_responses(401, 403, 422),
+    summary="The scoreboard as CSV or XLSX",
+)
+async def export_scoreboard(
+    fmt: ExportFormat, session: SessionDep, principal: AuditorOrHospitalDep, query: PeriodQueryDep
+) -> StreamingResponse:
+    board = await scoreboard(session, principal=principal, wanted=query.filter())
+    rows = export.listed(export.scoreboard_rows(board))
+    return export.response(fmt, "考核扣分", export.SCORE_HEADERS, rows, stem="scoreboard")
+
+
+@router.get(
+    "/verify",
+    response_model=VerifyReport,
+    responses=problem_responses(401, 403),
+    summary="Recompute every county chain in scope; intact, or the first broken record",
+)
+async def verify(session: SessionDep, principal: AuditorDep) -> VerifyReport:
+    return await verify_ledger(session, principal=principal)
+
+
+@router.get(
+    "/chain-heads",
+    response_model=ChainHeads,
+    responses=problem_responses(401, 403),
+    summary="Each chain's head (seq, hash): keep it to detect a later truncation",
+)
+async def get_chain_heads(session: SessionDep, principal: AuditorDep) -> ChainHeads:
+    return await chain_heads(session, principal=principal)
+
+
+@router.get(
+    "/{violation_id}",
+    response_model=ViolationDetail,
+    responses=problem_responses(401, 403, 404),
+    summary="One violation with its evidence and full history",
+)
+async def get_one(
+    violation_id: int, session: SessionDep, principal: AuditorOrHospitalDep
+) -> ViolationDetail:
+    violation = await get_violation(session, principal=principal, violation_id=violation_id)
+    return await violation_detail(session, principal=principal, violation=violation)
+
+
+@router.post(
+    "/{violation_id}/transitions",
+    status_code=201,
+    response_model=ViolationDetail,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Move a violation through rectification (挂账销号)",
+)
+async def transition(
+    violation_id: int, body: TransitionCreate, session: SessionDep, principal: AuditorOrHospitalDep
+) -> ViolationDetail:
+    violation = await get_violation(session, principal=principal, violation_id=violation_id)
+    await move(
+        session,
+        principal=principal,
+        violation=violation,
+        to_status=body.to_status,
+        note=body.note,
+        evidence_ref=body.evidence_ref,
+    )
+    return await violation_detail(session, principal=principal, violation=violation)

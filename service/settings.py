@@ -1,0 +1,104 @@
+"""Runtime configuration: one Settings object, every variable prefixed SETTLECHECK_."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - a marker, refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SETTLECHECK_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./settlecheck.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    redis_url: str | None = None
+    redis_timeout_seconds: float = Field(default=0.25, gt=0, le=10)
+    cache_ttl_seconds: int = Field(default=300, ge=0, le=86_400)
+    auth_cache_seconds: float = Field(default=10.0, ge=0, le=600)
+
+    registry_url: AnyHttpUrl | None = None
+    registry_connect_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+    registry_read_timeout_seconds: float = Field(default=1.0, gt=0, le=60)
+    registry_total_deadline_seconds: float = Field(default=2.0, gt=0, le=120)
+    registry_retries: int = Field(default=1, ge=0, le=5)
+    registry_breaker_failures: int = Field(default=5, ge=1, le=1000)
+    registry_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    registry_token: SecretStr | None = None
+
+    id_hash_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
+    max_page_size: int = Field(default=200, ge=1, le=10_000)
+    rate_limit_per_minute: int = Field(default=6000, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    auto_migrate: bool | None = None
+    demo_data: bool | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+psycopg:// "
+                "(the service speaks to SQLite and PostgreSQL only)"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            if self.id_hash_key.get_secret_value() == PLACEHOLDER_SECRET:
+                raise ValueError(
+                    "SETTLECHECK_ID_HASH_KEY must be set to a real secret in production"
+                )
+            if len(self.id_hash_key.get_secret_value()) < 16:
+                raise ValueError("SETTLECHECK_ID_HASH_KEY must be at least 16 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded(self) -> bool:
+        """The embedded default: SQLite and no Redis. It migrates itself and seeds demo data."""
+        return self.is_sqlite and self.redis_url is None
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.auto_migrate if self.auto_migrate is not None else self.is_sqlite
+
+    @property
+    def should_seed_demo(self) -> bool:
+        return self.demo_data if self.demo_data is not None else self.embedded
+
+
+def load_settings() -> Settings:
+    """Read the environment; invalid values stop the process with the variable's name."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = f"SETTLECHECK_{field.upper()}" if err["loc"] else "settings"
+            lines.append(f"{name}: {err['msg']}")
+        raise SystemExit("invalid configuration:\n  " + "\n  ".join(lines)) from None

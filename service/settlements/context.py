@@ -1,0 +1,210 @@
+"""Everything a settlement needs before the year's accumulators are read: the admitted visit,
+the hospital, the policy in force on the discharge date, and the checked bill.
+
+Built once per request as plain values, so a transaction retried after a deadlock does not
+touch expired ORM objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Protocol
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.models import Admission
+from service.policy import Bill, BillLine, CompiledPolicy, Visit
+from service.regions.service import get_hospital
+from service.settlements.accumulators import Scope
+from service.settlements.errors import (
+    DischargeBeforeAdmission,
+    InvalidBill,
+    InvalidExternalAmounts,
+    VisitNotAdmitted,
+    VisitNotFound,
+)
+from service.settlements.money import to_fen
+from service.settlements.schemas import BillIn, SettlementPreviewIn
+
+CHINA = timezone(timedelta(hours=8), "CST")
+"""Dates on bills and the policy year are China Standard Time dates."""
+
+INSURANCE_FUNDS = frozenset({"basic_insurance", "critical_illness"})
+"""The layers an insurance-only settlement (医保单独结算) keeps; every other layer is skipped."""
+
+
+class Catalog(Protocol):
+    async def for_region(
+        self, session: AsyncSession, *, insured_region: str, on: date
+    ) -> CompiledPolicy: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutOfPolicy:
+    full_self_pay_fen: int
+    over_limit_fen: int
+    pre_self_pay_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    hospital_code: str
+    county_code: str
+    admission_id: int
+    visit_id: str
+    person_key: str
+    person_masked: str
+    insured_county: str
+    admitted_at: datetime
+    discharged_at: datetime
+    visit: Visit
+    categories: frozenset[str]
+    policy: CompiledPolicy
+    bill: Bill
+    out_of_policy: OutOfPolicy
+    mode: str
+    skip: frozenset[str]
+    given: dict[str, int]
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.person_key, self.insured_county, self.visit.discharged_on.year)
+
+
+def china_date(at: datetime) -> date:
+    return at.astimezone(CHINA).date()
+
+
+async def admitted_visit(session: AsyncSession, *, hospital_code: str, visit_id: str) -> Admission:
+    """The calling hospital's admission; another hospital's visit is not found."""
+    result = await session.exec(
+        select(Admission).where(
+            Admission.hospital_code == hospital_code, Admission.visit_id == visit_id
+        )
+    )
+    admission = result.first()
+    if admission is None:
+        raise VisitNotFound(f"no admitted visit {visit_id} at your hospital", field="visit_id")
+    if admission.state != "admitted":
+        raise VisitNotAdmitted(
+            f"visit {visit_id} is {admission.state}, not admitted", field="visit_id"
+        )
+    return admission
+
+
+def checked_bill(bill: BillIn) -> tuple[Bill, OutOfPolicy]:
+    """The bill in fen, or a 422 naming the part that does not add up."""
+    total, inside, outside = to_fen(bill.total), to_fen(bill.in_policy), to_fen(bill.out_of_policy)
+    if inside + outside != total:
+        raise InvalidBill(
+            f"in_policy {bill.in_policy} + out_of_policy {bill.out_of_policy} "
+            f"is not the total {bill.total}",
+            field="bill.total",
+        )
+    parts = OutOfPolicy(outside, 0, 0)
+    if bill.out_of_policy_breakdown is not None:
+        b = bill.out_of_policy_breakdown
+        parts = OutOfPolicy(
+            to_fen(b.full_self_pay), to_fen(b.over_limit_self_pay), to_fen(b.pre_self_pay)
+        )
+        if sum((parts.full_self_pay_fen, parts.over_limit_fen, parts.pre_self_pay_fen)) != outside:
+            raise InvalidBill(
+                "the out-of-policy breakdown does not add up to out_of_policy",
+                field="bill.out_of_policy_breakdown",
+            )
+    lines = tuple(BillLine(line.item, to_fen(line.amount), line.in_policy) for line in bill.lines)
+    if lines:
+        if sum(line.amount_fen for line in lines) != total:
+            raise InvalidBill("the bill lines do not add up to the total", field="bill.lines")
+        if sum(line.amount_fen for line in lines if line.in_policy) != inside:
+            raise InvalidBill(
+                "the in-policy bill lines do not add up to in_policy", field="bill.lines"
+            )
+    return Bill(total, inside, outside, lines), parts
+
+
+def _skip(
+    policy: CompiledPolicy, visit: Visit, categories: frozenset[str], mode: str
+) -> frozenset[str]:
+    if mode == "one_stop":
+        return frozenset()
+    return frozenset(
+        p.code for p in policy.plan(visit, categories) if p.fund_type not in INSURANCE_FUNDS
+    )
+
+
+def _given(
+    policy: CompiledPolicy,
+    visit: Visit,
+    categories: frozenset[str],
+    skip: frozenset[str],
+    amounts: dict[str, int],
+) -> dict[str, int]:
+    plans = policy.plan(visit, categories)
+    external = {p.code for p in plans if p.kind == "external"}
+    for code in amounts:
+        if code not in external:
+            raise InvalidExternalAmounts(
+                f"{code} is not a layer settled elsewhere in policy {policy.version}",
+                field=f"external_amounts.{code}",
+            )
+    for p in plans:
+        if p.kind == "external" and p.applies and p.code not in skip and p.code not in amounts:
+            raise InvalidExternalAmounts(
+                f"policy {policy.version} has {p.code} settled elsewhere: send its amount",
+                field=f"external_amounts.{p.code}",
+            )
+    return amounts
+
+
+async def load_context(
+    session: AsyncSession, *, catalog: Catalog, hospital_code: str, body: SettlementPreviewIn
+) -> Context:
+    bill, parts = checked_bill(body.bill)
+    admission = await admitted_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)
+    if body.discharged_at < admission.admitted_at:
+        raise DischargeBeforeAdmission(
+            f"discharged_at {body.discharged_at.isoformat()} is before the admission at "
+            f"{admission.admitted_at.isoformat()}",
+            field="discharged_at",
+        )
+    hospital = await get_hospital(session, hospital_code)
+    discharged_on = china_date(body.discharged_at)
+    policy = await catalog.for_region(
+        session, insured_region=admission.insured_county, on=discharged_on
+    )
+    visit = Visit(
+        visit_type=admission.visit_type,
+        hospital_level=hospital.level,
+        hospital_tier=hospital.tier,
+        location=admission.location,
+        referred=admission.referred,
+        designated=hospital.designated,
+        admitted_on=china_date(admission.admitted_at),
+        discharged_on=discharged_on,
+    )
+    categories = frozenset(admission.categories or ())
+    skip = _skip(policy, visit, categories, body.settlement_mode)
+    amounts = {code: to_fen(value) for code, value in body.external_amounts.items()}
+    assert admission.id is not None
+    return Context(
+        hospital_code=hospital_code,
+        county_code=admission.county_code,
+        admission_id=admission.id,
+        visit_id=admission.visit_id,
+        person_key=admission.person_key,
+        person_masked=admission.person_masked,
+        insured_county=admission.insured_county,
+        admitted_at=admission.admitted_at,
+        discharged_at=body.discharged_at.astimezone(UTC),
+        visit=visit,
+        categories=categories,
+        policy=policy,
+        bill=bill,
+        out_of_policy=parts,
+        mode=body.settlement_mode,
+        skip=skip,
+        given=_given(policy, visit, categories, skip, amounts),
+    )

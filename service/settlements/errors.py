@@ -1,0 +1,57 @@
+"""The problems settlement can answer with, each with a stable code."""
+
+from __future__ import annotations
+
+from service.errors import Conflict, NotFound, ServiceUnavailable, Unprocessable
+
+
+class VisitNotFound(NotFound):
+    code = "visit_not_found"
+    title = "Visit not found"
+
+
+class VisitNotAdmitted(Conflict):
+    code = "visit_not_admitted"
+    title = "The visit is not admitted"
+
+
+class SettlementNotFound(NotFound):
+    code = "settlement_not_found"
+    title = "Settlement not found"
+
+
+class SettlementConflict(Conflict):
+    code = "settlement_conflict"
+    title = "A different settlement was already made under these keys"
+
+
+class VisitAlreadySettled(Conflict):
+    code = "visit_already_settled"
+    title = "The visit already has an active settlement"
+
+
+class AlreadyReversed(Conflict):
+    code = "settlement_already_reversed"
+    title = "The settlement has already been reversed"
+
+
+class InvalidBill(Unprocessable):
+    code = "invalid_bill"
+    title = "The bill does not add up"
+
+
+class DischargeBeforeAdmission(Unprocessable):
+    code = "discharge_before_admission"
+    title = "Discharged before admitted"
+
+
+class InvalidExternalAmounts(Unprocessable):
+    code = "invalid_external_amounts"
+    title = "Amounts of layers settled elsewhere are missing or invalid"
+
+
+class SettlementBusy(ServiceUnavailable):
+    """Retries of a lock conflict ran out; the caller may retry with the same keys."""
+
+    code = "settlement_busy"
+    title = "Too many concurrent settlements for this person"

@@ -1,0 +1,157 @@
+"""The API's settlement models: requests forbid unknown fields (a body cannot set an id, a
+status, a computed amount or a hospital code); responses carry amounts as two-place strings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from service.policy.schema import FeeItem
+from service.settlements.money import Amount
+
+SettlementMode = Literal["one_stop", "insurance_only"]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OutOfPolicyBreakdown(_Input):
+    """政策范围外费用 by kind; the parts add up to `out_of_policy`."""
+
+    full_self_pay: Amount = Field(default=Decimal(0), description="全自费 (fulamt_ownpay_amt)")
+    over_limit_self_pay: Amount = Field(
+        default=Decimal(0), description="超限价自费 (overlmt_selfpay)"
+    )
+    pre_self_pay: Amount = Field(default=Decimal(0), description="先行自付 (preselfpay_amt)")
+
+
+class BillLineIn(_Input):
+    item: FeeItem
+    amount: Amount
+    in_policy: bool
+
+
+class BillIn(_Input):
+    total: Amount = Field(description="总费用 (medfee_sumamt)")
+    in_policy: Amount = Field(description="政策范围内费用")
+    out_of_policy: Amount = Field(description="政策范围外费用")
+    out_of_policy_breakdown: OutOfPolicyBreakdown | None = None
+    lines: list[BillLineIn] = Field(default=[], max_length=200)
+
+
+class SettlementPreviewIn(_Input):
+    visit_id: str = Field(min_length=1, max_length=64)
+    discharged_at: AwareDatetime
+    bill: BillIn
+    settlement_mode: SettlementMode = "one_stop"
+    external_amounts: dict[str, Amount] = Field(
+        default={},
+        max_length=20,
+        description="Amounts of layers settled elsewhere (the policy's `external` layers), "
+        "by layer code, e.g. {'basic_insurance': '68828.00'}",
+    )
+
+
+class SettlementCreate(SettlementPreviewIn):
+    his_settlement_id: str = Field(
+        min_length=1, max_length=64, description="The HIS settlement message id (idempotency)"
+    )
+
+
+class ReversalCreate(_Input):
+    reason: str = Field(min_length=1, max_length=500)
+    his_reversal_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class LayerOut(BaseModel):
+    code: str
+    fund_type: str
+    name: str
+    applied: bool
+    base: str
+    deductible_used: str = Field(description="起付线/门槛 taken by this bill")
+    ratio: str
+    amount: str
+    cap_left: str | None = Field(description="年度限额余额 after this bill; null: no cap")
+
+
+class TotalsOut(BaseModel):
+    total: str
+    waived: str
+    fund_total: str
+    patient_pays: str
+    patient_pays_in_capitals: str = Field(description="大写金额")
+    patient_in_policy: str
+    patient_out_of_policy: str
+    actual_ratio: str = Field(description="实际报销比例")
+    out_of_policy_share: str = Field(description="目录外费用占比")
+
+
+class FindingOut(BaseModel):
+    rule: str
+    violated: bool
+    measured: str
+    limit: str
+    points: str
+    detail: str
+
+
+class TraceOut(BaseModel):
+    step: str
+    zh: str
+    en: str
+
+
+class PolicyRef(BaseModel):
+    region_code: str
+    name: str
+    version: str
+    content_hash: str
+
+
+class ReversalOut(BaseModel):
+    id: int
+    his_reversal_id: str | None
+    reason: str
+    reversed_by: str
+    created_at: datetime
+
+
+class SettlementPublic(BaseModel):
+    """One settlement (or a preview: no id). The `*_amt`/`*_pay` fields are the national
+    medical-insurance settlement names HIS vendors already map (医保结算清单字段)."""
+
+    id: int | None
+    status: Literal["preview", "settled", "reversed"]
+    hospital_code: str
+    visit_id: str
+    his_settlement_id: str | None
+    settlement_mode: SettlementMode
+    person_masked: str
+    insured_county: str
+    admitted_at: datetime
+    discharged_at: datetime
+    year: int
+    layers: list[LayerOut]
+    totals: TotalsOut
+    medfee_sumamt: str = Field(description="总费用")
+    fund_pay_sumamt: str = Field(description="基金支付总额 (all funds and waivers)")
+    hifp_pay: str = Field(description="基本医疗保险统筹基金支出")
+    hifmi_pay: str = Field(description="居民大病保险资金支出")
+    maf_pay: str = Field(description="医疗救助基金支出")
+    oth_pay: str = Field(description="其他支出: supplementary, safety net, waivers")
+    psn_part_amt: str = Field(description="个人负担总金额")
+    fulamt_ownpay_amt: str = Field(description="全自费金额")
+    overlmt_selfpay: str = Field(description="超限价自费费用")
+    preselfpay_amt: str = Field(description="先行自付金额")
+    inscp_scp_amt: str = Field(description="符合政策范围金额")
+    findings: list[FindingOut]
+    violations_booked: list[str]
+    policy: PolicyRef
+    trace: list[TraceOut]
+    reversal: ReversalOut | None = None
+    created_at: datetime | None

@@ -1,0 +1,339 @@
+"""Preview, settle, reverse and read settlements.
+
+A settlement is one transaction: lock the person's accumulators for the year (in key order),
+re-check the idempotency key under the lock, run the engine on the locked values, insert the
+settlement, move the accumulators by the engine's deltas, and book the violations found. The
+session dependency commits it before the response is sent. Deadlocks and serialization
+failures are retried a few times with jittered backoff; a racing retry of the same request
+that slips past the lock meets the unique constraint and replays the stored record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth import Principal, Role
+from service.policy import reverse_deltas
+from service.settlements import accumulators, compute, idempotency
+from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
+from service.settlements.context import Catalog, Context, load_context
+from service.settlements.errors import (
+    AlreadyReversed,
+    SettlementBusy,
+    SettlementConflict,
+    SettlementNotFound,
+    VisitAlreadySettled,
+)
+from service.settlements.models import Settlement, SettlementReversal
+from service.settlements.schemas import (
+    ReversalCreate,
+    SettlementCreate,
+    SettlementPreviewIn,
+    SettlementPublic,
+)
+from service.violations.ledger import Finding, book_violation
+
+T = TypeVar("T")
+
+RETRY_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 0.01
+_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    settlement: SettlementPublic
+    replayed: bool
+
+
+async def with_retries(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` in the session's transaction; on a deadlock or serialization failure roll
+    back and run it again, at most RETRY_ATTEMPTS times."""
+    for attempt in range(RETRY_ATTEMPTS):
+        try:
+            return await work()
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                raise
+            await session.rollback()
+            if attempt == RETRY_ATTEMPTS - 1:
+                raise SettlementBusy(
+                    "the person's accumulators stayed contended; retry with the same keys",
+                    headers={"Retry-After": "1"},
+                ) from exc
+            await asyncio.sleep(random.uniform(0, RETRY_BASE_SECONDS * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+def public(row: Settlement, reversal: SettlementReversal | None = None) -> SettlementPublic:
+    reversed_ = None
+    if reversal is not None:
+        reversed_ = {
+            "id": reversal.id,
+            "his_reversal_id": reversal.his_reversal_id,
+            "reason": reversal.reason,
+            "reversed_by": reversal.reversed_by,
+            "created_at": reversal.created_at,
+        }
+    return SettlementPublic.model_validate(
+        {
+            **row.result,
+            "id": row.id,
+            "status": "settled" if reversal is None else "reversed",
+            "his_settlement_id": row.his_settlement_id,
+            "created_at": row.created_at,
+            "reversal": reversed_,
+        }
+    )
+
+
+def _replay(row: Settlement, fingerprint: str) -> Outcome:
+    if row.request_hash != fingerprint:
+        raise SettlementConflict(
+            f"settlement {row.his_settlement_id} of visit {row.visit_id} was made with a "
+            "different body; send a new his_settlement_id for a new settlement",
+            field="his_settlement_id",
+        )
+    return Outcome(public(row), replayed=True)
+
+
+def _locked_keys(ctx: Context) -> set[str]:
+    return keys_for(ctx.policy, ctx.visit, ctx.categories, ctx.skip)
+
+
+async def preview(
+    session: AsyncSession, *, catalog: Catalog, hospital_code: str, body: SettlementPreviewIn
+) -> SettlementPublic:
+    """预结算: what settling now would do. Reads the accumulators, stores nothing."""
+    ctx = await load_context(session, catalog=catalog, hospital_code=hospital_code, body=body)
+    year = await accumulators.read(session, ctx.scope, _locked_keys(ctx))
+    result = compute.run(ctx, year)
+    rendered = compute.render(ctx, result, compute.bookings(ctx, result, year))
+    return SettlementPublic.model_validate(
+        {**rendered, "id": None, "status": "preview", "his_settlement_id": None, "created_at": None}
+    )
+
+
+async def create(
+    session: AsyncSession, *, catalog: Catalog, hospital_code: str, body: SettlementCreate
+) -> Outcome:
+    """结算: settle and store, or replay the settlement stored under the same keys."""
+    fingerprint = idempotency.request_hash(body)
+    keys = {"hospital_code": hospital_code, "visit_id": body.visit_id}
+    stored = await idempotency.find(session, **keys, his_settlement_id=body.his_settlement_id)
+    if stored is not None:
+        return _replay(stored, fingerprint)
+    ctx = await load_context(session, catalog=catalog, hospital_code=hospital_code, body=body)
+    try:
+        return await with_retries(session, lambda: _settle(session, ctx, body, fingerprint))
+    except IntegrityError:
+        await session.rollback()
+        stored = await idempotency.find(session, **keys, his_settlement_id=body.his_settlement_id)
+        if stored is None:
+            raise VisitAlreadySettled(
+                f"visit {body.visit_id} was settled concurrently; reverse it first",
+                field="visit_id",
+            ) from None
+        return _replay(stored, fingerprint)
+
+
+async def _latest_of_visit(
+    session: AsyncSession, *, hospital_code: str, visit_id: str
+) -> tuple[Settlement | None, bool]:
+    """The visit's latest settlement and whether it is still active (not reversed)."""
+    result = await session.exec(
+        select(Settlement, SettlementReversal.id)
+        .outerjoin(SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id))
+        .where(Settlement.hospital_code == hospital_code, Settlement.visit_id == visit_id)
+        .order_by(col(Settlement.visit_seq).desc())
+        .limit(1)
+    )
+    row = result.first()
+    if row is None:
+        return None, False
+    return row[0], row[1] is None
+
+
+async def _settle(
+    session: AsyncSession, ctx: Context, body: SettlementCreate, fingerprint: str
+) -> Outcome:
+    year = await accumulators.lock(session, ctx.scope, _locked_keys(ctx))
+    stored = await idempotency.find(
+        session,
+        hospital_code=ctx.hospital_code,
+        visit_id=ctx.visit_id,
+        his_settlement_id=body.his_settlement_id,
+    )
+    if stored is not None:  # the original committed while this retry waited for the lock
+        return _replay(stored, fingerprint)
+    latest, active = await _latest_of_visit(
+        session, hospital_code=ctx.hospital_code, visit_id=ctx.visit_id
+    )
+    if latest is not None and active:
+        raise VisitAlreadySettled(
+            f"visit {ctx.visit_id} already has settlement {latest.id} "
+            f"({latest.his_settlement_id}); reverse it before settling again",
+            field="visit_id",
+        )
+    result = compute.run(ctx, year)
+    found = compute.bookings(ctx, result, year)
+    deltas = {**result.deltas, SETTLED_KEY: 1}
+    row = Settlement(
+        hospital_code=ctx.hospital_code,
+        county_code=ctx.county_code,
+        visit_id=ctx.visit_id,
+        visit_seq=(latest.visit_seq + 1) if latest is not None else 1,
+        admission_id=ctx.admission_id,
+        his_settlement_id=body.his_settlement_id,
+        request_hash=fingerprint,
+        person_key=ctx.person_key,
+        person_masked=ctx.person_masked,
+        pool=ctx.insured_county,
+        year=ctx.scope.year,
+        settlement_mode=ctx.mode,
+        admitted_at=ctx.admitted_at,
+        discharged_at=ctx.discharged_at,
+        total_fen=result.total_fen,
+        funds_total_fen=result.funds_total_fen,
+        patient_pays_fen=result.patient_pays_fen,
+        policy_region=ctx.policy.region_code,
+        policy_version=ctx.policy.version,
+        policy_hash=ctx.policy.content_hash,
+        deltas=deltas,
+        result=compute.render(ctx, result, found),
+    )
+    session.add(row)
+    await session.flush()
+    await accumulators.add(session, ctx.scope, year, deltas)
+    for booking in found:
+        await book_violation(session, _finding(ctx, row, booking))
+    return Outcome(public(row), replayed=False)
+
+
+def _finding(ctx: Context, row: Settlement, booking: compute.Booking) -> Finding:
+    return Finding(
+        rule_code=booking.rule_code,
+        hospital_code=ctx.hospital_code,
+        county_code=ctx.county_code,
+        source="settlement",
+        source_ref=str(row.id),
+        evidence={**booking.evidence, "settlement_id": row.id, "year": row.year},
+        points=booking.points,
+        visit_id=ctx.visit_id,
+        person_key=ctx.person_key,
+        person_masked=ctx.person_masked,
+        policy_hash=ctx.policy.content_hash,
+    )
+
+
+async def _reversal_of(session: AsyncSession, settlement_id: int) -> SettlementReversal | None:
+    result = await session.exec(
+        select(SettlementReversal).where(SettlementReversal.settlement_id == settlement_id)
+    )
+    return result.first()
+
+
+async def _owned(session: AsyncSession, settlement_id: int, hospital_code: str) -> Settlement:
+    row = await session.get(Settlement, settlement_id, populate_existing=True)
+    if row is None or row.hospital_code != hospital_code:
+        raise SettlementNotFound(f"no settlement {settlement_id} at your hospital")
+    return row
+
+
+async def reverse(
+    session: AsyncSession,
+    *,
+    hospital_code: str,
+    settlement_id: int,
+    body: ReversalCreate,
+    actor: str,
+) -> SettlementPublic:
+    """冲销: a new record that gives every accumulator back what the settlement took."""
+
+    async def work() -> SettlementPublic:
+        row = await _owned(session, settlement_id, hospital_code)
+        scope = Scope(row.person_key, row.pool, row.year)
+        year = await accumulators.lock(session, scope, row.deltas)
+        existing = await _reversal_of(session, settlement_id)
+        if existing is not None:
+            same = body.his_reversal_id is not None and (
+                (existing.his_reversal_id, existing.reason) == (body.his_reversal_id, body.reason)
+            )
+            if same:
+                return public(row, existing)
+            raise AlreadyReversed(
+                f"settlement {settlement_id} was reversed by reversal {existing.id}"
+            )
+        deltas = reverse_deltas(row.deltas)
+        reversal = SettlementReversal(
+            settlement_id=settlement_id,
+            his_reversal_id=body.his_reversal_id,
+            reason=body.reason,
+            deltas=deltas,
+            reversed_by=actor[:64],
+        )
+        session.add(reversal)
+        await session.flush()
+        await accumulators.add(session, scope, year, deltas)
+        return public(row, reversal)
+
+    try:
+        return await with_retries(session, work)
+    except IntegrityError:
+        await session.rollback()
+        raise AlreadyReversed(f"settlement {settlement_id} was reversed concurrently") from None
+
+
+def _visible(principal: Principal, row: Settlement) -> bool:
+    return principal.sees_hospital(row.hospital_code, row.county_code)
+
+
+async def stored(
+    session: AsyncSession, *, principal: Principal, settlement_id: int
+) -> tuple[Settlement, SettlementReversal | None]:
+    """The row and its reversal, if the principal may see it (else not found)."""
+    row = await session.get(Settlement, settlement_id)
+    if row is None or not _visible(principal, row):
+        raise SettlementNotFound(f"no settlement {settlement_id} that you may see")
+    assert row.id is not None
+    return row, await _reversal_of(session, row.id)
+
+
+async def get(
+    session: AsyncSession, *, principal: Principal, settlement_id: int
+) -> SettlementPublic:
+    row, reversal = await stored(session, principal=principal, settlement_id=settlement_id)
+    return public(row, reversal)
+
+
+async def list_for_visit(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    visit_id: str,
+    hospital_code: str | None,
+    limit: int,
+) -> list[SettlementPublic]:
+    """A visit's settlements, oldest first; a hospital sees its own only, an auditor its region."""
+    query = (
+        select(Settlement, SettlementReversal)
+        .outerjoin(SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id))
+        .where(Settlement.visit_id == visit_id)
+    )
+    if principal.role is Role.HOSPITAL:
+        query = query.where(Settlement.hospital_code == principal.hospital_code)
+    elif hospital_code is not None:
+        query = query.where(Settlement.hospital_code == hospital_code)
+    if principal.role is Role.AUDITOR:
+        prefix = principal.region_prefix or "\x00"
+        query = query.where(col(Settlement.county_code).startswith(prefix))
+    result = await session.exec(query.order_by(col(Settlement.id)).limit(limit))
+    return [public(row, reversal) for row, reversal in result.all()]

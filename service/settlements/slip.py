@@ -1,0 +1,45 @@
+"""The one-stop settlement slip (一站式结算单) as a printable HTML page."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.models import Admission
+from service.auth import Principal
+from service.regions.models import Hospital
+from service.settlements import service
+from service.settlements.capitals import capital_amount
+from service.settlements.context import china_date
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("service.settlements", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+async def render_slip(session: AsyncSession, *, principal: Principal, settlement_id: int) -> str:
+    row, reversal = await service.stored(session, principal=principal, settlement_id=settlement_id)
+    hospital = await session.get(Hospital, row.hospital_code)
+    admission = await session.get(Admission, row.admission_id)
+    settlement = service.public(row, reversal)
+    return (
+        _environment()
+        .get_template("slip.html")
+        .render(
+            s=settlement,
+            hospital_name=hospital.name if hospital is not None else row.hospital_code,
+            name_masked=admission.name_masked if admission is not None else "",
+            admitted_on=china_date(row.admitted_at).isoformat(),
+            discharged_on=china_date(row.discharged_at).isoformat(),
+            patient_capitals=capital_amount(row.patient_pays_fen),
+            funds_capitals=capital_amount(row.funds_total_fen),
+        )
+    )

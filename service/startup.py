@@ -1,0 +1,27 @@
+"""What the service does once connected: migrate (embedded default), seed demo data, load policy."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from service.settings import Settings
+
+log = logging.getLogger("settlecheck.startup")
+
+
+async def on_startup(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    if settings.should_auto_migrate:
+        from service.migrations import upgrade_to_head
+
+        await upgrade_to_head(app.state.engine)
+    if settings.should_seed_demo:
+        from service.demo import seed_demo_data
+
+        async with app.state.sessionmaker() as session:
+            report = await seed_demo_data(session, hasher=app.state.id_hasher)
+            await session.commit()
+        if report is not None:
+            report.print_banner()

@@ -1,0 +1,65 @@
+"""Query parameters of the ledger's list, export and scoreboard, shared by the API and the
+console (whose GET forms send empty strings for empty fields)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from service.errors import FieldProblem, Unprocessable
+from service.violations.schemas import StatusName
+from service.violations.scope import ViolationFilter
+
+CODE = r"^[A-Za-z0-9_-]+$"
+
+
+class LedgerQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = Field(default=None, pattern=r"^\d{2,6}$", description="Region prefix")
+    hospital_code: str | None = Field(default=None, max_length=32, pattern=CODE)
+    rule_code: str | None = Field(default=None, max_length=40, pattern=CODE)
+    status: StatusName | None = None
+    severity: str | None = Field(default=None, max_length=16, pattern=CODE)
+    detected_from: date | None = Field(default=None, description="First day (China time)")
+    detected_to: date | None = Field(default=None, description="Last day, inclusive")
+    visit_id: str | None = Field(default=None, max_length=64)
+    sort: Literal["desc", "asc"] = "desc"
+
+    def filter(self) -> ViolationFilter:
+        return ViolationFilter(**self.model_dump(exclude={"sort", "cursor", "page_size"}))
+
+
+class PageQuery(LedgerQuery):
+    cursor: str | None = Field(default=None, max_length=512, description="From next_cursor")
+    page_size: int = Field(default=50, ge=1, description="At most settings.max_page_size")
+
+
+class PeriodQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    from_: date | None = Field(default=None, alias="from", description="First day (China time)")
+    to: date | None = Field(default=None, description="Last day, inclusive")
+
+    def filter(self) -> ViolationFilter:
+        return ViolationFilter(region=self.region, detected_from=self.from_, detected_to=self.to)
+
+
+Q = TypeVar("Q", bound=BaseModel)
+
+
+def parse_form(model: type[Q], values: Mapping[str, str]) -> Q:
+    """Validate a console form's values: empty fields mean 'not given', others are ignored."""
+    names = {f.alias or n for n, f in model.model_fields.items()}
+    try:
+        return model.model_validate({k: v for k, v in values.items() if v.strip() and k in names})
+    except ValidationError as e:
+        problems = [
+            FieldProblem(field=".".join(map(str, x["loc"])), message=x["msg"], code=x["type"])
+            for x in e.errors()
+        ]
+        raise Unprocessable("the filter is not valid", errors=problems) from e

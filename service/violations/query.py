@@ -1,0 +1,153 @@
+"""Reading the ledger: filtered, keyset-paged lists and one violation with its history.
+
+Pages are keyed on (detected_at, id), the tail of every ledger index, so any page costs one
+index range scan however deep it is. The total is a count on the same filter, stopped at
+TOTAL_CAP rows so a first page over a million rows stays cheap.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth import Principal
+from service.violations.errors import BadCursor, ViolationNotFound
+from service.violations.models import Violation, ViolationTransition, violations_table
+from service.violations.scope import ViolationFilter, scope_conditions
+
+TOTAL_CAP = 10_000
+Sort = Literal["desc", "asc"]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Violation]
+    total: int
+    total_exact: bool
+    next_cursor: str | None
+
+
+def encode_cursor(v: Violation, sort: Sort) -> str:
+    raw = json.dumps({"t": v.detected_at.isoformat(), "i": v.id, "s": sort})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sort) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        at, vid, its_sort = datetime.fromisoformat(data["t"]), int(data["i"]), data["s"]
+    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise BadCursor("the cursor is not one this service issued", field="cursor") from e
+    if at.tzinfo is None or its_sort != sort:
+        raise BadCursor("the cursor belongs to another sort order", field="cursor")
+    return at, vid
+
+
+def _ordered(stmt: Any, sort: Sort) -> Any:
+    if sort == "asc":
+        return stmt.order_by(col(Violation.detected_at).asc(), col(Violation.id).asc())
+    return stmt.order_by(col(Violation.detected_at).desc(), col(Violation.id).desc())
+
+
+def _after(cursor: tuple[datetime, int], sort: Sort) -> Any:
+    key = sa.tuple_(col(Violation.detected_at), col(Violation.id))
+    bound = sa.tuple_(
+        sa.literal(cursor[0], type_=violations_table.c.detected_at.type),
+        sa.literal(cursor[1], type_=sa.BigInteger),
+    )
+    return key > bound if sort == "asc" else key < bound
+
+
+async def count_capped(session: AsyncSession, conditions: list[Any], cap: int = TOTAL_CAP) -> int:
+    inner = select(col(Violation.id)).where(*conditions).limit(cap + 1).subquery()
+    result = await session.exec(select(sa.func.count()).select_from(inner))
+    return int(result.one())
+
+
+async def list_violations(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    wanted: ViolationFilter,
+    page_size: int,
+    sort: Sort = "desc",
+    cursor: str | None = None,
+) -> Page:
+    if cursor:
+        decode_cursor(cursor, sort)  # a bad cursor is a 422 even when the scope is empty
+    page = await _batch(session, principal, wanted, sort, cursor, page_size)
+    conditions = scope_conditions(principal, wanted)
+    total = 0 if conditions is None else await count_capped(session, conditions)
+    return Page(page.items, min(total, TOTAL_CAP), total <= TOTAL_CAP, page.next_cursor)
+
+
+async def iter_violations(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    wanted: ViolationFilter,
+    sort: Sort = "desc",
+    batch: int = 1000,
+    limit: int = 1_000_000,
+) -> AsyncIterator[Violation]:
+    """Every matching violation, a keyset batch at a time (for exports)."""
+    cursor: str | None = None
+    sent = 0
+    while sent < limit:
+        page = await _batch(session, principal, wanted, sort, cursor, min(batch, limit - sent))
+        for v in page.items:
+            yield v
+        sent += len(page.items)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def _batch(
+    session: AsyncSession,
+    principal: Principal,
+    wanted: ViolationFilter,
+    sort: Sort,
+    cursor: str | None,
+    size: int,
+) -> Page:
+    conditions = scope_conditions(principal, wanted)
+    if conditions is None:
+        return Page([], 0, True, None)
+    stmt = select(Violation).where(*conditions)
+    if cursor is not None:
+        stmt = stmt.where(_after(decode_cursor(cursor, sort), sort))
+    rows = list((await session.exec(_ordered(stmt, sort).limit(size + 1))).all())
+    more = len(rows) > size
+    return Page(rows[:size], 0, False, encode_cursor(rows[size - 1], sort) if more else None)
+
+
+async def get_violation(
+    session: AsyncSession, *, principal: Principal, violation_id: int
+) -> Violation:
+    """The violation if this caller may see it; otherwise 404, as if it did not exist."""
+    violation = await session.get(Violation, violation_id)
+    if violation is None or not principal.sees_hospital(
+        violation.hospital_code, violation.county_code
+    ):
+        raise ViolationNotFound(f"no violation {violation_id}")
+    return violation
+
+
+async def history(session: AsyncSession, violation_id: int) -> list[ViolationTransition]:
+    stmt = (
+        select(ViolationTransition)
+        .where(ViolationTransition.violation_id == violation_id)
+        .order_by(col(ViolationTransition.chain_seq))
+    )
+    return list((await session.exec(stmt)).all())

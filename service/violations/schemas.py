@@ -1,0 +1,140 @@
+"""API shapes of the ledger: what a caller sends and what it gets back."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.violations.models import Violation, ViolationTransition
+
+StatusName = Literal["open", "rectifying", "rectified", "verified"]
+
+
+def points_of(hundredths: int) -> Decimal:
+    """Deduction points as a two-decimal number (stored as integer hundredths)."""
+    return (Decimal(hundredths) / 100).quantize(Decimal("0.01"))
+
+
+class ViolationPublic(BaseModel):
+    id: int
+    rule_code: str
+    severity: str
+    hospital_code: str
+    county_code: str
+    visit_id: str | None
+    person_masked: str | None
+    source: str
+    source_ref: str | None
+    points: Decimal = Field(description="Deduction points (扣分), two decimals")
+    detected_at: datetime
+    status: StatusName
+    status_changed_at: datetime
+    chain: str
+    chain_seq: int
+
+    @classmethod
+    def of(cls, v: Violation) -> ViolationPublic:
+        data = v.model_dump(exclude={"points_hundredths", "evidence"})
+        return cls(**data, points=points_of(v.points_hundredths))
+
+
+class TransitionPublic(BaseModel):
+    id: int
+    from_status: str
+    to_status: str
+    actor: str
+    note: str
+    evidence_ref: str | None
+    at: datetime
+    chain_seq: int
+    entry_hash: str
+
+    @classmethod
+    def of(cls, t: ViolationTransition) -> TransitionPublic:
+        return cls.model_validate(t, from_attributes=True)
+
+
+class ViolationDetail(ViolationPublic):
+    evidence: dict[str, Any]
+    policy_hash: str | None
+    prev_hash: str
+    entry_hash: str
+    transitions: list[TransitionPublic]
+    allowed_transitions: list[str] = Field(
+        description="The status changes this caller may make now"
+    )
+
+
+class ViolationPage(BaseModel):
+    items: list[ViolationPublic]
+    total: int = Field(description="Rows matching the filters, counted up to total_cap")
+    total_exact: bool = Field(description="False when there are more than total_cap rows")
+    total_cap: int
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+    page_size: int
+
+
+class TransitionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_status: StatusName
+    note: str = Field(default="", max_length=2000)
+    evidence_ref: str | None = Field(default=None, max_length=256)
+
+
+class ChainHeadPublic(BaseModel):
+    chain: str
+    seq: int
+    head_hash: str
+
+
+class ChainHeads(BaseModel):
+    exported_at: datetime
+    heads: list[ChainHeadPublic]
+
+
+class BrokenRecord(BaseModel):
+    chain: str
+    seq: int
+    kind: Literal["violation", "transition", "head"]
+    id: int | None
+    reason: str
+
+
+class ChainVerdict(BaseModel):
+    chain: str
+    records: int
+    intact: bool
+    first_broken: BrokenRecord | None = None
+
+
+class VerifyReport(BaseModel):
+    intact: bool
+    chains_checked: int
+    records_checked: int
+    first_broken: BrokenRecord | None = Field(description="The first broken record of any chain")
+    chains: list[ChainVerdict]
+
+
+class ScoreRow(BaseModel):
+    rank: int
+    code: str
+    name: str
+    county_code: str
+    points: Decimal = Field(description="Deduction points summed (扣分合计)")
+    count: int
+    by_rule: dict[str, int]
+    by_status: dict[str, int]
+
+
+class Scoreboard(BaseModel):
+    region: str | None
+    detected_from: date | None
+    detected_to: date | None
+    total_points: Decimal
+    total_count: int
+    counties: list[ScoreRow]
+    hospitals: list[ScoreRow]

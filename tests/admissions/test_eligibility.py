@@ -1,0 +1,153 @@
+"""Who may be admitted without a deposit, and why not."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from tests import factories
+from tests.admissions.conftest import person_route
+
+PAY_AFTER_TREATMENT = [
+    "registered_poor",
+    "lifted_out",
+    "minimum_living",
+    "destitute",
+    "monitored_unstable",
+    "monitored_edge",
+    "monitored_sudden",
+]
+
+
+async def _admit(
+    client: httpx.AsyncClient, headers: dict[str, str], **overrides: object
+) -> httpx.Response:
+    return await client.post(
+        "/v1/admissions", json=factories.admission_request(**overrides), headers=headers
+    )
+
+
+@pytest.mark.parametrize("category", PAY_AFTER_TREATMENT)
+async def test_each_covered_category_is_admitted_without_deposit(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+    category: str,
+) -> None:
+    id_number = factories.resident_id(seq=101)
+    person_route(registry, id_number).respond(200, json=factories.registry_person(category))
+    response = await _admit(client, hospital_headers, id_number=id_number, deposit_intended="500")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["pay_after_treatment"] == {
+        "eligible": True,
+        "reasons": [f"ELIGIBLE_CATEGORY:{category}"],
+    }
+    assert body["covered"] is True
+    assert [c["code"] for c in body["categories"]] == [category]
+    assert body["deposit_allowed"] == "0.00"
+    assert body["source"]["kind"] == "registry"
+    assert body["policy"]["region_code"] == "990102"
+    assert "DEPOSIT_NOT_ALLOWED" in [w["code"] for w in body["warnings"]]
+    assert id_number not in response.text
+    assert body["person_masked"] == id_number[:6] + "********" + id_number[-4:]
+
+
+@pytest.mark.parametrize("category", ["low_income_edge", "medical_aid_recipient"])
+async def test_categories_outside_pay_after_treatment_may_be_asked_a_deposit(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+    category: str,
+) -> None:
+    id_number = factories.resident_id(seq=102)
+    person_route(registry, id_number).respond(200, json=factories.registry_person(category))
+    body = (await _admit(client, hospital_headers, id_number=id_number)).json()
+    assert body["registered"] is True
+    assert [c["code"] for c in body["categories"]] == [category]
+    assert body["pay_after_treatment"]["eligible"] is False
+    assert body["pay_after_treatment"]["reasons"] == ["CATEGORY_NOT_COVERED"]
+    assert body["deposit_allowed"] is None
+
+
+async def test_not_registered_is_a_real_not_eligible(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=103)
+    person_route(registry, id_number).respond(404, json={"code": "not_registered"})
+    body = (await _admit(client, hospital_headers, id_number=id_number)).json()
+    assert body["registered"] is False
+    assert body["covered"] is False
+    assert body["pay_after_treatment"] == {"eligible": False, "reasons": ["CATEGORY_NOT_COVERED"]}
+    assert body["source"]["kind"] == "registry"
+    assert body["violations"] == []
+
+
+async def test_a_category_that_ended_before_admission_does_not_count(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=104)
+    person_route(registry, id_number).respond(
+        200, json=factories.registry_person("registered_poor", valid_to="2020-12-31")
+    )
+    body = (await _admit(client, hospital_headers, id_number=id_number)).json()
+    assert body["categories"] == []
+    assert body["pay_after_treatment"]["reasons"] == ["CATEGORY_NOT_COVERED"]
+
+
+async def test_out_of_county_without_referral_is_not_eligible(
+    client: httpx.AsyncClient, other_hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=105)
+    person_route(registry, id_number).respond(200, json=factories.registry_person())
+    body = (await _admit(client, other_hospital_headers, id_number=id_number)).json()
+    assert body["location"] == "out_of_county"
+    assert body["pay_after_treatment"]["eligible"] is False
+    assert body["pay_after_treatment"]["reasons"][:2] == ["OUT_OF_COUNTY", "NO_REFERRAL"]
+    assert [v["rule_code"] for v in body["violations"]] == ["IMPROPER_REFERRAL"]
+
+
+async def test_out_of_county_with_referral_is_still_outside_the_county_rule(
+    client: httpx.AsyncClient, other_hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=106)
+    person_route(registry, id_number).respond(200, json=factories.registry_person())
+    body = (
+        await _admit(
+            client,
+            other_hospital_headers,
+            id_number=id_number,
+            referral={"referred": True, "referral_no": "R-1"},
+        )
+    ).json()
+    assert body["pay_after_treatment"]["reasons"][0] == "OUT_OF_COUNTY"
+    assert "NO_REFERRAL" not in body["pay_after_treatment"]["reasons"]
+    assert body["violations"] == []
+
+
+async def test_undesignated_hospital_is_not_eligible(
+    client: httpx.AsyncClient, make_key: Any, registry: respx.MockRouter
+) -> None:
+    headers = await make_key("hospital", hospital_code=factories.UNDESIGNATED_HOSPITAL)
+    id_number = factories.resident_id(seq=107)
+    person_route(registry, id_number).respond(200, json=factories.registry_person())
+    body = (await _admit(client, headers, id_number=id_number)).json()
+    assert body["pay_after_treatment"]["eligible"] is False
+    assert body["pay_after_treatment"]["reasons"][0] == "NOT_DESIGNATED"
+
+
+async def test_chronic_outpatient_is_not_a_pay_after_treatment_visit(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=108)
+    person_route(registry, id_number).respond(
+        200, json=factories.registry_person(chronic_card_until="2030-01-01")
+    )
+    body = (
+        await _admit(client, hospital_headers, id_number=id_number, visit_type="chronic_outpatient")
+    ).json()
+    assert body["pay_after_treatment"]["reasons"][0] == "VISIT_TYPE_NOT_COVERED"
+    assert body["violations"] == []

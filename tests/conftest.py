@@ -1,0 +1,182 @@
+"""Test fixtures: an isolated database per test (SQLite file, or PostgreSQL truncated after each
+test), the app over ASGI, and API keys per role.
+
+Backends come from the environment:
+  SETTLECHECK_TEST_POSTGRES_URL  e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
+  SETTLECHECK_TEST_REDIS_URL     e.g. redis://127.0.0.1:6379/15
+Unset, the suite runs on SQLite with the in-process cache; tests that need the real servers skip
+and say which variable to set. `.ci/run` runs the suite both ways.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.app import create_app
+from service.auth import Role
+from service.auth.keys import issue_key
+from service.base import SQLModel
+from service.settings import Settings
+from tests import factories
+
+POSTGRES_URL = os.environ.get("SETTLECHECK_TEST_POSTGRES_URL") or None
+REDIS_URL = os.environ.get("SETTLECHECK_TEST_REDIS_URL") or None
+
+needs_postgres = pytest.mark.skipif(
+    POSTGRES_URL is None, reason="set SETTLECHECK_TEST_POSTGRES_URL to run against PostgreSQL"
+)
+needs_redis = pytest.mark.skipif(
+    REDIS_URL is None, reason="set SETTLECHECK_TEST_REDIS_URL to run against Redis"
+)
+
+
+def _create_schema(url: str, *, drop_first: bool = False) -> None:
+    """Schema from the models (fast, and independent of the revision chain);
+    tests/foundation/test_migrations.py proves the migrations build the same schema."""
+    from service import models  # noqa: F401  (registers every table)
+
+    engine = sa.create_engine(url.replace("+aiosqlite", "").replace("+psycopg", "+psycopg"))
+    try:
+        if drop_first:
+            with engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        SQLModel.metadata.create_all(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file with the schema; each test gets a copy."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    _create_schema(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> str | None:
+    if POSTGRES_URL is None:
+        return None
+    _create_schema(POSTGRES_URL, drop_first=True)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path, postgres_schema: str | None) -> str:
+    if postgres_schema is not None:
+        return postgres_schema
+    db = tmp_path / "test.db"
+    shutil.copy(sqlite_template, db)
+    return f"sqlite+aiosqlite:///{db}"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "redis_url": REDIS_URL,
+        "auth_cache_seconds": 0,
+        "auto_migrate": False,
+        "demo_data": False,
+        "registry_url": "http://registry.test",
+        "registry_retries": 0,
+        "id_hash_key": "test-secret-key-0123456789",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+async def _truncate_all(app: FastAPI) -> None:
+    names = ", ".join(t.name for t in reversed(SQLModel.metadata.sorted_tables))
+    async with app.state.engine.begin() as conn:
+        await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        if settings.redis_url:
+            await _flush_redis(settings.redis_url)
+        await factories.seed_regions(application.state.sessionmaker)
+        await factories.seed_shipped_policies(application.state.sessionmaker)
+        try:
+            yield application
+        finally:
+            if not settings.is_sqlite:
+                await _truncate_all(application)
+
+
+async def _flush_redis(url: str) -> None:
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+async def session(app: FastAPI) -> AsyncIterator[AsyncSession]:
+    async with app.state.sessionmaker() as s:
+        yield s
+
+
+KeyFactory = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def make_key(app: FastAPI) -> KeyFactory:
+    """`headers = await make_key("hospital", hospital_code="H1")` -> {"X-API-Key": token}."""
+
+    async def _make(role: str, **scope: Any) -> dict[str, str]:
+        async with app.state.sessionmaker() as s:
+            issued = await issue_key(s, role=Role(role), **scope)
+            await s.commit()
+        return {"X-API-Key": issued.token}
+
+    return _make
+
+
+@pytest.fixture
+async def hospital_headers(make_key: KeyFactory) -> dict[str, str]:
+    return await make_key("hospital", hospital_code=factories.COUNTY_HOSPITAL)
+
+
+@pytest.fixture
+async def other_hospital_headers(make_key: KeyFactory) -> dict[str, str]:
+    return await make_key("hospital", hospital_code=factories.NEIGHBOUR_HOSPITAL)
+
+
+@pytest.fixture
+async def auditor_headers(make_key: KeyFactory) -> dict[str, str]:
+    return await make_key("auditor", region_prefix="99")
+
+
+@pytest.fixture
+async def admin_headers(make_key: KeyFactory) -> dict[str, str]:
+    return await make_key("admin")

@@ -1,0 +1,197 @@
+"""The console in real headless Chromium (Debian's package, driven by Selenium): sign in,
+filter, open a violation, verify its rectification, export, and look at the scoreboard.
+A failing step leaves a screenshot in test-artifacts/."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from service.app import create_app
+from tests import factories as f
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None or CHROMEDRIVER is None,
+        reason="needs Debian's chromium: apt-get install chromium chromium-driver",
+    ),
+]
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="needs selenium (pip install selenium)"
+)
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """A second app on the same test database, served by uvicorn on a free loopback port."""
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(app.state.settings), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ):
+        options.add_argument(flag)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
+    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
+    driver.downloads = downloads
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _screenshot_on_failure(driver: Any, name: str) -> Any:
+    class _Guard:
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, kind: Any, *_: Any) -> None:
+            if kind is not None:
+                ARTIFACTS.mkdir(exist_ok=True)
+                driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+    return _Guard()
+
+
+@pytest.fixture
+async def seeded(
+    app: FastAPI, make_key: Any, admin_headers: dict[str, str], client: Any
+) -> dict[str, Any]:
+    ids = await f.book(
+        app.state.sessionmaker,
+        f.finding(visit_id="V-OPEN"),
+        f.finding(visit_id="V-DONE", rule_code="NOT_ONE_STOP"),
+        f.finding(
+            visit_id="V-NEIGHBOUR",
+            county_code=f.NEIGHBOUR_COUNTY,
+            hospital_code=f.NEIGHBOUR_HOSPITAL,
+        ),
+    )
+    for to in ("rectifying", "rectified"):
+        r = await client.post(
+            f"/v1/violations/{ids[1]}/transitions",
+            json={"to_status": to, "note": "已退还"},
+            headers=admin_headers,
+        )
+        assert r.status_code == 201
+    auditor = await make_key("auditor", region_prefix=f.COUNTY)
+    return {"ids": ids, "auditor": auditor["X-API-Key"]}
+
+
+def _wait(driver: Any, css: str) -> Any:
+    return WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
+
+
+async def test_sign_in_filter_open_verify_and_export(
+    seeded: dict[str, Any], live_url: str, browser: Any
+) -> None:
+    await asyncio.to_thread(_walk_through, browser, live_url, seeded)
+
+
+def _walk_through(driver: Any, url: str, seeded: dict[str, Any]) -> None:
+    with _screenshot_on_failure(driver, "console_walk_through"):
+        driver.get(f"{url}/console/violations")
+        _wait(driver, "#api_key").send_keys(seeded["auditor"])
+        driver.find_element(By.CSS_SELECTOR, "#login button").click()
+        assert "督查" in _wait(driver, "#who").text
+        rows = driver.find_elements(By.CSS_SELECTOR, "#ledger tbody tr")
+        assert len(rows) == 2  # the neighbour county is outside this auditor's region
+        assert driver.find_element(By.ID, "total").text == "2"
+
+        Select(driver.find_element(By.ID, "status")).select_by_visible_text("已整改")
+        driver.find_element(By.CSS_SELECTOR, "#filters button").click()
+        WebDriverWait(driver, 10).until(lambda d: "status=rectified" in d.current_url)
+        links = driver.find_elements(By.CSS_SELECTOR, "a.open-violation")
+        assert [a.text for a in links] == [f"#{seeded['ids'][1]}"]
+
+        links[0].click()
+        assert _wait(driver, "#current-status").text == "已整改"
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")) == 2
+        assert "未一站式结算" in driver.page_source
+        Select(driver.find_element(By.ID, "to_status")).select_by_value("verified")
+        driver.find_element(By.ID, "note").send_keys("现场核验，押金已退还")
+        driver.find_element(By.ID, "evidence_ref").send_keys("核验单-2026-031")
+        driver.find_element(By.CSS_SELECTOR, "#transition button").click()
+        assert _wait(driver, "#flash").text == "已办理"
+        assert driver.find_element(By.ID, "current-status").text == "已销号"
+        history = driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")
+        assert len(history) == 3
+        assert "现场核验" in history[-1].text
+
+        driver.get(f"{url}/console/violations?status=verified")
+        _wait(driver, "#export-csv").click()
+        path = _downloaded(driver.downloads, "violations.csv")
+        text = path.read_text(encoding="utf-8-sig")
+        assert text.splitlines()[0].startswith("编号,发现时间")
+        assert "已销号" in text
+        assert len(text.strip().splitlines()) == 2
+
+        driver.get(f"{url}/console/scoreboard")
+        assert _wait(driver, "svg.chart") is not None
+        assert driver.find_element(By.ID, "total-points").text == "0.40"
+
+
+def _downloaded(folder: Path, name: str) -> Path:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        path = folder / name
+        if path.exists() and path.stat().st_size > 0:
+            return path
+        time.sleep(0.1)
+    raise AssertionError(f"{name} was not downloaded; found {list(folder.iterdir())}")

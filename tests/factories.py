@@ -1,0 +1,230 @@
+"""Builders for test data. Valid resident ID numbers are made, not hard-coded."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from service.demo import DEMO_HOSPITALS, DEMO_REGIONS
+from service.identity import check_character
+from service.policy_versions.shipped import shipped_versions
+from service.regions.models import Hospital, Region
+
+COUNTY = "990102"  # 演示县
+NEIGHBOUR_COUNTY = "990103"
+TOWNSHIP_HOSPITAL = "H990102001"
+COUNTY_HOSPITAL = "H990102002"
+NEIGHBOUR_HOSPITAL = "H990103001"
+CITY_HOSPITAL = "H990101001"
+PROVINCE_HOSPITAL = "H990101002"
+UNDESIGNATED_HOSPITAL = "H990102009"
+
+
+def resident_id(*, region: str = "500112", born: date = date(1960, 5, 17), seq: int = 1) -> str:
+    """A valid 18-character resident ID number (region code, birth date, sequence, check)."""
+    first17 = f"{region}{born:%Y%m%d}{seq:03d}"
+    return first17 + check_character(first17)
+
+
+async def seed_shipped_policies(maker: async_sessionmaker[Any]) -> None:
+    """Every policy shipped in service/policy/data, as an admin would have loaded them."""
+    async with maker() as session:
+        session.add_all(shipped_versions(loaded_by="tests"))
+        await session.commit()
+
+
+async def seed_regions(maker: async_sessionmaker[Any]) -> None:
+    """The demo province's regions and hospitals, which most tests stand on."""
+    async with maker() as session:
+        if await session.get(Region, COUNTY) is None:
+            for region in DEMO_REGIONS:
+                session.add(Region.model_validate(region))
+            for hospital in DEMO_HOSPITALS:
+                session.add(Hospital.model_validate(hospital))
+            await session.commit()
+
+
+def finding(**overrides: Any) -> Any:
+    """A violation finding in the demo county, 0.20 points, detected 2026-03-10 10:00 UTC."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from service.violations.ledger import Finding
+
+    values: dict[str, Any] = {
+        "rule_code": "DEPOSIT_CHARGED",
+        "hospital_code": COUNTY_HOSPITAL,
+        "county_code": COUNTY,
+        "source": "deposit",
+        "evidence": {"deposit_taken_fen": 2000_00},
+        "points": Decimal("0.20"),
+        "visit_id": "V0001",
+        "person_key": "k" * 64,
+        "person_masked": "500112********0011",
+        "detected_at": datetime(2026, 3, 10, 10, 0, tzinfo=UTC),
+    }
+    values.update(overrides)
+    return Finding(**values)
+
+
+async def book(maker: async_sessionmaker[Any], *findings: Any) -> list[int]:
+    """Book findings through the ledger, committed; returns their ids in order."""
+    from service.violations.ledger import book_violation
+
+    async with maker() as session:
+        ids = [(await book_violation(session, f)).id for f in findings]
+        await session.commit()
+    return [i for i in ids if i is not None]
+
+
+def admission(**overrides: Any) -> Any:
+    """An eligible in-county inpatient admission at the county hospital, no deposit."""
+    from datetime import UTC, datetime
+
+    from service.admissions.models import Admission
+
+    values: dict[str, Any] = {
+        "hospital_code": COUNTY_HOSPITAL,
+        "county_code": COUNTY,
+        "visit_id": "A0001",
+        "person_key": "p" * 64,
+        "person_masked": "500112********0011",
+        "insured_county": COUNTY,
+        "visit_type": "inpatient",
+        "admitted_at": datetime(2026, 3, 10, 2, 0, tzinfo=UTC),
+        "location": "in_county",
+        "categories": ["dibao"],
+        "eligible": True,
+        "eligibility": {},
+        "deposit_taken_fen": 0,
+        "status_source": "registry",
+        "request_hash": "r" * 64,
+        "response": {},
+    }
+    values.update(overrides)
+    return Admission(**values)
+
+
+def make_person_key(resident: str) -> str:
+    """The person key `make_admission` gives a resident ID number (a test stand-in for the HMAC)."""
+    import hashlib
+
+    return hashlib.sha256(resident.encode()).hexdigest()
+
+
+async def make_admission(session: Any, **overrides: Any) -> Any:
+    """Insert an admitted visit directly (not through the admission endpoint) and commit.
+
+    Defaults: a registered-poor in-county inpatient of the demo county at the county hospital,
+    admitted 2024-03-01 08:00 China time. `resident=` (an ID number) sets the person."""
+    from datetime import UTC, datetime
+
+    from service.admissions.models import Admission
+
+    raw = overrides.pop("resident", resident_id(region=COUNTY))
+    values: dict[str, Any] = {
+        "hospital_code": COUNTY_HOSPITAL,
+        "county_code": COUNTY,
+        "visit_id": f"V{raw[-6:]}-{datetime.now(UTC).timestamp():.6f}",
+        "person_key": make_person_key(raw),
+        "person_masked": raw[:6] + "*" * 8 + raw[-4:],
+        "name_masked": "张*",
+        "insured_county": COUNTY,
+        "visit_type": "inpatient",
+        "admitted_at": datetime(2024, 3, 1, 0, 0, tzinfo=UTC),
+        "location": "in_county",
+        "referred": False,
+        "categories": ["registered_poor"],
+        "eligible": True,
+        "eligibility": {},
+        "deposit_taken_fen": 0,
+        "status_source": "registry",
+        "request_hash": "0" * 64,
+        "response": {},
+        "state": "admitted",
+    }
+    values.update(overrides)
+    row = Admission(**values)
+    session.add(row)
+    await session.flush()
+    await session.commit()  # and no refresh: on SQLite an open read would hold the write lock
+    return row
+
+
+def settlement(admission: Any, **overrides: Any) -> Any:
+    """A settlement of this (flushed) admission, discharged 2026-03-15; `in_policy` in yuan."""
+    from datetime import UTC, datetime
+
+    from service.settlements.models import Settlement
+
+    in_policy = overrides.pop("in_policy", "0.00")
+    values: dict[str, Any] = {
+        "hospital_code": admission.hospital_code,
+        "county_code": admission.county_code,
+        "visit_id": admission.visit_id,
+        "admission_id": admission.id,
+        "his_settlement_id": f"S-{admission.visit_id}",
+        "request_hash": "s" * 64,
+        "person_key": admission.person_key,
+        "person_masked": admission.person_masked,
+        "pool": admission.insured_county,
+        "year": 2026,
+        "settlement_mode": "one_stop",
+        "admitted_at": admission.admitted_at,
+        "discharged_at": datetime(2026, 3, 15, 2, 0, tzinfo=UTC),
+        "total_fen": 0,
+        "funds_total_fen": 0,
+        "patient_pays_fen": 0,
+        "policy_region": admission.insured_county,
+        "policy_version": "test",
+        "policy_hash": "h" * 64,
+        "deltas": {},
+        "result": {"inscp_scp_amt": in_policy},
+    }
+    values.update(overrides)
+    values["patient_pays_fen"] = values["total_fen"] - values["funds_total_fen"]
+    return Settlement(**values)
+
+
+def registry_person(
+    *categories: str,
+    insured_county: str = COUNTY,
+    deceased: bool = False,
+    family_doctor_until: str | None = "2030-12-31",
+    chronic_card_until: str | None = None,
+    valid_from: str = "2016-01-01",
+    valid_to: str | None = None,
+) -> dict[str, Any]:
+    """The registry's JSON body for a person (docs/registry-api.md); default: registered poor."""
+    return {
+        "insured_county": insured_county,
+        "deceased": deceased,
+        "categories": [
+            {"code": code, "valid_from": valid_from, "valid_to": valid_to}
+            for code in categories or ("registered_poor",)
+        ],
+        "family_doctor": {"contracted": True, "valid_to": family_doctor_until}
+        if family_doctor_until
+        else None,
+        "chronic_cards": [{"disease": "hypertension", "valid_to": chronic_card_until}]
+        if chronic_card_until
+        else [],
+    }
+
+
+def admission_request(**overrides: Any) -> dict[str, Any]:
+    """POST /v1/admissions body: an in-county inpatient of the demo county, 2026-03-10."""
+    values: dict[str, Any] = {
+        "visit_id": "V-0001",
+        "id_number": resident_id(seq=11),
+        "name": "张三",
+        "admitted_at": "2026-03-10T08:00:00+08:00",
+        "visit_type": "inpatient",
+        "insured_county": COUNTY,
+        "referral": {"referred": False},
+        "deposit_intended": "0.00",
+    }
+    values.update(overrides)
+    return values

@@ -1,0 +1,93 @@
+"""Keys: none, malformed, unknown, wrong secret, revoked, wrong role, scope checks."""
+
+import httpx
+import pytest
+
+from service.auth import Principal, Role
+from tests.conftest import KeyFactory
+
+
+async def test_no_key_is_401(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/keys")
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
+    assert response.headers["www-authenticate"] == "ApiKey"
+
+
+@pytest.mark.parametrize("token", ["nonsense", "sck_abcd1234_wrongsecret", "sck__x"])
+async def test_a_bad_key_is_401(client: httpx.AsyncClient, token: str) -> None:
+    response = await client.get("/v1/keys", headers={"X-API-Key": token})
+    assert response.status_code == 401
+
+
+async def test_a_right_prefix_with_a_wrong_secret_is_401(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    prefix = admin_headers["X-API-Key"].split("_")[1]
+    response = await client.get("/v1/keys", headers={"X-API-Key": f"sck_{prefix}_guess"})
+    assert response.status_code == 401
+
+
+async def test_a_bearer_token_works_too(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    token = admin_headers["X-API-Key"]
+    response = await client.get("/v1/keys", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+async def test_a_revoked_key_is_401(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], make_key: KeyFactory
+) -> None:
+    victim = await make_key("hospital", hospital_code="H990102002")
+    keys = (await client.get("/v1/keys", headers=admin_headers)).json()
+    victim_id = max(k["id"] for k in keys)
+    revoked = await client.post(f"/v1/keys/{victim_id}/revoke", headers=admin_headers)
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"] is not None
+    response = await client.get("/v1/keys", headers=victim)
+    assert response.status_code == 401
+    assert "revoked" in response.json()["detail"]
+
+
+async def test_the_wrong_role_is_403(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    response = await client.get("/v1/keys", headers=hospital_headers)
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+
+
+async def test_an_admin_issues_a_key_that_works_once_shown(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    created = await client.post(
+        "/v1/keys", json={"role": "auditor", "region_prefix": "9901"}, headers=admin_headers
+    )
+    assert created.status_code == 201
+    token = created.json()["token"]
+    listed = await client.get("/v1/keys", headers=admin_headers)
+    assert token not in listed.text
+    assert (await client.get("/v1/keys", headers={"X-API-Key": token})).status_code == 403
+
+
+async def test_a_hospital_key_needs_a_hospital(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.post("/v1/keys", json={"role": "hospital"}, headers=admin_headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "hospital_code"
+
+
+def test_scope_rules() -> None:
+    hospital = Principal(key_id=1, role=Role.HOSPITAL, hospital_code="H1")
+    auditor = Principal(key_id=2, role=Role.AUDITOR, region_prefix="9901")
+    admin = Principal(key_id=3, role=Role.ADMIN)
+    assert hospital.sees_hospital("H1", "990102")
+    assert not hospital.sees_hospital("H2", "990102")
+    assert auditor.sees_hospital("H2", "990102")
+    assert not auditor.sees_hospital("H3", "990201")
+    assert not auditor.sees_region("99")
+    assert auditor.sees_region("990103")
+    assert admin.sees_hospital("anything", "110000")
+    assert not hospital.sees_region("990102")

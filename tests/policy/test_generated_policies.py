@@ -1,0 +1,145 @@
+"""The same invariants on policies nobody wrote: random layers, random parameters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.policy import Bill, CompiledPolicy, Visit, parse_policy, resolve, settle
+from tests.policy.helpers import add
+
+HEAD = """\
+region: "990000"
+name: generated
+version: "g"
+effective_from: 2024-01-01
+categories: {registered_poor: 建档立卡贫困人口}
+controls: {covered_categories: [registered_poor], target_ratio: {inpatient: "0.90"}}
+layers:
+"""
+VISIT = Visit(
+    "inpatient", "secondary", "county", "in_county", False, True, date(2024, 6, 1), date(2024, 6, 1)
+)
+POOR = frozenset({"registered_poor"})
+
+ratios = st.integers(min_value=0, max_value=100).map(lambda n: f'"{n / 100:.2f}"')
+money = st.integers(min_value=0, max_value=5_000_000).map(lambda fen: f'"{fen / 100:.2f}"')
+optional_cap = st.one_of(st.none(), money)
+bases = st.sampled_from(
+    [
+        "in_policy_remaining",
+        "in_policy_remaining_excluding_deductibles",
+        "total_remaining",
+        "out_of_policy_remaining",
+    ]
+)
+
+
+def _caps(per_admission: str | None, annual: str | None) -> str:
+    out = ""
+    if per_admission is not None:
+        out += f"    per_admission_cap: {per_admission}\n"
+    if annual is not None:
+        out += f"    annual_cap: {annual}\n"
+    return out
+
+
+@st.composite
+def ratio_layers(draw: st.DrawFn, code: str) -> str:
+    out_ratio = draw(st.one_of(st.none(), ratios))
+    return (
+        f"  - code: {code}\n    kind: ratio\n    fund_type: medical_aid\n    name: {code}\n"
+        f"    base: {draw(bases)}\n    deductible: {draw(money)}\n    ratio: {draw(ratios)}\n"
+        f"    deductible_accumulates: {draw(st.sampled_from(['per_admission', 'per_year']))}\n"
+        + (f"    out_of_policy_ratio: {out_ratio}\n" if out_ratio else "")
+        + _caps(draw(optional_cap), draw(optional_cap))
+    )
+
+
+@st.composite
+def band_layers(draw: st.DrawFn, code: str) -> str:
+    threshold = draw(st.integers(min_value=0, max_value=3_000_000))
+    widths = draw(st.lists(st.integers(min_value=1, max_value=5_000_000), max_size=3))
+    convention = draw(st.sampled_from(["cumulative", "above_threshold"]))
+    edges = [threshold if convention == "cumulative" else 0]
+    for width in widths:
+        edges.append(edges[-1] + width)
+    bands = ""
+    for i, low in enumerate(edges):
+        high = f'"{edges[i + 1] / 100:.2f}"' if i + 1 < len(edges) else "null"
+        bands += f'      - {{from: "{low / 100:.2f}", to: {high}, ratio: {draw(ratios)}}}\n'
+    return (
+        f"  - code: {code}\n    kind: bands\n    fund_type: critical_illness\n    name: {code}\n"
+        f'    threshold: "{threshold / 100:.2f}"\n    convention: {convention}\n'
+        f"    bands:\n{bands}" + _caps(draw(optional_cap), draw(optional_cap))
+    )
+
+
+@st.composite
+def other_layers(draw: st.DrawFn, code: str) -> str:
+    kind = draw(st.sampled_from(["safety_net", "top_up"]))
+    if kind == "safety_net":
+        counts = draw(st.sampled_from(["in_policy", "total"]))
+        body = f"    personal_cap: {draw(money)}\n    counts: {counts}\n"
+    else:
+        covers = draw(st.sampled_from(["in_policy", "total"]))
+        measure = draw(st.sampled_from(["in_policy", "total"]))
+        body = f"    target_ratio: {draw(ratios)}\n    covers: {covers}\n    measure: {measure}\n"
+    return (
+        f"  - code: {code}\n    kind: {kind}\n    fund_type: supplementary\n    name: {code}\n"
+        + body
+        + _caps(draw(optional_cap), draw(optional_cap))
+    )
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> CompiledPolicy:
+    count = draw(st.integers(min_value=1, max_value=5))
+    text = HEAD
+    for i in range(count):
+        make = draw(st.sampled_from([ratio_layers, band_layers, other_layers]))
+        text += draw(make(f"layer_{i}"))
+    return resolve(parse_policy(text), None)
+
+
+amounts = st.integers(min_value=0, max_value=50_000_000)
+stays = st.lists(st.tuples(amounts, amounts), min_size=1, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies(), stays)
+def test_any_policy_conserves_every_fen_and_keeps_within_its_caps(policy, bills):
+    year: dict[str, int] = {}
+    paid: dict[str, int] = {}
+    for inside, outside in bills:
+        bill = Bill(inside + outside, inside, outside)
+        result = settle(policy, visit=VISIT, categories=POOR, bill=bill, year=year)
+        assert sum(r.amount_fen for r in result.layers) + result.patient_pays_fen == bill.total_fen
+        assert result.patient_in_policy_fen >= 0
+        assert result.patient_out_of_policy_fen >= 0
+        for plan, layer in zip(policy.plan(VISIT, POOR), result.layers, strict=True):
+            assert 0 <= layer.amount_fen <= layer.base_fen or layer.amount_fen == 0
+            if plan.per_admission_cap_fen is not None:
+                assert layer.amount_fen <= plan.per_admission_cap_fen
+            paid[plan.code] = paid.get(plan.code, 0) + layer.amount_fen
+            if plan.annual_cap_fen is not None:
+                assert paid[plan.code] <= plan.annual_cap_fen
+        year = add(year, result.deltas)
+
+
+@settings(max_examples=300, deadline=None)
+@given(policies(), amounts, amounts, st.integers(min_value=1, max_value=2_000_000))
+def test_any_policy_pays_no_less_for_a_higher_in_catalogue_cost(policy, inside, outside, more):
+    low = settle(
+        policy, visit=VISIT, categories=POOR, bill=Bill(inside + outside, inside, outside), year={}
+    )
+    high = settle(
+        policy,
+        visit=VISIT,
+        categories=POOR,
+        bill=Bill(inside + more + outside, inside + more, outside),
+        year={},
+    )
+    assert high.funds_total_fen >= low.funds_total_fen

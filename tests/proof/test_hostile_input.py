@@ -1,0 +1,325 @@
+"""Hostile input: oversized and deeply nested bodies, injection in every place a caller controls
+(query, path, X-Request-ID, the key header), and bodies with fields the server owns.
+
+Each answer must be a clean 4xx problem (or an ordinary 200/404), never a 5xx, and the database
+must be unchanged by an injection attempt."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from tests import factories
+
+INJECTIONS = [
+    "' OR '1'='1",
+    "1; DROP TABLE settlements; --",
+    "x' UNION SELECT secret_sha256 FROM api_keys --",
+    "%' OR 1=1 --",
+    "\\'; SELECT pg_sleep(5); --",
+    "../../etc/passwd",
+    "<script>alert(1)</script>",
+    "\u0000",
+    "😀" * 40,
+]
+
+
+def _assert_problem(response: httpx.Response, *statuses: int) -> dict[str, Any]:
+    assert response.status_code in statuses, (response.status_code, response.text[:300])
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == response.status_code
+    assert body["code"]
+    return body
+
+
+async def _row_counts(app: FastAPI) -> dict[str, int]:
+    from service.base import SQLModel
+
+    async with app.state.engine.connect() as conn:
+        return {
+            t.name: (await conn.execute(sa.text(f'SELECT count(*) FROM "{t.name}"'))).scalar_one()
+            for t in SQLModel.metadata.sorted_tables
+        }
+
+
+# --- size and shape -------------------------------------------------------------------------
+
+
+async def test_an_oversized_body_is_413_before_it_is_parsed(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], app: FastAPI
+) -> None:
+    limit = app.state.settings.max_body_bytes
+    big = json.dumps({"visit_id": "V1", "name": "x" * (limit + 10)})
+    response = await client.post(
+        "/v1/admissions",
+        content=big,
+        headers={**hospital_headers, "content-type": "application/json"},
+    )
+    assert _assert_problem(response, 413)["code"] == "payload_too_large"
+
+
+async def test_a_streamed_oversized_body_without_length_is_413(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], app: FastAPI
+) -> None:
+    limit = app.state.settings.max_body_bytes
+
+    async def chunks() -> Any:
+        for _ in range(limit // 65536 + 2):
+            yield b" " * 65536
+
+    response = await client.post(
+        "/v1/settlements",
+        content=chunks(),
+        headers={**hospital_headers, "content-type": "application/json"},
+    )
+    assert response.status_code == 413
+
+
+async def test_a_lying_content_length_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/v1/admissions",
+        content=b"{}",
+        headers={**hospital_headers, "content-type": "application/json", "content-length": "-1"},
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("depth", [50, 5_000, 200_000])
+@pytest.mark.parametrize("path", ["/v1/admissions", "/v1/settlements", "/v1/settlements/preview"])
+async def test_deeply_nested_json_is_refused_cleanly(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], path: str, depth: int
+) -> None:
+    nested = "[" * depth + "]" * depth
+    for body in (nested, '{"visit_id": ' + nested + "}", '{"a":' * depth + "1" + "}" * depth):
+        response = await client.post(
+            path,
+            content=body.encode(),
+            headers={**hospital_headers, "content-type": "application/json"},
+        )
+        _assert_problem(response, 400, 413, 422)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{", b"\xff\xfe\x00", b'{"visit_id": "V1",}', b"NaN", b'{"bill": {"total": Infinity}}'],
+)
+async def test_malformed_json_is_a_problem_not_a_crash(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], raw: bytes
+) -> None:
+    response = await client.post(
+        "/v1/settlements",
+        content=raw,
+        headers={**hospital_headers, "content-type": "application/json"},
+    )
+    _assert_problem(response, 400, 422)
+
+
+# --- fields the server owns -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"id": 1},
+        {"status": "settled"},
+        {"hospital_code": factories.NEIGHBOUR_HOSPITAL},
+        {"person_key": "k" * 64},
+        {"funds_total": "99999.00"},
+        {"__proto__": {"admin": True}},
+    ],
+)
+async def test_unknown_fields_are_refused_on_admission(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], extra: dict[str, Any]
+) -> None:
+    body = {**factories.admission_request(), **extra}
+    response = await client.post("/v1/admissions", json=body, headers=hospital_headers)
+    problem = _assert_problem(response, 422)
+    assert any(e["code"] == "extra_forbidden" for e in problem["errors"])
+    assert factories.resident_id(seq=11) not in response.text
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"id": 7},
+        {"status": "reversed"},
+        {"hospital_code": factories.NEIGHBOUR_HOSPITAL},
+        {"patient_pays": "0.00"},
+        {"layers": []},
+    ],
+)
+async def test_unknown_fields_are_refused_on_settlement(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], extra: dict[str, Any]
+) -> None:
+    body = {
+        "visit_id": "V-1",
+        "his_settlement_id": "S-1",
+        "discharged_at": "2026-03-10T10:00:00+08:00",
+        "bill": {"total": "100.00", "in_policy": "100.00", "out_of_policy": "0.00"},
+        **extra,
+    }
+    for path in ("/v1/settlements", "/v1/settlements/preview"):
+        response = await client.post(path, json=body, headers=hospital_headers)
+        problem = _assert_problem(response, 422)
+        assert any(e["code"] == "extra_forbidden" for e in problem["errors"])
+
+
+async def test_unknown_fields_inside_nested_objects_are_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    body = {
+        "visit_id": "V-1",
+        "discharged_at": "2026-03-10T10:00:00+08:00",
+        "bill": {"total": "1.00", "in_policy": "1.00", "out_of_policy": "0.00", "paid": "1.00"},
+    }
+    response = await client.post("/v1/settlements/preview", json=body, headers=hospital_headers)
+    problem = _assert_problem(response, 422)
+    assert [e["field"] for e in problem["errors"]] == ["body.bill.paid"]
+
+
+# --- injection --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+async def test_sql_injection_in_query_and_path_is_harmless(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+    payload: str,
+) -> None:
+    before = await _row_counts(app)
+    segment = quote(payload, safe="")
+    probes = [
+        ("GET", "/v1/violations", {"hospital_code": payload}, auditor_headers),
+        ("GET", "/v1/violations", {"status": payload, "rule_code": payload}, auditor_headers),
+        ("GET", "/v1/violations", {"visit_id": payload}, auditor_headers),
+        ("GET", "/v1/violations", {"cursor": payload}, auditor_headers),
+        ("GET", "/v1/settlements", {"visit_id": payload}, hospital_headers),
+        ("GET", f"/v1/admissions/{segment}", {}, hospital_headers),
+        ("GET", f"/v1/persons/{segment}/status", {}, hospital_headers),
+        ("GET", f"/v1/settlements/{segment}", {}, hospital_headers),
+        ("GET", f"/v1/policies/{segment}", {}, hospital_headers),
+        ("GET", "/v1/violations/scoreboard", {"period": payload}, auditor_headers),
+    ]
+    for method, path, params, headers in probes:
+        response = await client.request(method, path, params=params, headers=headers)
+        assert response.status_code < 500, (path, params, response.text[:300])
+        if response.status_code == 200:
+            body = response.json()
+            assert body == [] or body.get("items", []) == [] or path.endswith("scoreboard")
+    assert await _row_counts(app) == before
+
+
+@pytest.mark.parametrize("payload", INJECTIONS)
+async def test_injection_in_body_strings_is_stored_as_data_or_refused(
+    client: httpx.AsyncClient, app: FastAPI, hospital_headers: dict[str, str], payload: str
+) -> None:
+    before = await _row_counts(app)
+    body = factories.admission_request(visit_id=payload[:64], name=payload[:32])
+    response = await client.post("/v1/admissions", json=body, headers=hospital_headers)
+    assert response.status_code < 500, response.text[:300]
+    after = await _row_counts(app)
+    assert set(after) == set(before)  # no table dropped
+    assert all(after[t] >= before[t] for t in before)
+
+
+@pytest.mark.parametrize(
+    "request_id",
+    [
+        "abc\r\nSet-Cookie: session=evil",
+        "' OR 1=1 --",
+        "x" * 5000,
+        "<script>",
+        "500112196005170011",
+    ],
+)
+async def test_a_hostile_request_id_is_replaced_not_echoed(
+    client: httpx.AsyncClient, request_id: str
+) -> None:
+    try:
+        response = await client.get("/healthz", headers={"X-Request-ID": request_id})
+    except httpx.LocalProtocolError:
+        return  # the client itself refuses CR/LF in a header: nothing reaches the server
+    echoed = response.headers["x-request-id"]
+    assert echoed != request_id
+    assert len(echoed) == 32
+    assert "set-cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "sck_' OR '1'='1_x",
+        "sck_%_%",
+        "sck_abc; DROP TABLE api_keys;--_x",
+        "sck_" + "a" * 10_000 + "_b",
+        "sck_\u00e9\u00e9_x",
+        "Bearer sck_x_y",
+    ],
+)
+async def test_injection_in_the_api_key_is_401(
+    client: httpx.AsyncClient, app: FastAPI, token: str
+) -> None:
+    before = await _row_counts(app)
+    try:
+        response = await client.get("/v1/policies", headers={"X-API-Key": token})
+    except (httpx.LocalProtocolError, UnicodeEncodeError):
+        return
+    assert _assert_problem(response, 401)["code"] == "unauthenticated"
+    assert await _row_counts(app) == before
+
+
+async def test_raw_header_bytes_reach_the_app_and_are_refused(app: FastAPI) -> None:
+    """Bytes a client library would refuse (CR/LF, latin-1), sent at the ASGI level."""
+    sent: list[dict[str, Any]] = []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/v1/policies",
+        "raw_path": b"/v1/policies",
+        "query_string": b"",
+        "root_path": "",
+        "server": ("t", 80),
+        "client": ("127.0.0.1", 1),
+        "headers": [
+            (b"x-api-key", b"sck_\xe9\r\nx_y"),
+            (b"x-request-id", b"a\r\nb" * 4),
+        ],
+    }
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = sent[0]
+    assert start["status"] == 401
+    rid = dict(start["headers"])[b"x-request-id"]
+    assert b"\r" not in rid
+    assert b"\n" not in rid
+
+
+async def test_limit_beyond_the_page_size_is_refused(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str], app: FastAPI
+) -> None:
+    too_many = app.state.settings.max_page_size + 1
+    response = await client.get(
+        "/v1/violations", params={"page_size": too_many}, headers=auditor_headers
+    )
+    problem = _assert_problem(response, 422)
+    assert problem["errors"][0]["field"].endswith("page_size")

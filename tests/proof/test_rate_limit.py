@@ -1,0 +1,109 @@
+"""Per-key rate limits: 429 with Retry-After past the limit, counted per key, shared through
+Redis when it is configured, and never an error when Redis is down."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from service.app import create_app
+from service.cache import MemoryCache
+from service.ratelimit import enforce_key_limit, retry_after_seconds
+from service.settings import Settings
+from tests.conftest import REDIS_URL, KeyFactory, make_settings, needs_redis
+
+LIMIT = 3
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url, rate_limit_per_minute=LIMIT)
+
+
+async def _spend(client: httpx.AsyncClient, headers: dict[str, str], n: int) -> list[int]:
+    return [(await client.get("/v1/policies", headers=headers)).status_code for _ in range(n)]
+
+
+async def test_past_the_limit_a_key_gets_429_with_retry_after(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    assert await _spend(client, hospital_headers, LIMIT) == [200] * LIMIT
+    response = await client.get("/v1/policies", headers=hospital_headers)
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "rate_limited"
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+
+
+async def test_the_limit_is_per_key_not_global(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], make_key: KeyFactory
+) -> None:
+    other = await make_key("hospital", hospital_code="H990102002")
+    await _spend(client, hospital_headers, LIMIT + 2)
+    assert (await client.get("/v1/policies", headers=hospital_headers)).status_code == 429
+    assert await _spend(client, other, LIMIT) == [200] * LIMIT
+
+
+async def test_unauthenticated_and_health_requests_are_not_counted(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    for _ in range(LIMIT * 2):
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/v1/policies")).status_code == 401
+    assert await _spend(client, hospital_headers, LIMIT) == [200] * LIMIT
+
+
+async def test_redis_down_lets_requests_through(database_url: str) -> None:
+    settings = make_settings(
+        database_url, redis_url="redis://127.0.0.1:1/0", rate_limit_per_minute=LIMIT
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        from tests import factories
+
+        await factories.seed_regions(app.state.sessionmaker)
+        headers = await _issue(app)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            codes = await _spend(client, headers, LIMIT * 3)
+    assert codes == [200] * (LIMIT * 3)
+
+
+@needs_redis
+async def test_with_redis_the_count_is_shared_by_replicas(app: FastAPI, database_url: str) -> None:
+    assert REDIS_URL is not None
+    assert app.state.cache.backend == "redis"
+    headers = await _issue(app)
+    second = create_app(make_settings(database_url, rate_limit_per_minute=LIMIT))
+    async with second.router.lifespan_context(second):
+        codes = []
+        for replica in (app, second, app, second):
+            transport = httpx.ASGITransport(app=replica, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+                codes.append((await client.get("/v1/policies", headers=headers)).status_code)
+    assert codes == [200, 200, 200, 429]
+
+
+async def test_a_zero_limit_turns_limiting_off() -> None:
+    cache = MemoryCache()
+    for _ in range(50):
+        await enforce_key_limit(cache, key_id=1, per_minute=0)
+    assert await cache.hit_window("ratelimit:key:1", 60) == 1
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"), [(0.0, 60), (59.2, 1), (61.5, 59), (119.999, 1), (3600.0, 60)]
+)
+def test_retry_after_counts_to_the_end_of_the_window(now: float, expected: int) -> None:
+    assert retry_after_seconds(now) == expected
+
+
+async def _issue(app: FastAPI) -> dict[str, str]:
+    from service.auth import Role
+    from service.auth.keys import issue_key
+
+    async with app.state.sessionmaker() as s:
+        issued = await issue_key(s, role=Role.HOSPITAL, hospital_code="H990102002")
+        await s.commit()
+    return {"X-API-Key": issued.token}

@@ -1,0 +1,193 @@
+"""Importing a roster: streamed, line-numbered rejects, atomic swap, and the snapshot answers."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from openpyxl import Workbook
+
+from service.roster.importer import RosterRejected, StaleRoster, import_roster
+from service.roster.rows import COLUMNS
+from service.roster.service import active_snapshot, find_in_snapshot
+from service.settings import Settings
+from tests import factories
+
+A = factories.resident_id(seq=701)
+B = factories.resident_id(seq=702)
+
+
+def _write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    return path
+
+
+def _row(id_number: str, category: str = "registered_poor", **kw: str) -> list[str]:
+    values = {
+        "id_number": id_number,
+        "insured_county": "990102",
+        "category": category,
+        "valid_from": "2016-01-01",
+        "valid_to": "",
+        "deceased": "no",
+        "family_doctor_until": "2027-12-31",
+        "chronic_card_until": "",
+    } | kw
+    return [values[c] for c in COLUMNS]
+
+
+def _import(app: FastAPI, settings: Settings, path: Path, **kw: object) -> object:
+    return import_roster(
+        path, database_url=settings.database_url, hasher=app.state.id_hasher, batch_size=2, **kw
+    )
+
+
+async def _lookup(app: FastAPI, id_number: str) -> object:
+    async with app.state.sessionmaker() as s:
+        return await find_in_snapshot(s, app.state.id_hasher.key_of(id_number))
+
+
+async def test_a_csv_roster_is_imported_with_a_line_numbered_reject_report(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    bad_check = A[:-1] + ("0" if A[-1] != "0" else "1")
+    path = _write_csv(
+        tmp_path / "roster.csv",
+        [
+            _row(A),
+            _row(A, "minimum_living", chronic_card_until="2027-01-01"),
+            _row(B, "destitute", deceased="yes"),
+            _row(bad_check),
+            _row(B, "Destitute!"),
+            _row(B, valid_from="2016-13-01"),
+        ]
+        + [_row(factories.resident_id(seq=710 + i)) for i in range(60)],
+    )
+    report = _import(app, settings, path, taken_at=datetime(2026, 3, 1, tzinfo=UTC))
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (66, 63, 3)  # type: ignore[attr-defined]
+    with report.rejects_path.open() as f:  # type: ignore[attr-defined]
+        rejects = list(csv.DictReader(f))
+    assert [(r["line"], r["field"]) for r in rejects] == [
+        ("5", "id_number"),
+        ("6", "category"),
+        ("7", "valid_from"),
+    ]
+    assert "check digit" in rejects[0]["reason"]
+    assert rejects[1]["id_number_masked"] == B[:6] + "********" + B[-4:]
+    assert A not in report.rejects_path.read_text()  # type: ignore[attr-defined]
+    a = await _lookup(app, A)
+    assert a is not None
+    assert a.record is not None
+    assert {c.code for c in a.record.categories} == {"registered_poor", "minimum_living"}  # type: ignore[attr-defined]
+    assert a.record.chronic_card_valid_on(date(2026, 3, 1))  # type: ignore[attr-defined]
+    b = await _lookup(app, B)
+    assert b.record.deceased is True  # type: ignore[attr-defined]
+
+
+async def test_an_xlsx_roster_is_imported(app: FastAPI, settings: Settings, tmp_path: Path) -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["身份证号", "参保地", "类别", "起始日期", "终止日期"])
+    sheet.append([A, "990102", "lifted_out", datetime(2021, 1, 1), None])
+    sheet.append([12345678901234567, "990102", "lifted_out", "2021-01-01", None])
+    path = tmp_path / "roster.xlsx"
+    workbook.save(path)
+    report = _import(app, settings, path, max_reject_ratio=0.5)
+    assert (report.rows_loaded, report.rows_rejected) == (1, 1)  # type: ignore[attr-defined]
+    found = await _lookup(app, A)
+    assert found.record.categories[0].valid_from == date(2021, 1, 1)  # type: ignore[attr-defined]
+
+
+async def test_a_new_import_swaps_atomically_and_drops_the_old_rows(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    first = _import(app, settings, _write_csv(tmp_path / "1.csv", [_row(A)]))
+    second = _import(
+        app, settings, _write_csv(tmp_path / "2.csv", [_row(B)]), taken_at=datetime.now(UTC)
+    )
+    assert second.previous_snapshot_id == first.snapshot_id  # type: ignore[attr-defined]
+    assert (await _lookup(app, A)).record is None  # type: ignore[attr-defined]
+    assert (await _lookup(app, B)).record is not None  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as s:
+        snapshot = await active_snapshot(s)
+        assert snapshot is not None
+        assert snapshot.id == second.snapshot_id
+        left = (await s.exec(sa.text("SELECT DISTINCT snapshot_id FROM roster_entries"))).all()  # type: ignore[call-overload]
+    assert [r[0] for r in left] == [second.snapshot_id]  # type: ignore[attr-defined]
+
+
+async def test_a_failed_import_leaves_the_active_snapshot_answering(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    _import(app, settings, _write_csv(tmp_path / "good.csv", [_row(A)]))
+    mostly_bad = [_row(B)] + [_row("123")] * 5
+    with pytest.raises(RosterRejected, match="rejected"):
+        _import(app, settings, _write_csv(tmp_path / "bad.csv", mostly_bad))
+    assert (await _lookup(app, A)).record is not None  # type: ignore[attr-defined]
+    assert (await _lookup(app, B)).record is None  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as s:
+        count = (await s.exec(sa.text("SELECT count(*) FROM roster_entries"))).one()  # type: ignore[call-overload]
+    assert count[0] == 1  # the failed load's rows are gone
+
+
+async def test_an_older_roster_does_not_replace_a_newer_one(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    _import(
+        app,
+        settings,
+        _write_csv(tmp_path / "new.csv", [_row(A)]),
+        taken_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )
+    old = _write_csv(tmp_path / "old.csv", [_row(B)])
+    with pytest.raises(StaleRoster):
+        _import(app, settings, old, taken_at=datetime(2025, 1, 1, tzinfo=UTC))
+    assert (await _lookup(app, A)).record is not None  # type: ignore[attr-defined]
+    _import(app, settings, old, taken_at=datetime(2025, 1, 1, tzinfo=UTC), force=True)
+    assert (await _lookup(app, B)).record is not None  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty"),
+        ("id_number,category\n", "insured_county"),
+        (",".join(COLUMNS) + "\n", "no rows"),
+    ],
+)
+async def test_unusable_files_are_refused(
+    app: FastAPI, settings: Settings, tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(content)
+    with pytest.raises(RosterRejected, match=message):
+        _import(app, settings, path)
+    async with app.state.sessionmaker() as s:
+        assert await active_snapshot(s) is None
+
+
+async def test_the_cli_imports_and_reports(
+    app: FastAPI,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service import cli
+
+    monkeypatch.setattr(cli, "load_settings", lambda: settings)
+    path = _write_csv(tmp_path / "r.csv", [_row(A), _row("bad")] + [_row(B)] * 30)
+    assert cli.main(["roster", "import", str(path), "--max-reject-ratio", "0.5"]) == 0
+    out, err = capsys.readouterr()
+    assert "31 rows loaded, 1 rejected of 32" in out
+    assert "rows/s" in err
+    assert cli.main(["roster", "status"]) == 0
+    assert "31 rows" in capsys.readouterr().out

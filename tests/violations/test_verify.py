@@ -1,0 +1,221 @@
+"""Tamper evidence: an intact ledger verifies; an edit, deletion, reordering, insertion or
+truncation made behind the service's back is named at the record where it happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from service.auth import Principal, Role
+from service.violations.schemas import ChainHeadPublic
+from service.violations.verify import verify_ledger
+from tests import factories as f
+from tests.conftest import KeyFactory
+
+ADMIN = Principal(key_id=0, role=Role.ADMIN)
+
+
+@pytest.fixture
+async def ledger(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> list[int]:
+    """County 990102: violations at seq 1, 2, 4; transitions at seq 3, 5 (on the first).
+    County 990103: one violation."""
+    maker = app.state.sessionmaker
+    ids = await f.book(maker, f.finding(visit_id="V1"), f.finding(visit_id="V2"))
+    for to in ("rectifying",):
+        r = await client.post(
+            f"/v1/violations/{ids[0]}/transitions", json={"to_status": to}, headers=admin_headers
+        )
+        assert r.status_code == 201
+    ids += await f.book(maker, f.finding(visit_id="V3"))
+    r = await client.post(
+        f"/v1/violations/{ids[0]}/transitions",
+        json={"to_status": "rectified"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 201
+    ids += await f.book(
+        maker,
+        f.finding(
+            visit_id="N1", county_code=f.NEIGHBOUR_COUNTY, hospital_code=f.NEIGHBOUR_HOSPITAL
+        ),
+    )
+    return ids
+
+
+async def _sql(app: FastAPI, statement: str, **params: Any) -> None:
+    async with app.state.engine.begin() as conn:
+        await conn.execute(sa.text(statement), params)
+
+
+async def _verify(client: httpx.AsyncClient, headers: dict[str, str]) -> Any:
+    response = await client.get("/v1/violations/verify", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_an_intact_ledger_verifies(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str], ledger: list[int]
+) -> None:
+    body = await _verify(client, auditor_headers)
+    assert body["intact"] is True
+    assert body["first_broken"] is None
+    assert body["chains_checked"] == 2
+    assert body["records_checked"] == 6
+
+
+TAMPERINGS: dict[str, tuple[str, dict[str, Any], int, str, str]] = {
+    # name: (SQL, params, broken seq, kind, reason fragment)
+    "edited points": (
+        "UPDATE violations SET points_hundredths = 0 WHERE chain = '990102' AND chain_seq = 2",
+        {},
+        2,
+        "violation",
+        "hash mismatch",
+    ),
+    "edited evidence": (
+        "UPDATE violations SET evidence = '{\"deposit_taken_fen\": 1}' "
+        "WHERE chain = '990102' AND chain_seq = 4",
+        {},
+        4,
+        "violation",
+        "hash mismatch",
+    ),
+    "edited transition note": (
+        "UPDATE violation_transitions SET note = 'rewritten' "
+        "WHERE chain = '990102' AND chain_seq = 3",
+        {},
+        3,
+        "transition",
+        "hash mismatch",
+    ),
+    "deleted transition": (
+        "DELETE FROM violation_transitions WHERE chain = '990102' AND chain_seq = 3",
+        {},
+        4,
+        "violation",
+        "gap in seq",
+    ),
+    "reordered": (
+        # Swap seq 2 and 4 (in three steps: the unique constraint is checked per row).
+        "UPDATE violations SET chain_seq = -2 WHERE chain = '990102' AND chain_seq = 2;"
+        "UPDATE violations SET chain_seq = 2 WHERE chain = '990102' AND chain_seq = 4;"
+        "UPDATE violations SET chain_seq = 4 WHERE chain = '990102' AND chain_seq = -2",
+        {},
+        2,
+        "violation",
+        "prev_hash mismatch",
+    ),
+    "status projection": (
+        "UPDATE violations SET status = 'verified' WHERE chain = '990102' AND chain_seq = 1",
+        {},
+        1,
+        "violation",
+        "status projection",
+    ),
+    "deleted tail": (
+        "DELETE FROM violation_transitions WHERE chain = '990102' AND chain_seq = 5",
+        {},
+        5,
+        "head",
+        "chain head disagrees",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TAMPERINGS))
+async def test_tampering_is_found_at_the_record(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    ledger: list[int],
+    name: str,
+) -> None:
+    statement, params, seq, kind, reason = TAMPERINGS[name]
+    for one in statement.split(";"):
+        await _sql(app, one, **params)
+    body = await _verify(client, auditor_headers)
+    assert body["intact"] is False
+    broken = body["first_broken"]
+    assert (broken["chain"], broken["seq"], broken["kind"]) == ("990102", seq, kind)
+    assert reason in broken["reason"]
+    neighbour = next(c for c in body["chains"] if c["chain"] == "990103")
+    assert neighbour["intact"] is True
+
+
+async def test_an_inserted_record_breaks_the_next_link(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str], ledger: list[int]
+) -> None:
+    # Shift the tail up by one and slip a forged violation in at seq 2 with a made-up hash.
+    await _sql(
+        app,
+        "UPDATE violation_transitions SET chain_seq = chain_seq + 10 WHERE chain = '990102'",
+    )
+    await _sql(
+        app,
+        "UPDATE violations SET chain_seq = chain_seq + 10 WHERE chain = '990102' AND chain_seq > 1",
+    )
+    await _sql(
+        app,
+        "INSERT INTO violations (chain, chain_seq, prev_hash, entry_hash, rule_code, severity, "
+        "hospital_code, county_code, source, evidence, points_hundredths, detected_at, status, "
+        "status_changed_at) SELECT chain, 2, entry_hash, :h, rule_code, severity, hospital_code, "
+        "county_code, source, evidence, 0, detected_at, 'open', status_changed_at FROM violations "
+        "WHERE chain = '990102' AND chain_seq = 1",
+        h="f" * 64,
+    )
+    body = await _verify(client, auditor_headers)
+    assert (body["first_broken"]["seq"], body["first_broken"]["reason"][:13]) == (
+        2,
+        "hash mismatch",
+    )
+
+
+async def test_truncation_with_a_rewritten_head_is_caught_by_an_exported_head(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    ledger: list[int],
+) -> None:
+    exported = (await client.get("/v1/violations/chain-heads", headers=auditor_headers)).json()
+    heads = {h["chain"]: h for h in exported["heads"]}
+    assert heads["990102"]["seq"] == 5
+    assert heads["990103"]["seq"] == 1
+    # Cut the tail and make the head agree, so the chain alone looks intact.
+    await _sql(app, "DELETE FROM violation_transitions WHERE chain = '990102' AND chain_seq = 5")
+    await _sql(
+        app,
+        "UPDATE ledger_heads SET seq = 4, head_hash = (SELECT entry_hash FROM violations "
+        "WHERE chain = '990102' AND chain_seq = 4) WHERE chain = '990102'",
+    )
+    await _sql(app, "UPDATE violations SET status = 'rectifying' WHERE id = :i", i=ledger[0])
+    assert (await _verify(client, auditor_headers))["intact"] is True
+    async with app.state.sessionmaker() as session:
+        report = await verify_ledger(
+            session,
+            principal=ADMIN,
+            exported=[ChainHeadPublic(**h) for h in exported["heads"]],
+        )
+    assert report.intact is False
+    assert report.first_broken is not None
+    assert report.first_broken.kind == "head"
+    assert "truncated" in report.first_broken.reason
+
+
+async def test_verify_and_heads_stay_in_scope(
+    client: httpx.AsyncClient,
+    make_key: KeyFactory,
+    hospital_headers: dict[str, str],
+    ledger: list[int],
+) -> None:
+    neighbour = await make_key("auditor", region_prefix=f.NEIGHBOUR_COUNTY)
+    body = await _verify(client, neighbour)
+    assert [c["chain"] for c in body["chains"]] == ["990103"]
+    heads = (await client.get("/v1/violations/chain-heads", headers=neighbour)).json()
+    assert [h["chain"] for h in heads["heads"]] == ["990103"]
+    assert (await client.get("/v1/violations/verify", headers=hospital_headers)).status_code == 403
