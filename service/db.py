@@ -65,10 +65,19 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+# Errors that mean "the database did not answer" (refused, dropped, timed out, locked), not
+# "the request was wrong". OperationalError covers PostgreSQL's statement and lock timeouts too.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    PoolTimeout,
+    ConnectionError,
+    DatabaseUnavailable,
+    OperationalError,
+    InterfaceError,
+)
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, PoolTimeout | ConnectionError | DatabaseUnavailable):
-        return True
-    if isinstance(exc, OperationalError | InterfaceError):
+    if isinstance(exc, UNAVAILABLE_ERRORS):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 

@@ -197,20 +197,29 @@ def install_error_handlers(app: FastAPI) -> None:
             "(for example a NUL character or a number out of range).",
         )
 
+    from service.db import UNAVAILABLE_ERRORS, is_database_unavailable
+
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return problem_response(
+            request,
+            status=503,
+            code="database_unavailable",
+            title="Service unavailable",
+            detail="The database cannot be reached; retry shortly.",
+            headers={"Retry-After": "2"},
+        )
+
+    # Registered per class, not only under `Exception`: Starlette runs the `Exception` handler
+    # in its outermost middleware and then re-raises, so uvicorn closes the connection (a
+    # keep-alive client's next request on it fails) and our middleware never sees the status.
+    for unavailable in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(unavailable, _database_unavailable)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        from service.db import DatabaseUnavailable, is_database_unavailable
-
-        if isinstance(exc, DatabaseUnavailable) or is_database_unavailable(exc):
-            log.warning("database unavailable: %s", type(exc).__name__)
-            return problem_response(
-                request,
-                status=503,
-                code="database_unavailable",
-                title="Service unavailable",
-                detail="The database cannot be reached; retry shortly.",
-                headers={"Retry-After": "2"},
-            )
+        if is_database_unavailable(exc):  # a DBAPIError whose connection was invalidated
+            return await _database_unavailable(request, exc)
         log.exception("unhandled error")
         return problem_response(
             request,

@@ -2,6 +2,7 @@
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 PROBLEM = "application/problem+json"
 
@@ -84,3 +85,21 @@ async def test_a_client_request_id_is_echoed_when_sane(client: httpx.AsyncClient
     bad = await client.get("/healthz", headers={"x-request-id": "bad id\r\nx: y"})
     assert bad.headers["x-request-id"] != "bad id\r\nx: y"
     assert len(bad.headers["x-request-id"]) == 32
+
+
+async def test_a_database_outage_is_a_503_that_keeps_the_connection(app: FastAPI) -> None:
+    async def database_gone() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    app.add_api_route("/database-gone", database_gone)
+    # raise_app_exceptions=True: an exception escaping the app (as Starlette's catch-all handler
+    # re-raises it, after which uvicorn closes the keep-alive connection) fails the request here.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        response = await c.get("/database-gone")
+        metrics = (await c.get("/metrics")).text
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    assert response.json()["code"] == "database_unavailable"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+    assert 'route="/database-gone",status="503"' in metrics

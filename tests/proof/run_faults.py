@@ -286,6 +286,9 @@ def scenario_postgres() -> None:
             (d, r) for _, d, r in results if not isinstance(r, str) and r.status_code == 503
         ]
         others = [s for s in statuses if s not in (200, 201, 503)]
+        for t, d, r in results:
+            if isinstance(r, str):
+                print(f"    {r} at t={t:.2f}s after {d * 1000:.0f} ms", flush=True)
         check(not others, f"only 2xx and 503 across the restart (others: {others})")
         check(
             all(r.headers.get("retry-after") for _, r in unavailable),
