@@ -21,6 +21,7 @@ from service.observability import (
     configure_logging,
 )
 from service.policy_versions.catalog import PolicyCatalog
+from service.regions.directory import HospitalDirectory
 from service.registry import build_registry_client
 from service.routers import ROUTERS
 from service.settings import Settings, load_settings
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
     app.state.policies = PolicyCatalog()
+    app.state.hospitals = HospitalDirectory()
     app.state.id_hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
     install_error_handlers(app)
     for router in ROUTERS:

@@ -23,8 +23,8 @@ from service.identity import IdHasher, ResidentId, mask_name, normalise_resident
 from service.persons.service import Lookup, PersonStatus, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
 from service.policy_versions.catalog import PolicyCatalog
-from service.regions.models import Hospital
-from service.regions.service import get_hospital, location_of
+from service.regions.directory import HospitalDirectory, HospitalRef
+from service.regions.service import location_of
 from service.violations.ledger import Finding, book_violation, canonical_json
 
 log = logging.getLogger("settlecheck.admissions")
@@ -43,6 +43,7 @@ class AdmissionContext:
 
     lookup: Lookup
     catalog: PolicyCatalog
+    hospitals: HospitalDirectory
     hasher: IdHasher
 
 
@@ -74,7 +75,7 @@ async def admit(
     existing = await find_admission(session, hospital_code=hospital_code, visit_id=body.visit_id)
     if existing is not None:
         return _replay(existing, request_hash)
-    hospital = await get_hospital(session, hospital_code)
+    hospital = await ctx.hospitals.get(session, hospital_code)
     admitted_on = local_date(body.admitted_at)
     policy = await ctx.catalog.for_region(
         session, insured_region=body.insured_county, on=admitted_on
@@ -132,7 +133,7 @@ def _fen(yuan: Any) -> int:
     return int(yuan * 100)
 
 
-def _visit(body: AdmissionCreate, hospital: Hospital, admitted_on: date) -> Visit:
+def _visit(body: AdmissionCreate, hospital: HospitalRef, admitted_on: date) -> Visit:
     return Visit(
         visit_type=body.visit_type,
         hospital_level=hospital.level,
@@ -149,7 +150,7 @@ def _visit(body: AdmissionCreate, hospital: Hospital, admitted_on: date) -> Visi
 
 def _admission(
     body: AdmissionCreate,
-    hospital: Hospital,
+    hospital: HospitalRef,
     resident: ResidentId,
     status: PersonStatus,
     assessment: Assessment,

@@ -23,7 +23,7 @@ from service.errors import NotFound
 from service.persons.service import PersonStatus, resolve_status
 from service.policy import CompiledPolicy, Visit
 from service.policy_versions.errors import NoPolicyInForce
-from service.regions.service import get_hospital, location_of
+from service.regions.service import location_of
 from service.registry.schemas import PersonRecord
 
 
@@ -67,7 +67,7 @@ async def person_status(
     policy = await _policy(session, ctx, record, on)
     assessment, assumed = None, "none: the person's status or policy is unknown"
     if policy is not None and record is not None:
-        visit, assumed = await _assumed_visit(session, principal, record, on)
+        visit, assumed = await _assumed_visit(session, ctx, principal, record, on)
         assessment = assess(
             status=status,
             policy=policy,
@@ -90,14 +90,18 @@ async def _policy(
 
 
 async def _assumed_visit(
-    session: AsyncSession, principal: Principal, record: PersonRecord, on: date
+    session: AsyncSession,
+    ctx: AdmissionContext,
+    principal: Principal,
+    record: PersonRecord,
+    on: date,
 ) -> tuple[Visit, str]:
     """An inpatient admission at the calling hospital, or at a designated county hospital of
     the person's own county for auditors and admins."""
     level, tier, designated, location = "secondary", "county", True, "in_county"
     label = "inpatient, at a designated county hospital in the insured county"
     if principal.role is Role.HOSPITAL and principal.hospital_code:
-        hospital = await get_hospital(session, principal.hospital_code)
+        hospital = await ctx.hospitals.get(session, principal.hospital_code)
         level, tier, designated = hospital.level, hospital.tier, hospital.designated
         location = location_of(
             hospital_county=hospital.county_code, insured_county=record.insured_county

@@ -1,20 +1,10 @@
 from __future__ import annotations
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from service.errors import NotFound
-from service.regions.models import Hospital
 
 
 class HospitalNotFound(NotFound):
     code = "hospital_not_found"
-
-
-async def get_hospital(session: AsyncSession, code: str) -> Hospital:
-    hospital = await session.get(Hospital, code)
-    if hospital is None:
-        raise HospitalNotFound(f"hospital {code} is not registered", field="hospital_code")
-    return hospital
 
 
 def location_of(*, hospital_county: str, insured_county: str) -> str:

@@ -35,6 +35,7 @@ def admission_context(request: Request) -> AdmissionContext:
             ttl_seconds=state.settings.cache_ttl_seconds,
         ),
         catalog=state.policies,
+        hospitals=state.hospitals,
         hasher=state.id_hasher,
     )
 

@@ -41,6 +41,7 @@ async def preview_settlement(
     return await service.preview(
         session,
         catalog=request.app.state.policies,
+        hospitals=request.app.state.hospitals,
         hospital_code=_hospital(principal),
         body=body,
     )
@@ -70,6 +71,7 @@ async def create_settlement(
     outcome = await service.create(
         session,
         catalog=request.app.state.policies,
+        hospitals=request.app.state.hospitals,
         hospital_code=_hospital(principal),
         body=body,
     )

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
-from service.regions.service import get_hospital
+from service.regions.directory import HospitalDirectory
 from service.settlements.accumulators import Scope
 from service.settlements.errors import (
     DischargeBeforeAdmission,
@@ -160,7 +160,12 @@ def _given(
 
 
 async def load_context(
-    session: AsyncSession, *, catalog: Catalog, hospital_code: str, body: SettlementPreviewIn
+    session: AsyncSession,
+    *,
+    catalog: Catalog,
+    hospitals: HospitalDirectory,
+    hospital_code: str,
+    body: SettlementPreviewIn,
 ) -> Context:
     bill, parts = checked_bill(body.bill)
     admission = await admitted_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)
@@ -170,7 +175,7 @@ async def load_context(
             f"{admission.admitted_at.isoformat()}",
             field="discharged_at",
         )
-    hospital = await get_hospital(session, hospital_code)
+    hospital = await hospitals.get(session, hospital_code)
     discharged_on = china_date(body.discharged_at)
     policy = await catalog.for_region(
         session, insured_region=admission.insured_county, on=discharged_on

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal, Role
 from service.policy import reverse_deltas
+from service.regions.directory import HospitalDirectory
 from service.settlements import accumulators, compute, idempotency
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
 from service.settlements.context import Catalog, Context, load_context
@@ -110,10 +111,17 @@ def _locked_keys(ctx: Context) -> set[str]:
 
 
 async def preview(
-    session: AsyncSession, *, catalog: Catalog, hospital_code: str, body: SettlementPreviewIn
+    session: AsyncSession,
+    *,
+    catalog: Catalog,
+    hospitals: HospitalDirectory,
+    hospital_code: str,
+    body: SettlementPreviewIn,
 ) -> SettlementPublic:
     """预结算: what settling now would do. Reads the accumulators, stores nothing."""
-    ctx = await load_context(session, catalog=catalog, hospital_code=hospital_code, body=body)
+    ctx = await load_context(
+        session, catalog=catalog, hospitals=hospitals, hospital_code=hospital_code, body=body
+    )
     year = await accumulators.read(session, ctx.scope, _locked_keys(ctx))
     result = compute.run(ctx, year)
     rendered = compute.render(ctx, result, compute.bookings(ctx, result, year))
@@ -123,7 +131,12 @@ async def preview(
 
 
 async def create(
-    session: AsyncSession, *, catalog: Catalog, hospital_code: str, body: SettlementCreate
+    session: AsyncSession,
+    *,
+    catalog: Catalog,
+    hospitals: HospitalDirectory,
+    hospital_code: str,
+    body: SettlementCreate,
 ) -> Outcome:
     """结算: settle and store, or replay the settlement stored under the same keys."""
     fingerprint = idempotency.request_hash(body)
@@ -131,7 +144,9 @@ async def create(
     stored = await idempotency.find(session, **keys, his_settlement_id=body.his_settlement_id)
     if stored is not None:
         return _replay(stored, fingerprint)
-    ctx = await load_context(session, catalog=catalog, hospital_code=hospital_code, body=body)
+    ctx = await load_context(
+        session, catalog=catalog, hospitals=hospitals, hospital_code=hospital_code, body=body
+    )
     try:
         return await with_retries(session, lambda: _settle(session, ctx, body, fingerprint))
     except IntegrityError:
@@ -145,39 +160,33 @@ async def create(
         return _replay(stored, fingerprint)
 
 
-async def _latest_of_visit(
+async def _visit_history(
     session: AsyncSession, *, hospital_code: str, visit_id: str
-) -> tuple[Settlement | None, bool]:
-    """The visit's latest settlement and whether it is still active (not reversed)."""
+) -> list[tuple[Settlement, int | None]]:
+    """The visit's settlements, newest first, each with its reversal's id (None: active).
+
+    One read under the lock answers both "was this request already settled?" and "is the
+    visit still settled?"; a visit has a handful of settlements at most."""
     result = await session.exec(
         select(Settlement, SettlementReversal.id)
         .outerjoin(SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id))
         .where(Settlement.hospital_code == hospital_code, Settlement.visit_id == visit_id)
         .order_by(col(Settlement.visit_seq).desc())
-        .limit(1)
     )
-    row = result.first()
-    if row is None:
-        return None, False
-    return row[0], row[1] is None
+    return [(row, reversal_id) for row, reversal_id in result.all()]
 
 
 async def _settle(
     session: AsyncSession, ctx: Context, body: SettlementCreate, fingerprint: str
 ) -> Outcome:
     year = await accumulators.lock(session, ctx.scope, _locked_keys(ctx))
-    stored = await idempotency.find(
-        session,
-        hospital_code=ctx.hospital_code,
-        visit_id=ctx.visit_id,
-        his_settlement_id=body.his_settlement_id,
-    )
-    if stored is not None:  # the original committed while this retry waited for the lock
-        return _replay(stored, fingerprint)
-    latest, active = await _latest_of_visit(
-        session, hospital_code=ctx.hospital_code, visit_id=ctx.visit_id
-    )
-    if latest is not None and active:
+    history = await _visit_history(session, hospital_code=ctx.hospital_code, visit_id=ctx.visit_id)
+    for earlier, _ in history:
+        if earlier.his_settlement_id == body.his_settlement_id:
+            # the original committed while this retry waited for the lock
+            return _replay(earlier, fingerprint)
+    latest, latest_reversal = history[0] if history else (None, None)
+    if latest is not None and latest_reversal is None:
         raise VisitAlreadySettled(
             f"visit {ctx.visit_id} already has settlement {latest.id} "
             f"({latest.his_settlement_id}); reverse it before settling again",
