@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     rate_limit_per_minute: int = Field(default=6000, ge=0)
+    # Longer than a load balancer's idle timeout (60 s is common): the side that closes an idle
+    # connection must be the client, or a request sent on it as the server closes is lost.
+    keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     auto_migrate: bool | None = None
     demo_data: bool | None = None

@@ -47,3 +47,23 @@ def test_a_redis_url_must_be_redis(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit) as exc:
         load_settings()
     assert "SETTLECHECK_REDIS_URL" in str(exc.value)
+
+
+def test_serve_keeps_idle_connections_longer_than_a_load_balancer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import argparse
+
+    import uvicorn
+
+    from service.cli import cmd_serve
+
+    passed: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **kw: passed.update(kw))
+    args = argparse.Namespace(host="127.0.0.1", port=8000, workers=1)
+    cmd_serve(args, Settings(_env_file=None))
+    assert passed["timeout_keep_alive"] == 75  # common balancer idle timeouts are 60 s
+    monkeypatch.setenv("SETTLECHECK_KEEP_ALIVE_SECONDS", "0")
+    with pytest.raises(SystemExit) as exc:
+        load_settings()
+    assert "SETTLECHECK_KEEP_ALIVE_SECONDS" in str(exc.value)
