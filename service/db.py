@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,7 +30,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _serialise_sqlite_writers(engine)
         return engine
     statement_ms = int(settings.database_timeout_seconds * 1000)
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
@@ -40,6 +41,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
             "options": f"-c statement_timeout={statement_ms} -c lock_timeout={statement_ms}",
         },
     )
+    _discard_closed_connections(engine)
+    return engine
+
+
+def _discard_closed_connections(engine: AsyncEngine) -> None:
+    """Hand out no pooled connection that the server has already closed.
+
+    An idle connection has nothing to read. When PostgreSQL restarts it sends each session
+    "terminating connection" and closes the socket, so an idle socket that is readable is dead.
+    Found at checkout, the pool replaces it before the request uses it: without this, a
+    connection idle across the restart failed the first request to draw it, minutes later.
+    A poll costs microseconds; `pool_pre_ping` would cost a round trip on every checkout.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if socket_has_data(dbapi_connection.driver_connection.fileno()):
+            raise DisconnectionError("the server closed this pooled connection")
+
+
+def socket_has_data(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def _serialise_sqlite_writers(engine: AsyncEngine) -> None:
