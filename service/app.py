@@ -23,7 +23,7 @@ from service.observability import (
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory
 from service.registry import build_registry_client
-from service.routers import ROUTERS
+from service.routers import mount_routes
 from service.settings import Settings, load_settings
 
 log = logging.getLogger("settlecheck")
@@ -91,8 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hospitals = HospitalDirectory()
     app.state.id_hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
     install_error_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)
+    mount_routes(app)
     problems_in_openapi(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)

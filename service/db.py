@@ -116,16 +116,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit when the handler returns, roll back on any error.
 
     The dependency is function-scoped so the commit happens before the response is sent:
-    a 2xx is never acknowledged for a write that did not commit.
+    a 2xx is never acknowledged for a write that did not commit. A request that never touched
+    the database (a status answered from the cache) has no transaction and no connection, so
+    there is nothing to commit or give back.
     """
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with maker() as session:
-        try:
-            yield session
+    session = maker()
+    try:
+        yield session
+        if session.in_transaction():
             await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    finally:
+        if session.in_transaction():  # the handler failed, or the commit did: roll back
+            await session.close()
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from service.policy.compiled import LayerPlan
@@ -15,32 +16,60 @@ def layer_line(p: LayerPlan, r: LayerResult, left_fen: int) -> TraceLine:
     """One line for one layer, with its numbers."""
     cap = "" if r.cap_left_fen is None else f"; cap left {y(r.cap_left_fen)}"
     cap_zh = "" if r.cap_left_fen is None else f"；年度限额余 {y(r.cap_left_fen)}"
-    what = {
-        "ratio": (
-            f"({y(r.base_fen)} − 起付 {y(r.deductible_fen)}) × {r.ratio}",
-            f"({y(r.base_fen)} − deductible {y(r.deductible_fen)}) × {r.ratio}",
-        ),
-        "bands": (
-            f"年度累计分段，本次合规 {y(r.base_fen)}，本次计入起付 {y(r.deductible_fen)}",
-            f"bands on the year's eligible amount, {y(r.base_fen)} this time, "
-            f"threshold taken {y(r.deductible_fen)}",
-        ),
-        "safety_net": (
-            f"个人负担 {y(r.base_fen)}，年度封顶余额 {y(r.deductible_fen)}",
-            f"personal burden {y(r.base_fen)}, room under the yearly cap {y(r.deductible_fen)}",
-        ),
-        "top_up": (
-            f"补足至 {r.ratio}，可补 {y(r.base_fen)}",
-            f"top-up to {r.ratio}, coverable {y(r.base_fen)}",
-        ),
-        "fee_waiver": (f"减免项目合计 {y(r.base_fen)}", f"waivable lines {y(r.base_fen)}"),
-        "external": (f"外部结算金额，基数 {y(r.base_fen)}", f"amount given, base {y(r.base_fen)}"),
-    }[p.kind]
+    zh, en = _WHAT[p.kind](r)
     return TraceLine(
         step=r.code,
-        zh=f"{r.name}：{what[0]} = {y(r.amount_fen)}{cap_zh}；剩余 {y(left_fen)}",
-        en=f"{r.code}: {what[1]} = {y(r.amount_fen)}{cap}; left {y(left_fen)}",
+        zh=f"{r.name}：{zh} = {y(r.amount_fen)}{cap_zh}；剩余 {y(left_fen)}",
+        en=f"{r.code}: {en} = {y(r.amount_fen)}{cap}; left {y(left_fen)}",
     )
+
+
+def _ratio(r: LayerResult) -> tuple[str, str]:
+    return (
+        f"({y(r.base_fen)} − 起付 {y(r.deductible_fen)}) × {r.ratio}",
+        f"({y(r.base_fen)} − deductible {y(r.deductible_fen)}) × {r.ratio}",
+    )
+
+
+def _bands(r: LayerResult) -> tuple[str, str]:
+    return (
+        f"年度累计分段，本次合规 {y(r.base_fen)}，本次计入起付 {y(r.deductible_fen)}",
+        f"bands on the year's eligible amount, {y(r.base_fen)} this time, "
+        f"threshold taken {y(r.deductible_fen)}",
+    )
+
+
+def _safety_net(r: LayerResult) -> tuple[str, str]:
+    return (
+        f"个人负担 {y(r.base_fen)}，年度封顶余额 {y(r.deductible_fen)}",
+        f"personal burden {y(r.base_fen)}, room under the yearly cap {y(r.deductible_fen)}",
+    )
+
+
+def _top_up(r: LayerResult) -> tuple[str, str]:
+    return (
+        f"补足至 {r.ratio}，可补 {y(r.base_fen)}",
+        f"top-up to {r.ratio}, coverable {y(r.base_fen)}",
+    )
+
+
+def _fee_waiver(r: LayerResult) -> tuple[str, str]:
+    return f"减免项目合计 {y(r.base_fen)}", f"waivable lines {y(r.base_fen)}"
+
+
+def _external(r: LayerResult) -> tuple[str, str]:
+    return f"外部结算金额，基数 {y(r.base_fen)}", f"amount given, base {y(r.base_fen)}"
+
+
+_WHAT: dict[str, Callable[[LayerResult], tuple[str, str]]] = {
+    "ratio": _ratio,
+    "bands": _bands,
+    "safety_net": _safety_net,
+    "top_up": _top_up,
+    "fee_waiver": _fee_waiver,
+    "external": _external,
+}
+"""What each kind of layer computed, in words (zh, en): only the layer's own kind is built."""
 
 
 def summary_lines(

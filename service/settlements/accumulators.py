@@ -1,20 +1,20 @@
 """The year's running totals of one person (年度累计), locked while a settlement uses them.
 
-Locking: create any missing rows (`INSERT ... ON CONFLICT DO NOTHING`), then
-`SELECT ... ORDER BY key FOR UPDATE`: every transaction locks a person's rows in the same
-order, so concurrent settlements of one person queue instead of deadlocking, and each reads
-what the one before it committed. SQLite has no row locks; its writers are serialised by
-BEGIN IMMEDIATE (service/db.py), which gives the same guarantee. The CHECK constraint
+Locking: `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` over the keys in sorted order creates
+any missing row and locks every row in that order: concurrent settlements of one person queue
+instead of deadlocking, and each reads what the one before it committed. SQLite has no row
+locks; its writers are serialised by BEGIN IMMEDIATE (service/db.py), which gives the same
+guarantee. The CHECK constraint
 (value_fen >= 0) is the last line if anything ever subtracts more than was added.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.policy import CompiledPolicy, Visit
@@ -53,58 +53,55 @@ def keys_for(
     return keys
 
 
-def _dialect_insert(session: AsyncSession) -> sa.Insert:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_table)
-
-
-def _where(scope: Scope, keys: Iterable[str]) -> sa.ColumnElement[bool]:
-    return sa.and_(
-        _table.c.person_key == scope.person_key,
-        _table.c.pool == scope.pool,
-        _table.c.year == scope.year,
-        _table.c.key.in_(sorted(keys)),
-    )
-
-
 async def lock(session: AsyncSession, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
-    """Create the rows if new, lock them in key order, and return their values."""
-    ordered = sorted(set(keys))
-    rows = [
-        {
-            "person_key": scope.person_key,
-            "pool": scope.pool,
-            "year": scope.year,
-            "key": k,
-            "value_fen": 0,
-        }
-        for k in ordered
-    ]
+    """Lock the rows in key order, creating any that are new, and return their values."""
     conn = await session.connection()
-    insert = _dialect_insert(session)
-    await conn.execute(insert.on_conflict_do_nothing(), rows)  # type: ignore[attr-defined]
-    result = await conn.execute(
-        sa.select(_table.c.key, _table.c.value_fen)
-        .where(_where(scope, ordered))
-        .order_by(_table.c.key)
-        .with_for_update()
-    )
+    params = {
+        "person_key": scope.person_key,
+        "pool": scope.pool,
+        "year": scope.year,
+        "keys": json.dumps(sorted(set(keys))),
+    }
+    result = await conn.execute(_LOCK[conn.dialect.name], params)
     return {str(key): int(value) for key, value in result.all()}
+
+
+# One statement: an upsert whose no-op update takes each row's lock in key order, waits for
+# whoever holds it, and returns the value that one committed. The keys travel as one JSON array,
+# so the statement is the same text (and prepared plan) for any number of keys.
+_LOCK_SQL = """
+    INSERT INTO accumulators AS a (person_key, pool, year, key, value_fen)
+    SELECT :person_key, :pool, :year, k.value, 0 FROM {keys} AS k WHERE true ORDER BY k.value
+    ON CONFLICT (person_key, pool, year, key) DO UPDATE SET value_fen = a.value_fen
+    RETURNING key, value_fen
+"""
+_LOCK = {
+    "postgresql": sa.text(_LOCK_SQL.format(keys="json_array_elements_text(CAST(:keys AS json))")),
+    "sqlite": sa.text(_LOCK_SQL.format(keys="json_each(:keys)")),
+}
 
 
 async def read(session: AsyncSession, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
     """The current values, unlocked (for a preview)."""
     conn = await session.connection()
-    result = await conn.execute(
-        sa.select(_table.c.key, _table.c.value_fen).where(_where(scope, keys))
-    )
+    params = {"person_key": scope.person_key, "pool": scope.pool, "year": scope.year}
+    result = await conn.execute(_READ, {**params, "keys": sorted(set(keys))})
     return {str(key): int(value) for key, value in result.all()}
+
+
+_READ = sa.select(_table.c.key, _table.c.value_fen).where(
+    _table.c.person_key == sa.bindparam("person_key"),
+    _table.c.pool == sa.bindparam("pool"),
+    _table.c.year == sa.bindparam("year"),
+    _table.c.key.in_(sa.bindparam("keys", expanding=True)),
+)
 
 
 async def add(
     session: AsyncSession, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]
 ) -> None:
-    """Write `locked + deltas` for every key moved (all of them locked by `lock`)."""
+    """Write `locked + deltas` for every key moved (all of them locked by `lock`), in one
+    statement."""
     moved = {k: d for k, d in deltas.items() if d}
     missing = set(moved) - set(locked)
     if missing:
@@ -112,29 +109,24 @@ async def add(
     if not moved:
         return
     conn = await session.connection()
-    stmt = (
-        _table.update()
-        .where(
-            sa.and_(
-                _table.c.person_key == sa.bindparam("b_person"),
-                _table.c.pool == sa.bindparam("b_pool"),
-                _table.c.year == sa.bindparam("b_year"),
-                _table.c.key == sa.bindparam("b_key"),
-            )
-        )
-        .values(value_fen=sa.bindparam("b_value"))
-    )
-    params = [
-        {
-            "b_person": scope.person_key,
-            "b_pool": scope.pool,
-            "b_year": scope.year,
-            "b_key": key,
-            "b_value": locked[key] + delta,
-        }
-        for key, delta in sorted(moved.items())
-    ]
-    await conn.execute(stmt, params)
+    params = {
+        "person_key": scope.person_key,
+        "pool": scope.pool,
+        "year": scope.year,
+        "values": json.dumps({key: locked[key] + delta for key, delta in moved.items()}),
+    }
+    await conn.execute(_WRITE[conn.dialect.name], params)
+
+
+# The new values travel as one JSON object {key: value_fen}, for the same reason as the keys.
+_WRITE_SQL = """
+    UPDATE accumulators AS a SET value_fen = CAST(v.value AS BIGINT) FROM {values} AS v
+    WHERE a.person_key = :person_key AND a.pool = :pool AND a.year = :year AND a.key = v.key
+"""
+_WRITE = {
+    "postgresql": sa.text(_WRITE_SQL.format(values="json_each_text(CAST(:values AS json))")),
+    "sqlite": sa.text(_WRITE_SQL.format(values="json_each(:values)")),
+}
 
 
 async def year_totals(session: AsyncSession, scope: Scope) -> dict[str, int]:

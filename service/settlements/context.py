@@ -11,10 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.admissions.models import Admission
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.regions.directory import HospitalDirectory
 from service.settlements.accumulators import Scope
@@ -27,6 +25,7 @@ from service.settlements.errors import (
 )
 from service.settlements.money import to_fen
 from service.settlements.schemas import BillIn, SettlementPreviewIn
+from service.settlements.visits import AdmittedVisit
 
 CHINA = timezone(timedelta(hours=8), "CST")
 """Dates on bills and the policy year are China Standard Time dates."""
@@ -77,21 +76,13 @@ def china_date(at: datetime) -> date:
     return at.astimezone(CHINA).date()
 
 
-async def admitted_visit(session: AsyncSession, *, hospital_code: str, visit_id: str) -> Admission:
-    """The calling hospital's admission; another hospital's visit is not found."""
-    result = await session.exec(
-        select(Admission).where(
-            Admission.hospital_code == hospital_code, Admission.visit_id == visit_id
-        )
-    )
-    admission = result.first()
-    if admission is None:
+def admitted(visit: AdmittedVisit | None, *, visit_id: str) -> AdmittedVisit:
+    """The visit, if the calling hospital admitted it and it is still admitted."""
+    if visit is None:
         raise VisitNotFound(f"no admitted visit {visit_id} at your hospital", field="visit_id")
-    if admission.state != "admitted":
-        raise VisitNotAdmitted(
-            f"visit {visit_id} is {admission.state}, not admitted", field="visit_id"
-        )
-    return admission
+    if visit.state != "admitted":
+        raise VisitNotAdmitted(f"visit {visit_id} is {visit.state}, not admitted", field="visit_id")
+    return visit
 
 
 def checked_bill(bill: BillIn) -> tuple[Bill, OutOfPolicy]:
@@ -164,18 +155,17 @@ async def load_context(
     *,
     catalog: Catalog,
     hospitals: HospitalDirectory,
-    hospital_code: str,
+    admission: AdmittedVisit,
     body: SettlementPreviewIn,
 ) -> Context:
     bill, parts = checked_bill(body.bill)
-    admission = await admitted_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)
     if body.discharged_at < admission.admitted_at:
         raise DischargeBeforeAdmission(
             f"discharged_at {body.discharged_at.isoformat()} is before the admission at "
             f"{admission.admitted_at.isoformat()}",
             field="discharged_at",
         )
-    hospital = await hospitals.get(session, hospital_code)
+    hospital = await hospitals.get(session, admission.hospital_code)
     discharged_on = china_date(body.discharged_at)
     policy = await catalog.for_region(
         session, insured_region=admission.insured_county, on=discharged_on
@@ -190,12 +180,11 @@ async def load_context(
         admitted_on=china_date(admission.admitted_at),
         discharged_on=discharged_on,
     )
-    categories = frozenset(admission.categories or ())
+    categories = admission.categories
     skip = _skip(policy, visit, categories, body.settlement_mode)
     amounts = {code: to_fen(value) for code, value in body.external_amounts.items()}
-    assert admission.id is not None
     return Context(
-        hospital_code=hospital_code,
+        hospital_code=admission.hospital_code,
         county_code=admission.county_code,
         admission_id=admission.id,
         visit_id=admission.visit_id,

@@ -14,18 +14,21 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from datetime import datetime
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal, Role
+from service.base import utcnow
 from service.policy import reverse_deltas
 from service.regions.directory import HospitalDirectory
 from service.settlements import accumulators, compute, idempotency
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
-from service.settlements.context import Catalog, Context, load_context
+from service.settlements.context import Catalog, Context, admitted, load_context
 from service.settlements.errors import (
     AlreadyReversed,
     SettlementBusy,
@@ -40,9 +43,12 @@ from service.settlements.schemas import (
     SettlementPreviewIn,
     SettlementPublic,
 )
+from service.settlements.visits import AdmittedVisit, Earlier, read_visit
 from service.violations.ledger import Finding, book_violation
 
 T = TypeVar("T")
+# A settlement is written once and never changed: one INSERT, no unit of work to flush.
+_INSERT = sa.insert(Settlement.__table__).returning(Settlement.__table__.c.id)  # type: ignore[attr-defined]
 
 RETRY_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 0.01
@@ -75,6 +81,23 @@ async def with_retries(session: AsyncSession, work: Callable[[], Awaitable[T]]) 
 
 
 def public(row: Settlement, reversal: SettlementReversal | None = None) -> SettlementPublic:
+    return _public(
+        row.result,
+        id=row.id,
+        his_settlement_id=row.his_settlement_id,
+        created_at=row.created_at,
+        reversal=reversal,
+    )
+
+
+def _public(
+    result: dict[str, Any],
+    *,
+    id: int | None,
+    his_settlement_id: str,
+    created_at: datetime,
+    reversal: SettlementReversal | None = None,
+) -> SettlementPublic:
     reversed_ = None
     if reversal is not None:
         reversed_ = {
@@ -86,24 +109,14 @@ def public(row: Settlement, reversal: SettlementReversal | None = None) -> Settl
         }
     return SettlementPublic.model_validate(
         {
-            **row.result,
-            "id": row.id,
+            **result,
+            "id": id,
             "status": "settled" if reversal is None else "reversed",
-            "his_settlement_id": row.his_settlement_id,
-            "created_at": row.created_at,
+            "his_settlement_id": his_settlement_id,
+            "created_at": created_at,
             "reversal": reversed_,
         }
     )
-
-
-def _replay(row: Settlement, fingerprint: str) -> Outcome:
-    if row.request_hash != fingerprint:
-        raise SettlementConflict(
-            f"settlement {row.his_settlement_id} of visit {row.visit_id} was made with a "
-            "different body; send a new his_settlement_id for a new settlement",
-            field="his_settlement_id",
-        )
-    return Outcome(public(row), replayed=True)
 
 
 def _locked_keys(ctx: Context) -> set[str]:
@@ -119,8 +132,13 @@ async def preview(
     body: SettlementPreviewIn,
 ) -> SettlementPublic:
     """预结算: what settling now would do. Reads the accumulators, stores nothing."""
+    visit = await _read_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)
     ctx = await load_context(
-        session, catalog=catalog, hospitals=hospitals, hospital_code=hospital_code, body=body
+        session,
+        catalog=catalog,
+        hospitals=hospitals,
+        admission=admitted(visit, visit_id=body.visit_id),
+        body=body,
     )
     year = await accumulators.read(session, ctx.scope, _locked_keys(ctx))
     result = compute.run(ctx, year)
@@ -140,101 +158,127 @@ async def create(
 ) -> Outcome:
     """结算: settle and store, or replay the settlement stored under the same keys."""
     fingerprint = idempotency.request_hash(body)
-    keys = {"hospital_code": hospital_code, "visit_id": body.visit_id}
-    stored = await idempotency.find(session, **keys, his_settlement_id=body.his_settlement_id)
-    if stored is not None:
-        return _replay(stored, fingerprint)
+    visit = await _read_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)
+    earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
+    if earlier is not None:
+        return await _replay(session, earlier, fingerprint)
+    visit = admitted(visit, visit_id=body.visit_id)
+    _refuse_if_settled(visit)
     ctx = await load_context(
-        session, catalog=catalog, hospitals=hospitals, hospital_code=hospital_code, body=body
+        session, catalog=catalog, hospitals=hospitals, admission=visit, body=body
     )
     try:
-        return await with_retries(session, lambda: _settle(session, ctx, body, fingerprint))
+        return await with_retries(session, lambda: _settle(session, ctx, visit, body, fingerprint))
     except IntegrityError:
+        # A concurrent settlement of this visit committed first: answer from what it stored.
         await session.rollback()
-        stored = await idempotency.find(session, **keys, his_settlement_id=body.his_settlement_id)
-        if stored is None:
-            raise VisitAlreadySettled(
-                f"visit {body.visit_id} was settled concurrently; reverse it first",
-                field="visit_id",
-            ) from None
-        return _replay(stored, fingerprint)
+        return await _after_race(session, ctx, body, fingerprint)
 
 
-async def _visit_history(
-    session: AsyncSession, *, hospital_code: str, visit_id: str
-) -> list[tuple[Settlement, int | None]]:
-    """The visit's settlements, newest first, each with its reversal's id (None: active).
-
-    One read under the lock answers both "was this request already settled?" and "is the
-    visit still settled?"; a visit has a handful of settlements at most."""
-    result = await session.exec(
-        select(Settlement, SettlementReversal.id)
-        .outerjoin(SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id))
-        .where(Settlement.hospital_code == hospital_code, Settlement.visit_id == visit_id)
-        .order_by(col(Settlement.visit_seq).desc())
-    )
-    return [(row, reversal_id) for row, reversal_id in result.all()]
-
-
-async def _settle(
-    session: AsyncSession, ctx: Context, body: SettlementCreate, fingerprint: str
-) -> Outcome:
-    year = await accumulators.lock(session, ctx.scope, _locked_keys(ctx))
-    history = await _visit_history(session, hospital_code=ctx.hospital_code, visit_id=ctx.visit_id)
-    for earlier, _ in history:
-        if earlier.his_settlement_id == body.his_settlement_id:
-            # the original committed while this retry waited for the lock
-            return _replay(earlier, fingerprint)
-    latest, latest_reversal = history[0] if history else (None, None)
-    if latest is not None and latest_reversal is None:
+def _refuse_if_settled(visit: AdmittedVisit) -> None:
+    latest = visit.latest
+    if latest is not None and latest.active:
         raise VisitAlreadySettled(
-            f"visit {ctx.visit_id} already has settlement {latest.id} "
+            f"visit {visit.visit_id} already has settlement {latest.id} "
             f"({latest.his_settlement_id}); reverse it before settling again",
             field="visit_id",
         )
+
+
+async def _read_visit(
+    session: AsyncSession, *, hospital_code: str, visit_id: str
+) -> AdmittedVisit | None:
+    conn = await session.connection()
+    return await read_visit(conn, hospital_code=hospital_code, visit_id=visit_id)
+
+
+async def _replay(session: AsyncSession, earlier: Earlier, fingerprint: str) -> Outcome:
+    if earlier.request_hash != fingerprint:
+        raise SettlementConflict(
+            f"settlement {earlier.his_settlement_id} of visit {earlier.visit_id} was made with a "
+            "different body; send a new his_settlement_id for a new settlement",
+            field="his_settlement_id",
+        )
+    row = await session.get(Settlement, earlier.id)
+    assert row is not None
+    return Outcome(public(row, await _reversal_of(session, earlier.id)), replayed=True)
+
+
+async def _after_race(
+    session: AsyncSession, ctx: Context, body: SettlementCreate, fingerprint: str
+) -> Outcome:
+    visit = await _read_visit(session, hospital_code=ctx.hospital_code, visit_id=ctx.visit_id)
+    earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
+    if earlier is None:
+        raise VisitAlreadySettled(
+            f"visit {body.visit_id} was settled concurrently; reverse it first", field="visit_id"
+        )
+    return await _replay(session, earlier, fingerprint)
+
+
+async def _settle(
+    session: AsyncSession,
+    ctx: Context,
+    visit: AdmittedVisit,
+    body: SettlementCreate,
+    fingerprint: str,
+) -> Outcome:
+    year = await accumulators.lock(session, ctx.scope, _locked_keys(ctx))
+    # A settlement of this visit that committed after `visit` was read takes the same visit_seq
+    # (or the same HIS id): the unique constraints refuse this one and create() answers the race.
     result = compute.run(ctx, year)
     found = compute.bookings(ctx, result, year)
     deltas = {**result.deltas, SETTLED_KEY: 1}
-    row = Settlement(
-        hospital_code=ctx.hospital_code,
-        county_code=ctx.county_code,
-        visit_id=ctx.visit_id,
-        visit_seq=(latest.visit_seq + 1) if latest is not None else 1,
-        admission_id=ctx.admission_id,
-        his_settlement_id=body.his_settlement_id,
-        request_hash=fingerprint,
-        person_key=ctx.person_key,
-        person_masked=ctx.person_masked,
-        pool=ctx.insured_county,
-        year=ctx.scope.year,
-        settlement_mode=ctx.mode,
-        admitted_at=ctx.admitted_at,
-        discharged_at=ctx.discharged_at,
-        total_fen=result.total_fen,
-        funds_total_fen=result.funds_total_fen,
-        patient_pays_fen=result.patient_pays_fen,
-        policy_region=ctx.policy.region_code,
-        policy_version=ctx.policy.version,
-        policy_hash=ctx.policy.content_hash,
-        deltas=deltas,
-        result=compute.render(ctx, result, found),
-    )
-    session.add(row)
-    await session.flush()
+    rendered, created_at = compute.render(ctx, result, found), utcnow()
+    row: dict[str, Any] = {
+        "hospital_code": ctx.hospital_code,
+        "county_code": ctx.county_code,
+        "visit_id": ctx.visit_id,
+        "visit_seq": visit.next_seq,
+        "admission_id": ctx.admission_id,
+        "his_settlement_id": body.his_settlement_id,
+        "request_hash": fingerprint,
+        "person_key": ctx.person_key,
+        "person_masked": ctx.person_masked,
+        "pool": ctx.insured_county,
+        "year": ctx.scope.year,
+        "settlement_mode": ctx.mode,
+        "admitted_at": ctx.admitted_at,
+        "discharged_at": ctx.discharged_at,
+        "total_fen": result.total_fen,
+        "funds_total_fen": result.funds_total_fen,
+        "patient_pays_fen": result.patient_pays_fen,
+        "policy_region": ctx.policy.region_code,
+        "policy_version": ctx.policy.version,
+        "policy_hash": ctx.policy.content_hash,
+        "deltas": deltas,
+        "result": rendered,
+        "created_at": created_at,
+    }
+    conn = await session.connection()
+    settlement_id = int((await conn.execute(_INSERT, row)).scalar_one())
     await accumulators.add(session, ctx.scope, year, deltas)
     for booking in found:
-        await book_violation(session, _finding(ctx, row, booking))
-    return Outcome(public(row), replayed=False)
+        await book_violation(session, _finding(ctx, settlement_id, booking))
+    return Outcome(
+        _public(
+            rendered,
+            id=settlement_id,
+            his_settlement_id=body.his_settlement_id,
+            created_at=created_at,
+        ),
+        replayed=False,
+    )
 
 
-def _finding(ctx: Context, row: Settlement, booking: compute.Booking) -> Finding:
+def _finding(ctx: Context, settlement_id: int, booking: compute.Booking) -> Finding:
     return Finding(
         rule_code=booking.rule_code,
         hospital_code=ctx.hospital_code,
         county_code=ctx.county_code,
         source="settlement",
-        source_ref=str(row.id),
-        evidence={**booking.evidence, "settlement_id": row.id, "year": row.year},
+        source_ref=str(settlement_id),
+        evidence={**booking.evidence, "settlement_id": settlement_id, "year": ctx.scope.year},
         points=booking.points,
         visit_id=ctx.visit_id,
         person_key=ctx.person_key,
