@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from service.admissions.service import AdmissionContext
 from service.auth.deps import KeyCache
 from service.cache import create_cache
 from service.db import create_engine, create_sessionmaker
@@ -20,6 +21,8 @@ from service.observability import (
     RequestContextMiddleware,
     configure_logging,
 )
+from service.persons.recent import RecentAnswers
+from service.persons.service import Lookup
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory
 from service.registry import build_registry_client
@@ -58,6 +61,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.registry_http = registry_http_client(settings)
     app.state.registry = build_registry_client(app.state.registry_http, settings)
+    app.state.admission_context = AdmissionContext(
+        lookup=Lookup(
+            registry=app.state.registry,
+            cache=app.state.cache,
+            ttl_seconds=settings.cache_ttl_seconds,
+            recent=RecentAnswers(ttl_seconds=settings.cache_ttl_seconds),
+        ),
+        catalog=app.state.policies,
+        hospitals=app.state.hospitals,
+        hasher=app.state.id_hasher,
+    )
     from service.startup import on_startup
 
     try:

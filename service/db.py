@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import select
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -105,6 +105,21 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, UNAVAILABLE_ERRORS):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def insert_unless_exists(table: sa.Table, *, unique: Sequence[str]) -> sa.TextClause:
+    """`INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING id` for one row of `table`, as a
+    statement SQLAlchemy can cache (its dialect `insert().on_conflict_do_nothing()` never is,
+    and compiling it cost an admission more than its round trip). Same text on PostgreSQL and
+    SQLite; the columns' types still convert the values (JSON, UTC timestamps)."""
+    columns = [c for c in table.columns if not c.primary_key]
+    names = ", ".join(c.name for c in columns)
+    values = ", ".join(f":{c.name}" for c in columns)
+    sql = (
+        f"INSERT INTO {table.name} ({names}) VALUES ({values}) "
+        f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING id"
+    )
+    return sa.text(sql).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in columns))
 
 
 async def ping(engine: AsyncEngine) -> None:

@@ -8,9 +8,11 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,8 +21,11 @@ from service.admissions.models import Admission, AdmissionEvent
 from service.admissions.rules import Assessment, assess
 from service.admissions.schemas import AdmissionCreate
 from service.admissions.views import admission_body
+from service.base import utcnow
+from service.db import insert_unless_exists
 from service.identity import IdHasher, ResidentId, mask_name, normalise_resident_id
-from service.persons.service import Lookup, PersonStatus, resolve_status
+from service.persons.answers import PersonStatus
+from service.persons.service import Lookup, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory, HospitalRef
@@ -72,9 +77,6 @@ async def admit(
     status = await resolve_status(
         session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
     )
-    existing = await find_admission(session, hospital_code=hospital_code, visit_id=body.visit_id)
-    if existing is not None:
-        return _replay(existing, request_hash)
     hospital = await ctx.hospitals.get(session, hospital_code)
     admitted_on = local_date(body.admitted_at)
     policy = await ctx.catalog.for_region(
@@ -88,29 +90,49 @@ async def admit(
         insured_county=body.insured_county,
         deposit_intended_fen=_fen(body.deposit_intended),
     )
-    admission = _admission(body, hospital, resident, status, assessment, policy, request_hash)
-    try:
-        async with session.begin_nested():
-            session.add(admission)
-            await session.flush()
-    except IntegrityError:
-        # A retry raced the original and lost: answer what the winner stored.
-        winner = await find_admission(session, hospital_code=hospital_code, visit_id=body.visit_id)
-        if winner is None:
-            raise
-        return _replay(winner, request_hash)
-    violations = await _book(session, admission, assessment, policy, status)
-    admission.response = admission_body(
-        admission, assessment=assessment, policy=policy, status=status, violations=violations
-    )
-    session.add(admission)
-    session.add(_event(admission, "admitted", actor, {"source": status.source.value}))
-    await session.flush()
+    row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
+    answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
+    row["response"] = answer(violations=[])
+    conn = await session.connection()
+    admission_id = await _insert_once(conn, row)
+    if admission_id is None:  # admitted before (a retry), or by a racing retry that won
+        existing = await find_admission(
+            session, hospital_code=hospital_code, visit_id=body.visit_id
+        )
+        assert existing is not None
+        return _replay(existing, request_hash)
+    if assessment.findings:
+        violations = await _book(session, admission_id, row, assessment, policy, status)
+        row["response"] = answer(violations=violations)
+        await conn.execute(
+            _SET_RESPONSE, {"admission_id": admission_id, "b_response": row["response"]}
+        )
+    event = {"source": status.source.value}
+    await conn.execute(_EVENT, _event(admission_id, "admitted", actor, event))
     log.info(
         "admission recorded",
-        extra={"fields": {"visit_id": admission.visit_id, "hospital": hospital_code}},
+        extra={"fields": {"visit_id": body.visit_id, "hospital": hospital_code}},
     )
-    return Recorded(body=admission.response, replayed=False)
+    return Recorded(body=row["response"], replayed=False)
+
+
+_admissions = Admission.__table__  # type: ignore[attr-defined]
+_events = AdmissionEvent.__table__  # type: ignore[attr-defined]
+_SET_RESPONSE = (
+    _admissions.update()
+    .where(_admissions.c.id == sa.bindparam("admission_id"))
+    .values(response=sa.bindparam("b_response", type_=sa.JSON))
+)
+_EVENT = sa.insert(_events)
+_INSERT_ONCE = insert_unless_exists(_admissions, unique=("hospital_code", "visit_id"))
+
+
+async def _insert_once(conn: AsyncConnection, row: dict[str, Any]) -> int | None:
+    """Insert the admission unless (hospital, visit id) exists: its id, or None if it did.
+
+    On PostgreSQL a racing insert of the same visit waits for the other to commit, then yields."""
+    inserted = (await conn.execute(_INSERT_ONCE, row)).scalar_one_or_none()
+    return None if inserted is None else int(inserted)
 
 
 def _replay(existing: Admission, request_hash: str) -> Recorded:
@@ -156,37 +178,44 @@ def _admission(
     assessment: Assessment,
     policy: CompiledPolicy,
     request_hash: str,
-) -> Admission:
-    return Admission(
-        hospital_code=hospital.code,
-        county_code=hospital.county_code,
-        visit_id=body.visit_id,
-        person_key=resident.person_key,
-        person_masked=resident.masked,
-        name_masked=mask_name(body.name),
-        insured_county=body.insured_county,
-        visit_type=body.visit_type,
-        admitted_at=body.admitted_at.astimezone(UTC),
-        location=location_of(
+) -> dict[str, Any]:
+    """The admission's row, as the values of its columns."""
+    return {
+        "hospital_code": hospital.code,
+        "county_code": hospital.county_code,
+        "visit_id": body.visit_id,
+        "person_key": resident.person_key,
+        "person_masked": resident.masked,
+        "name_masked": mask_name(body.name),
+        "insured_county": body.insured_county,
+        "visit_type": body.visit_type,
+        "admitted_at": body.admitted_at.astimezone(UTC),
+        "location": location_of(
             hospital_county=hospital.county_code, insured_county=body.insured_county
         ),
-        referred=body.referral.referred,
-        referral_no=body.referral.referral_no,
-        categories=sorted({c.code for c in assessment.categories}),
-        eligible=assessment.eligible,
-        eligibility={"reasons": list(assessment.reasons), "covered": assessment.covered},
-        deposit_intended_fen=_fen(body.deposit_intended),
-        deposit_allowed_fen=assessment.deposit_allowed_fen,
-        status_source=status.source.value,
-        policy_hash=policy.content_hash,
-        request_hash=request_hash,
-        response={},
-    )
+        "referred": body.referral.referred,
+        "referral_no": body.referral.referral_no,
+        "categories": sorted({c.code for c in assessment.categories}),
+        "eligible": assessment.eligible,
+        "eligibility": {"reasons": list(assessment.reasons), "covered": assessment.covered},
+        "deposit_intended_fen": _fen(body.deposit_intended),
+        "deposit_allowed_fen": assessment.deposit_allowed_fen,
+        "deposit_taken_fen": 0,
+        "status_source": status.source.value,
+        "policy_hash": policy.content_hash,
+        "request_hash": request_hash,
+        "response": {},
+        "state": "admitted",
+        "created_at": utcnow(),
+        "reversed_at": None,
+        "reversal_reason": None,
+    }
 
 
 async def _book(
     session: AsyncSession,
-    admission: Admission,
+    admission_id: int,
+    admission: dict[str, Any],
     assessment: Assessment,
     policy: CompiledPolicy,
     status: PersonStatus,
@@ -196,11 +225,11 @@ async def _book(
         assert notice.rule is not None
         points = points_for(policy, notice.rule)
         evidence = {
-            "visit_id": admission.visit_id,
-            "admitted_on": local_date(admission.admitted_at).isoformat(),
-            "visit_type": admission.visit_type,
-            "insured_county": admission.insured_county,
-            "categories": admission.categories,
+            "visit_id": admission["visit_id"],
+            "admitted_on": local_date(admission["admitted_at"]).isoformat(),
+            "visit_type": admission["visit_type"],
+            "insured_county": admission["insured_county"],
+            "categories": admission["categories"],
             "status_source": status.source.value,
             "snapshot_taken_at": status.snapshot_taken_at.isoformat()
             if status.snapshot_taken_at
@@ -212,15 +241,15 @@ async def _book(
             session,
             Finding(
                 rule_code=notice.rule,
-                hospital_code=admission.hospital_code,
-                county_code=admission.county_code,
+                hospital_code=admission["hospital_code"],
+                county_code=admission["county_code"],
                 source="admission",
                 evidence=evidence,
                 points=points,
-                visit_id=admission.visit_id,
-                person_key=admission.person_key,
-                person_masked=admission.person_masked,
-                source_ref=f"admission:{admission.id}",
+                visit_id=admission["visit_id"],
+                person_key=admission["person_key"],
+                person_masked=admission["person_masked"],
+                source_ref=f"admission:{admission_id}",
                 policy_hash=policy.content_hash,
             ),
         )
@@ -229,9 +258,14 @@ async def _book(
     return booked
 
 
-def _event(admission: Admission, kind: str, actor: str, detail: dict[str, Any]) -> AdmissionEvent:
-    assert admission.id is not None
-    return AdmissionEvent(admission_id=admission.id, kind=kind, actor=actor[:64], detail=detail)
+def _event(admission_id: int, kind: str, actor: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "admission_id": admission_id,
+        "kind": kind,
+        "actor": actor[:64],
+        "detail": detail,
+        "at": utcnow(),
+    }
 
 
 async def find_admission(

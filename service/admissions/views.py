@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from service.admissions.models import Admission
@@ -17,7 +18,7 @@ from service.admissions.schemas import (
     ViolationRef,
 )
 from service.base import utcnow
-from service.persons.service import PersonStatus
+from service.persons.answers import PersonStatus
 from service.policy import CompiledPolicy, fen_to_yuan
 
 
@@ -45,32 +46,33 @@ def categories_public(assessment: Assessment, policy: CompiledPolicy) -> list[Ca
 
 
 def admission_body(
-    admission: Admission,
+    admission: Mapping[str, Any],
     *,
     assessment: Assessment,
     policy: CompiledPolicy,
     status: PersonStatus,
     violations: list[tuple[int, str, str]],
 ) -> dict[str, Any]:
-    allowed = admission.deposit_allowed_fen
+    """The answer to the HIS, from the admission's column values."""
+    allowed = admission["deposit_allowed_fen"]
     public = AdmissionPublic(
-        visit_id=admission.visit_id,
-        hospital_code=admission.hospital_code,
-        county_code=admission.county_code,
-        person_masked=admission.person_masked,
-        name_masked=admission.name_masked,
-        admitted_at=admission.admitted_at,
-        visit_type=admission.visit_type,
-        insured_county=admission.insured_county,
-        location=admission.location,
-        referred=admission.referred,
+        visit_id=admission["visit_id"],
+        hospital_code=admission["hospital_code"],
+        county_code=admission["county_code"],
+        person_masked=admission["person_masked"],
+        name_masked=admission["name_masked"],
+        admitted_at=admission["admitted_at"],
+        visit_type=admission["visit_type"],
+        insured_county=admission["insured_county"],
+        location=admission["location"],
+        referred=admission["referred"],
         registered=status.registered,
         covered=assessment.covered,
         categories=categories_public(assessment, policy),
         pay_after_treatment=PayAfterTreatment(
             eligible=assessment.eligible, reasons=list(assessment.reasons)
         ),
-        deposit_intended=fen_to_yuan(admission.deposit_intended_fen),
+        deposit_intended=fen_to_yuan(admission["deposit_intended_fen"]),
         deposit_allowed=fen_to_yuan(allowed) if allowed is not None else None,
         deposit_allowed_fen=allowed,
         warnings=[NoticePublic(code=n.code, message=n.message) for n in assessment.notices],
@@ -79,8 +81,8 @@ def admission_body(
             region_code=policy.region_code, version=policy.version, content_hash=policy.content_hash
         ),
         violations=[ViolationRef(id=i, rule_code=r, points=p) for i, r, p in violations],
-        state=admission.state,
-        created_at=admission.created_at,
+        state=admission["state"],
+        created_at=admission["created_at"],
     )
     return public.model_dump(mode="json")
 

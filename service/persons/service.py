@@ -11,13 +11,14 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.base import utcnow
 from service.cache import Cache
+from service.persons.answers import PersonStatus, Source
+from service.persons.recent import RecentAnswers
 from service.registry.client import RegistryClient
 from service.registry.errors import RegistryError
 from service.registry.schemas import PersonRecord
@@ -27,47 +28,26 @@ log = logging.getLogger("settlecheck.persons")
 CACHE_PREFIX = "person-status:v1:"
 
 
-class Source(StrEnum):
-    REGISTRY = "registry"
-    CACHE = "cache"
-    SNAPSHOT = "snapshot"
-    UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True, slots=True)
-class PersonStatus:
-    source: Source
-    registered: bool | None  # None: unknown
-    record: PersonRecord | None = None
-    answered_at: datetime | None = None  # when the registry or the snapshot said it
-    snapshot_taken_at: datetime | None = None
-    registry_problem: str | None = None  # why the registry did not answer
-    unknown_reason: str | None = None
-
-    @property
-    def known(self) -> bool:
-        return self.registered is not None
-
-    def snapshot_age_seconds(self, now: datetime) -> int | None:
-        if self.snapshot_taken_at is None:
-            return None
-        return max(0, int((now - self.snapshot_taken_at).total_seconds()))
-
-
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """What a status lookup needs from the app: the registry, the cache and its TTL."""
+    """What a status lookup needs from the app: the registry, the shared cache and its TTL,
+    and the answers this process decoded lately (kept no longer than that TTL)."""
 
     registry: RegistryClient
     cache: Cache
     ttl_seconds: float
+    recent: RecentAnswers
 
 
 async def resolve_status(
     session: AsyncSession, *, lookup: Lookup, id_number: str, person_key: str
 ) -> PersonStatus:
+    recent = lookup.recent.get(person_key)
+    if recent is not None:
+        return recent
     cached = await _from_cache(lookup.cache, person_key)
     if cached is not None:
+        lookup.recent.put(person_key, cached)
         return cached
     try:
         record = await lookup.registry.lookup(id_number)
@@ -78,6 +58,7 @@ async def resolve_status(
         source=Source.REGISTRY, registered=record is not None, record=record, answered_at=utcnow()
     )
     await lookup.cache.set(CACHE_PREFIX + person_key, _encode(status), lookup.ttl_seconds)
+    lookup.recent.put(person_key, status)
     return status
 
 

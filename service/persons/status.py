@@ -20,7 +20,8 @@ from service.admissions.service import AdmissionContext, identify
 from service.admissions.views import categories_public, source_public
 from service.auth import Principal, Role
 from service.errors import NotFound
-from service.persons.service import PersonStatus, resolve_status
+from service.persons.answers import PersonStatus
+from service.persons.service import resolve_status
 from service.policy import CompiledPolicy, Visit
 from service.policy_versions.errors import NoPolicyInForce
 from service.regions.service import location_of

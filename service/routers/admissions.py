@@ -20,24 +20,14 @@ from service.admissions.views import admission_detail
 from service.auth import AuditorOrHospitalDep, HospitalDep, Role
 from service.db import SessionDep
 from service.errors import problem_responses
-from service.persons.service import Lookup
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
 REPLAYED = "Idempotent-Replayed"
 
 
 def admission_context(request: Request) -> AdmissionContext:
-    state = request.app.state
-    return AdmissionContext(
-        lookup=Lookup(
-            registry=state.registry,
-            cache=state.cache,
-            ttl_seconds=state.settings.cache_ttl_seconds,
-        ),
-        catalog=state.policies,
-        hospitals=state.hospitals,
-        hasher=state.id_hasher,
-    )
+    context: AdmissionContext = request.app.state.admission_context
+    return context
 
 
 @router.post(

@@ -1,0 +1,44 @@
+"""Registry answers this process has decoded lately, in front of the shared cache.
+
+A person is looked up several times around one stay (status check, admission, deposit report):
+keeping the decoded answer here spares each repeat a cache round trip and a decode. An answer
+is kept no longer than the shared cache keeps it (`ttl_seconds` after the registry gave it),
+and only answers are kept, as in the shared cache. Bounded: the least recently used go first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import replace
+
+from service.persons.answers import PersonStatus, Source
+
+
+class RecentAnswers:
+    def __init__(self, *, ttl_seconds: float, max_entries: int = 10_000) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, tuple[float, PersonStatus]] = OrderedDict()
+
+    def get(self, person_key: str) -> PersonStatus | None:
+        item = self._items.get(person_key)
+        if item is None:
+            return None
+        expires_at, status = item
+        if expires_at <= time.time():
+            del self._items[person_key]
+            return None
+        self._items.move_to_end(person_key)
+        return status
+
+    def put(self, person_key: str, status: PersonStatus) -> None:
+        if self.ttl_seconds <= 0 or status.answered_at is None:
+            return
+        expires_at = status.answered_at.timestamp() + self.ttl_seconds
+        if expires_at <= time.time():
+            return
+        self._items[person_key] = (expires_at, replace(status, source=Source.CACHE))
+        self._items.move_to_end(person_key)
+        if len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
