@@ -12,7 +12,7 @@ from service.db import SessionDep
 from service.errors import Unprocessable, problem_responses
 from service.violations import export
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery
-from service.violations.query import TOTAL_CAP, get_violation, list_violations
+from service.violations.query import get_violation, list_violations
 from service.violations.rectification import move
 from service.violations.schemas import (
     ChainHeads,
@@ -25,6 +25,7 @@ from service.violations.schemas import (
 )
 from service.violations.scoreboard import scoreboard
 from service.violations.service import violation_detail
+from service.violations.total import TOTAL_CAP
 from service.violations.verify import chain_heads, verify_ledger
 
 router = APIRouter(prefix="/v1/violations", tags=["violations"])

@@ -1,8 +1,9 @@
 """Reading the ledger: filtered, keyset-paged lists and one violation with its history.
 
-Pages are keyed on (detected_at, id), the tail of every ledger index, so any page costs one
-index range scan however deep it is. The total is a count on the same filter, stopped at
-TOTAL_CAP rows so a first page over a million rows stays cheap.
+Pages are keyed on (detected_at, id), so any page costs one index range scan however deep it
+is. A page is found in two steps: the ids of its rows, then the rows. Every ledger index
+carries the filtered columns, so the first step reads an index only, however many rows the
+filters pass over; only the page's own rows are read from the table. The total is in total.py.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from service.auth import Principal
 from service.violations.errors import BadCursor, ViolationNotFound
 from service.violations.models import Violation, ViolationTransition, violations_table
 from service.violations.scope import ViolationFilter, scope_conditions
+from service.violations.total import total_of
 
-TOTAL_CAP = 10_000
 Sort = Literal["desc", "asc"]
 
 
@@ -59,6 +60,12 @@ def _ordered(stmt: Any, sort: Sort) -> Any:
     return stmt.order_by(col(Violation.detected_at).desc(), col(Violation.id).desc())
 
 
+def _page_rows(conditions: list[Any], sort: Sort, size: int) -> Any:
+    """The page's rows, picked by id first so that picking them reads an index only."""
+    ids = _ordered(select(col(Violation.id)).where(*conditions), sort).limit(size).correlate(None)
+    return _ordered(select(Violation).where(col(Violation.id).in_(ids.scalar_subquery())), sort)
+
+
 def _after(cursor: tuple[datetime, int], sort: Sort) -> Any:
     key = sa.tuple_(col(Violation.detected_at), col(Violation.id))
     bound = sa.tuple_(
@@ -66,12 +73,6 @@ def _after(cursor: tuple[datetime, int], sort: Sort) -> Any:
         sa.literal(cursor[1], type_=sa.BigInteger),
     )
     return key > bound if sort == "asc" else key < bound
-
-
-async def count_capped(session: AsyncSession, conditions: list[Any], cap: int = TOTAL_CAP) -> int:
-    inner = select(col(Violation.id)).where(*conditions).limit(cap + 1).subquery()
-    result = await session.exec(select(sa.func.count()).select_from(inner))
-    return int(result.one())
 
 
 async def list_violations(
@@ -87,8 +88,11 @@ async def list_violations(
         decode_cursor(cursor, sort)  # a bad cursor is a 422 even when the scope is empty
     page = await _batch(session, principal, wanted, sort, cursor, page_size)
     conditions = scope_conditions(principal, wanted)
-    total = 0 if conditions is None else await count_capped(session, conditions)
-    return Page(page.items, min(total, TOTAL_CAP), total <= TOTAL_CAP, page.next_cursor)
+    if conditions is None:
+        return page
+    whole = cursor is None and page.next_cursor is None
+    total = await total_of(session, conditions, shown=len(page.items), whole=whole)
+    return Page(page.items, total.count, total.exact, page.next_cursor)
 
 
 async def iter_violations(
@@ -124,10 +128,9 @@ async def _batch(
     conditions = scope_conditions(principal, wanted)
     if conditions is None:
         return Page([], 0, True, None)
-    stmt = select(Violation).where(*conditions)
     if cursor is not None:
-        stmt = stmt.where(_after(decode_cursor(cursor, sort), sort))
-    rows = list((await session.exec(_ordered(stmt, sort).limit(size + 1))).all())
+        conditions = [*conditions, _after(decode_cursor(cursor, sort), sort)]
+    rows = list((await session.exec(_page_rows(conditions, sort, size + 1))).all())
     more = len(rows) > size
     return Page(rows[:size], 0, False, encode_cursor(rows[size - 1], sort) if more else None)
 

@@ -70,9 +70,17 @@ class ViolationDetail(ViolationPublic):
 
 class ViolationPage(BaseModel):
     items: list[ViolationPublic]
-    total: int = Field(description="Rows matching the filters, counted up to total_cap")
-    total_exact: bool = Field(description="False when there are more than total_cap rows")
-    total_cap: int
+    total: int = Field(
+        description="Rows matching the filters when total_exact; otherwise more than this many"
+    )
+    total_exact: bool = Field(
+        description=(
+            "False when total is a floor: more than total_cap rows match (total is then"
+            " total_cap), or counting them would have outrun the page's time budget (total is"
+            " then the number of rows on this page)"
+        )
+    )
+    total_cap: int = Field(description="The count stops here")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
     page_size: int
 

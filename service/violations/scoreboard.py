@@ -1,7 +1,10 @@
 """The scoreboard (考核扣分): deduction points per county and hospital over a period, ranked.
 
 One GROUP BY in SQL reduces the period's violations to one row per (county, hospital, rule,
-status); the roll-up to counties and hospitals runs over those few rows in Python.
+status); the roll-up to counties and hospitals runs over those few rows in Python. The group
+keys are the key of ix_violations_scoreboard, in its order, so PostgreSQL reads that index only,
+rows arriving already grouped, and sums each group as it streams past: no hash table of every
+group and no sort, however many rows (a short period may instead be read by date and hashed).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
 from service.regions.models import Hospital, Region
-from service.violations.models import violations_table
+from service.violations.models import SCOREBOARD_KEYS, violations_table
 from service.violations.schemas import Scoreboard, ScoreRow, points_of
 from service.violations.scope import ViolationFilter, scope_conditions
 
@@ -42,11 +45,8 @@ async def _groups(
     conditions = scope_conditions(principal, wanted)
     if conditions is None:
         return []
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        # Thousands of groups: let PostgreSQL hash them in memory instead of sorting on disk.
-        await session.exec(sa.text("SET LOCAL work_mem = '64MB'"))  # type: ignore[call-overload]
     v = violations_table.c
-    keys = (v.county_code, v.hospital_code, v.rule_code, v.status)
+    keys = [v[name] for name in SCOREBOARD_KEYS]
     stmt = (
         sa.select(*keys, sa.func.count(), sa.func.coalesce(sa.func.sum(v.points_hundredths), 0))
         .where(*conditions)

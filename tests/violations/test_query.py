@@ -139,6 +139,7 @@ async def test_an_exact_last_page_has_no_next_cursor(
     second = await _list(client, auditor_headers, page_size=3, cursor=first["next_cursor"])
     assert _visits(second) == ["V3", "V2", "V1"]
     assert second["next_cursor"] is None
+    assert (second["total"], second["total_exact"]) == (6, True)
 
 
 async def test_exact_single_page(
@@ -259,7 +260,7 @@ async def test_the_total_stops_at_the_cap(
     ledger: list[int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("service.violations.query.TOTAL_CAP", 4)
+    monkeypatch.setattr("service.violations.total.TOTAL_CAP", 4)
     body = await _list(client, auditor_headers, page_size=2)
     assert body["total"] == 4
     assert body["total_exact"] is False
