@@ -24,6 +24,7 @@ from service.observability import (
 from service.persons.recent import RecentAnswers
 from service.persons.service import Lookup
 from service.policy_versions.catalog import PolicyCatalog
+from service.ratelimit import KeyRateLimiter
 from service.regions.directory import HospitalDirectory
 from service.registry import build_registry_client
 from service.routers import mount_routes
@@ -61,6 +62,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.registry_http = registry_http_client(settings)
     app.state.registry = build_registry_client(app.state.registry_http, settings)
+    app.state.rate_limiter = KeyRateLimiter(
+        app.state.cache, per_minute=settings.rate_limit_per_minute
+    )
     app.state.admission_context = AdmissionContext(
         lookup=Lookup(
             registry=app.state.registry,

@@ -21,8 +21,8 @@ class Cache(Protocol):
     async def get(self, key: str) -> bytes | None: ...
     async def set(self, key: str, value: bytes, ttl_seconds: float) -> None: ...
     async def delete(self, key: str) -> None: ...
-    async def hit_window(self, key: str, window_seconds: int) -> int | None:
-        """Count one hit in the current fixed window and return the count (None: unknown)."""
+    async def hit_window(self, key: str, window_seconds: int, hits: int = 1) -> int | None:
+        """Add hits to the current fixed window and return its count (None: unknown)."""
         ...
 
     async def ping(self) -> bool: ...
@@ -57,10 +57,10 @@ class MemoryCache:
     async def delete(self, key: str) -> None:
         self._data.pop(key, None)
 
-    async def hit_window(self, key: str, window_seconds: int) -> int | None:
+    async def hit_window(self, key: str, window_seconds: int, hits: int = 1) -> int | None:
         bucket = f"{key}:{int(time.time() // window_seconds)}"
         current = await self.get(bucket)
-        count = int(current or b"0") + 1
+        count = int(current or b"0") + hits
         await self.set(bucket, str(count).encode(), window_seconds)
         return count
 
@@ -120,13 +120,13 @@ class RedisCache:
         except Exception as exc:
             self._failed(exc)
 
-    async def hit_window(self, key: str, window_seconds: int) -> int | None:
+    async def hit_window(self, key: str, window_seconds: int, hits: int = 1) -> int | None:
         if not self._available():
             return None
         bucket = f"{key}:{int(time.time() // window_seconds)}"
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(bucket)
+                pipe.incrby(bucket, hits)
                 pipe.expire(bucket, window_seconds + 1)
                 count, _ = await pipe.execute()
         except Exception as exc:

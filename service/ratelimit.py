@@ -1,9 +1,13 @@
 """Per-key rate limiting: a fixed one-minute window per API key, counted in the cache.
 
-With Redis configured the count is shared by every worker and replica (one INCR + EXPIRE in a
-pipeline per request). Without Redis each worker counts on its own, so the effective limit is
-the setting times the number of workers. When Redis is down the count is unknown and the request
-is let through: a cache outage may cost protection for a few seconds, never a request
+Each process counts a key's hits itself and adds them to the shared count (Redis when
+configured, shared by every worker and replica) in steps, one INCRBY + EXPIRE per `step` hits:
+a busy key costs the cache one round trip per few requests, not one per request. The price is
+a bounded overshoot: each process may let `step - 1` hits past the limit before the shared
+count shows them (step = limit / 1000, so 5 at the default 6,000 a minute). Without Redis each
+worker counts on its own, so the effective limit is the setting times the number of workers.
+When Redis is down the shared count is unknown and the request is let through: a cache outage
+may cost protection for a few seconds, never a request
 (docs/decisions/0006-rate-limits-and-hostile-input.md).
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 
 from service.cache import Cache
 from service.errors import RateLimited
@@ -23,22 +28,55 @@ def retry_after_seconds(now: float, window_seconds: int = WINDOW_SECONDS) -> int
     return max(1, math.ceil(window_seconds - (now % window_seconds)))
 
 
-async def enforce_key_limit(cache: Cache, *, key_id: int, per_minute: int) -> None:
-    """Count one request for this key; raise `rate_limited` (429, Retry-After) past the limit.
+@dataclass(slots=True)
+class _Window:
+    number: int  # minutes since the epoch
+    shared: int = 0  # the shared count when this process last added to it
+    pending: int = 0  # hits counted here and not yet added
 
-    `per_minute` 0 turns the limit off."""
-    if per_minute <= 0:
-        return
-    count = await cache.hit_window(f"ratelimit:key:{key_id}", WINDOW_SECONDS)
-    if count is None or count <= per_minute:
-        return
-    retry = retry_after_seconds(time.time())
-    raise RateLimited(
-        f"this API key is limited to {per_minute} requests per minute; retry in {retry} s",
-        headers={
-            "Retry-After": str(retry),
-            "RateLimit-Limit": str(per_minute),
-            "RateLimit-Remaining": "0",
-            "RateLimit-Reset": str(retry),
-        },
-    )
+
+class KeyRateLimiter:
+    def __init__(self, cache: Cache, *, per_minute: int, max_keys: int = 10_000) -> None:
+        self.cache = cache
+        self.per_minute = per_minute
+        self.step = max(1, per_minute // 1000)
+        self.max_keys = max_keys
+        self._windows: dict[int, _Window] = {}
+
+    async def hit(self, key_id: int) -> None:
+        """Count one request for this key; raise `rate_limited` (429, Retry-After) past the
+        limit. A limit of 0 turns limiting off."""
+        if self.per_minute <= 0:
+            return
+        now = time.time()
+        window = self._window(key_id, int(now // WINDOW_SECONDS))
+        window.pending += 1
+        if window.pending >= self.step or window.shared + window.pending > self.per_minute:
+            shared = await self.cache.hit_window(
+                f"ratelimit:key:{key_id}", WINDOW_SECONDS, hits=window.pending
+            )
+            if shared is None:
+                return  # the shared count is unknown (Redis down): let it through
+            window.shared, window.pending = shared, 0
+        if window.shared + window.pending > self.per_minute:
+            raise self._refusal(now)
+
+    def _window(self, key_id: int, number: int) -> _Window:
+        window = self._windows.get(key_id)
+        if window is None or window.number != number:
+            if len(self._windows) >= self.max_keys:
+                self._windows = {k: w for k, w in self._windows.items() if w.number == number}
+            window = self._windows[key_id] = _Window(number)
+        return window
+
+    def _refusal(self, now: float) -> RateLimited:
+        retry = retry_after_seconds(now)
+        return RateLimited(
+            f"this API key is limited to {self.per_minute} requests per minute; retry in {retry} s",
+            headers={
+                "Retry-After": str(retry),
+                "RateLimit-Limit": str(self.per_minute),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(retry),
+            },
+        )

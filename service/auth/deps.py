@@ -12,7 +12,6 @@ from fastapi.security import APIKeyHeader
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
 from service.auth.principal import Principal, Role
 from service.errors import Forbidden, Unauthenticated
-from service.ratelimit import enforce_key_limit
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="sck_… API key")
 
@@ -77,11 +76,7 @@ async def get_principal(
         raise Unauthenticated(
             "this API key has been revoked", headers={"WWW-Authenticate": "ApiKey"}
         )
-    await enforce_key_limit(
-        request.app.state.cache,
-        key_id=principal.key_id,
-        per_minute=request.app.state.settings.rate_limit_per_minute,
-    )
+    await request.app.state.rate_limiter.hit(principal.key_id)
     request.state.principal = principal
     return principal
 

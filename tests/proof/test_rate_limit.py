@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from service.app import create_app
 from service.cache import MemoryCache
-from service.ratelimit import enforce_key_limit, retry_after_seconds
+from service.errors import RateLimited
+from service.ratelimit import KeyRateLimiter, retry_after_seconds
 from service.settings import Settings
 from tests.conftest import REDIS_URL, KeyFactory, make_settings, needs_redis
 
@@ -87,9 +88,40 @@ async def test_with_redis_the_count_is_shared_by_replicas(app: FastAPI, database
 
 async def test_a_zero_limit_turns_limiting_off() -> None:
     cache = MemoryCache()
+    limiter = KeyRateLimiter(cache, per_minute=0)
     for _ in range(50):
-        await enforce_key_limit(cache, key_id=1, per_minute=0)
+        await limiter.hit(1)
     assert await cache.hit_window("ratelimit:key:1", 60) == 1
+
+
+class CountingCache(MemoryCache):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def hit_window(self, key: str, window_seconds: int, hits: int = 1) -> int | None:
+        self.calls += 1
+        return await super().hit_window(key, window_seconds, hits)
+
+
+async def test_a_busy_key_adds_to_the_shared_count_once_per_step() -> None:
+    cache = CountingCache()
+    limiter = KeyRateLimiter(cache, per_minute=6000)
+    assert limiter.step == 6
+    for _ in range(60):
+        await limiter.hit(7)
+    assert cache.calls == 10
+    assert await cache.hit_window("ratelimit:key:7", 60, hits=0) == 60
+
+
+async def test_a_process_lets_at_most_a_step_less_one_past_the_shared_limit() -> None:
+    cache = MemoryCache()
+    await cache.hit_window("ratelimit:key:7", 60, hits=6000)  # spent at the other replicas
+    limiter = KeyRateLimiter(cache, per_minute=6000)
+    for _ in range(limiter.step - 1):
+        await limiter.hit(7)  # not yet added to the shared count, so not yet seen
+    with pytest.raises(RateLimited):
+        await limiter.hit(7)
 
 
 @pytest.mark.parametrize(
