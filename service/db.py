@@ -107,19 +107,25 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
-def insert_unless_exists(table: sa.Table, *, unique: Sequence[str]) -> sa.TextClause:
-    """`INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING id` for one row of `table`, as a
-    statement SQLAlchemy can cache (its dialect `insert().on_conflict_do_nothing()` never is,
-    and compiling it cost an admission more than its round trip). Same text on PostgreSQL and
-    SQLite; the columns' types still convert the values (JSON, UTC timestamps)."""
+def insert_statement(table: sa.Table, *, before: str = "", after: str = "") -> sa.TextClause:
+    """`INSERT INTO table (...) VALUES (...)` for one row, every column but the id, as a text
+    statement SQLAlchemy can cache, with what the dialect constructs cannot say around it
+    (`before`: a WITH clause; `after`: ON CONFLICT, RETURNING). The columns' types still
+    convert the values (JSON, UTC timestamps)."""
     columns = [c for c in table.columns if not c.primary_key]
     names = ", ".join(c.name for c in columns)
     values = ", ".join(f":{c.name}" for c in columns)
-    sql = (
-        f"INSERT INTO {table.name} ({names}) VALUES ({values}) "
-        f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING id"
-    )
+    sql = f"{before} INSERT INTO {table.name} ({names}) VALUES ({values}) {after}"
     return sa.text(sql).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in columns))
+
+
+def insert_unless_exists(table: sa.Table, *, unique: Sequence[str]) -> sa.TextClause:
+    """`INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING id`, the same text on PostgreSQL
+    and SQLite. (The dialects' `insert().on_conflict_do_nothing()` is never cached, and
+    compiling it cost an admission more than its round trip.)"""
+    return insert_statement(
+        table, after=f"ON CONFLICT ({', '.join(unique)}) DO NOTHING RETURNING id"
+    )
 
 
 async def ping(engine: AsyncEngine) -> None:

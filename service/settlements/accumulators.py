@@ -97,35 +97,42 @@ _READ = sa.select(_table.c.key, _table.c.value_fen).where(
 )
 
 
+def moved_values(locked: Mapping[str, int], deltas: Mapping[str, int]) -> dict[str, int]:
+    """The new value of every key the deltas move; every one of them must have been locked."""
+    moved = {k: d for k, d in deltas.items() if d}
+    missing = set(moved) - set(locked)
+    if missing:
+        raise RuntimeError(f"accumulators moved without being locked: {sorted(missing)}")
+    return {key: locked[key] + delta for key, delta in moved.items()}
+
+
 async def add(
     session: AsyncSession, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]
 ) -> None:
     """Write `locked + deltas` for every key moved (all of them locked by `lock`), in one
     statement."""
-    moved = {k: d for k, d in deltas.items() if d}
-    missing = set(moved) - set(locked)
-    if missing:
-        raise RuntimeError(f"accumulators moved without being locked: {sorted(missing)}")
-    if not moved:
+    values = moved_values(locked, deltas)
+    if not values:
         return
     conn = await session.connection()
     params = {
         "person_key": scope.person_key,
         "pool": scope.pool,
         "year": scope.year,
-        "values": json.dumps({key: locked[key] + delta for key, delta in moved.items()}),
+        "values": json.dumps(values),
     }
-    await conn.execute(_WRITE[conn.dialect.name], params)
+    await conn.execute(WRITE[conn.dialect.name], params)
 
 
 # The new values travel as one JSON object {key: value_fen}, for the same reason as the keys.
-_WRITE_SQL = """
+WRITE_SQL = """
     UPDATE accumulators AS a SET value_fen = CAST(v.value AS BIGINT) FROM {values} AS v
     WHERE a.person_key = :person_key AND a.pool = :pool AND a.year = :year AND a.key = v.key
 """
-_WRITE = {
-    "postgresql": sa.text(_WRITE_SQL.format(values="json_each_text(CAST(:values AS json))")),
-    "sqlite": sa.text(_WRITE_SQL.format(values="json_each(:values)")),
+PG_VALUES = "json_each_text(CAST(:values AS json))"
+WRITE = {
+    "postgresql": sa.text(WRITE_SQL.format(values=PG_VALUES)),
+    "sqlite": sa.text(WRITE_SQL.format(values="json_each(:values)")),
 }
 
 

@@ -1,4 +1,5 @@
-"""Idempotency keys (hospital, visit, HIS settlement id) and the request fingerprint.
+"""The request fingerprint behind idempotent settlement (hospital, visit, HIS settlement id);
+the stored settlements of a visit are read with the visit (visits.py).
 
 The fingerprint is taken over the request as the service understands it (amounts in fen,
 times in UTC), so `"100.1"`, `100.10` and `"100.10"` are the same request.
@@ -12,10 +13,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from service.settlements.models import Settlement
 from service.settlements.money import to_fen
 from service.settlements.schemas import SettlementCreate
 
@@ -35,16 +32,3 @@ def _canonical(value: Any) -> Any:
 def request_hash(body: SettlementCreate) -> str:
     canonical = json.dumps(_canonical(body.model_dump()), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def find(
-    session: AsyncSession, *, hospital_code: str, visit_id: str, his_settlement_id: str
-) -> Settlement | None:
-    result = await session.exec(
-        select(Settlement).where(
-            Settlement.hospital_code == hospital_code,
-            Settlement.visit_id == visit_id,
-            Settlement.his_settlement_id == his_settlement_id,
-        )
-    )
-    return result.first()

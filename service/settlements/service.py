@@ -1,11 +1,14 @@
 """Preview, settle, reverse and read settlements.
 
-A settlement is one transaction: lock the person's accumulators for the year (in key order),
-re-check the idempotency key under the lock, run the engine on the locked values, insert the
-settlement, move the accumulators by the engine's deltas, and book the violations found. The
-session dependency commits it before the response is sent. Deadlocks and serialization
-failures are retried a few times with jittered backoff; a racing retry of the same request
-that slips past the lock meets the unique constraint and replays the stored record.
+A settlement is one transaction of four statements: read the admitted visit with its
+settlements so far (a replay, or a visit still settled, is answered there), lock the person's
+accumulators for the year in key order (one upsert that returns their values), run the engine
+on the locked values, and write the settlement with the accumulators it moves (one statement on
+PostgreSQL); violations found are booked in the same transaction, and the session dependency
+commits before the response is sent. A settlement of the same visit that commits after the
+first read meets a unique constraint (HIS id, or position in the visit's history), and the race
+is answered from what the winner stored. Deadlocks and serialization failures are retried a
+few times with jittered backoff.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,6 +39,7 @@ from service.settlements.errors import (
     VisitAlreadySettled,
 )
 from service.settlements.models import Settlement, SettlementReversal
+from service.settlements.record import record
 from service.settlements.schemas import (
     ReversalCreate,
     SettlementCreate,
@@ -47,8 +50,6 @@ from service.settlements.visits import AdmittedVisit, Earlier, read_visit
 from service.violations.ledger import Finding, book_violation
 
 T = TypeVar("T")
-# A settlement is written once and never changed: one INSERT, no unit of work to flush.
-_INSERT = sa.insert(Settlement.__table__).returning(Settlement.__table__.c.id)  # type: ignore[attr-defined]
 
 RETRY_ATTEMPTS = 6
 RETRY_BASE_SECONDS = 0.01
@@ -255,9 +256,7 @@ async def _settle(
         "result": rendered,
         "created_at": created_at,
     }
-    conn = await session.connection()
-    settlement_id = int((await conn.execute(_INSERT, row)).scalar_one())
-    await accumulators.add(session, ctx.scope, year, deltas)
+    settlement_id = await record(await session.connection(), row, locked=year)
     for booking in found:
         await book_violation(session, _finding(ctx, settlement_id, booking))
     return Outcome(
