@@ -1,9 +1,9 @@
-"""`settlecheck roster import FILE`: stream the file in batches into a new snapshot, then flip
-the active pointer in one transaction; older snapshots' entries are deleted afterwards.
+"""`settlecheck roster import FILE`: stream the file in bounded batches into a new snapshot,
+then flip the active pointer in one transaction; older snapshots' entries are deleted afterwards.
 
-A batch job, so it uses a synchronous engine: executemany on SQLite, COPY on PostgreSQL.
-Loading entries commit batch by batch (bounded memory and lock time) but stay invisible:
-readers only see the snapshot the pointer names.
+A batch job, so it uses a synchronous engine. How the entries get into roster_entries without
+being seen, and fast, is writers.py; how a row is checked is rows.py. Readers only ever see the
+snapshot the pointer names.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,9 +22,10 @@ import sqlalchemy as sa
 from service.base import utcnow
 from service.errors import Conflict, Unprocessable
 from service.identity import IdHasher
-from service.roster.models import ENTRY_COLUMNS, RosterEntry, RosterPointer, RosterSnapshot
-from service.roster.rows import Entry, RowRejected, header_index, parse_row
-from service.roster.sources import RosterFile
+from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
+from service.roster.rows import Entry, RowParser, RowRejected, header_index
+from service.roster.sources import RosterFile, Row
+from service.roster.writers import EntryWriter, open_writer
 
 Progress = Callable[[int, int, int, int], None]  # rows, rejected, bytes done, bytes total
 
@@ -101,8 +102,16 @@ def import_roster(
     try:
         snapshot_id = _create_snapshot(engine, path, taken)
         try:
-            read, loaded = _load(engine, source, snapshot_id, hasher, rejects, batch_size, progress)
-            _check_rejects(read, rejects.count, max_reject_ratio)
+            read, loaded = _load_entries(
+                engine,
+                source,
+                snapshot_id,
+                hasher,
+                rejects,
+                batch_size=batch_size,
+                max_reject_ratio=max_reject_ratio,
+                progress=progress,
+            )
             previous = _activate(engine, snapshot_id, taken, read, loaded, rejects.count, force)
         except BaseException:
             _discard(engine, snapshot_id)
@@ -158,72 +167,67 @@ def _create_snapshot(engine: sa.Engine, path: Path, taken_at: datetime) -> int:
         return int(key[0])
 
 
-def _load(
+def _load_entries(
     engine: sa.Engine,
     source: RosterFile,
     snapshot_id: int,
     hasher: IdHasher,
     rejects: _Rejects,
+    *,
+    batch_size: int,
+    max_reject_ratio: float,
+    progress: Progress | None,
+) -> tuple[int, int]:
+    """Every row checked and written; published only if the file as a whole is acceptable."""
+    with closing(open_writer(engine, snapshot_id, chunk=batch_size)) as writer:
+        read, loaded = _stream(source, hasher, writer, rejects, batch_size, progress)
+        _check_rejects(read, rejects.count, max_reject_ratio)
+        writer.publish()
+    return read, loaded
+
+
+def _stream(
+    source: RosterFile,
+    hasher: IdHasher,
+    writer: EntryWriter,
+    rejects: _Rejects,
     batch_size: int,
     progress: Progress | None,
 ) -> tuple[int, int]:
-    write = _writer(engine, snapshot_id)
     rows = source.rows()
-    try:
-        _, header = next(rows)
-    except StopIteration:
-        raise RosterRejected("the file is empty") from None
-    try:
-        index = header_index(header)
-    except ValueError as exc:
-        raise RosterRejected(str(exc)) from None
+    parse = _parser(rows, hasher)
     read = loaded = 0
     batch: list[Entry] = []
     for line_no, values in rows:
         read += 1
         try:
-            batch.append(parse_row(values, index, hasher, line_no))
+            batch.append(parse(values, line_no))
         except RowRejected as exc:
             rejects.add(line_no, exc)
         if len(batch) >= batch_size:
-            write(batch)
+            writer.write(batch)
             loaded += len(batch)
             batch = []
             if progress:
                 progress(read, rejects.count, source.position, source.size)
     if batch:
-        write(batch)
+        writer.write(batch)
         loaded += len(batch)
     if progress:
         progress(read, rejects.count, source.size, source.size)
     return read, loaded
 
 
-def _writer(engine: sa.Engine, snapshot_id: int) -> Callable[[list[Entry]], None]:
-    if engine.dialect.name == "postgresql":
-        return lambda batch: _copy_batch(engine, snapshot_id, batch)
-    columns = ", ".join(ENTRY_COLUMNS)
-    marks = ", ".join("?" for _ in ENTRY_COLUMNS)
-    sql = f"INSERT INTO roster_entries ({columns}) VALUES ({marks})"  # noqa: S608 - constants
-
-    def insert(batch: list[Entry]) -> None:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(sql, [(snapshot_id, *entry) for entry in batch])
-
-    return insert
-
-
-def _copy_batch(engine: sa.Engine, snapshot_id: int, batch: list[Entry]) -> None:
-    raw = engine.raw_connection()
+def _parser(rows: Iterator[Row], hasher: IdHasher) -> RowParser:
+    """The parser for this file's header, its first row."""
     try:
-        with raw.cursor() as cursor:  # type: ignore[attr-defined]
-            columns = ", ".join(ENTRY_COLUMNS)
-            with cursor.copy(f"COPY roster_entries ({columns}) FROM STDIN") as copy:
-                for entry in batch:
-                    copy.write_row((snapshot_id, *entry))
-        raw.commit()
-    finally:
-        raw.close()
+        _, header = next(rows)
+    except StopIteration:
+        raise RosterRejected("the file is empty") from None
+    try:
+        return RowParser(header_index(header), hasher)
+    except ValueError as exc:
+        raise RosterRejected(str(exc)) from None
 
 
 def _check_rejects(read: int, rejected: int, max_ratio: float) -> None:
@@ -334,8 +338,13 @@ def _drop_superseded(engine: sa.Engine, *, keep: int) -> None:
 
 
 def _delete_entries(engine: sa.Engine, snapshot_id: int, chunk: int = 50_000) -> None:
-    """In chunks, so a million-row delete never holds the SQLite write lock for long."""
+    """On SQLite in chunks, so a million-row delete never holds the write lock for long;
+    PostgreSQL locks only the rows, and one statement is several times faster there."""
     entries = RosterEntry.__table__  # type: ignore[attr-defined]
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.delete(entries).where(entries.c.snapshot_id == snapshot_id))
+        return
     while True:
         with engine.begin() as conn:
             ids = sa.select(entries.c.id).where(entries.c.snapshot_id == snapshot_id).limit(chunk)

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.base import utcnow
 from service.identity import IdHasher
 from service.roster.models import ENTRY_COLUMNS, RosterEntry, RosterPointer, RosterSnapshot
-from service.roster.rows import COLUMNS, RosterPerson, header_index, parse_row
+from service.roster.rows import COLUMNS, RosterPerson, RowParser, header_index
 
 
 async def load_people(
@@ -28,13 +28,13 @@ async def load_people(
     session.add(snapshot)
     await session.flush()
     assert snapshot.id is not None
-    index = header_index(list(COLUMNS))
+    parse = RowParser(header_index(list(COLUMNS)), hasher)
     line = 1
     rows = []
     for person in people:
         for values in person.csv_rows():
             line += 1
-            entry = parse_row(values, index, hasher, line)
+            entry = parse(values, line)
             rows.append(dict(zip(ENTRY_COLUMNS, (snapshot.id, *entry), strict=True)))
     if rows:
         await session.exec(sa.insert(RosterEntry), params=rows)

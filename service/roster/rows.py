@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
-from service.identity import IdHasher, InvalidResidentId, mask_resident_id, normalise_resident_id
+from service.identity import IdHasher, InvalidResidentId, mask_resident_id
+from service.roster.resident_ids import IdChecker
 
 COLUMNS = (
     "id_number",
@@ -34,8 +36,9 @@ ALIASES = {
 }
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 _COUNTY = re.compile(r"^\d{6}$")
-_TRUE = {"1", "true", "yes", "y", "是"}
-_FALSE = {"", "0", "false", "no", "n", "否"}
+_BOOL = dict.fromkeys(("1", "true", "yes", "y", "是"), True) | dict.fromkeys(
+    ("", "0", "false", "no", "n", "否"), False
+)
 
 Entry = tuple[str, str, str, str, date, date | None, bool, date | None, date | None, int]
 """person_key, person_masked, insured_county, category, valid_from, valid_to, deceased,
@@ -61,6 +64,8 @@ def header_index(header: list[Any]) -> dict[str, int]:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, str):  # every CSV cell: test for it first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float):
@@ -69,10 +74,8 @@ def _text(value: Any) -> str:
 
 
 def _date(value: Any, field: str, *, required: bool = False) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
+    if isinstance(value, date):  # an XLSX date cell
+        return value.date() if isinstance(value, datetime) else value
     text = _text(value)
     if not text:
         if required:
@@ -88,57 +91,74 @@ def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     text = _text(value).lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise RowRejected("deceased", f"is not yes/no: {text[:10]!r}")
+    answer = _BOOL.get(text)
+    if answer is None:
+        raise RowRejected("deceased", f"is not yes/no: {text[:10]!r}")
+    return answer
+
+
+class RowParser:
+    """Checks the rows of one file and turns them into entries. Built once per file, so what
+    does not change from row to row (column positions, today's date) is worked out once."""
+
+    def __init__(self, index: dict[str, int], hasher: IdHasher) -> None:
+        width = max(index.values(), default=-1) + 1
+        # Rows are padded with width + 1 Nones: a short row's missing cells and the columns
+        # the header lacks (position -1, the last pad) both read as None.
+        self._pad: list[Any] = [None] * (width + 1)
+        self._cells = itemgetter(*(index.get(name, -1) for name in COLUMNS))
+        self._hasher = hasher
+        self._ids = IdChecker()
+
+    def __call__(self, values: list[Any] | tuple[Any, ...], line_no: int) -> Entry:
+        raw, county, category, valid_from, valid_to, deceased, doctor, card = self._cells(
+            [*values, *self._pad]
+        )
+        try:
+            normalised = self._ids.normalise(_text(raw))
+        except InvalidResidentId as exc:
+            raise RowRejected("id_number", exc.detail) from None
+        masked = mask_resident_id(normalised)
+        try:
+            return (
+                self._hasher.key_of(normalised),
+                masked,
+                *_checked_codes(county, category),
+                *_checked_span(valid_from, valid_to),
+                _bool(deceased),
+                _date(doctor, "family_doctor_until"),
+                _date(card, "chronic_card_until"),
+                line_no,
+            )
+        except RowRejected as exc:
+            exc.masked = masked
+            raise
+
+
+def _checked_codes(county: Any, category: Any) -> tuple[str, str]:
+    county = _text(county)
+    if not _COUNTY.match(county):
+        raise RowRejected("insured_county", "is not a 6-digit county code")
+    category = _text(category)
+    if not _CATEGORY.match(category):
+        raise RowRejected("category", "is not a category code (e.g. registered_poor)")
+    return county, category
+
+
+def _checked_span(valid_from: Any, valid_to: Any) -> tuple[date, date | None]:
+    start = _date(valid_from, "valid_from", required=True)
+    assert start is not None
+    end = _date(valid_to, "valid_to")
+    if end is not None and end < start:
+        raise RowRejected("valid_to", "is before valid_from")
+    return start, end
 
 
 def parse_row(
     values: list[Any] | tuple[Any, ...], index: dict[str, int], hasher: IdHasher, line_no: int
 ) -> Entry:
-    def get(name: str) -> Any:
-        i = index.get(name)
-        return values[i] if i is not None and i < len(values) else None
-
-    raw = _text(get("id_number"))
-    try:
-        normalised = normalise_resident_id(raw)
-    except InvalidResidentId as exc:
-        raise RowRejected("id_number", exc.detail) from None
-    masked = mask_resident_id(normalised)
-    try:
-        return _entry(get, normalised, masked, hasher, line_no)
-    except RowRejected as exc:
-        exc.masked = masked
-        raise
-
-
-def _entry(get: Any, normalised: str, masked: str, hasher: IdHasher, line_no: int) -> Entry:
-    county = _text(get("insured_county"))
-    if not _COUNTY.match(county):
-        raise RowRejected("insured_county", "is not a 6-digit county code")
-    category = _text(get("category"))
-    if not _CATEGORY.match(category):
-        raise RowRejected("category", "is not a category code (e.g. registered_poor)")
-    valid_from = _date(get("valid_from"), "valid_from", required=True)
-    assert valid_from is not None
-    valid_to = _date(get("valid_to"), "valid_to")
-    if valid_to is not None and valid_to < valid_from:
-        raise RowRejected("valid_to", "is before valid_from")
-    return (
-        hasher.key_of(normalised),
-        masked,
-        county,
-        category,
-        valid_from,
-        valid_to,
-        _bool(get("deceased")),
-        _date(get("family_doctor_until"), "family_doctor_until"),
-        _date(get("chronic_card_until"), "chronic_card_until"),
-        line_no,
-    )
+    """One row on its own (the registry stand-in); a file's rows go through one RowParser."""
+    return RowParser(index, hasher)(values, line_no)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from openpyxl import Workbook
 
-from service.roster.importer import RosterRejected, StaleRoster, import_roster
+from service.roster.importer import RosterRejected, StaleRoster, import_roster, sync_url
 from service.roster.rows import COLUMNS
 from service.roster.service import active_snapshot, find_in_snapshot
 from service.settings import Settings
@@ -49,6 +50,15 @@ def _import(app: FastAPI, settings: Settings, path: Path, **kw: object) -> objec
     )
 
 
+async def _entry_lines(app: FastAPI, snapshot_id: int) -> list[int]:
+    async with app.state.sessionmaker() as s:
+        rows = await s.exec(  # type: ignore[call-overload]
+            sa.text("SELECT line_no FROM roster_entries WHERE snapshot_id = :s ORDER BY line_no"),
+            params={"s": snapshot_id},
+        )
+        return [r[0] for r in rows]
+
+
 async def _lookup(app: FastAPI, id_number: str) -> object:
     async with app.state.sessionmaker() as s:
         return await find_in_snapshot(s, app.state.id_hasher.key_of(id_number))
@@ -72,6 +82,7 @@ async def test_a_csv_roster_is_imported_with_a_line_numbered_reject_report(
     )
     report = _import(app, settings, path, taken_at=datetime(2026, 3, 1, tzinfo=UTC))
     assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (66, 63, 3)  # type: ignore[attr-defined]
+    assert await _entry_lines(app, report.snapshot_id) == [*range(2, 5), *range(8, 68)]  # type: ignore[attr-defined]
     with report.rejects_path.open() as f:  # type: ignore[attr-defined]
         rejects = list(csv.DictReader(f))
     assert [(r["line"], r["field"]) for r in rejects] == [
@@ -151,6 +162,9 @@ async def test_an_older_roster_does_not_replace_a_newer_one(
     with pytest.raises(StaleRoster):
         _import(app, settings, old, taken_at=datetime(2025, 1, 1, tzinfo=UTC))
     assert (await _lookup(app, A)).record is not None  # type: ignore[attr-defined]
+    async with app.state.sessionmaker() as s:
+        count = (await s.exec(sa.text("SELECT count(*) FROM roster_entries"))).one()  # type: ignore[call-overload]
+    assert count[0] == 1  # the refused file's rows were loaded, then removed
     _import(app, settings, old, taken_at=datetime(2025, 1, 1, tzinfo=UTC), force=True)
     assert (await _lookup(app, B)).record is not None  # type: ignore[attr-defined]
 
@@ -191,3 +205,57 @@ async def test_the_cli_imports_and_reports(
     assert "rows/s" in err
     assert cli.main(["roster", "status"]) == 0
     assert "31 rows" in capsys.readouterr().out
+
+
+async def test_while_a_file_loads_readers_keep_the_old_snapshot_and_writers_are_free(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    _import(app, settings, _write_csv(tmp_path / "old.csv", [_row(A)]))
+    url = sync_url(settings.database_url)
+    reader = sa.create_engine(url)
+    seen: list[tuple[str, ...]] = []
+
+    def progress(rows: int, rejected: int, done: int, total: int) -> None:
+        with reader.connect() as conn:  # what the service would answer right now
+            seen.append(tuple(conn.execute(_ACTIVE_PEOPLE).scalars()))
+        if reader.dialect.name == "sqlite":  # no write lock is held between batches
+            writer = sqlite3.connect(sa.engine.make_url(url).database or "", timeout=0)
+            writer.execute("BEGIN IMMEDIATE")
+            writer.rollback()
+            writer.close()
+
+    hasher = app.state.id_hasher
+    new = _write_csv(
+        tmp_path / "new.csv", [_row(factories.resident_id(seq=800 + i)) for i in range(9)]
+    )
+    try:
+        report = import_roster(
+            new,
+            database_url=settings.database_url,
+            hasher=hasher,
+            taken_at=datetime.now(UTC),
+            batch_size=2,
+            progress=progress,
+        )
+    finally:
+        reader.dispose()
+    assert len(seen) == 5  # after each of the four full batches, and at the end of the file
+    assert set(seen) == {(hasher.key_of(A),)}
+    assert report.rows_loaded == 9
+    assert (await _lookup(app, A)).record is None  # type: ignore[attr-defined]
+
+
+_ACTIVE_PEOPLE = sa.text(
+    "SELECT e.person_key FROM roster_entries e "
+    "JOIN roster_active a ON a.snapshot_id = e.snapshot_id WHERE a.name = 'active'"
+)
+
+
+async def test_an_id_number_that_breaks_the_reference_check_is_one_rejected_row(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    superscript = A[:15] + "\u00b2" + A[16:]  # '²': a digit to str.isdigit(), not to int()
+    rows = [_row(A), _row(superscript)] + [_row(B)] * 30
+    report = _import(app, settings, _write_csv(tmp_path / "r.csv", rows))
+    assert (report.rows_loaded, report.rows_rejected) == (31, 1)  # type: ignore[attr-defined]
+    assert "3,,id_number," in report.rejects_path.read_text()  # type: ignore[attr-defined]
