@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,6 +22,13 @@ PROVINCE_CODES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
     "50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
 )
+
+
+# HIS forms are often typed with a Chinese input method: full-width digits and X are the same
+# characters to a clerk. Any other non-ASCII "digit" (² or ٣, which str.isdigit() accepts) is not.
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
+_DIGITS_15 = re.compile(r"[0-9]{15}")
+_DIGITS_18 = re.compile(r"[0-9]{17}[0-9X]")
 
 
 class InvalidResidentId(Unprocessable):
@@ -42,17 +50,17 @@ def _birth_date(digits: str) -> date | None:
 
 def normalise_resident_id(raw: str, *, field: str = "id_number", today: date | None = None) -> str:
     """Return the 18-character form or raise InvalidResidentId saying what is wrong."""
-    value = raw.strip().upper()
+    value = raw.strip().translate(_FULL_WIDTH).upper()
     if len(value) == 15:
-        if not value.isdigit():
+        if not _DIGITS_15.fullmatch(value):
             raise InvalidResidentId("a 15-digit ID number has digits only", field=field)
         first17 = value[:6] + "19" + value[6:]
         value = first17 + check_character(first17)
     if len(value) != 18:
         raise InvalidResidentId("an ID number has 18 characters (or the old 15)", field=field)
-    body, check = value[:17], value[17]
-    if not body.isdigit() or check not in "0123456789X":
+    if not _DIGITS_18.fullmatch(value):
         raise InvalidResidentId("an ID number is 17 digits and a check digit or X", field=field)
+    body, check = value[:17], value[17]
     if body[:2] not in PROVINCE_CODES:
         raise InvalidResidentId("the region code is not a known province", field=field)
     born = _birth_date(body[6:14])
@@ -86,10 +94,12 @@ class IdHasher:
     """HMAC-SHA256 under a server secret: a stolen table cannot be reversed by enumerating IDs."""
 
     def __init__(self, key: bytes) -> None:
-        self._key = key
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)  # the key's pads, computed once
 
     def key_of(self, normalised: str) -> str:
-        return hmac.new(self._key, normalised.encode(), hashlib.sha256).hexdigest()
+        mac = self._keyed.copy()
+        mac.update(normalised.encode())
+        return mac.hexdigest()
 
     def resident(self, raw: str, *, field: str = "id_number") -> ResidentId:
         value = normalise_resident_id(raw, field=field)

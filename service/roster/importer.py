@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -321,9 +321,21 @@ def _discard(engine: sa.Engine, snapshot_id: int) -> None:
     _delete_entries(engine, snapshot_id)
 
 
+ABANDONED_AFTER = timedelta(hours=6)
+"""A snapshot still 'loading' this long after it began belongs to an import that died (killed,
+or the machine went down): a million rows load in well under a minute. The next import to
+finish marks it failed and reclaims its rows; a younger one may be a concurrent import."""
+
+
 def _drop_superseded(engine: sa.Engine, *, keep: int) -> None:
     snapshots = RosterSnapshot.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
+    abandoned = sa.and_(
+        snapshots.c.state == "loading", snapshots.c.created_at < utcnow() - ABANDONED_AFTER
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(snapshots).where(snapshots.c.id != keep, abandoned).values(state="failed")
+        )
         old = (
             conn.execute(
                 sa.select(snapshots.c.id).where(

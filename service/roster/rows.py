@@ -35,7 +35,7 @@ ALIASES = {
     "慢病卡有效期至": "chronic_card_until",
 }
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
-_COUNTY = re.compile(r"^\d{6}$")
+_COUNTY = re.compile(r"^[0-9]{6}$")
 _BOOL = dict.fromkeys(("1", "true", "yes", "y", "是"), True) | dict.fromkeys(
     ("", "0", "false", "no", "n", "否"), False
 )
@@ -63,20 +63,20 @@ def header_index(header: list[Any]) -> dict[str, int]:
     return index
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, field: str) -> str:
     if isinstance(value, str):  # every CSV cell: test for it first
         return value.strip()
     if value is None:
         return ""
     if isinstance(value, float):
-        raise RowRejected("id_number", "a number stored as a float lost digits; store it as text")
+        raise RowRejected(field, "a number stored as a float may have lost digits; store text")
     return str(value).strip()
 
 
 def _date(value: Any, field: str, *, required: bool = False) -> date | None:
     if isinstance(value, date):  # an XLSX date cell
         return value.date() if isinstance(value, datetime) else value
-    text = _text(value)
+    text = _text(value, field)
     if not text:
         if required:
             raise RowRejected(field, "is required")
@@ -90,7 +90,7 @@ def _date(value: Any, field: str, *, required: bool = False) -> date | None:
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    text = _text(value).lower()
+    text = _text(value, "deceased").lower()
     answer = _BOOL.get(text)
     if answer is None:
         raise RowRejected("deceased", f"is not yes/no: {text[:10]!r}")
@@ -115,7 +115,7 @@ class RowParser:
             [*values, *self._pad]
         )
         try:
-            normalised = self._ids.normalise(_text(raw))
+            normalised = self._ids.normalise(_text(raw, "id_number"))
         except InvalidResidentId as exc:
             raise RowRejected("id_number", exc.detail) from None
         masked = mask_resident_id(normalised)
@@ -136,10 +136,10 @@ class RowParser:
 
 
 def _checked_codes(county: Any, category: Any) -> tuple[str, str]:
-    county = _text(county)
+    county = _text(county, "insured_county")
     if not _COUNTY.match(county):
         raise RowRejected("insured_county", "is not a 6-digit county code")
-    category = _text(category)
+    category = _text(category, "category")
     if not _CATEGORY.match(category):
         raise RowRejected("category", "is not a category code (e.g. registered_poor)")
     return county, category

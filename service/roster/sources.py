@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-Row = tuple[int, list[Any]]  # (line number in the file, cell values)
+Row = tuple[int, list[Any]]  # (the row's first line in the file, cell values)
 
 
 class RosterFile:
@@ -34,9 +34,12 @@ class RosterFile:
         with self.path.open("rb") as raw:
             self._raw = raw
             text = io.TextIOWrapper(raw, encoding=encoding, newline="")
-            for line_no, values in enumerate(csv.reader(text), start=1):
+            reader = csv.reader(text)
+            first_line = 1  # a quoted cell may hold line breaks: count lines, not records
+            for values in reader:
                 if values:
-                    yield line_no, values
+                    yield first_line, values
+                first_line = reader.line_num + 1
 
     def _xlsx_rows(self) -> Iterator[Row]:
         from openpyxl import load_workbook

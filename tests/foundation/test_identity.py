@@ -68,3 +68,37 @@ def test_the_stored_key_is_keyed_and_not_the_number() -> None:
     assert number not in a.person_key
     assert len(a.person_key) == 64
     assert a.masked.count("*") == 8
+
+
+def test_full_width_digits_from_a_chinese_input_method_are_the_same_number() -> None:
+    full_width = "１１０１０５１９４９１２３１００２ｘ"
+    assert normalise_resident_id(full_width) == "11010519491231002X"
+    hasher = IdHasher(b"key")
+    assert (
+        hasher.resident(full_width).person_key == hasher.resident("11010519491231002X").person_key
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1101051949123100²X",  # a superscript two: a digit to str.isdigit()
+        "11010519491231002\u0663",  # an Arabic-Indic three
+        "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X",  # Arabic-Indic digits throughout
+        "11010549123100²",  # the old 15-digit form
+    ],
+)
+def test_other_unicode_digits_are_refused_not_crashed_on(raw: str) -> None:
+    with pytest.raises(InvalidResidentId) as exc:
+        normalise_resident_id(raw)
+    assert "digits" in exc.value.detail
+
+
+def test_the_stored_key_is_hmac_sha256_of_the_normalised_number() -> None:
+    import hashlib
+    import hmac
+
+    hasher = IdHasher(b"server-secret")
+    for number in ("11010519491231002X", resident_id()):
+        expected = hmac.new(b"server-secret", number.encode(), hashlib.sha256).hexdigest()
+        assert hasher.key_of(number) == expected

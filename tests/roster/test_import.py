@@ -259,3 +259,54 @@ async def test_an_id_number_that_breaks_the_reference_check_is_one_rejected_row(
     report = _import(app, settings, _write_csv(tmp_path / "r.csv", rows))
     assert (report.rows_loaded, report.rows_rejected) == (31, 1)  # type: ignore[attr-defined]
     assert "3,,id_number," in report.rejects_path.read_text()  # type: ignore[attr-defined]
+
+
+async def test_rows_of_an_import_that_died_are_reclaimed_by_the_next_one(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from service.roster.importer import ABANDONED_AFTER
+
+    now = datetime.now(UTC)
+    async with app.state.sessionmaker() as s:
+        for name, started in (
+            ("died", now - ABANDONED_AFTER - timedelta(minutes=1)),
+            ("busy", now),
+        ):
+            snapshot = await s.exec(  # type: ignore[call-overload]
+                sa.text(
+                    "INSERT INTO roster_snapshots (source_name, file_sha256, taken_at, state, "
+                    "rows_read, rows_loaded, rows_rejected, created_at) VALUES "
+                    "(:name, '', :at, 'loading', 0, 0, 0, :at) RETURNING id"
+                ),
+                params={"name": name, "at": started},
+            )
+            snapshot_id = snapshot.one()[0]
+            await s.exec(  # type: ignore[call-overload]
+                sa.text(
+                    "INSERT INTO roster_entries (snapshot_id, person_key, person_masked, "
+                    "insured_county, category, valid_from, deceased, line_no) VALUES "
+                    "(:id, 'k', 'm', '990102', 'destitute', '2016-01-01', false, 2)"
+                ),
+                params={"id": snapshot_id},
+            )
+        await s.commit()
+
+    _import(app, settings, _write_csv(tmp_path / "next.csv", [_row(A)]), taken_at=now)
+
+    async with app.state.sessionmaker() as s:
+        states = dict(
+            (await s.exec(sa.text("SELECT source_name, state FROM roster_snapshots"))).all()  # type: ignore[call-overload]
+        )
+        kept = (
+            await s.exec(  # type: ignore[call-overload]
+                sa.text(
+                    "SELECT s.source_name FROM roster_entries e "
+                    "JOIN roster_snapshots s ON s.id = e.snapshot_id WHERE s.state != 'active'"
+                )
+            )
+        ).all()
+    assert states["died"] == "failed"
+    assert states["busy"] == "loading"
+    assert [r[0] for r in kept] == ["busy"]  # a young 'loading' snapshot may be a live import

@@ -47,3 +47,21 @@ def test_a_row_without_its_required_cells_is_rejected_with_the_masked_number() -
         parse([A, "990102", "destitute"], 4)
     assert (caught.value.field, caught.value.reason) == ("valid_from", "is required")
     assert caught.value.masked == A[:6] + "********" + A[-4:]
+
+
+def test_a_float_cell_is_rejected_under_its_own_column() -> None:
+    parse = RowParser(
+        header_index(["id_number", "insured_county", "category", "valid_from"]), HASHER
+    )
+    with pytest.raises(RowRejected) as caught:
+        parse([A, 990102.0, "destitute", "2016-01-01"], 5)  # an XLSX number cell
+    assert caught.value.field == "insured_county"
+
+
+def test_a_county_code_of_non_ascii_digits_is_rejected() -> None:
+    parse = RowParser(
+        header_index(["id_number", "insured_county", "category", "valid_from"]), HASHER
+    )
+    with pytest.raises(RowRejected) as caught:
+        parse([A, "٩٩٠١٠٢", "destitute", "2016-01-01"], 6)
+    assert caught.value.field == "insured_county"
