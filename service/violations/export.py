@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
-from service.violations.models import Violation
-from service.violations.query import Sort, iter_violations
+from service.violations.query import Sort, ViolationRow, iter_violations
 from service.violations.schemas import Scoreboard, points_of
 from service.violations.scope import CHINA_TZ, ViolationFilter
 
@@ -48,7 +47,7 @@ def _local(value: datetime) -> str:
     return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def violation_row(v: Violation) -> list[Any]:
+def violation_row(v: ViolationRow) -> list[Any]:
     return [
         v.id, _local(v.detected_at), v.county_code, v.hospital_code, v.rule_code, v.severity,
         v.visit_id or "", v.person_masked or "", str(points_of(v.points_hundredths)),

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from service.violations.models import Violation, ViolationTransition
 
@@ -36,9 +37,10 @@ class ViolationPublic(BaseModel):
     chain_seq: int
 
     @classmethod
-    def of(cls, v: Violation) -> ViolationPublic:
-        data = v.model_dump(exclude={"points_hundredths", "evidence"})
-        return cls(**data, points=points_of(v.points_hundredths))
+    def of(cls, v: Violation | Row[Any]) -> ViolationPublic:
+        """From the model or from a row of the table's columns (query.ViolationRow)."""
+        data = dict(v._mapping) if isinstance(v, Row) else v.model_dump()
+        return cls.model_validate(data | {"points": points_of(data["points_hundredths"])})
 
 
 class TransitionPublic(BaseModel):
