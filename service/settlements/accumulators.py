@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.policy import CompiledPolicy, Visit
@@ -53,9 +54,8 @@ def keys_for(
     return keys
 
 
-async def lock(session: AsyncSession, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
+async def lock(conn: AsyncConnection, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
     """Lock the rows in key order, creating any that are new, and return their values."""
-    conn = await session.connection()
     params = {
         "person_key": scope.person_key,
         "pool": scope.pool,
@@ -81,9 +81,8 @@ _LOCK = {
 }
 
 
-async def read(session: AsyncSession, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
+async def read(conn: AsyncConnection, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
     """The current values, unlocked (for a preview)."""
-    conn = await session.connection()
     params = {"person_key": scope.person_key, "pool": scope.pool, "year": scope.year}
     result = await conn.execute(_READ, {**params, "keys": sorted(set(keys))})
     return {str(key): int(value) for key, value in result.all()}
@@ -107,14 +106,13 @@ def moved_values(locked: Mapping[str, int], deltas: Mapping[str, int]) -> dict[s
 
 
 async def add(
-    session: AsyncSession, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]
+    conn: AsyncConnection, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]
 ) -> None:
     """Write `locked + deltas` for every key moved (all of them locked by `lock`), in one
     statement."""
     values = moved_values(locked, deltas)
     if not values:
         return
-    conn = await session.connection()
     params = {
         "person_key": scope.person_key,
         "pool": scope.pool,

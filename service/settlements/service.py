@@ -141,7 +141,7 @@ async def preview(
         admission=admitted(visit, visit_id=body.visit_id),
         body=body,
     )
-    year = await accumulators.read(session, ctx.scope, _locked_keys(ctx))
+    year = await accumulators.read(await session.connection(), ctx.scope, _locked_keys(ctx))
     result = compute.run(ctx, year)
     rendered = compute.render(ctx, result, compute.bookings(ctx, result, year))
     return SettlementPublic.model_validate(
@@ -224,7 +224,8 @@ async def _settle(
     body: SettlementCreate,
     fingerprint: str,
 ) -> Outcome:
-    year = await accumulators.lock(session, ctx.scope, _locked_keys(ctx))
+    conn = await session.connection()  # once per attempt: a retry's rollback gives it back
+    year = await accumulators.lock(conn, ctx.scope, _locked_keys(ctx))
     # A settlement of this visit that committed after `visit` was read takes the same visit_seq
     # (or the same HIS id): the unique constraints refuse this one and create() answers the race.
     result = compute.run(ctx, year)
@@ -256,7 +257,7 @@ async def _settle(
         "result": rendered,
         "created_at": created_at,
     }
-    settlement_id = await record(await session.connection(), row, locked=year)
+    settlement_id = await record(conn, row, locked=year)
     for booking in found:
         await book_violation(session, _finding(ctx, settlement_id, booking))
     return Outcome(
@@ -313,7 +314,8 @@ async def reverse(
     async def work() -> SettlementPublic:
         row = await _owned(session, settlement_id, hospital_code)
         scope = Scope(row.person_key, row.pool, row.year)
-        year = await accumulators.lock(session, scope, row.deltas)
+        conn = await session.connection()
+        year = await accumulators.lock(conn, scope, row.deltas)
         existing = await _reversal_of(session, settlement_id)
         if existing is not None:
             same = body.his_reversal_id is not None and (
@@ -334,7 +336,7 @@ async def reverse(
         )
         session.add(reversal)
         await session.flush()
-        await accumulators.add(session, scope, year, deltas)
+        await accumulators.add(conn, scope, year, deltas)
         return public(row, reversal)
 
     try:
