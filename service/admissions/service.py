@@ -101,14 +101,16 @@ async def admit(
         )
         assert existing is not None
         return _replay(existing, request_hash)
+    event = {"source": status.source.value}
+    await conn.execute(_EVENT, _event(admission_id, "admitted", actor, event))
     if assessment.findings:
+        # Last: booking locks the county's ledger chain until the commit, so nothing else
+        # of this admission should run while it is held.
         violations = await _book(session, admission_id, row, assessment, policy, status)
         row["response"] = answer(violations=violations)
         await conn.execute(
             _SET_RESPONSE, {"admission_id": admission_id, "b_response": row["response"]}
         )
-    event = {"source": status.source.value}
-    await conn.execute(_EVENT, _event(admission_id, "admitted", actor, event))
     log.info(
         "admission recorded",
         extra={"fields": {"visit_id": body.visit_id, "hospital": hospital_code}},
