@@ -26,7 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal, Role
 from service.base import utcnow
-from service.policy import reverse_deltas
+from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
 from service.settlements import accumulators, compute, idempotency
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
@@ -164,6 +164,8 @@ async def create(
     if earlier is not None:
         return await _replay(session, earlier, fingerprint)
     visit = admitted(visit, visit_id=body.visit_id)
+    # Judged on the read, before the lock: a reversal committing meanwhile makes this a 409
+    # the HIS may retry, never a second active settlement (the unique constraints see to that).
     _refuse_if_settled(visit)
     ctx = await load_context(
         session, catalog=catalog, hospitals=hospitals, admission=visit, body=body
@@ -230,9 +232,31 @@ async def _settle(
     # (or the same HIS id): the unique constraints refuse this one and create() answers the race.
     result = compute.run(ctx, year)
     found = compute.bookings(ctx, result, year)
-    deltas = {**result.deltas, SETTLED_KEY: 1}
-    rendered, created_at = compute.render(ctx, result, found), utcnow()
-    row: dict[str, Any] = {
+    row = _settlement_row(ctx, visit, body, fingerprint, result, compute.render(ctx, result, found))
+    settlement_id = await record(conn, row, locked=year)
+    for booking in found:
+        await book_violation(session, _finding(ctx, settlement_id, booking))
+    return Outcome(
+        _public(
+            row["result"],
+            id=settlement_id,
+            his_settlement_id=body.his_settlement_id,
+            created_at=row["created_at"],
+        ),
+        replayed=False,
+    )
+
+
+def _settlement_row(
+    ctx: Context,
+    visit: AdmittedVisit,
+    body: SettlementCreate,
+    fingerprint: str,
+    result: SettlementResult,
+    rendered: dict[str, Any],
+) -> dict[str, Any]:
+    """The settlement's columns; it is written once and never changed."""
+    return {
         "hospital_code": ctx.hospital_code,
         "county_code": ctx.county_code,
         "visit_id": ctx.visit_id,
@@ -253,22 +277,10 @@ async def _settle(
         "policy_region": ctx.policy.region_code,
         "policy_version": ctx.policy.version,
         "policy_hash": ctx.policy.content_hash,
-        "deltas": deltas,
+        "deltas": {**result.deltas, SETTLED_KEY: 1},
         "result": rendered,
-        "created_at": created_at,
+        "created_at": utcnow(),
     }
-    settlement_id = await record(conn, row, locked=year)
-    for booking in found:
-        await book_violation(session, _finding(ctx, settlement_id, booking))
-    return Outcome(
-        _public(
-            rendered,
-            id=settlement_id,
-            his_settlement_id=body.his_settlement_id,
-            created_at=created_at,
-        ),
-        replayed=False,
-    )
 
 
 def _finding(ctx: Context, settlement_id: int, booking: compute.Booking) -> Finding:
