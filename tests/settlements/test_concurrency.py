@@ -76,3 +76,30 @@ async def test_concurrent_retries_of_one_settlement_create_one_record(
     async with app.state.sessionmaker() as s:
         rows = (await s.exec(select(Settlement))).all()
     assert len(rows) == 1
+
+
+async def test_concurrent_settlements_of_one_visit_under_different_his_ids_store_one(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(s)
+        person_key = visit.person_key
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/v1/settlements",
+                json=body(visit.visit_id, his=f"HIS-{i}"),
+                headers=hospital_headers,
+            )
+            for i in range(10)
+        )
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 409: 9}, [r.text for r in responses]
+    refused = [r.json()["code"] for r in responses if r.status_code == 409]
+    assert set(refused) == {"visit_already_settled"}
+    async with app.state.sessionmaker() as s:
+        rows = (await s.exec(select(Settlement))).all()
+        totals = await year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+    assert len(rows) == 1
+    assert totals["visits.settled"] == 1
