@@ -15,6 +15,7 @@ from service.cache import create_cache
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers, problems_in_openapi
 from service.identity import IdHasher
+from service.openapi_examples import with_examples
 from service.observability import (
     BodySizeLimitMiddleware,
     Metrics,
@@ -101,6 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "problem+json with a stable `code`. Send your key in `X-API-Key`."
         ),
         lifespan=lifespan,
+        # /openapi.json, /docs and /redoc are served by service/routers/docs.py: the pages'
+        # assets from the package (they work offline), each a route the access log can name.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -111,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     mount_routes(app)
     problems_in_openapi(app)
+    with_examples(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

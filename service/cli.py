@@ -31,7 +31,13 @@ async def _with_session(settings: Settings, work: Callable[[Any], Awaitable[Any]
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
     import uvicorn
+
+    # The workers read their settings anew: this tells them where they are served (the banner).
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+    os.environ.setdefault("SETTLECHECK_PUBLIC_URL", f"http://{shown_host}:{args.port}")
 
     uvicorn.run(
         "service.main:app",
@@ -69,7 +75,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
     report = _run(_with_session(settings, lambda s: seed_demo_data(s, hasher=hasher)))
     if report is not None:
-        report.print_banner()
+        report.print_banner(settings.public_url)
     return 0
 
 

@@ -76,14 +76,37 @@ class DemoReport:
     keys: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-    def print_banner(self) -> None:
+    def print_banner(self, base_url: str) -> None:
         print("\n=== settlecheck demo data ===", flush=True)
         for line in self.notes:
             print(f"  {line}")
         for role, token in self.keys.items():
             print(f"  {role:<22} X-API-Key: {token}")
-        print("  Try:  curl -H 'X-API-Key: <hospital key>' http://127.0.0.1:8000/v1/policies")
-        print("  OpenAPI page: http://127.0.0.1:8000/docs (Authorize with a key above)\n")
+        hospital_key = next(
+            (token for role, token in self.keys.items() if role.startswith("hospital")),
+            "<hospital key>",
+        )
+        print(f"\n  OpenAPI page: {base_url}/docs (Authorize with a key above)")
+        print(f"  Auditors' console: {base_url}/console")
+        print("  Admit a demo patient, then settle the stay (ready to paste):")
+        for line in demo_curls(base_url, hospital_key):
+            print(f"    {line}")
+        print(flush=True)
+
+
+def demo_curls(base_url: str, hospital_key: str) -> list[str]:
+    """An admission and its settlement as curl commands, with the OpenAPI examples' bodies."""
+    from service.openapi_examples import request_bodies, today_in_china
+
+    bodies = request_bodies(today_in_china())
+    lines = []
+    for path in ("/v1/admissions", "/v1/settlements"):
+        body = json.dumps(bodies[("post", path)], ensure_ascii=False, separators=(",", ":"))
+        lines.append(
+            f"curl -sS -X POST {base_url}{path} -H 'X-API-Key: {hospital_key}' "
+            f"-H 'Content-Type: application/json' -d '{body}'"
+        )
+    return lines
 
 
 async def seed_demo_data(session: AsyncSession, *, hasher: IdHasher) -> DemoReport | None:

@@ -24,4 +24,4 @@ async def on_startup(app: FastAPI) -> None:
             report = await seed_demo_data(session, hasher=app.state.id_hasher)
             await session.commit()
         if report is not None:
-            report.print_banner()
+            report.print_banner(settings.public_url)

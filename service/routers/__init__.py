@@ -5,6 +5,7 @@ from fastapi import APIRouter, FastAPI
 from service.routers import (
     admissions,
     console,
+    docs,
     health,
     indicators,
     keys,
@@ -16,6 +17,7 @@ from service.routers import (
 
 ROUTERS: list[APIRouter] = [
     health.router,
+    docs.router,
     keys.router,
     admissions.router,
     persons.router,

@@ -1,0 +1,177 @@
+"""A worked example for every operation of the OpenAPI document, so that "Try it out" on /docs
+works without guessing: the demo hospital, a patient of the demo roster, a bill.
+
+The examples follow one visit through its life (admit, report a deposit, preview, settle, read,
+reverse) and are dated relative to the day the document is built, so they stay inside the
+service's plausible date window however long the service has been running. They are attached
+to the document by method and path, which every API change keeps; `tests/foundation/
+test_openapi_examples.py` sends each one to the service and expects it to be accepted.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import cache
+from typing import Any
+
+from fastapi import FastAPI
+
+from service.demo import DEMO_HOSPITAL
+
+CHINA = timezone(timedelta(hours=8))
+VISIT_ID = "ZY2026-000123"
+SETTLEMENT_ID = 1
+VIOLATION_ID = 1
+
+
+@cache
+def demo_patient() -> str:
+    """The first covered (建档立卡) person of 演示县 in the demo roster."""
+    from service.roster.demo import demo_people
+
+    return next(
+        p.id_number
+        for p in demo_people()
+        if p.insured_county == "990102" and p.categories[-1][0] == "registered_poor"
+    )
+
+
+@cache
+def demo_policy_hash() -> str:
+    """The content hash of the shipped policy of 演示县."""
+    from service.policy_versions.shipped import shipped_versions
+
+    return next(
+        v.content_hash for v in shipped_versions(loaded_by="example") if v.region_code == "990102"
+    )
+
+
+def _at(day: date, hour: int) -> str:
+    return datetime.combine(day, time(hour), tzinfo=CHINA).isoformat()
+
+
+def _bill() -> dict[str, Any]:
+    return {
+        "total": "12000.00",
+        "in_policy": "10000.00",
+        "out_of_policy": "2000.00",
+        "out_of_policy_breakdown": {
+            "full_self_pay": "1500.00",
+            "over_limit_self_pay": "500.00",
+            "pre_self_pay": "0.00",
+        },
+    }
+
+
+def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
+    """Request bodies by (method, path template)."""
+    admitted, discharged = today - timedelta(days=6), today - timedelta(days=1)
+    settle = {
+        "visit_id": VISIT_ID,
+        "discharged_at": _at(discharged, 10),
+        "bill": _bill(),
+        "settlement_mode": "one_stop",
+    }
+    return {
+        ("post", "/v1/keys"): {
+            "role": "hospital",
+            "hospital_code": "H990102001",
+            "label": "青山镇卫生院 HIS",
+        },
+        ("post", "/v1/admissions"): {
+            "visit_id": VISIT_ID,
+            "id_number": demo_patient(),
+            "name": "王明",
+            "admitted_at": _at(admitted, 9),
+            "visit_type": "inpatient",
+            "insured_county": "990102",
+            "deposit_intended": "0.00",
+        },
+        ("post", "/v1/admissions/{visit_id}/deposits"): {
+            "receipt_no": "YJ2026-0042",
+            "amount": "500.00",
+            "taken_at": _at(admitted, 10),
+        },
+        ("post", "/v1/admissions/{visit_id}/reversal"): {
+            "reason": "登记错误：患者未实际入院",
+        },
+        ("post", "/v1/settlements/preview"): settle,
+        ("post", "/v1/settlements"): {**settle, "his_settlement_id": "JS2026-000123"},
+        ("post", "/v1/settlements/{settlement_id}/reversal"): {
+            "reason": "费用明细录入错误，冲销后重新结算",
+            "his_reversal_id": "CX2026-000123",
+        },
+        ("post", "/v1/violations/{violation_id}/transitions"): {
+            "to_status": "rectifying",
+            "note": "已退还押金，整改中",
+            "evidence_ref": "整改报告-2026-017",
+        },
+        ("post", "/v1/policies"): {
+            "source_text": POLICY_EXAMPLE.format(start=date(today.year + 1, 1, 1).isoformat()),
+            "source_name": "邻县2027年健康帮扶政策（征求意见稿）",
+        },
+    }
+
+
+POLICY_EXAMPLE = """\
+region: "990103"
+region_name: 邻县
+inherits: "990000"
+name: 邻县健康帮扶一站式结算政策
+version: "example-county"
+effective_from: {start}
+effective_to: null
+sources:
+  - "example: the county lowers the township-hospital deductible"
+layers:
+  - code: basic_insurance
+    deductible_by_level: {{primary: "50.00"}}
+"""
+
+
+def parameter_values() -> dict[str, Any]:
+    """Path and query parameters by name."""
+    return {
+        "visit_id": VISIT_ID,
+        "settlement_id": SETTLEMENT_ID,
+        "violation_id": VIOLATION_ID,
+        "id_number": demo_patient(),
+        "hospital_code": DEMO_HOSPITAL,
+        "region": "990102",
+        "key_id": 1,
+        "content_hash": demo_policy_hash(),
+        "fmt": "xlsx",
+    }
+
+
+def today_in_china() -> date:
+    return datetime.now(UTC).astimezone(CHINA).date()
+
+
+def add_examples(document: dict[str, Any], *, today: date | None = None) -> dict[str, Any]:
+    """Attach the examples to an OpenAPI document (in place) and return it."""
+    today = today or today_in_china()
+    bodies = request_bodies(today)
+    values = parameter_values()
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            body = bodies.get((method, path))
+            content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if body is not None and content is not None:
+                content["example"] = body
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] in ("path", "query") and parameter["name"] in values:
+                    parameter.setdefault("example", values[parameter["name"]])
+    return document
+
+
+def with_examples(app: FastAPI) -> None:
+    """Build the app's OpenAPI document with the examples attached (once, like FastAPI)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_examples(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
