@@ -15,13 +15,13 @@ from service.cache import create_cache
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers, problems_in_openapi
 from service.identity import IdHasher
-from service.openapi_examples import with_examples
 from service.observability import (
     BodySizeLimitMiddleware,
     Metrics,
     RequestContextMiddleware,
     configure_logging,
 )
+from service.openapi_examples import with_examples
 from service.persons.recent import RecentAnswers
 from service.persons.service import Lookup
 from service.policy_versions.catalog import PolicyCatalog

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 REQUIRED = bool(os.environ.get("CI"))
-INSTALL = "apt-get install chromium chromium-driver (Debian's packages), then run scripts/test again"
+INSTALL = "apt-get install chromium chromium-driver (Debian's packages), then scripts/test again"
 
 needs_chromium = [
     pytest.mark.browser,

@@ -1,5 +1,5 @@
-"""The OpenAPI document and the pages that show it, Swagger UI at /docs and ReDoc at /redoc, with their scripts and styles
-served from the installed package.
+"""The OpenAPI document and the pages that show it, Swagger UI at /docs and ReDoc at /redoc,
+with their scripts and styles served from the installed package.
 
 FastAPI's defaults load both from a CDN, and hospital and county networks are often cut off
 from the internet: there the pages came up blank. The assets come from `fastapi-offline`, a
