@@ -33,7 +33,8 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
         (CHROMIUM is None or CHROMEDRIVER is None) and not REQUIRED,
-        reason="needs Debian's chromium: apt-get install chromium chromium-driver",
+        reason="needs Chromium and its driver: apt-get install chromium chromium-driver "
+        "(Debian's packages), then scripts/test again",
     ),
 ]
 if REQUIRED:
