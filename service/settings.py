@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     auto_migrate: bool | None = None
+    # `roster import` warns when the file was extracted longer ago than this.
+    roster_stale_after_days: int = Field(default=30, ge=1, le=3650)
     # Where callers reach the service; only printed (the demo banner). `settlecheck serve` sets it
     # from --host/--port unless it is set already (behind a proxy, set it to the proxy's URL).
     public_url: str = "http://127.0.0.1:8000"

@@ -17,12 +17,18 @@ def register(subparsers: Any) -> None:
     actions = roster.add_subparsers(dest="action", required=True)
     load = actions.add_parser("import", help="import a CSV or XLSX roster and swap it in")
     load.add_argument("file", type=Path)
-    load.add_argument("--as-of", help="when the roster was extracted (ISO date/time)")
+    load.add_argument(
+        "--as-of",
+        help="when the roster was extracted from the registry (YYYY-MM-DD or an ISO time); "
+        "required unless the file name carries the date (roster_2026-11-20.csv)",
+    )
     load.add_argument("--rejects", type=Path, help="report path (default FILE.rejects.csv)")
     load.add_argument("--batch-size", type=int, default=10_000)
     load.add_argument("--max-reject-ratio", type=float, default=0.05)
     load.add_argument("--force", action="store_true", help="load even if older than the active")
     actions.add_parser("status", help="the active snapshot")
+    template = actions.add_parser("template", help="write the roster template (CSV or XLSX)")
+    template.add_argument("file", type=Path, help="e.g. 花名册模板.xlsx or roster-template.csv")
     roster.set_defaults(handler=cmd_roster)
 
     registry = subparsers.add_parser("registry", help="the upstream registry: a local stand-in")
@@ -64,12 +70,24 @@ class ProgressBar:
 def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "status":
         return _status(settings)
+    if args.action == "template":
+        from service.roster.template import write_template
+
+        write_template(args.file)
+        print(f"wrote {args.file}: fill one row per person and category (docs/roster.md)")
+        return 0
     from service.identity import IdHasher
+    from service.roster.as_of import resolve_as_of, staleness
     from service.roster.importer import import_roster
 
-    taken_at = datetime.fromisoformat(args.as_of) if args.as_of else None
-    if taken_at is not None and taken_at.tzinfo is None:
-        taken_at = taken_at.replace(tzinfo=UTC)
+    as_of = resolve_as_of(args.as_of, args.file)
+    print(f"as of {as_of.taken_at.isoformat()} (from {as_of.source})")
+    warning = staleness(
+        as_of, now=datetime.now(UTC), stale_after_days=settings.roster_stale_after_days
+    )
+    if warning is not None:
+        print(f"warning: {warning}", file=sys.stderr)
+    taken_at = as_of.taken_at
     progress = ProgressBar()
     try:
         report = import_roster(

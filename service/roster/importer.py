@@ -87,7 +87,7 @@ def import_roster(
     *,
     database_url: str,
     hasher: IdHasher,
-    taken_at: datetime | None = None,
+    taken_at: datetime,
     rejects_path: Path | None = None,
     batch_size: int = 10_000,
     max_reject_ratio: float = 0.05,
@@ -96,11 +96,10 @@ def import_roster(
 ) -> ImportReport:
     started = utcnow()
     source = RosterFile(path)
-    taken = taken_at or datetime.fromtimestamp(path.stat().st_mtime, UTC)
     rejects = _Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
     engine = _engine(database_url)
     try:
-        snapshot_id = _create_snapshot(engine, path, taken)
+        snapshot_id = _create_snapshot(engine, path, taken_at)
         try:
             read, loaded = _load_entries(
                 engine,
@@ -112,7 +111,7 @@ def import_roster(
                 max_reject_ratio=max_reject_ratio,
                 progress=progress,
             )
-            previous = _activate(engine, snapshot_id, taken, read, loaded, rejects.count, force)
+            previous = _activate(engine, snapshot_id, taken_at, read, loaded, rejects.count, force)
         except BaseException:
             _discard(engine, snapshot_id)
             raise

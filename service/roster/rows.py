@@ -9,6 +9,7 @@ from operator import itemgetter
 from typing import Any
 
 from service.identity import IdHasher, InvalidResidentId, mask_resident_id
+from service.roster.categories import category_code
 from service.roster.resident_ids import IdChecker
 
 COLUMNS = (
@@ -34,7 +35,8 @@ ALIASES = {
     "家庭医生签约至": "family_doctor_until",
     "慢病卡有效期至": "chronic_card_until",
 }
-_CATEGORY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+# Dates as offices write them: 2024-01-01, 2024/1/1, 2024.01.01, 20240101, 2024年1月1日.
+_DATE = re.compile(r"^(\d{4})(?:[-/.年](\d{1,2})[-/.月](\d{1,2})日?|(\d{2})(\d{2}))$")
 _COUNTY = re.compile(r"^[0-9]{6}$")
 _BOOL = dict.fromkeys(("1", "true", "yes", "y", "是"), True) | dict.fromkeys(
     ("", "0", "false", "no", "n", "否"), False
@@ -82,7 +84,17 @@ def _date(value: Any, field: str, *, required: bool = False) -> date | None:
             raise RowRejected(field, "is required")
         return None
     try:
-        return date.fromisoformat(text)
+        if len(text) == 10 and text[4] == "-":  # the common form, at C speed
+            return date.fromisoformat(text)
+        found = _DATE.match(text)
+        if found is None:
+            raise ValueError(text)
+        year, month, day = (
+            found.group(1),
+            found.group(2) or found.group(4),
+            found.group(3) or found.group(5),
+        )
+        return date(int(year), int(month), int(day))
     except ValueError:
         raise RowRejected(field, f"is not a date (YYYY-MM-DD): {text[:20]!r}") from None
 
@@ -139,10 +151,15 @@ def _checked_codes(county: Any, category: Any) -> tuple[str, str]:
     county = _text(county, "insured_county")
     if not _COUNTY.match(county):
         raise RowRejected("insured_county", "is not a 6-digit county code")
-    category = _text(category, "category")
-    if not _CATEGORY.match(category):
-        raise RowRejected("category", "is not a category code (e.g. registered_poor)")
-    return county, category
+    written = _text(category, "category")
+    code = category_code(written)
+    if code is None:
+        raise RowRejected(
+            "category",
+            f"is neither a category code nor a known name: {written[:20]!r} "
+            "(e.g. registered_poor or 低保对象; docs/roster.md lists them)",
+        )
+    return county, code
 
 
 def _checked_span(valid_from: Any, valid_to: Any) -> tuple[date, date | None]:

@@ -6,6 +6,7 @@ import csv
 import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -44,7 +45,8 @@ def _row(id_number: str, category: str = "registered_poor", **kw: str) -> list[s
     return [values[c] for c in COLUMNS]
 
 
-def _import(app: FastAPI, settings: Settings, path: Path, **kw: object) -> object:
+def _import(app: FastAPI, settings: Settings, path: Path, **kw: Any) -> Any:
+    kw.setdefault("taken_at", datetime.now(UTC))
     return import_roster(
         path, database_url=settings.database_url, hasher=app.state.id_hasher, batch_size=2, **kw
     )
@@ -199,7 +201,12 @@ async def test_the_cli_imports_and_reports(
 
     monkeypatch.setattr(cli, "load_settings", lambda: settings)
     path = _write_csv(tmp_path / "r.csv", [_row(A), _row("bad")] + [_row(B)] * 30)
-    assert cli.main(["roster", "import", str(path), "--max-reject-ratio", "0.5"]) == 0
+    assert (
+        cli.main(
+            ["roster", "import", str(path), "--as-of", "2026-11-20", "--max-reject-ratio", "0.5"]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
     assert "31 rows loaded, 1 rejected of 32" in out
     assert "rows/s" in err
