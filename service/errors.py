@@ -9,9 +9,11 @@ from typing import Any, ClassVar
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from service.problems_zh import catalog, wants_chinese
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("settlecheck.errors")
@@ -30,6 +32,9 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
+    detail_en: str | None = Field(
+        default=None, description="The English detail, when `detail` is in another language"
+    )
     instance: str | None = None
     code: str
     request_id: str | None = None
@@ -108,12 +113,47 @@ def problem_response(
         request_id=request_id,
         errors=list(errors),
     )
+    headers = {**(headers or {}), "vary": "Accept-Language"}
+    if _wants_chinese(request):
+        body = in_chinese(body)
+        headers["content-language"] = "zh-CN"
     return JSONResponse(
         body.model_dump(exclude_none=True),
         status_code=status,
         media_type=PROBLEM_JSON,
         headers=headers,
     )
+
+
+def _wants_chinese(request: Request | None) -> bool:
+    header: str = getattr(request, "headers", {}).get("accept-language", "") if request else ""
+    return bool(header) and wants_chinese(header[:200])
+
+
+def in_chinese(problem: Problem) -> Problem:
+    """The same problem with its title, detail and field messages in Chinese, where the
+    catalogue has them; the English detail is kept in `detail_en`."""
+    words = catalog()
+    title, detail = words.problems.get(problem.code, (problem.title, problem.detail))
+    errors = [
+        e.model_copy(
+            update={
+                "message": words.fields.get(e.code)
+                or words.problems.get(e.code, ("", e.message))[1]
+            }
+        )
+        for e in problem.errors
+    ]
+    return problem.model_copy(
+        update={"title": title, "detail": detail, "detail_en": problem.detail, "errors": errors}
+    )
+
+
+def _field_message(problem: FieldProblem) -> str:
+    words = catalog()
+    if problem.code in words.fields:  # a validator's error type
+        return words.fields[problem.code]
+    return words.problems.get(problem.code, ("", problem.message))[1]
 
 
 def _field_path(loc: Sequence[Any]) -> str:

@@ -49,7 +49,11 @@ def _problem(
     errors: list[FieldProblem],
     headers: dict[str, str],
 ) -> Response:
-    shown = SimpleNamespace(state=request.state, url=SimpleNamespace(path=redact(request.url.path)))
+    shown = SimpleNamespace(
+        state=request.state,
+        headers=request.headers,
+        url=SimpleNamespace(path=redact(request.url.path)),
+    )
     return problem_response(
         cast(Request, shown),
         status=status,
