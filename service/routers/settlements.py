@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -143,7 +143,15 @@ async def get_settlement(
     summary="The printable one-stop settlement slip (一站式结算单)",
 )
 async def settlement_slip(
-    settlement_id: SettlementId, session: SessionDep, principal: AuditorOrHospitalDep
+    settlement_id: SettlementId,
+    session: SessionDep,
+    principal: AuditorOrHospitalDep,
+    layout: Annotated[
+        Literal["a4", "receipt"],
+        Query(description="a4: the full page; receipt: one column for 80 mm receipt printers"),
+    ] = "a4",
 ) -> HTMLResponse:
-    html = await render_slip(session, principal=principal, settlement_id=settlement_id)
+    html = await render_slip(
+        session, principal=principal, settlement_id=settlement_id, layout=layout
+    )
     return HTMLResponse(html)

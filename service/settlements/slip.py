@@ -13,19 +13,28 @@ from service.regions.models import Hospital
 from service.settlements import service
 from service.settlements.capitals import capital_amount
 from service.settlements.context import china_date
+from service.settlements.slip_words import percent, ratio_words
+
+LAYOUTS = ("a4", "receipt")
+"""a4: the full slip on an A4 page; receipt: one column for the 80 mm printers desks use."""
 
 
 @cache
 def _environment() -> Environment:
-    return Environment(
+    environment = Environment(
         loader=PackageLoader("service.settlements", "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["percent"] = percent
+    environment.filters["ratio_words"] = ratio_words
+    return environment
 
 
-async def render_slip(session: AsyncSession, *, principal: Principal, settlement_id: int) -> str:
+async def render_slip(
+    session: AsyncSession, *, principal: Principal, settlement_id: int, layout: str = "a4"
+) -> str:
     row, reversal = await service.stored(session, principal=principal, settlement_id=settlement_id)
     hospital = await session.get(Hospital, row.hospital_code)
     admission = await session.get(Admission, row.admission_id)
@@ -34,6 +43,7 @@ async def render_slip(session: AsyncSession, *, principal: Principal, settlement
         _environment()
         .get_template("slip.html")
         .render(
+            layout=layout,
             s=settlement,
             hospital_name=hospital.name if hospital is not None else row.hospital_code,
             name_masked=admission.name_masked if admission is not None else "",

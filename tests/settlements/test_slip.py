@@ -1,8 +1,12 @@
 """The printable one-stop settlement slip (一站式结算单)."""
 
+import re
+from decimal import Decimal
+
 import httpx
 from fastapi import FastAPI
 
+from service.settlements.slip_words import percent, ratio_words
 from tests import factories
 from tests.settlements.conftest import bill, body, settle
 
@@ -53,3 +57,36 @@ async def test_a_reversed_settlement_slip_says_so(
     html = (await client.get(f"/v1/settlements/{result['id']}/slip", headers=hospital_headers)).text
     assert "已冲销" in html
     assert "录入错误" in html
+
+
+async def test_the_slip_speaks_chinese_in_percentages_on_a4_and_on_a_receipt(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(s)
+    result = await settle(client, hospital_headers, body(visit.visit_id))
+    url = f"/v1/settlements/{result['id']}/slip"
+    a4 = (await client.get(url, headers=hospital_headers)).text
+    receipt = await client.get(url, params={"layout": "receipt"}, headers=hospital_headers)
+    assert receipt.status_code == 200
+    actual = f"{Decimal(result['totals']['actual_ratio']) * 100:.2f}%"
+    for html in (a4, receipt.text):
+        assert actual in html
+        assert result["totals"]["patient_pays_in_capitals"] in html
+        assert not re.search(r"\b(bands|cap|target|out) ", html)  # the API's English ratio text
+        assert result["totals"]["actual_ratio"] not in html
+    assert "size: A4" in a4
+    assert "size: 80mm" in receipt.text
+    assert "layout-receipt" in receipt.text
+    applied = [layer for layer in result["layers"] if layer["applied"]]
+    assert all(layer["name"] in receipt.text for layer in applied)
+    bad = await client.get(url, params={"layout": "letter"}, headers=hospital_headers)
+    assert bad.status_code == 422
+
+
+def test_ratio_words() -> None:
+    assert ratio_words("0.60; out 0.95") == "60%（目录外 95%）"
+    assert ratio_words("target 0.90") == "补足至 90%"
+    assert ratio_words("bands") == "分段累进"
+    assert percent("0.8512") == "85.12%"
+    assert percent("1.00") == "100%"
