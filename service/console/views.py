@@ -10,21 +10,9 @@ from urllib.parse import urlencode
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from service.violations.export import STATUS_LABELS
+from service.violations.labels import RULE_LABELS, SEVERITY_LABELS, STATUS_LABELS
 from service.violations.scope import CHINA_TZ
 
-RULE_LABELS = {
-    "DEPOSIT_CHARGED": "违规收取押金",
-    "NOT_ONE_STOP": "未一站式结算",
-    "BELOW_TARGET_RATIO": "实际报销比例未达标",
-    "SELF_PAY_OVER_CAP": "个人自付超限",
-    "OUT_OF_POLICY_OVER_LIMIT": "目录外费用超限",
-    "NO_FAMILY_DOCTOR": "未签约家庭医生",
-    "CHRONIC_CARD_MISSING": "慢病卡缺失或过期",
-    "IMPROPER_REFERRAL": "不规范转诊",
-    "REGISTRY_INCONSISTENT": "数据与名册不一致",
-}
-SEVERITY_LABELS = {"low": "低", "medium": "中", "high": "高"}
 ROLE_LABELS = {"auditor": "督查", "hospital": "医院", "admin": "管理员"}
 LEVEL_LABELS = {"primary": "一级", "secondary": "二级", "tertiary": "三级"}
 SECURITY_HEADERS = {

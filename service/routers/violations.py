@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from service.auth import AuditorOrHospitalDep, Principal, Role, require_roles
+from service.base import utcnow
 from service.db import SessionDep
 from service.errors import Unprocessable, problem_responses
 from service.violations import export
@@ -78,10 +79,19 @@ async def list_ledger(
 async def export_ledger(
     fmt: ExportFormat, request: Request, principal: AuditorOrHospitalDep, query: LedgerQueryDep
 ) -> StreamingResponse:
+    wanted = query.filter()
     rows = export.violation_rows(
-        request.app.state.sessionmaker, principal=principal, wanted=query.filter(), sort=query.sort
+        request.app.state.sessionmaker, principal=principal, wanted=wanted, sort=query.sort
     )
-    return export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
+    return export.response(
+        fmt,
+        "问题台账",
+        export.VIOLATION_HEADERS,
+        rows,
+        stem="violations",
+        caption=export.caption("问题台账", wanted, now=utcnow()),
+        widths=export.VIOLATION_WIDTHS,
+    )
 
 
 @router.get(
@@ -105,9 +115,18 @@ async def get_scoreboard(
 async def export_scoreboard(
     fmt: ExportFormat, session: SessionDep, principal: AuditorOrHospitalDep, query: PeriodQueryDep
 ) -> StreamingResponse:
-    board = await scoreboard(session, principal=principal, wanted=query.filter())
+    wanted = query.filter()
+    board = await scoreboard(session, principal=principal, wanted=wanted)
     rows = export.listed(export.scoreboard_rows(board))
-    return export.response(fmt, "考核扣分", export.SCORE_HEADERS, rows, stem="scoreboard")
+    return export.response(
+        fmt,
+        "考核扣分",
+        export.SCORE_HEADERS,
+        rows,
+        stem="scoreboard",
+        caption=export.caption("考核扣分", wanted, now=utcnow()),
+        widths=export.SCORE_WIDTHS,
+    )
 
 
 @router.get(

@@ -13,58 +13,89 @@ import io
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi.responses import StreamingResponse
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
+from service.violations.labels import (
+    RULE_LABELS,
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+    label,
+)
 from service.violations.query import Sort, ViolationRow, iter_violations
 from service.violations.schemas import Scoreboard, points_of
 from service.violations.scope import CHINA_TZ, ViolationFilter
 
-STATUS_LABELS = {
-    "open": "待整改",
-    "rectifying": "整改中",
-    "rectified": "已整改",
-    "verified": "已销号",
-}
 VIOLATION_HEADERS = (
-    "编号", "发现时间", "县区编码", "医院编码", "规则编码", "严重程度",
+    "编号", "发现时间", "县区编码", "医院编码", "问题类型", "规则编码", "严重程度",
     "就诊号", "人员(脱敏)", "扣分", "状态", "状态变更时间", "来源",
 )  # fmt: skip
+VIOLATION_WIDTHS = (8, 18, 10, 12, 20, 26, 8, 18, 20, 8, 8, 18, 10)
 SCORE_HEADERS = (
-    "层级", "排名", "编码", "名称", "所属县区", "扣分合计", "问题人次", "按规则", "按状态",
+    "层级", "排名", "编码", "名称", "所属县区", "扣分合计", "问题人次", "按问题类型", "按状态",
 )  # fmt: skip
+SCORE_WIDTHS = (6, 6, 12, 24, 10, 10, 10, 40, 30)
 ExportFormat = Literal["csv", "xlsx"]
 CSV_MEDIA = "text/csv; charset=utf-8"
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Cells are typed (datetimes, Decimals): a spreadsheet sorts and sums them as dates and numbers.
+Cell = str | int | Decimal | datetime | None
 
 
-def _local(value: datetime) -> str:
-    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+def _local(value: datetime) -> datetime:
+    return value.astimezone(CHINA_TZ)
 
 
-def violation_row(v: ViolationRow) -> list[Any]:
+def caption(title: str, wanted: ViolationFilter, *, now: datetime) -> str:
+    """The sheet's first row: what was exported, with which filters, and when."""
+    asked = [
+        f"{name} {value}"
+        for name, value in (
+            ("地区", wanted.region),
+            ("医院", wanted.hospital_code),
+            ("问题类型", label(RULE_LABELS, wanted.rule_code) if wanted.rule_code else None),
+            ("状态", label(STATUS_LABELS, wanted.status) if wanted.status else None),
+            ("严重程度", label(SEVERITY_LABELS, wanted.severity) if wanted.severity else None),
+            ("就诊号", wanted.visit_id),
+        )
+        if value
+    ]
+    if wanted.detected_from or wanted.detected_to:
+        since, until = wanted.detected_from or "最早", wanted.detected_to or "今"
+        asked.append(f"发现日期 {since} 至 {until}")
+    filters = "，".join(asked) if asked else "全部（您可查看的范围）"
+    return f"{title} · 筛选：{filters} · 导出于 {_local(now):%Y-%m-%d %H:%M}（北京时间）"
+
+
+def violation_row(v: ViolationRow) -> list[Cell]:
     return [
-        v.id, _local(v.detected_at), v.county_code, v.hospital_code, v.rule_code, v.severity,
-        v.visit_id or "", v.person_masked or "", str(points_of(v.points_hundredths)),
-        STATUS_LABELS.get(v.status, v.status), _local(v.status_changed_at), v.source,
+        v.id, _local(v.detected_at), v.county_code, v.hospital_code,
+        label(RULE_LABELS, v.rule_code), v.rule_code, label(SEVERITY_LABELS, v.severity),
+        v.visit_id or "", v.person_masked or "", points_of(v.points_hundredths),
+        label(STATUS_LABELS, v.status), _local(v.status_changed_at), label(SOURCE_LABELS, v.source),
     ]  # fmt: skip
 
 
-def scoreboard_rows(board: Scoreboard) -> list[list[Any]]:
-    def _counts(d: dict[str, int], labels: dict[str, str] | None = None) -> str:
-        return "; ".join(f"{(labels or {}).get(k, k)}:{n}" for k, n in d.items())
+def scoreboard_rows(board: Scoreboard) -> list[list[Cell]]:
+    def _counts(d: dict[str, int], labels: dict[str, str]) -> str:
+        return "；".join(f"{label(labels, k)} {n}" for k, n in d.items())
 
-    rows = []
+    rows: list[list[Cell]] = []
     for level, items in (("县区", board.counties), ("医院", board.hospitals)):
         for r in items:
             rows.append(
-                [level, r.rank, r.code, r.name, r.county_code, str(r.points), r.count,
-                 _counts(r.by_rule), _counts(r.by_status, STATUS_LABELS)]
+                [level, r.rank, r.code, r.name, r.county_code, r.points, r.count,
+                 _counts(r.by_rule, RULE_LABELS), _counts(r.by_status, STATUS_LABELS)]
             )  # fmt: skip
     return rows
 
@@ -75,14 +106,22 @@ async def violation_rows(
     principal: Principal,
     wanted: ViolationFilter,
     sort: Sort,
-) -> AsyncIterator[list[Any]]:
+) -> AsyncIterator[list[Cell]]:
     async with maker() as session:
         async for v in iter_violations(session, principal=principal, wanted=wanted, sort=sort):
             yield violation_row(v)
 
 
+def _csv_cell(value: Cell) -> str | int:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, Decimal):
+        return str(value)
+    return "" if value is None else value
+
+
 async def csv_stream(
-    headers: Sequence[str], rows: AsyncIterator[list[Any]], *, flush_every: int = 500
+    headers: Sequence[str], rows: AsyncIterator[list[Cell]], *, flush_every: int = 500
 ) -> AsyncIterator[bytes]:
     """UTF-8 with a BOM, so spreadsheet programs read the Chinese headers right."""
     buffer = io.StringIO()
@@ -93,7 +132,7 @@ async def csv_stream(
     buffer.truncate()
     n = 0
     async for row in rows:
-        writer.writerow(row)
+        writer.writerow([_csv_cell(v) for v in row])
         n += 1
         if n % flush_every == 0:
             yield buffer.getvalue().encode()
@@ -104,13 +143,29 @@ async def csv_stream(
 
 
 async def xlsx_stream(
-    title: str, headers: Sequence[str], rows: AsyncIterator[list[Any]], *, chunk: int = 64 * 1024
+    sheet_title: str,
+    caption: str,
+    headers: Sequence[str],
+    widths: Sequence[int],
+    rows: AsyncIterator[list[Cell]],
+    *,
+    chunk: int = 64 * 1024,
 ) -> AsyncIterator[bytes]:
+    """A sheet for people: a caption row saying what was exported and when, a bold header that
+    stays in view, a filter on every column, widths that fit, dates as dates and numbers as
+    numbers. openpyxl's write-only mode keeps memory flat; the file is spooled to disk."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    sheet.append(list(headers))
+    sheet = workbook.create_sheet(sheet_title)
+    for i, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = width
+    sheet.freeze_panes = "A3"
+    sheet.append([_styled(sheet, caption, bold=True)])
+    sheet.append([_styled(sheet, h, bold=True, fill=True) for h in headers])
+    count = 0
     async for row in rows:
-        sheet.append(row)
+        sheet.append([_typed(sheet, v) for v in row])
+        count += 1
+    sheet.auto_filter.ref = f"A2:{get_column_letter(len(headers))}{count + 2}"
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
         workbook.save(file)
         file.seek(0)
@@ -118,7 +173,32 @@ async def xlsx_stream(
             yield data
 
 
-async def listed(rows: list[list[Any]]) -> AsyncIterator[list[Any]]:
+_BOLD = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+
+
+def _styled(sheet: Any, value: str, *, bold: bool = False, fill: bool = False) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    if bold:
+        cell.font = _BOLD
+    if fill:
+        cell.fill = _HEADER_FILL
+    return cell
+
+
+def _typed(sheet: Any, value: Cell) -> Any:
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))  # shown in China time
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        return cell
+    if isinstance(value, Decimal):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0.00"
+        return cell
+    return value
+
+
+async def listed(rows: list[list[Cell]]) -> AsyncIterator[list[Cell]]:
     for row in rows:
         yield row
 
@@ -128,11 +208,19 @@ def disposition(stem: str, extension: str) -> str:
 
 
 def response(
-    fmt: str, title: str, headers: Sequence[str], rows: AsyncIterator[list[Any]], *, stem: str
+    fmt: str,
+    title: str,
+    headers: Sequence[str],
+    rows: AsyncIterator[list[Cell]],
+    *,
+    stem: str,
+    caption: str = "",
+    widths: Sequence[int] = (),
 ) -> StreamingResponse:
     """A streamed CSV or XLSX download of these rows."""
     if fmt == "xlsx":
-        body, media = xlsx_stream(title, headers, rows), XLSX_MEDIA
+        body = xlsx_stream(title, caption or title, headers, widths, rows)
+        media = XLSX_MEDIA
     else:
         body, media = csv_stream(headers, rows), CSV_MEDIA
     return StreamingResponse(

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from openpyxl import load_workbook
 
+from service.violations.labels import RULE_LABELS, SEVERITY_LABELS, SOURCE_LABELS
 from tests import factories as f
 from tests.conftest import KeyFactory
 
@@ -109,9 +110,9 @@ async def test_csv_export_of_a_query(
     text = response.content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:4] == ["编号", "发现时间", "县区编码", "医院编码"]
-    assert [r[6] for r in rows[1:]] == ["V3", "V2", "V1"]
-    assert rows[-1][7] == "500112********0011"
-    assert rows[-1][9] == "整改中"
+    assert [r[7] for r in rows[1:]] == ["V3", "V2", "V1"]
+    assert rows[-1][8] == "500112********0011"
+    assert rows[-1][10] == "整改中"
     assert rows[-1][1] == "2026-03-10 18:00:00"  # China time
     assert "k" * 64 not in text
 
@@ -142,8 +143,8 @@ async def test_xlsx_export_of_a_query(
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][0] == "编号"
-    assert [r[6] for r in rows[1:]] == ["V2", "V1"]  # the hospital's own only
+    assert rows[1][0] == "编号"
+    assert [r[7] for r in rows[2:]] == ["V2", "V1"]  # the hospital's own only
 
 
 async def test_scoreboard_exports(
@@ -161,7 +162,40 @@ async def test_scoreboard_exports(
     )
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
-    assert sheet.max_row == 6
+    assert sheet.max_row == 1 + 1 + 2 + 3
+    assert sheet["F3"].value == 1  # points as a number
+    assert sheet["F3"].number_format == "0.00"
+
+
+async def test_an_xlsx_export_is_made_for_people(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str], ledger: list[int]
+) -> None:
+    response = await client.get(
+        "/v1/violations/export.xlsx",
+        params={"region": "990102", "detected_from": "2026-03-01"},
+        headers=auditor_headers,
+    )
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    caption = sheet["A1"].value
+    assert caption.startswith("问题台账 · 筛选：地区 990102，发现日期 2026-03-01 至 今")
+    assert "导出于" in caption
+    assert sheet["A1"].font.bold
+    header = [c.value for c in sheet[2]]
+    assert header[:2] == ["编号", "发现时间"]
+    assert sheet["A2"].font.bold
+    assert sheet.freeze_panes == "A3"
+    assert sheet.auto_filter.ref == f"A2:M{sheet.max_row}"
+    assert sheet.column_dimensions["B"].width >= 16
+    first = list(sheet[3])
+    by_name = dict(zip(header, first, strict=True))
+    assert isinstance(by_name["编号"].value, int)
+    assert isinstance(by_name["发现时间"].value, datetime)
+    assert by_name["发现时间"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert isinstance(by_name["扣分"].value, (int, float))
+    assert by_name["问题类型"].value in RULE_LABELS.values()
+    assert by_name["严重程度"].value in SEVERITY_LABELS.values()
+    assert by_name["来源"].value in SOURCE_LABELS.values()
 
 
 async def test_a_bad_format_is_422(
