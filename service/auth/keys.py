@@ -11,7 +11,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.models import ApiKey
@@ -121,3 +121,11 @@ async def list_keys(session: AsyncSession) -> list[ApiKey]:
 async def find_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | None:
     result = await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))
     return result.first()
+
+
+async def key_labels(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    """The labels of these keys (for showing who did what), revoked ones included."""
+    if not ids:
+        return {}
+    rows = await session.exec(select(ApiKey.id, ApiKey.label).where(col(ApiKey.id).in_(ids)))
+    return {key_id: label for key_id, label in rows.all() if key_id is not None}

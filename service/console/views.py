@@ -10,7 +10,12 @@ from urllib.parse import urlencode
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from service.violations.labels import RULE_LABELS, SEVERITY_LABELS, STATUS_LABELS
+from service.violations.labels import (
+    RULE_LABELS,
+    SEVERITY_LABELS,
+    SOURCE_LABELS,
+    STATUS_LABELS,
+)
 from service.violations.scope import CHINA_TZ
 
 ROLE_LABELS = {"auditor": "督查", "hospital": "医院", "admin": "管理员"}
@@ -42,6 +47,7 @@ ENV.globals |= {
     "STATUS": STATUS_LABELS,
     "RULES": RULE_LABELS,
     "SEVERITY": SEVERITY_LABELS,
+    "SOURCES": SOURCE_LABELS,
     "ROLES": ROLE_LABELS,
     "LEVELS": LEVEL_LABELS,
     "urlencode": urlencode,

@@ -13,12 +13,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
+from service.auth.keys import key_labels
 from service.console import session as console
 from service.console.views import LEVEL_LABELS, bars, page
 from service.db import SessionDep
 from service.errors import ServiceError
 from service.indicators.service import indicators_for
 from service.violations import export
+from service.violations.evidence import actor_words, evidence_rows, key_ids
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery, parse_form
 from service.violations.query import get_violation, list_violations
 from service.violations.rectification import STEPS, move
@@ -134,12 +136,19 @@ async def ledger_export(
 async def one(request: Request, violation_id: int, session: SessionDep, user: UserDep) -> Response:
     violation = await get_violation(session, principal=user.principal, violation_id=violation_id)
     detail = await violation_detail(session, principal=user.principal, violation=violation)
+    known = await names(session)
+    labels = await key_labels(session, key_ids([t.actor for t in detail.transitions]))
     return page(
         "violation.html",
         user=user,
         nav="violations",
         v=detail,
-        names=await names(session),
+        evidence=evidence_rows(detail.evidence),
+        actors={
+            t.actor: actor_words(t.actor, names=known, key_labels=labels)
+            for t in detail.transitions
+        },
+        names=known,
         steps={key: step.label for key, step in STEPS.items()},
         message=request.query_params.get("msg"),
         error=request.query_params.get("error"),
