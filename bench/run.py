@@ -8,6 +8,9 @@ pre-admitted visits for the settlement load. Then, from separate processes:
   visit and settlement ids, for /healthz (the bare JSON baseline), person status (warm cache),
   admission, settlement and the violation query; each as a ratio to a /healthz run of the same
   length just before it (this VM's speed drifts by 2x over minutes);
+- the limit: bench/raw_settlement.py, a minimal settlement with the raw driver in one statement
+  of CTEs (durable commit, no auth), served with the same uvicorn settings; every scenario is also
+  reported as a ratio to it ("to raw", each share of its adjacent /healthz compared);
 - latency: bench/openloop.py at a fixed offered rate (200 req/s), p50/p95/p99 from each request's
   scheduled time (no coordinated omission), and errors;
 - resident memory of each uvicorn worker, sampled during the load (the maximum);
@@ -21,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,10 +41,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import Stack  # noqa: E402
+from bench.harness import ADMIN_PG, BIN, Stack, free_port  # noqa: E402
 
 HOSPITAL = "H990102002"
 SETTLE_VISITS = 40_000
@@ -55,13 +62,14 @@ class Scenario:
     body: str = ""
     start: int = 0
     latency_start: int = 0
+    raw: bool = False  # served by the raw-driver reference, not by the service
 
     def spec(self, stack: Stack, people: list[str], *, latency: bool) -> dict[str, Any]:
         headers = {"content-type": "application/json"} if self.body else {}
         if self.role:
             headers.update(stack.headers(self.role))
         return {
-            "base": stack.url,
+            "base": RAW.url if self.raw else stack.url,
             "method": self.method,
             "path": self.path,
             "headers": headers,
@@ -108,7 +116,65 @@ def scenarios() -> list[Scenario]:
             latency_start=LATENCY_START,
         ),
         Scenario("violation query (first page)", "GET", "/v1/violations?page_size=50", "auditor"),
+        Scenario(
+            RAW_NAME,
+            "POST",
+            "/raw/settlements",
+            None,
+            json.dumps(settlement),
+            latency_start=LATENCY_START,
+            raw=True,
+        ),
     ]
+
+
+RAW_NAME = "raw settlement (the limit)"
+
+
+class RawReference:
+    """bench/raw_settlement.py served by uvicorn with the service's server settings (workers,
+    keep-alive, no access log) on its own port, against the same database."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, stack: Stack, workers: int, keep_alive: int = 75) -> None:
+        from bench.raw_settlement import prepare
+
+        dsn = f"{ADMIN_PG}/{stack.database}"
+        asyncio.run(prepare(dsn, SETTLE_VISITS))
+        env = {**os.environ, "SETTLECHECK_RAW_DSN": dsn}
+        self._proc = subprocess.Popen(
+            [
+                *(str(BIN / "uvicorn"), "bench.raw_settlement:app", "--host", "127.0.0.1"),
+                *("--port", str(self.port), "--workers", str(workers), "--no-access-log"),
+                *("--timeout-keep-alive", str(keep_alive), "--log-level", "warning"),
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise TimeoutError("the raw reference did not start")
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGTERM)
+            self._proc.wait(15)
+            self._proc = None
+
+
+RAW = RawReference()
 
 
 LUA = r"""
@@ -327,6 +393,8 @@ def main() -> int:
         asyncio.run(seed_visits(stack.database_url, SETTLE_VISITS))
         stack.start()
         print(f"service: settlecheck serve --workers {args.workers} at {stack.url}", flush=True)
+        RAW.start(stack, args.workers)
+        print(f"raw-driver reference: bench/raw_settlement.py at {RAW.url}", flush=True)
         baseline = scenarios()[0].spec(stack, people, latency=False)
         with MemorySampler(stack) as memory:
             for scenario in scenarios():
@@ -361,22 +429,28 @@ def main() -> int:
                 print(f"  done: {scenario.name}", flush=True)
         rss = sorted(memory.peak.values())
     finally:
+        RAW.stop()
         stack.stop()
         stack.stop_registry()
         if not args.keep:
             stack.drop()
         shutil.rmtree(tmp, ignore_errors=True)
     print()
+    raw = next(r for r in results if r["scenario"] == RAW_NAME)
+    # The raw run's own share of its adjacent /healthz, so a scenario's ratio to the limit is
+    # taken between shares of /healthz measured alike (the VM's speed drifts between runs).
+    raw_share = raw["wrk"]["rps"] / raw["baseline_rps"]
     print(
-        f"{'scenario':<30} {'req/s':>8} {'/healthz':>8} {'ratio':>6} {'errs':>5} | "
+        f"{'scenario':<30} {'req/s':>8} {'/healthz':>8} {'ratio':>6} {'to raw':>6} {'errs':>5} | "
         f"at {args.rate:.0f} req/s: {'p50':>6} {'p95':>6} {'p99':>6} {'max':>7} {'errs':>5}"
     )
     for r in results:
         w, f, base = r["wrk"], r["fixed_rate"], r["baseline_rps"]
         errs = w["status_errors"] + w["socket_errors"]
+        r["ratio_to_raw"] = (w["rps"] / base) / raw_share
         print(
             f"{r['scenario']:<30} {w['rps']:>8.0f} {base:>8.0f} "
-            f"{w['rps'] / base:>6.1%} {errs:>5} | "
+            f"{w['rps'] / base:>6.1%} {r['ratio_to_raw']:>6.1%} {errs:>5} | "
             f"{'':>14}{f['p50_ms']:>6.1f} {f['p95_ms']:>6.1f} {f['p99_ms']:>6.1f} "
             f"{f['max_ms']:>7.1f} {f['errors']:>5}"
         )
