@@ -66,6 +66,7 @@ class Bar:
     width: float  # 0..100, share of the chart's width
     y: int
     mark: float | None = None  # a target line, 0..100
+    tone: str = "plain"  # met / miss against a target; plain where there is none
 
 
 def bars(
@@ -73,6 +74,7 @@ def bars(
     *,
     top: Decimal | None = None,
     mark: Decimal | None = None,
+    tones: list[str] | None = None,
 ) -> list[Bar]:
     """Horizontal bars scaled to the largest value (or `top`), 28 px apart."""
     largest = top or max((v for _, v, _ in items), default=Decimal(0)) or Decimal(1)
@@ -81,6 +83,76 @@ def bars(
         return float(min(v / largest, Decimal(1)) * 100)
 
     return [
-        Bar(label, text, scale(value), 28 * i, None if mark is None else scale(mark))
+        Bar(
+            label,
+            text,
+            scale(value),
+            28 * i,
+            None if mark is None else scale(mark),
+            tones[i] if tones else "plain",
+        )
         for i, (label, value, text) in enumerate(items)
     ]
+
+
+def tone(meets_target: bool | None) -> str:
+    """A bar is red only when it misses its target; with no target it is neutral."""
+    return "plain" if meets_target is None else ("met" if meets_target else "miss")
+
+
+@dataclass(frozen=True, slots=True)
+class LineChart:
+    """Month-by-month lines on a 0..100% scale, with the target as a dashed line."""
+
+    labels: list[str]
+    lines: list[tuple[str, str, str]]  # (name, css class, SVG points)
+    dots: list[tuple[float, float, str]]  # (x, y, value text)
+    target_y: float | None
+    width: int = 720
+    height: int = 220
+
+
+CHART_LEFT, CHART_TOP, CHART_BOTTOM = 48, 12, 190
+
+
+def line_chart(
+    labels: list[str], series: list[tuple[str, str, list[Decimal | None]]], target: Decimal | None
+) -> LineChart:
+    step = (720 - CHART_LEFT - 16) / max(len(labels) - 1, 1)
+
+    def y(value: Decimal) -> float:
+        share = float(min(max(value, Decimal(0)), Decimal(1)))
+        return CHART_BOTTOM - share * (CHART_BOTTOM - CHART_TOP)
+
+    lines: list[tuple[str, str, str]] = []
+    dots: list[tuple[float, float, str]] = []
+    for name, css, values in series:
+        points = [(CHART_LEFT + i * step, y(v), v) for i, v in enumerate(values) if v is not None]
+        lines.append((name, css, " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)))
+        dots.extend((px, py, _percent(v)) for px, py, v in points)
+    return LineChart(labels, lines, dots, None if target is None else y(target))
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    label: str
+    x: float
+    parts: list[tuple[str, float, float, int]]  # (rule, y, height, count)
+
+
+def stacked_bars(labels: list[str], by_rule: dict[str, list[int]]) -> list[Stack]:
+    """Findings per month stacked by rule, scaled to the busiest month, 170 px tall."""
+    totals = [sum(counts[i] for counts in by_rule.values()) for i in range(len(labels))]
+    top = max(totals, default=0) or 1
+    step = (720 - CHART_LEFT - 16) / max(len(labels), 1)
+    stacks = []
+    for i, label in enumerate(labels):
+        y = float(CHART_BOTTOM)
+        parts = []
+        for rule, counts in sorted(by_rule.items()):
+            if counts[i]:
+                height = counts[i] / top * (CHART_BOTTOM - CHART_TOP)
+                y -= height
+                parts.append((rule, y, height, counts[i]))
+        stacks.append(Stack(label, CHART_LEFT + i * step, parts))
+    return stacks

@@ -14,11 +14,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from service.auth.keys import key_labels
+from service.base import utcnow
 from service.console import session as console
-from service.console.views import LEVEL_LABELS, bars, page
+from service.console.trends import TrendQuery, counties_under, trends
+from service.console.views import LEVEL_LABELS, bars, line_chart, page, stacked_bars, tone
 from service.db import SessionDep
 from service.errors import ServiceError
 from service.indicators.service import indicators_for
+from service.openapi_examples import today_in_china
 from service.violations import export
 from service.violations.evidence import actor_words, evidence_rows, key_ids
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery, parse_form
@@ -205,7 +208,47 @@ async def score_export(
     q = parse_form(PeriodQuery, request.query_params)
     board = await scoreboard(session, principal=user.principal, wanted=q.filter())
     rows = export.listed(export.scoreboard_rows(board))
-    return export.response(fmt, "考核扣分", export.SCORE_HEADERS, rows, stem="scoreboard")
+    return export.response(
+        fmt,
+        "考核扣分",
+        export.SCORE_HEADERS,
+        rows,
+        stem="scoreboard",
+        caption=export.caption("考核扣分", q.filter(), now=utcnow()),
+        widths=export.SCORE_WIDTHS,
+    )
+
+
+@router.get("/trends")
+async def trend_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    q = parse_form(TrendQuery, request.query_params)
+    until = q.until or today_in_china()
+    found = await trends(
+        session,
+        principal=user.principal,
+        region=q.region,
+        until=until,
+        catalog=request.app.state.policies,
+    )
+    labels = [m.label for m in found.months]
+    return page(
+        "trends.html",
+        user=user,
+        nav="trends",
+        region=q.region,
+        until=until.isoformat(),
+        months=found.months,
+        trends=found,
+        names=await names(session),
+        counties=await counties_under(session, user.principal, q.region),
+        ratio_chart=line_chart(
+            labels, [("住院实际报销比例", "s0", found.actual_ratio)], found.target
+        ),
+        deposit_chart=line_chart(labels, [("免押金率", "s1", found.no_deposit)], None),
+        stacks=stacked_bars(labels, found.by_rule),
+        rule_index={rule: i for i, rule in enumerate(sorted(found.by_rule))},
+        totals=[sum(c[i] for c in found.by_rule.values()) for i in range(len(labels))],
+    )
 
 
 @router.get("/indicators")
@@ -233,6 +276,7 @@ async def indicator_page(request: Request, session: SessionDep, user: UserDep) -
         (label, s.value or Decimal(0), "—" if s.value is None else f"{s.value * 100:.1f}%")
         for label, s in shares[:5]
     ]
+    tones = [tone(s.meets_target) for _, s in shares[:5]]
     return page(
         "indicators.html",
         user=user,
@@ -240,5 +284,5 @@ async def indicator_page(request: Request, session: SessionDep, user: UserDep) -
         q=q,
         ind=ind,
         shares=shares,
-        ratio_bars=bars(chart, top=Decimal(1)),
+        ratio_bars=bars(chart, top=Decimal(1), tones=tones),
     )

@@ -1,0 +1,115 @@
+"""Month by month for the console's trend page: findings by rule, no-deposit compliance and the
+actual reimbursement ratio against its target, for a region the caller may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth import Principal, Role
+from service.indicators.service import indicators_for
+from service.regions.models import Region
+from service.violations.models import Violation
+from service.violations.scope import ViolationFilter, scope_conditions
+
+
+@dataclass(frozen=True, slots=True)
+class Month:
+    first: date
+    last: date
+
+    @property
+    def label(self) -> str:
+        return f"{self.first:%Y-%m}"
+
+
+def last_months(until: date, count: int = 12) -> list[Month]:
+    """The `count` calendar months ending with the one `until` falls in, oldest first."""
+    months = []
+    first = until.replace(day=1)
+    for _ in range(count):
+        following = (first + timedelta(days=32)).replace(day=1)
+        months.append(Month(first, following - timedelta(days=1)))
+        first = (first - timedelta(days=1)).replace(day=1)
+    return months[::-1]
+
+
+@dataclass
+class Trends:
+    months: list[Month]
+    no_deposit: list[Decimal | None] = field(default_factory=list)
+    actual_ratio: list[Decimal | None] = field(default_factory=list)
+    target: Decimal | None = None
+    by_rule: dict[str, list[int]] = field(default_factory=dict)
+
+
+async def trends(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    region: str | None,
+    until: date,
+    catalog: Any,
+    count: int = 12,
+) -> Trends:
+    result = Trends(months=last_months(until, count))
+    for i, month in enumerate(result.months):
+        ind = await indicators_for(
+            session,
+            principal=principal,
+            region=region,
+            start=month.first,
+            end=month.last,
+            catalog=catalog,
+        )
+        result.no_deposit.append(ind.no_deposit_share.value)
+        result.actual_ratio.append(ind.actual_ratio_inpatient.value)
+        result.target = ind.actual_ratio_inpatient.target or result.target
+        for rule, n in (await _findings_by_rule(session, principal, region, month)).items():
+            result.by_rule.setdefault(rule, [0] * len(result.months))[i] = n
+    return result
+
+
+async def _findings_by_rule(
+    session: AsyncSession, principal: Principal, region: str | None, month: Month
+) -> dict[str, int]:
+    wanted = ViolationFilter(region=region, detected_from=month.first, detected_to=month.last)
+    conditions = scope_conditions(principal, wanted)
+    if conditions is None:
+        return {}
+    rule = Violation.__table__.c.rule_code  # type: ignore[attr-defined]
+    stmt = sa.select(rule, sa.func.count()).where(*conditions).group_by(rule)
+    rows = await session.exec(stmt)  # type: ignore[call-overload]
+    return {code: int(n) for code, n in rows.all()}
+
+
+class TrendQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    until: date | None = Field(default=None, description="A day of the last month shown")
+
+
+async def counties_under(
+    session: AsyncSession, principal: Principal, region: str | None
+) -> list[tuple[str, str]]:
+    """The counties one level down that the caller may see (for drilling down)."""
+    own = principal.region_prefix if principal.role is Role.AUDITOR else None
+    if principal.role is Role.HOSPITAL or (region and len(region) == 6):
+        return []
+    prefix = region or own or ""
+    if own and not prefix.startswith(own):
+        return []
+    stmt = (
+        select(Region.code, Region.name)
+        .where(Region.level == "county", col(Region.code).startswith(prefix))
+        .order_by(col(Region.code))
+    )
+    return [(code, name) for code, name in (await session.exec(stmt)).all()]

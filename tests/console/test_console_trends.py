@@ -1,0 +1,106 @@
+"""Month-by-month trends, drill-down from a county to its hospitals to their findings, and bars
+that are red only when they miss a target."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import httpx
+from fastapi import FastAPI
+
+from service.console.trends import last_months
+from tests import factories as f
+from tests.conftest import KeyFactory
+
+
+async def _login(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
+    answer = await client.post("/console/login", data={"api_key": headers["X-API-Key"]})
+    assert answer.status_code in (200, 303)
+
+
+def test_twelve_months_across_new_year() -> None:
+    months = last_months(date(2027, 2, 14))
+    assert [m.label for m in months][:2] == ["2026-03", "2026-04"]
+    assert months[-1].label == "2027-02"
+    assert months[-1].last == date(2027, 2, 28)
+    assert months[-3].first == date(2026, 12, 1)
+    assert len(months) == 12
+
+
+async def test_trends_count_findings_by_month_and_rule_in_scope(
+    app: FastAPI, client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    march, april = datetime(2026, 3, 10, 4, tzinfo=UTC), datetime(2026, 4, 2, 4, tzinfo=UTC)
+    await f.book(
+        app.state.sessionmaker,
+        f.finding(detected_at=march),
+        f.finding(detected_at=march, rule_code="NO_FAMILY_DOCTOR"),
+        f.finding(detected_at=april),
+        f.finding(
+            detected_at=april, county_code=f.NEIGHBOUR_COUNTY, hospital_code=f.NEIGHBOUR_HOSPITAL
+        ),
+    )
+    await _login(client, await make_key("auditor", region_prefix="99"))
+    html = (await client.get("/console/trends", params={"until": "2026-04-30"})).text
+    rows = re.findall(r"<tr><td>(\d{4}-\d{2})</td>.*?<a [^>]*>(\d+)</a></td></tr>", html, re.S)
+    counts = dict(rows)
+    assert len(counts) == 12
+    assert (counts["2026-03"], counts["2026-04"], counts["2026-02"]) == ("2", "2", "0")
+    assert 'id="findings-chart"' in html
+    assert "未签约家庭医生" in html
+    assert "违规收取押金" in html
+    assert 'href="/console/trends?region=990102' in html  # drill down to a county
+    assert 'href="/console/trends?region=990103' in html
+
+    county = (await client.get("/console/trends", params={"until": "2026-04-30",
+                                                            "region": f.COUNTY})).text  # fmt: skip
+    counts = dict(
+        re.findall(r"<tr><td>(\d{4}-\d{2})</td>.*?<a [^>]*>(\d+)</a></td></tr>", county, re.S)
+    )
+    assert counts["2026-04"] == "1"
+    assert "下钻" not in county  # a county is the bottom: its hospitals are on the scoreboard
+
+
+async def test_a_hospital_sees_its_own_trend_and_no_other_region(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    april = datetime(2026, 4, 2, 4, tzinfo=UTC)
+    await f.book(
+        app.state.sessionmaker,
+        f.finding(detected_at=april),
+        f.finding(
+            detected_at=april, county_code=f.NEIGHBOUR_COUNTY, hospital_code=f.NEIGHBOUR_HOSPITAL
+        ),
+    )
+    await _login(client, hospital_headers)
+    html = (await client.get("/console/trends", params={"until": "2026-04-30"})).text
+    counts = dict(
+        re.findall(r"<tr><td>(\d{4}-\d{2})</td>.*?<a [^>]*>(\d+)</a></td></tr>", html, re.S)
+    )
+    assert counts["2026-04"] == "1"
+    assert "下钻" not in html
+
+
+async def test_scoreboard_drills_down_from_county_to_hospital_findings(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    await f.book(app.state.sessionmaker, f.finding())
+    await _login(client, auditor_headers)
+    html = (await client.get("/console/scoreboard")).text
+    assert f'href="/console/scoreboard?region={f.COUNTY}' in html
+    assert f'href="/console/violations?hospital_code={f.COUNTY_HOSPITAL}' in html
+    down = await client.get(f"/console/violations?hospital_code={f.COUNTY_HOSPITAL}")
+    assert down.status_code == 200
+    assert len(re.findall(r'class="open-violation"', down.text)) == 1
+
+
+async def test_a_bar_without_a_target_is_not_red(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    await _login(client, auditor_headers)
+    html = (await client.get("/console/indicators")).text
+    tones = re.findall(r'class="bar (\w+)"', html)
+    assert tones
+    assert "plain" in tones  # 县域内就诊率 has no target
+    assert all(t in ("plain", "met", "miss") for t in tones)
