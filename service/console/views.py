@@ -104,7 +104,7 @@ def tone(meets_target: bool | None) -> str:
 class LineChart:
     """Month-by-month lines on a 0..100% scale, with the target as a dashed line."""
 
-    labels: list[str]
+    labels: list[tuple[float, str]]  # (x, month)
     lines: list[tuple[str, str, str]]  # (name, css class, SVG points)
     dots: list[tuple[float, float, str]]  # (x, y, value text)
     target_y: float | None
@@ -112,13 +112,13 @@ class LineChart:
     height: int = 220
 
 
-CHART_LEFT, CHART_TOP, CHART_BOTTOM = 48, 12, 190
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 48, 680, 12, 190
 
 
 def line_chart(
     labels: list[str], series: list[tuple[str, str, list[Decimal | None]]], target: Decimal | None
 ) -> LineChart:
-    step = (720 - CHART_LEFT - 16) / max(len(labels) - 1, 1)
+    step = (CHART_RIGHT - CHART_LEFT) / max(len(labels) - 1, 1)
 
     def y(value: Decimal) -> float:
         share = float(min(max(value, Decimal(0)), Decimal(1)))
@@ -130,7 +130,8 @@ def line_chart(
         points = [(CHART_LEFT + i * step, y(v), v) for i, v in enumerate(values) if v is not None]
         lines.append((name, css, " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)))
         dots.extend((px, py, _percent(v)) for px, py, v in points)
-    return LineChart(labels, lines, dots, None if target is None else y(target))
+    ticks = [(CHART_LEFT + i * step - 18, label) for i, label in enumerate(labels)]
+    return LineChart(ticks, lines, dots, None if target is None else y(target))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +145,7 @@ def stacked_bars(labels: list[str], by_rule: dict[str, list[int]]) -> list[Stack
     """Findings per month stacked by rule, scaled to the busiest month, 170 px tall."""
     totals = [sum(counts[i] for counts in by_rule.values()) for i in range(len(labels))]
     top = max(totals, default=0) or 1
-    step = (720 - CHART_LEFT - 16) / max(len(labels), 1)
+    step = (CHART_RIGHT - CHART_LEFT + 40) / max(len(labels), 1)
     stacks = []
     for i, label in enumerate(labels):
         y = float(CHART_BOTTOM)
