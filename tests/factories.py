@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
+import httpx
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from service.demo import DEMO_HOSPITALS, DEMO_REGIONS
@@ -228,3 +230,41 @@ def admission_request(**overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
+
+
+def bill(in_policy: str, out_of_policy: str = "0.00", **extra: Any) -> dict[str, Any]:
+    """A settlement bill (yuan strings); the total is the sum of its two parts."""
+    total = Decimal(in_policy) + Decimal(out_of_policy)
+    return {
+        "total": f"{total:.2f}",
+        "in_policy": in_policy,
+        "out_of_policy": out_of_policy,
+        **extra,
+    }
+
+
+def settlement_request(visit_id: str, his: str = "S1", **overrides: Any) -> dict[str, Any]:
+    """POST /v1/settlements body: discharged 2024-03-10, a bill of 20,000 + 500 yuan."""
+    values: dict[str, Any] = {
+        "visit_id": visit_id,
+        "his_settlement_id": his,
+        "discharged_at": "2024-03-10T10:00:00+08:00",
+        "bill": bill("20000.00", "500.00"),
+    }
+    values.update(overrides)
+    return values
+
+
+async def settle(
+    client: httpx.AsyncClient, headers: dict[str, str], payload: dict[str, Any], status: int = 201
+) -> dict[str, Any]:
+    """POST a settlement, assert the status, return the JSON body."""
+    response = await client.post("/v1/settlements", json=payload, headers=headers)
+    assert response.status_code == status, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def at(year: int, month: int, day: int) -> datetime:
+    """10:00 China time on that day, as an aware UTC instant."""
+    return datetime(year, month, day, 2, 0, tzinfo=UTC)

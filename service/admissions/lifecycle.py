@@ -12,10 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.errors import AdmissionNotFound, AdmissionReversed, DepositConflict
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
-from service.admissions.schemas import DepositOutcome, DepositReport, ViolationRef
+from service.admissions.schemas import DepositCreate, DepositPublic, ViolationRef
 from service.admissions.service import find_admission, local_date, request_digest
 from service.base import utcnow
-from service.policy import CompiledPolicy, fen_to_yuan, points_for
+from service.money import fen_to_yuan, yuan_to_fen
+from service.policy import CompiledPolicy, points_for
 from service.policy_versions.catalog import PolicyCatalog
 from service.violations.ledger import Finding, book_violation
 
@@ -41,7 +42,7 @@ async def report_deposit(
     hospital_code: str,
     actor: str,
     visit_id: str,
-    body: DepositReport,
+    body: DepositCreate,
 ) -> tuple[dict[str, Any], bool]:
     """Record a deposit actually taken; book DEPOSIT_CHARGED if the patient was eligible.
     Idempotent per receipt number. Returns (body, replayed)."""
@@ -53,7 +54,7 @@ async def report_deposit(
         return _replay(existing, request_hash), True
     if admission.state != "admitted":
         raise AdmissionReversed(f"admission {visit_id} was reversed; no deposit can be reported")
-    amount_fen = int(body.amount * 100)
+    amount_fen = yuan_to_fen(body.amount)
     taken_before = admission.deposit_taken_fen
     refund_fen = _excess(admission, taken_before=taken_before, amount_fen=amount_fen)
     deposit = AdmissionDeposit(
@@ -175,7 +176,7 @@ async def _book_deposit_charged(
 
 def _outcome(
     admission: Admission, deposit: AdmissionDeposit, refund_fen: int, violation: Any
-) -> DepositOutcome:
+) -> DepositPublic:
     if refund_fen > 0:
         message = (
             f"The patient is eligible for pay-after-treatment (先诊疗后付费): refund "
@@ -188,7 +189,7 @@ def _outcome(
         )
     else:
         message = "Deposit recorded."
-    return DepositOutcome(
+    return DepositPublic(
         visit_id=admission.visit_id,
         receipt_no=deposit.receipt_no,
         amount=fen_to_yuan(deposit.amount_fen),

@@ -9,11 +9,12 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-Yuan = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), decimal_places=2)]
+from service.money import Amount
+
 VisitId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 
-class Referral(BaseModel):
+class ReferralCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     referred: bool = False
@@ -30,19 +31,19 @@ class AdmissionCreate(BaseModel):
     admitted_at: AwareDatetime
     visit_type: Literal["inpatient", "chronic_outpatient"]
     insured_county: str = Field(pattern=r"^\d{6}$", description="参保地 county code")
-    referral: Referral = Referral()
-    deposit_intended: Yuan = Decimal("0")
+    referral: ReferralCreate = ReferralCreate()
+    deposit_intended: Amount = Decimal("0")
 
 
-class DepositReport(BaseModel):
+class DepositCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     receipt_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
-    amount: Yuan
+    amount: Amount
     taken_at: AwareDatetime
 
 
-class ReversalRequest(BaseModel):
+class AdmissionReversalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500)
@@ -120,7 +121,7 @@ class AdmissionDetail(AdmissionPublic):
     reversal_reason: str | None
 
 
-class DepositOutcome(BaseModel):
+class DepositPublic(BaseModel):
     visit_id: str
     receipt_no: str
     amount: str

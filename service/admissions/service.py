@@ -24,6 +24,7 @@ from service.admissions.views import admission_body
 from service.base import utcnow
 from service.db import insert_unless_exists
 from service.identity import IdHasher, ResidentId, mask_name, normalise_resident_id
+from service.money import yuan_to_fen
 from service.persons.answers import PersonStatus
 from service.persons.service import Lookup, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
@@ -88,7 +89,7 @@ async def admit(
         policy=policy,
         visit=visit,
         insured_county=body.insured_county,
-        deposit_intended_fen=_fen(body.deposit_intended),
+        deposit_intended_fen=yuan_to_fen(body.deposit_intended),
     )
     row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
     answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
@@ -153,10 +154,6 @@ def _request_hash(hasher: IdHasher, body: AdmissionCreate, normalised: str) -> s
     return hasher.key_of(canonical_json(payload))
 
 
-def _fen(yuan: Any) -> int:
-    return int(yuan * 100)
-
-
 def _visit(body: AdmissionCreate, hospital: HospitalRef, admitted_on: date) -> Visit:
     return Visit(
         visit_type=body.visit_type,
@@ -200,7 +197,7 @@ def _admission(
         "categories": sorted({c.code for c in assessment.categories}),
         "eligible": assessment.eligible,
         "eligibility": {"reasons": list(assessment.reasons), "covered": assessment.covered},
-        "deposit_intended_fen": _fen(body.deposit_intended),
+        "deposit_intended_fen": yuan_to_fen(body.deposit_intended),
         "deposit_allowed_fen": assessment.deposit_allowed_fen,
         "deposit_taken_fen": 0,
         "status_source": status.source.value,

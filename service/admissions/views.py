@@ -18,8 +18,9 @@ from service.admissions.schemas import (
     ViolationRef,
 )
 from service.base import utcnow
+from service.money import fen_to_yuan
 from service.persons.answers import PersonStatus
-from service.policy import CompiledPolicy, fen_to_yuan
+from service.policy import CompiledPolicy
 
 
 def source_public(status: PersonStatus) -> SourcePublic:

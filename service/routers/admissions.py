@@ -11,9 +11,9 @@ from service.admissions.schemas import (
     AdmissionCreate,
     AdmissionDetail,
     AdmissionPublic,
-    DepositOutcome,
-    DepositReport,
-    ReversalRequest,
+    AdmissionReversalCreate,
+    DepositCreate,
+    DepositPublic,
 )
 from service.admissions.service import AdmissionContext, admit, get_admission
 from service.admissions.views import admission_detail
@@ -80,13 +80,13 @@ async def read_admission(
 @router.post(
     "/{visit_id}/deposits",
     status_code=201,
-    response_model=DepositOutcome,
+    response_model=DepositPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Report a deposit taken; an eligible patient's deposit is a DEPOSIT_CHARGED finding",
 )
 async def create_deposit(
     visit_id: str,
-    body: DepositReport,
+    body: DepositCreate,
     request: Request,
     session: SessionDep,
     hospital: HospitalDep,
@@ -112,7 +112,7 @@ async def create_deposit(
 )
 async def create_reversal(
     visit_id: str,
-    body: ReversalRequest,
+    body: AdmissionReversalCreate,
     session: SessionDep,
     hospital: HospitalDep,
 ) -> AdmissionDetail:

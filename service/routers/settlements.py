@@ -14,7 +14,7 @@ from service.settlements import service
 from service.settlements.schemas import (
     ReversalCreate,
     SettlementCreate,
-    SettlementPreviewIn,
+    SettlementPreviewCreate,
     SettlementPublic,
 )
 from service.settlements.slip import render_slip
@@ -36,7 +36,7 @@ def _hospital(principal: HospitalDep) -> str:
     summary="Pre-settlement (预结算): what settling this bill now would pay; nothing is stored",
 )
 async def preview_settlement(
-    body: SettlementPreviewIn, request: Request, session: SessionDep, principal: HospitalDep
+    body: SettlementPreviewCreate, request: Request, session: SessionDep, principal: HospitalDep
 ) -> SettlementPublic:
     return await service.preview(
         session,

@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
+from service.money import fen_to_yuan
 from service.policy import SettlementResult, Visit, is_covered, points_for, settle
 from service.settlements.capitals import capital_amount
 from service.settlements.context import Context
 from service.settlements.errors import InvalidExternalAmounts
-from service.settlements.money import yuan
 
 NATIONAL_FUNDS = {
     "basic_insurance": "hifp_pay",
@@ -59,9 +59,9 @@ def run(
 
 def _money(result: SettlementResult) -> dict[str, str]:
     return {
-        "total": yuan(result.total_fen),
-        "fund_total": yuan(result.funds_total_fen),
-        "patient_pays": yuan(result.patient_pays_fen),
+        "total": fen_to_yuan(result.total_fen),
+        "fund_total": fen_to_yuan(result.funds_total_fen),
+        "patient_pays": fen_to_yuan(result.patient_pays_fen),
         "actual_ratio": str(result.actual_ratio),
         "out_of_policy_share": str(result.out_of_policy_share),
     }
@@ -91,7 +91,7 @@ def bookings(ctx: Context, result: SettlementResult, year: Mapping[str, int]) ->
             **money,
             "settlement_mode": ctx.mode,
             "skipped_layers": skipped,
-            "patient_pays_one_stop": yuan(one_stop.patient_pays_fen),
+            "patient_pays_one_stop": fen_to_yuan(one_stop.patient_pays_fen),
         }
         found.append(Booking("NOT_ONE_STOP", points_for(policy, "NOT_ONE_STOP"), evidence))
     if ctx.visit.location != "in_county" and not ctx.visit.referred:
@@ -102,8 +102,8 @@ def bookings(ctx: Context, result: SettlementResult, year: Mapping[str, int]) ->
                 **money,
                 "location": ctx.visit.location,
                 "referred": False,
-                "patient_pays_if_referred": yuan(referred.patient_pays_fen),
-                "patient_extra": yuan(extra),
+                "patient_pays_if_referred": fen_to_yuan(referred.patient_pays_fen),
+                "patient_extra": fen_to_yuan(extra),
             }
             found.append(
                 Booking("IMPROPER_REFERRAL", points_for(policy, "IMPROPER_REFERRAL"), evidence)
@@ -121,14 +121,14 @@ def national_fields(ctx: Context, result: SettlementResult) -> dict[str, str]:
         raise AssertionError(f"layers {funds} + patient {result.patient_pays_fen} != bill")
     parts = ctx.out_of_policy
     return {
-        "medfee_sumamt": yuan(result.total_fen),
-        "fund_pay_sumamt": yuan(funds),
-        **{name: yuan(fen) for name, fen in paid.items()},
-        "psn_part_amt": yuan(result.patient_pays_fen),
-        "fulamt_ownpay_amt": yuan(parts.full_self_pay_fen),
-        "overlmt_selfpay": yuan(parts.over_limit_fen),
-        "preselfpay_amt": yuan(parts.pre_self_pay_fen),
-        "inscp_scp_amt": yuan(ctx.bill.in_policy_fen),
+        "medfee_sumamt": fen_to_yuan(result.total_fen),
+        "fund_pay_sumamt": fen_to_yuan(funds),
+        **{name: fen_to_yuan(fen) for name, fen in paid.items()},
+        "psn_part_amt": fen_to_yuan(result.patient_pays_fen),
+        "fulamt_ownpay_amt": fen_to_yuan(parts.full_self_pay_fen),
+        "overlmt_selfpay": fen_to_yuan(parts.over_limit_fen),
+        "preselfpay_amt": fen_to_yuan(parts.pre_self_pay_fen),
+        "inscp_scp_amt": fen_to_yuan(ctx.bill.in_policy_fen),
     }
 
 
@@ -150,22 +150,22 @@ def render(ctx: Context, result: SettlementResult, found: list[Booking]) -> dict
                 "fund_type": r.fund_type,
                 "name": r.name,
                 "applied": r.applied,
-                "base": yuan(r.base_fen),
-                "deductible_used": yuan(r.deductible_fen),
+                "base": fen_to_yuan(r.base_fen),
+                "deductible_used": fen_to_yuan(r.deductible_fen),
                 "ratio": r.ratio,
-                "amount": yuan(r.amount_fen),
-                "cap_left": None if r.cap_left_fen is None else yuan(r.cap_left_fen),
+                "amount": fen_to_yuan(r.amount_fen),
+                "cap_left": None if r.cap_left_fen is None else fen_to_yuan(r.cap_left_fen),
             }
             for r in result.layers
         ],
         "totals": {
-            "total": yuan(result.total_fen),
-            "waived": yuan(result.waived_fen),
-            "fund_total": yuan(result.funds_total_fen),
-            "patient_pays": yuan(result.patient_pays_fen),
+            "total": fen_to_yuan(result.total_fen),
+            "waived": fen_to_yuan(result.waived_fen),
+            "fund_total": fen_to_yuan(result.funds_total_fen),
+            "patient_pays": fen_to_yuan(result.patient_pays_fen),
             "patient_pays_in_capitals": capital_amount(result.patient_pays_fen),
-            "patient_in_policy": yuan(result.patient_in_policy_fen),
-            "patient_out_of_policy": yuan(result.patient_out_of_policy_fen),
+            "patient_in_policy": fen_to_yuan(result.patient_in_policy_fen),
+            "patient_out_of_policy": fen_to_yuan(result.patient_out_of_policy_fen),
             "actual_ratio": str(result.actual_ratio),
             "out_of_policy_share": str(result.out_of_policy_share),
         },

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.money import yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.regions.directory import HospitalDirectory
 from service.settlements.accumulators import Scope
@@ -23,8 +24,7 @@ from service.settlements.errors import (
     VisitNotAdmitted,
     VisitNotFound,
 )
-from service.settlements.money import to_fen
-from service.settlements.schemas import BillIn, SettlementPreviewIn
+from service.settlements.schemas import BillCreate, SettlementPreviewCreate
 from service.settlements.visits import AdmittedVisit
 
 CHINA = timezone(timedelta(hours=8), "CST")
@@ -85,9 +85,13 @@ def admitted(visit: AdmittedVisit | None, *, visit_id: str) -> AdmittedVisit:
     return visit
 
 
-def checked_bill(bill: BillIn) -> tuple[Bill, OutOfPolicy]:
+def checked_bill(bill: BillCreate) -> tuple[Bill, OutOfPolicy]:
     """The bill in fen, or a 422 naming the part that does not add up."""
-    total, inside, outside = to_fen(bill.total), to_fen(bill.in_policy), to_fen(bill.out_of_policy)
+    total, inside, outside = (
+        yuan_to_fen(bill.total),
+        yuan_to_fen(bill.in_policy),
+        yuan_to_fen(bill.out_of_policy),
+    )
     if inside + outside != total:
         raise InvalidBill(
             f"in_policy {bill.in_policy} + out_of_policy {bill.out_of_policy} "
@@ -98,14 +102,18 @@ def checked_bill(bill: BillIn) -> tuple[Bill, OutOfPolicy]:
     if bill.out_of_policy_breakdown is not None:
         b = bill.out_of_policy_breakdown
         parts = OutOfPolicy(
-            to_fen(b.full_self_pay), to_fen(b.over_limit_self_pay), to_fen(b.pre_self_pay)
+            yuan_to_fen(b.full_self_pay),
+            yuan_to_fen(b.over_limit_self_pay),
+            yuan_to_fen(b.pre_self_pay),
         )
         if sum((parts.full_self_pay_fen, parts.over_limit_fen, parts.pre_self_pay_fen)) != outside:
             raise InvalidBill(
                 "the out-of-policy breakdown does not add up to out_of_policy",
                 field="bill.out_of_policy_breakdown",
             )
-    lines = tuple(BillLine(line.item, to_fen(line.amount), line.in_policy) for line in bill.lines)
+    lines = tuple(
+        BillLine(line.item, yuan_to_fen(line.amount), line.in_policy) for line in bill.lines
+    )
     if lines:
         if sum(line.amount_fen for line in lines) != total:
             raise InvalidBill("the bill lines do not add up to the total", field="bill.lines")
@@ -156,7 +164,7 @@ async def load_context(
     catalog: Catalog,
     hospitals: HospitalDirectory,
     admission: AdmittedVisit,
-    body: SettlementPreviewIn,
+    body: SettlementPreviewCreate,
 ) -> Context:
     bill, parts = checked_bill(body.bill)
     if body.discharged_at < admission.admitted_at:
@@ -182,7 +190,7 @@ async def load_context(
     )
     categories = admission.categories
     skip = _skip(policy, visit, categories, body.settlement_mode)
-    amounts = {code: to_fen(value) for code, value in body.external_amounts.items()}
+    amounts = {code: yuan_to_fen(value) for code, value in body.external_amounts.items()}
     return Context(
         hospital_code=admission.hospital_code,
         county_code=admission.county_code,

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from service.settlements.money import to_fen
+from service.money import yuan_to_fen
 from service.settlements.schemas import SettlementCreate
 
 
 def _canonical(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return to_fen(value)
+        return yuan_to_fen(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, dict):

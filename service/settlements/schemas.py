@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from service.money import Amount
 from service.policy.schema import FeeItem
-from service.settlements.money import Amount
 
 SettlementMode = Literal["one_stop", "insurance_only"]
 
@@ -19,7 +19,7 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class OutOfPolicyBreakdown(_Input):
+class OutOfPolicyBreakdownCreate(_Input):
     """政策范围外费用 by kind; the parts add up to `out_of_policy`."""
 
     full_self_pay: Amount = Field(default=Decimal(0), description="全自费 (fulamt_ownpay_amt)")
@@ -29,24 +29,24 @@ class OutOfPolicyBreakdown(_Input):
     pre_self_pay: Amount = Field(default=Decimal(0), description="先行自付 (preselfpay_amt)")
 
 
-class BillLineIn(_Input):
+class BillLineCreate(_Input):
     item: FeeItem
     amount: Amount
     in_policy: bool
 
 
-class BillIn(_Input):
+class BillCreate(_Input):
     total: Amount = Field(description="总费用 (medfee_sumamt)")
     in_policy: Amount = Field(description="政策范围内费用")
     out_of_policy: Amount = Field(description="政策范围外费用")
-    out_of_policy_breakdown: OutOfPolicyBreakdown | None = None
-    lines: list[BillLineIn] = Field(default=[], max_length=200)
+    out_of_policy_breakdown: OutOfPolicyBreakdownCreate | None = None
+    lines: list[BillLineCreate] = Field(default=[], max_length=200)
 
 
-class SettlementPreviewIn(_Input):
+class SettlementPreviewCreate(_Input):
     visit_id: str = Field(min_length=1, max_length=64)
     discharged_at: AwareDatetime
-    bill: BillIn
+    bill: BillCreate
     settlement_mode: SettlementMode = "one_stop"
     external_amounts: dict[str, Amount] = Field(
         default={},
@@ -56,7 +56,7 @@ class SettlementPreviewIn(_Input):
     )
 
 
-class SettlementCreate(SettlementPreviewIn):
+class SettlementCreate(SettlementPreviewCreate):
     his_settlement_id: str = Field(
         min_length=1, max_length=64, description="The HIS settlement message id (idempotency)"
     )
@@ -67,7 +67,7 @@ class ReversalCreate(_Input):
     his_reversal_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
-class LayerOut(BaseModel):
+class LayerPublic(BaseModel):
     code: str
     fund_type: str
     name: str
@@ -79,7 +79,7 @@ class LayerOut(BaseModel):
     cap_left: str | None = Field(description="年度限额余额 after this bill; null: no cap")
 
 
-class TotalsOut(BaseModel):
+class TotalsPublic(BaseModel):
     total: str
     waived: str
     fund_total: str
@@ -91,7 +91,7 @@ class TotalsOut(BaseModel):
     out_of_policy_share: str = Field(description="目录外费用占比")
 
 
-class FindingOut(BaseModel):
+class FindingPublic(BaseModel):
     rule: str
     violated: bool
     measured: str
@@ -100,7 +100,7 @@ class FindingOut(BaseModel):
     detail: str
 
 
-class TraceOut(BaseModel):
+class TracePublic(BaseModel):
     step: str
     zh: str
     en: str
@@ -113,7 +113,7 @@ class PolicyRef(BaseModel):
     content_hash: str
 
 
-class ReversalOut(BaseModel):
+class ReversalPublic(BaseModel):
     id: int
     his_reversal_id: str | None
     reason: str
@@ -136,8 +136,8 @@ class SettlementPublic(BaseModel):
     admitted_at: datetime
     discharged_at: datetime
     year: int
-    layers: list[LayerOut]
-    totals: TotalsOut
+    layers: list[LayerPublic]
+    totals: TotalsPublic
     medfee_sumamt: str = Field(description="总费用")
     fund_pay_sumamt: str = Field(description="基金支付总额 (all funds and waivers)")
     hifp_pay: str = Field(description="基本医疗保险统筹基金支出")
@@ -149,9 +149,9 @@ class SettlementPublic(BaseModel):
     overlmt_selfpay: str = Field(description="超限价自费费用")
     preselfpay_amt: str = Field(description="先行自付金额")
     inscp_scp_amt: str = Field(description="符合政策范围金额")
-    findings: list[FindingOut]
+    findings: list[FindingPublic]
     violations_booked: list[str]
     policy: PolicyRef
-    trace: list[TraceOut]
-    reversal: ReversalOut | None = None
+    trace: list[TracePublic]
+    reversal: ReversalPublic | None = None
     created_at: datetime | None

@@ -43,7 +43,7 @@ from service.settlements.record import record
 from service.settlements.schemas import (
     ReversalCreate,
     SettlementCreate,
-    SettlementPreviewIn,
+    SettlementPreviewCreate,
     SettlementPublic,
 )
 from service.settlements.visits import AdmittedVisit, Earlier, read_visit
@@ -130,7 +130,7 @@ async def preview(
     catalog: Catalog,
     hospitals: HospitalDirectory,
     hospital_code: str,
-    body: SettlementPreviewIn,
+    body: SettlementPreviewCreate,
 ) -> SettlementPublic:
     """预结算: what settling now would do. Reads the accumulators, stores nothing."""
     visit = await _read_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)

@@ -4,10 +4,7 @@ short way to post a settlement."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -90,39 +87,3 @@ def key_for(
         return await make_key("hospital", hospital_code=hospital_code)
 
     return _key
-
-
-def bill(in_policy: str, out_of_policy: str = "0.00", **extra: Any) -> dict[str, Any]:
-    from decimal import Decimal
-
-    total = Decimal(in_policy) + Decimal(out_of_policy)
-    return {
-        "total": f"{total:.2f}",
-        "in_policy": in_policy,
-        "out_of_policy": out_of_policy,
-        **extra,
-    }
-
-
-def body(visit_id: str, his: str = "S1", **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "visit_id": visit_id,
-        "his_settlement_id": his,
-        "discharged_at": "2024-03-10T10:00:00+08:00",
-        "bill": bill("20000.00", "500.00"),
-    }
-    values.update(overrides)
-    return values
-
-
-async def settle(
-    client: httpx.AsyncClient, headers: dict[str, str], payload: dict[str, Any], status: int = 201
-) -> dict[str, Any]:
-    response = await client.post("/v1/settlements", json=payload, headers=headers)
-    assert response.status_code == status, response.text
-    result: dict[str, Any] = response.json()
-    return result
-
-
-def at(year: int, month: int, day: int) -> datetime:
-    return datetime(year, month, day, 2, 0, tzinfo=UTC)

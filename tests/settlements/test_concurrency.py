@@ -13,7 +13,7 @@ from sqlmodel import select
 from service.settlements.accumulators import Scope, year_totals
 from service.settlements.models import Settlement, SettlementReversal
 from tests import factories
-from tests.settlements.conftest import bill, body
+from tests.factories import bill, settlement_request
 
 N = 50
 BASIC_CAP_FEN = 150_000_00  # demo province: basic insurance annual cap
@@ -34,7 +34,7 @@ async def test_fifty_concurrent_settlements_never_overshoot_a_cap(
         ).person_key
 
     async def one(visit_id: str) -> httpx.Response:
-        payload = body(visit_id, his=f"H-{visit_id}", bill=bill("20000.00", "300.00"))
+        payload = settlement_request(visit_id, his=f"H-{visit_id}", bill=bill("20000.00", "300.00"))
         return await client.post("/v1/settlements", json=payload, headers=hospital_headers)
 
     responses = await asyncio.gather(*(one(v) for v in visits))
@@ -66,7 +66,7 @@ async def test_concurrent_retries_of_one_settlement_create_one_record(
 ) -> None:
     async with app.state.sessionmaker() as s:
         visit = await factories.make_admission(s)
-    payload = body(visit.visit_id, his="RACE")
+    payload = settlement_request(visit.visit_id, his="RACE")
     responses = await asyncio.gather(
         *(client.post("/v1/settlements", json=payload, headers=hospital_headers) for _ in range(10))
     )
@@ -88,7 +88,7 @@ async def test_concurrent_settlements_of_one_visit_under_different_his_ids_store
         *(
             client.post(
                 "/v1/settlements",
-                json=body(visit.visit_id, his=f"HIS-{i}"),
+                json=settlement_request(visit.visit_id, his=f"HIS-{i}"),
                 headers=hospital_headers,
             )
             for i in range(10)

@@ -15,7 +15,7 @@ from sqlmodel import select
 from service.settlements.accumulators import Scope, year_totals
 from service.settlements.models import Settlement, SettlementReversal
 from tests import factories
-from tests.settlements.conftest import bill, body
+from tests.factories import bill, settlement_request
 
 STEPS = 30
 
@@ -54,7 +54,7 @@ async def test_random_walks_keep_the_ledger_invariants(
         visit = rng.choice(visits)
         action = rng.choice(["settle", "settle", "retry", "conflict", "reverse"])
         if action == "settle" or not sent:
-            payload = body(
+            payload = settlement_request(
                 visit,
                 his=f"S{step}",
                 bill=bill(f"{rng.randint(1, 90_000)}.{rng.randint(0, 99):02d}"),

@@ -10,7 +10,7 @@ from service.settlements.accumulators import Scope, year_totals
 from service.settlements.models import Settlement
 from tests import factories
 from tests.conftest import KeyFactory
-from tests.settlements.conftest import bill, body, settle
+from tests.factories import bill, settle, settlement_request
 
 
 async def _visit(app: FastAPI, **overrides: object) -> tuple[str, str]:
@@ -29,9 +29,13 @@ async def test_a_retry_with_the_same_body_returns_the_stored_settlement(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     visit_id, person_key = await _visit(app)
-    first = await client.post("/v1/settlements", json=body(visit_id), headers=hospital_headers)
+    first = await client.post(
+        "/v1/settlements", json=settlement_request(visit_id), headers=hospital_headers
+    )
     after_first = await _totals(app, person_key)
-    same = body(visit_id, bill={"total": 20500, "in_policy": "20000.0", "out_of_policy": "500"})
+    same = settlement_request(
+        visit_id, bill={"total": 20500, "in_policy": "20000.0", "out_of_policy": "500"}
+    )
     again = await client.post("/v1/settlements", json=same, headers=hospital_headers)
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
@@ -43,8 +47,8 @@ async def test_a_different_body_under_the_same_keys_is_a_conflict(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     visit_id, _ = await _visit(app)
-    await settle(client, hospital_headers, body(visit_id))
-    changed = body(visit_id, bill=bill("20000.00", "600.00"))
+    await settle(client, hospital_headers, settlement_request(visit_id))
+    changed = settlement_request(visit_id, bill=bill("20000.00", "600.00"))
     response = await client.post("/v1/settlements", json=changed, headers=hospital_headers)
     assert response.status_code == 409
     assert response.json()["code"] == "settlement_conflict"
@@ -54,9 +58,9 @@ async def test_a_second_active_settlement_of_a_visit_is_refused(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     visit_id, _ = await _visit(app)
-    await settle(client, hospital_headers, body(visit_id, his="S1"))
+    await settle(client, hospital_headers, settlement_request(visit_id, his="S1"))
     response = await client.post(
-        "/v1/settlements", json=body(visit_id, his="S2"), headers=hospital_headers
+        "/v1/settlements", json=settlement_request(visit_id, his="S2"), headers=hospital_headers
     )
     assert response.status_code == 409
     assert response.json()["code"] == "visit_already_settled"
@@ -67,9 +71,9 @@ async def test_reversal_restores_every_accumulator_and_happens_once(
 ) -> None:
     visit_id, person_key = await _visit(app)
     earlier_id, _ = await _visit(app, resident=factories.resident_id(region=factories.COUNTY))
-    await settle(client, hospital_headers, body(earlier_id, bill=bill("8000.00")))
+    await settle(client, hospital_headers, settlement_request(earlier_id, bill=bill("8000.00")))
     before = await _totals(app, person_key)
-    settled = await settle(client, hospital_headers, body(visit_id))
+    settled = await settle(client, hospital_headers, settlement_request(visit_id))
     assert await _totals(app, person_key) != before
     url = f"/v1/settlements/{settled['id']}/reversal"
     reversed_ = await client.post(url, json={"reason": "HIS 冲销"}, headers=hospital_headers)
@@ -89,13 +93,13 @@ async def test_a_visit_can_be_settled_again_after_a_reversal(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     visit_id, person_key = await _visit(app)
-    first = await settle(client, hospital_headers, body(visit_id, his="S1"))
+    first = await settle(client, hospital_headers, settlement_request(visit_id, his="S1"))
     await client.post(
         f"/v1/settlements/{first['id']}/reversal",
         json={"reason": "wrong bill", "his_reversal_id": "R1"},
         headers=hospital_headers,
     )
-    second = await settle(client, hospital_headers, body(visit_id, his="S2"))
+    second = await settle(client, hospital_headers, settlement_request(visit_id, his="S2"))
     assert second["layers"] == first["layers"]  # the year is as if the first never happened
     listed = await client.get(
         "/v1/settlements", params={"visit_id": visit_id}, headers=hospital_headers
@@ -111,7 +115,7 @@ async def test_a_reversal_retried_with_its_his_id_is_replayed(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     visit_id, _ = await _visit(app)
-    settled = await settle(client, hospital_headers, body(visit_id))
+    settled = await settle(client, hospital_headers, settlement_request(visit_id))
     url = f"/v1/settlements/{settled['id']}/reversal"
     payload = {"reason": "wrong bill", "his_reversal_id": "R9"}
     first = await client.post(url, json=payload, headers=hospital_headers)
@@ -128,11 +132,11 @@ async def test_another_hospitals_visit_and_settlement_are_not_found(
 ) -> None:
     visit_id, _ = await _visit(app)
     response = await client.post(
-        "/v1/settlements", json=body(visit_id), headers=other_hospital_headers
+        "/v1/settlements", json=settlement_request(visit_id), headers=other_hospital_headers
     )
     assert response.status_code == 404
     assert response.json()["code"] == "visit_not_found"
-    settled = await settle(client, hospital_headers, body(visit_id))
+    settled = await settle(client, hospital_headers, settlement_request(visit_id))
     for url in (f"/v1/settlements/{settled['id']}", f"/v1/settlements/{settled['id']}/slip"):
         assert (await client.get(url, headers=other_hospital_headers)).status_code == 404
     reversal = await client.post(
@@ -155,7 +159,7 @@ async def test_an_auditor_reads_settlements_in_its_region_only(
     make_key: KeyFactory,
 ) -> None:
     visit_id, _ = await _visit(app)
-    settled = await settle(client, hospital_headers, body(visit_id))
+    settled = await settle(client, hospital_headers, settlement_request(visit_id))
     url = f"/v1/settlements/{settled['id']}"
     assert (await client.get(url, headers=auditor_headers)).json()["id"] == settled["id"]
     elsewhere = await make_key("auditor", region_prefix="42")
@@ -170,7 +174,7 @@ async def test_preview_stores_nothing_and_matches_the_settlement(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     visit_id, person_key = await _visit(app)
-    payload = body(visit_id)
+    payload = settlement_request(visit_id)
     payload.pop("his_settlement_id")
     preview = await client.post("/v1/settlements/preview", json=payload, headers=hospital_headers)
     assert preview.status_code == 200, preview.text
@@ -179,6 +183,6 @@ async def test_preview_stores_nothing_and_matches_the_settlement(
     assert await _totals(app, person_key) == {}
     async with app.state.sessionmaker() as s:
         assert (await s.exec(select(Settlement))).all() == []
-    settled = await settle(client, hospital_headers, body(visit_id))
+    settled = await settle(client, hospital_headers, settlement_request(visit_id))
     assert settled["layers"] == preview.json()["layers"]
     assert settled["totals"] == preview.json()["totals"]

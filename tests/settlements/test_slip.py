@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from service.settlements.slip_words import percent, ratio_words
 from tests import factories
-from tests.settlements.conftest import bill, body, settle
+from tests.factories import bill, settle, settlement_request
 
 
 async def test_the_slip_shows_the_layers_and_the_patient_share_in_capitals(
@@ -21,7 +21,9 @@ async def test_the_slip_shows_the_layers_and_the_patient_share_in_capitals(
     async with app.state.sessionmaker() as s:
         visit = await factories.make_admission(s, resident=raw)
     result = await settle(
-        client, hospital_headers, body(visit.visit_id, bill=bill("20000.00", "500.00"))
+        client,
+        hospital_headers,
+        settlement_request(visit.visit_id, bill=bill("20000.00", "500.00")),
     )
     response = await client.get(f"/v1/settlements/{result['id']}/slip", headers=hospital_headers)
     assert response.status_code == 200
@@ -48,7 +50,7 @@ async def test_a_reversed_settlement_slip_says_so(
 ) -> None:
     async with app.state.sessionmaker() as s:
         visit = await factories.make_admission(s)
-    result = await settle(client, hospital_headers, body(visit.visit_id))
+    result = await settle(client, hospital_headers, settlement_request(visit.visit_id))
     await client.post(
         f"/v1/settlements/{result['id']}/reversal",
         json={"reason": "录入错误"},

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests import factories
-from tests.settlements.conftest import bill, body
+from tests.factories import at, bill, settlement_request
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ async def test_a_bad_bill_is_refused_naming_the_field(
     field: str,
     code: str,
 ) -> None:
-    response = await _post(client, hospital_headers, body(visit_id, bill=bill_))
+    response = await _post(client, hospital_headers, settlement_request(visit_id, bill=bill_))
     assert response.status_code == 422, response.text
     errors = [(e["field"], e["code"]) for e in response.json()["errors"]]
     assert (field, code) in errors
@@ -70,7 +70,7 @@ async def test_a_bad_bill_is_refused_naming_the_field(
 async def test_discharge_before_admission_is_refused(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
 ) -> None:
-    payload = body(visit_id, discharged_at="2024-02-01T10:00:00+08:00")
+    payload = settlement_request(visit_id, discharged_at="2024-02-01T10:00:00+08:00")
     response = await _post(client, hospital_headers, payload)
     assert response.status_code == 422
     assert response.json()["code"] == "discharge_before_admission"
@@ -81,7 +81,7 @@ async def test_a_naive_discharge_time_is_refused(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
 ) -> None:
     response = await _post(
-        client, hospital_headers, body(visit_id, discharged_at="2024-03-10T10:00:00")
+        client, hospital_headers, settlement_request(visit_id, discharged_at="2024-03-10T10:00:00")
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "body.discharged_at"
@@ -103,7 +103,7 @@ async def test_a_body_cannot_set_what_the_server_decides(
     visit_id: str,
     extra: dict[str, Any],
 ) -> None:
-    response = await _post(client, hospital_headers, {**body(visit_id), **extra})
+    response = await _post(client, hospital_headers, {**settlement_request(visit_id), **extra})
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == "extra_forbidden"
 
@@ -111,7 +111,7 @@ async def test_a_body_cannot_set_what_the_server_decides(
 async def test_an_unknown_visit_is_not_found(
     client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
-    response = await _post(client, hospital_headers, body("NO-SUCH-VISIT"))
+    response = await _post(client, hospital_headers, settlement_request("NO-SUCH-VISIT"))
     assert response.status_code == 404
     assert response.json()["code"] == "visit_not_found"
 
@@ -121,7 +121,7 @@ async def test_a_reversed_admission_cannot_be_settled(
 ) -> None:
     async with app.state.sessionmaker() as s:
         row = await factories.make_admission(s, state="reversed")
-    response = await _post(client, hospital_headers, body(row.visit_id))
+    response = await _post(client, hospital_headers, settlement_request(row.visit_id))
     assert response.status_code == 409
     assert response.json()["code"] == "visit_not_admitted"
 
@@ -134,7 +134,7 @@ async def test_an_external_layer_needs_its_amount(
             s, hospital_code=factories.CITY_HOSPITAL, insured_county="990201", categories=[]
         )
     headers = await make_key("hospital", hospital_code=factories.CITY_HOSPITAL)
-    payload = body(row.visit_id)
+    payload = settlement_request(row.visit_id)
     missing = await _post(client, headers, payload)
     assert missing.status_code == 422
     assert missing.json()["errors"][0]["field"] == "external_amounts.basic_insurance"
@@ -153,15 +153,11 @@ async def test_no_policy_in_force_is_a_clear_422(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     async with app.state.sessionmaker() as s:
-        row = await factories.make_admission(s, admitted_at=factories_at_2019())
+        row = await factories.make_admission(s, admitted_at=at(2019, 5, 1))
     response = await _post(
-        client, hospital_headers, body(row.visit_id, discharged_at="2019-06-01T10:00:00+08:00")
+        client,
+        hospital_headers,
+        settlement_request(row.visit_id, discharged_at="2019-06-01T10:00:00+08:00"),
     )
     assert response.status_code == 422
     assert response.json()["code"] == "no_policy_in_force"
-
-
-def factories_at_2019() -> Any:
-    from tests.settlements.conftest import at
-
-    return at(2019, 5, 1)

@@ -9,7 +9,7 @@ from sqlmodel import select
 from service.violations.models import Violation
 from tests import factories
 from tests.conftest import KeyFactory
-from tests.settlements.conftest import bill, body, settle
+from tests.factories import bill, settle, settlement_request
 
 
 async def _violations(app: FastAPI) -> list[Violation]:
@@ -22,7 +22,9 @@ async def test_insurance_only_settlement_of_an_eligible_patient_is_not_one_stop(
 ) -> None:
     async with app.state.sessionmaker() as s:
         visit = await factories.make_admission(s)
-    payload = body(visit.visit_id, settlement_mode="insurance_only", bill=bill("20000.00"))
+    payload = settlement_request(
+        visit.visit_id, settlement_mode="insurance_only", bill=bill("20000.00")
+    )
     result = await settle(client, hospital_headers, payload)
     applied = {item["code"]: item["applied"] for item in result["layers"]}
     assert applied == {
@@ -50,7 +52,9 @@ async def test_one_stop_settlement_books_nothing_when_targets_are_met(
 ) -> None:
     async with app.state.sessionmaker() as s:
         visit = await factories.make_admission(s)
-    result = await settle(client, hospital_headers, body(visit.visit_id, bill=bill("20000.00")))
+    result = await settle(
+        client, hospital_headers, settlement_request(visit.visit_id, bill=bill("20000.00"))
+    )
     assert result["violations_booked"] == []
     assert await _violations(app) == []
     assert {f["rule"] for f in result["findings"]} >= {"BELOW_TARGET_RATIO", "SELF_PAY_OVER_CAP"}
@@ -68,7 +72,9 @@ async def test_out_of_county_without_referral_books_improper_referral_with_the_c
             location="out_of_county",
             referred=False,
         )
-    result = await settle(client, headers, body(visit.visit_id, bill=bill("20000.00", "100.00")))
+    result = await settle(
+        client, headers, settlement_request(visit.visit_id, bill=bill("20000.00", "100.00"))
+    )
     assert "IMPROPER_REFERRAL" in result["violations_booked"]
     booked = {v.rule_code: v for v in await _violations(app)}
     evidence = booked["IMPROPER_REFERRAL"].evidence
@@ -89,7 +95,9 @@ async def test_an_outside_referral_that_costs_nothing_is_not_booked(
             location="out_of_county",
             referred=True,
         )
-    result = await settle(client, headers, body(visit.visit_id, bill=bill("20000.00")))
+    result = await settle(
+        client, headers, settlement_request(visit.visit_id, bill=bill("20000.00"))
+    )
     assert "IMPROPER_REFERRAL" not in result["violations_booked"]
 
 
@@ -106,7 +114,9 @@ async def test_a_below_target_ratio_is_booked_with_the_measured_ratio(
             location="out_of_county",
             referred=True,
         )
-    result = await settle(client, headers, body(visit.visit_id, bill=bill("20000.00", "5000.00")))
+    result = await settle(
+        client, headers, settlement_request(visit.visit_id, bill=bill("20000.00", "5000.00"))
+    )
     assert "BELOW_TARGET_RATIO" in result["violations_booked"]
     below = {v.rule_code: v for v in await _violations(app)}["BELOW_TARGET_RATIO"]
     assert below.evidence["measured"] == result["totals"]["actual_ratio"]

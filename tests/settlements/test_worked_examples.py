@@ -11,7 +11,7 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests import factories
-from tests.settlements.conftest import at, bill, settle
+from tests.factories import at, bill, settle
 
 KeyFor = Callable[[str], Awaitable[dict[str, str]]]
 

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests import factories
-from tests.settlements.conftest import at, bill, body, settle
+from tests.factories import at, bill, settle, settlement_request
 
 
 def layer(result: dict[str, Any], code: str) -> dict[str, Any]:
@@ -26,7 +26,7 @@ async def test_thresholds_and_caps_carry_over_between_admissions(
             visit = await factories.make_admission(
                 s, resident=resident, visit_id=f"Y{month}", admitted_at=at(2024, month, 1)
             )
-        payload = body(
+        payload = settlement_request(
             visit.visit_id,
             discharged_at=f"2024-{month:02d}-10T10:00:00+08:00",
             bill=bill("60000.00"),
@@ -63,7 +63,7 @@ async def test_years_do_not_share_accumulators(
             visit = await factories.make_admission(
                 s, resident=resident, visit_id=f"Y{year}", admitted_at=at(year, 12, 20)
             )
-        payload = body(
+        payload = settlement_request(
             visit.visit_id, discharged_at=f"{year}-12-28T10:00:00+08:00", bill=bill("60000.00")
         )
         outcomes.append(await settle(client, hospital_headers, payload))

@@ -1,0 +1,66 @@
+"""Money at the edge of the service: the one API amount type, and the one way from yuan to fen.
+
+Inside, money is integer fen. A request carries yuan (a decimal string or a JSON number with
+at most two decimals, ASCII digits only, at most `MAX_AMOUNT_YUAN`); `yuan_to_fen` turns it
+into fen once, at the edge; answers carry two-place yuan strings (`fen_to_yuan`).
+
+The arithmetic itself (the conversion and the one rounding rule, `round_half_up` 四舍五入) lives
+in the pure engine, `service.policy.money`, because the engine converts policy documents' yuan
+with it and may import nothing outside `service.policy`. Everything outside the engine imports
+money from here, so there is one conversion and one rounding rule (ADR 0010).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+from service.policy.money import fen_to_yuan, round_half_up, yuan_to_fen
+
+__all__ = ["MAX_AMOUNT_YUAN", "Amount", "fen_to_yuan", "round_half_up", "yuan_to_fen"]
+
+MAX_AMOUNT_YUAN = Decimal("10000000.00")
+"""No bill, bill line, external amount or deposit above ten million yuan is plausible: the
+costliest inpatient treatments cost a few million. A larger figure is a typing error or an
+attack, and settling it would move that much of a fund (ADR 0010)."""
+
+
+def _ascii_digits(value: Any) -> Any:
+    # Decimal() reads any Unicode digit ("١٠٠.00", "１００") as its ASCII value: a bill typed in
+    # another script would be settled as a number nobody on the bill wrote.
+    if isinstance(value, str) and not value.isascii():
+        raise PydanticCustomError(
+            "amount_not_ascii", "write amounts with the ASCII digits 0-9 and a '.' only"
+        )
+    return value
+
+
+def _plausible(value: Decimal) -> Decimal:
+    if value > MAX_AMOUNT_YUAN:
+        raise PydanticCustomError(
+            "amount_implausible",
+            "{amount} yuan is above the plausible maximum of {maximum} yuan for one amount",
+            {"amount": str(value), "maximum": str(MAX_AMOUNT_YUAN)},
+        )
+    return value
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(_ascii_digits),
+    Field(
+        ge=0,
+        decimal_places=2,
+        description=(
+            "Yuan: a decimal string or number, ASCII digits, at most two decimals, "
+            f"at most {MAX_AMOUNT_YUAN} (a larger amount is not plausible and is refused)"
+        ),
+        examples=["52000.00"],
+        json_schema_extra={"maximum": int(MAX_AMOUNT_YUAN)},
+    ),
+    AfterValidator(_plausible),
+]
+"""The one amount type of the API: yuan in, validated; convert with `yuan_to_fen`."""

@@ -1,0 +1,125 @@
+"""One amount type at the API edge: ASCII digits only, at most two decimals, a plausible size;
+one conversion from yuan to fen (service/money.py, ADR 0010)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import TypeAdapter, ValidationError
+
+from service.money import MAX_AMOUNT_YUAN, Amount, yuan_to_fen
+from tests import factories
+from tests.factories import admission_request, bill, settlement_request
+
+AMOUNT = TypeAdapter(Amount)
+
+FOREIGN_DIGITS = ["١٠٠.00", "１００.00", "۱۰۰", "१००.००", "100.0٠"]
+
+
+@pytest.mark.parametrize("text", FOREIGN_DIGITS)
+def test_an_amount_in_another_scripts_digits_is_refused(text: str) -> None:
+    assert Decimal(text) == Decimal(100)  # what the refusal protects against
+    with pytest.raises(ValidationError) as caught:
+        AMOUNT.validate_python(text)
+    assert caught.value.errors()[0]["type"] == "amount_not_ascii"
+
+
+@pytest.mark.parametrize(
+    ("text", "fen"), [("0", 0), ("0.01", 1), ("100.1", 100_10), ("52000.00", 52000_00)]
+)
+def test_an_amount_in_ascii_digits_converts_to_fen(text: str, fen: int) -> None:
+    assert yuan_to_fen(AMOUNT.validate_python(text)) == fen
+
+
+def test_the_plausible_maximum_is_accepted_and_one_fen_more_is_not() -> None:
+    assert yuan_to_fen(AMOUNT.validate_python(str(MAX_AMOUNT_YUAN))) == 10_000_000_00
+    with pytest.raises(ValidationError) as caught:
+        AMOUNT.validate_python("10000000.01")
+    error = caught.value.errors()[0]
+    assert error["type"] == "amount_implausible"
+    assert "plausible maximum of 10000000.00 yuan" in error["msg"]
+
+
+def test_the_conversion_refuses_a_third_decimal() -> None:
+    with pytest.raises(ValueError, match="more than two decimals"):
+        yuan_to_fen(Decimal("1.005"))
+
+
+@pytest.fixture
+async def visit_id(app: FastAPI) -> str:
+    async with app.state.sessionmaker() as s:
+        row = await factories.make_admission(s)
+    return str(row.visit_id)
+
+
+def _problem(response: httpx.Response) -> tuple[str, str]:
+    assert response.status_code == 422, response.text
+    error = response.json()["errors"][0]
+    return error["field"], error["code"]
+
+
+async def test_an_absurd_bill_is_refused_with_the_reason(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
+) -> None:
+    payload = settlement_request(visit_id, bill=bill("999999999999.99"))
+    response = await client.post("/v1/settlements", json=payload, headers=hospital_headers)
+    assert _problem(response) == ("body.bill.total", "amount_implausible")
+    assert "plausible maximum" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize("text", FOREIGN_DIGITS[:2])
+async def test_a_bill_in_foreign_digits_is_refused_naming_the_field(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str, text: str
+) -> None:
+    payload = settlement_request(
+        visit_id, bill={"total": text, "in_policy": "100.00", "out_of_policy": "0"}
+    )
+    response = await client.post("/v1/settlements", json=payload, headers=hospital_headers)
+    assert _problem(response) == ("body.bill.total", "amount_not_ascii")
+
+
+async def test_a_deposit_in_foreign_digits_is_refused_at_admission(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    payload = admission_request(deposit_intended="١٠٠.00")
+    response = await client.post("/v1/admissions", json=payload, headers=hospital_headers)
+    assert _problem(response) == ("body.deposit_intended", "amount_not_ascii")
+
+
+async def test_a_reported_deposit_in_foreign_digits_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
+) -> None:
+    payload: dict[str, Any] = {
+        "receipt_no": "R1",
+        "amount": "１００.00",
+        "taken_at": "2024-03-01T09:00:00+08:00",
+    }
+    response = await client.post(
+        f"/v1/admissions/{visit_id}/deposits", json=payload, headers=hospital_headers
+    )
+    assert _problem(response) == ("body.amount", "amount_not_ascii")
+
+
+@pytest.mark.parametrize(
+    ("schema", "field"),
+    [
+        ("BillCreate", "total"),
+        ("BillLineCreate", "amount"),
+        ("AdmissionCreate", "deposit_intended"),
+        ("DepositCreate", "amount"),
+    ],
+)
+async def test_the_bound_is_in_the_openapi_document(
+    client: httpx.AsyncClient, schema: str, field: str
+) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert schemas[schema]["properties"][field]["maximum"] == 10_000_000
+
+
+async def test_the_bound_is_explained_in_the_openapi_document(client: httpx.AsyncClient) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert "plausible" in schemas["BillLineCreate"]["properties"]["amount"]["description"]
