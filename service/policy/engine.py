@@ -15,6 +15,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from service.policy.compiled import CompiledPolicy, ControlCheck, LayerPlan
+from service.policy.errors import ExternalAmountMissing, ExternalAmountOutOfRange
 from service.policy.model import Bill, Finding, LayerResult, SettlementResult, TraceLine, Visit
 from service.policy.money import RATIO_DECIMALS, RATIO_STRINGS, round_half_up, share_units
 from service.policy.trace import layer_line, summary_lines
@@ -22,7 +23,6 @@ from service.policy.trace import layer_line, summary_lines
 __all__ = ["band_sum", "reverse_deltas", "settle"]
 
 _new = tuple.__new__  # builds the NamedTuple results without a Python-level __new__ frame
-_ZERO = RATIO_DECIMALS[0]
 _NO_POINTS = Decimal(0)
 
 
@@ -247,10 +247,10 @@ def _waive(p: LayerPlan, bill: Bill) -> tuple[int, int, int]:
 
 def _given(p: LayerPlan, given: Mapping[str, int], base: int) -> int:
     if p.code not in given:
-        raise ValueError(f"layer {p.code!r} is external: pass its amount in given={{...}}")
+        raise ExternalAmountMissing(p.code)
     amount = given[p.code]
     if not 0 <= amount <= base:
-        raise ValueError(f"given amount {amount} for {p.code!r} is outside 0..{base} (its base)")
+        raise ExternalAmountOutOfRange(p.code, amount, base)
     return amount
 
 

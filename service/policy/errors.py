@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["PolicyError", "PolicyProblem", "format_problems"]
+__all__ = [
+    "EngineInputError",
+    "ExternalAmountMissing",
+    "ExternalAmountOutOfRange",
+    "PolicyError",
+    "PolicyProblem",
+    "format_problems",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,3 +45,26 @@ class PolicyError(Exception):
 def format_problems(problems: Iterable[PolicyProblem]) -> str:
     """One line per problem: ``source:line: path: message``."""
     return "\n".join(str(p) for p in problems)
+
+
+class EngineInputError(ValueError):
+    """The engine was handed an input it cannot settle, that the caller supplied and can
+    correct. Only these become client errors; any other exception from the engine is a bug."""
+
+
+class ExternalAmountMissing(EngineInputError):
+    """An `external` layer (settled elsewhere, 外部结算) was given no amount."""
+
+    def __init__(self, layer: str) -> None:
+        self.layer = layer
+        super().__init__(f"layer {layer!r} is external: pass its amount in given={{...}}")
+
+
+class ExternalAmountOutOfRange(EngineInputError):
+    """An external layer's amount is below zero or above the base it could pay from."""
+
+    def __init__(self, layer: str, amount_fen: int, base_fen: int) -> None:
+        self.layer = layer
+        super().__init__(
+            f"given amount {amount_fen} for {layer!r} is outside 0..{base_fen} (its base)"
+        )

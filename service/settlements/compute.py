@@ -14,6 +14,7 @@ from typing import Any
 
 from service.money import fen_to_yuan
 from service.policy import SettlementResult, Visit, is_covered, points_for, settle
+from service.policy.errors import ExternalAmountMissing, ExternalAmountOutOfRange
 from service.settlements.capitals import capital_amount
 from service.settlements.context import Context
 from service.settlements.errors import InvalidExternalAmounts
@@ -53,8 +54,9 @@ def run(
             trace=trace,
             given=ctx.given,
         )
-    except ValueError as exc:  # an external amount outside 0..its base
-        raise InvalidExternalAmounts(str(exc), field="external_amounts") from exc
+    except (ExternalAmountMissing, ExternalAmountOutOfRange) as exc:
+        # Only the engine's own input errors are the caller's; anything else is a bug (500).
+        raise InvalidExternalAmounts(str(exc), field=f"external_amounts.{exc.layer}") from exc
 
 
 def _money(result: SettlementResult) -> dict[str, str]:

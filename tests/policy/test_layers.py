@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from service.policy import Bill, BillLine, CompiledPolicy, parse_policy, resolve, settle
+from service.policy.errors import EngineInputError, ExternalAmountMissing, ExternalAmountOutOfRange
 from tests.policy.helpers import add, bill, fen, visit
 
 HEAD = """\
@@ -316,12 +317,13 @@ EXTERNAL = """\
 
 
 def test_an_external_layer_needs_its_amount() -> None:
-    with pytest.raises(ValueError, match="given"):
+    with pytest.raises(ExternalAmountMissing, match="given") as caught:
         settle(policy(EXTERNAL), visit=visit(), categories=POOR, bill=bill("100.00"), year={})
+    assert caught.value.layer == "basic_insurance"
 
 
 def test_an_external_amount_above_its_base_is_refused() -> None:
-    with pytest.raises(ValueError, match="outside"):
+    with pytest.raises(ExternalAmountOutOfRange, match="outside") as caught:
         settle(
             policy(EXTERNAL),
             visit=visit(),
@@ -330,6 +332,8 @@ def test_an_external_amount_above_its_base_is_refused() -> None:
             year={},
             given={"basic_insurance": fen("100.01")},
         )
+    assert isinstance(caught.value, EngineInputError)
+    assert caught.value.layer == "basic_insurance"
 
 
 def test_two_layers_sharing_a_pool_share_one_annual_limit() -> None:
