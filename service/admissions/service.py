@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date
 from functools import partial
 from typing import Any
 
@@ -22,6 +22,7 @@ from service.admissions.rules import Assessment, assess
 from service.admissions.schemas import AdmissionCreate
 from service.admissions.views import admission_body
 from service.base import utcnow
+from service.china_time import local_date
 from service.db import insert_unless_exists
 from service.identity import IdHasher, ResidentId, mask_name, normalise_resident_id
 from service.money import yuan_to_fen
@@ -34,7 +35,6 @@ from service.regions.service import location_of
 from service.violations.ledger import Finding, book_violation, canonical_json
 
 log = logging.getLogger("settlecheck.admissions")
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +51,6 @@ class AdmissionContext:
     catalog: PolicyCatalog
     hospitals: HospitalDirectory
     hasher: IdHasher
-
-
-def local_date(at: datetime) -> date:
-    """The calendar day in China of an aware timestamp (policies and validity windows are dates)."""
-    return at.astimezone(CHINA_TIME).date()
 
 
 def identify(hasher: IdHasher, raw: str) -> tuple[str, ResidentId]:

@@ -10,13 +10,13 @@ from urllib.parse import urlencode
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from service.china_time import CHINA_TZ
 from service.violations.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
 )
-from service.violations.scope import CHINA_TZ
 
 ROLE_LABELS = {"auditor": "督查", "hospital": "医院", "admin": "管理员"}
 LEVEL_LABELS = {"primary": "一级", "secondary": "二级", "tertiary": "三级"}

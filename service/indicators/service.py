@@ -13,7 +13,7 @@ settlements are left out):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -22,15 +22,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
 from service.auth import Principal
+from service.china_time import day_start, today
 from service.errors import NotFound
 from service.indicators.schemas import Indicators, LevelShare, Problems, Share
 from service.regions.models import Hospital
 from service.settlements.models import Settlement, SettlementReversal
 from service.violations.models import ViolationStatus, violations_table
 from service.violations.scope import (
-    CHINA_TZ,
     ViolationFilter,
-    day_start,
     narrow_region,
     region_conditions,
     scope_conditions,
@@ -195,7 +194,7 @@ async def indicators_for(
         raise RegionOutOfScope(f"region {region} is outside your scope", field="region")
     targets: Mapping[str, Decimal] = DEFAULT_TARGETS
     if catalog is not None:
-        on = end or datetime.now(CHINA_TZ).date()
+        on = end or today()
         targets = await targets_for(session, catalog, region=narrowed, on=on)
     return await indicators(
         session,

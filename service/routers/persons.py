@@ -7,9 +7,8 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Request
 
-from service.admissions.service import local_date
 from service.auth import AuditorOrHospitalDep
-from service.base import utcnow
+from service.china_time import today
 from service.db import SessionDep
 from service.errors import problem_responses
 from service.persons.routing import MaskedPathRoute
@@ -37,5 +36,5 @@ async def read_person_status(
         ctx=admission_context(request),
         principal=principal,
         id_number=id_number,
-        on=on or local_date(utcnow()),
+        on=on or today(),
     )

@@ -8,11 +8,12 @@ touch expired ORM objects.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.china_time import local_date
 from service.money import yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.regions.directory import HospitalDirectory
@@ -26,9 +27,6 @@ from service.settlements.errors import (
 )
 from service.settlements.schemas import BillCreate, SettlementPreviewCreate
 from service.settlements.visits import AdmittedVisit
-
-CHINA = timezone(timedelta(hours=8), "CST")
-"""Dates on bills and the policy year are China Standard Time dates."""
 
 INSURANCE_FUNDS = frozenset({"basic_insurance", "critical_illness"})
 """The layers an insurance-only settlement (医保单独结算) keeps; every other layer is skipped."""
@@ -70,10 +68,6 @@ class Context:
     @property
     def scope(self) -> Scope:
         return Scope(self.person_key, self.insured_county, self.visit.discharged_on.year)
-
-
-def china_date(at: datetime) -> date:
-    return at.astimezone(CHINA).date()
 
 
 def admitted(visit: AdmittedVisit | None, *, visit_id: str) -> AdmittedVisit:
@@ -174,7 +168,7 @@ async def load_context(
             field="discharged_at",
         )
     hospital = await hospitals.get(session, admission.hospital_code)
-    discharged_on = china_date(body.discharged_at)
+    discharged_on = local_date(body.discharged_at)
     policy = await catalog.for_region(
         session, insured_region=admission.insured_county, on=discharged_on
     )
@@ -185,7 +179,7 @@ async def load_context(
         location=admission.location,
         referred=admission.referred,
         designated=hospital.designated,
-        admitted_on=china_date(admission.admitted_at),
+        admitted_on=local_date(admission.admitted_at),
         discharged_on=discharged_on,
     )
     categories = admission.categories

@@ -9,10 +9,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
 from service.auth import Principal
+from service.china_time import local_date
 from service.regions.models import Hospital
 from service.settlements import service
 from service.settlements.capitals import capital_amount
-from service.settlements.context import china_date
 from service.settlements.slip_words import percent, ratio_words
 
 LAYOUTS = ("a4", "receipt")
@@ -47,8 +47,8 @@ async def render_slip(
             s=settlement,
             hospital_name=hospital.name if hospital is not None else row.hospital_code,
             name_masked=admission.name_masked if admission is not None else "",
-            admitted_on=china_date(row.admitted_at).isoformat(),
-            discharged_on=china_date(row.discharged_at).isoformat(),
+            admitted_on=local_date(row.admitted_at).isoformat(),
+            discharged_on=local_date(row.discharged_at).isoformat(),
             patient_capitals=capital_amount(row.patient_pays_fen),
             funds_capitals=capital_amount(row.funds_total_fen),
         )

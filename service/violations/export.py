@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
+from service.china_time import CHINA_TZ
 from service.violations.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -34,7 +35,7 @@ from service.violations.labels import (
 )
 from service.violations.query import Sort, ViolationRow, iter_violations
 from service.violations.schemas import Scoreboard, points_of
-from service.violations.scope import CHINA_TZ, ViolationFilter
+from service.violations.scope import ViolationFilter
 
 VIOLATION_HEADERS = (
     "编号", "发现时间", "县区编码", "医院编码", "问题类型", "规则编码", "严重程度",

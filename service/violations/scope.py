@@ -8,15 +8,14 @@ County codes are six digits, so a region prefix is the closed range
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from sqlmodel import col
 
 from service.auth import Principal, Role
+from service.china_time import day_start
 from service.violations.models import Violation
-
-CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +30,6 @@ class ViolationFilter:
     detected_from: date | None = None
     detected_to: date | None = None
     visit_id: str | None = None
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), CHINA_TZ)
 
 
 def narrow_region(principal: Principal, asked: str | None) -> str | None | Literal[False]:

@@ -1,0 +1,30 @@
+"""China Standard Time (UTC+8, no daylight saving), defined once.
+
+Instants are stored as aware UTC; policies, bills, plan years, validity windows and date
+filters are calendar days in China. Turn one into the other only here.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from service.base import utcnow
+
+__all__ = ["CHINA_TZ", "day_start", "local_date", "today"]
+
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def local_date(at: datetime) -> date:
+    """The calendar day in China of an aware instant."""
+    return at.astimezone(CHINA_TZ).date()
+
+
+def day_start(day: date) -> datetime:
+    """The instant a China calendar day begins (00:00 CST)."""
+    return datetime.combine(day, time(), CHINA_TZ)
+
+
+def today() -> date:
+    """Today in China."""
+    return local_date(utcnow())

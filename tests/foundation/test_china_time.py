@@ -1,0 +1,34 @@
+"""China time is defined once (service/china_time.py): policies, bills, plan years and date
+filters are calendar days in China Standard Time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import service
+from service.china_time import CHINA_TZ, day_start, local_date
+
+SERVICE = Path(service.__file__).parent
+
+
+def test_the_local_date_of_an_instant_is_the_day_in_china() -> None:
+    assert local_date(datetime(2024, 12, 31, 15, 59, tzinfo=UTC)) == date(2024, 12, 31)
+    assert local_date(datetime(2024, 12, 31, 16, 0, tzinfo=UTC)) == date(2025, 1, 1)
+
+
+def test_a_day_starts_at_midnight_china_time() -> None:
+    start = day_start(date(2025, 1, 1))
+    assert start == datetime(2024, 12, 31, 16, 0, tzinfo=UTC)
+    assert start.utcoffset() == timedelta(hours=8) == CHINA_TZ.utcoffset(None)
+
+
+def test_no_other_module_defines_the_china_time_zone() -> None:
+    offset = re.compile(r"timedelta\(hours=8\)|Asia/Shanghai")
+    defining = {
+        str(path.relative_to(SERVICE))
+        for path in SERVICE.rglob("*.py")
+        if offset.search(path.read_text(encoding="utf-8"))
+    }
+    assert defining == {"china_time.py"}
