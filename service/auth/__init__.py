@@ -1,7 +1,10 @@
 from service.auth.deps import (
     AdminDep,
+    AuditorDep,
     AuditorOrHospitalDep,
+    HospitalCodeDep,
     HospitalDep,
+    KeyCacheDep,
     PrincipalDep,
     require_roles,
 )
@@ -9,8 +12,11 @@ from service.auth.principal import Principal, Role
 
 __all__ = [
     "AdminDep",
+    "AuditorDep",
     "AuditorOrHospitalDep",
+    "HospitalCodeDep",
     "HospitalDep",
+    "KeyCacheDep",
     "Principal",
     "PrincipalDep",
     "Role",

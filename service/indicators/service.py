@@ -22,18 +22,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
 from service.auth import Principal
+from service.auth.visibility import narrow_region, region_conditions
 from service.china_time import day_start, today
 from service.errors import NotFound
 from service.indicators.schemas import Indicators, LevelShare, Problems, Share
 from service.regions.models import Hospital
 from service.settlements.models import Settlement, SettlementReversal
 from service.violations.models import ViolationStatus, violations_table
-from service.violations.scope import (
-    ViolationFilter,
-    narrow_region,
-    region_conditions,
-    scope_conditions,
-)
+from service.violations.scope import ViolationFilter, scope_conditions
 
 DEFAULT_TARGETS = {"inpatient": Decimal("0.90"), "chronic_outpatient": Decimal("0.80")}
 FOUR = Decimal("0.0001")

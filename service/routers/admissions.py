@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from service.admissions.errors import AdmissionNotFound, HospitalCodeRequired
 from service.admissions.lifecycle import report_deposit, reverse_admission
+from service.admissions.reads import read_admission as find_visible
 from service.admissions.schemas import (
     AdmissionCreate,
     AdmissionDetail,
@@ -15,19 +15,15 @@ from service.admissions.schemas import (
     DepositCreate,
     DepositPublic,
 )
-from service.admissions.service import AdmissionContext, admit, get_admission
+from service.admissions.service import admit
 from service.admissions.views import admission_detail
-from service.auth import AuditorOrHospitalDep, HospitalDep, Role
+from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.db import SessionDep
+from service.deps import AdmissionContextDep, CatalogDep
 from service.errors import problem_responses
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
 REPLAYED = "Idempotent-Replayed"
-
-
-def admission_context(request: Request) -> AdmissionContext:
-    context: AdmissionContext = request.app.state.admission_context
-    return context
 
 
 @router.post(
@@ -38,13 +34,16 @@ def admission_context(request: Request) -> AdmissionContext:
     summary="Admit a patient: status, pay-after-treatment, deposit allowed, warnings",
 )
 async def create_admission(
-    body: AdmissionCreate, request: Request, session: SessionDep, hospital: HospitalDep
+    body: AdmissionCreate,
+    session: SessionDep,
+    ctx: AdmissionContextDep,
+    hospital: HospitalDep,
+    hospital_code: HospitalCodeDep,
 ) -> JSONResponse:
-    assert hospital.hospital_code is not None
     recorded = await admit(
         session,
-        ctx=admission_context(request),
-        hospital_code=hospital.hospital_code,
+        ctx=ctx,
+        hospital_code=hospital_code,
         actor=hospital.label,
         body=body,
     )
@@ -64,16 +63,9 @@ async def read_admission(
     principal: AuditorOrHospitalDep,
     hospital_code: str | None = Query(default=None, max_length=32),
 ) -> AdmissionDetail:
-    if principal.role is Role.HOSPITAL:
-        assert principal.hospital_code is not None
-        hospital_code = principal.hospital_code
-    elif hospital_code is None:
-        raise HospitalCodeRequired(
-            "visit ids are unique per hospital: pass hospital_code", field="hospital_code"
-        )
-    admission = await get_admission(session, hospital_code=hospital_code, visit_id=visit_id)
-    if not principal.sees_hospital(admission.hospital_code, admission.county_code):
-        raise AdmissionNotFound(f"no admission {visit_id} at hospital {hospital_code}")
+    admission = await find_visible(
+        session, principal=principal, visit_id=visit_id, hospital_code=hospital_code
+    )
     return admission_detail(admission)
 
 
@@ -87,15 +79,15 @@ async def read_admission(
 async def create_deposit(
     visit_id: str,
     body: DepositCreate,
-    request: Request,
     session: SessionDep,
+    catalog: CatalogDep,
     hospital: HospitalDep,
+    hospital_code: HospitalCodeDep,
 ) -> JSONResponse:
-    assert hospital.hospital_code is not None
     outcome, replayed = await report_deposit(
         session,
-        catalog=request.app.state.policies,
-        hospital_code=hospital.hospital_code,
+        catalog=catalog,
+        hospital_code=hospital_code,
         actor=hospital.label,
         visit_id=visit_id,
         body=body,
@@ -115,11 +107,11 @@ async def create_reversal(
     body: AdmissionReversalCreate,
     session: SessionDep,
     hospital: HospitalDep,
+    hospital_code: HospitalCodeDep,
 ) -> AdmissionDetail:
-    assert hospital.hospital_code is not None
     admission = await reverse_admission(
         session,
-        hospital_code=hospital.hospital_code,
+        hospital_code=hospital_code,
         actor=hospital.label,
         visit_id=visit_id,
         reason=body.reason,

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from service.auth import Principal, Role, require_roles
+from service.auth import AuditorDep
 from service.db import SessionDep
+from service.deps import CatalogDep
 from service.errors import problem_responses
 from service.indicators.schemas import Indicators
 from service.indicators.service import indicators_for
 from service.violations.params import PeriodQuery
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
-
-AuditorDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
 
 
 @router.get(
@@ -25,8 +24,8 @@ AuditorDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN
     summary="One-stop, no-deposit, reimbursement, out-of-catalogue, in-county and problem figures",
 )
 async def get_indicators(
-    request: Request,
     session: SessionDep,
+    catalog: CatalogDep,
     principal: AuditorDep,
     query: Annotated[PeriodQuery, Query()],
 ) -> Indicators:
@@ -36,5 +35,5 @@ async def get_indicators(
         region=query.region,
         start=query.from_,
         end=query.to,
-        catalog=request.app.state.policies,
+        catalog=catalog,
     )

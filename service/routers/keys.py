@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.auth import AdminDep, Role
+from service.auth import AdminDep, KeyCacheDep, Role
 from service.auth.keys import issue_key, list_keys, revoke_key
 from service.db import SessionDep
 from service.errors import problem_responses
@@ -62,7 +62,9 @@ async def get_keys(session: SessionDep, _: AdminDep) -> list[KeyPublic]:
 @router.post(
     "/{key_id}/revoke", response_model=KeyPublic, responses=problem_responses(401, 403, 404)
 )
-async def revoke(key_id: int, request: Request, session: SessionDep, _: AdminDep) -> KeyPublic:
+async def revoke(
+    key_id: int, session: SessionDep, key_cache: KeyCacheDep, _: AdminDep
+) -> KeyPublic:
     key = await revoke_key(session, key_id)
-    request.app.state.key_cache.clear()
+    key_cache.clear()
     return KeyPublic.model_validate(key, from_attributes=True)

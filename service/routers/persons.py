@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
 from service.auth import AuditorOrHospitalDep
 from service.china_time import today
 from service.db import SessionDep
+from service.deps import AdmissionContextDep
 from service.errors import problem_responses
 from service.persons.routing import MaskedPathRoute
 from service.persons.status import PersonStatusPublic, person_status
-from service.routers.admissions import admission_context
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPathRoute)
 
@@ -26,14 +26,14 @@ router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPat
 )
 async def read_person_status(
     id_number: str,
-    request: Request,
     session: SessionDep,
+    ctx: AdmissionContextDep,
     principal: AuditorOrHospitalDep,
     on: date | None = Query(default=None, description="the day to check; default today (China)"),
 ) -> PersonStatusPublic:
     return await person_status(
         session,
-        ctx=admission_context(request),
+        ctx=ctx,
         principal=principal,
         id_number=id_number,
         on=on or today(),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth import AdminDep, PrincipalDep
 from service.db import SessionDep
+from service.deps import CatalogDep
 from service.errors import problem_responses
 from service.policy_versions.service import get_version, list_versions, store_policy
 
@@ -47,14 +48,18 @@ class PolicyVersionDetail(PolicyVersionPublic):
     summary="Check and store a policy version (admin)",
 )
 async def create_policy(
-    body: PolicyCreate, request: Request, response: Response, session: SessionDep, admin: AdminDep
+    body: PolicyCreate,
+    response: Response,
+    session: SessionDep,
+    catalog: CatalogDep,
+    admin: AdminDep,
 ) -> PolicyVersionPublic:
     version, created = await store_policy(
         session, text=body.source_text, source=body.source_name, loaded_by=admin.label
     )
     if not created:
         response.status_code = 200
-    request.app.state.policies.invalidate()
+    catalog.invalidate()
     return PolicyVersionPublic.model_validate(version, from_attributes=True)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
-from service.auth import AuditorOrHospitalDep, HospitalDep
+from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.db import SessionDep
+from service.deps import CatalogDep, HospitalsDep, SettingsDep
 from service.errors import problem_responses
 from service.settlements import service
 from service.settlements.schemas import (
@@ -24,11 +25,6 @@ router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
 SettlementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def _hospital(principal: HospitalDep) -> str:
-    assert principal.hospital_code is not None
-    return principal.hospital_code
-
-
 @router.post(
     "/preview",
     response_model=SettlementPublic,
@@ -36,13 +32,17 @@ def _hospital(principal: HospitalDep) -> str:
     summary="Pre-settlement (预结算): what settling this bill now would pay; nothing is stored",
 )
 async def preview_settlement(
-    body: SettlementPreviewCreate, request: Request, session: SessionDep, principal: HospitalDep
+    body: SettlementPreviewCreate,
+    session: SessionDep,
+    catalog: CatalogDep,
+    hospitals: HospitalsDep,
+    hospital_code: HospitalCodeDep,
 ) -> SettlementPublic:
     return await service.preview(
         session,
-        catalog=request.app.state.policies,
-        hospitals=request.app.state.hospitals,
-        hospital_code=_hospital(principal),
+        catalog=catalog,
+        hospitals=hospitals,
+        hospital_code=hospital_code,
         body=body,
     )
 
@@ -63,16 +63,17 @@ async def preview_settlement(
 )
 async def create_settlement(
     body: SettlementCreate,
-    request: Request,
     response: Response,
     session: SessionDep,
-    principal: HospitalDep,
+    catalog: CatalogDep,
+    hospitals: HospitalsDep,
+    hospital_code: HospitalCodeDep,
 ) -> SettlementPublic:
     outcome = await service.create(
         session,
-        catalog=request.app.state.policies,
-        hospitals=request.app.state.hospitals,
-        hospital_code=_hospital(principal),
+        catalog=catalog,
+        hospitals=hospitals,
+        hospital_code=hospital_code,
         body=body,
     )
     if outcome.replayed:
@@ -93,10 +94,11 @@ async def reverse_settlement(
     body: ReversalCreate,
     session: SessionDep,
     principal: HospitalDep,
+    hospital_code: HospitalCodeDep,
 ) -> SettlementPublic:
     return await service.reverse(
         session,
-        hospital_code=_hospital(principal),
+        hospital_code=hospital_code,
         settlement_id=settlement_id,
         body=body,
         actor=principal.label,
@@ -110,8 +112,8 @@ async def reverse_settlement(
     summary="A visit's settlements (the owning hospital; auditors within their region)",
 )
 async def list_settlements(
-    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: AuditorOrHospitalDep,
     visit_id: Annotated[str, Query(min_length=1, max_length=64)],
     hospital_code: Annotated[str | None, Query(max_length=32)] = None,
@@ -121,7 +123,7 @@ async def list_settlements(
         principal=principal,
         visit_id=visit_id,
         hospital_code=hospital_code,
-        limit=request.app.state.settings.max_page_size,
+        limit=settings.max_page_size,
     )
 
 

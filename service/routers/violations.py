@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from service.auth import AuditorOrHospitalDep, Principal, Role, require_roles
+from service.auth import AuditorDep, AuditorOrHospitalDep
 from service.base import utcnow
 from service.db import SessionDep
+from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
 from service.violations import export
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery
@@ -31,7 +32,6 @@ from service.violations.verify import chain_heads, verify_ledger
 
 router = APIRouter(prefix="/v1/violations", tags=["violations"])
 
-AuditorDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
 LedgerQueryDep = Annotated[LedgerQuery, Query()]
 PeriodQueryDep = Annotated[PeriodQuery, Query()]
 ExportFormat = Literal["csv", "xlsx"]
@@ -44,12 +44,12 @@ ExportFormat = Literal["csv", "xlsx"]
     summary="Violations in the caller's scope, keyset-paged (newest first by default)",
 )
 async def list_ledger(
-    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     principal: AuditorOrHospitalDep,
     query: Annotated[PageQuery, Query()],
 ) -> ViolationPage:
-    limit = request.app.state.settings.max_page_size
+    limit = settings.max_page_size
     if query.page_size > limit:
         raise Unprocessable(f"page_size is at most {limit}", field="page_size")
     page = await list_violations(
@@ -77,11 +77,14 @@ async def list_ledger(
     summary="The same query as the list, every page, as CSV or XLSX (Chinese headers)",
 )
 async def export_ledger(
-    fmt: ExportFormat, request: Request, principal: AuditorOrHospitalDep, query: LedgerQueryDep
+    fmt: ExportFormat,
+    sessionmaker: SessionmakerDep,
+    principal: AuditorOrHospitalDep,
+    query: LedgerQueryDep,
 ) -> StreamingResponse:
     wanted = query.filter()
     rows = export.violation_rows(
-        request.app.state.sessionmaker, principal=principal, wanted=wanted, sort=query.sort
+        sessionmaker, principal=principal, wanted=wanted, sort=query.sort
     )
     return export.response(
         fmt,

@@ -24,7 +24,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.auth import Principal, Role
+from service.auth import Principal
+from service.auth.visibility import visible_to
 from service.base import utcnow
 from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
@@ -358,16 +359,13 @@ async def reverse(
         raise AlreadyReversed(f"settlement {settlement_id} was reversed concurrently") from None
 
 
-def _visible(principal: Principal, row: Settlement) -> bool:
-    return principal.sees_hospital(row.hospital_code, row.county_code)
-
-
 async def stored(
     session: AsyncSession, *, principal: Principal, settlement_id: int
 ) -> tuple[Settlement, SettlementReversal | None]:
     """The row and its reversal, if the principal may see it (else not found)."""
-    row = await session.get(Settlement, settlement_id)
-    if row is None or not _visible(principal, row):
+    query = select(Settlement).where(col(Settlement.id) == settlement_id, *_visible(principal))
+    row = (await session.exec(query)).first()
+    if row is None:
         raise SettlementNotFound(f"no settlement {settlement_id} that you may see")
     assert row.id is not None
     return row, await _reversal_of(session, row.id)
@@ -392,14 +390,17 @@ async def list_for_visit(
     query = (
         select(Settlement, SettlementReversal)
         .outerjoin(SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id))
-        .where(Settlement.visit_id == visit_id)
+        .where(Settlement.visit_id == visit_id, *_visible(principal))
     )
-    if principal.role is Role.HOSPITAL:
-        query = query.where(Settlement.hospital_code == principal.hospital_code)
-    elif hospital_code is not None:
+    if hospital_code is not None:
         query = query.where(Settlement.hospital_code == hospital_code)
-    if principal.role is Role.AUDITOR:
-        prefix = principal.region_prefix or "\x00"
-        query = query.where(col(Settlement.county_code).startswith(prefix))
     result = await session.exec(query.order_by(col(Settlement.id)).limit(limit))
     return [public(row, reversal) for row, reversal in result.all()]
+
+
+def _visible(principal: Principal) -> list[Any]:
+    return visible_to(
+        principal,
+        hospital_code=col(Settlement.hospital_code),
+        county_code=col(Settlement.county_code),
+    )

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
+from service.auth.visibility import visible_to
 from service.violations.errors import BadCursor, ViolationNotFound
 from service.violations.models import Violation, ViolationTransition, violations_table
 from service.violations.scope import ViolationFilter, scope_conditions
@@ -145,10 +146,14 @@ async def get_violation(
     session: AsyncSession, *, principal: Principal, violation_id: int
 ) -> Violation:
     """The violation if this caller may see it; otherwise 404, as if it did not exist."""
-    violation = await session.get(Violation, violation_id)
-    if violation is None or not principal.sees_hospital(
-        violation.hospital_code, violation.county_code
-    ):
+    seen = visible_to(
+        principal,
+        hospital_code=col(Violation.hospital_code),
+        county_code=col(Violation.county_code),
+    )
+    stmt = select(Violation).where(col(Violation.id) == violation_id, *seen)
+    violation = (await session.exec(stmt)).first()
+    if violation is None:
         raise ViolationNotFound(f"no violation {violation_id}")
     return violation
 

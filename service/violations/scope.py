@@ -1,19 +1,16 @@
-"""Who sees which violations: the caller's scope intersected with the filters asked for.
-
-County codes are six digits, so a region prefix is the closed range
-[prefix + 0…0, prefix + 9…9]: a plain B-tree range that every collation orders the same way
-(a LIKE 'p%' would need text_pattern_ops on a non-C PostgreSQL collation).
-"""
+"""Who sees which violations: the caller's scope (service/auth/visibility.py) intersected
+with the filters asked for."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlmodel import col
 
 from service.auth import Principal, Role
+from service.auth.visibility import narrow_region, region_conditions, visible_to
 from service.china_time import day_start
 from service.violations.models import Violation
 
@@ -32,42 +29,20 @@ class ViolationFilter:
     visit_id: str | None = None
 
 
-def narrow_region(principal: Principal, asked: str | None) -> str | None | Literal[False]:
-    """The effective region prefix, None for everywhere, or False when the two do not meet."""
-    own = principal.region_prefix if principal.role is Role.AUDITOR else None
-    if own is None or asked is None:
-        return asked or own
-    if asked.startswith(own):
-        return asked
-    if own.startswith(asked):
-        return own
-    return False
-
-
-def region_range(prefix: str) -> tuple[str, str]:
-    return prefix.ljust(6, "0"), prefix.ljust(6, "9")
-
-
-def region_conditions(column: Any, prefix: str) -> list[Any]:
-    if len(prefix) >= 6:
-        return [column == prefix[:6]]
-    low, high = region_range(prefix)
-    return [column >= low, column <= high]
-
-
 def scope_conditions(principal: Principal, wanted: ViolationFilter) -> list[Any] | None:
     """SQL conditions for what this caller may see of what it asked; None: nothing at all."""
-    region = narrow_region(principal, wanted.region)
-    if region is False:
+    if narrow_region(principal, wanted.region) is False:
         return None
     hospital = wanted.hospital_code
-    if principal.role is Role.HOSPITAL:
-        if hospital is not None and hospital != principal.hospital_code:
-            return None
-        hospital = principal.hospital_code
-    conditions: list[Any] = []
-    if isinstance(region, str):
-        conditions += region_conditions(col(Violation.county_code), region)
+    if principal.role is Role.HOSPITAL and hospital not in (None, principal.hospital_code):
+        return None
+    conditions = visible_to(
+        principal,
+        hospital_code=col(Violation.hospital_code),
+        county_code=col(Violation.county_code),
+    )
+    if wanted.region is not None:
+        conditions += region_conditions(col(Violation.county_code), wanted.region)
     if hospital is not None:
         conditions.append(col(Violation.hospital_code) == hospital)
     return conditions + _plain_filters(wanted)

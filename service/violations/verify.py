@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal, Role
+from service.auth.visibility import region_conditions
 from service.base import utcnow
 from service.violations.ledger import chain_hash, transition_content, violation_content
 from service.violations.models import (
@@ -35,7 +36,6 @@ from service.violations.schemas import (
     ChainVerdict,
     VerifyReport,
 )
-from service.violations.scope import region_conditions
 
 WINDOW = 2000
 Record = Violation | ViolationTransition
