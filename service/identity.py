@@ -106,3 +106,10 @@ class IdHasher:
         return ResidentId(
             person_key=self.key_of(value), masked=mask_resident_id(value), region_code=value[:6]
         )
+
+
+def identify(hasher: IdHasher, raw: str, *, field: str = "id_number") -> tuple[str, ResidentId]:
+    """A typed ID number checked and normalised (422 naming `field` if not valid), with its
+    keyed hash and masked form."""
+    normalised = normalise_resident_id(raw, field=field)
+    return normalised, hasher.resident(normalised)

@@ -13,9 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.admissions.errors import AdmissionNotFound, AdmissionReversed, DepositConflict
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.admissions.schemas import DepositCreate, DepositPublic, ViolationRef
-from service.admissions.service import find_admission, request_digest
+from service.admissions.service import find_admission
 from service.base import utcnow
 from service.china_time import local_date
+from service.digests import request_digest
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import CompiledPolicy, points_for
 from service.policy_versions.catalog import PolicyCatalog

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from service.persons.answers import PersonStatus
+from service.persons.person_status import PersonStatus
 from service.policy import CompiledPolicy, Visit, is_covered, pay_after_treatment
 from service.registry.schemas import CategorySpan, PersonRecord
 

@@ -4,7 +4,6 @@ in force, record the answer once per (hospital, visit id), book findings in the 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -18,21 +17,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.errors import AdmissionConflict, AdmissionNotFound
 from service.admissions.models import Admission, AdmissionEvent
+from service.admissions.responses import admission_body
 from service.admissions.rules import Assessment, assess
 from service.admissions.schemas import AdmissionCreate
-from service.admissions.views import admission_body
 from service.base import utcnow
 from service.china_time import local_date
 from service.db import insert_unless_exists
-from service.identity import IdHasher, ResidentId, mask_name, normalise_resident_id
+from service.digests import canonical_json
+from service.identity import IdHasher, ResidentId, identify, mask_name
 from service.money import yuan_to_fen
-from service.persons.answers import PersonStatus
+from service.persons.person_status import PersonStatus
 from service.persons.service import Lookup, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory, HospitalRef
 from service.regions.service import location_of
-from service.violations.ledger import Finding, book_violation, canonical_json
+from service.violations.ledger import Finding, book_violation
 
 log = logging.getLogger("settlecheck.admissions")
 
@@ -51,11 +51,6 @@ class AdmissionContext:
     catalog: PolicyCatalog
     hospitals: HospitalDirectory
     hasher: IdHasher
-
-
-def identify(hasher: IdHasher, raw: str) -> tuple[str, ResidentId]:
-    normalised = normalise_resident_id(raw, field="id_number")
-    return normalised, hasher.resident(normalised)
 
 
 async def admit(
@@ -278,7 +273,3 @@ async def get_admission(session: AsyncSession, *, hospital_code: str, visit_id: 
     if admission is None:
         raise AdmissionNotFound(f"no admission {visit_id} at hospital {hospital_code}")
     return admission
-
-
-def request_digest(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()

@@ -12,7 +12,7 @@ import time
 from collections import OrderedDict
 from dataclasses import replace
 
-from service.persons.answers import PersonStatus, Source
+from service.persons.person_status import PersonStatus, Source
 
 
 class RecentAnswers:

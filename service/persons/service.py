@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.base import utcnow
 from service.cache import Cache
-from service.persons.answers import PersonStatus, Source
+from service.persons.person_status import PersonStatus, Source
 from service.persons.recent import RecentAnswers
 from service.registry.client import RegistryClient
 from service.registry.errors import RegistryError

@@ -8,6 +8,7 @@ from datetime import date
 from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.admissions.responses import categories_public, source_public
 from service.admissions.rules import Assessment, assess
 from service.admissions.schemas import (
     CategoryPublic,
@@ -16,11 +17,11 @@ from service.admissions.schemas import (
     PolicyRef,
     SourcePublic,
 )
-from service.admissions.service import AdmissionContext, identify
-from service.admissions.views import categories_public, source_public
+from service.admissions.service import AdmissionContext
 from service.auth import Principal, Role
 from service.errors import NotFound
-from service.persons.answers import PersonStatus
+from service.identity import identify
+from service.persons.person_status import PersonStatus
 from service.persons.service import resolve_status
 from service.policy import CompiledPolicy, Visit
 from service.policy_versions.errors import NoPolicyInForce

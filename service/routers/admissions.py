@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from service.admissions.lifecycle import report_deposit, reverse_admission
 from service.admissions.reads import read_admission as find_visible
+from service.admissions.responses import admission_detail
 from service.admissions.schemas import (
     AdmissionCreate,
     AdmissionDetail,
@@ -16,7 +17,6 @@ from service.admissions.schemas import (
     DepositPublic,
 )
 from service.admissions.service import admit
-from service.admissions.views import admission_detail
 from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.db import SessionDep
 from service.deps import AdmissionContextDep, CatalogDep

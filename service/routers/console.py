@@ -24,11 +24,11 @@ from service.indicators.service import indicators_for
 from service.openapi_examples import today_in_china
 from service.violations import export
 from service.violations.evidence import actor_words, evidence_rows, key_ids
+from service.violations.detail import violation_detail
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery, parse_form
 from service.violations.query import get_violation, list_violations
 from service.violations.rectification import STEPS, move
 from service.violations.scoreboard import names, scoreboard
-from service.violations.service import violation_detail
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"

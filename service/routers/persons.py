@@ -12,7 +12,7 @@ from service.china_time import today
 from service.db import SessionDep
 from service.deps import AdmissionContextDep
 from service.errors import problem_responses
-from service.persons.routing import MaskedPathRoute
+from service.persons.masked_route import MaskedPathRoute
 from service.persons.status import PersonStatusPublic, person_status
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPathRoute)

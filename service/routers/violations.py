@@ -13,6 +13,7 @@ from service.db import SessionDep
 from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
 from service.violations import export
+from service.violations.detail import violation_detail
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery
 from service.violations.query import get_violation, list_violations
 from service.violations.rectification import move
@@ -26,7 +27,6 @@ from service.violations.schemas import (
     ViolationPublic,
 )
 from service.violations.scoreboard import scoreboard
-from service.violations.service import violation_detail
 from service.violations.total import TOTAL_CAP
 from service.violations.verify import chain_heads, verify_ledger
 

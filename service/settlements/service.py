@@ -29,7 +29,7 @@ from service.auth.visibility import visible_to
 from service.base import utcnow
 from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
-from service.settlements import accumulators, compute, idempotency
+from service.settlements import accumulators, engine_run, findings, idempotency, render
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
 from service.settlements.context import Catalog, Context, admitted, load_context
 from service.settlements.errors import (
@@ -143,8 +143,8 @@ async def preview(
         body=body,
     )
     year = await accumulators.read(await session.connection(), ctx.scope, _locked_keys(ctx))
-    result = compute.run(ctx, year)
-    rendered = compute.render(ctx, result, compute.bookings(ctx, result, year))
+    result = engine_run.run(ctx, year)
+    rendered = render.render(ctx, result, findings.bookings(ctx, result, year))
     return SettlementPublic.model_validate(
         {**rendered, "id": None, "status": "preview", "his_settlement_id": None, "created_at": None}
     )
@@ -231,9 +231,9 @@ async def _settle(
     year = await accumulators.lock(conn, ctx.scope, _locked_keys(ctx))
     # A settlement of this visit that committed after `visit` was read takes the same visit_seq
     # (or the same HIS id): the unique constraints refuse this one and create() answers the race.
-    result = compute.run(ctx, year)
-    found = compute.bookings(ctx, result, year)
-    row = _settlement_row(ctx, visit, body, fingerprint, result, compute.render(ctx, result, found))
+    result = engine_run.run(ctx, year)
+    found = findings.bookings(ctx, result, year)
+    row = _settlement_row(ctx, visit, body, fingerprint, result, render.render(ctx, result, found))
     settlement_id = await record(conn, row, locked=year)
     for booking in found:
         await book_violation(session, _finding(ctx, settlement_id, booking))
@@ -284,7 +284,7 @@ def _settlement_row(
     }
 
 
-def _finding(ctx: Context, settlement_id: int, booking: compute.Booking) -> Finding:
+def _finding(ctx: Context, settlement_id: int, booking: findings.Booking) -> Finding:
     return Finding(
         rule_code=booking.rule_code,
         hospital_code=ctx.hospital_code,

@@ -4,7 +4,6 @@ back with the admission or settlement that found it."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -16,11 +15,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.base import utcnow
+from service.digests import canonical_json
 from service.violations.models import LedgerHead, Violation, ViolationTransition
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.base import utcnow
-from service.persons.answers import PersonStatus, Source
+from service.persons.person_status import PersonStatus, Source
 from service.persons.recent import RecentAnswers
 
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.policy.errors import ExternalAmountOutOfRange
-from service.settlements import compute
+from service.settlements import engine_run
 from tests import factories
 from tests.factories import settlement_request
 
@@ -36,7 +36,7 @@ async def test_an_engine_input_error_is_a_422(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     error = ExternalAmountOutOfRange("basic_insurance", 10_00, 5_00)
-    monkeypatch.setattr(compute, "settle", _engine_raising(error))
+    monkeypatch.setattr(engine_run, "settle", _engine_raising(error))
     response = await client.post(
         "/v1/settlements", json=settlement_request(visit_id), headers=hospital_headers
     )
@@ -51,7 +51,7 @@ async def test_any_other_engine_error_is_a_500_not_the_callers_fault(
     visit_id: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(compute, "settle", _engine_raising(ValueError("a rounding bug")))
+    monkeypatch.setattr(engine_run, "settle", _engine_raising(ValueError("a rounding bug")))
     response = await client.post(
         "/v1/settlements", json=settlement_request(visit_id), headers=hospital_headers
     )

@@ -145,10 +145,9 @@ async def test_another_hospitals_visit_and_settlement_are_not_found(
         headers=other_hospital_headers,
     )
     assert reversal.status_code == 404
-    listed = await client.get(
-        "/v1/settlements", params={"visit_id": visit_id}, headers=other_hospital_headers
-    )
-    assert listed.json() == []
+    for params in ({"visit_id": visit_id}, {"visit_id": visit_id, "hospital_code": "H990102002"}):
+        listed = await client.get("/v1/settlements", params=params, headers=other_hospital_headers)
+        assert listed.json() == []
 
 
 async def test_an_auditor_reads_settlements_in_its_region_only(

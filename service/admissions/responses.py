@@ -19,7 +19,7 @@ from service.admissions.schemas import (
 )
 from service.base import utcnow
 from service.money import fen_to_yuan
-from service.persons.answers import PersonStatus
+from service.persons.person_status import PersonStatus
 from service.policy import CompiledPolicy
 
 

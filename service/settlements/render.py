@@ -1,0 +1,100 @@
+"""The stored answer of a settlement: everything the API returns about it except what only
+exists once it is stored (id, status, HIS id, created_at, reversal). It is stored with the row,
+so a replay returns the same body byte for byte."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.money import fen_to_yuan
+from service.policy import SettlementResult
+from service.settlements.capitals import capital_amount
+from service.settlements.context import Context
+from service.settlements.findings import Booking
+
+NATIONAL_FUNDS = {
+    "basic_insurance": "hifp_pay",
+    "critical_illness": "hifmi_pay",
+    "medical_aid": "maf_pay",
+}
+
+
+def national_fields(ctx: Context, result: SettlementResult) -> dict[str, str]:
+    """The totals under the national settlement field names (医保结算字段)."""
+    paid = {"hifp_pay": 0, "hifmi_pay": 0, "maf_pay": 0, "oth_pay": 0}
+    for layer in result.layers:
+        paid[NATIONAL_FUNDS.get(layer.fund_type, "oth_pay")] += layer.amount_fen
+    funds = sum(paid.values())
+    if funds + result.patient_pays_fen != result.total_fen:
+        raise AssertionError(f"layers {funds} + patient {result.patient_pays_fen} != bill")
+    parts = ctx.out_of_policy
+    return {
+        "medfee_sumamt": fen_to_yuan(result.total_fen),
+        "fund_pay_sumamt": fen_to_yuan(funds),
+        **{name: fen_to_yuan(fen) for name, fen in paid.items()},
+        "psn_part_amt": fen_to_yuan(result.patient_pays_fen),
+        "fulamt_ownpay_amt": fen_to_yuan(parts.full_self_pay_fen),
+        "overlmt_selfpay": fen_to_yuan(parts.over_limit_fen),
+        "preselfpay_amt": fen_to_yuan(parts.pre_self_pay_fen),
+        "inscp_scp_amt": fen_to_yuan(ctx.bill.in_policy_fen),
+    }
+
+
+def render(ctx: Context, result: SettlementResult, found: list[Booking]) -> dict[str, Any]:
+    """The stored answer: JSON-ready, amounts as two-place strings."""
+    policy = ctx.policy
+    return {
+        "hospital_code": ctx.hospital_code,
+        "visit_id": ctx.visit_id,
+        "settlement_mode": ctx.mode,
+        "person_masked": ctx.person_masked,
+        "insured_county": ctx.insured_county,
+        "admitted_at": ctx.admitted_at.isoformat(),
+        "discharged_at": ctx.discharged_at.isoformat(),
+        "year": ctx.scope.year,
+        "layers": [
+            {
+                "code": r.code,
+                "fund_type": r.fund_type,
+                "name": r.name,
+                "applied": r.applied,
+                "base": fen_to_yuan(r.base_fen),
+                "deductible_used": fen_to_yuan(r.deductible_fen),
+                "ratio": r.ratio,
+                "amount": fen_to_yuan(r.amount_fen),
+                "cap_left": None if r.cap_left_fen is None else fen_to_yuan(r.cap_left_fen),
+            }
+            for r in result.layers
+        ],
+        "totals": {
+            "total": fen_to_yuan(result.total_fen),
+            "waived": fen_to_yuan(result.waived_fen),
+            "fund_total": fen_to_yuan(result.funds_total_fen),
+            "patient_pays": fen_to_yuan(result.patient_pays_fen),
+            "patient_pays_in_capitals": capital_amount(result.patient_pays_fen),
+            "patient_in_policy": fen_to_yuan(result.patient_in_policy_fen),
+            "patient_out_of_policy": fen_to_yuan(result.patient_out_of_policy_fen),
+            "actual_ratio": str(result.actual_ratio),
+            "out_of_policy_share": str(result.out_of_policy_share),
+        },
+        **national_fields(ctx, result),
+        "findings": [
+            {
+                "rule": f.rule,
+                "violated": f.violated,
+                "measured": f.measured,
+                "limit": f.limit,
+                "points": str(f.points),
+                "detail": f.detail,
+            }
+            for f in result.findings
+        ],
+        "violations_booked": [b.rule_code for b in found],
+        "policy": {
+            "region_code": policy.region_code,
+            "name": policy.name,
+            "version": policy.version,
+            "content_hash": policy.content_hash,
+        },
+        "trace": [{"step": t.step, "zh": t.zh, "en": t.en} for t in result.trace],
+    }
