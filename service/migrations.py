@@ -28,19 +28,7 @@ def _upgrade(connection: Connection, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
-def _downgrade(connection: Connection, revision: str) -> None:
-    cfg = alembic_config()
-    cfg.attributes["connection"] = connection
-    command.downgrade(cfg, revision)
-
-
 async def upgrade_to_head(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.run_sync(_upgrade, "head")
-        await conn.commit()
-
-
-async def downgrade_to(engine: AsyncEngine, revision: str) -> None:
-    async with engine.connect() as conn:
-        await conn.run_sync(_downgrade, revision)
         await conn.commit()

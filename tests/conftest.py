@@ -10,9 +10,8 @@ and say which variable to set. `.ci/run` runs the suite both ways.
 
 from __future__ import annotations
 
-import os
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +27,20 @@ from service.auth.keys import issue_key
 from service.base import SQLModel
 from service.settings import Settings
 from tests import factories
+from tests.factories import POSTGRES_URL, REDIS_URL, KeyFactory, make_settings
 
-POSTGRES_URL = os.environ.get("SETTLECHECK_TEST_POSTGRES_URL") or None
-REDIS_URL = os.environ.get("SETTLECHECK_TEST_REDIS_URL") or None
 
-needs_postgres = pytest.mark.skipif(
-    POSTGRES_URL is None, reason="set SETTLECHECK_TEST_POSTGRES_URL to run against PostgreSQL"
-)
-needs_redis = pytest.mark.skipif(
-    REDIS_URL is None, reason="set SETTLECHECK_TEST_REDIS_URL to run against Redis"
-)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.postgres` / `@pytest.mark.redis`: the test needs that server, and skips,
+    saying which variable to set, when the suite runs without it (`-m postgres` selects them)."""
+    missing = {
+        "postgres": None if POSTGRES_URL else "set SETTLECHECK_TEST_POSTGRES_URL to run it",
+        "redis": None if REDIS_URL else "set SETTLECHECK_TEST_REDIS_URL to run it",
+    }
+    for item in items:
+        for marker, reason in missing.items():
+            if reason and marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=f"needs {marker}: {reason}"))
 
 
 def _create_schema(url: str, *, drop_first: bool = False) -> None:
@@ -79,22 +82,6 @@ def database_url(tmp_path: Path, sqlite_template: Path, postgres_schema: str | N
     db = tmp_path / "test.db"
     shutil.copy(sqlite_template, db)
     return f"sqlite+aiosqlite:///{db}"
-
-
-def make_settings(database_url: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "environment": "test",
-        "database_url": database_url,
-        "redis_url": REDIS_URL,
-        "auth_cache_seconds": 0,
-        "auto_migrate": False,
-        "demo_data": False,
-        "registry_url": "http://registry.test",
-        "registry_retries": 0,
-        "id_hash_key": "test-secret-key-0123456789",
-    }
-    values.update(overrides)
-    return Settings(**values)
 
 
 @pytest.fixture
@@ -144,9 +131,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def session(app: FastAPI) -> AsyncIterator[AsyncSession]:
     async with app.state.sessionmaker() as s:
         yield s
-
-
-KeyFactory = Callable[..., Awaitable[dict[str, str]]]
 
 
 @pytest.fixture

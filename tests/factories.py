@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import httpx
+import respx
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from service.demo import DEMO_HOSPITALS, DEMO_REGIONS
 from service.identity import check_character
 from service.policy_versions.shipped import shipped_versions
 from service.regions.models import Hospital, Region
+from service.roster.loading import load_people
+from service.roster.rows import RosterPerson
+from service.settings import Settings
+
+POSTGRES_URL = os.environ.get("SETTLECHECK_TEST_POSTGRES_URL") or None
+REDIS_URL = os.environ.get("SETTLECHECK_TEST_REDIS_URL") or None
+"""The servers the suite runs against; unset, SQLite and the in-process cache."""
+
+KeyFactory = Callable[..., Awaitable[dict[str, str]]]
+"""The `make_key` fixture: `headers = await make_key("hospital", hospital_code="H1")`."""
 
 COUNTY = "990102"  # 演示县
 NEIGHBOUR_COUNTY = "990103"
@@ -268,3 +282,75 @@ async def settle(
 def at(year: int, month: int, day: int) -> datetime:
     """10:00 China time on that day, as an aware UTC instant."""
     return datetime(year, month, day, 2, 0, tzinfo=UTC)
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": database_url,
+        "redis_url": REDIS_URL,
+        "auth_cache_seconds": 0,
+        "auto_migrate": False,
+        "demo_data": False,
+        "registry_url": "http://registry.test",
+        "registry_retries": 0,
+        "id_hash_key": "test-secret-key-0123456789",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def person_route(registry: respx.MockRouter, id_number: str) -> respx.Route:
+    return registry.get(f"/v1/persons/{id_number}")
+
+
+async def seed_snapshot(
+    app: FastAPI, *people: RosterPerson, taken_at: datetime | None = None
+) -> None:
+    async with app.state.sessionmaker() as session:
+        await load_people(
+            session,
+            people=people,
+            hasher=app.state.id_hasher,
+            taken_at=taken_at or datetime(2026, 3, 1, tzinfo=UTC),
+        )
+        await session.commit()
+
+
+def roster_person(id_number: str, *codes: str, **overrides: Any) -> RosterPerson:
+    values: dict[str, Any] = {
+        "id_number": id_number,
+        "insured_county": "990102",
+        "categories": tuple((c, date(2016, 1, 1), None) for c in codes),
+        "family_doctor_until": date(2030, 12, 31),
+    }
+    values.update(overrides)
+    return RosterPerson(**values)
+
+
+async def year_totals(session: Any, scope: Any) -> dict[str, int]:
+    """Every accumulator of a (person, pool, year) scope, key -> fen."""
+    import sqlalchemy as sa
+
+    from service.settlements.models import Accumulator
+
+    table = Accumulator.__table__
+    conn = await session.connection()
+    result = await conn.execute(
+        sa.select(table.c.key, table.c.value_fen).where(
+            table.c.person_key == scope.person_key,
+            table.c.pool == scope.pool,
+            table.c.year == scope.year,
+        )
+    )
+    return {str(key): int(value) for key, value in result.all()}
+
+
+async def active_snapshot(session: Any) -> Any:
+    """The roster snapshot the active pointer names, or None."""
+    from service.roster.models import RosterPointer, RosterSnapshot
+
+    pointer = await session.get(RosterPointer, "active")
+    if pointer is None:
+        return None
+    return await session.get(RosterSnapshot, pointer.snapshot_id)

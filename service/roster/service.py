@@ -20,13 +20,6 @@ class SnapshotAnswer:
     record: PersonRecord | None  # None: not in the roster
 
 
-async def active_snapshot(session: AsyncSession) -> RosterSnapshot | None:
-    pointer = await session.get(RosterPointer, "active")
-    if pointer is None:
-        return None
-    return await session.get(RosterSnapshot, pointer.snapshot_id)
-
-
 async def find_in_snapshot(session: AsyncSession, person_key: str) -> SnapshotAnswer | None:
     """The active snapshot's answer for this person; None when no snapshot is loaded."""
     row = (

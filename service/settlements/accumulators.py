@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.policy import CompiledPolicy, Visit
 from service.settlements.models import Accumulator
@@ -132,16 +131,3 @@ WRITE = {
     "postgresql": sa.text(WRITE_SQL.format(values=PG_VALUES)),
     "sqlite": sa.text(WRITE_SQL.format(values="json_each(:values)")),
 }
-
-
-async def year_totals(session: AsyncSession, scope: Scope) -> dict[str, int]:
-    """Every accumulator of the scope (for tests, reports and the slip)."""
-    conn = await session.connection()
-    result = await conn.execute(
-        sa.select(_table.c.key, _table.c.value_fen).where(
-            _table.c.person_key == scope.person_key,
-            _table.c.pool == scope.pool,
-            _table.c.year == scope.year,
-        )
-    )
-    return {str(key): int(value) for key, value in result.all()}

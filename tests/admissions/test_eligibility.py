@@ -9,7 +9,7 @@ import pytest
 import respx
 
 from tests import factories
-from tests.admissions.conftest import person_route
+from tests.factories import person_route
 
 PAY_AFTER_TREATMENT = [
     "registered_poor",

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from service.admissions.models import Admission
 from tests import factories
-from tests.admissions.conftest import person_route
+from tests.factories import person_route
 
 ID = factories.resident_id(seq=301)
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from service.violations.models import Violation
 from tests import factories
-from tests.admissions.conftest import person_route, roster_person, seed_snapshot
+from tests.factories import person_route, roster_person, seed_snapshot
 
 ID = factories.resident_id(seq=501)
 

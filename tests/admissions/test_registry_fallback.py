@@ -12,7 +12,7 @@ import respx
 from fastapi import FastAPI
 
 from tests import factories
-from tests.admissions.conftest import person_route, roster_person, seed_snapshot
+from tests.factories import person_route, roster_person, seed_snapshot
 
 
 async def _admit(client: httpx.AsyncClient, headers: dict[str, str], **kw: object) -> dict:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from sqlmodel import select
 from service.admissions.models import AdmissionEvent
 from service.violations.models import Violation
 from tests import factories
-from tests.admissions.conftest import person_route
+from tests.factories import person_route
 
 
 async def _violations(app: FastAPI) -> list[Violation]:

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from service.auth import Principal, Role
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 
 async def test_no_key_is_401(client: httpx.AsyncClient) -> None:

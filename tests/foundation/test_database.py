@@ -6,13 +6,14 @@ import asyncio
 import time
 
 import psycopg
+import pytest
 import sqlalchemy as sa
 
 from service.db import create_engine
-from tests.conftest import POSTGRES_URL, make_settings, needs_postgres
+from tests.factories import POSTGRES_URL, make_settings
 
 
-@needs_postgres
+@pytest.mark.postgres
 async def test_a_pooled_connection_closed_by_the_server_is_replaced_at_checkout() -> None:
     assert POSTGRES_URL is not None
     engine = create_engine(make_settings(POSTGRES_URL, database_pool_size=1))

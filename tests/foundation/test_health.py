@@ -3,7 +3,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.cache import MemoryCache, RedisCache
-from tests.conftest import make_settings
+from tests.factories import make_settings
 
 
 async def test_healthz_needs_no_key(client: httpx.AsyncClient) -> None:

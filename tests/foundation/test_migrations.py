@@ -4,6 +4,7 @@ the models exactly."""
 import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -11,7 +12,7 @@ from alembic.migration import MigrationContext
 from alembic import command
 from service.base import SQLModel
 from service.migrations import alembic_config
-from tests.conftest import POSTGRES_URL, needs_postgres
+from tests.factories import POSTGRES_URL
 
 
 def _sync_url(url: str) -> str:
@@ -50,7 +51,7 @@ def test_migrations_round_trip_on_sqlite(tmp_path: Path) -> None:
     _round_trip(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
 
 
-@needs_postgres
+@pytest.mark.postgres
 def test_migrations_round_trip_on_postgres() -> None:
     assert POSTGRES_URL is not None
     server = POSTGRES_URL.rsplit("/", 1)[0]

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from service.settlements.models import SettlementReversal
 from tests import factories as f
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 MARCH = {"region": "990102", "from": "2026-03-01", "to": "2026-03-31"}
 

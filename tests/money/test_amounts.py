@@ -123,3 +123,23 @@ async def test_the_bound_is_in_the_openapi_document(
 async def test_the_bound_is_explained_in_the_openapi_document(client: httpx.AsyncClient) -> None:
     schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
     assert "plausible" in schemas["BillLineCreate"]["properties"]["amount"]["description"]
+
+
+def test_yuan_become_fen_only_through_the_money_module() -> None:
+    import re
+    from pathlib import Path
+
+    import service
+
+    root = Path(service.__file__).parent
+    ad_hoc = re.compile(
+        r"int\([^()]*\*\s*100\)"  # int(x * 100)
+        r"|def \w*to_fen\("  # a second conversion
+        r"|from service\.policy(\.money)? import[^\n]*yuan_to_fen"  # around service.money
+    )
+    found = {
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if not path.is_relative_to(root / "policy") and ad_hoc.search(path.read_text("utf-8"))
+    }
+    assert found == {"money.py"}

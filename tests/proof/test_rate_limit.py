@@ -12,7 +12,7 @@ from service.cache import MemoryCache
 from service.errors import RateLimited
 from service.ratelimit import KeyRateLimiter, retry_after_seconds
 from service.settings import Settings
-from tests.conftest import REDIS_URL, KeyFactory, make_settings, needs_redis
+from tests.factories import REDIS_URL, KeyFactory, make_settings
 
 LIMIT = 3
 
@@ -71,7 +71,7 @@ async def test_redis_down_lets_requests_through(database_url: str) -> None:
     assert codes == [200] * (LIMIT * 3)
 
 
-@needs_redis
+@pytest.mark.redis
 async def test_with_redis_the_count_is_shared_by_replicas(app: FastAPI, database_url: str) -> None:
     assert REDIS_URL is not None
     assert app.state.cache.backend == "redis"

@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from service.roster.importer import RosterRejected, StaleRoster, import_roster, sync_url
 from service.roster.rows import COLUMNS
-from service.roster.service import active_snapshot, find_in_snapshot
+from service.roster.service import find_in_snapshot
 from service.settings import Settings
 from tests import factories
 
@@ -130,7 +130,7 @@ async def test_a_new_import_swaps_atomically_and_drops_the_old_rows(
     assert (await _lookup(app, A)).record is None  # type: ignore[attr-defined]
     assert (await _lookup(app, B)).record is not None  # type: ignore[attr-defined]
     async with app.state.sessionmaker() as s:
-        snapshot = await active_snapshot(s)
+        snapshot = await factories.active_snapshot(s)
         assert snapshot is not None
         assert snapshot.id == second.snapshot_id
         left = (await s.exec(sa.text("SELECT DISTINCT snapshot_id FROM roster_entries"))).all()  # type: ignore[call-overload]
@@ -187,7 +187,7 @@ async def test_unusable_files_are_refused(
     with pytest.raises(RosterRejected, match=message):
         _import(app, settings, path)
     async with app.state.sessionmaker() as s:
-        assert await active_snapshot(s) is None
+        assert await factories.active_snapshot(s) is None
 
 
 async def test_the_cli_imports_and_reports(

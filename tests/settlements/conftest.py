@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from service.regions.models import Hospital
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 EXAMPLE_HOSPITALS = (
     Hospital(

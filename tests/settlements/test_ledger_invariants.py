@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
-from service.settlements.accumulators import Scope, year_totals
+from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement, SettlementReversal
 from tests import factories
 from tests.factories import bill, settlement_request
@@ -22,7 +22,7 @@ STEPS = 30
 
 async def _check(app: FastAPI, person_key: str) -> None:
     async with app.state.sessionmaker() as s:
-        totals = await year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        totals = await factories.year_totals(s, Scope(person_key, factories.COUNTY, 2024))
         rows = (await s.exec(select(Settlement))).all()
         reversals = (await s.exec(select(SettlementReversal))).all()
     expected: Counter[str] = Counter()

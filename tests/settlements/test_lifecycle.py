@@ -6,11 +6,10 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import select
 
-from service.settlements.accumulators import Scope, year_totals
+from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement
 from tests import factories
-from tests.conftest import KeyFactory
-from tests.factories import bill, settle, settlement_request
+from tests.factories import KeyFactory, bill, settle, settlement_request
 
 
 async def _visit(app: FastAPI, **overrides: object) -> tuple[str, str]:
@@ -21,7 +20,7 @@ async def _visit(app: FastAPI, **overrides: object) -> tuple[str, str]:
 
 async def _totals(app: FastAPI, person_key: str) -> dict[str, int]:
     async with app.state.sessionmaker() as s:
-        values = await year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        values = await factories.year_totals(s, Scope(person_key, factories.COUNTY, 2024))
     return {k: v for k, v in values.items() if v}
 
 

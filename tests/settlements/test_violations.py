@@ -8,8 +8,7 @@ from sqlmodel import select
 
 from service.violations.models import Violation
 from tests import factories
-from tests.conftest import KeyFactory
-from tests.factories import bill, settle, settlement_request
+from tests.factories import KeyFactory, bill, settle, settlement_request
 
 
 async def _violations(app: FastAPI) -> list[Violation]:

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests import factories as f
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 

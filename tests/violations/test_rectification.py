@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests import factories as f
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 ALL = ("open", "rectifying", "rectified", "verified")
 ALLOWED = {

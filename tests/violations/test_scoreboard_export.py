@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from service.violations.labels import RULE_LABELS, SEVERITY_LABELS, SOURCE_LABELS
 from tests import factories as f
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
 

@@ -17,7 +17,6 @@ from service.auth import Principal, Role
 from service.violations.query import list_violations
 from service.violations.scope import ViolationFilter
 from tests import factories as f
-from tests.conftest import needs_postgres
 
 T0 = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
 PROVINCE = Principal(key_id=1, role=Role.AUDITOR, region_prefix="99")
@@ -67,7 +66,7 @@ async def test_a_last_page_after_a_cursor_counts_the_rows_before_it(
     assert (last["total"], last["total_exact"]) == (3, True)
 
 
-@needs_postgres
+@pytest.mark.postgres
 async def test_a_count_past_its_budget_is_a_floor_and_the_page_still_comes(
     client: httpx.AsyncClient,
     auditor_headers: dict[str, str],
@@ -81,7 +80,7 @@ async def test_a_count_past_its_budget_is_a_floor_and_the_page_still_comes(
     assert body["next_cursor"] is not None
 
 
-@needs_postgres
+@pytest.mark.postgres
 @pytest.mark.parametrize("slow", [True, False], ids=["overrun", "in-budget"])
 async def test_the_transaction_goes_on_with_its_own_statement_timeout(
     app: FastAPI, three: list[int], monkeypatch: pytest.MonkeyPatch, slow: bool

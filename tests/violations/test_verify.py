@@ -14,7 +14,7 @@ from service.auth import Principal, Role
 from service.violations.schemas import ChainHeadPublic
 from service.violations.verify import verify_ledger
 from tests import factories as f
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 ADMIN = Principal(key_id=0, role=Role.ADMIN)
 
