@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.policy import Bill, CompiledPolicy, Visit, parse_policy, resolve, settle
 from tests.policy.helpers import add
+
+pytestmark = pytest.mark.slow
 
 HEAD = """\
 region: "990000"

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.policy import Bill, CompiledPolicy, SettlementResult, Visit, reverse_deltas, settle
 from tests.policy.helpers import add, policy_for
+
+pytestmark = pytest.mark.slow
 
 POLICIES = {
     "990102": date(2024, 6, 1),  # demo county: 5 layers

@@ -7,6 +7,7 @@ import asyncio
 from collections import Counter
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
@@ -14,6 +15,8 @@ from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement, SettlementReversal
 from tests import factories
 from tests.factories import bill, settlement_request
+
+pytestmark = pytest.mark.slow
 
 N = 50
 BASIC_CAP_FEN = 150_000_00  # demo province: basic insurance annual cap

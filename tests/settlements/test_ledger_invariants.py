@@ -17,6 +17,8 @@ from service.settlements.models import Settlement, SettlementReversal
 from tests import factories
 from tests.factories import bill, settlement_request
 
+pytestmark = pytest.mark.slow
+
 STEPS = 30
 
 
