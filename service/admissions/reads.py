@@ -12,7 +12,7 @@ from service.auth import Principal, Role
 from service.auth.visibility import visible_to
 
 
-async def read_admission(
+async def visible_admission(
     session: AsyncSession, *, principal: Principal, visit_id: str, hospital_code: str | None
 ) -> Admission:
     """The admission if this caller may see it; otherwise 404, as if it did not exist."""

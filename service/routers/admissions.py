@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from service.admissions.lifecycle import report_deposit, reverse_admission
-from service.admissions.reads import read_admission as find_visible
+from service.admissions.reads import visible_admission
 from service.admissions.responses import admission_detail
 from service.admissions.schemas import (
     AdmissionCreate,
@@ -24,6 +26,11 @@ from service.errors import problem_responses
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
 REPLAYED = "Idempotent-Replayed"
+
+
+def _created(body: dict[str, Any], *, replayed: bool) -> JSONResponse:
+    """The stored answer, byte for byte on a replay, which the header says."""
+    return JSONResponse(body, status_code=201, headers={REPLAYED: "true"} if replayed else {})
 
 
 @router.post(
@@ -47,8 +54,7 @@ async def create_admission(
         actor=hospital.label,
         body=body,
     )
-    headers = {REPLAYED: "true"} if recorded.replayed else {}
-    return JSONResponse(recorded.body, status_code=201, headers=headers)
+    return _created(recorded.body, replayed=recorded.replayed)
 
 
 @router.get(
@@ -63,7 +69,7 @@ async def read_admission(
     principal: AuditorOrHospitalDep,
     hospital_code: str | None = Query(default=None, max_length=32),
 ) -> AdmissionDetail:
-    admission = await find_visible(
+    admission = await visible_admission(
         session, principal=principal, visit_id=visit_id, hospital_code=hospital_code
     )
     return admission_detail(admission)
@@ -92,8 +98,7 @@ async def create_deposit(
         visit_id=visit_id,
         body=body,
     )
-    headers = {REPLAYED: "true"} if replayed else {}
-    return JSONResponse(outcome, status_code=201, headers=headers)
+    return _created(outcome, replayed=replayed)
 
 
 @router.post(

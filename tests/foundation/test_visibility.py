@@ -76,3 +76,15 @@ def test_no_router_decides_visibility_itself() -> None:
         and node.attr in {"sees_hospital", "sees_region", "HOSPITAL", "AUDITOR"}
     }
     assert decided == set()
+
+
+def test_routers_reach_app_state_through_typed_dependencies() -> None:
+    # console.py (its session cookie) and health.py (readiness probes every dependency) still
+    # read request.app.state; every API router names what it needs (service/deps.py).
+    package = Path(service.routers.__file__).parent
+    reaching = {
+        path.name
+        for path in package.glob("*.py")
+        if "app.state" in path.read_text(encoding="utf-8")
+    }
+    assert reaching <= {"console.py", "health.py"}
