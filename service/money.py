@@ -50,7 +50,6 @@ def _plausible(value: Decimal) -> Decimal:
 
 Amount = Annotated[
     Decimal,
-    BeforeValidator(_ascii_digits),
     Field(
         ge=0,
         decimal_places=2,
@@ -61,6 +60,7 @@ Amount = Annotated[
         examples=["52000.00"],
         json_schema_extra={"maximum": int(MAX_AMOUNT_YUAN)},
     ),
+    BeforeValidator(_ascii_digits),
     AfterValidator(_plausible),
 ]
 """The one amount type of the API: yuan in, validated; convert with `yuan_to_fen`."""
