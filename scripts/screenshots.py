@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from service.app import create_app  # noqa: E402
-from service.openapi_examples import request_bodies, today_in_china  # noqa: E402
+from service.china_time import today  # noqa: E402
+from service.openapi_examples import request_bodies  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from tests.browser import chromium, served  # noqa: E402
 
@@ -77,7 +78,7 @@ def main() -> int:
 
 
 async def _one_visit(url: str, key: str) -> None:
-    bodies = request_bodies(today_in_china())
+    bodies = request_bodies(today())
     headers = {"X-API-Key": key}
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
         for method, path in (

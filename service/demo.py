@@ -96,9 +96,10 @@ class DemoReport:
 
 def demo_curls(base_url: str, hospital_key: str) -> list[str]:
     """An admission and its settlement as curl commands, with the OpenAPI examples' bodies."""
-    from service.openapi_examples import request_bodies, today_in_china
+    from service.china_time import today
+    from service.openapi_examples import request_bodies
 
-    bodies = request_bodies(today_in_china())
+    bodies = request_bodies(today())
     lines = []
     for path in ("/v1/admissions", "/v1/settlements"):
         body = json.dumps(bodies[("post", path)], ensure_ascii=False, separators=(",", ":"))

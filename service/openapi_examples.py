@@ -10,15 +10,16 @@ test_openapi_examples.py` sends each one to the service and expects it to be acc
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from typing import Any
 
 from fastapi import FastAPI
 
+from service.china_time import CHINA_TZ
+from service.china_time import today as china_today
 from service.demo import DEMO_HOSPITAL
 
-CHINA = timezone(timedelta(hours=8))
 VISIT_ID = "ZY2026-000123"
 SETTLEMENT_ID = 1
 VIOLATION_ID = 1
@@ -47,7 +48,7 @@ def demo_policy_hash() -> str:
 
 
 def _at(day: date, hour: int) -> str:
-    return datetime.combine(day, time(hour), tzinfo=CHINA).isoformat()
+    return datetime.combine(day, time(hour), tzinfo=CHINA_TZ).isoformat()
 
 
 def _bill() -> dict[str, Any]:
@@ -144,13 +145,9 @@ def parameter_values() -> dict[str, Any]:
     }
 
 
-def today_in_china() -> date:
-    return datetime.now(UTC).astimezone(CHINA).date()
-
-
 def add_examples(document: dict[str, Any], *, today: date | None = None) -> dict[str, Any]:
     """Attach the examples to an OpenAPI document (in place) and return it."""
-    today = today or today_in_china()
+    today = today or china_today()
     bodies = request_bodies(today)
     values = parameter_values()
     for path, operations in document.get("paths", {}).items():

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from service.china_time import CHINA_TZ, day_start
 from service.errors import Unprocessable
 
-CHINA = timezone(timedelta(hours=8))
 _DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)")
 
 
@@ -54,11 +54,11 @@ def _parse(text: str) -> datetime:
         ) from None
     if len(text) == 10:  # a plain date: the start of that day in China
         return _start_of_day(moment.date())
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=CHINA_TZ)
 
 
 def _start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=CHINA).astimezone(UTC)
+    return day_start(day).astimezone(UTC)
 
 
 def staleness(as_of: AsOf, *, now: datetime, stale_after_days: int) -> str | None:

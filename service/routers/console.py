@@ -15,16 +15,16 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 
 from service.auth.keys import key_labels
 from service.base import utcnow
+from service.china_time import today
 from service.console import session as console
 from service.console.trends import TrendQuery, counties_under, trends
 from service.console.views import LEVEL_LABELS, bars, line_chart, page, stacked_bars, tone
 from service.db import SessionDep
 from service.errors import ServiceError
 from service.indicators.service import indicators_for
-from service.openapi_examples import today_in_china
 from service.violations import export
-from service.violations.evidence import actor_words, evidence_rows, key_ids
 from service.violations.detail import violation_detail
+from service.violations.evidence import actor_words, evidence_rows, key_ids
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery, parse_form
 from service.violations.query import get_violation, list_violations
 from service.violations.rectification import STEPS, move
@@ -222,7 +222,7 @@ async def score_export(
 @router.get("/trends")
 async def trend_page(request: Request, session: SessionDep, user: UserDep) -> Response:
     q = parse_form(TrendQuery, request.query_params)
-    until = q.until or today_in_china()
+    until = q.until or today()
     found = await trends(
         session,
         principal=user.principal,

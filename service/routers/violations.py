@@ -83,9 +83,7 @@ async def export_ledger(
     query: LedgerQueryDep,
 ) -> StreamingResponse:
     wanted = query.filter()
-    rows = export.violation_rows(
-        sessionmaker, principal=principal, wanted=wanted, sort=query.sort
-    )
+    rows = export.violation_rows(sessionmaker, principal=principal, wanted=wanted, sort=query.sort)
     return export.response(
         fmt,
         "问题台账",

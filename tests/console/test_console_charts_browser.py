@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from service.app import create_app
 from tests import factories as f
 from tests.browser import chromium, needs_chromium, served
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 pytestmark = needs_chromium
 

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from service.violations.evidence import actor_words, evidence_rows
 from tests import factories as f
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 
 def _csrf(html: str) -> str:

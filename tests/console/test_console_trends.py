@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from service.console.trends import last_months
 from tests import factories as f
-from tests.conftest import KeyFactory
+from tests.factories import KeyFactory
 
 
 async def _login(client: httpx.AsyncClient, headers: dict[str, str]) -> None:

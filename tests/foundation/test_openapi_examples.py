@@ -14,7 +14,7 @@ from service.app import create_app
 from service.roster import demo as demo_roster
 from service.settings import Settings
 from tests import factories
-from tests.conftest import KeyFactory, make_settings
+from tests.factories import KeyFactory, make_settings
 
 # Every operation in the order a desk and an office would use them, with the role that calls it.
 JOURNEY: list[tuple[str, str, str]] = [

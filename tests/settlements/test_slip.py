@@ -66,7 +66,7 @@ async def test_the_slip_speaks_chinese_in_percentages_on_a4_and_on_a_receipt(
 ) -> None:
     async with app.state.sessionmaker() as s:
         visit = await factories.make_admission(s)
-    result = await settle(client, hospital_headers, body(visit.visit_id))
+    result = await settle(client, hospital_headers, settlement_request(visit.visit_id))
     url = f"/v1/settlements/{result['id']}/slip"
     a4 = (await client.get(url, headers=hospital_headers)).text
     receipt = await client.get(url, params={"layout": "receipt"}, headers=hospital_headers)
