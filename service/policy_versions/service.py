@@ -74,17 +74,24 @@ async def store_policy(
     texts[f"{source} ({document.region_code}@{document.effective_from})"] = text
     compiled = {(p.region_code, p.effective_from): p for p in compile_all(texts)}
     mine = compiled[(document.region_code, document.effective_from)]
-    version = PolicyVersion(
-        region_code=mine.region_code,
-        version=mine.version,
-        name=mine.name,
-        effective_from=mine.effective_from,
-        effective_to=mine.effective_to,
-        inherits=document.inherits,
-        content_hash=mine.content_hash,
-        source_text=text,
-        loaded_by=loaded_by,
-    )
+    version = version_row(mine, inherits=document.inherits, text=text, loaded_by=loaded_by)
     session.add(version)
     await session.flush()
     return version, True
+
+
+def version_row(
+    policy: CompiledPolicy, *, inherits: str | None, text: str, loaded_by: str
+) -> PolicyVersion:
+    """The stored row of a compiled policy version, with the text it was compiled from."""
+    return PolicyVersion(
+        region_code=policy.region_code,
+        version=policy.version,
+        name=policy.name,
+        effective_from=policy.effective_from,
+        effective_to=policy.effective_to,
+        inherits=inherits,
+        content_hash=policy.content_hash,
+        source_text=text,
+        loaded_by=loaded_by,
+    )

@@ -6,7 +6,7 @@ from importlib import resources
 
 from service.policy import parse_policy
 from service.policy_versions.models import PolicyVersion
-from service.policy_versions.service import compile_all
+from service.policy_versions.service import compile_all, version_row
 
 
 def shipped_policy_texts() -> dict[str, str]:
@@ -26,17 +26,5 @@ def shipped_versions(*, loaded_by: str) -> list[PolicyVersion]:
     for name, text in texts.items():
         doc = parse_policy(text, source=name)
         policy = compiled[(doc.region_code, doc.effective_from)]
-        rows.append(
-            PolicyVersion(
-                region_code=policy.region_code,
-                version=policy.version,
-                name=policy.name,
-                effective_from=policy.effective_from,
-                effective_to=policy.effective_to,
-                inherits=doc.inherits,
-                content_hash=policy.content_hash,
-                source_text=text,
-                loaded_by=loaded_by,
-            )
-        )
+        rows.append(version_row(policy, inherits=doc.inherits, text=text, loaded_by=loaded_by))
     return rows
