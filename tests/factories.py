@@ -71,11 +71,10 @@ def finding(**overrides: Any) -> Any:
 
 async def book(maker: async_sessionmaker[Any], *findings: Any) -> list[int]:
     """Book findings through the ledger, committed; returns their ids in order."""
-    from service.violations.ledger import book_violation
+    from service.unit_of_work import unit_of_work
 
-    async with maker() as session:
-        ids = [(await book_violation(session, f)).id for f in findings]
-        await session.commit()
+    async with unit_of_work(maker) as uow:
+        ids = [(await uow.violations.book(f)).id for f in findings]
     return [i for i in ids if i is not None]
 
 

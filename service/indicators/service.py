@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
 from service.auth import Principal
+from service.base import table_of
 from service.errors import NotFound
 from service.indicators.schemas import Indicators, LevelShare, Problems, Share
 from service.regions.models import Hospital
@@ -39,10 +40,10 @@ from service.violations.scope import (
 DEFAULT_TARGETS = {"inpatient": Decimal("0.90"), "chronic_outpatient": Decimal("0.80")}
 FOUR = Decimal("0.0001")
 
-A: sa.Table = Admission.__table__  # type: ignore[attr-defined]
-S: sa.Table = Settlement.__table__  # type: ignore[attr-defined]
-R: sa.Table = SettlementReversal.__table__  # type: ignore[attr-defined]
-H: sa.Table = Hospital.__table__  # type: ignore[attr-defined]
+A: sa.Table = table_of(Admission)
+S: sa.Table = table_of(Settlement)
+R: sa.Table = table_of(SettlementReversal)
+H: sa.Table = table_of(Hospital)
 
 
 def share(num: Any, den: Any, target: Decimal | None = None) -> Share:

@@ -18,8 +18,8 @@ from service.admissions.schemas import (
 from service.admissions.service import AdmissionContext, admit, get_admission
 from service.admissions.views import admission_detail
 from service.auth import AuditorOrHospitalDep, HospitalDep, Role
-from service.db import SessionDep
 from service.errors import problem_responses
+from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
 REPLAYED = "Idempotent-Replayed"
@@ -38,11 +38,11 @@ def admission_context(request: Request) -> AdmissionContext:
     summary="Admit a patient: status, pay-after-treatment, deposit allowed, warnings",
 )
 async def create_admission(
-    body: AdmissionCreate, request: Request, session: SessionDep, hospital: HospitalDep
+    body: AdmissionCreate, request: Request, uow: UnitOfWorkDep, hospital: HospitalDep
 ) -> JSONResponse:
     assert hospital.hospital_code is not None
     recorded = await admit(
-        session,
+        uow,
         ctx=admission_context(request),
         hospital_code=hospital.hospital_code,
         actor=hospital.label,
@@ -60,7 +60,7 @@ async def create_admission(
 )
 async def read_admission(
     visit_id: str,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     hospital_code: str | None = Query(default=None, max_length=32),
 ) -> AdmissionDetail:
@@ -71,7 +71,7 @@ async def read_admission(
         raise HospitalCodeRequired(
             "visit ids are unique per hospital: pass hospital_code", field="hospital_code"
         )
-    admission = await get_admission(session, hospital_code=hospital_code, visit_id=visit_id)
+    admission = await get_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     if not principal.sees_hospital(admission.hospital_code, admission.county_code):
         raise AdmissionNotFound(f"no admission {visit_id} at hospital {hospital_code}")
     return admission_detail(admission)
@@ -88,12 +88,12 @@ async def create_deposit(
     visit_id: str,
     body: DepositReport,
     request: Request,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     hospital: HospitalDep,
 ) -> JSONResponse:
     assert hospital.hospital_code is not None
     outcome, replayed = await report_deposit(
-        session,
+        uow,
         catalog=request.app.state.policies,
         hospital_code=hospital.hospital_code,
         actor=hospital.label,
@@ -113,12 +113,12 @@ async def create_deposit(
 async def create_reversal(
     visit_id: str,
     body: ReversalRequest,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     hospital: HospitalDep,
 ) -> AdmissionDetail:
     assert hospital.hospital_code is not None
     admission = await reverse_admission(
-        session,
+        uow,
         hospital_code=hospital.hospital_code,
         actor=hospital.label,
         visit_id=visit_id,

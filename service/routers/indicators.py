@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from service.auth import Principal, Role, require_roles
-from service.db import SessionDep
 from service.errors import problem_responses
 from service.indicators.schemas import Indicators
 from service.indicators.service import indicators_for
+from service.unit_of_work import SessionDep
 from service.violations.params import PeriodQuery
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators"])

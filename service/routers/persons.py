@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request
 from service.admissions.service import local_date
 from service.auth import AuditorOrHospitalDep
 from service.base import utcnow
-from service.db import SessionDep
 from service.errors import problem_responses
 from service.persons.routing import MaskedPathRoute
 from service.persons.status import PersonStatusPublic, person_status
 from service.routers.admissions import admission_context
+from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPathRoute)
 
@@ -28,12 +28,12 @@ router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPat
 async def read_person_status(
     id_number: str,
     request: Request,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     on: date | None = Query(default=None, description="the day to check; default today (China)"),
 ) -> PersonStatusPublic:
     return await person_status(
-        session,
+        uow.session,
         ctx=admission_context(request),
         principal=principal,
         id_number=id_number,

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from service.auth import AuditorOrHospitalDep, HospitalDep
-from service.db import SessionDep
 from service.errors import problem_responses
 from service.settlements import service
 from service.settlements.schemas import (
@@ -18,6 +17,7 @@ from service.settlements.schemas import (
     SettlementPublic,
 )
 from service.settlements.slip import render_slip
+from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
 
@@ -36,10 +36,10 @@ def _hospital(principal: HospitalDep) -> str:
     summary="Pre-settlement (预结算): what settling this bill now would pay; nothing is stored",
 )
 async def preview_settlement(
-    body: SettlementPreviewIn, request: Request, session: SessionDep, principal: HospitalDep
+    body: SettlementPreviewIn, request: Request, uow: UnitOfWorkDep, principal: HospitalDep
 ) -> SettlementPublic:
     return await service.preview(
-        session,
+        uow,
         catalog=request.app.state.policies,
         hospitals=request.app.state.hospitals,
         hospital_code=_hospital(principal),
@@ -65,11 +65,11 @@ async def create_settlement(
     body: SettlementCreate,
     request: Request,
     response: Response,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: HospitalDep,
 ) -> SettlementPublic:
     outcome = await service.create(
-        session,
+        uow,
         catalog=request.app.state.policies,
         hospitals=request.app.state.hospitals,
         hospital_code=_hospital(principal),
@@ -91,11 +91,11 @@ async def create_settlement(
 async def reverse_settlement(
     settlement_id: SettlementId,
     body: ReversalCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: HospitalDep,
 ) -> SettlementPublic:
     return await service.reverse(
-        session,
+        uow,
         hospital_code=_hospital(principal),
         settlement_id=settlement_id,
         body=body,
@@ -111,13 +111,13 @@ async def reverse_settlement(
 )
 async def list_settlements(
     request: Request,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     visit_id: Annotated[str, Query(min_length=1, max_length=64)],
     hospital_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[SettlementPublic]:
     return await service.list_for_visit(
-        session,
+        uow,
         principal=principal,
         visit_id=visit_id,
         hospital_code=hospital_code,
@@ -131,9 +131,9 @@ async def list_settlements(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_settlement(
-    settlement_id: SettlementId, session: SessionDep, principal: AuditorOrHospitalDep
+    settlement_id: SettlementId, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
 ) -> SettlementPublic:
-    return await service.get(session, principal=principal, settlement_id=settlement_id)
+    return await service.get(uow, principal=principal, settlement_id=settlement_id)
 
 
 @router.get(
@@ -144,14 +144,12 @@ async def get_settlement(
 )
 async def settlement_slip(
     settlement_id: SettlementId,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     layout: Annotated[
         Literal["a4", "receipt"],
         Query(description="a4: the full page; receipt: one column for 80 mm receipt printers"),
     ] = "a4",
 ) -> HTMLResponse:
-    html = await render_slip(
-        session, principal=principal, settlement_id=settlement_id, layout=layout
-    )
+    html = await render_slip(uow, principal=principal, settlement_id=settlement_id, layout=layout)
     return HTMLResponse(html)

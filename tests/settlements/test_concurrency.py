@@ -10,8 +10,9 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import select
 
-from service.settlements.accumulators import Scope, year_totals
+from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement, SettlementReversal
+from service.settlements.store import SqlSettlementStore
 from tests import factories
 from tests.settlements.conftest import bill, body
 
@@ -45,7 +46,7 @@ async def test_fifty_concurrent_settlements_never_overshoot_a_cap(
     assert hifp == BASIC_CAP_FEN  # the cap binds exactly, and is never exceeded
 
     async with app.state.sessionmaker() as s:
-        totals = await year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        totals = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, 2024))
         rows = (await s.exec(select(Settlement))).all()
         reversals = (await s.exec(select(SettlementReversal))).all()
     expected: Counter[str] = Counter()
@@ -100,6 +101,6 @@ async def test_concurrent_settlements_of_one_visit_under_different_his_ids_store
     assert set(refused) == {"visit_already_settled"}
     async with app.state.sessionmaker() as s:
         rows = (await s.exec(select(Settlement))).all()
-        totals = await year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        totals = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, 2024))
     assert len(rows) == 1
     assert totals["visits.settled"] == 1

@@ -12,8 +12,9 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
-from service.settlements.accumulators import Scope, year_totals
+from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement, SettlementReversal
+from service.settlements.store import SqlSettlementStore
 from tests import factories
 from tests.settlements.conftest import bill, body
 
@@ -22,7 +23,7 @@ STEPS = 30
 
 async def _check(app: FastAPI, person_key: str) -> None:
     async with app.state.sessionmaker() as s:
-        totals = await year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        totals = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, 2024))
         rows = (await s.exec(select(Settlement))).all()
         reversals = (await s.exec(select(SettlementReversal))).all()
     expected: Counter[str] = Counter()

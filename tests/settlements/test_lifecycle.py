@@ -6,8 +6,9 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import select
 
-from service.settlements.accumulators import Scope, year_totals
+from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement
+from service.settlements.store import SqlSettlementStore
 from tests import factories
 from tests.conftest import KeyFactory
 from tests.settlements.conftest import bill, body, settle
@@ -21,7 +22,7 @@ async def _visit(app: FastAPI, **overrides: object) -> tuple[str, str]:
 
 async def _totals(app: FastAPI, person_key: str) -> dict[str, int]:
     async with app.state.sessionmaker() as s:
-        values = await year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        values = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, 2024))
     return {k: v for k, v in values.items() if v}
 
 
