@@ -42,6 +42,7 @@ RUNS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
+SQL_RUNS = settings(RUNS, max_examples=15)  # each step is a few transactions on a real database
 
 
 class MemoryBackend:
@@ -119,7 +120,7 @@ def test_on_sqlite(loop: asyncio.AbstractEventLoop, tmp_path: Any, sqlite_templa
     shutil.copy(sqlite_template, db)
     backend = SqlBackend(loop, f"sqlite+aiosqlite:///{db}")
     try:
-        run_state_machine_as_test(_machine(lambda: backend), settings=RUNS)
+        run_state_machine_as_test(_machine(lambda: backend), settings=SQL_RUNS)
     finally:
         backend.close(truncate=False)
 
@@ -132,7 +133,7 @@ def test_on_postgres(loop: asyncio.AbstractEventLoop, postgres_schema: str | Non
     assert postgres_schema is not None
     backend = SqlBackend(loop, postgres_schema)
     try:
-        run_state_machine_as_test(_machine(lambda: backend), settings=RUNS)
+        run_state_machine_as_test(_machine(lambda: backend), settings=SQL_RUNS)
     finally:
         backend.close(truncate=True)
 
