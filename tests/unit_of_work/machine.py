@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
@@ -220,11 +221,14 @@ class OrchestrationMachine(RuleBasedStateMachine):
         try:
             outcome = self._settle(body)
         except VisitNotAdmitted:
+            event("settle: refused, admission reversed")
             assert visit.reversed
             return multiple()
         except VisitAlreadySettled:
+            event("settle: refused, visit still settled")
             assert visit.active is not None
             return multiple()
+        event(f"settle: stored, {len(outcome.settlement.violations_booked)} violations")
         assert not outcome.replayed
         assert not visit.reversed, "settled a reversed admission"
         assert visit.active is None, "a second active settlement"
@@ -267,6 +271,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         )
         assert answer.status == "reversed"
         visit = self.model[s.visit_id]
+        event("reverse: new" if visit.active == s.settlement_id else "reverse: replay or old")
         if visit.active == s.settlement_id:
             visit.active = None
 
@@ -299,6 +304,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
                 uow, principal=principal, violation=violation, to_status=to_status, note=note
             )
             assert moved.to_status == to_status
+            event(f"rectify: {violation.rule_code} to {to_status}")
 
         self.call(step)
 
