@@ -35,14 +35,15 @@ HASHER = IdHasher(b"machine-test-key")
 # Small enough that each backend runs in seconds, large enough to reach every rule's branches
 # (a reversal after a retry, a deposit after the admission's reversal, a reopened violation).
 RUNS = settings(
-    max_examples=30,
-    stateful_step_count=30,
+    max_examples=25,
+    stateful_step_count=25,
     deadline=None,
     database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-SQL_RUNS = settings(RUNS, max_examples=12, stateful_step_count=25)  # each step is a few transactions on a real database
+# Each step is a few transactions on a real database.
+SQL_RUNS = settings(RUNS, max_examples=10, stateful_step_count=20)
 
 
 class MemoryBackend:
