@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from service.admissions.models import Admission  # noqa: E402
 from service.auth import Role  # noqa: E402
 from service.auth.keys import issue_key  # noqa: E402
+from service.base import table_of  # noqa: E402
 from service.demo import DEMO_HOSPITALS, DEMO_REGIONS  # noqa: E402
 from service.migrations import alembic_config  # noqa: E402
 from service.policy_versions.shipped import shipped_versions  # noqa: E402
@@ -101,7 +102,7 @@ async def _seed(url: str, visits: int) -> str:
         }
         for i in range(visits)
     ]
-    table = Admission.__table__  # type: ignore[attr-defined]
+    table = table_of(Admission)
     async with engine.begin() as conn:
         for start in range(0, len(rows), 5000):
             await conn.execute(sa.insert(table), rows[start : start + 5000])

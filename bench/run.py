@@ -305,6 +305,7 @@ async def seed_visits(
     from sqlalchemy.ext.asyncio import create_async_engine
 
     from service.admissions.models import Admission
+    from service.base import table_of
 
     now = datetime.now(UTC)
     rows = [
@@ -334,7 +335,7 @@ async def seed_visits(
         for i in range(count)
     ]
     engine = create_async_engine(database_url)
-    table = Admission.__table__  # type: ignore[attr-defined]
+    table = table_of(Admission)
     async with engine.begin() as conn:
         for start in range(0, len(rows), 5000):
             await conn.execute(sa.insert(table), rows[start : start + 5000])

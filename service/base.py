@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -66,6 +66,12 @@ def json_field(*, nullable: bool = False) -> Any:
     return Field(default=None, sa_type=sa.JSON, nullable=nullable)
 
 
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a table model, typed: SQLModel sets `__table__` on each table class
+    but declares it on none, so every `Model.__table__` would need a `type: ignore`."""
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+
+
 __all__ = [
     "BigIntId",
     "Field",
@@ -75,6 +81,7 @@ __all__ = [
     "fen_field",
     "id_field",
     "json_field",
+    "table_of",
     "timestamp_field",
     "utcnow",
 ]

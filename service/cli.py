@@ -19,13 +19,12 @@ def _run(coro: Awaitable[Any]) -> Any:
 
 async def _with_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
     from service.db import create_engine, create_sessionmaker
+    from service.unit_of_work import unit_of_work
 
     engine = create_engine(settings)
     try:
-        async with create_sessionmaker(engine)() as session:
-            result = await work(session)
-            await session.commit()
-            return result
+        async with unit_of_work(create_sessionmaker(engine)) as uow:
+            return await work(uow.session)
     finally:
         await engine.dispose()
 

@@ -1,15 +1,21 @@
-"""The database engine, the per-request session, and how the service tells "database down"."""
+"""The database engine, the helpers stores build their statements with, and how the service
+tells "database down". The transaction itself is owned by service.unit_of_work."""
 
 from __future__ import annotations
 
 import select
-from collections.abc import AsyncIterator, Sequence
-from typing import Annotated, Any
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -133,23 +139,15 @@ async def ping(engine: AsyncEngine) -> None:
         await conn.execute(sa.text("SELECT 1"))
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit when the handler returns, roll back on any error.
+class Duplicate(Exception):
+    """A store met a unique constraint: another transaction stored the same thing first.
 
-    The dependency is function-scoped so the commit happens before the response is sent:
-    a 2xx is never acknowledged for a write that did not commit. A request that never touched
-    the database (a status answered from the cache) has no transaction and no connection, so
-    there is nothing to commit or give back.
-    """
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    session = maker()
-    try:
-        yield session
-        if session.in_transaction():
-            await session.commit()
-    finally:
-        if session.in_transaction():  # the handler failed, or the commit did: roll back
-            await session.close()
+    Stores raise it (SQL stores translate the driver's unique violation into it); the unit of
+    work rolls back and lets the service answer from what the winner stored."""
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """PostgreSQL says 23505; SQLite has no SQLSTATE and says it in words."""
+    if getattr(exc.orig, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)

@@ -19,9 +19,9 @@ async def on_startup(app: FastAPI) -> None:
         await upgrade_to_head(app.state.engine)
     if settings.should_seed_demo:
         from service.demo import seed_demo_data
+        from service.unit_of_work import unit_of_work
 
-        async with app.state.sessionmaker() as session:
-            report = await seed_demo_data(session, hasher=app.state.id_hasher)
-            await session.commit()
+        async with unit_of_work(app.state.sessionmaker) as uow:
+            report = await seed_demo_data(uow.session, hasher=app.state.id_hasher)
         if report is not None:
             report.print_banner(settings.public_url)

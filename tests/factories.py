@@ -87,11 +87,10 @@ def finding(**overrides: Any) -> Any:
 
 async def book(maker: async_sessionmaker[Any], *findings: Any) -> list[int]:
     """Book findings through the ledger, committed; returns their ids in order."""
-    from service.violations.ledger import book_violation
+    from service.unit_of_work import unit_of_work
 
-    async with maker() as session:
-        ids = [(await book_violation(session, f)).id for f in findings]
-        await session.commit()
+    async with unit_of_work(maker) as uow:
+        ids = [(await uow.violations.book(f)).id for f in findings]
     return [i for i in ids if i is not None]
 
 
@@ -326,24 +325,6 @@ def roster_person(id_number: str, *codes: str, **overrides: Any) -> RosterPerson
     }
     values.update(overrides)
     return RosterPerson(**values)
-
-
-async def year_totals(session: Any, scope: Any) -> dict[str, int]:
-    """Every accumulator of a (person, pool, year) scope, key -> fen."""
-    import sqlalchemy as sa
-
-    from service.settlements.models import Accumulator
-
-    table = Accumulator.__table__
-    conn = await session.connection()
-    result = await conn.execute(
-        sa.select(table.c.key, table.c.value_fen).where(
-            table.c.person_key == scope.person_key,
-            table.c.pool == scope.pool,
-            table.c.year == scope.year,
-        )
-    )
-    return {str(key): int(value) for key, value in result.all()}
 
 
 async def active_snapshot(session: Any) -> Any:

@@ -6,31 +6,26 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from service.admissions.errors import AdmissionNotFound, AdmissionReversed, DepositConflict
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.admissions.schemas import DepositCreate, DepositPublic, ViolationRef
-from service.admissions.service import find_admission
 from service.base import utcnow
 from service.china_time import local_date
+from service.db import Duplicate
 from service.digests import request_digest
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import CompiledPolicy, points_for
 from service.policy_versions.catalog import PolicyCatalog
-from service.violations.ledger import Finding, book_violation
+from service.unit_of_work import UnitOfWork
+from service.violations.ledger import Finding
 
 log = logging.getLogger("settlecheck.admissions")
 
 
-async def _locked_admission(
-    session: AsyncSession, *, hospital_code: str, visit_id: str
-) -> Admission:
+async def _locked_admission(uow: UnitOfWork, *, hospital_code: str, visit_id: str) -> Admission:
     """The hospital's own admission, row-locked (PostgreSQL; SQLite writers are serialised)."""
-    admission = await find_admission(
-        session, hospital_code=hospital_code, visit_id=visit_id, for_update=True
+    admission = await uow.admissions.find(
+        hospital_code=hospital_code, visit_id=visit_id, for_update=True
     )
     if admission is None:
         raise AdmissionNotFound(f"no admission {visit_id} at hospital {hospital_code}")
@@ -38,7 +33,7 @@ async def _locked_admission(
 
 
 async def report_deposit(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     catalog: PolicyCatalog,
     hospital_code: str,
@@ -48,10 +43,10 @@ async def report_deposit(
 ) -> tuple[dict[str, Any], bool]:
     """Record a deposit actually taken; book DEPOSIT_CHARGED if the patient was eligible.
     Idempotent per receipt number. Returns (body, replayed)."""
-    admission = await _locked_admission(session, hospital_code=hospital_code, visit_id=visit_id)
+    admission = await _locked_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     assert admission.id is not None
     request_hash = request_digest(body.model_dump(mode="json"))
-    existing = await _find_deposit(session, admission.id, body.receipt_no)
+    existing = await uow.admissions.find_deposit(admission.id, body.receipt_no)
     if existing is not None:
         return _replay(existing, request_hash), True
     if admission.state != "admitted":
@@ -69,33 +64,28 @@ async def report_deposit(
         response={},
     )
     try:
-        async with session.begin_nested():
-            session.add(deposit)
-            await session.flush()
-    except IntegrityError:
-        winner = await _find_deposit(session, admission.id, body.receipt_no)
+        await uow.admissions.add_deposit(deposit)
+    except Duplicate:
+        winner = await uow.admissions.find_deposit(admission.id, body.receipt_no)
         if winner is None:
             raise
         return _replay(winner, request_hash), True
     violation = None
     if refund_fen > 0:
-        policy = await _policy_of(session, catalog, admission)
+        policy = await _policy_of(uow, catalog, admission)
         violation = await _book_deposit_charged(
-            session, admission, deposit, policy, taken_before=taken_before, refund_fen=refund_fen
+            uow, admission, deposit, policy, taken_before=taken_before, refund_fen=refund_fen
         )
         deposit.violation_id = violation.id
     admission.deposit_taken_fen = taken_before + amount_fen
     deposit.response = _outcome(admission, deposit, refund_fen, violation).model_dump(mode="json")
-    session.add_all([admission, deposit])
-    session.add(
-        AdmissionEvent(
-            admission_id=admission.id,
-            kind="deposit_reported",
-            actor=actor[:64],
-            detail={"receipt_no": body.receipt_no, "amount_fen": amount_fen},
-        )
+    event = AdmissionEvent(
+        admission_id=admission.id,
+        kind="deposit_reported",
+        actor=actor[:64],
+        detail={"receipt_no": body.receipt_no, "amount_fen": amount_fen},
     )
-    await session.flush()
+    await uow.admissions.save(admission, deposit, event)
     return deposit.response, False
 
 
@@ -105,15 +95,6 @@ def _excess(admission: Admission, *, taken_before: int, amount_fen: int) -> int:
         return 0
     over = taken_before + amount_fen - admission.deposit_allowed_fen
     return max(0, min(amount_fen, over))
-
-
-async def _find_deposit(
-    session: AsyncSession, admission_id: int, receipt_no: str
-) -> AdmissionDeposit | None:
-    query = select(AdmissionDeposit).where(
-        AdmissionDeposit.admission_id == admission_id, AdmissionDeposit.receipt_no == receipt_no
-    )
-    return (await session.exec(query)).first()
 
 
 def _replay(existing: AdmissionDeposit, request_hash: str) -> dict[str, Any]:
@@ -126,19 +107,19 @@ def _replay(existing: AdmissionDeposit, request_hash: str) -> dict[str, Any]:
 
 
 async def _policy_of(
-    session: AsyncSession, catalog: PolicyCatalog, admission: Admission
+    uow: UnitOfWork, catalog: PolicyCatalog, admission: Admission
 ) -> CompiledPolicy:
     if admission.policy_hash:
-        policy = await catalog.by_hash(session, admission.policy_hash)
+        policy = await catalog.by_hash(uow.session, admission.policy_hash)
         if policy is not None:
             return policy
     return await catalog.for_region(
-        session, insured_region=admission.insured_county, on=local_date(admission.admitted_at)
+        uow.session, insured_region=admission.insured_county, on=local_date(admission.admitted_at)
     )
 
 
 async def _book_deposit_charged(
-    session: AsyncSession,
+    uow: UnitOfWork,
     admission: Admission,
     deposit: AdmissionDeposit,
     policy: CompiledPolicy,
@@ -146,8 +127,7 @@ async def _book_deposit_charged(
     taken_before: int,
     refund_fen: int,
 ) -> Any:
-    return await book_violation(
-        session,
+    return await uow.violations.book(
         Finding(
             rule_code="DEPOSIT_CHARGED",
             hospital_code=admission.hospital_code,
@@ -212,23 +192,20 @@ def _outcome(
 
 
 async def reverse_admission(
-    session: AsyncSession, *, hospital_code: str, actor: str, visit_id: str, reason: str
+    uow: UnitOfWork, *, hospital_code: str, actor: str, visit_id: str, reason: str
 ) -> Admission:
     """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger."""
-    admission = await _locked_admission(session, hospital_code=hospital_code, visit_id=visit_id)
+    admission = await _locked_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     if admission.state == "reversed":
         return admission
     assert admission.id is not None
     admission.state = "reversed"
     admission.reversed_at = utcnow()
     admission.reversal_reason = reason
-    session.add(admission)
-    session.add(
-        AdmissionEvent(
-            admission_id=admission.id, kind="reversed", actor=actor[:64], detail={"reason": reason}
-        )
+    event = AdmissionEvent(
+        admission_id=admission.id, kind="reversed", actor=actor[:64], detail={"reason": reason}
     )
-    await session.flush()
+    await uow.admissions.save(admission, event)
     log.info(
         "admission reversed",
         extra={"fields": {"visit_id": visit_id, "hospital": hospital_code, "actor": actor}},

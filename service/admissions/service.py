@@ -10,19 +10,13 @@ from datetime import UTC, date
 from functools import partial
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from service.admissions.errors import AdmissionConflict, AdmissionNotFound
-from service.admissions.models import Admission, AdmissionEvent
+from service.admissions.models import Admission
 from service.admissions.responses import admission_body
 from service.admissions.rules import Assessment, assess
 from service.admissions.schemas import AdmissionCreate
 from service.base import utcnow
 from service.china_time import local_date
-from service.db import insert_unless_exists
 from service.digests import canonical_json
 from service.identity import IdHasher, ResidentId, identify, mask_name
 from service.money import yuan_to_fen
@@ -32,7 +26,8 @@ from service.policy import CompiledPolicy, Visit, points_for
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory, HospitalRef
 from service.regions.service import location_of
-from service.violations.ledger import Finding, book_violation
+from service.unit_of_work import UnitOfWork
+from service.violations.ledger import Finding
 
 log = logging.getLogger("settlecheck.admissions")
 
@@ -54,7 +49,7 @@ class AdmissionContext:
 
 
 async def admit(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     ctx: AdmissionContext,
     hospital_code: str,
@@ -66,12 +61,12 @@ async def admit(
     # The registry is asked before the first statement: on SQLite the first statement takes
     # the write lock, which must not be held across a network call.
     status = await resolve_status(
-        session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
+        uow.session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
     )
-    hospital = await ctx.hospitals.get(session, hospital_code)
+    hospital = await ctx.hospitals.get(uow.session, hospital_code)
     admitted_on = local_date(body.admitted_at)
     policy = await ctx.catalog.for_region(
-        session, insured_region=body.insured_county, on=admitted_on
+        uow.session, insured_region=body.insured_county, on=admitted_on
     )
     visit = _visit(body, hospital, admitted_on)
     assessment = assess(
@@ -84,48 +79,24 @@ async def admit(
     row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
     answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
     row["response"] = answer(violations=[])
-    conn = await session.connection()
-    admission_id = await _insert_once(conn, row)
+    admission_id = await uow.admissions.insert_once(row)
     if admission_id is None:  # admitted before (a retry), or by a racing retry that won
-        existing = await find_admission(
-            session, hospital_code=hospital_code, visit_id=body.visit_id
-        )
+        existing = await uow.admissions.find(hospital_code=hospital_code, visit_id=body.visit_id)
         assert existing is not None
         return _replay(existing, request_hash)
     event = {"source": status.source.value}
-    await conn.execute(_EVENT, _event(admission_id, "admitted", actor, event))
+    await uow.admissions.add_event(_event(admission_id, "admitted", actor, event))
     if assessment.findings:
         # Last: booking locks the county's ledger chain until the commit, so nothing else
         # of this admission should run while it is held.
-        violations = await _book(session, admission_id, row, assessment, policy, status)
+        violations = await _book(uow, admission_id, row, assessment, policy, status)
         row["response"] = answer(violations=violations)
-        await conn.execute(
-            _SET_RESPONSE, {"admission_id": admission_id, "b_response": row["response"]}
-        )
+        await uow.admissions.set_response(admission_id, row["response"])
     log.info(
         "admission recorded",
         extra={"fields": {"visit_id": body.visit_id, "hospital": hospital_code}},
     )
     return Recorded(body=row["response"], replayed=False)
-
-
-_admissions = Admission.__table__  # type: ignore[attr-defined]
-_events = AdmissionEvent.__table__  # type: ignore[attr-defined]
-_SET_RESPONSE = (
-    _admissions.update()
-    .where(_admissions.c.id == sa.bindparam("admission_id"))
-    .values(response=sa.bindparam("b_response", type_=sa.JSON))
-)
-_EVENT = sa.insert(_events)
-_INSERT_ONCE = insert_unless_exists(_admissions, unique=("hospital_code", "visit_id"))
-
-
-async def _insert_once(conn: AsyncConnection, row: dict[str, Any]) -> int | None:
-    """Insert the admission unless (hospital, visit id) exists: its id, or None if it did.
-
-    On PostgreSQL a racing insert of the same visit waits for the other to commit, then yields."""
-    inserted = (await conn.execute(_INSERT_ONCE, row)).scalar_one_or_none()
-    return None if inserted is None else int(inserted)
 
 
 def _replay(existing: Admission, request_hash: str) -> Recorded:
@@ -202,7 +173,7 @@ def _admission(
 
 
 async def _book(
-    session: AsyncSession,
+    uow: UnitOfWork,
     admission_id: int,
     admission: dict[str, Any],
     assessment: Assessment,
@@ -226,8 +197,7 @@ async def _book(
             "warning": notice.code,
             **(notice.evidence or {}),
         }
-        violation = await book_violation(
-            session,
+        violation = await uow.violations.book(
             Finding(
                 rule_code=notice.rule,
                 hospital_code=admission["hospital_code"],
@@ -257,19 +227,8 @@ def _event(admission_id: int, kind: str, actor: str, detail: dict[str, Any]) -> 
     }
 
 
-async def find_admission(
-    session: AsyncSession, *, hospital_code: str, visit_id: str, for_update: bool = False
-) -> Admission | None:
-    query = select(Admission).where(
-        Admission.hospital_code == hospital_code, Admission.visit_id == visit_id
-    )
-    if for_update:
-        query = query.with_for_update()
-    return (await session.exec(query)).first()
-
-
-async def get_admission(session: AsyncSession, *, hospital_code: str, visit_id: str) -> Admission:
-    admission = await find_admission(session, hospital_code=hospital_code, visit_id=visit_id)
+async def get_admission(uow: UnitOfWork, *, hospital_code: str, visit_id: str) -> Admission:
+    admission = await uow.admissions.find(hospital_code=hospital_code, visit_id=visit_id)
     if admission is None:
         raise AdmissionNotFound(f"no admission {visit_id} at hospital {hospital_code}")
     return admission

@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
 from service.auth.principal import Principal, Role
 from service.errors import Forbidden, Unauthenticated
+from service.unit_of_work import unit_of_work
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="sck_… API key")
 
@@ -62,8 +63,8 @@ async def get_principal(
     cache: KeyCache = request.app.state.key_cache
     cached = cache.get(prefix)
     if cached is None:
-        async with request.app.state.sessionmaker() as session:
-            key = await find_by_prefix(session, prefix)
+        async with unit_of_work(request.app.state.sessionmaker) as uow:
+            key = await find_by_prefix(uow.session, prefix)
         if key is None:
             raise Unauthenticated("unknown API key", headers={"WWW-Authenticate": "ApiKey"})
         principal = principal_of(key) if key.revoked_at is None else None

@@ -11,11 +11,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.models import ApiKey
 from service.auth.principal import Principal, Role
+from service.auth.store import SqlKeyStore
 from service.base import utcnow
 from service.errors import NotFound, Unprocessable
 
@@ -95,8 +95,7 @@ async def issue_key(
         region_prefix=region_prefix if role is Role.AUDITOR else None,
         label=label,
     )
-    session.add(key)
-    await session.flush()
+    await SqlKeyStore(session).add(key)
     assert key.id is not None
     return IssuedKey(
         id=key.id, token=f"{KEY_SCHEME}_{prefix}_{secret}", principal=principal_of(key), record=key
@@ -104,28 +103,24 @@ async def issue_key(
 
 
 async def revoke_key(session: AsyncSession, key_id: int) -> ApiKey:
-    key = await session.get(ApiKey, key_id)
+    store = SqlKeyStore(session)
+    key = await store.get(key_id)
     if key is None:
         raise KeyNotFound(f"no API key with id {key_id}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
-        session.add(key)
-        await session.flush()
+        await store.save(key)
     return key
 
 
 async def list_keys(session: AsyncSession) -> list[ApiKey]:
-    return list((await session.exec(select(ApiKey).order_by(ApiKey.id))).all())  # type: ignore[arg-type]
+    return await SqlKeyStore(session).all()
 
 
 async def find_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | None:
-    result = await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))
-    return result.first()
+    return await SqlKeyStore(session).by_prefix(prefix)
 
 
 async def key_labels(session: AsyncSession, ids: set[int]) -> dict[int, str]:
     """The labels of these keys (for showing who did what), revoked ones included."""
-    if not ids:
-        return {}
-    rows = await session.exec(select(ApiKey.id, ApiKey.label).where(col(ApiKey.id).in_(ids)))
-    return {key_id: label for key_id, label in rows.all() if key_id is not None}
+    return await SqlKeyStore(session).labels(ids)

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth import Principal, Role
 from service.indicators.service import indicators_for
 from service.regions.models import Region
-from service.violations.models import Violation
+from service.violations.models import violations_table
 from service.violations.scope import ViolationFilter, scope_conditions
 
 
@@ -84,7 +84,7 @@ async def _findings_by_rule(
     conditions = scope_conditions(principal, wanted)
     if conditions is None:
         return {}
-    rule = Violation.__table__.c.rule_code  # type: ignore[attr-defined]
+    rule = violations_table.c.rule_code
     stmt = sa.select(rule, sa.func.count()).where(*conditions).group_by(rule)
     rows = await session.exec(stmt)  # type: ignore[call-overload]
     return {code: int(n) for code, n in rows.all()}

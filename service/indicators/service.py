@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.admissions.models import Admission
 from service.auth import Principal
 from service.auth.visibility import narrow_region, region_conditions
+from service.base import table_of
 from service.china_time import day_start, today
 from service.errors import NotFound
 from service.indicators.schemas import Indicators, LevelShare, Problems, Share
@@ -34,10 +35,10 @@ from service.violations.scope import ViolationFilter, scope_conditions
 DEFAULT_TARGETS = {"inpatient": Decimal("0.90"), "chronic_outpatient": Decimal("0.80")}
 FOUR = Decimal("0.0001")
 
-A: sa.Table = Admission.__table__  # type: ignore[attr-defined]
-S: sa.Table = Settlement.__table__  # type: ignore[attr-defined]
-R: sa.Table = SettlementReversal.__table__  # type: ignore[attr-defined]
-H: sa.Table = Hospital.__table__  # type: ignore[attr-defined]
+A: sa.Table = table_of(Admission)
+S: sa.Table = table_of(Settlement)
+R: sa.Table = table_of(SettlementReversal)
+H: sa.Table = table_of(Hospital)
 
 
 def share(num: Any, den: Any, target: Decimal | None = None) -> Share:

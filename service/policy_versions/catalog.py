@@ -10,13 +10,12 @@ import asyncio
 import time
 from datetime import date
 
-import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.policy import CompiledPolicy, select_policy
 from service.policy_versions.errors import NoPolicyInForce
-from service.policy_versions.models import PolicyVersion
 from service.policy_versions.service import compile_all, list_versions
+from service.policy_versions.store import SqlPolicyVersionStore
 
 
 class PolicyCatalog:
@@ -39,8 +38,7 @@ class PolicyCatalog:
         return self._policies
 
     async def _refresh(self, session: AsyncSession) -> None:
-        newest = (await session.exec(sa.select(sa.func.max(PolicyVersion.id)))).one()  # type: ignore[call-overload]
-        newest_id = newest[0] if isinstance(newest, tuple | sa.Row) else newest
+        newest_id = await SqlPolicyVersionStore(session).newest_id()
         if newest_id != self._newest_id:
             stored = await list_versions(session)
             texts = {f"{v.region_code}@{v.effective_from}": v.source_text for v in stored}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.policy import CompiledPolicy, PolicyError, load_policies, parse_policy
@@ -15,20 +14,15 @@ from service.policy_versions.errors import (
     PolicyVersionNotFound,
 )
 from service.policy_versions.models import PolicyVersion
+from service.policy_versions.store import SqlPolicyVersionStore
 
 
 async def list_versions(session: AsyncSession) -> list[PolicyVersion]:
-    result = await session.exec(
-        select(PolicyVersion).order_by(PolicyVersion.region_code, PolicyVersion.effective_from)  # type: ignore[arg-type]
-    )
-    return list(result.all())
+    return await SqlPolicyVersionStore(session).all()
 
 
 async def get_version(session: AsyncSession, content_hash: str) -> PolicyVersion:
-    result = await session.exec(
-        select(PolicyVersion).where(PolicyVersion.content_hash == content_hash)
-    )
-    version = result.first()
+    version = await SqlPolicyVersionStore(session).by_hash(content_hash)
     if version is None:
         raise PolicyVersionNotFound(f"no policy version with hash {content_hash}")
     return version
@@ -75,8 +69,7 @@ async def store_policy(
     compiled = {(p.region_code, p.effective_from): p for p in compile_all(texts)}
     mine = compiled[(document.region_code, document.effective_from)]
     version = version_row(mine, inherits=document.inherits, text=text, loaded_by=loaded_by)
-    session.add(version)
-    await session.flush()
+    await SqlPolicyVersionStore(session).add(version)
     return version, True
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.base import utcnow
+from service.base import table_of, utcnow
 from service.errors import Conflict, Unprocessable
 from service.identity import IdHasher
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
@@ -250,8 +250,8 @@ def _activate(
 ) -> int | None:
     """The atomic swap: one transaction moves the pointer and the states."""
     now = utcnow()
-    snapshots = RosterSnapshot.__table__  # type: ignore[attr-defined]
-    pointers = RosterPointer.__table__  # type: ignore[attr-defined]
+    snapshots = table_of(RosterSnapshot)
+    pointers = table_of(RosterPointer)
     with engine.connect() as conn, _durable(conn), conn.begin():
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("LOCK TABLE roster_active IN EXCLUSIVE MODE"))
@@ -312,7 +312,7 @@ def _aware(value: datetime) -> datetime:
 
 def _discard(engine: sa.Engine, snapshot_id: int) -> None:
     """A failed load: mark it and remove its rows (never visible: the pointer never moved)."""
-    snapshots = RosterSnapshot.__table__  # type: ignore[attr-defined]
+    snapshots = table_of(RosterSnapshot)
     with engine.begin() as conn:
         conn.execute(
             sa.update(snapshots).where(snapshots.c.id == snapshot_id).values(state="failed")
@@ -327,7 +327,7 @@ finish marks it failed and reclaims its rows; a younger one may be a concurrent 
 
 
 def _drop_superseded(engine: sa.Engine, *, keep: int) -> None:
-    snapshots = RosterSnapshot.__table__  # type: ignore[attr-defined]
+    snapshots = table_of(RosterSnapshot)
     abandoned = sa.and_(
         snapshots.c.state == "loading", snapshots.c.created_at < utcnow() - ABANDONED_AFTER
     )
@@ -351,7 +351,7 @@ def _drop_superseded(engine: sa.Engine, *, keep: int) -> None:
 def _delete_entries(engine: sa.Engine, snapshot_id: int, chunk: int = 50_000) -> None:
     """On SQLite in chunks, so a million-row delete never holds the write lock for long;
     PostgreSQL locks only the rows, and one statement is several times faster there."""
-    entries = RosterEntry.__table__  # type: ignore[attr-defined]
+    entries = table_of(RosterEntry)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(sa.delete(entries).where(entries.c.snapshot_id == snapshot_id))

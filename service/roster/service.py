@@ -1,16 +1,15 @@
-"""Reading the active snapshot: one indexed query per person."""
+"""A person's answer from the active snapshot (the statements are the roster store's)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.registry.schemas import CategorySpan, ChronicCard, FamilyDoctor, PersonRecord
-from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
+from service.roster.models import RosterEntry
+from service.roster.store import SqlRosterStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,25 +21,13 @@ class SnapshotAnswer:
 
 async def find_in_snapshot(session: AsyncSession, person_key: str) -> SnapshotAnswer | None:
     """The active snapshot's answer for this person; None when no snapshot is loaded."""
-    row = (
-        await session.exec(
-            select(RosterSnapshot.id, RosterSnapshot.taken_at)
-            .join(RosterPointer, col(RosterPointer.snapshot_id) == col(RosterSnapshot.id))
-            .where(RosterPointer.name == "active")
-        )
-    ).first()
-    if row is None:
+    store = SqlRosterStore(session)
+    active = await store.active_id()
+    if active is None:
         return None
-    snapshot_id, taken_at = row
-    assert snapshot_id is not None
-    entries = (
-        await session.exec(
-            select(RosterEntry)
-            .where(RosterEntry.snapshot_id == snapshot_id, RosterEntry.person_key == person_key)
-            .order_by(sa.asc(col(RosterEntry.line_no)))
-        )
-    ).all()
-    record = record_from_entries(list(entries)) if entries else None
+    snapshot_id, taken_at = active
+    entries = await store.entries(snapshot_id, person_key)
+    record = record_from_entries(entries) if entries else None
     return SnapshotAnswer(snapshot_id=snapshot_id, taken_at=taken_at, record=record)
 
 

@@ -20,9 +20,9 @@ from service.admissions.schemas import (
 )
 from service.admissions.service import admit
 from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
-from service.db import SessionDep
 from service.deps import AdmissionContextDep, CatalogDep
 from service.errors import problem_responses
+from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
 REPLAYED = "Idempotent-Replayed"
@@ -42,13 +42,13 @@ def _created(body: dict[str, Any], *, replayed: bool) -> JSONResponse:
 )
 async def create_admission(
     body: AdmissionCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     ctx: AdmissionContextDep,
     hospital: HospitalDep,
     hospital_code: HospitalCodeDep,
 ) -> JSONResponse:
     recorded = await admit(
-        session,
+        uow,
         ctx=ctx,
         hospital_code=hospital_code,
         actor=hospital.label,
@@ -65,12 +65,12 @@ async def create_admission(
 )
 async def read_admission(
     visit_id: str,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     hospital_code: str | None = Query(default=None, max_length=32),
 ) -> AdmissionDetail:
     admission = await visible_admission(
-        session, principal=principal, visit_id=visit_id, hospital_code=hospital_code
+        uow.session, principal=principal, visit_id=visit_id, hospital_code=hospital_code
     )
     return admission_detail(admission)
 
@@ -85,13 +85,13 @@ async def read_admission(
 async def create_deposit(
     visit_id: str,
     body: DepositCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     catalog: CatalogDep,
     hospital: HospitalDep,
     hospital_code: HospitalCodeDep,
 ) -> JSONResponse:
     outcome, replayed = await report_deposit(
-        session,
+        uow,
         catalog=catalog,
         hospital_code=hospital_code,
         actor=hospital.label,
@@ -110,12 +110,12 @@ async def create_deposit(
 async def create_reversal(
     visit_id: str,
     body: AdmissionReversalCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     hospital: HospitalDep,
     hospital_code: HospitalCodeDep,
 ) -> AdmissionDetail:
     admission = await reverse_admission(
-        session,
+        uow,
         hospital_code=hospital_code,
         actor=hospital.label,
         visit_id=visit_id,

@@ -19,9 +19,9 @@ from service.china_time import today
 from service.console import session as console
 from service.console.trends import TrendQuery, counties_under, trends
 from service.console.views import LEVEL_LABELS, bars, line_chart, page, stacked_bars, tone
-from service.db import SessionDep
 from service.errors import ServiceError
 from service.indicators.service import indicators_for
+from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
 from service.violations.detail import violation_detail
 from service.violations.evidence import actor_words, evidence_rows, key_ids
@@ -161,7 +161,7 @@ async def one(request: Request, violation_id: int, session: SessionDep, user: Us
 @router.post("/violations/{violation_id}/transitions")
 async def rectify(
     violation_id: int,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     user: UserDep,
     to_status: Annotated[str, Form(max_length=16)],
     csrf: Annotated[str, Form()] = "",
@@ -169,11 +169,13 @@ async def rectify(
     evidence_ref: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
     console.check_csrf(user, csrf)
-    violation = await get_violation(session, principal=user.principal, violation_id=violation_id)
+    violation = await get_violation(
+        uow.session, principal=user.principal, violation_id=violation_id
+    )
     url = f"/console/violations/{violation_id}"
     try:
         await move(
-            session,
+            uow,
             principal=user.principal,
             violation=violation,
             to_status=to_status,

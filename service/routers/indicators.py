@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from service.auth import AuditorDep
-from service.db import SessionDep
 from service.deps import CatalogDep
 from service.errors import problem_responses
 from service.indicators.schemas import Indicators
 from service.indicators.service import indicators_for
+from service.unit_of_work import SessionDep
 from service.violations.params import PeriodQuery
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators"])

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth import AdminDep, KeyCacheDep, Role
 from service.auth.keys import issue_key, list_keys, revoke_key
-from service.db import SessionDep
 from service.errors import problem_responses
+from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query
 
 from service.auth import AuditorOrHospitalDep
 from service.china_time import today
-from service.db import SessionDep
 from service.deps import AdmissionContextDep
 from service.errors import problem_responses
 from service.persons.masked_route import MaskedPathRoute
 from service.persons.status import PersonStatusPublic, person_status
+from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPathRoute)
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth import AdminDep, PrincipalDep
-from service.db import SessionDep
 from service.deps import CatalogDep
 from service.errors import problem_responses
 from service.policy_versions.service import get_version, list_versions, store_policy
+from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 

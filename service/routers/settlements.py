@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
 from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
-from service.db import SessionDep
 from service.deps import CatalogDep, HospitalsDep, SettingsDep
 from service.errors import problem_responses
 from service.settlements import service
@@ -19,6 +18,7 @@ from service.settlements.schemas import (
     SettlementPublic,
 )
 from service.settlements.slip import render_slip
+from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
 
@@ -33,13 +33,13 @@ SettlementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 )
 async def preview_settlement(
     body: SettlementPreviewCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     catalog: CatalogDep,
     hospitals: HospitalsDep,
     hospital_code: HospitalCodeDep,
 ) -> SettlementPublic:
     return await service.preview(
-        session,
+        uow,
         catalog=catalog,
         hospitals=hospitals,
         hospital_code=hospital_code,
@@ -64,13 +64,13 @@ async def preview_settlement(
 async def create_settlement(
     body: SettlementCreate,
     response: Response,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     catalog: CatalogDep,
     hospitals: HospitalsDep,
     hospital_code: HospitalCodeDep,
 ) -> SettlementPublic:
     outcome = await service.create(
-        session,
+        uow,
         catalog=catalog,
         hospitals=hospitals,
         hospital_code=hospital_code,
@@ -92,12 +92,12 @@ async def create_settlement(
 async def reverse_settlement(
     settlement_id: SettlementId,
     body: ReversalCreate,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: HospitalDep,
     hospital_code: HospitalCodeDep,
 ) -> SettlementPublic:
     return await service.reverse(
-        session,
+        uow,
         hospital_code=hospital_code,
         settlement_id=settlement_id,
         body=body,
@@ -112,14 +112,14 @@ async def reverse_settlement(
     summary="A visit's settlements (the owning hospital; auditors within their region)",
 )
 async def list_settlements(
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     settings: SettingsDep,
     principal: AuditorOrHospitalDep,
     visit_id: Annotated[str, Query(min_length=1, max_length=64)],
     hospital_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[SettlementPublic]:
     return await service.list_for_visit(
-        session,
+        uow,
         principal=principal,
         visit_id=visit_id,
         hospital_code=hospital_code,
@@ -133,9 +133,9 @@ async def list_settlements(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_settlement(
-    settlement_id: SettlementId, session: SessionDep, principal: AuditorOrHospitalDep
+    settlement_id: SettlementId, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
 ) -> SettlementPublic:
-    return await service.get(session, principal=principal, settlement_id=settlement_id)
+    return await service.get(uow, principal=principal, settlement_id=settlement_id)
 
 
 @router.get(
@@ -146,14 +146,12 @@ async def get_settlement(
 )
 async def settlement_slip(
     settlement_id: SettlementId,
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     layout: Annotated[
         Literal["a4", "receipt"],
         Query(description="a4: the full page; receipt: one column for 80 mm receipt printers"),
     ] = "a4",
 ) -> HTMLResponse:
-    html = await render_slip(
-        session, principal=principal, settlement_id=settlement_id, layout=layout
-    )
+    html = await render_slip(uow, principal=principal, settlement_id=settlement_id, layout=layout)
     return HTMLResponse(html)

@@ -9,9 +9,9 @@ from fastapi.responses import StreamingResponse
 
 from service.auth import AuditorDep, AuditorOrHospitalDep
 from service.base import utcnow
-from service.db import SessionDep
 from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
+from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
 from service.violations.detail import violation_detail
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery
@@ -171,11 +171,12 @@ async def get_one(
     summary="Move a violation through rectification (挂账销号)",
 )
 async def transition(
-    violation_id: int, body: TransitionCreate, session: SessionDep, principal: AuditorOrHospitalDep
+    violation_id: int, body: TransitionCreate, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
 ) -> ViolationDetail:
+    session = uow.session
     violation = await get_violation(session, principal=principal, violation_id=violation_id)
     await move(
-        session,
+        uow,
         principal=principal,
         violation=violation,
         to_status=body.to_status,

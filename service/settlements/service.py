@@ -4,32 +4,24 @@ A settlement is one transaction of four statements: read the admitted visit with
 settlements so far (a replay, or a visit still settled, is answered there), lock the person's
 accumulators for the year in key order (one upsert that returns their values), run the engine
 on the locked values, and write the settlement with the accumulators it moves (one statement on
-PostgreSQL); violations found are booked in the same transaction, and the session dependency
+PostgreSQL); violations found are booked in the same transaction, and the unit of work
 commits before the response is sent. A settlement of the same visit that commits after the
 first read meets a unique constraint (HIS id, or position in the visit's history), and the race
-is answered from what the winner stored. Deadlocks and serialization failures are retried a
-few times with jittered backoff.
+is answered from what the winner stored. The unit of work retries deadlocks and serialization
+failures (service/unit_of_work.py); every statement is the store's (store.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from service.auth import Principal
-from service.auth.visibility import visible_to
+from service.auth import Principal, Role
 from service.base import utcnow
 from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
-from service.settlements import accumulators, engine_run, findings, idempotency, render
+from service.settlements import engine_run, findings, idempotency, render
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
 from service.settlements.context import Catalog, Context, admitted, load_context
 from service.settlements.errors import (
@@ -40,21 +32,15 @@ from service.settlements.errors import (
     VisitAlreadySettled,
 )
 from service.settlements.models import Settlement, SettlementReversal
-from service.settlements.record import record
 from service.settlements.schemas import (
     ReversalCreate,
     SettlementCreate,
     SettlementPreviewCreate,
     SettlementPublic,
 )
-from service.settlements.visits import AdmittedVisit, Earlier, read_visit
-from service.violations.ledger import Finding, book_violation
-
-T = TypeVar("T")
-
-RETRY_ATTEMPTS = 6
-RETRY_BASE_SECONDS = 0.01
-_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+from service.settlements.visits import AdmittedVisit, Earlier
+from service.unit_of_work import UnitOfWork
+from service.violations.ledger import Finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,23 +49,8 @@ class Outcome:
     replayed: bool
 
 
-async def with_retries(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> T:
-    """Run `work` in the session's transaction; on a deadlock or serialization failure roll
-    back and run it again, at most RETRY_ATTEMPTS times."""
-    for attempt in range(RETRY_ATTEMPTS):
-        try:
-            return await work()
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
-                raise
-            await session.rollback()
-            if attempt == RETRY_ATTEMPTS - 1:
-                raise SettlementBusy(
-                    "the person's accumulators stayed contended; retry with the same keys",
-                    headers={"Retry-After": "1"},
-                ) from exc
-            await asyncio.sleep(random.uniform(0, RETRY_BASE_SECONDS * 2**attempt))
-    raise AssertionError("unreachable")
+def _busy() -> SettlementBusy:
+    return SettlementBusy("the person's accumulators stayed contended; retry with the same keys")
 
 
 def public(row: Settlement, reversal: SettlementReversal | None = None) -> SettlementPublic:
@@ -126,7 +97,7 @@ def _locked_keys(ctx: Context) -> set[str]:
 
 
 async def preview(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     catalog: Catalog,
     hospitals: HospitalDirectory,
@@ -134,15 +105,15 @@ async def preview(
     body: SettlementPreviewCreate,
 ) -> SettlementPublic:
     """预结算: what settling now would do. Reads the accumulators, stores nothing."""
-    visit = await _read_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)
+    visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=body.visit_id)
     ctx = await load_context(
-        session,
+        uow.session,
         catalog=catalog,
         hospitals=hospitals,
         admission=admitted(visit, visit_id=body.visit_id),
         body=body,
     )
-    year = await accumulators.read(await session.connection(), ctx.scope, _locked_keys(ctx))
+    year = await uow.settlements.read_accumulators(ctx.scope, _locked_keys(ctx))
     result = engine_run.run(ctx, year)
     rendered = render.render(ctx, result, findings.bookings(ctx, result, year))
     return SettlementPublic.model_validate(
@@ -151,7 +122,7 @@ async def preview(
 
 
 async def create(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     catalog: Catalog,
     hospitals: HospitalDirectory,
@@ -160,23 +131,23 @@ async def create(
 ) -> Outcome:
     """结算: settle and store, or replay the settlement stored under the same keys."""
     fingerprint = idempotency.request_hash(body)
-    visit = await _read_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)
+    visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=body.visit_id)
     earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
     if earlier is not None:
-        return await _replay(session, earlier, fingerprint)
+        return await _replay(uow, earlier, fingerprint)
     visit = admitted(visit, visit_id=body.visit_id)
     # Judged on the read, before the lock: a reversal committing meanwhile makes this a 409
     # the HIS may retry, never a second active settlement (the unique constraints see to that).
     _refuse_if_settled(visit)
     ctx = await load_context(
-        session, catalog=catalog, hospitals=hospitals, admission=visit, body=body
+        uow.session, catalog=catalog, hospitals=hospitals, admission=visit, body=body
     )
-    try:
-        return await with_retries(session, lambda: _settle(session, ctx, visit, body, fingerprint))
-    except IntegrityError:
+    return await uow.run(
+        lambda: _settle(uow, ctx, visit, body, fingerprint),
+        busy=_busy,
         # A concurrent settlement of this visit committed first: answer from what it stored.
-        await session.rollback()
-        return await _after_race(session, ctx, body, fingerprint)
+        on_duplicate=lambda: _after_race(uow, ctx, body, fingerprint),
+    )
 
 
 def _refuse_if_settled(visit: AdmittedVisit) -> None:
@@ -189,54 +160,46 @@ def _refuse_if_settled(visit: AdmittedVisit) -> None:
         )
 
 
-async def _read_visit(
-    session: AsyncSession, *, hospital_code: str, visit_id: str
-) -> AdmittedVisit | None:
-    conn = await session.connection()
-    return await read_visit(conn, hospital_code=hospital_code, visit_id=visit_id)
-
-
-async def _replay(session: AsyncSession, earlier: Earlier, fingerprint: str) -> Outcome:
+async def _replay(uow: UnitOfWork, earlier: Earlier, fingerprint: str) -> Outcome:
     if earlier.request_hash != fingerprint:
         raise SettlementConflict(
             f"settlement {earlier.his_settlement_id} of visit {earlier.visit_id} was made with a "
             "different body; send a new his_settlement_id for a new settlement",
             field="his_settlement_id",
         )
-    row = await session.get(Settlement, earlier.id)
+    row = await uow.settlements.get(earlier.id)
     assert row is not None
-    return Outcome(public(row, await _reversal_of(session, earlier.id)), replayed=True)
+    return Outcome(public(row, await uow.settlements.reversal_of(earlier.id)), replayed=True)
 
 
 async def _after_race(
-    session: AsyncSession, ctx: Context, body: SettlementCreate, fingerprint: str
+    uow: UnitOfWork, ctx: Context, body: SettlementCreate, fingerprint: str
 ) -> Outcome:
-    visit = await _read_visit(session, hospital_code=ctx.hospital_code, visit_id=ctx.visit_id)
+    visit = await uow.settlements.read_visit(hospital_code=ctx.hospital_code, visit_id=ctx.visit_id)
     earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
     if earlier is None:
         raise VisitAlreadySettled(
             f"visit {body.visit_id} was settled concurrently; reverse it first", field="visit_id"
         )
-    return await _replay(session, earlier, fingerprint)
+    return await _replay(uow, earlier, fingerprint)
 
 
 async def _settle(
-    session: AsyncSession,
+    uow: UnitOfWork,
     ctx: Context,
     visit: AdmittedVisit,
     body: SettlementCreate,
     fingerprint: str,
 ) -> Outcome:
-    conn = await session.connection()  # once per attempt: a retry's rollback gives it back
-    year = await accumulators.lock(conn, ctx.scope, _locked_keys(ctx))
+    year = await uow.settlements.lock_accumulators(ctx.scope, _locked_keys(ctx))
     # A settlement of this visit that committed after `visit` was read takes the same visit_seq
-    # (or the same HIS id): the unique constraints refuse this one and create() answers the race.
+    # (or the same HIS id): the store raises Duplicate and create() answers the race.
     result = engine_run.run(ctx, year)
     found = findings.bookings(ctx, result, year)
     row = _settlement_row(ctx, visit, body, fingerprint, result, render.render(ctx, result, found))
-    settlement_id = await record(conn, row, locked=year)
+    settlement_id = await uow.settlements.record(row, locked=year)
     for booking in found:
-        await book_violation(session, _finding(ctx, settlement_id, booking))
+        await uow.violations.book(_finding(ctx, settlement_id, booking))
     return Outcome(
         _public(
             row["result"],
@@ -300,22 +263,15 @@ def _finding(ctx: Context, settlement_id: int, booking: findings.Booking) -> Fin
     )
 
 
-async def _reversal_of(session: AsyncSession, settlement_id: int) -> SettlementReversal | None:
-    result = await session.exec(
-        select(SettlementReversal).where(SettlementReversal.settlement_id == settlement_id)
-    )
-    return result.first()
-
-
-async def _owned(session: AsyncSession, settlement_id: int, hospital_code: str) -> Settlement:
-    row = await session.get(Settlement, settlement_id, populate_existing=True)
+async def _owned(uow: UnitOfWork, settlement_id: int, hospital_code: str) -> Settlement:
+    row = await uow.settlements.get(settlement_id)
     if row is None or row.hospital_code != hospital_code:
         raise SettlementNotFound(f"no settlement {settlement_id} at your hospital")
     return row
 
 
 async def reverse(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     hospital_code: str,
     settlement_id: int,
@@ -325,11 +281,10 @@ async def reverse(
     """冲销: a new record that gives every accumulator back what the settlement took."""
 
     async def work() -> SettlementPublic:
-        row = await _owned(session, settlement_id, hospital_code)
+        row = await _owned(uow, settlement_id, hospital_code)
         scope = Scope(row.person_key, row.pool, row.year)
-        conn = await session.connection()
-        year = await accumulators.lock(conn, scope, row.deltas)
-        existing = await _reversal_of(session, settlement_id)
+        year = await uow.settlements.lock_accumulators(scope, row.deltas)
+        existing = await uow.settlements.reversal_of(settlement_id)
         if existing is not None:
             same = body.his_reversal_id is not None and (
                 (existing.his_reversal_id, existing.reason) == (body.his_reversal_id, body.reason)
@@ -339,47 +294,44 @@ async def reverse(
             raise AlreadyReversed(
                 f"settlement {settlement_id} was reversed by reversal {existing.id}"
             )
-        deltas = reverse_deltas(row.deltas)
         reversal = SettlementReversal(
             settlement_id=settlement_id,
             his_reversal_id=body.his_reversal_id,
             reason=body.reason,
-            deltas=deltas,
+            deltas=reverse_deltas(row.deltas),
             reversed_by=actor[:64],
         )
-        session.add(reversal)
-        await session.flush()
-        await accumulators.add(conn, scope, year, deltas)
+        await uow.settlements.book_reversal(reversal, scope=scope, locked=year)
         return public(row, reversal)
 
-    try:
-        return await with_retries(session, work)
-    except IntegrityError:
-        await session.rollback()
-        raise AlreadyReversed(f"settlement {settlement_id} was reversed concurrently") from None
+    async def raced() -> SettlementPublic:
+        raise AlreadyReversed(f"settlement {settlement_id} was reversed concurrently")
+
+    return await uow.run(work, busy=_busy, on_duplicate=raced)
+
+
+def _visible(principal: Principal, row: Settlement) -> bool:
+    return principal.sees_hospital(row.hospital_code, row.county_code)
 
 
 async def stored(
-    session: AsyncSession, *, principal: Principal, settlement_id: int
+    uow: UnitOfWork, *, principal: Principal, settlement_id: int
 ) -> tuple[Settlement, SettlementReversal | None]:
     """The row and its reversal, if the principal may see it (else not found)."""
-    query = select(Settlement).where(col(Settlement.id) == settlement_id, *_visible(principal))
-    row = (await session.exec(query)).first()
-    if row is None:
+    row = await uow.settlements.get(settlement_id)
+    if row is None or not _visible(principal, row):
         raise SettlementNotFound(f"no settlement {settlement_id} that you may see")
     assert row.id is not None
-    return row, await _reversal_of(session, row.id)
+    return row, await uow.settlements.reversal_of(row.id)
 
 
-async def get(
-    session: AsyncSession, *, principal: Principal, settlement_id: int
-) -> SettlementPublic:
-    row, reversal = await stored(session, principal=principal, settlement_id=settlement_id)
+async def get(uow: UnitOfWork, *, principal: Principal, settlement_id: int) -> SettlementPublic:
+    row, reversal = await stored(uow, principal=principal, settlement_id=settlement_id)
     return public(row, reversal)
 
 
 async def list_for_visit(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     principal: Principal,
     visit_id: str,
@@ -387,20 +339,12 @@ async def list_for_visit(
     limit: int,
 ) -> list[SettlementPublic]:
     """A visit's settlements, oldest first; a hospital sees its own only, an auditor its region."""
-    query = (
-        select(Settlement, SettlementReversal)
-        .outerjoin(SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id))
-        .where(Settlement.visit_id == visit_id, *_visible(principal))
+    if principal.role is Role.HOSPITAL:
+        hospital_code = principal.hospital_code
+    prefix = None
+    if principal.role is Role.AUDITOR:
+        prefix = principal.region_prefix or "\x00"
+    stored_rows = await uow.settlements.list_for_visit(
+        visit_id=visit_id, hospital_code=hospital_code, county_prefix=prefix, limit=limit
     )
-    if hospital_code is not None:
-        query = query.where(Settlement.hospital_code == hospital_code)
-    result = await session.exec(query.order_by(col(Settlement.id)).limit(limit))
-    return [public(row, reversal) for row, reversal in result.all()]
-
-
-def _visible(principal: Principal) -> list[Any]:
-    return visible_to(
-        principal,
-        hospital_code=col(Settlement.hospital_code),
-        county_code=col(Settlement.county_code),
-    )
+    return [public(row, reversal) for row, reversal in stored_rows]

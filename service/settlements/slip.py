@@ -5,15 +5,14 @@ from __future__ import annotations
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.admissions.models import Admission
 from service.auth import Principal
 from service.china_time import local_date
 from service.regions.models import Hospital
 from service.settlements import service
 from service.settlements.capitals import capital_amount
 from service.settlements.slip_words import percent, ratio_words
+from service.unit_of_work import UnitOfWork
 
 LAYOUTS = ("a4", "receipt")
 """a4: the full slip on an A4 page; receipt: one column for the 80 mm printers desks use."""
@@ -33,11 +32,11 @@ def _environment() -> Environment:
 
 
 async def render_slip(
-    session: AsyncSession, *, principal: Principal, settlement_id: int, layout: str = "a4"
+    uow: UnitOfWork, *, principal: Principal, settlement_id: int, layout: str = "a4"
 ) -> str:
-    row, reversal = await service.stored(session, principal=principal, settlement_id=settlement_id)
-    hospital = await session.get(Hospital, row.hospital_code)
-    admission = await session.get(Admission, row.admission_id)
+    row, reversal = await service.stored(uow, principal=principal, settlement_id=settlement_id)
+    hospital = await uow.session.get(Hospital, row.hospital_code)  # regions has no store yet
+    admission = await uow.admissions.by_id(row.admission_id)
     settlement = service.public(row, reversal)
     return (
         _environment()

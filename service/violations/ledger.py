@@ -1,5 +1,7 @@
-"""Appending to the hash-chained ledger. Callers pass their session: a finding commits or rolls
-back with the admission or settlement that found it."""
+"""The hash-chained ledger's entries: what a finding is, what the chain vouches for, and the
+next entry after a chain head. Appending them is the violation store's
+(service/violations/store.py), in the transaction of the admission or settlement that found
+them, so a finding commits or rolls back with it."""
 
 from __future__ import annotations
 
@@ -9,14 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from service.base import utcnow
 from service.digests import canonical_json
-from service.violations.models import LedgerHead, Violation, ViolationTransition
+from service.violations.models import Violation, ViolationTransition
 
 
 def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
@@ -64,21 +61,6 @@ def transition_content(t: ViolationTransition) -> dict[str, Any]:
     }
 
 
-async def lock_head(session: AsyncSession, chain: str) -> LedgerHead:
-    """Create the chain's head if new, then lock it (row lock on PostgreSQL; SQLite writers
-    are already serialised by BEGIN IMMEDIATE)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(LedgerHead).values(chain=chain).on_conflict_do_nothing()
-    await session.exec(stmt)
-    result = await session.exec(
-        select(LedgerHead).where(LedgerHead.chain == chain).with_for_update()
-    )
-    head = result.one()
-    await session.refresh(head)
-    return head
-
-
 def points_to_hundredths(points: Decimal) -> int:
     return int((points * 100).to_integral_value())
 
@@ -102,12 +84,12 @@ class Finding:
     detected_at: datetime = field(default_factory=utcnow)
 
 
-async def book_violation(session: AsyncSession, finding: Finding) -> Violation:
-    head = await lock_head(session, finding.county_code)
+def next_violation(finding: Finding, *, seq: int, prev_hash: str) -> Violation:
+    """The violation that follows a chain head at `seq` with hash `prev_hash`."""
     violation = Violation(
         chain=finding.county_code,
-        chain_seq=head.seq + 1,
-        prev_hash=head.head_hash,
+        chain_seq=seq + 1,
+        prev_hash=prev_hash,
         entry_hash="",
         rule_code=finding.rule_code,
         severity=finding.severity,
@@ -125,32 +107,26 @@ async def book_violation(session: AsyncSession, finding: Finding) -> Violation:
         status="open",
         status_changed_at=finding.detected_at,
     )
-    violation.entry_hash = chain_hash(head.head_hash, violation_content(violation))
-    head.seq = violation.chain_seq
-    head.head_hash = violation.entry_hash
-    session.add(violation)
-    session.add(head)
-    await session.flush()
+    violation.entry_hash = chain_hash(prev_hash, violation_content(violation))
     return violation
 
 
-async def append_transition(
-    session: AsyncSession,
+def next_transition(
     violation: Violation,
     *,
+    seq: int,
+    prev_hash: str,
     to_status: str,
     actor: str,
-    note: str = "",
-    evidence_ref: str | None = None,
+    note: str,
+    evidence_ref: str | None,
 ) -> ViolationTransition:
-    """Chain a status change and move the violation's status projection with it."""
-    head = await lock_head(session, violation.chain)
+    """The status change of `violation` that follows a chain head at `seq`."""
     assert violation.id is not None
-    at = utcnow()
     transition = ViolationTransition(
         chain=violation.chain,
-        chain_seq=head.seq + 1,
-        prev_hash=head.head_hash,
+        chain_seq=seq + 1,
+        prev_hash=prev_hash,
         entry_hash="",
         violation_id=violation.id,
         from_status=violation.status,
@@ -158,19 +134,7 @@ async def append_transition(
         actor=actor,
         note=note,
         evidence_ref=evidence_ref,
-        at=at,
+        at=utcnow(),
     )
-    transition.entry_hash = chain_hash(head.head_hash, transition_content(transition))
-    head.seq = transition.chain_seq
-    head.head_hash = transition.entry_hash
-    await session.exec(
-        sa.update(Violation)
-        .where(sa.column("id") == violation.id)
-        .values(status=to_status, status_changed_at=at)
-    )
-    violation.status = to_status
-    violation.status_changed_at = at
-    session.add(transition)
-    session.add(head)
-    await session.flush()
+    transition.entry_hash = chain_hash(prev_hash, transition_content(transition))
     return transition

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from service.base import Field, SQLModel, UTCDateTime, id_field, json_field, utcnow
+from service.base import Field, SQLModel, UTCDateTime, id_field, json_field, table_of, utcnow
 
 GENESIS_HASH = "0" * 64
 
@@ -108,5 +108,5 @@ class ViolationTransition(SQLModel, table=True):
 
 
 # The Core tables, for queries that read columns rather than objects (verify, scoreboard).
-violations_table: sa.Table = Violation.__table__  # type: ignore[attr-defined]
-transitions_table: sa.Table = ViolationTransition.__table__  # type: ignore[attr-defined]
+violations_table: sa.Table = table_of(Violation)
+transitions_table: sa.Table = table_of(ViolationTransition)

@@ -4,7 +4,7 @@
                              ▲                      │                      │
                              └──auditor rejects─────┘      auditor reopens─┘──▶ open
 
-Every change is a chained transition (ledger.append_transition); nothing is edited in place
+Every change is a chained transition (ViolationStore.transition); nothing is edited in place
 except the violation's status projection, which verify checks against the latest transition.
 """
 
@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from service.auth import Principal, Role
+from service.unit_of_work import UnitOfWork
 from service.violations.errors import InvalidTransition, NoteRequired, TransitionForbidden
-from service.violations.ledger import append_transition, lock_head
 from service.violations.models import Violation, ViolationStatus, ViolationTransition
 
 S = ViolationStatus
@@ -73,7 +71,7 @@ def check_step(principal: Principal, violation: Violation, *, to_status: str, no
 
 
 async def move(
-    session: AsyncSession,
+    uow: UnitOfWork,
     *,
     principal: Principal,
     violation: Violation,
@@ -83,11 +81,10 @@ async def move(
 ) -> ViolationTransition:
     """Check and chain one status change. The chain head is locked before the status is read,
     so two racing changes of one violation are serialised and the second sees the first."""
-    await lock_head(session, violation.chain)
-    await session.refresh(violation)
+    await uow.violations.lock_chain(violation.chain)
+    await uow.violations.refresh(violation)
     check_step(principal, violation, to_status=to_status, note=note)
-    return await append_transition(
-        session,
+    return await uow.violations.transition(
         violation,
         to_status=to_status,
         actor=principal.label,

@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement, SettlementReversal
+from service.settlements.store import SqlSettlementStore
 from tests import factories
 from tests.factories import bill, settlement_request
 
@@ -48,7 +49,7 @@ async def test_fifty_concurrent_settlements_never_overshoot_a_cap(
     assert hifp == BASIC_CAP_FEN  # the cap binds exactly, and is never exceeded
 
     async with app.state.sessionmaker() as s:
-        totals = await factories.year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        totals = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, 2024))
         rows = (await s.exec(select(Settlement))).all()
         reversals = (await s.exec(select(SettlementReversal))).all()
     expected: Counter[str] = Counter()
@@ -103,6 +104,6 @@ async def test_concurrent_settlements_of_one_visit_under_different_his_ids_store
     assert set(refused) == {"visit_already_settled"}
     async with app.state.sessionmaker() as s:
         rows = (await s.exec(select(Settlement))).all()
-        totals = await factories.year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        totals = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, 2024))
     assert len(rows) == 1
     assert totals["visits.settled"] == 1

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement, SettlementReversal
+from service.settlements.store import SqlSettlementStore
 from tests import factories
 from tests.factories import bill, settlement_request
 
@@ -24,7 +25,7 @@ STEPS = 30
 
 async def _check(app: FastAPI, person_key: str) -> None:
     async with app.state.sessionmaker() as s:
-        totals = await factories.year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        totals = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, 2024))
         rows = (await s.exec(select(Settlement))).all()
         reversals = (await s.exec(select(SettlementReversal))).all()
     expected: Counter[str] = Counter()

@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from service.settlements.accumulators import Scope
 from service.settlements.models import Settlement
+from service.settlements.store import SqlSettlementStore
 from tests import factories
 from tests.factories import KeyFactory, bill, settle, settlement_request
 
@@ -20,7 +21,7 @@ async def _visit(app: FastAPI, **overrides: object) -> tuple[str, str]:
 
 async def _totals(app: FastAPI, person_key: str) -> dict[str, int]:
     async with app.state.sessionmaker() as s:
-        values = await factories.year_totals(s, Scope(person_key, factories.COUNTY, 2024))
+        values = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, 2024))
     return {k: v for k, v in values.items() if v}
 
 

@@ -1,0 +1,118 @@
+"""Where admissions, their deposits and their events are read and written.
+
+The admission itself is the hot path (ADR 0008): one `INSERT ... ON CONFLICT DO NOTHING
+RETURNING id` with the answer already in the row, then the event, both `text()`/Core
+statements SQLAlchemy caches. Deposits, reversal and reads are cold and use the ORM.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
+from service.base import table_of
+from service.db import Duplicate, insert_unless_exists, is_unique_violation
+
+
+class AdmissionStore(Protocol):
+    async def insert_once(self, row: dict[str, Any]) -> int | None:
+        """Insert the admission unless (hospital, visit id) exists: its id, or None if it did.
+
+        On PostgreSQL a racing insert of the same visit waits for the other to commit, then
+        yields."""
+        ...
+
+    async def add_event(self, event: dict[str, Any]) -> None: ...
+
+    async def set_response(self, admission_id: int, response: dict[str, Any]) -> None: ...
+
+    async def find(
+        self, *, hospital_code: str, visit_id: str, for_update: bool = False
+    ) -> Admission | None:
+        """The hospital's admission of the visit; `for_update` locks it (PostgreSQL; SQLite
+        writers are serialised already)."""
+        ...
+
+    async def by_id(self, admission_id: int) -> Admission | None: ...
+
+    async def find_deposit(self, admission_id: int, receipt_no: str) -> AdmissionDeposit | None: ...
+
+    async def add_deposit(self, deposit: AdmissionDeposit) -> None:
+        """Store the deposit; `Duplicate` (and nothing stored) if its receipt was reported by
+        a transaction that committed meanwhile."""
+        ...
+
+    async def save(self, *rows: SQLModel) -> None:
+        """Write changed or new admission, deposit and event rows."""
+        ...
+
+
+_admissions = table_of(Admission)
+_events = table_of(AdmissionEvent)
+_SET_RESPONSE = (
+    _admissions.update()
+    .where(_admissions.c.id == sa.bindparam("admission_id"))
+    .values(response=sa.bindparam("b_response", type_=sa.JSON))
+)
+_EVENT = sa.insert(_events)
+_INSERT_ONCE = insert_unless_exists(_admissions, unique=("hospital_code", "visit_id"))
+
+
+class SqlAdmissionStore:
+    __slots__ = ("_session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def insert_once(self, row: dict[str, Any]) -> int | None:
+        conn = await self._session.connection()
+        inserted = (await conn.execute(_INSERT_ONCE, row)).scalar_one_or_none()
+        return None if inserted is None else int(inserted)
+
+    async def add_event(self, event: dict[str, Any]) -> None:
+        conn = await self._session.connection()
+        await conn.execute(_EVENT, event)
+
+    async def set_response(self, admission_id: int, response: dict[str, Any]) -> None:
+        conn = await self._session.connection()
+        await conn.execute(_SET_RESPONSE, {"admission_id": admission_id, "b_response": response})
+
+    async def find(
+        self, *, hospital_code: str, visit_id: str, for_update: bool = False
+    ) -> Admission | None:
+        query = select(Admission).where(
+            Admission.hospital_code == hospital_code, Admission.visit_id == visit_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        return (await self._session.exec(query)).first()
+
+    async def by_id(self, admission_id: int) -> Admission | None:
+        return await self._session.get(Admission, admission_id)
+
+    async def find_deposit(self, admission_id: int, receipt_no: str) -> AdmissionDeposit | None:
+        query = select(AdmissionDeposit).where(
+            AdmissionDeposit.admission_id == admission_id,
+            AdmissionDeposit.receipt_no == receipt_no,
+        )
+        return (await self._session.exec(query)).first()
+
+    async def add_deposit(self, deposit: AdmissionDeposit) -> None:
+        # A savepoint, so losing the race leaves the transaction usable for the replay read.
+        try:
+            async with self._session.begin_nested():
+                self._session.add(deposit)
+                await self._session.flush()
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            raise Duplicate(str(exc.orig)) from exc
+
+    async def save(self, *rows: SQLModel) -> None:
+        self._session.add_all(rows)
+        await self._session.flush()

@@ -1,0 +1,311 @@
+"""Where settlements, their reversals and the year's accumulators are read and written.
+
+Every statement of the concept is here. The hot path (ADR 0008) is four statements, written in
+Core and `text()` so SQLAlchemy caches them and no ORM unit of work runs: `read_visit` (the
+admitted visit joined with its settlements and reversals), `lock_accumulators` (one upsert that
+creates, locks in key order and returns the person's rows), the engine in process, and `record`
+(the settlement, and on PostgreSQL the accumulators it moves, in one statement). Cold paths
+(reads, reversal) use the ORM.
+
+Locking: the upsert's no-op update takes each row's lock in key order, so concurrent settlements
+of one person queue instead of deadlocking, and each reads what the one before it committed.
+SQLite has no row locks; its writers are serialised by BEGIN IMMEDIATE (service/db.py), which
+gives the same guarantee. The CHECK constraint (value_fen >= 0) is the last line if anything
+ever subtracts more than was added.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.models import Admission
+from service.base import table_of
+from service.db import Duplicate, insert_statement, is_unique_violation
+from service.settlements.accumulators import Scope, moved_values
+from service.settlements.models import Accumulator, Settlement, SettlementReversal
+from service.settlements.visits import AdmittedVisit, Earlier
+
+Stored = tuple[Settlement, SettlementReversal | None]
+
+
+class SettlementStore(Protocol):
+    async def read_visit(self, *, hospital_code: str, visit_id: str) -> AdmittedVisit | None:
+        """The calling hospital's admission of this visit with its settlements, newest first."""
+        ...
+
+    async def read_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
+        """The current values, unlocked (a preview); keys never written are absent."""
+        ...
+
+    async def lock_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
+        """Create any missing row at 0, lock every row in key order, return the values."""
+        ...
+
+    async def record(self, row: Mapping[str, Any], *, locked: Mapping[str, int]) -> int:
+        """Insert the settlement `row` and move its scope's accumulators by `row["deltas"]`
+        (every key moved was locked); its id. `Duplicate` if the visit's HIS id or position
+        was taken meanwhile."""
+        ...
+
+    async def get(self, settlement_id: int) -> Settlement | None:
+        """The settlement as committed (or as this transaction wrote it)."""
+        ...
+
+    async def reversal_of(self, settlement_id: int) -> SettlementReversal | None:
+        """Its reversal, if any; read after the accumulators are locked, it is final."""
+        ...
+
+    async def book_reversal(
+        self, reversal: SettlementReversal, *, scope: Scope, locked: Mapping[str, int]
+    ) -> SettlementReversal:
+        """Store the reversal and move the accumulators by its deltas; `Duplicate` if the
+        settlement was reversed meanwhile."""
+        ...
+
+    async def list_for_visit(
+        self,
+        *,
+        visit_id: str,
+        hospital_code: str | None,
+        county_prefix: str | None,
+        limit: int,
+    ) -> list[Stored]:
+        """A visit's settlements, oldest first, of one hospital and/or under a county prefix."""
+        ...
+
+    async def totals(self, scope: Scope) -> dict[str, int]:
+        """Every accumulator of the scope (the slip, reports, invariant checks)."""
+        ...
+
+
+_admissions = table_of(Admission)
+_settlements = table_of(Settlement)
+_reversals = table_of(SettlementReversal)
+_accumulators = table_of(Accumulator)
+
+_VISIT = (
+    sa.select(
+        _admissions.c.id,
+        _admissions.c.county_code,
+        _admissions.c.state,
+        _admissions.c.person_key,
+        _admissions.c.person_masked,
+        _admissions.c.insured_county,
+        _admissions.c.visit_type,
+        _admissions.c.admitted_at,
+        _admissions.c.location,
+        _admissions.c.referred,
+        _admissions.c.categories,
+        _settlements.c.id.label("settlement_id"),
+        _settlements.c.his_settlement_id,
+        _settlements.c.visit_seq,
+        _settlements.c.request_hash,
+        _reversals.c.id.label("reversal_id"),
+    )
+    .select_from(
+        _admissions.outerjoin(
+            _settlements,
+            sa.and_(
+                _settlements.c.hospital_code == _admissions.c.hospital_code,
+                _settlements.c.visit_id == _admissions.c.visit_id,
+            ),
+        ).outerjoin(_reversals, _reversals.c.settlement_id == _settlements.c.id)
+    )
+    .where(
+        _admissions.c.hospital_code == sa.bindparam("hospital_code"),
+        _admissions.c.visit_id == sa.bindparam("visit_id"),
+    )
+    .order_by(_settlements.c.visit_seq.desc())
+)
+
+# One statement: an upsert whose no-op update takes each row's lock in key order, waits for
+# whoever holds it, and returns the value that one committed. The keys travel as one JSON array,
+# so the statement is the same text (and prepared plan) for any number of keys.
+_LOCK_SQL = """
+    INSERT INTO accumulators AS a (person_key, pool, year, key, value_fen)
+    SELECT :person_key, :pool, :year, k.value, 0 FROM {keys} AS k WHERE true ORDER BY k.value
+    ON CONFLICT (person_key, pool, year, key) DO UPDATE SET value_fen = a.value_fen
+    RETURNING key, value_fen
+"""
+_LOCK = {
+    "postgresql": sa.text(_LOCK_SQL.format(keys="json_array_elements_text(CAST(:keys AS json))")),
+    "sqlite": sa.text(_LOCK_SQL.format(keys="json_each(:keys)")),
+}
+
+_READ = sa.select(_accumulators.c.key, _accumulators.c.value_fen).where(
+    _accumulators.c.person_key == sa.bindparam("person_key"),
+    _accumulators.c.pool == sa.bindparam("pool"),
+    _accumulators.c.year == sa.bindparam("year"),
+    _accumulators.c.key.in_(sa.bindparam("keys", expanding=True)),
+)
+
+_TOTALS = sa.select(_accumulators.c.key, _accumulators.c.value_fen).where(
+    _accumulators.c.person_key == sa.bindparam("person_key"),
+    _accumulators.c.pool == sa.bindparam("pool"),
+    _accumulators.c.year == sa.bindparam("year"),
+)
+
+# The new values travel as one JSON object {key: value_fen}, for the same reason as the keys.
+_WRITE_SQL = """
+    UPDATE accumulators AS a SET value_fen = CAST(v.value AS BIGINT) FROM {values} AS v
+    WHERE a.person_key = :person_key AND a.pool = :pool AND a.year = :year AND a.key = v.key
+"""
+_PG_VALUES = "json_each_text(CAST(:values AS json))"
+_WRITE = {
+    "postgresql": sa.text(_WRITE_SQL.format(values=_PG_VALUES)),
+    "sqlite": sa.text(_WRITE_SQL.format(values="json_each(:values)")),
+}
+
+# PostgreSQL: the accumulator update as a data-modifying WITH, which runs to completion whether
+# or not the INSERT reads it, saving a round trip on the hottest write. SQLite has no such WITH
+# and takes two statements.
+_INSERT = sa.insert(_settlements).returning(_settlements.c.id)
+_INSERT_MOVING = insert_statement(
+    _settlements,
+    before=f"WITH moved AS ({_WRITE_SQL.format(values=_PG_VALUES)} RETURNING 1)",
+    after="RETURNING id",
+)
+
+
+def _scope_params(scope: Scope) -> dict[str, Any]:
+    return {"person_key": scope.person_key, "pool": scope.pool, "year": scope.year}
+
+
+class SqlSettlementStore:
+    __slots__ = ("_session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def _conn(self) -> AsyncConnection:
+        # Asked per call, never kept: a retry's rollback gives the connection back.
+        return await self._session.connection()
+
+    async def read_visit(self, *, hospital_code: str, visit_id: str) -> AdmittedVisit | None:
+        conn = await self._conn()
+        params = {"hospital_code": hospital_code, "visit_id": visit_id}
+        rows = (await conn.execute(_VISIT, params)).all()
+        return _visit(rows, hospital_code=hospital_code, visit_id=visit_id) if rows else None
+
+    async def read_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
+        conn = await self._conn()
+        params = {**_scope_params(scope), "keys": sorted(set(keys))}
+        return {str(k): int(v) for k, v in (await conn.execute(_READ, params)).all()}
+
+    async def lock_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
+        conn = await self._conn()
+        params = {**_scope_params(scope), "keys": json.dumps(sorted(set(keys)))}
+        result = await conn.execute(_LOCK[conn.dialect.name], params)
+        return {str(k): int(v) for k, v in result.all()}
+
+    async def record(self, row: Mapping[str, Any], *, locked: Mapping[str, int]) -> int:
+        conn = await self._conn()
+        values = json.dumps(moved_values(locked, row["deltas"]))
+        try:
+            if conn.dialect.name == "postgresql":
+                moving = {**row, "values": values}
+                return int((await conn.execute(_INSERT_MOVING, moving)).scalar_one())
+            settlement_id = int((await conn.execute(_INSERT, row)).scalar_one())
+        except IntegrityError as exc:
+            raise _duplicate_or(exc) from exc
+        scope = {"person_key": row["person_key"], "pool": row["pool"], "year": row["year"]}
+        await conn.execute(_WRITE["sqlite"], {**scope, "values": values})
+        return settlement_id
+
+    async def get(self, settlement_id: int) -> Settlement | None:
+        return await self._session.get(Settlement, settlement_id, populate_existing=True)
+
+    async def reversal_of(self, settlement_id: int) -> SettlementReversal | None:
+        query = select(SettlementReversal).where(SettlementReversal.settlement_id == settlement_id)
+        return (await self._session.exec(query)).first()
+
+    async def book_reversal(
+        self, reversal: SettlementReversal, *, scope: Scope, locked: Mapping[str, int]
+    ) -> SettlementReversal:
+        self._session.add(reversal)
+        try:
+            await self._session.flush()
+        except IntegrityError as exc:
+            raise _duplicate_or(exc) from exc
+        await self._move(scope, locked, reversal.deltas)
+        return reversal
+
+    async def _move(
+        self, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]
+    ) -> None:
+        values = moved_values(locked, deltas)
+        if values:
+            conn = await self._conn()
+            params = {**_scope_params(scope), "values": json.dumps(values)}
+            await conn.execute(_WRITE[conn.dialect.name], params)
+
+    async def list_for_visit(
+        self,
+        *,
+        visit_id: str,
+        hospital_code: str | None,
+        county_prefix: str | None,
+        limit: int,
+    ) -> list[Stored]:
+        query = (
+            select(Settlement, SettlementReversal)
+            .outerjoin(
+                SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id)
+            )
+            .where(Settlement.visit_id == visit_id)
+        )
+        if hospital_code is not None:
+            query = query.where(Settlement.hospital_code == hospital_code)
+        if county_prefix is not None:
+            query = query.where(col(Settlement.county_code).startswith(county_prefix))
+        result = await self._session.exec(query.order_by(col(Settlement.id)).limit(limit))
+        return [(row, reversal) for row, reversal in result.all()]
+
+    async def totals(self, scope: Scope) -> dict[str, int]:
+        conn = await self._conn()
+        result = await conn.execute(_TOTALS, _scope_params(scope))
+        return {str(k): int(v) for k, v in result.all()}
+
+
+def _duplicate_or(exc: IntegrityError) -> Exception:
+    return Duplicate(str(exc.orig)) if is_unique_violation(exc) else exc
+
+
+def _visit(rows: Sequence[sa.Row[Any]], *, hospital_code: str, visit_id: str) -> AdmittedVisit:
+    first = rows[0]
+    history = tuple(
+        Earlier(
+            r.settlement_id,
+            visit_id,
+            r.his_settlement_id,
+            r.visit_seq,
+            r.request_hash,
+            r.reversal_id,
+        )
+        for r in rows
+        if r.settlement_id is not None
+    )
+    return AdmittedVisit(
+        id=first.id,
+        hospital_code=hospital_code,
+        county_code=first.county_code,
+        visit_id=visit_id,
+        state=first.state,
+        person_key=first.person_key,
+        person_masked=first.person_masked,
+        insured_county=first.insured_county,
+        visit_type=first.visit_type,
+        admitted_at=first.admitted_at,
+        location=first.location,
+        referred=first.referred,
+        categories=frozenset(first.categories or ()),
+        history=history,
+    )

@@ -1,0 +1,102 @@
+"""The hot paths keep ADR 0008's statement budget through the unit of work and the stores."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import event
+
+from service.admissions.schemas import AdmissionCreate
+from service.admissions.service import admit
+from service.registry.schemas import CategorySpan, FamilyDoctor, PersonRecord
+from service.settlements import service as settlements
+from service.settlements.schemas import BillIn, SettlementCreate
+from service.unit_of_work import unit_of_work
+from tests import factories
+from tests.fakes.collaborators import MemoryRegistry, admission_context
+from tests.unit_of_work.machine import ADMITTED_AT, DISCHARGED_AT, HOSPITAL
+
+
+@contextmanager
+def statements(app: FastAPI) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            seen.append(statement)
+
+    engine = app.state.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
+
+
+def _admission(visit_id: str, resident: str) -> AdmissionCreate:
+    return AdmissionCreate(
+        visit_id=visit_id,
+        id_number=resident,
+        name="张三",
+        admitted_at=ADMITTED_AT,
+        visit_type="inpatient",
+        insured_county=factories.COUNTY,
+    )
+
+
+def _settlement(visit_id: str, his: str) -> SettlementCreate:
+    bill = BillIn(total=Decimal("800"), in_policy=Decimal("800"), out_of_policy=Decimal("0"))
+    return SettlementCreate(
+        visit_id=visit_id, his_settlement_id=his, discharged_at=DISCHARGED_AT, bill=bill
+    )
+
+
+async def test_admission_and_settlement_statements(app: FastAPI) -> None:
+    registry = MemoryRegistry()
+    resident = factories.resident_id(seq=7)
+    registry.people[resident] = PersonRecord(
+        insured_county=factories.COUNTY,
+        categories=(CategorySpan(code="registered_poor", valid_from=date(2016, 1, 1)),),
+        family_doctor=FamilyDoctor(contracted=True, valid_to=date(2030, 12, 31)),
+    )
+    ctx = admission_context(
+        registry=registry,
+        catalog=app.state.policies,
+        hospitals=app.state.hospitals,
+        hasher=app.state.id_hasher,
+    )
+    maker = app.state.sessionmaker
+
+    async def run_admit(visit_id: str) -> None:
+        async with unit_of_work(maker) as uow:
+            await admit(
+                uow, ctx=ctx, hospital_code=HOSPITAL, actor="t", body=_admission(visit_id, resident)
+            )
+
+    async def run_settle(visit_id: str) -> list[str]:
+        async with unit_of_work(maker) as uow:
+            outcome = await settlements.create(
+                uow,
+                catalog=app.state.policies,
+                hospitals=app.state.hospitals,
+                hospital_code=HOSPITAL,
+                body=_settlement(visit_id, "S1"),
+            )
+        return outcome.settlement.violations_booked
+
+    await run_admit("WARM")  # the catalog and the hospital directory read once, then cached
+    await run_settle("WARM")
+    with statements(app) as admitted:
+        await run_admit("B1")
+    assert len(admitted) == 2, admitted  # insert-once with the answer, then the event
+    with statements(app) as settled:
+        booked = await run_settle("B1")
+    assert booked == []
+    postgres = app.state.engine.dialect.name == "postgresql"
+    # read the visit, lock-upsert the accumulators, insert (and on PostgreSQL move them)
+    assert len(settled) == (3 if postgres else 4), settled
