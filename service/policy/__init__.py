@@ -8,7 +8,7 @@ from service.policy.compiled import CompiledControls, CompiledPolicy, LayerPlan
 from service.policy.controls import is_covered, pay_after_treatment, points_for
 from service.policy.document import PolicyDocument, check_versions, parse_policy
 from service.policy.engine import reverse_deltas, settle
-from service.policy.errors import PolicyError, PolicyProblem, format_problems
+from service.policy.errors import PolicyError, PolicyProblem, PolicyTooComplex, format_problems
 from service.policy.explain import explain
 from service.policy.loading import load_policies
 from service.policy.model import (
@@ -39,6 +39,7 @@ __all__ = [
     "PolicyDocument",
     "PolicyError",
     "PolicyProblem",
+    "PolicyTooComplex",
     "SettlementResult",
     "TraceLine",
     "Visit",

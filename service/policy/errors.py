@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["PolicyError", "PolicyProblem", "format_problems"]
+__all__ = ["PolicyError", "PolicyProblem", "PolicyTooComplex", "format_problems"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,11 @@ class PolicyError(Exception):
     def __init__(self, problems: list[PolicyProblem]) -> None:
         self.problems = problems
         super().__init__(format_problems(problems))
+
+
+class PolicyTooComplex(PolicyError):
+    """The document is past a length, depth, alias or node limit (yamlsource.LIMITS): refused
+    before anything is built from it."""
 
 
 def format_problems(problems: Iterable[PolicyProblem]) -> str:
