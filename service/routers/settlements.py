@@ -17,7 +17,7 @@ from service.settlements.schemas import (
     SettlementPreviewIn,
     SettlementPublic,
 )
-from service.settlements.slip import render_slip
+from service.settlements.slip import render_slip, slip_headers
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
 
@@ -154,4 +154,4 @@ async def settlement_slip(
     html = await render_slip(
         session, principal=principal, settlement_id=settlement_id, layout=layout
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers=slip_headers(html))
