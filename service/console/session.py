@@ -64,7 +64,7 @@ async def start(session: AsyncSession, *, key_id: int) -> str:
     """Record a new session and return the cookie's token. Sessions past their expiry are
     deleted here, so the table holds no more than the last 8 hours' sign-ins."""
     now = utcnow()
-    await session.exec(sa.delete(SESSIONS).where(SESSIONS.c.expires_at < now))  # type: ignore[call-overload]
+    await session.exec(sa.delete(SESSIONS).where(SESSIONS.c.expires_at < now))
     token = secrets.token_urlsafe(32)
     session.add(
         ConsoleSession(
@@ -85,7 +85,7 @@ async def end(session: AsyncSession, token: str) -> None:
         .where(SESSIONS.c.token_sha256 == _sha256(token), SESSIONS.c.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
-    await session.exec(stmt)  # type: ignore[call-overload]
+    await session.exec(stmt)
 
 
 def cookie_token(request: Request) -> str:
