@@ -108,16 +108,13 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = rid
         started = time.perf_counter()
         status = 500
-        path = scope.get("path", "")
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = secure(
-                    [*message["headers"], (b"x-request-id", rid.encode())], path
-                )
+                message["headers"] = secure([*message["headers"], (b"x-request-id", rid.encode())])
             await send(message)
 
         try:

@@ -1,9 +1,9 @@
 """Security headers on every response, and a strict Content-Security-Policy on every HTML page.
 
 A page that states its own policy keeps it (the console allows its stylesheet and its forms; the
-slip allows its one inline style by hash). Any other HTML gets the strictest policy: nothing
-loads, nothing runs, nothing frames it. FastAPI's /docs and /redoc load Swagger UI from a CDN
-with an inline script, so they get only `frame-ancestors 'none'` (ADR 0016).
+slip allows its one inline style by hash; /docs and /redoc their bundled scripts, routers/docs.py).
+Any other HTML gets the strictest policy: nothing loads, nothing runs, nothing frames it
+(ADR 0016).
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ import base64
 import hashlib
 
 STRICT_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-DOCS_CSP = "frame-ancestors 'none'"
-DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 
 _CONTENT_TYPE = b"content-type"
 _CSP = b"content-security-policy"
@@ -31,14 +29,13 @@ def style_hash(css: str) -> str:
     return f"'sha256-{digest}'"
 
 
-def secure(headers: list[tuple[bytes, bytes]], path: str) -> list[tuple[bytes, bytes]]:
+def secure(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """The response's headers with the security headers it lacks added."""
     names = {name.lower() for name, _ in headers}
     added = [] if _NOSNIFF[0] in names else [_NOSNIFF]
     content_type = next((v for n, v in headers if n.lower() == _CONTENT_TYPE), b"")
     if content_type.startswith(b"text/html"):
         if _CSP not in names:
-            policy = DOCS_CSP if path in DOCS_PATHS else STRICT_CSP
-            added.append((_CSP, policy.encode()))
+            added.append((_CSP, STRICT_CSP.encode()))
         added += [h for h in _HTML_DEFAULTS if h[0] not in names]
     return [*headers, *added] if added else headers

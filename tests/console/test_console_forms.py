@@ -23,13 +23,6 @@ async def ids(app: FastAPI) -> list[int]:
     )
 
 
-@pytest.fixture
-def client(client: httpx.AsyncClient) -> httpx.AsyncClient:
-    """A browser on the console's own pages: its forms carry the console's Origin."""
-    client.headers["Origin"] = "http://testserver"
-    return client
-
-
 async def _login(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
     return await client.post("/console/login", data={"api_key": headers["X-API-Key"]})
 
