@@ -87,7 +87,12 @@ _DATE = "tag:yaml.org,2002:timestamp"
 def _scalar(node: yaml.ScalarNode) -> Any:
     text = str(node.value)
     if node.tag == _INT:
-        return int(text.replace("_", ""))
+        # YAML 1.1 also reads 0x10, 0b101 and 1:30 as integers; no policy number is written so,
+        # and the text goes on to the schema, which names the field it does not fit.
+        try:
+            return int(text.replace("_", ""))
+        except ValueError:
+            return text
     if node.tag == _FLOAT:
         return text.replace("_", "")
     if node.tag == _BOOL:
