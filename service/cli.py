@@ -71,6 +71,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from service.demo import seed_demo_data
     from service.identity import IdHasher
 
+    if settings.environment == "production":
+        print(
+            "error (demo_data_in_production): demo data is refused when "
+            "SETTLECHECK_ENVIRONMENT=production; it issues keys and writes their secrets in "
+            "plain text beside the database",
+            file=sys.stderr,
+        )
+        return 2
     hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
     report = _run(_with_session(settings, lambda s: seed_demo_data(s, hasher=hasher)))
     if report is not None:

@@ -2,6 +2,7 @@
 
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.auth.models import ApiKey
+from service.console.models import ConsoleSession
 from service.policy_versions.models import PolicyVersion
 from service.regions.models import Hospital, Region
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
@@ -14,6 +15,7 @@ __all__ = [
     "AdmissionDeposit",
     "AdmissionEvent",
     "ApiKey",
+    "ConsoleSession",
     "Hospital",
     "LedgerHead",
     "PolicyVersion",

@@ -17,6 +17,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.security_headers import secure
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # Anything shaped like a resident ID number is masked in every log line, whatever logged it.
@@ -88,7 +90,7 @@ access_log = logging.getLogger("settlecheck.access")
 
 class RequestContextMiddleware:
     """Request id in and out, an access log line, metrics by route template (never the raw path,
-    which may hold an ID number)."""
+    which may hold an ID number), and the security headers (service/security_headers.py)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -112,7 +114,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"] = secure([*message["headers"], (b"x-request-id", rid.encode())])
             await send(message)
 
         try:

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     registry_token: SecretStr | None = None
 
     id_hash_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    # /metrics answers an admin key, or this bearer token (a Prometheus scrape credential).
+    metrics_token: SecretStr | None = None
     max_body_bytes: int = Field(default=1_048_576, ge=1024, le=64 * 1_048_576)
     max_page_size: int = Field(default=200, ge=1, le=10_000)
     rate_limit_per_minute: int = Field(default=6000, ge=0)
@@ -77,6 +79,13 @@ class Settings(BaseSettings):
                 )
             if len(self.id_hash_key.get_secret_value()) < 16:
                 raise ValueError("SETTLECHECK_ID_HASH_KEY must be at least 16 characters")
+            if self.demo_data:
+                raise ValueError(
+                    "SETTLECHECK_DEMO_DATA is refused in production: demo data brings fixed "
+                    "keys whose secrets are written in plain text beside the database"
+                )
+            if self.metrics_token is not None and len(self.metrics_token.get_secret_value()) < 16:
+                raise ValueError("SETTLECHECK_METRICS_TOKEN must be at least 16 characters")
         return self
 
     @property
@@ -94,6 +103,8 @@ class Settings(BaseSettings):
 
     @property
     def should_seed_demo(self) -> bool:
+        if self.environment == "production":
+            return False
         return self.demo_data if self.demo_data is not None else self.embedded
 
 

@@ -1,30 +1,36 @@
-"""Console sign-in: a signed cookie that names the API key, never holds it.
+"""Console sign-in: a server-side session named by a random token in the cookie.
 
-The cookie carries the key's id and public prefix, a random nonce and an expiry, signed with
-an HMAC key derived from the service's secret. Each request re-reads the key row, so a revoked
-key ends its console sessions at once. The CSRF token is an HMAC of the nonce: forms carry it,
-and a forged cross-site form (which SameSite=Strict already keeps the cookie from) cannot.
+The cookie holds only the token; the database keeps its SHA-256, the API key it signed in with,
+and when it expires or was ended. Each request reads that row and the key's, so a logout (on any
+replica) or a revoked key ends the session at once (ADR 0016). The CSRF token is an HMAC of the
+session token: forms carry it, and a forged cross-site form, which SameSite=Strict and the
+Origin check (service/console/access.py) already stop, could not.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import secrets
-import time
 from dataclasses import dataclass
+from datetime import timedelta
 
+import sqlalchemy as sa
 from fastapi import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 
 from service.auth import Principal
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
+from service.auth.models import ApiKey
+from service.base import utcnow
+from service.console.models import ConsoleSession
 
 COOKIE = "settlecheck_console"
 LIFETIME_SECONDS = 8 * 3600
+
+SESSIONS: sa.Table = ConsoleSession.__table__  # type: ignore[attr-defined]
+KEYS: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,42 +39,14 @@ class ConsoleUser:
     csrf: str
 
 
-def _secret(request: Request) -> bytes:
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def csrf_of(request: Request, token: str) -> str:
     root = request.app.state.settings.id_hash_key.get_secret_value().encode()
-    return hmac.new(root, b"settlecheck console session v1", hashlib.sha256).digest()
-
-
-def _mac(secret: bytes, text: str) -> str:
-    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
-
-
-def sign_session(request: Request, *, key_id: int, prefix: str) -> str:
-    payload = {
-        "k": key_id,
-        "p": prefix,
-        "n": secrets.token_hex(16),
-        "e": int(time.time()) + LIFETIME_SECONDS,
-    }
-    body = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode()
-    return f"{body}.{_mac(_secret(request), body)}"
-
-
-def _payload(request: Request) -> dict[str, object] | None:
-    value = request.cookies.get(COOKIE, "")
-    body, _, mac = value.partition(".")
-    if not body or not hmac.compare_digest(mac, _mac(_secret(request), body)):
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(body))
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or int(data.get("e", 0)) < time.time():
-        return None
-    return data
-
-
-def csrf_of(request: Request, nonce: str) -> str:
-    return _mac(_secret(request), f"csrf:{nonce}")[:32]
+    secret = hmac.new(root, b"settlecheck console csrf v2", hashlib.sha256).digest()
+    return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
@@ -82,14 +60,61 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
     return principal_of(key)
 
 
-async def console_user(request: Request, session: AsyncSession) -> ConsoleUser:
-    """The signed-in user, or a 303 to the sign-in page."""
-    data = _payload(request)
-    if data is not None:
-        key = await find_by_prefix(session, str(data["p"]))
-        if key is not None and key.id == data["k"] and key.revoked_at is None:
-            return ConsoleUser(principal_of(key), csrf_of(request, str(data["n"])))
-    raise HTTPException(303, "sign in first", headers={"Location": "/console/login"})
+async def start(session: AsyncSession, *, key_id: int) -> str:
+    """Record a new session and return the cookie's token. Sessions past their expiry are
+    deleted here, so the table holds no more than the last 8 hours' sign-ins."""
+    now = utcnow()
+    await session.exec(sa.delete(SESSIONS).where(SESSIONS.c.expires_at < now))
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ConsoleSession(
+            token_sha256=_sha256(token),
+            key_id=key_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=LIFETIME_SECONDS),
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def end(session: AsyncSession, token: str) -> None:
+    """Logout: the session is over for every replica from the commit on."""
+    stmt = (
+        sa.update(SESSIONS)
+        .where(SESSIONS.c.token_sha256 == _sha256(token), SESSIONS.c.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+    await session.exec(stmt)
+
+
+def cookie_token(request: Request) -> str:
+    return request.cookies.get(COOKIE, "")[:128]
+
+
+async def current_user(request: Request, session: AsyncSession) -> ConsoleUser | None:
+    """The signed-in user of a live session with an unrevoked key, or None."""
+    token = cookie_token(request)
+    if not token:
+        return None
+    stmt = (
+        sa.select(KEYS)
+        .select_from(SESSIONS.join(KEYS, KEYS.c.id == SESSIONS.c.key_id))
+        .where(
+            SESSIONS.c.token_sha256 == _sha256(token),
+            SESSIONS.c.ended_at.is_(None),
+            SESSIONS.c.expires_at > utcnow(),
+            KEYS.c.revoked_at.is_(None),
+        )
+    )
+    row = (await session.exec(stmt)).first()  # type: ignore[call-overload]
+    if row is None:
+        return None
+    return ConsoleUser(principal_of(ApiKey.model_validate(row._mapping)), csrf_of(request, token))
+
+
+def sign_in_first() -> HTTPException:
+    return HTTPException(303, "sign in first", headers={"Location": "/console/login"})
 
 
 def check_csrf(user: ConsoleUser, token: str) -> None:

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from service.china_time import CHINA_TZ
+from service.console.access import nav_for
 from service.violations.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -51,6 +52,7 @@ ENV.globals |= {
     "ROLES": ROLE_LABELS,
     "LEVELS": LEVEL_LABELS,
     "urlencode": urlencode,
+    "nav_for": nav_for,
 }
 
 

@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
-from service.auth import Principal
+from service.auth import Principal, Role
 from service.auth.visibility import narrow_region, region_conditions
 from service.base import table_of
 from service.china_time import day_start, today
-from service.errors import NotFound
+from service.errors import Forbidden, NotFound
 from service.indicators.schemas import Indicators, LevelShare, Problems, Share
 from service.regions.models import Hospital
 from service.settlements.models import Settlement, SettlementReversal
@@ -176,6 +176,10 @@ class RegionOutOfScope(NotFound):
     code = "region_out_of_scope"
 
 
+class IndicatorsForbidden(Forbidden):
+    code = "indicators_forbidden"
+
+
 async def indicators_for(
     session: AsyncSession,
     *,
@@ -185,7 +189,12 @@ async def indicators_for(
     end: date | None,
     catalog: Any = None,
 ) -> Indicators:
-    """The caller's region (or the part of it asked for); another region is a 404."""
+    """The caller's region (or the part of it asked for); another region is a 404.
+
+    Indicators are region-wide figures: a hospital key has no region, so it gets none, whatever
+    route it came through (the API's role check is the first line, this the last)."""
+    if principal.role is Role.HOSPITAL:
+        raise IndicatorsForbidden("indicators are for auditor and admin keys; yours is hospital")
     narrowed = narrow_region(principal, region)
     if narrowed is False:
         raise RegionOutOfScope(f"region {region} is outside your scope", field="region")

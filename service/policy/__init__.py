@@ -14,6 +14,7 @@ from service.policy.errors import (
     ExternalAmountOutOfRange,
     PolicyError,
     PolicyProblem,
+    PolicyTooComplex,
     format_problems,
 )
 from service.policy.explain import explain
@@ -49,6 +50,7 @@ __all__ = [
     "PolicyDocument",
     "PolicyError",
     "PolicyProblem",
+    "PolicyTooComplex",
     "SettlementResult",
     "TraceLine",
     "Visit",

@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from service.policy.errors import PolicyError, PolicyProblem
+from service.policy.errors import PolicyError, PolicyProblem, PolicyTooComplex
 from service.policy.schema import Document, When
-from service.policy.yamlsource import LDict, LList, line_of, load_yaml
+from service.policy.yamlsource import DocumentTooComplex, LDict, LList, line_of, load_yaml
 
 __all__ = ["PolicyDocument", "check_versions", "merge", "parse_policy", "validate_merged"]
 
@@ -64,6 +64,8 @@ def parse_policy(text: str, *, source: str = "<string>") -> PolicyDocument:
     """Parse and validate one YAML policy document; raise PolicyError naming line and field."""
     try:
         data = load_yaml(text, source)
+    except DocumentTooComplex as e:
+        raise PolicyTooComplex([PolicyProblem(e.line, "", str(e), source)]) from e
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

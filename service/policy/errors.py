@@ -11,6 +11,7 @@ __all__ = [
     "ExternalAmountOutOfRange",
     "PolicyError",
     "PolicyProblem",
+    "PolicyTooComplex",
     "format_problems",
 ]
 
@@ -40,6 +41,11 @@ class PolicyError(Exception):
     def __init__(self, problems: list[PolicyProblem]) -> None:
         self.problems = problems
         super().__init__(format_problems(problems))
+
+
+class PolicyTooComplex(PolicyError):
+    """The document is past a length, depth, alias or node limit (yamlsource.LIMITS): refused
+    before anything is built from it."""
 
 
 def format_problems(problems: Iterable[PolicyProblem]) -> str:

@@ -2,16 +2,52 @@
 
 Scalars keep their exact text for decimals (never ``float``): ``300.00`` is read as the
 string ``"300.00"`` and converted to ``Decimal`` by the schema.
+
+A document is bounded before anything is built from it (ADR 0016): its length, its nesting
+depth, its aliases, and its nodes counted as built, every alias expanded. An alias bomb
+("billion laughs") composes to a few dozen shared nodes and expands to billions; it stops here
+at ``LIMITS.nodes`` built nodes, in a few megabytes. The shipped policies use a few hundred nodes.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import yaml
 
-__all__ = ["LDict", "LList", "Where", "line_of", "load_yaml"]
+__all__ = [
+    "LIMITS",
+    "DocumentTooComplex",
+    "LDict",
+    "LList",
+    "Limits",
+    "Where",
+    "line_of",
+    "load_yaml",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    characters: int = 512_000
+    depth: int = 32
+    aliases: int = 100
+    nodes: int = 5_000  # as built: an alias counts every node it repeats (shipped: at most 352)
+
+
+LIMITS = Limits()
+
+
+class DocumentTooComplex(ValueError):
+    """The document is past one of the limits; ``limit`` names which."""
+
+    def __init__(self, limit: str, message: str, line: int | None = None) -> None:
+        self.limit = limit
+        self.line = line
+        super().__init__(message)
+
 
 Where = tuple[str, int | None]
 """(source, 1-based line)"""
@@ -51,7 +87,12 @@ _DATE = "tag:yaml.org,2002:timestamp"
 def _scalar(node: yaml.ScalarNode) -> Any:
     text = str(node.value)
     if node.tag == _INT:
-        return int(text.replace("_", ""))
+        # YAML 1.1 also reads 0x10, 0b101 and 1:30 as integers; no policy number is written so,
+        # and the text goes on to the schema, which names the field it does not fit.
+        try:
+            return int(text.replace("_", ""))
+        except ValueError:
+            return text
     if node.tag == _FLOAT:
         return text.replace("_", "")
     if node.tag == _BOOL:
@@ -66,32 +107,103 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     return text
 
 
-def _build(node: yaml.Node, source: str) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        out = LDict()
-        out.line = (source, node.start_mark.line + 1)
-        for key_node, value_node in node.value:
-            key = str(_build(key_node, source))
-            out[key] = _build(value_node, source)
-            out.lines[key] = (source, key_node.start_mark.line + 1)
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        seq = LList()
-        seq.line = (source, node.start_mark.line + 1)
-        for item in node.value:
-            seq.append(_build(item, source))
-            seq.lines.append((source, item.start_mark.line + 1))
-        return seq
-    assert isinstance(node, yaml.ScalarNode)
-    return _scalar(node)
+class _BoundedComposer(yaml.composer.Composer, yaml.resolver.Resolver):
+    """PyYAML's composer and resolver over libyaml's events (the C parser: ten times the pure
+    Python one), with the limits checked as nodes are composed, so a deep nesting never reaches
+    Python's recursion limit and a flood of nodes stops at the limit."""
+
+    def __init__(self, text: str, limits: Limits) -> None:
+        parser = getattr(yaml, "CParser", None)
+        self.events: Any = parser(text) if parser is not None else yaml.SafeLoader(text)
+        yaml.composer.Composer.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self.limits = limits
+        self.depth = 0
+        self.aliases = 0
+        self.composed = 0
+
+    def check_event(self, *choices: Any) -> bool:
+        return bool(self.events.check_event(*choices))
+
+    def peek_event(self) -> Any:
+        return self.events.peek_event()
+
+    def get_event(self) -> Any:
+        return self.events.get_event()
+
+    def dispose(self) -> None:
+        self.events.dispose()
+
+    def _refuse(self, limit: str, message: str) -> DocumentTooComplex:
+        return DocumentTooComplex(limit, message, self.peek_event().start_mark.line + 1)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > self.limits.aliases:
+                raise self._refuse("aliases", f"more than {self.limits.aliases} aliases (*name)")
+        self.composed += 1
+        if self.composed > self.limits.nodes:
+            raise self._refuse("nodes", f"more than {self.limits.nodes} nodes (nodes)")
+        self.depth += 1
+        try:
+            if self.depth > self.limits.depth:
+                raise self._refuse(
+                    "depth", f"nested deeper than {self.limits.depth} levels (depth)"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
-def load_yaml(text: str, source: str = "<string>") -> Any:
-    """Parse one YAML document; mappings and sequences come back as LDict / LList."""
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+class _Builder:
+    """Plain LDict / LList / scalars from composed nodes, counting every node built."""
+
+    def __init__(self, source: str, limits: Limits) -> None:
+        self.source = source
+        self.limits = limits
+        self.built = 0
+
+    def build(self, node: yaml.Node) -> Any:
+        self.built += 1
+        if self.built > self.limits.nodes:
+            raise DocumentTooComplex(
+                "nodes",
+                f"more than {self.limits.nodes} nodes, aliases expanded (nodes)",
+                node.start_mark.line + 1,
+            )
+        if isinstance(node, yaml.MappingNode):
+            out = LDict()
+            out.line = (self.source, node.start_mark.line + 1)
+            for key_node, value_node in node.value:
+                key = str(self.build(key_node))
+                out[key] = self.build(value_node)
+                out.lines[key] = (self.source, key_node.start_mark.line + 1)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            seq = LList()
+            seq.line = (self.source, node.start_mark.line + 1)
+            for item in node.value:
+                seq.append(self.build(item))
+                seq.lines.append((self.source, item.start_mark.line + 1))
+            return seq
+        assert isinstance(node, yaml.ScalarNode)
+        return _scalar(node)
+
+
+def load_yaml(text: str, source: str = "<string>", *, limits: Limits = LIMITS) -> Any:
+    """Parse one YAML document; mappings and sequences come back as LDict / LList.
+    Raises DocumentTooComplex past a limit, yaml.YAMLError on text that is not YAML."""
+    if len(text) > limits.characters:
+        raise DocumentTooComplex("characters", f"longer than {limits.characters} characters", None)
+    composer = _BoundedComposer(text, limits)
+    try:
+        node = composer.get_single_node()
+    finally:
+        composer.dispose()
     if node is None:
         return None
-    return _build(node, source)
+    return _Builder(source, limits).build(node)
 
 
 def line_of(data: Any, path: tuple[str | int, ...]) -> Where:

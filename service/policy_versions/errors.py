@@ -21,6 +21,16 @@ class InvalidPolicy(Unprocessable):
         return cls(f"{len(problems)} problem(s) in the policy document", errors=fields)
 
 
+class PolicyDocumentTooComplex(Unprocessable):
+    code = "policy_too_complex"
+    title = "The policy document is too large or too complex"
+
+    @classmethod
+    def from_problems(cls, problems: list[PolicyProblem]) -> PolicyDocumentTooComplex:
+        reasons = "; ".join(p.message for p in problems)
+        return cls(f"the policy document is refused before it is read: {reasons}")
+
+
 class NoPolicyInForce(Unprocessable):
     code = "no_policy_in_force"
     title = "No policy in force"

@@ -3,13 +3,22 @@ with every stored one — still parses, resolves its inheritance and has no over
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 
+from anyio import to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.policy import CompiledPolicy, PolicyError, load_policies, parse_policy
+from service.policy import (
+    CompiledPolicy,
+    PolicyDocument,
+    PolicyError,
+    PolicyTooComplex,
+    load_policies,
+    parse_policy,
+)
 from service.policy_versions.errors import (
     InvalidPolicy,
+    PolicyDocumentTooComplex,
     PolicyVersionExists,
     PolicyVersionNotFound,
 )
@@ -31,6 +40,17 @@ async def get_version(session: AsyncSession, content_hash: str) -> PolicyVersion
 def compile_all(texts: dict[str, str]) -> list[CompiledPolicy]:
     try:
         return list(_compile_set(tuple(sorted(texts.items()))))
+    except PolicyTooComplex as exc:
+        raise PolicyDocumentTooComplex.from_problems(exc.problems) from exc
+    except PolicyError as exc:
+        raise InvalidPolicy.from_problems(exc.problems) from exc
+
+
+def check_document(text: str, *, source: str) -> PolicyDocument:
+    try:
+        return parse_policy(text, source=source)
+    except PolicyTooComplex as exc:
+        raise PolicyDocumentTooComplex.from_problems(exc.problems) from exc
     except PolicyError as exc:
         raise InvalidPolicy.from_problems(exc.problems) from exc
 
@@ -44,11 +64,11 @@ def _compile_set(items: tuple[tuple[str, str], ...]) -> tuple[CompiledPolicy, ..
 async def store_policy(
     session: AsyncSession, *, text: str, source: str, loaded_by: str
 ) -> tuple[PolicyVersion, bool]:
-    """Check and store one version; returns (version, created). The same text twice is a no-op."""
-    try:
-        document = parse_policy(text, source=source)
-    except PolicyError as exc:
-        raise InvalidPolicy.from_problems(exc.problems) from exc
+    """Check and store one version; returns (version, created). The same text twice is a no-op.
+
+    Parsing and compiling are CPU work on text an admin sent: they run in a worker thread, so a
+    large document delays its own request, never the event loop's other requests."""
+    document = await to_thread.run_sync(partial(check_document, text, source=source))
     stored = await list_versions(session)
     for existing in stored:
         if existing.source_text == text:
@@ -66,7 +86,8 @@ async def store_policy(
             )
     texts = {f"{v.region_code}@{v.effective_from}": v.source_text for v in stored}
     texts[f"{source} ({document.region_code}@{document.effective_from})"] = text
-    compiled = {(p.region_code, p.effective_from): p for p in compile_all(texts)}
+    every = await to_thread.run_sync(compile_all, texts)
+    compiled = {(p.region_code, p.effective_from): p for p in every}
     mine = compiled[(document.region_code, document.effective_from)]
     version = version_row(mine, inherits=document.inherits, text=text, loaded_by=loaded_by)
     await SqlPolicyVersionStore(session).add(version)

@@ -1,6 +1,7 @@
 """The auditors' web console (督查台账): sign in, page the ledger, rectify, score, indicators.
 
-Server-rendered pages; every action is a plain form (POST + CSRF token, then a 303 back).
+Server-rendered pages; every action is a plain form (POST + CSRF token, then a 303 back). Who may
+open which page is one table, service/console/access.py, enforced by the router's guard.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 from service.auth.keys import key_labels
 from service.base import utcnow
 from service.china_time import today
+from service.console import access
 from service.console import session as console
 from service.console.trends import TrendQuery, counties_under, trends
 from service.console.views import LEVEL_LABELS, bars, line_chart, page, stacked_bars, tone
@@ -30,20 +32,39 @@ from service.violations.query import get_violation, list_violations
 from service.violations.rectification import STEPS, move
 from service.violations.scoreboard import names, scoreboard
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+
+async def _guard(request: Request, session: SessionDep) -> console.ConsoleUser | None:
+    """Every console request: the route's entry in the access table, the origin of a form, the
+    session, the role. Public routes get None."""
+    rule = access.access_of(request)
+    if request.method not in access.SAFE_METHODS:
+        access.check_same_origin(request)
+    if rule.roles is None:
+        return None
+    user = await console.current_user(request, session)
+    if user is None:
+        raise console.sign_in_first()
+    access.check_role(rule, user.principal)
+    return user
+
+
+async def _user(
+    user: Annotated[console.ConsoleUser | None, Depends(_guard)],
+) -> console.ConsoleUser:
+    if user is None:  # a public route asked for a user: treat it as signed out
+        raise console.sign_in_first()
+    return user
+
+
+UserDep = Annotated[console.ConsoleUser, Depends(_user)]
+
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(_guard)])
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 PROBLEM_TEXT = {
     "invalid_transition": "当前状态不能办理该操作",
     "transition_forbidden": "您无权办理该操作",
     "note_required": "退回整改或重新挂账须填写说明",
 }
-
-
-async def _user(request: Request, session: SessionDep) -> console.ConsoleUser:
-    return await console.console_user(request, session)
-
-
-UserDep = Annotated[console.ConsoleUser, Depends(_user)]
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -77,11 +98,14 @@ async def login(
     principal = await console.authenticate(session, api_key)
     if principal is None:
         return page("login.html", status_code=401, user=None, error="密钥无效或已停用")
+    previous = console.cookie_token(request)
+    if previous:  # the browser's earlier session ends: one live session per cookie jar
+        await console.end(session, previous)
+    token = await console.start(session, key_id=principal.key_id)
     response = _see_other("/console/violations")
-    prefix = api_key.strip().split("_")[1]
     response.set_cookie(
         console.COOKIE,
-        console.sign_session(request, key_id=principal.key_id, prefix=prefix),
+        token,
         max_age=console.LIFETIME_SECONDS,
         httponly=True,
         samesite="strict",
@@ -92,8 +116,11 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(user: UserDep, csrf: Annotated[str, Form()] = "") -> Response:
+async def logout(
+    request: Request, session: SessionDep, user: UserDep, csrf: Annotated[str, Form()] = ""
+) -> Response:
     console.check_csrf(user, csrf)
+    await console.end(session, console.cookie_token(request))
     response = _see_other("/console/login")
     response.delete_cookie(console.COOKIE, path="/console")
     return response

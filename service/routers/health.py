@@ -1,15 +1,17 @@
-"""Liveness, readiness and metrics: the only routes without a key."""
+"""Liveness and readiness (the only routes without a key) and metrics (admin or scrape token)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from service.auth.scrape import require_metrics_reader
 from service.db import ping
+from service.errors import problem_responses
 
 router = APIRouter(tags=["health"])
 
@@ -46,7 +48,13 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (an admin key, or the scrape token as a bearer token)",
+    response_class=Response,
+    responses=problem_responses(401, 403),
+    dependencies=[Depends(require_metrics_reader)],
+)
 async def metrics(request: Request) -> Response:
     return Response(
         generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST

@@ -17,7 +17,7 @@ from service.settlements.schemas import (
     SettlementPreviewCreate,
     SettlementPublic,
 )
-from service.settlements.slip import render_slip
+from service.settlements.slip import render_slip, slip_headers
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
@@ -154,4 +154,4 @@ async def settlement_slip(
     ] = "a4",
 ) -> HTMLResponse:
     html = await render_slip(uow, principal=principal, settlement_id=settlement_id, layout=layout)
-    return HTMLResponse(html)
+    return HTMLResponse(html, headers=slip_headers(html))

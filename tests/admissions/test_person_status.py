@@ -102,10 +102,13 @@ async def test_an_invalid_id_number_is_422_without_echo(
 
 
 async def test_the_metrics_carry_the_route_template_not_the_number(
-    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    registry: respx.MockRouter,
 ) -> None:
     person_route(registry, ID).respond(200, json=factories.registry_person())
     await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get("/metrics", headers=admin_headers)).text
     assert "/v1/persons/{id_number}/status" in metrics
     assert ID not in metrics

@@ -47,7 +47,7 @@ async def test_a_wrong_key_is_refused(client: httpx.AsyncClient) -> None:
     assert "set-cookie" not in response.headers
 
 
-async def test_the_cookie_is_signed_httponly_strict_and_holds_no_key(
+async def test_the_cookie_is_httponly_strict_and_holds_no_key(
     client: httpx.AsyncClient, auditor_headers: dict[str, str]
 ) -> None:
     response = await _login(client, auditor_headers)

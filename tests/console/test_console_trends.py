@@ -62,7 +62,7 @@ async def test_trends_count_findings_by_month_and_rule_in_scope(
     assert "下钻" not in county  # a county is the bottom: its hospitals are on the scoreboard
 
 
-async def test_a_hospital_sees_its_own_trend_and_no_other_region(
+async def test_a_hospital_is_refused_the_region_wide_trend(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     april = datetime(2026, 4, 2, 4, tzinfo=UTC)
@@ -74,12 +74,11 @@ async def test_a_hospital_sees_its_own_trend_and_no_other_region(
         ),
     )
     await _login(client, hospital_headers)
-    html = (await client.get("/console/trends", params={"until": "2026-04-30"})).text
-    counts = dict(
-        re.findall(r"<tr><td>(\d{4}-\d{2})</td>.*?<a [^>]*>(\d+)</a></td></tr>", html, re.S)
-    )
-    assert counts["2026-04"] == "1"
-    assert "下钻" not in html
+    # Its lines are the region's indicators, which a hospital key may not see (ADR 0016); its
+    # own findings are on the ledger page.
+    refused = await client.get("/console/trends", params={"until": "2026-04-30"})
+    assert refused.status_code == 403
+    assert 'href="/console/trends"' not in (await client.get("/console/violations")).text
 
 
 async def test_scoreboard_drills_down_from_county_to_hospital_findings(

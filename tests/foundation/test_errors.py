@@ -87,7 +87,9 @@ async def test_a_client_request_id_is_echoed_when_sane(client: httpx.AsyncClient
     assert len(bad.headers["x-request-id"]) == 32
 
 
-async def test_a_database_outage_is_a_503_that_keeps_the_connection(app: FastAPI) -> None:
+async def test_a_database_outage_is_a_503_that_keeps_the_connection(
+    app: FastAPI, admin_headers: dict[str, str]
+) -> None:
     async def database_gone() -> None:
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
@@ -97,7 +99,7 @@ async def test_a_database_outage_is_a_503_that_keeps_the_connection(app: FastAPI
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=True)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         response = await c.get("/database-gone")
-        metrics = (await c.get("/metrics")).text
+        metrics = (await c.get("/metrics", headers=admin_headers)).text
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert response.json()["code"] == "database_unavailable"

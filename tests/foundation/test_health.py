@@ -53,10 +53,10 @@ async def test_database_down_is_not_ready(tmp_path: pytest.TempPathFactory) -> N
 
 
 async def test_metrics_are_prometheus_text_by_route_template(
-    client: httpx.AsyncClient, app: FastAPI
+    client: httpx.AsyncClient, app: FastAPI, admin_headers: dict[str, str]
 ) -> None:
     await client.get("/healthz")
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=admin_headers)
     assert response.status_code == 200
     assert (
         'settlecheck_http_requests_total{method="GET",route="/healthz",status="200"}'

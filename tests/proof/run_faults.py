@@ -356,7 +356,7 @@ def scenario_registry() -> None:
             check(
                 fast < 0.2, f"breaker open: answered in {fast * 1000:.0f} ms without the registry"
             )
-            metrics = client.get("/metrics").text
+            metrics = client.get("/metrics", headers=stack.headers("admin")).text
             outcomes = [line for line in metrics.splitlines() if "registry_calls_total{" in line]
             print("    " + "\n    ".join(outcomes), flush=True)
 

@@ -181,7 +181,7 @@ async def test_no_full_id_number_in_logs_responses_metrics_or_tables(
         ):
             await call("POST", "/v1/admissions", hospital_headers, json=body)
         await call("GET", f"/v1/persons/{bad}/status", hospital_headers)
-        metrics = await client.get("/metrics")
+        metrics = await client.get("/metrics", headers=admin_headers)
         seen.append(("metrics", metrics.text))
 
     leaks = [(where, _leaks(text)) for where, text in seen if _leaks(text)]

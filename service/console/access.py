@@ -1,0 +1,137 @@
+"""Who may use which console page: one table, enforced for every console route.
+
+Each page shares the role rule of the API route that serves the same data (its `api` twin), and
+its services apply the same scope (a hospital's own objects, an auditor's region). The router's
+guard looks the matched route up here on every request and fails closed: a console route missing
+from this table cannot be reached, and tests/console/test_console_access.py walks every route
+with every role against its twin. Unsafe methods must also come from the console's own origin
+(login CSRF; ADR 0016).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from fastapi import Request
+
+from service.auth import Principal, Role
+from service.errors import Forbidden
+
+
+class CrossSiteForm(Forbidden):
+    code = "cross_site_form"
+    title = "Form posted from another site"
+
+
+class ConsolePageForbidden(Forbidden):
+    code = "console_page_forbidden"
+
+
+class ConsoleRouteUndeclared(Forbidden):
+    code = "console_route_undeclared"
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    roles: frozenset[Role] | None  # None: public (no sign-in)
+    api: str | None = None  # the API route whose role rule this page shares
+    label: str = ""
+
+
+SIGNED_IN = frozenset(Role)
+LEDGER_READERS = frozenset({Role.HOSPITAL, Role.AUDITOR, Role.ADMIN})  # /v1/violations
+REGION_READERS = frozenset({Role.AUDITOR, Role.ADMIN})  # /v1/indicators, verify
+PUBLIC = Access(None)
+
+CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
+    ("GET", "/console"): PUBLIC,
+    ("GET", "/console/"): PUBLIC,
+    ("GET", "/console/static/console.css"): PUBLIC,
+    ("GET", "/console/login"): PUBLIC,
+    ("POST", "/console/login"): PUBLIC,
+    ("POST", "/console/logout"): Access(SIGNED_IN),
+    ("GET", "/console/violations"): Access(LEDGER_READERS, "GET /v1/violations", "问题台账"),
+    ("GET", "/console/violations/export.{fmt}"): Access(
+        LEDGER_READERS, "GET /v1/violations/export.{fmt}"
+    ),
+    ("GET", "/console/violations/{violation_id}"): Access(
+        LEDGER_READERS, "GET /v1/violations/{violation_id}"
+    ),
+    ("POST", "/console/violations/{violation_id}/transitions"): Access(
+        LEDGER_READERS, "POST /v1/violations/{violation_id}/transitions"
+    ),
+    ("GET", "/console/scoreboard"): Access(
+        LEDGER_READERS, "GET /v1/violations/scoreboard", "考核扣分"
+    ),
+    ("GET", "/console/scoreboard/export.{fmt}"): Access(
+        LEDGER_READERS, "GET /v1/violations/scoreboard/export.{fmt}"
+    ),
+    ("GET", "/console/indicators"): Access(REGION_READERS, "GET /v1/indicators", "指标监测"),
+    # Month by month indicators (and findings): region-wide figures, so the indicators' rule.
+    ("GET", "/console/trends"): Access(REGION_READERS, "GET /v1/indicators", "月度趋势"),
+}
+
+NAV = [
+    ("violations", "/console/violations", ("GET", "/console/violations")),
+    ("scoreboard", "/console/scoreboard", ("GET", "/console/scoreboard")),
+    ("indicators", "/console/indicators", ("GET", "/console/indicators")),
+    ("trends", "/console/trends", ("GET", "/console/trends")),
+]
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def access_of(request: Request) -> Access:
+    """The matched route's entry; an undeclared route is refused, never let through."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    method = "GET" if request.method == "HEAD" else request.method
+    found = CONSOLE_ACCESS.get((method, str(path)))
+    if found is None:
+        raise ConsoleRouteUndeclared(f"{method} {path} is not in the console's access table")
+    return found
+
+
+def check_role(access: Access, principal: Principal) -> None:
+    if access.roles is not None and principal.role not in access.roles:
+        names = ", ".join(sorted(r.value for r in access.roles))
+        raise ConsolePageForbidden(
+            f"this page is for {names} keys; yours is {principal.role.value}"
+        )
+
+
+def nav_for(principal: Principal) -> list[tuple[str, str, str]]:
+    """(name, url, label) of the pages this principal may open."""
+    shown = []
+    for name, url, key in NAV:
+        access = CONSOLE_ACCESS[key]
+        if access.roles is None or principal.role in access.roles:
+            shown.append((name, url, access.label))
+    return shown
+
+
+def _host_of(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return parts.netloc.lower() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def check_same_origin(request: Request) -> None:
+    """A state-changing console request must come from a console page: its Origin (or, when a
+    browser sends none, its Referer) names this host. Browsers send Origin on every POST, and a
+    page on another site cannot set it, nor Host or X-Forwarded-Host; requests naming neither
+    are refused too, because nothing but a browser posts these forms."""
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    source = _host_of(claimed) if claimed and claimed != "null" else None
+    hosts = {request.headers.get("host", "").lower()}
+    forwarded = request.headers.get("x-forwarded-host")
+    if forwarded:
+        hosts.add(forwarded.split(",")[0].strip().lower())
+    if source is None or source not in hosts:
+        raise CrossSiteForm(
+            "console forms are accepted only from the console's own pages "
+            "(the Origin or Referer header must name this host)"
+        )

@@ -1,0 +1,41 @@
+"""Security headers on every response, and a strict Content-Security-Policy on every HTML page.
+
+A page that states its own policy keeps it (the console allows its stylesheet and its forms; the
+slip allows its one inline style by hash; /docs and /redoc their bundled scripts, routers/docs.py).
+Any other HTML gets the strictest policy: nothing loads, nothing runs, nothing frames it
+(ADR 0016).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+STRICT_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+_CONTENT_TYPE = b"content-type"
+_CSP = b"content-security-policy"
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
+_HTML_DEFAULTS = (
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"cache-control", b"no-store"),
+)
+
+
+def style_hash(css: str) -> str:
+    """The CSP source that allows exactly this inline <style> content."""
+    digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+    return f"'sha256-{digest}'"
+
+
+def secure(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The response's headers with the security headers it lacks added."""
+    names = {name.lower() for name, _ in headers}
+    added = [] if _NOSNIFF[0] in names else [_NOSNIFF]
+    content_type = next((v for n, v in headers if n.lower() == _CONTENT_TYPE), b"")
+    if content_type.startswith(b"text/html"):
+        if _CSP not in names:
+            added.append((_CSP, STRICT_CSP.encode()))
+        added += [h for h in _HTML_DEFAULTS if h[0] not in names]
+    return [*headers, *added] if added else headers

@@ -1,0 +1,265 @@
+"""Every console route, with every role, answers as the API does for the same data.
+
+The walk enumerates the app's routes under /console, so a page added without an entry here (and
+in service/console/access.py) fails this test instead of shipping with its own idea of who may
+see what. Outcomes are compared as classes: reached (the caller got through to the data or to a
+business answer about it), login (401 / a redirect to the sign-in page), forbidden (403) and
+hidden (404).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from service.auth import Role
+from tests import factories as f
+from tests.conftest import KeyFactory
+
+ORIGIN = "http://testserver"
+MISSING_ID = 987_654
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to a console route and, when it has one, the same request to its API twin."""
+
+    console_path: str
+    params: dict[str, str] = field(default_factory=dict)
+    api_path: str | None = None
+    api_json: dict[str, Any] | None = None
+    compare: str = "outcome"  # or "ids" (ledger pages) or "body" (exports)
+
+
+def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
+    """Requests per console route; the keys must be exactly the app's console routes."""
+    own, neighbour = ids["own"], ids["neighbour"]
+    regions = [{}, {"region": f.COUNTY}, {"region": f.NEIGHBOUR_COUNTY}, {"region": "11"}]
+    ledger_filters = [*regions, {"hospital_code": f.NEIGHBOUR_HOSPITAL}]
+    transition = {"to_status": "verified"}  # never a legal step from open: reached = 409
+    return {
+        ("GET", "/console"): [Call("/console")],
+        ("GET", "/console/"): [Call("/console/")],
+        ("GET", "/console/static/console.css"): [Call("/console/static/console.css")],
+        ("GET", "/console/login"): [Call("/console/login")],
+        ("POST", "/console/login"): [],  # tests/console/test_console_sessions.py
+        ("POST", "/console/logout"): [],  # tests/console/test_console_sessions.py
+        ("GET", "/console/violations"): [
+            Call("/console/violations", p, "/v1/violations", compare="ids") for p in ledger_filters
+        ],
+        ("GET", "/console/violations/export.{fmt}"): [
+            Call("/console/violations/export.csv", p, "/v1/violations/export.csv", compare="body")
+            for p in ledger_filters
+        ],
+        ("GET", "/console/violations/{violation_id}"): [
+            Call(f"/console/violations/{i}", {}, f"/v1/violations/{i}")
+            for i in (own, neighbour, MISSING_ID)
+        ],
+        ("POST", "/console/violations/{violation_id}/transitions"): [
+            Call(
+                f"/console/violations/{i}/transitions",
+                transition,
+                f"/v1/violations/{i}/transitions",
+                api_json=transition,
+            )
+            for i in (own, neighbour, MISSING_ID)
+        ],
+        ("GET", "/console/scoreboard"): [
+            Call("/console/scoreboard", p, "/v1/violations/scoreboard") for p in regions
+        ],
+        ("GET", "/console/scoreboard/export.{fmt}"): [
+            Call(
+                "/console/scoreboard/export.csv",
+                p,
+                "/v1/violations/scoreboard/export.csv",
+                compare="body",
+            )
+            for p in regions
+        ],
+        ("GET", "/console/indicators"): [
+            Call("/console/indicators", p, "/v1/indicators") for p in regions
+        ],
+        ("GET", "/console/trends"): [Call("/console/trends", p, "/v1/indicators") for p in regions],
+    }
+
+
+ROLES: dict[str, tuple[str, dict[str, str]] | None] = {
+    "no login": None,
+    "hospital": ("hospital", {"hospital_code": f.COUNTY_HOSPITAL}),
+    "hospital that does not exist": ("hospital", {"hospital_code": "H000000000"}),
+    "auditor": ("auditor", {"region_prefix": "99"}),
+    "auditor of another county": ("auditor", {"region_prefix": f.NEIGHBOUR_COUNTY}),
+    "auditor of another province": ("auditor", {"region_prefix": "11"}),
+    "admin": ("admin", {}),
+}
+
+
+def console_routes(app: FastAPI) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.path.startswith("/console")
+        for method in route.methods
+    }
+
+
+@dataclass
+class Visitor:
+    name: str
+    client: httpx.AsyncClient
+    headers: dict[str, str]
+    csrf: str = ""
+
+
+@pytest.fixture
+async def ids(app: FastAPI) -> dict[str, int]:
+    own, neighbour = await f.book(
+        app.state.sessionmaker,
+        f.finding(visit_id="V1"),
+        f.finding(
+            visit_id="N1", county_code=f.NEIGHBOUR_COUNTY, hospital_code=f.NEIGHBOUR_HOSPITAL
+        ),
+    )
+    return {"own": own, "neighbour": neighbour}
+
+
+@pytest.fixture
+async def visitors(app: FastAPI, make_key: KeyFactory) -> AsyncIterator[list[Visitor]]:
+    found = []
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    for name, role in ROLES.items():
+        client = httpx.AsyncClient(transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN})
+        headers: dict[str, str] = {}
+        visitor = Visitor(name, client, headers)
+        if role is not None:
+            headers |= await make_key(role[0], **role[1])
+            signed_in = await client.post("/console/login", data={"api_key": headers["X-API-Key"]})
+            assert signed_in.status_code == 303, (name, signed_in.text)
+            ledger = await client.get("/console/violations")
+            assert ledger.status_code == 200, name
+            visitor.csrf = _csrf(ledger.text)
+        found.append(visitor)
+    try:
+        yield found
+    finally:
+        for visitor in found:
+            await visitor.client.aclose()
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def api_outcome(response: httpx.Response) -> str:
+    status = response.status_code
+    if status == 401:
+        return "login"
+    if status in (403, 404):
+        return {403: "forbidden", 404: "hidden"}[status]
+    assert status < 500, response.text
+    return "reached"
+
+
+def console_outcome(response: httpx.Response) -> str:
+    status = response.status_code
+    if status == 303 and response.headers["location"] == "/console/login":
+        return "login"
+    if status in (403, 404):
+        return {403: "forbidden", 404: "hidden"}[status]
+    assert status < 500, response.text
+    return "reached"
+
+
+def _visible_ids(html: str) -> set[int]:
+    return {int(i) for i in re.findall(r'href="/console/violations/(\d+)"', html)}
+
+
+async def _console(visitor: Visitor, method: str, call: Call) -> httpx.Response:
+    if method == "POST":
+        data = {**call.params, "csrf": visitor.csrf}
+        return await visitor.client.post(call.console_path, data=data)
+    return await visitor.client.get(call.console_path, params=call.params)
+
+
+async def _api(visitor: Visitor, method: str, call: Call) -> httpx.Response:
+    assert call.api_path is not None
+    if method == "POST":
+        return await visitor.client.post(call.api_path, json=call.api_json, headers=visitor.headers)
+    return await visitor.client.get(call.api_path, params=call.params, headers=visitor.headers)
+
+
+async def test_every_console_route_is_walked_and_declared(app: FastAPI) -> None:
+    from service.console.access import CONSOLE_ACCESS
+
+    routes = console_routes(app)
+    walked = set(_calls({"own": 1, "neighbour": 2}))
+    assert routes == walked, "a console route is missing from this walk (or gone from the app)"
+    assert routes == set(CONSOLE_ACCESS), "service/console/access.py must name every console route"
+
+
+async def test_every_console_route_answers_as_its_api_twin_for_every_role(
+    app: FastAPI, ids: dict[str, int], visitors: list[Visitor]
+) -> None:
+    mismatches = []
+    for (method, _), calls in sorted(_calls(ids).items()):
+        for call in calls:
+            for visitor in visitors:
+                console = await _console(visitor, method, call)
+                got = console_outcome(console)
+                if call.api_path is None:  # public pages: anyone reaches them
+                    want = "reached"
+                    if got != want:
+                        mismatches.append((visitor.name, method, call.console_path, got, want))
+                    continue
+                api = await _api(visitor, method, call)
+                want = api_outcome(api)
+                if got != want:
+                    mismatches.append(
+                        (visitor.name, method, call.console_path, call.params, got, want)
+                    )
+                elif got == "reached" and call.compare == "ids":
+                    shown = _visible_ids(console.text)
+                    listed = {v["id"] for v in api.json()["items"]}
+                    if shown != listed:
+                        mismatches.append(
+                            (visitor.name, call.console_path, call.params, shown, listed)
+                        )
+                elif got == "reached" and call.compare == "body" and console.text != api.text:
+                    mismatches.append((visitor.name, call.console_path, call.params, "body"))
+    assert mismatches == []
+
+
+async def test_roles_in_the_access_table_are_the_apis(app: FastAPI) -> None:
+    from service.console.access import CONSOLE_ACCESS
+
+    indicators = CONSOLE_ACCESS[("GET", "/console/indicators")]
+    assert indicators.roles == frozenset({Role.AUDITOR, Role.ADMIN})
+    ledger = CONSOLE_ACCESS[("GET", "/console/violations")]
+    assert ledger.roles == frozenset({Role.AUDITOR, Role.HOSPITAL, Role.ADMIN})
+    assert CONSOLE_ACCESS[("POST", "/console/login")].roles is None
+
+
+async def test_a_hospital_sees_no_indicators_link_and_the_login_page_says_who_may_sign_in(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    login = await client.get("/console/login")
+    assert "督查人员" in login.text
+    assert "医院" in login.text
+    await client.post(
+        "/console/login",
+        data={"api_key": hospital_headers["X-API-Key"]},
+        headers={"Origin": ORIGIN},
+    )
+    page = await client.get("/console/violations")
+    assert page.status_code == 200
+    assert 'href="/console/indicators"' not in page.text
+    assert (await client.get("/console/indicators", params={"region": "11"})).status_code == 403
