@@ -17,7 +17,8 @@ from pydantic import ValidationError
 from service.settings import Settings
 from tests import factories
 from tests.conftest import make_settings
-from tests.settlements.conftest import body, settle
+from tests.factories import settle
+from tests.factories import settlement_request as body
 
 SECRET = "a-real-secret-for-production-0123456789"
 
