@@ -9,6 +9,7 @@ from service.routers import (
     health,
     indicators,
     keys,
+    nhsa,
     persons,
     policies,
     settlements,
@@ -26,6 +27,7 @@ ROUTERS: list[APIRouter] = [
     violations.router,
     indicators.router,
     console.router,
+    nhsa.router,
 ]
 
 

@@ -111,6 +111,7 @@ def _public(
     return SettlementPublic.model_validate(
         {
             **result,
+            **compute.stored_fund_fields(result),
             "id": id,
             "status": "settled" if reversal is None else "reversed",
             "his_settlement_id": his_settlement_id,
