@@ -6,6 +6,7 @@ from service.routers import (
     admissions,
     console,
     docs,
+    fhir,
     health,
     indicators,
     keys,
@@ -28,6 +29,7 @@ ROUTERS: list[APIRouter] = [
     indicators.router,
     console.router,
     nhsa.router,
+    fhir.router,
 ]
 
 
