@@ -46,7 +46,8 @@ def _blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-Admdvs = Annotated[str | None, BeforeValidator(_blank_is_none), Field(pattern=r"^\d{6}$")]
+AdmdvsCode = Annotated[str, Field(pattern=r"^\d{6}$")]
+Admdvs = Annotated[AdmdvsCode | None, BeforeValidator(_blank_is_none)]
 
 
 def platform_time(at: datetime) -> str:

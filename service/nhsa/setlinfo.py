@@ -59,7 +59,9 @@ def setlinfo(
     when = settled.reversal.created_at if negate and settled.reversal else settled.created_at
     return {
         "mdtrt_id": settled.visit_id,
-        "setl_id": _setl_id(settled, negate),
+        # A reversal answers the setl_id it reversed (its own id is in settlecheck.reversal):
+        # our reversal ids are another series, and a later 2305 must never name one.
+        "setl_id": None if settled.id is None else str(settled.id),
         "psn_no": psn_no,
         "psn_name": None,
         "psn_cert_type": "01",
@@ -76,12 +78,6 @@ def setlinfo(
         "clr_way": None,
         "clr_type": None,
     }
-
-
-def _setl_id(settled: SettlementPublic, negate: bool) -> str | None:
-    if negate and settled.reversal is not None:
-        return str(settled.reversal.id)
-    return None if settled.id is None else str(settled.id)
 
 
 def setldetail(
