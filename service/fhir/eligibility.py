@@ -88,13 +88,17 @@ def _disposition(status: PersonStatusPublic) -> str:
     return f"{verdict}: " + ", ".join(answer.reasons)
 
 
+def _contained_id(category: str) -> str:
+    return "category-" + category.replace("_", "-")  # FHIR ids: letters, digits, - and .
+
+
 def _coverage(category: Any, patient: dict[str, Any], status: PersonStatusPublic) -> dict[str, Any]:
     period = {"start": category.valid_from.isoformat()}
     if category.valid_to is not None:
         period["end"] = category.valid_to.isoformat()
     return {
         "resourceType": "Coverage",
-        "id": f"category-{category.code}",
+        "id": _contained_id(category.code),
         "status": "active",
         "type": {
             "coding": [
@@ -109,7 +113,7 @@ def _coverage(category: Any, patient: dict[str, Any], status: PersonStatusPublic
 
 def _insurance(status: PersonStatusPublic) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = [
-        {"coverage": {"reference": f"#category-{c.code}"}, "inforce": True}
+        {"coverage": {"reference": "#" + _contained_id(c.code)}, "inforce": True}
         for c in status.categories
     ]
     if entries and status.pay_after_treatment.eligible:
