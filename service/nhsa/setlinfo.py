@@ -102,7 +102,8 @@ def setldetail(
                 "fund_pay_type": code,
                 "fund_pay_type_name": mapping.fund(layers[0].fund_type).name or layers[0].name,
                 "inscp_scp_amt": _amount(_sum(x.base for x in layers), negate),
-                "crt_payb_lmt_amt": None if limit is None else _amount(limit, negate),
+                # A limit, not money moved: a reversal does not negate it.
+                "crt_payb_lmt_amt": None if limit is None else _amount(limit, False),
                 "fund_payamt": _amount(_sum(x.amount for x in layers), negate),
                 "setl_proc_info": "；".join(proc[x.code] for x in layers if x.code in proc)[
                     :PROC_INFO_LIMIT

@@ -53,6 +53,7 @@ FIELD_NAMES: dict[str, dict[str, str]] = {
         "insured_county": "insuplc_admdvs",
     },
     "2404": {"visit_id": "input.data.mdtrt_id"},
+    "1101": {"id_number": "input.data.mdtrt_cert_no"},
 }
 
 
