@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 
 from service.db import is_database_unavailable
 from service.errors import FieldProblem, ServiceError
@@ -113,6 +114,10 @@ class FhirRoute(APIRoute):
                 detail = f"{len(errors)} parameter(s) failed validation"
                 title = "The request is not valid"
                 return outcome_response(422, "validation_error", title, detail, errors)
+            except DataError:
+                # A value the database cannot hold or compare (a NUL, a number out of range).
+                detail = "A value in the resource cannot be stored or compared."
+                return outcome_response(422, "invalid_value", "The request is not valid", detail)
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise
