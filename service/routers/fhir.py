@@ -34,7 +34,10 @@ _CONTENT = {FHIR_JSON: {"schema": _RESOURCE}}
 BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {FHIR_JSON: {"schema": {"type": "object"}}},
+        "content": {
+            FHIR_JSON: {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
     }
 }
 
