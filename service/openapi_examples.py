@@ -107,6 +107,7 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
             "note": "已退还押金，整改中",
             "evidence_ref": "整改报告-2026-017",
         },
+        **interface_bodies(today),
         ("post", "/v1/policies"): {
             "source_text": POLICY_EXAMPLE.format(start=date(today.year + 1, 1, 1).isoformat()),
             "source_name": "邻县2027年健康帮扶政策（征求意见稿）",
@@ -130,11 +131,92 @@ layers:
 """
 
 
+def interface_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
+    """The same visit through the NHSA-style and FHIR interfaces (docs/nhsa.md, docs/fhir.md):
+    a 1101 person query, an eligibility check, a pre-settlement Claim (nothing stored) and the
+    Task that cancels the settlement, sent after the JSON reversal with its reason and id, so it
+    answers that same reversal."""
+    discharged = today - timedelta(days=1)
+    visit = {"identifier": {"system": "urn:settlecheck:sid:visit", "value": VISIT_ID}}
+    parts = [("in-policy", 10000), ("full-self-pay", 1500), ("over-limit-self-pay", 500)]
+    return {
+        ("post", "/nhsa"): {
+            "infno": "1101",
+            "msgid": DEMO_HOSPITAL + today.strftime("%Y%m%d") + "0800000001",
+            "mdtrtarea_admvs": "990102",
+            "insuplc_admdvs": "990102",
+            "recer_sys_code": "YBXT",
+            "infver": "V1.0",
+            "opter": "0042",
+            "opter_name": "收费员",
+            "inf_time": f"{today.isoformat()} 08:00:00",
+            "fixmedins_code": DEMO_HOSPITAL,
+            "input": {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": demo_patient()}},
+        },
+        ("post", "/fhir/CoverageEligibilityRequest"): {
+            "resourceType": "CoverageEligibilityRequest",
+            "status": "active",
+            "purpose": ["validation", "benefits"],
+            "patient": {
+                "identifier": {"system": "urn:settlecheck:sid:resident-id", "value": demo_patient()}
+            },
+            "servicedDate": today.isoformat(),
+            "created": _at(today, 8),
+            "insurer": {"display": "演示县医疗保障局"},
+        },
+        ("post", "/fhir/Claim"): {
+            "resourceType": "Claim",
+            "status": "active",
+            "type": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                        "code": "institutional",
+                    }
+                ]
+            },
+            "use": "predetermination",
+            "patient": {"display": "王*"},
+            "billablePeriod": {"end": _at(discharged, 10)},
+            "created": _at(discharged, 10),
+            "provider": {
+                "identifier": {"system": "urn:settlecheck:sid:hospital", "value": DEMO_HOSPITAL}
+            },
+            "priority": {"coding": [{"code": "normal"}]},
+            "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "城乡居民医保"}}],
+            "item": [
+                {
+                    "sequence": n,
+                    "productOrService": {
+                        "coding": [{"system": "urn:settlecheck:cs:bill-part", "code": code}]
+                    },
+                    "net": {"value": amount, "currency": "CNY"},
+                    "encounter": [visit],
+                }
+                for n, (code, amount) in enumerate(parts, start=1)
+            ],
+            "total": {"value": 12000, "currency": "CNY"},
+        },
+        ("post", "/fhir/Task"): {
+            "resourceType": "Task",
+            "identifier": [{"system": "urn:his:reversal", "value": "CX2026-000123"}],
+            "status": "requested",
+            "intent": "order",
+            "code": {
+                "coding": [{"system": "http://hl7.org/fhir/financialtaskcode", "code": "cancel"}]
+            },
+            "focus": {"reference": f"ClaimResponse/{SETTLEMENT_ID}"},
+            "reasonCode": {"text": "费用明细录入错误，冲销后重新结算"},
+        },
+    }
+
+
 def parameter_values() -> dict[str, Any]:
     """Path and query parameters by name."""
     return {
         "visit_id": VISIT_ID,
         "settlement_id": SETTLEMENT_ID,
+        "response_id": str(SETTLEMENT_ID),
         "violation_id": VIOLATION_ID,
         "id_number": demo_patient(),
         "hospital_code": DEMO_HOSPITAL,

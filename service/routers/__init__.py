@@ -6,9 +6,11 @@ from service.routers import (
     admissions,
     console,
     docs,
+    fhir,
     health,
     indicators,
     keys,
+    nhsa,
     persons,
     policies,
     settlements,
@@ -26,6 +28,8 @@ ROUTERS: list[APIRouter] = [
     violations.router,
     indicators.router,
     console.router,
+    nhsa.router,
+    fhir.router,
 ]
 
 

@@ -4,9 +4,11 @@ so a replay returns the same body byte for byte."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
-from service.money import fen_to_yuan
+from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import SettlementResult
 from service.settlements.capitals import capital_amount
 from service.settlements.context import Context
@@ -16,23 +18,51 @@ NATIONAL_FUNDS = {
     "basic_insurance": "hifp_pay",
     "critical_illness": "hifmi_pay",
     "medical_aid": "maf_pay",
+    "supplementary": "hifes_pay",
+    "fee_waiver": "hosp_part_amt",
 }
+"""Which national settlement field each fund type's payment is reported in; any other fund
+type (the safety net 兜底, a charity fund, ...) is `oth_pay` (docs/nhsa.md, ADR 0015)."""
+
+FUND_FIELDS = ("hifp_pay", "hifmi_pay", "maf_pay", "hifes_pay", "hosp_part_amt", "oth_pay")
+
+
+def fund_fields(paid_by_fund_type: Iterable[tuple[str, int]], patient_fen: int) -> dict[str, str]:
+    """What each layer paid under the national settlement field names (医保结算字段), and the
+    patient's share as cash: this service settles no personal account (个人账户), so
+    `acct_pay` is always zero and `psn_cash_pay` is the whole personal share."""
+    paid = dict.fromkeys(FUND_FIELDS, 0)
+    for fund_type, fen in paid_by_fund_type:
+        paid[NATIONAL_FUNDS.get(fund_type, "oth_pay")] += fen
+    return {
+        "fund_pay_sumamt": fen_to_yuan(sum(paid.values())),
+        **{name: fen_to_yuan(fen) for name, fen in paid.items()},
+        "psn_part_amt": fen_to_yuan(patient_fen),
+        "acct_pay": fen_to_yuan(0),
+        "psn_cash_pay": fen_to_yuan(patient_fen),
+    }
+
+
+def stored_fund_fields(result: Mapping[str, Any]) -> dict[str, str]:
+    """`fund_fields` recomputed from a stored answer's layers, so settlements stored before a
+    field existed (or when supplementary cover was still booked as `oth_pay`) read the same
+    as new ones."""
+    pairs = (
+        (layer["fund_type"], yuan_to_fen(Decimal(layer["amount"]))) for layer in result["layers"]
+    )
+    return fund_fields(pairs, yuan_to_fen(Decimal(result["totals"]["patient_pays"])))
 
 
 def national_fields(ctx: Context, result: SettlementResult) -> dict[str, str]:
     """The totals under the national settlement field names (医保结算字段)."""
-    paid = {"hifp_pay": 0, "hifmi_pay": 0, "maf_pay": 0, "oth_pay": 0}
-    for layer in result.layers:
-        paid[NATIONAL_FUNDS.get(layer.fund_type, "oth_pay")] += layer.amount_fen
-    funds = sum(paid.values())
+    funds = sum(layer.amount_fen for layer in result.layers)
     if funds + result.patient_pays_fen != result.total_fen:
         raise AssertionError(f"layers {funds} + patient {result.patient_pays_fen} != bill")
     parts = ctx.out_of_policy
+    paid = ((layer.fund_type, layer.amount_fen) for layer in result.layers)
     return {
         "medfee_sumamt": fen_to_yuan(result.total_fen),
-        "fund_pay_sumamt": fen_to_yuan(funds),
-        **{name: fen_to_yuan(fen) for name, fen in paid.items()},
-        "psn_part_amt": fen_to_yuan(result.patient_pays_fen),
+        **fund_fields(paid, result.patient_pays_fen),
         "fulamt_ownpay_amt": fen_to_yuan(parts.full_self_pay_fen),
         "overlmt_selfpay": fen_to_yuan(parts.over_limit_fen),
         "preselfpay_amt": fen_to_yuan(parts.pre_self_pay_fen),

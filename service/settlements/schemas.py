@@ -139,12 +139,18 @@ class SettlementPublic(BaseModel):
     layers: list[LayerPublic]
     totals: TotalsPublic
     medfee_sumamt: str = Field(description="总费用")
-    fund_pay_sumamt: str = Field(description="基金支付总额 (all funds and waivers)")
+    fund_pay_sumamt: str = Field(description="基金支付总额: every fund and the waivers")
     hifp_pay: str = Field(description="基本医疗保险统筹基金支出")
     hifmi_pay: str = Field(description="居民大病保险资金支出")
     maf_pay: str = Field(description="医疗救助基金支出")
-    oth_pay: str = Field(description="其他支出: supplementary, safety net, waivers")
+    hifes_pay: str = Field(
+        description="补充医疗保险基金支出: supplementary cover (fund type `supplementary`)"
+    )
+    hosp_part_amt: str = Field(description="医院负担金额: the hospital's fee waivers (减免)")
+    oth_pay: str = Field(description="其他支出: the safety net (兜底) and any other fund type")
     psn_part_amt: str = Field(description="个人负担总金额")
+    acct_pay: str = Field(description="个人账户支出: always 0.00, no personal account is settled")
+    psn_cash_pay: str = Field(description="个人现金支出: the whole personal share")
     fulamt_ownpay_amt: str = Field(description="全自费金额")
     overlmt_selfpay: str = Field(description="超限价自费费用")
     preselfpay_amt: str = Field(description="先行自付金额")

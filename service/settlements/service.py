@@ -83,6 +83,7 @@ def _public(
     return SettlementPublic.model_validate(
         {
             **result,
+            **render.stored_fund_fields(result),
             "id": id,
             "status": "settled" if reversal is None else "reversed",
             "his_settlement_id": his_settlement_id,

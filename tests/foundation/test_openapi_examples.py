@@ -22,14 +22,19 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("get", "/readyz", "none"),
     ("get", "/metrics", "admin"),
     ("get", "/v1/persons/{id_number}/status", "hospital"),
+    ("get", "/fhir/metadata", "hospital"),
+    ("post", "/nhsa", "hospital"),
+    ("post", "/fhir/CoverageEligibilityRequest", "hospital"),
     ("post", "/v1/admissions", "hospital"),
     ("get", "/v1/admissions/{visit_id}", "hospital"),
     ("post", "/v1/admissions/{visit_id}/deposits", "hospital"),
     ("get", "/v1/policies", "hospital"),
     ("post", "/v1/settlements/preview", "hospital"),
+    ("post", "/fhir/Claim", "hospital"),
     ("post", "/v1/settlements", "hospital"),
     ("get", "/v1/settlements", "hospital"),
     ("get", "/v1/settlements/{settlement_id}", "hospital"),
+    ("get", "/fhir/ClaimResponse/{response_id}", "hospital"),
     ("get", "/v1/settlements/{settlement_id}/slip", "hospital"),
     ("get", "/v1/violations", "auditor"),
     ("get", "/v1/violations/{violation_id}", "auditor"),
@@ -41,6 +46,7 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("get", "/v1/violations/chain-heads", "auditor"),
     ("get", "/v1/indicators", "auditor"),
     ("post", "/v1/settlements/{settlement_id}/reversal", "hospital"),
+    ("post", "/fhir/Task", "hospital"),
     ("post", "/v1/admissions/{visit_id}/reversal", "hospital"),
     ("get", "/v1/keys", "admin"),
     ("post", "/v1/keys", "admin"),
@@ -123,6 +129,7 @@ async def test_every_example_is_accepted_in_order(
 
     admission = answers[("post", "/v1/admissions")].json()
     assert admission["pay_after_treatment"]["eligible"] is True
+    assert answers[("post", "/nhsa")].json()["infcode"] == 0  # NHSA answers errors with 200
     settled = answers[("post", "/v1/settlements")].json()
     assert settled["status"] == "settled"
     assert answers[("post", "/v1/settlements/{settlement_id}/reversal")].json()["status"] == (

@@ -96,7 +96,10 @@ async def test_d2_yaan_supplementary(
     assert layer(result, "supplementary") == "1346.00"
     assert result["totals"]["patient_pays"] == "250.00"
     assert result["totals"]["patient_out_of_policy"] == "50.00"
-    assert result["oth_pay"] == "1346.00"
+    # Supplementary cover is 补充医疗保险 (hifes_pay), no longer lumped into 其他支出.
+    assert (result["hifes_pay"], result["oth_pay"]) == ("1346.00", "0.00")
+    assert result["psn_cash_pay"] == result["psn_part_amt"] == "250.00"
+    assert result["acct_pay"] == "0.00"
 
 
 async def _hubei(

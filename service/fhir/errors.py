@@ -1,0 +1,26 @@
+"""Problems of the FHIR interface itself; every problem is answered as an OperationOutcome."""
+
+from __future__ import annotations
+
+from service.errors import NotFound, ServiceError, Unprocessable
+
+
+class InvalidResource(Unprocessable):
+    code = "fhir_invalid_resource"
+    title = "The resource is not valid FHIR R4 for this interaction"
+
+
+class UnsupportedContent(Unprocessable):
+    code = "fhir_unsupported_content"
+    title = "Valid FHIR, but not something this service can answer"
+
+
+class UnknownInteraction(NotFound):
+    code = "fhir_unknown_interaction"
+    title = "This FHIR interaction is not offered (see /fhir/metadata)"
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    code = "fhir_unsupported_media_type"
+    title = "Send application/fhir+json"

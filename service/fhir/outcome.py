@@ -1,0 +1,130 @@
+"""Every FHIR answer as application/fhir+json, and every problem as an OperationOutcome:
+401, 403, 404, 409, 415, 422 (validation too), 429 and 503 alike (docs/fhir.md)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fhir.resources.R4B.operationoutcome import OperationOutcome
+from fhir.resources.R4B.resource import Resource
+from pydantic import ValidationError
+from sqlalchemy.exc import DataError
+
+from service.db import is_database_unavailable
+from service.errors import FieldProblem, ServiceError
+from service.fhir.errors import InvalidResource
+from service.fhir.systems import FHIR_JSON
+
+log = logging.getLogger("settlecheck.fhir")
+PROBLEM_SYSTEM = "urn:settlecheck:problem"
+ISSUE_CODES = {
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    409: "conflict",
+    412: "conflict",
+    413: "too-long",
+    415: "not-supported",
+    422: "invalid",
+    429: "throttled",
+    503: "transient",
+}
+
+
+def resource_response(
+    resource: Resource, *, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        resource.model_dump_json(exclude_none=True),
+        status_code=status,
+        media_type=FHIR_JSON,
+        headers=headers,
+    )
+
+
+def outcome(
+    status: int, code: str, title: str, detail: str, errors: Sequence[FieldProblem] = ()
+) -> OperationOutcome:
+    issue: dict[str, Any] = {
+        "severity": "error",
+        "code": ISSUE_CODES.get(status, "exception" if status >= 500 else "processing"),
+        "details": {"coding": [{"system": PROBLEM_SYSTEM, "code": code}], "text": title},
+        "diagnostics": detail,
+    }
+    expressions = list(dict.fromkeys(e.field for e in errors))
+    if expressions:
+        issue["expression"] = expressions
+    return OperationOutcome.model_validate({"issue": [issue]})
+
+
+def outcome_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: Sequence[FieldProblem] = (),
+    headers: dict[str, str] | None = None,
+) -> Response:
+    return resource_response(
+        outcome(status, code, title, detail, errors), status=status, headers=headers
+    )
+
+
+def invalid(exc: ValidationError, resource_type: str) -> InvalidResource:
+    """A resource `fhir.resources` refused, with a FHIRPath-like expression per field."""
+    errors = [
+        FieldProblem(
+            field=".".join([resource_type, *(str(p) for p in e["loc"])]),
+            message=e["msg"],
+            code=e["type"],
+        )
+        for e in exc.errors(include_input=False)
+    ]
+    names = ", ".join(e.field for e in errors[:5])
+    return InvalidResource(
+        f"{len(errors)} element(s) of the {resource_type} are not valid: {names}", errors=errors
+    )
+
+
+class FhirRoute(APIRoute):
+    """Renders what the route raises (auth included) as an OperationOutcome."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answered(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ServiceError as exc:
+                return outcome_response(
+                    exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.headers or None
+                )
+            except RequestValidationError as exc:
+                errors = [
+                    FieldProblem(
+                        field=".".join(str(p) for p in e["loc"]), message=e["msg"], code=e["type"]
+                    )
+                    for e in exc.errors()
+                ]
+                detail = f"{len(errors)} parameter(s) failed validation"
+                title = "The request is not valid"
+                return outcome_response(422, "validation_error", title, detail, errors)
+            except DataError:
+                # A value the database cannot hold or compare (a NUL, a number out of range).
+                detail = "A value in the resource cannot be stored or compared."
+                return outcome_response(422, "invalid_value", "The request is not valid", detail)
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                log.warning("database unavailable: %s", type(exc).__name__)
+                detail = "The database cannot be reached; retry shortly."
+                title = "Service unavailable"
+                headers = {"Retry-After": "2"}
+                return outcome_response(503, "database_unavailable", title, detail, (), headers)
+
+        return answered

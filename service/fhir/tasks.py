@@ -1,0 +1,69 @@
+"""A Task with code `cancel` (R4 financial task codes) → the settlement's reversal (冲销)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fhir.resources.R4B.task import Task
+
+from service.fhir import systems
+from service.fhir.errors import UnsupportedContent
+from service.settlements.errors import SettlementNotFound
+from service.settlements.schemas import SettlementPublic
+
+FOCUS_TYPES = ("ClaimResponse", "Claim")
+MAX_ID = 2**63 - 1
+DEFAULT_REASON = "FHIR Task cancel"
+
+
+def settlement_to_cancel(task: Task) -> int:
+    """The settlement id the Task's focus names (`ClaimResponse/{id}` as we answered it)."""
+    codes = list((task.code.coding if task.code else None) or [])
+    if not any(c.system == systems.FINANCIAL_TASK and c.code == "cancel" for c in codes):
+        raise UnsupportedContent(
+            f"only Task.code {systems.FINANCIAL_TASK}#cancel is offered", field="Task.code"
+        )
+    reference = task.focus.reference if task.focus else None
+    kind, _, ident = (reference or "").partition("/")
+    if kind not in FOCUS_TYPES or not ident:
+        raise UnsupportedContent(
+            "Task.focus.reference must be ClaimResponse/{id} as this service answered it",
+            field="Task.focus.reference",
+        )
+    if not ident.isdigit() or not 0 < int(ident) <= MAX_ID:
+        raise SettlementNotFound(f"no settlement {ident} at your hospital", field="Task.focus")
+    return int(ident)
+
+
+def reversal_request(task: Task) -> dict[str, Any]:
+    """ReversalCreate's fields: the reason and the Task's identifier as the HIS reversal id."""
+    reason = None
+    if task.reasonCode is not None:
+        reason = task.reasonCode.text
+    identifier = task.identifier[0].value if task.identifier else None
+    return {
+        "reason": (reason or task.description or DEFAULT_REASON)[:500],
+        "his_reversal_id": str(identifier) if identifier else None,
+    }
+
+
+def completed(task: Task, reversed_: SettlementPublic) -> Task:
+    body = task.model_dump(mode="json", exclude_none=True)
+    assert reversed_.reversal is not None
+    body.update(
+        {
+            "id": str(reversed_.reversal.id),
+            "status": "completed",
+            "lastModified": reversed_.reversal.created_at.astimezone(UTC).isoformat(),
+            "authoredOn": body.get("authoredOn") or datetime.now(UTC).isoformat(),
+            "businessStatus": {"text": "reversed"},
+            "output": [
+                {
+                    "type": {"text": "the cancelled ClaimResponse"},
+                    "valueReference": {"reference": f"ClaimResponse/{reversed_.id}"},
+                }
+            ],
+        }
+    )
+    return Task.model_validate(body)

@@ -1,0 +1,102 @@
+"""3101 明细审核事前事中分析: the findings a settlement of the current visit would book, from
+the settlement service's preview (nothing is stored, nothing is booked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.nhsa.call import Call, build, parse
+from service.nhsa.errors import InvalidInput
+from service.nhsa.inputs import Encounter3101, Input3101, Patient3101
+from service.settlements import service as settlements
+from service.settlements.schemas import FindingPublic, SettlementPreviewCreate, SettlementPublic
+
+
+async def audit(call: Call) -> dict[str, Any]:
+    data = parse(Input3101, call).data
+    results: list[dict[str, Any]] = []
+    previews = []
+    for index, patient in enumerate(data.patient_dtos):
+        encounter = _current(patient, index)
+        previewed = await _preview(call, encounter, index)
+        previews.append(previewed)
+        results.extend(_results(call, patient, previewed))
+    return {
+        "result": results,
+        "judge_result_detail_dtos": [],
+        "settlecheck": [
+            {
+                "mdtrt_id": p.visit_id,
+                "findings": [f.model_dump() for f in p.findings],
+                "policy": p.policy.model_dump(),
+            }
+            for p in previews
+        ],
+    }
+
+
+def _current(patient: Patient3101, index: int) -> Encounter3101:
+    for encounter in patient.fsi_encounter_dtos:
+        if encounter.mdtrt_id == patient.curr_mdtrt_id:
+            return encounter
+    raise InvalidInput(
+        f"no encounter {patient.curr_mdtrt_id} (curr_mdtrt_id) among fsi_encounter_dtos",
+        field=f"input.data.patient_dtos.{index}.curr_mdtrt_id",
+    )
+
+
+async def _preview(call: Call, encounter: Encounter3101, index: int) -> SettlementPublic:
+    where = f"input.data.patient_dtos.{index}.fsi_encounter_dtos"
+    if encounter.ownpay_amt > encounter.medfee_sumamt:
+        raise InvalidInput("ownpay_amt is more than medfee_sumamt", field=f"{where}.ownpay_amt")
+    body = build(
+        SettlementPreviewCreate,
+        where,
+        visit_id=encounter.mdtrt_id,
+        discharged_at=encounter.dscg_date or call.end_of_inf_day(),
+        bill={
+            "total": encounter.medfee_sumamt,
+            "in_policy": encounter.medfee_sumamt - encounter.ownpay_amt,
+            "out_of_policy": encounter.ownpay_amt,
+        },
+    )
+    return await settlements.preview(
+        call.uow,
+        catalog=call.catalog,
+        hospitals=call.hospitals,
+        hospital_code=call.hospital_code,
+        body=body,
+    )
+
+
+def _results(call: Call, patient: Patient3101, previewed: SettlementPublic) -> list[dict[str, Any]]:
+    rules = call.mapping(previewed.insured_county).rules
+    found = {f.rule: f for f in previewed.findings}
+    policy = previewed.policy
+    return [
+        {
+            "jr_id": f"{previewed.visit_id}:{rule}",
+            "rule_id": rule,
+            "rule_name": rules.get(rule, rule),
+            "vola_cont": _content(found.get(rule), rules.get(rule, rule)),
+            "patn_id": patient.patn_id,
+            "mdtrt_id": previewed.visit_id,
+            "vola_amt": None,
+            "vola_amt_stas": None,
+            "sev_deg": None,
+            "vola_evid": _evidence(found.get(rule), f"{policy.name} {policy.version}"),
+            "vola_bhvr_type": None,
+            "task_id": call.envelope.msgid,
+        }
+        for rule in previewed.violations_booked
+    ]
+
+
+def _content(finding: FindingPublic | None, name: str) -> str:
+    return finding.detail if finding is not None and finding.detail else name
+
+
+def _evidence(finding: FindingPublic | None, policy: str) -> str:
+    if finding is None:
+        return f"政策 {policy}"
+    return f"实测 {finding.measured}，限值 {finding.limit}；政策 {policy}"

@@ -1,0 +1,92 @@
+"""One NHSA message being answered: what a transaction handler needs, and input parsing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.service import AdmissionContext
+from service.auth import Principal
+from service.errors import FieldProblem
+from service.nhsa.envelope import CHINA, Envelope
+from service.nhsa.errors import InvalidInput, UnsupportedValue
+from service.nhsa.inputs import Credential
+from service.nhsa.mapping import Mapping, mapping_for, province_of
+from service.regions.directory import HospitalDirectory
+from service.settlements.context import Catalog
+from service.unit_of_work import UnitOfWork
+
+M = TypeVar("M", bound=BaseModel)
+
+RESIDENT_ID_CARD = "02"  # 就诊凭证类型: 居民身份证
+ID_CARD_CERT = "01"  # 人员证件类型: 居民身份证
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    uow: UnitOfWork
+    envelope: Envelope
+    principal: Principal
+    hospital_code: str
+    catalog: Catalog
+    hospitals: HospitalDirectory
+    admissions: AdmissionContext
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.uow.session
+
+    @property
+    def actor(self) -> str:
+        return self.principal.label
+
+    def mapping(self, county: str | None = None) -> Mapping:
+        """The codes of the insured place's province (national when unknown)."""
+        return mapping_for(province_of(county or self.envelope.insuplc_admdvs))
+
+    def end_of_inf_day(self) -> datetime:
+        """23:59:59 China time on the message's day: the discharge time when none is sent (the
+        policy reads only the date; a fixed time keeps a resent message the same request)."""
+        day: date = self.envelope.inf_time.astimezone(CHINA).date()
+        return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA)
+
+
+def parse(model: type[M], call: Call) -> M:
+    return build(model, "input", **call.envelope.input)
+
+
+def build(model: type[M], where: str, /, **values: object) -> M:
+    """`model(**values)`, or a problem naming each field at fault under `where`."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        errors = [
+            FieldProblem(
+                field=".".join([where, *(str(p) for p in e["loc"])]),
+                message=e["msg"],
+                code=e["type"],
+            )
+            for e in exc.errors()
+        ]
+        names = ", ".join(e.field for e in errors[:5])
+        raise InvalidInput(
+            f"{len(errors)} field(s) failed validation: {names}", errors=errors
+        ) from None
+
+
+def resident_id(credential: Credential, node: str) -> str:
+    """The resident ID number the message identifies the person with."""
+    if credential.mdtrt_cert_type == RESIDENT_ID_CARD and credential.mdtrt_cert_no:
+        return credential.mdtrt_cert_no
+    if credential.psn_cert_type in (None, ID_CARD_CERT) and credential.certno:
+        return credential.certno
+    raise UnsupportedValue(
+        "identify the person by resident ID card: mdtrt_cert_type 02 with mdtrt_cert_no, or "
+        "psn_cert_type 01 with certno (electronic vouchers and social-security cards cannot "
+        "be resolved here)",
+        field=f"input.{node}.mdtrt_cert_type",
+    )

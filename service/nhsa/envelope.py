@@ -1,0 +1,120 @@
+"""The platform's message envelope (交易报文) in and out, and its time formats.
+
+Times in messages are China Standard Time without an offset (`yyyy-MM-dd HH:mm:ss`), as the
+platform writes them; an ISO time with an offset is accepted too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+CHINA = timezone(timedelta(hours=8), "CST")
+PLATFORM_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def parse_time(value: Any) -> Any:
+    """`2024-03-10 10:00:00` (China time) or ISO 8601 with an offset, to an aware datetime."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return datetime.strptime(value, PLATFORM_TIME).replace(tzinfo=CHINA)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("expected yyyy-MM-dd HH:mm:ss (China time)") from exc
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=CHINA)
+    return parsed
+
+
+def _plausible(value: datetime) -> datetime:
+    if not 1990 <= value.year <= 2100:
+        raise ValueError("the year is outside 1990..2100")
+    return value
+
+
+PlatformTime = Annotated[datetime, BeforeValidator(parse_time), AfterValidator(_plausible)]
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+AdmdvsCode = Annotated[str, Field(pattern=r"^\d{6}$")]
+Admdvs = Annotated[AdmdvsCode | None, BeforeValidator(_blank_is_none)]
+
+
+def platform_time(at: datetime) -> str:
+    return at.astimezone(CHINA).strftime(PLATFORM_TIME)
+
+
+def stamp(at: datetime) -> str:
+    """`yyyyMMddHHmmssSSS` (refmsg_time, respond_time)."""
+    local = at.astimezone(CHINA)
+    return local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
+
+
+class Envelope(BaseModel):
+    """交易输入报文. Every field the platform documents is accepted; others are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    infno: str = Field(min_length=1, max_length=6, description="交易编号, e.g. 2304")
+    msgid: str = Field(min_length=1, max_length=30, description="发送方报文ID")
+    mdtrtarea_admvs: Admdvs = Field(description="就医地医保区划")
+    insuplc_admdvs: Admdvs = Field(default=None, description="参保地医保区划")
+    recer_sys_code: str = Field(max_length=10, description="接收方系统代码")
+    dev_no: str | None = Field(default=None, max_length=100)
+    dev_safe_info: str | None = Field(default=None, max_length=2000)
+    cainfo: str | None = Field(default=None, max_length=1024)
+    signtype: str | None = Field(default=None, max_length=10)
+    infver: str = Field(max_length=6, description="接口版本号, e.g. V1.0")
+    opter_type: str | None = Field(default=None, max_length=3)
+    opter: str = Field(max_length=30, description="经办人")
+    opter_name: str = Field(max_length=50, description="经办人姓名")
+    inf_time: PlatformTime = Field(description="交易时间, yyyy-MM-dd HH:mm:ss")
+    fixmedins_code: str = Field(min_length=1, max_length=30, description="定点医药机构编号")
+    fixmedins_name: str | None = Field(default=None, max_length=200)
+    sign_no: str | None = Field(default=None, max_length=30)
+    input: dict[str, Any] = Field(description="交易输入: the transaction's nodes (data, ...)")
+
+
+class Answer(BaseModel):
+    """交易输出报文. `infcode` 0 is success, -1 failure with `err_msg` `[code] detail`."""
+
+    infcode: int = Field(description="0 success, -1 failure")
+    inf_refmsgid: str = Field(description="接收方报文ID")
+    refmsg_time: str = Field(description="接收报文时间 yyyyMMddHHmmssSSS")
+    respond_time: str = Field(description="响应报文时间 yyyyMMddHHmmssSSS")
+    err_msg: str | None = Field(description="`[stable code] detail (field: ...)` on failure")
+    output: dict[str, Any] | None
+
+
+def refmsgid(admvs: str | None, at: datetime) -> str:
+    """接收方报文ID: 区划(6) + time(14) + sequence(10)."""
+    serial = f"{secrets.randbelow(10**10):010d}"
+    return (admvs or "000000") + at.astimezone(CHINA).strftime("%Y%m%d%H%M%S") + serial
+
+
+def answer(
+    *,
+    received_at: datetime,
+    admvs: str | None,
+    output: dict[str, Any] | None = None,
+    error: str | None = None,
+) -> Answer:
+    now = datetime.now(UTC)
+    return Answer(
+        infcode=0 if error is None else -1,
+        inf_refmsgid=refmsgid(admvs, received_at),
+        refmsg_time=stamp(received_at),
+        respond_time=stamp(now),
+        err_msg=error,
+        output=output if error is None else None,
+    )

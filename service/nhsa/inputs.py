@@ -1,0 +1,136 @@
+"""The transactions' input nodes: the fields this service reads.
+
+The platform's nodes carry many clinical and administrative fields we do not read (diagnoses,
+doctors, wards, invoice numbers ...). Those are ignored, not refused, so a HIS can send the
+message it already sends to the platform. None of them can set an id, a status or an amount we
+compute: such values are never read from a message. Our own additions ride in `exp_content`
+(扩展字段), the platform's place for local extensions, and are strictly checked.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from service.nhsa.envelope import PlatformTime
+from service.settlements.money import Amount
+
+Text30 = Annotated[str, Field(min_length=1, max_length=30)]
+VisitId = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._:/-]+$")]
+
+
+class _Node(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credential(_Node):
+    """就诊凭证: only a resident ID card (类型 02, or 人员证件类型 01 with certno) identifies a
+    person here; an electronic voucher (01) or a social-security card (03) cannot be resolved."""
+
+    mdtrt_cert_type: str | None = Field(default=None, max_length=3)
+    mdtrt_cert_no: str | None = Field(default=None, max_length=50)
+    psn_cert_type: str | None = Field(default=None, max_length=6)
+    certno: str | None = Field(default=None, max_length=50)
+
+
+class Data1101(Credential):
+    begntime: PlatformTime | None = Field(default=None, description="as-of time (default now)")
+    psn_name: str | None = Field(default=None, max_length=50)
+
+
+class Input1101(_Node):
+    data: Data1101
+
+
+class Exp2401(_Strict):
+    psn_name: str | None = Field(default=None, min_length=1, max_length=50)
+    referred: bool = False
+    referral_no: str | None = Field(default=None, max_length=64)
+    deposit_intended: Amount = Decimal(0)
+
+
+class Mdtrtinfo(Credential):
+    psn_no: str | None = Field(default=None, max_length=30)
+    insutype: str | None = Field(default=None, max_length=6)
+    begntime: PlatformTime = Field(description="入院时间")
+    med_type: str = Field(
+        min_length=1, max_length=6, description="医疗类别: 21 住院, 14 门诊慢特病"
+    )
+    ipt_no: VisitId = Field(description="住院号: the visit id (就诊ID) from here on")
+    exp_content: Exp2401 = Exp2401()
+
+
+class Input2401(_Node):
+    mdtrtinfo: Mdtrtinfo
+
+
+class Data2404(_Node):
+    mdtrt_id: VisitId
+    psn_no: str | None = Field(default=None, max_length=30)
+
+
+class Input2404(_Node):
+    data: Data2404
+
+
+class Exp2304(_Strict):
+    dscg_time: PlatformTime | None = Field(default=None, description="出院时间 (default inf_time)")
+    settlement_mode: Literal["one_stop", "insurance_only"] = "one_stop"
+    external_amounts: dict[str, Amount] = Field(default={}, max_length=20)
+
+
+class Data2304(Credential):
+    psn_no: str | None = Field(default=None, max_length=30)
+    mdtrt_id: VisitId
+    medfee_sumamt: Amount = Field(description="医疗费总额")
+    fulamt_ownpay_amt: Amount = Decimal(0)
+    overlmt_selfpay: Amount = Decimal(0)
+    preselfpay_amt: Amount = Decimal(0)
+    inscp_scp_amt: Amount = Field(description="符合政策范围金额")
+    mid_setl_flag: Literal["0", "1"] = "0"
+    acct_used_flag: Literal["0", "1"] = "0"
+    medins_setl_id: Text30 | None = Field(
+        default=None, description="医药机构结算ID (default msgid)"
+    )
+    exp_content: Exp2304 = Exp2304()
+
+
+class Input2304(_Node):
+    data: Data2304
+
+
+class Data2305(_Node):
+    mdtrt_id: VisitId
+    setl_id: str = Field(min_length=1, max_length=30)
+    psn_no: str | None = Field(default=None, max_length=30)
+
+
+class Input2305(_Node):
+    data: Data2305
+
+
+class Encounter3101(_Node):
+    mdtrt_id: VisitId
+    dscg_date: PlatformTime | None = None
+    medfee_sumamt: Amount
+    ownpay_amt: Amount = Decimal(0)
+
+
+class Patient3101(_Node):
+    patn_id: str | None = Field(default=None, max_length=50)
+    curr_mdtrt_id: VisitId
+    fsi_encounter_dtos: list[Encounter3101] = Field(min_length=1, max_length=50)
+
+
+class Data3101(_Node):
+    patient_dtos: list[Patient3101] = Field(min_length=1, max_length=20)
+
+
+class Input3101(_Node):
+    data: Data3101

@@ -1,0 +1,130 @@
+"""2303 预结算, 2304 结算, 2305 结算撤销, over the settlement service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.nhsa.call import Call, build, parse
+from service.nhsa.errors import UnsupportedValue
+from service.nhsa.inputs import Data2304, Input2304, Input2305
+from service.nhsa.setlinfo import extension, setldetail, setlinfo
+from service.settlements import service as settlements
+from service.settlements.errors import SettlementNotFound
+from service.settlements.schemas import (
+    ReversalCreate,
+    SettlementCreate,
+    SettlementPreviewCreate,
+    SettlementPublic,
+)
+
+REVERSAL_REASON = "2305 结算撤销"
+MAX_ID = 2**63 - 1
+
+
+def _request(call: Call, data: Data2304) -> dict[str, Any]:
+    """The JSON API's request for the same bill (field names of SettlementPreviewCreate)."""
+    if data.mid_setl_flag == "1":
+        raise UnsupportedValue(
+            "staged settlement (中途结算) is not offered: settle the visit once, at discharge",
+            field="input.data.mid_setl_flag",
+        )
+    extra = data.exp_content
+    out_of_policy = data.fulamt_ownpay_amt + data.overlmt_selfpay + data.preselfpay_amt
+    return {
+        "visit_id": data.mdtrt_id,
+        "discharged_at": extra.dscg_time or call.end_of_inf_day(),
+        "bill": {
+            "total": data.medfee_sumamt,
+            "in_policy": data.inscp_scp_amt,
+            "out_of_policy": out_of_policy,
+            "out_of_policy_breakdown": {
+                "full_self_pay": data.fulamt_ownpay_amt,
+                "over_limit_self_pay": data.overlmt_selfpay,
+                "pre_self_pay": data.preselfpay_amt,
+            },
+        },
+        "settlement_mode": extra.settlement_mode,
+        "external_amounts": extra.external_amounts,
+    }
+
+
+def _output(
+    call: Call,
+    settled: SettlementPublic,
+    *,
+    psn_no: str | None,
+    medins_setl_id: str | None,
+    replayed: bool | None = None,
+    negate: bool = False,
+) -> dict[str, Any]:
+    mapping = call.mapping(settled.insured_county)
+    return {
+        "setlinfo": setlinfo(
+            settled, mapping=mapping, psn_no=psn_no, medins_setl_id=medins_setl_id, negate=negate
+        ),
+        "setldetail": setldetail(settled, mapping=mapping, negate=negate),
+        "settlecheck": extension(settled, replayed=replayed),
+    }
+
+
+async def pre_settle(call: Call) -> dict[str, Any]:
+    data = parse(Input2304, call).data
+    body = build(SettlementPreviewCreate, "input.data", **_request(call, data))
+    previewed = await settlements.preview(
+        call.uow,
+        catalog=call.catalog,
+        hospitals=call.hospitals,
+        hospital_code=call.hospital_code,
+        body=body,
+    )
+    return _output(call, previewed, psn_no=data.psn_no, medins_setl_id=None)
+
+
+async def settle(call: Call) -> dict[str, Any]:
+    data = parse(Input2304, call).data
+    key = data.medins_setl_id or call.envelope.msgid
+    body = build(SettlementCreate, "input.data", **_request(call, data), his_settlement_id=key)
+    outcome = await settlements.create(
+        call.uow,
+        catalog=call.catalog,
+        hospitals=call.hospitals,
+        hospital_code=call.hospital_code,
+        body=body,
+    )
+    return _output(
+        call,
+        outcome.settlement,
+        psn_no=data.psn_no,
+        medins_setl_id=key,
+        replayed=outcome.replayed,
+    )
+
+
+async def cancel(call: Call) -> dict[str, Any]:
+    """The compensating record, amounts negated, as the platform answers a 冲销."""
+    data = parse(Input2305, call).data
+    if not data.setl_id.isdigit() or not 0 < int(data.setl_id) <= MAX_ID:
+        raise SettlementNotFound(
+            f"no settlement {data.setl_id} at your hospital", field="input.data.setl_id"
+        )
+    settlement_id = int(data.setl_id)
+    settled = await settlements.get(call.uow, principal=call.principal, settlement_id=settlement_id)
+    if settled.visit_id != data.mdtrt_id:
+        raise SettlementNotFound(
+            f"settlement {settlement_id} is not of visit {data.mdtrt_id}",
+            field="input.data.mdtrt_id",
+        )
+    reversed_ = await settlements.reverse(
+        call.uow,
+        hospital_code=call.hospital_code,
+        settlement_id=settlement_id,
+        body=ReversalCreate(reason=REVERSAL_REASON, his_reversal_id=f"2305:{settlement_id}"),
+        actor=call.actor,
+    )
+    return _output(
+        call,
+        reversed_,
+        psn_no=data.psn_no,
+        medins_setl_id=reversed_.his_settlement_id,
+        negate=True,
+    )

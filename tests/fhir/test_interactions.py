@@ -1,0 +1,251 @@
+"""Each FHIR interaction through HTTP: metadata, eligibility, claims, reads, cancellation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import respx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.fhir import systems
+from tests import factories
+from tests.fhir.conftest import FHIR, claim, fhir_body, outcome, post
+
+
+async def test_metadata_lists_exactly_what_is_offered(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    response = await client.get("/fhir/metadata", headers=hospital_headers)
+    assert response.status_code == 200
+    body = fhir_body(response, "CapabilityStatement")
+    assert body["fhirVersion"] == "4.3.0"
+    assert body["format"] == [systems.FHIR_JSON]
+    rest = body["rest"][0]
+    offered = {r["type"]: [i["code"] for i in r["interaction"]] for r in rest["resource"]}
+    assert offered == {
+        "CoverageEligibilityRequest": ["create"],
+        "Claim": ["create"],
+        "ClaimResponse": ["read"],
+        "Task": ["create"],
+    }
+    assert "PaymentReconciliation" in rest["documentation"]
+    assert "not offered" in rest["documentation"].lower()
+
+
+async def test_every_problem_is_an_operation_outcome(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+) -> None:
+    outcome(await client.get("/fhir/metadata"), 401, "unauthenticated")
+    forbidden = await post(client, auditor_headers, "Claim", claim("V1"))
+    assert outcome(forbidden, 403, "forbidden")["code"] == "forbidden"
+    outcome(
+        await client.get("/fhir/Patient/1", headers=hospital_headers),
+        404,
+        "fhir_unknown_interaction",
+    )
+    outcome(
+        await client.delete("/fhir/Claim", headers=hospital_headers),
+        404,
+        "fhir_unknown_interaction",
+    )
+    missing = await client.get("/fhir/ClaimResponse/abc", headers=hospital_headers)
+    outcome(missing, 404, "fhir_unknown_interaction")
+    wrong_type = await client.post(
+        "/fhir/Claim", content=b"<Claim/>", headers={**hospital_headers, "Content-Type": "text/xml"}
+    )
+    outcome(wrong_type, 415, "fhir_unsupported_media_type")
+    not_json = await client.post("/fhir/Claim", content=b"{", headers={**hospital_headers, **FHIR})
+    outcome(not_json, 422, "fhir_invalid_resource")
+    incomplete = claim("V1")
+    del incomplete["insurance"]
+    issue = outcome(
+        await post(client, hospital_headers, "Claim", incomplete), 422, "fhir_invalid_resource"
+    )
+    assert issue["expression"] == ["Claim.insurance"]
+    assert issue["code"] == "invalid"
+    patient = {"resourceType": "Patient"}
+    outcome(await post(client, hospital_headers, "Claim", patient), 422, "fhir_invalid_resource")
+
+
+async def test_eligibility_answers_categories_as_coverages_and_the_waiver_as_a_benefit(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=401)
+    registry.get(f"/v1/persons/{id_number}").respond(
+        200,
+        json=factories.registry_person(
+            "registered_poor", valid_from="2020-01-01", valid_to="2030-12-31"
+        ),
+    )
+    request = {
+        "resourceType": "CoverageEligibilityRequest",
+        "identifier": [{"system": "urn:his:eligibility", "value": "E1"}],
+        "status": "active",
+        "purpose": ["validation", "benefits"],
+        "patient": {"identifier": {"system": systems.RESIDENT_ID, "value": id_number}},
+        "servicedDate": "2024-03-10",
+        "created": "2024-03-10T09:00:00+08:00",
+        "insurer": {"display": "演示县医保局"},
+    }
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    assert response.status_code == 200, response.text
+    body = fhir_body(response, "CoverageEligibilityResponse")
+    assert id_number not in response.text
+    assert body["patient"]["identifier"]["system"] == systems.PERSON_KEY
+    assert body["patient"]["display"] == id_number[:6] + "********" + id_number[-4:]
+    assert body["request"]["identifier"]["value"] == "E1"
+    assert body["outcome"] == "complete"
+    coverage = body["contained"][0]
+    assert coverage["type"]["coding"][0]["code"] == "registered_poor"
+    assert coverage["period"] == {"start": "2020-01-01", "end": "2030-12-31"}
+    insurance = body["insurance"][0]
+    assert insurance["coverage"]["reference"] == "#category-registered-poor"
+    assert insurance["inforce"] is True
+    waiver = insurance["item"][0]
+    assert waiver["category"]["coding"][0]["code"] == "pay-after-treatment"
+    assert "deposit waived" in waiver["benefit"][0]["allowedString"]
+    extensions = {e["url"]: e for e in body["extension"]}
+    assert extensions[systems.EXT_SOURCE]["valueCode"] == "registry"
+    assert systems.EXT_AS_OF in extensions
+
+
+async def test_eligibility_needs_the_resident_id_system(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    request = {
+        "resourceType": "CoverageEligibilityRequest",
+        "status": "active",
+        "purpose": ["validation"],
+        "patient": {"identifier": {"system": "urn:other", "value": "x"}},
+        "created": "2024-03-10",
+        "insurer": {"display": "x"},
+    }
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    issue = outcome(response, 422, "fhir_unsupported_content")
+    assert issue["expression"] == ["CoverageEligibilityRequest.patient.identifier"]
+
+
+def _adjudication(body: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
+    return {
+        (a["category"]["coding"][0]["system"], a["category"]["coding"][0]["code"]): a["amount"][
+            "value"
+        ]
+        for a in body["item"][0]["adjudication"]
+    }
+
+
+async def test_predetermination_answers_and_stores_nothing(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    response = await post(
+        client, hospital_headers, "Claim", claim(visit.visit_id, use="predetermination")
+    )
+    assert response.status_code == 200, response.text
+    body = fhir_body(response, "ClaimResponse")
+    assert "id" not in body
+    assert body["use"] == "predetermination"
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+
+
+async def test_a_claim_is_settled_once_per_identifier_and_cancelled_by_a_task(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    created = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    assert created.status_code == 201, created.text
+    body = fhir_body(created, "ClaimResponse")
+    assert created.headers["location"] == f"ClaimResponse/{body['id']}"
+    stored = (await client.get(f"/v1/settlements/{body['id']}", headers=hospital_headers)).json()
+    adjudication = _adjudication(body)
+    assert adjudication[(systems.ADJUDICATION, "submitted")] == Decimal(stored["medfee_sumamt"])
+    assert adjudication[(systems.ADJUDICATION, "eligible")] == Decimal(stored["inscp_scp_amt"])
+    assert adjudication[(systems.ADJUDICATION, "benefit")] == Decimal(stored["fund_pay_sumamt"])
+    assert adjudication[(systems.ADJUDICATION, "copay")] == Decimal(stored["psn_part_amt"])
+    assert adjudication[(systems.FUND, "basic_insurance")] == Decimal(stored["hifp_pay"])
+    assert adjudication[(systems.FUND, "medical_aid")] == Decimal(stored["maf_pay"])
+    funds = sum(v for (system, _), v in adjudication.items() if system == systems.FUND)
+    assert funds == Decimal(stored["fund_pay_sumamt"])
+    totals = {t["category"]["coding"][0]["code"]: t["amount"]["value"] for t in body["total"]}
+    assert totals["copay"] + totals["benefit"] == totals["submitted"] == Decimal("20500.00")
+    assert body["processNote"][0]["text"].startswith("城乡居民基本医疗保险")
+    assert body["request"]["identifier"]["value"] == "HIS-S1"
+
+    again = await post(
+        client,
+        hospital_headers,
+        "Claim",
+        claim(visit.visit_id),
+        **{"If-None-Exist": "identifier=urn:his:settlement|HIS-S1"},
+    )
+    assert again.status_code == 200, again.text
+    assert fhir_body(again, "ClaimResponse")["id"] == body["id"]
+    different = claim(visit.visit_id, in_policy="19000.00")
+    outcome(await post(client, hospital_headers, "Claim", different), 409, "settlement_conflict")
+
+    task = {
+        "resourceType": "Task",
+        "identifier": [{"system": "urn:his:reversal", "value": "R-1"}],
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [{"system": systems.FINANCIAL_TASK, "code": "cancel"}]},
+        "focus": {"reference": f"ClaimResponse/{body['id']}"},
+        "reasonCode": {"text": "wrong bill"},
+    }
+    cancelled = await post(client, hospital_headers, "Task", task)
+    assert cancelled.status_code == 201, cancelled.text
+    done = fhir_body(cancelled, "Task")
+    assert done["status"] == "completed"
+    assert done["output"][0]["valueReference"]["reference"] == f"ClaimResponse/{body['id']}"
+    read = await client.get(f"/fhir/ClaimResponse/{body['id']}", headers=hospital_headers)
+    assert fhir_body(read, "ClaimResponse")["status"] == "cancelled"
+    stored = (await client.get(f"/v1/settlements/{body['id']}", headers=hospital_headers)).json()
+    assert stored["reversal"]["reason"] == "wrong bill"
+    again_task = await post(client, hospital_headers, "Task", task)
+    assert again_task.status_code == 201  # the same Task again: the same reversal
+    other = {**task, "identifier": [{"value": "R-2"}]}
+    outcome(await post(client, hospital_headers, "Task", other), 409, "settlement_already_reversed")
+
+
+async def test_claim_problems_name_the_element_at_fault(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    other_hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    visit = await factories.make_admission(session)
+    unbalanced = claim(visit.visit_id)
+    unbalanced["total"]["value"] = Decimal("1.00")
+    issue = outcome(
+        await post(client, hospital_headers, "Claim", unbalanced), 422, "fhir_unsupported_content"
+    )
+    assert issue["expression"] == ["Claim.total"]
+    early = claim(visit.visit_id, discharged="2024-02-01T10:00:00+08:00")
+    issue = outcome(
+        await post(client, hospital_headers, "Claim", early), 422, "discharge_before_admission"
+    )
+    assert issue["expression"] == ["Claim.billablePeriod.end"]
+    nobody = claim("NO-SUCH-VISIT")
+    issue = outcome(await post(client, hospital_headers, "Claim", nobody), 404, "visit_not_found")
+    assert issue["expression"] == ["Claim.item[0].encounter[0].identifier"]
+    keyless = claim(visit.visit_id, identifier=None)
+    outcome(await post(client, hospital_headers, "Claim", keyless), 422, "fhir_unsupported_content")
+    mismatch = await post(
+        client,
+        hospital_headers,
+        "Claim",
+        claim(visit.visit_id),
+        **{"If-None-Exist": "identifier=OTHER"},
+    )
+    outcome(mismatch, 422, "fhir_unsupported_content")
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    made_id = fhir_body(made, "ClaimResponse")["id"]
+    theirs = await client.get(f"/fhir/ClaimResponse/{made_id}", headers=other_hospital_headers)
+    outcome(theirs, 404, "settlement_not_found")

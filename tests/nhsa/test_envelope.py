@@ -1,0 +1,139 @@
+"""The envelope: who may send, which numbers are offered, and how problems are answered."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests import factories
+from tests.nhsa.conftest import envelope, failed, ok, send, settlement_input
+
+
+async def test_a_message_for_another_institution_is_refused_and_does_nothing(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    payload = settlement_input(visit.visit_id)
+    other = factories.NEIGHBOUR_HOSPITAL
+    message = failed(
+        await send(client, hospital_headers, "2304", payload, fixmedins_code=other),
+        "nhsa_wrong_institution",
+    )
+    assert message.endswith("(field: fixmedins_code)")
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+
+
+@pytest.mark.parametrize(("infno", "says"), [("3201", "clearing"), ("9001", "not offered")])
+async def test_a_transaction_not_offered_says_so(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], infno: str, says: str
+) -> None:
+    message = failed(
+        await send(client, hospital_headers, infno, {"data": {}}), "nhsa_unknown_transaction"
+    )
+    assert says in message
+    assert "offered: 1101, 2401, 2404, 2303, 2304, 2305, 3101" in message
+
+
+async def test_an_invalid_envelope_is_answered_in_the_envelope(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    message = envelope("1101", {"data": {}})
+    del message["msgid"]
+    message["inf_time"] = "yesterday"
+    message["signature"] = "unknown field"
+    response = await client.post("/nhsa", json=message, headers=hospital_headers)
+    assert response.status_code == 200
+    body = response.json()
+    error = failed(body, "validation_error")
+    for field in ("msgid", "inf_time", "signature"):
+        assert field in error
+    assert body["inf_refmsgid"].startswith(factories.COUNTY) is False  # no envelope was read
+    assert len(body["refmsg_time"]) == len(body["respond_time"]) == 17
+
+
+async def test_the_answer_carries_the_platform_ids_and_times(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    body = await send(client, hospital_headers, "3201", {})
+    assert body["inf_refmsgid"].startswith(factories.COUNTY)
+    assert len(body["inf_refmsgid"]) == 30
+    assert body["refmsg_time"] <= body["respond_time"]
+
+
+async def test_without_a_key_or_with_another_role_the_message_is_not_processed(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    message = envelope("1101", {"data": {}})
+    anonymous = await client.post("/nhsa", json=message)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    auditor = await client.post("/nhsa", json=message, headers=auditor_headers)
+    assert auditor.status_code == 403
+    assert auditor.json()["code"] == "forbidden"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"data": None},
+        {"data": {"mdtrt_id": "V\x00", "medfee_sumamt": "1", "inscp_scp_amt": "1"}},
+        {"data": {"mdtrt_id": "V1", "medfee_sumamt": "1e400", "inscp_scp_amt": "1"}},
+        {"data": {"mdtrt_id": "V1", "medfee_sumamt": -1, "inscp_scp_amt": 0}},
+        {"data": {"mdtrt_id": "V" * 500, "medfee_sumamt": "1", "inscp_scp_amt": "1"}},
+        {"data": {"mdtrt_id": "V1", "medfee_sumamt": "1.001", "inscp_scp_amt": "1"}},
+        {"data": {"mdtrt_id": "V1", "medfee_sumamt": "1", "inscp_scp_amt": "1", "exp_content": 7}},
+    ],
+)
+@pytest.mark.parametrize("infno", ["2303", "2304", "2305", "2401", "2404", "1101", "3101"])
+async def test_hostile_input_is_a_clear_failure_never_a_5xx(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    infno: str,
+    payload: dict[str, object],
+) -> None:
+    body = await send(client, hospital_headers, infno, payload)
+    assert body["infcode"] == -1
+    assert body["err_msg"].startswith("[")
+
+
+async def test_a_resident_id_in_a_failing_message_is_not_echoed(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    id_number = factories.resident_id(seq=301)
+    payload = {"mdtrtinfo": {"mdtrt_cert_type": "02", "mdtrt_cert_no": id_number}}
+    body = await send(client, hospital_headers, "2401", payload)
+    assert body["infcode"] == -1
+    assert id_number not in str(body)
+
+
+async def test_the_json_api_and_nhsa_share_one_idempotency_key_space(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    """A settlement made through the JSON API is the one 2304 replays under the same key."""
+    visit = await factories.make_admission(session)
+    json_body = {
+        "visit_id": visit.visit_id,
+        "his_settlement_id": "SAME-KEY",
+        "discharged_at": "2024-03-10T10:00:00+08:00",
+        "bill": {
+            "total": "20500.00",
+            "in_policy": "20000.00",
+            "out_of_policy": "500.00",
+            "out_of_policy_breakdown": {
+                "full_self_pay": "500.00",
+                "over_limit_self_pay": "0.00",
+                "pre_self_pay": "0.00",
+            },
+        },
+    }
+    made = await client.post("/v1/settlements", json=json_body, headers=hospital_headers)
+    assert made.status_code == 201, made.text
+    payload = settlement_input(visit.visit_id, medins_setl_id="SAME-KEY")
+    output = ok(await send(client, hospital_headers, "2304", payload))
+    assert output["setlinfo"]["setl_id"] == str(made.json()["id"])
+    assert output["settlecheck"]["replayed"] is True

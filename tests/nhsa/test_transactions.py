@@ -1,0 +1,286 @@
+"""Each NHSA transaction through HTTP, against the JSON API's answer for the same thing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import respx
+from fastapi import FastAPI
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.nhsa.setlinfo import FROM_ANSWER
+from service.violations.models import Violation
+from tests import factories
+from tests.nhsa.conftest import failed, ok, send, settlement_input
+
+
+def _person(registry: respx.MockRouter, id_number: str, *categories: str, **kw: object) -> None:
+    registry.get(f"/v1/persons/{id_number}").respond(
+        200, json=factories.registry_person(*categories, **kw)
+    )
+
+
+def _credential(id_number: str) -> dict[str, str]:
+    return {"mdtrt_cert_type": "02", "mdtrt_cert_no": id_number}
+
+
+async def test_1101_answers_identities_of_the_province_file_and_our_eligibility(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=201)
+    _person(registry, id_number, "registered_poor", "minimum_living")
+    payload = {"data": {**_credential(id_number), "begntime": "2024-03-10 09:00:00"}}
+    body = await send(client, hospital_headers, "1101", payload)
+    output = ok(body)
+    assert output["baseinfo"]["certno"] == id_number[:6] + "********" + id_number[-4:]
+    assert len(output["baseinfo"]["psn_no"]) == 30
+    assert output["insuinfo"] == [
+        {
+            "insutype": "390",
+            "insuplc_admdvs": factories.COUNTY,
+            "psn_type": None,
+            "psn_insu_stas": None,
+            "balc": None,
+        }
+    ]
+    # The demo province's file (service/nhsa/data/990000.yaml) gives its identity codes.
+    assert [(r["psn_idet_type"], r["begntime"], r["endtime"]) for r in output["idetinfo"]] == [
+        ("9901", "2016-01-01 00:00:00", None),
+        ("9903", "2016-01-01 00:00:00", None),
+    ]
+    assert output["idetinfo"][0]["memo"] == "registered_poor 建档立卡贫困人口"
+    eligibility = output["settlecheck"]
+    assert eligibility["source"] == "registry"
+    assert eligibility["as_of"] is not None
+    assert eligibility["on"] == "2024-03-10"
+    assert eligibility["pay_after_treatment"]["eligible"] is True
+    assert id_number not in str(body)
+
+
+async def test_1101_outside_a_province_file_leaves_the_identity_code_empty(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=202)
+    _person(registry, id_number, "registered_poor", insured_county="340102")  # Anhui
+    payload = {"data": {**_credential(id_number), "begntime": "2018-03-10 09:00:00"}}
+    output = ok(await send(client, hospital_headers, "1101", payload))
+    assert [r["psn_idet_type"] for r in output["idetinfo"]] == [None]
+    assert output["idetinfo"][0]["memo"].startswith("registered_poor")
+
+
+async def test_1101_refuses_a_credential_it_cannot_resolve(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    payload = {"data": {"mdtrt_cert_type": "01", "mdtrt_cert_no": "an-electronic-voucher"}}
+    message = failed(
+        await send(client, hospital_headers, "1101", payload), "nhsa_unsupported_value"
+    )
+    assert "input.data.mdtrt_cert_type" in message
+
+
+def _admission(id_number: str, visit_id: str, **exp: object) -> dict[str, object]:
+    return {
+        "mdtrtinfo": {
+            "psn_no": "P1",
+            "insutype": "390",
+            "begntime": "2024-03-01 08:00:00",
+            **_credential(id_number),
+            "med_type": "21",
+            "ipt_no": visit_id,
+            "atddr_no": "D01",
+            "adm_diag_dscr": "肺炎",
+            "exp_content": {"psn_name": "张三", **exp},
+        },
+        "diseinfo": [{"diag_code": "J18.9", "diag_name": "肺炎"}],
+    }
+
+
+async def test_2401_admits_with_the_deposit_decision_and_2404_reverses(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=203)
+    _person(registry, id_number, "registered_poor")
+    payload = _admission(id_number, "ZY-2401", deposit_intended="500.00")
+    output = ok(await send(client, hospital_headers, "2401", payload))
+    assert output["result"] == {"mdtrt_id": "ZY-2401"}
+    decision = output["settlecheck"]
+    assert decision["pay_after_treatment"]["eligible"] is True
+    assert (decision["deposit_intended"], decision["deposit_allowed"]) == ("500.00", "0.00")
+    assert decision["replayed"] is False
+
+    again = ok(await send(client, hospital_headers, "2401", payload))  # a resent message
+    assert again["settlecheck"]["replayed"] is True
+    stored = await client.get("/v1/admissions/ZY-2401", headers=hospital_headers)
+    assert stored.json()["state"] == "admitted"
+    assert stored.json()["name_masked"] == "张*"
+
+    changed = _admission(id_number, "ZY-2401", deposit_intended="100.00")
+    message = failed(await send(client, hospital_headers, "2401", changed), "admission_conflict")
+    assert "input.mdtrtinfo.ipt_no" in message
+
+    cancel = {"data": {"mdtrt_id": "ZY-2401", "psn_no": "P1"}}
+    result = ok(await send(client, hospital_headers, "2404", cancel))["result"]
+    assert result["state"] == "reversed"
+    assert result["reversed_at"] is not None
+    stored = await client.get("/v1/admissions/ZY-2401", headers=hospital_headers)
+    assert stored.json()["state"] == "reversed"
+
+
+async def test_2401_needs_the_insured_place_and_a_known_medical_type(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    id_number = factories.resident_id(seq=204)
+    payload = _admission(id_number, "ZY-X")
+    message = failed(
+        await send(client, hospital_headers, "2401", payload, insuplc_admdvs=""),
+        "nhsa_invalid_input",
+    )
+    assert "(field: insuplc_admdvs)" in message
+    payload["mdtrtinfo"]["med_type"] = "11"  # type: ignore[index]
+    message = failed(
+        await send(client, hospital_headers, "2401", payload), "nhsa_unsupported_value"
+    )
+    assert "input.mdtrtinfo.med_type" in message
+
+
+async def test_2303_previews_and_stores_nothing(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    output = ok(await send(client, hospital_headers, "2303", settlement_input(visit.visit_id)))
+    assert output["setlinfo"]["setl_id"] is None
+    assert output["setlinfo"]["medfee_sumamt"] == "20500.00"
+    assert output["settlecheck"]["status"] == "preview"
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+
+
+async def test_2304_answers_what_the_json_api_stores_and_replays_on_medins_setl_id(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    payload = settlement_input(visit.visit_id, medins_setl_id="JS-0001")
+    output = ok(await send(client, hospital_headers, "2304", payload))
+    info, detail = output["setlinfo"], output["setldetail"]
+    stored = (
+        await client.get(f"/v1/settlements/{info['setl_id']}", headers=hospital_headers)
+    ).json()
+    assert {name: info[name] for name in FROM_ANSWER} == {
+        name: stored[name] for name in FROM_ANSWER
+    }
+    assert info["medins_setl_id"] == stored["his_settlement_id"] == "JS-0001"
+    assert info["psn_cash_pay"] == info["psn_part_amt"]
+    assert info["acct_pay"] == "0.00"
+    funds = sum(Decimal(row["fund_payamt"]) for row in detail)
+    assert funds == Decimal(info["fund_pay_sumamt"]) - Decimal(info["hosp_part_amt"])
+    assert Decimal(info["fund_pay_sumamt"]) + Decimal(info["psn_part_amt"]) == Decimal("20500.00")
+    codes = {row["fund_pay_type"]: row["fund_payamt"] for row in detail}
+    assert codes["390100"] == info["hifp_pay"]
+    assert codes["610100"] == info["maf_pay"]
+    assert "起付" in detail[0]["setl_proc_info"]
+
+    again = ok(await send(client, hospital_headers, "2304", payload))  # resent, new msgid
+    assert again["setlinfo"]["setl_id"] == info["setl_id"]
+    assert again["settlecheck"]["replayed"] is True
+
+    changed = settlement_input(visit.visit_id, medins_setl_id="JS-0001", medfee_sumamt="20600.00")
+    changed["data"]["inscp_scp_amt"] = "20100.00"
+    failed(await send(client, hospital_headers, "2304", changed), "settlement_conflict")
+
+
+async def test_2304_without_medins_setl_id_is_keyed_on_the_msgid(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    payload = settlement_input(visit.visit_id)
+    info = ok(await send(client, hospital_headers, "2304", payload, msgid="MSG-77"))["setlinfo"]
+    assert info["medins_setl_id"] == "MSG-77"
+
+
+async def test_2304_names_the_platform_field_of_a_bill_that_does_not_add_up(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    payload = settlement_input(visit.visit_id, inscp_scp_amt="19000.00")
+    message = failed(await send(client, hospital_headers, "2304", payload), "invalid_bill")
+    assert message.endswith("(field: input.data.medfee_sumamt)")
+    staged = settlement_input(visit.visit_id, mid_setl_flag="1")
+    failed(await send(client, hospital_headers, "2304", staged), "nhsa_unsupported_value")
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+
+
+async def test_2305_answers_the_compensating_record_and_is_idempotent(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    settled = ok(await send(client, hospital_headers, "2304", settlement_input(visit.visit_id)))
+    setl_id = settled["setlinfo"]["setl_id"]
+    cancel = {"data": {"mdtrt_id": visit.visit_id, "setl_id": setl_id, "psn_no": "P1"}}
+    output = ok(await send(client, hospital_headers, "2305", cancel))
+    info = output["setlinfo"]
+    assert info["medfee_sumamt"] == "-20500.00"
+    assert info["hifp_pay"] == "-" + settled["setlinfo"]["hifp_pay"]
+    assert info["setl_id"] == setl_id  # the one reversed; the reversal's own id is ours
+    assert output["settlecheck"]["status"] == "reversed"
+    reversal = output["settlecheck"]["reversal"]
+    assert reversal["his_reversal_id"] == f"2305:{setl_id}"
+    again = ok(await send(client, hospital_headers, "2305", cancel))
+    assert again["settlecheck"]["reversal"]["id"] == reversal["id"]
+    stored = await client.get(f"/v1/settlements/{setl_id}", headers=hospital_headers)
+    assert stored.json()["status"] == "reversed"
+
+    other = {"data": {"mdtrt_id": "ANOTHER", "setl_id": setl_id}}
+    failed(await send(client, hospital_headers, "2305", other), "settlement_not_found")
+    garbage = {"data": {"mdtrt_id": visit.visit_id, "setl_id": "99999999999999999999"}}
+    failed(await send(client, hospital_headers, "2305", garbage), "settlement_not_found")
+
+
+async def test_3101_lists_what_a_settlement_would_book_and_books_nothing(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    visit = await factories.make_admission(session)
+    encounter = {
+        "mdtrt_id": visit.visit_id,
+        "medins_id": factories.COUNTY_HOSPITAL,
+        "dscg_date": "2024-03-10 10:00:00",
+        "medfee_sumamt": "20000.00",
+        "ownpay_amt": "4000.00",  # 20% out of catalogue: over the secondary hospitals' limit
+        "fsi_order_dtos": [{"rx_id": "R1", "hilist_code": "X"}],
+    }
+    payload = {
+        "data": {
+            "patient_dtos": [
+                {
+                    "patn_id": "P1",
+                    "curr_mdtrt_id": visit.visit_id,
+                    "fsi_encounter_dtos": [encounter],
+                }
+            ],
+            "trig_scen": "5",
+        }
+    }
+    output = ok(await send(client, hospital_headers, "3101", payload))
+    rules = {r["rule_id"]: r for r in output["result"]}
+    assert "OUT_OF_POLICY_OVER_LIMIT" in rules
+    found = rules["OUT_OF_POLICY_OVER_LIMIT"]
+    assert found["rule_name"] == "目录外费用超限"
+    assert found["jr_id"] == f"{visit.visit_id}:OUT_OF_POLICY_OVER_LIMIT"
+    assert (found["patn_id"], found["mdtrt_id"]) == ("P1", visit.visit_id)
+    assert "0.2000" in found["vola_evid"]
+    assert {"vola_cont", "sev_deg", "vola_amt"} <= set(found)
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+    async with app.state.sessionmaker() as fresh:
+        assert (await fresh.exec(select(Violation))).all() == []
