@@ -7,7 +7,7 @@ from typing import Any
 from service.admissions.lifecycle import reverse_admission
 from service.admissions.schemas import AdmissionCreate
 from service.admissions.service import admit
-from service.admissions.views import admission_detail
+from service.admissions.responses import admission_detail
 from service.nhsa.call import Call, build, parse, resident_id
 from service.nhsa.envelope import platform_time
 from service.nhsa.errors import InvalidInput, UnsupportedValue

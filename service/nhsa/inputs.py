@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.nhsa.envelope import PlatformTime
-from service.settlements.money import Amount
+from service.money import Amount
 
 Text30 = Annotated[str, Field(min_length=1, max_length=30)]
 VisitId = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._:/-]+$")]

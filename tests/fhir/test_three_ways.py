@@ -9,13 +9,13 @@ from collections import Counter
 from decimal import Decimal
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
 from service.fhir import systems
 from service.settlements.models import Settlement
 from tests import factories
-from tests.conftest import needs_postgres
 from tests.fhir.conftest import claim, fhir_body, post
 from tests.nhsa.conftest import ok, send, settlement_input
 
@@ -106,7 +106,7 @@ async def test_the_same_bill_settles_the_same_through_json_nhsa_and_fhir(
     assert fen(by_json["psn_part_amt"]) + fen(by_json["fund_pay_sumamt"]) == 20500_00
 
 
-@needs_postgres
+@pytest.mark.postgres
 async def test_twenty_concurrent_conditional_creates_make_one_settlement(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:

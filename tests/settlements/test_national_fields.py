@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from service.settlements.models import Settlement
 from tests import factories
-from tests.settlements.conftest import body, settle
+from tests.factories import settle
+from tests.factories import settlement_request as body
 
 FUND_FIELDS = ("hifp_pay", "hifmi_pay", "maf_pay", "hifes_pay", "hosp_part_amt", "oth_pay")
 

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
 
 from service.admissions.lifecycle import report_deposit, reverse_admission
-from service.admissions.schemas import AdmissionCreate, DepositReport
+from service.admissions.schemas import AdmissionCreate, DepositCreate
 from service.admissions.service import AdmissionContext, admit
 from service.auth import Principal, Role
 from service.errors import ServiceError
@@ -31,7 +31,7 @@ from service.registry.schemas import CategorySpan, FamilyDoctor, PersonRecord
 from service.settlements import service as settlements
 from service.settlements.accumulators import Scope
 from service.settlements.errors import VisitAlreadySettled, VisitNotAdmitted
-from service.settlements.schemas import BillIn, ReversalCreate, SettlementCreate
+from service.settlements.schemas import BillCreate, ReversalCreate, SettlementCreate
 from service.violations.rectification import move
 from tests import factories
 from tests.fakes.collaborators import MemoryRegistry
@@ -109,7 +109,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         self.run = next(_runs)
         self.n = 0
         self.model: dict[str, VisitModel] = {}
-        self.deposits: list[tuple[str, DepositReport]] = []
+        self.deposits: list[tuple[str, DepositCreate]] = []
         self.residents = [self._resident(i) for i in range(len(PEOPLE))]
         for resident, (category, doctor) in zip(self.residents, PEOPLE, strict=True):
             spans = (CategorySpan(code=category, valid_from=date(2016, 1, 1)),) if category else ()
@@ -165,7 +165,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
 
     @rule(visit_id=visits, amount=st.sampled_from(["300.00", "2000.00"]))
     def deposit(self, visit_id: str, amount: str) -> None:
-        report = DepositReport(
+        report = DepositCreate(
             receipt_no=self._next("R"), amount=Decimal(amount), taken_at=ADMITTED_AT
         )
         try:
@@ -186,7 +186,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         _, replayed = self._report(visit_id, report)
         assert replayed
 
-    def _report(self, visit_id: str, report: DepositReport) -> tuple[dict[str, Any], bool]:
+    def _report(self, visit_id: str, report: DepositCreate) -> tuple[dict[str, Any], bool]:
         return self.call(
             lambda uow: report_deposit(
                 uow,
@@ -210,7 +210,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
             visit_id=visit_id,
             his_settlement_id=self._next("S"),
             discharged_at=DISCHARGED_AT,
-            bill=BillIn(
+            bill=BillCreate(
                 total=Decimal(in_policy + out_of_policy),
                 in_policy=Decimal(in_policy),
                 out_of_policy=Decimal(out_of_policy),

@@ -15,7 +15,7 @@ from service.admissions.schemas import AdmissionCreate
 from service.admissions.service import admit
 from service.registry.schemas import CategorySpan, FamilyDoctor, PersonRecord
 from service.settlements import service as settlements
-from service.settlements.schemas import BillIn, SettlementCreate
+from service.settlements.schemas import BillCreate, SettlementCreate
 from service.unit_of_work import unit_of_work
 from tests import factories
 from tests.fakes.collaborators import MemoryRegistry, admission_context
@@ -50,7 +50,7 @@ def _admission(visit_id: str, resident: str) -> AdmissionCreate:
 
 
 def _settlement(visit_id: str, his: str) -> SettlementCreate:
-    bill = BillIn(total=Decimal("800"), in_policy=Decimal("800"), out_of_policy=Decimal("0"))
+    bill = BillCreate(total=Decimal("800"), in_policy=Decimal("800"), out_of_policy=Decimal("0"))
     return SettlementCreate(
         visit_id=visit_id, his_settlement_id=his, discharged_at=DISCHARGED_AT, bill=bill
     )
