@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from service.admissions.lifecycle import reverse_admission
+from service.admissions.responses import admission_detail
 from service.admissions.schemas import AdmissionCreate
 from service.admissions.service import admit
-from service.admissions.responses import admission_detail
 from service.nhsa.call import Call, build, parse, resident_id
 from service.nhsa.envelope import platform_time
 from service.nhsa.errors import InvalidInput, UnsupportedValue

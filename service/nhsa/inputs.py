@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.nhsa.envelope import PlatformTime
 from service.money import Amount
+from service.nhsa.envelope import PlatformTime
 
 Text30 = Annotated[str, Field(min_length=1, max_length=30)]
 VisitId = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._:/-]+$")]
