@@ -11,8 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.service import AdmissionContext
 from service.auth import Principal
+from service.china_time import CHINA_TZ as CHINA
 from service.errors import FieldProblem
-from service.nhsa.envelope import CHINA, Envelope
+from service.nhsa.envelope import Envelope
 from service.nhsa.errors import InvalidInput, UnsupportedValue
 from service.nhsa.inputs import Credential
 from service.nhsa.mapping import Mapping, mapping_for, province_of

@@ -7,12 +7,13 @@ platform writes them; an ISO time with an offset is accepted too.
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-CHINA = timezone(timedelta(hours=8), "CST")
+from service.china_time import CHINA_TZ as CHINA
+
 PLATFORM_TIME = "%Y-%m-%d %H:%M:%S"
 
 

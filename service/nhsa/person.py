@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from service.china_time import CHINA_TZ as CHINA
 from service.identity import identify
 from service.nhsa.call import Call, parse, resident_id
-from service.nhsa.envelope import CHINA
 from service.nhsa.inputs import Input1101
 from service.nhsa.mapping import Mapping
 from service.persons.status import PersonStatusPublic, person_status

@@ -15,6 +15,7 @@ from fhir.resources.R4B.task import Task
 from pydantic import BaseModel, ValidationError
 
 from service.auth import AuditorOrHospitalDep, HospitalDep
+from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
 from service.errors import FieldProblem, ServiceError
 from service.fhir import claims, eligibility, tasks
 from service.fhir.capability import capability_statement
@@ -103,11 +104,14 @@ async def metadata(request: Request, principal: AuditorOrHospitalDep) -> Respons
     summary="Eligibility (CoverageEligibilityResponse); nothing stored",
 )
 async def coverage_eligibility(
-    request: Request, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: AuditorOrHospitalDep,
+    admission_context: AdmissionContextDep,
 ) -> Response:
     asked = await read_resource(request, CoverageEligibilityRequest)
     answer = await eligibility.check(
-        uow.session, ctx=request.app.state.admission_context, principal=principal, request=asked
+        uow.session, ctx=admission_context, principal=principal, request=asked
     )
     return resource_response(answer)
 
@@ -143,19 +147,20 @@ async def submit_claim(
     request: Request,
     uow: UnitOfWorkDep,
     principal: HospitalDep,
+    catalog: CatalogDep,
+    hospitals: HospitalsDep,
     if_none_exist: Annotated[str | None, Header(max_length=300)] = None,
 ) -> Response:
     assert principal.hospital_code is not None
     claim = await read_resource(request, Claim)
     fields = claims.settlement_request(claim)
-    state = request.app.state
     with expressions(claims.FIELDS):
         if claim.use == "predetermination":
             preview = build(SettlementPreviewCreate, fields, claims.FIELDS)
             previewed = await settlements.preview(
                 uow,
-                catalog=state.policies,
-                hospitals=state.hospitals,
+                catalog=catalog,
+                hospitals=hospitals,
                 hospital_code=principal.hospital_code,
                 body=preview,
             )
@@ -170,8 +175,8 @@ async def submit_claim(
         body = build(SettlementCreate, {**fields, "his_settlement_id": key}, claims.FIELDS)
         outcome = await settlements.create(
             uow,
-            catalog=state.policies,
-            hospitals=state.hospitals,
+            catalog=catalog,
+            hospitals=hospitals,
             hospital_code=principal.hospital_code,
             body=body,
         )

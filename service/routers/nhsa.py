@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from service.auth import HospitalDep
+from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
 from service.errors import (
     FieldProblem,
     Forbidden,
@@ -126,7 +127,13 @@ router = APIRouter(prefix="/nhsa", tags=["nhsa"], route_class=NhsaRoute)
     ),
 )
 async def nhsa_message(
-    envelope: Envelope, request: Request, uow: UnitOfWorkDep, principal: HospitalDep
+    envelope: Envelope,
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: HospitalDep,
+    catalog: CatalogDep,
+    hospitals: HospitalsDep,
+    admission_context: AdmissionContextDep,
 ) -> Answer:
     request.state.nhsa_envelope = envelope
     assert principal.hospital_code is not None
@@ -135,9 +142,9 @@ async def nhsa_message(
         envelope=envelope,
         principal=principal,
         hospital_code=principal.hospital_code,
-        catalog=request.app.state.policies,
-        hospitals=request.app.state.hospitals,
-        admissions=request.app.state.admission_context,
+        catalog=catalog,
+        hospitals=hospitals,
+        admissions=admission_context,
     )
     output = await dispatch(call)
     return answer(

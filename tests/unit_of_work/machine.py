@@ -351,7 +351,10 @@ def _check_money(row: Any, bill_fen: int) -> None:
     def fen(name: str) -> int:
         return int(Decimal(r[name]) * 100)
 
-    funds = sum(fen(n) for n in ("hifp_pay", "hifmi_pay", "maf_pay", "oth_pay"))
+    funds = sum(
+        fen(n)
+        for n in ("hifp_pay", "hifmi_pay", "maf_pay", "hifes_pay", "hosp_part_amt", "oth_pay")
+    )
     assert funds == fen("fund_pay_sumamt")
     assert funds + fen("psn_part_amt") == fen("medfee_sumamt") == bill_fen
     layers = sum(int(Decimal(layer["amount"]) * 100) for layer in r["layers"])
