@@ -112,7 +112,9 @@ class Stack:
             flush_redis(self.redis_db)
         run = {"env": self.env(), "cwd": self._workdir, "check": True, "capture_output": True}
         subprocess.run([str(BIN / "settlecheck"), "db", "upgrade", "head"], **run)  # type: ignore[call-overload]
-        subprocess.run([str(BIN / "settlecheck"), "demo-data"], **run)  # type: ignore[call-overload]
+        # Demo data is refused in production (ADR 0016); this scratch stack seeds it as a test.
+        seed = {**run, "env": {**self.env(), "SETTLECHECK_ENVIRONMENT": "test"}}
+        subprocess.run([str(BIN / "settlecheck"), "demo-data"], **seed)  # type: ignore[call-overload]
         saved = json.loads((self._workdir / "settlecheck-demo-keys.json").read_text())
         for label, token in saved["keys"].items():
             self.keys[label.split(" ", 1)[0]] = token
