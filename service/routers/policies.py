@@ -44,7 +44,10 @@ class PolicyVersionDetail(PolicyVersionPublic):
     "",
     status_code=201,
     response_model=PolicyVersionPublic,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={
+        200: {"model": PolicyVersionPublic, "description": "The same version was already stored"},
+        **problem_responses(401, 403, 409, 422),
+    },
     summary="Check and store a policy version (admin)",
 )
 async def create_policy(
