@@ -62,7 +62,8 @@ def served(app: FastAPI) -> Iterator[str]:
 
 
 @contextmanager
-def chromium(profile: Path, *flags: str) -> Iterator[Any]:
+def chromium(profile: Path, *flags: str, downloads: Path | None = None) -> Iterator[Any]:
+    """Headless Chromium; with `downloads`, files it downloads land there without asking."""
     from selenium import webdriver
 
     options = webdriver.ChromeOptions()
@@ -82,6 +83,11 @@ def chromium(profile: Path, *flags: str) -> Iterator[Any]:
         *flags,
     ):
         options.add_argument(flag)
+    if downloads is not None:
+        options.add_experimental_option(
+            "prefs",
+            {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+        )
     driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=options)
     try:
         yield driver
