@@ -3,7 +3,7 @@
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.auth.models import ApiKey
 from service.console.models import ConsoleSession
-from service.policy_versions.models import PolicyVersion
+from service.policy_versions.models import PolicyVersion, PolicyVersionEvent
 from service.regions.models import Hospital, Region
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
 from service.settlements.models import Accumulator, Settlement, SettlementReversal
@@ -19,6 +19,7 @@ __all__ = [
     "Hospital",
     "LedgerHead",
     "PolicyVersion",
+    "PolicyVersionEvent",
     "Region",
     "RosterEntry",
     "RosterPointer",

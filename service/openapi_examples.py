@@ -47,6 +47,20 @@ def demo_policy_hash() -> str:
     )
 
 
+@cache
+def example_policy_hash(today: date) -> str:
+    """The content hash the example policy of POST /v1/policies gets (withdrawn in the journey)."""
+    from service.policy_versions.service import compile_all
+    from service.policy_versions.shipped import shipped_policy_texts
+
+    texts = {**shipped_policy_texts(), "example": _example_policy(today)}
+    return next(p.content_hash for p in compile_all(texts) if p.region_code == "990103")
+
+
+def _example_policy(today: date) -> str:
+    return POLICY_EXAMPLE.format(start=date(today.year + 1, 1, 1).isoformat())
+
+
 def _at(day: date, hour: int) -> str:
     return datetime.combine(day, time(hour), tzinfo=CHINA_TZ).isoformat()
 
@@ -109,8 +123,12 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
         },
         **interface_bodies(today),
         ("post", "/v1/policies"): {
-            "source_text": POLICY_EXAMPLE.format(start=date(today.year + 1, 1, 1).isoformat()),
+            "source_text": _example_policy(today),
             "source_name": "邻县2027年健康帮扶政策（征求意见稿）",
+            "reason": "县医保局2027年度政策（征求意见稿）",
+        },
+        ("post", "/v1/policies/{withdraw_hash}/withdrawal"): {
+            "reason": "征求意见后重新起草，撤回尚未生效的版本",
         },
     }
 
@@ -211,7 +229,7 @@ def interface_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
     }
 
 
-def parameter_values() -> dict[str, Any]:
+def parameter_values(today: date | None = None) -> dict[str, Any]:
     """Path and query parameters by name."""
     return {
         "visit_id": VISIT_ID,
@@ -223,6 +241,7 @@ def parameter_values() -> dict[str, Any]:
         "region": "990102",
         "key_id": 1,
         "content_hash": demo_policy_hash(),
+        "withdraw_hash": example_policy_hash(today or china_today()),
         "fmt": "xlsx",
     }
 
@@ -231,7 +250,7 @@ def add_examples(document: dict[str, Any], *, today: date | None = None) -> dict
     """Attach the examples to an OpenAPI document (in place) and return it."""
     today = today or china_today()
     bodies = request_bodies(today)
-    values = parameter_values()
+    values = parameter_values(today)
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             body = bodies.get((method, path))

@@ -20,6 +20,7 @@ __all__ = [
     "Document",
     "Layer",
     "PayAfterTreatment",
+    "PlanYear",
     "When",
 ]
 
@@ -198,6 +199,23 @@ class Controls(_Strict):
     default_points: Annotated[Decimal, Field(ge=0)] = Decimal("0.2")
 
 
+def _month_day(text: str) -> str:
+    try:
+        month, day = (int(part) for part in text.split("-"))
+        date(2001, month, day)  # a year without 29 February: every plan year has the day
+    except ValueError as e:
+        raise ValueError(f"{text!r} is not a month-day such as 01-01 or 10-01") from e
+    return f"{month:02d}-{day:02d}"
+
+
+class PlanYear(_Strict):
+    """How the policy's year runs and which dates pick versions and years (docs/policy.md)."""
+
+    starts: Annotated[str, AfterValidator(_month_day)] = "01-01"
+    version_date: Literal["admission", "discharge", "settlement"] = "discharge"
+    cross_year: Literal["discharge_year", "split"] = "discharge_year"
+
+
 class Document(_Strict):
     """A whole policy (after inheritance has been applied)."""
 
@@ -212,6 +230,7 @@ class Document(_Strict):
     categories: dict[Code, str] = {}
     layers: list[Layer] = []
     controls: Controls = Controls()
+    plan_year: PlanYear | None = None  # None: calendar year, by discharge date, discharge_year
     note: str | None = None
 
     @model_validator(mode="after")

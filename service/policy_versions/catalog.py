@@ -1,7 +1,9 @@
 """The policies in force, compiled once and shared by every request of a process.
 
-Replicas learn of a version loaded elsewhere by checking the table's newest id at most every
-`refresh_seconds`; compiling happens only when that id changes.
+Replicas learn of a version loaded, succeeded or withdrawn elsewhere by checking the newest ids
+of the versions and of their history at most every `refresh_seconds`; compiling happens only
+when those change. The set is compiled by date (service/policy_versions/timeline.py): a county
+version appears once per province version it meets, each piece in force on its own window.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.policy import CompiledPolicy, select_policy
 from service.policy_versions.errors import NoPolicyInForce
-from service.policy_versions.service import compile_all, list_versions
+from service.policy_versions.service import list_versions, stored_of
 from service.policy_versions.store import SqlPolicyVersionStore
+from service.policy_versions.timeline import compile_timeline
 
 
 class PolicyCatalog:
@@ -23,7 +26,7 @@ class PolicyCatalog:
         self.refresh_seconds = refresh_seconds
         self._policies: list[CompiledPolicy] = []
         self._by_hash: dict[str, CompiledPolicy] = {}
-        self._newest_id: int | None = -1
+        self._newest_id: tuple[int | None, int | None] = (-1, -1)
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -41,8 +44,8 @@ class PolicyCatalog:
         newest_id = await SqlPolicyVersionStore(session).newest_id()
         if newest_id != self._newest_id:
             stored = await list_versions(session)
-            texts = {f"{v.region_code}@{v.effective_from}": v.source_text for v in stored}
-            self._policies = compile_all(texts) if texts else []
+            pieces = compile_timeline(stored_of(stored)) if stored else []
+            self._policies = [piece.policy for piece in pieces]
             self._by_hash = {p.content_hash: p for p in self._policies}
             self._newest_id = newest_id
         self._checked_at = time.monotonic()

@@ -1,4 +1,4 @@
-"""`settlecheck policy check|explain|load`."""
+"""`settlecheck policy check|explain|load|withdraw|history`."""
 
 from __future__ import annotations
 
@@ -30,8 +30,22 @@ def register(sub: Any) -> None:
     explain.add_argument("--not-referred", action="store_true")
     explain.add_argument("--on", type=date.fromisoformat, default=None)
 
-    load = actions.add_parser("load", help="check and store files in the database")
+    load = actions.add_parser(
+        "load", help="check and store files; a later start succeeds the region's open version"
+    )
     load.add_argument("files", nargs="+", type=Path)
+    load.add_argument("--reason", default="", help="why (kept in the version history)")
+    load.add_argument("--by", default="cli", help="who (kept in the version history)")
+
+    withdraw = actions.add_parser(
+        "withdraw", help="withdraw a version not yet in effect that has settled nothing"
+    )
+    withdraw.add_argument("content_hash")
+    withdraw.add_argument("--reason", required=True, help="why (kept in the version history)")
+    withdraw.add_argument("--by", default="cli", help="who (kept in the version history)")
+
+    history = actions.add_parser("history", help="print the version history (who, when, why)")
+    history.add_argument("--region", default=None, help="a region code or prefix")
     policy.set_defaults(handler=handle)
 
 
@@ -63,6 +77,10 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.action == "explain":
         return _explain(args)
+    if args.action == "withdraw":
+        return _withdraw(args, settings)
+    if args.action == "history":
+        return _history(args, settings)
     return _load(args, settings)
 
 
@@ -116,15 +134,58 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:
     from service.cli import _run, _with_session
-    from service.policy_versions.service import store_policy
+    from service.policy_versions.service import history, store_policy
 
     async def work(session: Any) -> None:
         for path in args.files:
             version, created = await store_policy(
-                session, text=path.read_text(encoding="utf-8"), source=str(path), loaded_by="cli"
+                session,
+                text=path.read_text(encoding="utf-8"),
+                source=str(path),
+                loaded_by=args.by,
+                reason=args.reason,
             )
             state = "stored" if created else "already stored"
             print(f"{state}: {version.region_code} {version.version} hash {version.content_hash}")
+            for event in await history(session, region=version.region_code):
+                if event.action == "closed" and created and event.reason == args.reason:
+                    ends = event.effective_to
+                    print(f"  closed: {event.version} now ends {ends}")
+
+    _run(_with_session(settings, work))
+    return 0
+
+
+def _withdraw(args: argparse.Namespace, settings: Settings) -> int:
+    from service.china_time import today
+    from service.cli import _run, _with_session
+    from service.policy_versions.service import withdraw_policy
+
+    async def work(session: Any) -> None:
+        version = await withdraw_policy(
+            session,
+            content_hash=args.content_hash,
+            actor=args.by,
+            reason=args.reason,
+            today=today(),
+        )
+        print(f"withdrawn: {version.region_code} {version.version} from {version.effective_from}")
+
+    _run(_with_session(settings, work))
+    return 0
+
+
+def _history(args: argparse.Namespace, settings: Settings) -> int:
+    from service.cli import _run, _with_session
+    from service.policy_versions.service import history
+
+    async def work(session: Any) -> None:
+        for e in await history(session, region=args.region):
+            window = f"{e.effective_from} to {e.effective_to or 'open'}"
+            print(
+                f"{e.created_at:%Y-%m-%d %H:%M} {e.action:9} {e.region_code} {e.version} "
+                f"({window}) by {e.actor}: {e.reason}"
+            )
 
     _run(_with_session(settings, work))
     return 0

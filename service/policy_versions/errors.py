@@ -42,3 +42,23 @@ class PolicyVersionNotFound(NotFound):
 
 class PolicyVersionExists(Conflict):
     code = "policy_version_exists"
+
+
+class PolicyVersionInEffect(Conflict):
+    code = "policy_version_in_effect"
+    title = "The policy version is already in effect"
+
+
+class PolicyVersionHasSettled(Conflict):
+    code = "policy_version_has_settled"
+    title = "The policy version has settled visits"
+
+
+class PolicySuccessionOutOfOrder(Conflict):
+    code = "policy_succession_out_of_order"
+    title = "A later version of the region exists"
+
+
+class PolicySuccessionRetroactive(Conflict):
+    code = "policy_succession_retroactive"
+    title = "The new version would change settlements already made"

@@ -1,8 +1,11 @@
 """Storing checked policy versions. A version is accepted only if the whole set — the new text
-with every stored one — still parses, resolves its inheritance and has no overlapping dates."""
+with every stored one, in the windows succession gives them — still parses, resolves its
+inheritance by date and has no overlapping dates (ADR 0018)."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date, timedelta
 from functools import lru_cache, partial
 
 from anyio import to_thread
@@ -16,14 +19,20 @@ from service.policy import (
     load_policies,
     parse_policy,
 )
+from service.policy.plan_year import rules_of
 from service.policy_versions.errors import (
     InvalidPolicy,
     PolicyDocumentTooComplex,
+    PolicySuccessionOutOfOrder,
+    PolicySuccessionRetroactive,
     PolicyVersionExists,
+    PolicyVersionHasSettled,
+    PolicyVersionInEffect,
     PolicyVersionNotFound,
 )
-from service.policy_versions.models import PolicyVersion
+from service.policy_versions.models import PolicyVersion, PolicyVersionEvent
 from service.policy_versions.store import SqlPolicyVersionStore
+from service.policy_versions.timeline import Piece, Stored, compile_timeline
 
 
 async def list_versions(session: AsyncSession) -> list[PolicyVersion]:
@@ -61,15 +70,40 @@ def _compile_set(items: tuple[tuple[str, str], ...]) -> tuple[CompiledPolicy, ..
     return tuple(load_policies(dict(items)))
 
 
+def source_of(version: PolicyVersion) -> str:
+    """The name a stored version goes by in a compiled set (and in its problems)."""
+    return f"{version.region_code}@{version.effective_from}"
+
+
+def stored_of(versions: list[PolicyVersion]) -> list[Stored]:
+    return [Stored(source_of(v), v.source_text, v.effective_from, v.effective_to) for v in versions]
+
+
+def _hashes_from(pieces: list[Piece], source: str) -> set[str]:
+    """Every compiled hash a stored version is part of (its own and its children's pieces)."""
+    return {p.policy.content_hash for p in pieces if source in p.sources}
+
+
 async def store_policy(
-    session: AsyncSession, *, text: str, source: str, loaded_by: str
+    session: AsyncSession,
+    *,
+    text: str,
+    source: str,
+    loaded_by: str,
+    reason: str = "",
 ) -> tuple[PolicyVersion, bool]:
     """Check and store one version; returns (version, created). The same text twice is a no-op.
+
+    A version starting after the region's latest one succeeds it (ADR 0018): the latest is
+    closed the day before, in the same transaction, and both steps go into the version history.
+    Refused: a second text for the same start date, a version before the latest one, and a
+    succession that would change the version of settlements already made.
 
     Parsing and compiling are CPU work on text an admin sent: they run in a worker thread, so a
     large document delays its own request, never the event loop's other requests."""
     document = await to_thread.run_sync(partial(check_document, text, source=source))
-    stored = await list_versions(session)
+    store = SqlPolicyVersionStore(session)
+    stored = await store.all()
     for existing in stored:
         if existing.source_text == text:
             return existing, False
@@ -80,18 +114,123 @@ async def store_policy(
         if same_slot and existing.source_text != text:
             raise PolicyVersionExists(
                 f"region {document.region_code} already has a version from "
-                f"{document.effective_from}; versions are never edited — add a new one "
-                "with a later effective_from",
+                f"{document.effective_from}; versions are never edited: withdraw it if it is "
+                "not yet in effect, or add a new one with a later effective_from",
                 field="effective_from",
             )
-    texts = {f"{v.region_code}@{v.effective_from}": v.source_text for v in stored}
-    texts[f"{source} ({document.region_code}@{document.effective_from})"] = text
-    every = await to_thread.run_sync(compile_all, texts)
-    compiled = {(p.region_code, p.effective_from): p for p in every}
-    mine = compiled[(document.region_code, document.effective_from)]
+    region = [v for v in stored if v.region_code == document.region_code]
+    later = [v for v in region if v.effective_from > document.effective_from]
+    if later:
+        raise PolicySuccessionOutOfOrder(
+            f"region {document.region_code} already has version {later[0].version!r} from "
+            f"{later[0].effective_from}; withdraw it first if it is not yet in effect",
+            field="effective_from",
+        )
+    before = [
+        v for v in region if v.effective_to is None or v.effective_to >= document.effective_from
+    ]
+    predecessor = before[-1] if before else None
+    closes_on = document.effective_from - timedelta(days=1)
+    windows = stored_of(stored)
+    if predecessor is not None:
+        now = await to_thread.run_sync(compile_timeline, windows)
+        own = [p for p in now if p.sources[0] == source_of(predecessor)]
+        by = rules_of(own[0].policy).version_date if own else "discharge"
+        hashes = _hashes_from(now, source_of(predecessor))
+        first = await store.settled_from(hashes, document.effective_from, by)
+        if first is not None:
+            raise PolicySuccessionRetroactive(
+                f"version {predecessor.version!r} of region {predecessor.region_code} settled a "
+                f"visit dated {first} (by {by} date); a successor must start after the last "
+                "settlement it would change",
+                field="effective_from",
+            )
+        windows = [
+            dataclasses.replace(w, effective_to=closes_on)
+            if w.source == source_of(predecessor)
+            else w
+            for w in windows
+        ]
+    mine_source = f"{document.region_code}@{document.effective_from}"
+    windows.append(Stored(mine_source, text, document.effective_from, document.effective_to))
+    every = await to_thread.run_sync(compile_timeline, windows)
+    mine = next(
+        p.policy
+        for p in every
+        if p.sources[0] == mine_source and p.policy.effective_from == document.effective_from
+    )
+    if predecessor is not None:
+        await store.set_window_end(predecessor, closes_on)
+        await store.record(_event(predecessor, "closed", actor=loaded_by, reason=reason))
     version = version_row(mine, inherits=document.inherits, text=text, loaded_by=loaded_by)
-    await SqlPolicyVersionStore(session).add(version)
+    version.effective_to = document.effective_to
+    await store.add(version)
+    await store.record(_event(version, "loaded", actor=loaded_by, reason=reason))
     return version, True
+
+
+async def withdraw_policy(
+    session: AsyncSession, *, content_hash: str, actor: str, reason: str, today: date
+) -> PolicyVersion:
+    """Withdraw a version that is not yet in effect and has settled nothing; the version it
+    succeeded is reopened to where it ran before (its text's end, or the next version)."""
+    store = SqlPolicyVersionStore(session)
+    version = await get_version(session, content_hash)
+    if version.effective_from <= today:
+        raise PolicyVersionInEffect(
+            f"version {version.version!r} of region {version.region_code} is in effect since "
+            f"{version.effective_from}; it can only be succeeded by a later version"
+        )
+    stored = await store.all()
+    pieces = await to_thread.run_sync(compile_timeline, stored_of(stored))
+    if await store.used(_hashes_from(pieces, source_of(version))):
+        raise PolicyVersionHasSettled(
+            f"version {version.version!r} of region {version.region_code} has admitted or "
+            "settled visits; it can only be succeeded"
+        )
+    region = [v for v in stored if v.region_code == version.region_code]
+    earlier = [v for v in region if v.effective_from < version.effective_from]
+    after = [v for v in region if v.effective_from > version.effective_from]
+    predecessor = earlier[-1] if earlier else None
+    reopened: tuple[PolicyVersion, date | None] | None = None
+    if predecessor is not None and predecessor.effective_to == version.effective_from - timedelta(
+        days=1
+    ):
+        text_end = check_document(predecessor.source_text, source=source_of(predecessor))
+        ends = [e for e in (text_end.effective_to,) if e is not None]
+        ends += [after[0].effective_from - timedelta(days=1)] if after else []
+        reopened = (predecessor, min(ends) if ends else None)
+    windows = [
+        dataclasses.replace(w, effective_to=reopened[1])
+        if reopened is not None and w.source == source_of(reopened[0])
+        else w
+        for w in stored_of(stored)
+        if w.source != source_of(version)
+    ]
+    await to_thread.run_sync(compile_timeline, windows)  # children keep a parent, or 422
+    await store.remove(version)
+    await store.record(_event(version, "withdrawn", actor=actor, reason=reason))
+    if reopened is not None:
+        await store.set_window_end(reopened[0], reopened[1])
+        await store.record(_event(reopened[0], "reopened", actor=actor, reason=reason))
+    return version
+
+
+async def history(session: AsyncSession, *, region: str | None = None) -> list[PolicyVersionEvent]:
+    return await SqlPolicyVersionStore(session).history(region)
+
+
+def _event(version: PolicyVersion, action: str, *, actor: str, reason: str) -> PolicyVersionEvent:
+    return PolicyVersionEvent(
+        region_code=version.region_code,
+        version=version.version,
+        content_hash=version.content_hash,
+        action=action,
+        effective_from=version.effective_from,
+        effective_to=None if action == "withdrawn" else version.effective_to,
+        actor=actor,
+        reason=reason,
+    )
 
 
 def version_row(

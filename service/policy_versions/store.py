@@ -1,17 +1,33 @@
 """Where policy versions are read and written (cold paths, ORM; the catalog keeps the compiled
-set in process and asks only for the newest id on its refresh)."""
+set in process and asks only for the newest ids on its refresh)."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, date
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.admissions.models import Admission
 from service.base import table_of
-from service.policy_versions.models import PolicyVersion
+from service.china_time import day_start, local_date
+from service.policy_versions.models import PolicyVersion, PolicyVersionEvent
+from service.settlements.models import Settlement
 
 _versions = table_of(PolicyVersion)
-_NEWEST = sa.select(sa.func.max(_versions.c.id))
+_events = table_of(PolicyVersionEvent)
+# Succession and withdrawal change rows without adding a version: the events' id moves then.
+_GENERATION = sa.select(
+    sa.func.max(_versions.c.id), sa.select(sa.func.max(_events.c.id)).scalar_subquery()
+)
+
+_DATE_COLUMN = {
+    "admission": Settlement.admitted_at,
+    "discharge": Settlement.discharged_at,
+    "settlement": Settlement.created_at,
+}
 
 
 class SqlPolicyVersionStore:
@@ -30,11 +46,61 @@ class SqlPolicyVersionStore:
         query = select(PolicyVersion).where(PolicyVersion.content_hash == content_hash)
         return (await self._session.exec(query)).first()
 
-    async def newest_id(self) -> int | None:
+    async def newest_id(self) -> tuple[int | None, int | None]:
+        """The newest version's and the newest history event's ids: a change of either means
+        the set in force changed."""
         conn = await self._session.connection()
-        newest = (await conn.execute(_NEWEST)).scalar_one_or_none()
-        return None if newest is None else int(newest)
+        row = (await conn.execute(_GENERATION)).one()
+        return (
+            None if row[0] is None else int(row[0]),
+            None if row[1] is None else int(row[1]),
+        )
 
     async def add(self, version: PolicyVersion) -> None:
         self._session.add(version)
         await self._session.flush()
+
+    async def set_window_end(self, version: PolicyVersion, effective_to: date | None) -> None:
+        version.effective_to = effective_to
+        self._session.add(version)
+        await self._session.flush()
+
+    async def remove(self, version: PolicyVersion) -> None:
+        await self._session.delete(version)
+        await self._session.flush()
+
+    async def record(self, event: PolicyVersionEvent) -> None:
+        self._session.add(event)
+        await self._session.flush()
+
+    async def history(self, region: str | None = None) -> list[PolicyVersionEvent]:
+        query = select(PolicyVersionEvent).order_by(col(PolicyVersionEvent.id))
+        if region is not None:
+            query = query.where(col(PolicyVersionEvent.region_code).startswith(region))
+        return list((await self._session.exec(query)).all())
+
+    async def used(self, hashes: Collection[str]) -> bool:
+        """Has any admission or settlement been made under one of these compiled hashes?"""
+        if not hashes:
+            return False
+        for model in (Settlement, Admission):
+            query = select(model.id).where(col(model.policy_hash).in_(list(hashes))).limit(1)
+            if (await self._session.exec(query)).first() is not None:
+                return True
+        return False
+
+    async def settled_from(self, hashes: Collection[str], day: date, by: str) -> date | None:
+        """The first date (by the version-choosing date ``by``) on or after ``day`` of a
+        settlement made under one of these hashes, if there is one."""
+        if not hashes:
+            return None
+        column = _DATE_COLUMN[by]
+        query = (
+            select(sa.func.min(column))
+            .where(col(Settlement.policy_hash).in_(list(hashes)))
+            .where(column >= day_start(day))
+        )
+        first = (await self._session.exec(query)).first()
+        if first is None:
+            return None
+        return local_date(first if first.tzinfo is not None else first.replace(tzinfo=UTC))

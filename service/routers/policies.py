@@ -8,9 +8,16 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth import AdminDep, PrincipalDep
+from service.china_time import today
 from service.deps import CatalogDep
 from service.errors import problem_responses
-from service.policy_versions.service import get_version, list_versions, store_policy
+from service.policy_versions.service import (
+    get_version,
+    history,
+    list_versions,
+    store_policy,
+    withdraw_policy,
+)
 from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -21,6 +28,26 @@ class PolicyCreate(BaseModel):
 
     source_text: str = Field(min_length=1, max_length=512_000, description="The YAML document")
     source_name: str = Field(default="api", max_length=200)
+    reason: str = Field(default="", max_length=500, description="Why (kept in the version history)")
+
+
+class PolicyWithdrawalCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500, description="Why it is withdrawn")
+
+
+class PolicyVersionEventPublic(BaseModel):
+    id: int
+    region_code: str
+    version: str
+    content_hash: str
+    action: str = Field(description="loaded | closed | withdrawn | reopened")
+    effective_from: date
+    effective_to: date | None = Field(description="The version's window after the action")
+    actor: str
+    reason: str
+    created_at: datetime
 
 
 class PolicyVersionPublic(BaseModel):
@@ -48,7 +75,7 @@ class PolicyVersionDetail(PolicyVersionPublic):
         200: {"model": PolicyVersionPublic, "description": "The same version was already stored"},
         **problem_responses(401, 403, 409, 422),
     },
-    summary="Check and store a policy version (admin)",
+    summary="Check and store a policy version (admin); a later start succeeds the open one",
 )
 async def create_policy(
     body: PolicyCreate,
@@ -58,7 +85,11 @@ async def create_policy(
     admin: AdminDep,
 ) -> PolicyVersionPublic:
     version, created = await store_policy(
-        session, text=body.source_text, source=body.source_name, loaded_by=admin.label
+        session,
+        text=body.source_text,
+        source=body.source_name,
+        loaded_by=admin.label,
+        reason=body.reason,
     )
     if not created:
         response.status_code = 200
@@ -76,6 +107,46 @@ async def get_policies(
         for v in versions
         if region is None or v.region_code.startswith(region)
     ]
+
+
+@router.get(
+    "/history",
+    response_model=list[PolicyVersionEventPublic],
+    responses=problem_responses(401),
+    summary="The version history: loads, successions, withdrawals (who, when, why)",
+)
+async def get_policy_history(
+    session: SessionDep, _: PrincipalDep, region: str | None = None
+) -> list[PolicyVersionEventPublic]:
+    events = await history(session, region=region)
+    return [PolicyVersionEventPublic.model_validate(e, from_attributes=True) for e in events]
+
+
+@router.post(
+    "/{withdraw_hash}/withdrawal",
+    response_model=PolicyVersionPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Withdraw a version not yet in effect that has settled nothing (admin)",
+)
+async def withdraw_policy_version(
+    withdraw_hash: str,
+    body: PolicyWithdrawalCreate,
+    session: SessionDep,
+    catalog: CatalogDep,
+    admin: AdminDep,
+) -> PolicyVersionPublic:
+    public = PolicyVersionPublic.model_validate(
+        await withdraw_policy(
+            session,
+            content_hash=withdraw_hash,
+            actor=admin.label,
+            reason=body.reason,
+            today=today(),
+        ),
+        from_attributes=True,
+    )
+    catalog.invalidate()
+    return public
 
 
 @router.get(

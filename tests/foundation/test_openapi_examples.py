@@ -52,6 +52,8 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("post", "/v1/keys", "admin"),
     ("post", "/v1/keys/{key_id}/revoke", "admin"),
     ("post", "/v1/policies", "admin"),
+    ("get", "/v1/policies/history", "admin"),
+    ("post", "/v1/policies/{withdraw_hash}/withdrawal", "admin"),
     ("get", "/v1/policies/{content_hash}", "admin"),
 ]
 

@@ -43,20 +43,26 @@ async def test_a_hospital_cannot_load_a_policy(
     assert response.status_code == 403
 
 
-async def test_a_version_overlapping_one_in_force_is_refused(
+async def test_a_version_starting_inside_a_dated_one_succeeds_it_too(
     client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI, session: AsyncSession
 ) -> None:
     catalog = app.state.policies
     before = await catalog.for_region(session, insured_region="990102", on=date(2025, 3, 1))
     await session.commit()  # on SQLite an open transaction holds the write lock
-    # The 2024 county version is open-ended, so a 2025 one for the same county overlaps it.
+    # Not only open-ended versions are succeeded (test_succession.py): one whose own text ends
+    # after the new one starts is closed the day before it too.
+    closed = NEW_VERSION.replace("effective_to: null", "effective_to: 2025-12-31")
+    first = await client.post("/v1/policies", json={"source_text": closed}, headers=admin_headers)
+    assert first.status_code == 201, first.text
+    overlapping = NEW_VERSION.replace("2025-01-01", "2025-06-01").replace("2025.1", "2025.2")
     response = await client.post(
-        "/v1/policies", json={"source_text": NEW_VERSION}, headers=admin_headers
+        "/v1/policies", json={"source_text": overlapping}, headers=admin_headers
     )
-    assert response.status_code == 422
-    assert response.json()["code"] == "invalid_policy"
-    assert "overlap" in response.text
+    assert response.status_code == 201, response.text
     assert before.region_code == "990102"
+    listed = await client.get("/v1/policies", params={"region": "990102"}, headers=admin_headers)
+    windows = [(v["effective_from"], v["effective_to"]) for v in listed.json()]
+    assert windows[-2:] == [("2025-01-01", "2025-05-31"), ("2025-06-01", None)]
 
 
 async def test_a_broken_policy_names_the_line_and_field(

@@ -1,0 +1,289 @@
+"""Next year's policy: succession, withdrawal and the version history, by API and CLI (ADR 0018)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from service.cli import main
+from tests import factories as f
+
+COUNTY_NEXT = """
+region: "990102"
+region_name: 演示县
+inherits: "990000"
+name: 演示县 {start} 调整
+version: "demo-{start}-county"
+effective_from: {start}
+effective_to: null
+sources: ["test"]
+layers:
+  - code: basic_insurance
+    deductible_by_level: {{primary: "0.00"}}
+"""
+
+_UNUSED = """
+region: "990000"
+region_name: 演示省
+name: 演示省 {start}
+version: "demo-{start}-province"
+effective_from: {start}
+inherits: null
+sources: ["test"]
+{body}
+"""
+
+
+def county_text(start: str) -> str:
+    return COUNTY_NEXT.format(start=start)
+
+
+async def _post(
+    client: httpx.AsyncClient, headers: dict[str, str], text: str, reason: str = "2027 年度政策"
+) -> httpx.Response:
+    return await client.post(
+        "/v1/policies", json={"source_text": text, "reason": reason}, headers=headers
+    )
+
+
+async def _versions(client: httpx.AsyncClient, headers: dict[str, str], region: str) -> Any:
+    answer = await client.get("/v1/policies", params={"region": region}, headers=headers)
+    return [v for v in answer.json() if v["region_code"] == region]
+
+
+async def test_a_later_version_closes_the_open_one_the_day_before(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
+) -> None:
+    before = await _versions(client, admin_headers, "990102")
+    assert [v["effective_to"] for v in before] == [None]
+
+    answer = await _post(client, admin_headers, county_text("2027-01-01"))
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["effective_to"] is None
+
+    after = await _versions(client, admin_headers, "990102")
+    assert [(v["effective_from"], v["effective_to"]) for v in after] == [
+        (before[0]["effective_from"], "2026-12-31"),
+        ("2027-01-01", None),
+    ]
+    history = (
+        await client.get("/v1/policies/history", params={"region": "990102"}, headers=admin_headers)
+    ).json()
+    assert [(e["action"], e["effective_to"], e["reason"]) for e in history] == [
+        ("closed", "2026-12-31", "2027 年度政策"),
+        ("loaded", None, "2027 年度政策"),
+    ]
+    assert all(e["actor"] and e["created_at"] for e in history)
+
+    catalog = app.state.policies
+    async with app.state.sessionmaker() as session:
+        old = await catalog.for_region(session, insured_region="990102", on=date(2026, 12, 31))
+        new = await catalog.for_region(session, insured_region="990102", on=date(2027, 1, 1))
+    assert old.content_hash == before[0]["content_hash"]  # the closed text keeps its hash
+    assert new.content_hash == answer.json()["content_hash"]
+
+
+async def test_a_settlement_names_the_version_in_force_on_its_date(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    app: FastAPI,
+) -> None:
+    new = await _post(client, admin_headers, county_text("2024-03-05"))
+    assert new.status_code == 201, new.text
+    async with app.state.sessionmaker() as session:
+        visit = await f.make_admission(session)  # admitted 2024-03-01, under the old version
+    settled = await f.settle(client, hospital_headers, f.settlement_request(visit.visit_id))
+    # discharged 2024-03-10: the version in force on the discharge date
+    assert settled["policy"]["content_hash"] == new.json()["content_hash"]
+    assert settled["policy"]["version"] == "demo-2024-03-05-county"
+
+
+async def test_an_earlier_start_than_the_latest_version_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    assert (await _post(client, admin_headers, county_text("2027-01-01"))).status_code == 201
+    answer = await _post(client, admin_headers, county_text("2026-07-01"))
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "policy_succession_out_of_order"
+    assert "2027-01-01" in answer.json()["detail"]
+
+
+async def test_a_second_text_for_the_same_start_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    assert (await _post(client, admin_headers, county_text("2027-01-01"))).status_code == 201
+    changed = county_text("2027-01-01").replace('"0.00"', '"10.00"')
+    answer = await _post(client, admin_headers, changed)
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "policy_version_exists"
+
+
+async def _settled_under(app: FastAPI, content_hash: str, discharged: Any) -> None:
+    async with app.state.sessionmaker() as session:
+        admission = await f.make_admission(session, policy_hash=content_hash)
+        session.add(f.settlement(admission, policy_hash=content_hash, discharged_at=discharged))
+        await session.commit()
+
+
+async def test_a_successor_that_would_change_settlements_made_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
+) -> None:
+    current = (await _versions(client, admin_headers, "990102"))[0]
+    await _settled_under(app, current["content_hash"], f.at(2026, 3, 15))
+
+    answer = await _post(client, admin_headers, county_text("2026-03-01"))
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "policy_succession_retroactive"
+    assert "2026-03-15" in answer.json()["detail"]
+    # from the day after the last settlement it is fine
+    assert (await _post(client, admin_headers, county_text("2026-03-16"))).status_code == 201
+
+
+async def test_a_version_not_in_effect_is_withdrawn_and_its_predecessor_reopened(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    new = (await _post(client, admin_headers, county_text("2099-01-01"))).json()
+    answer = await client.post(
+        f"/v1/policies/{new['content_hash']}/withdrawal",
+        json={"reason": "征求意见后重新起草"},
+        headers=admin_headers,
+    )
+    assert answer.status_code == 200, answer.text
+    versions = await _versions(client, admin_headers, "990102")
+    assert [v["effective_to"] for v in versions] == [None]
+    history = (
+        await client.get("/v1/policies/history", params={"region": "990102"}, headers=admin_headers)
+    ).json()
+    assert [e["action"] for e in history] == ["closed", "loaded", "withdrawn", "reopened"]
+    assert history[-1]["effective_to"] is None
+    assert history[-2]["reason"] == "征求意见后重新起草"
+    # the slot is free again: a corrected text may be loaded
+    changed = county_text("2099-01-01").replace('"0.00"', '"10.00"')
+    assert (await _post(client, admin_headers, changed)).status_code == 201
+
+
+async def test_a_version_in_effect_cannot_be_withdrawn(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    current = (await _versions(client, admin_headers, "990102"))[0]
+    answer = await client.post(
+        f"/v1/policies/{current['content_hash']}/withdrawal",
+        json={"reason": "试试"},
+        headers=admin_headers,
+    )
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "policy_version_in_effect"
+
+
+async def test_a_version_that_settled_anything_cannot_be_withdrawn(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
+) -> None:
+    new = (await _post(client, admin_headers, county_text("2099-01-01"))).json()
+    await _settled_under(app, new["content_hash"], f.at(2099, 1, 5))
+    answer = await client.post(
+        f"/v1/policies/{new['content_hash']}/withdrawal",
+        json={"reason": "试试"},
+        headers=admin_headers,
+    )
+    assert answer.status_code == 409
+    assert answer.json()["code"] == "policy_version_has_settled"
+
+
+async def test_withdrawal_is_for_admins_and_names_the_version(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], hospital_headers: dict[str, str]
+) -> None:
+    new = (await _post(client, admin_headers, county_text("2099-01-01"))).json()
+    url = f"/v1/policies/{new['content_hash']}/withdrawal"
+    forbidden = await client.post(url, json={"reason": "x"}, headers=hospital_headers)
+    assert forbidden.status_code == 403
+    missing = await client.post(
+        "/v1/policies/" + "0" * 64 + "/withdrawal", json={"reason": "x"}, headers=admin_headers
+    )
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "policy_version_not_found"
+
+
+async def test_a_new_province_version_reaches_the_county_by_date(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
+) -> None:
+    """Inheritance by date: the county version in force at D over the province one at D."""
+    province = (await _versions(client, admin_headers, "990000"))[0]
+    text = (
+        await client.get(f"/v1/policies/{province['content_hash']}", headers=admin_headers)
+    ).json()["source_text"]
+    raised = text.replace(
+        f"effective_from: {province['effective_from']}", "effective_from: 2027-01-01"
+    )
+    raised = raised.replace('version: "', 'version: "2027-', 1)
+    raised = raised.replace('threshold: "10000.00"', 'threshold: "8000.00"')
+    assert 'threshold: "8000.00"' in raised
+    answer = await _post(client, admin_headers, raised)
+    assert answer.status_code == 201, answer.text
+    catalog = app.state.policies
+    async with app.state.sessionmaker() as session:
+        before = await catalog.for_region(session, insured_region="990102", on=date(2026, 6, 1))
+        after = await catalog.for_region(session, insured_region="990102", on=date(2027, 6, 1))
+    assert before.region_code == after.region_code == "990102"
+    assert before.version == after.version  # the same county version ...
+    assert before.content_hash != after.content_hash  # ... over another province version
+    assert before.effective_to == date(2026, 12, 31)
+    assert after.effective_from == date(2027, 1, 1)
+
+
+async def test_succession_and_withdrawal_by_cli(
+    app: FastAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SETTLECHECK_DATABASE_URL", app.state.settings.database_url)
+    path = tmp_path / "county-2099.yaml"
+    path.write_text(county_text("2099-01-01"), encoding="utf-8")
+    load = ["policy", "load", str(path), "--reason", "2099 年度", "--by", "县医保局"]
+    assert await asyncio.to_thread(main, load) == 0
+    out = capsys.readouterr().out
+    assert "stored: 990102 demo-2099-01-01-county" in out
+    assert "now ends 2098-12-31" in out
+    content_hash = out.split("hash ")[1].split()[0]
+
+    assert await asyncio.to_thread(main, ["policy", "withdraw", "0" * 64, "--reason", "x"]) == 2
+    assert "policy_version_not_found" in capsys.readouterr().err
+    withdraw = ["policy", "withdraw", content_hash, "--reason", "重新起草", "--by", "县医保局"]
+    assert await asyncio.to_thread(main, withdraw) == 0
+    assert await asyncio.to_thread(main, ["policy", "history", "--region", "990102"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[2] for line in lines if line[:4].isdigit()] == [
+        "closed",
+        "loaded",
+        "withdrawn",
+        "reopened",
+    ]
+    assert "by 县医保局: 重新起草" in lines[-1]
+
+    async with app.state.engine.begin() as conn:
+        ends = (
+            await conn.execute(
+                sa.text("SELECT effective_to FROM policy_versions WHERE region_code = '990102'")
+            )
+        ).all()
+    assert ends == [(None,)]
+
+    current = ["policy", "withdraw", _current_hash(app), "--reason", "x"]
+    assert await asyncio.to_thread(main, current) == 2
+    assert "policy_version_in_effect" in capsys.readouterr().err
+
+
+def _current_hash(app: FastAPI) -> str:
+    from service.policy_versions.shipped import shipped_versions
+
+    return next(
+        v.content_hash for v in shipped_versions(loaded_by="x") if v.region_code == "990102"
+    )
