@@ -1,5 +1,6 @@
 """Everything a settlement needs before the year's accumulators are read: the admitted visit,
-the hospital, the policy in force on the discharge date, and the checked bill.
+the hospital, the policy version chosen by the policy's own date rule (by default the discharge
+date: service/settlements/plan_years.py), and the checked bill.
 
 Built once per request as plain values, so a transaction retried after a deadlock does not
 touch expired ORM objects.
@@ -13,7 +14,7 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.china_time import local_date
+from service.china_time import local_date, today
 from service.money import yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.regions.directory import HospitalDirectory
@@ -25,6 +26,7 @@ from service.settlements.errors import (
     VisitNotAdmitted,
     VisitNotFound,
 )
+from service.settlements.plan_years import accumulator_year, choose_policy
 from service.settlements.schemas import BillCreate, SettlementPreviewCreate
 from service.settlements.visits import AdmittedVisit
 
@@ -64,10 +66,11 @@ class Context:
     mode: str
     skip: frozenset[str]
     given: dict[str, int]
+    year: int  # the policy's plan year of the discharge date (service/policy/plan_year.py)
 
     @property
     def scope(self) -> Scope:
-        return Scope(self.person_key, self.insured_county, self.visit.discharged_on.year)
+        return Scope(self.person_key, self.insured_county, self.year)
 
 
 def admitted(visit: AdmittedVisit | None, *, visit_id: str) -> AdmittedVisit:
@@ -169,8 +172,14 @@ async def load_context(
         )
     hospital = await hospitals.get(session, admission.hospital_code)
     discharged_on = local_date(body.discharged_at)
-    policy = await catalog.for_region(
-        session, insured_region=admission.insured_county, on=discharged_on
+    admitted_on = local_date(admission.admitted_at)
+    policy = await choose_policy(
+        session,
+        catalog,
+        insured_region=admission.insured_county,
+        admitted_on=admitted_on,
+        discharged_on=discharged_on,
+        settled_on=today(),
     )
     visit = Visit(
         visit_type=admission.visit_type,
@@ -179,7 +188,7 @@ async def load_context(
         location=admission.location,
         referred=admission.referred,
         designated=hospital.designated,
-        admitted_on=local_date(admission.admitted_at),
+        admitted_on=admitted_on,
         discharged_on=discharged_on,
     )
     categories = admission.categories
@@ -203,4 +212,5 @@ async def load_context(
         mode=body.settlement_mode,
         skip=skip,
         given=_given(policy, visit, categories, skip, amounts),
+        year=accumulator_year(policy, discharged_on),
     )
