@@ -84,7 +84,7 @@ def seed(conn: psycopg.Connection[Any], rows: int) -> None:
     started = time.perf_counter()
     columns = ("chain, chain_seq, prev_hash, entry_hash, rule_code, severity, hospital_code, "
                "county_code, visit_id, person_key, person_masked, source, evidence, "
-               "points_hundredths, detected_at, status, status_changed_at")  # fmt: skip
+               "points_hundredths, detected_at, event_on, status, status_changed_at")  # fmt: skip
     offsets = sorted(rng.randrange(SPAN_SECONDS) for _ in range(rows))
     with conn.cursor() as cur, cur.copy(f"COPY violations ({columns}) FROM STDIN") as copy:
         for i, offset in enumerate(offsets):
@@ -96,7 +96,8 @@ def seed(conn: psycopg.Connection[Any], rows: int) -> None:
                 rng.choice(("low", "medium", "medium", "high")),
                 f"H{county}{rng.randrange(12):03d}",
                 county, f"V{i}", f"{i:064x}", "500112********0011", "settlement",
-                '{"bench": true}', rng.choice((20, 20, 50, 100)), at, rng.choice(STATUSES), at,
+                '{"bench": true}', rng.choice((20, 20, 50, 100)), at,
+                (at + timedelta(hours=8)).date(), rng.choice(STATUSES), at,
             ))  # fmt: skip
     with (
         conn.cursor() as cur,

@@ -152,6 +152,7 @@ async def _book_deposit_charged(
             person_masked=admission.person_masked,
             source_ref=f"deposit:{deposit.id}",
             policy_hash=policy.content_hash,
+            event_on=local_date(deposit.taken_at),
         ),
     )
 

@@ -210,6 +210,7 @@ async def _book(
                 person_masked=admission["person_masked"],
                 source_ref=f"admission:{admission_id}",
                 policy_hash=policy.content_hash,
+                event_on=local_date(admission["admitted_at"]),
             ),
         )
         assert violation.id is not None

@@ -261,6 +261,7 @@ def _finding(ctx: Context, settlement_id: int, booking: findings.Booking) -> Fin
         person_key=ctx.person_key,
         person_masked=ctx.person_masked,
         policy_hash=ctx.policy.content_hash,
+        event_on=ctx.visit.discharged_on,
     )
 
 

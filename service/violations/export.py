@@ -73,7 +73,7 @@ def caption(title: str, wanted: ViolationFilter, *, now: datetime) -> str:
     ]
     if wanted.detected_from or wanted.detected_to:
         since, until = wanted.detected_from or "最早", wanted.detected_to or "今"
-        asked.append(f"发现日期 {since} 至 {until}")
+        asked.append(f"业务日期 {since} 至 {until}")
     filters = "，".join(asked) if asked else "全部（您可查看的范围）"
     return f"{title} · 筛选：{filters} · 导出于 {_local(now):%Y-%m-%d %H:%M}（北京时间）"
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from service.base import utcnow
+from service.china_time import local_date
 from service.digests import canonical_json
 from service.violations.models import Violation, ViolationTransition
 
@@ -82,6 +83,11 @@ class Finding:
     source_ref: str | None = None
     policy_hash: str | None = None
     detected_at: datetime = field(default_factory=utcnow)
+    event_on: date | None = None  # the date of the deposit, admission or discharge; None: booked
+
+
+def event_date(finding: Finding) -> date:
+    return finding.event_on or local_date(finding.detected_at)
 
 
 def next_violation(finding: Finding, *, seq: int, prev_hash: str) -> Violation:
@@ -100,10 +106,15 @@ def next_violation(finding: Finding, *, seq: int, prev_hash: str) -> Violation:
         person_masked=finding.person_masked,
         source=finding.source,
         source_ref=finding.source_ref,
-        evidence=finding.evidence,
+        evidence=(
+            finding.evidence
+            if finding.event_on is None
+            else {**finding.evidence, "event_on": finding.event_on.isoformat()}
+        ),
         points_hundredths=points_to_hundredths(finding.points),
         policy_hash=finding.policy_hash,
         detected_at=finding.detected_at,
+        event_on=event_date(finding),
         status="open",
         status_changed_at=finding.detected_at,
     )

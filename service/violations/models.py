@@ -7,7 +7,7 @@ transitions (which are chained) are the record of every status change.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -38,7 +38,7 @@ class LedgerHead(SQLModel, table=True):
 # The columns a ledger query filters on. Every query index carries all of them (as keys or as
 # PostgreSQL INCLUDE columns), so whichever index narrows a filter best answers a page's ids and
 # its total from the index alone: the table is read only for the rows a page shows.
-FILTERED = ("county_code", "hospital_code", "rule_code", "status", "severity")
+FILTERED = ("county_code", "hospital_code", "rule_code", "status", "severity", "event_on")
 # The scoreboard's GROUP BY, in this order: its index hands rows over already grouped.
 SCOREBOARD_KEYS = ("county_code", "hospital_code", "rule_code", "status")
 
@@ -58,6 +58,8 @@ class Violation(SQLModel, table=True):
         ledger_index("ix_violations_status_county", "status", "county_code", "detected_at", "id"),
         ledger_index("ix_violations_rule_county", "rule_code", "county_code", "detected_at", "id"),
         ledger_index("ix_violations_hospital_cover", "hospital_code", "detected_at", "id"),
+        # 0014: periods are by the event's date (ADR 0018).
+        ledger_index("ix_violations_event_on", "event_on", "id"),
         ledger_index(
             "ix_violations_scoreboard",
             *SCOREBOARD_KEYS,
@@ -85,6 +87,10 @@ class Violation(SQLModel, table=True):
     points_hundredths: int = Field(default=0)
     policy_hash: str | None = Field(default=None, max_length=64)
     detected_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The China date of what the finding is about (the deposit, admission or discharge); periods,
+    # the scoreboard and indicators count by it. Not in the chain's content (ADR 0018): rows
+    # booked before it existed took their booked date; a new row also states it in `evidence`.
+    event_on: date
     status: str = Field(default=ViolationStatus.OPEN.value, max_length=16)
     status_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

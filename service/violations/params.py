@@ -24,8 +24,12 @@ class LedgerQuery(BaseModel):
     rule_code: str | None = Field(default=None, max_length=40, pattern=CODE)
     status: StatusName | None = None
     severity: str | None = Field(default=None, max_length=16, pattern=CODE)
-    detected_from: date | None = Field(default=None, description="First day (China time)")
-    detected_to: date | None = Field(default=None, description="Last day, inclusive")
+    detected_from: date | None = Field(
+        default=None,
+        description="First day of the period, by the event's date (deposit, admission or "
+        "discharge; China time), not the time the finding was booked",
+    )
+    detected_to: date | None = Field(default=None, description="Last day, inclusive (event date)")
     visit_id: str | None = Field(default=None, max_length=64)
     sort: Literal["desc", "asc"] = "desc"
 
@@ -42,8 +46,10 @@ class PeriodQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: str | None = Field(default=None, pattern=r"^\d{2,6}$")
-    from_: date | None = Field(default=None, alias="from", description="First day (China time)")
-    to: date | None = Field(default=None, description="Last day, inclusive")
+    from_: date | None = Field(
+        default=None, alias="from", description="First day, by the event's date (China time)"
+    )
+    to: date | None = Field(default=None, description="Last day, inclusive (event date)")
 
     def filter(self) -> ViolationFilter:
         return ViolationFilter(region=self.region, detected_from=self.from_, detected_to=self.to)

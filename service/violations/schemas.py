@@ -30,7 +30,8 @@ class ViolationPublic(BaseModel):
     source: str
     source_ref: str | None
     points: Decimal = Field(description="Deduction points (扣分), two decimals")
-    detected_at: datetime
+    detected_at: datetime = Field(description="When the finding was booked")
+    event_on: date = Field(description="The date of the deposit, admission or discharge")
     status: StatusName
     status_changed_at: datetime
     chain: str

@@ -4,14 +4,13 @@ with the filters asked for."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlmodel import col
 
 from service.auth import Principal, Role
 from service.auth.visibility import narrow_region, region_conditions, visible_to
-from service.china_time import day_start
 from service.violations.models import Violation
 
 
@@ -58,9 +57,10 @@ def _plain_filters(wanted: ViolationFilter) -> list[Any]:
     ):
         if value is not None:
             conditions.append(col(column) == value)
+    # A period is of the events' dates (the deposit, admission or discharge: ADR 0018), not of
+    # the time a finding was booked: a December discharge settled in January counts in December.
     if wanted.detected_from is not None:
-        conditions.append(col(Violation.detected_at) >= day_start(wanted.detected_from))
+        conditions.append(col(Violation.event_on) >= wanted.detected_from)
     if wanted.detected_to is not None:
-        end = day_start(wanted.detected_to + timedelta(days=1))
-        conditions.append(col(Violation.detected_at) < end)
+        conditions.append(col(Violation.event_on) <= wanted.detected_to)
     return conditions

@@ -178,7 +178,7 @@ async def test_an_xlsx_export_is_made_for_people(
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
     caption = sheet["A1"].value
-    assert caption.startswith("问题台账 · 筛选：地区 990102，发现日期 2026-03-01 至 今")
+    assert caption.startswith("问题台账 · 筛选：地区 990102，业务日期 2026-03-01 至 今")
     assert "导出于" in caption
     assert sheet["A1"].font.bold
     header = [c.value for c in sheet[2]]

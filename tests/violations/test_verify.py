@@ -163,9 +163,10 @@ async def test_an_inserted_record_breaks_the_next_link(
     await _sql(
         app,
         "INSERT INTO violations (chain, chain_seq, prev_hash, entry_hash, rule_code, severity, "
-        "hospital_code, county_code, source, evidence, points_hundredths, detected_at, status, "
-        "status_changed_at) SELECT chain, 2, entry_hash, :h, rule_code, severity, hospital_code, "
-        "county_code, source, evidence, 0, detected_at, 'open', status_changed_at FROM violations "
+        "hospital_code, county_code, source, evidence, points_hundredths, detected_at, event_on, "
+        "status, status_changed_at) SELECT chain, 2, entry_hash, :h, rule_code, severity, "
+        "hospital_code, county_code, source, evidence, 0, detected_at, event_on, 'open', "
+        "status_changed_at FROM violations "
         "WHERE chain = '990102' AND chain_seq = 1",
         h="f" * 64,
     )
