@@ -8,6 +8,9 @@ violations.event_on is the China date of the deposit, admission or discharge a f
 periods count by it. Rows booked before it existed take their booked date (detected_at in China
 time). It is not part of the chain's content, so no entry hash changes.
 
+settlements.earlier_years keeps, for a stay split at a plan-year end (cross_year: split), the
+accumulator deltas of each earlier plan year's part, so a reversal gives them back.
+
 Revision ID: 0014
 Revises: 0011
 Create Date: 2026-11-29 13:04:47.455304
@@ -94,8 +97,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_violations_event_on', ['event_on', 'id'], unique=False, postgresql_include=['county_code', 'hospital_code', 'rule_code', 'status', 'severity'])
     _carry(with_event_on=True)
 
+    with op.batch_alter_table('settlements', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('earlier_years', sa.JSON(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('settlements', schema=None) as batch_op:
+        batch_op.drop_column('earlier_years')
     _carry(with_event_on=False)
     with op.batch_alter_table('violations', schema=None) as batch_op:
         batch_op.drop_index('ix_violations_event_on', postgresql_include=['county_code', 'hospital_code', 'rule_code', 'status', 'severity'])

@@ -19,6 +19,7 @@ from service.money import yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.regions.directory import HospitalDirectory
 from service.settlements.accumulators import Scope
+from service.settlements.cross_year import YearBill, year_bills
 from service.settlements.errors import (
     DischargeBeforeAdmission,
     InvalidBill,
@@ -26,7 +27,7 @@ from service.settlements.errors import (
     VisitNotAdmitted,
     VisitNotFound,
 )
-from service.settlements.plan_years import accumulator_year, choose_policy
+from service.settlements.plan_years import choose_policy
 from service.settlements.schemas import BillCreate, SettlementPreviewCreate
 from service.settlements.visits import AdmittedVisit
 
@@ -67,6 +68,7 @@ class Context:
     skip: frozenset[str]
     given: dict[str, int]
     year: int  # the policy's plan year of the discharge date (service/policy/plan_year.py)
+    parts: tuple[YearBill, ...]  # one per plan year the bill is settled in, in date order
 
     @property
     def scope(self) -> Scope:
@@ -108,6 +110,14 @@ def checked_bill(bill: BillCreate) -> tuple[Bill, OutOfPolicy]:
                 "the out-of-policy breakdown does not add up to out_of_policy",
                 field="bill.out_of_policy_breakdown",
             )
+    if bill.by_date and (
+        sum(yuan_to_fen(d.in_policy) for d in bill.by_date) != inside
+        or sum(yuan_to_fen(d.out_of_policy) for d in bill.by_date) != outside
+    ):
+        raise InvalidBill(
+            "the amounts by date do not add up to in_policy and out_of_policy",
+            field="bill.by_date",
+        )
     lines = tuple(
         BillLine(line.item, yuan_to_fen(line.amount), line.in_policy) for line in bill.lines
     )
@@ -194,6 +204,23 @@ async def load_context(
     categories = admission.categories
     skip = _skip(policy, visit, categories, body.settlement_mode)
     amounts = {code: yuan_to_fen(value) for code, value in body.external_amounts.items()}
+    given = _given(policy, visit, categories, skip, amounts)
+    outside_stay = [d.on for d in body.bill.by_date if not admitted_on <= d.on <= discharged_on]
+    if outside_stay:
+        raise InvalidBill(
+            f"bill.by_date has {outside_stay[0]}, outside the stay", field="bill.by_date"
+        )
+    years = year_bills(
+        policy,
+        bill=bill,
+        given=given,
+        admitted_on=admitted_on,
+        discharged_on=discharged_on,
+        by_date=[
+            (d.on, yuan_to_fen(d.in_policy), yuan_to_fen(d.out_of_policy))
+            for d in body.bill.by_date
+        ],
+    )
     return Context(
         hospital_code=admission.hospital_code,
         county_code=admission.county_code,
@@ -211,6 +238,7 @@ async def load_context(
         out_of_policy=parts,
         mode=body.settlement_mode,
         skip=skip,
-        given=_given(policy, visit, categories, skip, amounts),
-        year=accumulator_year(policy, discharged_on),
+        given=given,
+        year=years[-1].year,
+        parts=tuple(years),
     )

@@ -56,6 +56,9 @@ class Settlement(SQLModel, table=True):
     policy_version: str = Field(max_length=64)
     policy_hash: str = Field(max_length=64)
     deltas: dict[str, int] = json_field()
+    # A stay split at a plan-year end (ADR 0018): the deltas of each earlier plan year's part,
+    # {"2024": {key: fen}}; `year` and `deltas` are the discharge year's part. None: one year.
+    earlier_years: dict[str, dict[str, int]] | None = json_field(nullable=True)
     result: dict[str, Any] = json_field()
     created_at: datetime = created_at_field()
 

@@ -3,7 +3,8 @@
 The version is first looked up on the discharge date; if that version's ``plan_year`` says the
 admission or the settlement date chooses, it is looked up again on that date (a policy states
 the rule for the settlements it would govern, so the version in force at discharge decides).
-The accumulators' year is the plan year the discharge date falls in.
+The accumulators' year is the plan year the discharge date falls in (service/settlements/
+cross_year.py cuts a stay across a plan-year end when the policy splits).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Protocol
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.policy import CompiledPolicy
-from service.policy.plan_year import plan_year_of, rules_of, version_day
+from service.policy.plan_year import rules_of, version_day
 
 
 class Catalog(Protocol):
@@ -45,8 +46,3 @@ async def choose_policy(
     if day == discharged_on:
         return at_discharge
     return await catalog.for_region(session, insured_region=insured_region, on=day)
-
-
-def accumulator_year(policy: CompiledPolicy, discharged_on: date) -> int:
-    """The plan year whose accumulators a stay discharged on this date reads and moves."""
-    return plan_year_of(rules_of(policy), discharged_on)

@@ -3,7 +3,7 @@ status, a computed amount or a hospital code); responses carry amounts as two-pl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -35,12 +35,25 @@ class BillLineCreate(_Input):
     in_policy: bool
 
 
+class DatedAmountCreate(_Input):
+    on: date = Field(description="The day of care (China time) these costs were incurred")
+    in_policy: Amount
+    out_of_policy: Amount
+
+
 class BillCreate(_Input):
     total: Amount = Field(description="总费用 (medfee_sumamt)")
     in_policy: Amount = Field(description="政策范围内费用")
     out_of_policy: Amount = Field(description="政策范围外费用")
     out_of_policy_breakdown: OutOfPolicyBreakdownCreate | None = None
     lines: list[BillLineCreate] = Field(default=[], max_length=200)
+    by_date: list[DatedAmountCreate] = Field(
+        default=[],
+        max_length=400,
+        description="The bill's amounts by day of care, adding up to in_policy and "
+        "out_of_policy; a stay across a plan-year end under `cross_year: split` is cut by them "
+        "(without them, by a share of the stay's bed days)",
+    )
 
 
 class SettlementPreviewCreate(_Input):
@@ -121,6 +134,18 @@ class ReversalPublic(BaseModel):
     created_at: datetime
 
 
+class YearPartPublic(BaseModel):
+    """The part of a stay across a plan-year end settled in one plan year (cross_year: split)."""
+
+    year: int
+    first_day: date
+    last_day: date
+    days: int
+    total: str
+    funds: str
+    patient_pays: str
+
+
 class SettlementPublic(BaseModel):
     """One settlement (or a preview: no id). The `*_amt`/`*_pay` fields are the national
     medical-insurance settlement names HIS vendors already map (医保结算清单字段)."""
@@ -135,7 +160,11 @@ class SettlementPublic(BaseModel):
     insured_county: str
     admitted_at: datetime
     discharged_at: datetime
-    year: int
+    year: int = Field(description="The plan year whose accumulators it moved (the discharge's)")
+    year_parts: list[YearPartPublic] = Field(
+        default=[],
+        description="A stay split at a plan-year end: each year's part (empty: one year)",
+    )
     layers: list[LayerPublic]
     totals: TotalsPublic
     medfee_sumamt: str = Field(description="总费用")

@@ -13,15 +13,16 @@ failures (service/unit_of_work.py); every statement is the store's (store.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from service.auth import Principal, Role
 from service.base import utcnow
+from service.money import fen_to_yuan
 from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
-from service.settlements import engine_run, findings, idempotency, render
+from service.settlements import cross_year, engine_run, findings, idempotency, render
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
 from service.settlements.context import Catalog, Context, admitted, load_context
 from service.settlements.errors import (
@@ -97,6 +98,45 @@ def _locked_keys(ctx: Context) -> set[str]:
     return keys_for(ctx.policy, ctx.visit, ctx.categories, ctx.skip)
 
 
+def _scope(ctx: Context, year: int) -> Scope:
+    return Scope(ctx.person_key, ctx.insured_county, year)
+
+
+def _part(ctx: Context, part: cross_year.YearBill) -> Context:
+    return replace(ctx, bill=part.bill, given=dict(part.given))
+
+
+def _last_part(ctx: Context) -> Context:
+    return _part(ctx, ctx.parts[-1]) if len(ctx.parts) > 1 else ctx
+
+
+def _run_parts(ctx: Context, years: list[dict[str, int]]) -> list[SettlementResult]:
+    """The engine on each plan year's part with that year's accumulators (one part, usually)."""
+    if len(ctx.parts) == 1:
+        return [engine_run.run(ctx, years[0])]
+    return [engine_run.run(_part(ctx, p), y) for p, y in zip(ctx.parts, years, strict=True)]
+
+
+def _with_parts(
+    rendered: dict[str, Any], ctx: Context, results: list[SettlementResult]
+) -> dict[str, Any]:
+    if len(ctx.parts) == 1:
+        return rendered
+    parts = [
+        {
+            "year": p.year,
+            "first_day": p.first_day.isoformat(),
+            "last_day": p.last_day.isoformat(),
+            "days": p.days,
+            "total": fen_to_yuan(r.total_fen),
+            "funds": fen_to_yuan(r.funds_total_fen),
+            "patient_pays": fen_to_yuan(r.patient_pays_fen),
+        }
+        for p, r in zip(ctx.parts, results, strict=True)
+    ]
+    return {**rendered, "year_parts": parts}
+
+
 async def preview(
     uow: UnitOfWork,
     *,
@@ -114,9 +154,15 @@ async def preview(
         admission=admitted(visit, visit_id=body.visit_id),
         body=body,
     )
-    year = await uow.settlements.read_accumulators(ctx.scope, _locked_keys(ctx))
-    result = engine_run.run(ctx, year)
-    rendered = render.render(ctx, result, findings.bookings(ctx, result, year))
+    years = [
+        await uow.settlements.read_accumulators(_scope(ctx, part.year), _locked_keys(ctx))
+        for part in ctx.parts
+    ]
+    results = _run_parts(ctx, years)
+    result = cross_year.combine(results, ctx.bill)
+    last = _last_part(ctx)
+    rendered = render.render(ctx, result, findings.bookings(last, results[-1], years[-1]))
+    rendered = _with_parts(rendered, ctx, results)
     return SettlementPublic.model_validate(
         {**rendered, "id": None, "status": "preview", "his_settlement_id": None, "created_at": None}
     )
@@ -192,12 +238,25 @@ async def _settle(
     body: SettlementCreate,
     fingerprint: str,
 ) -> Outcome:
-    year = await uow.settlements.lock_accumulators(ctx.scope, _locked_keys(ctx))
+    # Plan years in ascending order, as every settlement and reversal locks them: no deadlock.
+    years = [
+        await uow.settlements.lock_accumulators(_scope(ctx, part.year), _locked_keys(ctx))
+        for part in ctx.parts
+    ]
+    year = years[-1]
     # A settlement of this visit that committed after `visit` was read takes the same visit_seq
     # (or the same HIS id): the store raises Duplicate and create() answers the race.
-    result = engine_run.run(ctx, year)
-    found = findings.bookings(ctx, result, year)
-    row = _settlement_row(ctx, visit, body, fingerprint, result, render.render(ctx, result, found))
+    results = _run_parts(ctx, years)
+    result = cross_year.combine(results, ctx.bill)
+    found = findings.bookings(_last_part(ctx), results[-1], year)
+    rendered = _with_parts(render.render(ctx, result, found), ctx, results)
+    row = _settlement_row(ctx, visit, body, fingerprint, result, rendered)
+    earlier = {
+        str(part.year): dict(r.deltas) for part, r in zip(ctx.parts[:-1], results, strict=False)
+    }
+    row["earlier_years"] = earlier or None
+    for part, locked, r in zip(ctx.parts[:-1], years, results, strict=False):
+        await uow.settlements.move(_scope(ctx, part.year), locked, r.deltas)
     settlement_id = await uow.settlements.record(row, locked=year)
     for booking in found:
         await uow.violations.book(_finding(ctx, settlement_id, booking))
@@ -284,6 +343,14 @@ async def reverse(
 
     async def work() -> SettlementPublic:
         row = await _owned(uow, settlement_id, hospital_code)
+        earlier = [
+            (Scope(row.person_key, row.pool, int(y)), deltas)
+            for y, deltas in sorted((row.earlier_years or {}).items())
+        ]
+        # earlier plan years first, in the order a settlement locks them
+        earlier_locked = [
+            await uow.settlements.lock_accumulators(scope, deltas) for scope, deltas in earlier
+        ]
         scope = Scope(row.person_key, row.pool, row.year)
         year = await uow.settlements.lock_accumulators(scope, row.deltas)
         existing = await uow.settlements.reversal_of(settlement_id)
@@ -303,6 +370,8 @@ async def reverse(
             deltas=reverse_deltas(row.deltas),
             reversed_by=actor[:64],
         )
+        for (earlier_scope, deltas), locked in zip(earlier, earlier_locked, strict=True):
+            await uow.settlements.move(earlier_scope, locked, reverse_deltas(deltas))
         await uow.settlements.book_reversal(reversal, scope=scope, locked=year)
         return public(row, reversal)
 

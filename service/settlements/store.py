@@ -63,6 +63,13 @@ class SettlementStore(Protocol):
         """Its reversal, if any; read after the accumulators are locked, it is final."""
         ...
 
+    async def move(
+        self, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]
+    ) -> None:
+        """Move a scope's locked accumulators by `deltas` (the earlier plan year of a stay split
+        at the year end, ADR 0018: one more statement, on those stays only)."""
+        ...
+
     async def book_reversal(
         self, reversal: SettlementReversal, *, scope: Scope, locked: Mapping[str, int]
     ) -> SettlementReversal:
@@ -237,6 +244,11 @@ class SqlSettlementStore:
             raise _duplicate_or(exc) from exc
         await self._move(scope, locked, reversal.deltas)
         return reversal
+
+    async def move(
+        self, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]
+    ) -> None:
+        await self._move(scope, locked, deltas)
 
     async def _move(
         self, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]

@@ -137,6 +137,11 @@ class MemorySettlementStore(_Store):
                 raise CheckViolation(f"{key} would be {value}")
             self.t.accumulators[self._key(scope, key)] = value
 
+    async def move(
+        self, scope: Scope, locked: Mapping[str, int], deltas: Mapping[str, int]
+    ) -> None:
+        self._move(scope, locked, deltas)
+
     async def record(self, row: Mapping[str, Any], *, locked: Mapping[str, int]) -> int:
         for s in self.t.settlements.values():
             same_visit = (s["hospital_code"], s["visit_id"]) == (

@@ -1,0 +1,144 @@
+"""Stays across the end of a plan year (跨年度住院): settled in the discharge year, or split at
+the year end by the bill's amounts by date or by a share of the bed days (ADR 0018)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from service.settlements.accumulators import Scope
+from service.settlements.store import SqlSettlementStore
+from tests import factories
+from tests.factories import at, bill, settle, settlement_request
+
+SPLITTING = """
+region: "990102"
+region_name: 演示县
+inherits: "990000"
+name: 演示县 跨年度住院分段结算
+version: "split-2024"
+effective_from: 2024-06-01
+effective_to: null
+sources: ["test"]
+plan_year: {cross_year: split}
+layers:
+  - code: basic_insurance
+    deductible_by_level: {primary: "0.00"}
+"""
+
+
+def layer(result: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(item for item in result["layers"] if item["code"] == code)
+
+
+async def _totals(app: FastAPI, person_key: str, year: int) -> dict[str, int]:
+    async with app.state.sessionmaker() as s:
+        values = await SqlSettlementStore(s).totals(Scope(person_key, factories.COUNTY, year))
+    return {k: v for k, v in values.items() if v}
+
+
+async def _across_new_year(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], seq: int, **bill_extra: Any
+) -> tuple[dict[str, Any], str]:
+    resident = factories.resident_id(region=factories.COUNTY, seq=seq)
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(
+            s, resident=resident, visit_id=f"X{seq}", admitted_at=at(2024, 12, 20)
+        )
+    payload = settlement_request(
+        visit.visit_id,
+        discharged_at="2025-01-10T10:00:00+08:00",
+        bill=bill("21000.00", **bill_extra),
+    )
+    return await settle(client, headers, payload), visit.person_key
+
+
+async def _split_policy(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    answer = await client.post(
+        "/v1/policies", json={"source_text": SPLITTING}, headers=admin_headers
+    )
+    assert answer.status_code == 201, answer.text
+
+
+async def test_by_default_the_whole_stay_is_settled_in_the_discharge_year(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    result, person = await _across_new_year(app, client, hospital_headers, seq=61)
+    assert result["year"] == 2025
+    assert result["year_parts"] == []
+    assert layer(result, "critical_illness")["deductible_used"] == "4440.00"  # all in 2025
+    assert await _totals(app, person, 2024) == {}
+    assert (await _totals(app, person, 2025))["visits.settled"] == 1
+
+
+async def test_split_by_bed_days_settles_each_part_in_its_own_year_and_reverses_both(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    await _split_policy(client, admin_headers)
+    result, person = await _across_new_year(app, client, hospital_headers, seq=62)
+    # 20 Dec to 10 Jan: 12 bed days in 2024 (20..31 Dec), 9 in 2025 (1..9 Jan; not the 10th)
+    parts = [(p["year"], p["days"], p["total"]) for p in result["year_parts"]]
+    assert parts == [(2024, 12, "12000.00"), (2025, 9, "9000.00")]
+    assert result["year"] == 2025
+    assert result["totals"]["total"] == "21000.00"
+    funds = sum(float(p["funds"]) for p in result["year_parts"])
+    assert f"{funds:.2f}" == result["fund_pay_sumamt"]
+    in_2024, in_2025 = await _totals(app, person, 2024), await _totals(app, person, 2025)
+    # each year's basic insurance paid what its part was given; the visit counts in 2025 only
+    assert in_2024["basic_insurance.paid"] + in_2025["basic_insurance.paid"] == int(
+        round(float(layer(result, "basic_insurance")["amount"]) * 100)
+    )
+    assert in_2024["basic_insurance.paid"] > 0
+    assert "visits.settled" not in in_2024
+    assert in_2025["visits.settled"] == 1
+
+    reversed_ = await client.post(
+        f"/v1/settlements/{result['id']}/reversal",
+        json={"reason": "测试冲销"},
+        headers=hospital_headers,
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    assert await _totals(app, person, 2024) == {}
+    assert await _totals(app, person, 2025) == {}
+
+
+async def test_split_by_the_bills_amounts_by_date(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    await _split_policy(client, admin_headers)
+    by_date = [
+        {"on": "2024-12-20", "in_policy": "3000.00", "out_of_policy": "0.00"},
+        {"on": "2024-12-31", "in_policy": "2000.00", "out_of_policy": "0.00"},
+        {"on": "2025-01-05", "in_policy": "16000.00", "out_of_policy": "0.00"},
+    ]
+    result, _ = await _across_new_year(app, client, hospital_headers, seq=63, by_date=by_date)
+    assert [(p["year"], p["total"]) for p in result["year_parts"]] == [
+        (2024, "5000.00"),
+        (2025, "16000.00"),
+    ]
+
+
+async def test_amounts_by_date_must_add_up_and_fall_inside_the_stay(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(s, visit_id="X64", admitted_at=at(2024, 12, 20))
+    short = [{"on": "2024-12-25", "in_policy": "1000.00", "out_of_policy": "0.00"}]
+    outside = [{"on": "2024-11-01", "in_policy": "21000.00", "out_of_policy": "0.00"}]
+    for by_date in (short, outside):
+        payload = settlement_request(
+            visit.visit_id,
+            discharged_at="2025-01-10T10:00:00+08:00",
+            bill=bill("21000.00", by_date=by_date),
+        )
+        answer = await client.post("/v1/settlements", json=payload, headers=hospital_headers)
+        assert answer.status_code == 422
+        assert answer.json()["code"] == "invalid_bill"
