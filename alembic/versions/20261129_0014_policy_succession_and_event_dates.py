@@ -10,6 +10,7 @@ time). It is not part of the chain's content, so no entry hash changes.
 
 settlements.earlier_years keeps, for a stay split at a plan-year end (cross_year: split), the
 accumulator deltas of each earlier plan year's part, so a reversal gives them back.
+settlements.mid_settlement marks a stage of a stay settled in stages (中途结算, NHSA mid_setl_flag).
 
 Revision ID: 0014
 Revises: 0011
@@ -99,10 +100,12 @@ def upgrade() -> None:
 
     with op.batch_alter_table('settlements', schema=None) as batch_op:
         batch_op.add_column(sa.Column('earlier_years', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('mid_settlement', sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('settlements', schema=None) as batch_op:
+        batch_op.drop_column('mid_settlement')
         batch_op.drop_column('earlier_years')
     _carry(with_event_on=False)
     with op.batch_alter_table('violations', schema=None) as batch_op:

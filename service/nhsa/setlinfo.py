@@ -74,6 +74,7 @@ def setlinfo(
         "pool_prop_selfpay": basic[0].ratio if basic else None,
         "balc": None,
         "medins_setl_id": medins_setl_id,
+        "mid_setl_flag": settled.mid_setl_flag,
         "clr_optins": None,
         "clr_way": None,
         "clr_type": None,

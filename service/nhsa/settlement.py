@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from service.nhsa.call import Call, build, parse
-from service.nhsa.errors import UnsupportedValue
 from service.nhsa.inputs import Data2304, Input2304, Input2305
 from service.nhsa.setlinfo import extension, setldetail, setlinfo
 from service.settlements import service as settlements
@@ -23,11 +22,6 @@ MAX_ID = 2**63 - 1
 
 def _request(call: Call, data: Data2304) -> dict[str, Any]:
     """The JSON API's request for the same bill (field names of SettlementPreviewCreate)."""
-    if data.mid_setl_flag == "1":
-        raise UnsupportedValue(
-            "staged settlement (中途结算) is not offered: settle the visit once, at discharge",
-            field="input.data.mid_setl_flag",
-        )
     extra = data.exp_content
     out_of_policy = data.fulamt_ownpay_amt + data.overlmt_selfpay + data.preselfpay_amt
     return {
@@ -45,6 +39,8 @@ def _request(call: Call, data: Data2304) -> dict[str, Any]:
         },
         "settlement_mode": extra.settlement_mode,
         "external_amounts": extra.external_amounts,
+        # 中途结算: a stage of a long stay; dscg_time is then the end of the stage (ADR 0018)
+        "mid_settlement": data.mid_setl_flag == "1",
     }
 
 

@@ -8,7 +8,7 @@ touch expired ORM objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -69,6 +69,8 @@ class Context:
     given: dict[str, int]
     year: int  # the policy's plan year of the discharge date (service/policy/plan_year.py)
     parts: tuple[YearBill, ...]  # one per plan year the bill is settled in, in date order
+    by_date: tuple[tuple[date, int, int], ...]  # the bill's (day, in_policy, out_of_policy) fen
+    mid: bool  # a mid-settlement (中途结算): a stage, not the last
 
     @property
     def scope(self) -> Scope:
@@ -210,16 +212,16 @@ async def load_context(
         raise InvalidBill(
             f"bill.by_date has {outside_stay[0]}, outside the stay", field="bill.by_date"
         )
+    by_date = tuple(
+        (d.on, yuan_to_fen(d.in_policy), yuan_to_fen(d.out_of_policy)) for d in body.bill.by_date
+    )
     years = year_bills(
         policy,
         bill=bill,
         given=given,
         admitted_on=admitted_on,
         discharged_on=discharged_on,
-        by_date=[
-            (d.on, yuan_to_fen(d.in_policy), yuan_to_fen(d.out_of_policy))
-            for d in body.bill.by_date
-        ],
+        by_date=by_date,
     )
     return Context(
         hospital_code=admission.hospital_code,
@@ -241,4 +243,19 @@ async def load_context(
         given=given,
         year=years[-1].year,
         parts=tuple(years),
+        by_date=by_date,
+        mid=body.mid_settlement,
     )
+
+
+def from_stage_start(ctx: Context, start: date) -> Context:
+    """The context of a later stage: its plan-year parts run from the previous stage's end."""
+    years = year_bills(
+        ctx.policy,
+        bill=ctx.bill,
+        given=ctx.given,
+        admitted_on=start,
+        discharged_on=ctx.visit.discharged_on,
+        by_date=ctx.by_date,
+    )
+    return replace(ctx, parts=tuple(years), year=years[-1].year)

@@ -55,3 +55,18 @@ class SettlementBusy(ServiceUnavailable):
 
     code = "settlement_busy"
     title = "Too many concurrent settlements for this person"
+
+
+class StageOutOfOrder(Unprocessable):
+    code = "settlement_stage_out_of_order"
+    title = "A stage must end after the previous stage"
+
+
+class LaterStageActive(Conflict):
+    code = "later_stage_active"
+    title = "A later stage of the stay is still settled"
+
+
+class StagesChanged(Conflict):
+    code = "settlement_stages_changed"
+    title = "The stay's stages changed while settling"

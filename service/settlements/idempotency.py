@@ -33,14 +33,16 @@ def _canonical(value: Any) -> Any:
 
 # Fields added after settlements were stored: left out while unset, so the fingerprint of a
 # request that does not use them is the one stored before they existed (a retry still replays).
-_LATER_FIELDS = {"bill": {"by_date"}}
+_LATER_FIELDS = (("bill", "by_date"), ("mid_settlement",))
 
 
 def request_hash(body: SettlementCreate) -> str:
     dumped = body.model_dump()
-    for part, names in _LATER_FIELDS.items():
-        for name in names:
-            if not dumped[part][name]:
-                del dumped[part][name]
+    for *parents, name in _LATER_FIELDS:
+        holder = dumped
+        for parent in parents:
+            holder = holder[parent]
+        if not holder[name]:
+            del holder[name]
     canonical = json.dumps(_canonical(dumped), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

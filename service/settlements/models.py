@@ -47,6 +47,8 @@ class Settlement(SQLModel, table=True):
     pool: str = Field(max_length=6)  # the insured county: whose annual limits are used
     year: int
     settlement_mode: str = Field(max_length=16)  # one_stop | insurance_only
+    # 中途结算: a stage of a stay settled in stages, not the last (ADR 0018).
+    mid_settlement: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     admitted_at: datetime = Field(sa_type=UTCDateTime)
     discharged_at: datetime = Field(sa_type=UTCDateTime)
     total_fen: int = fen_field()

@@ -61,6 +61,12 @@ class SettlementPreviewCreate(_Input):
     discharged_at: AwareDatetime
     bill: BillCreate
     settlement_mode: SettlementMode = "one_stop"
+    mid_settlement: bool = Field(
+        default=False,
+        description="中途结算 (NHSA mid_setl_flag 1): settle the stay so far and keep it open; "
+        "`discharged_at` is then the end of the stage. Later stages continue its thresholds and "
+        "caps; the final settlement (false) is at discharge",
+    )
     external_amounts: dict[str, Amount] = Field(
         default={},
         max_length=20,
@@ -161,6 +167,10 @@ class SettlementPublic(BaseModel):
     admitted_at: datetime
     discharged_at: datetime
     year: int = Field(description="The plan year whose accumulators it moved (the discharge's)")
+    mid_setl_flag: Literal["0", "1"] = Field(
+        default="0", description="1: a stage of a stay settled in stages (中途结算), not the last"
+    )
+    stage: int = Field(default=1, description="The stage of the stay (1 unless settled in stages)")
     year_parts: list[YearPartPublic] = Field(
         default=[],
         description="A stay split at a plan-year end: each year's part (empty: one year)",

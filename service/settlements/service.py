@@ -13,23 +13,34 @@ failures (service/unit_of_work.py); every statement is the store's (store.py).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from service.auth import Principal, Role
 from service.base import utcnow
+from service.china_time import local_date
 from service.money import fen_to_yuan
 from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
-from service.settlements import cross_year, engine_run, findings, idempotency, render
+from service.settlements import cross_year, engine_run, findings, idempotency, render, stages
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
-from service.settlements.context import Catalog, Context, admitted, load_context
+from service.settlements.context import (
+    Catalog,
+    Context,
+    admitted,
+    from_stage_start,
+    load_context,
+)
 from service.settlements.errors import (
     AlreadyReversed,
+    LaterStageActive,
     SettlementBusy,
     SettlementConflict,
     SettlementNotFound,
+    StageOutOfOrder,
+    StagesChanged,
     VisitAlreadySettled,
 )
 from service.settlements.models import Settlement, SettlementReversal
@@ -154,15 +165,12 @@ async def preview(
         admission=admitted(visit, visit_id=body.visit_id),
         body=body,
     )
+    ctx, earlier, stage = await _stages_of(uow, ctx, admitted(visit, visit_id=body.visit_id))
+    keys = _locked_keys(ctx) | {key for paid in earlier for key in paid.deltas}
     years = [
-        await uow.settlements.read_accumulators(_scope(ctx, part.year), _locked_keys(ctx))
-        for part in ctx.parts
+        await uow.settlements.read_accumulators(_scope(ctx, part.year), keys) for part in ctx.parts
     ]
-    results = _run_parts(ctx, years)
-    result = cross_year.combine(results, ctx.bill)
-    last = _last_part(ctx)
-    rendered = render.render(ctx, result, findings.bookings(last, results[-1], years[-1]))
-    rendered = _with_parts(rendered, ctx, results)
+    rendered = _compute(ctx, years, earlier, stage).rendered
     return SettlementPublic.model_validate(
         {**rendered, "id": None, "status": "preview", "his_settlement_id": None, "created_at": None}
     )
@@ -199,7 +207,7 @@ async def create(
 
 def _refuse_if_settled(visit: AdmittedVisit) -> None:
     latest = visit.latest
-    if latest is not None and latest.active:
+    if latest is not None and latest.active and not latest.mid_settlement:
         raise VisitAlreadySettled(
             f"visit {visit.visit_id} already has settlement {latest.id} "
             f"({latest.his_settlement_id}); reverse it before settling again",
@@ -238,27 +246,31 @@ async def _settle(
     body: SettlementCreate,
     fingerprint: str,
 ) -> Outcome:
+    ctx, earlier, stage = await _stages_of(uow, ctx, visit)
     # Plan years in ascending order, as every settlement and reversal locks them: no deadlock.
+    keys = _locked_keys(ctx) | {key for paid in earlier for key in paid.deltas}
     years = [
-        await uow.settlements.lock_accumulators(_scope(ctx, part.year), _locked_keys(ctx))
-        for part in ctx.parts
+        await uow.settlements.lock_accumulators(_scope(ctx, part.year), keys) for part in ctx.parts
     ]
-    year = years[-1]
+    if visit.stages:
+        # A stage reversed meanwhile would leave this stage's arithmetic on a stale history.
+        again = await uow.settlements.read_visit(
+            hospital_code=ctx.hospital_code, visit_id=ctx.visit_id
+        )
+        if again is None or [e.id for e in again.stages] != [e.id for e in visit.stages]:
+            raise StagesChanged(
+                f"the stages of visit {ctx.visit_id} changed while settling; send it again",
+                field="visit_id",
+            )
     # A settlement of this visit that committed after `visit` was read takes the same visit_seq
     # (or the same HIS id): the store raises Duplicate and create() answers the race.
-    results = _run_parts(ctx, years)
-    result = cross_year.combine(results, ctx.bill)
-    found = findings.bookings(_last_part(ctx), results[-1], year)
-    rendered = _with_parts(render.render(ctx, result, found), ctx, results)
-    row = _settlement_row(ctx, visit, body, fingerprint, result, rendered)
-    earlier = {
-        str(part.year): dict(r.deltas) for part, r in zip(ctx.parts[:-1], results, strict=False)
-    }
-    row["earlier_years"] = earlier or None
-    for part, locked, r in zip(ctx.parts[:-1], years, results, strict=False):
-        await uow.settlements.move(_scope(ctx, part.year), locked, r.deltas)
-    settlement_id = await uow.settlements.record(row, locked=year)
-    for booking in found:
+    done = _compute(ctx, years, earlier, stage)
+    row = _settlement_row(ctx, visit, body, fingerprint, done.result, done.rendered)
+    row["earlier_years"] = {str(y): dict(d) for y, _, d in done.moves} or None
+    for y, locked, deltas in done.moves:
+        await uow.settlements.move(_scope(ctx, y), locked, deltas)
+    settlement_id = await uow.settlements.record(row, locked=years[-1])
+    for booking in done.found:
         await uow.violations.book(_finding(ctx, settlement_id, booking))
     return Outcome(
         _public(
@@ -269,6 +281,74 @@ async def _settle(
         ),
         replayed=False,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Computed:
+    result: SettlementResult
+    rendered: dict[str, Any]
+    found: list[findings.Booking]
+    moves: list[tuple[int, dict[str, int], Mapping[str, int]]]  # earlier plan years' parts
+
+
+async def _stages_of(
+    uow: UnitOfWork, ctx: Context, visit: AdmittedVisit
+) -> tuple[Context, list[stages.Paid], int]:
+    """A later stage of a stay settled in stages: its context from the previous stage's end,
+    the earlier stages of the same plan year it continues, and its number (1: not staged)."""
+    staged = visit.stages
+    if not staged:
+        return ctx, [], 1
+    end = staged[-1].stage_end
+    assert end is not None
+    if ctx.discharged_at <= end:
+        raise StageOutOfOrder(
+            f"visit {ctx.visit_id} was settled up to {end.isoformat()} (stage {len(staged)}); "
+            "this stage must end after that",
+            field="discharged_at",
+        )
+    ctx = from_stage_start(ctx, local_date(end))
+    earlier: list[stages.Paid] = []
+    if len(ctx.parts) == 1:  # a stage across a plan-year end under `split` starts afresh
+        for e in staged:
+            row = await uow.settlements.get(e.id)
+            if row is not None and row.year == ctx.year and "stage_bill" in row.result:
+                earlier.append(stages.paid_of(row.result, row.deltas))
+    return ctx, earlier, len(staged) + 1
+
+
+def _compute(
+    ctx: Context, years: list[dict[str, int]], earlier: list[stages.Paid], stage: int
+) -> _Computed:
+    """The engine on this settlement: a later stage as the stay so far less the earlier
+    stages, a stay across a plan-year end part by part, anything else once. Controls judge the
+    stay at its final settlement: a mid-settlement books no findings."""
+    moves: list[tuple[int, dict[str, int], Mapping[str, int]]] = []
+    if earlier:
+        base = stages.baseline(years[-1], earlier)
+        bill, given = stages.so_far(ctx.bill, ctx.given, earlier)
+        whole = replace(ctx, bill=bill, given=given)
+        cumulative = engine_run.run(whole, base)
+        result = stages.stage_of(cumulative, earlier, ctx.bill)
+        results = [result]
+        found = [] if ctx.mid else findings.bookings(whole, cumulative, base)
+    else:
+        results = _run_parts(ctx, years)
+        result = cross_year.combine(results, ctx.bill)
+        found = [] if ctx.mid else findings.bookings(_last_part(ctx), results[-1], years[-1])
+        moves = [
+            (part.year, locked, r.deltas)
+            for part, locked, r in zip(ctx.parts[:-1], years, results, strict=False)
+        ]
+    rendered = _with_parts(render.render(ctx, result, found), ctx, results)
+    if ctx.mid or stage > 1:
+        rendered = {
+            **rendered,
+            "mid_setl_flag": "1" if ctx.mid else "0",
+            "stage": stage,
+            "stage_bill": stages.bill_record(ctx.bill, ctx.given),
+        }
+    return _Computed(result, rendered, found, moves)
 
 
 def _settlement_row(
@@ -293,6 +373,7 @@ def _settlement_row(
         "pool": ctx.insured_county,
         "year": ctx.scope.year,
         "settlement_mode": ctx.mode,
+        "mid_settlement": ctx.mid,
         "admitted_at": ctx.admitted_at,
         "discharged_at": ctx.discharged_at,
         "total_fen": result.total_fen,
@@ -362,6 +443,18 @@ async def reverse(
                 return public(row, existing)
             raise AlreadyReversed(
                 f"settlement {settlement_id} was reversed by reversal {existing.id}"
+            )
+        # Read after the lock, as a new stage locks the same year's rows: the answer is final.
+        visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=row.visit_id)
+        later = [
+            e
+            for e in (visit.history if visit is not None else ())
+            if e.active and e.visit_seq > row.visit_seq
+        ]
+        if later:
+            raise LaterStageActive(
+                f"settlement {later[-1].id} ({later[-1].his_settlement_id}) is a later stage of "
+                f"visit {row.visit_id} and still settled; reverse the later stages first"
             )
         reversal = SettlementReversal(
             settlement_id=settlement_id,

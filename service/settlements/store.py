@@ -115,6 +115,8 @@ _VISIT = (
         _settlements.c.his_settlement_id,
         _settlements.c.visit_seq,
         _settlements.c.request_hash,
+        _settlements.c.mid_settlement,
+        _settlements.c.discharged_at.label("stage_end"),
         _reversals.c.id.label("reversal_id"),
     )
     .select_from(
@@ -301,6 +303,8 @@ def _visit(rows: Sequence[sa.Row[Any]], *, hospital_code: str, visit_id: str) ->
             r.visit_seq,
             r.request_hash,
             r.reversal_id,
+            bool(r.mid_settlement),
+            r.stage_end,
         )
         for r in rows
         if r.settlement_id is not None

@@ -23,6 +23,8 @@ class Earlier:
     visit_seq: int
     request_hash: str
     reversal_id: int | None
+    mid_settlement: bool = False
+    stage_end: datetime | None = None  # its discharged_at: the end of the stage it settled
 
     @property
     def active(self) -> bool:
@@ -52,6 +54,12 @@ class AdmittedVisit:
     @property
     def latest(self) -> Earlier | None:
         return self.history[0] if self.history else None
+
+    @property
+    def stages(self) -> tuple[Earlier, ...]:
+        """The stay's stages still settled (中途结算), oldest first: while a visit is being
+        settled in stages every active settlement of it is a mid-settlement."""
+        return tuple(e for e in reversed(self.history) if e.active and e.mid_settlement)
 
     @property
     def next_seq(self) -> int:

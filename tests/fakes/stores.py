@@ -99,6 +99,8 @@ class MemorySettlementStore(_Store):
                 s["visit_seq"],
                 s["request_hash"],
                 reversed_.get(s["id"]),
+                bool(s.get("mid_settlement")),
+                s["discharged_at"],
             )
             for s in sorted(mine, key=lambda s: -s["visit_seq"])
         )

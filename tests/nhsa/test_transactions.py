@@ -208,8 +208,6 @@ async def test_2304_names_the_platform_field_of_a_bill_that_does_not_add_up(
     payload = settlement_input(visit.visit_id, inscp_scp_amt="19000.00")
     message = failed(await send(client, hospital_headers, "2304", payload), "invalid_bill")
     assert message.endswith("(field: input.data.medfee_sumamt)")
-    staged = settlement_input(visit.visit_id, mid_setl_flag="1")
-    failed(await send(client, hospital_headers, "2304", staged), "nhsa_unsupported_value")
     listed = await client.get(
         f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
     )
@@ -284,3 +282,16 @@ async def test_3101_lists_what_a_settlement_would_book_and_books_nothing(
     assert listed.json() == []
     async with app.state.sessionmaker() as fresh:
         assert (await fresh.exec(select(Violation))).all() == []
+
+
+async def test_2304_settles_a_stage_with_the_mid_settlement_flag(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    staged = settlement_input(visit.visit_id, mid_setl_flag="1")
+    info = ok(await send(client, hospital_headers, "2304", staged, msgid="MID-1"))["setlinfo"]
+    assert info["mid_setl_flag"] == "1"
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert [(s["stage"], s["mid_setl_flag"]) for s in listed.json()] == [(1, "1")]
