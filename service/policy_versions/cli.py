@@ -60,12 +60,20 @@ def _texts_with_shipped(files: list[Path]) -> dict[str, str]:
     return texts
 
 
+def _compiled(files: list[Path]) -> list[Any]:
+    """The shipped set with ``files``, each later version succeeding the one before it (as
+    loading them would), compiled by date."""
+    from service.policy_versions.timeline import in_succession, pieces_of
+
+    return [piece.policy for piece in pieces_of(in_succession(_texts_with_shipped(files)))]
+
+
 def handle(args: argparse.Namespace, settings: Settings) -> int:
-    from service.policy import PolicyError, format_problems, load_policies
+    from service.policy import PolicyError, format_problems
 
     if args.action == "check":
         try:
-            compiled = load_policies(_texts_with_shipped(args.files))
+            compiled = _compiled(args.files)
         except PolicyError as exc:
             print(format_problems(exc.problems), file=sys.stderr)
             return 1
@@ -91,7 +99,6 @@ def _explain(args: argparse.Namespace) -> int:
         Visit,
         explain,
         format_problems,
-        load_policies,
         parse_policy,
         select_policy,
         settle,
@@ -99,7 +106,7 @@ def _explain(args: argparse.Namespace) -> int:
     )
 
     try:
-        compiled = load_policies(_texts_with_shipped([args.file]))
+        compiled = _compiled([args.file])
         doc = parse_policy(args.file.read_text(encoding="utf-8"), source=str(args.file))
     except PolicyError as exc:
         print(format_problems(exc.problems), file=sys.stderr)

@@ -11,9 +11,9 @@ first day has the hash stored with the version.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import lru_cache
 
 from service.policy import (
@@ -29,7 +29,7 @@ from service.policy import (
 )
 from service.policy_versions.errors import InvalidPolicy, PolicyDocumentTooComplex
 
-__all__ = ["Piece", "Stored", "compile_timeline", "pieces_of"]
+__all__ = ["Piece", "Stored", "compile_timeline", "in_succession", "pieces_of"]
 
 _MAX_DEPTH = 5
 
@@ -132,3 +132,30 @@ def compile_timeline(stored: Sequence[Stored]) -> list[Piece]:
         raise PolicyDocumentTooComplex.from_problems(exc.problems) from exc
     except PolicyError as exc:
         raise InvalidPolicy.from_problems(exc.problems) from exc
+
+
+def in_succession(texts: Mapping[str, str]) -> list[Stored]:
+    """Texts as they would stand once loaded one after another: each version covering the start
+    of a later one of its region is closed the day before it (what `store_policy` does). A text
+    that does not parse keeps its name, so its problems are reported."""
+    parsed: list[tuple[str, str, PolicyDocument | None]] = []
+    for source, text in texts.items():
+        try:
+            parsed.append((source, text, parse_policy(text, source=source)))
+        except PolicyError:
+            parsed.append((source, text, None))
+    starts: dict[str, list[date]] = {}
+    for _, _, doc in parsed:
+        if doc is not None:
+            starts.setdefault(doc.region_code, []).append(doc.effective_from)
+    out = []
+    for source, text, doc in parsed:
+        if doc is None:
+            out.append(Stored(source, text, date.min, None))
+            continue
+        later = [d for d in starts[doc.region_code] if d > doc.effective_from]
+        end = doc.effective_to
+        if later and (end is None or end >= min(later)):
+            end = min(later) - timedelta(days=1)
+        out.append(Stored(source, text, doc.effective_from, end))
+    return out

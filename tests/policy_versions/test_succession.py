@@ -287,3 +287,21 @@ def _current_hash(app: FastAPI) -> str:
     return next(
         v.content_hash for v in shipped_versions(loaded_by="x") if v.region_code == "990102"
     )
+
+
+def test_check_and_explain_treat_a_later_file_as_the_successor(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "county-2027.yaml"
+    path.write_text(county_text("2027-01-01"), encoding="utf-8")
+    assert main(["policy", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "ok  990102 demo-2027-01-01-county from 2027-01-01" in out
+    explain = ["policy", "explain", str(path), "--bill", "20500,20000,500", "--level", "primary"]
+    assert main(explain) == 0
+    explained = capsys.readouterr().out
+    assert "policy demo-2027-01-01-county" in explained
+    assert "18000.00" in explained  # (20000.00 - the successor's deductible 0.00) x 0.90
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(county_text("2027-01-01").replace("inherits", "inherit"), encoding="utf-8")
+    assert main(["policy", "check", str(broken)]) == 1
