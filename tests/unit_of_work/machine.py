@@ -30,7 +30,7 @@ from service.errors import ServiceError
 from service.registry.schemas import CategorySpan, FamilyDoctor, PersonRecord
 from service.settlements import service as settlements
 from service.settlements.accumulators import Scope
-from service.settlements.errors import VisitAlreadySettled, VisitNotAdmitted
+from service.settlements.errors import LaterStageActive, VisitAlreadySettled, VisitNotAdmitted
 from service.settlements.schemas import BillCreate, ReversalCreate, SettlementCreate
 from service.violations.rectification import move
 from tests import factories
@@ -85,7 +85,8 @@ class VisitModel:
 
     person: int
     reversed: bool = False
-    active: int | None = None  # the active settlement's id
+    active: int | None = None  # the active (final) settlement's id
+    stages: list[int] = field(default_factory=list)  # active mid-settlements (中途结算), in order
     settlements: int = 0  # settlements stored (replays excluded)
     bills: dict[int, int] = field(default_factory=dict)  # settlement id -> bill total in fen
 
@@ -206,10 +207,28 @@ class OrchestrationMachine(RuleBasedStateMachine):
         mode=st.sampled_from(["one_stop", "one_stop", "insurance_only"]),
     )
     def settle(self, visit_id: str, in_policy: int, out_of_policy: int, mode: str) -> Any:
+        return self._settle_step(visit_id, in_policy, out_of_policy, mode, mid=False)
+
+    @rule(
+        target=settled,
+        visit_id=visits,
+        in_policy=st.integers(0, 60_000),
+        out_of_policy=st.sampled_from([0, 500]),
+    )
+    def settle_a_stage(self, visit_id: str, in_policy: int, out_of_policy: int) -> Any:
+        """中途结算: a stage of a long stay; the next stage or the final one continues it."""
+        return self._settle_step(visit_id, in_policy, out_of_policy, "one_stop", mid=True)
+
+    def _settle_step(
+        self, visit_id: str, in_policy: int, out_of_policy: int, mode: str, *, mid: bool
+    ) -> Any:
+        visit = self.model[visit_id]
         body = SettlementCreate(
             visit_id=visit_id,
             his_settlement_id=self._next("S"),
-            discharged_at=DISCHARGED_AT,
+            # each stored settlement of the visit ends a day later: a stage always follows
+            discharged_at=DISCHARGED_AT + timedelta(days=visit.settlements),
+            mid_settlement=mid,
             bill=BillCreate(
                 total=Decimal(in_policy + out_of_policy),
                 in_policy=Decimal(in_policy),
@@ -217,7 +236,6 @@ class OrchestrationMachine(RuleBasedStateMachine):
             ),
             settlement_mode=mode,
         )
-        visit = self.model[visit_id]
         try:
             outcome = self._settle(body)
         except VisitNotAdmitted:
@@ -234,7 +252,12 @@ class OrchestrationMachine(RuleBasedStateMachine):
         assert visit.active is None, "a second active settlement"
         settlement_id = outcome.settlement.id
         assert settlement_id is not None
-        visit.active = settlement_id
+        assert outcome.settlement.stage == len(visit.stages) + 1
+        if mid:
+            event(f"settle: stage {len(visit.stages) + 1}")
+            visit.stages.append(settlement_id)
+        else:
+            visit.active = settlement_id
         visit.settlements += 1
         visit.bills[settlement_id] = (in_policy + out_of_policy) * 100
         return Settled(visit_id, body, settlement_id)
@@ -260,20 +283,31 @@ class OrchestrationMachine(RuleBasedStateMachine):
     def reverse(self, s: Settled) -> None:
         # The same HIS reversal id every time: a second reversal is a replay, not a new one.
         request = ReversalCreate(reason="wrong bill", his_reversal_id=f"RV{s.settlement_id}")
-        answer = self.call(
-            lambda uow: settlements.reverse(
-                uow,
-                hospital_code=HOSPITAL,
-                settlement_id=s.settlement_id,
-                body=request,
-                actor="machine",
-            )
-        )
-        assert answer.status == "reversed"
         visit = self.model[s.visit_id]
-        event("reverse: new" if visit.active == s.settlement_id else "reverse: replay or old")
+        active = [*visit.stages, *([visit.active] if visit.active else [])]
+        later = [i for i in active if i > s.settlement_id]
+        try:
+            answer = self.call(
+                lambda uow: settlements.reverse(
+                    uow,
+                    hospital_code=HOSPITAL,
+                    settlement_id=s.settlement_id,
+                    body=request,
+                    actor="machine",
+                )
+            )
+        except LaterStageActive:
+            event("reverse: refused, a later stage is active")
+            assert s.settlement_id in active, "refused a settlement no longer active"
+            assert later, "refused without a later active stage"
+            return
+        assert answer.status == "reversed"
+        assert not (s.settlement_id in active and later), "reversed a stage before a later one"
+        event("reverse: new" if s.settlement_id in active else "reverse: replay or old")
         if visit.active == s.settlement_id:
             visit.active = None
+        if s.settlement_id in visit.stages:
+            visit.stages.remove(s.settlement_id)
 
     @rule(visit_id=visits)
     def reverse_the_admission(self, visit_id: str) -> None:
@@ -290,7 +324,9 @@ class OrchestrationMachine(RuleBasedStateMachine):
             refused = None
             visit.reversed = True
         # Refusing is right only while a settlement is active (it must be reversed first).
-        assert refused is None or visit.active is not None, f"reversal refused: {refused}"
+        assert refused is None or visit.active is not None or visit.stages, (
+            f"reversal refused: {refused}"
+        )
 
     @rule(visit_id=visits, pick=st.integers(0, 5))
     def rectify(self, visit_id: str, pick: int) -> None:
@@ -320,9 +356,13 @@ class OrchestrationMachine(RuleBasedStateMachine):
             rows = await uow.settlements.list_for_visit(
                 visit_id=visit_id, hospital_code=HOSPITAL, county_prefix=None, limit=1000
             )
-            active = [row.id for row, reversal in rows if reversal is None]
-            assert len(active) <= 1, f"{visit_id}: active settlements {active}"
-            assert active == ([visit.active] if visit.active else []), f"{visit_id}: {active}"
+            active = sorted(row.id for row, reversal in rows if reversal is None)
+            finals = [
+                row.id for row, reversal in rows if reversal is None and not row.mid_settlement
+            ]
+            assert len(finals) <= 1, f"{visit_id}: active final settlements {finals}"
+            wanted = sorted([*visit.stages, *([visit.active] if visit.active else [])])
+            assert active == wanted, f"{visit_id}: {active} != {wanted}"
             his_ids = [row.his_settlement_id for row, _ in rows]
             assert len(rows) == visit.settlements == len(set(his_ids)), (
                 f"{visit_id}: a retry stored a second settlement: {his_ids}"
