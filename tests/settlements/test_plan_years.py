@@ -153,3 +153,26 @@ async def test_the_settlement_date_can_choose_the_version(
     )
     assert result["policy"]["version"] == "today"  # settled today (after 2025-01-01)
     assert result["year"] == 2024  # the year is still the discharge date's
+
+
+def test_a_document_without_plan_year_keeps_the_hash_it_had_before_the_section() -> None:
+    import hashlib
+    import json
+
+    from service.policy_versions.service import compile_all
+    from service.policy_versions.shipped import shipped_policy_texts
+
+    for policy in compile_all(shipped_policy_texts()):
+        assert policy.document.plan_year is None
+        before = json.dumps(
+            policy.document.model_dump(mode="json", by_alias=True, exclude={"plan_year"}),
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        assert policy.content_hash == hashlib.sha256(before.encode()).hexdigest()
+    with_section = shipped_policy_texts()["demo_990102_county.yaml"] + "plan_year: {}\n"
+    texts = {**shipped_policy_texts(), "demo_990102_county.yaml": with_section}
+    changed = next(p for p in compile_all(texts) if p.region_code == "990102")
+    plain = next(p for p in compile_all(shipped_policy_texts()) if p.region_code == "990102")
+    assert changed.content_hash != plain.content_hash  # stated, even as the defaults, it counts
