@@ -19,7 +19,7 @@ from service.admissions.schemas import (
     DepositPublic,
 )
 from service.admissions.service import admit
-from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
+from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.deps import AdmissionContextDep, CatalogDep
 from service.errors import problem_responses
 from service.unit_of_work import UnitOfWorkDep
@@ -70,7 +70,7 @@ async def read_admission(
     hospital_code: str | None = Query(default=None, max_length=32),
 ) -> AdmissionDetail:
     admission = await visible_admission(
-        uow.session, principal=principal, visit_id=visit_id, hospital_code=hospital_code
+        uow, principal=principal, visit_id=visit_id, hospital_code=hospital_code
     )
     return admission_detail(admission)
 

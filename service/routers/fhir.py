@@ -14,7 +14,7 @@ from fhir.resources.R4B.coverageeligibilityrequest import CoverageEligibilityReq
 from fhir.resources.R4B.task import Task
 from pydantic import BaseModel, ValidationError
 
-from service.auth import AuditorOrHospitalDep, HospitalDep
+from service.auth.deps import AuditorOrHospitalDep, HospitalDep
 from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
 from service.errors import FieldProblem, ServiceError
 from service.fhir import claims, eligibility, tasks

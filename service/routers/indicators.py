@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.auth import AuditorDep
+from service.auth.deps import AuditorDep
 from service.deps import CatalogDep
 from service.errors import problem_responses
 from service.indicators.schemas import Indicators

@@ -8,7 +8,8 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.auth import AdminDep, KeyCacheDep, Role
+from service.auth import Role
+from service.auth.deps import AdminDep, KeyCacheDep
 from service.auth.keys import issue_key, list_keys, revoke_key
 from service.errors import problem_responses
 from service.unit_of_work import SessionDep

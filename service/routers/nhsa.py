@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from service.auth import HospitalDep
+from service.auth.deps import HospitalDep
 from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
 from service.errors import (
     FieldProblem,

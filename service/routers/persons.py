@@ -7,7 +7,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query
 
-from service.auth import AuditorOrHospitalDep
+from service.auth.deps import AuditorOrHospitalDep
 from service.china_time import today
 from service.deps import AdmissionContextDep
 from service.errors import problem_responses

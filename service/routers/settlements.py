@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
-from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
+from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.deps import CatalogDep, HospitalsDep, SettingsDep
 from service.errors import problem_responses
 from service.settlements import service

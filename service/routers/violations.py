@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from service.auth import AuditorDep, AuditorOrHospitalDep
+from service.auth.deps import AuditorDep, AuditorOrHospitalDep
 from service.base import utcnow
 from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses

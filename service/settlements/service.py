@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.auth import Principal, Role
+from service.auth import Principal
 from service.base import utcnow
 from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
@@ -311,16 +311,12 @@ async def reverse(
     return await uow.run(work, busy=_busy, on_duplicate=raced)
 
 
-def _visible(principal: Principal, row: Settlement) -> bool:
-    return principal.sees_hospital(row.hospital_code, row.county_code)
-
-
 async def stored(
     uow: UnitOfWork, *, principal: Principal, settlement_id: int
 ) -> tuple[Settlement, SettlementReversal | None]:
     """The row and its reversal, if the principal may see it (else not found)."""
     row = await uow.settlements.get(settlement_id)
-    if row is None or not _visible(principal, row):
+    if row is None or not principal.sees_hospital(row.hospital_code, row.county_code):
         raise SettlementNotFound(f"no settlement {settlement_id} that you may see")
     assert row.id is not None
     return row, await uow.settlements.reversal_of(row.id)
@@ -340,12 +336,7 @@ async def list_for_visit(
     limit: int,
 ) -> list[SettlementPublic]:
     """A visit's settlements, oldest first; a hospital sees its own only, an auditor its region."""
-    if principal.role is Role.HOSPITAL:
-        hospital_code = principal.hospital_code
-    prefix = None
-    if principal.role is Role.AUDITOR:
-        prefix = principal.region_prefix or "\x00"
     stored_rows = await uow.settlements.list_for_visit(
-        visit_id=visit_id, hospital_code=hospital_code, county_prefix=prefix, limit=limit
+        visit_id=visit_id, hospital_code=hospital_code, principal=principal, limit=limit
     )
     return [public(row, reversal) for row, reversal in stored_rows]

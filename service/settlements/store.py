@@ -27,6 +27,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
+from service.auth.principal import Principal
+from service.auth.visibility import visible_to
 from service.base import table_of
 from service.db import Duplicate, insert_statement, is_unique_violation
 from service.settlements.accumulators import Scope, moved_values
@@ -75,10 +77,11 @@ class SettlementStore(Protocol):
         *,
         visit_id: str,
         hospital_code: str | None,
-        county_prefix: str | None,
+        principal: Principal,
         limit: int,
     ) -> list[Stored]:
-        """A visit's settlements, oldest first, of one hospital and/or under a county prefix."""
+        """A visit's settlements, oldest first: of one hospital if named, and only what the
+        principal may see (service.auth.visibility)."""
         ...
 
     async def totals(self, scope: Scope) -> dict[str, int]:
@@ -252,20 +255,23 @@ class SqlSettlementStore:
         *,
         visit_id: str,
         hospital_code: str | None,
-        county_prefix: str | None,
+        principal: Principal,
         limit: int,
     ) -> list[Stored]:
+        seen = visible_to(
+            principal,
+            hospital_code=col(Settlement.hospital_code),
+            county_code=col(Settlement.county_code),
+        )
         query = (
             select(Settlement, SettlementReversal)
             .outerjoin(
                 SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id)
             )
-            .where(Settlement.visit_id == visit_id)
+            .where(Settlement.visit_id == visit_id, *seen)
         )
         if hospital_code is not None:
             query = query.where(Settlement.hospital_code == hospital_code)
-        if county_prefix is not None:
-            query = query.where(col(Settlement.county_code).startswith(county_prefix))
         result = await self._session.exec(query.order_by(col(Settlement.id)).limit(limit))
         return [(row, reversal) for row, reversal in result.all()]
 

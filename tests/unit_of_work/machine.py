@@ -318,7 +318,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         expected: dict[Scope, Counter[str]] = defaultdict(Counter)
         for visit_id, visit in self.model.items():
             rows = await uow.settlements.list_for_visit(
-                visit_id=visit_id, hospital_code=HOSPITAL, county_prefix=None, limit=1000
+                visit_id=visit_id, hospital_code=HOSPITAL, principal=HOSPITAL_DESK, limit=1000
             )
             active = [row.id for row, reversal in rows if reversal is None]
             assert len(active) <= 1, f"{visit_id}: active settlements {active}"
