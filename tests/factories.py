@@ -335,3 +335,27 @@ async def active_snapshot(session: Any) -> Any:
     if pointer is None:
         return None
     return await session.get(RosterSnapshot, pointer.snapshot_id)
+
+
+CONSOLE_ORIGIN = "http://testserver"
+
+
+def console_browser(app: FastAPI) -> httpx.AsyncClient:
+    """A client that behaves as a browser on the console: same-origin forms, cookies kept."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(
+        transport=transport, base_url=CONSOLE_ORIGIN, headers={"Origin": CONSOLE_ORIGIN}
+    )
+
+
+async def console_sign_in(browser: httpx.AsyncClient, api_key: str) -> None:
+    response = await browser.post("/console/login", data={"api_key": api_key})
+    assert response.status_code == 303, response.text
+
+
+def csrf_in(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None, "no CSRF field on the page"
+    return found.group(1)

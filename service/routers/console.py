@@ -33,7 +33,7 @@ from service.violations.rectification import STEPS, move
 from service.violations.scoreboard import names, scoreboard
 
 
-async def _guard(request: Request, session: SessionDep) -> console.ConsoleUser | None:
+async def guard(request: Request, session: SessionDep) -> console.ConsoleUser | None:
     """Every console request: the route's entry in the access table, the origin of a form, the
     session, the role. Public routes get None."""
     rule = access.access_of(request)
@@ -49,7 +49,7 @@ async def _guard(request: Request, session: SessionDep) -> console.ConsoleUser |
 
 
 async def _user(
-    user: Annotated[console.ConsoleUser | None, Depends(_guard)],
+    user: Annotated[console.ConsoleUser | None, Depends(guard)],
 ) -> console.ConsoleUser:
     if user is None:  # a public route asked for a user: treat it as signed out
         raise console.sign_in_first()
@@ -58,7 +58,7 @@ async def _user(
 
 UserDep = Annotated[console.ConsoleUser, Depends(_user)]
 
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(_guard)])
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 PROBLEM_TEXT = {
     "invalid_transition": "当前状态不能办理该操作",
