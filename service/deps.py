@@ -16,23 +16,25 @@ from service.settings import Settings
 __all__ = ["AdmissionContextDep", "CatalogDep", "HospitalsDep", "SessionmakerDep", "SettingsDep"]
 
 
-def _settings(request: Request) -> Settings:
+# Every dependency here is `async def` though none awaits: FastAPI runs a plain `def`
+# dependency in the thread pool, a thread hop per request for an attribute read.
+async def _settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def _catalog(request: Request) -> PolicyCatalog:
+async def _catalog(request: Request) -> PolicyCatalog:
     return cast(PolicyCatalog, request.app.state.policies)
 
 
-def _hospitals(request: Request) -> HospitalDirectory:
+async def _hospitals(request: Request) -> HospitalDirectory:
     return cast(HospitalDirectory, request.app.state.hospitals)
 
 
-def _admission_context(request: Request) -> AdmissionContext:
+async def _admission_context(request: Request) -> AdmissionContext:
     return cast(AdmissionContext, request.app.state.admission_context)
 
 
-def _sessionmaker(request: Request) -> async_sessionmaker[Any]:
+async def _sessionmaker(request: Request) -> async_sessionmaker[Any]:
     return cast(async_sessionmaker[Any], request.app.state.sessionmaker)
 
 
