@@ -23,6 +23,9 @@ class RosterSnapshot(SQLModel, table=True):
     rows_rejected: int = Field(default=0, sa_type=sa.BigInteger)
     created_at: datetime = created_at_field()
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # The insured counties the roster lists, sorted: a person missing from the snapshot in a
+    # county it does not cover is not "not registered" (ADR 0011). None: loaded before 0007.
+    counties: list[str] | None = Field(default=None, sa_type=sa.JSON, nullable=True)
 
 
 class RosterEntry(SQLModel, table=True):

@@ -18,6 +18,7 @@ class SnapshotAnswer:
     snapshot_id: int
     taken_at: datetime
     record: PersonRecord | None  # None: not in the roster
+    counties: tuple[str, ...] | None = None  # the insured counties it lists; None: not known
 
 
 async def active_snapshot(session: AsyncSession) -> RosterSnapshot | None:
@@ -31,14 +32,14 @@ async def find_in_snapshot(session: AsyncSession, person_key: str) -> SnapshotAn
     """The active snapshot's answer for this person; None when no snapshot is loaded."""
     row = (
         await session.exec(
-            select(RosterSnapshot.id, RosterSnapshot.taken_at)
+            select(RosterSnapshot.id, RosterSnapshot.taken_at, RosterSnapshot.counties)
             .join(RosterPointer, col(RosterPointer.snapshot_id) == col(RosterSnapshot.id))
             .where(RosterPointer.name == "active")
         )
     ).first()
     if row is None:
         return None
-    snapshot_id, taken_at = row
+    snapshot_id, taken_at, counties = row
     assert snapshot_id is not None
     entries = (
         await session.exec(
@@ -48,7 +49,12 @@ async def find_in_snapshot(session: AsyncSession, person_key: str) -> SnapshotAn
         )
     ).all()
     record = record_from_entries(list(entries)) if entries else None
-    return SnapshotAnswer(snapshot_id=snapshot_id, taken_at=taken_at, record=record)
+    return SnapshotAnswer(
+        snapshot_id=snapshot_id,
+        taken_at=taken_at,
+        record=record,
+        counties=tuple(counties) if counties is not None else None,
+    )
 
 
 def record_from_entries(entries: list[RosterEntry]) -> PersonRecord:
