@@ -10,13 +10,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.admissions.errors import AdmissionNotFound, AdmissionReversed, DepositConflict
+from service.admissions.errors import (
+    AdmissionNotFound,
+    AdmissionReversed,
+    AdmissionSettled,
+    DepositConflict,
+)
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.admissions.schemas import DepositOutcome, DepositReport, ViolationRef
 from service.admissions.service import find_admission, local_date, request_digest
 from service.base import utcnow
 from service.policy import CompiledPolicy, fen_to_yuan, points_for
 from service.policy_versions.catalog import PolicyCatalog
+from service.settlements.visits import read_visit
 from service.violations.ledger import Finding, book_violation
 
 log = logging.getLogger("settlecheck.admissions")
@@ -211,11 +217,24 @@ def _outcome(
 async def reverse_admission(
     session: AsyncSession, *, hospital_code: str, actor: str, visit_id: str, reason: str
 ) -> Admission:
-    """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger."""
+    """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger.
+    Refused while the visit has an active settlement: reverse the settlement first."""
     admission = await _locked_admission(session, hospital_code=hospital_code, visit_id=visit_id)
     if admission.state == "reversed":
         return admission
     assert admission.id is not None
+    # The admission row is locked first, as a settlement locks it (settlements/visits.py):
+    # a settlement that got there first has committed by now, and this read sees it.
+    visit = await read_visit(
+        await session.connection(), hospital_code=hospital_code, visit_id=visit_id
+    )
+    latest = visit.latest if visit is not None else None
+    if latest is not None and latest.active:
+        raise AdmissionSettled(
+            f"visit {visit_id} has active settlement {latest.id} ({latest.his_settlement_id}); "
+            "reverse the settlement before the admission",
+            field="visit_id",
+        )
     admission.state = "reversed"
     admission.reversed_at = utcnow()
     admission.reversal_reason = reason

@@ -159,7 +159,9 @@ async def create(
 ) -> Outcome:
     """结算: settle and store, or replay the settlement stored under the same keys."""
     fingerprint = idempotency.request_hash(body)
-    visit = await _read_visit(session, hospital_code=hospital_code, visit_id=body.visit_id)
+    visit = await _read_visit(
+        session, hospital_code=hospital_code, visit_id=body.visit_id, lock=True
+    )
     earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
     if earlier is not None:
         return await _replay(session, earlier, fingerprint)
@@ -170,8 +172,22 @@ async def create(
     ctx = await load_context(
         session, catalog=catalog, hospitals=hospitals, admission=visit, body=body
     )
+    attempts = 0
+
+    async def attempt() -> Outcome:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:  # the rollback released the admission: hold it again, still admitted?
+            admitted(
+                await _read_visit(
+                    session, hospital_code=hospital_code, visit_id=ctx.visit_id, lock=True
+                ),
+                visit_id=ctx.visit_id,
+            )
+        return await _settle(session, ctx, visit, body, fingerprint)
+
     try:
-        return await with_retries(session, lambda: _settle(session, ctx, visit, body, fingerprint))
+        return await with_retries(session, attempt)
     except IntegrityError:
         # A concurrent settlement of this visit committed first: answer from what it stored.
         await session.rollback()
@@ -189,10 +205,10 @@ def _refuse_if_settled(visit: AdmittedVisit) -> None:
 
 
 async def _read_visit(
-    session: AsyncSession, *, hospital_code: str, visit_id: str
+    session: AsyncSession, *, hospital_code: str, visit_id: str, lock: bool = False
 ) -> AdmittedVisit | None:
     conn = await session.connection()
-    return await read_visit(conn, hospital_code=hospital_code, visit_id=visit_id)
+    return await read_visit(conn, hospital_code=hospital_code, visit_id=visit_id, lock=lock)
 
 
 async def _replay(session: AsyncSession, earlier: Earlier, fingerprint: str) -> Outcome:

@@ -103,13 +103,21 @@ _VISIT = (
 )
 
 
+# A settlement holds the admission row (FOR KEY SHARE, PostgreSQL) from this read to its commit,
+# before it locks any accumulator; reversing the admission takes the same row FOR UPDATE first.
+# So one waits for the other and then sees it: a settlement never commits on a reversed
+# admission, nor a reversal on a settled one. Settlements of one visit do not block each other.
+# SQLite serialises whole write transactions anyway.
+_VISIT_LOCKED = _VISIT.with_for_update(read=True, key_share=True, of=_admissions)
+
+
 async def read_visit(
-    conn: AsyncConnection, *, hospital_code: str, visit_id: str
+    conn: AsyncConnection, *, hospital_code: str, visit_id: str, lock: bool = False
 ) -> AdmittedVisit | None:
-    """The calling hospital's admission of this visit (None: no such visit there)."""
-    rows = (
-        await conn.execute(_VISIT, {"hospital_code": hospital_code, "visit_id": visit_id})
-    ).all()
+    """The calling hospital's admission of this visit (None: no such visit there); `lock`:
+    hold the admission against a reversal until the transaction ends."""
+    query = _VISIT_LOCKED if lock else _VISIT
+    rows = (await conn.execute(query, {"hospital_code": hospital_code, "visit_id": visit_id})).all()
     if not rows:
         return None
     first = rows[0]
