@@ -201,12 +201,17 @@ def _clamp(value: Fraction) -> Fraction:
 
 
 def _plan(layer: Layer, visit: Visit, categories: frozenset[str]) -> LayerPlan:
+    deductible = _by(layer.deductible_by_level, visit.hospital_level, layer.deductible)
+    if layer.deductible_accumulates == "per_admission" and visit.visit_type != "inpatient":
+        # 住院起付线 is charged per inpatient stay: an outpatient visit pays a deductible only
+        # where an adjustment for its visit type sets one.
+        deductible = Decimal(0)
     p: dict[str, Any] = {
         "applies": matches(layer.applies_to, visit, categories),
         "ratio": _by(layer.ratio_by_level, visit.hospital_level, layer.ratio),
         "ratio_add": Decimal(0),
         "out_of_policy_ratio": layer.out_of_policy_ratio,
-        "deductible": _by(layer.deductible_by_level, visit.hospital_level, layer.deductible),
+        "deductible": deductible,
         "threshold": layer.threshold,
         "threshold_factor": Decimal(1),
         "personal_cap": _by(layer.personal_cap_by_tier, visit.hospital_tier, layer.personal_cap),
