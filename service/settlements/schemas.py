@@ -150,7 +150,15 @@ class SettlementPublic(BaseModel):
     preselfpay_amt: str = Field(description="先行自付金额")
     inscp_scp_amt: str = Field(description="符合政策范围金额")
     findings: list[FindingOut]
-    violations_booked: list[str]
+    violation_findings: list[str] = Field(
+        default_factory=list,
+        description="rule codes of the findings this settlement books in the ledger (a preview: "
+        "would book)",
+    )
+    violations_booked: list[str] | None = Field(
+        description="rule codes booked in the ledger with this settlement; null in a preview, "
+        "which books nothing (see violation_findings)"
+    )
     policy: PolicyRef
     trace: list[TraceOut]
     reversal: ReversalOut | None = None

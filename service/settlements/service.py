@@ -145,7 +145,14 @@ async def preview(
     result = compute.run(ctx, year)
     rendered = compute.render(ctx, result, compute.bookings(ctx, result, year))
     return SettlementPublic.model_validate(
-        {**rendered, "id": None, "status": "preview", "his_settlement_id": None, "created_at": None}
+        {
+            **rendered,
+            "id": None,
+            "status": "preview",
+            "his_settlement_id": None,
+            "created_at": None,
+            "violations_booked": None,  # findings, not booked: a preview stores nothing
+        }
     )
 
 
