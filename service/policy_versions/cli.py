@@ -152,7 +152,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _amounts(pairs: list[str]) -> dict[str, int]:
     """`KEY=YUAN` options as fen by key."""
-    from service.policy import yuan_to_fen
+    from service.money import yuan_to_fen
 
     out = {}
     for pair in pairs:
@@ -163,7 +163,8 @@ def _amounts(pairs: list[str]) -> dict[str, int]:
 
 def _lines(pairs: list[str]) -> tuple[Any, ...]:
     """`ITEM=YUAN[:out]` options as bill lines (in-policy unless `:out`)."""
-    from service.policy import BillLine, yuan_to_fen
+    from service.money import yuan_to_fen
+    from service.policy import BillLine
 
     lines = []
     for pair in pairs:
