@@ -6,7 +6,12 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from service.admissions.errors import AdmissionNotFound, AdmissionReversed, DepositConflict
+from service.admissions.errors import (
+    AdmissionNotFound,
+    AdmissionReversed,
+    AdmissionSettled,
+    DepositConflict,
+)
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.admissions.schemas import DepositCreate, DepositPublic, ViolationRef
 from service.base import utcnow
@@ -194,11 +199,22 @@ def _outcome(
 async def reverse_admission(
     uow: UnitOfWork, *, hospital_code: str, actor: str, visit_id: str, reason: str
 ) -> Admission:
-    """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger."""
+    """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger.
+    Refused while the visit has an active settlement: reverse the settlement first."""
     admission = await _locked_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     if admission.state == "reversed":
         return admission
     assert admission.id is not None
+    # The admission row is locked first, as a settlement holds it (settlements/store.py):
+    # a settlement that got there first has committed by now, and this read sees it.
+    visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=visit_id)
+    latest = visit.latest if visit is not None else None
+    if latest is not None and latest.active:
+        raise AdmissionSettled(
+            f"visit {visit_id} has active settlement {latest.id} ({latest.his_settlement_id}); "
+            "reverse the settlement before the admission",
+            field="visit_id",
+        )
     admission.state = "reversed"
     admission.reversed_at = utcnow()
     admission.reversal_reason = reason

@@ -103,8 +103,22 @@ class AdmissionPublic(BaseModel):
     categories: list[CategoryPublic]
     pay_after_treatment: PayAfterTreatment
     deposit_intended: str
-    deposit_allowed: str | None = Field(description="yuan; null: no limit (not eligible)")
+    deposit_allowed: str | None = Field(
+        description="yuan the desk may take as a deposit; null: no limit. See deposit_basis."
+    )
     deposit_allowed_fen: int | None
+    deposit_basis: Literal["eligible", "not_eligible", "status_unknown"] | None = Field(
+        default=None,
+        description="why deposit_allowed is what it is. eligible: pay-after-treatment applies "
+        "and the policy's deposit_when_eligible is the limit; not_eligible: null, no limit, "
+        "the patient is not eligible on this visit (pay_after_treatment.reasons say why); "
+        "status_unknown: neither the registry nor the snapshot can say, the policy's "
+        "deposit_when_unknown is the limit (null: the policy sets none). "
+        "Absent on admissions recorded before this field existed.",
+    )
+    deposit_explanation: str | None = Field(
+        default=None, description="deposit_allowed and its basis in words, for the desk"
+    )
     warnings: list[NoticePublic]
     source: SourcePublic
     policy: PolicyRef

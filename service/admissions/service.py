@@ -61,7 +61,11 @@ async def admit(
     # The registry is asked before the first statement: on SQLite the first statement takes
     # the write lock, which must not be held across a network call.
     status = await resolve_status(
-        uow.session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
+        uow.session,
+        lookup=ctx.lookup,
+        id_number=normalised,
+        person_key=resident.person_key,
+        insured_county=body.insured_county,
     )
     hospital = await ctx.hospitals.get(uow.session, hospital_code)
     admitted_on = local_date(body.admitted_at)

@@ -88,7 +88,7 @@ def _results(call: Call, patient: Patient3101, previewed: SettlementPublic) -> l
             "vola_bhvr_type": None,
             "task_id": call.envelope.msgid,
         }
-        for rule in previewed.violations_booked
+        for rule in previewed.violation_findings
     ]
 
 

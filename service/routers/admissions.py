@@ -104,8 +104,9 @@ async def create_deposit(
 @router.post(
     "/{visit_id}/reversal",
     response_model=AdmissionDetail,
-    responses=problem_responses(401, 403, 404, 422),
-    summary="Reverse (cancel) an admission; idempotent, findings stay in the ledger",
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Reverse (cancel) an admission; idempotent, findings stay in the ledger; "
+    "409 admission_settled while a settlement of the visit is active",
 )
 async def create_reversal(
     visit_id: str,

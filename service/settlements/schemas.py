@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from service.money import Amount
 from service.policy.schema import FeeItem
@@ -156,8 +156,24 @@ class SettlementPublic(BaseModel):
     preselfpay_amt: str = Field(description="先行自付金额")
     inscp_scp_amt: str = Field(description="符合政策范围金额")
     findings: list[FindingPublic]
-    violations_booked: list[str]
+    violation_findings: list[str] = Field(
+        default_factory=list,
+        description="rule codes of the findings this settlement books in the ledger (a preview: "
+        "would book)",
+    )
+    violations_booked: list[str] | None = Field(
+        description="rule codes booked in the ledger with this settlement; null in a preview, "
+        "which books nothing (see violation_findings)"
+    )
     policy: PolicyRef
     trace: list[TracePublic]
     reversal: ReversalPublic | None = None
     created_at: datetime | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _findings_of_older_rows(cls, data: Any) -> Any:
+        # Settlements stored before violation_findings existed booked exactly what they found.
+        if isinstance(data, dict) and "violation_findings" not in data:
+            return {**data, "violation_findings": data.get("violations_booked") or []}
+        return data

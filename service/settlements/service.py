@@ -118,7 +118,14 @@ async def preview(
     result = engine_run.run(ctx, year)
     rendered = render.render(ctx, result, findings.bookings(ctx, result, year))
     return SettlementPublic.model_validate(
-        {**rendered, "id": None, "status": "preview", "his_settlement_id": None, "created_at": None}
+        {
+            **rendered,
+            "id": None,
+            "status": "preview",
+            "his_settlement_id": None,
+            "created_at": None,
+            "violations_booked": None,  # findings, not booked: a preview stores nothing
+        }
     )
 
 
@@ -132,7 +139,9 @@ async def create(
 ) -> Outcome:
     """结算: settle and store, or replay the settlement stored under the same keys."""
     fingerprint = idempotency.request_hash(body)
-    visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=body.visit_id)
+    visit = await uow.settlements.read_visit(
+        hospital_code=hospital_code, visit_id=body.visit_id, lock=True
+    )
     earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
     if earlier is not None:
         return await _replay(uow, earlier, fingerprint)
@@ -143,8 +152,22 @@ async def create(
     ctx = await load_context(
         uow.session, catalog=catalog, hospitals=hospitals, admission=visit, body=body
     )
+    attempts = 0
+
+    async def attempt() -> Outcome:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:  # the rollback released the admission: hold it again, still admitted?
+            admitted(
+                await uow.settlements.read_visit(
+                    hospital_code=hospital_code, visit_id=ctx.visit_id, lock=True
+                ),
+                visit_id=ctx.visit_id,
+            )
+        return await _settle(uow, ctx, visit, body, fingerprint)
+
     return await uow.run(
-        lambda: _settle(uow, ctx, visit, body, fingerprint),
+        attempt,
         busy=_busy,
         # A concurrent settlement of this visit committed first: answer from what it stored.
         on_duplicate=lambda: _after_race(uow, ctx, body, fingerprint),

@@ -39,8 +39,11 @@ Stored = tuple[Settlement, SettlementReversal | None]
 
 
 class SettlementStore(Protocol):
-    async def read_visit(self, *, hospital_code: str, visit_id: str) -> AdmittedVisit | None:
-        """The calling hospital's admission of this visit with its settlements, newest first."""
+    async def read_visit(
+        self, *, hospital_code: str, visit_id: str, lock: bool = False
+    ) -> AdmittedVisit | None:
+        """The calling hospital's admission of this visit with its settlements, newest first;
+        `lock`: hold the admission against a reversal until the transaction ends."""
         ...
 
     async def read_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
@@ -129,6 +132,13 @@ _VISIT = (
     .order_by(_settlements.c.visit_seq.desc())
 )
 
+# A settlement holds the admission row (FOR KEY SHARE, PostgreSQL) from its first read to its
+# commit, before it locks any accumulator; reversing the admission takes the same row FOR UPDATE
+# first (admissions/store.py `find(for_update=True)`). So one waits for the other and then sees
+# it: a settlement never commits on a reversed admission, nor a reversal on a settled one.
+# Settlements of one visit do not block each other. SQLite serialises write transactions anyway.
+_VISIT_LOCKED = _VISIT.with_for_update(read=True, key_share=True, of=_admissions)
+
 # One statement: an upsert whose no-op update takes each row's lock in key order, waits for
 # whoever holds it, and returns the value that one committed. The keys travel as one JSON array,
 # so the statement is the same text (and prepared plan) for any number of keys.
@@ -192,10 +202,12 @@ class SqlSettlementStore:
         # Asked per call, never kept: a retry's rollback gives the connection back.
         return await self._session.connection()
 
-    async def read_visit(self, *, hospital_code: str, visit_id: str) -> AdmittedVisit | None:
+    async def read_visit(
+        self, *, hospital_code: str, visit_id: str, lock: bool = False
+    ) -> AdmittedVisit | None:
         conn = await self._conn()
         params = {"hospital_code": hospital_code, "visit_id": visit_id}
-        rows = (await conn.execute(_VISIT, params)).all()
+        rows = (await conn.execute(_VISIT_LOCKED if lock else _VISIT, params)).all()
         return _visit(rows, hospital_code=hospital_code, visit_id=visit_id) if rows else None
 
     async def read_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:

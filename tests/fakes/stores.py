@@ -75,7 +75,9 @@ class _Store:
 
 
 class MemorySettlementStore(_Store):
-    async def read_visit(self, *, hospital_code: str, visit_id: str) -> AdmittedVisit | None:
+    async def read_visit(
+        self, *, hospital_code: str, visit_id: str, lock: bool = False
+    ) -> AdmittedVisit | None:
         a = next(
             (
                 r

@@ -289,8 +289,13 @@ class OrchestrationMachine(RuleBasedStateMachine):
         else:
             refused = None
             visit.reversed = True
-        # Refusing is right only while a settlement is active (it must be reversed first).
-        assert refused is None or visit.active is not None, f"reversal refused: {refused}"
+        # Refused exactly while a settlement is active (it must be reversed first, issue 11
+        # item 5): a reversed admission never keeps a settled visit.
+        if visit.active is not None:
+            assert refused == "admission_settled", f"reversed a settled admission: {refused}"
+            event("reverse the admission: refused, settled")
+        else:
+            assert refused is None, f"reversal refused: {refused}"
 
     @rule(visit_id=visits, pick=st.integers(0, 5))
     def rectify(self, visit_id: str, pick: int) -> None:
