@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,8 +17,10 @@ from service.admissions.models import Admission, AdmissionDeposit, AdmissionEven
 from service.admissions.schemas import DepositOutcome, DepositReport, ViolationRef
 from service.admissions.service import find_admission, local_date, request_digest
 from service.base import utcnow
+from service.dates import DateWindow
 from service.policy import CompiledPolicy, fen_to_yuan, points_for
 from service.policy_versions.catalog import PolicyCatalog
+from service.settlements.models import Settlement, SettlementReversal
 from service.violations.ledger import Finding, book_violation
 
 log = logging.getLogger("settlecheck.admissions")
@@ -38,6 +42,7 @@ async def report_deposit(
     session: AsyncSession,
     *,
     catalog: PolicyCatalog,
+    window: DateWindow,
     hospital_code: str,
     actor: str,
     visit_id: str,
@@ -53,6 +58,11 @@ async def report_deposit(
         return _replay(existing, request_hash), True
     if admission.state != "admitted":
         raise AdmissionReversed(f"admission {visit_id} was reversed; no deposit can be reported")
+    window.deposit(
+        body.taken_at,
+        admitted_at=admission.admitted_at,
+        discharged_at=await _discharged_at(session, admission.id),
+    )
     amount_fen = int(body.amount * 100)
     taken_before = admission.deposit_taken_fen
     refund_fen = _excess(admission, taken_before=taken_before, amount_fen=amount_fen)
@@ -94,6 +104,21 @@ async def report_deposit(
     )
     await session.flush()
     return deposit.response, False
+
+
+async def _discharged_at(session: AsyncSession, admission_id: int) -> datetime | None:
+    """The discharge of the visit's active settlement, if it is settled."""
+    s = Settlement.__table__  # type: ignore[attr-defined]
+    r = SettlementReversal.__table__  # type: ignore[attr-defined]
+    query = (
+        sa.select(s.c.discharged_at)
+        .select_from(s.outerjoin(r, r.c.settlement_id == s.c.id))
+        .where(s.c.admission_id == admission_id, r.c.id.is_(None))
+        .order_by(s.c.discharged_at.desc())
+        .limit(1)
+    )
+    row = (await session.exec(query)).first()  # type: ignore[call-overload]
+    return None if row is None else row[0]  # type: ignore[no-any-return]
 
 
 def _excess(admission: Admission, *, taken_before: int, amount_fen: int) -> int:

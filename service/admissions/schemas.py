@@ -9,16 +9,21 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from service.idtext import NoResidentId, Prose
+
 Yuan = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), decimal_places=2)]
-VisitId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+# Identifiers refuse a resident ID number inside them; prose has it masked (service/idtext.py).
+VisitId = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$"), NoResidentId
+]
 
 
 class Referral(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     referred: bool = False
-    referral_no: str | None = Field(default=None, max_length=64)
-    from_hospital: str | None = Field(default=None, max_length=128)
+    referral_no: Annotated[str, NoResidentId] | None = Field(default=None, max_length=64)
+    from_hospital: Prose | None = Field(default=None, max_length=128)
 
 
 class AdmissionCreate(BaseModel):
@@ -37,7 +42,9 @@ class AdmissionCreate(BaseModel):
 class DepositReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    receipt_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
+    receipt_no: Annotated[str, NoResidentId] = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$"
+    )
     amount: Yuan
     taken_at: AwareDatetime
 
@@ -45,7 +52,7 @@ class DepositReport(BaseModel):
 class ReversalRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Prose = Field(min_length=1, max_length=500)
 
 
 class CategoryPublic(BaseModel):

@@ -18,6 +18,7 @@ from service.admissions.schemas import (
 from service.admissions.service import AdmissionContext, admit, get_admission
 from service.admissions.views import admission_detail
 from service.auth import AuditorOrHospitalDep, HospitalDep, Role
+from service.dates import DateWindowDep
 from service.db import SessionDep
 from service.errors import problem_responses
 
@@ -38,9 +39,14 @@ def admission_context(request: Request) -> AdmissionContext:
     summary="Admit a patient: status, pay-after-treatment, deposit allowed, warnings",
 )
 async def create_admission(
-    body: AdmissionCreate, request: Request, session: SessionDep, hospital: HospitalDep
+    body: AdmissionCreate,
+    request: Request,
+    session: SessionDep,
+    hospital: HospitalDep,
+    window: DateWindowDep,
 ) -> JSONResponse:
     assert hospital.hospital_code is not None
+    window.moment(body.admitted_at, field="admitted_at")
     recorded = await admit(
         session,
         ctx=admission_context(request),
@@ -90,10 +96,12 @@ async def create_deposit(
     request: Request,
     session: SessionDep,
     hospital: HospitalDep,
+    window: DateWindowDep,
 ) -> JSONResponse:
     assert hospital.hospital_code is not None
     outcome, replayed = await report_deposit(
         session,
+        window=window,
         catalog=request.app.state.policies,
         hospital_code=hospital.hospital_code,
         actor=hospital.label,

@@ -46,6 +46,16 @@ async def _user(request: Request, session: SessionDep) -> console.ConsoleUser:
 UserDep = Annotated[console.ConsoleUser, Depends(_user)]
 
 
+async def _user_without_transaction(request: Request) -> console.ConsoleUser:
+    """The user, read in a session closed at once: an export reads in a session of its own
+    before the response starts, and on SQLite an open request transaction holds the lock."""
+    async with request.app.state.sessionmaker() as session:
+        return await console.console_user(request, session)
+
+
+ExportUserDep = Annotated[console.ConsoleUser, Depends(_user_without_transaction)]
+
+
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -126,13 +136,13 @@ async def ledger(request: Request, session: SessionDep, user: UserDep) -> Respon
 
 @router.get("/violations/export.{fmt}")
 async def ledger_export(
-    fmt: export.ExportFormat, request: Request, user: UserDep
+    fmt: export.ExportFormat, request: Request, user: ExportUserDep
 ) -> StreamingResponse:
     q = parse_form(LedgerQuery, request.query_params)
     rows = export.violation_rows(
         request.app.state.sessionmaker, principal=user.principal, wanted=q.filter(), sort=q.sort
     )
-    return export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
+    return await export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
 
 
 @router.get("/violations/{violation_id}")
@@ -208,7 +218,7 @@ async def score_export(
     q = parse_form(PeriodQuery, request.query_params)
     board = await scoreboard(session, principal=user.principal, wanted=q.filter())
     rows = export.listed(export.scoreboard_rows(board))
-    return export.response(
+    return await export.response(
         fmt,
         "考核扣分",
         export.SCORE_HEADERS,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from service.admissions.service import local_date
 from service.auth import AuditorOrHospitalDep
 from service.base import utcnow
+from service.dates import DateWindowDep
 from service.db import SessionDep
 from service.errors import problem_responses
 from service.persons.routing import MaskedPathRoute
@@ -30,6 +31,7 @@ async def read_person_status(
     request: Request,
     session: SessionDep,
     principal: AuditorOrHospitalDep,
+    window: DateWindowDep,
     on: date | None = Query(default=None, description="the day to check; default today (China)"),
 ) -> PersonStatusPublic:
     return await person_status(
@@ -37,5 +39,5 @@ async def read_person_status(
         ctx=admission_context(request),
         principal=principal,
         id_number=id_number,
-        on=on or local_date(utcnow()),
+        on=local_date(utcnow()) if on is None else window.day(on, field="on"),
     )

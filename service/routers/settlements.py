@@ -8,8 +8,10 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from service.auth import AuditorOrHospitalDep, HospitalDep
+from service.dates import DateWindowDep
 from service.db import SessionDep
 from service.errors import problem_responses
+from service.idtext import NoResidentId
 from service.settlements import service
 from service.settlements.schemas import (
     ReversalCreate,
@@ -36,8 +38,13 @@ def _hospital(principal: HospitalDep) -> str:
     summary="Pre-settlement (预结算): what settling this bill now would pay; nothing is stored",
 )
 async def preview_settlement(
-    body: SettlementPreviewIn, request: Request, session: SessionDep, principal: HospitalDep
+    body: SettlementPreviewIn,
+    request: Request,
+    session: SessionDep,
+    principal: HospitalDep,
+    window: DateWindowDep,
 ) -> SettlementPublic:
+    window.moment(body.discharged_at, field="discharged_at")
     return await service.preview(
         session,
         catalog=request.app.state.policies,
@@ -67,7 +74,9 @@ async def create_settlement(
     response: Response,
     session: SessionDep,
     principal: HospitalDep,
+    window: DateWindowDep,
 ) -> SettlementPublic:
+    window.moment(body.discharged_at, field="discharged_at")
     outcome = await service.create(
         session,
         catalog=request.app.state.policies,
@@ -113,7 +122,7 @@ async def list_settlements(
     request: Request,
     session: SessionDep,
     principal: AuditorOrHospitalDep,
-    visit_id: Annotated[str, Query(min_length=1, max_length=64)],
+    visit_id: Annotated[str, Query(min_length=1, max_length=64), NoResidentId],
     hospital_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[SettlementPublic]:
     return await service.list_for_visit(
