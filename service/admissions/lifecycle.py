@@ -118,7 +118,7 @@ async def _discharged_at(session: AsyncSession, admission_id: int) -> datetime |
         .limit(1)
     )
     row = (await session.exec(query)).first()  # type: ignore[call-overload]
-    return None if row is None else row[0]  # type: ignore[no-any-return]
+    return None if row is None else row[0]
 
 
 def _excess(admission: Admission, *, taken_before: int, amount_fen: int) -> int:

@@ -13,9 +13,8 @@ from service.idtext import NoResidentId, Prose
 
 Yuan = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), decimal_places=2)]
 # Identifiers refuse a resident ID number inside them; prose has it masked (service/idtext.py).
-VisitId = Annotated[
-    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$"), NoResidentId
-]
+VISIT_ID_PATTERN = r"^[A-Za-z0-9._:/-]+$"
+VisitId = Annotated[str, Field(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN), NoResidentId]
 
 
 class Referral(BaseModel):

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.auth import AdminDep, Role
 from service.auth.keys import issue_key, list_keys, revoke_key
 from service.db import SessionDep
-from service.idtext import Identifier
 from service.errors import problem_responses
+from service.idtext import Identifier
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 

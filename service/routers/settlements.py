@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from service.admissions.schemas import VISIT_ID_PATTERN
 from service.auth import AuditorOrHospitalDep, HospitalDep
 from service.dates import DateWindowDep
 from service.db import SessionDep
@@ -122,7 +123,9 @@ async def list_settlements(
     request: Request,
     session: SessionDep,
     principal: AuditorOrHospitalDep,
-    visit_id: Annotated[str, Query(min_length=1, max_length=64), NoResidentId],
+    visit_id: Annotated[
+        str, Query(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN), NoResidentId
+    ],
     hospital_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[SettlementPublic]:
     return await service.list_for_visit(

@@ -92,7 +92,8 @@ def violation_row(v: ViolationRow) -> list[Cell]:
     return [
         v.id, _local(v.detected_at), v.county_code, v.hospital_code,
         label(RULE_LABELS, v.rule_code), v.rule_code, label(SEVERITY_LABELS, v.severity),
-        mask_resident_ids(v.visit_id or ""), v.person_masked or "", points_of(v.points_hundredths),
+        mask_resident_ids(v.visit_id or ""), v.person_masked or "",
+        points_of(v.points_hundredths),
         label(STATUS_LABELS, v.status), _local(v.status_changed_at), label(SOURCE_LABELS, v.source),
     ]  # fmt: skip
 

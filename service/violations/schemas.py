@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row
 
 from service.idtext import Identifier, Prose
-
 from service.violations.models import Violation, ViolationTransition
 
 StatusName = Literal["open", "rectifying", "rectified", "verified"]

@@ -170,7 +170,8 @@ async def test_a_settlement_reversal_masks_its_reason_and_refuses_an_id_in_its_h
     _refused(refused, "body.his_reversal_id")
     done = await client.post(path, json={"reason": f"重结 {SPACED}"}, headers=hospital_headers)
     assert done.status_code == 201, done.text
-    assert ID not in done.text and SPACED not in done.text
+    assert ID not in done.text
+    assert SPACED not in done.text
     async with app.state.sessionmaker() as s:
         reversal = (await s.exec(select(SettlementReversal))).one()
     assert reversal.reason == f"重结 {MASKED}"
@@ -256,3 +257,14 @@ async def test_no_problem_echoes_an_id_number_from_the_request(
     assert response.headers["content-type"] == "application/problem+json"
     for shown in (ID, WRONG_CHECK, FULL_WIDTH, ID[6:14]):
         assert shown not in response.text, response.text
+
+
+@pytest.mark.parametrize("visit_id", ["a\nb", "\x7f", "=1+1", "V\x00"])
+async def test_a_settlements_visit_filter_takes_only_what_a_visit_id_can_be(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
+) -> None:
+    response = await client.get(
+        "/v1/settlements", params={"visit_id": visit_id}, headers=hospital_headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "query.visit_id"

@@ -66,15 +66,19 @@ async def test_an_extreme_period_is_a_422(
     assert f"query.{name}" in _fields(response)
 
 
+BACKWARDS = {"detected_from": "2026-04-01", "detected_to": "2026-03-01"}
+BACKWARDS_PERIOD = {"from": "2026-04-01", "to": "2026-03-01"}
+
+
 @pytest.mark.parametrize(
     ("path", "params", "field"),
     [
-        ("/v1/violations", {"detected_from": "2026-04-01", "detected_to": "2026-03-01"}, "detected_to"),
-        ("/v1/violations/export.csv", {"detected_from": "2026-04-01", "detected_to": "2026-03-01"}, "detected_to"),
-        ("/v1/violations/scoreboard", {"from": "2026-04-01", "to": "2026-03-01"}, "to"),
-        ("/v1/indicators", {"from": "2026-04-01", "to": "2026-03-01"}, "to"),
+        ("/v1/violations", BACKWARDS, "detected_to"),
+        ("/v1/violations/export.csv", BACKWARDS, "detected_to"),
+        ("/v1/violations/scoreboard", BACKWARDS_PERIOD, "to"),
+        ("/v1/indicators", BACKWARDS_PERIOD, "to"),
     ],
-)  # fmt: skip
+)
 async def test_a_period_ending_before_it_starts_is_a_422(
     client: httpx.AsyncClient,
     auditor_headers: dict[str, str],
