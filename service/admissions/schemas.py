@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from service.idtext import NoResidentId, Prose
+from service.idtext import Identifier, NoResidentId, Prose
 
 Yuan = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), decimal_places=2)]
 # Identifiers refuse a resident ID number inside them; prose has it masked (service/idtext.py).
@@ -21,7 +21,7 @@ class Referral(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     referred: bool = False
-    referral_no: Annotated[str, NoResidentId] | None = Field(default=None, max_length=64)
+    referral_no: Identifier | None = Field(default=None, max_length=64)
     from_hospital: Prose | None = Field(default=None, max_length=128)
 
 
@@ -41,9 +41,7 @@ class AdmissionCreate(BaseModel):
 class DepositReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    receipt_no: Annotated[str, NoResidentId] = Field(
-        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$"
-    )
+    receipt_no: Identifier = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
     amount: Yuan
     taken_at: AwareDatetime
 

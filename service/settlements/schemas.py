@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from service.idtext import NoResidentId, Prose
+from service.idtext import Identifier, Prose
 from service.policy.schema import FeeItem
 from service.settlements.money import Amount
 
@@ -45,7 +45,7 @@ class BillIn(_Input):
 
 
 class SettlementPreviewIn(_Input):
-    visit_id: Annotated[str, NoResidentId] = Field(min_length=1, max_length=64)
+    visit_id: Identifier = Field(min_length=1, max_length=64)
     discharged_at: AwareDatetime
     bill: BillIn
     settlement_mode: SettlementMode = "one_stop"
@@ -58,16 +58,14 @@ class SettlementPreviewIn(_Input):
 
 
 class SettlementCreate(SettlementPreviewIn):
-    his_settlement_id: Annotated[str, NoResidentId] = Field(
+    his_settlement_id: Identifier = Field(
         min_length=1, max_length=64, description="The HIS settlement message id (idempotency)"
     )
 
 
 class ReversalCreate(_Input):
     reason: Prose = Field(min_length=1, max_length=500)
-    his_reversal_id: Annotated[str, NoResidentId] | None = Field(
-        default=None, min_length=1, max_length=64
-    )
+    his_reversal_id: Identifier | None = Field(default=None, min_length=1, max_length=64)
 
 
 class LayerOut(BaseModel):
