@@ -48,7 +48,7 @@ async def test_the_csv_export_quotes_formula_cells(
     )
     assert response.status_code == 200, response.text
     rows = list(csv.reader(io.StringIO(response.text.lstrip("\ufeff"))))
-    visit_ids = [row[6] for row in rows[1:]]
+    visit_ids = [row[7] for row in rows[1:]]
     assert visit_ids == ["'" + v for v in HOSTILE]
 
 
@@ -61,7 +61,7 @@ async def test_the_xlsx_export_writes_formula_like_text_as_text(
     assert response.status_code == 200, response.text
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
-    cells = [row[6] for row in sheet.iter_rows(min_row=2)]
+    cells = [row[7] for row in sheet.iter_rows(min_row=3)]
     assert [c.data_type for c in cells] == ["s"] * len(HOSTILE)
     assert [c.value for c in cells] == HOSTILE
 
