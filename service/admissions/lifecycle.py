@@ -11,6 +11,7 @@ from service.admissions.models import Admission, AdmissionDeposit, AdmissionEven
 from service.admissions.schemas import DepositCreate, DepositPublic, ViolationRef
 from service.base import utcnow
 from service.china_time import local_date
+from service.dates import DateWindow
 from service.db import Duplicate
 from service.digests import request_digest
 from service.money import fen_to_yuan, yuan_to_fen
@@ -36,6 +37,7 @@ async def report_deposit(
     uow: UnitOfWork,
     *,
     catalog: PolicyCatalog,
+    window: DateWindow,
     hospital_code: str,
     actor: str,
     visit_id: str,
@@ -51,6 +53,11 @@ async def report_deposit(
         return _replay(existing, request_hash), True
     if admission.state != "admitted":
         raise AdmissionReversed(f"admission {visit_id} was reversed; no deposit can be reported")
+    window.deposit(
+        body.taken_at,
+        admitted_at=admission.admitted_at,
+        discharged_at=await uow.settlements.active_discharge(admission.id),
+    )
     amount_fen = yuan_to_fen(body.amount)
     taken_before = admission.deposit_taken_fen
     refund_fen = _excess(admission, taken_before=taken_before, amount_fen=amount_fen)
