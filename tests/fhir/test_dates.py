@@ -30,3 +30,14 @@ async def test_a_claim_discharged_in_2999_is_refused_and_opens_no_year(
         f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
     )
     assert listed.json() == []
+
+
+async def test_an_operation_outcome_never_repeats_a_resident_id_number(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """Diagnostics are redacted as problem details are (service/idtext.py)."""
+    id_number = factories.resident_id(seq=243)
+    response = await client.get(f"/fhir/ClaimResponse/{id_number}", headers=hospital_headers)
+    issue = outcome(response, 404, response.json()["issue"][0]["details"]["coding"][0]["code"])
+    assert id_number not in response.text
+    assert id_number[:6] + "********" + id_number[-4:] in issue["diagnostics"]

@@ -59,3 +59,15 @@ async def test_an_admission_five_years_ahead_is_refused(
     assert "(field: input.mdtrtinfo.begntime)" in message
     stored = (await session.exec(select(Admission).where(Admission.visit_id == "ZY-FUTURE"))).all()
     assert stored == []
+
+
+async def test_an_error_message_never_repeats_a_resident_id_number(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """err_msg is redacted as problem details are (service/idtext.py): a HIS that sends an ID
+    number where the visit id goes does not get it back in the answer or the platform's log."""
+    id_number = factories.resident_id(seq=242)
+    body = await send(client, hospital_headers, "2404", {"data": {"mdtrt_id": id_number}})
+    assert body["infcode"] == -1
+    assert id_number not in body["err_msg"]
+    assert id_number[:6] + "********" + id_number[-4:] in body["err_msg"]
