@@ -9,11 +9,19 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from service.admissions.service import AdmissionContext
+from service.dates import DateWindow
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory
 from service.settings import Settings
 
-__all__ = ["AdmissionContextDep", "CatalogDep", "HospitalsDep", "SessionmakerDep", "SettingsDep"]
+__all__ = [
+    "AdmissionContextDep",
+    "CatalogDep",
+    "DateWindowDep",
+    "HospitalsDep",
+    "SessionmakerDep",
+    "SettingsDep",
+]
 
 
 # Every dependency here is `async def` though none awaits: FastAPI runs a plain `def`
@@ -47,3 +55,11 @@ AdmissionContextDep = Annotated[AdmissionContext, Depends(_admission_context)]
 """How to look a person up, the policies, the hospitals and the ID hasher."""
 SessionmakerDep = Annotated[async_sessionmaker[Any], Depends(_sessionmaker)]
 """For a streamed export, which outlives the request's session and opens its own."""
+
+
+def _date_window(settings: SettingsDep) -> DateWindow:
+    return DateWindow.of(settings)
+
+
+DateWindowDep = Annotated[DateWindow, Depends(_date_window)]
+"""The plausible window for the dates a caller sends (service/dates.py, ADR 0012)."""

@@ -23,6 +23,7 @@ from service.settings import Settings
 
 POSTGRES_URL = os.environ.get("SETTLECHECK_TEST_POSTGRES_URL") or None
 REDIS_URL = os.environ.get("SETTLECHECK_TEST_REDIS_URL") or None
+REGISTRY_URL = "http://registry.test"  # mocked with respx; make_settings points at it
 """The servers the suite runs against; unset, SQLite and the in-process cache."""
 
 KeyFactory = Callable[..., Awaitable[dict[str, str]]]
@@ -291,7 +292,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "auth_cache_seconds": 0,
         "auto_migrate": False,
         "demo_data": False,
-        "registry_url": "http://registry.test",
+        "registry_url": REGISTRY_URL,
         "registry_retries": 0,
         "id_hash_key": "test-secret-key-0123456789",
     }

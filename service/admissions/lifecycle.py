@@ -16,8 +16,10 @@ from service.admissions.models import Admission, AdmissionDeposit, AdmissionEven
 from service.admissions.schemas import DepositCreate, DepositPublic, ViolationRef
 from service.base import utcnow
 from service.china_time import local_date
+from service.dates import DateWindow
 from service.db import Duplicate
 from service.digests import request_digest
+from service.idtext import mask_resident_ids
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import CompiledPolicy, points_for
 from service.policy_versions.catalog import PolicyCatalog
@@ -41,6 +43,7 @@ async def report_deposit(
     uow: UnitOfWork,
     *,
     catalog: PolicyCatalog,
+    window: DateWindow,
     hospital_code: str,
     actor: str,
     visit_id: str,
@@ -56,6 +59,11 @@ async def report_deposit(
         return _replay(existing, request_hash), True
     if admission.state != "admitted":
         raise AdmissionReversed(f"admission {visit_id} was reversed; no deposit can be reported")
+    window.deposit(
+        body.taken_at,
+        admitted_at=admission.admitted_at,
+        discharged_at=await uow.settlements.active_discharge(admission.id),
+    )
     amount_fen = yuan_to_fen(body.amount)
     taken_before = admission.deposit_taken_fen
     refund_fen = _excess(admission, taken_before=taken_before, amount_fen=amount_fen)
@@ -204,6 +212,7 @@ async def reverse_admission(
     admission = await _locked_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     if admission.state == "reversed":
         return admission
+    reason = mask_resident_ids(reason)  # whichever interface sent it (service/idtext.py)
     assert admission.id is not None
     # The admission row is locked first, as a settlement holds it (settlements/store.py):
     # a settlement that got there first has committed by now, and this read sees it.

@@ -65,6 +65,7 @@ async def _preview(call: Call, encounter: Encounter3101, index: int) -> Settleme
         catalog=call.catalog,
         hospitals=call.hospitals,
         hospital_code=call.hospital_code,
+        window=call.admissions.window,
         body=body,
     )
 

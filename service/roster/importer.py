@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from service.base import table_of, utcnow
+from service.cells import inert
 from service.errors import Conflict, Unprocessable
 from service.identity import IdHasher
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
@@ -74,7 +75,8 @@ class _Rejects:
             self._file = self.path.open("w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._file)
             self._writer.writerow(["line", "id_number_masked", "field", "reason"])
-        self._writer.writerow([line_no, exc.masked, exc.field, exc.reason])
+        # The reason may quote the file's own text: no cell may run as a formula.
+        self._writer.writerow([inert(v) for v in (line_no, exc.masked, exc.field, exc.reason)])
         self.count += 1
 
     def close(self) -> None:

@@ -20,7 +20,7 @@ from service.admissions.schemas import (
 )
 from service.admissions.service import admit
 from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
-from service.deps import AdmissionContextDep, CatalogDep
+from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
 from service.unit_of_work import UnitOfWorkDep
 
@@ -89,10 +89,12 @@ async def create_deposit(
     catalog: CatalogDep,
     hospital: HospitalDep,
     hospital_code: HospitalCodeDep,
+    window: DateWindowDep,
 ) -> JSONResponse:
     outcome, replayed = await report_deposit(
         uow,
         catalog=catalog,
+        window=window,
         hospital_code=hospital_code,
         actor=hospital.label,
         visit_id=visit_id,

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from service.idtext import Identifier, Prose
 from service.money import Amount
 from service.policy.schema import FeeItem
 
@@ -44,7 +45,7 @@ class BillCreate(_Input):
 
 
 class SettlementPreviewCreate(_Input):
-    visit_id: str = Field(min_length=1, max_length=64)
+    visit_id: Identifier = Field(min_length=1, max_length=64)
     discharged_at: AwareDatetime
     bill: BillCreate
     settlement_mode: SettlementMode = "one_stop"
@@ -57,14 +58,14 @@ class SettlementPreviewCreate(_Input):
 
 
 class SettlementCreate(SettlementPreviewCreate):
-    his_settlement_id: str = Field(
+    his_settlement_id: Identifier = Field(
         min_length=1, max_length=64, description="The HIS settlement message id (idempotency)"
     )
 
 
 class ReversalCreate(_Input):
-    reason: str = Field(min_length=1, max_length=500)
-    his_reversal_id: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: Prose = Field(min_length=1, max_length=500)
+    his_reversal_id: Identifier | None = Field(default=None, min_length=1, max_length=64)
 
 
 class LayerPublic(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any
 
 from service.auth import Principal
 from service.base import utcnow
+from service.dates import DateWindow
 from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
 from service.settlements import engine_run, findings, idempotency, render
@@ -103,9 +104,11 @@ async def preview(
     catalog: Catalog,
     hospitals: HospitalDirectory,
     hospital_code: str,
+    window: DateWindow,
     body: SettlementPreviewCreate,
 ) -> SettlementPublic:
     """预结算: what settling now would do. Reads the accumulators, stores nothing."""
+    window.moment(body.discharged_at, field="discharged_at")
     visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=body.visit_id)
     ctx = await load_context(
         uow.session,
@@ -135,9 +138,12 @@ async def create(
     catalog: Catalog,
     hospitals: HospitalDirectory,
     hospital_code: str,
+    window: DateWindow,
     body: SettlementCreate,
 ) -> Outcome:
-    """结算: settle and store, or replay the settlement stored under the same keys."""
+    """结算: settle and store, or replay the settlement stored under the same keys. A discharge
+    outside the plausible window is refused first: it would open that year's accumulators."""
+    window.moment(body.discharged_at, field="discharged_at")
     fingerprint = idempotency.request_hash(body)
     visit = await uow.settlements.read_visit(
         hospital_code=hospital_code, visit_id=body.visit_id, lock=True

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -91,11 +92,29 @@ class SettlementStore(Protocol):
         """Every accumulator of the scope (the slip, reports, invariant checks)."""
         ...
 
+    async def active_discharge(self, admission_id: int) -> datetime | None:
+        """The discharge of the admission's active (unreversed) settlement, if it is settled:
+        a deposit taken later is implausible (service/dates.py)."""
+        ...
+
 
 _admissions = table_of(Admission)
 _settlements = table_of(Settlement)
 _reversals = table_of(SettlementReversal)
 _accumulators = table_of(Accumulator)
+
+_ACTIVE_DISCHARGE = (
+    sa.select(_settlements.c.discharged_at)
+    .select_from(
+        _settlements.outerjoin(_reversals, _reversals.c.settlement_id == _settlements.c.id)
+    )
+    .where(
+        _settlements.c.admission_id == sa.bindparam("admission_id"),
+        _reversals.c.id.is_(None),
+    )
+    .order_by(_settlements.c.discharged_at.desc())
+    .limit(1)
+)
 
 _VISIT = (
     sa.select(
@@ -291,6 +310,11 @@ class SqlSettlementStore:
         conn = await self._conn()
         result = await conn.execute(_TOTALS, _scope_params(scope))
         return {str(k): int(v) for k, v in result.all()}
+
+    async def active_discharge(self, admission_id: int) -> datetime | None:
+        conn = await self._conn()
+        row = (await conn.execute(_ACTIVE_DISCHARGE, {"admission_id": admission_id})).first()
+        return None if row is None else cast(datetime, row[0])
 
 
 def _duplicate_or(exc: IntegrityError) -> Exception:

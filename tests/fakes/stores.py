@@ -14,6 +14,7 @@ import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlmodel import SQLModel
@@ -203,6 +204,15 @@ class MemorySettlementStore(_Store):
             for k, v in self.t.accumulators.items()
             if k[:3] == (scope.person_key, scope.pool, scope.year)
         }
+
+    async def active_discharge(self, admission_id: int) -> datetime | None:
+        reversed_ids = {r["settlement_id"] for r in self.t.reversals.values()}
+        discharges = [
+            s["discharged_at"]
+            for sid, s in self.t.settlements.items()
+            if s["admission_id"] == admission_id and sid not in reversed_ids
+        ]
+        return max(discharges, default=None)
 
 
 class MemoryAdmissionStore(_Store):

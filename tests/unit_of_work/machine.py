@@ -191,6 +191,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
             lambda uow: report_deposit(
                 uow,
                 catalog=self.b.catalog,
+                window=self.b.admission_context.window,
                 hospital_code=HOSPITAL,
                 actor="machine",
                 visit_id=visit_id,
@@ -246,6 +247,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
                 catalog=self.b.catalog,
                 hospitals=self.b.hospitals,
                 hospital_code=HOSPITAL,
+                window=self.b.admission_context.window,
                 body=body,
             )
         )
