@@ -7,10 +7,11 @@ from datetime import date, datetime
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.auth import AdminDep, PrincipalDep
+from service.auth.deps import AdminDep, PrincipalDep
 from service.china_time import today
 from service.deps import CatalogDep
 from service.errors import problem_responses
+from service.idtext import Prose
 from service.policy_versions.service import (
     get_version,
     history,
@@ -34,7 +35,7 @@ class PolicyCreate(BaseModel):
 class PolicyWithdrawalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500, description="Why it is withdrawn")
+    reason: Prose = Field(min_length=1, max_length=500, description="Why it is withdrawn")
 
 
 class PolicyVersionEventPublic(BaseModel):
