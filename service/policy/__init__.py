@@ -32,7 +32,7 @@ from service.policy.model import (
 )
 from service.policy.money import fen_to_yuan, round_half_up, yuan_to_fen
 from service.policy.resolution import inherit, resolve
-from service.policy.selection import region_chain, select_policy
+from service.policy.selection import in_same_pooling_region, region_chain, select_policy
 
 __all__ = [
     "Accumulators",
@@ -58,6 +58,7 @@ __all__ = [
     "explain",
     "fen_to_yuan",
     "format_problems",
+    "in_same_pooling_region",
     "inherit",
     "is_covered",
     "load_policies",

@@ -154,6 +154,7 @@ class CompiledPolicy:
             visit.hospital_level,
             visit.hospital_tier,
             visit.location,
+            visit.in_pooling_region,
             visit.referred,
             visit.designated,
             categories,
@@ -180,6 +181,7 @@ def matches(when: When, visit: Visit, categories: frozenset[str]) -> bool:
         and (when.hospital_levels is None or visit.hospital_level in when.hospital_levels)
         and (when.hospital_tiers is None or visit.hospital_tier in when.hospital_tiers)
         and (when.locations is None or visit.location in when.locations)
+        and (when.pooling_locations is None or visit.pooling_location in when.pooling_locations)
         and (when.referred is None or visit.referred == when.referred)
         and (when.designated is None or visit.designated == when.designated)
     )

@@ -47,6 +47,10 @@ class Visit:
     designated: bool
     admitted_on: date
     discharged_on: date
+    in_pooling_region: bool | None = None
+    """Is the hospital inside the patient's pooling region (统筹区, usually the prefecture)?
+    ``None`` (the default, for callers that do not know): an ``in_county`` visit is inside,
+    any other visit is not."""
 
     def __post_init__(self) -> None:
         _one_of("visit_type", self.visit_type, VISIT_TYPES)
@@ -55,6 +59,19 @@ class Visit:
         _one_of("location", self.location, LOCATIONS)
         if self.discharged_on < self.admitted_on:
             raise ValueError("discharged_on is before admitted_on")
+        if self.location == "out_of_province" and self.in_pooling_region:
+            raise ValueError("an out_of_province visit cannot be in the pooling region")
+        if self.location == "in_county" and self.in_pooling_region is False:
+            raise ValueError("an in_county visit is always in the pooling region")
+
+    @property
+    def pooling_location(self) -> str:
+        """``in_pooling_region``, ``elsewhere_in_province`` or ``out_of_province``."""
+        if self.location == "out_of_province":
+            return "out_of_province"
+        if self.location == "in_county" or self.in_pooling_region:
+            return "in_pooling_region"
+        return "elsewhere_in_province"
 
 
 @dataclass(frozen=True, slots=True)

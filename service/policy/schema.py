@@ -28,12 +28,14 @@ VISIT_TYPES = ("inpatient", "chronic_outpatient")
 HOSPITAL_LEVELS = ("primary", "secondary", "tertiary")
 HOSPITAL_TIERS = ("township", "county", "city", "province")
 LOCATIONS = ("in_county", "out_of_county", "out_of_province")
+POOLING_LOCATIONS = ("in_pooling_region", "elsewhere_in_province", "out_of_province")
 FEE_ITEMS = ("registration", "consultation", "bed", "large_equipment", "drug", "exam", "other")
 
 VisitType = Literal["inpatient", "chronic_outpatient"]
 HospitalLevel = Literal["primary", "secondary", "tertiary"]
 HospitalTier = Literal["township", "county", "city", "province"]
 Location = Literal["in_county", "out_of_county", "out_of_province"]
+PoolingLocation = Literal["in_pooling_region", "elsewhere_in_province", "out_of_province"]
 FeeItem = Literal["registration", "consultation", "bed", "large_equipment", "drug", "exam", "other"]
 Base = Literal[
     "in_policy_remaining",
@@ -81,6 +83,8 @@ class When(_Strict):
     hospital_levels: list[HospitalLevel] | None = None
     hospital_tiers: list[HospitalTier] | None = None
     locations: list[Location] | None = None
+    pooling_locations: list[PoolingLocation] | None = None
+    """统筹区内 / 省内统筹区外 / 省外: where the hospital is relative to the pooling region."""
     referred: bool | None = None
     designated: bool | None = None
 

@@ -27,8 +27,19 @@ def register(sub: Any) -> None:
     explain.add_argument("--level", default="secondary")
     explain.add_argument("--tier", default="county")
     explain.add_argument("--location", default="in_county")
+    explain.add_argument(
+        "--in-pooling-region",
+        choices=("yes", "no"),
+        default=None,
+        help="is the hospital inside the pooling region (统筹区)? default: only in_county is",
+    )
     explain.add_argument("--not-referred", action="store_true")
     explain.add_argument("--on", type=date.fromisoformat, default=None)
+    explain.add_argument(
+        "--given",
+        default="",
+        help="amounts of layers settled elsewhere, CODE=YUAN,... (a missing one is taken as 0)",
+    )
 
     load = actions.add_parser("load", help="check and store files in the database")
     load.add_argument("files", nargs="+", type=Path)
@@ -101,17 +112,32 @@ def _explain(args: argparse.Namespace) -> int:
         designated=True,
         admitted_on=on,
         discharged_on=on,
+        in_pooling_region=_yes_no(args.in_pooling_region),
     )
+    categories = frozenset(c for c in args.categories.split(",") if c)
+    given = {
+        code: yuan_to_fen(Decimal(amount))
+        for code, _, amount in (pair.partition("=") for pair in args.given.split(",") if pair)
+    }
+    for p in policy.plan(visit, categories):
+        if p.kind == "external" and p.code not in given:
+            print(f"note: {p.code} is settled elsewhere; taken as 0.00 (pass --given)")
+            given[p.code] = 0
     result = settle(
         policy,
         visit=visit,
-        categories=frozenset(c for c in args.categories.split(",") if c),
+        categories=categories,
         bill=Bill(total_fen=total, in_policy_fen=in_policy, out_of_policy_fen=out_policy),
         year={},
         trace=True,
+        given=given,
     )
     print(explain(result))
     return 0
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return None if value is None else value == "yes"
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:

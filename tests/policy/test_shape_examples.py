@@ -1,0 +1,105 @@
+"""Every worked example of the shapes counties write (tests/policy/examples), to the fen."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.policy import Bill, BillLine, Visit, load_policies, settle
+from tests.policy.helpers import add, fen
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+FILES = sorted(EXAMPLES.glob("*.json"))
+
+
+def _visit(spec: dict[str, Any], effective_from: date) -> Visit:
+    on = date.fromisoformat(spec["on"]) if "on" in spec else effective_from
+    return Visit(
+        visit_type=spec.get("visit_type", "inpatient"),
+        hospital_level=spec.get("level", "secondary"),
+        hospital_tier=spec.get("tier", "county"),
+        location=spec.get("location", "in_county"),
+        referred=spec.get("referred", True),
+        designated=spec.get("designated", True),
+        admitted_on=on,
+        discharged_on=on,
+        in_pooling_region=spec.get("in_pooling_region"),
+    )
+
+
+def _bill(spec: dict[str, Any]) -> Bill:
+    inside, outside = fen(spec["in_policy"]), fen(spec.get("out_of_policy", "0.00"))
+    lines = tuple(
+        BillLine(
+            line["item"],
+            fen(line["amount"]),
+            line.get("in_policy", True),
+            **({"category": line["category"]} if "category" in line else {}),
+        )
+        for line in spec.get("lines", [])
+    )
+    return Bill(inside + outside, inside, outside, lines)
+
+
+def _kwargs(case: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if "given" in case:
+        out["given"] = {code: fen(v) for code, v in case["given"].items()}
+    if "prior" in case:
+        from service.policy import PriorAdmissions
+
+        out["prior"] = PriorAdmissions(**case["prior"])
+    return out
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_every_case_of_the_example_settles_to_the_fen(path: Path) -> None:
+    example = json.loads(path.read_text(encoding="utf-8"))
+    assert example["source"]
+    assert example["kind"] in {"published", "derived"}
+    text = (EXAMPLES / example["policy_file"]).read_text(encoding="utf-8")
+    (policy,) = load_policies({example["policy_file"]: text})
+    year: dict[str, int] = {}
+    for case in example["cases"]:
+        if not case.get("continues"):
+            year = dict(case.get("year", {}))
+        result = settle(
+            policy,
+            visit=_visit(case.get("visit", {}), policy.effective_from),
+            categories=frozenset(case.get("categories", ["registered_poor"])),
+            bill=_bill(case["bill"]),
+            year=year,
+            trace=True,
+            **_kwargs(case),
+        )
+        want = case["expected"]
+        got = {code: result.layer(code).amount_fen for code in want.get("layers", {})}
+        assert got == {code: fen(v) for code, v in want.get("layers", {}).items()}, case["name"]
+        for field in ("patient_pays", "waived", "funds_total"):
+            if field in want:
+                assert getattr(result, f"{field}_fen") == fen(want[field]), case["name"]
+        layers = sum(layer.amount_fen for layer in result.layers)
+        assert layers + result.patient_pays_fen == result.total_fen
+        year = add(year, result.deltas)
+
+
+DATA = Path(__file__).resolve().parents[2] / "service" / "policy" / "data"
+SHIPPED = sorted(DATA.glob("*.yaml"))
+YAMLS = SHIPPED + sorted(EXAMPLES.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", YAMLS, ids=[p.stem for p in YAMLS])
+def test_policy_explain_handles_every_shipped_policy_and_every_shape(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service import cli
+
+    argv = ["policy", "explain", str(path), "--bill", "60000.00,50000.00,10000.00"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "total 60000.00" in out
+    assert "actual ratio" in out
