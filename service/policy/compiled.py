@@ -54,6 +54,7 @@ class LayerPlan(NamedTuple):
     target_den: int
     measure_in_policy: bool
     waive: Mapping[str, tuple[int, int]]
+    amount_fen: int | None  # hospital_share: the fixed waiver
     per_admission_cap_fen: int | None
     annual_cap_fen: int | None
     key_paid: str
@@ -215,6 +216,7 @@ def _plan(layer: Layer, visit: Visit, categories: frozenset[str]) -> LayerPlan:
         "target_ratio": layer.target_ratio,
         "per_admission_cap": layer.per_admission_cap,
         "annual_cap": layer.annual_cap,
+        "amount": layer.amount,
     }
     for adjustment in layer.adjustments:
         if matches(adjustment.when, visit, categories):
@@ -251,6 +253,7 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
         "bands": "bands",
         "safety_net": "cap",
         "fee_waiver": "waiver",
+        "hospital_share": "hospital",
         "external": "given",
     }
     text = ratio_text.get(layer.kind, ratio_label(ratio))
@@ -290,6 +293,7 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
             item: (Fraction(r).numerator, Fraction(r).denominator)
             for item, r in (layer.waive or {}).items()
         },
+        amount_fen=_fen_or_none(p["amount"]),
         per_admission_cap_fen=_fen_or_none(p["per_admission_cap"]),
         annual_cap_fen=_fen_or_none(p["annual_cap"]),
         key_paid=f"{key}.paid",

@@ -178,6 +178,14 @@ def _run_layers(
         elif kind == "fee_waiver":
             amount, extra, base = _waive(p, bill)
             in_measure -= amount
+        elif kind == "hospital_share":
+            # 医院减免: the hospital bears a fixed amount and/or a share of the out-of-catalogue
+            # cost; neither fund nor patient (hosp_part_amt)
+            fixed = p.amount_fen
+            amount = 0 if fixed is None else fixed
+            if p.out_den:
+                extra = round_half_up(p.out_num * out_left, p.out_den)
+                shown = base + out_left
         else:  # external: an amount settled elsewhere, handed in
             amount = _given(p, given, base)
         if amount > base:
@@ -212,6 +220,9 @@ def _run_layers(
             deltas[p.key_paid] = deltas.get(p.key_paid, 0) + paid
         if kind == "fee_waiver":
             waived += paid
+        elif kind == "hospital_share":
+            waived += paid
+            in_measure -= pay_in
         cap_left = None if annual_cap is None else annual_cap - paid
         if shown < 0:
             shown = base

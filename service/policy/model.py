@@ -150,8 +150,9 @@ class SettlementResult(NamedTuple):
     """The one-stop settlement of one bill.
 
     ``waived_fen + funds_total_fen + patient_pays_fen == total_fen`` and the layer amounts
-    add up to ``waived_fen + funds_total_fen``. ``actual_ratio`` is funds over the bill
-    after waivers.
+    add up to ``waived_fen + funds_total_fen``. ``waived_fen`` is everything the hospital bears
+    (医院负担, ``hosp_part_amt``): fee waivers before insurance and ``hospital_share`` layers.
+    ``actual_ratio`` is funds over the bill after what the hospital bears.
     """
 
     layers: tuple[LayerResult, ...]

@@ -23,7 +23,15 @@ __all__ = [
     "When",
 ]
 
-LAYER_KINDS = ("ratio", "bands", "safety_net", "top_up", "fee_waiver", "external")
+LAYER_KINDS = (
+    "ratio",
+    "bands",
+    "safety_net",
+    "top_up",
+    "fee_waiver",
+    "hospital_share",
+    "external",
+)
 VISIT_TYPES = ("inpatient", "chronic_outpatient")
 HOSPITAL_LEVELS = ("primary", "secondary", "tertiary")
 HOSPITAL_TIERS = ("township", "county", "city", "province")
@@ -104,6 +112,7 @@ class Adjustment(_Strict):
     target_ratio: Ratio | None = None
     per_admission_cap: Money | None = None
     annual_cap: Money | None = None
+    amount: Money | None = None
 
 
 class Band(_Strict):
@@ -146,6 +155,8 @@ class Layer(_Strict):
     covers: Literal["in_policy", "total"] = "total"
     # fee_waiver
     waive: dict[FeeItem, Ratio] | None = None
+    # hospital_share (医院减免): a fixed amount on the base and/or out_of_policy_ratio
+    amount: Money | None = None
     # every kind
     per_admission_cap: Money | None = None
     annual_cap: Money | None = None
@@ -169,6 +180,7 @@ class Layer(_Strict):
             "safety_net": ("personal_cap|personal_cap_by_tier",),
             "top_up": ("target_ratio",),
             "fee_waiver": ("waive",),
+            "hospital_share": ("amount|out_of_policy_ratio",),
             "external": (),
         }
         for spec in need[self.kind]:

@@ -57,6 +57,13 @@ def _fee_waiver(r: LayerResult) -> tuple[str, str]:
     return f"减免项目合计 {y(r.base_fen)}", f"waivable lines {y(r.base_fen)}"
 
 
+def _hospital_share(r: LayerResult) -> tuple[str, str]:
+    return (
+        f"医院减免（{r.ratio}），基数 {y(r.base_fen)}",
+        f"borne by the hospital ({r.ratio}), base {y(r.base_fen)}",
+    )
+
+
 def _external(r: LayerResult) -> tuple[str, str]:
     return f"外部结算金额，基数 {y(r.base_fen)}", f"amount given, base {y(r.base_fen)}"
 
@@ -67,6 +74,7 @@ _WHAT: dict[str, Callable[[LayerResult], tuple[str, str]]] = {
     "safety_net": _safety_net,
     "top_up": _top_up,
     "fee_waiver": _fee_waiver,
+    "hospital_share": _hospital_share,
     "external": _external,
 }
 """What each kind of layer computed, in words (zh, en): only the layer's own kind is built."""
