@@ -44,6 +44,11 @@ class LayerPlan(NamedTuple):
     out_den: int  # 0: no out-of-policy cover
     deductible_fen: int
     deductible_per_year: bool
+    deductible_mode: str  # per_admission | per_year | per_hospital_year | per_quarter
+    later_num: int
+    later_den: int  # 0: later admissions pay the full deductible
+    later_floor_fen: int
+    out_deductible_fen: int
     threshold_fen: int
     threshold_per_year: bool
     bands: tuple[tuple[int, int | None, int], ...]  # (from_fen, to_fen, numerator)
@@ -217,10 +222,11 @@ def _plan(layer: Layer, visit: Visit, categories: frozenset[str]) -> LayerPlan:
         "per_admission_cap": layer.per_admission_cap,
         "annual_cap": layer.annual_cap,
         "amount": layer.amount,
+        "out_of_policy_deductible": layer.out_of_policy_deductible,
     }
     for adjustment in layer.adjustments:
         if matches(adjustment.when, visit, categories):
-            for field in adjustment.model_fields_set - {"when"}:
+            for field in adjustment.model_fields_set - {"when", "deductible_by_level"}:
                 value = getattr(adjustment, field)
                 if field == "ratio_add":
                     p["ratio_add"] += value
@@ -228,6 +234,9 @@ def _plan(layer: Layer, visit: Visit, categories: frozenset[str]) -> LayerPlan:
                     p["threshold_factor"] *= value
                 else:
                     p[field] = value
+            by_level = adjustment.deductible_by_level
+            if by_level is not None and visit.hospital_level in by_level:
+                p["deductible"] = by_level[visit.hospital_level]
     if layer.kind == "safety_net" and p["personal_cap"] is None:
         p["applies"] = False  # a tier the policy does not list
     if layer.kind == "ratio" and p["ratio"] is None:
@@ -248,6 +257,7 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
     )
     bands, bands_den = _compile_bands(layer, threshold, add)
     target = _fraction(p["target_ratio"]) if p["target_ratio"] is not None else Fraction(0)
+    later = _fraction(layer.later_admissions.factor) if layer.later_admissions is not None else None
     key = layer.pool or layer.code
     ratio_text = {
         "bands": "bands",
@@ -280,6 +290,13 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
         out_den=out.denominator if out is not None else 0,
         deductible_fen=yuan_to_fen(p["deductible"]),
         deductible_per_year=layer.deductible_accumulates == "per_year",
+        deductible_mode=layer.deductible_accumulates,
+        later_num=later.numerator if later is not None else 0,
+        later_den=later.denominator if later is not None else 0,
+        later_floor_fen=(
+            yuan_to_fen(layer.later_admissions.floor) if layer.later_admissions is not None else 0
+        ),
+        out_deductible_fen=yuan_to_fen(p["out_of_policy_deductible"]),
         threshold_fen=threshold,
         threshold_per_year=layer.threshold_accumulates == "per_year",
         bands=bands,

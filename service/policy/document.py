@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from service.policy.errors import PolicyError, PolicyProblem, PolicyTooComplex
-from service.policy.schema import Document, When
+from service.policy.schema import Document, Layer, When
 from service.policy.yamlsource import DocumentTooComplex, LDict, LList, line_of, load_yaml
 
 __all__ = ["PolicyDocument", "check_versions", "merge", "parse_policy", "validate_merged"]
@@ -121,6 +121,7 @@ def semantic_problems(doc: Document) -> Iterator[tuple[Path, str]]:
             yield ("layers", i, "kind"), "fee waivers come before every other layer"
         seen_other = seen_other or layer.kind != "fee_waiver"
         yield from _band_problems(i, layer.bands or [], layer.convention, layer.threshold)
+        yield from _deductible_problems(i, layer)
         conditions: list[tuple[Path, When]] = [(("applies_to",), layer.applies_to)]
         conditions += [
             (("adjustments", j, "when"), a.when) for j, a in enumerate(layer.adjustments)
@@ -137,6 +138,22 @@ def semantic_problems(doc: Document) -> Iterator[tuple[Path, str]]:
     for k, code in enumerate(pat.categories if pat else []):
         if code not in known:
             yield ("controls", "pay_after_treatment", "categories", k), _unknown_category(code)
+
+
+def _deductible_problems(i: int, layer: Layer) -> Iterator[tuple[Path, str]]:
+    if layer.later_admissions is not None and layer.deductible_accumulates == "per_year":
+        yield (
+            ("layers", i, "later_admissions"),
+            "later_admissions cannot reduce a deductible taken once per year (per_year)",
+        )
+    has_out_deductible = layer.out_of_policy_deductible > 0 or any(
+        a.out_of_policy_deductible for a in layer.adjustments
+    )
+    if has_out_deductible and layer.out_of_policy_ratio is None:
+        yield (
+            ("layers", i, "out_of_policy_deductible"),
+            "an out_of_policy_deductible needs out_of_policy_ratio (out-of-catalogue cover)",
+        )
 
 
 def _unknown_category(code: str) -> str:

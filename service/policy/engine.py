@@ -16,7 +16,16 @@ from types import MappingProxyType
 
 from service.policy.compiled import CompiledPolicy, ControlCheck, LayerPlan
 from service.policy.errors import ExternalAmountMissing, ExternalAmountOutOfRange
-from service.policy.model import Bill, Finding, LayerResult, SettlementResult, TraceLine, Visit
+from service.policy.model import (
+    NO_PRIOR,
+    Bill,
+    Finding,
+    LayerResult,
+    PriorAdmissions,
+    SettlementResult,
+    TraceLine,
+    Visit,
+)
 from service.policy.money import RATIO_DECIMALS, RATIO_STRINGS, round_half_up, share_units
 from service.policy.trace import layer_line, summary_lines
 
@@ -46,6 +55,7 @@ def settle(
     skip_layers: frozenset[str] = frozenset(),
     trace: bool = False,
     given: Mapping[str, int] | None = None,
+    prior: PriorAdmissions = NO_PRIOR,
 ) -> SettlementResult:
     """Settle one bill across every layer of the policy (一站式结算).
 
@@ -58,7 +68,15 @@ def settle(
     lines: list[TraceLine] | None = [] if trace else None
     deltas: dict[str, int] = {}
     layers, in_left, out_left, waived = _run_layers(
-        situation.layers, situation.safety_nets, bill, year, skip_layers, given or {}, deltas, lines
+        situation.layers,
+        situation.safety_nets,
+        bill,
+        year,
+        skip_layers,
+        given or {},
+        deltas,
+        lines,
+        prior,
     )
     patient = in_left + out_left
     funds = bill.total_fen - waived - patient
@@ -105,6 +123,7 @@ def _run_layers(
     given: Mapping[str, int],
     deltas: dict[str, int],
     lines: list[TraceLine] | None,
+    prior: PriorAdmissions,
 ) -> tuple[tuple[LayerResult, ...], int, int, int]:
     """Each layer in turn takes its share of what is still unpaid.
 
@@ -135,7 +154,7 @@ def _run_layers(
         shown = -1
         if kind == "ratio":
             # 基金支付 = (基数 − 起付线) × 比例 [+ 目录外费用 × 目录外比例]
-            deductible = p.deductible_fen
+            deductible = _deductible(p, prior)
             if p.deductible_per_year:
                 deductible -= year.get(p.key_deductible, 0) + deltas.get(p.key_deductible, 0)
                 deductible = deductible if deductible > 0 else 0
@@ -144,7 +163,9 @@ def _run_layers(
                 deltas[p.key_deductible] = deltas.get(p.key_deductible, 0) + used
             amount = round_half_up(p.ratio_num * (base - used), p.ratio_den)
             if p.out_den:
-                extra = round_half_up(p.out_num * out_left, p.out_den)
+                # supplementary cover may have its own out-of-catalogue deductible
+                out_base = out_left - p.out_deductible_fen
+                extra = round_half_up(p.out_num * out_base, p.out_den) if out_base > 0 else 0
                 shown = base + out_left
             if base_kind != "out_of_policy_remaining" and base_kind != "total_remaining":
                 deductibles += used
@@ -239,6 +260,22 @@ def _run_layers(
             if counted:
                 deltas[p.key_personal] = deltas.get(p.key_personal, 0) + counted
     return tuple(results), in_left, out_left, waived
+
+
+def _deductible(p: LayerPlan, prior: PriorAdmissions) -> int:
+    """This admission's deductible (起付线) before what the year has already consumed."""
+    mode = p.deductible_mode
+    if mode == "per_hospital_year" and prior.at_hospital_this_year:
+        return 0  # only the first admission at each hospital in the year pays it
+    if mode == "per_quarter" and prior.this_quarter:
+        return 0  # only the first admission of the quarter pays it
+    full = p.deductible_fen
+    if p.later_den and prior.this_year and mode != "per_year":
+        # 第二次及以后住院: reduced (e.g. halved), never below the floor nor above the full one
+        reduced = round_half_up(full * p.later_num, p.later_den)
+        floor = p.later_floor_fen if p.later_floor_fen < full else full
+        return reduced if reduced > floor else floor
+    return full
 
 
 def _waive(p: LayerPlan, bill: Bill) -> tuple[int, int, int]:

@@ -21,6 +21,7 @@ __all__ = [
     "Eligibility",
     "Finding",
     "LayerResult",
+    "PriorAdmissions",
     "SettlementResult",
     "TraceLine",
     "Visit",
@@ -72,6 +73,27 @@ class Visit:
         if self.location == "in_county" or self.in_pooling_region:
             return "in_pooling_region"
         return "elsewhere_in_province"
+
+
+@dataclass(frozen=True, slots=True)
+class PriorAdmissions:
+    """What the caller knows of the patient's earlier admissions in the same plan year (not
+    counting this one; reversed ones excluded). The deductible modes read it: ``per_hospital_year``
+    (``at_hospital_this_year``), ``per_quarter`` (``this_quarter``) and ``later_admissions``
+    (``this_year``). The default, no earlier admission, keeps every older caller's result."""
+
+    this_year: int = 0
+    at_hospital_this_year: int = 0
+    this_quarter: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.this_year, self.at_hospital_this_year, self.this_quarter) < 0:
+            raise ValueError("admission counts cannot be negative")
+        if max(self.at_hospital_this_year, self.this_quarter) > self.this_year:
+            raise ValueError("admissions at a hospital or in a quarter are also in the year")
+
+
+NO_PRIOR = PriorAdmissions()
 
 
 @dataclass(frozen=True, slots=True)

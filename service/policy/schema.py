@@ -16,6 +16,7 @@ __all__ = [
     "LAYER_KINDS",
     "Adjustment",
     "Band",
+    "LaterAdmissions",
     "Controls",
     "Document",
     "Layer",
@@ -97,6 +98,18 @@ class When(_Strict):
     designated: bool | None = None
 
 
+class LaterAdmissions(_Strict):
+    """The deductible of the second and later admissions of a plan year (再次住院起付线):
+    ``factor`` times the deductible (``"0.5"`` = halved), never below ``floor`` (nor above the
+    full deductible)."""
+
+    factor: Ratio
+    floor: Money = Decimal(0)
+
+
+DeductibleMode = Literal["per_admission", "per_year", "per_hospital_year", "per_quarter"]
+
+
 class Adjustment(_Strict):
     """Parameters replaced (or a ratio moved) when ``when`` matches; applied in file order."""
 
@@ -106,6 +119,8 @@ class Adjustment(_Strict):
     ratio_add: RatioDelta | None = None
     out_of_policy_ratio: Ratio | None = None
     deductible: Money | None = None
+    deductible_by_level: dict[HospitalLevel, Money] | None = None
+    out_of_policy_deductible: Money | None = None
     threshold: Money | None = None
     threshold_factor: Ratio | None = None
     personal_cap: Money | None = None
@@ -136,7 +151,9 @@ class Layer(_Strict):
     # ratio / external
     deductible: Money = Decimal(0)
     deductible_by_level: dict[HospitalLevel, Money] | None = None
-    deductible_accumulates: Literal["per_admission", "per_year"] = "per_admission"
+    deductible_accumulates: DeductibleMode = "per_admission"
+    later_admissions: LaterAdmissions | None = None
+    out_of_policy_deductible: Money = Decimal(0)
     ratio: Ratio | None = None
     ratio_by_level: dict[HospitalLevel, Ratio] | None = None
     out_of_policy_ratio: Ratio | None = None

@@ -8,8 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from service.policy import Bill, BillLine, Visit, load_policies, settle
+from service.policy import (
+    Bill,
+    BillLine,
+    CompiledPolicy,
+    PriorAdmissions,
+    Visit,
+    load_policies,
+    settle,
+)
 from tests.policy.helpers import add, fen
 
 EXAMPLES = Path(__file__).resolve().parent / "examples"
@@ -50,8 +60,6 @@ def _kwargs(case: dict[str, Any]) -> dict[str, Any]:
     if "given" in case:
         out["given"] = {code: fen(v) for code, v in case["given"].items()}
     if "prior" in case:
-        from service.policy import PriorAdmissions
-
         out["prior"] = PriorAdmissions(**case["prior"])
     return out
 
@@ -103,3 +111,50 @@ def test_policy_explain_handles_every_shipped_policy_and_every_shape(
     out = capsys.readouterr().out
     assert "total 60000.00" in out
     assert "actual ratio" in out
+
+
+def _example_policies() -> list[CompiledPolicy]:
+    texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(EXAMPLES.glob("*.yaml"))}
+    return list(load_policies(texts))
+
+
+locations = st.sampled_from(
+    [("in_county", None), ("in_county", True), ("out_of_county", None)]
+    + [("out_of_county", True), ("out_of_county", False), ("out_of_province", None)]
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_example_policies()),
+    locations,
+    st.sampled_from(["primary", "secondary", "tertiary"]),
+    st.sampled_from(["inpatient", "chronic_outpatient"]),
+    st.frozensets(st.sampled_from(["registered_poor", "lifted_out"]), max_size=2),
+    st.lists(st.tuples(st.integers(0, 50_000_000), st.integers(0, 10_000_000)), max_size=5),
+)
+def test_every_shape_conserves_every_fen(policy, where, level, visit_type, cats, stays):
+    visit = Visit(
+        visit_type,
+        level,
+        "county",
+        where[0],
+        True,
+        True,
+        policy.effective_from,
+        policy.effective_from,
+        where[1],
+    )
+    year: dict[str, int] = {}
+    for n, (inside, outside) in enumerate(stays):
+        bill = Bill(inside + outside, inside, outside)
+        prior = PriorAdmissions(n, n % 2, n % 3 and 1)
+        result = settle(policy, visit=visit, categories=cats, bill=bill, year=year, prior=prior)
+        layers = sum(layer.amount_fen for layer in result.layers)
+        assert layers + result.patient_pays_fen == bill.total_fen
+        assert (
+            result.waived_fen + result.funds_total_fen + result.patient_pays_fen == bill.total_fen
+        )
+        assert min(result.patient_in_policy_fen, result.patient_out_of_policy_fen) >= 0
+        year = add(year, result.deltas)

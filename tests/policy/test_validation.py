@@ -192,3 +192,30 @@ def test_a_county_can_drop_a_provincial_layer_and_a_prefecture_can_sit_between()
         "0.75",
         "300.00",
     )
+
+
+def test_a_reduced_later_deductible_on_a_once_a_year_deductible_is_refused() -> None:
+    text = PROVINCE.replace(
+        '    deductible: "300.00"\n',
+        '    deductible: "300.00"\n    deductible_accumulates: per_year\n'
+        '    later_admissions: {factor: "0.5"}\n',
+    )
+    [(line, path, message)] = _problems(text)
+    assert (line, path) == (15, "layers[0].later_admissions")
+    assert "per_year" in message
+
+
+def test_an_out_of_catalogue_deductible_needs_out_of_catalogue_cover() -> None:
+    text = PROVINCE.replace(
+        '    deductible: "300.00"\n',
+        '    deductible: "300.00"\n    out_of_policy_deductible: "100"\n',
+    )
+    [(_, path, message)] = _problems(text)
+    assert path == "layers[0].out_of_policy_deductible"
+    assert "out_of_policy_ratio" in message
+
+
+def test_a_hospital_share_needs_an_amount_or_a_share() -> None:
+    text = PROVINCE.replace("kind: bands", "kind: hospital_share")
+    problems = _problems(text)
+    assert any("amount or out_of_policy_ratio" in message for _, _, message in problems)
