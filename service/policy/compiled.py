@@ -59,7 +59,11 @@ class LayerPlan(NamedTuple):
     target_den: int
     measure_in_policy: bool
     waive: Mapping[str, tuple[int, int]]
-    amount_fen: int | None  # hospital_share: the fixed waiver
+    amount_fen: int | None  # hospital_share: the fixed waiver; fixed_amount: the amount
+    keeps_fen: int  # hospital_share: the patient keeps this much, the hospital the rest; -1: no
+    line_only: frozenset[str]  # pays only on these line categories (empty: any)
+    line_except: frozenset[str]  # leaves these line categories to other layers
+    monthly_cap_fen: int | None
     per_admission_cap_fen: int | None
     annual_cap_fen: int | None
     key_paid: str
@@ -89,6 +93,7 @@ class Situation(NamedTuple):
     layers: tuple[LayerPlan, ...]
     checks: tuple[ControlCheck, ...]
     safety_nets: tuple[LayerPlan, ...]  # the applicable safety_net layers
+    line_categories: frozenset[str]  # the line categories any layer treats apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +168,7 @@ class CompiledPolicy:
             visit.in_pooling_region,
             visit.referred,
             visit.designated,
+            visit.disease,
             categories,
         )
         plans = self._plans.get(key)
@@ -174,6 +180,7 @@ class CompiledPolicy:
                 layers,
                 _checks(self.controls, visit, categories),
                 tuple(p for p in layers if p.kind == "safety_net" and p.applies),
+                frozenset().union(*(p.line_only | p.line_except for p in layers if p.applies)),
             )
             self._plans[key] = plans
         return plans
@@ -190,6 +197,7 @@ def matches(when: When, visit: Visit, categories: frozenset[str]) -> bool:
         and (when.pooling_locations is None or visit.pooling_location in when.pooling_locations)
         and (when.referred is None or visit.referred == when.referred)
         and (when.designated is None or visit.designated == when.designated)
+        and (when.diseases is None or visit.disease in when.diseases)
     )
 
 
@@ -222,6 +230,8 @@ def _plan(layer: Layer, visit: Visit, categories: frozenset[str]) -> LayerPlan:
         "per_admission_cap": layer.per_admission_cap,
         "annual_cap": layer.annual_cap,
         "amount": layer.amount,
+        "patient_keeps": layer.patient_keeps,
+        "monthly_cap": layer.monthly_cap,
         "out_of_policy_deductible": layer.out_of_policy_deductible,
     }
     for adjustment in layer.adjustments:
@@ -264,6 +274,7 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
         "safety_net": "cap",
         "fee_waiver": "waiver",
         "hospital_share": "hospital",
+        "fixed_amount": "fixed",
         "external": "given",
     }
     text = ratio_text.get(layer.kind, ratio_label(ratio))
@@ -311,6 +322,10 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
             for item, r in (layer.waive or {}).items()
         },
         amount_fen=_fen_or_none(p["amount"]),
+        keeps_fen=yuan_to_fen(p["patient_keeps"]) if p["patient_keeps"] is not None else -1,
+        line_only=frozenset(layer.line_categories or ()),
+        line_except=frozenset(layer.excludes_line_categories or ()),
+        monthly_cap_fen=_fen_or_none(p["monthly_cap"]),
         per_admission_cap_fen=_fen_or_none(p["per_admission_cap"]),
         annual_cap_fen=_fen_or_none(p["annual_cap"]),
         key_paid=f"{key}.paid",

@@ -130,6 +130,18 @@ def semantic_problems(doc: Document) -> Iterator[tuple[Path, str]]:
             for k, code in enumerate(when.categories or []):
                 if code not in known:
                     yield ("layers", i, *where, "categories", k), _unknown_category(code)
+            for k, code in enumerate(when.diseases or []):
+                if code not in doc.diseases:
+                    yield ("layers", i, *where, "diseases", k), _unknown("disease", code)
+        for field in ("line_categories", "excludes_line_categories"):
+            for k, code in enumerate(getattr(layer, field) or []):
+                if code not in doc.bill_categories:
+                    yield ("layers", i, field, k), _unknown("bill category", code)
+        if layer.line_categories and layer.out_of_policy_ratio is not None:
+            yield (
+                ("layers", i, "out_of_policy_ratio"),
+                "a layer of its own lines (line_categories) pays in-catalogue cost only",
+            )
     controls = doc.controls
     for k, code in enumerate(controls.covered_categories):
         if code not in known:
@@ -154,6 +166,11 @@ def _deductible_problems(i: int, layer: Layer) -> Iterator[tuple[Path, str]]:
             ("layers", i, "out_of_policy_deductible"),
             "an out_of_policy_deductible needs out_of_policy_ratio (out-of-catalogue cover)",
         )
+
+
+def _unknown(what: str, code: str) -> str:
+    plural = {"disease": "diseases", "bill category": "bill_categories"}[what]
+    return f"{what} {code!r} is not defined in this policy's {plural} or its parent's"
 
 
 def _unknown_category(code: str) -> str:

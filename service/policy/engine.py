@@ -70,6 +70,7 @@ def settle(
     layers, in_left, out_left, waived = _run_layers(
         situation.layers,
         situation.safety_nets,
+        situation.line_categories,
         bill,
         year,
         skip_layers,
@@ -117,6 +118,7 @@ def settle(
 def _run_layers(
     plans: tuple[LayerPlan, ...],
     safety_nets: tuple[LayerPlan, ...],
+    carved: frozenset[str],
     bill: Bill,
     year: Mapping[str, int],
     skip: frozenset[str],
@@ -134,6 +136,13 @@ def _run_layers(
     waived = 0
     in_measure = in_left  # in-policy cost after fee waivers
     results: list[LayerResult] = []
+    # in-catalogue amounts still unpaid of the line categories some layer treats apart
+    lines_left: dict[str, int] = {}
+    if carved:
+        for bill_line in bill.lines:
+            if bill_line.in_policy and bill_line.category in carved:
+                c = bill_line.category
+                lines_left[c] = lines_left.get(c, 0) + bill_line.amount_fen
     for p in plans:
         if not p.applies or p.code in skip:
             results.append(
@@ -150,6 +159,15 @@ def _run_layers(
             base = out_left
         else:
             base = in_left - deductibles
+        if carved and base_kind != "out_of_policy_remaining":
+            if p.line_only:
+                # a line with rules of its own (靶向药, 基本药物 ...): only those lines' cost
+                own = sum([lines_left.get(c, 0) for c in p.line_only])
+                inside = in_left if base_kind == "total_remaining" else base
+                base = own if own < inside else inside
+            elif p.line_except:
+                base -= sum([lines_left.get(c, 0) for c in p.line_except])
+                base = base if base > 0 else 0
         used = extra = 0
         shown = -1
         if kind == "ratio":
@@ -199,11 +217,17 @@ def _run_layers(
         elif kind == "fee_waiver":
             amount, extra, base = _waive(p, bill)
             in_measure -= amount
+        elif kind == "fixed_amount":
+            # 定额: a package's fixed fund amount (单病种 / 按病种付费), at most the base
+            amount = p.amount_fen or 0
         elif kind == "hospital_share":
             # 医院减免: the hospital bears a fixed amount and/or a share of the out-of-catalogue
-            # cost; neither fund nor patient (hosp_part_amt)
+            # cost, or everything above what the patient keeps (a package's excess); neither
+            # fund nor patient (hosp_part_amt)
             fixed = p.amount_fen
             amount = 0 if fixed is None else fixed
+            if p.keeps_fen >= 0:
+                amount = base - p.keeps_fen if base > p.keeps_fen else 0
             if p.out_den:
                 extra = round_half_up(p.out_num * out_left, p.out_den)
                 shown = base + out_left
@@ -218,6 +242,12 @@ def _run_layers(
             annual_cap -= year.get(p.key_paid, 0) + deltas.get(p.key_paid, 0)
             annual_cap = annual_cap if annual_cap > 0 else 0
             limit = annual_cap if limit is None or annual_cap < limit else limit
+        if p.monthly_cap_fen is not None:
+            # 月度限额 (chronic outpatient): what this month has left
+            month = p.monthly_cap_fen - prior.paid_this_month.get(p.key_paid, 0)
+            month -= deltas.get(p.key_paid, 0)
+            month = month if month > 0 else 0
+            limit = month if limit is None or month < limit else limit
         if limit is not None and amount + extra > limit:
             amount = amount if amount < limit else limit
             extra = limit - amount
@@ -232,6 +262,10 @@ def _run_layers(
             pay_in = in_left
         if pay_out > out_left:
             pay_out = out_left
+        if p.line_only:
+            pay_out = 0  # a line layer pays on its own in-catalogue lines only
+        if lines_left and pay_in:
+            _take(lines_left, pay_in, in_left, p)
         in_left -= pay_in
         out_left -= pay_out
         if deductibles > in_left:
@@ -260,6 +294,27 @@ def _run_layers(
             if counted:
                 deltas[p.key_personal] = deltas.get(p.key_personal, 0) + counted
     return tuple(results), in_left, out_left, waived
+
+
+def _take(lines_left: dict[str, int], pay: int, in_left: int, p: LayerPlan) -> None:
+    """Book an in-catalogue payment against the lines treated apart: a line layer pays its own
+    lines; any other layer pays the ordinary lines first, then the lines it does not leave to
+    others."""
+    if not p.line_only:
+        general = in_left - sum(lines_left.values())
+        pay -= pay if pay < general else general if general > 0 else 0
+    for c in sorted(lines_left):
+        if pay <= 0:
+            return
+        if (p.line_only and c not in p.line_only) or c in p.line_except:
+            continue
+        take = lines_left[c] if lines_left[c] < pay else pay
+        lines_left[c] -= take
+        pay -= take
+    for c in sorted(lines_left):  # never reached by a consistent bill: keep lines <= in_left
+        take = lines_left[c] if lines_left[c] < pay else pay
+        lines_left[c] -= take
+        pay -= take
 
 
 def _deductible(p: LayerPlan, prior: PriorAdmissions) -> int:

@@ -7,9 +7,10 @@ Inputs are frozen dataclasses validated on construction; outputs are NamedTuples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import NamedTuple
 
 from service.policy.schema import FEE_ITEMS, HOSPITAL_LEVELS, HOSPITAL_TIERS, LOCATIONS, VISIT_TYPES
@@ -26,6 +27,8 @@ __all__ = [
     "TraceLine",
     "Visit",
 ]
+
+_EMPTY: Mapping[str, int] = MappingProxyType({})
 
 Accumulators = Mapping[str, int]
 """The year's running totals, keyed ``<layer code or pool>.<what>`` (see docs/policy.md)."""
@@ -52,6 +55,8 @@ class Visit:
     """Is the hospital inside the patient's pooling region (统筹区, usually the prefecture)?
     ``None`` (the default, for callers that do not know): an ``in_county`` visit is inside,
     any other visit is not."""
+    disease: str | None = None
+    """The designated disease or package (病种) the visit is settled under, if any."""
 
     def __post_init__(self) -> None:
         _one_of("visit_type", self.visit_type, VISIT_TYPES)
@@ -85,6 +90,8 @@ class PriorAdmissions:
     this_year: int = 0
     at_hospital_this_year: int = 0
     this_quarter: int = 0
+    paid_this_month: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    """What layers with a ``monthly_cap`` already paid this month, by ``<key>.paid``."""
 
     def __post_init__(self) -> None:
         if min(self.this_year, self.at_hospital_this_year, self.this_quarter) < 0:
@@ -103,6 +110,8 @@ class BillLine:
     item: str
     amount_fen: int
     in_policy: bool
+    category: str | None = None
+    """A bill category with rules of its own (``targeted_drug``, ...); None: ordinary."""
 
     def __post_init__(self) -> None:
         _one_of("item", self.item, FEE_ITEMS)

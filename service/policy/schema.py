@@ -31,6 +31,7 @@ LAYER_KINDS = (
     "top_up",
     "fee_waiver",
     "hospital_share",
+    "fixed_amount",
     "external",
 )
 VISIT_TYPES = ("inpatient", "chronic_outpatient")
@@ -94,6 +95,8 @@ class When(_Strict):
     locations: list[Location] | None = None
     pooling_locations: list[PoolingLocation] | None = None
     """统筹区内 / 省内统筹区外 / 省外: where the hospital is relative to the pooling region."""
+    diseases: list[Code] | None = None
+    """the visit's designated disease or package (病种), any of; codes from ``diseases``."""
     referred: bool | None = None
     designated: bool | None = None
 
@@ -127,7 +130,9 @@ class Adjustment(_Strict):
     target_ratio: Ratio | None = None
     per_admission_cap: Money | None = None
     annual_cap: Money | None = None
+    monthly_cap: Money | None = None
     amount: Money | None = None
+    patient_keeps: Money | None = None
 
 
 class Band(_Strict):
@@ -172,8 +177,16 @@ class Layer(_Strict):
     covers: Literal["in_policy", "total"] = "total"
     # fee_waiver
     waive: dict[FeeItem, Ratio] | None = None
-    # hospital_share (医院减免): a fixed amount on the base and/or out_of_policy_ratio
+    # hospital_share (医院减免): a fixed amount on the base and/or out_of_policy_ratio, or
+    # everything above what the patient keeps (a package price's excess); fixed_amount: amount
     amount: Money | None = None
+    patient_keeps: Money | None = None
+    # lines with rules of their own (bill line categories, see ``bill_categories``)
+    line_categories: list[Code] | None = None
+    """this layer pays only on the in-catalogue lines of these categories"""
+    excludes_line_categories: list[Code] | None = None
+    """this layer leaves the in-catalogue lines of these categories to other layers"""
+    monthly_cap: Money | None = None
     # every kind
     per_admission_cap: Money | None = None
     annual_cap: Money | None = None
@@ -197,7 +210,8 @@ class Layer(_Strict):
             "safety_net": ("personal_cap|personal_cap_by_tier",),
             "top_up": ("target_ratio",),
             "fee_waiver": ("waive",),
-            "hospital_share": ("amount|out_of_policy_ratio",),
+            "hospital_share": ("amount|out_of_policy_ratio|patient_keeps",),
+            "fixed_amount": ("amount",),
             "external": (),
         }
         for spec in need[self.kind]:
@@ -243,6 +257,10 @@ class Document(_Strict):
     inherits: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
     sources: list[str] = []
     categories: dict[Code, str] = {}
+    bill_categories: dict[Code, str] = {}
+    """vocabulary of bill line categories with rules of their own (靶向药, 基本药物, ...)"""
+    diseases: dict[Code, str] = {}
+    """vocabulary of designated diseases and packages (大病专项救治病种, 单病种)"""
     layers: list[Layer] = []
     controls: Controls = Controls()
     note: str | None = None

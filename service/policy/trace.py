@@ -64,6 +64,10 @@ def _hospital_share(r: LayerResult) -> tuple[str, str]:
     )
 
 
+def _fixed_amount(r: LayerResult) -> tuple[str, str]:
+    return f"定额支付，基数 {y(r.base_fen)}", f"fixed amount, base {y(r.base_fen)}"
+
+
 def _external(r: LayerResult) -> tuple[str, str]:
     return f"外部结算金额，基数 {y(r.base_fen)}", f"amount given, base {y(r.base_fen)}"
 
@@ -75,6 +79,7 @@ _WHAT: dict[str, Callable[[LayerResult], tuple[str, str]]] = {
     "top_up": _top_up,
     "fee_waiver": _fee_waiver,
     "hospital_share": _hospital_share,
+    "fixed_amount": _fixed_amount,
     "external": _external,
 }
 """What each kind of layer computed, in words (zh, en): only the layer's own kind is built."""

@@ -38,6 +38,7 @@ def _visit(spec: dict[str, Any], effective_from: date) -> Visit:
         admitted_on=on,
         discharged_on=on,
         in_pooling_region=spec.get("in_pooling_region"),
+        disease=spec.get("disease"),
     )
 
 
@@ -60,7 +61,9 @@ def _kwargs(case: dict[str, Any]) -> dict[str, Any]:
     if "given" in case:
         out["given"] = {code: fen(v) for code, v in case["given"].items()}
     if "prior" in case:
-        out["prior"] = PriorAdmissions(**case["prior"])
+        prior = dict(case["prior"])
+        month = {key: fen(v) for key, v in prior.pop("paid_this_month", {}).items()}
+        out["prior"] = PriorAdmissions(**prior, paid_this_month=month)
     return out
 
 
@@ -74,7 +77,7 @@ def test_every_case_of_the_example_settles_to_the_fen(path: Path) -> None:
     year: dict[str, int] = {}
     for case in example["cases"]:
         if not case.get("continues"):
-            year = dict(case.get("year", {}))
+            year = {key: fen(v) for key, v in case.get("year", {}).items()}
         result = settle(
             policy,
             visit=_visit(case.get("visit", {}), policy.effective_from),
@@ -132,9 +135,13 @@ locations = st.sampled_from(
     st.sampled_from(["primary", "secondary", "tertiary"]),
     st.sampled_from(["inpatient", "chronic_outpatient"]),
     st.frozensets(st.sampled_from(["registered_poor", "lifted_out"]), max_size=2),
-    st.lists(st.tuples(st.integers(0, 50_000_000), st.integers(0, 10_000_000)), max_size=5),
+    st.sampled_from([None, "appendectomy_package", "childhood_leukemia"]),
+    st.lists(
+        st.tuples(st.integers(0, 50_000_000), st.integers(0, 10_000_000), st.integers(0, 100)),
+        max_size=5,
+    ),
 )
-def test_every_shape_conserves_every_fen(policy, where, level, visit_type, cats, stays):
+def test_every_shape_conserves_every_fen(policy, where, level, visit_type, cats, disease, stays):
     visit = Visit(
         visit_type,
         level,
@@ -145,10 +152,17 @@ def test_every_shape_conserves_every_fen(policy, where, level, visit_type, cats,
         policy.effective_from,
         policy.effective_from,
         where[1],
+        disease,
     )
     year: dict[str, int] = {}
-    for n, (inside, outside) in enumerate(stays):
-        bill = Bill(inside + outside, inside, outside)
+    for n, (inside, outside, percent) in enumerate(stays):
+        drug = inside * percent // 100
+        lines = (
+            BillLine("drug", drug, True, "targeted_drug"),
+            BillLine("other", inside - drug, True),
+            BillLine("other", outside, False),
+        )
+        bill = Bill(inside + outside, inside, outside, lines)
         prior = PriorAdmissions(n, n % 2, n % 3 and 1)
         result = settle(policy, visit=visit, categories=cats, bill=bill, year=year, prior=prior)
         layers = sum(layer.amount_fen for layer in result.layers)

@@ -219,3 +219,17 @@ def test_a_hospital_share_needs_an_amount_or_a_share() -> None:
     text = PROVINCE.replace("kind: bands", "kind: hospital_share")
     problems = _problems(text)
     assert any("amount or out_of_policy_ratio" in message for _, _, message in problems)
+
+
+def test_a_disease_or_bill_category_nobody_defines_is_refused() -> None:
+    text = PROVINCE.replace(
+        '    ratio: "0.70"\n',
+        '    ratio: "0.70"\n    excludes_line_categories: [targeted_drug]\n'
+        "    adjustments: [{when: {diseases: [appendicitis]}, applies: false}]\n",
+    )
+    messages = sorted(message for _, _, message in _problems(text))
+    assert messages == [
+        "bill category 'targeted_drug' is not defined in this policy's bill_categories "
+        "or its parent's",
+        "disease 'appendicitis' is not defined in this policy's diseases or its parent's",
+    ]
