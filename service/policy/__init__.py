@@ -34,6 +34,7 @@ from service.policy.model import (
 from service.policy.money import fen_to_yuan, round_half_up, yuan_to_fen
 from service.policy.resolution import inherit, resolve
 from service.policy.selection import in_same_pooling_region, region_chain, select_policy
+from service.policy.year_end import YearEndPayment, settle_year_end
 
 __all__ = [
     "Accumulators",
@@ -56,6 +57,7 @@ __all__ = [
     "SettlementResult",
     "TraceLine",
     "Visit",
+    "YearEndPayment",
     "check_versions",
     "explain",
     "fen_to_yuan",
@@ -73,5 +75,6 @@ __all__ = [
     "round_half_up",
     "select_policy",
     "settle",
+    "settle_year_end",
     "yuan_to_fen",
 ]

@@ -64,6 +64,8 @@ class LayerPlan(NamedTuple):
     line_only: frozenset[str]  # pays only on these line categories (empty: any)
     line_except: frozenset[str]  # leaves these line categories to other layers
     monthly_cap_fen: int | None
+    higher_caps: tuple[tuple[str, int, int | None, int | None], ...]  # (eligible key, over, caps)
+    once_per_year: bool
     per_admission_cap_fen: int | None
     annual_cap_fen: int | None
     key_paid: str
@@ -326,6 +328,16 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
         line_only=frozenset(layer.line_categories or ()),
         line_except=frozenset(layer.excludes_line_categories or ()),
         monthly_cap_fen=_fen_or_none(p["monthly_cap"]),
+        higher_caps=tuple(
+            (
+                f"{h.eligible_of}.eligible",
+                yuan_to_fen(h.over),
+                _fen_or_none(h.annual_cap),
+                _fen_or_none(h.per_admission_cap),
+            )
+            for h in layer.higher_caps
+        ),
+        once_per_year=layer.once_per_year,
         per_admission_cap_fen=_fen_or_none(p["per_admission_cap"]),
         annual_cap_fen=_fen_or_none(p["annual_cap"]),
         key_paid=f"{key}.paid",

@@ -122,6 +122,7 @@ def semantic_problems(doc: Document) -> Iterator[tuple[Path, str]]:
         seen_other = seen_other or layer.kind != "fee_waiver"
         yield from _band_problems(i, layer.bands or [], layer.convention, layer.threshold)
         yield from _deductible_problems(i, layer)
+        yield from _higher_cap_problems(i, layer, doc)
         conditions: list[tuple[Path, When]] = [(("applies_to",), layer.applies_to)]
         conditions += [
             (("adjustments", j, "when"), a.when) for j, a in enumerate(layer.adjustments)
@@ -142,6 +143,10 @@ def semantic_problems(doc: Document) -> Iterator[tuple[Path, str]]:
                 ("layers", i, "out_of_policy_ratio"),
                 "a layer of its own lines (line_categories) pays in-catalogue cost only",
             )
+    for i, entry in enumerate(doc.year_end):
+        for k, code in enumerate(entry.applies_to.categories or []):
+            if code not in known:
+                yield ("year_end", i, "applies_to", "categories", k), _unknown_category(code)
     controls = doc.controls
     for k, code in enumerate(controls.covered_categories):
         if code not in known:
@@ -166,6 +171,20 @@ def _deductible_problems(i: int, layer: Layer) -> Iterator[tuple[Path, str]]:
             ("layers", i, "out_of_policy_deductible"),
             "an out_of_policy_deductible needs out_of_policy_ratio (out-of-catalogue cover)",
         )
+
+
+def _higher_cap_problems(i: int, layer: Layer, doc: Document) -> Iterator[tuple[Path, str]]:
+    bands = {
+        key for other in doc.layers if other.kind == "bands" for key in (other.code, other.pool)
+    }
+    for j, higher in enumerate(layer.higher_caps):
+        here: Path = ("layers", i, "higher_caps", j)
+        if higher.eligible_of not in bands:
+            yield (*here, "eligible_of"), f"{higher.eligible_of!r} is not a bands layer or pool"
+        for field in ("annual_cap", "per_admission_cap"):
+            plain, high = getattr(layer, field), getattr(higher, field)
+            if high is not None and plain is not None and high < plain:
+                yield (*here, field), f"a higher {field} {high} is below the layer's {plain}"
 
 
 def _unknown(what: str, code: str) -> str:

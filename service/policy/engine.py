@@ -237,6 +237,15 @@ def _run_layers(
             amount = base
         limit = p.per_admission_cap_fen
         annual_cap = p.annual_cap_fen
+        for key, over, higher_annual, higher_admission in p.higher_caps:
+            # a cap that depends on the case: the year's eligible amount above ``over``
+            if year.get(key, 0) + deltas.get(key, 0) > over:
+                if higher_annual is not None:
+                    annual_cap = higher_annual
+                if higher_admission is not None:
+                    limit = higher_admission
+        if p.once_per_year and year.get(p.key_paid, 0) + deltas.get(p.key_paid, 0):
+            amount = extra = 0  # 一次性: already paid this year
         if annual_cap is not None:
             # a pool's other layers may already have paid in this settlement
             annual_cap -= year.get(p.key_paid, 0) + deltas.get(p.key_paid, 0)

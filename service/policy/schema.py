@@ -16,7 +16,9 @@ __all__ = [
     "LAYER_KINDS",
     "Adjustment",
     "Band",
+    "HigherCap",
     "LaterAdmissions",
+    "YearEnd",
     "Controls",
     "Document",
     "Layer",
@@ -110,6 +112,17 @@ class LaterAdmissions(_Strict):
     floor: Money = Decimal(0)
 
 
+class HigherCap(_Strict):
+    """A cap that depends on the case: once the year's eligible amount of a ``bands`` layer
+    (``eligible_of``: its code or pool) is above ``over``, these caps replace the layer's
+    (e.g. a higher medical-aid limit above the critical-illness threshold)."""
+
+    eligible_of: Code
+    over: Money
+    annual_cap: Money | None = None
+    per_admission_cap: Money | None = None
+
+
 DeductibleMode = Literal["per_admission", "per_year", "per_hospital_year", "per_quarter"]
 
 
@@ -186,10 +199,13 @@ class Layer(_Strict):
     """this layer pays only on the in-catalogue lines of these categories"""
     excludes_line_categories: list[Code] | None = None
     """this layer leaves the in-catalogue lines of these categories to other layers"""
-    monthly_cap: Money | None = None
     # every kind
     per_admission_cap: Money | None = None
     annual_cap: Money | None = None
+    monthly_cap: Money | None = None
+    higher_caps: list[HigherCap] = []
+    once_per_year: bool = False
+    """pay only while the layer has paid nothing this year (一次性定额补助)"""
     adjustments: list[Adjustment] = []
     note: str | None = None
     remove: bool = False
@@ -218,6 +234,30 @@ class Layer(_Strict):
             if all(getattr(self, name) is None for name in spec.split("|")):
                 wanted = " or ".join(spec.split("|"))
                 raise ValueError(f"a {self.kind} layer needs {wanted}")
+        return self
+
+
+class YearEnd(_Strict):
+    """二次救助 / 年度补足: computed once over a person's settled year, not per bill. Of the
+    year's remaining personal share (``counts``) of the stays ``applies_to`` matches, pays
+    ``ratio`` (default 1) of what lies above ``deductible`` and above ``self_pay_share_cap``
+    of the year's cost in the same scope, within ``annual_cap``."""
+
+    code: Code
+    name: str
+    fund_type: Code
+    applies_to: When = When()
+    counts: Literal["in_policy", "total"] = "in_policy"
+    deductible: Money = Decimal(0)
+    ratio: Ratio | None = None
+    self_pay_share_cap: Ratio | None = None
+    annual_cap: Money | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ratio_or_share(self) -> YearEnd:
+        if self.ratio is None and self.self_pay_share_cap is None:
+            raise ValueError("a year_end entry needs ratio or self_pay_share_cap")
         return self
 
 
@@ -262,6 +302,7 @@ class Document(_Strict):
     diseases: dict[Code, str] = {}
     """vocabulary of designated diseases and packages (大病专项救治病种, 单病种)"""
     layers: list[Layer] = []
+    year_end: list[YearEnd] = []
     controls: Controls = Controls()
     note: str | None = None
 
@@ -269,7 +310,7 @@ class Document(_Strict):
     def _dates_in_order(self) -> Document:
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise ValueError("effective_to is before effective_from")
-        codes = [layer.code for layer in self.layers]
+        codes = [layer.code for layer in self.layers] + [y.code for y in self.year_end]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
             raise ValueError(f"layer codes must be unique: {', '.join(duplicates)}")

@@ -83,11 +83,13 @@ def _explain(args: argparse.Namespace) -> int:
         PolicyError,
         Visit,
         explain,
+        fen_to_yuan,
         format_problems,
         load_policies,
         parse_policy,
         select_policy,
         settle,
+        settle_year_end,
         yuan_to_fen,
     )
 
@@ -133,6 +135,13 @@ def _explain(args: argparse.Namespace) -> int:
         given=given,
     )
     print(explain(result))
+    bill = Bill(total_fen=total, in_policy_fen=in_policy, out_of_policy_fen=out_policy)
+    for paid in settle_year_end(policy, categories=categories, stays=[(visit, bill, result)]):
+        print(
+            f"year end {paid.code} ({paid.name}), were this the year's only stay: "
+            f"self-pay {fen_to_yuan(paid.self_pay_fen)} above {fen_to_yuan(paid.deductible_fen)}"
+            f" -> {fen_to_yuan(paid.amount_fen)}"
+        )
     return 0
 
 

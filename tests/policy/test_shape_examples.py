@@ -16,9 +16,11 @@ from service.policy import (
     BillLine,
     CompiledPolicy,
     PriorAdmissions,
+    SettlementResult,
     Visit,
     load_policies,
     settle,
+    settle_year_end,
 )
 from tests.policy.helpers import add, fen
 
@@ -75,18 +77,28 @@ def test_every_case_of_the_example_settles_to_the_fen(path: Path) -> None:
     text = (EXAMPLES / example["policy_file"]).read_text(encoding="utf-8")
     (policy,) = load_policies({example["policy_file"]: text})
     year: dict[str, int] = {}
+    stays: list[tuple[Visit, Bill, SettlementResult]] = []
     for case in example["cases"]:
         if not case.get("continues"):
             year = {key: fen(v) for key, v in case.get("year", {}).items()}
+            stays = []
+        visit = _visit(case.get("visit", {}), policy.effective_from)
+        bill = _bill(case["bill"])
+        categories = frozenset(case.get("categories", ["registered_poor"]))
         result = settle(
             policy,
-            visit=_visit(case.get("visit", {}), policy.effective_from),
-            categories=frozenset(case.get("categories", ["registered_poor"])),
-            bill=_bill(case["bill"]),
+            visit=visit,
+            categories=categories,
+            bill=bill,
             year=year,
             trace=True,
             **_kwargs(case),
         )
+        stays.append((visit, bill, result))
+        if "year_end" in case:
+            paid = settle_year_end(policy, categories=categories, stays=stays)
+            got_year_end = {p.code: p.amount_fen for p in paid}
+            assert got_year_end == {c: fen(v) for c, v in case["year_end"].items()}, case["name"]
         want = case["expected"]
         got = {code: result.layer(code).amount_fen for code in want.get("layers", {})}
         assert got == {code: fen(v) for code, v in want.get("layers", {}).items()}, case["name"]
@@ -164,7 +176,10 @@ def test_every_shape_conserves_every_fen(policy, where, level, visit_type, cats,
         )
         bill = Bill(inside + outside, inside, outside, lines)
         prior = PriorAdmissions(n, n % 2, n % 3 and 1)
-        result = settle(policy, visit=visit, categories=cats, bill=bill, year=year, prior=prior)
+        given = {p.code: 0 for p in policy.plan(visit, cats) if p.kind == "external"}
+        result = settle(
+            policy, visit=visit, categories=cats, bill=bill, year=year, prior=prior, given=given
+        )
         layers = sum(layer.amount_fen for layer in result.layers)
         assert layers + result.patient_pays_fen == bill.total_fen
         assert (
@@ -172,3 +187,49 @@ def test_every_shape_conserves_every_fen(policy, where, level, visit_type, cats,
         )
         assert min(result.patient_in_policy_fen, result.patient_out_of_policy_fen) >= 0
         year = add(year, result.deltas)
+
+
+def test_policy_explain_shows_the_year_end_top_up(capsys: pytest.CaptureFixture[str]) -> None:
+    from service import cli
+
+    path = EXAMPLES / "S7-year-end-top-up.yaml"
+    argv = ["policy", "explain", str(path), "--bill", "60000.00,60000.00,0.00"]
+    argv += ["--categories", "medical_aid_recipient", "--given", "basic_insurance=20000"]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    # aid (60000 - 20000) x 0.70 = 28000; self-pay 12000 above 10% of 60000 -> 6000
+    assert "medical_aid" in out
+    assert "year end year_end_top_up" in out
+    assert "self-pay 12000.00 above 6000.00 -> 6000.00" in out
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30_000_000), st.integers(0, 30_000_000), st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_the_year_end_top_up_never_exceeds_the_years_self_pay(stays):
+    (policy,) = load_policies(
+        {"S7": (EXAMPLES / "S7-year-end-top-up.yaml").read_text(encoding="utf-8")}
+    )
+    cats = frozenset({"low_income_edge"})
+    year: dict[str, int] = {}
+    done = []
+    for inside, basic, local in stays:
+        on = policy.effective_from
+        where = "in_county" if local else "out_of_county"
+        visit = Visit("inpatient", "secondary", "county", where, True, True, on, on)
+        bill = Bill(inside, inside, 0)
+        given = {"basic_insurance": min(basic, inside), "critical_illness": 0}
+        result = settle(policy, visit=visit, categories=cats, bill=bill, year=year, given=given)
+        done.append((visit, bill, result))
+        year = add(year, result.deltas)
+    (paid,) = settle_year_end(policy, categories=cats, stays=done)
+    local_self_pay = sum(r.patient_in_policy_fen for v, _, r in done if v.location == "in_county")
+    assert paid.self_pay_fen == local_self_pay
+    assert 0 <= paid.amount_fen <= local_self_pay
+    assert paid.patient_after_fen == local_self_pay - paid.amount_fen

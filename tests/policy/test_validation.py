@@ -233,3 +233,16 @@ def test_a_disease_or_bill_category_nobody_defines_is_refused() -> None:
         "or its parent's",
         "disease 'appendicitis' is not defined in this policy's diseases or its parent's",
     ]
+
+
+def test_a_higher_cap_must_name_a_bands_layer_and_be_higher() -> None:
+    text = PROVINCE.replace(
+        '    ratio: "0.70"\n',
+        '    ratio: "0.70"\n    annual_cap: "1000.00"\n    higher_caps:\n'
+        '      - {eligible_of: basic_insurance, over: "1.00", annual_cap: "500.00"}\n',
+    )
+    messages = sorted(message for _, _, message in _problems(text))
+    assert messages == [
+        "'basic_insurance' is not a bands layer or pool",
+        "a higher annual_cap 500.00 is below the layer's 1000.00",
+    ]
