@@ -15,6 +15,7 @@ from service.routers import (
     policies,
     settlements,
     violations,
+    whatif,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -23,6 +24,7 @@ ROUTERS: list[APIRouter] = [
     keys.router,
     admissions.router,
     persons.router,
+    whatif.router,
     policies.router,
     settlements.router,
     violations.router,
