@@ -41,6 +41,14 @@ def register(sub: Any) -> None:
         help="amounts of layers settled elsewhere, CODE=YUAN,... (a missing one is taken as 0)",
     )
 
+    whatif = actions.add_parser(
+        "whatif", help="re-settle a stored year under a proposed policy and compare (政策测算)"
+    )
+    whatif.add_argument("file", type=Path, help="the proposed policy (YAML)")
+    whatif.add_argument("--over", type=int, required=True, help="the year to re-settle")
+    whatif.add_argument("--top", type=int, default=10, help="patients whose share rises most")
+    whatif.add_argument("--json", action="store_true", help="print the report as JSON")
+
     load = actions.add_parser("load", help="check and store files in the database")
     load.add_argument("files", nargs="+", type=Path)
     policy.set_defaults(handler=handle)
@@ -74,7 +82,38 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.action == "explain":
         return _explain(args)
+    if args.action == "whatif":
+        return _whatif(args, settings)
     return _load(args, settings)
+
+
+def _whatif(args: argparse.Namespace, settings: Settings) -> int:
+    from service.cli import _run, _with_session
+    from service.errors import ServiceError
+    from service.whatif.render import text_report
+    from service.whatif.schemas import WhatIfCreate
+    from service.whatif.service import what_if_over
+
+    body = WhatIfCreate(
+        source_text=args.file.read_text(encoding="utf-8"), over=args.over, top=args.top
+    )
+
+    def progress(done: int) -> None:
+        print(f"\rre-settled {done:,}", end="", file=sys.stderr, flush=True)
+
+    async def work(session: Any) -> Any:
+        return await what_if_over(session, body=body, progress=progress)
+
+    try:
+        report = _run(_with_session(settings, work))
+    except ServiceError as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        for problem in getattr(exc, "errors", None) or []:
+            print(f"  {problem.field}: {problem.message}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    print(report.model_dump_json(indent=2) if args.json else text_report(report))
+    return 0
 
 
 def _explain(args: argparse.Namespace) -> int:

@@ -115,13 +115,25 @@ async def run_what_if(
     """Re-settle the year's settlements of the proposal's region under the proposal."""
     if principal.role is Role.HOSPITAL:
         raise WhatIfForbidden("what-if is for auditor and admin keys; yours is hospital")
+    return await what_if_over(session, body=body, progress=progress, principal=principal)
+
+
+async def what_if_over(
+    session: AsyncSession,
+    *,
+    body: WhatIfCreate,
+    progress: Callable[[int], None] | None = None,
+    principal: Principal | None = None,
+) -> WhatIfPublic:
+    """The what-if itself; ``principal`` None is the operator's CLI (every region)."""
     begun = time.perf_counter()
     policy = await proposed_policy(session, body.source_text)
     region = policy.region_code
     prefix = _pool_prefix(region)
-    narrowed = narrow_region(principal, prefix)
-    if narrowed is False or (narrowed is not None and narrowed != prefix):
-        raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
+    if principal is not None:
+        narrowed = narrow_region(principal, prefix)
+        if narrowed is False or (narrowed is not None and narrowed != prefix):
+            raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
     store = SqlWhatIfStore(session)
     stays = [stay_of(row) async for row in store.settlements(pool_prefix=prefix, year=body.over)]
     run = partial(what_if, stays, policy, top=body.top, progress=progress)

@@ -3,14 +3,20 @@ changes. Ya'an's shipped policy (worked example D2) makes the hand calculation s
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service import cli
 from service.policy_versions.shipped import shipped_policy_texts
+from service.settings import Settings
 from tests import factories
 from tests.factories import KeyFactory, at, bill, settle
 
@@ -118,3 +124,25 @@ async def test_another_region_or_a_hospital_key_gets_no_what_if(
     assert hospital.status_code == 403
     broken = await _what_if(client, await make_key("admin"), YAAN.replace('"0.85"', '"1.85"'))
     assert (broken.status_code, broken.json()["code"]) == (422, "invalid_policy")
+
+
+async def test_the_cli_prints_the_same_what_if(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    key_for: KeyFor,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await _two_stays(client, session, key_for)
+    proposal = tmp_path / "proposed.yaml"
+    proposal.write_text(YAAN.replace('ratio: "0.85"', 'ratio: "0.80"'), encoding="utf-8")
+    monkeypatch.setattr(cli, "load_settings", lambda: settings)
+    argv = ["policy", "whatif", str(proposal), "--over", "2018"]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    captured = capsys.readouterr()
+    assert "re-settled 2" in captured.err
+    assert "2 settlements re-settled" in captured.out
+    assert re.search(r"basic_insurance\s+14960\.00\s+14080\.00\s+-880\.00", captured.out)
+    assert re.search(r"patients\s+500\.00\s+500\.00", captured.out)
