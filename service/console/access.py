@@ -70,6 +70,9 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/console/indicators"): Access(REGION_READERS, "GET /v1/indicators", "指标监测"),
     # Month by month indicators (and findings): region-wide figures, so the indicators' rule.
     ("GET", "/console/trends"): Access(REGION_READERS, "GET /v1/indicators", "月度趋势"),
+    # What-if (政策测算): re-settles the region's year under a proposal; stores nothing.
+    ("GET", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif", "政策测算"),
+    ("POST", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif"),
 }
 
 NAV = [
@@ -77,6 +80,7 @@ NAV = [
     ("scoreboard", "/console/scoreboard", ("GET", "/console/scoreboard")),
     ("indicators", "/console/indicators", ("GET", "/console/indicators")),
     ("trends", "/console/trends", ("GET", "/console/trends")),
+    ("whatif", "/console/whatif", ("GET", "/console/whatif")),
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -146,3 +146,29 @@ async def test_the_cli_prints_the_same_what_if(
     assert "2 settlements re-settled" in captured.out
     assert re.search(r"basic_insurance\s+14960\.00\s+14080\.00\s+-880\.00", captured.out)
     assert re.search(r"patients\s+500\.00\s+500\.00", captured.out)
+
+
+async def test_the_console_page_shows_the_same_what_if(
+    client: httpx.AsyncClient, session: AsyncSession, key_for: KeyFor, make_key: KeyFactory
+) -> None:
+    await _two_stays(client, session, key_for)
+    origin = {"Origin": "http://testserver"}
+    admin = await make_key("admin")
+    await client.post("/console/login", data={"api_key": admin["X-API-Key"]}, headers=origin)
+    form = await client.get("/console/whatif")
+    assert form.status_code == 200
+    assert "政策测算" in form.text
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert found is not None
+    proposal = YAAN.replace('ratio: "0.85"', 'ratio: "0.80"')
+    data = {"csrf": found.group(1), "source_text": proposal, "over": "2018"}
+    shown = await client.post("/console/whatif", data=data, headers=origin)
+    assert shown.status_code == 200, shown.text
+    assert "2 笔结算" in shown.text
+    assert re.search(
+        r"<td>basic_insurance</td><td[^>]*>14960\.00</td><td[^>]*>14080\.00", shown.text
+    )
+    broken = {**data, "source_text": proposal.replace('"0.80"', '"1.80"')}
+    refused = await client.post("/console/whatif", data=broken, headers=origin)
+    assert refused.status_code == 422
+    assert 'id="error"' in refused.text
