@@ -33,6 +33,12 @@ def register(sub: Any) -> None:
         default=None,
         help="is the hospital inside the pooling region (统筹区)? default: only in_county is",
     )
+    explain.add_argument("--disease", default=None, help="designated disease / package code")
+    explain.add_argument(
+        "--prior",
+        default="0,0,0",
+        help="earlier admissions this plan year: IN_YEAR,AT_THIS_HOSPITAL,IN_QUARTER",
+    )
     explain.add_argument("--not-referred", action="store_true")
     explain.add_argument("--on", type=date.fromisoformat, default=None)
     explain.add_argument(
@@ -120,6 +126,7 @@ def _explain(args: argparse.Namespace) -> int:
     from service.policy import (
         Bill,
         PolicyError,
+        PriorAdmissions,
         Visit,
         explain,
         fen_to_yuan,
@@ -154,7 +161,9 @@ def _explain(args: argparse.Namespace) -> int:
         admitted_on=on,
         discharged_on=on,
         in_pooling_region=_yes_no(args.in_pooling_region),
+        disease=args.disease,
     )
+    this_year, at_hospital, this_quarter = (int(n) for n in args.prior.split(","))
     categories = frozenset(c for c in args.categories.split(",") if c)
     given = {
         code: yuan_to_fen(Decimal(amount))
@@ -172,6 +181,7 @@ def _explain(args: argparse.Namespace) -> int:
         year={},
         trace=True,
         given=given,
+        prior=PriorAdmissions(this_year, at_hospital, this_quarter),
     )
     print(explain(result))
     bill = Bill(total_fen=total, in_policy_fen=in_policy, out_of_policy_fen=out_policy)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -233,3 +234,20 @@ def test_the_year_end_top_up_never_exceeds_the_years_self_pay(stays):
     assert paid.self_pay_fen == local_self_pay
     assert 0 <= paid.amount_fen <= local_self_pay
     assert paid.patient_after_fen == local_self_pay - paid.amount_fen
+
+
+def test_policy_explain_takes_the_disease_and_earlier_admissions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from service import cli
+
+    package = EXAMPLES / "S5-lines-with-rules-of-their-own.yaml"
+    argv = ["policy", "explain", str(package), "--bill", "6000.00,5500.00,500.00"]
+    assert cli.main([*argv, "--disease", "appendectomy_package"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"package_fund\s.*4200\.00", out)
+    assert re.search(r"package_excess\s.*1000\.00", out)
+    later = EXAMPLES / "S3-deductible-modes.yaml"
+    argv = ["policy", "explain", str(later), "--bill", "10000.00,10000.00,0.00"]
+    assert cli.main([*argv, "--prior", "1,0,0"]) == 0
+    assert re.search(r"basic_insurance\s.*7350\.00", capsys.readouterr().out)
