@@ -251,3 +251,22 @@ def test_policy_explain_takes_the_disease_and_earlier_admissions(
     argv = ["policy", "explain", str(later), "--bill", "10000.00,10000.00,0.00"]
     assert cli.main([*argv, "--prior", "1,0,0"]) == 0
     assert re.search(r"basic_insurance\s.*7350\.00", capsys.readouterr().out)
+
+
+def test_the_pooling_region_is_the_prefecture_unless_the_policy_pools_elsewhere() -> None:
+    from service.policy import in_same_pooling_region
+
+    assert in_same_pooling_region("511803", "511802", pooled_at="prefecture")
+    assert not in_same_pooling_region("510104", "511802", pooled_at="prefecture")
+    assert in_same_pooling_region("510104", "511802", pooled_at="province")
+    assert not in_same_pooling_region("511803", "511802", pooled_at="county")
+
+
+def test_a_visit_cannot_contradict_its_location() -> None:
+    on = date(2025, 1, 1)
+    with pytest.raises(ValueError, match="out_of_province"):
+        Visit("inpatient", "secondary", "county", "out_of_province", True, True, on, on, True)
+    with pytest.raises(ValueError, match="in_county"):
+        Visit("inpatient", "secondary", "county", "in_county", True, True, on, on, False)
+    with pytest.raises(ValueError, match="also in the year"):
+        PriorAdmissions(this_year=0, at_hospital_this_year=1)
