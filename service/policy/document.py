@@ -174,13 +174,15 @@ def _deductible_problems(i: int, layer: Layer) -> Iterator[tuple[Path, str]]:
 
 
 def _higher_cap_problems(i: int, layer: Layer, doc: Document) -> Iterator[tuple[Path, str]]:
-    bands = {
-        key for other in doc.layers if other.kind == "bands" for key in (other.code, other.pool)
-    }
+    # the key the bands layer's accumulators use: its pool if it has one, else its code
+    bands = {other.pool or other.code for other in doc.layers if other.kind == "bands"}
     for j, higher in enumerate(layer.higher_caps):
         here: Path = ("layers", i, "higher_caps", j)
         if higher.eligible_of not in bands:
-            yield (*here, "eligible_of"), f"{higher.eligible_of!r} is not a bands layer or pool"
+            yield (
+                (*here, "eligible_of"),
+                f"{higher.eligible_of!r} is not a bands layer (its pool, if it has one)",
+            )
         for field in ("annual_cap", "per_admission_cap"):
             plain, high = getattr(layer, field), getattr(higher, field)
             if high is not None and plain is not None and high < plain:

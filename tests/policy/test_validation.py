@@ -243,6 +243,6 @@ def test_a_higher_cap_must_name_a_bands_layer_and_be_higher() -> None:
     )
     messages = sorted(message for _, _, message in _problems(text))
     assert messages == [
-        "'basic_insurance' is not a bands layer or pool",
+        "'basic_insurance' is not a bands layer (its pool, if it has one)",
         "a higher annual_cap 500.00 is below the layer's 1000.00",
     ]
