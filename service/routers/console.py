@@ -32,6 +32,8 @@ from service.violations.params import LedgerQuery, PageQuery, PeriodQuery, parse
 from service.violations.query import get_violation, list_violations
 from service.violations.rectification import STEPS, move
 from service.violations.scoreboard import names, scoreboard
+from service.whatif.schemas import WhatIfCreate
+from service.whatif.service import run_what_if
 
 
 async def guard(request: Request, sessionmaker: SessionmakerDep) -> console.ConsoleUser | None:
@@ -319,3 +321,29 @@ async def indicator_page(request: Request, session: SessionDep, user: UserDep) -
         shares=shares,
         ratio_bars=bars(chart, top=Decimal(1), tones=tones),
     )
+
+
+@router.get("/whatif")
+async def whatif_form(user: UserDep) -> Response:
+    return page("whatif.html", user=user, nav="whatif", over=today().year - 1, text="", r=None)
+
+
+@router.post("/whatif")
+async def whatif_run(
+    session: SessionDep,
+    user: UserDep,
+    source_text: Annotated[str, Form(min_length=1, max_length=512_000)],
+    over: Annotated[int, Form(ge=2000, le=2100)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Runs the what-if and shows it; nothing is stored, so no redirect."""
+    console.check_csrf(user, csrf)
+    context: dict[str, Any] = {"user": user, "nav": "whatif", "over": over, "text": source_text}
+    try:
+        body = WhatIfCreate(source_text=source_text, over=over, top=20)
+        report = await run_what_if(session, principal=user.principal, body=body)
+    except ServiceError as e:
+        details = [f"{p.field}: {p.message}" for p in e.errors or []]
+        error = "；".join([e.detail, *details])
+        return page("whatif.html", status_code=e.status, error=error, r=None, **context)
+    return page("whatif.html", r=report, **context)
