@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from service.auth.keys import key_labels
-from service.base import utcnow
 from service.china_time import today
 from service.console import access
 from service.console import session as console
@@ -162,10 +161,13 @@ async def ledger_export(
     fmt: export.ExportFormat, request: Request, user: UserDep
 ) -> StreamingResponse:
     q = parse_form(LedgerQuery, request.query_params)
-    rows = export.violation_rows(
-        request.app.state.sessionmaker, principal=user.principal, wanted=q.filter(), sort=q.sort
+    return await export.ledger_download(
+        fmt,
+        request.app.state.sessionmaker,
+        principal=user.principal,
+        wanted=q.filter(),
+        sort=q.sort,
     )
-    return await export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
 
 
 @router.get("/violations/{violation_id}")
@@ -242,16 +244,7 @@ async def score_export(
 ) -> StreamingResponse:
     q = parse_form(PeriodQuery, request.query_params)
     board = await scoreboard(session, principal=user.principal, wanted=q.filter())
-    rows = export.listed(export.scoreboard_rows(board))
-    return await export.response(
-        fmt,
-        "考核扣分",
-        export.SCORE_HEADERS,
-        rows,
-        stem="scoreboard",
-        caption=export.caption("考核扣分", q.filter(), now=utcnow()),
-        widths=export.SCORE_WIDTHS,
-    )
+    return await export.scoreboard_download(fmt, board, wanted=q.filter())
 
 
 @router.get("/trends")
