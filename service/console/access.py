@@ -78,6 +78,9 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     # desk for them (loading stays with the CLI and the API).
     ("GET", "/console/policies"): Access(ADMINS, None, "政策版本"),
     ("GET", "/console/policies/{content_hash}"): Access(ADMINS),
+    # What-if (政策测算): re-settles the region's year under a proposal; stores nothing.
+    ("GET", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif", "政策测算"),
+    ("POST", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif"),
 }
 
 NAV = [
@@ -87,6 +90,7 @@ NAV = [
     ("trends", "/console/trends", ("GET", "/console/trends")),
     ("keys", "/console/keys", ("GET", "/console/keys")),
     ("policies", "/console/policies", ("GET", "/console/policies")),
+    ("whatif", "/console/whatif", ("GET", "/console/whatif")),
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

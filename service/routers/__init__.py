@@ -16,6 +16,7 @@ from service.routers import (
     policies,
     settlements,
     violations,
+    whatif,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -24,6 +25,7 @@ ROUTERS: list[APIRouter] = [
     keys.router,
     admissions.router,
     persons.router,
+    whatif.router,
     policies.router,
     settlements.router,
     violations.router,

@@ -305,3 +305,22 @@ def test_check_and_explain_treat_a_later_file_as_the_successor(
     broken = tmp_path / "broken.yaml"
     broken.write_text(county_text("2027-01-01").replace("inherits", "inherit"), encoding="utf-8")
     assert main(["policy", "check", str(broken)]) == 1
+
+
+async def test_a_what_if_proposal_compiles_over_a_succeeded_parent(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
+) -> None:
+    from service.whatif.service import proposed_policy
+
+    province = (await _versions(client, admin_headers, "990000"))[0]
+    text = (
+        await client.get(f"/v1/policies/{province['content_hash']}", headers=admin_headers)
+    ).json()["source_text"]
+    later = text.replace(
+        f"effective_from: {province['effective_from']}", "effective_from: 2027-01-01"
+    ).replace('threshold: "10000.00"', 'threshold: "8000.00"')
+    assert (await _post(client, admin_headers, later)).status_code == 201
+    async with app.state.sessionmaker() as session:
+        proposal = await proposed_policy(session, county_text("2027-06-01"))
+    assert proposal.region_code == "990102"
+    assert proposal.effective_from == date(2027, 6, 1)
