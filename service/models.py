@@ -2,6 +2,12 @@
 
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.auth.models import ApiKey
+from service.clearing.models import (
+    ClearingPayment,
+    ClearingStatement,
+    ClearingStatementLine,
+    Fund,
+)
 from service.policy_versions.models import PolicyVersion
 from service.regions.models import Hospital, Region
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
@@ -14,6 +20,10 @@ __all__ = [
     "AdmissionDeposit",
     "AdmissionEvent",
     "ApiKey",
+    "ClearingPayment",
+    "ClearingStatement",
+    "ClearingStatementLine",
+    "Fund",
     "Hospital",
     "LedgerHead",
     "PolicyVersion",

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from service.demo import DEMO_HOSPITALS, DEMO_REGIONS
+from service.clearing.models import Fund
+from service.demo import DEMO_FUNDS, DEMO_HOSPITALS, DEMO_REGIONS
 from service.identity import check_character
 from service.policy_versions.shipped import shipped_versions
 from service.regions.models import Hospital, Region
@@ -43,6 +44,8 @@ async def seed_regions(maker: async_sessionmaker[Any]) -> None:
                 session.add(Region.model_validate(region))
             for hospital in DEMO_HOSPITALS:
                 session.add(Hospital.model_validate(hospital))
+            for fund in DEMO_FUNDS:
+                session.add(Fund.model_validate(fund))
             await session.commit()
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, FastAPI
 
 from service.routers import (
     admissions,
+    clearing,
     console,
     docs,
     health,
@@ -25,6 +26,7 @@ ROUTERS: list[APIRouter] = [
     settlements.router,
     violations.router,
     indicators.router,
+    clearing.router,
     console.router,
 ]
 

@@ -1,0 +1,415 @@
+"""Funds, statements and closing (清算).
+
+An open statement is computed from the settlements and reversals each time it is read; closing
+writes it with its lines, hashed and chained to the previous closed statement of the same fund
+and hospital. A period closes only once it is over, in order (every earlier line is closed
+first), and never reopens. Lines that commit after their period was closed (a settlement
+in flight at the close) are carried into the first open period as adjustments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth import Principal
+from service.base import utcnow
+from service.clearing import store
+from service.clearing.errors import (
+    ClearingBusy,
+    ClearingHospitalNotFound,
+    EarlierPeriodOpen,
+    FundExists,
+    FundNotFound,
+    InvalidPeriod,
+    PeriodAlreadyClosed,
+    PeriodNotOver,
+    StatementNotFound,
+)
+from service.clearing.lines import FundRef, Line, lines_of, totals
+from service.clearing.models import ClearingStatement, ClearingStatementLine, Fund
+from service.clearing.periods import Period
+from service.clearing.schemas import (
+    FundCreate,
+    FundPublic,
+    LineOut,
+    PaymentPublic,
+    StatementPublic,
+)
+from service.regions.models import Hospital
+from service.settlements.money import yuan
+
+GENESIS = "0" * 64
+
+
+def ref(fund: Fund) -> FundRef:
+    return FundRef(fund.code, fund.fund_type, fund.region_code)
+
+
+async def require_fund(
+    session: AsyncSession, *, fund_code: str, principal: Principal | None = None
+) -> Fund:
+    row = await store.fund(session, fund_code)
+    if row is None or (principal is not None and not principal.sees_fund(row.code)):
+        raise FundNotFound(f"no fund {fund_code} that you may see", field="fund_code")
+    return row
+
+
+async def list_funds(session: AsyncSession, *, principal: Principal) -> list[FundPublic]:
+    rows = await store.funds(session)
+    return [
+        FundPublic.model_validate(f, from_attributes=True)
+        for f in rows
+        if principal.sees_fund(f.code)
+    ]
+
+
+async def create_fund(session: AsyncSession, *, body: FundCreate) -> FundPublic:
+    existing = await store.fund(session, body.code)
+    if existing is not None:
+        same = FundPublic.model_validate(existing, from_attributes=True)
+        if same.model_dump() == body.model_dump():
+            return same
+        raise FundExists(f"fund {body.code} exists with other values", field="code")
+    row = Fund(**body.model_dump())
+    await store.add_fund(session, row)
+    return FundPublic.model_validate(row, from_attributes=True)
+
+
+async def _hospital(session: AsyncSession, principal: Principal, code: str) -> Hospital:
+    row = await session.get(Hospital, code)
+    if row is None or not principal.sees_hospital(row.code, row.county_code):
+        raise ClearingHospitalNotFound(
+            f"no hospital {code} that you may see", field="hospital_code"
+        )
+    return row
+
+
+def parse_period(text: str) -> Period:
+    period = Period.parse(text)
+    if period is None:
+        raise InvalidPeriod(f"{text!r} is not a period YYYY-MM", field="period")
+    return period
+
+
+async def _open_lines(
+    session: AsyncSession, *, fund: Fund, hospital_code: str, period: Period
+) -> tuple[list[Line], Period | None]:
+    """Unclosed lines dated before the period's end, and the last closed period."""
+    funds = [ref(f) for f in await store.funds(session)]
+    facts = await store.settlement_facts(
+        session,
+        fund=ref(fund),
+        hospital_code=hospital_code,
+        since=period.start,
+        until=period.end,
+    )
+    closed = await store.closed_keys(
+        session, fund_code=fund.code, settlement_ids=[f.settlement_id for f in facts]
+    )
+    lines = [
+        line
+        for f in facts
+        for line in lines_of(ref(fund), funds, f)
+        if (line.kind, line.settlement_id) not in closed and line.dated_at < period.end
+    ]
+    last = await store.latest_closed(session, fund_code=fund.code, hospital_code=hospital_code)
+    return lines, None if last is None else parse_period(last.period)
+
+
+def _view_lines(lines: Sequence[Line], period: Period, last: Period | None) -> list[Line]:
+    """What an open period shows: its own lines, and in the first period after the last
+    close, the lines that committed late into closed periods (as adjustments)."""
+    if last is not None and period <= last:
+        return []
+    carried = last is not None and period == last.next()
+    shown = []
+    for line in lines:
+        if line.period == period:
+            shown.append(line)
+        elif carried and last is not None and line.period <= last:
+            shown.append(_as_adjustment(line))
+    return shown
+
+
+def _as_adjustment(line: Line) -> Line:
+    from dataclasses import replace
+
+    return replace(line, adjustment=True)
+
+
+async def statement(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fund_code: str,
+    hospital_code: str,
+    period: str,
+) -> StatementPublic:
+    fund = await require_fund(session, fund_code=fund_code, principal=principal)
+    hospital = await _hospital(session, principal, hospital_code)
+    when = parse_period(period)
+    closed = await store.statement_for(
+        session, fund_code=fund.code, hospital_code=hospital.code, period=str(when)
+    )
+    if closed is not None:
+        return await _closed_public(session, closed, fund)
+    lines, last = await _open_lines(session, fund=fund, hospital_code=hospital.code, period=when)
+    shown = _view_lines(lines, when, last)
+    status = "superseded" if last is not None and when <= last else "open"
+    return _open_public(fund, hospital.code, when, shown, status)
+
+
+def _open_public(
+    fund: Fund, hospital_code: str, period: Period, lines: Sequence[Line], status: str
+) -> StatementPublic:
+    t = totals(lines)
+    return StatementPublic.model_validate(
+        {
+            "id": None,
+            "status": status,
+            "fund_code": fund.code,
+            "fund_type": fund.fund_type,
+            "hospital_code": hospital_code,
+            "period": str(period),
+            "medfee_sumamt": yuan(t.medfee_fen),
+            "fund_pay_sumamt": yuan(t.fund_pay_fen),
+            "fund_own_amt": yuan(t.fund_own_fen),
+            "psn_cash_pay": yuan(t.psn_cash_fen),
+            "setl_cnt": t.settlement_count,
+            "line_count": t.line_count,
+            "paid": yuan(0),
+            "outstanding": yuan(0),
+            "content_hash": None,
+            "prev_hash": None,
+            "closed_by": None,
+            "closed_at": None,
+            "lines": [_line_out(line) for line in lines],
+        }
+    )
+
+
+def _line_out(line: Line | ClearingStatementLine) -> LineOut:
+    return LineOut(
+        kind=line.kind,
+        settlement_id=line.settlement_id,
+        reversal_id=line.reversal_id,
+        visit_id=line.visit_id,
+        his_settlement_id=line.his_settlement_id,
+        person_masked=line.person_masked,
+        dated_at=line.dated_at,
+        period=str(Period.of(line.dated_at)),
+        adjustment=line.adjustment,
+        medfee_sumamt=yuan(line.medfee_fen),
+        fund_pay_sumamt=yuan(line.fund_pay_fen),
+        fund_own_amt=yuan(line.fund_own_fen),
+        psn_cash_pay=yuan(line.psn_cash_fen),
+    )
+
+
+async def _closed_public(
+    session: AsyncSession, row: ClearingStatement, fund: Fund | None = None
+) -> StatementPublic:
+    assert row.id is not None
+    fund = fund or await require_fund(session, fund_code=row.fund_code)
+    paid = await store.paid_fen(session, row.id)
+    lines = await store.statement_lines(session, row.id)
+    return StatementPublic.model_validate(
+        {
+            "id": row.id,
+            "status": "closed",
+            "fund_code": row.fund_code,
+            "fund_type": fund.fund_type,
+            "hospital_code": row.hospital_code,
+            "period": row.period,
+            "medfee_sumamt": yuan(row.medfee_fen),
+            "fund_pay_sumamt": yuan(row.fund_pay_fen),
+            "fund_own_amt": yuan(row.fund_own_fen),
+            "psn_cash_pay": yuan(row.psn_cash_fen),
+            "setl_cnt": row.settlement_count,
+            "line_count": row.line_count,
+            "paid": yuan(paid),
+            "outstanding": yuan(max(row.fund_own_fen - paid, 0)),
+            "content_hash": row.content_hash,
+            "prev_hash": row.prev_hash,
+            "closed_by": row.closed_by,
+            "closed_at": row.closed_at,
+            "lines": [_line_out(line) for line in lines],
+            "payments": [
+                PaymentPublic(
+                    id=p.id or 0,
+                    statement_id=p.statement_id,
+                    amount=yuan(p.amount_fen),
+                    paid_on=p.paid_on,
+                    reference=p.reference,
+                    recorded_by=p.recorded_by,
+                    created_at=p.created_at,
+                )
+                for p in await store.payments(session, row.id)
+            ],
+        }
+    )
+
+
+def content_hash(
+    *, fund_code: str, hospital_code: str, period: str, prev_hash: str, lines: Sequence[Line]
+) -> str:
+    """SHA-256 of the statement's canonical content, chained to the previous one's hash."""
+    body = {
+        "fund_code": fund_code,
+        "hospital_code": hospital_code,
+        "period": period,
+        "prev_hash": prev_hash,
+        "lines": [
+            [
+                line.kind,
+                line.settlement_id,
+                line.reversal_id,
+                line.dated_at.isoformat(),
+                line.medfee_fen,
+                line.fund_pay_fen,
+                line.fund_own_fen,
+                line.psn_cash_fen,
+            ]
+            for line in lines
+        ],
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def close(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fund_code: str,
+    hospital_code: str,
+    period: str,
+    now: datetime | None = None,
+) -> tuple[StatementPublic, bool]:
+    """关账: write the period's statement for good. Returns it and whether this call closed it
+    (False: it was closed already, by this request's twin or earlier)."""
+    fund = await require_fund(session, fund_code=fund_code, principal=principal)
+    hospital = await _hospital(session, principal, hospital_code)
+    when = parse_period(period)
+    existing = await store.statement_for(
+        session, fund_code=fund.code, hospital_code=hospital.code, period=str(when)
+    )
+    if existing is not None:
+        return await _closed_public(session, existing, fund), False
+    if (now or utcnow()) < when.end:
+        raise PeriodNotOver(f"period {when} is not over; close it from {when.end.date()} on")
+    lines, last = await _open_lines(session, fund=fund, hospital_code=hospital.code, period=when)
+    if last is not None and when <= last:
+        raise PeriodAlreadyClosed(
+            f"{fund.code} at {hospital.code} is closed up to {last}; corrections go into a "
+            "later period",
+            field="period",
+        )
+    floor = last.next() if last is not None else None
+    skipped = sorted(
+        {
+            line.period
+            for line in lines
+            if line.period < when and (floor is None or line.period >= floor)
+        }
+    )
+    if skipped:
+        raise EarlierPeriodOpen(f"close {skipped[0]} first: periods close in order", field="period")
+    taken = [_as_adjustment(x) if x.period != when else x for x in lines]
+    return await _write(session, principal, fund, hospital, when, taken)
+
+
+async def _write(
+    session: AsyncSession,
+    principal: Principal,
+    fund: Fund,
+    hospital: Hospital,
+    when: Period,
+    lines: list[Line],
+) -> tuple[StatementPublic, bool]:
+    last = await store.latest_closed(session, fund_code=fund.code, hospital_code=hospital.code)
+    prev = last.content_hash if last is not None else GENESIS
+    t = totals(lines)
+    values: dict[str, object] = {
+        "fund_code": fund.code,
+        "hospital_code": hospital.code,
+        "county_code": hospital.county_code,
+        "period": str(when),
+        "medfee_fen": t.medfee_fen,
+        "fund_pay_fen": t.fund_pay_fen,
+        "fund_own_fen": t.fund_own_fen,
+        "psn_cash_fen": t.psn_cash_fen,
+        "settlement_count": t.settlement_count,
+        "line_count": t.line_count,
+        "prev_hash": prev,
+        "content_hash": content_hash(
+            fund_code=fund.code,
+            hospital_code=hospital.code,
+            period=str(when),
+            prev_hash=prev,
+            lines=lines,
+        ),
+        "closed_by": principal.label[:64],
+        "closed_at": utcnow(),
+    }
+    try:
+        statement_id = await store.insert_statement(session, values)
+        if statement_id is not None:
+            await store.insert_lines(
+                session, statement_id=statement_id, fund_code=fund.code, lines=lines
+            )
+    except IntegrityError as exc:
+        # Another close (of a neighbouring period) took some of these lines first.
+        raise ClearingBusy(
+            "another close of this fund and hospital ran at the same time; try again",
+            headers={"Retry-After": "1"},
+        ) from exc
+    row = await store.statement_for(
+        session, fund_code=fund.code, hospital_code=hospital.code, period=str(when)
+    )
+    assert row is not None
+    return await _closed_public(session, row, fund), statement_id is not None
+
+
+async def closed_by_id(
+    session: AsyncSession, *, principal: Principal, statement_id: int
+) -> StatementPublic:
+    row = await store.statement(session, statement_id)
+    if (
+        row is None
+        or not principal.sees_fund(row.fund_code)
+        or not principal.sees_hospital(row.hospital_code, row.county_code)
+    ):
+        raise StatementNotFound(f"no closed statement {statement_id} that you may see")
+    return await _closed_public(session, row)
+
+
+async def list_closed(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fund_code: str | None,
+    hospital_code: str | None,
+    limit: int,
+) -> list[StatementPublic]:
+    from service.auth import Role
+
+    if principal.role is Role.FUND:
+        fund_code = principal.fund_code
+    if principal.role is Role.HOSPITAL:
+        hospital_code = principal.hospital_code
+    prefix = principal.region_prefix if principal.role in (Role.AUDITOR, Role.FUND) else None
+    rows = await store.closed_statements(
+        session,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        county_prefix=prefix,
+        limit=limit,
+    )
+    return [await _closed_public(session, row) for row in rows]

@@ -1,0 +1,176 @@
+"""Fund clearing (清算与对账): funds, statements per fund/hospital/period, closing, export,
+payments and reconciliation. Hospitals see their own, auditors their region, fund keys their
+own fund in their region, admins everything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from service.auth import AdminDep, Principal, Role, require_roles
+from service.clearing import export, payments, service
+from service.clearing.schemas import (
+    CODE,
+    PERIOD,
+    CloseRequest,
+    FundCreate,
+    FundPublic,
+    PaymentCreate,
+    PaymentPublic,
+    StatementPublic,
+)
+from service.db import SessionDep
+from service.errors import problem_responses
+
+router = APIRouter(prefix="/v1/clearing", tags=["clearing"])
+
+ReaderDep = Annotated[
+    Principal, Depends(require_roles(Role.HOSPITAL, Role.AUDITOR, Role.FUND, Role.ADMIN))
+]
+CloserDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.FUND))]
+PayerDep = Annotated[Principal, Depends(require_roles(Role.FUND, Role.ADMIN))]
+StatementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
+
+
+@router.get("/funds", response_model=list[FundPublic], responses=problem_responses(401, 403))
+async def get_funds(session: SessionDep, principal: ReaderDep) -> list[FundPublic]:
+    return await service.list_funds(session, principal=principal)
+
+
+@router.post(
+    "/funds",
+    status_code=201,
+    response_model=FundPublic,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Register a fund (admin): which layers' fund_type it pays, for which region",
+)
+async def create_fund(body: FundCreate, session: SessionDep, _: AdminDep) -> FundPublic:
+    return await service.create_fund(session, body=body)
+
+
+@router.get(
+    "/statement",
+    response_model=StatementPublic,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="A fund's statement for a hospital and month: closed as stored, or open as of now",
+)
+async def get_statement(
+    session: SessionDep,
+    principal: ReaderDep,
+    fund_code: Code,
+    hospital_code: Code,
+    period: Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")],
+) -> StatementPublic:
+    return await service.statement(
+        session,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=period,
+    )
+
+
+@router.post(
+    "/statements",
+    status_code=201,
+    response_model=StatementPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Close a period (关账): the statement becomes immutable and hashed; never reopened",
+    description="201 when this call closed it; 200 with the stored statement when it was "
+    "closed already (also by a concurrent twin of this request).",
+)
+async def close_period(
+    body: CloseRequest, response: Response, session: SessionDep, principal: CloserDep
+) -> StatementPublic:
+    statement, created = await service.close(
+        session,
+        principal=principal,
+        fund_code=body.fund_code,
+        hospital_code=body.hospital_code,
+        period=body.period,
+    )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/clearing/statements/{statement.id}"
+    return statement
+
+
+@router.get(
+    "/statements",
+    response_model=list[StatementPublic],
+    responses=problem_responses(401, 403, 422),
+    summary="Closed statements you may see, newest period first",
+)
+async def list_statements(
+    request: Request,
+    session: SessionDep,
+    principal: ReaderDep,
+    fund_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    hospital_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[StatementPublic]:
+    return await service.list_closed(
+        session,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        limit=min(limit, request.app.state.settings.max_page_size),
+    )
+
+
+@router.get(
+    "/statements/{statement_id}",
+    response_model=StatementPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_closed(
+    statement_id: StatementId, session: SessionDep, principal: ReaderDep
+) -> StatementPublic:
+    return await service.closed_by_id(session, principal=principal, statement_id=statement_id)
+
+
+@router.get(
+    "/statements/{statement_id}/export",
+    response_class=Response,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="A closed statement as XLSX or CSV, with Chinese headers",
+)
+async def export_statement(
+    statement_id: StatementId,
+    session: SessionDep,
+    principal: ReaderDep,
+    format: Annotated[export.ExportFormat, Query()] = "xlsx",
+) -> Response:
+    statement = await service.closed_by_id(session, principal=principal, statement_id=statement_id)
+    name = f"clearing-{statement.fund_code}-{statement.hospital_code}-{statement.period}"
+    if format == "csv":
+        body, media = export.to_csv(statement), export.CSV_MEDIA
+    else:
+        body, media = export.to_xlsx(statement), export.XLSX_MEDIA
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{format}"'}
+    return Response(content=body, media_type=media, headers=headers)
+
+
+@router.post(
+    "/statements/{statement_id}/payments",
+    status_code=201,
+    response_model=PaymentPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Record the fund's payment (拨付) of a closed statement; idempotent by reference",
+)
+async def pay_statement(
+    statement_id: StatementId,
+    body: PaymentCreate,
+    response: Response,
+    session: SessionDep,
+    principal: PayerDep,
+) -> PaymentPublic:
+    payment, replayed = await payments.pay(
+        session, principal=principal, statement_id=statement_id, body=body
+    )
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return payment
