@@ -61,3 +61,7 @@ class NothingOwed(Conflict):
 
 class InvalidPaymentAmount(Unprocessable):
     code = "invalid_amount"
+
+
+class InvalidDetailFile(Unprocessable):
+    code = "invalid_detail_file"

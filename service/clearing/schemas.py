@@ -99,3 +99,32 @@ class StatementPublic(BaseModel):
     closed_at: datetime | None
     lines: list[LineOut]
     payments: list[PaymentPublic] = []
+
+
+class ReconciledLine(BaseModel):
+    settlement_id: int
+    visit_id: str
+    their_visit_id: str | None = Field(
+        default=None, description="the fund's visit id, where it differs from ours"
+    )
+    ours: str | None
+    theirs: str | None
+    difference: str | None = Field(description="theirs minus ours")
+
+
+class Reconciliation(BaseModel):
+    """对账结果: matched, ours only, theirs only and amount mismatches, with totals."""
+
+    fund_code: str
+    hospital_code: str
+    period: str
+    statement_status: str
+    statement_id: int | None
+    ours_total: str
+    theirs_total: str
+    difference: str
+    balanced: bool
+    matched: list[ReconciledLine]
+    ours_only: list[ReconciledLine]
+    theirs_only: list[ReconciledLine]
+    mismatched: list[ReconciledLine]

@@ -19,13 +19,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
 from service.base import utcnow
-from service.clearing import store
+from service.clearing import detail_file, store
 from service.clearing.errors import (
     ClearingBusy,
     ClearingHospitalNotFound,
     EarlierPeriodOpen,
     FundExists,
     FundNotFound,
+    InvalidDetailFile,
     InvalidPeriod,
     PeriodAlreadyClosed,
     PeriodNotOver,
@@ -34,11 +35,13 @@ from service.clearing.errors import (
 from service.clearing.lines import FundRef, Line, lines_of, totals
 from service.clearing.models import ClearingStatement, ClearingStatementLine, Fund
 from service.clearing.periods import Period
+from service.clearing.reconcile import reconcile
 from service.clearing.schemas import (
     FundCreate,
     FundPublic,
     LineOut,
     PaymentPublic,
+    Reconciliation,
     StatementPublic,
 )
 from service.regions.models import Hospital
@@ -413,3 +416,30 @@ async def list_closed(
         limit=limit,
     )
     return [await _closed_public(session, row) for row in rows]
+
+
+async def reconcile_file(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    fund_code: str,
+    hospital_code: str,
+    period: str,
+    content: bytes,
+) -> Reconciliation:
+    """对账: the fund's detail file against the statement (closed, or open as of now)."""
+    ours = await statement(
+        session,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=period,
+    )
+    try:
+        theirs = detail_file.parse(content)
+    except detail_file.BadDetailFile as exc:
+        raise InvalidDetailFile(
+            f"the detail file has {len(exc.problems)} problem(s); nothing was compared",
+            errors=exc.problems,
+        ) from exc
+    return reconcile(ours, theirs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Path, Query, Request, Response, UploadFile
 
 from service.auth import AdminDep, Principal, Role, require_roles
 from service.clearing import export, payments, service
@@ -18,6 +18,7 @@ from service.clearing.schemas import (
     FundPublic,
     PaymentCreate,
     PaymentPublic,
+    Reconciliation,
     StatementPublic,
 )
 from service.db import SessionDep
@@ -29,6 +30,7 @@ ReaderDep = Annotated[
     Principal, Depends(require_roles(Role.HOSPITAL, Role.AUDITOR, Role.FUND, Role.ADMIN))
 ]
 CloserDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.FUND))]
+ReconcilerDep = Annotated[Principal, Depends(require_roles(Role.FUND, Role.AUDITOR, Role.ADMIN))]
 PayerDep = Annotated[Principal, Depends(require_roles(Role.FUND, Role.ADMIN))]
 StatementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
@@ -174,3 +176,30 @@ async def pay_statement(
         response.status_code = 200
         response.headers["Idempotent-Replayed"] = "true"
     return payment
+
+
+@router.post(
+    "/reconciliation",
+    response_model=Reconciliation,
+    responses=problem_responses(401, 403, 404, 413, 422),
+    summary="对账: compare the fund's detail file (CSV/XLSX) with the statement",
+    description="Columns settlement_id/结算号, visit_id/就诊号, amount/金额. A bad file is a 422 "
+    "`invalid_detail_file` listing every bad line (`errors[].field` = `line N: column`).",
+)
+async def reconcile(
+    session: SessionDep,
+    principal: ReconcilerDep,
+    fund_code: Code,
+    hospital_code: Code,
+    period: Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")],
+    file: Annotated[UploadFile, File(description="the fund's detail file")],
+) -> Reconciliation:
+    content = await file.read()
+    return await service.reconcile_file(
+        session,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=period,
+        content=content,
+    )
