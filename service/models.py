@@ -9,6 +9,13 @@ from service.clearing.models import (
     Fund,
 )
 from service.policy_versions.models import PolicyVersion
+from service.receivables.models import (
+    DefaulterMark,
+    Instalment,
+    Receivable,
+    ReceivablePayment,
+    Reminder,
+)
 from service.regions.models import Hospital, Region
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
 from service.settlements.models import Accumulator, Settlement, SettlementReversal
@@ -24,10 +31,15 @@ __all__ = [
     "ClearingStatement",
     "ClearingStatementLine",
     "Fund",
+    "DefaulterMark",
     "Hospital",
+    "Instalment",
     "LedgerHead",
     "PolicyVersion",
+    "Receivable",
+    "ReceivablePayment",
     "Region",
+    "Reminder",
     "RosterEntry",
     "RosterPointer",
     "RosterSnapshot",

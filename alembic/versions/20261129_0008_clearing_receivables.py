@@ -93,6 +93,94 @@ def upgrade() -> None:
     with op.batch_alter_table('clearing_statement_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_clearing_statement_lines_statement_id'), ['statement_id'], unique=False)
 
+    op.create_table('receivables',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('settlement_id', sa.BigInteger(), nullable=False),
+    sa.Column('hospital_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('county_code', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=False),
+    sa.Column('visit_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('person_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('person_masked', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('amount_due_fen', sa.BigInteger(), nullable=False),
+    sa.Column('paid_fen', sa.BigInteger(), nullable=False),
+    sa.Column('discharged_at', service.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('terms', sa.JSON(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('reversal_id', sa.BigInteger(), nullable=True),
+    sa.Column('refund_due_fen', sa.BigInteger(), nullable=False),
+    sa.Column('cancelled_at', service.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', service.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('paid_fen >= 0 AND paid_fen <= amount_due_fen', name=op.f('ck_receivables_paid_in_range')),
+    sa.ForeignKeyConstraint(['settlement_id'], ['settlements.id'], name=op.f('fk_receivables_settlement_id_settlements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_receivables')),
+    sa.UniqueConstraint('settlement_id', name=op.f('uq_receivables_settlement_id'))
+    )
+    with op.batch_alter_table('receivables', schema=None) as batch_op:
+        batch_op.create_index('ix_receivables_hospital_due', ['hospital_code', 'status', 'due_on'], unique=False)
+        batch_op.create_index('ix_receivables_person', ['person_key', 'hospital_code'], unique=False)
+
+    op.create_table('defaulter_marks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('hospital_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('county_code', sqlmodel.sql.sqltypes.AutoString(length=6), nullable=False),
+    sa.Column('person_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('person_masked', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('receivable_id', sa.BigInteger(), nullable=False),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('reminders_sent', sa.Integer(), nullable=False),
+    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', service.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['receivable_id'], ['receivables.id'], name=op.f('fk_defaulter_marks_receivable_id_receivables')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_defaulter_marks'))
+    )
+    with op.batch_alter_table('defaulter_marks', schema=None) as batch_op:
+        batch_op.create_index('ix_defaulter_marks_person', ['hospital_code', 'person_key', 'id'], unique=False)
+
+    op.create_table('receivable_instalments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('receivable_id', sa.BigInteger(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('agreed_at', service.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['receivable_id'], ['receivables.id'], name=op.f('fk_receivable_instalments_receivable_id_receivables')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_receivable_instalments')),
+    sa.UniqueConstraint('receivable_id', 'seq', name=op.f('uq_receivable_instalments_receivable_id_seq'))
+    )
+    op.create_table('receivable_payments',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('receivable_id', sa.BigInteger(), nullable=False),
+    sa.Column('hospital_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('his_payment_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('method', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('receipt_no', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('paid_at', service.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', service.base.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_fen > 0', name=op.f('ck_receivable_payments_amount_positive')),
+    sa.ForeignKeyConstraint(['receivable_id'], ['receivables.id'], name=op.f('fk_receivable_payments_receivable_id_receivables')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_receivable_payments')),
+    sa.UniqueConstraint('hospital_code', 'his_payment_id', name=op.f('uq_receivable_payments_hospital_code_his_payment_id'))
+    )
+    with op.batch_alter_table('receivable_payments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_receivable_payments_receivable_id'), ['receivable_id'], unique=False)
+
+    op.create_table('receivable_reminders',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('receivable_id', sa.BigInteger(), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('sent_at', service.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', service.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['receivable_id'], ['receivables.id'], name=op.f('fk_receivable_reminders_receivable_id_receivables')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_receivable_reminders'))
+    )
+    with op.batch_alter_table('receivable_reminders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_receivable_reminders_receivable_id'), ['receivable_id'], unique=False)
+
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.add_column(sa.Column('fund_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
 
@@ -104,6 +192,24 @@ def downgrade() -> None:
     with op.batch_alter_table('api_keys', schema=None) as batch_op:
         batch_op.drop_column('fund_code')
 
+    with op.batch_alter_table('receivable_reminders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_receivable_reminders_receivable_id'))
+
+    op.drop_table('receivable_reminders')
+    with op.batch_alter_table('receivable_payments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_receivable_payments_receivable_id'))
+
+    op.drop_table('receivable_payments')
+    op.drop_table('receivable_instalments')
+    with op.batch_alter_table('defaulter_marks', schema=None) as batch_op:
+        batch_op.drop_index('ix_defaulter_marks_person')
+
+    op.drop_table('defaulter_marks')
+    with op.batch_alter_table('receivables', schema=None) as batch_op:
+        batch_op.drop_index('ix_receivables_person')
+        batch_op.drop_index('ix_receivables_hospital_due')
+
+    op.drop_table('receivables')
     with op.batch_alter_table('clearing_statement_lines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_clearing_statement_lines_statement_id'))
 

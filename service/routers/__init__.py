@@ -12,6 +12,7 @@ from service.routers import (
     keys,
     persons,
     policies,
+    receivables,
     settlements,
     violations,
 )
@@ -27,6 +28,7 @@ ROUTERS: list[APIRouter] = [
     violations.router,
     indicators.router,
     clearing.router,
+    receivables.router,
     console.router,
 ]
 

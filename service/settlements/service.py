@@ -27,6 +27,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth import Principal, Role
 from service.base import utcnow
 from service.policy import SettlementResult, reverse_deltas
+from service.receivables import hooks as receivable_hooks
+from service.receivables.hooks import SettledShare
+from service.receivables.terms import terms_for
 from service.regions.directory import HospitalDirectory
 from service.settlements import accumulators, compute, idempotency
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
@@ -236,6 +239,7 @@ async def _settle(
     settlement_id = await record(conn, row, locked=year)
     for booking in found:
         await book_violation(session, _finding(ctx, settlement_id, booking))
+    await _open_receivable(session, ctx, settlement_id, result)
     return Outcome(
         _public(
             row["result"],
@@ -349,6 +353,10 @@ async def reverse(
         session.add(reversal)
         await session.flush()
         await accumulators.add(conn, scope, year, deltas)
+        assert reversal.id is not None
+        await receivable_hooks.on_reversed(
+            session, settlement_id=settlement_id, reversal_id=reversal.id
+        )
         return public(row, reversal)
 
     try:
@@ -356,6 +364,25 @@ async def reverse(
     except IntegrityError:
         await session.rollback()
         raise AlreadyReversed(f"settlement {settlement_id} was reversed concurrently") from None
+
+
+# The patient's share under pay-after-treatment (service/receivables): opened with the
+# settlement and cancelled with its reversal, in the same transaction; nothing else here.
+async def _open_receivable(
+    session: AsyncSession, ctx: Context, settlement_id: int, result: SettlementResult
+) -> None:
+    share = SettledShare(
+        settlement_id=settlement_id,
+        hospital_code=ctx.hospital_code,
+        county_code=ctx.county_code,
+        visit_id=ctx.visit_id,
+        person_key=ctx.person_key,
+        person_masked=ctx.person_masked,
+        patient_pays_fen=result.patient_pays_fen,
+        discharged_at=ctx.discharged_at,
+    )
+    terms = terms_for(ctx.policy, visit=ctx.visit, categories=ctx.categories)
+    await receivable_hooks.on_settled(session, share=share, terms=terms)
 
 
 def _visible(principal: Principal, row: Settlement) -> bool:
