@@ -28,6 +28,7 @@ from service.persons.answers import PersonStatus
 from service.persons.service import Lookup, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
 from service.policy_versions.catalog import PolicyCatalog
+from service.receivables.store import is_marked
 from service.regions.directory import HospitalDirectory, HospitalRef
 from service.regions.service import location_of
 from service.violations.ledger import Finding, book_violation, canonical_json
@@ -83,13 +84,19 @@ async def admit(
         session, insured_region=body.insured_county, on=admitted_on
     )
     visit = _visit(body, hospital, admitted_on)
-    assessment = assess(
+    judge = partial(
+        assess,
         status=status,
         policy=policy,
         visit=visit,
         insured_county=body.insured_county,
         deposit_intended_fen=_fen(body.deposit_intended),
     )
+    assessment = judge()
+    if assessment.eligible and await is_marked(
+        session, hospital_code=hospital_code, person_key=resident.person_key
+    ):
+        assessment = judge(defaulter=True)
     row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
     answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
     row["response"] = answer(violations=[])
