@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from service.auth import AuditorOrHospitalDep, HospitalDep
 from service.db import SessionDep
 from service.errors import problem_responses
-from service.receivables import defaulters, service
+from service.receivables import defaulters, indicators, service
 from service.receivables.schemas import (
     MarkCreate,
     MarkPublic,
@@ -63,6 +63,21 @@ async def overdue(
         hospital_code=hospital_code,
         limit=min(limit, request.app.state.settings.max_page_size),
     )
+
+
+@router.get(
+    "/indicators",
+    response_model=indicators.PayAfterTreatmentIndicators,
+    responses=problem_responses(401, 403, 422),
+    summary="先诊疗后付费 indicators per hospital and county: share settled under it, "
+    "collection rate, overdue amount and age",
+)
+async def pay_after_treatment_indicators(
+    session: SessionDep,
+    principal: AuditorOrHospitalDep,
+    year: Annotated[int, Query(ge=2000, le=2999)],
+) -> indicators.PayAfterTreatmentIndicators:
+    return await indicators.pay_after_treatment(session, principal=principal, year=year)
 
 
 @router.get(
