@@ -80,7 +80,15 @@ async def create_fund(session: AsyncSession, *, body: FundCreate) -> FundPublic:
             return same
         raise FundExists(f"fund {body.code} exists with other values", field="code")
     row = Fund(**body.model_dump())
-    await store.add_fund(session, row)
+    try:
+        async with session.begin_nested():
+            await store.add_fund(session, row)
+    except IntegrityError as exc:
+        # One fund pays one fund_type in one region: another code for the same pair is refused.
+        raise FundExists(
+            f"a {body.fund_type} fund for region {body.region_code} exists already",
+            field="region_code",
+        ) from exc
     return FundPublic.model_validate(row, from_attributes=True)
 
 

@@ -33,6 +33,15 @@ CloserDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.FUND))
 ReconcilerDep = Annotated[Principal, Depends(require_roles(Role.FUND, Role.AUDITOR, Role.ADMIN))]
 PayerDep = Annotated[Principal, Depends(require_roles(Role.FUND, Role.ADMIN))]
 StatementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _replayed(what: str, schema: str = "StatementPublic") -> dict[str, object]:
+    return {
+        "description": f"{what} (a replay)",
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
 Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
 
 
@@ -80,6 +89,7 @@ async def get_statement(
     response_model=StatementPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Close a period (关账): the statement becomes immutable and hashed; never reopened",
+    openapi_extra={"responses": {"200": _replayed("the statement, closed already")}},
     description="201 when this call closed it; 200 with the stored statement when it was "
     "closed already (also by a concurrent twin of this request).",
 )
@@ -136,7 +146,13 @@ async def get_closed(
 @router.get(
     "/statements/{statement_id}/export",
     response_class=Response,
-    responses=problem_responses(401, 403, 404, 422),
+    responses={
+        **problem_responses(401, 403, 404, 422),
+        200: {
+            "description": "the closed statement as a file",
+            "content": {export.XLSX_MEDIA: {}, export.CSV_MEDIA: {}},
+        },
+    },
     summary="A closed statement as XLSX or CSV, with Chinese headers",
 )
 async def export_statement(
@@ -161,6 +177,7 @@ async def export_statement(
     response_model=PaymentPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Record the fund's payment (拨付) of a closed statement; idempotent by reference",
+    openapi_extra={"responses": {"200": _replayed("the payment recorded before", "PaymentPublic")}},
 )
 async def pay_statement(
     statement_id: StatementId,

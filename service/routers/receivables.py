@@ -24,6 +24,10 @@ from service.receivables.schemas import (
 
 router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
 
+_REPLAYED = {
+    "description": "the receivable, as the same request left it before (a replay)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReceivablePublic"}}},
+}
 ReceivableId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 HospitalFilter = Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 Limit = Annotated[int, Query(ge=1, le=200)]
@@ -118,6 +122,7 @@ async def get_receivable(
     response_model=ReceivablePublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Record a payment of the patient's share; idempotent by his_payment_id",
+    openapi_extra={"responses": {"200": _REPLAYED}},
 )
 async def pay(
     receivable_id: ReceivableId,
@@ -141,6 +146,7 @@ async def pay(
     response_model=ReceivablePublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="分期付款: the instalment schedule agreed at discharge (once)",
+    openapi_extra={"responses": {"200": _REPLAYED}},
 )
 async def schedule(
     receivable_id: ReceivableId,

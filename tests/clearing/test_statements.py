@@ -178,6 +178,10 @@ async def test_funds_are_registered_by_admins_only(
         "/v1/clearing/funds", json={**body, "owner": "x"}, headers=admin_headers
     )
     assert (other.status_code, other.json()["code"]) == (409, "fund_exists")
+    twin = await client.post(
+        "/v1/clearing/funds", json={**body, "code": "F50-AID2"}, headers=admin_headers
+    )
+    assert (twin.status_code, twin.json()["errors"][0]["field"]) == (409, "region_code")
 
 
 async def test_export_has_chinese_headers_and_no_formulas(
@@ -200,3 +204,13 @@ async def test_export_has_chinese_headers_and_no_formulas(
     assert sheet.cell(1, 4).value == "就诊号"
     assert sheet.cell(2, 4).value == "'=HYPERLINK(1)"
     assert sheet.cell(2, 12).value == "500.00"
+
+
+async def test_fund_keys_reach_neither_the_ledger_nor_the_console(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    fund = await make_key("fund", region_prefix="99", fund_code=BASIC)
+    assert (await client.get("/v1/violations", headers=fund)).status_code == 403
+    assert (await client.get("/v1/receivables/overdue", headers=fund)).status_code == 403
+    login = await client.post("/console/login", data={"api_key": fund["X-API-Key"]})
+    assert login.status_code == 401
