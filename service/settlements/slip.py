@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
 from service.auth import Principal
+from service.receivables import service as receivables_service
 from service.regions.models import Hospital
 from service.settlements import service
 from service.settlements.capitals import capital_amount
@@ -39,6 +40,10 @@ async def render_slip(
     hospital = await session.get(Hospital, row.hospital_code)
     admission = await session.get(Admission, row.admission_id)
     settlement = service.public(row, reversal)
+    # 先诊疗后付费: the share's due date and instalment schedule, where the patient has one.
+    receivable = await receivables_service.for_settlement(
+        session, principal=principal, settlement_id=settlement_id
+    )
     return (
         _environment()
         .get_template("slip.html")
@@ -51,5 +56,6 @@ async def render_slip(
             discharged_on=china_date(row.discharged_at).isoformat(),
             patient_capitals=capital_amount(row.patient_pays_fen),
             funds_capitals=capital_amount(row.funds_total_fen),
+            receivable=receivable,
         )
     )

@@ -4,7 +4,7 @@
 
 Starts the service as in production (`settlecheck serve`, PostgreSQL database
 settlecheck_schemathesis, Redis db 13, demo data) on a loopback port, runs `schemathesis run`
-once per key: hospital, auditor, admin, and last the admin's key revocation alone (it revokes
+once per key: hospital, auditor, fund, admin, and last the admin's key revocation alone (it revokes
 keys by guessing ids). Exits non-zero on any 5xx, any response that does not match the schema
 (status code, content type, headers, body), a server log line at ERROR, or a key that only ever
 got 401 (the run would have proved nothing).
@@ -38,7 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--roles", default="hospital,auditor,admin,admin-revoke")
+    parser.add_argument("--roles", default="hospital,auditor,fund,admin,admin-revoke")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[])
     args = parser.parse_args()
     stack = Stack(database="settlecheck_schemathesis", redis_db=13, workers=1)

@@ -153,3 +153,26 @@ async def test_overdue_lists_are_per_hospital_and_region(
     assert hidden.status_code == 404
     audit = (await client.get("/v1/receivables/overdue", headers=auditor_headers)).json()
     assert audit["count"] == 1
+
+
+async def test_the_slip_shows_the_due_date_and_the_instalments(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    settlement = await settled(app, client, hospital_headers)
+    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    due = Decimal(receivable["amount_due"])
+    parts = [
+        {"due_on": "2024-04-10", "amount": "100.00"},
+        {"due_on": "2024-05-10", "amount": str(due - 100)},
+    ]
+    await client.post(
+        f"/v1/receivables/{receivable['id']}/instalments",
+        json={"instalments": parts},
+        headers=hospital_headers,
+    )
+    slip = await client.get(f"/v1/settlements/{settlement['id']}/slip", headers=hospital_headers)
+    assert slip.status_code == 200
+    assert "缴费期限" in slip.text
+    assert "2024-04-09" in slip.text
+    assert "分期第 2 期" in slip.text
+    assert "2024-05-10" in slip.text
