@@ -7,6 +7,7 @@ from service.routers import (
     clearing,
     console,
     docs,
+    console_money,
     health,
     indicators,
     keys,
@@ -30,6 +31,7 @@ ROUTERS: list[APIRouter] = [
     clearing.router,
     receivables.router,
     console.router,
+    console_money.router,
 ]
 
 
