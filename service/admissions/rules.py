@@ -59,7 +59,11 @@ def assess(
     visit: Visit,
     insured_county: str,
     deposit_intended_fen: int,
+    defaulter: bool = False,
 ) -> Assessment:
+    """`defaulter`: this hospital has marked the person a defaulter (恶意拖欠,
+    service/receivables); the policy's `deposit_from_defaulters` then says whether a deposit
+    may be taken."""
     if not status.known:
         return _unknown(status)
     record = status.record
@@ -69,6 +73,24 @@ def assess(
     allowed = eligibility.deposit_allowed_fen if eligibility.eligible else None
     covered = is_covered(policy, codes)
     notices = list(_source_notices(status))
+    reasons = eligibility.reasons
+    if defaulter and eligibility.eligible:
+        rule = policy.controls.pay_after_treatment
+        may_take = rule is not None and rule.deposit_from_defaulters
+        allowed = None if may_take else allowed
+        reasons = (*reasons, "DEFAULTER_MARKED")
+        notices.append(
+            Notice(
+                "DEFAULTER_MARKED",
+                "This hospital has marked the patient a defaulter (恶意拖欠) on an earlier "
+                "share; "
+                + (
+                    "the policy allows a deposit."
+                    if may_take
+                    else "the policy still allows no deposit beyond the usual amount."
+                ),
+            )
+        )
     if record is not None:
         notices += _consistency(record, categories, insured_county)
         if covered:
@@ -85,7 +107,7 @@ def assess(
         categories=categories,
         covered=covered,
         eligible=eligibility.eligible,
-        reasons=eligibility.reasons,
+        reasons=reasons,
         deposit_allowed_fen=allowed,
         notices=tuple(notices),
     )

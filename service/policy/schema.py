@@ -183,6 +183,11 @@ class PayAfterTreatment(_Strict):
     designated_only: bool = True
     referral_required_outside_county: bool = True
     deposit_when_eligible: Money = Decimal(0)
+    # The patient's share afterwards (service/receivables):
+    due_days_after_discharge: Annotated[int, Field(ge=1, le=365)] = 30
+    grace_days: Annotated[int, Field(ge=0, le=365)] = 30
+    reminders_required: Annotated[int, Field(ge=0, le=10)] = 2
+    deposit_from_defaulters: bool = False
 
 
 class Controls(_Strict):

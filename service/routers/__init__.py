@@ -4,7 +4,9 @@ from fastapi import APIRouter, FastAPI
 
 from service.routers import (
     admissions,
+    clearing,
     console,
+    console_money,
     docs,
     fhir,
     health,
@@ -13,6 +15,7 @@ from service.routers import (
     nhsa,
     persons,
     policies,
+    receivables,
     settlements,
     violations,
 )
@@ -27,9 +30,12 @@ ROUTERS: list[APIRouter] = [
     settlements.router,
     violations.router,
     indicators.router,
+    clearing.router,
+    receivables.router,
     console.router,
     nhsa.router,
     fhir.router,
+    console_money.router,
 ]
 
 

@@ -5,7 +5,7 @@
 Starts the service as in production (`settlecheck serve`, PostgreSQL database
 settlecheck_schemathesis and Redis db 13 unless `--database`/`--redis-db` name others, demo
 data) on a loopback port, runs `schemathesis run`
-once per key: hospital, auditor, admin, and last the admin's key revocation alone (it revokes
+once per key: hospital, auditor, fund, admin, and last the admin's key revocation alone (it revokes
 keys by guessing ids). Exits non-zero on any 5xx, any response that does not match the schema
 (status code, content type, headers, body), a server log line at ERROR, or a key that only ever
 got 401 (the run would have proved nothing).
@@ -39,7 +39,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-examples", type=int, default=25)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--roles", default="hospital,auditor,admin,admin-revoke")
+    parser.add_argument("--roles", default="hospital,auditor,fund,admin,admin-revoke")
     # A database and Redis db of one's own, for a run beside others on a shared server.
     parser.add_argument("--database", default="settlecheck_schemathesis")
     parser.add_argument("--redis-db", type=int, default=13)
