@@ -20,7 +20,7 @@ from fastapi import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 
-from service.auth import Principal, Role
+from service.auth import Principal
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
 from service.auth.models import ApiKey
 from service.base import utcnow
@@ -56,9 +56,6 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
         return None
     key = await find_by_prefix(session, parts[0])
     if key is None or key.revoked_at is not None or not secret_matches(parts[1], key.secret_sha256):
-        return None
-    if key.role == Role.FUND.value:
-        # The console shows the violation ledger, which is no fund's to read.
         return None
     return principal_of(key)
 

@@ -205,11 +205,17 @@ async def test_export_has_chinese_headers_and_no_formulas(
     assert sheet.cell(2, 12).value == "500.00"
 
 
-async def test_fund_keys_reach_neither_the_ledger_nor_the_console(
+async def test_fund_keys_reach_neither_the_ledger_nor_the_receivables(
     client: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
     fund = await make_key("fund", region_prefix="99", fund_code=BASIC)
     assert (await client.get("/v1/violations", headers=fund)).status_code == 403
     assert (await client.get("/v1/receivables/overdue", headers=fund)).status_code == 403
-    login = await client.post("/console/login", data={"api_key": fund["X-API-Key"]})
-    assert login.status_code == 401
+    # The console lets a fund key in, to its own clearing page only
+    # (tests/console/test_console_access.py).
+    login = await client.post(
+        "/console/login",
+        data={"api_key": fund["X-API-Key"]},
+        headers={"Origin": "http://testserver"},
+    )
+    assert (login.status_code, login.headers["location"]) == (303, "/console/clearing")

@@ -164,14 +164,12 @@ def _downloaded(folder: Path, name: str) -> Path:
 
 @pytest.fixture
 async def money(app: FastAPI, make_key: Any, client: Any) -> dict[str, Any]:
-    from tests.clearing.conftest import Ledger, at
-    from tests.receivables.conftest import settled
-
-    await Ledger(app).settle(at(2026, 3, 5), basic=432_10, visit_id="V-BROWSER")
+    await f.Ledger(app).settle(f.at(2026, 3, 5), basic=432_10, visit_id="V-BROWSER")
     hospital = await make_key("hospital", hospital_code=f.COUNTY_HOSPITAL)
-    await settled(app, client, hospital)
+    await f.settled_share(app, client, hospital)
     auditor = await make_key("auditor", region_prefix="99")
-    return {"auditor": auditor["X-API-Key"]}
+    fund = await make_key("fund", region_prefix="99", fund_code="F99-BASIC")
+    return {"auditor": auditor["X-API-Key"], "fund": fund["X-API-Key"]}
 
 
 async def test_clearing_and_receivables_pages(
@@ -194,3 +192,15 @@ def _money_pages(driver: Any, url: str, money: dict[str, Any]) -> None:
         assert "V-BROWSER" in driver.page_source
         driver.find_element(By.LINK_TEXT, "先诊疗后付费").click()
         assert _wait(driver, "#overdue-count").text == "1"
+        # A fund key signs in to its own clearing page, and is offered no other page.
+        driver.delete_all_cookies()
+        driver.get(f"{url}/console/login")
+        _wait(driver, "#api_key").send_keys(money["fund"])
+        driver.find_element(By.CSS_SELECTOR, "#login button").click()
+        _wait(driver, "input[name=hospital_code]").send_keys(f.COUNTY_HOSPITAL)
+        assert driver.current_url.endswith("/console/clearing")
+        nav = driver.find_elements(By.CSS_SELECTOR, "nav a")
+        assert [a.text for a in nav] == ["基金清算"]
+        driver.find_element(By.CSS_SELECTOR, "input[name=period]").send_keys("2026-03")
+        driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        assert _wait(driver, "#fund-own").text == "432.10"
