@@ -276,6 +276,7 @@ def parameter_values() -> dict[str, Any]:
         "fmt": "xlsx",
         "receivable_id": 1,
         "statement_id": 1,
+        "reconciliation_id": 1,
         "fund_code": "F99-BASIC",
         "year": china_today().year,
     }

@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 
-from service.auth import AdminDep, Principal, Role, require_roles
+from service.auth import (
+    AdminDep,
+    ClearingCloserDep,
+    ClearingPayerDep,
+    ClearingReaderDep,
+    ClearingReconcilerDep,
+)
 from service.clearing import export, payments, service
 from service.clearing.schemas import (
     CODE,
@@ -27,12 +33,10 @@ from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/clearing", tags=["clearing"])
 
-ReaderDep = Annotated[
-    Principal, Depends(require_roles(Role.HOSPITAL, Role.AUDITOR, Role.FUND, Role.ADMIN))
-]
-CloserDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.FUND))]
-ReconcilerDep = Annotated[Principal, Depends(require_roles(Role.FUND, Role.AUDITOR, Role.ADMIN))]
-PayerDep = Annotated[Principal, Depends(require_roles(Role.FUND, Role.ADMIN))]
+ReaderDep = ClearingReaderDep
+CloserDep = ClearingCloserDep
+ReconcilerDep = ClearingReconcilerDep
+PayerDep = ClearingPayerDep
 StatementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ReconciliationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 

@@ -75,6 +75,8 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("get", "/v1/clearing/statements/{statement_id}/export", "auditor"),
     ("post", "/v1/clearing/statements/{statement_id}/payments", "admin"),
     ("post", "/v1/clearing/reconciliation", "auditor"),
+    ("get", "/v1/clearing/reconciliations", "auditor"),
+    ("get", "/v1/clearing/reconciliations/{reconciliation_id}", "auditor"),
     ("post", "/v1/settlements/{settlement_id}/reversal", "hospital"),
     ("post", "/fhir/Task", "hospital"),
     ("post", "/v1/admissions/{visit_id}/reversal", "hospital"),
