@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.auth.principal import Principal
+from service.auth.visibility import visible_to
 from service.base import table_of
 from service.clearing.lines import FundRef, Line, SettlementFacts
 from service.clearing.models import (
@@ -27,9 +29,6 @@ from service.clearing.models import (
     ClearingStatementLine,
     Fund,
 )
-
-if TYPE_CHECKING:
-    from service.auth.principal import Principal
 from service.db import Duplicate, insert_unless_exists, is_unique_violation
 from service.regions.models import Hospital
 from service.settlements.models import Settlement, SettlementReversal
@@ -69,14 +68,6 @@ _INSERT_STATEMENT = insert_unless_exists(
     table_of(ClearingStatement),
     unique=("fund_code", "hospital_code", "period"),
 )
-
-
-def visible_to(principal: Principal, *, hospital_code: Any, county_code: Any) -> list[Any]:
-    """service.auth.visibility's rule (imported here, not at the top: service.auth's package
-    imports the unit of work, which imports this store)."""
-    from service.auth.visibility import visible_to as rule
-
-    return rule(principal, hospital_code=hospital_code, county_code=county_code)
 
 
 class ClearingStore(Protocol):

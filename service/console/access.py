@@ -42,6 +42,7 @@ class Access:
 SIGNED_IN = frozenset(Role)
 LEDGER_READERS = frozenset({Role.HOSPITAL, Role.AUDITOR, Role.ADMIN})  # /v1/violations
 REGION_READERS = frozenset({Role.AUDITOR, Role.ADMIN})  # /v1/indicators, verify
+ADMINS = frozenset({Role.ADMIN})  # /v1/keys
 # /v1/clearing/statement: a fund key reads its own fund (in its region) and nothing else here
 CLEARING_READERS = frozenset({Role.HOSPITAL, Role.AUDITOR, Role.FUND, Role.ADMIN})
 RECEIVABLE_READERS = frozenset({Role.HOSPITAL, Role.AUDITOR, Role.ADMIN})  # /v1/receivables
@@ -81,6 +82,13 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/console/receivables"): Access(
         RECEIVABLE_READERS, "GET /v1/receivables/overdue", "先诊疗后付费"
     ),
+    ("GET", "/console/keys"): Access(ADMINS, "GET /v1/keys", "密钥管理"),
+    ("POST", "/console/keys"): Access(ADMINS, "POST /v1/keys"),
+    ("POST", "/console/keys/{key_id}/revoke"): Access(ADMINS, "POST /v1/keys/{key_id}/revoke"),
+    # The policy texts are readable by every key through the API; the pages are the admin's
+    # desk for them (loading stays with the CLI and the API).
+    ("GET", "/console/policies"): Access(ADMINS, None, "政策版本"),
+    ("GET", "/console/policies/{content_hash}"): Access(ADMINS),
 }
 
 NAV = [
@@ -90,6 +98,8 @@ NAV = [
     ("trends", "/console/trends", ("GET", "/console/trends")),
     ("clearing", "/console/clearing", ("GET", "/console/clearing")),
     ("receivables", "/console/receivables", ("GET", "/console/receivables")),
+    ("keys", "/console/keys", ("GET", "/console/keys")),
+    ("policies", "/console/policies", ("GET", "/console/policies")),
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +18,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
-
-if TYPE_CHECKING:
-    from service.auth.principal import Principal
+from service.auth.principal import Principal
+from service.auth.visibility import visible_to
 from service.db import Duplicate, is_unique_violation
 from service.receivables.models import (
     DefaulterMark,
@@ -46,14 +45,6 @@ _CANCEL = sa.text(
     "WHERE settlement_id = :settlement_id AND status <> 'cancelled' "
     "RETURNING id, paid_fen"
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
-
-
-def visible_to(principal: Principal, *, hospital_code: Any, county_code: Any) -> list[Any]:
-    """service.auth.visibility's rule (imported here, not at the top: service.auth's package
-    imports the unit of work, which imports this store)."""
-    from service.auth.visibility import visible_to as rule
-
-    return rule(principal, hospital_code=hospital_code, county_code=county_code)
 
 
 class ReceivableStore(Protocol):

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 
-from service.auth import (
+from service.auth.deps import (
     AdminDep,
     ClearingCloserDep,
     ClearingPayerDep,

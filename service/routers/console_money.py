@@ -13,10 +13,10 @@ from service.clearing.schemas import CODE, PERIOD
 from service.console.views import page
 from service.receivables import defaulters
 from service.receivables import service as receivables
-from service.routers.console import UserDep, _guard
+from service.routers.console import UserDep, guard
 from service.unit_of_work import UnitOfWorkDep
 
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(_guard)])
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
 
 
 @router.get("/clearing")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from service.auth import AuditorOrHospitalDep, HospitalDep
+from service.auth.deps import AuditorOrHospitalDep, HospitalDep
 from service.deps import SettingsDep
 from service.errors import problem_responses
 from service.receivables import defaulters, indicators, service
