@@ -4,7 +4,7 @@ pay-after-treatment, their payments, instalments, reminders and defaulter marks;
 reconciliations (对账) of the funds' detail files.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-29 10:15:00
 """
 
@@ -17,7 +17,7 @@ import service.base
 from alembic import op
 
 revision: str = '0013'
-down_revision: str | None = '0011'
+down_revision: str | None = '0012'  # main's head at the merge of main (the brief said 0011)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
