@@ -1,9 +1,10 @@
 """A closed statement as CSV or XLSX with Chinese headers (清算单导出).
 
-Every text cell that a spreadsheet would read as a formula (it starts with =, +, -, @, a tab
-or a carriage return) gets a leading apostrophe (OWASP's CSV injection advice); plain signed
-numbers such as "-12.50" are left as they are, since a negative adjustment is data, not a
-formula. Statements are small (one hospital, one month), so both are built in memory.
+In CSV every text cell that a spreadsheet would read as a formula goes through
+`service.cells.inert` (a leading apostrophe, OWASP's CSV injection advice); plain signed
+amounts such as "-12.50" are left as they are, since a negative adjustment is data, not a
+formula. In XLSX every text cell is typed as a string, so it is never a formula. Statements are
+small (one hospital, one month), so both are built in memory.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Literal
 
 from openpyxl import Workbook
 
+from service.cells import inert
 from service.china_time import CHINA_TZ
 from service.clearing.schemas import StatementPublic
 
@@ -31,14 +33,22 @@ LINE_HEADERS = (
 )  # fmt: skip
 KIND_LABELS = {"settlement": "结算", "reversal": "冲销"}
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: Any) -> Any:
-    """A value as a spreadsheet will not run it."""
-    if not isinstance(value, str) or _NUMBER.match(value):
+    """A CSV value as a spreadsheet will not run it (an amount stays an amount)."""
+    if isinstance(value, str) and _NUMBER.match(value):
         return value
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return inert(value)
+
+
+def _append_text(sheet: Any, row: list[Any]) -> None:
+    """Append a row whose text cells are string cells: openpyxl would store a string that
+    starts with "=" as a formula."""
+    sheet.append(row)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
 
 
 def summary_row(s: StatementPublic) -> list[Any]:
@@ -76,12 +86,12 @@ def to_xlsx(s: StatementPublic) -> bytes:
     summary = book.active
     assert summary is not None
     summary.title = "清算汇总"
-    summary.append(list(SUMMARY_HEADERS))
-    summary.append([safe_cell(v) for v in summary_row(s)])
+    _append_text(summary, list(SUMMARY_HEADERS))
+    _append_text(summary, summary_row(s))
     detail = book.create_sheet("清算明细")
-    detail.append(list(LINE_HEADERS))
+    _append_text(detail, list(LINE_HEADERS))
     for row in line_rows(s):
-        detail.append([safe_cell(v) for v in row])
+        _append_text(detail, row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -201,7 +201,8 @@ async def test_export_has_chinese_headers_and_no_formulas(
     book = await client.get(url, headers=auditor_headers)
     sheet = load_workbook(io.BytesIO(book.content))["清算明细"]
     assert sheet.cell(1, 4).value == "就诊号"
-    assert sheet.cell(2, 4).value == "'=HYPERLINK(1)"
+    # XLSX keeps the text as it is, in a string cell: never a formula
+    assert (sheet.cell(2, 4).value, sheet.cell(2, 4).data_type) == ("=HYPERLINK(1)", "s")
     assert sheet.cell(2, 12).value == "500.00"
 
 
