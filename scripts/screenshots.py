@@ -35,6 +35,9 @@ PAGES = [
     ("console-scoreboard", "/console/scoreboard", "auditor"),
     ("console-indicators", "/console/indicators", "auditor"),
     ("console-trends", "/console/trends", "auditor"),
+    ("console-whatif", "/console/whatif", "auditor"),
+    ("console-keys", "/console/keys", "admin"),
+    ("console-policies", "/console/policies", "admin"),
     ("slip-a4", "/v1/settlements/1/slip", "hospital"),
     ("slip-receipt", "/v1/settlements/1/slip?layout=receipt", "hospital"),
 ]

@@ -158,6 +158,11 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
         ("post", "/v1/receivables/{receivable_id}/defaulter/removal"): {
             "reason": "已达成还款协议",
         },
+        ("post", "/v1/policies/whatif"): {
+            "source_text": WHATIF_EXAMPLE.format(start=date(today.year + 1, 1, 1).isoformat()),
+            "over": today.year,
+            "top": 5,
+        },
         ("post", "/v1/policies"): {
             "source_text": POLICY_EXAMPLE.format(start=date(today.year + 1, 1, 1).isoformat()),
             "source_name": "邻县2027年健康帮扶政策（征求意见稿）",
@@ -178,6 +183,24 @@ sources:
 layers:
   - code: basic_insurance
     deductible_by_level: {{primary: "50.00"}}
+"""
+
+
+WHATIF_EXAMPLE = """\
+region: "990102"
+region_name: 演示县
+inherits: "990000"
+name: 演示县健康帮扶一站式结算政策（测算稿）
+version: "proposal-medical-aid-75"
+effective_from: {start}
+effective_to: null
+sources:
+  - "proposal: medical aid 75% instead of the province's rate"
+layers:
+  - code: basic_insurance
+    deductible_by_level: {{primary: "50.00"}}
+  - code: medical_aid
+    ratio: "0.75"
 """
 
 

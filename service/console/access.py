@@ -89,6 +89,9 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     # desk for them (loading stays with the CLI and the API).
     ("GET", "/console/policies"): Access(ADMINS, None, "政策版本"),
     ("GET", "/console/policies/{content_hash}"): Access(ADMINS),
+    # What-if (政策测算): re-settles the region's year under a proposal; stores nothing.
+    ("GET", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif", "政策测算"),
+    ("POST", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif"),
 }
 
 NAV = [
@@ -100,6 +103,7 @@ NAV = [
     ("receivables", "/console/receivables", ("GET", "/console/receivables")),
     ("keys", "/console/keys", ("GET", "/console/keys")),
     ("policies", "/console/policies", ("GET", "/console/policies")),
+    ("whatif", "/console/whatif", ("GET", "/console/whatif")),
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -31,13 +31,15 @@ from service.policy.model import (
     Eligibility,
     Finding,
     LayerResult,
+    PriorAdmissions,
     SettlementResult,
     TraceLine,
     Visit,
 )
 from service.policy.money import fen_to_yuan, round_half_up, yuan_to_fen
 from service.policy.resolution import inherit, resolve
-from service.policy.selection import region_chain, select_policy
+from service.policy.selection import in_same_pooling_region, region_chain, select_policy
+from service.policy.year_end import YearEndPayment, settle_year_end
 
 __all__ = [
     "Accumulators",
@@ -56,14 +58,17 @@ __all__ = [
     "PolicyError",
     "PolicyProblem",
     "PolicyTooComplex",
+    "PriorAdmissions",
     "SettlementResult",
     "TraceLine",
     "Visit",
+    "YearEndPayment",
     "check_versions",
     "deposit_when_unknown",
     "explain",
     "fen_to_yuan",
     "format_problems",
+    "in_same_pooling_region",
     "inherit",
     "is_covered",
     "load_policies",
@@ -76,5 +81,6 @@ __all__ = [
     "round_half_up",
     "select_policy",
     "settle",
+    "settle_year_end",
     "yuan_to_fen",
 ]

@@ -44,6 +44,11 @@ class LayerPlan(NamedTuple):
     out_den: int  # 0: no out-of-policy cover
     deductible_fen: int
     deductible_per_year: bool
+    deductible_mode: str  # per_admission | per_year | per_hospital_year | per_quarter
+    later_num: int
+    later_den: int  # 0: later admissions pay the full deductible
+    later_floor_fen: int
+    out_deductible_fen: int
     threshold_fen: int
     threshold_per_year: bool
     bands: tuple[tuple[int, int | None, int], ...]  # (from_fen, to_fen, numerator)
@@ -54,6 +59,13 @@ class LayerPlan(NamedTuple):
     target_den: int
     measure_in_policy: bool
     waive: Mapping[str, tuple[int, int]]
+    amount_fen: int | None  # hospital_share: the fixed waiver; fixed_amount: the amount
+    keeps_fen: int  # hospital_share: the patient keeps this much, the hospital the rest; -1: no
+    line_only: frozenset[str]  # pays only on these line categories (empty: any)
+    line_except: frozenset[str]  # leaves these line categories to other layers
+    monthly_cap_fen: int | None
+    higher_caps: tuple[tuple[str, int, int | None, int | None], ...]  # (eligible key, over, caps)
+    once_per_year: bool
     per_admission_cap_fen: int | None
     annual_cap_fen: int | None
     key_paid: str
@@ -83,6 +95,7 @@ class Situation(NamedTuple):
     layers: tuple[LayerPlan, ...]
     checks: tuple[ControlCheck, ...]
     safety_nets: tuple[LayerPlan, ...]  # the applicable safety_net layers
+    line_categories: frozenset[str]  # the line categories any layer treats apart
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +167,10 @@ class CompiledPolicy:
             visit.hospital_level,
             visit.hospital_tier,
             visit.location,
+            visit.in_pooling_region,
             visit.referred,
             visit.designated,
+            visit.disease,
             categories,
         )
         plans = self._plans.get(key)
@@ -167,6 +182,7 @@ class CompiledPolicy:
                 layers,
                 _checks(self.controls, visit, categories),
                 tuple(p for p in layers if p.kind == "safety_net" and p.applies),
+                frozenset().union(*(p.line_only | p.line_except for p in layers if p.applies)),
             )
             self._plans[key] = plans
         return plans
@@ -180,8 +196,10 @@ def matches(when: When, visit: Visit, categories: frozenset[str]) -> bool:
         and (when.hospital_levels is None or visit.hospital_level in when.hospital_levels)
         and (when.hospital_tiers is None or visit.hospital_tier in when.hospital_tiers)
         and (when.locations is None or visit.location in when.locations)
+        and (when.pooling_locations is None or visit.pooling_location in when.pooling_locations)
         and (when.referred is None or visit.referred == when.referred)
         and (when.designated is None or visit.designated == when.designated)
+        and (when.diseases is None or visit.disease in when.diseases)
     )
 
 
@@ -218,10 +236,14 @@ def _plan(layer: Layer, visit: Visit, categories: frozenset[str]) -> LayerPlan:
         "target_ratio": layer.target_ratio,
         "per_admission_cap": layer.per_admission_cap,
         "annual_cap": layer.annual_cap,
+        "amount": layer.amount,
+        "patient_keeps": layer.patient_keeps,
+        "monthly_cap": layer.monthly_cap,
+        "out_of_policy_deductible": layer.out_of_policy_deductible,
     }
     for adjustment in layer.adjustments:
         if matches(adjustment.when, visit, categories):
-            for field in adjustment.model_fields_set - {"when"}:
+            for field in adjustment.model_fields_set - {"when", "deductible_by_level"}:
                 value = getattr(adjustment, field)
                 if field == "ratio_add":
                     p["ratio_add"] += value
@@ -229,6 +251,9 @@ def _plan(layer: Layer, visit: Visit, categories: frozenset[str]) -> LayerPlan:
                     p["threshold_factor"] *= value
                 else:
                     p[field] = value
+            by_level = adjustment.deductible_by_level
+            if by_level is not None and visit.hospital_level in by_level:
+                p["deductible"] = by_level[visit.hospital_level]
     if layer.kind == "safety_net" and p["personal_cap"] is None:
         p["applies"] = False  # a tier the policy does not list
     if layer.kind == "ratio" and p["ratio"] is None:
@@ -249,11 +274,14 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
     )
     bands, bands_den = _compile_bands(layer, threshold, add)
     target = _fraction(p["target_ratio"]) if p["target_ratio"] is not None else Fraction(0)
+    later = _fraction(layer.later_admissions.factor) if layer.later_admissions is not None else None
     key = layer.pool or layer.code
     ratio_text = {
         "bands": "bands",
         "safety_net": "cap",
         "fee_waiver": "waiver",
+        "hospital_share": "hospital",
+        "fixed_amount": "fixed",
         "external": "given",
     }
     text = ratio_text.get(layer.kind, ratio_label(ratio))
@@ -280,6 +308,13 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
         out_den=out.denominator if out is not None else 0,
         deductible_fen=yuan_to_fen(p["deductible"]),
         deductible_per_year=layer.deductible_accumulates == "per_year",
+        deductible_mode=layer.deductible_accumulates,
+        later_num=later.numerator if later is not None else 0,
+        later_den=later.denominator if later is not None else 0,
+        later_floor_fen=(
+            yuan_to_fen(layer.later_admissions.floor) if layer.later_admissions is not None else 0
+        ),
+        out_deductible_fen=yuan_to_fen(p["out_of_policy_deductible"]),
         threshold_fen=threshold,
         threshold_per_year=layer.threshold_accumulates == "per_year",
         bands=bands,
@@ -293,6 +328,21 @@ def _layer_plan(layer: Layer, p: Mapping[str, Any]) -> LayerPlan:
             item: (Fraction(r).numerator, Fraction(r).denominator)
             for item, r in (layer.waive or {}).items()
         },
+        amount_fen=_fen_or_none(p["amount"]),
+        keeps_fen=yuan_to_fen(p["patient_keeps"]) if p["patient_keeps"] is not None else -1,
+        line_only=frozenset(layer.line_categories or ()),
+        line_except=frozenset(layer.excludes_line_categories or ()),
+        monthly_cap_fen=_fen_or_none(p["monthly_cap"]),
+        higher_caps=tuple(
+            (
+                f"{h.eligible_of}.eligible",
+                yuan_to_fen(h.over),
+                _fen_or_none(h.annual_cap),
+                _fen_or_none(h.per_admission_cap),
+            )
+            for h in layer.higher_caps
+        ),
+        once_per_year=layer.once_per_year,
         per_admission_cap_fen=_fen_or_none(p["per_admission_cap"]),
         annual_cap_fen=_fen_or_none(p["annual_cap"]),
         key_paid=f"{key}.paid",

@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from service.policy.errors import PolicyError, PolicyProblem, PolicyTooComplex
-from service.policy.schema import Document, When
+from service.policy.schema import Document, Layer, When
 from service.policy.yamlsource import DocumentTooComplex, LDict, LList, line_of, load_yaml
 
 __all__ = ["PolicyDocument", "check_versions", "merge", "parse_policy", "validate_merged"]
@@ -121,6 +121,8 @@ def semantic_problems(doc: Document) -> Iterator[tuple[Path, str]]:
             yield ("layers", i, "kind"), "fee waivers come before every other layer"
         seen_other = seen_other or layer.kind != "fee_waiver"
         yield from _band_problems(i, layer.bands or [], layer.convention, layer.threshold)
+        yield from _deductible_problems(i, layer)
+        yield from _higher_cap_problems(i, layer, doc)
         conditions: list[tuple[Path, When]] = [(("applies_to",), layer.applies_to)]
         conditions += [
             (("adjustments", j, "when"), a.when) for j, a in enumerate(layer.adjustments)
@@ -129,6 +131,22 @@ def semantic_problems(doc: Document) -> Iterator[tuple[Path, str]]:
             for k, code in enumerate(when.categories or []):
                 if code not in known:
                     yield ("layers", i, *where, "categories", k), _unknown_category(code)
+            for k, code in enumerate(when.diseases or []):
+                if code not in doc.diseases:
+                    yield ("layers", i, *where, "diseases", k), _unknown("disease", code)
+        for field in ("line_categories", "excludes_line_categories"):
+            for k, code in enumerate(getattr(layer, field) or []):
+                if code not in doc.bill_categories:
+                    yield ("layers", i, field, k), _unknown("bill category", code)
+        if layer.line_categories and layer.out_of_policy_ratio is not None:
+            yield (
+                ("layers", i, "out_of_policy_ratio"),
+                "a layer of its own lines (line_categories) pays in-catalogue cost only",
+            )
+    for i, entry in enumerate(doc.year_end):
+        for k, code in enumerate(entry.applies_to.categories or []):
+            if code not in known:
+                yield ("year_end", i, "applies_to", "categories", k), _unknown_category(code)
     controls = doc.controls
     for k, code in enumerate(controls.covered_categories):
         if code not in known:
@@ -137,6 +155,43 @@ def semantic_problems(doc: Document) -> Iterator[tuple[Path, str]]:
     for k, code in enumerate(pat.categories if pat else []):
         if code not in known:
             yield ("controls", "pay_after_treatment", "categories", k), _unknown_category(code)
+
+
+def _deductible_problems(i: int, layer: Layer) -> Iterator[tuple[Path, str]]:
+    if layer.later_admissions is not None and layer.deductible_accumulates == "per_year":
+        yield (
+            ("layers", i, "later_admissions"),
+            "later_admissions cannot reduce a deductible taken once per year (per_year)",
+        )
+    has_out_deductible = layer.out_of_policy_deductible > 0 or any(
+        a.out_of_policy_deductible for a in layer.adjustments
+    )
+    if has_out_deductible and layer.out_of_policy_ratio is None:
+        yield (
+            ("layers", i, "out_of_policy_deductible"),
+            "an out_of_policy_deductible needs out_of_policy_ratio (out-of-catalogue cover)",
+        )
+
+
+def _higher_cap_problems(i: int, layer: Layer, doc: Document) -> Iterator[tuple[Path, str]]:
+    # the key the bands layer's accumulators use: its pool if it has one, else its code
+    bands = {other.pool or other.code for other in doc.layers if other.kind == "bands"}
+    for j, higher in enumerate(layer.higher_caps):
+        here: Path = ("layers", i, "higher_caps", j)
+        if higher.eligible_of not in bands:
+            yield (
+                (*here, "eligible_of"),
+                f"{higher.eligible_of!r} is not a bands layer (its pool, if it has one)",
+            )
+        for field in ("annual_cap", "per_admission_cap"):
+            plain, high = getattr(layer, field), getattr(higher, field)
+            if high is not None and plain is not None and high < plain:
+                yield (*here, field), f"a higher {field} {high} is below the layer's {plain}"
+
+
+def _unknown(what: str, code: str) -> str:
+    plural = {"disease": "diseases", "bill category": "bill_categories"}[what]
+    return f"{what} {code!r} is not defined in this policy's {plural} or its parent's"
 
 
 def _unknown_category(code: str) -> str:

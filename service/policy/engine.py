@@ -16,7 +16,16 @@ from types import MappingProxyType
 
 from service.policy.compiled import CompiledPolicy, ControlCheck, LayerPlan
 from service.policy.errors import ExternalAmountMissing, ExternalAmountOutOfRange
-from service.policy.model import Bill, Finding, LayerResult, SettlementResult, TraceLine, Visit
+from service.policy.model import (
+    NO_PRIOR,
+    Bill,
+    Finding,
+    LayerResult,
+    PriorAdmissions,
+    SettlementResult,
+    TraceLine,
+    Visit,
+)
 from service.policy.money import RATIO_DECIMALS, RATIO_STRINGS, round_half_up, share_units
 from service.policy.trace import layer_line, summary_lines
 
@@ -46,6 +55,7 @@ def settle(
     skip_layers: frozenset[str] = frozenset(),
     trace: bool = False,
     given: Mapping[str, int] | None = None,
+    prior: PriorAdmissions = NO_PRIOR,
 ) -> SettlementResult:
     """Settle one bill across every layer of the policy (一站式结算).
 
@@ -58,7 +68,16 @@ def settle(
     lines: list[TraceLine] | None = [] if trace else None
     deltas: dict[str, int] = {}
     layers, in_left, out_left, waived = _run_layers(
-        situation.layers, situation.safety_nets, bill, year, skip_layers, given or {}, deltas, lines
+        situation.layers,
+        situation.safety_nets,
+        situation.line_categories,
+        bill,
+        year,
+        skip_layers,
+        given or {},
+        deltas,
+        lines,
+        prior,
     )
     patient = in_left + out_left
     funds = bill.total_fen - waived - patient
@@ -99,12 +118,14 @@ def settle(
 def _run_layers(
     plans: tuple[LayerPlan, ...],
     safety_nets: tuple[LayerPlan, ...],
+    carved: frozenset[str],
     bill: Bill,
     year: Mapping[str, int],
     skip: frozenset[str],
     given: Mapping[str, int],
     deltas: dict[str, int],
     lines: list[TraceLine] | None,
+    prior: PriorAdmissions,
 ) -> tuple[tuple[LayerResult, ...], int, int, int]:
     """Each layer in turn takes its share of what is still unpaid.
 
@@ -115,6 +136,13 @@ def _run_layers(
     waived = 0
     in_measure = in_left  # in-policy cost after fee waivers
     results: list[LayerResult] = []
+    # in-catalogue amounts still unpaid of the line categories some layer treats apart
+    lines_left: dict[str, int] = {}
+    if carved:
+        for bill_line in bill.lines:
+            if bill_line.in_policy and bill_line.category in carved:
+                c = bill_line.category
+                lines_left[c] = lines_left.get(c, 0) + bill_line.amount_fen
     for p in plans:
         if not p.applies or p.code in skip:
             results.append(
@@ -131,11 +159,20 @@ def _run_layers(
             base = out_left
         else:
             base = in_left - deductibles
+        if carved and base_kind != "out_of_policy_remaining":
+            if p.line_only:
+                # a line with rules of its own (靶向药, 基本药物 ...): only those lines' cost
+                own = sum([lines_left.get(c, 0) for c in p.line_only])
+                inside = in_left if base_kind == "total_remaining" else base
+                base = own if own < inside else inside
+            elif p.line_except:
+                base -= sum([lines_left.get(c, 0) for c in p.line_except])
+                base = base if base > 0 else 0
         used = extra = 0
         shown = -1
         if kind == "ratio":
             # 基金支付 = (基数 − 起付线) × 比例 [+ 目录外费用 × 目录外比例]
-            deductible = p.deductible_fen
+            deductible = _deductible(p, prior)
             if p.deductible_per_year:
                 deductible -= year.get(p.key_deductible, 0) + deltas.get(p.key_deductible, 0)
                 deductible = deductible if deductible > 0 else 0
@@ -144,7 +181,9 @@ def _run_layers(
                 deltas[p.key_deductible] = deltas.get(p.key_deductible, 0) + used
             amount = round_half_up(p.ratio_num * (base - used), p.ratio_den)
             if p.out_den:
-                extra = round_half_up(p.out_num * out_left, p.out_den)
+                # supplementary cover may have its own out-of-catalogue deductible
+                out_base = out_left - p.out_deductible_fen
+                extra = round_half_up(p.out_num * out_base, p.out_den) if out_base > 0 else 0
                 shown = base + out_left
             if base_kind != "out_of_policy_remaining" and base_kind != "total_remaining":
                 deductibles += used
@@ -178,17 +217,46 @@ def _run_layers(
         elif kind == "fee_waiver":
             amount, extra, base = _waive(p, bill)
             in_measure -= amount
+        elif kind == "fixed_amount":
+            # 定额: a package's fixed fund amount (单病种 / 按病种付费), at most the base
+            amount = p.amount_fen or 0
+        elif kind == "hospital_share":
+            # 医院减免: the hospital bears a fixed amount and/or a share of the out-of-catalogue
+            # cost, or everything above what the patient keeps (a package's excess); neither
+            # fund nor patient (hosp_part_amt)
+            fixed = p.amount_fen
+            amount = 0 if fixed is None else fixed
+            if p.keeps_fen >= 0:
+                amount = base - p.keeps_fen if base > p.keeps_fen else 0
+            if p.out_den:
+                extra = round_half_up(p.out_num * out_left, p.out_den)
+                shown = base + out_left
         else:  # external: an amount settled elsewhere, handed in
             amount = _given(p, given, base)
         if amount > base:
             amount = base
         limit = p.per_admission_cap_fen
         annual_cap = p.annual_cap_fen
+        for key, over, higher_annual, higher_admission in p.higher_caps:
+            # a cap that depends on the case: the year's eligible amount above ``over``
+            if year.get(key, 0) + deltas.get(key, 0) > over:
+                if higher_annual is not None:
+                    annual_cap = higher_annual
+                if higher_admission is not None:
+                    limit = higher_admission
+        if p.once_per_year and year.get(p.key_paid, 0) + deltas.get(p.key_paid, 0):
+            amount = extra = 0  # 一次性: already paid this year
         if annual_cap is not None:
             # a pool's other layers may already have paid in this settlement
             annual_cap -= year.get(p.key_paid, 0) + deltas.get(p.key_paid, 0)
             annual_cap = annual_cap if annual_cap > 0 else 0
             limit = annual_cap if limit is None or annual_cap < limit else limit
+        if p.monthly_cap_fen is not None:
+            # 月度限额 (chronic outpatient): what this month has left
+            month = p.monthly_cap_fen - prior.paid_this_month.get(p.key_paid, 0)
+            month -= deltas.get(p.key_paid, 0)
+            month = month if month > 0 else 0
+            limit = month if limit is None or month < limit else limit
         if limit is not None and amount + extra > limit:
             amount = amount if amount < limit else limit
             extra = limit - amount
@@ -203,6 +271,10 @@ def _run_layers(
             pay_in = in_left
         if pay_out > out_left:
             pay_out = out_left
+        if p.line_only:
+            pay_out = 0  # a line layer pays on its own in-catalogue lines only
+        if lines_left and pay_in:
+            _take(lines_left, pay_in, in_left, p)
         in_left -= pay_in
         out_left -= pay_out
         if deductibles > in_left:
@@ -212,6 +284,9 @@ def _run_layers(
             deltas[p.key_paid] = deltas.get(p.key_paid, 0) + paid
         if kind == "fee_waiver":
             waived += paid
+        elif kind == "hospital_share":
+            waived += paid
+            in_measure -= pay_in
         cap_left = None if annual_cap is None else annual_cap - paid
         if shown < 0:
             shown = base
@@ -228,6 +303,43 @@ def _run_layers(
             if counted:
                 deltas[p.key_personal] = deltas.get(p.key_personal, 0) + counted
     return tuple(results), in_left, out_left, waived
+
+
+def _take(lines_left: dict[str, int], pay: int, in_left: int, p: LayerPlan) -> None:
+    """Book an in-catalogue payment against the lines treated apart: a line layer pays its own
+    lines; any other layer pays the ordinary lines first, then the lines it does not leave to
+    others."""
+    if not p.line_only:
+        general = in_left - sum(lines_left.values())
+        pay -= pay if pay < general else general if general > 0 else 0
+    for c in sorted(lines_left):
+        if pay <= 0:
+            return
+        if (p.line_only and c not in p.line_only) or c in p.line_except:
+            continue
+        take = lines_left[c] if lines_left[c] < pay else pay
+        lines_left[c] -= take
+        pay -= take
+    for c in sorted(lines_left):  # never reached by a consistent bill: keep lines <= in_left
+        take = lines_left[c] if lines_left[c] < pay else pay
+        lines_left[c] -= take
+        pay -= take
+
+
+def _deductible(p: LayerPlan, prior: PriorAdmissions) -> int:
+    """This admission's deductible (起付线) before what the year has already consumed."""
+    mode = p.deductible_mode
+    if mode == "per_hospital_year" and prior.at_hospital_this_year:
+        return 0  # only the first admission at each hospital in the year pays it
+    if mode == "per_quarter" and prior.this_quarter:
+        return 0  # only the first admission of the quarter pays it
+    full = p.deductible_fen
+    if p.later_den and prior.this_year and mode != "per_year":
+        # 第二次及以后住院: reduced (e.g. halved), never below the floor nor above the full one
+        reduced = round_half_up(full * p.later_num, p.later_den)
+        floor = p.later_floor_fen if p.later_floor_fen < full else full
+        return reduced if reduced > floor else floor
+    return full
 
 
 def _waive(p: LayerPlan, bill: Bill) -> tuple[int, int, int]:

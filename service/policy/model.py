@@ -7,9 +7,10 @@ Inputs are frozen dataclasses validated on construction; outputs are NamedTuples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import NamedTuple
 
 from service.policy.schema import FEE_ITEMS, HOSPITAL_LEVELS, HOSPITAL_TIERS, LOCATIONS, VISIT_TYPES
@@ -21,10 +22,13 @@ __all__ = [
     "Eligibility",
     "Finding",
     "LayerResult",
+    "PriorAdmissions",
     "SettlementResult",
     "TraceLine",
     "Visit",
 ]
+
+_EMPTY: Mapping[str, int] = MappingProxyType({})
 
 Accumulators = Mapping[str, int]
 """The year's running totals, keyed ``<layer code or pool>.<what>`` (see docs/policy.md)."""
@@ -47,6 +51,12 @@ class Visit:
     designated: bool
     admitted_on: date
     discharged_on: date
+    in_pooling_region: bool | None = None
+    """Is the hospital inside the patient's pooling region (统筹区, usually the prefecture)?
+    ``None`` (the default, for callers that do not know): an ``in_county`` visit is inside,
+    any other visit is not."""
+    disease: str | None = None
+    """The designated disease or package (病种) the visit is settled under, if any."""
 
     def __post_init__(self) -> None:
         _one_of("visit_type", self.visit_type, VISIT_TYPES)
@@ -55,6 +65,42 @@ class Visit:
         _one_of("location", self.location, LOCATIONS)
         if self.discharged_on < self.admitted_on:
             raise ValueError("discharged_on is before admitted_on")
+        if self.location == "out_of_province" and self.in_pooling_region:
+            raise ValueError("an out_of_province visit cannot be in the pooling region")
+        if self.location == "in_county" and self.in_pooling_region is False:
+            raise ValueError("an in_county visit is always in the pooling region")
+
+    @property
+    def pooling_location(self) -> str:
+        """``in_pooling_region``, ``elsewhere_in_province`` or ``out_of_province``."""
+        if self.location == "out_of_province":
+            return "out_of_province"
+        if self.location == "in_county" or self.in_pooling_region:
+            return "in_pooling_region"
+        return "elsewhere_in_province"
+
+
+@dataclass(frozen=True, slots=True)
+class PriorAdmissions:
+    """What the caller knows of the patient's earlier admissions in the same plan year (not
+    counting this one; reversed ones excluded). The deductible modes read it: ``per_hospital_year``
+    (``at_hospital_this_year``), ``per_quarter`` (``this_quarter``) and ``later_admissions``
+    (``this_year``). The default, no earlier admission, keeps every older caller's result."""
+
+    this_year: int = 0
+    at_hospital_this_year: int = 0
+    this_quarter: int = 0
+    paid_this_month: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    """What layers with a ``monthly_cap`` already paid this month, by ``<key>.paid``."""
+
+    def __post_init__(self) -> None:
+        if min(self.this_year, self.at_hospital_this_year, self.this_quarter) < 0:
+            raise ValueError("admission counts cannot be negative")
+        if max(self.at_hospital_this_year, self.this_quarter) > self.this_year:
+            raise ValueError("admissions at a hospital or in a quarter are also in the year")
+
+
+NO_PRIOR = PriorAdmissions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +110,8 @@ class BillLine:
     item: str
     amount_fen: int
     in_policy: bool
+    category: str | None = None
+    """A bill category with rules of its own (``targeted_drug``, ...); None: ordinary."""
 
     def __post_init__(self) -> None:
         _one_of("item", self.item, FEE_ITEMS)
@@ -133,8 +181,9 @@ class SettlementResult(NamedTuple):
     """The one-stop settlement of one bill.
 
     ``waived_fen + funds_total_fen + patient_pays_fen == total_fen`` and the layer amounts
-    add up to ``waived_fen + funds_total_fen``. ``actual_ratio`` is funds over the bill
-    after waivers.
+    add up to ``waived_fen + funds_total_fen``. ``waived_fen`` is everything the hospital bears
+    (医院负担, ``hosp_part_amt``): fee waivers before insurance and ``hospital_share`` layers.
+    ``actual_ratio`` is funds over the bill after what the hospital bears.
     """
 
     layers: tuple[LayerResult, ...]

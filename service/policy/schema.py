@@ -16,6 +16,9 @@ __all__ = [
     "LAYER_KINDS",
     "Adjustment",
     "Band",
+    "HigherCap",
+    "LaterAdmissions",
+    "YearEnd",
     "Controls",
     "Document",
     "Layer",
@@ -23,17 +26,28 @@ __all__ = [
     "When",
 ]
 
-LAYER_KINDS = ("ratio", "bands", "safety_net", "top_up", "fee_waiver", "external")
+LAYER_KINDS = (
+    "ratio",
+    "bands",
+    "safety_net",
+    "top_up",
+    "fee_waiver",
+    "hospital_share",
+    "fixed_amount",
+    "external",
+)
 VISIT_TYPES = ("inpatient", "chronic_outpatient")
 HOSPITAL_LEVELS = ("primary", "secondary", "tertiary")
 HOSPITAL_TIERS = ("township", "county", "city", "province")
 LOCATIONS = ("in_county", "out_of_county", "out_of_province")
+POOLING_LOCATIONS = ("in_pooling_region", "elsewhere_in_province", "out_of_province")
 FEE_ITEMS = ("registration", "consultation", "bed", "large_equipment", "drug", "exam", "other")
 
 VisitType = Literal["inpatient", "chronic_outpatient"]
 HospitalLevel = Literal["primary", "secondary", "tertiary"]
 HospitalTier = Literal["township", "county", "city", "province"]
 Location = Literal["in_county", "out_of_county", "out_of_province"]
+PoolingLocation = Literal["in_pooling_region", "elsewhere_in_province", "out_of_province"]
 FeeItem = Literal["registration", "consultation", "bed", "large_equipment", "drug", "exam", "other"]
 Base = Literal[
     "in_policy_remaining",
@@ -81,8 +95,35 @@ class When(_Strict):
     hospital_levels: list[HospitalLevel] | None = None
     hospital_tiers: list[HospitalTier] | None = None
     locations: list[Location] | None = None
+    pooling_locations: list[PoolingLocation] | None = None
+    """统筹区内 / 省内统筹区外 / 省外: where the hospital is relative to the pooling region."""
+    diseases: list[Code] | None = None
+    """the visit's designated disease or package (病种), any of; codes from ``diseases``."""
     referred: bool | None = None
     designated: bool | None = None
+
+
+class LaterAdmissions(_Strict):
+    """The deductible of the second and later admissions of a plan year (再次住院起付线):
+    ``factor`` times the deductible (``"0.5"`` = halved), never below ``floor`` (nor above the
+    full deductible)."""
+
+    factor: Ratio
+    floor: Money = Decimal(0)
+
+
+class HigherCap(_Strict):
+    """A cap that depends on the case: once the year's eligible amount of a ``bands`` layer
+    (``eligible_of``: its code or pool) is above ``over``, these caps replace the layer's
+    (e.g. a higher medical-aid limit above the critical-illness threshold)."""
+
+    eligible_of: Code
+    over: Money
+    annual_cap: Money | None = None
+    per_admission_cap: Money | None = None
+
+
+DeductibleMode = Literal["per_admission", "per_year", "per_hospital_year", "per_quarter"]
 
 
 class Adjustment(_Strict):
@@ -94,12 +135,17 @@ class Adjustment(_Strict):
     ratio_add: RatioDelta | None = None
     out_of_policy_ratio: Ratio | None = None
     deductible: Money | None = None
+    deductible_by_level: dict[HospitalLevel, Money] | None = None
+    out_of_policy_deductible: Money | None = None
     threshold: Money | None = None
     threshold_factor: Ratio | None = None
     personal_cap: Money | None = None
     target_ratio: Ratio | None = None
     per_admission_cap: Money | None = None
     annual_cap: Money | None = None
+    monthly_cap: Money | None = None
+    amount: Money | None = None
+    patient_keeps: Money | None = None
 
 
 class Band(_Strict):
@@ -123,7 +169,9 @@ class Layer(_Strict):
     # ratio / external
     deductible: Money = Decimal(0)
     deductible_by_level: dict[HospitalLevel, Money] | None = None
-    deductible_accumulates: Literal["per_admission", "per_year"] = "per_admission"
+    deductible_accumulates: DeductibleMode = "per_admission"
+    later_admissions: LaterAdmissions | None = None
+    out_of_policy_deductible: Money = Decimal(0)
     ratio: Ratio | None = None
     ratio_by_level: dict[HospitalLevel, Ratio] | None = None
     out_of_policy_ratio: Ratio | None = None
@@ -142,9 +190,22 @@ class Layer(_Strict):
     covers: Literal["in_policy", "total"] = "total"
     # fee_waiver
     waive: dict[FeeItem, Ratio] | None = None
+    # hospital_share (医院减免): a fixed amount on the base and/or out_of_policy_ratio, or
+    # everything above what the patient keeps (a package price's excess); fixed_amount: amount
+    amount: Money | None = None
+    patient_keeps: Money | None = None
+    # lines with rules of their own (bill line categories, see ``bill_categories``)
+    line_categories: list[Code] | None = None
+    """this layer pays only on the in-catalogue lines of these categories"""
+    excludes_line_categories: list[Code] | None = None
+    """this layer leaves the in-catalogue lines of these categories to other layers"""
     # every kind
     per_admission_cap: Money | None = None
     annual_cap: Money | None = None
+    monthly_cap: Money | None = None
+    higher_caps: list[HigherCap] = []
+    once_per_year: bool = False
+    """pay only while the layer has paid nothing this year (一次性定额补助)"""
     adjustments: list[Adjustment] = []
     note: str | None = None
     remove: bool = False
@@ -165,12 +226,38 @@ class Layer(_Strict):
             "safety_net": ("personal_cap|personal_cap_by_tier",),
             "top_up": ("target_ratio",),
             "fee_waiver": ("waive",),
+            "hospital_share": ("amount|out_of_policy_ratio|patient_keeps",),
+            "fixed_amount": ("amount",),
             "external": (),
         }
         for spec in need[self.kind]:
             if all(getattr(self, name) is None for name in spec.split("|")):
                 wanted = " or ".join(spec.split("|"))
                 raise ValueError(f"a {self.kind} layer needs {wanted}")
+        return self
+
+
+class YearEnd(_Strict):
+    """二次救助 / 年度补足: computed once over a person's settled year, not per bill. Of the
+    year's remaining personal share (``counts``) of the stays ``applies_to`` matches, pays
+    ``ratio`` (default 1) of what lies above ``deductible`` and above ``self_pay_share_cap``
+    of the year's cost in the same scope, within ``annual_cap``."""
+
+    code: Code
+    name: str
+    fund_type: Code
+    applies_to: When = When()
+    counts: Literal["in_policy", "total"] = "in_policy"
+    deductible: Money = Decimal(0)
+    ratio: Ratio | None = None
+    self_pay_share_cap: Ratio | None = None
+    annual_cap: Money | None = None
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _ratio_or_share(self) -> YearEnd:
+        if self.ratio is None and self.self_pay_share_cap is None:
+            raise ValueError("a year_end entry needs ratio or self_pay_share_cap")
         return self
 
 
@@ -218,7 +305,12 @@ class Document(_Strict):
     inherits: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
     sources: list[str] = []
     categories: dict[Code, str] = {}
+    bill_categories: dict[Code, str] = {}
+    """vocabulary of bill line categories with rules of their own (靶向药, 基本药物, ...)"""
+    diseases: dict[Code, str] = {}
+    """vocabulary of designated diseases and packages (大病专项救治病种, 单病种)"""
     layers: list[Layer] = []
+    year_end: list[YearEnd] = []
     controls: Controls = Controls()
     note: str | None = None
 
@@ -226,7 +318,7 @@ class Document(_Strict):
     def _dates_in_order(self) -> Document:
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise ValueError("effective_to is before effective_from")
-        codes = [layer.code for layer in self.layers]
+        codes = [layer.code for layer in self.layers] + [y.code for y in self.year_end]
         duplicates = sorted({c for c in codes if codes.count(c) > 1})
         if duplicates:
             raise ValueError(f"layer codes must be unique: {', '.join(duplicates)}")

@@ -7,13 +7,20 @@ from datetime import date
 
 from service.policy.compiled import CompiledPolicy
 
-__all__ = ["region_chain", "select_policy"]
+__all__ = ["in_same_pooling_region", "region_chain", "select_policy"]
 
 
 def region_chain(region: str) -> tuple[str, ...]:
     """County, prefecture, province codes for a 6-digit division code (duplicates dropped)."""
     chain = (region, region[:4] + "00", region[:2] + "0000")
     return tuple(dict.fromkeys(chain))
+
+
+def in_same_pooling_region(hospital_county: str, insured_county: str, *, pooled_at: str) -> bool:
+    """Is the hospital inside the patient's pooling region (统筹区)? ``pooled_at`` is
+    ``county``, ``prefecture`` (the usual 市级统筹) or ``province`` (省级统筹)."""
+    digits = {"county": 6, "prefecture": 4, "province": 2}[pooled_at]
+    return hospital_county[:digits] == insured_county[:digits]
 
 
 def select_policy(

@@ -59,6 +59,17 @@ def _fee_waiver(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     return f"减免项目合计 {y(r.base_fen)}", f"waivable lines {y(r.base_fen)}"
 
 
+def _hospital_share(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
+    return (
+        f"医院减免（{r.ratio}），基数 {y(r.base_fen)}",
+        f"borne by the hospital ({r.ratio}), base {y(r.base_fen)}",
+    )
+
+
+def _fixed_amount(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
+    return f"定额支付，基数 {y(r.base_fen)}", f"fixed amount, base {y(r.base_fen)}"
+
+
 def _external(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     return f"外部结算金额，基数 {y(r.base_fen)}", f"amount given, base {y(r.base_fen)}"
 
@@ -69,6 +80,8 @@ _WHAT: dict[str, Callable[[LayerPlan, LayerResult], tuple[str, str]]] = {
     "safety_net": _safety_net,
     "top_up": _top_up,
     "fee_waiver": _fee_waiver,
+    "hospital_share": _hospital_share,
+    "fixed_amount": _fixed_amount,
     "external": _external,
 }
 """What each kind of layer computed, in words (zh, en): only the layer's own kind is built."""

@@ -27,6 +27,18 @@ def register(sub: Any) -> None:
     explain.add_argument("--level", default="secondary")
     explain.add_argument("--tier", default="county")
     explain.add_argument("--location", default="in_county")
+    explain.add_argument(
+        "--in-pooling-region",
+        choices=("yes", "no"),
+        default=None,
+        help="is the hospital inside the pooling region (统筹区)? default: only in_county is",
+    )
+    explain.add_argument("--disease", default=None, help="designated disease / package code")
+    explain.add_argument(
+        "--prior",
+        default="0,0,0",
+        help="earlier admissions this plan year: IN_YEAR,AT_THIS_HOSPITAL,IN_QUARTER",
+    )
     explain.add_argument("--not-referred", action="store_true")
     explain.add_argument("--on", type=date.fromisoformat, default=None)
     explain.add_argument(
@@ -50,6 +62,14 @@ def register(sub: Any) -> None:
         metavar="ITEM=YUAN[:out]",
         help="a bill line for fee waivers, e.g. bed=200 or drug=50:out (repeat)",
     )
+
+    whatif = actions.add_parser(
+        "whatif", help="re-settle a stored year under a proposed policy and compare (政策测算)"
+    )
+    whatif.add_argument("file", type=Path, help="the proposed policy (YAML)")
+    whatif.add_argument("--over", type=int, required=True, help="the year to re-settle")
+    whatif.add_argument("--top", type=int, default=10, help="patients whose share rises most")
+    whatif.add_argument("--json", action="store_true", help="print the report as JSON")
 
     load = actions.add_parser("load", help="check and store files in the database")
     load.add_argument("files", nargs="+", type=Path)
@@ -84,20 +104,54 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.action == "explain":
         return _explain(args)
+    if args.action == "whatif":
+        return _whatif(args, settings)
     return _load(args, settings)
+
+
+def _whatif(args: argparse.Namespace, settings: Settings) -> int:
+    from service.cli import _run, _with_session
+    from service.errors import ServiceError
+    from service.whatif.render import text_report
+    from service.whatif.schemas import WhatIfCreate
+    from service.whatif.service import what_if_over
+
+    body = WhatIfCreate(
+        source_text=args.file.read_text(encoding="utf-8"), over=args.over, top=args.top
+    )
+
+    def progress(done: int) -> None:
+        print(f"\rre-settled {done:,}", end="", file=sys.stderr, flush=True)
+
+    async def work(session: Any) -> Any:
+        return await what_if_over(session, body=body, progress=progress)
+
+    try:
+        report = _run(_with_session(settings, work))
+    except ServiceError as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        for problem in getattr(exc, "errors", None) or []:
+            print(f"  {problem.field}: {problem.message}", file=sys.stderr)
+        return 1
+    print(file=sys.stderr)
+    print(report.model_dump_json(indent=2) if args.json else text_report(report))
+    return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
     from service.policy import (
         Bill,
         PolicyError,
+        PriorAdmissions,
         Visit,
         explain,
+        fen_to_yuan,
         format_problems,
         load_policies,
         parse_policy,
         select_policy,
         settle,
+        settle_year_end,
         yuan_to_fen,
     )
 
@@ -127,12 +181,16 @@ def _explain(args: argparse.Namespace) -> int:
         designated=True,
         admitted_on=on,
         discharged_on=on,
+        in_pooling_region=_yes_no(args.in_pooling_region),
+        disease=args.disease,
     )
+    categories = frozenset(c for c in args.categories.split(",") if c)
+    this_year, at_hospital, this_quarter = (int(n) for n in args.prior.split(","))
     try:
         result = settle(
             policy,
             visit=visit,
-            categories=frozenset(c for c in args.categories.split(",") if c),
+            categories=categories,
             bill=Bill(
                 total_fen=total,
                 in_policy_fen=in_policy,
@@ -142,20 +200,28 @@ def _explain(args: argparse.Namespace) -> int:
             year=_amounts(args.year),
             trace=True,
             given=given,
+            prior=PriorAdmissions(this_year, at_hospital, this_quarter),
         )
     except ValueError as exc:  # the engine refuses the inputs (an amount, a line, a bill)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(explain(result))
+    bill = Bill(total_fen=total, in_policy_fen=in_policy, out_of_policy_fen=out_policy)
+    for paid in settle_year_end(policy, categories=categories, stays=[(visit, bill, result)]):
+        print(
+            f"year end {paid.code} ({paid.name}), were this the year's only stay: "
+            f"self-pay {fen_to_yuan(paid.self_pay_fen)} above {fen_to_yuan(paid.deductible_fen)}"
+            f" -> {fen_to_yuan(paid.amount_fen)}"
+        )
     return 0
 
 
 def _amounts(pairs: list[str]) -> dict[str, int]:
-    """`KEY=YUAN` options as fen by key."""
+    """`KEY=YUAN` options (repeated, or comma-separated in one) as fen by key."""
     from service.money import yuan_to_fen
 
     out = {}
-    for pair in pairs:
+    for pair in (p for option in pairs for p in option.split(",") if p):
         key, _, amount = pair.partition("=")
         out[key.strip()] = yuan_to_fen(Decimal(amount))
     return out
@@ -172,6 +238,10 @@ def _lines(pairs: list[str]) -> tuple[Any, ...]:
         amount, _, where = rest.partition(":")
         lines.append(BillLine(item.strip(), yuan_to_fen(Decimal(amount)), where != "out"))
     return tuple(lines)
+
+
+def _yes_no(value: str | None) -> bool | None:
+    return None if value is None else value == "yes"
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:

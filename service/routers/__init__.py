@@ -19,6 +19,7 @@ from service.routers import (
     receivables,
     settlements,
     violations,
+    whatif,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -27,6 +28,7 @@ ROUTERS: list[APIRouter] = [
     keys.router,
     admissions.router,
     persons.router,
+    whatif.router,
     policies.router,
     settlements.router,
     violations.router,

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response, StreamingResponse
 
 from service.auth.keys import key_labels
-from service.base import utcnow
 from service.china_time import today
 from service.console import access
 from service.console import session as console
@@ -32,6 +31,8 @@ from service.violations.params import LedgerQuery, PageQuery, PeriodQuery, parse
 from service.violations.query import get_violation, list_violations
 from service.violations.rectification import STEPS, move
 from service.violations.scoreboard import names, scoreboard
+from service.whatif.schemas import WhatIfCreate
+from service.whatif.service import run_what_if
 
 
 async def guard(request: Request, sessionmaker: SessionmakerDep) -> console.ConsoleUser | None:
@@ -160,10 +161,13 @@ async def ledger_export(
     fmt: export.ExportFormat, request: Request, user: UserDep
 ) -> StreamingResponse:
     q = parse_form(LedgerQuery, request.query_params)
-    rows = export.violation_rows(
-        request.app.state.sessionmaker, principal=user.principal, wanted=q.filter(), sort=q.sort
+    return await export.ledger_download(
+        fmt,
+        request.app.state.sessionmaker,
+        principal=user.principal,
+        wanted=q.filter(),
+        sort=q.sort,
     )
-    return await export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
 
 
 @router.get("/violations/{violation_id}")
@@ -240,16 +244,7 @@ async def score_export(
 ) -> StreamingResponse:
     q = parse_form(PeriodQuery, request.query_params)
     board = await scoreboard(session, principal=user.principal, wanted=q.filter())
-    rows = export.listed(export.scoreboard_rows(board))
-    return await export.response(
-        fmt,
-        "考核扣分",
-        export.SCORE_HEADERS,
-        rows,
-        stem="scoreboard",
-        caption=export.caption("考核扣分", q.filter(), now=utcnow()),
-        widths=export.SCORE_WIDTHS,
-    )
+    return await export.scoreboard_download(fmt, board, wanted=q.filter())
 
 
 @router.get("/trends")
@@ -319,3 +314,29 @@ async def indicator_page(request: Request, session: SessionDep, user: UserDep) -
         shares=shares,
         ratio_bars=bars(chart, top=Decimal(1), tones=tones),
     )
+
+
+@router.get("/whatif")
+async def whatif_form(user: UserDep) -> Response:
+    return page("whatif.html", user=user, nav="whatif", over=today().year - 1, text="", r=None)
+
+
+@router.post("/whatif")
+async def whatif_run(
+    session: SessionDep,
+    user: UserDep,
+    source_text: Annotated[str, Form(min_length=1, max_length=512_000)],
+    over: Annotated[int, Form(ge=2000, le=2100)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Runs the what-if and shows it; nothing is stored, so no redirect."""
+    console.check_csrf(user, csrf)
+    context: dict[str, Any] = {"user": user, "nav": "whatif", "over": over, "text": source_text}
+    try:
+        body = WhatIfCreate(source_text=source_text, over=over, top=20)
+        report = await run_what_if(session, principal=user.principal, body=body)
+    except ServiceError as e:
+        details = [f"{p.field}: {p.message}" for p in e.errors or []]
+        error = "；".join([e.detail, *details])
+        return page("whatif.html", status_code=e.status, error=error, r=None, **context)
+    return page("whatif.html", r=report, **context)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from service.auth.deps import AuditorDep, AuditorOrHospitalDep
-from service.base import utcnow
 from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
 from service.unit_of_work import SessionDep, UnitOfWorkDep
@@ -82,16 +81,8 @@ async def export_ledger(
     principal: AuditorOrHospitalDep,
     query: LedgerQueryDep,
 ) -> StreamingResponse:
-    wanted = query.filter()
-    rows = export.violation_rows(sessionmaker, principal=principal, wanted=wanted, sort=query.sort)
-    return await export.response(
-        fmt,
-        "问题台账",
-        export.VIOLATION_HEADERS,
-        rows,
-        stem="violations",
-        caption=export.caption("问题台账", wanted, now=utcnow()),
-        widths=export.VIOLATION_WIDTHS,
+    return await export.ledger_download(
+        fmt, sessionmaker, principal=principal, wanted=query.filter(), sort=query.sort
     )
 
 
@@ -118,16 +109,7 @@ async def export_scoreboard(
 ) -> StreamingResponse:
     wanted = query.filter()
     board = await scoreboard(session, principal=principal, wanted=wanted)
-    rows = export.listed(export.scoreboard_rows(board))
-    return await export.response(
-        fmt,
-        "考核扣分",
-        export.SCORE_HEADERS,
-        rows,
-        stem="scoreboard",
-        caption=export.caption("考核扣分", wanted, now=utcnow()),
-        widths=export.SCORE_WIDTHS,
-    )
+    return await export.scoreboard_download(fmt, board, wanted=wanted)
 
 
 @router.get(

@@ -20,6 +20,7 @@ NATIONAL_FUNDS = {
     "medical_aid": "maf_pay",
     "supplementary": "hifes_pay",
     "fee_waiver": "hosp_part_amt",
+    "hospital": "hosp_part_amt",
 }
 """Which national settlement field each fund type's payment is reported in; any other fund
 type (the safety net 兜底, a charity fund, ...) is `oth_pay` (docs/nhsa.md, ADR 0015)."""

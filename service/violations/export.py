@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
+from service.base import utcnow
 from service.cells import inert
 from service.china_time import CHINA_TZ
 from service.idtext import mask_resident_ids
@@ -272,3 +273,39 @@ async def _resumed(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[by
     yield first
     async for chunk in rest:
         yield chunk
+
+
+async def ledger_download(
+    fmt: str,
+    maker: async_sessionmaker[AsyncSession],
+    *,
+    principal: Principal,
+    wanted: ViolationFilter,
+    sort: Sort,
+) -> StreamingResponse:
+    """问题台账: the ledger query as a download, the same for the API and the console."""
+    rows = violation_rows(maker, principal=principal, wanted=wanted, sort=sort)
+    return await response(
+        fmt,
+        "问题台账",
+        VIOLATION_HEADERS,
+        rows,
+        stem="violations",
+        caption=caption("问题台账", wanted, now=utcnow()),
+        widths=VIOLATION_WIDTHS,
+    )
+
+
+async def scoreboard_download(
+    fmt: str, board: Scoreboard, *, wanted: ViolationFilter
+) -> StreamingResponse:
+    """考核扣分: the scoreboard as a download, the same for the API and the console."""
+    return await response(
+        fmt,
+        "考核扣分",
+        SCORE_HEADERS,
+        listed(scoreboard_rows(board)),
+        stem="scoreboard",
+        caption=caption("考核扣分", wanted, now=utcnow()),
+        widths=SCORE_WIDTHS,
+    )

@@ -55,6 +55,10 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
             ("F00-NONE", f.COUNTY_HOSPITAL),
         )
     ]
+    # a proposal in the demo county, and one in another province (hidden from its auditors)
+    proposals = [
+        {"source_text": _proposal(region), "over": 2024} for region in (f.COUNTY, "110101")
+    ]
     return {
         ("GET", "/console"): [Call("/console")],
         ("GET", "/console/"): [Call("/console/")],
@@ -117,7 +121,22 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
         ("GET", "/console/policies/{content_hash}"): [
             Call(f"/console/policies/{SHIPPED_POLICY}", {}, "/v1/keys")
         ],
+        # the form itself: the what-if's roles, which are the indicators' (a GET twin)
+        ("GET", "/console/whatif"): [Call("/console/whatif", {}, "/v1/indicators")],
+        ("POST", "/console/whatif"): [
+            Call("/console/whatif", {**whatif, "over": "2024"}, "/v1/policies/whatif", whatif)
+            for whatif in proposals
+        ],
     }
+
+
+def _proposal(region: str) -> str:
+    return (
+        f'region: "{region}"\nname: 测算\nversion: "whatif"\neffective_from: 2025-01-01\n'
+        "categories: {registered_poor: 建档立卡贫困人口}\nlayers:\n"
+        "  - {code: basic_insurance, kind: ratio, fund_type: basic_insurance, name: 基本医保,"
+        ' ratio: "0.80"}\n'
+    )
 
 
 ROLES: dict[str, tuple[str, dict[str, str]] | None] = {

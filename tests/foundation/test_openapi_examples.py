@@ -77,6 +77,7 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("post", "/v1/clearing/reconciliation", "auditor"),
     ("get", "/v1/clearing/reconciliations", "auditor"),
     ("get", "/v1/clearing/reconciliations/{reconciliation_id}", "auditor"),
+    ("post", "/v1/policies/whatif", "auditor"),
     ("post", "/v1/settlements/{settlement_id}/reversal", "hospital"),
     ("post", "/fhir/Task", "hospital"),
     ("post", "/v1/admissions/{visit_id}/reversal", "hospital"),

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.policy import Bill, CompiledPolicy, Visit, parse_policy, resolve, settle
+from service.policy import (
+    Bill,
+    CompiledPolicy,
+    PriorAdmissions,
+    Visit,
+    parse_policy,
+    resolve,
+    settle,
+)
 from tests.policy.helpers import add
 
 pytestmark = pytest.mark.slow
@@ -52,11 +60,22 @@ def _caps(per_admission: str | None, annual: str | None) -> str:
 @st.composite
 def ratio_layers(draw: st.DrawFn, code: str) -> str:
     out_ratio = draw(st.one_of(st.none(), ratios))
+    mode = draw(st.sampled_from(["per_admission", "per_year", "per_hospital_year", "per_quarter"]))
+    later = draw(st.one_of(st.none(), st.tuples(ratios, money)))
     return (
         f"  - code: {code}\n    kind: ratio\n    fund_type: medical_aid\n    name: {code}\n"
         f"    base: {draw(bases)}\n    deductible: {draw(money)}\n    ratio: {draw(ratios)}\n"
-        f"    deductible_accumulates: {draw(st.sampled_from(['per_admission', 'per_year']))}\n"
-        + (f"    out_of_policy_ratio: {out_ratio}\n" if out_ratio else "")
+        f"    deductible_accumulates: {mode}\n"
+        + (
+            f"    later_admissions: {{factor: {later[0]}, floor: {later[1]}}}\n"
+            if later is not None and mode != "per_year"
+            else ""
+        )
+        + (
+            f"    out_of_policy_ratio: {out_ratio}\n    out_of_policy_deductible: {draw(money)}\n"
+            if out_ratio
+            else ""
+        )
         + _caps(draw(optional_cap), draw(optional_cap))
     )
 
@@ -82,8 +101,10 @@ def band_layers(draw: st.DrawFn, code: str) -> str:
 
 @st.composite
 def other_layers(draw: st.DrawFn, code: str) -> str:
-    kind = draw(st.sampled_from(["safety_net", "top_up"]))
-    if kind == "safety_net":
+    kind = draw(st.sampled_from(["safety_net", "top_up", "hospital_share"]))
+    if kind == "hospital_share":
+        body = f"    amount: {draw(money)}\n    out_of_policy_ratio: {draw(ratios)}\n"
+    elif kind == "safety_net":
         counts = draw(st.sampled_from(["in_policy", "total"]))
         body = f"    personal_cap: {draw(money)}\n    counts: {counts}\n"
     else:
@@ -116,9 +137,13 @@ stays = st.lists(st.tuples(amounts, amounts), min_size=1, max_size=5)
 def test_any_policy_conserves_every_fen_and_keeps_within_its_caps(policy, bills):
     year: dict[str, int] = {}
     paid: dict[str, int] = {}
-    for inside, outside in bills:
+    for n, (inside, outside) in enumerate(bills):
         bill = Bill(inside + outside, inside, outside)
-        result = settle(policy, visit=VISIT, categories=POOR, bill=bill, year=year)
+        prior = PriorAdmissions(n, n // 2, n % 2)
+        result = settle(policy, visit=VISIT, categories=POOR, bill=bill, year=year, prior=prior)
+        assert (
+            result.waived_fen + result.funds_total_fen + result.patient_pays_fen == bill.total_fen
+        )
         assert sum(r.amount_fen for r in result.layers) + result.patient_pays_fen == bill.total_fen
         assert result.patient_in_policy_fen >= 0
         assert result.patient_out_of_policy_fen >= 0
@@ -146,3 +171,38 @@ def test_any_policy_pays_no_less_for_a_higher_in_catalogue_cost(policy, inside, 
         year={},
     )
     assert high.funds_total_fen >= low.funds_total_fen
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["per_admission", "per_hospital_year", "per_quarter"]),
+    st.tuples(ratios, money),
+    st.integers(min_value=0, max_value=3_000_000),
+    st.integers(min_value=1, max_value=3_000_000),
+    ratios,
+    amounts,
+    amounts,
+    st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)),
+)
+def test_raising_a_deductible_never_raises_a_payment(
+    mode, later, deductible, more, ratio, inside, outside, counts
+):
+    def policy(fen: int) -> CompiledPolicy:
+        text = HEAD + (
+            "  - code: basic\n    kind: ratio\n    fund_type: basic_insurance\n    name: b\n"
+            f'    deductible: "{fen / 100:.2f}"\n    ratio: {ratio}\n'
+            f"    deductible_accumulates: {mode}\n"
+            f"    later_admissions: {{factor: {later[0]}, floor: {later[1]}}}\n"
+            f"    out_of_policy_ratio: {ratio}\n"
+            f'    out_of_policy_deductible: "{fen / 100:.2f}"\n'
+        )
+        return resolve(parse_policy(text), None)
+
+    this_year = max(counts)
+    prior = PriorAdmissions(this_year, counts[1], counts[2])
+    bill = Bill(inside + outside, inside, outside)
+    low, high = (
+        settle(policy(d), visit=VISIT, categories=POOR, bill=bill, year={}, prior=prior)
+        for d in (deductible, deductible + more)
+    )
+    assert high.funds_total_fen <= low.funds_total_fen

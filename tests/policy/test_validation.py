@@ -192,3 +192,57 @@ def test_a_county_can_drop_a_provincial_layer_and_a_prefecture_can_sit_between()
         "0.75",
         "300.00",
     )
+
+
+def test_a_reduced_later_deductible_on_a_once_a_year_deductible_is_refused() -> None:
+    text = PROVINCE.replace(
+        '    deductible: "300.00"\n',
+        '    deductible: "300.00"\n    deductible_accumulates: per_year\n'
+        '    later_admissions: {factor: "0.5"}\n',
+    )
+    [(line, path, message)] = _problems(text)
+    assert (line, path) == (15, "layers[0].later_admissions")
+    assert "per_year" in message
+
+
+def test_an_out_of_catalogue_deductible_needs_out_of_catalogue_cover() -> None:
+    text = PROVINCE.replace(
+        '    deductible: "300.00"\n',
+        '    deductible: "300.00"\n    out_of_policy_deductible: "100"\n',
+    )
+    [(_, path, message)] = _problems(text)
+    assert path == "layers[0].out_of_policy_deductible"
+    assert "out_of_policy_ratio" in message
+
+
+def test_a_hospital_share_needs_an_amount_or_a_share() -> None:
+    text = PROVINCE.replace("kind: bands", "kind: hospital_share")
+    problems = _problems(text)
+    assert any("amount or out_of_policy_ratio" in message for _, _, message in problems)
+
+
+def test_a_disease_or_bill_category_nobody_defines_is_refused() -> None:
+    text = PROVINCE.replace(
+        '    ratio: "0.70"\n',
+        '    ratio: "0.70"\n    excludes_line_categories: [targeted_drug]\n'
+        "    adjustments: [{when: {diseases: [appendicitis]}, applies: false}]\n",
+    )
+    messages = sorted(message for _, _, message in _problems(text))
+    assert messages == [
+        "bill category 'targeted_drug' is not defined in this policy's bill_categories "
+        "or its parent's",
+        "disease 'appendicitis' is not defined in this policy's diseases or its parent's",
+    ]
+
+
+def test_a_higher_cap_must_name_a_bands_layer_and_be_higher() -> None:
+    text = PROVINCE.replace(
+        '    ratio: "0.70"\n',
+        '    ratio: "0.70"\n    annual_cap: "1000.00"\n    higher_caps:\n'
+        '      - {eligible_of: basic_insurance, over: "1.00", annual_cap: "500.00"}\n',
+    )
+    messages = sorted(message for _, _, message in _problems(text))
+    assert messages == [
+        "'basic_insurance' is not a bands layer (its pool, if it has one)",
+        "a higher annual_cap 500.00 is below the layer's 1000.00",
+    ]

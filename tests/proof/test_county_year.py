@@ -128,17 +128,9 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
                 person.visits += 1
                 visit = f"V{m:02d}-{name}-{person.visits}"
                 day = rng.randint(1, 20)
-                admitted = await client.post(
-                    "/v1/admissions",
-                    json=f.admission_request(
-                        visit_id=visit,
-                        id_number=person.id_number,
-                        admitted_at=f"{YEAR}-{m:02d}-{day:02d}T09:00:00+08:00",
-                    ),
-                    headers=desk,
+                answer = await _admit(
+                    client, desk, visit, person, f"{YEAR}-{m:02d}-{day:02d}T09:00:00+08:00"
                 )
-                assert admitted.status_code == 201, admitted.text
-                answer = admitted.json()
                 if m in down_months:
                     # fail safe: no wrong "not eligible" while the registry cannot say
                     assert answer["source"]["kind"] in ("snapshot", "unknown")
@@ -206,6 +198,19 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
             await _month_end(client, desk, auditor, m)
 
     await _year_end(client, desk, auditor, neighbour, county, persons, settlement_of)
+
+
+async def _admit(
+    client: httpx.AsyncClient, desk: dict[str, str], visit: str, person: Person, at: str
+) -> dict[str, Any]:
+    admitted = await client.post(
+        "/v1/admissions",
+        json=f.admission_request(visit_id=visit, id_number=person.id_number, admitted_at=at),
+        headers=desk,
+    )
+    assert admitted.status_code == 201, admitted.text
+    answer: dict[str, Any] = admitted.json()
+    return answer
 
 
 async def _every_violation(
@@ -317,16 +322,7 @@ async def _year_end(
     name = max(per_person, key=lambda p: per_person[p])
     person = persons[name]
     visit = f"V-NEXT-{name}"
-    admitted = await client.post(
-        "/v1/admissions",
-        json=f.admission_request(
-            visit_id=visit,
-            id_number=person.id_number,
-            admitted_at=f"{YEAR + 1}-01-05T09:00:00+08:00",
-        ),
-        headers=desk,
-    )
-    assert admitted.status_code == 201, admitted.text
+    await _admit(client, desk, visit, person, f"{YEAR + 1}-01-05T09:00:00+08:00")
     slip = await f.settle(
         client,
         desk,

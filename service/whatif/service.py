@@ -1,0 +1,199 @@
+"""What-if (政策测算): read a period's settlements, settle each again under the proposal with
+the pure engine (service/policy/whatif.py) in a worker thread, and report. Nothing stored
+changes: the store only reads, and the engine's accumulators are the what-if's own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from anyio import to_thread
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.auth import Principal, Role
+from service.auth.visibility import narrow_region
+from service.china_time import local_date
+from service.errors import Forbidden
+from service.indicators.service import RegionOutOfScope
+from service.money import fen_to_yuan, yuan_to_fen
+from service.policy import Bill, CompiledPolicy, Visit
+from service.policy.whatif import BUCKET_EDGES, Stay, WhatIfReport, what_if
+from service.policy_versions.service import check_document, compile_all, list_versions
+from service.settlements.context import INSURANCE_FUNDS
+from service.whatif.schemas import (
+    FundPublic,
+    PatientPublic,
+    RatioPublic,
+    WhatIfCreate,
+    WhatIfPublic,
+)
+from service.whatif.store import SqlWhatIfStore
+
+
+class WhatIfForbidden(Forbidden):
+    code = "whatif_forbidden"
+
+
+def _pool_prefix(region: str) -> str:
+    """The insured counties a region's policy covers: a county, a prefecture or a province."""
+    if region.endswith("0000"):
+        return region[:2]
+    if region.endswith("00"):
+        return region[:4]
+    return region
+
+
+async def proposed_policy(session: AsyncSession, text: str) -> CompiledPolicy:
+    """The proposal compiled over the stored versions of other regions (its parents)."""
+    document = check_document(text, source="proposed")
+    stored = await list_versions(session)
+    texts = {
+        f"{v.region_code}@{v.effective_from}": v.source_text
+        for v in stored
+        if v.region_code != document.region_code
+    }
+    texts["proposed"] = text
+    compiled = await to_thread.run_sync(compile_all, texts)
+    return next(
+        p
+        for p in compiled
+        if (p.region_code, p.effective_from) == (document.region_code, document.effective_from)
+    )
+
+
+def stay_of(row: Any) -> Stay:
+    """A stored settlement as the engine's input, with what it paid."""
+    result: Mapping[str, Any] = row.result
+    total = int(row.total_fen)
+    in_policy = yuan_to_fen(Decimal(result.get("inscp_scp_amt", fen_to_yuan(total))))
+    paid: dict[str, int] = {}
+    given: dict[str, int] = {}
+    for layer in result.get("layers", []):
+        fen = yuan_to_fen(Decimal(layer["amount"]))
+        if fen:
+            paid[layer["fund_type"]] = paid.get(layer["fund_type"], 0) + fen
+        if layer.get("ratio") == "given" and layer.get("applied", True):
+            given[layer["code"]] = fen
+    admitted, discharged = local_date(row.admitted_at), local_date(row.discharged_at)
+    visit = Visit(
+        row.visit_type,
+        row.level,
+        row.tier,
+        row.location,
+        bool(row.referred),
+        bool(row.designated),
+        min(admitted, discharged),
+        discharged,
+    )
+    return Stay(
+        person_key=row.person_key,
+        person_masked=row.person_masked,
+        pool=row.pool,
+        year=int(row.year),
+        hospital_code=row.hospital_code,
+        visit=visit,
+        categories=frozenset(row.categories or ()),
+        bill=Bill(total, in_policy, total - in_policy),
+        given=given,
+        keep_fund_types=None if row.settlement_mode == "one_stop" else INSURANCE_FUNDS,
+        paid_now=paid,
+        waived_now_fen=yuan_to_fen(Decimal(result.get("totals", {}).get("waived", "0"))),
+        patient_now_fen=int(row.patient_pays_fen),
+    )
+
+
+async def run_what_if(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    body: WhatIfCreate,
+    progress: Callable[[int], None] | None = None,
+) -> WhatIfPublic:
+    """Re-settle the year's settlements of the proposal's region under the proposal."""
+    if principal.role is Role.HOSPITAL:
+        raise WhatIfForbidden("what-if is for auditor and admin keys; yours is hospital")
+    return await what_if_over(session, body=body, progress=progress, principal=principal)
+
+
+async def what_if_over(
+    session: AsyncSession,
+    *,
+    body: WhatIfCreate,
+    progress: Callable[[int], None] | None = None,
+    principal: Principal | None = None,
+) -> WhatIfPublic:
+    """The what-if itself; ``principal`` None is the operator's CLI (every region)."""
+    begun = time.perf_counter()
+    policy = await proposed_policy(session, body.source_text)
+    region = policy.region_code
+    prefix = _pool_prefix(region)
+    if principal is not None:
+        narrowed = narrow_region(principal, prefix)
+        if narrowed is False or (narrowed is not None and narrowed != prefix):
+            raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
+    store = SqlWhatIfStore(session)
+    stays = [stay_of(row) async for row in store.settlements(pool_prefix=prefix, year=body.over)]
+    run = partial(what_if, stays, policy, top=body.top, progress=progress)
+    report = await to_thread.run_sync(run)
+    return public(report, region=region, over=body.over, seconds=time.perf_counter() - begun)
+
+
+def _bucket_names() -> list[str]:
+    edges = [f"{Decimal(e).scaleb(-4):.2f}" for e in BUCKET_EDGES]
+    return (
+        [f"<{edges[0]}"]
+        + [f"{a}-{b}" for a, b in zip(edges, edges[1:], strict=False)]
+        + [f">={edges[-1]}"]
+    )
+
+
+def public(report: WhatIfReport, *, region: str, over: int, seconds: float) -> WhatIfPublic:
+    y = fen_to_yuan
+    names = _bucket_names()
+    return WhatIfPublic(
+        region=region,
+        over=over,
+        policy_version=report.policy_version,
+        policy_hash=report.policy_hash,
+        settlements=report.settlements,
+        funds=[
+            FundPublic(
+                fund_type=f.fund_type,
+                now=y(f.now_fen),
+                proposed=y(f.proposed_fen),
+                difference=y(f.difference_fen),
+            )
+            for f in report.funds
+        ],
+        funds_now=y(report.funds_now_fen),
+        funds_proposed=y(report.funds_proposed_fen),
+        funds_difference=y(report.funds_proposed_fen - report.funds_now_fen),
+        patient_now=y(report.patient_now_fen),
+        patient_proposed=y(report.patient_proposed_fen),
+        ratios=[
+            RatioPublic(
+                category=r.category,
+                settlements=r.stays,
+                buckets=names,
+                now=list(r.now),
+                proposed=list(r.proposed),
+                below_target_now=r.below_target_now,
+                below_target_proposed=r.below_target_proposed,
+            )
+            for r in report.ratios
+        ],
+        patients_rising=[
+            PatientPublic(
+                person_masked=p.person_masked,
+                settlements=p.stays,
+                patient_now=y(p.now_fen),
+                patient_proposed=y(p.proposed_fen),
+                rise=y(p.rise_fen),
+            )
+            for p in report.rising
+        ],
+        seconds=round(seconds, 3),
+    )

@@ -1,0 +1,68 @@
+"""Where the what-if reads the stored settlements of a period: every active (not reversed)
+settlement of people insured under a region in a year, with the admission and hospital facts
+the engine needs, in the order they were made. Read-only; one streamed statement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.models import Admission
+from service.auth.visibility import region_conditions
+from service.base import table_of
+from service.regions.models import Hospital
+from service.settlements.models import Settlement, SettlementReversal
+
+_S = table_of(Settlement)
+_A = table_of(Admission)
+_H = table_of(Hospital)
+_R = table_of(SettlementReversal)
+
+_COLUMNS = (
+    _S.c.id,
+    _S.c.person_key,
+    _S.c.person_masked,
+    _S.c.pool,
+    _S.c.year,
+    _S.c.hospital_code,
+    _S.c.settlement_mode,
+    _S.c.admitted_at,
+    _S.c.discharged_at,
+    _S.c.total_fen,
+    _S.c.patient_pays_fen,
+    _S.c.result,
+    _A.c.visit_type,
+    _A.c.location,
+    _A.c.referred,
+    _A.c.categories,
+    _H.c.level,
+    _H.c.tier,
+    _H.c.designated,
+)
+
+
+class SqlWhatIfStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def settlements(
+        self, *, pool_prefix: str, year: int, batch: int = 2_000
+    ) -> AsyncIterator[sa.Row[Any]]:
+        """The period's active settlements under the region, oldest first."""
+        statement = (
+            sa.select(*_COLUMNS)
+            .select_from(
+                _S.join(_A, _A.c.id == _S.c.admission_id)
+                .join(_H, _H.c.code == _S.c.hospital_code)
+                .outerjoin(_R, _R.c.settlement_id == _S.c.id)
+            )
+            .where(_R.c.id.is_(None), _S.c.year == year, *region_conditions(_S.c.pool, pool_prefix))
+            .order_by(_S.c.id)
+            .execution_options(yield_per=batch)
+        )
+        result = await self.session.stream(statement)
+        async for row in result:
+            yield row

@@ -1,0 +1,174 @@
+"""What-if through the API: a year already settled, re-settled under a proposal; nothing stored
+changes. Ya'an's shipped policy (worked example D2) makes the hand calculation short."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service import cli
+from service.policy_versions.shipped import shipped_policy_texts
+from service.settings import Settings
+from tests import factories
+from tests.factories import KeyFactory, at, bill, settle
+
+KeyFor = Callable[[str], Awaitable[dict[str, str]]]
+YAAN = shipped_policy_texts()["sichuan_511800_yaan_2017.yaml"]
+
+
+async def _two_stays(client: httpx.AsyncClient, session: AsyncSession, key_for: KeyFor) -> None:
+    headers = await key_for("H511802001")
+    for seq in (1, 2):
+        visit = await factories.make_admission(
+            session,
+            hospital_code="H511802001",
+            county_code="511802",
+            insured_county="511802",
+            resident=factories.resident_id(region="511802", seq=seq),
+            admitted_at=at(2018, 4, 20),
+        )
+        await settle(
+            client,
+            headers,
+            {
+                "visit_id": visit.visit_id,
+                "his_settlement_id": f"D2-{seq}",
+                "discharged_at": "2018-05-01T09:00:00+08:00",
+                "bill": bill("9000.00", "1000.00"),
+            },
+        )
+
+
+async def _stored(session: AsyncSession) -> list[Any]:
+    rows = await session.exec(
+        sa.text(
+            "SELECT 's', id, patient_pays_fen FROM settlements UNION ALL "
+            "SELECT key, year, value_fen FROM accumulators ORDER BY 1, 2"
+        )
+    )
+    found = [tuple(row) for row in rows]
+    await session.rollback()  # end the read: SQLite writers take the database (BEGIN IMMEDIATE)
+    return found
+
+
+async def _what_if(
+    client: httpx.AsyncClient, headers: dict[str, str], text: str, over: int = 2018
+) -> httpx.Response:
+    body = {"source_text": text, "over": over}
+    return await client.post("/v1/policies/whatif", json=body, headers=headers)
+
+
+def _funds(report: dict[str, Any]) -> dict[str, tuple[str, str, str]]:
+    return {f["fund_type"]: (f["now"], f["proposed"], f["difference"]) for f in report["funds"]}
+
+
+async def test_the_shipped_policy_against_itself_reports_no_difference(
+    client: httpx.AsyncClient, session: AsyncSession, key_for: KeyFor, make_key: KeyFactory
+) -> None:
+    await _two_stays(client, session, key_for)
+    answer = await _what_if(client, await make_key("admin"), YAAN)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["settlements"] == 2
+    assert _funds(report) == {
+        "basic_insurance": ("14960.00", "14960.00", "0.00"),
+        "medical_aid": ("1848.00", "1848.00", "0.00"),
+        "supplementary": ("2692.00", "2692.00", "0.00"),
+    }
+    assert report["funds_difference"] == "0.00"
+    assert report["patient_now"] == report["patient_proposed"] == "500.00"
+    assert report["patients_rising"] == []
+    everyone = next(r for r in report["ratios"] if r["category"] == "*")
+    assert everyone["now"] == everyone["proposed"]
+    assert everyone["below_target_now"] == everyone["below_target_proposed"] == 0
+
+
+async def test_a_changed_ratio_reports_the_hand_calculated_difference(
+    client: httpx.AsyncClient, session: AsyncSession, key_for: KeyFor, make_key: KeyFactory
+) -> None:
+    await _two_stays(client, session, key_for)
+    before = await _stored(session)
+    proposal = YAAN.replace('ratio: "0.85"', 'ratio: "0.80"').replace(
+        'out_of_policy_ratio: "0.95"', 'out_of_policy_ratio: "0.90"'
+    )
+    answer = await _what_if(client, await make_key("auditor", region_prefix="51"), proposal)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    # per stay: basic (9000 - 200) x 0.80 = 7040 (-440); aid (1960 - 200) x 0.70 = 1232 (+308);
+    # supplementary 1760 - 1232 = 528 + 1000 x 0.90 = 1428 (+82); the patient 200 + 100 (+50)
+    assert _funds(report) == {
+        "basic_insurance": ("14960.00", "14080.00", "-880.00"),
+        "medical_aid": ("1848.00", "2464.00", "616.00"),
+        "supplementary": ("2692.00", "2856.00", "164.00"),
+    }
+    assert report["funds_difference"] == "-100.00"
+    assert (report["patient_now"], report["patient_proposed"]) == ("500.00", "600.00")
+    assert [p["rise"] for p in report["patients_rising"]] == ["50.00", "50.00"]
+    assert await _stored(session) == before  # nothing stored changes
+
+
+async def test_another_region_or_a_hospital_key_gets_no_what_if(
+    client: httpx.AsyncClient, session: AsyncSession, key_for: KeyFor, make_key: KeyFactory
+) -> None:
+    outside = await _what_if(client, await make_key("auditor", region_prefix="42"), YAAN)
+    assert (outside.status_code, outside.json()["code"]) == (404, "region_out_of_scope")
+    hospital = await _what_if(client, await key_for("H511802001"), YAAN)
+    assert hospital.status_code == 403
+    broken = await _what_if(client, await make_key("admin"), YAAN.replace('"0.85"', '"1.85"'))
+    assert (broken.status_code, broken.json()["code"]) == (422, "invalid_policy")
+
+
+async def test_the_cli_prints_the_same_what_if(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    key_for: KeyFor,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await _two_stays(client, session, key_for)
+    proposal = tmp_path / "proposed.yaml"
+    proposal.write_text(YAAN.replace('ratio: "0.85"', 'ratio: "0.80"'), encoding="utf-8")
+    monkeypatch.setattr(cli, "load_settings", lambda: settings)
+    argv = ["policy", "whatif", str(proposal), "--over", "2018"]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    captured = capsys.readouterr()
+    assert "re-settled 2" in captured.err
+    assert "2 settlements re-settled" in captured.out
+    assert re.search(r"basic_insurance\s+14960\.00\s+14080\.00\s+-880\.00", captured.out)
+    assert re.search(r"patients\s+500\.00\s+500\.00", captured.out)
+
+
+async def test_the_console_page_shows_the_same_what_if(
+    client: httpx.AsyncClient, session: AsyncSession, key_for: KeyFor, make_key: KeyFactory
+) -> None:
+    await _two_stays(client, session, key_for)
+    origin = {"Origin": "http://testserver"}
+    admin = await make_key("admin")
+    await client.post("/console/login", data={"api_key": admin["X-API-Key"]}, headers=origin)
+    form = await client.get("/console/whatif")
+    assert form.status_code == 200
+    assert "政策测算" in form.text
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', form.text)
+    assert found is not None
+    proposal = YAAN.replace('ratio: "0.85"', 'ratio: "0.80"')
+    data = {"csrf": found.group(1), "source_text": proposal, "over": "2018"}
+    shown = await client.post("/console/whatif", data=data, headers=origin)
+    assert shown.status_code == 200, shown.text
+    assert "2 笔结算" in shown.text
+    assert re.search(
+        r"<td>basic_insurance</td><td[^>]*>14960\.00</td><td[^>]*>14080\.00", shown.text
+    )
+    broken = {**data, "source_text": proposal.replace('"0.80"', '"1.80"')}
+    refused = await client.post("/console/whatif", data=broken, headers=origin)
+    assert refused.status_code == 422
+    assert 'id="error"' in refused.text
