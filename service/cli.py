@@ -99,6 +99,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
                     role=Role(args.role),
                     hospital_code=args.hospital,
                     region_prefix=args.region,
+                    fund_code=args.fund,
                     label=args.label,
                 ),
             )
@@ -112,6 +113,8 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         for key in _run(_with_session(settings, list_keys)):
             state = "revoked" if key.revoked_at else "active"
             scope = key.hospital_code or key.region_prefix or "*"
+            if key.fund_code:
+                scope = f"{key.fund_code}@{scope}"
             print(f"{key.id:>5}  {key.role:<8} {scope:<12} {state:<8} {key.label}")
     return 0
 
@@ -137,9 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="create, list and revoke API keys")
     keys_sub = keys.add_subparsers(dest="action", required=True)
     create = keys_sub.add_parser("create")
-    create.add_argument("--role", required=True, choices=["hospital", "auditor", "admin"])
+    create.add_argument("--role", required=True, choices=["hospital", "auditor", "fund", "admin"])
+    create.add_argument("--fund", help="fund code (fund keys; see /v1/clearing/funds)")
     create.add_argument("--hospital", help="hospital code (hospital keys)")
-    create.add_argument("--region", help="region code prefix (auditor keys)")
+    create.add_argument("--region", help="region code prefix (auditor and fund keys)")
     create.add_argument("--label", default="")
     revoke = keys_sub.add_parser("revoke")
     revoke.add_argument("id", type=int)

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Role
 from service.auth.keys import issue_key
+from service.clearing.models import Fund
 from service.identity import IdHasher
 from service.regions.models import Hospital, Region
 
@@ -69,6 +70,22 @@ DEMO_HOSPITALS = (
     ),
 )
 DEMO_HOSPITAL = "H990102002"
+# The demo province's funds (service/clearing): one party per layer fund_type, as an admin
+# would register them with POST /v1/clearing/funds.
+DEMO_FUNDS = (
+    Fund(code="F99-BASIC", fund_type="basic_insurance", region_code="99",
+         name="演示省城乡居民基本医疗保险统筹基金", owner="演示省医疗保障局"),
+    Fund(code="F99-CRITICAL", fund_type="critical_illness", region_code="99",
+         name="演示省城乡居民大病保险", owner="演示人寿保险股份有限公司 (承办机构)"),
+    Fund(code="F99-AID", fund_type="medical_aid", region_code="99",
+         name="演示省医疗救助基金", owner="演示省医疗保障局 (医疗救助)"),
+    Fund(code="F99-SUPPLEMENT", fund_type="supplementary", region_code="99",
+         name="演示省补充医疗保险", owner="演示省财政厅"),
+    Fund(code="F99-SAFETYNET", fund_type="safety_net", region_code="99",
+         name="演示省兜底保障资金", owner="演示省财政厅"),
+    Fund(code="F99-WAIVER", fund_type="fee_waiver", region_code="99",
+         name="定点医院自行减免", owner="定点医疗机构"),
+)  # fmt: skip
 
 
 @dataclass
@@ -118,6 +135,8 @@ async def seed_demo_data(session: AsyncSession, *, hasher: IdHasher) -> DemoRepo
         session.add(Region.model_validate(region))
     for hospital in DEMO_HOSPITALS:
         session.add(Hospital.model_validate(hospital))
+    for fund in DEMO_FUNDS:
+        session.add(Fund.model_validate(fund))
     await session.flush()
     report = DemoReport()
     for seeder in _seeders():
@@ -125,6 +144,7 @@ async def seed_demo_data(session: AsyncSession, *, hasher: IdHasher) -> DemoRepo
     for role, kwargs in (
         ("hospital", {"role": Role.HOSPITAL, "hospital_code": DEMO_HOSPITAL}),
         ("auditor", {"role": Role.AUDITOR, "region_prefix": "99"}),
+        ("fund", {"role": Role.FUND, "region_prefix": "99", "fund_code": "F99-BASIC"}),
         ("admin", {"role": Role.ADMIN}),
     ):
         issued = await issue_key(session, label=f"demo {role}", **kwargs)

@@ -2,8 +2,22 @@
 
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.auth.models import ApiKey
+from service.clearing.models import (
+    ClearingPayment,
+    ClearingReconciliation,
+    ClearingStatement,
+    ClearingStatementLine,
+    Fund,
+)
 from service.console.models import ConsoleSession
 from service.policy_versions.models import PolicyVersion, PolicyVersionEvent
+from service.receivables.models import (
+    DefaulterMark,
+    Instalment,
+    Receivable,
+    ReceivablePayment,
+    Reminder,
+)
 from service.regions.models import Hospital, Region
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
 from service.settlements.models import Accumulator, Settlement, SettlementReversal
@@ -16,11 +30,21 @@ __all__ = [
     "AdmissionEvent",
     "ApiKey",
     "ConsoleSession",
+    "ClearingPayment",
+    "ClearingReconciliation",
+    "ClearingStatement",
+    "ClearingStatementLine",
+    "Fund",
+    "DefaulterMark",
     "Hospital",
+    "Instalment",
     "LedgerHead",
     "PolicyVersion",
     "PolicyVersionEvent",
+    "Receivable",
+    "ReceivablePayment",
     "Region",
+    "Reminder",
     "RosterEntry",
     "RosterPointer",
     "RosterSnapshot",

@@ -78,6 +78,16 @@ def _bill() -> dict[str, Any]:
     }
 
 
+# The example visit's share under pay-after-treatment is the example bill's 个人负担 under the
+# demo county's policy; the instalment example splits it as 50.00 + the rest.
+SHARE_LEFT = "1950.00"  # 2000.00 − 50.00
+
+
+def last_month(today: date) -> str:
+    first = today.replace(day=1) - timedelta(days=1)
+    return f"{first.year:04d}-{first.month:02d}"
+
+
 def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
     """Request bodies by (method, path template)."""
     admitted, discharged = today - timedelta(days=6), today - timedelta(days=1)
@@ -122,6 +132,46 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
             "evidence_ref": "整改报告-2026-017",
         },
         **interface_bodies(today),
+        ("post", "/v1/clearing/funds"): {
+            "code": "F9901-AID",
+            "fund_type": "medical_aid",
+            "region_code": "9901",
+            "name": "示例市医疗救助基金",
+            "owner": "示例市医疗保障局",
+        },
+        ("post", "/v1/clearing/statements"): {
+            "fund_code": "F99-BASIC",
+            "hospital_code": DEMO_HOSPITAL,
+            "period": last_month(today),
+        },
+        ("post", "/v1/clearing/statements/{statement_id}/payments"): {
+            "amount": "1200.00",
+            "paid_on": today.isoformat(),
+            "reference": "BOC-20260401-0001",
+        },
+        ("post", "/v1/receivables/{receivable_id}/payments"): {
+            "his_payment_id": "SF2026-000123-1",
+            "method": "wechat_pay",
+            "receipt_no": "SJ2026-0042",
+            "amount": "50.00",
+            "paid_at": _at(today, 9),
+        },
+        ("post", "/v1/receivables/{receivable_id}/instalments"): {
+            "instalments": [
+                {"due_on": (discharged + timedelta(days=30)).isoformat(), "amount": "50.00"},
+                {"due_on": (discharged + timedelta(days=60)).isoformat(), "amount": SHARE_LEFT},
+            ]
+        },
+        ("post", "/v1/receivables/{receivable_id}/reminders"): {
+            "channel": "sms",
+            "sent_at": _at(today, 10),
+        },
+        ("post", "/v1/receivables/{receivable_id}/defaulter"): {
+            "reason": "多次催缴，有能力支付而拒不支付",
+        },
+        ("post", "/v1/receivables/{receivable_id}/defaulter/removal"): {
+            "reason": "已达成还款协议",
+        },
         ("post", "/v1/policies/whatif"): {
             "source_text": WHATIF_EXAMPLE.format(start=date(today.year + 1, 1, 1).isoformat()),
             "over": today.year,
@@ -266,6 +316,11 @@ def parameter_values(today: date | None = None) -> dict[str, Any]:
         "content_hash": demo_policy_hash(),
         "withdraw_hash": example_policy_hash(today or china_today()),
         "fmt": "xlsx",
+        "receivable_id": 1,
+        "statement_id": 1,
+        "reconciliation_id": 1,
+        "fund_code": "F99-BASIC",
+        "year": china_today().year,
     }
 
 
@@ -273,7 +328,7 @@ def add_examples(document: dict[str, Any], *, today: date | None = None) -> dict
     """Attach the examples to an OpenAPI document (in place) and return it."""
     today = today or china_today()
     bodies = request_bodies(today)
-    values = parameter_values(today)
+    values = {**parameter_values(today), "period": last_month(today)}
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
             body = bodies.get((method, path))

@@ -1,7 +1,8 @@
 """The unit of work: the one owner of a transaction, and the way a service reaches its stores.
 
 A service receives a `UnitOfWork`, reads and writes through its stores (`uow.settlements`,
-`uow.admissions`, `uow.violations`), and never begins, commits or rolls back itself. The unit
+`uow.admissions`, `uow.violations`, `uow.receivables`, `uow.clearing`), and never begins,
+commits or rolls back itself. The unit
 of work begins on the first statement, commits once when the request's handler returned (before
 the response is sent), rolls back on any error, and reruns a piece of work after a
 serialization failure or deadlock (bounded, with jittered backoff). A request that touched no
@@ -25,8 +26,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.store import AdmissionStore, SqlAdmissionStore
+from service.clearing.store import ClearingStore, SqlClearingStore
 from service.db import Duplicate
 from service.errors import ServiceError, ServiceUnavailable
+from service.receivables.store import ReceivableStore, SqlReceivableStore
 from service.settlements.store import SettlementStore, SqlSettlementStore
 from service.violations.store import SqlViolationStore, ViolationStore
 
@@ -57,6 +60,8 @@ class UnitOfWork(Protocol):
     settlements: SettlementStore
     admissions: AdmissionStore
     violations: ViolationStore
+    receivables: ReceivableStore
+    clearing: ClearingStore
 
     @property
     def session(self) -> AsyncSession:
@@ -81,13 +86,15 @@ class UnitOfWork(Protocol):
 class SqlUnitOfWork:
     """A unit of work over one AsyncSession; its stores share the session's transaction."""
 
-    __slots__ = ("_session", "admissions", "settlements", "violations")
+    __slots__ = ("_session", "admissions", "clearing", "receivables", "settlements", "violations")
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
         self.settlements: SettlementStore = SqlSettlementStore(session)
         self.admissions: AdmissionStore = SqlAdmissionStore(session)
         self.violations: ViolationStore = SqlViolationStore(session)
+        self.receivables: ReceivableStore = SqlReceivableStore(session)
+        self.clearing: ClearingStore = SqlClearingStore(session)
 
     @property
     def session(self) -> AsyncSession:

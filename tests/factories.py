@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -13,13 +14,16 @@ import respx
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from service.demo import DEMO_HOSPITALS, DEMO_REGIONS
+from service.clearing.models import Fund
+from service.demo import DEMO_FUNDS, DEMO_HOSPITALS, DEMO_REGIONS
 from service.identity import check_character
+from service.money import fen_to_yuan
 from service.policy_versions.shipped import shipped_versions
 from service.regions.models import Hospital, Region
 from service.roster.loading import load_people
 from service.roster.rows import RosterPerson
 from service.settings import Settings
+from service.settlements.models import SettlementReversal
 
 POSTGRES_URL = os.environ.get("SETTLECHECK_TEST_POSTGRES_URL") or None
 REDIS_URL = os.environ.get("SETTLECHECK_TEST_REDIS_URL") or None
@@ -60,6 +64,8 @@ async def seed_regions(maker: async_sessionmaker[Any]) -> None:
                 session.add(Region.model_validate(region))
             for hospital in DEMO_HOSPITALS:
                 session.add(Hospital.model_validate(hospital))
+            for fund in DEMO_FUNDS:
+                session.add(Fund.model_validate(fund))
             await session.commit()
 
 
@@ -279,7 +285,7 @@ async def settle(
     return result
 
 
-def at(year: int, month: int, day: int) -> datetime:
+def at(year: int, month: int, day: int = 10) -> datetime:
     """10:00 China time on that day, as an aware UTC instant."""
     return datetime(year, month, day, 2, 0, tzinfo=UTC)
 
@@ -360,3 +366,112 @@ def csrf_in(html: str) -> str:
     found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
     assert found is not None, "no CSRF field on the page"
     return found.group(1)
+
+
+# --- clearing (service/clearing) and the patient's share (service/receivables) ---------------
+
+
+@dataclass
+class Ledger:
+    """Settles and reverses one admitted visit's history at the county hospital, written
+    straight into the tables at chosen times (the API stamps `now`), with per-layer amounts in
+    `result` as settlement stores them."""
+
+    app: FastAPI
+    admission: Any = None
+    seq: int = 0
+
+    async def settle(
+        self,
+        when: datetime,
+        *,
+        basic: int,
+        critical: int = 0,
+        patient: int = 100_00,
+        hospital_code: str = COUNTY_HOSPITAL,
+        visit_id: str | None = None,
+    ) -> int:
+        async with self.app.state.sessionmaker() as s:
+            if self.admission is None:
+                self.admission = await make_admission(s)
+            self.seq += 1
+            layers = [
+                {
+                    "code": "basic_insurance",
+                    "fund_type": "basic_insurance",
+                    "amount": fen_to_yuan(basic),
+                }
+            ]
+            if critical:
+                layers.append(
+                    {
+                        "code": "critical_illness",
+                        "fund_type": "critical_illness",
+                        "amount": fen_to_yuan(critical),
+                    }
+                )
+            funds = basic + critical
+            row = settlement(
+                self.admission,
+                visit_seq=self.seq,
+                his_settlement_id=f"S{self.seq}",
+                hospital_code=hospital_code,
+                created_at=when,
+                total_fen=funds + patient,
+                funds_total_fen=funds,
+                patient_pays_fen=patient,
+                result={"layers": layers, "totals": {"patient_pays": fen_to_yuan(patient)}},
+            )
+            if visit_id is not None:
+                row.visit_id = visit_id
+            s.add(row)
+            await s.commit()
+            assert row.id is not None
+            return int(row.id)
+
+    async def reverse(self, settlement_id: int, when: datetime) -> None:
+        async with self.app.state.sessionmaker() as s:
+            s.add(
+                SettlementReversal(
+                    settlement_id=settlement_id,
+                    reason="test",
+                    deltas={},
+                    reversed_by="test",
+                    created_at=when,
+                )
+            )
+            await s.commit()
+
+
+async def settled_share(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], **overrides: Any
+) -> dict[str, Any]:
+    """An eligible in-county inpatient settled through the API (discharged 2024-03-10, so its
+    share under pay-after-treatment is long overdue)."""
+    async with app.state.sessionmaker() as s:
+        admission = await make_admission(s, **overrides)
+    return await settle(client, headers, settlement_request(admission.visit_id))
+
+
+async def receivable_of(
+    client: httpx.AsyncClient, headers: dict[str, str], settlement_id: int
+) -> dict[str, Any]:
+    response = await client.get(
+        "/v1/receivables", params={"settlement_id": settlement_id}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    [found] = response.json()
+    result: dict[str, Any] = found
+    return result
+
+
+def receivable_payment(amount: str, his: str = "P1", **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "his_payment_id": his,
+        "method": "wechat_pay",
+        "receipt_no": f"R-{his}",
+        "amount": amount,
+        "paid_at": "2024-03-20T10:00:00+08:00",
+    }
+    values.update(overrides)
+    return values

@@ -13,7 +13,7 @@ accumulator deltas of each earlier plan year's part, so a reversal gives them ba
 settlements.mid_settlement marks a stage of a stay settled in stages (中途结算, NHSA mid_setl_flag).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-29 13:04:47.455304
 """
 
@@ -28,7 +28,7 @@ from alembic import op
 
 
 revision: str = '0014'
-down_revision: str | None = '0012'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -70,7 +70,11 @@ def assess(
     visit: Visit,
     insured_county: str,
     deposit_intended_fen: int,
+    defaulter: bool = False,
 ) -> Assessment:
+    """`defaulter`: this hospital has marked the person a defaulter (恶意拖欠,
+    service/receivables); the policy's `deposit_from_defaulters` then says whether a deposit
+    may be taken."""
     if not status.known:
         return _unknown(status, policy, code=status.unknown_code, why=str(status.unknown_reason))
     record = status.record
@@ -84,6 +88,30 @@ def assess(
             status, policy, code="SNAPSHOT_SHOWS_NO_COVER", why=_no_cover(status, visit)
         )
     notices = list(source_notices(status))
+    reasons = eligibility.reasons
+    explanation = _known_deposit(allowed)
+    if defaulter and eligibility.eligible:
+        rule = policy.controls.pay_after_treatment
+        may_take = rule is not None and rule.deposit_from_defaulters
+        allowed = None if may_take else allowed
+        if may_take:
+            explanation = (
+                "null: no limit. The patient is eligible, but this hospital marked them a "
+                "defaulter (恶意拖欠) and the policy's deposit_from_defaulters allows a deposit."
+            )
+        reasons = (*reasons, "DEFAULTER_MARKED")
+        notices.append(
+            Notice(
+                "DEFAULTER_MARKED",
+                "This hospital has marked the patient a defaulter (恶意拖欠) on an earlier "
+                "share; "
+                + (
+                    "the policy allows a deposit."
+                    if may_take
+                    else "the policy still allows no deposit beyond the usual amount."
+                ),
+            )
+        )
     if record is not None:
         notices += _consistency(record, categories, insured_county)
         if covered:
@@ -100,11 +128,11 @@ def assess(
         categories=categories,
         covered=covered,
         eligible=eligibility.eligible,
-        reasons=eligibility.reasons,
+        reasons=reasons,
         deposit_allowed_fen=allowed,
         notices=tuple(notices),
         deposit_basis="eligible" if eligibility.eligible else "not_eligible",
-        deposit_explanation=_known_deposit(allowed),
+        deposit_explanation=explanation,
     )
 
 

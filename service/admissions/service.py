@@ -78,13 +78,19 @@ async def admit(
         uow.session, insured_region=body.insured_county, on=admitted_on
     )
     visit = _visit(body, hospital, admitted_on)
-    assessment = assess(
+    judge = partial(
+        assess,
         status=status,
         policy=policy,
         visit=visit,
         insured_county=body.insured_county,
         deposit_intended_fen=yuan_to_fen(body.deposit_intended),
     )
+    assessment = judge()
+    if assessment.eligible and await uow.receivables.is_marked(
+        hospital_code=hospital_code, person_key=resident.person_key
+    ):
+        assessment = judge(defaulter=True)
     row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
     answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
     row["response"] = answer(violations=[])

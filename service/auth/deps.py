@@ -123,3 +123,15 @@ async def _key_cache(request: Request) -> KeyCache:
 
 
 KeyCacheDep = Annotated[KeyCache, Depends(_key_cache)]
+
+
+# Clearing (service/clearing): who reads statements (each in its scope, a fund key its own
+# fund), who closes a month, who reconciles a fund's file, who records a fund's payment.
+ClearingReaderDep = Annotated[
+    Principal, Depends(require_roles(Role.HOSPITAL, Role.AUDITOR, Role.FUND, Role.ADMIN))
+]
+ClearingCloserDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.FUND))]
+ClearingReconcilerDep = Annotated[
+    Principal, Depends(require_roles(Role.FUND, Role.AUDITOR, Role.ADMIN))
+]
+ClearingPayerDep = Annotated[Principal, Depends(require_roles(Role.FUND, Role.ADMIN))]

@@ -60,18 +60,25 @@ def principal_of(key: ApiKey) -> Principal:
         role=Role(key.role),
         hospital_code=key.hospital_code,
         region_prefix=key.region_prefix,
+        fund_code=key.fund_code,
     )
 
 
-def _check_scope(role: Role, hospital_code: str | None, region_prefix: str | None) -> None:
+def _check_scope(
+    role: Role, hospital_code: str | None, region_prefix: str | None, fund_code: str | None
+) -> None:
     if role is Role.HOSPITAL and not hospital_code:
         raise InvalidKeyScope("a hospital key needs a hospital code", field="hospital_code")
-    if role is Role.AUDITOR and not (
+    if role in (Role.AUDITOR, Role.FUND) and not (
         region_prefix and region_prefix.isdigit() and 2 <= len(region_prefix) <= 6
     ):
         raise InvalidKeyScope(
-            "an auditor key needs a region prefix of 2 to 6 digits", field="region_prefix"
+            f"an {role.value} key needs a region prefix of 2 to 6 digits", field="region_prefix"
         )
+    if role is Role.FUND and not fund_code:
+        raise InvalidKeyScope("a fund key needs a fund code", field="fund_code")
+    if role is not Role.FUND and fund_code:
+        raise InvalidKeyScope("only a fund key has a fund code", field="fund_code")
     if role is Role.ADMIN and (hospital_code or region_prefix):
         raise InvalidKeyScope("an admin key has no hospital or region scope", field="role")
 
@@ -82,9 +89,10 @@ async def issue_key(
     role: Role,
     hospital_code: str | None = None,
     region_prefix: str | None = None,
+    fund_code: str | None = None,
     label: str = "",
 ) -> IssuedKey:
-    _check_scope(role, hospital_code, region_prefix)
+    _check_scope(role, hospital_code, region_prefix, fund_code)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(24).replace("_", "x")
     key = ApiKey(
@@ -92,7 +100,8 @@ async def issue_key(
         secret_sha256=_sha256(secret),
         role=role.value,
         hospital_code=hospital_code if role is Role.HOSPITAL else None,
-        region_prefix=region_prefix if role is Role.AUDITOR else None,
+        region_prefix=region_prefix if role in (Role.AUDITOR, Role.FUND) else None,
+        fund_code=fund_code if role is Role.FUND else None,
         label=label,
     )
     await SqlKeyStore(session).add(key)

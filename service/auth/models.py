@@ -16,6 +16,7 @@ class ApiKey(SQLModel, table=True):
     role: str = Field(max_length=16)
     hospital_code: str | None = Field(default=None, max_length=32)
     region_prefix: str | None = Field(default=None, max_length=6)
+    fund_code: str | None = Field(default=None, max_length=32)
     label: str = Field(default="", max_length=128)
     created_at: datetime = created_at_field()
     revoked_at: datetime | None = timestamp_field(nullable=True)

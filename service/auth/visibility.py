@@ -2,7 +2,9 @@
 
 - an admin sees everything;
 - a hospital sees its own hospital's objects (another hospital's object is a 404, never a 403);
-- an auditor sees objects whose county code lies under its region prefix.
+- an auditor sees objects whose county code lies under its region prefix;
+- a fund key (service/clearing) sees, of its own fund's figures, those whose county code lies
+  under its region prefix (the fund itself is the caller's to check: `Principal.sees_fund`).
 
 County codes are six digits, so a region prefix is the closed range
 [prefix + 0…0, prefix + 9…9]: a plain B-tree range that every collation orders the same way
@@ -26,7 +28,7 @@ def visible_to(principal: Principal, *, hospital_code: Any, county_code: Any) ->
         return []
     if principal.role is Role.HOSPITAL and principal.hospital_code:
         return [hospital_code == principal.hospital_code]
-    if principal.role is Role.AUDITOR and principal.region_prefix:
+    if principal.role in (Role.AUDITOR, Role.FUND) and principal.region_prefix:
         return region_conditions(county_code, principal.region_prefix)
     return [sa.false()]  # a key bound to nothing sees nothing
 

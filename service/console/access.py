@@ -43,6 +43,9 @@ SIGNED_IN = frozenset(Role)
 LEDGER_READERS = frozenset({Role.HOSPITAL, Role.AUDITOR, Role.ADMIN})  # /v1/violations
 REGION_READERS = frozenset({Role.AUDITOR, Role.ADMIN})  # /v1/indicators, verify
 ADMINS = frozenset({Role.ADMIN})  # /v1/keys
+# /v1/clearing/statement: a fund key reads its own fund (in its region) and nothing else here
+CLEARING_READERS = frozenset({Role.HOSPITAL, Role.AUDITOR, Role.FUND, Role.ADMIN})
+RECEIVABLE_READERS = frozenset({Role.HOSPITAL, Role.AUDITOR, Role.ADMIN})  # /v1/receivables
 PUBLIC = Access(None)
 
 CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
@@ -71,6 +74,14 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/console/indicators"): Access(REGION_READERS, "GET /v1/indicators", "指标监测"),
     # Month by month indicators (and findings): region-wide figures, so the indicators' rule.
     ("GET", "/console/trends"): Access(REGION_READERS, "GET /v1/indicators", "月度趋势"),
+    # After the slip (issue 13): a fund's statement for a hospital and month with its stored
+    # reconciliations, and the patients' shares under pay-after-treatment.
+    ("GET", "/console/clearing"): Access(
+        CLEARING_READERS, "GET /v1/clearing/statement", "基金清算"
+    ),
+    ("GET", "/console/receivables"): Access(
+        RECEIVABLE_READERS, "GET /v1/receivables/overdue", "先诊疗后付费"
+    ),
     ("GET", "/console/keys"): Access(ADMINS, "GET /v1/keys", "密钥管理"),
     ("POST", "/console/keys"): Access(ADMINS, "POST /v1/keys"),
     ("POST", "/console/keys/{key_id}/revoke"): Access(ADMINS, "POST /v1/keys/{key_id}/revoke"),
@@ -88,6 +99,8 @@ NAV = [
     ("scoreboard", "/console/scoreboard", ("GET", "/console/scoreboard")),
     ("indicators", "/console/indicators", ("GET", "/console/indicators")),
     ("trends", "/console/trends", ("GET", "/console/trends")),
+    ("clearing", "/console/clearing", ("GET", "/console/clearing")),
+    ("receivables", "/console/receivables", ("GET", "/console/receivables")),
     ("keys", "/console/keys", ("GET", "/console/keys")),
     ("policies", "/console/policies", ("GET", "/console/policies")),
     ("whatif", "/console/whatif", ("GET", "/console/whatif")),
@@ -123,6 +136,13 @@ def nav_for(principal: Principal) -> list[tuple[str, str, str]]:
         if access.roles is None or principal.role in access.roles:
             shown.append((name, url, access.label))
     return shown
+
+
+def landing_for(principal: Principal) -> str:
+    """The first page this principal may open: where signing in leads (a fund key's is its
+    clearing page; it may open no other)."""
+    shown = nav_for(principal)
+    return shown[0][1] if shown else "/console/login"
 
 
 def _host_of(url: str) -> str | None:

@@ -19,7 +19,7 @@ from service.violations.labels import (
     STATUS_LABELS,
 )
 
-ROLE_LABELS = {"auditor": "督查", "hospital": "医院", "admin": "管理员"}
+ROLE_LABELS = {"auditor": "督查", "hospital": "医院", "admin": "管理员", "fund": "基金"}
 LEVEL_LABELS = {"primary": "一级", "secondary": "二级", "tertiary": "三级"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

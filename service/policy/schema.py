@@ -274,6 +274,11 @@ class PayAfterTreatment(_Strict):
     deposit_when_unknown: Money | None = Decimal(0)
     """The most the desk may take while nobody can say whether the patient is covered (the
     registry down and the snapshot silent); null: no limit. ADR 0011."""
+    # The patient's share afterwards (service/receivables):
+    due_days_after_discharge: Annotated[int, Field(ge=1, le=365)] = 30
+    grace_days: Annotated[int, Field(ge=0, le=365)] = 30
+    reminders_required: Annotated[int, Field(ge=0, le=10)] = 2
+    deposit_from_defaulters: bool = False
 
 
 class Controls(_Strict):

@@ -4,8 +4,10 @@ from fastapi import APIRouter, FastAPI
 
 from service.routers import (
     admissions,
+    clearing,
     console,
     console_admin,
+    console_money,
     docs,
     fhir,
     health,
@@ -14,6 +16,7 @@ from service.routers import (
     nhsa,
     persons,
     policies,
+    receivables,
     settlements,
     violations,
     whatif,
@@ -30,10 +33,13 @@ ROUTERS: list[APIRouter] = [
     settlements.router,
     violations.router,
     indicators.router,
+    clearing.router,
+    receivables.router,
     console.router,
     console_admin.router,
     nhsa.router,
     fhir.router,
+    console_money.router,
 ]
 
 

@@ -107,7 +107,7 @@ async def login(
     if previous:  # the browser's earlier session ends: one live session per cookie jar
         await console.end(session, previous)
     token = await console.start(session, key_id=principal.key_id)
-    response = _see_other("/console/violations")
+    response = _see_other(access.landing_for(principal))
     response.set_cookie(
         console.COOKIE,
         token,

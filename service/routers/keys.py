@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.auth import Role
 from service.auth.deps import AdminDep, KeyCacheDep
 from service.auth.keys import issue_key, list_keys, revoke_key
+from service.clearing import service as clearing_service
 from service.errors import problem_responses
 from service.idtext import Identifier
-from service.unit_of_work import SessionDep
+from service.unit_of_work import SessionDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
@@ -21,9 +22,10 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"])
 class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["hospital", "auditor", "admin"]
+    role: Literal["hospital", "auditor", "fund", "admin"]
     hospital_code: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     region_prefix: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    fund_code: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     label: Identifier = Field(default="", max_length=128)
 
 
@@ -32,6 +34,7 @@ class KeyPublic(BaseModel):
     role: str
     hospital_code: str | None
     region_prefix: str | None
+    fund_code: str | None = None
     label: str
     created_at: datetime
     revoked_at: datetime | None
@@ -44,12 +47,17 @@ class KeyIssued(KeyPublic):
 @router.post(
     "", status_code=201, response_model=KeyIssued, responses=problem_responses(401, 403, 422)
 )
-async def create_key(body: KeyCreate, session: SessionDep, _: AdminDep) -> KeyIssued:
+async def create_key(
+    body: KeyCreate, uow: UnitOfWorkDep, session: SessionDep, _: AdminDep
+) -> KeyIssued:
+    if body.fund_code is not None:
+        await clearing_service.require_fund(uow, fund_code=body.fund_code)
     issued = await issue_key(
         session,
         role=Role(body.role),
         hospital_code=body.hospital_code,
         region_prefix=body.region_prefix,
+        fund_code=body.fund_code,
         label=body.label,
     )
     public = KeyPublic.model_validate(issued.record, from_attributes=True)

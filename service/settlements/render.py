@@ -28,13 +28,18 @@ type (the safety net 兜底, a charity fund, ...) is `oth_pay` (docs/nhsa.md, AD
 FUND_FIELDS = ("hifp_pay", "hifmi_pay", "maf_pay", "hifes_pay", "hosp_part_amt", "oth_pay")
 
 
+def fund_field(fund_type: str) -> str:
+    """The national settlement field a fund type's payment is reported in."""
+    return NATIONAL_FUNDS.get(fund_type, "oth_pay")
+
+
 def fund_fields(paid_by_fund_type: Iterable[tuple[str, int]], patient_fen: int) -> dict[str, str]:
     """What each layer paid under the national settlement field names (医保结算字段), and the
     patient's share as cash: this service settles no personal account (个人账户), so
     `acct_pay` is always zero and `psn_cash_pay` is the whole personal share."""
     paid = dict.fromkeys(FUND_FIELDS, 0)
     for fund_type, fen in paid_by_fund_type:
-        paid[NATIONAL_FUNDS.get(fund_type, "oth_pay")] += fen
+        paid[fund_field(fund_type)] += fen
     return {
         "fund_pay_sumamt": fen_to_yuan(sum(paid.values())),
         **{name: fen_to_yuan(fen) for name, fen in paid.items()},
@@ -48,10 +53,19 @@ def stored_fund_fields(result: Mapping[str, Any]) -> dict[str, str]:
     """`fund_fields` recomputed from a stored answer's layers, so settlements stored before a
     field existed (or when supplementary cover was still booked as `oth_pay`) read the same
     as new ones."""
-    pairs = (
+    return fund_fields(stored_layer_amounts(result), stored_patient_fen(result))
+
+
+def stored_layer_amounts(result: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(fund_type, fen) of every layer of a stored answer: what each fund paid. Clearing
+    (service/clearing/lines.py) reads a settlement's per-fund amounts through this too."""
+    return [
         (layer["fund_type"], yuan_to_fen(Decimal(layer["amount"]))) for layer in result["layers"]
-    )
-    return fund_fields(pairs, yuan_to_fen(Decimal(result["totals"]["patient_pays"])))
+    ]
+
+
+def stored_patient_fen(result: Mapping[str, Any]) -> int:
+    return yuan_to_fen(Decimal(result["totals"]["patient_pays"]))
 
 
 def national_fields(ctx: Context, result: SettlementResult) -> dict[str, str]:

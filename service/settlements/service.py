@@ -24,6 +24,9 @@ from service.china_time import local_date
 from service.dates import DateWindow
 from service.money import fen_to_yuan
 from service.policy import SettlementResult, reverse_deltas
+from service.receivables import hooks as receivable_hooks
+from service.receivables.hooks import SettledShare
+from service.receivables.terms import terms_for
 from service.regions.directory import HospitalDirectory
 from service.settlements import cross_year, engine_run, findings, idempotency, render, stages
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
@@ -301,6 +304,7 @@ async def _settle(
     settlement_id = await uow.settlements.record(row, locked=years[-1])
     for booking in done.found:
         await uow.violations.book(_finding(ctx, settlement_id, booking))
+    await _open_receivable(uow, ctx, settlement_id, done.result)
     return Outcome(
         _public(
             row["result"],
@@ -494,13 +498,34 @@ async def reverse(
         )
         for (earlier_scope, deltas), locked in zip(earlier, earlier_locked, strict=True):
             await uow.settlements.move(earlier_scope, locked, reverse_deltas(deltas))
-        await uow.settlements.book_reversal(reversal, scope=scope, locked=year)
+        stored = await uow.settlements.book_reversal(reversal, scope=scope, locked=year)
+        assert stored.id is not None
+        await receivable_hooks.on_reversed(uow, settlement_id=settlement_id, reversal_id=stored.id)
         return public(row, reversal)
 
     async def raced() -> SettlementPublic:
         raise AlreadyReversed(f"settlement {settlement_id} was reversed concurrently")
 
     return await uow.run(work, busy=_busy, on_duplicate=raced)
+
+
+# The patient's share under pay-after-treatment (service/receivables): opened with the
+# settlement and cancelled with its reversal, in the same transaction; nothing else here.
+async def _open_receivable(
+    uow: UnitOfWork, ctx: Context, settlement_id: int, result: SettlementResult
+) -> None:
+    share = SettledShare(
+        settlement_id=settlement_id,
+        hospital_code=ctx.hospital_code,
+        county_code=ctx.county_code,
+        visit_id=ctx.visit_id,
+        person_key=ctx.person_key,
+        person_masked=ctx.person_masked,
+        patient_pays_fen=result.patient_pays_fen,
+        discharged_at=ctx.discharged_at,
+    )
+    terms = terms_for(ctx.policy, visit=ctx.visit, categories=ctx.categories)
+    await receivable_hooks.on_settled(uow, share=share, terms=terms)
 
 
 async def stored(

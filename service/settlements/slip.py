@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from service.auth import Principal
 from service.china_time import local_date
+from service.receivables import service as receivables_service
 from service.regions.models import Hospital
 from service.security_headers import style_hash
 from service.settlements import service
@@ -42,6 +43,10 @@ async def render_slip(
     hospital = await uow.session.get(Hospital, row.hospital_code)  # regions has no store yet
     admission = await uow.admissions.by_id(row.admission_id)
     settlement = service.public(row, reversal)
+    # 先诊疗后付费: the share's due date and instalment schedule, where the patient has one.
+    receivable = await receivables_service.for_settlement(
+        uow, principal=principal, settlement_id=settlement_id
+    )
     return (
         _environment()
         .get_template("slip.html")
@@ -54,6 +59,7 @@ async def render_slip(
             discharged_on=local_date(row.discharged_at).isoformat(),
             patient_capitals=capital_amount(row.patient_pays_fen),
             funds_capitals=capital_amount(row.funds_total_fen),
+            receivable=receivable,
         )
     )
 

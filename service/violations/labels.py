@@ -19,9 +19,17 @@ RULE_LABELS = {
     "CHRONIC_CARD_MISSING": "慢病卡缺失或过期",
     "IMPROPER_REFERRAL": "不规范转诊",
     "REGISTRY_INCONSISTENT": "数据与名册不一致",
+    "PREPAYMENT_DEMANDED": "先诊疗后付费患者出院前被要求付费",
+    "DEFAULTER_WITHOUT_REMINDERS": "未按规定催缴即认定恶意拖欠",
 }
 SEVERITY_LABELS = {"low": "低", "medium": "中", "high": "高"}
-SOURCE_LABELS = {"admission": "入院登记", "deposit": "押金", "settlement": "结算"}
+SOURCE_LABELS = {
+    "admission": "入院登记",
+    "deposit": "押金",
+    "settlement": "结算",
+    "receivable": "个人负担回收",
+    "defaulter_mark": "恶意拖欠认定",
+}
 
 
 def label(labels: dict[str, str], code: str | None) -> str:

@@ -46,6 +46,15 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
     regions = [{}, {"region": f.COUNTY}, {"region": f.NEIGHBOUR_COUNTY}, {"region": "11"}]
     ledger_filters = [*regions, {"hospital_code": f.NEIGHBOUR_HOSPITAL}]
     transition = {"to_status": "verified"}  # never a legal step from open: reached = 409
+    statements = [
+        {"fund_code": fund, "hospital_code": hospital, "period": "2026-03"}
+        for fund, hospital in (
+            ("F99-BASIC", f.COUNTY_HOSPITAL),
+            ("F99-CRITICAL", f.COUNTY_HOSPITAL),  # another fund: hidden from a fund key
+            ("F99-BASIC", f.NEIGHBOUR_HOSPITAL),
+            ("F00-NONE", f.COUNTY_HOSPITAL),
+        )
+    ]
     # a proposal in the demo county, and one in another province (hidden from its auditors)
     proposals = [
         {"source_text": _proposal(region), "over": 2024} for region in (f.COUNTY, "110101")
@@ -93,6 +102,12 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
             Call("/console/indicators", p, "/v1/indicators") for p in regions
         ],
         ("GET", "/console/trends"): [Call("/console/trends", p, "/v1/indicators") for p in regions],
+        ("GET", "/console/clearing"): [
+            Call("/console/clearing", p, "/v1/clearing/statement") for p in statements
+        ],
+        ("GET", "/console/receivables"): [
+            Call("/console/receivables", {}, "/v1/receivables/overdue")
+        ],
         ("GET", "/console/keys"): [Call("/console/keys", {}, "/v1/keys")],
         # an unknown role: the admin reaches a 422 on both sides; nobody else gets that far
         ("POST", "/console/keys"): [
@@ -132,6 +147,11 @@ ROLES: dict[str, tuple[str, dict[str, str]] | None] = {
     "auditor of another county": ("auditor", {"region_prefix": f.NEIGHBOUR_COUNTY}),
     "auditor of another province": ("auditor", {"region_prefix": "11"}),
     "admin": ("admin", {}),
+    "fund": ("fund", {"region_prefix": "99", "fund_code": "F99-BASIC"}),
+    "fund of another county": (
+        "fund",
+        {"region_prefix": f.NEIGHBOUR_COUNTY, "fund_code": "F99-BASIC"},
+    ),
 }
 
 
@@ -176,9 +196,9 @@ async def visitors(app: FastAPI, make_key: KeyFactory) -> AsyncIterator[list[Vis
             headers |= await make_key(role[0], **role[1])
             signed_in = await client.post("/console/login", data={"api_key": headers["X-API-Key"]})
             assert signed_in.status_code == 303, (name, signed_in.text)
-            ledger = await client.get("/console/violations")
-            assert ledger.status_code == 200, name
-            visitor.csrf = _csrf(ledger.text)
+            landing = await client.get(signed_in.headers["location"])
+            assert landing.status_code == 200, name
+            visitor.csrf = _csrf(landing.text)
         found.append(visitor)
     try:
         yield found
@@ -297,3 +317,28 @@ async def test_a_hospital_sees_no_indicators_link_and_the_login_page_says_who_ma
     assert page.status_code == 200
     assert 'href="/console/indicators"' not in page.text
     assert (await client.get("/console/indicators", params={"region": "11"})).status_code == 403
+
+
+async def test_a_fund_key_opens_only_its_own_funds_clearing_page(
+    app: FastAPI, client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    from tests.factories import Ledger, at
+
+    ledger = Ledger(app)
+    await ledger.settle(at(2026, 3, 2), basic=120_00, critical=30_00, visit_id="VF")
+    fund = await make_key("fund", region_prefix="99", fund_code="F99-BASIC")
+    signed_in = await client.post(
+        "/console/login", data={"api_key": fund["X-API-Key"]}, headers={"Origin": ORIGIN}
+    )
+    assert signed_in.headers["location"] == "/console/clearing"
+    own = {"fund_code": "F99-BASIC", "hospital_code": f.COUNTY_HOSPITAL, "period": "2026-03"}
+    page = await client.get("/console/clearing", params=own)
+    assert page.status_code == 200
+    nav = re.findall(r"<nav>(.*?)</nav>", page.text, re.S)[0]
+    assert re.findall(r'href="(/console/[a-z]+)"', nav) == ["/console/clearing"]
+    assert 'id="fund-own">120.00<' in page.text  # its own layer, not the critical-illness one
+    assert "F99-CRITICAL" not in page.text  # other funds are not even offered
+    other = await client.get("/console/clearing", params={**own, "fund_code": "F99-CRITICAL"})
+    assert other.status_code == 404
+    for elsewhere in ("/console/violations", "/console/scoreboard", "/console/receivables"):
+        assert (await client.get(elsewhere)).status_code == 403, elsewhere

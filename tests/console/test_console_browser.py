@@ -160,3 +160,47 @@ def _downloaded(folder: Path, name: str) -> Path:
             return path
         time.sleep(0.1)
     raise AssertionError(f"{name} was not downloaded; found {list(folder.iterdir())}")
+
+
+@pytest.fixture
+async def money(app: FastAPI, make_key: Any, client: Any) -> dict[str, Any]:
+    await f.Ledger(app).settle(f.at(2026, 3, 5), basic=432_10, visit_id="V-BROWSER")
+    hospital = await make_key("hospital", hospital_code=f.COUNTY_HOSPITAL)
+    await f.settled_share(app, client, hospital)
+    auditor = await make_key("auditor", region_prefix="99")
+    fund = await make_key("fund", region_prefix="99", fund_code="F99-BASIC")
+    return {"auditor": auditor["X-API-Key"], "fund": fund["X-API-Key"]}
+
+
+async def test_clearing_and_receivables_pages(
+    money: dict[str, Any], live_url: str, browser: Any
+) -> None:
+    await asyncio.to_thread(_money_pages, browser, live_url, money)
+
+
+def _money_pages(driver: Any, url: str, money: dict[str, Any]) -> None:
+    with _screenshot_on_failure(driver, "console_money"):
+        driver.get(f"{url}/console/clearing")
+        _wait(driver, "#api_key").send_keys(money["auditor"])
+        driver.find_element(By.CSS_SELECTOR, "#login button").click()
+        _wait(driver, "#who")
+        driver.get(f"{url}/console/clearing")
+        _wait(driver, "input[name=hospital_code]").send_keys(f.COUNTY_HOSPITAL)
+        driver.find_element(By.CSS_SELECTOR, "input[name=period]").send_keys("2026-03")
+        driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        assert _wait(driver, "#fund-own").text == "432.10"
+        assert "V-BROWSER" in driver.page_source
+        driver.find_element(By.LINK_TEXT, "先诊疗后付费").click()
+        assert _wait(driver, "#overdue-count").text == "1"
+        # A fund key signs in to its own clearing page, and is offered no other page.
+        driver.delete_all_cookies()
+        driver.get(f"{url}/console/login")
+        _wait(driver, "#api_key").send_keys(money["fund"])
+        driver.find_element(By.CSS_SELECTOR, "#login button").click()
+        _wait(driver, "input[name=hospital_code]").send_keys(f.COUNTY_HOSPITAL)
+        assert driver.current_url.endswith("/console/clearing")
+        nav = driver.find_elements(By.CSS_SELECTOR, "nav a")
+        assert [a.text for a in nav] == ["基金清算"]
+        driver.find_element(By.CSS_SELECTOR, "input[name=period]").send_keys("2026-03")
+        driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        assert _wait(driver, "#fund-own").text == "432.10"

@@ -47,7 +47,7 @@ async def test_a_hospital_sees_its_own_findings_and_starts_rectifying(
 
 def _hospital_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
     with served(app) as url, chromium(tmp_path / "profile") as driver:
-        assert _sign_in(driver, url, key) == ["问题台账", "考核扣分"]
+        assert _sign_in(driver, url, key) == ["问题台账", "考核扣分", "基金清算", "先诊疗后付费"]
         rows = driver.find_elements(By.CSS_SELECTOR, "#ledger tbody tr")
         assert len(rows) == 1  # the township hospital's finding is not this hospital's
         driver.find_element(By.CSS_SELECTOR, "a.open-violation").click()

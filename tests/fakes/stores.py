@@ -23,6 +23,7 @@ from service.admissions.models import Admission, AdmissionDeposit, AdmissionEven
 from service.auth.principal import Principal
 from service.db import Duplicate
 from service.errors import ServiceError
+from service.receivables.models import Receivable
 from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Settlement, SettlementReversal
 from service.settlements.visits import AdmittedVisit, Earlier
@@ -48,6 +49,8 @@ class Tables:
     violations: dict[int, Row] = field(default_factory=dict)
     transitions: dict[int, Row] = field(default_factory=dict)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    receivables: dict[int, Row] = field(default_factory=dict)
+    defaulter_marks: dict[int, Row] = field(default_factory=dict)
     last_id: int = 0
 
     def new_id(self) -> int:
@@ -339,6 +342,44 @@ class MemoryViolationStore(_Store):
         ]
 
 
+class MemoryReceivableStore(_Store):
+    """What settlement and admission reach of service/receivables: opening the patient's
+    share, cancelling it with the reversal, and the defaulter mark admission reads. The rest
+    of the receivables API is tested on the databases (tests/receivables)."""
+
+    async def open(self, row: Receivable) -> None:
+        row.id = self.t.new_id()
+        self.t.receivables[row.id] = _row(row)
+
+    async def by_settlement(self, settlement_id: int) -> Receivable | None:
+        for row in self.t.receivables.values():
+            if row["settlement_id"] == settlement_id:
+                return Receivable(**copy.deepcopy(row))
+        return None
+
+    async def cancel(
+        self, *, settlement_id: int, reversal_id: int, now: datetime
+    ) -> tuple[int, int] | None:
+        for rid, row in self.t.receivables.items():
+            if row["settlement_id"] == settlement_id and row["status"] != "cancelled":
+                row.update(
+                    status="cancelled",
+                    reversal_id=reversal_id,
+                    refund_due_fen=row["paid_fen"],
+                    cancelled_at=now,
+                )
+                return rid, row["paid_fen"]
+        return None
+
+    async def is_marked(self, *, hospital_code: str, person_key: str) -> bool:
+        marks = [
+            row
+            for _, row in sorted(self.t.defaulter_marks.items())
+            if (row["hospital_code"], row["person_key"]) == (hospital_code, person_key)
+        ]
+        return bool(marks) and marks[-1]["action"] == "mark"
+
+
 class MemoryUnitOfWork:
     """A transaction over a copy of the committed tables."""
 
@@ -350,6 +391,7 @@ class MemoryUnitOfWork:
         self.settlements = MemorySettlementStore(self)
         self.admissions = MemoryAdmissionStore(self)
         self.violations = MemoryViolationStore(self)
+        self.receivables = MemoryReceivableStore(self)
 
     async def run(
         self,

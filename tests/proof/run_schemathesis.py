@@ -9,10 +9,11 @@ SETTLECHECK_SCHEMATHESIS_DATABASE) and a Redis db it flushes (default 13, or
 SETTLECHECK_SCHEMATHESIS_REDIS_DB): use your own when others share the servers. Before the
 generated cases it seeds settled visits, deposits, reversals and violations in several statuses
 and sends the hand-found hostile cases with every role's key (tests/proof/schemathesis_cases.py).
-Then it runs `schemathesis run` once per key: hospital, auditor, admin, and last the admin's key
-revocation alone (it revokes keys by guessing ids). Exits non-zero on any 5xx, any response that
-does not match the schema (status code, content type, headers, body), a failed pinned case, a
-server log line at ERROR, or a key that only ever got 401 (the run would have proved nothing).
+Then it runs `schemathesis run` once per key: hospital, auditor, fund, admin, and last the
+admin's key revocation alone (it revokes keys by guessing ids). Exits non-zero on any 5xx, any
+response that does not match the schema (status code, content type, headers, body), a failed
+pinned case, a server log line at ERROR, or a key that only ever got 401 (the run would have
+proved nothing).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--max-examples", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--roles", default="hospital,auditor,admin,admin-revoke")
+    parser.add_argument("--roles", default="hospital,auditor,fund,admin,admin-revoke")
     parser.add_argument(
         "--database",
         default=os.environ.get("SETTLECHECK_SCHEMATHESIS_DATABASE", "settlecheck_schemathesis"),

@@ -374,6 +374,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
             )
             for row, reversal in rows:
                 _check_money(row, visit.bills[row.id])
+                await _check_receivable(uow, row, reversal)
                 scope = Scope(row.person_key, row.pool, row.year)
                 expected[scope].update(dict.fromkeys(row.deltas, 0))
                 if reversal is None:  # a reversed settlement must count for nothing
@@ -385,6 +386,22 @@ class OrchestrationMachine(RuleBasedStateMachine):
             assert moved == {k: v for k, v in wanted.items() if v}, (
                 f"accumulators {moved} != active settlements' deltas {dict(wanted)}"
             )
+
+
+async def _check_receivable(uow: Any, row: Any, reversal: Any) -> None:
+    """The patient's share under pay-after-treatment (ADR 0014) moves with its settlement: opened
+    for the whole share when one is left, cancelled by the reversal, never for nothing."""
+    receivable = await uow.receivables.by_settlement(row.id)
+    if receivable is None:
+        return
+    event("receivable: " + receivable.status)
+    assert row.patient_pays_fen > 0, f"a receivable for settlement {row.id} with no share"
+    assert receivable.amount_due_fen == row.patient_pays_fen, (receivable, row.patient_pays_fen)
+    if reversal is None:
+        assert receivable.status == "open", f"settlement {row.id}: {receivable.status}"
+    else:
+        assert receivable.status == "cancelled", f"reversed {row.id}: {receivable.status}"
+        assert receivable.reversal_id == reversal.id
 
 
 def _check_money(row: Any, bill_fen: int) -> None:

@@ -94,10 +94,15 @@ async def test_admission_and_settlement_statements(app: FastAPI) -> None:
     await run_settle("WARM")
     with statements(app) as admitted:
         await run_admit("B1")
-    assert len(admitted) == 2, admitted  # insert-once with the answer, then the event
+    # the defaulter mark of an eligible patient (ADR 0014), insert-once with the answer, the event
+    assert len(admitted) == 3, admitted
+    assert "defaulter_marks" in admitted[0]
     with statements(app) as settled:
         booked = await run_settle("B1")
     assert booked == []
     postgres = app.state.engine.dialect.name == "postgresql"
-    # read the visit, lock-upsert the accumulators, insert (and on PostgreSQL move them)
-    assert len(settled) == (3 if postgres else 4), settled
+    # read the visit, lock-upsert the accumulators, insert (and on PostgreSQL move them); and
+    # under pay-after-treatment, the patient's share as a receivable (ADR 0014) when one is left
+    receivable = sum("INSERT INTO receivables" in x for x in settled)
+    assert receivable <= 1, settled
+    assert len(settled) == (3 if postgres else 4) + receivable, settled

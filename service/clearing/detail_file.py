@@ -1,0 +1,170 @@
+"""A fund's own detail file (基金明细) for reconciliation: CSV (UTF-8 or GB18030) or XLSX,
+a header row then one line per settlement (or per reversal, with a negative amount).
+
+Columns, by header (English or Chinese): settlement_id / 结算号, visit_id / 就诊号,
+amount / 金额 (yuan, at most two decimals, may be negative). Every bad line is reported with
+its line number and column, as the roster import does; nothing is compared until the file is
+clean.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from service.errors import FieldProblem
+
+MAX_LINES = 100_000
+MAX_PROBLEMS = 100
+COLUMNS = {
+    "settlement_id": ("settlement_id", "结算号", "结算id"),
+    "visit_id": ("visit_id", "就诊号"),
+    "amount": ("amount", "金额", "本基金支付"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TheirLine:
+    line: int
+    settlement_id: int
+    visit_id: str
+    amount_fen: int
+
+
+class BadDetailFile(ValueError):
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the detail file")
+        self.problems = problems
+
+
+def _problem(line: int, column: str, message: str) -> FieldProblem:
+    return FieldProblem(field=f"line {line}: {column}", message=message, code="invalid_line")
+
+
+def rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
+    if content[:4] == b"PK\x03\x04":
+        yield from _xlsx(content)
+        return
+    text = _decode(content)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    first = 1
+    for values in reader:
+        if any(v.strip() for v in values):
+            yield first, values
+        first = reader.line_num + 1
+
+
+def _decode(content: bytes) -> str:
+    if content.startswith(b"\xef\xbb\xbf"):
+        return content[3:].decode("utf-8", errors="strict")
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return content.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise BadDetailFile(
+                [_problem(1, "file", "neither UTF-8 nor GB18030 text, nor an XLSX workbook")]
+            ) from exc
+
+
+def _xlsx(content: bytes) -> Iterator[tuple[int, list[Any]]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise BadDetailFile([_problem(1, "file", "not a readable XLSX workbook")]) from exc
+    try:
+        sheet = workbook.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if any(v not in (None, "") for v in values):
+                yield number, list(values)
+    finally:
+        workbook.close()
+
+
+def _header(values: list[Any], line: int) -> dict[str, int]:
+    names = [str(v or "").strip().lower() for v in values]
+    index: dict[str, int] = {}
+    missing = []
+    for column, aliases in COLUMNS.items():
+        found = next((i for i, name in enumerate(names) if name in aliases), None)
+        if found is None:
+            missing.append(column)
+        else:
+            index[column] = found
+    if missing:
+        raise BadDetailFile(
+            [
+                _problem(line, c, f"no column {c} ({' / '.join(COLUMNS[c])}) in the header")
+                for c in missing
+            ]  # fmt: skip
+        )
+    return index
+
+
+def _cell(values: list[Any], i: int) -> str:
+    value = values[i] if i < len(values) else None
+    return "" if value is None else str(value).strip()
+
+
+def _line(values: list[Any], line: int, index: dict[str, int]) -> TheirLine | list[FieldProblem]:
+    problems = []
+    raw_id = _cell(values, index["settlement_id"])
+    settlement_id = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 18 else None
+    if settlement_id is None or settlement_id < 1:
+        problems.append(_problem(line, "settlement_id", f"{raw_id[:40]!r} is not a settlement id"))
+    visit_id = _cell(values, index["visit_id"])
+    if not visit_id or len(visit_id) > 64:
+        problems.append(_problem(line, "visit_id", "a visit id of 1 to 64 characters is needed"))
+    raw_amount = _cell(values, index["amount"])
+    amount_fen = _fen(raw_amount)
+    if amount_fen is None:
+        problems.append(
+            _problem(line, "amount", f"{raw_amount[:40]!r} is not yuan with at most 2 decimals")
+        )
+    if problems or settlement_id is None or amount_fen is None:
+        return problems
+    return TheirLine(line, settlement_id, visit_id, amount_fen)
+
+
+def _fen(text: str) -> int | None:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or abs(value) >= Decimal(10) ** 12:
+        return None
+    fen = value * 100
+    return int(fen) if fen == fen.to_integral_value() else None
+
+
+def parse(content: bytes) -> list[TheirLine]:
+    """The file's lines, or BadDetailFile with every problem (up to MAX_PROBLEMS)."""
+    lines: list[TheirLine] = []
+    problems: list[FieldProblem] = []
+    index: dict[str, int] | None = None
+    for number, values in rows(content):
+        if index is None:
+            index = _header(values, number)
+            continue
+        if len(lines) >= MAX_LINES:
+            raise BadDetailFile([_problem(number, "file", f"more than {MAX_LINES} lines")])
+        parsed = _line(values, number, index)
+        if isinstance(parsed, list):
+            problems.extend(parsed)
+            if len(problems) >= MAX_PROBLEMS:
+                break
+        else:
+            lines.append(parsed)
+    if index is None:
+        problems.append(_problem(1, "file", "the file is empty: a header row is needed"))
+    if problems:
+        raise BadDetailFile(problems[:MAX_PROBLEMS])
+    return lines

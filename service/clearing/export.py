@@ -1,0 +1,97 @@
+"""A closed statement as CSV or XLSX with Chinese headers (清算单导出).
+
+In CSV every text cell that a spreadsheet would read as a formula goes through
+`service.cells.inert` (a leading apostrophe, OWASP's CSV injection advice); plain signed
+amounts such as "-12.50" are left as they are, since a negative adjustment is data, not a
+formula. In XLSX every text cell is typed as a string, so it is never a formula. Statements are
+small (one hospital, one month), so both are built in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any, Literal
+
+from openpyxl import Workbook
+
+from service.cells import inert
+from service.china_time import CHINA_TZ
+from service.clearing.schemas import StatementPublic
+
+ExportFormat = Literal["csv", "xlsx"]
+CSV_MEDIA = "text/csv; charset=utf-8"
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SUMMARY_HEADERS = (
+    "基金编码", "医院编码", "清算期", "医疗费总额", "基金支付总额", "本基金支付",
+    "个人现金支付", "结算笔数", "已拨付", "未拨付", "校验值",
+)  # fmt: skip
+LINE_HEADERS = (
+    "类型", "结算号", "冲销号", "就诊号", "HIS结算号", "人员(脱敏)", "发生时间", "所属期",
+    "调整", "医疗费总额", "基金支付总额", "本基金支付", "个人现金支付",
+)  # fmt: skip
+KIND_LABELS = {"settlement": "结算", "reversal": "冲销"}
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV value as a spreadsheet will not run it (an amount stays an amount)."""
+    if isinstance(value, str) and _NUMBER.match(value):
+        return value
+    return inert(value)
+
+
+def _append_text(sheet: Any, row: list[Any]) -> None:
+    """Append a row whose text cells are string cells: openpyxl would store a string that
+    starts with "=" as a formula."""
+    sheet.append(row)
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+def summary_row(s: StatementPublic) -> list[Any]:
+    return [
+        s.fund_code, s.hospital_code, s.period, s.medfee_sumamt, s.fund_pay_sumamt,
+        s.fund_own_amt, s.psn_cash_pay, s.setl_cnt, s.paid, s.outstanding,
+        s.content_hash or "",
+    ]  # fmt: skip
+
+
+def line_rows(s: StatementPublic) -> list[list[Any]]:
+    return [
+        [
+            KIND_LABELS[x.kind], x.settlement_id, x.reversal_id or "", x.visit_id,
+            x.his_settlement_id, x.person_masked,
+            x.dated_at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S"), x.period,
+            "是" if x.adjustment else "否", x.medfee_sumamt, x.fund_pay_sumamt,
+            x.fund_own_amt, x.psn_cash_pay,
+        ]
+        for x in s.lines
+    ]  # fmt: skip
+
+
+def to_csv(s: StatementPublic) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in ([*SUMMARY_HEADERS], summary_row(s), [], [*LINE_HEADERS], *line_rows(s)):
+        writer.writerow([safe_cell(v) for v in row])
+    # A BOM so that Excel opens the Chinese headers as UTF-8.
+    return ("\ufeff" + buffer.getvalue()).encode()
+
+
+def to_xlsx(s: StatementPublic) -> bytes:
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = "清算汇总"
+    _append_text(summary, list(SUMMARY_HEADERS))
+    _append_text(summary, summary_row(s))
+    detail = book.create_sheet("清算明细")
+    _append_text(detail, list(LINE_HEADERS))
+    for row in line_rows(s):
+        _append_text(detail, row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,93 @@
+"""A fund's payments (拨付) of closed statements to hospitals: idempotent by the fund's
+reference, never more than the statement owes."""
+
+from __future__ import annotations
+
+from service.auth import Principal, Role
+from service.clearing.errors import (
+    InvalidPaymentAmount,
+    NothingOwed,
+    Overpayment,
+    PaymentReferenceConflict,
+    StatementNotFound,
+    StatementPaid,
+)
+from service.clearing.models import ClearingPayment
+from service.clearing.schemas import ClearingPaymentCreate, ClearingPaymentPublic
+from service.db import Duplicate
+from service.money import fen_to_yuan, yuan_to_fen
+from service.unit_of_work import UnitOfWork
+
+
+def _public(row: ClearingPayment) -> ClearingPaymentPublic:
+    assert row.id is not None
+    return ClearingPaymentPublic(
+        id=row.id,
+        statement_id=row.statement_id,
+        amount=fen_to_yuan(row.amount_fen),
+        paid_on=row.paid_on,
+        reference=row.reference,
+        recorded_by=row.recorded_by,
+        created_at=row.created_at,
+    )
+
+
+async def pay(
+    uow: UnitOfWork, *, principal: Principal, statement_id: int, body: ClearingPaymentCreate
+) -> tuple[ClearingPaymentPublic, bool]:
+    """Record a payment; returns it and whether it was replayed (same reference and body)."""
+    # The statement row is locked (FOR UPDATE; SQLite takes the write lock at BEGIN), so two
+    # payments of one statement are judged one after the other.
+    row = await uow.clearing.statement(statement_id, lock=True)
+    if (
+        row is None
+        or not principal.sees_fund(row.fund_code)
+        or not principal.sees_hospital(row.hospital_code, row.county_code)
+        or principal.role not in (Role.FUND, Role.ADMIN)
+    ):
+        raise StatementNotFound(f"no closed statement {statement_id} that you may pay")
+    amount = yuan_to_fen(body.amount)
+    earlier = await uow.clearing.payment_by_reference(
+        fund_code=row.fund_code, reference=body.reference
+    )
+    if earlier is not None:
+        same = (earlier.statement_id, earlier.amount_fen, earlier.paid_on) == (
+            statement_id,
+            amount,
+            body.paid_on,
+        )
+        if same:
+            return _public(earlier), True
+        raise PaymentReferenceConflict(
+            f"reference {body.reference} was used for another payment of {row.fund_code}",
+            field="reference",
+        )
+    owed = row.fund_own_fen
+    paid = await uow.clearing.paid_fen(statement_id)
+    if owed <= 0:
+        raise NothingOwed(f"statement {statement_id} owes nothing ({fen_to_yuan(owed)})")
+    if paid >= owed:
+        raise StatementPaid(f"statement {statement_id} is paid ({fen_to_yuan(paid)})")
+    if amount <= 0:
+        raise InvalidPaymentAmount("a payment is more than 0.00", field="amount")
+    if paid + amount > owed:
+        raise Overpayment(
+            f"{fen_to_yuan(amount)} is more than the {fen_to_yuan(owed - paid)} outstanding",
+            field="amount",
+        )
+    payment = ClearingPayment(
+        statement_id=statement_id,
+        fund_code=row.fund_code,
+        amount_fen=amount,
+        paid_on=body.paid_on,
+        reference=body.reference,
+        recorded_by=principal.label[:64],
+    )
+    try:
+        await uow.clearing.add_payment(payment)
+    except Duplicate as exc:
+        raise PaymentReferenceConflict(
+            f"reference {body.reference} was recorded at the same time; retry to see it",
+            field="reference",
+        ) from exc
+    return _public(payment), False

@@ -1,0 +1,515 @@
+"""Funds, statements and closing (清算).
+
+An open statement is computed from the settlements and reversals each time it is read; closing
+writes it with its lines, hashed and chained to the previous closed statement of the same fund
+and hospital. A period closes only once it is over, in order (every earlier line is closed
+first), and never reopens. Lines that commit after their period was closed (a settlement
+in flight at the close) are carried into the first open period as adjustments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from service.auth import Principal
+from service.base import utcnow
+from service.clearing import detail_file
+from service.clearing.errors import (
+    ClearingBusy,
+    ClearingHospitalNotFound,
+    EarlierPeriodOpen,
+    FundExists,
+    FundNotFound,
+    InvalidDetailFile,
+    InvalidPeriod,
+    PeriodAlreadyClosed,
+    PeriodNotOver,
+    ReconciliationNotFound,
+    StatementNotFound,
+)
+from service.clearing.lines import FundRef, Line, lines_of, totals
+from service.clearing.models import (
+    ClearingReconciliation,
+    ClearingStatement,
+    ClearingStatementLine,
+    Fund,
+)
+from service.clearing.periods import Period
+from service.clearing.reconcile import reconcile
+from service.clearing.schemas import (
+    ClearingPaymentPublic,
+    FundCreate,
+    FundPublic,
+    LinePublic,
+    ReconciliationPublic,
+    StatementPublic,
+)
+from service.db import Duplicate
+from service.money import fen_to_yuan, yuan_to_fen
+from service.unit_of_work import UnitOfWork
+
+GENESIS = "0" * 64
+
+
+def ref(fund: Fund) -> FundRef:
+    return FundRef(fund.code, fund.fund_type, fund.region_code)
+
+
+async def require_fund(
+    uow: UnitOfWork, *, fund_code: str, principal: Principal | None = None
+) -> Fund:
+    row = await uow.clearing.fund(fund_code)
+    if row is None or (principal is not None and not principal.sees_fund(row.code)):
+        raise FundNotFound(f"no fund {fund_code} that you may see", field="fund_code")
+    return row
+
+
+async def list_funds(uow: UnitOfWork, *, principal: Principal) -> list[FundPublic]:
+    rows = await uow.clearing.funds()
+    return [
+        FundPublic.model_validate(f, from_attributes=True)
+        for f in rows
+        if principal.sees_fund(f.code)
+    ]
+
+
+async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> FundPublic:
+    existing = await uow.clearing.fund(body.code)
+    if existing is not None:
+        same = FundPublic.model_validate(existing, from_attributes=True)
+        if same.model_dump() == body.model_dump():
+            return same
+        raise FundExists(f"fund {body.code} exists with other values", field="code")
+    row = Fund(**body.model_dump())
+    try:
+        await uow.clearing.add_fund(row)
+    except Duplicate as exc:
+        # One fund pays one fund_type in one region: another code for the same pair is refused.
+        raise FundExists(
+            f"a {body.fund_type} fund for region {body.region_code} exists already",
+            field="region_code",
+        ) from exc
+    return FundPublic.model_validate(row, from_attributes=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hospital:
+    code: str
+    county_code: str
+
+
+async def _hospital(uow: UnitOfWork, principal: Principal, code: str) -> _Hospital:
+    row = await uow.clearing.hospital(code)
+    if row is None or not principal.sees_hospital(*row):
+        raise ClearingHospitalNotFound(
+            f"no hospital {code} that you may see", field="hospital_code"
+        )
+    return _Hospital(*row)
+
+
+def parse_period(text: str) -> Period:
+    period = Period.parse(text)
+    if period is None:
+        raise InvalidPeriod(f"{text!r} is not a period YYYY-MM", field="period")
+    return period
+
+
+async def _open_lines(
+    uow: UnitOfWork, *, fund: Fund, hospital_code: str, period: Period
+) -> tuple[list[Line], Period | None]:
+    """Unclosed lines dated before the period's end, and the last closed period."""
+    funds = [ref(f) for f in await uow.clearing.funds()]
+    facts = await uow.clearing.settlement_facts(
+        fund=ref(fund),
+        hospital_code=hospital_code,
+        since=period.start,
+        until=period.end,
+    )
+    closed = await uow.clearing.closed_keys(
+        fund_code=fund.code, settlement_ids=[f.settlement_id for f in facts]
+    )
+    lines = [
+        line
+        for f in facts
+        for line in lines_of(ref(fund), funds, f)
+        if (line.kind, line.settlement_id) not in closed and line.dated_at < period.end
+    ]
+    last = await uow.clearing.latest_closed(fund_code=fund.code, hospital_code=hospital_code)
+    return lines, None if last is None else parse_period(last.period)
+
+
+def _view_lines(lines: Sequence[Line], period: Period, last: Period | None) -> list[Line]:
+    """What an open period shows: its own lines, and in the first period after the last
+    close, the lines that committed late into closed periods (as adjustments)."""
+    if last is not None and period <= last:
+        return []
+    carried = last is not None and period == last.next()
+    shown = []
+    for line in lines:
+        if line.period == period:
+            shown.append(line)
+        elif carried and last is not None and line.period <= last:
+            shown.append(_as_adjustment(line))
+    return shown
+
+
+def _as_adjustment(line: Line) -> Line:
+    return replace(line, adjustment=True)
+
+
+async def statement(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    fund_code: str,
+    hospital_code: str,
+    period: str,
+) -> StatementPublic:
+    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
+    hospital = await _hospital(uow, principal, hospital_code)
+    when = parse_period(period)
+    closed = await uow.clearing.statement_for(
+        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
+    )
+    if closed is not None:
+        return await _closed_public(uow, closed, fund)
+    lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
+    shown = _view_lines(lines, when, last)
+    status = "superseded" if last is not None and when <= last else "open"
+    return _open_public(fund, hospital.code, when, shown, status)
+
+
+def _open_public(
+    fund: Fund, hospital_code: str, period: Period, lines: Sequence[Line], status: str
+) -> StatementPublic:
+    t = totals(lines)
+    return StatementPublic.model_validate(
+        {
+            "id": None,
+            "status": status,
+            "fund_code": fund.code,
+            "fund_type": fund.fund_type,
+            "hospital_code": hospital_code,
+            "period": str(period),
+            "medfee_sumamt": fen_to_yuan(t.medfee_fen),
+            "fund_pay_sumamt": fen_to_yuan(t.fund_pay_fen),
+            "fund_own_amt": fen_to_yuan(t.fund_own_fen),
+            "psn_cash_pay": fen_to_yuan(t.psn_cash_fen),
+            "setl_cnt": t.settlement_count,
+            "line_count": t.line_count,
+            "paid": fen_to_yuan(0),
+            "outstanding": fen_to_yuan(0),
+            "content_hash": None,
+            "prev_hash": None,
+            "closed_by": None,
+            "closed_at": None,
+            "lines": [_line_out(line) for line in lines],
+        }
+    )
+
+
+def _line_out(line: Line | ClearingStatementLine) -> LinePublic:
+    return LinePublic(
+        kind=line.kind,
+        settlement_id=line.settlement_id,
+        reversal_id=line.reversal_id,
+        visit_id=line.visit_id,
+        his_settlement_id=line.his_settlement_id,
+        person_masked=line.person_masked,
+        dated_at=line.dated_at,
+        period=str(Period.of(line.dated_at)),
+        adjustment=line.adjustment,
+        medfee_sumamt=fen_to_yuan(line.medfee_fen),
+        fund_pay_sumamt=fen_to_yuan(line.fund_pay_fen),
+        fund_own_amt=fen_to_yuan(line.fund_own_fen),
+        psn_cash_pay=fen_to_yuan(line.psn_cash_fen),
+    )
+
+
+async def _closed_public(
+    uow: UnitOfWork, row: ClearingStatement, fund: Fund | None = None
+) -> StatementPublic:
+    assert row.id is not None
+    fund = fund or await require_fund(uow, fund_code=row.fund_code)
+    paid = await uow.clearing.paid_fen(row.id)
+    lines = await uow.clearing.statement_lines(row.id)
+    return StatementPublic.model_validate(
+        {
+            "id": row.id,
+            "status": "closed",
+            "fund_code": row.fund_code,
+            "fund_type": fund.fund_type,
+            "hospital_code": row.hospital_code,
+            "period": row.period,
+            "medfee_sumamt": fen_to_yuan(row.medfee_fen),
+            "fund_pay_sumamt": fen_to_yuan(row.fund_pay_fen),
+            "fund_own_amt": fen_to_yuan(row.fund_own_fen),
+            "psn_cash_pay": fen_to_yuan(row.psn_cash_fen),
+            "setl_cnt": row.settlement_count,
+            "line_count": row.line_count,
+            "paid": fen_to_yuan(paid),
+            "outstanding": fen_to_yuan(max(row.fund_own_fen - paid, 0)),
+            "content_hash": row.content_hash,
+            "prev_hash": row.prev_hash,
+            "closed_by": row.closed_by,
+            "closed_at": row.closed_at,
+            "lines": [_line_out(line) for line in lines],
+            "payments": [
+                ClearingPaymentPublic(
+                    id=p.id or 0,
+                    statement_id=p.statement_id,
+                    amount=fen_to_yuan(p.amount_fen),
+                    paid_on=p.paid_on,
+                    reference=p.reference,
+                    recorded_by=p.recorded_by,
+                    created_at=p.created_at,
+                )
+                for p in await uow.clearing.payments(row.id)
+            ],
+        }
+    )
+
+
+def content_hash(
+    *, fund_code: str, hospital_code: str, period: str, prev_hash: str, lines: Sequence[Line]
+) -> str:
+    """SHA-256 of the statement's canonical content, chained to the previous one's hash."""
+    body = {
+        "fund_code": fund_code,
+        "hospital_code": hospital_code,
+        "period": period,
+        "prev_hash": prev_hash,
+        "lines": [
+            [
+                line.kind,
+                line.settlement_id,
+                line.reversal_id,
+                line.dated_at.isoformat(),
+                line.medfee_fen,
+                line.fund_pay_fen,
+                line.fund_own_fen,
+                line.psn_cash_fen,
+            ]
+            for line in lines
+        ],
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def close(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    fund_code: str,
+    hospital_code: str,
+    period: str,
+    now: datetime | None = None,
+) -> tuple[StatementPublic, bool]:
+    """关账: write the period's statement for good. Returns it and whether this call closed it
+    (False: it was closed already, by this request's twin or earlier)."""
+    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
+    hospital = await _hospital(uow, principal, hospital_code)
+    when = parse_period(period)
+    existing = await uow.clearing.statement_for(
+        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
+    )
+    if existing is not None:
+        return await _closed_public(uow, existing, fund), False
+    if (now or utcnow()) < when.end:
+        raise PeriodNotOver(f"period {when} is not over; close it from {when.end.date()} on")
+    lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
+    if last is not None and when <= last:
+        raise PeriodAlreadyClosed(
+            f"{fund.code} at {hospital.code} is closed up to {last}; corrections go into a "
+            "later period",
+            field="period",
+        )
+    floor = last.next() if last is not None else None
+    skipped = sorted(
+        {
+            line.period
+            for line in lines
+            if line.period < when and (floor is None or line.period >= floor)
+        }
+    )
+    if skipped:
+        raise EarlierPeriodOpen(f"close {skipped[0]} first: periods close in order", field="period")
+    taken = [_as_adjustment(x) if x.period != when else x for x in lines]
+    return await _write(uow, principal, fund, hospital, when, taken)
+
+
+async def _write(
+    uow: UnitOfWork,
+    principal: Principal,
+    fund: Fund,
+    hospital: _Hospital,
+    when: Period,
+    lines: list[Line],
+) -> tuple[StatementPublic, bool]:
+    last = await uow.clearing.latest_closed(fund_code=fund.code, hospital_code=hospital.code)
+    prev = last.content_hash if last is not None else GENESIS
+    t = totals(lines)
+    values: dict[str, object] = {
+        "fund_code": fund.code,
+        "hospital_code": hospital.code,
+        "county_code": hospital.county_code,
+        "period": str(when),
+        "medfee_fen": t.medfee_fen,
+        "fund_pay_fen": t.fund_pay_fen,
+        "fund_own_fen": t.fund_own_fen,
+        "psn_cash_fen": t.psn_cash_fen,
+        "settlement_count": t.settlement_count,
+        "line_count": t.line_count,
+        "prev_hash": prev,
+        "content_hash": content_hash(
+            fund_code=fund.code,
+            hospital_code=hospital.code,
+            period=str(when),
+            prev_hash=prev,
+            lines=lines,
+        ),
+        "closed_by": principal.label[:64],
+        "closed_at": utcnow(),
+    }
+    try:
+        statement_id = await uow.clearing.insert_statement(values)
+        if statement_id is not None:
+            await uow.clearing.insert_lines(
+                statement_id=statement_id, fund_code=fund.code, lines=lines
+            )
+    except Duplicate as exc:
+        # Another close (of a neighbouring period) took some of these lines first.
+        raise ClearingBusy(
+            "another close of this fund and hospital ran at the same time; try again",
+            headers={"Retry-After": "1"},
+        ) from exc
+    row = await uow.clearing.statement_for(
+        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
+    )
+    assert row is not None
+    return await _closed_public(uow, row, fund), statement_id is not None
+
+
+async def closed_by_id(
+    uow: UnitOfWork, *, principal: Principal, statement_id: int
+) -> StatementPublic:
+    row = await uow.clearing.statement(statement_id)
+    if (
+        row is None
+        or not principal.sees_fund(row.fund_code)
+        or not principal.sees_hospital(row.hospital_code, row.county_code)
+    ):
+        raise StatementNotFound(f"no closed statement {statement_id} that you may see")
+    return await _closed_public(uow, row)
+
+
+async def list_closed(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    fund_code: str | None,
+    hospital_code: str | None,
+    limit: int,
+) -> list[StatementPublic]:
+    rows = await uow.clearing.closed_statements(
+        principal=principal, fund_code=fund_code, hospital_code=hospital_code, limit=limit
+    )
+    return [await _closed_public(uow, row) for row in rows]
+
+
+async def reconcile_file(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    fund_code: str,
+    hospital_code: str,
+    period: str,
+    content: bytes,
+) -> ReconciliationPublic:
+    """对账: the fund's detail file against the statement (closed, or open as of now). The
+    answer is stored as given, so it can be read again (`reconciliation`)."""
+    ours = await statement(
+        uow,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=period,
+    )
+    try:
+        theirs = detail_file.parse(content)
+    except detail_file.BadDetailFile as exc:
+        raise InvalidDetailFile(
+            f"the detail file has {len(exc.problems)} problem(s); nothing was compared",
+            errors=exc.problems,
+        ) from exc
+    answer = reconcile(ours, theirs)
+    hospital = await _hospital(uow, principal, hospital_code)
+    row = ClearingReconciliation(
+        fund_code=answer.fund_code,
+        hospital_code=answer.hospital_code,
+        county_code=hospital.county_code,
+        period=answer.period,
+        statement_id=answer.statement_id,
+        statement_status=answer.statement_status,
+        statement_hash=ours.content_hash,
+        file_sha256=hashlib.sha256(content).hexdigest(),
+        balanced=answer.balanced,
+        difference_fen=yuan_to_fen(answer.difference),
+        result=answer.model_dump(mode="json"),
+        uploaded_by=principal.label[:64],
+    )
+    await uow.clearing.add_reconciliation(row)
+    return _reconciliation_public(row)
+
+
+def _reconciliation_public(row: ClearingReconciliation) -> ReconciliationPublic:
+    assert row.id is not None
+    return ReconciliationPublic.model_validate(
+        {
+            **row.result,
+            "id": row.id,
+            "statement_hash": row.statement_hash,
+            "file_sha256": row.file_sha256,
+            "uploaded_by": row.uploaded_by,
+            "created_at": row.created_at,
+        }
+    )
+
+
+async def reconciliation(
+    uow: UnitOfWork, *, principal: Principal, reconciliation_id: int
+) -> ReconciliationPublic:
+    """A stored reconciliation, as it was answered."""
+    row = await uow.clearing.reconciliation(reconciliation_id)
+    if (
+        row is None
+        or not principal.sees_fund(row.fund_code)
+        or not principal.sees_hospital(row.hospital_code, row.county_code)
+    ):
+        raise ReconciliationNotFound(f"no reconciliation {reconciliation_id} that you may see")
+    return _reconciliation_public(row)
+
+
+async def list_reconciliations(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    fund_code: str | None,
+    hospital_code: str | None,
+    period: str | None,
+    limit: int,
+) -> list[ReconciliationPublic]:
+    """Stored reconciliations you may see, newest first."""
+    rows = await uow.clearing.reconciliations(
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=None if period is None else str(parse_period(period)),
+        limit=limit,
+    )
+    return [_reconciliation_public(row) for row in rows]

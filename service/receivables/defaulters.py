@@ -1,0 +1,125 @@
+"""恶意拖欠: a hospital marks a person as a defaulter on an overdue receivable, after the
+policy's grace period; without the policy's number of reminders the mark is still recorded
+(it is the hospital's decision) but booked as DEFAULTER_WITHOUT_REMINDERS for the auditors.
+A mark is lifted by a new row (unmark), never by an edit: the history stays."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from service.auth import Principal, Role
+from service.receivables.errors import AlreadyMarked, NotMarked, TooEarlyToMark
+from service.receivables.models import DefaulterMark, Receivable
+from service.receivables.schemas import MarkCreate, MarkPublic
+from service.receivables.service import today_in_china, visible
+from service.receivables.status import overdue
+from service.receivables.terms import DEFAULTER_WITHOUT_REMINDERS, Terms
+from service.unit_of_work import UnitOfWork
+from service.violations.ledger import Finding
+
+
+def _public(row: DefaulterMark, booked: str | None = None) -> MarkPublic:
+    assert row.id is not None
+    return MarkPublic(
+        id=row.id,
+        hospital_code=row.hospital_code,
+        person_masked=row.person_masked,
+        receivable_id=row.receivable_id,
+        action=row.action,
+        reason=row.reason,
+        reminders_sent=row.reminders_sent,
+        actor=row.actor,
+        created_at=row.created_at,
+        violation_booked=booked,
+    )
+
+
+async def mark(
+    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: MarkCreate
+) -> MarkPublic:
+    row = await visible(uow, principal, receivable_id)
+    assert row.id is not None
+    if await uow.receivables.is_marked(hospital_code=row.hospital_code, person_key=row.person_key):
+        raise AlreadyMarked(f"{row.person_masked} is marked already at {row.hospital_code}")
+    today = today_in_china()
+    late = overdue(row, await uow.receivables.instalments(row.id), today)
+    terms = Terms.of(row.terms)
+    if late.since is None or today < terms.may_mark_from(late.since):
+        start = "not overdue" if late.since is None else f"from {terms.may_mark_from(late.since)}"
+        raise TooEarlyToMark(
+            f"receivable {receivable_id} may be marked only after its grace period ({start})"
+        )
+    sent = len(await uow.receivables.reminders(row.id))
+    mark_row = _row(row, principal, "mark", body.reason, sent)
+    await uow.receivables.add(mark_row)
+    booked = None
+    if sent < terms.reminders_required:
+        await _book(uow, row, mark_row, terms)
+        booked = DEFAULTER_WITHOUT_REMINDERS
+    return _public(mark_row, booked)
+
+
+async def unmark(
+    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: MarkCreate
+) -> MarkPublic:
+    row = await visible(uow, principal, receivable_id)
+    assert row.id is not None
+    if not await uow.receivables.is_marked(
+        hospital_code=row.hospital_code, person_key=row.person_key
+    ):
+        raise NotMarked(f"{row.person_masked} is not marked at {row.hospital_code}")
+    sent = len(await uow.receivables.reminders(row.id))
+    mark_row = _row(row, principal, "unmark", body.reason, sent)
+    await uow.receivables.add(mark_row)
+    return _public(mark_row)
+
+
+def _row(
+    row: Receivable, principal: Principal, action: str, reason: str, sent: int
+) -> DefaulterMark:
+    assert row.id is not None
+    return DefaulterMark(
+        hospital_code=row.hospital_code,
+        county_code=row.county_code,
+        person_key=row.person_key,
+        person_masked=row.person_masked,
+        receivable_id=row.id,
+        action=action,
+        reason=reason,
+        reminders_sent=sent,
+        actor=principal.label[:64],
+    )
+
+
+async def _book(uow: UnitOfWork, row: Receivable, mark_row: DefaulterMark, terms: Terms) -> None:
+    await uow.violations.book(
+        Finding(
+            rule_code=DEFAULTER_WITHOUT_REMINDERS,
+            hospital_code=row.hospital_code,
+            county_code=row.county_code,
+            source="defaulter_mark",
+            source_ref=str(mark_row.id),
+            evidence={
+                "receivable_id": row.id,
+                "reminders_sent": mark_row.reminders_sent,
+                "reminders_required": terms.reminders_required,
+                "reason": mark_row.reason,
+            },
+            points=Decimal(terms.defaulter_points),
+            visit_id=row.visit_id,
+            person_key=row.person_key,
+            person_masked=row.person_masked,
+        ),
+    )
+
+
+async def history(
+    uow: UnitOfWork, *, principal: Principal, hospital_code: str | None, limit: int
+) -> list[MarkPublic]:
+    """Who was marked (and unmarked) by whom and when, newest first."""
+    if principal.role is Role.HOSPITAL:
+        hospital_code = principal.hospital_code
+    rows = await uow.receivables.mark_history(
+        principal=principal, hospital_code=hospital_code, limit=limit
+    )
+    return [_public(r) for r in rows]

@@ -1,0 +1,49 @@
+"""Receivables' problems, each with a stable code."""
+
+from __future__ import annotations
+
+from service.errors import Conflict, NotFound, Unprocessable
+
+
+class ReceivableNotFound(NotFound):
+    code = "receivable_not_found"
+
+
+class ReceivableCancelled(Conflict):
+    code = "receivable_cancelled"
+
+
+class ReceivablePaid(Conflict):
+    code = "receivable_paid"
+
+
+class PaymentExceedsDue(Conflict):
+    code = "payment_exceeds_due"
+
+
+class PaymentConflict(Conflict):
+    code = "payment_conflict"
+
+
+class InvalidPayment(Unprocessable):
+    code = "invalid_payment"
+
+
+class InvalidSchedule(Unprocessable):
+    code = "invalid_schedule"
+
+
+class ScheduleExists(Conflict):
+    code = "schedule_exists"
+
+
+class TooEarlyToMark(Conflict):
+    code = "grace_period_running"
+
+
+class AlreadyMarked(Conflict):
+    code = "already_marked"
+
+
+class NotMarked(Conflict):
+    code = "not_marked"

@@ -1,0 +1,119 @@
+"""Receivables' API models: inputs forbid unknown fields; amounts out as two-place strings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from service.money import Amount
+
+Method = Literal["cash", "bank_card", "wechat_pay", "alipay"]
+Channel = Literal["sms", "phone", "letter", "visit"]
+HIS_ID = r"^[A-Za-z0-9_./:-]+$"
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReceivablePaymentCreate(_Input):
+    his_payment_id: str = Field(min_length=1, max_length=64, pattern=HIS_ID)
+    method: Method = Field(
+        description="cash 现金, bank_card 银行卡, wechat_pay 微信, alipay 支付宝"
+    )
+    receipt_no: str = Field(min_length=1, max_length=64, pattern=HIS_ID, description="收据号")
+    amount: Amount
+    paid_at: AwareDatetime
+
+
+class InstalmentCreate(_Input):
+    due_on: date
+    amount: Amount
+
+
+class ScheduleCreate(_Input):
+    instalments: list[InstalmentCreate] = Field(min_length=1, max_length=36)
+
+
+class ReminderCreate(_Input):
+    channel: Channel
+    sent_at: AwareDatetime
+
+
+class MarkCreate(_Input):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ReceivablePaymentPublic(BaseModel):
+    id: int
+    his_payment_id: str
+    method: Method
+    receipt_no: str
+    amount: str
+    paid_at: datetime
+    recorded_by: str
+
+
+class InstalmentPublic(BaseModel):
+    seq: int
+    due_on: date
+    amount: str
+    covered: str = Field(description="what the payments so far cover of this instalment")
+    overdue: bool
+
+
+class ReminderPublic(BaseModel):
+    channel: Channel
+    sent_at: datetime
+    recorded_by: str
+
+
+class ReceivablePublic(BaseModel):
+    id: int
+    settlement_id: int
+    hospital_code: str
+    visit_id: str
+    person_masked: str
+    amount_due: str
+    paid: str
+    outstanding: str
+    due_on: date
+    status: Literal["open", "paid", "cancelled"]
+    overdue: bool
+    overdue_since: date | None
+    days_overdue: int
+    may_mark_defaulter_from: date | None
+    refund_due: str = Field(description="paid before the settlement was reversed: refund it")
+    cancelled_at: datetime | None
+    defaulter: bool
+    instalments: list[InstalmentPublic]
+    payments: list[ReceivablePaymentPublic] = []
+    reminders: list[ReminderPublic] = []
+
+
+class MarkPublic(BaseModel):
+    id: int
+    hospital_code: str
+    person_masked: str
+    receivable_id: int
+    action: Literal["mark", "unmark"]
+    reason: str
+    reminders_sent: int
+    actor: str
+    created_at: datetime
+    violation_booked: str | None = None
+
+
+class OverdueSummary(BaseModel):
+    hospital_code: str | None
+    count: int
+    outstanding: str
+    oldest_days: int
+    receivables: list[ReceivablePublic]
+
+
+def positive(amount: Decimal) -> bool:
+    return amount > 0

@@ -1,0 +1,330 @@
+"""Reading receivables, payments against them, instalment schedules and reminders.
+
+Services take the unit of work and reach their rows through `uow.receivables`; they never
+commit (the unit of work does).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from service.auth import Principal, Role
+from service.base import utcnow
+from service.china_time import local_date
+from service.db import Duplicate
+from service.money import fen_to_yuan, yuan_to_fen
+from service.receivables.errors import (
+    InvalidPayment,
+    InvalidSchedule,
+    PaymentConflict,
+    PaymentExceedsDue,
+    ReceivableCancelled,
+    ReceivableNotFound,
+    ReceivablePaid,
+    ScheduleExists,
+)
+from service.receivables.models import Instalment, Receivable, ReceivablePayment, Reminder
+from service.receivables.schemas import (
+    InstalmentPublic,
+    OverdueSummary,
+    ReceivablePaymentCreate,
+    ReceivablePaymentPublic,
+    ReceivablePublic,
+    ReminderCreate,
+    ReminderPublic,
+    ScheduleCreate,
+)
+from service.receivables.status import overdue
+from service.receivables.terms import PREPAYMENT_DEMANDED, Terms
+from service.unit_of_work import UnitOfWork
+from service.violations.ledger import Finding
+
+
+def today_in_china(now: datetime | None = None) -> date:
+    return local_date(now or utcnow())
+
+
+async def visible(uow: UnitOfWork, principal: Principal, receivable_id: int) -> Receivable:
+    row = await uow.receivables.get(receivable_id)
+    if row is None or not principal.sees_hospital(row.hospital_code, row.county_code):
+        raise ReceivableNotFound(f"no receivable {receivable_id} that you may see")
+    return row
+
+
+async def public(
+    uow: UnitOfWork, row: Receivable, *, today: date, detail: bool = True
+) -> ReceivablePublic:
+    assert row.id is not None
+    schedule = await uow.receivables.instalments(row.id)
+    late = overdue(row, schedule, today)
+    terms = Terms.of(row.terms)
+    by_seq = {seq: (covered, is_late) for seq, covered, is_late in late.instalments}
+    return ReceivablePublic(
+        id=row.id,
+        settlement_id=row.settlement_id,
+        hospital_code=row.hospital_code,
+        visit_id=row.visit_id,
+        person_masked=row.person_masked,
+        amount_due=fen_to_yuan(row.amount_due_fen),
+        paid=fen_to_yuan(row.paid_fen),
+        outstanding=fen_to_yuan(row.amount_due_fen - row.paid_fen if row.status == "open" else 0),
+        due_on=row.due_on,
+        status=row.status,
+        overdue=late.since is not None,
+        overdue_since=late.since,
+        days_overdue=late.days(today),
+        may_mark_defaulter_from=None if late.since is None else terms.may_mark_from(late.since),
+        refund_due=fen_to_yuan(row.refund_due_fen),
+        cancelled_at=row.cancelled_at,
+        defaulter=await uow.receivables.is_marked(
+            hospital_code=row.hospital_code, person_key=row.person_key
+        ),
+        instalments=[
+            InstalmentPublic(
+                seq=i.seq,
+                due_on=i.due_on,
+                amount=fen_to_yuan(i.amount_fen),
+                covered=fen_to_yuan(by_seq.get(i.seq, (0, False))[0]),
+                overdue=by_seq.get(i.seq, (0, False))[1],
+            )
+            for i in schedule
+        ],
+        payments=[_payment_out(p) for p in await uow.receivables.payments(row.id)]
+        if detail
+        else [],
+        reminders=[
+            ReminderPublic(channel=r.channel, sent_at=r.sent_at, recorded_by=r.recorded_by)
+            for r in await uow.receivables.reminders(row.id)
+        ]
+        if detail
+        else [],
+    )
+
+
+def _payment_out(p: ReceivablePayment) -> ReceivablePaymentPublic:
+    assert p.id is not None
+    return ReceivablePaymentPublic(
+        id=p.id,
+        his_payment_id=p.his_payment_id,
+        method=p.method,
+        receipt_no=p.receipt_no,
+        amount=fen_to_yuan(p.amount_fen),
+        paid_at=p.paid_at,
+        recorded_by=p.recorded_by,
+    )
+
+
+async def get(
+    uow: UnitOfWork, *, principal: Principal, receivable_id: int, today: date | None = None
+) -> ReceivablePublic:
+    row = await visible(uow, principal, receivable_id)
+    return await public(uow, row, today=today or today_in_china())
+
+
+async def for_settlement(
+    uow: UnitOfWork, *, principal: Principal, settlement_id: int
+) -> ReceivablePublic | None:
+    row = await uow.receivables.by_settlement(settlement_id)
+    if row is None or not principal.sees_hospital(row.hospital_code, row.county_code):
+        return None
+    return await public(uow, row, today=today_in_china())
+
+
+async def pay(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    receivable_id: int,
+    body: ReceivablePaymentCreate,
+) -> tuple[ReceivablePublic, bool]:
+    """Record a payment of the patient's share; returns the receivable and whether this was a
+    replay of the same HIS payment id."""
+    hospital_code = principal.hospital_code or ""
+    row = await visible(uow, principal, receivable_id)
+    amount = yuan_to_fen(body.amount)
+    earlier = await uow.receivables.payment_by_his_id(
+        hospital_code=hospital_code, his_payment_id=body.his_payment_id
+    )
+    if earlier is not None:
+        return await _replay(uow, row, earlier, body, amount)
+    if amount <= 0:
+        raise InvalidPayment("a payment is more than 0.00", field="amount")
+    assert row.id is not None
+    if await uow.receivables.add_paid(receivable_id=row.id, amount_fen=amount) is None:
+        await _refuse(uow, row.id, amount)
+    payment = ReceivablePayment(
+        receivable_id=row.id,
+        hospital_code=hospital_code,
+        his_payment_id=body.his_payment_id,
+        method=body.method,
+        receipt_no=body.receipt_no,
+        amount_fen=amount,
+        paid_at=body.paid_at,
+        recorded_by=principal.label[:64],
+    )
+    try:
+        await uow.receivables.add(payment)
+    except Duplicate as exc:
+        raise PaymentConflict(
+            f"payment {body.his_payment_id} was recorded at the same time; retry to see it",
+            field="his_payment_id",
+        ) from exc
+    if body.paid_at < row.discharged_at:
+        await _book_prepayment(uow, row, payment)
+    fresh = await uow.receivables.get(row.id)
+    assert fresh is not None
+    return await public(uow, fresh, today=today_in_china()), False
+
+
+async def _replay(
+    uow: UnitOfWork,
+    row: Receivable,
+    earlier: ReceivablePayment,
+    body: ReceivablePaymentCreate,
+    amount: int,
+) -> tuple[ReceivablePublic, bool]:
+    same = (earlier.receivable_id, earlier.amount_fen, earlier.method, earlier.receipt_no) == (
+        row.id,
+        amount,
+        body.method,
+        body.receipt_no,
+    ) and earlier.paid_at == body.paid_at
+    if not same:
+        raise PaymentConflict(
+            f"HIS payment {body.his_payment_id} was recorded with other values",
+            field="his_payment_id",
+        )
+    return await public(uow, row, today=today_in_china()), True
+
+
+async def _refuse(uow: UnitOfWork, receivable_id: int, amount: int) -> None:
+    row = await uow.receivables.get(receivable_id)
+    assert row is not None
+    if row.status == "cancelled":
+        raise ReceivableCancelled(
+            f"receivable {receivable_id} was cancelled by the settlement's reversal; "
+            f"{fen_to_yuan(row.refund_due_fen)} paid before it is to be refunded"
+        )
+    if row.status == "paid":
+        raise ReceivablePaid(f"receivable {receivable_id} is paid in full")
+    left = row.amount_due_fen - row.paid_fen
+    raise PaymentExceedsDue(
+        f"{fen_to_yuan(amount)} is more than the {fen_to_yuan(left)} still due", field="amount"
+    )
+
+
+async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: ReceivablePayment) -> None:
+    """先诊疗后付费: a payment taken before discharge is a payment demanded up front."""
+    terms = Terms.of(row.terms)
+    await uow.violations.book(
+        Finding(
+            rule_code=PREPAYMENT_DEMANDED,
+            hospital_code=row.hospital_code,
+            county_code=row.county_code,
+            source="receivable",
+            source_ref=str(row.id),
+            evidence={
+                "receivable_id": row.id,
+                "his_payment_id": payment.his_payment_id,
+                "amount": fen_to_yuan(payment.amount_fen),
+                "paid_at": payment.paid_at.isoformat(),
+                "discharged_at": row.discharged_at.isoformat(),
+            },
+            points=Decimal(terms.prepayment_points),
+            visit_id=row.visit_id,
+            person_key=row.person_key,
+            person_masked=row.person_masked,
+        ),
+    )
+
+
+async def agree_schedule(
+    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ScheduleCreate
+) -> tuple[ReceivablePublic, bool]:
+    """分期付款: the schedule agreed at discharge, once. Returns it and whether it was new."""
+    row = await visible(uow, principal, receivable_id)
+    assert row.id is not None
+    parts = [(p.due_on, yuan_to_fen(p.amount)) for p in body.instalments]
+    existing = await uow.receivables.instalments(row.id)
+    if existing:
+        if [(i.due_on, i.amount_fen) for i in existing] == parts:
+            return await public(uow, row, today=today_in_china()), False
+        raise ScheduleExists(f"receivable {receivable_id} has a schedule already")
+    if row.status == "cancelled":
+        raise ReceivableCancelled(f"receivable {receivable_id} was cancelled")
+    _check_schedule(row, parts)
+    await uow.receivables.add_all(
+        [
+            Instalment(receivable_id=row.id, seq=n, due_on=due, amount_fen=fen)
+            for n, (due, fen) in enumerate(parts, start=1)
+        ],
+    )
+    return await public(uow, row, today=today_in_china()), True
+
+
+def _check_schedule(row: Receivable, parts: list[tuple[date, int]]) -> None:
+    discharged = local_date(row.discharged_at)
+    for n, (due, fen) in enumerate(parts):
+        if fen <= 0:
+            raise InvalidSchedule("every instalment is more than 0.00", field=f"instalments.{n}")
+        if due < discharged or (n and due <= parts[n - 1][0]):
+            raise InvalidSchedule(
+                "instalment dates are after discharge and strictly increasing",
+                field=f"instalments.{n}.due_on",
+            )
+    total = sum(fen for _, fen in parts)
+    if total != row.amount_due_fen:
+        raise InvalidSchedule(
+            f"the instalments add up to {fen_to_yuan(total)}, "
+            f"the share is {fen_to_yuan(row.amount_due_fen)}",
+            field="instalments",
+        )
+
+
+async def remind(
+    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ReminderCreate
+) -> ReceivablePublic:
+    row = await visible(uow, principal, receivable_id)
+    assert row.id is not None
+    if row.status != "open":
+        raise ReceivablePaid(f"receivable {receivable_id} is {row.status}: nothing to remind")
+    await uow.receivables.add(
+        Reminder(
+            receivable_id=row.id,
+            channel=body.channel,
+            sent_at=body.sent_at,
+            recorded_by=principal.label[:64],
+        ),
+    )
+    return await public(uow, row, today=today_in_china())
+
+
+async def overdue_list(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    hospital_code: str | None,
+    limit: int,
+    today: date | None = None,
+) -> OverdueSummary:
+    """逾期清单: open receivables past their due date or with an instalment past due."""
+    day = today or today_in_china()
+    if principal.role is Role.HOSPITAL:
+        hospital_code = principal.hospital_code
+    rows = await uow.receivables.open_receivables(
+        principal=principal, hospital_code=hospital_code, due_before=None, limit=limit
+    )
+    late = []
+    for row in rows:
+        shown = await public(uow, row, today=day, detail=False)
+        if shown.overdue:
+            late.append(shown)
+    outstanding = sum(yuan_to_fen(Decimal(r.outstanding)) for r in late)
+    return OverdueSummary(
+        hospital_code=hospital_code,
+        count=len(late),
+        outstanding=fen_to_yuan(outstanding),
+        oldest_days=max((r.days_overdue for r in late), default=0),
+        receivables=late,
+    )

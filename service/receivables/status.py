@@ -1,0 +1,36 @@
+"""Pure: whether a receivable (or its instalments) is overdue, and since when."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from service.receivables.models import Instalment, Receivable
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    since: date | None  # the earliest due date not met
+    instalments: tuple[tuple[int, int, bool], ...]  # (seq, covered fen, overdue)
+
+    def days(self, today: date) -> int:
+        return 0 if self.since is None else (today - self.since).days
+
+
+def overdue(row: Receivable, schedule: Sequence[Instalment], today: date) -> Overdue:
+    """Payments cover instalments in order; an instalment not covered by its due date is
+    overdue. Without a schedule the whole share is due on `due_on`."""
+    if row.status != "open":
+        return Overdue(None, tuple((i.seq, i.amount_fen, False) for i in schedule))
+    if not schedule:
+        return Overdue(row.due_on if row.due_on < today else None, ())
+    left, since, parts = row.paid_fen, None, []
+    for part in schedule:
+        covered = min(left, part.amount_fen)
+        left -= covered
+        late = covered < part.amount_fen and part.due_on < today
+        if late and since is None:
+            since = part.due_on
+        parts.append((part.seq, covered, late))
+    return Overdue(since, tuple(parts))

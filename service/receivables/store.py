@@ -1,0 +1,323 @@
+"""All of receivables' SQL: the patient's share under pay-after-treatment, its payments,
+instalments, reminders and defaulter marks, and the sums the indicators read.
+
+Services reach it as `uow.receivables` (service/unit_of_work.py), written against the
+`ReceivableStore` protocol; settlement opens and cancels receivables through it in its own unit
+of work. Unique violations become `service.db.Duplicate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.admissions.models import Admission
+from service.auth.principal import Principal
+from service.auth.visibility import visible_to
+from service.db import Duplicate, is_unique_violation
+from service.receivables.models import (
+    DefaulterMark,
+    Instalment,
+    Receivable,
+    ReceivablePayment,
+    Reminder,
+)
+from service.settlements.models import Settlement, SettlementReversal
+
+# Guarded moves of the one mutable row: each is a single statement, so PostgreSQL's row lock
+# orders a payment and a cancellation of the same receivable, and the WHERE is re-checked on
+# the row as the first of them left it.
+_ADD_PAID = sa.text(
+    "UPDATE receivables SET paid_fen = paid_fen + :amount, "
+    "status = CASE WHEN paid_fen + :amount = amount_due_fen THEN 'paid' ELSE 'open' END "
+    "WHERE id = :id AND status = 'open' AND paid_fen + :amount <= amount_due_fen "
+    "RETURNING paid_fen"
+)
+_CANCEL = sa.text(
+    "UPDATE receivables SET status = 'cancelled', reversal_id = :reversal_id, "
+    "refund_due_fen = paid_fen, cancelled_at = :now "
+    "WHERE settlement_id = :settlement_id AND status <> 'cancelled' "
+    "RETURNING id, paid_fen"
+).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
+
+
+class ReceivableStore(Protocol):
+    async def add(self, row: object) -> None:
+        """Insert one row; `Duplicate` on a unique violation (a HIS payment id taken)."""
+        ...
+
+    async def add_all(self, rows: Sequence[object]) -> None: ...
+
+    async def open(self, row: Receivable) -> None:
+        """The share left to the patient, in the settlement's transaction (one INSERT, no
+        savepoint: the settlement's visit and HIS id are unique already)."""
+        ...
+
+    async def get(self, receivable_id: int) -> Receivable | None: ...
+
+    async def by_settlement(self, settlement_id: int) -> Receivable | None: ...
+
+    async def add_paid(self, *, receivable_id: int, amount_fen: int) -> int | None:
+        """The new paid total, or None if the receivable is not open or would be overpaid."""
+        ...
+
+    async def cancel(
+        self, *, settlement_id: int, reversal_id: int, now: datetime
+    ) -> tuple[int, int] | None: ...
+
+    async def payment_by_his_id(
+        self, *, hospital_code: str, his_payment_id: str
+    ) -> ReceivablePayment | None: ...
+
+    async def payments(self, receivable_id: int) -> list[ReceivablePayment]: ...
+
+    async def instalments(self, receivable_id: int) -> list[Instalment]: ...
+
+    async def reminders(self, receivable_id: int) -> list[Reminder]: ...
+
+    async def marks(self, *, hospital_code: str, person_key: str) -> list[DefaulterMark]: ...
+
+    async def is_marked(self, *, hospital_code: str, person_key: str) -> bool: ...
+
+    async def open_receivables(
+        self,
+        *,
+        principal: Principal,
+        hospital_code: str | None,
+        due_before: date | None,
+        limit: int,
+    ) -> list[Receivable]: ...
+
+    async def instalments_for(
+        self, receivable_ids: Sequence[int]
+    ) -> dict[int, list[Instalment]]: ...
+
+    async def mark_history(
+        self, *, principal: Principal, hospital_code: str | None, limit: int
+    ) -> list[DefaulterMark]: ...
+
+    async def eligible_admissions(
+        self, *, principal: Principal, since: datetime, until: datetime
+    ) -> list[tuple[str, str, int, int]]:
+        """(hospital, county, eligible admissions, of which settled without a deposit)."""
+        ...
+
+    async def collected(
+        self, *, principal: Principal, since: datetime, until: datetime
+    ) -> list[tuple[str, str, int, int]]:
+        """(hospital, county, patient shares due, paid) of receivables not cancelled."""
+        ...
+
+
+class SqlReceivableStore:
+    """ReceivableStore, over the unit of work's session."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, row: object) -> None:
+        try:
+            async with self._session.begin_nested():
+                self._session.add(row)
+                await self._session.flush()
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise Duplicate(str(exc.orig)) from exc
+            raise
+
+    async def open(self, row: Receivable) -> None:
+        self._session.add(row)
+        await self._session.flush()
+
+    async def add_all(self, rows: Sequence[object]) -> None:
+        self._session.add_all(rows)
+        await self._session.flush()
+
+    async def get(self, receivable_id: int) -> Receivable | None:
+        query = select(Receivable).where(Receivable.id == receivable_id)
+        return (await self._session.exec(query.execution_options(populate_existing=True))).first()
+
+    async def by_settlement(self, settlement_id: int) -> Receivable | None:
+        query = select(Receivable).where(Receivable.settlement_id == settlement_id)
+        return (await self._session.exec(query.execution_options(populate_existing=True))).first()
+
+    async def add_paid(self, *, receivable_id: int, amount_fen: int) -> int | None:
+        """The new paid total, or None if the receivable is not open or would be overpaid."""
+        conn = await self._session.connection()
+        row = (await conn.execute(_ADD_PAID, {"id": receivable_id, "amount": amount_fen})).first()
+        return None if row is None else int(row[0])
+
+    async def cancel(
+        self, *, settlement_id: int, reversal_id: int, now: datetime
+    ) -> tuple[int, int] | None:
+        """Cancel the settlement's receivable: (id, what was paid), or None if it has none."""
+        conn = await self._session.connection()
+        params = {"settlement_id": settlement_id, "reversal_id": reversal_id, "now": now}
+        row = (await conn.execute(_CANCEL, params)).first()
+        return None if row is None else (int(row[0]), int(row[1]))
+
+    async def payment_by_his_id(
+        self, *, hospital_code: str, his_payment_id: str
+    ) -> ReceivablePayment | None:
+        query = select(ReceivablePayment).where(
+            ReceivablePayment.hospital_code == hospital_code,
+            ReceivablePayment.his_payment_id == his_payment_id,
+        )
+        return (await self._session.exec(query)).first()
+
+    async def payments(self, receivable_id: int) -> list[ReceivablePayment]:
+        query = (
+            select(ReceivablePayment)
+            .where(ReceivablePayment.receivable_id == receivable_id)
+            .order_by(col(ReceivablePayment.id))
+        )
+        return list((await self._session.exec(query)).all())
+
+    async def instalments(self, receivable_id: int) -> list[Instalment]:
+        query = (
+            select(Instalment)
+            .where(Instalment.receivable_id == receivable_id)
+            .order_by(col(Instalment.seq))
+        )
+        return list((await self._session.exec(query)).all())
+
+    async def reminders(self, receivable_id: int) -> list[Reminder]:
+        query = (
+            select(Reminder)
+            .where(Reminder.receivable_id == receivable_id)
+            .order_by(col(Reminder.id))
+        )
+        return list((await self._session.exec(query)).all())
+
+    async def marks(self, *, hospital_code: str, person_key: str) -> list[DefaulterMark]:
+        """A person's marks at a hospital, oldest first: the last one is in force."""
+        query = (
+            select(DefaulterMark)
+            .where(
+                DefaulterMark.hospital_code == hospital_code,
+                DefaulterMark.person_key == person_key,
+            )
+            .order_by(col(DefaulterMark.id))
+        )
+        return list((await self._session.exec(query)).all())
+
+    async def is_marked(self, *, hospital_code: str, person_key: str) -> bool:
+        query = (
+            select(DefaulterMark.action)
+            .where(
+                DefaulterMark.hospital_code == hospital_code,
+                DefaulterMark.person_key == person_key,
+            )
+            .order_by(col(DefaulterMark.id).desc())
+            .limit(1)
+        )
+        return (await self._session.exec(query)).first() == "mark"
+
+    async def open_receivables(
+        self,
+        *,
+        principal: Principal,
+        hospital_code: str | None,
+        due_before: date | None,
+        limit: int,
+    ) -> list[Receivable]:
+        r = Receivable
+        query = select(r).where(
+            col(r.status) == "open",
+            *visible_to(
+                principal, hospital_code=col(r.hospital_code), county_code=col(r.county_code)
+            ),
+        )
+        if hospital_code is not None:
+            query = query.where(col(r.hospital_code) == hospital_code)
+        if due_before is not None:
+            query = query.where(col(r.due_on) < due_before)
+        query = query.order_by(col(r.due_on), col(r.id)).limit(limit)
+        return list((await self._session.exec(query)).all())
+
+    async def instalments_for(self, receivable_ids: Sequence[int]) -> dict[int, list[Instalment]]:
+        if not receivable_ids:
+            return {}
+        query = (
+            select(Instalment)
+            .where(col(Instalment.receivable_id).in_(receivable_ids))
+            .order_by(col(Instalment.receivable_id), col(Instalment.seq))
+        )
+        out: dict[int, list[Instalment]] = {}
+        for row in (await self._session.exec(query)).all():
+            out.setdefault(row.receivable_id, []).append(row)
+        return out
+
+    async def mark_history(
+        self, *, principal: Principal, hospital_code: str | None, limit: int
+    ) -> list[DefaulterMark]:
+        m = DefaulterMark
+        query = select(m).where(
+            *visible_to(
+                principal, hospital_code=col(m.hospital_code), county_code=col(m.county_code)
+            )
+        )
+        if hospital_code is not None:
+            query = query.where(col(m.hospital_code) == hospital_code)
+        query = query.order_by(col(m.id).desc()).limit(limit)
+        return list((await self._session.exec(query)).all())
+
+    async def eligible_admissions(
+        self, *, principal: Principal, since: datetime, until: datetime
+    ) -> list[tuple[str, str, int, int]]:
+        a = Admission
+        active = (
+            sa.exists()
+            .where(col(Settlement.admission_id) == col(a.id))
+            .where(~sa.exists().where(col(SettlementReversal.settlement_id) == col(Settlement.id)))
+        )
+        settled = sa.and_(active, col(a.deposit_taken_fen) == 0)
+        query = (
+            select(
+                col(a.hospital_code),
+                col(a.county_code),
+                sa.func.count(),
+                sa.func.sum(sa.case((settled, 1), else_=0)),
+            )
+            .where(col(a.eligible).is_(True))
+            .where(col(a.admitted_at) >= since, col(a.admitted_at) < until)
+            .where(
+                *visible_to(
+                    principal, hospital_code=col(a.hospital_code), county_code=col(a.county_code)
+                )
+            )
+            .group_by(col(a.hospital_code), col(a.county_code))
+        )
+        rows = (await self._session.exec(query)).all()
+        return [(h, c, int(n), int(k or 0)) for h, c, n, k in rows]
+
+    async def collected(
+        self, *, principal: Principal, since: datetime, until: datetime
+    ) -> list[tuple[str, str, int, int]]:
+        r = Receivable
+        query = (
+            select(
+                col(r.hospital_code),
+                col(r.county_code),
+                sa.func.sum(r.amount_due_fen),
+                sa.func.sum(r.paid_fen),
+            )
+            .where(col(r.status) != "cancelled")
+            .where(col(r.discharged_at) >= since, col(r.discharged_at) < until)
+            .where(
+                *visible_to(
+                    principal, hospital_code=col(r.hospital_code), county_code=col(r.county_code)
+                )
+            )
+            .group_by(col(r.hospital_code), col(r.county_code))
+        )
+        rows = (await self._session.exec(query)).all()
+        return [(h, c, int(due or 0), int(paid or 0)) for h, c, due, paid in rows]

@@ -1,0 +1,274 @@
+"""Fund clearing (清算与对账): funds, statements per fund/hospital/period, closing, export,
+payments and reconciliation. Hospitals see their own, auditors their region, fund keys their
+own fund in their region, admins everything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+
+from service.auth.deps import (
+    AdminDep,
+    ClearingCloserDep,
+    ClearingPayerDep,
+    ClearingReaderDep,
+    ClearingReconcilerDep,
+)
+from service.clearing import export, payments, service
+from service.clearing.schemas import (
+    CODE,
+    PERIOD,
+    ClearingPaymentCreate,
+    ClearingPaymentPublic,
+    FundCreate,
+    FundPublic,
+    ReconciliationPublic,
+    StatementCreate,
+    StatementPublic,
+)
+from service.deps import SettingsDep
+from service.errors import problem_responses
+from service.unit_of_work import UnitOfWorkDep
+
+router = APIRouter(prefix="/v1/clearing", tags=["clearing"])
+
+ReaderDep = ClearingReaderDep
+CloserDep = ClearingCloserDep
+ReconcilerDep = ClearingReconcilerDep
+PayerDep = ClearingPayerDep
+StatementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ReconciliationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _replayed(what: str, schema: str = "StatementPublic") -> dict[str, object]:
+    return {
+        "description": f"{what} (a replay)",
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
+
+
+@router.get("/funds", response_model=list[FundPublic], responses=problem_responses(401, 403))
+async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic]:
+    return await service.list_funds(uow, principal=principal)
+
+
+@router.post(
+    "/funds",
+    status_code=201,
+    response_model=FundPublic,
+    responses=problem_responses(401, 403, 409, 422),
+    summary="Register a fund (admin): which layers' fund_type it pays, for which region",
+)
+async def create_fund(body: FundCreate, uow: UnitOfWorkDep, _: AdminDep) -> FundPublic:
+    return await service.create_fund(uow, body=body)
+
+
+@router.get(
+    "/statement",
+    response_model=StatementPublic,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="A fund's statement for a hospital and month: closed as stored, or open as of now",
+)
+async def get_statement(
+    uow: UnitOfWorkDep,
+    principal: ReaderDep,
+    fund_code: Code,
+    hospital_code: Code,
+    period: Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")],
+) -> StatementPublic:
+    return await service.statement(
+        uow,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=period,
+    )
+
+
+@router.post(
+    "/statements",
+    status_code=201,
+    response_model=StatementPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Close a period (关账): the statement becomes immutable and hashed; never reopened",
+    openapi_extra={"responses": {"200": _replayed("the statement, closed already")}},
+    description="201 when this call closed it; 200 with the stored statement when it was "
+    "closed already (also by a concurrent twin of this request).",
+)
+async def close_period(
+    body: StatementCreate, response: Response, uow: UnitOfWorkDep, principal: CloserDep
+) -> StatementPublic:
+    statement, created = await service.close(
+        uow,
+        principal=principal,
+        fund_code=body.fund_code,
+        hospital_code=body.hospital_code,
+        period=body.period,
+    )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/v1/clearing/statements/{statement.id}"
+    return statement
+
+
+@router.get(
+    "/statements",
+    response_model=list[StatementPublic],
+    responses=problem_responses(401, 403, 422),
+    summary="Closed statements you may see, newest period first",
+)
+async def list_statements(
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    principal: ReaderDep,
+    fund_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    hospital_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[StatementPublic]:
+    return await service.list_closed(
+        uow,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        limit=min(limit, settings.max_page_size),
+    )
+
+
+@router.get(
+    "/statements/{statement_id}",
+    response_model=StatementPublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_closed(
+    statement_id: StatementId, uow: UnitOfWorkDep, principal: ReaderDep
+) -> StatementPublic:
+    return await service.closed_by_id(uow, principal=principal, statement_id=statement_id)
+
+
+@router.get(
+    "/statements/{statement_id}/export",
+    response_class=Response,
+    responses={
+        **problem_responses(401, 403, 404, 422),
+        200: {
+            "description": "the closed statement as a file",
+            "content": {export.XLSX_MEDIA: {}, export.CSV_MEDIA: {}},
+        },
+    },
+    summary="A closed statement as XLSX or CSV, with Chinese headers",
+)
+async def export_statement(
+    statement_id: StatementId,
+    uow: UnitOfWorkDep,
+    principal: ReaderDep,
+    format: Annotated[export.ExportFormat, Query()] = "xlsx",
+) -> Response:
+    statement = await service.closed_by_id(uow, principal=principal, statement_id=statement_id)
+    name = f"clearing-{statement.fund_code}-{statement.hospital_code}-{statement.period}"
+    if format == "csv":
+        body, media = export.to_csv(statement), export.CSV_MEDIA
+    else:
+        body, media = export.to_xlsx(statement), export.XLSX_MEDIA
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{format}"'}
+    return Response(content=body, media_type=media, headers=headers)
+
+
+@router.post(
+    "/statements/{statement_id}/payments",
+    status_code=201,
+    response_model=ClearingPaymentPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Record the fund's payment (拨付) of a closed statement; idempotent by reference",
+    openapi_extra={
+        "responses": {"200": _replayed("the payment recorded before", "ClearingPaymentPublic")}
+    },
+)
+async def pay_statement(
+    statement_id: StatementId,
+    body: ClearingPaymentCreate,
+    response: Response,
+    uow: UnitOfWorkDep,
+    principal: PayerDep,
+) -> ClearingPaymentPublic:
+    payment, replayed = await payments.pay(
+        uow, principal=principal, statement_id=statement_id, body=body
+    )
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return payment
+
+
+@router.post(
+    "/reconciliation",
+    status_code=201,
+    response_model=ReconciliationPublic,
+    responses=problem_responses(401, 403, 404, 413, 422),
+    summary="对账: the fund's detail file (CSV/XLSX) against the statement; the answer is kept",
+    description="Columns settlement_id/结算号, visit_id/就诊号, amount/金额. A bad file is a 422 "
+    "`invalid_detail_file` listing every bad line (`errors[].field` = `line N: column`). Each "
+    "upload is stored with its answer (`Location`: /v1/clearing/reconciliations/{id}).",
+)
+async def reconcile(
+    response: Response,
+    uow: UnitOfWorkDep,
+    principal: ReconcilerDep,
+    fund_code: Code,
+    hospital_code: Code,
+    period: Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")],
+    file: Annotated[UploadFile, File(description="the fund's detail file")],
+) -> ReconciliationPublic:
+    content = await file.read()
+    answer = await service.reconcile_file(
+        uow,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=period,
+        content=content,
+    )
+    response.headers["Location"] = f"/v1/clearing/reconciliations/{answer.id}"
+    return answer
+
+
+@router.get(
+    "/reconciliations",
+    response_model=list[ReconciliationPublic],
+    responses=problem_responses(401, 403, 422),
+    summary="Stored reconciliations you may see, newest first",
+)
+async def list_reconciliations(
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    principal: ReaderDep,
+    fund_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    hospital_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    period: Annotated[str | None, Query(pattern=PERIOD, description="YYYY-MM")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[ReconciliationPublic]:
+    return await service.list_reconciliations(
+        uow,
+        principal=principal,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=period,
+        limit=min(limit, settings.max_page_size),
+    )
+
+
+@router.get(
+    "/reconciliations/{reconciliation_id}",
+    response_model=ReconciliationPublic,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="A stored reconciliation, as it was answered",
+)
+async def get_reconciliation(
+    reconciliation_id: ReconciliationId, uow: UnitOfWorkDep, principal: ReaderDep
+) -> ReconciliationPublic:
+    return await service.reconciliation(
+        uow, principal=principal, reconciliation_id=reconciliation_id
+    )

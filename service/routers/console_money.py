@@ -1,0 +1,78 @@
+"""Console pages after the slip: a fund's monthly statement for a hospital (清算), and the
+patients' shares under pay-after-treatment (overdue list, instalments, defaulter marks)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from service.clearing import service as clearing
+from service.clearing.schemas import CODE, PERIOD
+from service.console.views import page
+from service.receivables import defaulters
+from service.receivables import service as receivables
+from service.routers.console import UserDep, guard
+from service.unit_of_work import UnitOfWorkDep
+
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
+
+
+@router.get("/clearing")
+async def clearing_page(
+    uow: UnitOfWorkDep,
+    user: UserDep,
+    fund_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    hospital_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    period: Annotated[str | None, Query(pattern=PERIOD)] = None,
+) -> Response:
+    """A fund's statement for a hospital and month (as GET /v1/clearing/statement answers it,
+    refusals included), the reconciliations stored for it, and the closed statements."""
+    principal = user.principal
+    funds = await clearing.list_funds(uow, principal=principal)
+    # A fund key's own fund; otherwise the basic pool (医保基金) first, as offices read it first.
+    basic_first = sorted(funds, key=lambda f: f.fund_type != "basic_insurance")
+    fund_code = fund_code or principal.fund_code or (basic_first[0].code if funds else "")
+    hospital_code = hospital_code or principal.hospital_code or ""
+    statement, reconciliations = None, []
+    if fund_code and hospital_code and period:
+        statement = await clearing.statement(
+            uow,
+            principal=principal,
+            fund_code=fund_code,
+            hospital_code=hospital_code,
+            period=period,
+        )
+        reconciliations = await clearing.list_reconciliations(
+            uow,
+            principal=principal,
+            fund_code=fund_code,
+            hospital_code=hospital_code,
+            period=period,
+            limit=20,
+        )
+    closed = await clearing.list_closed(
+        uow, principal=principal, fund_code=None, hospital_code=None, limit=50
+    )
+    return page(
+        "clearing.html",
+        user=user,
+        nav="clearing",
+        funds=funds,
+        fund_code=fund_code,
+        hospital_code=hospital_code,
+        period=period or "",
+        statement=statement,
+        reconciliations=reconciliations,
+        closed=closed,
+    )
+
+
+@router.get("/receivables")
+async def receivables_page(uow: UnitOfWorkDep, user: UserDep) -> Response:
+    late = await receivables.overdue_list(
+        uow, principal=user.principal, hospital_code=None, limit=200
+    )
+    marks = await defaulters.history(uow, principal=user.principal, hospital_code=None, limit=100)
+    return page("receivables.html", user=user, nav="receivables", late=late, marks=marks)

@@ -1,0 +1,203 @@
+"""The patient's share under pay-after-treatment (先诊疗后付费): receivables, payments,
+instalments, reminders, overdue lists and defaulter marks. Hospitals act on their own;
+auditors read their region; admins read everything."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from service.auth.deps import AuditorOrHospitalDep, HospitalDep
+from service.deps import SettingsDep
+from service.errors import problem_responses
+from service.receivables import defaulters, indicators, service
+from service.receivables.schemas import (
+    MarkCreate,
+    MarkPublic,
+    OverdueSummary,
+    ReceivablePaymentCreate,
+    ReceivablePublic,
+    ReminderCreate,
+    ScheduleCreate,
+)
+from service.unit_of_work import UnitOfWorkDep
+
+router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
+
+_REPLAYED = {
+    "description": "the receivable, as the same request left it before (a replay)",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReceivablePublic"}}},
+}
+ReceivableId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+HospitalFilter = Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+@router.get(
+    "",
+    response_model=list[ReceivablePublic],
+    responses=problem_responses(401, 403, 422),
+    summary="The receivable of a settlement (empty: none, or not yours to see)",
+)
+async def by_settlement(
+    uow: UnitOfWorkDep,
+    principal: AuditorOrHospitalDep,
+    settlement_id: Annotated[int, Query(ge=1, le=2**63 - 1)],
+) -> list[ReceivablePublic]:
+    found = await service.for_settlement(uow, principal=principal, settlement_id=settlement_id)
+    return [] if found is None else [found]
+
+
+@router.get(
+    "/overdue",
+    response_model=OverdueSummary,
+    responses=problem_responses(401, 403, 422),
+    summary="逾期清单: open receivables past due (or with an instalment past due)",
+)
+async def overdue(
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    principal: AuditorOrHospitalDep,
+    hospital_code: HospitalFilter = None,
+    limit: Limit = 100,
+) -> OverdueSummary:
+    return await service.overdue_list(
+        uow,
+        principal=principal,
+        hospital_code=hospital_code,
+        limit=min(limit, settings.max_page_size),
+    )
+
+
+@router.get(
+    "/indicators",
+    response_model=indicators.PayAfterTreatmentIndicators,
+    responses=problem_responses(401, 403, 422),
+    summary="先诊疗后付费 indicators per hospital and county: share settled under it, "
+    "collection rate, overdue amount and age",
+)
+async def pay_after_treatment_indicators(
+    uow: UnitOfWorkDep,
+    principal: AuditorOrHospitalDep,
+    year: Annotated[int, Query(ge=2000, le=2999)],
+) -> indicators.PayAfterTreatmentIndicators:
+    return await indicators.pay_after_treatment(uow, principal=principal, year=year)
+
+
+@router.get(
+    "/defaulters",
+    response_model=list[MarkPublic],
+    responses=problem_responses(401, 403, 422),
+    summary="Defaulter marks and their removals (who, by whom, when), newest first",
+)
+async def defaulter_history(
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    principal: AuditorOrHospitalDep,
+    hospital_code: HospitalFilter = None,
+    limit: Limit = 100,
+) -> list[MarkPublic]:
+    return await defaulters.history(
+        uow,
+        principal=principal,
+        hospital_code=hospital_code,
+        limit=min(limit, settings.max_page_size),
+    )
+
+
+@router.get(
+    "/{receivable_id}",
+    response_model=ReceivablePublic,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def get_receivable(
+    receivable_id: ReceivableId, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
+) -> ReceivablePublic:
+    return await service.get(uow, principal=principal, receivable_id=receivable_id)
+
+
+@router.post(
+    "/{receivable_id}/payments",
+    status_code=201,
+    response_model=ReceivablePublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Record a payment of the patient's share; idempotent by his_payment_id",
+    openapi_extra={"responses": {"200": _REPLAYED}},
+)
+async def pay(
+    receivable_id: ReceivableId,
+    body: ReceivablePaymentCreate,
+    response: Response,
+    uow: UnitOfWorkDep,
+    principal: HospitalDep,
+) -> ReceivablePublic:
+    receivable, replayed = await service.pay(
+        uow, principal=principal, receivable_id=receivable_id, body=body
+    )
+    if replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    return receivable
+
+
+@router.post(
+    "/{receivable_id}/instalments",
+    status_code=201,
+    response_model=ReceivablePublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="分期付款: the instalment schedule agreed at discharge (once)",
+    openapi_extra={"responses": {"200": _REPLAYED}},
+)
+async def schedule(
+    receivable_id: ReceivableId,
+    body: ScheduleCreate,
+    response: Response,
+    uow: UnitOfWorkDep,
+    principal: HospitalDep,
+) -> ReceivablePublic:
+    receivable, created = await service.agree_schedule(
+        uow, principal=principal, receivable_id=receivable_id, body=body
+    )
+    if not created:
+        response.status_code = 200
+    return receivable
+
+
+@router.post(
+    "/{receivable_id}/reminders",
+    status_code=201,
+    response_model=ReceivablePublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="催缴: record a reminder sent to the patient",
+)
+async def remind(
+    receivable_id: ReceivableId, body: ReminderCreate, uow: UnitOfWorkDep, principal: HospitalDep
+) -> ReceivablePublic:
+    return await service.remind(uow, principal=principal, receivable_id=receivable_id, body=body)
+
+
+@router.post(
+    "/{receivable_id}/defaulter",
+    status_code=201,
+    response_model=MarkPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="恶意拖欠: mark the person a defaulter (after the policy's grace period)",
+)
+async def mark_defaulter(
+    receivable_id: ReceivableId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
+) -> MarkPublic:
+    return await defaulters.mark(uow, principal=principal, receivable_id=receivable_id, body=body)
+
+
+@router.post(
+    "/{receivable_id}/defaulter/removal",
+    status_code=201,
+    response_model=MarkPublic,
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Lift a defaulter mark (the mark stays in the history)",
+)
+async def unmark_defaulter(
+    receivable_id: ReceivableId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
+) -> MarkPublic:
+    return await defaulters.unmark(uow, principal=principal, receivable_id=receivable_id, body=body)

@@ -1,0 +1,69 @@
+"""After a hospital marks a defaulter, its admission answer says so, and the policy's
+`deposit_from_defaulters` decides whether a deposit may then be taken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from tests import factories
+from tests.factories import receivable_of, settle
+from tests.factories import settlement_request as body
+
+
+@pytest.fixture
+def registry() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url="http://registry.test", assert_all_called=False) as router:
+        yield router
+
+
+async def _admit(
+    client: httpx.AsyncClient, headers: dict[str, str], visit_id: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/admissions",
+        json=factories.admission_request(
+            id_number=factories.resident_id(seq=77), visit_id=visit_id
+        ),
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def test_the_admission_answer_says_defaulter_and_allows_a_deposit_per_policy(
+    client: httpx.AsyncClient, registry: respx.MockRouter, hospital_headers: dict[str, str]
+) -> None:
+    registry.get(f"/v1/persons/{factories.resident_id(seq=77)}").respond(
+        200, json=factories.registry_person()
+    )
+    first = await _admit(client, hospital_headers, "V-D1")
+    assert first["deposit_allowed"] == "0.00"
+    settlement = await settle(
+        client, hospital_headers, body("V-D1", discharged_at="2026-03-20T10:00:00+08:00")
+    )
+    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    marked = await client.post(
+        f"/v1/receivables/{receivable['id']}/defaulter",
+        json={"reason": "拒不支付"},
+        headers=hospital_headers,
+    )
+    assert marked.status_code == 201, marked.text
+    again = await _admit(client, hospital_headers, "V-D2")
+    assert "DEFAULTER_MARKED" in [w["code"] for w in again["warnings"]]
+    assert "DEFAULTER_MARKED" in again["pay_after_treatment"]["reasons"]
+    assert again["deposit_allowed"] is None  # the demo policy: deposit_from_defaulters: true
+    lifted = await client.post(
+        f"/v1/receivables/{receivable['id']}/defaulter/removal",
+        json={"reason": "已结清"},
+        headers=hospital_headers,
+    )
+    assert lifted.status_code == 201
+    third = await _admit(client, hospital_headers, "V-D3")
+    assert third["deposit_allowed"] == "0.00"
+    assert "DEFAULTER_MARKED" not in [w["code"] for w in third["warnings"]]

@@ -1,0 +1,57 @@
+"""A payment racing the settlement's reversal (PostgreSQL: real concurrency): either the
+payment lands first and the cancellation says to refund it, or the reversal lands first and
+the payment is refused. Never a payment on a cancelled receivable left unrefunded."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel import select
+
+from service.receivables.models import Receivable, ReceivablePayment
+from tests.factories import receivable_of
+from tests.factories import receivable_payment as payment
+from tests.factories import settled_share as settled
+
+
+@pytest.mark.postgres
+async def test_a_payment_racing_a_reversal_is_refunded_or_refused(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    for round_ in range(6):
+        settlement = await settled(app, client, hospital_headers)
+        receivable = await receivable_of(client, hospital_headers, settlement["id"])
+        pay, reverse = await asyncio.gather(
+            client.post(
+                f"/v1/receivables/{receivable['id']}/payments",
+                json=payment("80.00", f"P{round_}"),
+                headers=hospital_headers,
+            ),
+            client.post(
+                f"/v1/settlements/{settlement['id']}/reversal",
+                json={"reason": "race"},
+                headers=hospital_headers,
+            ),
+        )
+        assert reverse.status_code == 201, reverse.text
+        assert pay.status_code in (201, 409), pay.text
+        async with app.state.sessionmaker() as s:
+            row = (await s.exec(select(Receivable).where(Receivable.id == receivable["id"]))).one()
+            paid = sum(
+                p.amount_fen
+                for p in (
+                    await s.exec(
+                        select(ReceivablePayment).where(
+                            ReceivablePayment.receivable_id == receivable["id"]
+                        )
+                    )
+                ).all()
+            )
+        assert row.status == "cancelled"
+        assert row.refund_due_fen == paid == row.paid_fen
+        assert paid == (80_00 if pay.status_code == 201 else 0)
+        if pay.status_code == 409:
+            assert pay.json()["code"] == "receivable_cancelled"
