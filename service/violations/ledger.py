@@ -3,8 +3,6 @@ back with the admission or settlement that found it."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -16,56 +14,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.base import utcnow
+from service.violations.content import canonical_json, record_hash
 from service.violations.models import LedgerHead, Violation, ViolationTransition
 
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat(timespec="microseconds")
-
-
-def violation_content(v: Violation) -> dict[str, Any]:
-    """The fields the chain vouches for: everything but the status projection."""
-    return {
-        "kind": "violation",
-        "chain": v.chain,
-        "seq": v.chain_seq,
-        "rule_code": v.rule_code,
-        "severity": v.severity,
-        "hospital_code": v.hospital_code,
-        "county_code": v.county_code,
-        "visit_id": v.visit_id,
-        "person_key": v.person_key,
-        "person_masked": v.person_masked,
-        "source": v.source,
-        "source_ref": v.source_ref,
-        "evidence": v.evidence,
-        "points_hundredths": v.points_hundredths,
-        "policy_hash": v.policy_hash,
-        "detected_at": _iso(v.detected_at),
-    }
-
-
-def transition_content(t: ViolationTransition) -> dict[str, Any]:
-    return {
-        "kind": "transition",
-        "chain": t.chain,
-        "seq": t.chain_seq,
-        "violation_id": t.violation_id,
-        "from_status": t.from_status,
-        "to_status": t.to_status,
-        "actor": t.actor,
-        "note": t.note,
-        "evidence_ref": t.evidence_ref,
-        "at": _iso(t.at),
-    }
+__all__ = ["Finding", "append_transition", "book_violation", "canonical_json", "lock_head"]
 
 
 async def lock_head(session: AsyncSession, chain: str) -> LedgerHead:
@@ -129,13 +81,22 @@ async def book_violation(session: AsyncSession, finding: Finding) -> Violation:
         status="open",
         status_changed_at=finding.detected_at,
     )
-    violation.entry_hash = chain_hash(head.head_hash, violation_content(violation))
-    head.seq = violation.chain_seq
-    head.head_hash = violation.entry_hash
-    session.add(violation)
+    await _chain(session, head, violation)
+    return violation
+
+
+async def _chain(
+    session: AsyncSession, head: LedgerHead, record: Violation | ViolationTransition
+) -> None:
+    """Insert the record, then hash it with its id (format 2) and move the head onto it. The
+    row is written twice inside the one transaction; no reader ever sees it unhashed."""
+    session.add(record)
+    await session.flush()
+    record.entry_hash = record_hash(record)
+    head.seq = record.chain_seq
+    head.head_hash = record.entry_hash
     session.add(head)
     await session.flush()
-    return violation
 
 
 async def append_transition(
@@ -164,9 +125,6 @@ async def append_transition(
         evidence_ref=evidence_ref,
         at=at,
     )
-    transition.entry_hash = chain_hash(head.head_hash, transition_content(transition))
-    head.seq = transition.chain_seq
-    head.head_hash = transition.entry_hash
     await session.exec(
         sa.update(Violation)
         .where(sa.column("id") == violation.id)
@@ -174,7 +132,5 @@ async def append_transition(
     )
     violation.status = to_status
     violation.status_changed_at = at
-    session.add(transition)
-    session.add(head)
-    await session.flush()
+    await _chain(session, head, transition)
     return transition

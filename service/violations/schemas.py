@@ -117,6 +117,10 @@ class BrokenRecord(BaseModel):
 class ChainVerdict(BaseModel):
     chain: str
     records: int
+    legacy_records: int = Field(
+        default=0,
+        description="Records hashed in format 1 (before ids were hashed): ids checked by order",
+    )
     intact: bool
     first_broken: BrokenRecord | None = None
 

@@ -193,7 +193,13 @@ async def test_truncation_with_a_rewritten_head_is_caught_by_an_exported_head(
         "UPDATE ledger_heads SET seq = 4, head_hash = (SELECT entry_hash FROM violations "
         "WHERE chain = '990102' AND chain_seq = 4) WHERE chain = '990102'",
     )
-    await _sql(app, "UPDATE violations SET status = 'rectifying' WHERE id = :i", i=ledger[0])
+    # ... and the projection: the status and time of the transition now latest.
+    await _sql(
+        app,
+        "UPDATE violations SET status = 'rectifying', status_changed_at = (SELECT at FROM "
+        "violation_transitions WHERE chain = '990102' AND chain_seq = 3) WHERE id = :i",
+        i=ledger[0],
+    )
     assert (await _verify(client, auditor_headers))["intact"] is True
     async with app.state.sessionmaker() as session:
         report = await verify_ledger(
@@ -219,3 +225,32 @@ async def test_verify_and_heads_stay_in_scope(
     heads = (await client.get("/v1/violations/chain-heads", headers=neighbour)).json()
     assert [h["chain"] for h in heads["heads"]] == ["990103"]
     assert (await client.get("/v1/violations/verify", headers=hospital_headers)).status_code == 403
+
+
+async def test_several_violations_rectified_some_twice_verify_intact(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """Issue 11 item 9: the projection check compared each violation with the newest transition
+    of the whole chain, so any two violations with transitions read as BROKEN."""
+    ids = await f.book(app.state.sessionmaker, *(f.finding(visit_id=f"R{i}") for i in range(4)))
+    moves = {
+        ids[0]: ["rectifying", "rectified", "verified"],
+        ids[1]: ["rectifying"],
+        # A second rectification: sent back, rectified again, verified, reopened, rectified.
+        ids[2]: ["rectifying", "rectified", "rectifying", "rectified", "verified", "open"],
+    }
+    for step in range(max(len(m) for m in moves.values())):
+        for vid, path in moves.items():
+            if step < len(path):
+                r = await client.post(
+                    f"/v1/violations/{vid}/transitions",
+                    json={"to_status": path[step], "note": "复核"},
+                    headers=admin_headers,
+                )
+                assert r.status_code == 201, r.text
+        body = await _verify(client, auditor_headers)
+        assert body["intact"] is True, body["first_broken"]
+    assert body["records_checked"] == 4 + sum(len(m) for m in moves.values())
