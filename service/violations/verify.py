@@ -37,7 +37,7 @@ from service.violations.schemas import (
     ChainVerdict,
     VerifyReport,
 )
-from service.violations.scope import region_conditions
+from service.violations.scope import region_conditions, region_range
 
 WINDOW = 2000
 Record = Violation | ViolationTransition
@@ -65,7 +65,8 @@ async def verify_ledger(
     exported: Iterable[ChainHeadPublic] = (),
 ) -> VerifyReport:
     heads = await heads_in_scope(session, principal)
-    known = {h.chain: h for h in exported}
+    uploaded = list(exported)
+    known = {h.chain: h for h in uploaded if in_scope(principal, h.chain)}
     verdicts = [await verify_chain(session, head, known.get(head.chain)) for head in heads]
     verdicts += [_missing_chain(h) for c, h in known.items() if c not in {x.chain for x in heads}]
     broken = [v.first_broken for v in verdicts if v.first_broken is not None]
@@ -75,7 +76,20 @@ async def verify_ledger(
         records_checked=sum(v.records for v in verdicts),
         first_broken=broken[0] if broken else None,
         chains=verdicts,
+        heads_checked=len(known),
+        heads_outside_scope=sorted(h.chain for h in uploaded if h.chain not in known),
     )
+
+
+def in_scope(principal: Principal, chain: str) -> bool:
+    """The Python twin of scope.region_conditions for a chain (a county code)."""
+    prefix = principal.region_prefix if principal.role is Role.AUDITOR else None
+    if not prefix:
+        return True
+    if len(prefix) >= 6:
+        return chain == prefix[:6]
+    low, high = region_range(prefix)
+    return low <= chain <= high
 
 
 def _missing_chain(exported: ChainHeadPublic) -> ChainVerdict:

@@ -148,3 +148,72 @@ async def test_swapped_ids_and_statuses_are_found(
     assert body["intact"] is False
     assert body["first_broken"]["seq"] == 1
     assert body["first_broken"]["id"] == ledger["B"]
+
+
+@pytest.fixture
+async def live_county(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, Any]:
+    """A county whose ledger was written before ids were hashed (format 1): two violations, one
+    rectified, its head exported; then the upgrade, and one more violation in format 2."""
+    from service.violations import content, ledger
+
+    with monkeypatch.context() as m:
+        m.setattr(ledger, "record_hash", lambda r: content.record_hash(r, content.LEGACY_FORMAT))
+        ids = await f.book(app.state.sessionmaker, f.finding(visit_id="A"), f.finding(visit_id="B"))
+        r = await client.post(
+            f"/v1/violations/{ids[0]}/transitions",
+            json={"to_status": "rectifying"},
+            headers=admin_headers,
+        )
+        assert r.status_code == 201
+        heads = (await client.get("/v1/violations/chain-heads", headers=admin_headers)).json()
+    ids += await f.book(app.state.sessionmaker, f.finding(visit_id="C"))
+    return {"ids": ids, "heads": heads}
+
+
+async def test_a_live_ledger_in_the_old_format_still_verifies_against_its_export(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str], live_county: dict[str, Any]
+) -> None:
+    response = await client.post(
+        "/v1/violations/verify", json=live_county["heads"], headers=auditor_headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["intact"] is True, body["first_broken"]
+    chain = next(c for c in body["chains"] if c["chain"] == "990102")
+    assert (chain["records"], chain["legacy_records"]) == (4, 3)
+
+
+async def test_swapped_ids_of_old_format_records_are_found_by_their_order(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    live_county: dict[str, Any],
+) -> None:
+    await swap_ids(app, violations_table, "990102", 1, 2, with_status=True)
+    broken = (await _verify(client, auditor_headers))["first_broken"]
+    assert (broken["seq"], broken["kind"]) == (2, "violation")
+    assert "out of order" in broken["reason"]
+
+
+async def test_an_old_format_record_after_a_new_one_is_found(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    live_county: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A record hashed without its id after the chain moved on is a rewrite, not history."""
+    from service.violations import content, ledger
+
+    monkeypatch.setattr(
+        ledger, "record_hash", lambda r: content.record_hash(r, content.LEGACY_FORMAT)
+    )
+    await f.book(app.state.sessionmaker, f.finding(visit_id="D"))
+    broken = (await _verify(client, auditor_headers))["first_broken"]
+    assert (broken["seq"], broken["kind"]) == (5, "violation")
+    assert "format 1 after a format-2 record" in broken["reason"]
