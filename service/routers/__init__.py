@@ -5,6 +5,7 @@ from fastapi import APIRouter, FastAPI
 from service.routers import (
     admissions,
     console,
+    console_verify,
     docs,
     health,
     indicators,
@@ -26,6 +27,7 @@ ROUTERS: list[APIRouter] = [
     violations.router,
     indicators.router,
     console.router,
+    console_verify.router,
 ]
 
 
