@@ -110,7 +110,7 @@ class ChainHeadIn(ChainHeadPublic):
     model_config = ConfigDict(extra="forbid")
 
     chain: str = Field(pattern=r"^[0-9A-Za-z]{1,16}$")
-    seq: int = Field(ge=0, le=2**62)
+    seq: int = Field(ge=0, le=2**53 - 1)  # exact in every JSON reader
     head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
@@ -123,7 +123,9 @@ class ChainHeadsUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     exported_at: datetime | None = None
-    heads: list[ChainHeadIn] = Field(max_length=MAX_UPLOADED_HEADS)
+    heads: list[ChainHeadIn] = Field(
+        max_length=MAX_UPLOADED_HEADS, description="One head per chain; a chain twice is a 422"
+    )
 
     @field_validator("heads")
     @classmethod
