@@ -70,6 +70,10 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/console/indicators"): Access(REGION_READERS, "GET /v1/indicators", "指标监测"),
     # Month by month indicators (and findings): region-wide figures, so the indicators' rule.
     ("GET", "/console/trends"): Access(REGION_READERS, "GET /v1/indicators", "月度趋势"),
+    # 核验台账 (service/routers/console_verify.py): the verify API's rule, auditors and admins.
+    ("GET", "/console/verify"): Access(REGION_READERS, "GET /v1/violations/verify", "核验台账"),
+    ("POST", "/console/verify"): Access(REGION_READERS, "POST /v1/violations/verify"),
+    ("GET", "/console/verify/heads.json"): Access(REGION_READERS, "GET /v1/violations/chain-heads"),
 }
 
 NAV = [
@@ -77,6 +81,7 @@ NAV = [
     ("scoreboard", "/console/scoreboard", ("GET", "/console/scoreboard")),
     ("indicators", "/console/indicators", ("GET", "/console/indicators")),
     ("trends", "/console/trends", ("GET", "/console/trends")),
+    ("verify", "/console/verify", ("GET", "/console/verify")),
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -5,6 +5,7 @@ from fastapi import APIRouter, FastAPI
 from service.routers import (
     admissions,
     console,
+    console_verify,
     docs,
     fhir,
     health,
@@ -28,6 +29,7 @@ ROUTERS: list[APIRouter] = [
     violations.router,
     indicators.router,
     console.router,
+    console_verify.router,
     nhsa.router,
     fhir.router,
 ]

@@ -44,6 +44,7 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("get", "/v1/violations/scoreboard/export.{fmt}", "auditor"),
     ("get", "/v1/violations/verify", "auditor"),
     ("get", "/v1/violations/chain-heads", "auditor"),
+    ("post", "/v1/violations/verify", "auditor"),
     ("get", "/v1/indicators", "auditor"),
     ("post", "/v1/settlements/{settlement_id}/reversal", "hospital"),
     ("post", "/fhir/Task", "hospital"),
