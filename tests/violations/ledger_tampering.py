@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def _unchecked(url: str) -> Iterator[sa.Connection]:
+def unchecked(url: str) -> Iterator[sa.Connection]:
     """A transaction with foreign keys off (plain sqlite3 has them off; PostgreSQL skips its
     triggers for a superuser in replica mode)."""
     engine = sa.create_engine(url.replace("+aiosqlite", ""))
@@ -39,7 +39,7 @@ def _update(
     change: dict[str, Callable[[Any], Any]],
     values: dict[str, Any],
 ) -> None:
-    with _unchecked(url) as conn:
+    with unchecked(url) as conn:
         row = conn.execute(sa.select(table).where(_where(table, chain, seq))).one()
         new = values | {name: fn(row._mapping[name]) for name, fn in change.items()}
         conn.execute(table.update().where(table.c.id == row.id).values(**new))
@@ -60,7 +60,7 @@ async def update_record(
 
 
 def _swap(url: str, table: sa.Table, chain: str, one: int, other: int, with_status: bool) -> None:
-    with _unchecked(url) as conn:
+    with unchecked(url) as conn:
         a = conn.execute(sa.select(table).where(_where(table, chain, one))).one()
         b = conn.execute(sa.select(table).where(_where(table, chain, other))).one()
         free = -1 - max(a.id, b.id)

@@ -1,51 +1,66 @@
-"""The ledger as a county uses it, step by random step (issue 11, "Done when"): violations booked
-in several counties, rectified (some twice, sent back, reopened), and the ledger verifies intact
-after every step; a tamper step edits one covered column of one violation, inside a transaction
-that is then rolled back, and verify, reading that transaction, must say BROKEN and name it."""
+"""The ledger as the desks and a hostile database administrator use it, step by random step
+(issue 11, "Done when"): settlements that book violations, admission reversals, violations
+rectified again and again (second and third transitions, verified, reopened), and an UPDATE in
+SQL of one column of one stored violation or transition, committed behind the service's back.
+
+After every step, verify must say intact while nothing is tampered, and, once a row is
+tampered, BROKEN in exactly that row's chain, naming exactly that record. The desks go on
+working on a tampered ledger (new findings and transitions are chained after the edit); the
+tampered violation itself is left alone, since rectifying it would chain the forged status. A
+later step puts the row back, and the ledger must verify intact again.
+
+The desks are the orchestration machine's (tests/unit_of_work/machine.py), whose own checks of
+money and findings run while the ledger is untampered.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
+from collections import Counter
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
-from sqlmodel.ext.asyncio.session import AsyncSession
+from hypothesis.stateful import invariant, precondition, rule, run_state_machine_as_test
 
 from service.auth import Principal, Role
-from service.db import create_engine, create_sessionmaker
-from service.violations.content import VIOLATION_COVER
-from service.violations.ledger import book_violation
-from service.violations.models import (
-    LedgerHead,
-    Violation,
-    ViolationTransition,
-    violations_table,
-)
-from service.violations.rectification import STEPS, move
+from service.violations.content import TRANSITION_COVER, VIOLATION_COVER
+from service.violations.models import transitions_table, violations_table
+from service.violations.rectification import move
+from service.violations.schemas import VerifyReport
 from service.violations.verify import verify_ledger
-from tests import factories as f
-from tests.conftest import make_settings, needs_postgres
+from tests.conftest import POSTGRES_URL
+from tests.unit_of_work.machine import HOSPITAL, NEXT_STEP, OrchestrationMachine, SqlBackend
+from tests.violations.ledger_tampering import unchecked
 
 ADMIN = Principal(key_id=0, role=Role.ADMIN)
-COUNTIES = ("990102", "990103", "990201")
-# Every column the chain vouches for that a tamper names at the violation itself; `chain` and
-# `chain_seq` move the record out of its place and are named at the gap (test_coverage.py).
-TAMPERABLE = sorted(c for c, cover in VIOLATION_COVER.items() if c not in ("chain", "chain_seq"))
+TABLES = {"violation": violations_table, "transition": transitions_table}
+# Every column of both tables but the record's place (chain, chain_seq): moving a record is
+# named at the gap it leaves, not at itself (tests/violations/test_coverage.py covers that).
+COLUMNS = {
+    kind: sorted(c for c in cover if c not in ("chain", "chain_seq"))
+    for kind, cover in (("violation", VIOLATION_COVER), ("transition", TRANSITION_COVER))
+}
+# What the runs reached, so a test can say they reached what they are for.
+REACHED: Counter[str] = Counter()
+RUNS = settings(
+    max_examples=15,
+    stateful_step_count=35,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def _changed(column: str, value: Any) -> Any:
+    """A clean edit of the column's own type: what an UPDATE by hand would write."""
     if column == "id":
         return value + 100_000
     if column == "status":
@@ -58,147 +73,226 @@ def _changed(column: str, value: Any) -> Any:
         return value[:-1] + ("y" if value.endswith("x") else "x")
     if isinstance(value, dict):
         return {**value, "tampered": 1}
-    return value - timedelta(days=30)
+    return value - timedelta(days=30)  # a datetime: back-dated
 
 
-async def _unchecked_foreign_keys(session: AsyncSession) -> None:
-    """Let this transaction break foreign keys (an id edit); it is rolled back anyway."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.exec(sa.text("SET LOCAL session_replication_role = replica"))  # type: ignore[call-overload]
-    else:
-        await session.exec(sa.text("PRAGMA defer_foreign_keys = ON"))  # type: ignore[call-overload]
+@dataclass(frozen=True)
+class Tamper:
+    kind: str  # violation or transition
+    chain: str
+    seq: int
+    row_id: int  # the id the row has now (the edited one, when the id was edited)
+    column: str
+    original: Any
+    violation_id: int  # the violation the row is, or the one the transition moves
 
 
-class LedgerMachine(RuleBasedStateMachine):
-    url: str = ""
+class LedgerMachine(OrchestrationMachine):
+    url: ClassVar[str]
 
     def __init__(self) -> None:
         super().__init__()
-        self.loop = asyncio.new_event_loop()
-        self.engine = create_engine(make_settings(self.url))
-        self.maker = create_sessionmaker(self.engine)
-        self.booked: list[tuple[int, str]] = []  # (id, county)
-        self.status: dict[int, str] = {}
-        self.moves = 0
-        self.run(self._empty())
-
-    def run(self, coro: Any) -> Any:
-        return self.loop.run_until_complete(coro)
+        self.tampered: Tamper | None = None
+        self.records_when_tampered: int | None = None
 
     def teardown(self) -> None:
-        self.run(self.engine.dispose())
-        self.loop.close()
+        if self.tampered is not None:  # the next run starts from an intact ledger
+            self.restore()
 
-    async def _empty(self) -> None:
-        async with self.engine.begin() as conn:
-            for table in (ViolationTransition, Violation, LedgerHead):
-                await conn.execute(sa.delete(table))
+    # --- the database administrator ----------------------------------------------------------
 
-    @rule(county=st.sampled_from(COUNTIES), visit=st.integers(1, 10_000))
-    def book(self, county: str, visit: int) -> None:
-        async def _book() -> int:
-            async with self.maker() as session:
-                finding = f.finding(
-                    county_code=county, hospital_code=f"H{county}001", visit_id=f"V{visit}"
-                )
-                violation = await book_violation(session, finding)
-                await session.commit()
-                assert violation.id is not None
-                return violation.id
+    @precondition(lambda self: self.tampered is None)
+    @rule(
+        kinds=st.sampled_from([("transition", "violation"), ("violation", "transition")]),
+        pick=st.integers(0, 999),
+        column_of=st.fixed_dictionaries({k: st.sampled_from(v) for k, v in COLUMNS.items()}),
+    )
+    def tamper(self, kinds: tuple[str, str], pick: int, column_of: dict[str, str]) -> None:
+        with unchecked(self.url) as conn:
+            # The first kind of record this run has made (transitions come later than findings).
+            found = ((k, conn.execute(self._rows_of_this_run(k)).all()) for k in kinds)
+            kind, rows = next(((k, rows) for k, rows in found if rows), (kinds[0], []))
+            if not rows:
+                return
+            table, column = TABLES[kind], column_of[kind]
+            row = rows[pick % len(rows)]
+            value = _changed(column, row._mapping[column])
+            conn.execute(table.update().where(table.c.id == row.id).values({column: value}))
+        event(f"tamper: {kind}.{column}")
+        REACHED[f"tamper {kind}"] += 1
+        REACHED[f"tamper {kind}.{column}"] += 1
+        self.tampered = Tamper(
+            kind=kind,
+            chain=row.chain,
+            seq=row.chain_seq,
+            row_id=value if column == "id" else row.id,
+            column=column,
+            original=row._mapping[column],
+            violation_id=row.id if kind == "violation" else row.violation_id,
+        )
 
-        vid = self.run(_book())
-        self.booked.append((vid, county))
-        self.status[vid] = "open"
+    def _rows_of_this_run(self, kind: str) -> sa.Select[Any]:
+        """The records this run's visits made, oldest first: the same steps pick the same
+        record when hypothesis replays them on the shared database."""
+        v = violations_table
+        ours = sa.select(v.c.id).where(v.c.visit_id.like(f"V{self.run}-%"))
+        table = TABLES[kind]
+        key = table.c.id if kind == "violation" else table.c.violation_id
+        return sa.select(table).where(key.in_(ours)).order_by(table.c.id)
 
-    @precondition(lambda self: self.booked)
-    @rule(data=st.data())
-    def rectify(self, data: st.DataObject) -> None:
-        vid, _ = data.draw(st.sampled_from(self.booked), label="violation")
-        nexts = sorted(to for (frm, to) in STEPS if frm == self.status[vid])
-        to = data.draw(st.sampled_from(nexts), label="to_status")
-
-        async def _move() -> None:
-            async with self.maker() as session:
-                violation = await session.get(Violation, vid)
-                assert violation is not None
-                await move(session, principal=ADMIN, violation=violation, to_status=to, note="复核")
-                await session.commit()
-
-        self.run(_move())
-        self.status[vid] = to
-        self.moves += 1
-
-    @precondition(lambda self: self.booked)
-    @rule(data=st.data(), column=st.sampled_from(TAMPERABLE))
-    def tamper(self, data: st.DataObject, column: str) -> None:
-        vid, county = data.draw(st.sampled_from(self.booked), label="violation")
-        self.run(self._tamper_and_verify(vid, county, column))
-
-    async def _tamper_and_verify(self, vid: int, county: str, column: str) -> None:
-        async with self.maker() as session:
-            await _unchecked_foreign_keys(session)
-            row = (
-                await session.exec(  # type: ignore[call-overload]
-                    sa.select(violations_table).where(violations_table.c.id == vid)
-                )
-            ).one()
-            new = _changed(column, row._mapping[column])
-            await session.exec(  # type: ignore[call-overload]
-                violations_table.update().where(violations_table.c.id == vid).values({column: new})
+    @precondition(lambda self: self.tampered is not None)
+    @rule()
+    def restore(self) -> None:
+        t = self.tampered
+        assert t is not None
+        table = TABLES[t.kind]
+        with unchecked(self.url) as conn:
+            done = conn.execute(
+                table.update().where(table.c.id == t.row_id).values({t.column: t.original})
             )
-            report = await verify_ledger(session, principal=ADMIN)
-            await session.rollback()
-        assert not report.intact, f"{column} of violation {vid} edited, verify says intact"
-        broken = report.first_broken
-        assert broken is not None
-        named = (broken.chain, broken.seq, broken.kind)
-        assert named == (county, row.chain_seq, "violation"), (column, named, broken.reason)
-        assert broken.id == (new if column == "id" else vid)
+            assert done.rowcount == 1
+        self.tampered = None
+        self.records_when_tampered = None
+        REACHED["restore"] += 1
+
+    # --- the desks: rectify again and again, but never the tampered violation ------------------
+
+    @rule(
+        visit_id=OrchestrationMachine.visits,
+        pick=st.integers(0, 5),
+        times=st.sampled_from([3, 1, 2]),
+    )
+    def rectify(self, visit_id: str, pick: int, times: int) -> None:
+        left_alone = set()
+        if self.tampered is not None and self.tampered.kind == "violation":
+            left_alone = {self.tampered.violation_id, self.tampered.row_id}
+
+        async def steps(uow: Any) -> None:
+            found = await uow.violations.of_visit(hospital_code=HOSPITAL, visit_id=visit_id)
+            found = [v for v in found if v.id not in left_alone]
+            if not found:
+                return
+            violation = found[pick % len(found)]
+            for _ in range(times):
+                to_status, principal, note = NEXT_STEP[violation.status]
+                await move(
+                    uow, principal=principal, violation=violation, to_status=to_status, note=note
+                )
+            count = len(await _transitions_of(uow, violation.id))
+            event(f"rectify: a violation's transition number {min(count, 4)}{'+' * (count > 4)}")
+            REACHED[f"transition {min(count, 3)}"] += 1
+
+        self.call(steps)
+
+    # --- what must hold after every step -----------------------------------------------------
 
     @invariant()
-    def the_ledger_verifies_intact(self) -> None:
-        async def _verify() -> Any:
-            async with self.maker() as session:
-                return await verify_ledger(session, principal=ADMIN)
+    def ledger_holds(self) -> None:
+        # The orchestration's own checks read the violations' columns as the service wrote
+        # them; on a tampered ledger only verify's verdict is asked.
+        if self.tampered is None:
+            super().ledger_holds()
 
-        report = self.run(_verify())
-        assert report.intact, report.first_broken
-        assert report.records_checked == len(self.booked) + self.moves
+    @invariant()
+    def verify_names_exactly_the_tampered_record(self) -> None:
+        report: VerifyReport = self.call(lambda uow: verify_ledger(uow.session, principal=ADMIN))
+        t = self.tampered
+        if t is None:
+            assert report.intact, report.first_broken
+            return
+        assert not report.intact, f"{t.kind}.{t.column} edited, verify says intact"
+        assert [c.chain for c in report.chains if not c.intact] == [t.chain]
+        broken = report.first_broken
+        assert broken is not None
+        # The back-dated or forged status of a violation is named at the violation itself.
+        named = (broken.chain, broken.seq, broken.kind, broken.id)
+        assert named == (t.chain, t.seq, t.kind, t.row_id), (t, broken.reason)
+        if self.records_when_tampered is None:
+            self.records_when_tampered = report.records_checked
+        elif report.records_checked > self.records_when_tampered:
+            REACHED["records chained after a tamper"] += 1
 
 
-MACHINE_SETTINGS = settings(
-    max_examples=8,
-    stateful_step_count=12,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+async def _transitions_of(uow: Any, violation_id: int | None) -> list[Any]:
+    t = transitions_table.c
+    rows = await uow.session.exec(sa.select(t.id).where(t.violation_id == violation_id))
+    return list(rows.all())
 
 
-def _run(url: str) -> None:
-    machine = type("LedgerMachineOn", (LedgerMachine,), {"url": url})
-    run_state_machine_as_test(machine, settings=MACHINE_SETTINGS)
+def _run(backend: SqlBackend, url: str) -> None:
+    machine = type(
+        "LedgerMachineOn", (LedgerMachine,), {"backend": staticmethod(lambda: backend), "url": url}
+    )
+    REACHED.clear()
+    run_state_machine_as_test(machine, settings=RUNS)
+    for reached in (
+        "tamper violation",
+        "tamper transition",
+        "restore",
+        "transition 2",
+        "transition 3",
+    ):
+        assert REACHED[reached] > 0, f"no run reached: {reached}"
 
 
-def test_the_ledger_machine_on_sqlite(tmp_path: Path, sqlite_template: Path) -> None:
+@pytest.fixture
+def loop() -> Any:
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop
+    finally:
+        loop.close()
+
+
+def test_the_ledger_machine_on_sqlite(
+    loop: asyncio.AbstractEventLoop, tmp_path: Path, sqlite_template: Path
+) -> None:
     db = tmp_path / "machine.db"
     shutil.copy(sqlite_template, db)
-    _run(f"sqlite+aiosqlite:///{db}")
+    url = f"sqlite+aiosqlite:///{db}"
+    backend = SqlBackend(loop, url)
+    try:
+        _run(backend, url)
+    finally:
+        backend.close(truncate=False)
 
 
-@needs_postgres
-def test_the_ledger_machine_on_postgres(postgres_schema: str | None) -> None:
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    POSTGRES_URL is None, reason="set SETTLECHECK_TEST_POSTGRES_URL to run against PostgreSQL"
+)
+def test_the_ledger_machine_on_postgres(
+    loop: asyncio.AbstractEventLoop, postgres_schema: str | None
+) -> None:
     assert postgres_schema is not None
+    backend = SqlBackend(loop, postgres_schema)
     try:
-        _run(postgres_schema)
+        _run(backend, postgres_schema)
     finally:
-        asyncio.run(_empty_postgres(postgres_schema))
+        backend.close(truncate=True)
 
 
-async def _empty_postgres(url: str) -> None:
-    engine = create_engine(make_settings(url))
+def test_the_machine_catches_a_verify_blind_to_content(
+    loop: asyncio.AbstractEventLoop,
+    tmp_path: Path,
+    sqlite_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Break verify on purpose: it takes every record's hash as good. The machine must find a
+    tamper that verify then calls intact."""
+    monkeypatch.setattr("service.violations.verify.hash_format", lambda record: 2)
+    db = tmp_path / "blind.db"
+    shutil.copy(sqlite_template, db)
+    url = f"sqlite+aiosqlite:///{db}"
+    backend = SqlBackend(loop, url)
+    machine = type(
+        "BlindLedgerMachine",
+        (LedgerMachine,),
+        {"backend": staticmethod(lambda: backend), "url": url},
+    )
+    finding_only = settings(RUNS, phases=[Phase.generate])  # no shrinking: finding is the point
     try:
-        async with engine.begin() as conn:
-            for table in (ViolationTransition, Violation, LedgerHead):
-                await conn.execute(sa.delete(table))
+        with pytest.raises(AssertionError, match="verify says intact"):
+            run_state_machine_as_test(machine, settings=finding_only)
     finally:
-        await engine.dispose()
+        backend.close(truncate=False)
