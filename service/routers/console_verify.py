@@ -42,6 +42,7 @@ REASONS = (
     ("chain exported", "整条链已被删除：导出时存在"),
     ("status projection", "问题状态与整改记录不符"),
     ("moves violation", "整改记录指向了其他问题"),
+    ("from_status", "整改记录的起始状态与此前记录不符：问题状态曾在台账外被改动"),
 )
 
 

@@ -56,7 +56,7 @@ TRANSITION_COVER: dict[str, Cover] = {
     "prev_hash": Cover.LINK,
     "entry_hash": Cover.LINK,
     "violation_id": Cover.HASHED,  # and: a violation of the same chain, booked before
-    "from_status": Cover.HASHED,
+    "from_status": Cover.HASHED,  # and: the previous to_status of its violation, or "open"
     "to_status": Cover.HASHED,
     "actor": Cover.HASHED,
     "note": Cover.HASHED,

@@ -5,7 +5,8 @@ carry the next seq (a gap means a deleted or reordered record), the previous rec
 (an inserted record breaks the link), and the hash of its own content, id included (an edited
 record breaks its hash; content.py lists what each column's cover is). The chain's head must
 match its last record (a deleted tail); each transition must belong to a violation booked
-earlier in the same chain; and each violation's status and status_changed_at must equal its
+earlier in the same chain and start from the status the previous one left; and each
+violation's status and status_changed_at must equal its
 latest transition's (an edited or back-dated projection). Heads exported earlier
 (`chain_heads`) catch a truncation that also rewrote the head.
 """
@@ -174,7 +175,7 @@ async def verify_chain(
                 )
         session.expunge_all()
     _check_ends(walk, head)
-    for check in (_check_links, _check_projection):
+    for check in (_check_links, _check_history, _check_projection):
         if walk.broken is None:
             await check(session, walk)
     return ChainVerdict(
@@ -237,6 +238,34 @@ async def _check_links(session: AsyncSession, walk: _Walk) -> None:
     row = (await session.exec(stmt)).first()  # type: ignore[call-overload]
     if row is not None:
         reason = f"moves violation id {row.violation_id}, not one booked before it in this chain"
+        walk.fail(row.chain_seq, "transition", row.id, reason)
+
+
+async def _check_history(session: AsyncSession, walk: _Walk) -> None:
+    """Each transition must start where the violation's previous one ended ('open' for the
+    first): a status forged in place and then moved by the service would otherwise chain a
+    transition from the forged status, and the projection would agree again."""
+    t = transitions_table.c
+    before = sa.func.lag(t.to_status).over(partition_by=t.violation_id, order_by=t.chain_seq)
+    steps = (
+        sa.select(
+            t.id, t.chain_seq, t.from_status, sa.func.coalesce(before, "open").label("before")
+        )
+        .where(t.chain == walk.chain)
+        .subquery()
+    )
+    stmt = (
+        sa.select(steps)
+        .where(steps.c.from_status != steps.c.before)
+        .order_by(steps.c.chain_seq)
+        .limit(1)
+    )
+    row = (await session.exec(stmt)).first()  # type: ignore[call-overload]
+    if row is not None:
+        reason = (
+            f"from_status '{row.from_status}' is not where the violation's history left it"
+            f" ('{row.before}'): its status was changed outside the ledger"
+        )
         walk.fail(row.chain_seq, "transition", row.id, reason)
 
 

@@ -6,7 +6,8 @@ SQL of one column of one stored violation or transition, committed behind the se
 After every step, verify must say intact while nothing is tampered, and, once a row is
 tampered, BROKEN in exactly that row's chain, naming exactly that record. The desks go on
 working on a tampered ledger (new findings and transitions are chained after the edit); the
-tampered violation itself is left alone, since rectifying it would chain the forged status. A
+tampered violation itself is left alone: moving it would put the evidence on the new
+transition instead (tests/violations/test_verify.py covers that). A
 later step puts the row back, and the ledger must verify intact again.
 
 The desks are the orchestration machine's (tests/unit_of_work/machine.py), whose own checks of

@@ -348,3 +348,30 @@ async def test_a_bad_heads_document_is_a_422_naming_the_field(
     assert response.status_code == 422, response.text
     fields = [e["field"] for e in response.json()["errors"]]
     assert any(name.endswith(field) for name in fields), fields
+
+
+async def test_a_forged_status_moved_on_by_the_service_is_caught_at_the_transition(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """Found by the ledger machine: edit an open violation's status to 'verified' in SQL, then
+    let the service reopen it. The new transition (verified → open) is hashed and the projection
+    agrees with it, so only the transition's from_status against the violation's history shows
+    the forgery."""
+    (vid,) = await f.book(app.state.sessionmaker, f.finding(visit_id="F1"))
+    await _sql(app, "UPDATE violations SET status = 'verified' WHERE id = :id", id=vid)
+    forged = await _verify(client, auditor_headers)
+    assert forged["first_broken"]["kind"] == "violation"  # the projection, before any move
+    r = await client.post(
+        f"/v1/violations/{vid}/transitions",
+        json={"to_status": "open", "note": "重新挂账"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    body = await _verify(client, auditor_headers)
+    assert body["intact"] is False
+    broken = body["first_broken"]
+    assert (broken["kind"], broken["seq"], broken["id"]) == ("transition", 2, r.json()["id"])
+    assert "from_status 'verified'" in broken["reason"]
