@@ -4,7 +4,6 @@ makes verify say BROKEN and name the record."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,7 +13,7 @@ from fastapi import FastAPI
 
 from service.violations.models import transitions_table, violations_table
 from tests import factories as f
-from tests.violations.ledger_tampering import swap_ids, update_record
+from tests.violations.ledger_tampering import changed, swap_ids, update_record
 
 # The ledger of these tests, county 990102 (990103 holds one more violation, untouched):
 #   seq 1 violation A, seq 2 violation B, seq 3 A → rectifying, seq 4 B → rectifying,
@@ -60,20 +59,6 @@ def test_every_column_of_the_ledger_tables_has_a_cover() -> None:
     assert set(content.TRANSITION_COVER) == set(transitions_table.c.keys())
 
 
-def _changed(value: Any) -> Any:
-    if value is None:
-        return "x"
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, int):
-        return value + 1
-    if isinstance(value, str):
-        return value[:-1] + ("y" if value.endswith("x") else "x")
-    if isinstance(value, dict):
-        return {**value, "tampered": 1}
-    return value - timedelta(days=30)  # a datetime: back-dated
-
-
 async def _tamper(app: FastAPI, table: sa.Table, column: str, seq: int) -> None:
     if column == "id":
         await swap_ids(app, table, "990102", seq, seq - 1)
@@ -86,7 +71,7 @@ async def _tamper(app: FastAPI, table: sa.Table, column: str, seq: int) -> None:
     elif column == "status":
         await update_record(app, table, "990102", seq, status="verified")
     else:
-        await update_record(app, table, "990102", seq, change={column: _changed})
+        await update_record(app, table, "990102", seq, change={column: changed})
 
 
 def _expect(column: str, seq: int) -> tuple[set[int], str]:
@@ -133,7 +118,7 @@ async def test_a_back_dated_rectification_is_found(
     app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str], ledger: dict[str, int]
 ) -> None:
     """Item 10: `status_changed_at = status_changed_at - interval '30 days'` on a rectified one."""
-    await update_record(app, violations_table, "990102", 1, change={"status_changed_at": _changed})
+    await update_record(app, violations_table, "990102", 1, change={"status_changed_at": changed})
     broken = (await _verify(client, auditor_headers))["first_broken"]
     assert (broken["seq"], broken["kind"], broken["id"]) == (1, "violation", ledger["A"])
     assert "status_changed_at" in broken["reason"]

@@ -186,20 +186,7 @@ async def test_truncation_with_a_rewritten_head_is_caught_by_an_exported_head(
     heads = {h["chain"]: h for h in exported["heads"]}
     assert heads["990102"]["seq"] == 5
     assert heads["990103"]["seq"] == 1
-    # Cut the tail and make the head agree, so the chain alone looks intact.
-    await _sql(app, "DELETE FROM violation_transitions WHERE chain = '990102' AND chain_seq = 5")
-    await _sql(
-        app,
-        "UPDATE ledger_heads SET seq = 4, head_hash = (SELECT entry_hash FROM violations "
-        "WHERE chain = '990102' AND chain_seq = 4) WHERE chain = '990102'",
-    )
-    # ... and the projection: the status and time of the transition now latest.
-    await _sql(
-        app,
-        "UPDATE violations SET status = 'rectifying', status_changed_at = (SELECT at FROM "
-        "violation_transitions WHERE chain = '990102' AND chain_seq = 3) WHERE id = :i",
-        i=ledger[0],
-    )
+    await _cut_tail_and_rewrite_head(app, ledger[0])
     assert (await _verify(client, auditor_headers))["intact"] is True
     async with app.state.sessionmaker() as session:
         report = await verify_ledger(
@@ -257,6 +244,8 @@ async def test_several_violations_rectified_some_twice_verify_intact(
 
 
 async def _cut_tail_and_rewrite_head(app: FastAPI, violation_id: int) -> None:
+    """Cut the tail and make the head agree, and the projection (the status and time of the
+    transition now latest), so the chain alone looks intact."""
     await _sql(app, "DELETE FROM violation_transitions WHERE chain = '990102' AND chain_seq = 5")
     await _sql(
         app,
