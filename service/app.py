@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from service.admissions.service import AdmissionContext
 from service.auth.deps import KeyCache
 from service.cache import create_cache
+from service.dates import DateWindow
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers, problems_in_openapi
 from service.identity import IdHasher
@@ -76,6 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         catalog=app.state.policies,
         hospitals=app.state.hospitals,
         hasher=app.state.id_hasher,
+        window=DateWindow.of(settings),
     )
     from service.startup import on_startup
 

@@ -174,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, settings))
     except ServiceError as exc:
         print(f"error ({exc.code}): {exc.detail}", file=sys.stderr)
+        for problem in exc.errors:  # e.g. every problem of a policy document, as `check` shows
+            print(f"  {problem.field}: {problem.message}", file=sys.stderr)
         return 2
 
 

@@ -9,30 +9,40 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from service.admissions.service import AdmissionContext
+from service.dates import DateWindow
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory
 from service.settings import Settings
 
-__all__ = ["AdmissionContextDep", "CatalogDep", "HospitalsDep", "SessionmakerDep", "SettingsDep"]
+__all__ = [
+    "AdmissionContextDep",
+    "CatalogDep",
+    "DateWindowDep",
+    "HospitalsDep",
+    "SessionmakerDep",
+    "SettingsDep",
+]
 
 
-def _settings(request: Request) -> Settings:
+# Every dependency here is `async def` though none awaits: FastAPI runs a plain `def`
+# dependency in the thread pool, a thread hop per request for an attribute read.
+async def _settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def _catalog(request: Request) -> PolicyCatalog:
+async def _catalog(request: Request) -> PolicyCatalog:
     return cast(PolicyCatalog, request.app.state.policies)
 
 
-def _hospitals(request: Request) -> HospitalDirectory:
+async def _hospitals(request: Request) -> HospitalDirectory:
     return cast(HospitalDirectory, request.app.state.hospitals)
 
 
-def _admission_context(request: Request) -> AdmissionContext:
+async def _admission_context(request: Request) -> AdmissionContext:
     return cast(AdmissionContext, request.app.state.admission_context)
 
 
-def _sessionmaker(request: Request) -> async_sessionmaker[Any]:
+async def _sessionmaker(request: Request) -> async_sessionmaker[Any]:
     return cast(async_sessionmaker[Any], request.app.state.sessionmaker)
 
 
@@ -45,3 +55,11 @@ AdmissionContextDep = Annotated[AdmissionContext, Depends(_admission_context)]
 """How to look a person up, the policies, the hospitals and the ID hasher."""
 SessionmakerDep = Annotated[async_sessionmaker[Any], Depends(_sessionmaker)]
 """For a streamed export, which outlives the request's session and opens its own."""
+
+
+def _date_window(settings: SettingsDep) -> DateWindow:
+    return DateWindow.of(settings)
+
+
+DateWindowDep = Annotated[DateWindow, Depends(_date_window)]
+"""The plausible window for the dates a caller sends (service/dates.py, ADR 0012)."""

@@ -102,16 +102,23 @@ def problem_response(
     errors: Sequence[FieldProblem] = (),
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    # Imported here: identity (which idtext uses) subclasses this module's errors.
+    from service.idtext import redact
+
     request_id = getattr(request.state, "request_id", None) if request is not None else None
+    # No problem repeats a resident ID number it was given, in a path, a body or a message.
     body = Problem(
         type=f"urn:settlecheck:problem:{code}",
         title=title,
         status=status,
-        detail=detail,
-        instance=request.url.path if request is not None else None,
+        detail=redact(detail),
+        instance=redact(request.url.path) if request is not None else None,
         code=code,
         request_id=request_id,
-        errors=list(errors),
+        errors=[
+            FieldProblem(field=redact(e.field), message=redact(e.message), code=e.code)
+            for e in errors
+        ],
     )
     headers = {**(headers or {}), "vary": "Accept-Language"}
     if _wants_chinese(request):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
@@ -42,6 +43,10 @@ class Settings(BaseSettings):
     # Longer than a load balancer's idle timeout (60 s is common): the side that closes an idle
     # connection must be the client, or a request sent on it as the server closes is lost.
     keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
+    # The plausible window for dates callers send (service/dates.py, docs/decisions/0012):
+    # nothing happened before the floor, nor later than the server's clock plus the skew.
+    earliest_event_date: date = date(2016, 1, 1)
+    clock_skew_seconds: int = Field(default=300, ge=0, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     auto_migrate: bool | None = None
     # `roster import` warns when the file was extracted longer ago than this.

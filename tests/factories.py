@@ -23,6 +23,7 @@ from service.settings import Settings
 
 POSTGRES_URL = os.environ.get("SETTLECHECK_TEST_POSTGRES_URL") or None
 REDIS_URL = os.environ.get("SETTLECHECK_TEST_REDIS_URL") or None
+REGISTRY_URL = "http://registry.test"  # mocked with respx; make_settings points at it
 """The servers the suite runs against; unset, SQLite and the in-process cache."""
 
 KeyFactory = Callable[..., Awaitable[dict[str, str]]]
@@ -112,7 +113,7 @@ def admission(**overrides: Any) -> Any:
         "location": "in_county",
         "categories": ["dibao"],
         "eligible": True,
-        "eligibility": {},
+        "eligibility": {"reasons": [], "covered": True},
         "deposit_taken_fen": 0,
         "status_source": "registry",
         "request_hash": "r" * 64,
@@ -153,7 +154,7 @@ async def make_admission(session: Any, **overrides: Any) -> Any:
         "referred": False,
         "categories": ["registered_poor"],
         "eligible": True,
-        "eligibility": {},
+        "eligibility": {"reasons": [], "covered": True},
         "deposit_taken_fen": 0,
         "status_source": "registry",
         "request_hash": "0" * 64,
@@ -291,7 +292,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "auth_cache_seconds": 0,
         "auto_migrate": False,
         "demo_data": False,
-        "registry_url": "http://registry.test",
+        "registry_url": REGISTRY_URL,
         "registry_retries": 0,
         "id_hash_key": "test-secret-key-0123456789",
     }
@@ -335,3 +336,27 @@ async def active_snapshot(session: Any) -> Any:
     if pointer is None:
         return None
     return await session.get(RosterSnapshot, pointer.snapshot_id)
+
+
+CONSOLE_ORIGIN = "http://testserver"
+
+
+def console_browser(app: FastAPI) -> httpx.AsyncClient:
+    """A client that behaves as a browser on the console: same-origin forms, cookies kept."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(
+        transport=transport, base_url=CONSOLE_ORIGIN, headers={"Origin": CONSOLE_ORIGIN}
+    )
+
+
+async def console_sign_in(browser: httpx.AsyncClient, api_key: str) -> None:
+    response = await browser.post("/console/login", data={"api_key": api_key})
+    assert response.status_code == 303, response.text
+
+
+def csrf_in(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None, "no CSRF field on the page"
+    return found.group(1)

@@ -22,5 +22,10 @@ class AdmissionReversed(Conflict):
     title = "The admission has been reversed"
 
 
+class AdmissionSettled(Conflict):
+    code = "admission_settled"
+    title = "The admission has an active settlement"
+
+
 class HospitalCodeRequired(Unprocessable):
     code = "hospital_code_required"

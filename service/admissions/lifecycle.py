@@ -6,13 +6,20 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from service.admissions.errors import AdmissionNotFound, AdmissionReversed, DepositConflict
+from service.admissions.errors import (
+    AdmissionNotFound,
+    AdmissionReversed,
+    AdmissionSettled,
+    DepositConflict,
+)
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.admissions.schemas import DepositCreate, DepositPublic, ViolationRef
 from service.base import utcnow
 from service.china_time import local_date
+from service.dates import DateWindow
 from service.db import Duplicate
 from service.digests import request_digest
+from service.idtext import mask_resident_ids
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import CompiledPolicy, points_for
 from service.policy_versions.catalog import PolicyCatalog
@@ -36,6 +43,7 @@ async def report_deposit(
     uow: UnitOfWork,
     *,
     catalog: PolicyCatalog,
+    window: DateWindow,
     hospital_code: str,
     actor: str,
     visit_id: str,
@@ -51,6 +59,11 @@ async def report_deposit(
         return _replay(existing, request_hash), True
     if admission.state != "admitted":
         raise AdmissionReversed(f"admission {visit_id} was reversed; no deposit can be reported")
+    window.deposit(
+        body.taken_at,
+        admitted_at=admission.admitted_at,
+        discharged_at=await uow.settlements.active_discharge(admission.id),
+    )
     amount_fen = yuan_to_fen(body.amount)
     taken_before = admission.deposit_taken_fen
     refund_fen = _excess(admission, taken_before=taken_before, amount_fen=amount_fen)
@@ -194,11 +207,23 @@ def _outcome(
 async def reverse_admission(
     uow: UnitOfWork, *, hospital_code: str, actor: str, visit_id: str, reason: str
 ) -> Admission:
-    """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger."""
+    """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger.
+    Refused while the visit has an active settlement: reverse the settlement first."""
     admission = await _locked_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     if admission.state == "reversed":
         return admission
+    reason = mask_resident_ids(reason)  # whichever interface sent it (service/idtext.py)
     assert admission.id is not None
+    # The admission row is locked first, as a settlement holds it (settlements/store.py):
+    # a settlement that got there first has committed by now, and this read sees it.
+    visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=visit_id)
+    latest = visit.latest if visit is not None else None
+    if latest is not None and latest.active:
+        raise AdmissionSettled(
+            f"visit {visit_id} has active settlement {latest.id} ({latest.his_settlement_id}); "
+            "reverse the settlement before the admission",
+            field="visit_id",
+        )
     admission.state = "reversed"
     admission.reversed_at = utcnow()
     admission.reversal_reason = reason

@@ -76,6 +76,8 @@ def admission_body(
         deposit_intended=fen_to_yuan(admission["deposit_intended_fen"]),
         deposit_allowed=fen_to_yuan(allowed) if allowed is not None else None,
         deposit_allowed_fen=allowed,
+        deposit_basis=assessment.deposit_basis,
+        deposit_explanation=assessment.deposit_explanation,
         warnings=[NoticePublic(code=n.code, message=n.message) for n in assessment.notices],
         source=source_public(status),
         policy=PolicyRef(

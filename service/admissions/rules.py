@@ -2,7 +2,9 @@
 person's status, the policy in force and the visit. No I/O here.
 
 Findings are booked only for a person the registry or the snapshot knows; an `unknown` status
-yields no finding and no "not eligible" — only the advice to take no deposit until confirmed.
+yields no finding and no "not eligible" — only what the policy lets the desk do until the status
+is confirmed. A snapshot can confirm cover, never its absence (ADR 0011): a snapshot record with
+no covered category on the day is `unknown` too.
 """
 
 from __future__ import annotations
@@ -11,8 +13,15 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from service.persons.person_status import PersonStatus
-from service.policy import CompiledPolicy, Visit, is_covered, pay_after_treatment
+from service.money import fen_to_yuan
+from service.persons.person_status import PersonStatus, Source
+from service.policy import (
+    CompiledPolicy,
+    Visit,
+    deposit_when_unknown,
+    is_covered,
+    pay_after_treatment,
+)
 from service.registry.schemas import CategorySpan, PersonRecord
 
 # Pairs of categories one person cannot hold on the same day (REGISTRY_INCONSISTENT):
@@ -44,8 +53,10 @@ class Assessment:
     covered: bool | None
     eligible: bool | None
     reasons: tuple[str, ...]
-    deposit_allowed_fen: int | None  # None: no limit (not eligible)
+    deposit_allowed_fen: int | None  # None: no limit
     notices: tuple[Notice, ...]
+    deposit_basis: str = "not_eligible"  # eligible | not_eligible | status_unknown
+    deposit_explanation: str = ""
 
     @property
     def findings(self) -> tuple[Notice, ...]:
@@ -61,14 +72,18 @@ def assess(
     deposit_intended_fen: int,
 ) -> Assessment:
     if not status.known:
-        return _unknown(status)
+        return _unknown(status, policy, code=status.unknown_code, why=str(status.unknown_reason))
     record = status.record
     categories = record.categories_on(visit.admitted_on) if record else ()
     codes = frozenset(c.code for c in categories)
     eligibility = pay_after_treatment(policy, visit=visit, categories=codes)
     allowed = eligibility.deposit_allowed_fen if eligibility.eligible else None
     covered = is_covered(policy, codes)
-    notices = list(_source_notices(status))
+    if status.source is Source.SNAPSHOT and not covered:
+        return _unknown(
+            status, policy, code="SNAPSHOT_SHOWS_NO_COVER", why=_no_cover(status, visit)
+        )
+    notices = list(source_notices(status))
     if record is not None:
         notices += _consistency(record, categories, insured_county)
         if covered:
@@ -88,20 +103,67 @@ def assess(
         reasons=eligibility.reasons,
         deposit_allowed_fen=allowed,
         notices=tuple(notices),
+        deposit_basis="eligible" if eligibility.eligible else "not_eligible",
+        deposit_explanation=_known_deposit(allowed),
     )
 
 
-def _unknown(status: PersonStatus) -> Assessment:
+def _known_deposit(allowed: int | None) -> str:
+    if allowed is None:
+        return (
+            "null: no limit. The patient is not eligible for pay-after-treatment on this visit "
+            "(the reasons say why), so the policy sets no limit on the deposit."
+        )
+    return (
+        f"{fen_to_yuan(allowed)}: the patient is eligible for pay-after-treatment (先诊疗后付费); "
+        "the policy allows no more deposit than this."
+    )
+
+
+def _unknown(
+    status: PersonStatus, policy: CompiledPolicy, *, code: str | None, why: str
+) -> Assessment:
+    allowed = deposit_when_unknown(policy)
+    advice = _unknown_deposit_advice(policy, allowed)
     notice = Notice(
         "STATUS_UNKNOWN",
-        f"Eligibility cannot be determined: {status.unknown_reason}. Take no deposit until the "
-        "status is confirmed; report any deposit taken.",
+        f"Eligibility cannot be determined: {why}. {advice}; report any deposit taken.",
     )
-    return Assessment((), None, None, ("STATUS_UNKNOWN",), 0, (notice,))
+    reasons = ("STATUS_UNKNOWN", code) if code else ("STATUS_UNKNOWN",)
+    shown = "null: no limit" if allowed is None else fen_to_yuan(allowed)
+    explanation = f"{shown}: nobody can say whether the patient is covered. {advice}."
+    notices = (*source_notices(status), notice)
+    return Assessment((), None, None, reasons, allowed, notices, "status_unknown", explanation)
 
 
-def _source_notices(status: PersonStatus) -> list[Notice]:
-    if status.snapshot_taken_at is None:
+def _unknown_deposit_advice(policy: CompiledPolicy, allowed: int | None) -> str:
+    """What the policy (pay_after_treatment.deposit_when_unknown) lets the desk do."""
+    if allowed is None:
+        return (
+            f"Policy {policy.version} sets no deposit limit while the status is unknown; a "
+            "deposit taken must be refunded if the person proves eligible"
+        )
+    if allowed == 0:
+        return f"Policy {policy.version}: take no deposit until the status is confirmed"
+    return (
+        f"Policy {policy.version}: take no more than {fen_to_yuan(allowed)} yuan until the "
+        "status is confirmed"
+    )
+
+
+def _no_cover(status: PersonStatus, visit: Visit) -> str:
+    taken = status.snapshot_taken_at.date().isoformat() if status.snapshot_taken_at else "?"
+    return (
+        f"the registry did not answer ({status.registry_problem}) and the roster snapshot taken "
+        f"{taken} lists this person in no covered category on {visit.admitted_on.isoformat()}; "
+        "a snapshot can confirm cover, not its absence: the person may have entered a "
+        "category since"
+    )
+
+
+def source_notices(status: PersonStatus) -> list[Notice]:
+    """Where the answer came from, when the desk should know: a snapshot answer."""
+    if status.source is not Source.SNAPSHOT or status.snapshot_taken_at is None:
         return []
     taken = status.snapshot_taken_at.date().isoformat()
     return [

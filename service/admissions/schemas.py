@@ -9,17 +9,20 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from service.idtext import Identifier, NoResidentId, Prose
 from service.money import Amount
 
-VisitId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")]
+# Identifiers refuse a resident ID number inside them; prose has it masked (service/idtext.py).
+VISIT_ID_PATTERN = r"^[A-Za-z0-9._:/-]+$"
+VisitId = Annotated[str, Field(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN), NoResidentId]
 
 
 class ReferralCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     referred: bool = False
-    referral_no: str | None = Field(default=None, max_length=64)
-    from_hospital: str | None = Field(default=None, max_length=128)
+    referral_no: Identifier | None = Field(default=None, max_length=64)
+    from_hospital: Prose | None = Field(default=None, max_length=128)
 
 
 class AdmissionCreate(BaseModel):
@@ -38,7 +41,7 @@ class AdmissionCreate(BaseModel):
 class DepositCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    receipt_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/-]+$")
+    receipt_no: Identifier = Field(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN)
     amount: Amount
     taken_at: AwareDatetime
 
@@ -46,7 +49,7 @@ class DepositCreate(BaseModel):
 class AdmissionReversalCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Prose = Field(min_length=1, max_length=500)
 
 
 class CategoryPublic(BaseModel):
@@ -103,8 +106,22 @@ class AdmissionPublic(BaseModel):
     categories: list[CategoryPublic]
     pay_after_treatment: PayAfterTreatment
     deposit_intended: str
-    deposit_allowed: str | None = Field(description="yuan; null: no limit (not eligible)")
+    deposit_allowed: str | None = Field(
+        description="yuan the desk may take as a deposit; null: no limit. See deposit_basis."
+    )
     deposit_allowed_fen: int | None
+    deposit_basis: Literal["eligible", "not_eligible", "status_unknown"] | None = Field(
+        default=None,
+        description="why deposit_allowed is what it is. eligible: pay-after-treatment applies "
+        "and the policy's deposit_when_eligible is the limit; not_eligible: null, no limit, "
+        "the patient is not eligible on this visit (pay_after_treatment.reasons say why); "
+        "status_unknown: neither the registry nor the snapshot can say, the policy's "
+        "deposit_when_unknown is the limit (null: the policy sets none). "
+        "Absent on admissions recorded before this field existed.",
+    )
+    deposit_explanation: str | None = Field(
+        default=None, description="deposit_allowed and its basis in words, for the desk"
+    )
     warnings: list[NoticePublic]
     source: SourcePublic
     policy: PolicyRef

@@ -17,6 +17,7 @@ from service.admissions.rules import Assessment, assess
 from service.admissions.schemas import AdmissionCreate
 from service.base import utcnow
 from service.china_time import local_date
+from service.dates import DateWindow
 from service.digests import canonical_json
 from service.identity import IdHasher, ResidentId, identify, mask_name
 from service.money import yuan_to_fen
@@ -40,12 +41,14 @@ class Recorded:
 
 @dataclass(frozen=True, slots=True)
 class AdmissionContext:
-    """What the app hands the service: how to look a person up, the policies, the hasher."""
+    """What the app hands the service: how to look a person up, the policies, the hasher,
+    and the plausible window for the dates a caller sends (service/dates.py)."""
 
     lookup: Lookup
     catalog: PolicyCatalog
     hospitals: HospitalDirectory
     hasher: IdHasher
+    window: DateWindow
 
 
 async def admit(
@@ -56,12 +59,18 @@ async def admit(
     actor: str,
     body: AdmissionCreate,
 ) -> Recorded:
+    # Before the registry is asked or a row written, whichever interface sent it (ADR 0012).
+    ctx.window.moment(body.admitted_at, field="admitted_at")
     normalised, resident = identify(ctx.hasher, body.id_number)
     request_hash = _request_hash(ctx.hasher, body, normalised)
     # The registry is asked before the first statement: on SQLite the first statement takes
     # the write lock, which must not be held across a network call.
     status = await resolve_status(
-        uow.session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
+        uow.session,
+        lookup=ctx.lookup,
+        id_number=normalised,
+        person_key=resident.person_key,
+        insured_county=body.insured_county,
     )
     hospital = await ctx.hospitals.get(uow.session, hospital_code)
     admitted_on = local_date(body.admitted_at)

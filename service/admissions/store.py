@@ -11,10 +11,12 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
+from service.auth.principal import Principal
+from service.auth.visibility import visible_to
 from service.base import table_of
 from service.db import Duplicate, insert_unless_exists, is_unique_violation
 
@@ -36,6 +38,13 @@ class AdmissionStore(Protocol):
     ) -> Admission | None:
         """The hospital's admission of the visit; `for_update` locks it (PostgreSQL; SQLite
         writers are serialised already)."""
+        ...
+
+    async def visible(
+        self, *, principal: Principal, hospital_code: str, visit_id: str
+    ) -> Admission | None:
+        """The hospital's admission of the visit if this principal may see it
+        (service.auth.visibility)."""
         ...
 
     async def by_id(self, admission_id: int) -> Admission | None: ...
@@ -90,6 +99,21 @@ class SqlAdmissionStore:
         )
         if for_update:
             query = query.with_for_update()
+        return (await self._session.exec(query)).first()
+
+    async def visible(
+        self, *, principal: Principal, hospital_code: str, visit_id: str
+    ) -> Admission | None:
+        seen = visible_to(
+            principal,
+            hospital_code=col(Admission.hospital_code),
+            county_code=col(Admission.county_code),
+        )
+        query = select(Admission).where(
+            col(Admission.hospital_code) == hospital_code,
+            col(Admission.visit_id) == visit_id,
+            *seen,
+        )
         return (await self._session.exec(query)).first()
 
     async def by_id(self, admission_id: int) -> Admission | None:

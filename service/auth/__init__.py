@@ -1,24 +1,6 @@
-from service.auth.deps import (
-    AdminDep,
-    AuditorDep,
-    AuditorOrHospitalDep,
-    HospitalCodeDep,
-    HospitalDep,
-    KeyCacheDep,
-    PrincipalDep,
-    require_roles,
-)
+"""Who is calling: the principal and its role. The FastAPI dependencies that resolve a caller
+live in service.auth.deps (importing them here would tie every store to the web layer)."""
+
 from service.auth.principal import Principal, Role
 
-__all__ = [
-    "AdminDep",
-    "AuditorDep",
-    "AuditorOrHospitalDep",
-    "HospitalCodeDep",
-    "HospitalDep",
-    "KeyCacheDep",
-    "Principal",
-    "PrincipalDep",
-    "Role",
-    "require_roles",
-]
+__all__ = ["Principal", "Role"]

@@ -106,7 +106,7 @@ AuditorDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN
 """An auditor (its region) or an admin (everywhere)."""
 
 
-def _hospital_code(principal: HospitalDep) -> str:
+async def _hospital_code(principal: HospitalDep) -> str:  # async: no thread-pool hop
     code = principal.hospital_code
     if not code:  # a hospital key is always issued with its code (keys.py); never trust it blindly
         raise Forbidden("this hospital key is bound to no hospital")
@@ -117,7 +117,7 @@ HospitalCodeDep = Annotated[str, Depends(_hospital_code)]
 """The calling hospital's code (a hospital key only)."""
 
 
-def _key_cache(request: Request) -> KeyCache:
+async def _key_cache(request: Request) -> KeyCache:
     cache: KeyCache = request.app.state.key_cache
     return cache
 

@@ -42,6 +42,7 @@ class Access:
 SIGNED_IN = frozenset(Role)
 LEDGER_READERS = frozenset({Role.HOSPITAL, Role.AUDITOR, Role.ADMIN})  # /v1/violations
 REGION_READERS = frozenset({Role.AUDITOR, Role.ADMIN})  # /v1/indicators, verify
+ADMINS = frozenset({Role.ADMIN})  # /v1/keys
 PUBLIC = Access(None)
 
 CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
@@ -70,6 +71,13 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/console/indicators"): Access(REGION_READERS, "GET /v1/indicators", "指标监测"),
     # Month by month indicators (and findings): region-wide figures, so the indicators' rule.
     ("GET", "/console/trends"): Access(REGION_READERS, "GET /v1/indicators", "月度趋势"),
+    ("GET", "/console/keys"): Access(ADMINS, "GET /v1/keys", "密钥管理"),
+    ("POST", "/console/keys"): Access(ADMINS, "POST /v1/keys"),
+    ("POST", "/console/keys/{key_id}/revoke"): Access(ADMINS, "POST /v1/keys/{key_id}/revoke"),
+    # The policy texts are readable by every key through the API; the pages are the admin's
+    # desk for them (loading stays with the CLI and the API).
+    ("GET", "/console/policies"): Access(ADMINS, None, "政策版本"),
+    ("GET", "/console/policies/{content_hash}"): Access(ADMINS),
     # 核验台账 (service/routers/console_verify.py): the verify API's rule, auditors and admins.
     ("GET", "/console/verify"): Access(REGION_READERS, "GET /v1/violations/verify", "核验台账"),
     ("POST", "/console/verify"): Access(REGION_READERS, "POST /v1/violations/verify"),
@@ -81,6 +89,8 @@ NAV = [
     ("scoreboard", "/console/scoreboard", ("GET", "/console/scoreboard")),
     ("indicators", "/console/indicators", ("GET", "/console/indicators")),
     ("trends", "/console/trends", ("GET", "/console/trends")),
+    ("keys", "/console/keys", ("GET", "/console/keys")),
+    ("policies", "/console/policies", ("GET", "/console/policies")),
     ("verify", "/console/verify", ("GET", "/console/verify")),
 ]
 

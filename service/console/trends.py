@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal, Role
+from service.dates import FilterDay
 from service.indicators.service import indicators_for
 from service.regions.models import Region
 from service.violations.models import violations_table
@@ -94,7 +95,7 @@ class TrendQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: str | None = Field(default=None, pattern=r"^\d{2,6}$")
-    until: date | None = Field(default=None, description="A day of the last month shown")
+    until: FilterDay | None = Field(default=None, description="A day of the last month shown")
 
 
 async def counties_under(

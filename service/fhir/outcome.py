@@ -19,6 +19,7 @@ from service.db import is_database_unavailable
 from service.errors import FieldProblem, ServiceError
 from service.fhir.errors import InvalidResource
 from service.fhir.systems import FHIR_JSON
+from service.idtext import redact
 
 log = logging.getLogger("settlecheck.fhir")
 PROBLEM_SYSTEM = "urn:settlecheck:problem"
@@ -54,9 +55,10 @@ def outcome(
         "severity": "error",
         "code": ISSUE_CODES.get(status, "exception" if status >= 500 else "processing"),
         "details": {"coding": [{"system": PROBLEM_SYSTEM, "code": code}], "text": title},
-        "diagnostics": detail,
+        # As in every problem answer: no resident ID number is repeated (service/idtext.py).
+        "diagnostics": redact(detail),
     }
-    expressions = list(dict.fromkeys(e.field for e in errors))
+    expressions = list(dict.fromkeys(redact(e.field) for e in errors))
     if expressions:
         issue["expression"] = expressions
     return OperationOutcome.model_validate({"issue": [issue]})

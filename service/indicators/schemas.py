@@ -33,11 +33,21 @@ class Indicators(BaseModel):
     region: str | None
     period_from: date | None
     period_to: date | None
-    eligible_inpatients: int = Field(description="Eligible inpatient admissions (建档立卡等)")
-    one_stop_share: Share = Field(description="Eligible inpatients settled one-stop (一站式结算率)")
+    eligible_inpatients: int = Field(
+        description="Inpatient admissions eligible for pay-after-treatment (先诊疗后付费), "
+        "whatever covered category made them so (脱贫人口, 低保, 特困, 监测对象 …), "
+        "not only 建档立卡"
+    )
+    one_stop_share: Share = Field(
+        description="Inpatient settlements of covered patients settled one-stop (一站式结算率)"
+    )
     no_deposit_share: Share = Field(description="Eligible admitted without deposit (先诊疗后付费)")
-    actual_ratio_inpatient: Share = Field(description="实际报销比例, inpatient, fen")
-    actual_ratio_chronic_outpatient: Share = Field(description="实际报销比例, 门诊慢特病, fen")
+    actual_ratio_inpatient: Share = Field(
+        description="实际报销比例 of covered patients' inpatient settlements, by fen"
+    )
+    actual_ratio_chronic_outpatient: Share = Field(
+        description="实际报销比例 of covered patients' 门诊慢特病 settlements, by fen"
+    )
     out_of_catalogue_by_level: list[LevelShare] = Field(description="目录外费用占比, fen")
     in_county_rate: Share = Field(description="县域内就诊率: residents treated in their county")
     problems: Problems

@@ -3,9 +3,13 @@ or the ledger.
 
 Definitions (the period is calendar days in China time; reversed admissions and reversed
 settlements are left out):
-- eligible inpatients, no-deposit share: admissions at hospitals of the region;
+- eligible inpatients, no-deposit share: admissions at hospitals of the region eligible for
+  pay-after-treatment (先诊疗后付费), whatever covered category made them so;
 - one-stop share, actual reimbursement ratios, out-of-catalogue share: settlements at hospitals
-  of the region, discharged in the period, of eligible patients (ratios weigh by fen);
+  of the region, discharged in the period, of patients in a covered category (ratios weigh by
+  fen). Covered, not pay-after-treatment eligible: a chronic outpatient visit is never the
+  latter under a policy that waives deposits for inpatients only, yet the 80% target is
+  about exactly those visits;
 - in-county rate: admissions of people insured in the region, wherever they were treated;
 - problems: the ledger's violations detected in the period.
 """
@@ -86,15 +90,19 @@ async def _admissions(
     }
 
 
+# Whether the admission found the patient in a covered category (stored with the answer).
+COVERED = A.c.eligibility["covered"].as_boolean()
+
+
 def _settled(region: str | None, start: date | None, end: date | None) -> Any:
-    """Settlements of eligible patients at the region's hospitals, not reversed."""
+    """Settlements of covered patients at the region's hospitals, not reversed."""
     return (
         S.join(A, A.c.id == S.c.admission_id)
         .outerjoin(R, R.c.settlement_id == S.c.id)
         .join(H, H.c.code == S.c.hospital_code)
     ), [
         R.c.id.is_(None),
-        A.c.eligible.is_(True),
+        COVERED == sa.true(),
         *_period(S.c.discharged_at, start, end),
         *_in(S.c.county_code, region),
     ]

@@ -65,6 +65,7 @@ async def _preview(call: Call, encounter: Encounter3101, index: int) -> Settleme
         catalog=call.catalog,
         hospitals=call.hospitals,
         hospital_code=call.hospital_code,
+        window=call.admissions.window,
         body=body,
     )
 
@@ -88,7 +89,7 @@ def _results(call: Call, patient: Patient3101, previewed: SettlementPublic) -> l
             "vola_bhvr_type": None,
             "task_id": call.envelope.msgid,
         }
-        for rule in previewed.violations_booked
+        for rule in previewed.violation_findings
     ]
 
 

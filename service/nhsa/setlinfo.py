@@ -116,7 +116,15 @@ def setldetail(
 def extension(settled: SettlementPublic, *, replayed: bool | None = None) -> dict[str, Any]:
     """Our answer beside the platform's nodes: ratio, findings, bookings, policy, trace."""
     body = settled.model_dump(mode="json")
-    keys = ("id", "status", "his_settlement_id", "totals", "findings", "violations_booked")
+    keys = (
+        "id",
+        "status",
+        "his_settlement_id",
+        "totals",
+        "findings",
+        "violation_findings",
+        "violations_booked",
+    )
     return {
         **{key: body[key] for key in keys},
         "policy": body["policy"],

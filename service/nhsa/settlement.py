@@ -75,6 +75,7 @@ async def pre_settle(call: Call) -> dict[str, Any]:
         catalog=call.catalog,
         hospitals=call.hospitals,
         hospital_code=call.hospital_code,
+        window=call.admissions.window,
         body=body,
     )
     return _output(call, previewed, psn_no=data.psn_no, medins_setl_id=None)
@@ -89,6 +90,7 @@ async def settle(call: Call) -> dict[str, Any]:
         catalog=call.catalog,
         hospitals=call.hospitals,
         hospital_code=call.hospital_code,
+        window=call.admissions.window,
         body=body,
     )
     return _output(

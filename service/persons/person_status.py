@@ -25,6 +25,7 @@ class PersonStatus:
     snapshot_taken_at: datetime | None = None
     registry_problem: str | None = None  # why the registry did not answer
     unknown_reason: str | None = None
+    unknown_code: str | None = None  # a stable code for the reason, e.g. NOT_IN_SNAPSHOT
 
     @property
     def known(self) -> bool:

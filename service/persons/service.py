@@ -1,5 +1,5 @@
-"""Resolving a person's status. Only the registry or the snapshot can say "not registered";
-when neither answers, the status is `unknown` and says why.
+"""Resolving a person's status. Only the registry can say "not registered"; the snapshot can
+only confirm (persons/snapshot.py). When neither answers, the status is `unknown` and says why.
 
 Cache entries are keyed by person_key (an HMAC), never by the ID number, and only answers are
 cached: a registry failure is never stored.
@@ -19,6 +19,7 @@ from service.base import utcnow
 from service.cache import Cache
 from service.persons.person_status import PersonStatus, Source
 from service.persons.recent import RecentAnswers
+from service.persons.snapshot import status_from_snapshot
 from service.registry.client import RegistryClient
 from service.registry.errors import RegistryError
 from service.registry.schemas import PersonRecord
@@ -40,8 +41,15 @@ class Lookup:
 
 
 async def resolve_status(
-    session: AsyncSession, *, lookup: Lookup, id_number: str, person_key: str
+    session: AsyncSession,
+    *,
+    lookup: Lookup,
+    id_number: str,
+    person_key: str,
+    insured_county: str | None = None,
 ) -> PersonStatus:
+    """`insured_county`, when the caller reported one, lets an answer from the roster snapshot
+    say whether the snapshot covers that county at all."""
     recent = lookup.recent.get(person_key)
     if recent is not None:
         return recent
@@ -53,7 +61,9 @@ async def resolve_status(
         record = await lookup.registry.lookup(id_number)
     except RegistryError as exc:
         log.warning("registry did not answer (%s); trying the snapshot", exc.code)
-        return await _from_snapshot(session, person_key=person_key, problem=exc.code)
+        return await _from_snapshot(
+            session, person_key=person_key, problem=exc.code, insured_county=insured_county
+        )
     status = PersonStatus(
         source=Source.REGISTRY, registered=record is not None, record=record, answered_at=utcnow()
     )
@@ -62,7 +72,9 @@ async def resolve_status(
     return status
 
 
-async def _from_snapshot(session: AsyncSession, *, person_key: str, problem: str) -> PersonStatus:
+async def _from_snapshot(
+    session: AsyncSession, *, person_key: str, problem: str, insured_county: str | None
+) -> PersonStatus:
     answer = await find_in_snapshot(session, person_key)
     if answer is None:
         return PersonStatus(
@@ -72,14 +84,7 @@ async def _from_snapshot(session: AsyncSession, *, person_key: str, problem: str
             unknown_reason=f"the registry did not answer ({problem}) and no roster snapshot "
             "is loaded",
         )
-    return PersonStatus(
-        source=Source.SNAPSHOT,
-        registered=answer.record is not None,
-        record=answer.record,
-        answered_at=answer.taken_at,
-        snapshot_taken_at=answer.taken_at,
-        registry_problem=problem,
-    )
+    return status_from_snapshot(answer, problem=problem, insured_county=insured_county)
 
 
 def _encode(status: PersonStatus) -> bytes:

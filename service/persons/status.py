@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.responses import categories_public, source_public
-from service.admissions.rules import Assessment, assess
+from service.admissions.rules import Assessment, assess, source_notices
 from service.admissions.schemas import (
     CategoryPublic,
     NoticePublic,
@@ -152,18 +152,26 @@ def _eligibility(status: PersonStatus, assessment: Assessment | None) -> PayAfte
     if assessment is not None:
         return PayAfterTreatment(eligible=assessment.eligible, reasons=list(assessment.reasons))
     if not status.known:
-        return PayAfterTreatment(eligible=None, reasons=["STATUS_UNKNOWN"])
+        code = status.unknown_code
+        return PayAfterTreatment(
+            eligible=None, reasons=["STATUS_UNKNOWN", code] if code else ["STATUS_UNKNOWN"]
+        )
     if status.record is None:
         return PayAfterTreatment(eligible=False, reasons=["NOT_REGISTERED"])
     return PayAfterTreatment(eligible=None, reasons=["NO_POLICY_IN_FORCE"])
 
 
 def _warnings(status: PersonStatus, assessment: Assessment | None) -> list[NoticePublic]:
+    """The assessment's notices; without one (no policy in force, or the status unknown) at
+    least where the answer came from and why it is unknown."""
     if assessment is not None:
         return [NoticePublic(code=n.code, message=n.message) for n in assessment.notices]
+    notices = [NoticePublic(code=n.code, message=n.message) for n in source_notices(status)]
     if not status.known:
-        return [NoticePublic(code="STATUS_UNKNOWN", message=str(status.unknown_reason))]
-    return []
+        message = f"Eligibility cannot be determined: {status.unknown_reason}. Confirm the "
+        message += "status before taking any deposit."
+        notices.append(NoticePublic(code="STATUS_UNKNOWN", message=message))
+    return notices
 
 
 def _covered_without_policy(status: PersonStatus) -> bool | None:

@@ -5,7 +5,12 @@ accumulators and the bill; they get the result and the accumulator changes back.
 """
 
 from service.policy.compiled import CompiledControls, CompiledPolicy, LayerPlan
-from service.policy.controls import is_covered, pay_after_treatment, points_for
+from service.policy.controls import (
+    deposit_when_unknown,
+    is_covered,
+    pay_after_treatment,
+    points_for,
+)
 from service.policy.document import PolicyDocument, check_versions, parse_policy
 from service.policy.engine import reverse_deltas, settle
 from service.policy.errors import (
@@ -55,6 +60,7 @@ __all__ = [
     "TraceLine",
     "Visit",
     "check_versions",
+    "deposit_when_unknown",
     "explain",
     "fen_to_yuan",
     "format_problems",

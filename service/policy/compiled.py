@@ -201,12 +201,17 @@ def _clamp(value: Fraction) -> Fraction:
 
 
 def _plan(layer: Layer, visit: Visit, categories: frozenset[str]) -> LayerPlan:
+    deductible = _by(layer.deductible_by_level, visit.hospital_level, layer.deductible)
+    if layer.deductible_accumulates == "per_admission" and visit.visit_type != "inpatient":
+        # 住院起付线 is charged per inpatient stay: an outpatient visit pays a deductible only
+        # where an adjustment for its visit type sets one.
+        deductible = Decimal(0)
     p: dict[str, Any] = {
         "applies": matches(layer.applies_to, visit, categories),
         "ratio": _by(layer.ratio_by_level, visit.hospital_level, layer.ratio),
         "ratio_add": Decimal(0),
         "out_of_policy_ratio": layer.out_of_policy_ratio,
-        "deductible": _by(layer.deductible_by_level, visit.hospital_level, layer.deductible),
+        "deductible": deductible,
         "threshold": layer.threshold,
         "threshold_factor": Decimal(1),
         "personal_cap": _by(layer.personal_cap_by_tier, visit.hospital_tier, layer.personal_cap),
@@ -306,17 +311,19 @@ def _compile_bands(
 ) -> tuple[tuple[tuple[int, int | None, int], ...], int]:
     """Band edges as absolute points on the year's eligible amount, ratios over one
     common denominator. ``above_threshold`` edges are shifted by the threshold; in the
-    ``cumulative`` convention the first band starts at the (possibly adjusted) threshold."""
+    ``cumulative`` convention the bands start at the (possibly adjusted) threshold: a lowered
+    threshold extends the first band down to it, a raised one cuts every band below it, so
+    nothing is ever paid on the amount under the threshold in force."""
     if not layer.bands:
         return (), 1
     ratios = [_clamp(_fraction(band.ratio) + add) for band in layer.bands]
     den = math.lcm(*(r.denominator for r in ratios))
-    shift = threshold_fen if layer.convention == "above_threshold" else 0
+    cumulative = layer.convention == "cumulative"
+    shift = 0 if cumulative else threshold_fen
     out = []
     for i, (band, ratio) in enumerate(zip(layer.bands, ratios, strict=True)):
         low = yuan_to_fen(band.from_) + shift
-        if i == 0 and layer.convention == "cumulative":
-            low = threshold_fen
+        low = threshold_fen if cumulative and i == 0 else max(low, threshold_fen)
         high = yuan_to_fen(band.to) + shift if band.to is not None else None
         if high is not None and high <= low:
             continue

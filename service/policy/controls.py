@@ -8,7 +8,7 @@ from service.policy.compiled import CompiledPolicy
 from service.policy.model import Eligibility, Visit
 from service.policy.money import yuan_to_fen
 
-__all__ = ["is_covered", "pay_after_treatment", "points_for"]
+__all__ = ["deposit_when_unknown", "is_covered", "pay_after_treatment", "points_for"]
 
 
 def points_for(policy: CompiledPolicy, rule_code: str) -> Decimal:
@@ -47,3 +47,12 @@ def pay_after_treatment(
         return Eligibility(False, tuple(blockers + reasons), None)
     deposit = yuan_to_fen(rule.deposit_when_eligible)
     return Eligibility(True, tuple(reasons), deposit)
+
+
+def deposit_when_unknown(policy: CompiledPolicy) -> int | None:
+    """The deposit (fen) the desk may take while the patient's status is unknown; None: no
+    limit, which is also the answer of a policy with no pay-after-treatment rule at all."""
+    rule = policy.controls.pay_after_treatment
+    if rule is None or rule.deposit_when_unknown is None:
+        return None
+    return yuan_to_fen(rule.deposit_when_unknown)

@@ -10,13 +10,7 @@ __all__ = ["explain"]
 
 def explain(result: SettlementResult) -> str:
     """The table of layers, the totals, the findings and (when built) the trace."""
-    rows = [f"{'layer':<22}{'fund':<18}{'base':>12}{'deduct.':>11}{'ratio':>14}{'amount':>12}"]
-    for layer in result.layers:
-        mark = "" if layer.applied else " (n/a)"
-        rows.append(
-            f"{layer.code + mark:<22}{layer.fund_type:<18}{y(layer.base_fen):>12}"
-            f"{y(layer.deductible_fen):>11}{layer.ratio:>14}{y(layer.amount_fen):>12}"
-        )
+    rows = _table(result)
     rows += [
         f"total {y(result.total_fen)}  waived {y(result.waived_fen)}  "
         f"funds {y(result.funds_total_fen)}  patient {y(result.patient_pays_fen)} "
@@ -42,3 +36,29 @@ def explain(result: SettlementResult) -> str:
             )
         )
     return "\n".join(rows)
+
+
+def _table(result: SettlementResult) -> list[str]:
+    """The layers, each column as wide as its widest cell and two spaces apart (a long ratio
+    text such as Ya'an's `1.00; out 0.95` never runs into its neighbour)."""
+    cells = [("layer", "fund", "base", "deduct.", "ratio", "amount")]
+    for layer in result.layers:
+        mark = "" if layer.applied else " (n/a)"
+        cells.append(
+            (
+                layer.code + mark,
+                layer.fund_type,
+                y(layer.base_fen),
+                y(layer.deductible_fen),
+                layer.ratio,
+                y(layer.amount_fen),
+            )
+        )
+    widths = [max(len(row[i]) for row in cells) for i in range(6)]
+    return [
+        "  ".join(
+            cell.ljust(width) if i < 2 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    ]

@@ -183,6 +183,9 @@ class PayAfterTreatment(_Strict):
     designated_only: bool = True
     referral_required_outside_county: bool = True
     deposit_when_eligible: Money = Decimal(0)
+    deposit_when_unknown: Money | None = Decimal(0)
+    """The most the desk may take while nobody can say whether the patient is covered (the
+    registry down and the snapshot silent); null: no limit. ADR 0011."""
 
 
 class Controls(_Strict):

@@ -16,7 +16,7 @@ def layer_line(p: LayerPlan, r: LayerResult, left_fen: int) -> TraceLine:
     """One line for one layer, with its numbers."""
     cap = "" if r.cap_left_fen is None else f"; cap left {y(r.cap_left_fen)}"
     cap_zh = "" if r.cap_left_fen is None else f"；年度限额余 {y(r.cap_left_fen)}"
-    zh, en = _WHAT[p.kind](r)
+    zh, en = _WHAT[p.kind](p, r)
     return TraceLine(
         step=r.code,
         zh=f"{r.name}：{zh} = {y(r.amount_fen)}{cap_zh}；剩余 {y(left_fen)}",
@@ -24,44 +24,46 @@ def layer_line(p: LayerPlan, r: LayerResult, left_fen: int) -> TraceLine:
     )
 
 
-def _ratio(r: LayerResult) -> tuple[str, str]:
+def _ratio(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     return (
         f"({y(r.base_fen)} − 起付 {y(r.deductible_fen)}) × {r.ratio}",
         f"({y(r.base_fen)} − deductible {y(r.deductible_fen)}) × {r.ratio}",
     )
 
 
-def _bands(r: LayerResult) -> tuple[str, str]:
+def _bands(p: LayerPlan, r: LayerResult) -> tuple[str, str]:
+    # deductible_fen is the part of the threshold this bill filled, not the threshold itself.
     return (
-        f"年度累计分段，本次合规 {y(r.base_fen)}，本次计入起付 {y(r.deductible_fen)}",
-        f"bands on the year's eligible amount, {y(r.base_fen)} this time, "
-        f"threshold taken {y(r.deductible_fen)}",
+        f"年度累计分段，本次合规 {y(r.base_fen)}，起付线 {y(p.threshold_fen)}"
+        f"（本次计入 {y(r.deductible_fen)}）",
+        f"bands on the year's eligible amount, {y(r.base_fen)} this time; threshold "
+        f"{y(p.threshold_fen)}, {y(r.deductible_fen)} of it filled by this bill",
     )
 
 
-def _safety_net(r: LayerResult) -> tuple[str, str]:
+def _safety_net(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     return (
         f"个人负担 {y(r.base_fen)}，年度封顶余额 {y(r.deductible_fen)}",
         f"personal burden {y(r.base_fen)}, room under the yearly cap {y(r.deductible_fen)}",
     )
 
 
-def _top_up(r: LayerResult) -> tuple[str, str]:
+def _top_up(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     return (
         f"补足至 {r.ratio}，可补 {y(r.base_fen)}",
         f"top-up to {r.ratio}, coverable {y(r.base_fen)}",
     )
 
 
-def _fee_waiver(r: LayerResult) -> tuple[str, str]:
+def _fee_waiver(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     return f"减免项目合计 {y(r.base_fen)}", f"waivable lines {y(r.base_fen)}"
 
 
-def _external(r: LayerResult) -> tuple[str, str]:
+def _external(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     return f"外部结算金额，基数 {y(r.base_fen)}", f"amount given, base {y(r.base_fen)}"
 
 
-_WHAT: dict[str, Callable[[LayerResult], tuple[str, str]]] = {
+_WHAT: dict[str, Callable[[LayerPlan, LayerResult], tuple[str, str]]] = {
     "ratio": _ratio,
     "bands": _bands,
     "safety_net": _safety_net,

@@ -29,6 +29,27 @@ def register(sub: Any) -> None:
     explain.add_argument("--location", default="in_county")
     explain.add_argument("--not-referred", action="store_true")
     explain.add_argument("--on", type=date.fromisoformat, default=None)
+    explain.add_argument(
+        "--given",
+        action="append",
+        default=[],
+        metavar="LAYER=YUAN",
+        help="the amount an external layer settled elsewhere (repeat; missing: 0.00, noted)",
+    )
+    explain.add_argument(
+        "--year",
+        action="append",
+        default=[],
+        metavar="KEY=YUAN",
+        help="the year so far, e.g. critical_illness.eligible=20000 (repeat; docs/policy.md)",
+    )
+    explain.add_argument(
+        "--line",
+        action="append",
+        default=[],
+        metavar="ITEM=YUAN[:out]",
+        help="a bill line for fee waivers, e.g. bed=200 or drug=50:out (repeat)",
+    )
 
     load = actions.add_parser("load", help="check and store files in the database")
     load.add_argument("files", nargs="+", type=Path)
@@ -92,6 +113,11 @@ def _explain(args: argparse.Namespace) -> int:
         print(f"no version in force on {on}", file=sys.stderr)
         return 1
     total, in_policy, out_policy = (yuan_to_fen(Decimal(x)) for x in args.bill.split(","))
+    given = _amounts(args.given)
+    for layer in policy.document.layers:
+        if layer.kind == "external" and layer.code not in given:
+            given[layer.code] = 0
+            print(f"note: {layer.code} is external; no --given {layer.code}=YUAN, taken as 0.00")
     visit = Visit(
         visit_type=args.visit_type,
         hospital_level=args.level,
@@ -102,16 +128,50 @@ def _explain(args: argparse.Namespace) -> int:
         admitted_on=on,
         discharged_on=on,
     )
-    result = settle(
-        policy,
-        visit=visit,
-        categories=frozenset(c for c in args.categories.split(",") if c),
-        bill=Bill(total_fen=total, in_policy_fen=in_policy, out_of_policy_fen=out_policy),
-        year={},
-        trace=True,
-    )
+    try:
+        result = settle(
+            policy,
+            visit=visit,
+            categories=frozenset(c for c in args.categories.split(",") if c),
+            bill=Bill(
+                total_fen=total,
+                in_policy_fen=in_policy,
+                out_of_policy_fen=out_policy,
+                lines=_lines(args.line),
+            ),
+            year=_amounts(args.year),
+            trace=True,
+            given=given,
+        )
+    except ValueError as exc:  # the engine refuses the inputs (an amount, a line, a bill)
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(explain(result))
     return 0
+
+
+def _amounts(pairs: list[str]) -> dict[str, int]:
+    """`KEY=YUAN` options as fen by key."""
+    from service.money import yuan_to_fen
+
+    out = {}
+    for pair in pairs:
+        key, _, amount = pair.partition("=")
+        out[key.strip()] = yuan_to_fen(Decimal(amount))
+    return out
+
+
+def _lines(pairs: list[str]) -> tuple[Any, ...]:
+    """`ITEM=YUAN[:out]` options as bill lines (in-policy unless `:out`)."""
+    from service.money import yuan_to_fen
+    from service.policy import BillLine
+
+    lines = []
+    for pair in pairs:
+        item, _, rest = pair.partition("=")
+        amount, _, where = rest.partition(":")
+        lines.append(BillLine(item.strip(), yuan_to_fen(Decimal(amount)), where != "out"))
+    return tuple(lines)
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:

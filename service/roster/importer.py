@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from service.base import table_of, utcnow
+from service.cells import inert
 from service.errors import Conflict, Unprocessable
 from service.identity import IdHasher
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
@@ -74,7 +75,8 @@ class _Rejects:
             self._file = self.path.open("w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._file)
             self._writer.writerow(["line", "id_number_masked", "field", "reason"])
-        self._writer.writerow([line_no, exc.masked, exc.field, exc.reason])
+        # The reason may quote the file's own text: no cell may run as a formula.
+        self._writer.writerow([inert(v) for v in (line_no, exc.masked, exc.field, exc.reason)])
         self.count += 1
 
     def close(self) -> None:
@@ -101,7 +103,7 @@ def import_roster(
     try:
         snapshot_id = _create_snapshot(engine, path, taken_at)
         try:
-            read, loaded = _load_entries(
+            read, loaded, counties = _load_entries(
                 engine,
                 source,
                 snapshot_id,
@@ -111,7 +113,8 @@ def import_roster(
                 max_reject_ratio=max_reject_ratio,
                 progress=progress,
             )
-            previous = _activate(engine, snapshot_id, taken_at, read, loaded, rejects.count, force)
+            counts = (read, loaded, rejects.count)
+            previous = _activate(engine, snapshot_id, taken_at, counts, counties, force)
         except BaseException:
             _discard(engine, snapshot_id)
             raise
@@ -176,13 +179,14 @@ def _load_entries(
     batch_size: int,
     max_reject_ratio: float,
     progress: Progress | None,
-) -> tuple[int, int]:
-    """Every row checked and written; published only if the file as a whole is acceptable."""
+) -> tuple[int, int, set[str]]:
+    """Every row checked and written; published only if the file as a whole is acceptable.
+    Returns rows read, rows loaded and the insured counties the rows list."""
     with closing(open_writer(engine, snapshot_id, chunk=batch_size)) as writer:
-        read, loaded = _stream(source, hasher, writer, rejects, batch_size, progress)
+        read, loaded, counties = _stream(source, hasher, writer, rejects, batch_size, progress)
         _check_rejects(read, rejects.count, max_reject_ratio)
         writer.publish()
-    return read, loaded
+    return read, loaded, counties
 
 
 def _stream(
@@ -192,10 +196,11 @@ def _stream(
     rejects: _Rejects,
     batch_size: int,
     progress: Progress | None,
-) -> tuple[int, int]:
+) -> tuple[int, int, set[str]]:
     rows = source.rows()
     parse = _parser(rows, hasher)
     read = loaded = 0
+    counties: set[str] = set()
     batch: list[Entry] = []
     for line_no, values in rows:
         read += 1
@@ -204,17 +209,19 @@ def _stream(
         except RowRejected as exc:
             rejects.add(line_no, exc)
         if len(batch) >= batch_size:
+            counties.update(entry[2] for entry in batch)
             writer.write(batch)
             loaded += len(batch)
             batch = []
             if progress:
                 progress(read, rejects.count, source.position, source.size)
     if batch:
+        counties.update(entry[2] for entry in batch)
         writer.write(batch)
         loaded += len(batch)
     if progress:
         progress(read, rejects.count, source.size, source.size)
-    return read, loaded
+    return read, loaded, counties
 
 
 def _parser(rows: Iterator[Row], hasher: IdHasher) -> RowParser:
@@ -243,12 +250,13 @@ def _activate(
     engine: sa.Engine,
     snapshot_id: int,
     taken_at: datetime,
-    read: int,
-    loaded: int,
-    rejected: int,
+    counts: tuple[int, int, int],
+    counties: set[str],
     force: bool,
 ) -> int | None:
-    """The atomic swap: one transaction moves the pointer and the states."""
+    """The atomic swap: one transaction moves the pointer and the states.
+    `counts` are rows read, loaded and rejected."""
+    read, loaded, rejected = counts
     now = utcnow()
     snapshots = table_of(RosterSnapshot)
     pointers = table_of(RosterPointer)
@@ -287,6 +295,7 @@ def _activate(
                 rows_read=read,
                 rows_loaded=loaded,
                 rows_rejected=rejected,
+                counties=sorted(counties),
             )
         )
     return None if current is None else int(current[0])

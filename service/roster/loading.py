@@ -39,6 +39,7 @@ async def load_people(
     if rows:
         await session.exec(sa.insert(RosterEntry), params=rows)
     snapshot.rows_read = snapshot.rows_loaded = len(rows)
+    snapshot.counties = sorted({str(row["insured_county"]) for row in rows})
     await activate(session, snapshot)
     return snapshot
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from service.base import Field, SQLModel, UTCDateTime, created_at_field, id_field
+from service.base import Field, SQLModel, UTCDateTime, created_at_field, id_field, json_field
 
 
 class RosterSnapshot(SQLModel, table=True):
@@ -23,6 +23,10 @@ class RosterSnapshot(SQLModel, table=True):
     rows_rejected: int = Field(default=0, sa_type=sa.BigInteger)
     created_at: datetime = created_at_field()
     activated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # The insured counties the roster lists, sorted: a person missing from the snapshot in a
+    # county it does not cover is not "not registered" (ADR 0011). None: loaded before
+    # migration 0012.
+    counties: list[str] | None = json_field(nullable=True)
 
 
 class RosterEntry(SQLModel, table=True):

@@ -17,6 +17,7 @@ class SnapshotAnswer:
     snapshot_id: int
     taken_at: datetime
     record: PersonRecord | None  # None: not in the roster
+    counties: tuple[str, ...] | None = None  # the insured counties it lists; None: not known
 
 
 async def find_in_snapshot(session: AsyncSession, person_key: str) -> SnapshotAnswer | None:
@@ -25,10 +26,15 @@ async def find_in_snapshot(session: AsyncSession, person_key: str) -> SnapshotAn
     active = await store.active_id()
     if active is None:
         return None
-    snapshot_id, taken_at = active
+    snapshot_id, taken_at, counties = active
     entries = await store.entries(snapshot_id, person_key)
     record = record_from_entries(entries) if entries else None
-    return SnapshotAnswer(snapshot_id=snapshot_id, taken_at=taken_at, record=record)
+    return SnapshotAnswer(
+        snapshot_id=snapshot_id,
+        taken_at=taken_at,
+        record=record,
+        counties=tuple(counties) if counties is not None else None,
+    )
 
 
 def record_from_entries(entries: list[RosterEntry]) -> PersonRecord:

@@ -27,20 +27,21 @@ class SqlRosterStore:
             return None
         return await self._session.get(RosterSnapshot, pointer.snapshot_id)
 
-    async def active_id(self) -> tuple[int, datetime] | None:
-        """The active snapshot's id and when it was taken; None when none is loaded."""
+    async def active_id(self) -> tuple[int, datetime, list[str] | None] | None:
+        """The active snapshot's id, when it was taken and the insured counties it lists (None:
+        loaded before they were recorded); None when none is loaded."""
         row = (
             await self._session.exec(
-                select(RosterSnapshot.id, RosterSnapshot.taken_at)
+                select(RosterSnapshot.id, RosterSnapshot.taken_at, RosterSnapshot.counties)
                 .join(RosterPointer, col(RosterPointer.snapshot_id) == col(RosterSnapshot.id))
                 .where(RosterPointer.name == "active")
             )
         ).first()
         if row is None:
             return None
-        snapshot_id, taken_at = row
+        snapshot_id, taken_at, counties = row
         assert snapshot_id is not None
-        return snapshot_id, taken_at
+        return snapshot_id, taken_at, None if counties is None else [str(c) for c in counties]
 
     async def entries(self, snapshot_id: int, person_key: str) -> list[RosterEntry]:
         query = (

@@ -9,6 +9,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
+from service.cells import inert
 from service.identity import check_character
 from service.roster.rows import ALIASES, COLUMNS
 
@@ -43,9 +44,9 @@ def write_template(path: Path) -> None:
 def _write_csv(path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow(header())
+        writer.writerow([inert(h) for h in header()])
         for row in EXAMPLE_ROWS:
-            writer.writerow(["" if v is None else str(v) for v in row])
+            writer.writerow([inert("" if v is None else str(v)) for v in row])
 
 
 def _write_xlsx(path: Path) -> None:

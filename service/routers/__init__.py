@@ -5,6 +5,7 @@ from fastapi import APIRouter, FastAPI
 from service.routers import (
     admissions,
     console,
+    console_admin,
     console_verify,
     docs,
     fhir,
@@ -29,6 +30,7 @@ ROUTERS: list[APIRouter] = [
     violations.router,
     indicators.router,
     console.router,
+    console_admin.router,
     console_verify.router,
     nhsa.router,
     fhir.router,

@@ -19,8 +19,8 @@ from service.admissions.schemas import (
     DepositPublic,
 )
 from service.admissions.service import admit
-from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
-from service.deps import AdmissionContextDep, CatalogDep
+from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
+from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
 from service.unit_of_work import UnitOfWorkDep
 
@@ -70,7 +70,7 @@ async def read_admission(
     hospital_code: str | None = Query(default=None, max_length=32),
 ) -> AdmissionDetail:
     admission = await visible_admission(
-        uow.session, principal=principal, visit_id=visit_id, hospital_code=hospital_code
+        uow, principal=principal, visit_id=visit_id, hospital_code=hospital_code
     )
     return admission_detail(admission)
 
@@ -89,10 +89,12 @@ async def create_deposit(
     catalog: CatalogDep,
     hospital: HospitalDep,
     hospital_code: HospitalCodeDep,
+    window: DateWindowDep,
 ) -> JSONResponse:
     outcome, replayed = await report_deposit(
         uow,
         catalog=catalog,
+        window=window,
         hospital_code=hospital_code,
         actor=hospital.label,
         visit_id=visit_id,
@@ -104,8 +106,9 @@ async def create_deposit(
 @router.post(
     "/{visit_id}/reversal",
     response_model=AdmissionDetail,
-    responses=problem_responses(401, 403, 404, 422),
-    summary="Reverse (cancel) an admission; idempotent, findings stay in the ledger",
+    responses=problem_responses(401, 403, 404, 409, 422),
+    summary="Reverse (cancel) an admission; idempotent, findings stay in the ledger; "
+    "409 admission_settled while a settlement of the visit is active",
 )
 async def create_reversal(
     visit_id: str,

@@ -21,6 +21,7 @@ from service.console import access
 from service.console import session as console
 from service.console.trends import TrendQuery, counties_under, trends
 from service.console.views import LEVEL_LABELS, bars, line_chart, page, stacked_bars, tone
+from service.deps import SessionmakerDep
 from service.errors import ServiceError
 from service.indicators.service import indicators_for
 from service.unit_of_work import SessionDep, UnitOfWorkDep
@@ -33,15 +34,18 @@ from service.violations.rectification import STEPS, move
 from service.violations.scoreboard import names, scoreboard
 
 
-async def _guard(request: Request, session: SessionDep) -> console.ConsoleUser | None:
+async def guard(request: Request, sessionmaker: SessionmakerDep) -> console.ConsoleUser | None:
     """Every console request: the route's entry in the access table, the origin of a form, the
-    session, the role. Public routes get None."""
+    session, the role. Public routes get None. The user is read in a session closed at once,
+    not the request's: an export reads its first rows in a session of its own before the
+    response starts, and on SQLite an open request transaction holds the write lock."""
     rule = access.access_of(request)
     if request.method not in access.SAFE_METHODS:
         access.check_same_origin(request)
     if rule.roles is None:
         return None
-    user = await console.current_user(request, session)
+    async with sessionmaker() as session:
+        user = await console.current_user(request, session)
     if user is None:
         raise console.sign_in_first()
     access.check_role(rule, user.principal)
@@ -49,7 +53,7 @@ async def _guard(request: Request, session: SessionDep) -> console.ConsoleUser |
 
 
 async def _user(
-    user: Annotated[console.ConsoleUser | None, Depends(_guard)],
+    user: Annotated[console.ConsoleUser | None, Depends(guard)],
 ) -> console.ConsoleUser:
     if user is None:  # a public route asked for a user: treat it as signed out
         raise console.sign_in_first()
@@ -58,7 +62,7 @@ async def _user(
 
 UserDep = Annotated[console.ConsoleUser, Depends(_user)]
 
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(_guard)])
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
 PROBLEM_TEXT = {
     "invalid_transition": "当前状态不能办理该操作",
@@ -159,7 +163,7 @@ async def ledger_export(
     rows = export.violation_rows(
         request.app.state.sessionmaker, principal=user.principal, wanted=q.filter(), sort=q.sort
     )
-    return export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
+    return await export.response(fmt, "问题台账", export.VIOLATION_HEADERS, rows, stem="violations")
 
 
 @router.get("/violations/{violation_id}")
@@ -237,7 +241,7 @@ async def score_export(
     q = parse_form(PeriodQuery, request.query_params)
     board = await scoreboard(session, principal=user.principal, wanted=q.filter())
     rows = export.listed(export.scoreboard_rows(board))
-    return export.response(
+    return await export.response(
         fmt,
         "考核扣分",
         export.SCORE_HEADERS,

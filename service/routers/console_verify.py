@@ -11,22 +11,19 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
 from service.console import session as console
 from service.console.views import page
-from service.routers.console import UserDep
-from service.routers.console import router as console_router
+from service.routers.console import UserDep, guard
 from service.unit_of_work import SessionDep
 from service.violations.schemas import BrokenRecord, ChainHeadPublic, ChainHeadsUpload
 from service.violations.verify import chain_heads, verify_ledger
 
 # The console's guard (access table, same-origin forms, session, role) on every route here too.
-router = APIRouter(
-    prefix="/console", include_in_schema=False, dependencies=console_router.dependencies
-)
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
 MAX_HEADS_FILE_BYTES = 1_000_000
 # verify.py's reasons, by their opening words, for the page.
 REASONS = (

@@ -14,8 +14,8 @@ from fhir.resources.R4B.coverageeligibilityrequest import CoverageEligibilityReq
 from fhir.resources.R4B.task import Task
 from pydantic import BaseModel, ValidationError
 
-from service.auth import AuditorOrHospitalDep, HospitalDep
-from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
+from service.auth.deps import AuditorOrHospitalDep, HospitalDep
+from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep, HospitalsDep
 from service.errors import FieldProblem, ServiceError
 from service.fhir import claims, eligibility, tasks
 from service.fhir.capability import capability_statement
@@ -149,6 +149,7 @@ async def submit_claim(
     principal: HospitalDep,
     catalog: CatalogDep,
     hospitals: HospitalsDep,
+    window: DateWindowDep,
     if_none_exist: Annotated[str | None, Header(max_length=300)] = None,
 ) -> Response:
     assert principal.hospital_code is not None
@@ -162,6 +163,7 @@ async def submit_claim(
                 catalog=catalog,
                 hospitals=hospitals,
                 hospital_code=principal.hospital_code,
+                window=window,
                 body=preview,
             )
             return resource_response(claims.claim_response(previewed, claim=claim))
@@ -178,6 +180,7 @@ async def submit_claim(
             catalog=catalog,
             hospitals=hospitals,
             hospital_code=principal.hospital_code,
+            window=window,
             body=body,
         )
     settled = outcome.settlement

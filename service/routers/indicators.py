@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.auth import AuditorDep
+from service.auth.deps import AuditorDep
 from service.deps import CatalogDep
 from service.errors import problem_responses
 from service.indicators.schemas import Indicators
@@ -29,11 +29,12 @@ async def get_indicators(
     principal: AuditorDep,
     query: Annotated[PeriodQuery, Query()],
 ) -> Indicators:
+    period = query.filter()
     return await indicators_for(
         session,
         principal=principal,
         region=query.region,
-        start=query.from_,
-        end=query.to,
+        start=period.detected_from,
+        end=period.detected_to,
         catalog=catalog,
     )

@@ -8,9 +8,11 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.auth import AdminDep, KeyCacheDep, Role
+from service.auth import Role
+from service.auth.deps import AdminDep, KeyCacheDep
 from service.auth.keys import issue_key, list_keys, revoke_key
 from service.errors import problem_responses
+from service.idtext import Identifier
 from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -22,7 +24,7 @@ class KeyCreate(BaseModel):
     role: Literal["hospital", "auditor", "admin"]
     hospital_code: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     region_prefix: str | None = Field(default=None, pattern=r"^\d{2,6}$")
-    label: str = Field(default="", max_length=128)
+    label: Identifier = Field(default="", max_length=128)
 
 
 class KeyPublic(BaseModel):

@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from service.auth import HospitalDep
+from service.auth.deps import HospitalDep
 from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
 from service.errors import (
     FieldProblem,
@@ -29,6 +29,7 @@ from service.errors import (
     Unauthenticated,
     problem_responses,
 )
+from service.idtext import redact
 from service.nhsa.call import Call
 from service.nhsa.dispatch import dispatch
 from service.nhsa.envelope import Answer, Envelope, answer
@@ -51,6 +52,7 @@ FIELD_NAMES: dict[str, dict[str, str]] = {
     "2401": {
         "visit_id": "input.mdtrtinfo.ipt_no",
         "id_number": "input.mdtrtinfo.mdtrt_cert_no",
+        "admitted_at": "input.mdtrtinfo.begntime",
         "insured_county": "insuplc_admdvs",
     },
     "2404": {"visit_id": "input.data.mdtrt_id"},
@@ -68,7 +70,8 @@ def _renamed(infno: str | None, field: str) -> str:
 
 def _err_msg(infno: str | None, code: str, detail: str, errors: Sequence[FieldProblem]) -> str:
     fields = ", ".join(dict.fromkeys(_renamed(infno, e.field) for e in errors))
-    return f"[{code}] {detail}" + (f" (field: {fields})" if fields else "")
+    # As in every problem answer: no resident ID number is repeated (service/idtext.py).
+    return redact(f"[{code}] {detail}" + (f" (field: {fields})" if fields else ""))
 
 
 def _failure(request: Request, code: str, detail: str, errors: Sequence[FieldProblem]) -> Response:

@@ -7,9 +7,9 @@ from datetime import date
 
 from fastapi import APIRouter, Query
 
-from service.auth import AuditorOrHospitalDep
+from service.auth.deps import AuditorOrHospitalDep
 from service.china_time import today
-from service.deps import AdmissionContextDep
+from service.deps import AdmissionContextDep, DateWindowDep
 from service.errors import problem_responses
 from service.persons.masked_route import MaskedPathRoute
 from service.persons.status import PersonStatusPublic, person_status
@@ -29,6 +29,7 @@ async def read_person_status(
     session: SessionDep,
     ctx: AdmissionContextDep,
     principal: AuditorOrHospitalDep,
+    window: DateWindowDep,
     on: date | None = Query(default=None, description="the day to check; default today (China)"),
 ) -> PersonStatusPublic:
     return await person_status(
@@ -36,5 +37,5 @@ async def read_person_status(
         ctx=ctx,
         principal=principal,
         id_number=id_number,
-        on=on or today(),
+        on=today() if on is None else window.day(on, field="on"),
     )

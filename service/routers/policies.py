@@ -7,7 +7,7 @@ from datetime import date, datetime
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.auth import AdminDep, PrincipalDep
+from service.auth.deps import AdminDep, PrincipalDep
 from service.deps import CatalogDep
 from service.errors import problem_responses
 from service.policy_versions.service import get_version, list_versions, store_policy

@@ -7,9 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
-from service.auth import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
-from service.deps import CatalogDep, HospitalsDep, SettingsDep
+from service.admissions.schemas import VISIT_ID_PATTERN
+from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
+from service.deps import CatalogDep, DateWindowDep, HospitalsDep, SettingsDep
 from service.errors import problem_responses
+from service.idtext import NoResidentId
 from service.settlements import service
 from service.settlements.schemas import (
     ReversalCreate,
@@ -37,12 +39,14 @@ async def preview_settlement(
     catalog: CatalogDep,
     hospitals: HospitalsDep,
     hospital_code: HospitalCodeDep,
+    window: DateWindowDep,
 ) -> SettlementPublic:
     return await service.preview(
         uow,
         catalog=catalog,
         hospitals=hospitals,
         hospital_code=hospital_code,
+        window=window,
         body=body,
     )
 
@@ -68,12 +72,14 @@ async def create_settlement(
     catalog: CatalogDep,
     hospitals: HospitalsDep,
     hospital_code: HospitalCodeDep,
+    window: DateWindowDep,
 ) -> SettlementPublic:
     outcome = await service.create(
         uow,
         catalog=catalog,
         hospitals=hospitals,
         hospital_code=hospital_code,
+        window=window,
         body=body,
     )
     if outcome.replayed:
@@ -115,7 +121,9 @@ async def list_settlements(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
     principal: AuditorOrHospitalDep,
-    visit_id: Annotated[str, Query(min_length=1, max_length=64)],
+    visit_id: Annotated[
+        str, Query(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN), NoResidentId
+    ],
     hospital_code: Annotated[str | None, Query(max_length=32)] = None,
 ) -> list[SettlementPublic]:
     return await service.list_for_visit(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from service.auth import AuditorDep, AuditorOrHospitalDep
+from service.auth.deps import AuditorDep, AuditorOrHospitalDep
 from service.base import utcnow
 from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
@@ -85,7 +85,7 @@ async def export_ledger(
 ) -> StreamingResponse:
     wanted = query.filter()
     rows = export.violation_rows(sessionmaker, principal=principal, wanted=wanted, sort=query.sort)
-    return export.response(
+    return await export.response(
         fmt,
         "问题台账",
         export.VIOLATION_HEADERS,
@@ -120,7 +120,7 @@ async def export_scoreboard(
     wanted = query.filter()
     board = await scoreboard(session, principal=principal, wanted=wanted)
     rows = export.listed(export.scoreboard_rows(board))
-    return export.response(
+    return await export.response(
         fmt,
         "考核扣分",
         export.SCORE_HEADERS,

@@ -119,6 +119,7 @@ def render(ctx: Context, result: SettlementResult, found: list[Booking]) -> dict
             }
             for f in result.findings
         ],
+        "violation_findings": [b.rule_code for b in found],
         "violations_booked": [b.rule_code for b in found],
         "policy": {
             "region_code": policy.region_code,

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from service.idtext import Identifier, Prose
 from service.money import Amount
 from service.policy.schema import FeeItem
 
@@ -44,7 +45,7 @@ class BillCreate(_Input):
 
 
 class SettlementPreviewCreate(_Input):
-    visit_id: str = Field(min_length=1, max_length=64)
+    visit_id: Identifier = Field(min_length=1, max_length=64)
     discharged_at: AwareDatetime
     bill: BillCreate
     settlement_mode: SettlementMode = "one_stop"
@@ -57,14 +58,14 @@ class SettlementPreviewCreate(_Input):
 
 
 class SettlementCreate(SettlementPreviewCreate):
-    his_settlement_id: str = Field(
+    his_settlement_id: Identifier = Field(
         min_length=1, max_length=64, description="The HIS settlement message id (idempotency)"
     )
 
 
 class ReversalCreate(_Input):
-    reason: str = Field(min_length=1, max_length=500)
-    his_reversal_id: str | None = Field(default=None, min_length=1, max_length=64)
+    reason: Prose = Field(min_length=1, max_length=500)
+    his_reversal_id: Identifier | None = Field(default=None, min_length=1, max_length=64)
 
 
 class LayerPublic(BaseModel):
@@ -156,8 +157,24 @@ class SettlementPublic(BaseModel):
     preselfpay_amt: str = Field(description="先行自付金额")
     inscp_scp_amt: str = Field(description="符合政策范围金额")
     findings: list[FindingPublic]
-    violations_booked: list[str]
+    violation_findings: list[str] = Field(
+        default_factory=list,
+        description="rule codes of the findings this settlement books in the ledger (a preview: "
+        "would book)",
+    )
+    violations_booked: list[str] | None = Field(
+        description="rule codes booked in the ledger with this settlement; null in a preview, "
+        "which books nothing (see violation_findings)"
+    )
     policy: PolicyRef
     trace: list[TracePublic]
     reversal: ReversalPublic | None = None
     created_at: datetime | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _findings_of_older_rows(cls, data: Any) -> Any:
+        # Settlements stored before violation_findings existed booked exactly what they found.
+        if isinstance(data, dict) and "violation_findings" not in data:
+            return {**data, "violation_findings": data.get("violations_booked") or []}
+        return data

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from service.auth import Principal, Role
+from service.auth import Principal
 from service.base import utcnow
+from service.dates import DateWindow
 from service.policy import SettlementResult, reverse_deltas
 from service.regions.directory import HospitalDirectory
 from service.settlements import engine_run, findings, idempotency, render
@@ -103,9 +104,11 @@ async def preview(
     catalog: Catalog,
     hospitals: HospitalDirectory,
     hospital_code: str,
+    window: DateWindow,
     body: SettlementPreviewCreate,
 ) -> SettlementPublic:
     """预结算: what settling now would do. Reads the accumulators, stores nothing."""
+    window.moment(body.discharged_at, field="discharged_at")
     visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=body.visit_id)
     ctx = await load_context(
         uow.session,
@@ -118,7 +121,14 @@ async def preview(
     result = engine_run.run(ctx, year)
     rendered = render.render(ctx, result, findings.bookings(ctx, result, year))
     return SettlementPublic.model_validate(
-        {**rendered, "id": None, "status": "preview", "his_settlement_id": None, "created_at": None}
+        {
+            **rendered,
+            "id": None,
+            "status": "preview",
+            "his_settlement_id": None,
+            "created_at": None,
+            "violations_booked": None,  # findings, not booked: a preview stores nothing
+        }
     )
 
 
@@ -128,11 +138,16 @@ async def create(
     catalog: Catalog,
     hospitals: HospitalDirectory,
     hospital_code: str,
+    window: DateWindow,
     body: SettlementCreate,
 ) -> Outcome:
-    """结算: settle and store, or replay the settlement stored under the same keys."""
+    """结算: settle and store, or replay the settlement stored under the same keys. A discharge
+    outside the plausible window is refused first: it would open that year's accumulators."""
+    window.moment(body.discharged_at, field="discharged_at")
     fingerprint = idempotency.request_hash(body)
-    visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=body.visit_id)
+    visit = await uow.settlements.read_visit(
+        hospital_code=hospital_code, visit_id=body.visit_id, lock=True
+    )
     earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
     if earlier is not None:
         return await _replay(uow, earlier, fingerprint)
@@ -143,8 +158,22 @@ async def create(
     ctx = await load_context(
         uow.session, catalog=catalog, hospitals=hospitals, admission=visit, body=body
     )
+    attempts = 0
+
+    async def attempt() -> Outcome:
+        nonlocal attempts
+        attempts += 1
+        if attempts > 1:  # the rollback released the admission: hold it again, still admitted?
+            admitted(
+                await uow.settlements.read_visit(
+                    hospital_code=hospital_code, visit_id=ctx.visit_id, lock=True
+                ),
+                visit_id=ctx.visit_id,
+            )
+        return await _settle(uow, ctx, visit, body, fingerprint)
+
     return await uow.run(
-        lambda: _settle(uow, ctx, visit, body, fingerprint),
+        attempt,
         busy=_busy,
         # A concurrent settlement of this visit committed first: answer from what it stored.
         on_duplicate=lambda: _after_race(uow, ctx, body, fingerprint),
@@ -311,16 +340,12 @@ async def reverse(
     return await uow.run(work, busy=_busy, on_duplicate=raced)
 
 
-def _visible(principal: Principal, row: Settlement) -> bool:
-    return principal.sees_hospital(row.hospital_code, row.county_code)
-
-
 async def stored(
     uow: UnitOfWork, *, principal: Principal, settlement_id: int
 ) -> tuple[Settlement, SettlementReversal | None]:
     """The row and its reversal, if the principal may see it (else not found)."""
     row = await uow.settlements.get(settlement_id)
-    if row is None or not _visible(principal, row):
+    if row is None or not principal.sees_hospital(row.hospital_code, row.county_code):
         raise SettlementNotFound(f"no settlement {settlement_id} that you may see")
     assert row.id is not None
     return row, await uow.settlements.reversal_of(row.id)
@@ -340,12 +365,7 @@ async def list_for_visit(
     limit: int,
 ) -> list[SettlementPublic]:
     """A visit's settlements, oldest first; a hospital sees its own only, an auditor its region."""
-    if principal.role is Role.HOSPITAL:
-        hospital_code = principal.hospital_code
-    prefix = None
-    if principal.role is Role.AUDITOR:
-        prefix = principal.region_prefix or "\x00"
     stored_rows = await uow.settlements.list_for_visit(
-        visit_id=visit_id, hospital_code=hospital_code, county_prefix=prefix, limit=limit
+        visit_id=visit_id, hospital_code=hospital_code, principal=principal, limit=limit
     )
     return [public(row, reversal) for row, reversal in stored_rows]

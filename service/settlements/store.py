@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
+from service.auth.principal import Principal
+from service.auth.visibility import visible_to
 from service.base import table_of
 from service.db import Duplicate, insert_statement, is_unique_violation
 from service.settlements.accumulators import Scope, moved_values
@@ -37,8 +40,11 @@ Stored = tuple[Settlement, SettlementReversal | None]
 
 
 class SettlementStore(Protocol):
-    async def read_visit(self, *, hospital_code: str, visit_id: str) -> AdmittedVisit | None:
-        """The calling hospital's admission of this visit with its settlements, newest first."""
+    async def read_visit(
+        self, *, hospital_code: str, visit_id: str, lock: bool = False
+    ) -> AdmittedVisit | None:
+        """The calling hospital's admission of this visit with its settlements, newest first;
+        `lock`: hold the admission against a reversal until the transaction ends."""
         ...
 
     async def read_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
@@ -75,14 +81,20 @@ class SettlementStore(Protocol):
         *,
         visit_id: str,
         hospital_code: str | None,
-        county_prefix: str | None,
+        principal: Principal,
         limit: int,
     ) -> list[Stored]:
-        """A visit's settlements, oldest first, of one hospital and/or under a county prefix."""
+        """A visit's settlements, oldest first: of one hospital if named, and only what the
+        principal may see (service.auth.visibility)."""
         ...
 
     async def totals(self, scope: Scope) -> dict[str, int]:
         """Every accumulator of the scope (the slip, reports, invariant checks)."""
+        ...
+
+    async def active_discharge(self, admission_id: int) -> datetime | None:
+        """The discharge of the admission's active (unreversed) settlement, if it is settled:
+        a deposit taken later is implausible (service/dates.py)."""
         ...
 
 
@@ -90,6 +102,19 @@ _admissions = table_of(Admission)
 _settlements = table_of(Settlement)
 _reversals = table_of(SettlementReversal)
 _accumulators = table_of(Accumulator)
+
+_ACTIVE_DISCHARGE = (
+    sa.select(_settlements.c.discharged_at)
+    .select_from(
+        _settlements.outerjoin(_reversals, _reversals.c.settlement_id == _settlements.c.id)
+    )
+    .where(
+        _settlements.c.admission_id == sa.bindparam("admission_id"),
+        _reversals.c.id.is_(None),
+    )
+    .order_by(_settlements.c.discharged_at.desc())
+    .limit(1)
+)
 
 _VISIT = (
     sa.select(
@@ -125,6 +150,13 @@ _VISIT = (
     )
     .order_by(_settlements.c.visit_seq.desc())
 )
+
+# A settlement holds the admission row (FOR KEY SHARE, PostgreSQL) from its first read to its
+# commit, before it locks any accumulator; reversing the admission takes the same row FOR UPDATE
+# first (admissions/store.py `find(for_update=True)`). So one waits for the other and then sees
+# it: a settlement never commits on a reversed admission, nor a reversal on a settled one.
+# Settlements of one visit do not block each other. SQLite serialises write transactions anyway.
+_VISIT_LOCKED = _VISIT.with_for_update(read=True, key_share=True, of=_admissions)
 
 # One statement: an upsert whose no-op update takes each row's lock in key order, waits for
 # whoever holds it, and returns the value that one committed. The keys travel as one JSON array,
@@ -189,10 +221,12 @@ class SqlSettlementStore:
         # Asked per call, never kept: a retry's rollback gives the connection back.
         return await self._session.connection()
 
-    async def read_visit(self, *, hospital_code: str, visit_id: str) -> AdmittedVisit | None:
+    async def read_visit(
+        self, *, hospital_code: str, visit_id: str, lock: bool = False
+    ) -> AdmittedVisit | None:
         conn = await self._conn()
         params = {"hospital_code": hospital_code, "visit_id": visit_id}
-        rows = (await conn.execute(_VISIT, params)).all()
+        rows = (await conn.execute(_VISIT_LOCKED if lock else _VISIT, params)).all()
         return _visit(rows, hospital_code=hospital_code, visit_id=visit_id) if rows else None
 
     async def read_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
@@ -252,20 +286,23 @@ class SqlSettlementStore:
         *,
         visit_id: str,
         hospital_code: str | None,
-        county_prefix: str | None,
+        principal: Principal,
         limit: int,
     ) -> list[Stored]:
+        seen = visible_to(
+            principal,
+            hospital_code=col(Settlement.hospital_code),
+            county_code=col(Settlement.county_code),
+        )
         query = (
             select(Settlement, SettlementReversal)
             .outerjoin(
                 SettlementReversal, col(SettlementReversal.settlement_id) == col(Settlement.id)
             )
-            .where(Settlement.visit_id == visit_id)
+            .where(Settlement.visit_id == visit_id, *seen)
         )
         if hospital_code is not None:
             query = query.where(Settlement.hospital_code == hospital_code)
-        if county_prefix is not None:
-            query = query.where(col(Settlement.county_code).startswith(county_prefix))
         result = await self._session.exec(query.order_by(col(Settlement.id)).limit(limit))
         return [(row, reversal) for row, reversal in result.all()]
 
@@ -273,6 +310,11 @@ class SqlSettlementStore:
         conn = await self._conn()
         result = await conn.execute(_TOTALS, _scope_params(scope))
         return {str(k): int(v) for k, v in result.all()}
+
+    async def active_discharge(self, admission_id: int) -> datetime | None:
+        conn = await self._conn()
+        row = (await conn.execute(_ACTIVE_DISCHARGE, {"admission_id": admission_id})).first()
+        return None if row is None else cast(datetime, row[0])
 
 
 def _duplicate_or(exc: IntegrityError) -> Exception:

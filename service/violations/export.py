@@ -3,13 +3,19 @@
 Rows are read a keyset batch at a time in a session of their own (the request's session has
 committed by the time a streamed body is sent). CSV is sent as it is produced; XLSX is written
 by openpyxl's write-only workbook to a spooled temporary file (a zip needs its directory at
-the end) and then sent in chunks. Persons appear only in masked form.
+the end) and then sent in chunks. Persons appear only in masked form, ID numbers typed into
+free text too (service/idtext.py), and no text cell can run as a formula (service/cells.py).
+
+Nothing is sent before the first rows are read (`response` takes the first chunk before the
+status line): a query that fails at once is a problem response, not a 200 with an empty file.
+A CSV that fails later ends with a line that says so, and the failure is logged.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -25,7 +31,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
+from service.cells import inert
 from service.china_time import CHINA_TZ
+from service.idtext import mask_resident_ids
+from service.observability import request_id_var
 from service.violations.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -47,8 +56,10 @@ SCORE_HEADERS = (
 )  # fmt: skip
 SCORE_WIDTHS = (6, 6, 12, 24, 10, 10, 10, 40, 30)
 ExportFormat = Literal["csv", "xlsx"]
+FAILED_MARK = "# 导出失败 EXPORT FAILED"
 CSV_MEDIA = "text/csv; charset=utf-8"
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+log = logging.getLogger("settlecheck.export")
 # Cells are typed (datetimes, Decimals): a spreadsheet sorts and sums them as dates and numbers.
 Cell = str | int | Decimal | datetime | None
 
@@ -82,7 +93,8 @@ def violation_row(v: ViolationRow) -> list[Cell]:
     return [
         v.id, _local(v.detected_at), v.county_code, v.hospital_code,
         label(RULE_LABELS, v.rule_code), v.rule_code, label(SEVERITY_LABELS, v.severity),
-        v.visit_id or "", v.person_masked or "", points_of(v.points_hundredths),
+        mask_resident_ids(v.visit_id or ""), v.person_masked or "",
+        points_of(v.points_hundredths),
         label(STATUS_LABELS, v.status), _local(v.status_changed_at), label(SOURCE_LABELS, v.source),
     ]  # fmt: skip
 
@@ -114,33 +126,47 @@ async def violation_rows(
 
 
 def _csv_cell(value: Cell) -> str | int:
+    """Numbers and dates as their text; text made inert (a number's minus sign is a sign)."""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, str):
+        return inert(value)
     return "" if value is None else value
+
+
+def _taken(buffer: io.StringIO) -> bytes:
+    data = buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    return data
 
 
 async def csv_stream(
     headers: Sequence[str], rows: AsyncIterator[list[Cell]], *, flush_every: int = 500
 ) -> AsyncIterator[bytes]:
-    """UTF-8 with a BOM, so spreadsheet programs read the Chinese headers right."""
+    """UTF-8 with a BOM, so spreadsheet programs read the Chinese headers right. The first
+    chunk holds the headers and the first rows; a failure after it is the file's last line."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(headers)
-    yield ("\ufeff" + buffer.getvalue()).encode()
-    buffer.seek(0)
-    buffer.truncate()
-    n = 0
-    async for row in rows:
-        writer.writerow([_csv_cell(v) for v in row])
-        n += 1
-        if n % flush_every == 0:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
+    buffer.write("\ufeff")
+    writer.writerow([inert(h) for h in headers])
+    n, sent = 0, False
+    try:
+        async for row in rows:
+            writer.writerow([_csv_cell(v) for v in row])
+            n += 1
+            if n % flush_every == 0:
+                yield _taken(buffer)
+                sent = True
+    except Exception:
+        if not sent:
+            raise  # nothing sent yet: `response` turns it into a problem response
+        log.exception("export failed after %d rows", n)
+        rid = request_id_var.get() or "-"
+        writer.writerow([f"{FAILED_MARK}: the file ends after {n} rows; request id {rid}"])
+    yield _taken(buffer)
 
 
 async def xlsx_stream(
@@ -178,8 +204,15 @@ _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 
-def _styled(sheet: Any, value: str, *, bold: bool = False, fill: bool = False) -> WriteOnlyCell:
+def _text(sheet: Any, value: str) -> WriteOnlyCell:
+    """Text as text: openpyxl would store a string starting with "=" as a formula."""
     cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    return cell
+
+
+def _styled(sheet: Any, value: str, *, bold: bool = False, fill: bool = False) -> WriteOnlyCell:
+    cell = _text(sheet, value)
     if bold:
         cell.font = _BOLD
     if fill:
@@ -196,6 +229,8 @@ def _typed(sheet: Any, value: Cell) -> Any:
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "0.00"
         return cell
+    if isinstance(value, str):
+        return _text(sheet, value)
     return value
 
 
@@ -208,7 +243,7 @@ def disposition(stem: str, extension: str) -> str:
     return f'attachment; filename="{stem}.{extension}"'
 
 
-def response(
+async def response(
     fmt: str,
     title: str,
     headers: Sequence[str],
@@ -218,12 +253,22 @@ def response(
     caption: str = "",
     widths: Sequence[int] = (),
 ) -> StreamingResponse:
-    """A streamed CSV or XLSX download of these rows."""
+    """A streamed CSV or XLSX download of these rows, started only once its first chunk is
+    ready (an XLSX is complete by then)."""
     if fmt == "xlsx":
         body = xlsx_stream(title, caption or title, headers, widths, rows)
         media = XLSX_MEDIA
     else:
         body, media = csv_stream(headers, rows), CSV_MEDIA
+    first = await anext(body)
     return StreamingResponse(
-        body, media_type=media, headers={"content-disposition": disposition(stem, fmt)}
+        _resumed(first, body),
+        media_type=media,
+        headers={"content-disposition": disposition(stem, fmt)},
     )
+
+
+async def _resumed(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield first
+    async for chunk in rest:
+        yield chunk

@@ -4,16 +4,18 @@ console (whose GET forms send empty strings for empty fields)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from service.admissions.schemas import VisitId
+from service.dates import FILTER_FIRST_DAY, FILTER_LAST_DAY, FilterDay, ordered_period
 from service.errors import FieldProblem, Unprocessable
 from service.violations.schemas import StatusName
 from service.violations.scope import ViolationFilter
 
 CODE = r"^[A-Za-z0-9_-]+$"
+DAYS = f"{FILTER_FIRST_DAY.isoformat()} to {FILTER_LAST_DAY.isoformat()}"
 
 
 class LedgerQuery(BaseModel):
@@ -24,12 +26,17 @@ class LedgerQuery(BaseModel):
     rule_code: str | None = Field(default=None, max_length=40, pattern=CODE)
     status: StatusName | None = None
     severity: str | None = Field(default=None, max_length=16, pattern=CODE)
-    detected_from: date | None = Field(default=None, description="First day (China time)")
-    detected_to: date | None = Field(default=None, description="Last day, inclusive")
-    visit_id: str | None = Field(default=None, max_length=64)
+    detected_from: FilterDay | None = Field(
+        default=None, description=f"First day (China time), {DAYS}"
+    )
+    detected_to: FilterDay | None = Field(
+        default=None, description=f"Last day, inclusive, {DAYS}, not before detected_from"
+    )
+    visit_id: VisitId | None = None
     sort: Literal["desc", "asc"] = "desc"
 
     def filter(self) -> ViolationFilter:
+        ordered_period(self.detected_from, self.detected_to, field="detected_to")
         return ViolationFilter(**self.model_dump(exclude={"sort", "cursor", "page_size"}))
 
 
@@ -42,10 +49,15 @@ class PeriodQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: str | None = Field(default=None, pattern=r"^\d{2,6}$")
-    from_: date | None = Field(default=None, alias="from", description="First day (China time)")
-    to: date | None = Field(default=None, description="Last day, inclusive")
+    from_: FilterDay | None = Field(
+        default=None, alias="from", description=f"First day (China time), {DAYS}"
+    )
+    to: FilterDay | None = Field(
+        default=None, description=f"Last day, inclusive, {DAYS}, not before from"
+    )
 
     def filter(self) -> ViolationFilter:
+        ordered_period(self.from_, self.to, field="to")
         return ViolationFilter(region=self.region, detected_from=self.from_, detected_to=self.to)
 
 

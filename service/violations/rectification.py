@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.auth import Principal, Role
+from service.idtext import mask_resident_ids, refuse_resident_id
 from service.unit_of_work import UnitOfWork
 from service.violations.errors import InvalidTransition, NoteRequired, TransitionForbidden
 from service.violations.models import Violation, ViolationStatus, ViolationTransition
@@ -81,6 +82,10 @@ async def move(
 ) -> ViolationTransition:
     """Check and chain one status change. The chain head is locked before the status is read,
     so two racing changes of one violation are serialised and the second sees the first."""
+    # The console posts its form here directly: the API model's rule again (service/idtext.py).
+    note = mask_resident_ids(note)
+    if evidence_ref is not None:
+        refuse_resident_id(evidence_ref, field="evidence_ref")
     await uow.violations.lock_chain(violation.chain)
     await uow.violations.refresh(violation)
     check_step(principal, violation, to_status=to_status, note=note)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Row
 
+from service.idtext import Identifier, Prose
 from service.violations.models import Violation, ViolationTransition
 
 StatusName = Literal["open", "rectifying", "rectified", "verified"]
@@ -91,8 +92,8 @@ class TransitionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     to_status: StatusName
-    note: str = Field(default="", max_length=2000)
-    evidence_ref: str | None = Field(default=None, max_length=256)
+    note: Prose = Field(default="", max_length=2000)
+    evidence_ref: Identifier | None = Field(default=None, max_length=256)
 
 
 class ChainHeadPublic(BaseModel):

@@ -120,7 +120,7 @@ async def test_neither_registry_nor_snapshot_gives_unknown_with_no_deposit(
     assert body["violations"] == []
 
 
-async def test_a_person_missing_from_the_snapshot_is_not_registered_there(
+async def test_a_person_missing_from_the_snapshot_is_unknown_not_unregistered(
     app: FastAPI,
     client: httpx.AsyncClient,
     hospital_headers: dict[str, str],
@@ -130,9 +130,11 @@ async def test_a_person_missing_from_the_snapshot_is_not_registered_there(
     await seed_snapshot(app, roster_person(factories.resident_id(seq=999), "destitute"))
     person_route(registry, id_number).respond(502)
     body = await _admit(client, hospital_headers, id_number=id_number)
-    assert body["source"]["kind"] == "snapshot"
-    assert body["registered"] is False
-    assert body["pay_after_treatment"]["eligible"] is False
+    # A snapshot's silence proves nothing (ADR 0011; tests/admissions/test_snapshot_coverage.py).
+    assert body["source"]["kind"] == "unknown"
+    assert body["registered"] is None
+    assert body["pay_after_treatment"]["eligible"] is None
+    assert body["deposit_allowed"] == "0.00"
 
 
 async def test_breaker_opens_and_the_registry_is_not_called(

@@ -20,11 +20,13 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from service.auth import Role
+from service.policy_versions.shipped import shipped_versions
 from tests import factories as f
 from tests.conftest import KeyFactory
 
 ORIGIN = "http://testserver"
 MISSING_ID = 987_654
+SHIPPED_POLICY = next(v.content_hash for v in shipped_versions(loaded_by="tests"))
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,19 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
             Call("/console/indicators", p, "/v1/indicators") for p in regions
         ],
         ("GET", "/console/trends"): [Call("/console/trends", p, "/v1/indicators") for p in regions],
+        ("GET", "/console/keys"): [Call("/console/keys", {}, "/v1/keys")],
+        # an unknown role: the admin reaches a 422 on both sides; nobody else gets that far
+        ("POST", "/console/keys"): [
+            Call("/console/keys", {"role": "mayor"}, "/v1/keys", api_json={"role": "mayor"})
+        ],
+        ("POST", "/console/keys/{key_id}/revoke"): [
+            Call(f"/console/keys/{MISSING_ID}/revoke", {}, f"/v1/keys/{MISSING_ID}/revoke")
+        ],
+        # the policy pages are the admin's desk: their twin for the role rule is /v1/keys
+        ("GET", "/console/policies"): [Call("/console/policies", {}, "/v1/keys")],
+        ("GET", "/console/policies/{content_hash}"): [
+            Call(f"/console/policies/{SHIPPED_POLICY}", {}, "/v1/keys")
+        ],
         # 核验台账: the verify API's rule (auditors and admins).
         ("GET", "/console/verify"): [Call("/console/verify", {}, "/v1/violations/verify")],
         ("POST", "/console/verify"): [

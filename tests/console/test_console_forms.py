@@ -138,6 +138,9 @@ async def test_scoreboard_and_indicators_render_charts(
     indicators = await client.get("/console/indicators", params={"from": "2026-03-01"})
     assert indicators.status_code == 200
     assert "县域内就诊率" in indicators.text
+    # It counts every covered category's pay-after-treatment inpatients, not only 建档立卡.
+    assert "先诊疗后付费适用住院人次（各类帮扶对象）" in indicators.text
+    assert "建档立卡住院人次" not in indicators.text
     assert "<svg" in indicators.text
     bad = await client.get("/console/violations", params={"status": "nonsense"})
     assert bad.status_code == 422

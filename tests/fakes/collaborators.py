@@ -3,11 +3,12 @@ catalog, the hospital directory and the upstream registry."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from service.admissions.service import AdmissionContext
 from service.cache import MemoryCache
+from service.dates import DateWindow
 from service.identity import IdHasher
 from service.persons.recent import RecentAnswers
 from service.persons.service import Lookup
@@ -70,4 +71,10 @@ def admission_context(
         ttl_seconds=300,
         recent=RecentAnswers(ttl_seconds=300),
     )
-    return AdmissionContext(lookup=lookup, catalog=catalog, hospitals=hospitals, hasher=hasher)
+    return AdmissionContext(
+        lookup=lookup,
+        catalog=catalog,
+        hospitals=hospitals,
+        hasher=hasher,
+        window=DateWindow(date(2016, 1, 1), timedelta(seconds=300)),
+    )

@@ -14,11 +14,13 @@ import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlmodel import SQLModel
 
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
+from service.auth.principal import Principal
 from service.db import Duplicate
 from service.errors import ServiceError
 from service.settlements.accumulators import Scope, moved_values
@@ -74,7 +76,9 @@ class _Store:
 
 
 class MemorySettlementStore(_Store):
-    async def read_visit(self, *, hospital_code: str, visit_id: str) -> AdmittedVisit | None:
+    async def read_visit(
+        self, *, hospital_code: str, visit_id: str, lock: bool = False
+    ) -> AdmittedVisit | None:
         a = next(
             (
                 r
@@ -179,7 +183,7 @@ class MemorySettlementStore(_Store):
         *,
         visit_id: str,
         hospital_code: str | None,
-        county_prefix: str | None,
+        principal: Principal,
         limit: int,
     ) -> list[tuple[Settlement, SettlementReversal | None]]:
         found = []
@@ -189,7 +193,7 @@ class MemorySettlementStore(_Store):
                 continue
             if hospital_code is not None and s["hospital_code"] != hospital_code:
                 continue
-            if county_prefix is not None and not s["county_code"].startswith(county_prefix):
+            if not principal.sees_hospital(s["hospital_code"], s["county_code"]):
                 continue
             found.append((Settlement(**copy.deepcopy(s)), await self.reversal_of(sid)))
         return found[:limit]
@@ -200,6 +204,15 @@ class MemorySettlementStore(_Store):
             for k, v in self.t.accumulators.items()
             if k[:3] == (scope.person_key, scope.pool, scope.year)
         }
+
+    async def active_discharge(self, admission_id: int) -> datetime | None:
+        reversed_ids = {r["settlement_id"] for r in self.t.reversals.values()}
+        discharges = [
+            s["discharged_at"]
+            for sid, s in self.t.settlements.items()
+            if s["admission_id"] == admission_id and sid not in reversed_ids
+        ]
+        return max(discharges, default=None)
 
 
 class MemoryAdmissionStore(_Store):
@@ -225,6 +238,14 @@ class MemoryAdmissionStore(_Store):
             if (row["hospital_code"], row["visit_id"]) == (hospital_code, visit_id):
                 return Admission(**copy.deepcopy(row))
         return None
+
+    async def visible(
+        self, *, principal: Principal, hospital_code: str, visit_id: str
+    ) -> Admission | None:
+        found = await self.find(hospital_code=hospital_code, visit_id=visit_id)
+        if found is None or not principal.sees_hospital(found.hospital_code, found.county_code):
+            return None
+        return found
 
     async def by_id(self, admission_id: int) -> Admission | None:
         row = self.t.admissions.get(admission_id)

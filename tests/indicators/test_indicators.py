@@ -29,8 +29,15 @@ async def data(app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str,
             county_code="990101",
             location="out_of_county",
         ),
-        "a5": adm(visit_id="a5", eligible=False, deposit_taken_fen=500_00),
-        "a6": adm(visit_id="a6", visit_type="chronic_outpatient"),
+        "a5": adm(
+            visit_id="a5",
+            eligible=False,
+            eligibility={"covered": False},
+            deposit_taken_fen=500_00,
+        ),
+        # Covered, but no chronic outpatient visit is pay-after-treatment eligible under the
+        # demo policy (see test_chronic_outpatient_flow.py for the same through the API).
+        "a6": adm(visit_id="a6", visit_type="chronic_outpatient", eligible=False),
         "a7": adm(visit_id="a7", state="reversed"),
         "a8": adm(visit_id="a8", admitted_at=datetime(2026, 5, 1, tzinfo=UTC)),
     }

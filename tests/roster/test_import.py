@@ -317,3 +317,15 @@ async def test_rows_of_an_import_that_died_are_reclaimed_by_the_next_one(
     assert states["died"] == "failed"
     assert states["busy"] == "loading"
     assert [r[0] for r in kept] == ["busy"]  # a young 'loading' snapshot may be a live import
+
+
+async def test_the_snapshot_records_which_counties_it_covers(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """ADR 0011: a person missing from a snapshot that does not cover their county is unknown."""
+    rows = [_row(A), _row(B, insured_county="990103"), _row(A, category="lifted_out")]
+    _import(app, settings, _write_csv(tmp_path / "c.csv", rows))  # batches of 2: both counted
+    async with app.state.sessionmaker() as s:
+        answer = await find_in_snapshot(s, app.state.id_hasher.key_of(A))
+    assert answer is not None
+    assert answer.counties == ("990102", "990103")

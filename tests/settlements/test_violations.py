@@ -121,3 +121,28 @@ async def test_a_below_target_ratio_is_booked_with_the_measured_ratio(
     assert below.evidence["measured"] == result["totals"]["actual_ratio"]
     assert below.evidence["limit"] == "0.90"
     assert below.policy_hash == result["policy"]["content_hash"]
+
+
+async def test_a_preview_reports_findings_and_books_nothing(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(s)
+    payload = settlement_request(
+        visit.visit_id, settlement_mode="insurance_only", bill=bill("20000.00")
+    )
+    previewed = {k: v for k, v in payload.items() if k != "his_settlement_id"}
+    response = await client.post(
+        "/v1/settlements/preview", json=previewed, headers=hospital_headers
+    )
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    assert "NOT_ONE_STOP" in preview["violation_findings"]
+    assert preview["violations_booked"] is None  # a preview books nothing
+    assert await _violations(app) == []
+    settled = await settle(client, hospital_headers, payload)
+    assert settled["violations_booked"] == settled["violation_findings"]
+    assert settled["violation_findings"] == preview["violation_findings"]
+    assert sorted(v.rule_code for v in await _violations(app)) == sorted(
+        settled["violations_booked"]
+    )

@@ -234,6 +234,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
             lambda uow: report_deposit(
                 uow,
                 catalog=self.b.catalog,
+                window=self.b.admission_context.window,
                 hospital_code=HOSPITAL,
                 actor="machine",
                 visit_id=visit_id,
@@ -289,6 +290,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
                 catalog=self.b.catalog,
                 hospitals=self.b.hospitals,
                 hospital_code=HOSPITAL,
+                window=self.b.admission_context.window,
                 body=body,
             )
         )
@@ -332,8 +334,13 @@ class OrchestrationMachine(RuleBasedStateMachine):
         else:
             refused = None
             visit.reversed = True
-        # Refusing is right only while a settlement is active (it must be reversed first).
-        assert refused is None or visit.active is not None, f"reversal refused: {refused}"
+        # Refused exactly while a settlement is active (it must be reversed first, issue 11
+        # item 5): a reversed admission never keeps a settled visit.
+        if visit.active is not None:
+            assert refused == "admission_settled", f"reversed a settled admission: {refused}"
+            event("reverse the admission: refused, settled")
+        else:
+            assert refused is None, f"reversal refused: {refused}"
 
     @rule(visit_id=visits, pick=st.integers(0, 5))
     def rectify(self, visit_id: str, pick: int) -> None:
@@ -361,7 +368,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         expected: dict[Scope, Counter[str]] = defaultdict(Counter)
         for visit_id, visit in self.model.items():
             rows = await uow.settlements.list_for_visit(
-                visit_id=visit_id, hospital_code=HOSPITAL, county_prefix=None, limit=1000
+                visit_id=visit_id, hospital_code=HOSPITAL, principal=HOSPITAL_DESK, limit=1000
             )
             active = [row.id for row, reversal in rows if reversal is None]
             assert len(active) <= 1, f"{visit_id}: active settlements {active}"

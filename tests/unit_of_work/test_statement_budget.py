@@ -85,6 +85,7 @@ async def test_admission_and_settlement_statements(app: FastAPI) -> None:
                 catalog=app.state.policies,
                 hospitals=app.state.hospitals,
                 hospital_code=HOSPITAL,
+                window=ctx.window,
                 body=_settlement(visit_id, "S1"),
             )
         return outcome.settlement.violations_booked

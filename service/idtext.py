@@ -1,0 +1,116 @@
+"""Resident ID numbers typed into free text: found, refused or masked (docs/decisions/0012).
+
+A clerk types a patient's ID number where a visit id, a receipt number or a note goes; stored
+there it would reach auditors and exports in full. Two kinds of field:
+- identifiers (visit id, receipt number, HIS ids, referral number, evidence reference, key
+  label): a value holding a valid ID number is refused, 422 `resident_id_in_text` naming the
+  field, so the HIS fixes its mapping;
+- prose (reasons, notes, a referring hospital's name): the ID number is masked in place
+  (110105********1234), the rest kept, since the text is wanted.
+
+"A valid ID number" is what `identity.normalise_resident_id` accepts among the 18-character runs
+of the text (full-width digits, a lowercase x and single spaces or hyphens between the 6-8-4
+groups included), also inside a longer run of digits. Anything else is left alone: an 18-digit
+invoice number has one chance in eleven of a valid check digit, and far less of a valid region
+and birth date as well.
+
+`redact` is broader, for text we show back (problem details): anything shaped like an ID number,
+valid or not, is masked there, since a mistyped number is still someone's number.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
+
+from service.errors import Unprocessable
+from service.identity import InvalidResidentId, mask_resident_id, normalise_resident_id
+
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
+# Every start position (a lookahead), so a number inside a longer run is found too.
+_CANDIDATE = re.compile(r"(?=([0-9]{6}[ -]?[0-9]{8}[ -]?[0-9]{3}[0-9Xx]))")
+_SEPARATORS = str.maketrans("", "", " -")
+_ID_LIKE = re.compile(r"(?<![0-9])([0-9]{6})[ -]?[0-9]{8}[ -]?([0-9]{3}[0-9Xx])")
+
+
+def resident_id_spans(text: str) -> list[tuple[int, int]]:
+    """Where valid resident ID numbers stand in `text` (start, end), overlaps merged."""
+    plain = text.translate(_FULL_WIDTH)  # one character for one: positions are kept
+    spans: list[tuple[int, int]] = []
+    for match in _CANDIDATE.finditer(plain):
+        start, end = match.start(1), match.end(1)
+        try:
+            normalise_resident_id(match.group(1).translate(_SEPARATORS))
+        except InvalidResidentId:
+            continue
+        if spans and start < spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def holds_resident_id(text: str) -> bool:
+    return bool(resident_id_spans(text))
+
+
+def mask_resident_ids(text: str) -> str:
+    """The text with every valid resident ID number in it masked."""
+    spans = resident_id_spans(text)
+    if not spans:
+        return text
+    out, at = [], 0
+    for start, end in spans:
+        digits = text[start:end].translate(_FULL_WIDTH).translate(_SEPARATORS)
+        out += [text[at:start], mask_resident_id(digits.upper())]
+        at = end
+    out.append(text[at:])
+    return "".join(out)
+
+
+def redact(text: str) -> str:
+    """Mask anything shaped like a resident ID number, valid or not (for text shown back)."""
+    plain = mask_resident_ids(text)
+    return _ID_LIKE.sub(
+        lambda m: m.group(1) + "********" + m.group(2), plain.translate(_FULL_WIDTH)
+    )
+
+
+class ResidentIdInText(Unprocessable):
+    code = "resident_id_in_text"
+    title = "A resident ID number in an identifier"
+
+
+def refuse_resident_id(value: str, *, field: str) -> str:
+    """For paths that take no request model (console forms): the service-level refusal."""
+    if holds_resident_id(value):
+        raise ResidentIdInText(
+            f"{field} holds a resident ID number; identifiers must not carry one", field=field
+        )
+    return value
+
+
+def _refuse(value: str) -> str:
+    if holds_resident_id(value):
+        raise PydanticCustomError(
+            "resident_id_in_text",
+            "holds a resident ID number; identifiers must not carry one",
+        )
+    return value
+
+
+def _mask(value: str) -> str:
+    return mask_resident_ids(value)
+
+
+NoResidentId = AfterValidator(_refuse)
+"""For identifiers: `Annotated[str, Field(...), NoResidentId]` refuses a value holding one."""
+
+MaskResidentIds = AfterValidator(_mask)
+"""For prose: `Annotated[str, Field(...), MaskResidentIds]` stores it masked."""
+
+Identifier = Annotated[str, NoResidentId]
+Prose = Annotated[str, MaskResidentIds]

@@ -1,0 +1,61 @@
+"""What a roster snapshot may say when the registry cannot answer (ADR 0011).
+
+A snapshot can confirm that someone is registered: the offices listed them. Its silence proves
+nothing: the person may be insured in a county the snapshot does not cover, or have been
+enrolled after it was taken. So a person missing from it is `unknown`, with the snapshot's date
+and the reason, never "not registered".
+"""
+
+from __future__ import annotations
+
+from service.persons.person_status import PersonStatus, Source
+from service.roster.service import SnapshotAnswer
+
+COUNTY_NOT_COVERED = "SNAPSHOT_COUNTY_NOT_COVERED"
+NOT_IN_SNAPSHOT = "NOT_IN_SNAPSHOT"
+
+
+def status_from_snapshot(
+    answer: SnapshotAnswer, *, problem: str, insured_county: str | None
+) -> PersonStatus:
+    """The snapshot's answer; `insured_county` is the county the caller reported, if any."""
+    if answer.record is not None:
+        return PersonStatus(
+            source=Source.SNAPSHOT,
+            registered=True,
+            record=answer.record,
+            answered_at=answer.taken_at,
+            snapshot_taken_at=answer.taken_at,
+            registry_problem=problem,
+        )
+    code, why = _silence(answer, insured_county)
+    taken = answer.taken_at.date().isoformat()
+    return PersonStatus(
+        source=Source.UNKNOWN,
+        registered=None,
+        snapshot_taken_at=answer.taken_at,
+        registry_problem=problem,
+        unknown_code=code,
+        unknown_reason=f"the registry did not answer ({problem}) and the roster snapshot taken "
+        f"{taken} {why}",
+    )
+
+
+def _silence(answer: SnapshotAnswer, insured_county: str | None) -> tuple[str, str]:
+    counties = answer.counties
+    listed = ", ".join(counties) if counties else "unknown"
+    if counties and insured_county is not None and insured_county not in counties:
+        return COUNTY_NOT_COVERED, (
+            f"covers counties {listed}, not {insured_county}: it cannot say whether this "
+            "person is covered"
+        )
+    if counties and insured_county is not None:
+        return NOT_IN_SNAPSHOT, (
+            f"covers county {insured_county} but does not list this person, who may have been "
+            "enrolled after it was taken; a snapshot can confirm cover, not its absence"
+        )
+    return NOT_IN_SNAPSHOT, (
+        f"(counties {listed}) does not list this person: a snapshot can confirm cover, not its "
+        "absence; the person may be insured in a county it does not cover, or have been "
+        "enrolled after it was taken"
+    )

@@ -1,0 +1,110 @@
+"""管理: the console pages of an admin key - API keys (issue, revoke) and policy versions (read).
+
+The same services as /v1/keys and /v1/policies; who may open each page is declared in
+service/console/access.py like every console route. A new key's token is shown once, on the page
+that issued it, and never again (only its hash is stored).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from service.auth import Role
+from service.auth.deps import KeyCacheDep
+from service.auth.keys import issue_key, list_keys, revoke_key
+from service.console import session as console
+from service.console.views import page
+from service.errors import ServiceError
+from service.policy_versions.service import get_version, list_versions
+from service.problems_zh import catalog
+from service.routers.console import UserDep, guard
+from service.unit_of_work import SessionDep
+
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
+
+
+async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: object) -> Response:
+    keys = sorted(await list_keys(session), key=lambda k: (k.revoked_at is not None, -(k.id or 0)))
+    return page(
+        "keys.html",
+        status_code=int(str(context.pop("status_code", 200))),
+        user=user,
+        nav="keys",
+        keys=keys,
+        roles=[r.value for r in Role],
+        **context,
+    )
+
+
+@router.get("/keys")
+async def keys_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+    return await _keys_page(
+        session,
+        user,
+        message=request.query_params.get("msg"),
+        error=request.query_params.get("error"),
+    )
+
+
+@router.post("/keys")
+async def issue(
+    session: SessionDep,
+    user: UserDep,
+    role: Annotated[str, Form(max_length=16)],
+    csrf: Annotated[str, Form()] = "",
+    label: Annotated[str, Form(max_length=128)] = "",
+    hospital_code: Annotated[str, Form(max_length=32)] = "",
+    region_prefix: Annotated[str, Form(max_length=6)] = "",
+) -> Response:
+    console.check_csrf(user, csrf)
+    if role not in {r.value for r in Role}:
+        return await _keys_page(session, user, status_code=422, error=f"未知的角色：{role}")
+    try:
+        issued = await issue_key(
+            session,
+            role=Role(role),
+            hospital_code=hospital_code.strip() or None,
+            region_prefix=region_prefix.strip() or None,
+            label=label.strip(),
+        )
+    except ServiceError as e:
+        words = catalog().problems.get(e.code)
+        error = f"{words[1]}（{e.detail}）" if words else e.detail
+        return await _keys_page(session, user, status_code=422, error=error)
+    return await _keys_page(session, user, issued=issued, message="密钥已签发：请立即复制保存")
+
+
+@router.post("/keys/{key_id}/revoke")
+async def revoke(
+    key_id: int,
+    session: SessionDep,
+    user: UserDep,
+    key_cache: KeyCacheDep,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    console.check_csrf(user, csrf)
+    if key_id == user.principal.key_id:  # an admin who revokes their own key locks themselves out
+        return _back("/console/keys", error="不能停用当前登录所用的密钥")
+    await revoke_key(session, key_id)  # an unknown key is a 404, as in the API
+    key_cache.clear()
+    return _back("/console/keys", msg=f"密钥 #{key_id} 已停用")
+
+
+@router.get("/policies")
+async def policies_page(session: SessionDep, user: UserDep) -> Response:
+    versions = sorted(await list_versions(session), key=lambda v: (v.region_code, v.effective_from))
+    return page("policies.html", user=user, nav="policies", versions=versions)
+
+
+@router.get("/policies/{content_hash}")
+async def policy_page(content_hash: str, session: SessionDep, user: UserDep) -> Response:
+    version = await get_version(session, content_hash)
+    return page("policy.html", user=user, nav="policies", version=version)
+
+
+def _back(url: str, **words: str) -> RedirectResponse:
+    return RedirectResponse(f"{url}?{urlencode(words)}", status_code=303)

@@ -1,0 +1,100 @@
+"""The admin's console pages: issue a key (its token shown once), revoke one, read the policies."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import FastAPI
+
+from tests import factories as f
+from tests.conftest import KeyFactory
+
+
+async def test_an_admin_issues_a_key_that_works_and_revokes_it(
+    app: FastAPI, admin_headers: dict[str, str]
+) -> None:
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        keys = await browser.get("/console/keys")
+        assert keys.status_code == 200
+        issued = await browser.post(
+            "/console/keys",
+            data={
+                "csrf": f.csrf_in(keys.text),
+                "role": "auditor",
+                "region_prefix": "9901",
+                "label": "county office",
+            },
+        )
+        assert issued.status_code == 200
+        token = re.search(r'id="issued-token">([^<]+)<', issued.text)
+        assert token is not None
+        headers = {"X-API-Key": token.group(1)}
+        assert (await browser.get("/v1/indicators", headers=headers)).status_code == 200
+
+        listed = (await browser.get("/v1/keys", headers=admin_headers)).json()
+        new = next(k for k in listed if k["label"] == "county office")
+        assert new["region_prefix"] == "9901"
+        assert new["revoked_at"] is None
+        again = await browser.get("/console/keys")
+        assert token.group(1) not in again.text  # shown once, on the page that issued it
+
+        revoked = await browser.post(
+            f"/console/keys/{new['id']}/revoke", data={"csrf": f.csrf_in(again.text)}
+        )
+        assert revoked.status_code == 303
+        assert (await browser.get("/v1/indicators", headers=headers)).status_code == 401
+
+
+async def test_a_key_with_a_wrong_scope_is_refused_in_words_and_nothing_is_issued(
+    app: FastAPI, admin_headers: dict[str, str]
+) -> None:
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        before = (await browser.get("/v1/keys", headers=admin_headers)).json()
+        page = await browser.get("/console/keys")
+        refused = await browser.post(
+            "/console/keys",
+            data={"csrf": f.csrf_in(page.text), "role": "hospital", "label": "no hospital"},
+        )
+        assert refused.status_code == 422
+        assert 'id="error"' in refused.text
+        assert "医院密钥须指定医院编码" in refused.text
+        assert (await browser.get("/v1/keys", headers=admin_headers)).json() == before
+
+
+async def test_an_admin_cannot_revoke_the_key_it_is_signed_in_with(
+    app: FastAPI, make_key: KeyFactory
+) -> None:
+    headers = await make_key("admin")
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, headers["X-API-Key"])
+        page = await browser.get("/console/keys")
+        own = max(k["id"] for k in (await browser.get("/v1/keys", headers=headers)).json())
+        refused = await browser.post(
+            f"/console/keys/{own}/revoke", data={"csrf": f.csrf_in(page.text)}
+        )
+        assert refused.status_code == 303
+        assert "error=" in refused.headers["location"]
+        assert (await browser.get("/console/keys")).status_code == 200  # still signed in
+
+
+async def test_the_policy_pages_list_every_version_and_show_its_text(
+    app: FastAPI, admin_headers: dict[str, str], auditor_headers: dict[str, str]
+) -> None:
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        listed = await browser.get("/console/policies")
+        versions = (await browser.get("/v1/policies", headers=admin_headers)).json()
+        assert versions
+        for v in versions:
+            assert f"/console/policies/{v['content_hash']}" in listed.text
+        one = await browser.get(f"/console/policies/{versions[0]['content_hash']}")
+        assert one.status_code == 200
+        assert f"区划 {versions[0]['region_code']}" in one.text
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, auditor_headers["X-API-Key"])
+        assert (await browser.get("/console/policies")).status_code == 403
+        nav = await browser.get("/console/violations")
+        assert "/console/keys" not in nav.text
+        assert "/console/policies" not in nav.text

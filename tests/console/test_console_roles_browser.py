@@ -1,0 +1,104 @@
+"""Each console role in real headless Chromium: the pages its menu offers and the work it does
+there. A hospital sees its own findings and starts their rectification; an admin issues and
+revokes a key and reads the policies. (The auditor's walk: test_console_browser.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from service.app import create_app
+from tests import factories as f
+from tests.browser import chromium, needs_chromium, served
+from tests.factories import KeyFactory
+
+pytestmark = needs_chromium
+
+
+def _wait(driver: Any, css: str) -> Any:
+    return WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
+
+
+def _sign_in(driver: Any, url: str, key: str) -> list[str]:
+    """Sign in; the labels of the menu."""
+    driver.get(f"{url}/console/login")
+    _wait(driver, "#api_key").send_keys(key)
+    driver.find_element(By.CSS_SELECTOR, "#login button").click()
+    _wait(driver, "#who")
+    return [a.text for a in driver.find_elements(By.CSS_SELECTOR, "header nav a")]
+
+
+async def test_a_hospital_sees_its_own_findings_and_starts_rectifying(
+    app: FastAPI, make_key: KeyFactory, tmp_path: Path
+) -> None:
+    await f.book(
+        app.state.sessionmaker,
+        f.finding(visit_id="V-OWN"),
+        f.finding(visit_id="V-OTHER", hospital_code=f.TOWNSHIP_HOSPITAL),
+    )
+    key = (await make_key("hospital", hospital_code=f.COUNTY_HOSPITAL))["X-API-Key"]
+    await asyncio.to_thread(_hospital_walk, create_app(app.state.settings), key, tmp_path)
+
+
+def _hospital_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
+    with served(app) as url, chromium(tmp_path / "profile") as driver:
+        assert _sign_in(driver, url, key) == ["问题台账", "考核扣分"]
+        rows = driver.find_elements(By.CSS_SELECTOR, "#ledger tbody tr")
+        assert len(rows) == 1  # the township hospital's finding is not this hospital's
+        driver.find_element(By.CSS_SELECTOR, "a.open-violation").click()
+        Select(_wait(driver, "#to_status")).select_by_value("rectifying")
+        driver.find_element(By.ID, "note").send_keys("已退还押金，整改中")
+        driver.find_element(By.CSS_SELECTOR, "#transition button").click()
+        assert _wait(driver, "#flash").text == "已办理"
+        assert driver.find_element(By.ID, "current-status").text == "整改中"
+
+        driver.get(f"{url}/console/indicators")  # region figures are the auditors'
+        assert "403" in driver.title or "console_page_forbidden" in driver.page_source
+
+
+async def test_an_admin_issues_and_revokes_a_key_and_reads_a_policy(
+    app: FastAPI, make_key: KeyFactory, tmp_path: Path
+) -> None:
+    key = (await make_key("admin"))["X-API-Key"]
+    await asyncio.to_thread(_admin_walk, create_app(app.state.settings), key, tmp_path)
+
+
+def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
+    with served(app) as url, chromium(tmp_path / "profile") as driver:
+        menu = _sign_in(driver, url, key)
+        assert menu[-2:] == ["密钥管理", "政策版本"]
+        driver.find_element(By.LINK_TEXT, "密钥管理").click()
+        Select(_wait(driver, "#issue-key select[name=role]")).select_by_value("hospital")
+        driver.find_element(By.CSS_SELECTOR, "input[name=hospital_code]").send_keys(
+            f.TOWNSHIP_HOSPITAL
+        )
+        driver.find_element(By.CSS_SELECTOR, "input[name=label]").send_keys("乡镇卫生院收费处")
+        driver.find_element(By.CSS_SELECTOR, "#issue-key button").click()
+        token = _wait(driver, "#issued-token").text
+        assert token.startswith("sck_")
+        row = next(
+            r
+            for r in driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
+            if "乡镇卫生院收费处" in r.text
+        )
+        assert "有效" in row.text
+        row.find_element(By.CSS_SELECTOR, "button.revoke").click()
+        assert "已停用" in _wait(driver, "#flash").text
+        row = next(
+            r
+            for r in driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
+            if "乡镇卫生院收费处" in r.text
+        )
+        assert "已停用" in row.text
+
+        driver.find_element(By.LINK_TEXT, "政策版本").click()
+        first = _wait(driver, "#policies tbody tr a")
+        name = first.text
+        first.click()
+        assert _wait(driver, "h1").text == name
+        assert "effective_from" in driver.find_element(By.ID, "policy-source").text

@@ -1,0 +1,43 @@
+"""The plausible date window (ADR 0012) holds on the FHIR interface as on the JSON API."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from service.settlements.models import Accumulator
+from tests import factories
+from tests.fhir.conftest import claim, outcome, post
+
+
+@pytest.mark.parametrize("use", ["claim", "predetermination"])
+async def test_a_claim_discharged_in_2999_is_refused_and_opens_no_year(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession, use: str
+) -> None:
+    visit = await factories.make_admission(session)
+    await session.commit()
+    resource = claim(visit.visit_id, use=use, discharged="2999-03-10T10:00:00+08:00")
+    issue = outcome(
+        await post(client, hospital_headers, "Claim", resource), 422, "implausible_date"
+    )
+    assert "discharged_at" in issue["diagnostics"]
+    years = (await session.exec(select(Accumulator.year).distinct())).all()
+    assert 2999 not in years
+    await session.commit()  # SQLite: give the write lock back before the next request
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+
+
+async def test_an_operation_outcome_never_repeats_a_resident_id_number(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """Diagnostics are redacted as problem details are (service/idtext.py)."""
+    id_number = factories.resident_id(seq=243)
+    response = await client.get(f"/fhir/ClaimResponse/{id_number}", headers=hospital_headers)
+    issue = outcome(response, 404, response.json()["issue"][0]["details"]["coding"][0]["code"])
+    assert id_number not in response.text
+    assert id_number[:6] + "********" + id_number[-4:] in issue["diagnostics"]

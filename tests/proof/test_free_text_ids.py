@@ -1,0 +1,270 @@
+"""Resident ID numbers typed into free text (docs/decisions/0012): refused in identifiers,
+masked in prose, and never echoed by a problem, whatever the path or body held."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from fastapi import FastAPI
+from sqlmodel import select
+
+from service.admissions.models import Admission
+from service.idtext import holds_resident_id, mask_resident_ids, redact
+from service.settlements.models import SettlementReversal
+from service.violations.models import ViolationTransition
+from tests import factories
+from tests.factories import REGISTRY_URL, person_route
+
+ID = factories.resident_id(region="110105", seq=123)
+MASKED = ID[:6] + "********" + ID[-4:]
+FULL_WIDTH = ID.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+SPACED = f"{ID[:6]} {ID[6:14]} {ID[14:]}"
+WRONG_CHECK = ID[:17] + ("0" if ID[17] != "0" else "1")
+
+
+@pytest.fixture
+def registry() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=REGISTRY_URL, assert_all_called=True) as router:
+        yield router
+
+
+@pytest.mark.parametrize(
+    "text",
+    [ID, f"V{ID}", f"{ID}-1", f"9{ID}7", ID[:17] + ID[17].lower(), FULL_WIDTH, SPACED,
+     f"{ID[:6]}-{ID[6:14]}-{ID[14:]}", f"患者{ID}住院"],
+)  # fmt: skip
+def test_a_valid_id_number_is_found_wherever_it_stands(text: str) -> None:
+    assert holds_resident_id(text)
+    assert ID not in mask_resident_ids(text)
+    assert "********" in mask_resident_ids(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [WRONG_CHECK, ID[:17], "ZY202603100001", "123456789012345678", "V-0001", "", "发票 20260310"],
+)
+def test_text_without_a_valid_id_number_is_left_alone(text: str) -> None:
+    assert not holds_resident_id(text)
+    assert mask_resident_ids(text) == text
+
+
+def test_redact_masks_id_shaped_numbers_valid_or_not() -> None:
+    assert WRONG_CHECK not in redact(f"no person {WRONG_CHECK}")
+    assert redact(f"no admission {ID} here") == f"no admission {MASKED} here"
+
+
+async def _admit(
+    client: httpx.AsyncClient, registry: respx.MockRouter, headers: dict[str, str], **kw: Any
+) -> httpx.Response:
+    id_number = factories.resident_id(seq=11)
+    person_route(registry, id_number).respond(200, json=factories.registry_person())
+    return await client.post(
+        "/v1/admissions", json=factories.admission_request(**kw), headers=headers
+    )
+
+
+def _refused(response: httpx.Response, field: str) -> None:
+    assert response.status_code == 422, response.text
+    fields = [(e["field"], e["code"]) for e in response.json()["errors"]]
+    assert (field, "resident_id_in_text") in fields, fields
+    assert ID not in response.text
+
+
+@pytest.mark.parametrize("visit_id", [ID, f"V{ID}", f"{ID}-1"])
+async def test_an_admission_whose_visit_id_holds_an_id_number_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
+) -> None:
+    response = await client.post(
+        "/v1/admissions",
+        json=factories.admission_request(visit_id=visit_id),
+        headers=hospital_headers,
+    )
+    _refused(response, "body.visit_id")
+
+
+async def test_a_referral_number_holding_an_id_number_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    body = factories.admission_request(referral={"referred": True, "referral_no": f"R{ID}"})
+    response = await client.post("/v1/admissions", json=body, headers=hospital_headers)
+    _refused(response, "body.referral.referral_no")
+
+
+@pytest.fixture
+async def admitted(
+    client: httpx.AsyncClient, registry: respx.MockRouter, hospital_headers: dict[str, str]
+) -> str:
+    referral = {"referred": True, "from_hospital": f"乡镇卫生院 患者{ID}"}
+    response = await _admit(client, registry, hospital_headers, referral=referral)
+    assert response.status_code == 201, response.text
+    return "V-0001"
+
+
+async def test_a_receipt_number_holding_an_id_number_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], admitted: str
+) -> None:
+    deposit = {"receipt_no": ID, "amount": "10.00", "taken_at": "2026-03-10T09:00:00+08:00"}
+    response = await client.post(
+        f"/v1/admissions/{admitted}/deposits", json=deposit, headers=hospital_headers
+    )
+    _refused(response, "body.receipt_no")
+
+
+async def test_prose_is_stored_and_shown_masked(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str], admitted: str
+) -> None:
+    response = await client.post(
+        f"/v1/admissions/{admitted}/reversal",
+        json={"reason": f"误登记，患者身份证{ID}"},
+        headers=hospital_headers,
+    )
+    assert response.status_code == 200, response.text
+    assert ID not in response.text
+    assert response.json()["reversal_reason"] == f"误登记，患者身份证{MASKED}"
+    async with app.state.sessionmaker() as s:
+        row = (await s.exec(select(Admission))).one()
+    assert ID not in str(row.reversal_reason) + str(row.response)
+
+
+@pytest.fixture
+async def settled(app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]) -> int:
+    async with app.state.sessionmaker() as s:
+        row = await factories.make_admission(s)
+    body = {
+        "visit_id": row.visit_id,
+        "his_settlement_id": "S-1",
+        "discharged_at": "2024-03-10T10:00:00+08:00",
+        "bill": {"total": "1000.00", "in_policy": "1000.00", "out_of_policy": "0.00"},
+    }
+    response = await client.post("/v1/settlements", json=body, headers=hospital_headers)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def test_a_his_settlement_id_holding_an_id_number_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    async with app.state.sessionmaker() as s:
+        row = await factories.make_admission(s)
+    body = {
+        "visit_id": row.visit_id,
+        "his_settlement_id": f"S{ID}",
+        "discharged_at": "2024-03-10T10:00:00+08:00",
+        "bill": {"total": "1000.00", "in_policy": "1000.00", "out_of_policy": "0.00"},
+    }
+    response = await client.post("/v1/settlements", json=body, headers=hospital_headers)
+    _refused(response, "body.his_settlement_id")
+
+
+async def test_a_settlement_reversal_masks_its_reason_and_refuses_an_id_in_its_his_id(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str], settled: int
+) -> None:
+    path = f"/v1/settlements/{settled}/reversal"
+    refused = await client.post(
+        path, json={"reason": "x", "his_reversal_id": ID}, headers=hospital_headers
+    )
+    _refused(refused, "body.his_reversal_id")
+    done = await client.post(path, json={"reason": f"重结 {SPACED}"}, headers=hospital_headers)
+    assert done.status_code == 201, done.text
+    assert ID not in done.text
+    assert SPACED not in done.text
+    async with app.state.sessionmaker() as s:
+        reversal = (await s.exec(select(SettlementReversal))).one()
+    assert reversal.reason == f"重结 {MASKED}"
+
+
+async def test_a_rectification_note_is_masked_and_its_evidence_ref_refused(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    [vid] = await factories.book(app.state.sessionmaker, factories.finding())
+    path = f"/v1/violations/{vid}/transitions"
+    refused = await client.post(
+        path, json={"to_status": "rectifying", "evidence_ref": f"doc-{ID}"}, headers=admin_headers
+    )
+    _refused(refused, "body.evidence_ref")
+    done = await client.post(
+        path, json={"to_status": "rectifying", "note": f"已核实 {ID}"}, headers=admin_headers
+    )
+    assert done.status_code == 201, done.text
+    assert ID not in done.text
+    async with app.state.sessionmaker() as s:
+        transition = (await s.exec(select(ViolationTransition))).one()
+    assert transition.note == f"已核实 {MASKED}"
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/v1/violations", {"visit_id": ID}),
+        ("/v1/violations/export.csv", {"visit_id": f"V{ID}"}),
+        ("/v1/settlements", {"visit_id": ID}),
+    ],
+)
+async def test_a_filter_holding_an_id_number_is_refused(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    path: str,
+    params: dict[str, str],
+) -> None:
+    response = await client.get(path, params=params, headers=hospital_headers)
+    _refused(response, "query.visit_id")
+
+
+async def test_a_key_label_holding_an_id_number_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/v1/keys",
+        json={"role": "hospital", "hospital_code": "H990102002", "label": f"desk {ID}"},
+        headers=admin_headers,
+    )
+    _refused(response, "body.label")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", f"/v1/admissions/{ID}", None),
+        ("GET", f"/v1/admissions/V1?hospital_code={ID}", None),
+        ("POST", f"/v1/admissions/{ID}/deposits",
+         {"receipt_no": "R1", "amount": "1.00", "taken_at": "2026-03-10T09:00:00+08:00"}),
+        ("POST", f"/v1/admissions/{ID}/reversal", {"reason": "x"}),
+        ("GET", f"/v1/admissions/{FULL_WIDTH}", None),
+        ("GET", f"/v1/persons/{WRONG_CHECK}/status", None),
+        ("GET", f"/v1/persons/{ID}x/status", None),
+        ("GET", f"/v1/policies/{ID}", None),
+        ("GET", f"/v1/settlements/{ID}", None),
+        ("GET", f"/v1/violations/{ID}", None),
+        ("POST", "/v1/settlements/preview",
+         {"visit_id": "V1", "discharged_at": "2024-03-10T10:00:00+08:00",
+          "bill": {"total": "1.00", "in_policy": "1.00", "out_of_policy": "0.00"},
+          "external_amounts": {ID: "1.00"}}),
+    ],
+)  # fmt: skip
+async def test_no_problem_echoes_an_id_number_from_the_request(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+) -> None:
+    response = await client.request(method, path, json=body, headers=hospital_headers)
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    for shown in (ID, WRONG_CHECK, FULL_WIDTH, ID[6:14]):
+        assert shown not in response.text, response.text
+
+
+@pytest.mark.parametrize("visit_id", ["a\nb", "\x7f", "=1+1", "V\x00"])
+async def test_a_settlements_visit_filter_takes_only_what_a_visit_id_can_be(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
+) -> None:
+    response = await client.get(
+        "/v1/settlements", params={"visit_id": visit_id}, headers=hospital_headers
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "query.visit_id"
