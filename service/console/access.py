@@ -89,9 +89,9 @@ NAV = [
     ("scoreboard", "/console/scoreboard", ("GET", "/console/scoreboard")),
     ("indicators", "/console/indicators", ("GET", "/console/indicators")),
     ("trends", "/console/trends", ("GET", "/console/trends")),
+    ("verify", "/console/verify", ("GET", "/console/verify")),
     ("keys", "/console/keys", ("GET", "/console/keys")),
     ("policies", "/console/policies", ("GET", "/console/policies")),
-    ("verify", "/console/verify", ("GET", "/console/verify")),
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
