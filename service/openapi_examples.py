@@ -131,6 +131,16 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
             "note": "已退还押金，整改中",
             "evidence_ref": "整改报告-2026-017",
         },
+        ("post", "/v1/violations/verify"): {
+            "exported_at": _at(admitted, 0),
+            "heads": [
+                {
+                    "chain": "990102",
+                    "seq": 1,
+                    "head_hash": "9f2c4e0b7a1d3c5e8f6a2b4d1c3e5f7a9b0c2d4e6f8a1b3c5d7e9f0a2b4c6d8e",
+                }
+            ],
+        },
         **interface_bodies(today),
         ("post", "/v1/clearing/funds"): {
             "code": "F9901-AID",

@@ -92,6 +92,10 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     # What-if (政策测算): re-settles the region's year under a proposal; stores nothing.
     ("GET", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif", "政策测算"),
     ("POST", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif"),
+    # 核验台账 (service/routers/console_verify.py): the verify API's rule, auditors and admins.
+    ("GET", "/console/verify"): Access(REGION_READERS, "GET /v1/violations/verify", "核验台账"),
+    ("POST", "/console/verify"): Access(REGION_READERS, "POST /v1/violations/verify"),
+    ("GET", "/console/verify/heads.json"): Access(REGION_READERS, "GET /v1/violations/chain-heads"),
 }
 
 NAV = [
@@ -101,6 +105,7 @@ NAV = [
     ("trends", "/console/trends", ("GET", "/console/trends")),
     ("clearing", "/console/clearing", ("GET", "/console/clearing")),
     ("receivables", "/console/receivables", ("GET", "/console/receivables")),
+    ("verify", "/console/verify", ("GET", "/console/verify")),
     ("keys", "/console/keys", ("GET", "/console/keys")),
     ("policies", "/console/policies", ("GET", "/console/policies")),
     ("whatif", "/console/whatif", ("GET", "/console/whatif")),

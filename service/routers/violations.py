@@ -18,6 +18,7 @@ from service.violations.query import get_violation, list_violations
 from service.violations.rectification import move
 from service.violations.schemas import (
     ChainHeads,
+    ChainHeadsUpload,
     Scoreboard,
     TransitionCreate,
     VerifyReport,
@@ -120,6 +121,23 @@ async def export_scoreboard(
 )
 async def verify(session: SessionDep, principal: AuditorDep) -> VerifyReport:
     return await verify_ledger(session, principal=principal)
+
+
+@router.post(
+    "/verify",
+    response_model=VerifyReport,
+    responses=problem_responses(401, 403, 422),
+    summary="Verify against exported chain heads: also catches a cut tail or a deleted chain",
+    description=(
+        "Send the document `GET /chain-heads` gave earlier, as kept. Each exported head in the"
+        " caller's region must still be in its chain with the same hash; a chain exported and"
+        " now gone is broken. Heads outside the caller's region are listed, not judged."
+    ),
+)
+async def verify_against_heads(
+    body: ChainHeadsUpload, session: SessionDep, principal: AuditorDep
+) -> VerifyReport:
+    return await verify_ledger(session, principal=principal, exported=body.heads)
 
 
 @router.get(

@@ -1,11 +1,10 @@
-"""The hash-chained ledger's entries: what a finding is, what the chain vouches for, and the
-next entry after a chain head. Appending them is the violation store's
-(service/violations/store.py), in the transaction of the admission or settlement that found
-them, so a finding commits or rolls back with it."""
+"""The hash-chained ledger's entries: what a finding is, and the next entry after a chain head
+(what the chain vouches for is service/violations/content.py). Appending them is the violation
+store's (service/violations/store.py), in the transaction of the admission or settlement that
+found them, so a finding commits or rolls back with it."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -13,53 +12,8 @@ from typing import Any
 
 from service.base import utcnow
 from service.china_time import local_date
-from service.digests import canonical_json
+from service.violations.content import record_hash
 from service.violations.models import Violation, ViolationTransition
-
-
-def chain_hash(prev_hash: str, content: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat(timespec="microseconds")
-
-
-def violation_content(v: Violation) -> dict[str, Any]:
-    """The fields the chain vouches for: everything but the status projection."""
-    return {
-        "kind": "violation",
-        "chain": v.chain,
-        "seq": v.chain_seq,
-        "rule_code": v.rule_code,
-        "severity": v.severity,
-        "hospital_code": v.hospital_code,
-        "county_code": v.county_code,
-        "visit_id": v.visit_id,
-        "person_key": v.person_key,
-        "person_masked": v.person_masked,
-        "source": v.source,
-        "source_ref": v.source_ref,
-        "evidence": v.evidence,
-        "points_hundredths": v.points_hundredths,
-        "policy_hash": v.policy_hash,
-        "detected_at": _iso(v.detected_at),
-    }
-
-
-def transition_content(t: ViolationTransition) -> dict[str, Any]:
-    return {
-        "kind": "transition",
-        "chain": t.chain,
-        "seq": t.chain_seq,
-        "violation_id": t.violation_id,
-        "from_status": t.from_status,
-        "to_status": t.to_status,
-        "actor": t.actor,
-        "note": t.note,
-        "evidence_ref": t.evidence_ref,
-        "at": _iso(t.at),
-    }
 
 
 def points_to_hundredths(points: Decimal) -> int:
@@ -91,7 +45,8 @@ def event_date(finding: Finding) -> date:
 
 
 def next_violation(finding: Finding, *, seq: int, prev_hash: str) -> Violation:
-    """The violation that follows a chain head at `seq` with hash `prev_hash`."""
+    """The violation that follows a chain head at `seq` with hash `prev_hash`, not yet hashed:
+    its hash covers its id, which the store assigns (`seal`)."""
     violation = Violation(
         chain=finding.county_code,
         chain_seq=seq + 1,
@@ -118,7 +73,6 @@ def next_violation(finding: Finding, *, seq: int, prev_hash: str) -> Violation:
         status="open",
         status_changed_at=finding.detected_at,
     )
-    violation.entry_hash = chain_hash(prev_hash, violation_content(violation))
     return violation
 
 
@@ -132,7 +86,7 @@ def next_transition(
     note: str,
     evidence_ref: str | None,
 ) -> ViolationTransition:
-    """The status change of `violation` that follows a chain head at `seq`."""
+    """The status change of `violation` that follows a chain head at `seq`, not yet hashed."""
     assert violation.id is not None
     transition = ViolationTransition(
         chain=violation.chain,
@@ -147,5 +101,11 @@ def next_transition(
         evidence_ref=evidence_ref,
         at=utcnow(),
     )
-    transition.entry_hash = chain_hash(prev_hash, transition_content(transition))
     return transition
+
+
+def seal(record: Violation | ViolationTransition) -> str:
+    """Hash a record once it has its id (hash format 2 covers the id, ADR 0013); the store
+    calls this between inserting the record and moving the chain's head onto it."""
+    record.entry_hash = record_hash(record)
+    return record.entry_hash

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Row
 
 from service.idtext import Identifier, Prose
@@ -108,6 +108,36 @@ class ChainHeads(BaseModel):
     heads: list[ChainHeadPublic]
 
 
+class ChainHeadIn(ChainHeadPublic):
+    model_config = ConfigDict(extra="forbid")
+
+    chain: str = Field(pattern=r"^[0-9A-Za-z]{1,16}$")
+    seq: int = Field(ge=0, le=2**53 - 1)  # exact in every JSON reader
+    head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+MAX_UPLOADED_HEADS = 10_000
+
+
+class ChainHeadsUpload(BaseModel):
+    """A document from `GET /v1/violations/chain-heads` (or `ledger export-head`), as kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    exported_at: datetime | None = None
+    heads: list[ChainHeadIn] = Field(
+        max_length=MAX_UPLOADED_HEADS, description="One head per chain; a chain twice is a 422"
+    )
+
+    @field_validator("heads")
+    @classmethod
+    def _one_head_per_chain(cls, heads: list[ChainHeadIn]) -> list[ChainHeadIn]:
+        chains = [h.chain for h in heads]
+        if len(set(chains)) != len(chains):
+            raise ValueError("each chain appears once in a heads document")
+        return heads
+
+
 class BrokenRecord(BaseModel):
     chain: str
     seq: int
@@ -119,6 +149,10 @@ class BrokenRecord(BaseModel):
 class ChainVerdict(BaseModel):
     chain: str
     records: int
+    legacy_records: int = Field(
+        default=0,
+        description="Records hashed in format 1 (before ids were hashed): ids checked by order",
+    )
     intact: bool
     first_broken: BrokenRecord | None = None
 
@@ -129,6 +163,13 @@ class VerifyReport(BaseModel):
     records_checked: int
     first_broken: BrokenRecord | None = Field(description="The first broken record of any chain")
     chains: list[ChainVerdict]
+    heads_checked: int = Field(
+        default=0, description="Exported heads compared with the chains (a truncation shows here)"
+    )
+    heads_outside_scope: list[str] = Field(
+        default_factory=list,
+        description="Chains of the uploaded heads outside the caller's region: not judged",
+    )
 
 
 class ScoreRow(BaseModel):

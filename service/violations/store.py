@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.violations.ledger import Finding, next_transition, next_violation
+from service.violations.ledger import Finding, next_transition, next_violation, seal
 from service.violations.models import LedgerHead, Violation, ViolationTransition
 
 
@@ -63,12 +63,20 @@ class SqlViolationStore:
         await session.refresh(head)
         return head
 
+    async def _append(self, head: LedgerHead, record: Violation | ViolationTransition) -> None:
+        """The one way onto a chain: insert the record (it gets its id), hash it with the id
+        (format 2), move the head onto it. The row is written twice inside the one
+        transaction, under the head's lock; no reader ever sees it unhashed."""
+        self._session.add(record)
+        await self._session.flush()
+        head.seq, head.head_hash = record.chain_seq, seal(record)
+        self._session.add_all([record, head])
+        await self._session.flush()
+
     async def book(self, finding: Finding) -> Violation:
         head = await self._head(finding.county_code)
         violation = next_violation(finding, seq=head.seq, prev_hash=head.head_hash)
-        head.seq, head.head_hash = violation.chain_seq, violation.entry_hash
-        self._session.add_all([violation, head])
-        await self._session.flush()
+        await self._append(head, violation)
         return violation
 
     async def lock_chain(self, chain: str) -> None:
@@ -96,7 +104,6 @@ class SqlViolationStore:
             note=note,
             evidence_ref=evidence_ref,
         )
-        head.seq, head.head_hash = transition.chain_seq, transition.entry_hash
         await self._session.exec(
             sa.update(Violation)
             .where(sa.column("id") == violation.id)
@@ -104,8 +111,7 @@ class SqlViolationStore:
         )
         violation.status = to_status
         violation.status_changed_at = transition.at
-        self._session.add_all([transition, head])
-        await self._session.flush()
+        await self._append(head, transition)
         return transition
 
     async def of_visit(self, *, hospital_code: str, visit_id: str) -> list[Violation]:

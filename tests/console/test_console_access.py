@@ -127,6 +127,14 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
             Call("/console/whatif", {**whatif, "over": "2024"}, "/v1/policies/whatif", whatif)
             for whatif in proposals
         ],
+        # 核验台账: the verify API's rule (auditors and admins).
+        ("GET", "/console/verify"): [Call("/console/verify", {}, "/v1/violations/verify")],
+        ("POST", "/console/verify"): [
+            Call("/console/verify", {}, "/v1/violations/verify", api_json={"heads": []})
+        ],
+        ("GET", "/console/verify/heads.json"): [
+            Call("/console/verify/heads.json", {}, "/v1/violations/chain-heads")
+        ],
     }
 
 
@@ -300,6 +308,12 @@ async def test_roles_in_the_access_table_are_the_apis(app: FastAPI) -> None:
     ledger = CONSOLE_ACCESS[("GET", "/console/violations")]
     assert ledger.roles == frozenset({Role.AUDITOR, Role.HOSPITAL, Role.ADMIN})
     assert CONSOLE_ACCESS[("POST", "/console/login")].roles is None
+    for method, path in (
+        ("GET", "/console/verify"),
+        ("POST", "/console/verify"),
+        ("GET", "/console/verify/heads.json"),
+    ):
+        assert CONSOLE_ACCESS[(method, path)].roles == frozenset({Role.AUDITOR, Role.ADMIN})
 
 
 async def test_a_hospital_sees_no_indicators_link_and_the_login_page_says_who_may_sign_in(

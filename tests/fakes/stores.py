@@ -27,7 +27,7 @@ from service.receivables.models import Receivable
 from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Settlement, SettlementReversal
 from service.settlements.visits import AdmittedVisit, Earlier
-from service.violations.ledger import Finding, next_transition, next_violation
+from service.violations.ledger import Finding, next_transition, next_violation, seal
 from service.violations.models import GENESIS_HASH, Violation, ViolationTransition
 
 T = TypeVar("T")
@@ -293,10 +293,14 @@ class MemoryViolationStore(_Store):
     async def book(self, finding: Finding) -> Violation:
         seq, prev = self._head(finding.county_code)
         violation = next_violation(finding, seq=seq, prev_hash=prev)
-        violation.id = self.t.new_id()
-        self.t.violations[violation.id] = _row(violation)
-        self.t.heads[violation.chain] = (violation.chain_seq, violation.entry_hash)
+        self._append(violation)
+        self.t.violations[violation.id] = _row(violation)  # type: ignore[index]
         return violation
+
+    def _append(self, record: Violation | ViolationTransition) -> None:
+        """SqlViolationStore._append's twin: the id first, then the hash, then the head."""
+        record.id = self.t.new_id()
+        self.t.heads[record.chain] = (record.chain_seq, seal(record))
 
     async def lock_chain(self, chain: str) -> None:
         self.t.heads.setdefault(chain, (0, GENESIS_HASH))
@@ -326,9 +330,8 @@ class MemoryViolationStore(_Store):
             note=note,
             evidence_ref=evidence_ref,
         )
-        transition.id = self.t.new_id()
-        self.t.transitions[transition.id] = _row(transition)
-        self.t.heads[violation.chain] = (transition.chain_seq, transition.entry_hash)
+        self._append(transition)
+        self.t.transitions[transition.id] = _row(transition)  # type: ignore[index]
         assert violation.id is not None
         self.t.violations[violation.id].update(status=to_status, status_changed_at=transition.at)
         violation.status, violation.status_changed_at = to_status, transition.at

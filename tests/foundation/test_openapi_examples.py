@@ -54,6 +54,7 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("get", "/v1/violations/scoreboard/export.{fmt}", "auditor"),
     ("get", "/v1/violations/verify", "auditor"),
     ("get", "/v1/violations/chain-heads", "auditor"),
+    ("post", "/v1/violations/verify", "auditor"),
     ("get", "/v1/indicators", "auditor"),
     # After the slip: the patient's share, and the funds' clearing of last month.
     ("get", "/v1/receivables", "hospital"),

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol, TypeVar
 
+import sqlalchemy as sa
 from hypothesis import event
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, multiple, rule
@@ -26,15 +27,21 @@ from service.admissions.lifecycle import report_deposit, reverse_admission
 from service.admissions.schemas import AdmissionCreate, DepositCreate
 from service.admissions.service import AdmissionContext, admit
 from service.auth import Principal, Role
+from service.base import SQLModel
+from service.db import create_engine, create_sessionmaker
 from service.errors import ServiceError
+from service.identity import IdHasher
+from service.policy_versions.catalog import PolicyCatalog
+from service.regions.directory import HospitalDirectory
 from service.registry.schemas import CategorySpan, FamilyDoctor, PersonRecord
 from service.settlements import service as settlements
 from service.settlements.accumulators import Scope
 from service.settlements.errors import LaterStageActive, VisitAlreadySettled, VisitNotAdmitted
 from service.settlements.schemas import BillCreate, ReversalCreate, SettlementCreate
+from service.unit_of_work import SqlUnitOfWork, unit_of_work
 from service.violations.rectification import move
 from tests import factories
-from tests.fakes.collaborators import MemoryRegistry
+from tests.fakes.collaborators import MemoryRegistry, admission_context
 
 T = TypeVar("T")
 CHINA = timezone(timedelta(hours=8))
@@ -56,6 +63,7 @@ NEXT_STEP = {
 }
 
 _runs = itertools.count(1)
+HASHER = IdHasher(b"machine-test-key")
 
 
 class UnitOfWorkLike(Protocol):
@@ -77,6 +85,41 @@ class Backend(Protocol):
     def unit(self) -> AbstractAsyncContextManager[Any]:
         """A unit of work that commits at the end of the block, or rolls back on an error."""
         ...
+
+
+class SqlBackend:
+    """A database shared by every run of the machine (runs use distinct people and visits)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, database_url: str) -> None:
+        self.loop = loop
+        self.engine = create_engine(factories.make_settings(database_url))
+        self.maker = create_sessionmaker(self.engine)
+        self.registry = MemoryRegistry()
+        self.catalog = PolicyCatalog(refresh_seconds=3600)
+        self.hospitals = HospitalDirectory()
+        self.admission_context = admission_context(
+            registry=self.registry, catalog=self.catalog, hospitals=self.hospitals, hasher=HASHER
+        )
+        loop.run_until_complete(factories.seed_regions(self.maker))
+        loop.run_until_complete(factories.seed_shipped_policies(self.maker))
+
+    @asynccontextmanager
+    async def _unit(self) -> AsyncIterator[SqlUnitOfWork]:
+        async with unit_of_work(self.maker) as uow:
+            yield uow
+
+    def unit(self) -> Any:
+        return self._unit()
+
+    def close(self, *, truncate: bool) -> None:
+        async def _close() -> None:
+            if truncate:  # PostgreSQL is shared by the suite: leave it as the fixtures expect
+                names = ", ".join(t.name for t in reversed(SQLModel.metadata.sorted_tables))
+                async with self.engine.begin() as conn:
+                    await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            await self.engine.dispose()
+
+        self.loop.run_until_complete(_close())
 
 
 @dataclass

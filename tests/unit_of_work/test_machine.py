@@ -4,24 +4,15 @@ proof that it catches a broken invariant."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from service.base import SQLModel
-from service.db import create_engine, create_sessionmaker
 from service.demo import DEMO_HOSPITALS
-from service.identity import IdHasher
-from service.policy_versions.catalog import PolicyCatalog
-from service.regions.directory import HospitalDirectory
-from service.unit_of_work import SqlUnitOfWork, unit_of_work
-from tests import factories
-from tests.conftest import POSTGRES_URL, make_settings
+from tests.conftest import POSTGRES_URL
 from tests.fakes.collaborators import (
     MemoryCatalog,
     MemoryDirectory,
@@ -29,9 +20,8 @@ from tests.fakes.collaborators import (
     admission_context,
 )
 from tests.fakes.stores import MemoryDatabase, MemoryUnitOfWork, memory_unit_of_work
-from tests.unit_of_work.machine import Backend, OrchestrationMachine
+from tests.unit_of_work.machine import HASHER, Backend, OrchestrationMachine, SqlBackend
 
-HASHER = IdHasher(b"machine-test-key")
 # Small enough that each backend runs in seconds, large enough to reach every rule's branches
 # (a reversal after a retry, a deposit after the admission's reversal, a reopened violation).
 RUNS = settings(
@@ -59,41 +49,6 @@ class MemoryBackend:
 
     def unit(self) -> Any:
         return memory_unit_of_work(self.db)
-
-
-class SqlBackend:
-    """A database shared by every run of the machine (runs use distinct people and visits)."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, database_url: str) -> None:
-        self.loop = loop
-        self.engine = create_engine(make_settings(database_url))
-        self.maker = create_sessionmaker(self.engine)
-        self.registry = MemoryRegistry()
-        self.catalog = PolicyCatalog(refresh_seconds=3600)
-        self.hospitals = HospitalDirectory()
-        self.admission_context = admission_context(
-            registry=self.registry, catalog=self.catalog, hospitals=self.hospitals, hasher=HASHER
-        )
-        loop.run_until_complete(factories.seed_regions(self.maker))
-        loop.run_until_complete(factories.seed_shipped_policies(self.maker))
-
-    @asynccontextmanager
-    async def _unit(self) -> AsyncIterator[SqlUnitOfWork]:
-        async with unit_of_work(self.maker) as uow:
-            yield uow
-
-    def unit(self) -> Any:
-        return self._unit()
-
-    def close(self, *, truncate: bool) -> None:
-        async def _close() -> None:
-            if truncate:  # PostgreSQL is shared by the suite: leave it as the fixtures expect
-                names = ", ".join(t.name for t in reversed(SQLModel.metadata.sorted_tables))
-                async with self.engine.begin() as conn:
-                    await conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-            await self.engine.dispose()
-
-        self.loop.run_until_complete(_close())
 
 
 @pytest.fixture

@@ -187,14 +187,7 @@ async def test_truncation_with_a_rewritten_head_is_caught_by_an_exported_head(
     heads = {h["chain"]: h for h in exported["heads"]}
     assert heads["990102"]["seq"] == 5
     assert heads["990103"]["seq"] == 1
-    # Cut the tail and make the head agree, so the chain alone looks intact.
-    await _sql(app, "DELETE FROM violation_transitions WHERE chain = '990102' AND chain_seq = 5")
-    await _sql(
-        app,
-        "UPDATE ledger_heads SET seq = 4, head_hash = (SELECT entry_hash FROM violations "
-        "WHERE chain = '990102' AND chain_seq = 4) WHERE chain = '990102'",
-    )
-    await _sql(app, "UPDATE violations SET status = 'rectifying' WHERE id = :i", i=ledger[0])
+    await _cut_tail_and_rewrite_head(app, ledger[0])
     assert (await _verify(client, auditor_headers))["intact"] is True
     async with app.state.sessionmaker() as session:
         report = await verify_ledger(
@@ -220,3 +213,155 @@ async def test_verify_and_heads_stay_in_scope(
     heads = (await client.get("/v1/violations/chain-heads", headers=neighbour)).json()
     assert [h["chain"] for h in heads["heads"]] == ["990103"]
     assert (await client.get("/v1/violations/verify", headers=hospital_headers)).status_code == 403
+
+
+async def test_several_violations_rectified_some_twice_verify_intact(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """Issue 11 item 9: the projection check compared each violation with the newest transition
+    of the whole chain, so any two violations with transitions read as BROKEN."""
+    ids = await f.book(app.state.sessionmaker, *(f.finding(visit_id=f"R{i}") for i in range(4)))
+    moves = {
+        ids[0]: ["rectifying", "rectified", "verified"],
+        ids[1]: ["rectifying"],
+        # A second rectification: sent back, rectified again, verified, reopened, rectified.
+        ids[2]: ["rectifying", "rectified", "rectifying", "rectified", "verified", "open"],
+    }
+    for step in range(max(len(m) for m in moves.values())):
+        for vid, path in moves.items():
+            if step < len(path):
+                r = await client.post(
+                    f"/v1/violations/{vid}/transitions",
+                    json={"to_status": path[step], "note": "复核"},
+                    headers=admin_headers,
+                )
+                assert r.status_code == 201, r.text
+        body = await _verify(client, auditor_headers)
+        assert body["intact"] is True, body["first_broken"]
+    assert body["records_checked"] == 4 + sum(len(m) for m in moves.values())
+
+
+async def _cut_tail_and_rewrite_head(app: FastAPI, violation_id: int) -> None:
+    """Cut the tail and make the head agree, and the projection (the status and time of the
+    transition now latest), so the chain alone looks intact."""
+    await _sql(app, "DELETE FROM violation_transitions WHERE chain = '990102' AND chain_seq = 5")
+    await _sql(
+        app,
+        "UPDATE ledger_heads SET seq = 4, head_hash = (SELECT entry_hash FROM violations "
+        "WHERE chain = '990102' AND chain_seq = 4) WHERE chain = '990102'",
+    )
+    await _sql(
+        app,
+        "UPDATE violations SET status = 'rectifying', status_changed_at = (SELECT at FROM "
+        "violation_transitions WHERE chain = '990102' AND chain_seq = 3) WHERE id = :i",
+        i=violation_id,
+    )
+
+
+async def _delete_chain(app: FastAPI, chain: str) -> None:
+    await _sql(app, "DELETE FROM violation_transitions WHERE chain = :c", c=chain)
+    await _sql(app, "DELETE FROM violations WHERE chain = :c", c=chain)
+    await _sql(app, "DELETE FROM ledger_heads WHERE chain = :c", c=chain)
+
+
+async def _verify_against(
+    client: httpx.AsyncClient, headers: dict[str, str], heads: Any
+) -> httpx.Response:
+    return await client.post("/v1/violations/verify", json=heads, headers=headers)
+
+
+async def test_the_api_catches_a_cut_tail_against_uploaded_heads(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str], ledger: list[int]
+) -> None:
+    """Issue 11 item 12: GET alone cannot see it; POST with the exported document can."""
+    exported = (await client.get("/v1/violations/chain-heads", headers=auditor_headers)).json()
+    assert (await _verify_against(client, auditor_headers, exported)).json()["intact"] is True
+    await _cut_tail_and_rewrite_head(app, ledger[0])
+    assert (await _verify(client, auditor_headers))["intact"] is True
+    response = await _verify_against(client, auditor_headers, exported)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["intact"] is False
+    assert body["heads_checked"] == 2
+    assert (body["first_broken"]["chain"], body["first_broken"]["kind"]) == ("990102", "head")
+    assert "truncated" in body["first_broken"]["reason"]
+
+
+async def test_the_api_catches_a_deleted_county_chain_against_uploaded_heads(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str], ledger: list[int]
+) -> None:
+    exported = (await client.get("/v1/violations/chain-heads", headers=auditor_headers)).json()
+    await _delete_chain(app, "990103")
+    assert (await _verify(client, auditor_headers))["intact"] is True
+    body = (await _verify_against(client, auditor_headers, exported)).json()
+    assert body["intact"] is False
+    assert body["first_broken"]["chain"] == "990103"
+    assert "is gone" in body["first_broken"]["reason"]
+
+
+async def test_uploaded_heads_outside_the_auditors_region_are_set_aside(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_key: KeyFactory,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    ledger: list[int],
+) -> None:
+    exported = (await client.get("/v1/violations/chain-heads", headers=admin_headers)).json()
+    neighbour = await make_key("auditor", region_prefix=f.NEIGHBOUR_COUNTY)
+    await _delete_chain(app, "990102")  # outside this auditor's region: not theirs to judge
+    body = (await _verify_against(client, neighbour, exported)).json()
+    assert body["intact"] is True
+    assert body["heads_outside_scope"] == ["990102"]
+    assert [c["chain"] for c in body["chains"]] == ["990103"]
+    denied = await _verify_against(client, hospital_headers, exported)
+    assert denied.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("heads", "field"),
+    [
+        ({"heads": [{"chain": "990102", "seq": 1, "head_hash": "zz"}]}, "heads.0.head_hash"),
+        ({"heads": [{"chain": "990102", "seq": -1, "head_hash": "0" * 64}]}, "heads.0.seq"),
+        ({"heads": [{"chain": "99 01", "seq": 1, "head_hash": "0" * 64}]}, "heads.0.chain"),
+        ({"heads": [{"chain": "990102", "seq": 1, "head_hash": "0" * 64}] * 2}, "heads"),
+        ({"heads": [], "extra": 1}, "extra"),
+    ],
+)
+async def test_a_bad_heads_document_is_a_422_naming_the_field(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str], heads: Any, field: str
+) -> None:
+    response = await _verify_against(client, auditor_headers, heads)
+    assert response.status_code == 422, response.text
+    fields = [e["field"] for e in response.json()["errors"]]
+    assert any(name.endswith(field) for name in fields), fields
+
+
+async def test_a_forged_status_moved_on_by_the_service_is_caught_at_the_transition(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """Found by the ledger machine: edit an open violation's status to 'verified' in SQL, then
+    let the service reopen it. The new transition (verified → open) is hashed and the projection
+    agrees with it, so only the transition's from_status against the violation's history shows
+    the forgery."""
+    (vid,) = await f.book(app.state.sessionmaker, f.finding(visit_id="F1"))
+    await _sql(app, "UPDATE violations SET status = 'verified' WHERE id = :id", id=vid)
+    forged = await _verify(client, auditor_headers)
+    assert forged["first_broken"]["kind"] == "violation"  # the projection, before any move
+    r = await client.post(
+        f"/v1/violations/{vid}/transitions",
+        json={"to_status": "open", "note": "重新挂账"},
+        headers=admin_headers,
+    )
+    assert r.status_code == 201, r.text
+    body = await _verify(client, auditor_headers)
+    assert body["intact"] is False
+    broken = body["first_broken"]
+    assert (broken["kind"], broken["seq"], broken["id"]) == ("transition", 2, r.json()["id"])
+    assert "from_status 'verified'" in broken["reason"]
