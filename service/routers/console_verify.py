@@ -34,6 +34,7 @@ REASONS = (
     ("hash format 1 after", "以旧格式改写了记录"),
     ("id ", "记录编号被调换"),
     ("differs from the exported", "与所导出链头的记录不一致"),
+    ("event date disagrees", "业务日期被改动：与已签名的记录不符"),
     ("chain head disagrees", "链头与最后一条记录不符：末尾记录被删除"),
     ("truncated", "被截断：导出时的最后一条记录已不存在"),
     ("chain exported", "整条链已被删除：导出时存在"),

@@ -10,10 +10,11 @@ for a chain's first records, before its first format-2 record, and checks their 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
+from service.china_time import local_date
 from service.digests import canonical_json
 from service.violations.models import Violation, ViolationTransition
 
@@ -48,6 +49,7 @@ VIOLATION_COVER: dict[str, Cover] = {
     "detected_at": Cover.HASHED,
     "status": Cover.DERIVED,  # the latest transition's to_status, or "open"
     "status_changed_at": Cover.DERIVED,  # the latest transition's at, or detected_at
+    "event_on": Cover.DERIVED,  # evidence["event_on"], or the China date of detected_at
 }
 TRANSITION_COVER: dict[str, Cover] = {
     "id": Cover.HASHED,  # format 2; format 1: ids must rise with chain_seq
@@ -82,6 +84,13 @@ def _versioned(content: dict[str, Any], record_id: int | None, version: int) -> 
     if record_id is None:
         raise ValueError("a format-2 record is hashed after its id is assigned")
     return content | {"v": version, "id": record_id}
+
+
+def derived_event_on(v: Violation) -> date:
+    """What a violation's event date must be: the hashed evidence names it (a deposit, an
+    admission or a discharge); a finding about nothing dated takes the day it was booked."""
+    named = v.evidence.get("event_on") if isinstance(v.evidence, dict) else None
+    return date.fromisoformat(named) if isinstance(named, str) else local_date(v.detected_at)
 
 
 def violation_content(v: Violation, version: int = HASH_FORMAT) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth import Principal, Role
 from service.auth.visibility import region_conditions, region_range
 from service.base import utcnow
-from service.violations.content import LEGACY_FORMAT, hash_format
+from service.violations.content import LEGACY_FORMAT, derived_event_on, hash_format
 from service.violations.models import (
     GENESIS_HASH,
     LedgerHead,
@@ -127,6 +127,9 @@ class _Walk:
             self.fail(seq, kind, record.id, reason)
         elif self._contradicts_export(seq, record.entry_hash):
             self.fail(seq, kind, record.id, "differs from the exported chain head")
+        elif isinstance(record, Violation) and record.event_on != derived_event_on(record):
+            # a moved event date would move the finding into another period's scoreboard
+            self.fail(seq, kind, record.id, "event date disagrees with the hashed record")
         self.expected_seq = seq + 1
         self.prev_hash = record.entry_hash
 

@@ -80,6 +80,8 @@ def _expect(column: str, seq: int) -> tuple[set[int], str]:
         return {seq - 1}, "hash mismatch"
     if column in PLACE:
         return {seq + 1}, f"gap in seq: expected {seq}"
+    if column == "event_on":
+        return {seq}, "event date disagrees"
     if column in DERIVED:
         return {seq}, "status projection"
     return {seq}, LINKS.get(column, "hash mismatch")

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from alembic import command
 from service.migrations import alembic_config
-from service.violations.ledger import chain_hash, violation_content
+from service.violations.content import record_hash
 from service.violations.models import Violation
 from tests import factories as f
 
@@ -66,7 +66,7 @@ async def test_the_event_date_is_in_the_chained_evidence_and_the_chain_verifies(
         row = await session.get(Violation, violation_id)
     assert row is not None
     assert row.evidence["event_on"] == "2024-12-28"
-    assert row.entry_hash == chain_hash(row.prev_hash, violation_content(row))
+    assert row.entry_hash == record_hash(row)
     verified = await _get(client, auditor_headers, "/v1/violations/verify")
     assert verified["intact"] is True
 
