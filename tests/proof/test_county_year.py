@@ -20,7 +20,9 @@ import io
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from importlib.resources import files
 from typing import Any
 
 import httpx
@@ -28,6 +30,7 @@ import pytest
 import respx
 from fastapi import FastAPI
 
+from service.china_time import CHINA_TZ
 from service.settings import Settings
 from tests import factories as f
 from tests.factories import KeyFactory
@@ -67,6 +70,8 @@ class County:
     caps: dict[tuple[str, int, str], int] = field(default_factory=dict)
     # (person, year, layer code) -> {settlement id: amount fen} of active settlements
     used: dict[tuple[str, int, str], dict[int, int]] = field(default_factory=dict)
+    # settlement id -> fen by fund type, of the settlements still active
+    fund_amounts: dict[int, dict[str, int]] = field(default_factory=dict)
     deposits_from_eligible: int = 0
     unknown_answers: int = 0
     settled: int = 0
@@ -94,6 +99,13 @@ def _book_caps(county: County, person: str, body: dict[str, Any]) -> None:
         assert left == cap - sum(active.values()), (key, left, cap, active)
 
 
+def _book_funds(county: County, body: dict[str, Any]) -> None:
+    amounts: dict[str, int] = defaultdict(int)
+    for layer in body["layers"]:
+        amounts[layer["fund_type"]] += _fen(layer["amount"])
+    county.fund_amounts[body["id"]] = dict(amounts)
+
+
 def _registry(persons: dict[str, Person], down: set[int], month: list[int]) -> Any:
     def answer(request: httpx.Request) -> httpx.Response:
         if month[0] in down:
@@ -110,6 +122,7 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
     rng = random.Random(2025)
     desk = await make_key("hospital", hospital_code=f.COUNTY_HOSPITAL)
     auditor = await make_key("auditor", region_prefix=f.COUNTY)
+    admin = await make_key("admin")
     neighbour = await make_key("auditor", region_prefix=f.NEIGHBOUR_COUNTY)
     persons = {f"P{i}": Person(f.resident_id(seq=100 + i), eligible=i % 4 != 3) for i in range(8)}
     down_months = {5, 9}  # the registry is unreachable in May and September
@@ -123,6 +136,8 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
         )
         for m in range(1, 13):
             month[0] = m
+            if m == 12:  # the county adopts next year's policy before the year ends
+                await _succeed_policy(client, admin)
             for name in rng.sample(sorted(persons), 3):
                 person = persons[name]
                 person.visits += 1
@@ -164,7 +179,9 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
                 )
                 _check_slip(slip)
                 assert slip["year"] == YEAR
+                assert slip["policy"]["version"] == THIS_YEARS_VERSION  # December too
                 _book_caps(county, name, slip)
+                _book_funds(county, slip)
                 settlement_of[visit] = (name, slip["id"])
                 county.settled += 1
 
@@ -181,6 +198,7 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
                 for key, active in county.used.items():
                     if key[0] == name:
                         active.pop(sid, None)
+                county.fund_amounts.pop(sid)
                 again = await f.settle(
                     client,
                     desk,
@@ -193,11 +211,13 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
                 )
                 _check_slip(again)
                 _book_caps(county, name, again)
+                _book_funds(county, again)
                 settlement_of[visit] = (name, again["id"])
 
             await _month_end(client, desk, auditor, m)
 
     await _year_end(client, desk, auditor, neighbour, county, persons, settlement_of)
+    await _funds_owe(client, auditor, county)
 
 
 async def _admit(
@@ -211,6 +231,59 @@ async def _admit(
     assert admitted.status_code == 201, admitted.text
     answer: dict[str, Any] = admitted.json()
     return answer
+
+
+THIS_YEARS_VERSION = "demo-2024.1-county"
+NEXT_YEARS_VERSION = "demo-2026.1-county"
+
+
+async def _succeed_policy(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    """Next year's county version, loaded in December: it closes this one on 31 December."""
+    text = (
+        (files("service") / "policy" / "data" / "demo_990102_county.yaml")
+        .read_text("utf-8")
+        .replace(THIS_YEARS_VERSION, NEXT_YEARS_VERSION)
+        .replace("effective_from: 2024-01-01", f"effective_from: {YEAR + 1}-01-01")
+        .replace(
+            'deductible_by_level: {primary: "50.00"}', 'deductible_by_level: {primary: "30.00"}'
+        )
+    )
+    loaded = await client.post(
+        "/v1/policies",
+        json={
+            "source_text": text,
+            "source_name": "county-2026.yaml",
+            "reason": "县医保局2026年文件",
+        },
+        headers=admin,
+    )
+    assert loaded.status_code == 201, loaded.text
+    history = await client.get("/v1/policies/history", headers=admin)
+    assert history.status_code == 200, history.text
+    assert "县医保局2026年文件" in history.text
+
+
+CLEARED = {"F99-BASIC": "basic_insurance", "F99-CRITICAL": "critical_illness"}
+
+
+async def _funds_owe(client: httpx.AsyncClient, auditor: dict[str, str], county: County) -> None:
+    """What each fund owes the hospital is exactly what its layers paid in the settlements still
+    active: a reversal takes its amount back out. Clearing counts a settlement in the month it
+    was made (when the hospital advanced the money), so this year's stays, settled today, are
+    all in today's open statement; closing months is tests/clearing's state machine."""
+    period = datetime.now(CHINA_TZ).strftime("%Y-%m")
+    for fund, fund_type in CLEARED.items():
+        got = await client.get(
+            "/v1/clearing/statement",
+            params={"fund_code": fund, "hospital_code": f.COUNTY_HOSPITAL, "period": period},
+            headers=auditor,
+        )
+        assert got.status_code == 200, got.text
+        statement = got.json()
+        active = sum(a.get(fund_type, 0) for a in county.fund_amounts.values())
+        assert _fen(statement["fund_own_amt"]) == active > 0, (fund, statement["fund_own_amt"])
+        paying = [a for a in county.fund_amounts.values() if a.get(fund_type)]
+        assert statement["setl_cnt"] == len(paying)  # a fund's lines: where it paid
 
 
 async def _every_violation(
@@ -334,7 +407,9 @@ async def _year_end(
         ),
     )
     _check_slip(slip)
+    _book_funds(county, slip)
     assert slip["year"] == YEAR + 1
+    assert slip["policy"]["version"] == NEXT_YEARS_VERSION
     for layer in slip["layers"]:
         old = county.caps.get((name, YEAR, layer["code"]))
         if old is not None and layer["cap_left"] is not None:
