@@ -193,7 +193,51 @@ async def measure(
     if profile:
         print(f"\n--- {name}: top {profile} by cumulative time ({n} requests) ---")
         stats.sort_stats("cumulative").print_stats(profile)
+        shares = by_library(stats)
+        total = sum(shares.values())
+        print(f"--- {name}: own time by library ---")
+        for library, spent in sorted(shares.items(), key=lambda item: -item[1]):
+            print(f"  {library:<24} {spent / total:6.1%}")
     return result
+
+
+LIBRARIES = (
+    "fastapi",
+    "starlette",
+    "pydantic",
+    "sqlalchemy",
+    "sqlmodel",
+    "psycopg",
+    "aiosqlite",
+    "anyio",
+    "greenlet",
+    "prometheus_client",
+)
+
+
+def by_library(stats: pstats.Stats) -> dict[str, float]:
+    """Own (not cumulative) time summed by where the function lives."""
+    shares: dict[str, float] = {}
+    for (filename, _line, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        own = row[2]
+        if "/site-packages/" in filename:
+            package = filename.split("/site-packages/")[1].split("/")[0].removesuffix(".py")
+            library = package if package in LIBRARIES else "other libraries"
+        elif f"{ROOT}/service/" in filename:
+            part = filename.split(f"{ROOT}/service/")[1]
+            library = "service/policy (engine)" if part.startswith("policy/") else "service (ours)"
+        elif "logging" in filename:
+            library = "logging"
+        elif (
+            "asyncio" in filename or "selectors" in filename or function.startswith("<method 'poll")
+        ):
+            library = "asyncio (event loop)"
+        elif filename == "~":
+            library = "builtins"
+        else:
+            library = "other (stdlib, bench)"
+        shares[library] = shares.get(library, 0.0) + own
+    return shares
 
 
 async def main() -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from service.auth.deps import AuditorOrHospitalDep
 from service.china_time import today
-from service.deps import AdmissionContextDep, DateWindowDep, SessionmakerDep
+from service.deps import AdmissionContextDep, SessionmakerDep
 from service.errors import problem_responses
 from service.persons.masked_route import MaskedPathRoute
 from service.persons.status import PersonStatusPublic, person_status
@@ -30,10 +30,9 @@ async def read_person_status(
     sessions: SessionmakerDep,
     ctx: AdmissionContextDep,
     principal: AuditorOrHospitalDep,
-    window: DateWindowDep,
     on: date | None = Query(default=None, description="the day to check; default today (China)"),
 ) -> Response:
-    day = today() if on is None else window.day(on, field="on")
+    day = today() if on is None else ctx.window.day(on, field="on")
     # Warm, the person, the policy and the hospital come from memory: no session is opened.
     async with reading(sessions) as session:
         status = await person_status(
