@@ -57,8 +57,10 @@ SessionmakerDep = Annotated[async_sessionmaker[Any], Depends(_sessionmaker)]
 """For a streamed export, which outlives the request's session and opens its own."""
 
 
-def _date_window(settings: SettingsDep) -> DateWindow:
-    return DateWindow.of(settings)
+async def _date_window(request: Request) -> DateWindow:
+    # The admission context holds the window built from the settings at start-up: one
+    # dependency, no thread-pool hop (a plain `def` costs one), no sub-dependency.
+    return cast(AdmissionContext, request.app.state.admission_context).window
 
 
 DateWindowDep = Annotated[DateWindow, Depends(_date_window)]

@@ -30,9 +30,21 @@ def redact(text: str) -> str:
 
 
 class JsonFormatter(logging.Formatter):
+    _second: int = -1
+    _stamp: str = ""
+
+    def _ts(self, record: logging.LogRecord) -> str:
+        """formatTime(record, "%Y-%m-%dT%H:%M:%S") + milliseconds, the strftime once a second
+        (every request writes an access line)."""
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(second))
+            self._second = second
+        return f"{self._stamp}.{int(record.msecs):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "ts": self._ts(record),
             "level": record.levelname,
             "logger": record.name,
             "msg": redact(record.getMessage()),
@@ -54,6 +66,10 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The JSON lines name no thread or process: not looked up for every record.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
@@ -86,6 +102,7 @@ class Metrics:
 
 
 access_log = logging.getLogger("settlecheck.access")
+_QUIET_ROUTES = frozenset({"/healthz", "/metrics"})
 
 
 class RequestContextMiddleware:
@@ -125,14 +142,20 @@ class RequestContextMiddleware:
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
-            if route not in ("/healthz", "/metrics"):
-                access_log.info(
+            if route not in _QUIET_ROUTES and access_log.isEnabledFor(logging.INFO):
+                # The record made directly: `info()` would walk the stack for a caller's
+                # file and line that the JSON line never shows.
+                record = access_log.makeRecord(
+                    access_log.name,
+                    logging.INFO,
+                    __file__,
+                    0,
                     "%s %s %s",
-                    method,
-                    route,
-                    status,
+                    (method, route, status),
+                    None,
                     extra={"fields": {"status": status, "ms": round(elapsed * 1000, 2)}},
                 )
+                access_log.handle(record)
             request_id_var.reset(token)
 
 

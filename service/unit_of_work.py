@@ -176,3 +176,16 @@ async def get_session(uow: UnitOfWorkDep) -> AsyncSession:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+@asynccontextmanager
+async def reading(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for a read-only route that usually reads no table (a warm cache answers it):
+    no unit of work and no dependency with an exit to solve. The session begins on its first
+    statement, if any; then it is rolled back and closed here, else there is nothing to do."""
+    session = maker()
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await session.close()

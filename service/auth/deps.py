@@ -48,53 +48,96 @@ def _bearer(request: Request) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-async def get_principal(
-    request: Request, api_key: Annotated[str | None, Depends(_api_key_header)]
-) -> Principal:
-    token = api_key or _bearer(request)
+_PRINCIPAL = "settlecheck.principal"  # the request's authenticated principal, in its scope
+
+
+def _unauthenticated(detail: str) -> Unauthenticated:
+    return Unauthenticated(detail, headers={"WWW-Authenticate": "ApiKey"})
+
+
+async def authenticate(request: Request, token: str | None) -> Principal:
+    """The principal of `token` (an API key), answered from the KeyCache when it holds the
+    key's prefix: no query, no session. Counts the request against the key's rate limit,
+    once: a second dependency of the same request gets the principal already found."""
+    found: Principal | None = request.scope.get(_PRINCIPAL)
+    if found is not None:
+        return found
+    token = token or _bearer(request)
     if not token:
-        raise Unauthenticated(
-            "send your API key in the X-API-Key header", headers={"WWW-Authenticate": "ApiKey"}
-        )
+        raise _unauthenticated("send your API key in the X-API-Key header")
     parts = split_token(token)
     if parts is None:
-        raise Unauthenticated("the API key is malformed", headers={"WWW-Authenticate": "ApiKey"})
+        raise _unauthenticated("the API key is malformed")
     prefix, secret = parts
-    cache: KeyCache = request.app.state.key_cache
+    state = request.app.state
+    cache: KeyCache = state.key_cache
     cached = cache.get(prefix)
     if cached is None:
-        async with unit_of_work(request.app.state.sessionmaker) as uow:
+        async with unit_of_work(state.sessionmaker) as uow:
             key = await find_by_prefix(uow.session, prefix)
         if key is None:
-            raise Unauthenticated("unknown API key", headers={"WWW-Authenticate": "ApiKey"})
+            raise _unauthenticated("unknown API key")
         principal = principal_of(key) if key.revoked_at is None else None
         cache.put(prefix, key.secret_sha256, principal)
         cached = (key.secret_sha256, principal)
     stored_hash, principal = cached
     if not secret_matches(secret, stored_hash):
-        raise Unauthenticated("unknown API key", headers={"WWW-Authenticate": "ApiKey"})
+        raise _unauthenticated("unknown API key")
     if principal is None:
-        raise Unauthenticated(
-            "this API key has been revoked", headers={"WWW-Authenticate": "ApiKey"}
-        )
-    await request.app.state.rate_limiter.hit(principal.key_id)
+        raise _unauthenticated("this API key has been revoked")
+    await state.rate_limiter.hit(principal.key_id)
     request.state.principal = principal
+    request.scope[_PRINCIPAL] = principal
     return principal
+
+
+async def get_principal(
+    request: Request, api_key: Annotated[str | None, Depends(_api_key_header)]
+) -> Principal:
+    return await authenticate(request, api_key)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
-    allowed = frozenset(roles)
+class _KeyOfRoles(APIKeyHeader):
+    """The whole check as ONE dependency: key, principal, rate limit and role. Each level of
+    dependencies costs FastAPI about as much to solve as the check itself (ADR 0020). As an
+    APIKeyHeader the route still declares the X-API-Key scheme in the OpenAPI document."""
 
-    async def _dependency(principal: PrincipalDep) -> Principal:
-        if principal.role not in allowed:
-            names = ", ".join(sorted(r.value for r in allowed))
+    def __init__(self, roles: frozenset[Role]) -> None:
+        super().__init__(
+            name="X-API-Key",
+            auto_error=False,
+            description="sck_… API key",
+            scheme_name="APIKeyHeader",
+        )
+        self.roles = roles
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        principal = await authenticate(request, request.headers.get("x-api-key"))
+        if principal.role not in self.roles:
+            names = ", ".join(sorted(r.value for r in self.roles))
             raise Forbidden(f"this operation is for {names} keys; yours is {principal.role.value}")
         return principal
 
-    return _dependency
+
+class _HospitalCode(_KeyOfRoles):
+    """A hospital key's principal, checked as above, answering its hospital code."""
+
+    def __init__(self) -> None:
+        super().__init__(frozenset({Role.HOSPITAL}))
+
+    async def __call__(self, request: Request) -> str:  # type: ignore[override]
+        principal = await super().__call__(request)
+        code = principal.hospital_code
+        if not code:  # a hospital key is always issued with its code (keys.py); never trust it
+            raise Forbidden("this hospital key is bound to no hospital")
+        return code
+
+
+def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    return _KeyOfRoles(frozenset(roles))
 
 
 HospitalDep = Annotated[Principal, Depends(require_roles(Role.HOSPITAL))]
@@ -105,16 +148,9 @@ AuditorOrHospitalDep = Annotated[
 AuditorDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
 """An auditor (its region) or an admin (everywhere)."""
 
-
-async def _hospital_code(principal: HospitalDep) -> str:  # async: no thread-pool hop
-    code = principal.hospital_code
-    if not code:  # a hospital key is always issued with its code (keys.py); never trust it blindly
-        raise Forbidden("this hospital key is bound to no hospital")
-    return code
-
-
-HospitalCodeDep = Annotated[str, Depends(_hospital_code)]
-"""The calling hospital's code (a hospital key only)."""
+HospitalCodeDep = Annotated[str, Depends(_HospitalCode())]
+"""The calling hospital's code (a hospital key only). With HospitalDep beside it, the key is
+checked once: the second finds the principal the first stored in the request's scope."""
 
 
 async def _key_cache(request: Request) -> KeyCache:

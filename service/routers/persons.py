@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from service.auth.deps import AuditorOrHospitalDep
 from service.china_time import today
-from service.deps import AdmissionContextDep, DateWindowDep
+from service.deps import AdmissionContextDep, SessionmakerDep
 from service.errors import problem_responses
 from service.persons.masked_route import MaskedPathRoute
 from service.persons.status import PersonStatusPublic, person_status
-from service.unit_of_work import SessionDep
+from service.serialize import model_response
+from service.unit_of_work import reading
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPathRoute)
 
@@ -26,16 +27,15 @@ router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=MaskedPat
 )
 async def read_person_status(
     id_number: str,
-    session: SessionDep,
+    sessions: SessionmakerDep,
     ctx: AdmissionContextDep,
     principal: AuditorOrHospitalDep,
-    window: DateWindowDep,
     on: date | None = Query(default=None, description="the day to check; default today (China)"),
-) -> PersonStatusPublic:
-    return await person_status(
-        session,
-        ctx=ctx,
-        principal=principal,
-        id_number=id_number,
-        on=today() if on is None else window.day(on, field="on"),
-    )
+) -> Response:
+    day = today() if on is None else ctx.window.day(on, field="on")
+    # Warm, the person, the policy and the hospital come from memory: no session is opened.
+    async with reading(sessions) as session:
+        status = await person_status(
+            session, ctx=ctx, principal=principal, id_number=id_number, on=day
+        )
+    return model_response(status)

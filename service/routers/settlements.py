@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from service.admissions.schemas import VISIT_ID_PATTERN
 from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
-from service.deps import CatalogDep, DateWindowDep, HospitalsDep, SettingsDep
+from service.deps import AdmissionContextDep, SettingsDep
 from service.errors import problem_responses
 from service.idtext import NoResidentId
 from service.settlements import service
@@ -19,6 +19,7 @@ from service.settlements.schemas import (
     SettlementPreviewCreate,
     SettlementPublic,
 )
+from service.settlements.shown import TraceQuery, settlement_response
 from service.settlements.slip import render_slip, slip_headers
 from service.unit_of_work import UnitOfWorkDep
 
@@ -36,19 +37,19 @@ SettlementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 async def preview_settlement(
     body: SettlementPreviewCreate,
     uow: UnitOfWorkDep,
-    catalog: CatalogDep,
-    hospitals: HospitalsDep,
+    ctx: AdmissionContextDep,
     hospital_code: HospitalCodeDep,
-    window: DateWindowDep,
-) -> SettlementPublic:
-    return await service.preview(
+    trace: TraceQuery = "full",
+) -> Response:
+    settlement = await service.preview(
         uow,
-        catalog=catalog,
-        hospitals=hospitals,
+        catalog=ctx.catalog,
+        hospitals=ctx.hospitals,
         hospital_code=hospital_code,
-        window=window,
+        window=ctx.window,
         body=body,
     )
+    return settlement_response(settlement, trace)
 
 
 @router.post(
@@ -62,30 +63,31 @@ async def preview_settlement(
         "in one transaction. The same body again returns the stored settlement (201, header "
         "`Idempotent-Replayed: true`); a different body under the same keys is a 409 "
         "`settlement_conflict`; a second active settlement of a visit is a 409 "
-        "`visit_already_settled`."
+        "`visit_already_settled`. `?trace=summary` (or `none`) shortens the calculation "
+        "trace in the answer; the settlement is stored with its whole trace either way."
     ),
 )
 async def create_settlement(
     body: SettlementCreate,
-    response: Response,
     uow: UnitOfWorkDep,
-    catalog: CatalogDep,
-    hospitals: HospitalsDep,
+    ctx: AdmissionContextDep,
     hospital_code: HospitalCodeDep,
-    window: DateWindowDep,
-) -> SettlementPublic:
+    trace: TraceQuery = "full",
+) -> Response:
+    # One dependency for the catalog, the hospitals and the date window (the admission
+    # context holds all three): each dependency costs a solve per request (ADR 0020).
     outcome = await service.create(
         uow,
-        catalog=catalog,
-        hospitals=hospitals,
+        catalog=ctx.catalog,
+        hospitals=ctx.hospitals,
         hospital_code=hospital_code,
-        window=window,
+        window=ctx.window,
         body=body,
     )
+    headers = {"Location": f"/v1/settlements/{outcome.settlement.id}"}
     if outcome.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/v1/settlements/{outcome.settlement.id}"
-    return outcome.settlement
+        headers["Idempotent-Replayed"] = "true"
+    return settlement_response(outcome.settlement, trace, status_code=201, headers=headers)
 
 
 @router.post(
@@ -141,9 +143,13 @@ async def list_settlements(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_settlement(
-    settlement_id: SettlementId, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
-) -> SettlementPublic:
-    return await service.get(uow, principal=principal, settlement_id=settlement_id)
+    settlement_id: SettlementId,
+    uow: UnitOfWorkDep,
+    principal: AuditorOrHospitalDep,
+    trace: TraceQuery = "full",
+) -> Response:
+    settlement = await service.get(uow, principal=principal, settlement_id=settlement_id)
+    return settlement_response(settlement, trace)
 
 
 @router.get(

@@ -112,3 +112,37 @@ async def test_the_metrics_carry_the_route_template_not_the_number(
     metrics = (await client.get("/metrics", headers=admin_headers)).text
     assert "/v1/persons/{id_number}/status" in metrics
     assert ID not in metrics
+
+
+async def test_a_warm_status_reads_no_table_and_a_cold_one_says_503_when_the_database_is_gone(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+) -> None:
+    """Warm (the person, the policy, the hospital and the key in memory), a status request
+    opens no transaction, so it answers with the database gone; a request that has to read a
+    table answers 503 (ADR 0020)."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from service.db import create_sessionmaker
+
+    app.state.key_cache.ttl = 60
+    person_route(registry, ID).respond(200, json=factories.registry_person())
+    warm = await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
+    assert warm.status_code == 200, warm.text
+    working = app.state.sessionmaker
+    gone = create_async_engine("postgresql+psycopg://nobody@127.0.0.1:1/gone")
+    app.state.sessionmaker = create_sessionmaker(gone)
+    try:
+        again = await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
+        assert again.status_code == 200, again.text
+        assert again.json()["source"]["kind"] == "cache"
+        assert {**again.json(), "source": None} == {**warm.json(), "source": None}
+        app.state.policies.invalidate()  # the policy must now be read from its table
+        cold = await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
+        assert cold.status_code == 503, cold.text
+        assert cold.json()["code"] == "database_unavailable"
+    finally:
+        app.state.sessionmaker = working
+        await gone.dispose()

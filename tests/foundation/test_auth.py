@@ -2,6 +2,7 @@
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from service.auth import Principal, Role
 from tests.factories import KeyFactory
@@ -91,3 +92,26 @@ def test_scope_rules() -> None:
     assert auditor.sees_region("990103")
     assert admin.sees_hospital("anything", "110000")
     assert not hospital.sees_region("990102")
+
+
+async def test_a_route_with_two_key_dependencies_counts_one_request_against_the_limit(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """Reporting a deposit takes the hospital's principal and its code, two dependencies that
+    each check the key: the second finds the first's principal, so the key's rate limit sees
+    one request, not two (ADR 0020)."""
+    limiter = app.state.rate_limiter
+    hits: list[int] = []
+    counted = limiter.hit
+
+    async def hit(key_id: int) -> None:
+        hits.append(key_id)
+        await counted(key_id)
+
+    limiter.hit = hit
+    body = {"receipt_no": "R1", "amount": "100.00", "taken_at": "2026-03-10T09:00:00+08:00"}
+    response = await client.post(
+        "/v1/admissions/NONE/deposits", json=body, headers=hospital_headers
+    )
+    assert response.status_code == 404, response.text
+    assert len(hits) == 1
