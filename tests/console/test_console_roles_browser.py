@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -88,7 +89,10 @@ def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
         )
         assert "有效" in row.text
         row.find_element(By.CSS_SELECTOR, "button.revoke").click()
-        assert "已停用" in _wait(driver, "#flash").text
+        # the issuing page had a flash of its own: wait for the revoked page's
+        WebDriverWait(driver, 10, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: "已停用" in d.find_element(By.CSS_SELECTOR, "#flash").text
+        )
         row = next(
             r
             for r in driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
