@@ -369,7 +369,7 @@ def _compute(
             (part.year, locked, r.deltas)
             for part, locked, r in zip(ctx.parts[:-1], years, results, strict=False)
         ]
-    rendered = _with_parts(render.render(ctx, result, found), ctx, results)
+    rendered = {**_with_parts(render.render(ctx, result, found), ctx, results), **_facts(ctx)}
     if ctx.mid or stage > 1:
         rendered = {
             **rendered,
@@ -378,6 +378,21 @@ def _compute(
             "stage_bill": stages.bill_record(ctx.bill, ctx.given),
         }
     return _Computed(result, rendered, found, moves)
+
+
+def _facts(ctx: Context) -> dict[str, Any]:
+    """What the engine was told beyond the columns, kept in the stored result so the what-if
+    replays it (service/whatif): the designated disease, the pooling-region fact, and the bill
+    lines with their categories ([item, fen, in_policy, category]; only when the bill had any)."""
+    facts: dict[str, Any] = {
+        "disease": ctx.visit.disease,
+        "in_pooling_region": ctx.visit.in_pooling_region,
+    }
+    if ctx.bill.lines:
+        facts["bill_lines"] = [
+            [line.item, line.amount_fen, line.in_policy, line.category] for line in ctx.bill.lines
+        ]
+    return facts
 
 
 def _settlement_row(

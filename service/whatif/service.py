@@ -19,7 +19,7 @@ from service.china_time import local_date
 from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
-from service.policy import Bill, CompiledPolicy, Visit
+from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.policy.whatif import BUCKET_EDGES, Stay, WhatIfReport, what_if
 from service.policy_versions.service import check_document, list_versions, stored_of
 from service.policy_versions.timeline import Stored, compile_timeline
@@ -86,6 +86,8 @@ def stay_of(row: Any) -> Stay:
         bool(row.designated),
         min(admitted, discharged),
         discharged,
+        in_pooling_region=result.get("in_pooling_region"),
+        disease=result.get("disease"),
     )
     return Stay(
         person_key=row.person_key,
@@ -95,13 +97,29 @@ def stay_of(row: Any) -> Stay:
         hospital_code=row.hospital_code,
         visit=visit,
         categories=frozenset(row.categories or ()),
-        bill=Bill(total, in_policy, total - in_policy),
+        bill=Bill(total, in_policy, total - in_policy, _lines(result, total, in_policy)),
         given=given,
         keep_fund_types=None if row.settlement_mode == "one_stop" else INSURANCE_FUNDS,
         paid_now=paid,
         waived_now_fen=yuan_to_fen(Decimal(result.get("totals", {}).get("waived", "0"))),
         patient_now_fen=int(row.patient_pays_fen),
     )
+
+
+def _lines(result: Mapping[str, Any], total: int, in_policy: int) -> tuple[BillLine, ...]:
+    """The stored bill lines with their categories (settlements since ADR 0019's wiring), if
+    they are this row's bill: a stage or a year's part stores the lines of the stay so far,
+    which do not add up to its own amounts, and is replayed without lines."""
+    lines = tuple(
+        BillLine(item, int(fen), bool(inside), category)
+        for item, fen, inside, category in result.get("bill_lines") or ()
+    )
+    if (
+        sum(line.amount_fen for line in lines) != total
+        or sum(line.amount_fen for line in lines if line.in_policy) != in_policy
+    ):
+        return ()
+    return lines
 
 
 async def run_what_if(
