@@ -8,7 +8,8 @@ touch expired ORM objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -16,7 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.china_time import local_date, today
 from service.money import yuan_to_fen
-from service.policy import Bill, BillLine, CompiledPolicy, Visit, in_same_pooling_region
+from service.policy import (
+    Bill,
+    BillLine,
+    CompiledPolicy,
+    PriorAdmissions,
+    Visit,
+    in_same_pooling_region,
+)
+from service.policy.model import NO_PRIOR
 from service.regions.directory import HospitalDirectory
 from service.settlements.accumulators import Scope
 from service.settlements.cross_year import YearBill, year_bills
@@ -73,6 +82,10 @@ class Context:
     parts: tuple[YearBill, ...]  # one per plan year the bill is settled in, in date order
     by_date: tuple[tuple[date, int, int], ...]  # the bill's (day, in_policy, out_of_policy) fen
     mid: bool  # a mid-settlement (中途结算): a stage, not the last
+    # The earlier admissions of the plan year (service/settlements/prior.py), read with the
+    # accumulators locked: `prior` for the engine run at hand, `priors` by plan year.
+    prior: PriorAdmissions = NO_PRIOR
+    priors: Mapping[int, PriorAdmissions] = field(default_factory=dict)
 
     @property
     def scope(self) -> Scope:

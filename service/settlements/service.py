@@ -24,8 +24,17 @@ from service.china_time import local_date
 from service.dates import DateWindow
 from service.money import fen_to_yuan
 from service.policy import SettlementResult, reverse_deltas
+from service.policy.model import NO_PRIOR
 from service.regions.directory import HospitalDirectory
-from service.settlements import cross_year, engine_run, findings, idempotency, render, stages
+from service.settlements import (
+    cross_year,
+    engine_run,
+    findings,
+    idempotency,
+    prior,
+    render,
+    stages,
+)
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
 from service.settlements.context import (
     Catalog,
@@ -115,7 +124,31 @@ def _scope(ctx: Context, year: int) -> Scope:
 
 
 def _part(ctx: Context, part: cross_year.YearBill) -> Context:
-    return replace(ctx, bill=part.bill, given=dict(part.given))
+    counts = ctx.priors.get(part.year, NO_PRIOR)
+    return replace(ctx, bill=part.bill, given=dict(part.given), prior=counts)
+
+
+async def _with_prior(uow: UnitOfWork, ctx: Context) -> Context:
+    """The context with the patient's earlier admissions of each plan year it settles in
+    (ADR 0019), if its policy reads them: one more statement then, none otherwise. Called with
+    the accumulators locked, so a settlement of the same person racing this one is either
+    counted here or counts this one."""
+    if not prior.needs_prior(ctx.policy, ctx.visit, ctx.categories):
+        return ctx
+    years = [part.year for part in ctx.parts]
+    others = await uow.settlements.others_in_years(ctx.scope, years, admission_id=ctx.admission_id)
+    monthly = prior.monthly_keys(ctx.policy, ctx.visit, ctx.categories)
+    priors = {
+        part.year: prior.prior_of(
+            others,
+            year=part.year,
+            hospital_code=ctx.hospital_code,
+            discharged_on=part.last_day,
+            monthly=monthly,
+        )
+        for part in ctx.parts
+    }
+    return replace(ctx, priors=priors, prior=priors[ctx.year])
 
 
 def _last_part(ctx: Context) -> Context:
@@ -173,6 +206,7 @@ async def preview(
     years = [
         await uow.settlements.read_accumulators(_scope(ctx, part.year), keys) for part in ctx.parts
     ]
+    ctx = await _with_prior(uow, ctx)
     rendered = _compute(ctx, years, earlier, stage).rendered
     return SettlementPublic.model_validate(
         {
@@ -281,6 +315,7 @@ async def _settle(
     years = [
         await uow.settlements.lock_accumulators(_scope(ctx, part.year), keys) for part in ctx.parts
     ]
+    ctx = await _with_prior(uow, ctx)  # after the lock: what every earlier settlement committed
     if visit.stages:
         # A stage reversed meanwhile would leave this stage's arithmetic on a stale history.
         again = await uow.settlements.read_visit(

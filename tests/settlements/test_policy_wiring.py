@@ -4,6 +4,7 @@ and the what-if replays them. One county policy makes every hand calculation sho
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,42 +18,9 @@ from tests.factories import KeyFactory, at, bill, settle, settlement_request
 
 KeyFor = Callable[[str], Awaitable[dict[str, str]]]
 
-WIRED = """
-region: "990102"
-region_name: 演示县
-name: 演示县 测试：病种、费用类别、统筹区、再次住院起付线减半
-version: "wired-2024"
-effective_from: 2024-02-01
-sources: ["test: a county policy with every input the service now hands the engine"]
-{pooling}
-categories: {{registered_poor: 建档立卡贫困人口}}
-diseases: {{childhood_leukemia: 儿童急性淋巴细胞白血病（大病专项救治）}}
-bill_categories: {{targeted_drug: 靶向药（谈判药品）}}
-layers:
-  - code: basic_insurance
-    kind: ratio
-    fund_type: basic_insurance
-    name: 城乡居民基本医疗保险
-    deductible: "1000.00"
-    later_admissions: {{factor: "0.5"}}
-    ratio: "0.80"
-    excludes_line_categories: [targeted_drug]
-    adjustments:
-      - when: {{diseases: [childhood_leukemia]}}
-        ratio: "0.90"
-      - when: {{pooling_locations: [elsewhere_in_province]}}
-        ratio_add: "-0.10"
-  - code: targeted_drug
-    kind: ratio
-    fund_type: basic_insurance
-    name: 靶向药单独支付
-    line_categories: [targeted_drug]
-    ratio: "0.60"
-"""
-
 
 def wired(pooling: str | None = None) -> str:
-    return WIRED.format(pooling=f"pooling: {pooling}" if pooling else "")
+    return factories.wired_policy(pooling)
 
 
 def layer(result: dict[str, Any], code: str) -> dict[str, Any]:
@@ -324,3 +292,36 @@ async def test_an_earlier_year_or_another_person_does_not_count(
         client, hospital_headers, settlement_request(other.visit_id, bill=bill("10000.00"))
     )
     assert (_deductible(mine), _deductible(theirs)) == ("1000.00", "1000.00")
+
+
+@pytest.mark.postgres
+async def test_two_settlements_racing_are_not_both_the_first_admission(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+) -> None:
+    """The accumulator lock orders them: the one that takes it second counts the first."""
+    await load(client, admin_headers, wired())
+    for person in range(6):
+        resident = factories.resident_id(region=factories.COUNTY, seq=60 + person)
+        visits = [
+            (
+                await factories.make_admission(
+                    session, resident=resident, visit_id=f"R{person}-{n}"
+                )
+            ).visit_id
+            for n in (1, 2)
+        ]
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/v1/settlements",
+                    json=settlement_request(v, his=f"H-{v}", bill=bill("10000.00")),
+                    headers=hospital_headers,
+                )
+                for v in visits
+            )
+        )
+        assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
+        assert sorted(_deductible(r.json()) for r in responses) == ["1000.00", "500.00"]
