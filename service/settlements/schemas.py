@@ -38,6 +38,7 @@ class BillLineCreate(_Input):
         default=None,
         description="A bill category with rules of its own (靶向药 `targeted_drug`, 基本药物 "
         "`essential_drug`, ...): one of the policy's `bill_categories`; absent: an ordinary line",
+        examples=["targeted_drug"],
     )
 
 
@@ -72,6 +73,7 @@ class SettlementPreviewCreate(_Input):
         max_length=64,
         description="The designated disease or package (大病专项救治病种, 单病种) the stay is "
         "settled under: one of the policy's `diseases`; absent: none",
+        examples=["childhood_leukemia"],
     )
     mid_settlement: bool = Field(
         default=False,
