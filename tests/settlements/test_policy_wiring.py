@@ -325,3 +325,78 @@ async def test_two_settlements_racing_are_not_both_the_first_admission(
         )
         assert [r.status_code for r in responses] == [201, 201], [r.text for r in responses]
         assert sorted(_deductible(r.json()) for r in responses) == ["1000.00", "500.00"]
+
+
+PER_HOSPITAL_AND_MONTH = """
+region: "990102"
+region_name: 演示县
+name: 演示县 测试：每家医院年度首次住院起付线、门诊慢特病月度限额
+version: "per-hospital-2024"
+effective_from: 2024-02-01
+sources: ["test: a deductible per hospital and plan year, a monthly chronic outpatient cap"]
+categories: {registered_poor: 建档立卡贫困人口}
+layers:
+  - code: basic_insurance
+    kind: ratio
+    fund_type: basic_insurance
+    name: 城乡居民基本医疗保险
+    applies_to: {visit_types: [inpatient]}
+    deductible: "1000.00"
+    deductible_accumulates: per_hospital_year
+    ratio: "0.80"
+  - code: chronic_outpatient
+    kind: ratio
+    fund_type: basic_insurance
+    name: 门诊慢特病
+    applies_to: {visit_types: [chronic_outpatient]}
+    ratio: "0.60"
+    monthly_cap: "300.00"
+"""
+
+
+async def test_the_deductible_is_taken_once_per_hospital_and_the_cap_once_per_month(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    key_for: KeyFor,
+) -> None:
+    await load(client, admin_headers, PER_HOSPITAL_AND_MONTH)
+    neighbour = {
+        "hospital_code": factories.NEIGHBOUR_HOSPITAL,
+        "county_code": "990103",
+        "location": "out_of_county",
+    }
+    stays = [
+        ("H1", 3, {}, hospital_headers),
+        ("H2", 5, {}, hospital_headers),
+        ("H3", 6, neighbour, await key_for(factories.NEIGHBOUR_HOSPITAL)),
+    ]
+    used = [
+        _deductible(
+            await _settled_at(
+                client, session, headers, visit_id=visit, month=month, his=visit, **where
+            )
+        )
+        for visit, month, where, headers in stays
+    ]
+    assert used == ["1000.00", "0.00", "1000.00"]  # again at a hospital of the year: none
+
+    async def chronic(visit_id: str, month: int) -> str:
+        result = await _settled_at(
+            client,
+            session,
+            hospital_headers,
+            visit_id=visit_id,
+            month=month,
+            his=visit_id,
+            visit_type="chronic_outpatient",
+        )
+        return str(layer(result, "chronic_outpatient")["amount"])
+
+    # 10000 x 0.60 is above the month's 300: 300 in July, nothing more in July, 300 in August
+    assert [await chronic("C1", 7), await chronic("C2", 7), await chronic("C3", 8)] == [
+        "300.00",
+        "0.00",
+        "300.00",
+    ]
