@@ -277,7 +277,7 @@ async def test_later_admissions_of_the_year_pay_half_the_deductible(
     assert _deductible(first_again) == "500.00"  # in settlement order, the second
 
 
-async def test_an_earlier_year_or_another_person_does_not_count(
+async def test_another_persons_admission_does_not_count(
     client: httpx.AsyncClient,
     session: AsyncSession,
     admin_headers: dict[str, str],
