@@ -400,3 +400,24 @@ async def test_the_deductible_is_taken_once_per_hospital_and_the_cap_once_per_mo
         "0.00",
         "300.00",
     ]
+
+
+async def test_a_preview_counts_the_earlier_admissions_too(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+) -> None:
+    await load(client, admin_headers, wired())
+    await _settled_at(client, session, hospital_headers, visit_id="V1", month=3, his="V1")
+    await factories.make_admission(
+        session,
+        resident=factories.resident_id(region=factories.COUNTY, seq=51),
+        visit_id="V2",
+        admitted_at=at(2024, 5, 1),
+    )
+    payload = settlement_request("V2", discharged_at="2024-05-10T10:00:00+08:00")
+    del payload["his_settlement_id"]
+    answer = await client.post("/v1/settlements/preview", json=payload, headers=hospital_headers)
+    assert answer.status_code == 200, answer.text
+    assert _deductible(answer.json()) == "500.00"
