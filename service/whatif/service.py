@@ -23,7 +23,7 @@ from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.policy.whatif import BUCKET_EDGES, Stay, WhatIfReport, what_if
 from service.policy_versions.service import check_document, list_versions, stored_of
 from service.policy_versions.timeline import Stored, compile_timeline
-from service.settlements.context import INSURANCE_FUNDS
+from service.settlements.context import INSURANCE_FUNDS, in_pooling_region
 from service.whatif.schemas import (
     FundPublic,
     PatientPublic,
@@ -63,8 +63,10 @@ async def proposed_policy(session: AsyncSession, text: str) -> CompiledPolicy:
     )
 
 
-def stay_of(row: Any) -> Stay:
-    """A stored settlement as the engine's input, with what it paid."""
+def stay_of(row: Any, proposed: CompiledPolicy | None = None) -> Stay:
+    """A stored settlement as the engine's input, with what it paid. Whether the hospital is in
+    the patient's pooling region is decided again by the proposal's `pooling` level (a move to
+    province-level pooling is a proposal a county prices); without a proposal, as stored."""
     result: Mapping[str, Any] = row.result
     total = int(row.total_fen)
     in_policy = yuan_to_fen(Decimal(result.get("inscp_scp_amt", fen_to_yuan(total))))
@@ -86,7 +88,16 @@ def stay_of(row: Any) -> Stay:
         bool(row.designated),
         min(admitted, discharged),
         discharged,
-        in_pooling_region=result.get("in_pooling_region"),
+        in_pooling_region=(
+            result.get("in_pooling_region")
+            if proposed is None
+            else in_pooling_region(
+                proposed,
+                location=row.location,
+                hospital_county=row.hospital_county,
+                insured_county=row.pool,
+            )
+        ),
         disease=result.get("disease"),
     )
     return Stay(
@@ -152,7 +163,8 @@ async def what_if_over(
         if narrowed is False or (narrowed is not None and narrowed != prefix):
             raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
     store = SqlWhatIfStore(session)
-    stays = [stay_of(row) async for row in store.settlements(pool_prefix=prefix, year=body.over)]
+    rows = store.settlements(pool_prefix=prefix, year=body.over)
+    stays = [stay_of(row, policy) async for row in rows]
     run = partial(what_if, stays, policy, top=body.top, progress=progress)
     report = await to_thread.run_sync(run)
     return public(report, region=region, over=body.over, seconds=time.perf_counter() - begun)

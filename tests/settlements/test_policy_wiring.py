@@ -198,6 +198,15 @@ async def test_the_what_if_replays_categories_disease_and_pooling(
         ("basic_insurance", "22100.00", "22100.00")
     ]
     assert report["funds_difference"] == "0.00"
+    # a proposal to pool by county: the neighbour county's hospital is then outside the
+    # pooling region, (10000 - 1000) x 0.70 = 6300, 900 less; the stored fact is not reused
+    answer = await client.post(
+        "/v1/policies/whatif",
+        json={"source_text": wired("county"), "over": 2024},
+        headers=await make_key("admin"),
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["funds_difference"] == "-900.00"
 
 
 async def _settled_at(
