@@ -75,6 +75,15 @@ def _bill() -> dict[str, Any]:
             "over_limit_self_pay": "500.00",
             "pre_self_pay": "0.00",
         },
+        # Lines are optional; a line of a category with rules of its own (靶向药, 基本药物)
+        # names one of the policy's `bill_categories`, e.g. "category": "targeted_drug" where
+        # the policy in force defines it (the demo county's does not: ordinary lines here).
+        "lines": [
+            {"item": "bed", "amount": "1800.00", "in_policy": True},
+            {"item": "drug", "amount": "5200.00", "in_policy": True},
+            {"item": "exam", "amount": "3000.00", "in_policy": True},
+            {"item": "drug", "amount": "2000.00", "in_policy": False},
+        ],
     }
 
 

@@ -475,3 +475,43 @@ def receivable_payment(amount: str, his: str = "P1", **overrides: Any) -> dict[s
     }
     values.update(overrides)
     return values
+
+
+WIRED_POLICY = """
+region: "990102"
+region_name: 演示县
+name: 演示县 测试：病种、费用类别、统筹区、再次住院起付线减半
+version: "wired-2024"
+effective_from: 2024-02-01
+sources: ["test: a county policy with every input the service now hands the engine"]
+{pooling}
+categories: {{registered_poor: 建档立卡贫困人口}}
+diseases: {{childhood_leukemia: 儿童急性淋巴细胞白血病（大病专项救治）}}
+bill_categories: {{targeted_drug: 靶向药（谈判药品）}}
+layers:
+  - code: basic_insurance
+    kind: ratio
+    fund_type: basic_insurance
+    name: 城乡居民基本医疗保险
+    deductible: "1000.00"
+    later_admissions: {{factor: "0.5"}}
+    ratio: "0.80"
+    excludes_line_categories: [targeted_drug]
+    adjustments:
+      - when: {{diseases: [childhood_leukemia]}}
+        ratio: "0.90"
+      - when: {{pooling_locations: [elsewhere_in_province]}}
+        ratio_add: "-0.10"
+  - code: targeted_drug
+    kind: ratio
+    fund_type: basic_insurance
+    name: 靶向药单独支付
+    line_categories: [targeted_drug]
+    ratio: "0.60"
+"""
+
+
+def wired_policy(pooling: str | None = None) -> str:
+    """A demo-county successor (from 2024-02-01) with a designated disease, a targeted-drug
+    line category, pooling tiers and a deductible halved for later admissions (ADR 0019)."""
+    return WIRED_POLICY.format(pooling=f"pooling: {pooling}" if pooling else "")

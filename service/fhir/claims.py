@@ -32,6 +32,7 @@ FIELDS = {
     "discharged_at": "Claim.billablePeriod.end",
     "bill": "Claim.item",
     "external_amounts": "Claim",
+    "disease": "Claim.diagnosis",
 }
 
 
@@ -109,7 +110,25 @@ def settlement_request(claim: Claim) -> dict[str, Any]:
         "visit_id": _visit_id(claim),
         "discharged_at": _discharged_at(claim),
         "bill": _bill(claim),
+        "disease": _disease(claim),
     }
+
+
+def _disease(claim: Claim) -> str | None:
+    """The designated disease (病种): a diagnosis coded in our disease system, at most one."""
+    codes = [
+        str(coding.code)
+        for diagnosis in claim.diagnosis or []
+        if diagnosis.diagnosisCodeableConcept is not None
+        for coding in diagnosis.diagnosisCodeableConcept.coding or []
+        if coding.system == systems.DISEASE and coding.code
+    ]
+    if len(codes) > 1:
+        raise UnsupportedContent(
+            f"at most one diagnosis coded in {systems.DISEASE} (the designated disease)",
+            field="Claim.diagnosis",
+        )
+    return codes[0] if codes else None
 
 
 def _money(value: str) -> dict[str, Any]:

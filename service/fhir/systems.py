@@ -20,6 +20,7 @@ REVERSAL = "urn:settlecheck:sid:reversal"  # our reversal id
 FUND = "urn:settlecheck:cs:fund"  # our policies' fund types
 CATEGORY = "urn:settlecheck:cs:category"  # registry categories (建档立卡, 低保, ...)
 BILL_PART = "urn:settlecheck:cs:bill-part"  # in-policy and the three out-of-policy parts
+DISEASE = "urn:settlecheck:cs:disease"  # the policy's designated diseases and packages (病种)
 BENEFIT = "urn:settlecheck:cs:benefit"  # pay-after-treatment (先诊疗后付费)
 WARNING = "urn:settlecheck:cs:warning"
 ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"

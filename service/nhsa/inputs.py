@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.money import Amount
 from service.nhsa.envelope import PlatformTime
+from service.policy.schema import Code
 
 Text30 = Annotated[str, Field(min_length=1, max_length=30)]
 VisitId = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._:/-]+$")]
@@ -83,6 +84,12 @@ class Exp2304(_Strict):
     dscg_time: PlatformTime | None = Field(default=None, description="出院时间 (default inf_time)")
     settlement_mode: Literal["one_stop", "insurance_only"] = "one_stop"
     external_amounts: dict[str, Amount] = Field(default={}, max_length=20)
+    disease: Code | None = Field(
+        default=None,
+        max_length=64,
+        description="The designated disease or package (大病专项救治病种, 单病种): one of the "
+        "policy's `diseases` (the JSON API's `disease`)",
+    )
 
 
 class Data2304(Credential):

@@ -39,6 +39,7 @@ def _request(call: Call, data: Data2304) -> dict[str, Any]:
         },
         "settlement_mode": extra.settlement_mode,
         "external_amounts": extra.external_amounts,
+        "disease": extra.disease,
         # 中途结算: a stage of a long stay; dscg_time is then the end of the stage (ADR 0018)
         "mid_settlement": data.mid_setl_flag == "1",
     }

@@ -139,8 +139,8 @@ class CompiledPolicy:
         self.sources: tuple[str, ...] = tuple(document.sources)
         self.categories: Mapping[str, str] = dict(document.categories)
         self.controls = _compile_controls(document)
-        # A document without plan_year hashes as it did before the section existed.
-        unset = {"plan_year"} if document.plan_year is None else None
+        # A document without plan_year or pooling hashes as it did before they existed.
+        unset = {k for k in ("plan_year", "pooling") if getattr(document, k) is None} or None
         canonical = json.dumps(
             document.model_dump(mode="json", by_alias=True, exclude=unset),
             sort_keys=True,

@@ -331,6 +331,9 @@ class Document(_Strict):
     year_end: list[YearEnd] = []
     controls: Controls = Controls()
     plan_year: PlanYear | None = None  # None: calendar year, by discharge date, discharge_year
+    pooling: Literal["county", "prefecture", "province"] | None = None
+    """the level the insured person's pool is run at (统筹层次): a hospital inside the same
+    county / prefecture / province is `in_pooling_region`; None: prefecture (市级统筹)"""
     note: str | None = None
 
     @model_validator(mode="after")

@@ -8,7 +8,8 @@ touch expired ORM objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -16,7 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.china_time import local_date, today
 from service.money import yuan_to_fen
-from service.policy import Bill, BillLine, CompiledPolicy, Visit
+from service.policy import (
+    Bill,
+    BillLine,
+    CompiledPolicy,
+    PriorAdmissions,
+    Visit,
+    in_same_pooling_region,
+)
+from service.policy.model import NO_PRIOR
 from service.regions.directory import HospitalDirectory
 from service.settlements.accumulators import Scope
 from service.settlements.cross_year import YearBill, year_bills
@@ -24,6 +33,8 @@ from service.settlements.errors import (
     DischargeBeforeAdmission,
     InvalidBill,
     InvalidExternalAmounts,
+    UnknownBillCategory,
+    UnknownDisease,
     VisitNotAdmitted,
     VisitNotFound,
 )
@@ -71,6 +82,10 @@ class Context:
     parts: tuple[YearBill, ...]  # one per plan year the bill is settled in, in date order
     by_date: tuple[tuple[date, int, int], ...]  # the bill's (day, in_policy, out_of_policy) fen
     mid: bool  # a mid-settlement (中途结算): a stage, not the last
+    # The earlier admissions of the plan year (service/settlements/prior.py), read with the
+    # accumulators locked: `prior` for the engine run at hand, `priors` by plan year.
+    prior: PriorAdmissions = NO_PRIOR
+    priors: Mapping[int, PriorAdmissions] = field(default_factory=dict)
 
     @property
     def scope(self) -> Scope:
@@ -121,7 +136,8 @@ def checked_bill(bill: BillCreate) -> tuple[Bill, OutOfPolicy]:
             field="bill.by_date",
         )
     lines = tuple(
-        BillLine(line.item, yuan_to_fen(line.amount), line.in_policy) for line in bill.lines
+        BillLine(line.item, yuan_to_fen(line.amount), line.in_policy, line.category)
+        for line in bill.lines
     )
     if lines:
         if sum(line.amount_fen for line in lines) != total:
@@ -131,6 +147,41 @@ def checked_bill(bill: BillCreate) -> tuple[Bill, OutOfPolicy]:
                 "the in-policy bill lines do not add up to in_policy", field="bill.lines"
             )
     return Bill(total, inside, outside, lines), parts
+
+
+def _known_facts(policy: CompiledPolicy, body: SettlementPreviewCreate) -> None:
+    """Bill categories and the designated disease must be words of the chosen policy's
+    vocabulary (`bill_categories`, `diseases`): a misspelt one would settle as ordinary."""
+    known = policy.document.bill_categories
+    for i, line in enumerate(body.bill.lines):
+        if line.category is not None and line.category not in known:
+            words = ", ".join(sorted(known)) or "none"
+            raise UnknownBillCategory(
+                f"bill line {i} has category {line.category!r}; policy {policy.version} knows "
+                f"{words} (leave category out for an ordinary line)",
+                field=f"bill.lines.{i}.category",
+            )
+    diseases = policy.document.diseases
+    if body.disease is not None and body.disease not in diseases:
+        raise UnknownDisease(
+            f"disease {body.disease!r} is not one policy {policy.version} knows "
+            f"({', '.join(sorted(diseases)) or 'none'})",
+            field="disease",
+        )
+
+
+def in_pooling_region(
+    policy: CompiledPolicy, *, location: str, hospital_county: str, insured_county: str
+) -> bool:
+    """Is the hospital inside the patient's pooling region (统筹区)? By the policy's `pooling`
+    level (default the prefecture, 市级统筹), from the hospital's and the insured county's
+    codes; the admission's own location decides the two cases the engine fixes."""
+    if location == "in_county":
+        return True
+    if location == "out_of_province":
+        return False
+    pooled_at = policy.document.pooling or "prefecture"
+    return in_same_pooling_region(hospital_county, insured_county, pooled_at=pooled_at)
 
 
 def _skip(
@@ -193,6 +244,7 @@ async def load_context(
         discharged_on=discharged_on,
         settled_on=today(),
     )
+    _known_facts(policy, body)
     visit = Visit(
         visit_type=admission.visit_type,
         hospital_level=hospital.level,
@@ -202,6 +254,13 @@ async def load_context(
         designated=hospital.designated,
         admitted_on=admitted_on,
         discharged_on=discharged_on,
+        in_pooling_region=in_pooling_region(
+            policy,
+            location=admission.location,
+            hospital_county=hospital.county_code,
+            insured_county=admission.insured_county,
+        ),
+        disease=body.disease,
     )
     categories = admission.categories
     skip = _skip(policy, visit, categories, body.settlement_mode)

@@ -30,6 +30,7 @@ def run(
             skip_layers=ctx.skip if skip is None else skip,
             trace=trace,
             given=ctx.given,
+            prior=ctx.prior,
         )
     except (ExternalAmountMissing, ExternalAmountOutOfRange) as exc:
         # Only the engine's own input errors are the caller's; anything else is a bug (500).

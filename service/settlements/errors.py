@@ -70,3 +70,13 @@ class LaterStageActive(Conflict):
 class StagesChanged(Conflict):
     code = "settlement_stages_changed"
     title = "The stay's stages changed while settling"
+
+
+class UnknownBillCategory(Unprocessable):
+    code = "unknown_bill_category"
+    title = "The bill line's category is not one the policy knows"
+
+
+class UnknownDisease(Unprocessable):
+    code = "unknown_disease"
+    title = "The designated disease is not one the policy knows"

@@ -33,7 +33,8 @@ def _canonical(value: Any) -> Any:
 
 # Fields added after settlements were stored: left out while unset, so the fingerprint of a
 # request that does not use them is the one stored before they existed (a retry still replays).
-_LATER_FIELDS = (("bill", "by_date"), ("mid_settlement",))
+_LATER_FIELDS = (("bill", "by_date"), ("mid_settlement",), ("disease",))
+_LATER_LINE_FIELDS = ("category",)  # of each bill line (ADR 0019)
 
 
 def request_hash(body: SettlementCreate) -> str:
@@ -44,5 +45,9 @@ def request_hash(body: SettlementCreate) -> str:
             holder = holder[parent]
         if not holder[name]:
             del holder[name]
+    for line in dumped["bill"]["lines"]:
+        for name in _LATER_LINE_FIELDS:
+            if line[name] is None:
+                del line[name]
     canonical = json.dumps(_canonical(dumped), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

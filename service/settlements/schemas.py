@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from service.idtext import Identifier, Prose
 from service.money import Amount
-from service.policy.schema import FeeItem
+from service.policy.schema import Code, FeeItem
 
 SettlementMode = Literal["one_stop", "insurance_only"]
 
@@ -34,6 +34,12 @@ class BillLineCreate(_Input):
     item: FeeItem
     amount: Amount
     in_policy: bool
+    category: Code | None = Field(
+        default=None,
+        description="A bill category with rules of its own (靶向药 `targeted_drug`, 基本药物 "
+        "`essential_drug`, ...): one of the policy's `bill_categories`; absent: an ordinary line",
+        examples=["targeted_drug"],
+    )
 
 
 class DatedAmountCreate(_Input):
@@ -62,6 +68,13 @@ class SettlementPreviewCreate(_Input):
     discharged_at: AwareDatetime
     bill: BillCreate
     settlement_mode: SettlementMode = "one_stop"
+    disease: Code | None = Field(
+        default=None,
+        max_length=64,
+        description="The designated disease or package (大病专项救治病种, 单病种) the stay is "
+        "settled under: one of the policy's `diseases`; absent: none",
+        examples=["childhood_leukemia"],
+    )
     mid_settlement: bool = Field(
         default=False,
         description="中途结算 (NHSA mid_setl_flag 1): settle the stay so far and keep it open; "
@@ -172,6 +185,14 @@ class SettlementPublic(BaseModel):
         default="0", description="1: a stage of a stay settled in stages (中途结算), not the last"
     )
     stage: int = Field(default=1, description="The stage of the stay (1 unless settled in stages)")
+    disease: str | None = Field(
+        default=None, description="The designated disease or package it was settled under"
+    )
+    in_pooling_region: bool | None = Field(
+        default=None,
+        description="Was the hospital inside the patient's pooling region (统筹区, by the "
+        "policy's `pooling` level)? null: settled before the service knew",
+    )
     year_parts: list[YearPartPublic] = Field(
         default=[],
         description="A stay split at a plan-year end: each year's part (empty: one year)",

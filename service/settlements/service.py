@@ -24,11 +24,20 @@ from service.china_time import local_date
 from service.dates import DateWindow
 from service.money import fen_to_yuan
 from service.policy import SettlementResult, reverse_deltas
+from service.policy.model import NO_PRIOR
 from service.receivables import hooks as receivable_hooks
 from service.receivables.hooks import SettledShare
 from service.receivables.terms import terms_for
 from service.regions.directory import HospitalDirectory
-from service.settlements import cross_year, engine_run, findings, idempotency, render, stages
+from service.settlements import (
+    cross_year,
+    engine_run,
+    findings,
+    idempotency,
+    prior,
+    render,
+    stages,
+)
 from service.settlements.accumulators import SETTLED_KEY, Scope, keys_for
 from service.settlements.context import (
     Catalog,
@@ -118,7 +127,31 @@ def _scope(ctx: Context, year: int) -> Scope:
 
 
 def _part(ctx: Context, part: cross_year.YearBill) -> Context:
-    return replace(ctx, bill=part.bill, given=dict(part.given))
+    counts = ctx.priors.get(part.year, NO_PRIOR)
+    return replace(ctx, bill=part.bill, given=dict(part.given), prior=counts)
+
+
+async def _with_prior(uow: UnitOfWork, ctx: Context) -> Context:
+    """The context with the patient's earlier admissions of each plan year it settles in
+    (ADR 0019), if its policy reads them: one more statement then, none otherwise. Called with
+    the accumulators locked, so a settlement of the same person racing this one is either
+    counted here or counts this one."""
+    if not prior.needs_prior(ctx.policy, ctx.visit, ctx.categories):
+        return ctx
+    years = [part.year for part in ctx.parts]
+    others = await uow.settlements.others_in_years(ctx.scope, years, admission_id=ctx.admission_id)
+    monthly = prior.monthly_keys(ctx.policy, ctx.visit, ctx.categories)
+    priors = {
+        part.year: prior.prior_of(
+            others,
+            year=part.year,
+            hospital_code=ctx.hospital_code,
+            discharged_on=part.last_day,
+            monthly=monthly,
+        )
+        for part in ctx.parts
+    }
+    return replace(ctx, priors=priors, prior=priors[ctx.year])
 
 
 def _last_part(ctx: Context) -> Context:
@@ -176,6 +209,7 @@ async def preview(
     years = [
         await uow.settlements.read_accumulators(_scope(ctx, part.year), keys) for part in ctx.parts
     ]
+    ctx = await _with_prior(uow, ctx)
     rendered = _compute(ctx, years, earlier, stage).rendered
     return SettlementPublic.model_validate(
         {
@@ -284,6 +318,7 @@ async def _settle(
     years = [
         await uow.settlements.lock_accumulators(_scope(ctx, part.year), keys) for part in ctx.parts
     ]
+    ctx = await _with_prior(uow, ctx)  # after the lock: what every earlier settlement committed
     if visit.stages:
         # A stage reversed meanwhile would leave this stage's arithmetic on a stale history.
         again = await uow.settlements.read_visit(
@@ -373,7 +408,7 @@ def _compute(
             (part.year, locked, r.deltas)
             for part, locked, r in zip(ctx.parts[:-1], years, results, strict=False)
         ]
-    rendered = _with_parts(render.render(ctx, result, found), ctx, results)
+    rendered = {**_with_parts(render.render(ctx, result, found), ctx, results), **_facts(ctx)}
     if ctx.mid or stage > 1:
         rendered = {
             **rendered,
@@ -382,6 +417,21 @@ def _compute(
             "stage_bill": stages.bill_record(ctx.bill, ctx.given),
         }
     return _Computed(result, rendered, found, moves)
+
+
+def _facts(ctx: Context) -> dict[str, Any]:
+    """What the engine was told beyond the columns, kept in the stored result so the what-if
+    replays it (service/whatif): the designated disease, the pooling-region fact, and the bill
+    lines with their categories ([item, fen, in_policy, category]; only when the bill had any)."""
+    facts: dict[str, Any] = {
+        "disease": ctx.visit.disease,
+        "in_pooling_region": ctx.visit.in_pooling_region,
+    }
+    if ctx.bill.lines:
+        facts["bill_lines"] = [
+            [line.item, line.amount_fen, line.in_policy, line.category] for line in ctx.bill.lines
+        ]
+    return facts
 
 
 def _settlement_row(

@@ -34,6 +34,7 @@ from service.base import table_of
 from service.db import Duplicate, insert_statement, is_unique_violation
 from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Accumulator, Settlement, SettlementReversal
+from service.settlements.prior import OtherStay
 from service.settlements.visits import AdmittedVisit, Earlier
 
 Stored = tuple[Settlement, SettlementReversal | None]
@@ -93,6 +94,15 @@ class SettlementStore(Protocol):
     ) -> list[Stored]:
         """A visit's settlements, oldest first: of one hospital if named, and only what the
         principal may see (service.auth.visibility)."""
+        ...
+
+    async def others_in_years(
+        self, scope: Scope, years: Sequence[int], *, admission_id: int
+    ) -> list[OtherStay]:
+        """The person's active (not reversed) settlements in the pool in these plan years,
+        of admissions other than this one, oldest first: the earlier admissions a deductible
+        mode counts (service/settlements/prior.py). Read after the accumulators are locked,
+        it is what every settlement before this one committed."""
         ...
 
     async def totals(self, scope: Scope) -> dict[str, int]:
@@ -180,6 +190,30 @@ _LOCK = {
     "postgresql": sa.text(_LOCK_SQL.format(keys="json_array_elements_text(CAST(:keys AS json))")),
     "sqlite": sa.text(_LOCK_SQL.format(keys="json_each(:keys)")),
 }
+
+# The earlier admissions of the person's plan year (ADR 0019: PriorAdmissions), only for
+# policies whose deductible or monthly caps depend on them: one statement, on the
+# ix_settlements_person_year index.
+_OTHERS = (
+    sa.select(
+        _settlements.c.admission_id,
+        _settlements.c.hospital_code,
+        _settlements.c.year,
+        _settlements.c.discharged_at,
+        _settlements.c.deltas,
+    )
+    .select_from(
+        _settlements.outerjoin(_reversals, _reversals.c.settlement_id == _settlements.c.id)
+    )
+    .where(
+        _settlements.c.person_key == sa.bindparam("person_key"),
+        _settlements.c.year.in_(sa.bindparam("years", expanding=True)),
+        _settlements.c.pool == sa.bindparam("pool"),
+        _settlements.c.admission_id != sa.bindparam("admission_id"),
+        _reversals.c.id.is_(None),
+    )
+    .order_by(_settlements.c.id)
+)
 
 _READ = sa.select(_accumulators.c.key, _accumulators.c.value_fen).where(
     _accumulators.c.person_key == sa.bindparam("person_key"),
@@ -319,6 +353,24 @@ class SqlSettlementStore:
             query = query.where(Settlement.hospital_code == hospital_code)
         result = await self._session.exec(query.order_by(col(Settlement.id)).limit(limit))
         return [(row, reversal) for row, reversal in result.all()]
+
+    async def others_in_years(
+        self, scope: Scope, years: Sequence[int], *, admission_id: int
+    ) -> list[OtherStay]:
+        conn = await self._conn()
+        params = {
+            "person_key": scope.person_key,
+            "pool": scope.pool,
+            "years": sorted(set(years)),
+            "admission_id": admission_id,
+        }
+        rows = (await conn.execute(_OTHERS, params)).all()
+        return [
+            OtherStay(
+                int(r.admission_id), r.hospital_code, int(r.year), r.discharged_at, r.deltas or {}
+            )
+            for r in rows
+        ]
 
     async def totals(self, scope: Scope) -> dict[str, int]:
         conn = await self._conn()

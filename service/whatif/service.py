@@ -19,11 +19,11 @@ from service.china_time import local_date
 from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
-from service.policy import Bill, CompiledPolicy, Visit
+from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.policy.whatif import BUCKET_EDGES, Stay, WhatIfReport, what_if
 from service.policy_versions.service import check_document, list_versions, stored_of
 from service.policy_versions.timeline import Stored, compile_timeline
-from service.settlements.context import INSURANCE_FUNDS
+from service.settlements.context import INSURANCE_FUNDS, in_pooling_region
 from service.whatif.schemas import (
     FundPublic,
     PatientPublic,
@@ -63,8 +63,10 @@ async def proposed_policy(session: AsyncSession, text: str) -> CompiledPolicy:
     )
 
 
-def stay_of(row: Any) -> Stay:
-    """A stored settlement as the engine's input, with what it paid."""
+def stay_of(row: Any, proposed: CompiledPolicy | None = None) -> Stay:
+    """A stored settlement as the engine's input, with what it paid. Whether the hospital is in
+    the patient's pooling region is decided again by the proposal's `pooling` level (a move to
+    province-level pooling is a proposal a county prices); without a proposal, as stored."""
     result: Mapping[str, Any] = row.result
     total = int(row.total_fen)
     in_policy = yuan_to_fen(Decimal(result.get("inscp_scp_amt", fen_to_yuan(total))))
@@ -86,6 +88,17 @@ def stay_of(row: Any) -> Stay:
         bool(row.designated),
         min(admitted, discharged),
         discharged,
+        in_pooling_region=(
+            result.get("in_pooling_region")
+            if proposed is None
+            else in_pooling_region(
+                proposed,
+                location=row.location,
+                hospital_county=row.hospital_county,
+                insured_county=row.pool,
+            )
+        ),
+        disease=result.get("disease"),
     )
     return Stay(
         person_key=row.person_key,
@@ -95,13 +108,29 @@ def stay_of(row: Any) -> Stay:
         hospital_code=row.hospital_code,
         visit=visit,
         categories=frozenset(row.categories or ()),
-        bill=Bill(total, in_policy, total - in_policy),
+        bill=Bill(total, in_policy, total - in_policy, _lines(result, total, in_policy)),
         given=given,
         keep_fund_types=None if row.settlement_mode == "one_stop" else INSURANCE_FUNDS,
         paid_now=paid,
         waived_now_fen=yuan_to_fen(Decimal(result.get("totals", {}).get("waived", "0"))),
         patient_now_fen=int(row.patient_pays_fen),
     )
+
+
+def _lines(result: Mapping[str, Any], total: int, in_policy: int) -> tuple[BillLine, ...]:
+    """The stored bill lines with their categories (settlements since ADR 0019's wiring), if
+    they are this row's bill: a stage or a year's part stores the lines of the stay so far,
+    which do not add up to its own amounts, and is replayed without lines."""
+    lines = tuple(
+        BillLine(item, int(fen), bool(inside), category)
+        for item, fen, inside, category in result.get("bill_lines") or ()
+    )
+    if (
+        sum(line.amount_fen for line in lines) != total
+        or sum(line.amount_fen for line in lines if line.in_policy) != in_policy
+    ):
+        return ()
+    return lines
 
 
 async def run_what_if(
@@ -134,7 +163,8 @@ async def what_if_over(
         if narrowed is False or (narrowed is not None and narrowed != prefix):
             raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
     store = SqlWhatIfStore(session)
-    stays = [stay_of(row) async for row in store.settlements(pool_prefix=prefix, year=body.over)]
+    rows = store.settlements(pool_prefix=prefix, year=body.over)
+    stays = [stay_of(row, policy) async for row in rows]
     run = partial(what_if, stays, policy, top=body.top, progress=progress)
     report = await to_thread.run_sync(run)
     return public(report, region=region, over=body.over, seconds=time.perf_counter() - begun)

@@ -41,6 +41,7 @@ _COLUMNS = (
     _H.c.level,
     _H.c.tier,
     _H.c.designated,
+    _H.c.county_code.label("hospital_county"),
 )
 
 

@@ -11,7 +11,7 @@ The unique constraints the services rely on raise `Duplicate`, and the accumulat
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +26,7 @@ from service.errors import ServiceError
 from service.receivables.models import Receivable
 from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Settlement, SettlementReversal
+from service.settlements.prior import OtherStay
 from service.settlements.visits import AdmittedVisit, Earlier
 from service.violations.ledger import Finding, next_transition, next_violation, seal
 from service.violations.models import GENESIS_HASH, Violation, ViolationTransition
@@ -187,6 +188,21 @@ class MemorySettlementStore(_Store):
         reversal.id = self.t.new_id()
         self.t.reversals[reversal.id] = _row(reversal)
         return reversal
+
+    async def others_in_years(
+        self, scope: Scope, years: Sequence[int], *, admission_id: int
+    ) -> list[OtherStay]:
+        reversed_ = {r["settlement_id"] for r in self.t.reversals.values()}
+        return [
+            OtherStay(
+                s["admission_id"], s["hospital_code"], s["year"], s["discharged_at"], s["deltas"]
+            )
+            for sid, s in sorted(self.t.settlements.items())
+            if (s["person_key"], s["pool"]) == (scope.person_key, scope.pool)
+            and s["year"] in years
+            and s["admission_id"] != admission_id
+            and sid not in reversed_
+        ]
 
     async def list_for_visit(
         self,

@@ -127,3 +127,60 @@ async def test_twenty_concurrent_conditional_creates_make_one_settlement(
     async with app.state.sessionmaker() as s:
         rows = (await s.exec(select(Settlement).where(Settlement.visit_id == visit.visit_id))).all()
     assert [str(row.id) for row in rows] == list(ids)
+
+
+async def test_a_designated_disease_reaches_the_engine_three_ways(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+) -> None:
+    """JSON `disease`, NHSA 2304 `exp_content.disease`, a FHIR Claim's diagnosis coded in our
+    disease system: the same designated-disease ratio, (20000 - 1000) x 0.90 = 17100."""
+    loaded = await client.post(
+        "/v1/policies", json={"source_text": factories.wired_policy()}, headers=admin_headers
+    )
+    assert loaded.status_code == 201, loaded.text
+    async with app.state.sessionmaker() as s:
+        visits = [
+            await factories.make_admission(
+                s, resident=factories.resident_id(region=factories.COUNTY, seq=520 + n)
+            )
+            for n in range(3)
+        ]
+    json_visit, nhsa_visit, fhir_visit = (v.visit_id for v in visits)
+    made = await client.post(
+        "/v1/settlements",
+        json={
+            "visit_id": json_visit,
+            "his_settlement_id": "DIS-1",
+            "discharged_at": "2024-03-10T10:00:00+08:00",
+            "bill": BILL,
+            "disease": "childhood_leukemia",
+        },
+        headers=hospital_headers,
+    )
+    assert made.status_code == 201, made.text
+    payload = settlement_input(
+        nhsa_visit,
+        medins_setl_id="DIS-2",
+        exp_content={"dscg_time": "2024-03-10 10:00:00", "disease": "childhood_leukemia"},
+    )
+    nhsa = ok(await send(client, hospital_headers, "2304", payload))
+    resource = claim(fhir_visit, identifier="DIS-3")
+    resource["diagnosis"] = [
+        {
+            "sequence": 1,
+            "diagnosisCodeableConcept": {
+                "coding": [{"system": systems.DISEASE, "code": "childhood_leukemia"}]
+            },
+        }
+    ]
+    response = await post(client, hospital_headers, "Claim", resource)
+    assert response.status_code == 201, response.text
+    adjudication = {
+        a["category"]["coding"][0]["code"]: fen(a["amount"]["value"])
+        for a in fhir_body(response, "ClaimResponse")["item"][0]["adjudication"]
+    }
+    assert made.json()["hifp_pay"] == nhsa["setlinfo"]["hifp_pay"] == "17100.00"
+    assert adjudication["basic_insurance"] == 17100_00

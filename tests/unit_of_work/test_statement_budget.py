@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import event
 
 from service.admissions.schemas import AdmissionCreate
 from service.admissions.service import admit
+from service.dates import DateWindow
 from service.registry.schemas import CategorySpan, FamilyDoctor, PersonRecord
 from service.settlements import service as settlements
 from service.settlements.schemas import BillCreate, SettlementCreate
@@ -106,3 +108,44 @@ async def test_admission_and_settlement_statements(app: FastAPI) -> None:
     receivable = sum("INSERT INTO receivables" in x for x in settled)
     assert receivable <= 1, settled
     assert len(settled) == (3 if postgres else 4) + receivable, settled
+
+
+async def test_a_policy_counting_earlier_admissions_reads_them_in_one_statement(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """ADR 0019: a deductible that depends on the earlier admissions of the plan year (here
+    `later_admissions`) costs one statement more, the read of those admissions under the
+    accumulator lock (service/settlements/prior.py). Policies without such a mode (above) read
+    nothing more."""
+    answer = await client.post(
+        "/v1/policies", json={"source_text": factories.wired_policy()}, headers=admin_headers
+    )
+    assert answer.status_code == 201, answer.text
+    async with app.state.sessionmaker() as s:
+        for visit_id in ("P1", "P2"):
+            await factories.make_admission(s, visit_id=visit_id, hospital_code=HOSPITAL)
+    maker = app.state.sessionmaker
+
+    async def run_settle(visit_id: str) -> str:
+        async with unit_of_work(maker) as uow:
+            outcome = await settlements.create(
+                uow,
+                catalog=app.state.policies,
+                hospitals=app.state.hospitals,
+                hospital_code=HOSPITAL,
+                window=DateWindow(date(2016, 1, 1), timedelta(seconds=300)),
+                body=_settlement(visit_id, "S1"),
+            )
+        return outcome.settlement.layers[0].deductible_used
+
+    # the first admission: the whole bill of 800 lies under the deductible of 1000 (and warms
+    # the catalog and the hospital directory); the second: half the deductible, 500
+    assert await run_settle("P1") == "800.00"
+    with statements(app) as settled:
+        assert await run_settle("P2") == "500.00"
+    postgres = app.state.engine.dialect.name == "postgresql"
+    # read the visit, lock-upsert, read the earlier admissions, insert (and move them), and
+    # the receivable when a patient's share is left under pay-after-treatment
+    receivable = sum("INSERT INTO receivables" in x for x in settled)
+    assert receivable <= 1, settled
+    assert len(settled) == (4 if postgres else 5) + receivable, settled
