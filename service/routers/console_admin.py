@@ -15,14 +15,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from service.auth import Role
 from service.auth.deps import KeyCacheDep
-from service.auth.keys import issue_key, list_keys, revoke_key
+from service.auth.issuing import issue_checked_key
+from service.auth.keys import list_keys, revoke_key
 from service.console import session as console
 from service.console.views import page
 from service.errors import ServiceError
 from service.policy_versions.service import get_version, list_versions
 from service.problems_zh import catalog
 from service.routers.console import UserDep, guard
-from service.unit_of_work import SessionDep
+from service.unit_of_work import SessionDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
 
@@ -52,30 +53,32 @@ async def keys_page(request: Request, session: SessionDep, user: UserDep) -> Res
 
 @router.post("/keys")
 async def issue(
-    session: SessionDep,
+    uow: UnitOfWorkDep,
     user: UserDep,
     role: Annotated[str, Form(max_length=16)],
     csrf: Annotated[str, Form()] = "",
     label: Annotated[str, Form(max_length=128)] = "",
     hospital_code: Annotated[str, Form(max_length=32)] = "",
     region_prefix: Annotated[str, Form(max_length=6)] = "",
+    fund_code: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
     console.check_csrf(user, csrf)
     if role not in {r.value for r in Role}:
-        return await _keys_page(session, user, status_code=422, error=f"未知的角色：{role}")
+        return await _keys_page(uow.session, user, status_code=422, error=f"未知的角色：{role}")
     try:
-        issued = await issue_key(
-            session,
+        issued = await issue_checked_key(
+            uow,
             role=Role(role),
             hospital_code=hospital_code.strip() or None,
             region_prefix=region_prefix.strip() or None,
+            fund_code=fund_code.strip() or None,
             label=label.strip(),
         )
     except ServiceError as e:
         words = catalog().problems.get(e.code)
         error = f"{words[1]}（{e.detail}）" if words else e.detail
-        return await _keys_page(session, user, status_code=422, error=error)
-    return await _keys_page(session, user, issued=issued, message="密钥已签发：请立即复制保存")
+        return await _keys_page(uow.session, user, status_code=e.status, error=error)
+    return await _keys_page(uow.session, user, issued=issued, message="密钥已签发：请立即复制保存")
 
 
 @router.post("/keys/{key_id}/revoke")

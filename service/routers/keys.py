@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth import Role
 from service.auth.deps import AdminDep, KeyCacheDep
-from service.auth.keys import issue_key, list_keys, revoke_key
-from service.clearing import service as clearing_service
+from service.auth.issuing import issue_checked_key
+from service.auth.keys import list_keys, revoke_key
 from service.errors import problem_responses
 from service.idtext import Identifier
 from service.unit_of_work import SessionDep, UnitOfWorkDep
@@ -47,13 +47,9 @@ class KeyIssued(KeyPublic):
 @router.post(
     "", status_code=201, response_model=KeyIssued, responses=problem_responses(401, 403, 422)
 )
-async def create_key(
-    body: KeyCreate, uow: UnitOfWorkDep, session: SessionDep, _: AdminDep
-) -> KeyIssued:
-    if body.fund_code is not None:
-        await clearing_service.require_fund(uow, fund_code=body.fund_code)
-    issued = await issue_key(
-        session,
+async def create_key(body: KeyCreate, uow: UnitOfWorkDep, _: AdminDep) -> KeyIssued:
+    issued = await issue_checked_key(
+        uow,
         role=Role(body.role),
         hospital_code=body.hospital_code,
         region_prefix=body.region_prefix,

@@ -98,3 +98,25 @@ async def test_the_policy_pages_list_every_version_and_show_its_text(
         nav = await browser.get("/console/violations")
         assert "/console/keys" not in nav.text
         assert "/console/policies" not in nav.text
+
+
+async def test_an_admin_issues_a_fund_key_for_a_known_fund_only(
+    app: FastAPI, admin_headers: dict[str, str]
+) -> None:
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        page = await browser.get("/console/keys")
+        form = {"csrf": f.csrf_in(page.text), "role": "fund", "region_prefix": "99"}
+        unknown = await browser.post("/console/keys", data={**form, "fund_code": "F00-NONE"})
+        assert unknown.status_code == 404  # as the API answers an unknown fund
+        issued = await browser.post("/console/keys", data={**form, "fund_code": "F99-BASIC"})
+        assert issued.status_code == 200
+        token = re.search(r'id="issued-token">([^<]+)<', issued.text)
+        assert token is not None
+        listed = (await browser.get("/v1/keys", headers=admin_headers)).json()
+        assert [k["fund_code"] for k in listed if k["role"] == "fund"] == ["F99-BASIC"]
+        statements = await browser.get(
+            "/v1/clearing/funds", headers={"X-API-Key": token.group(1)}
+        )
+        assert statements.status_code == 200
+        assert {fund["code"] for fund in statements.json()} == {"F99-BASIC"}
