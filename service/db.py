@@ -4,7 +4,8 @@ tells "database down". The transaction itself is owned by service.unit_of_work."
 from __future__ import annotations
 
 import select
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -151,3 +152,23 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     if getattr(exc.orig, "sqlstate", None) == "23505":
         return True
     return "UNIQUE constraint failed" in str(exc.orig)
+
+
+@asynccontextmanager
+async def unless_duplicate(session: AsyncSession) -> AsyncIterator[None]:
+    """Write inside a savepoint; a unique violation becomes `Duplicate` and leaves the
+    transaction usable (for the read that answers the race from what the winner stored)."""
+    try:
+        async with session.begin_nested():
+            yield
+    except IntegrityError as exc:
+        if is_unique_violation(exc):
+            raise Duplicate(str(exc.orig)) from exc
+        raise
+
+
+async def add_once(session: AsyncSession, row: object) -> None:
+    """Add and flush one row; `Duplicate` (and nothing added) if its unique key is taken."""
+    async with unless_duplicate(session):
+        session.add(row)
+        await session.flush()

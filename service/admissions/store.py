@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +17,10 @@ from service.admissions.models import Admission, AdmissionDeposit, AdmissionEven
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.db import Duplicate, insert_unless_exists, is_unique_violation
+from service.db import (
+    add_once,
+    insert_unless_exists,
+)
 
 
 class AdmissionStore(Protocol):
@@ -127,15 +129,7 @@ class SqlAdmissionStore:
         return (await self._session.exec(query)).first()
 
     async def add_deposit(self, deposit: AdmissionDeposit) -> None:
-        # A savepoint, so losing the race leaves the transaction usable for the replay read.
-        try:
-            async with self._session.begin_nested():
-                self._session.add(deposit)
-                await self._session.flush()
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise Duplicate(str(exc.orig)) from exc
+        await add_once(self._session, deposit)
 
     async def save(self, *rows: SQLModel) -> None:
         self._session.add_all(rows)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,7 +28,11 @@ from service.clearing.models import (
     ClearingStatementLine,
     Fund,
 )
-from service.db import Duplicate, insert_unless_exists, is_unique_violation
+from service.db import (
+    add_once,
+    insert_unless_exists,
+    unless_duplicate,
+)
 from service.regions.models import Hospital
 from service.settlements.models import Settlement, SettlementReversal
 
@@ -165,17 +168,7 @@ class SqlClearingStore:
         return await self._session.get(Fund, code)
 
     async def add_fund(self, row: Fund) -> None:
-        await self._add(row)
-
-    async def _add(self, row: object) -> None:
-        try:
-            async with self._session.begin_nested():
-                self._session.add(row)
-                await self._session.flush()
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Duplicate(str(exc.orig)) from exc
-            raise
+        await add_once(self._session, row)
 
     async def hospital(self, code: str) -> tuple[str, str] | None:
         row = await self._session.get(Hospital, code)
@@ -287,14 +280,9 @@ class SqlClearingStore:
             }
             for line in lines
         ]
-        try:
-            async with self._session.begin_nested():
-                conn = await self._session.connection()
-                await conn.execute(sa.insert(table_of(ClearingStatementLine)), rows)
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Duplicate(str(exc.orig)) from exc
-            raise
+        async with unless_duplicate(self._session):
+            conn = await self._session.connection()
+            await conn.execute(sa.insert(table_of(ClearingStatementLine)), rows)
 
     async def statement_lines(self, statement_id: int) -> list[ClearingStatementLine]:
         query = (
@@ -313,17 +301,7 @@ class SqlClearingStore:
         limit: int,
     ) -> list[ClearingStatement]:
         s = ClearingStatement
-        query = select(s).where(
-            *visible_to(
-                principal, hospital_code=col(s.hospital_code), county_code=col(s.county_code)
-            )
-        )
-        if principal.fund_code is not None:
-            query = query.where(col(s.fund_code) == principal.fund_code)
-        if fund_code is not None:
-            query = query.where(col(s.fund_code) == fund_code)
-        if hospital_code is not None:
-            query = query.where(col(s.hospital_code) == hospital_code)
+        query = select(s).where(*_seen(s, principal, fund_code, hospital_code))
         query = query.order_by(col(s.period).desc(), col(s.id))
         return list((await self._session.exec(query.limit(limit))).all())
 
@@ -350,7 +328,7 @@ class SqlClearingStore:
         return (await self._session.exec(query)).first()
 
     async def add_payment(self, row: ClearingPayment) -> None:
-        await self._add(row)
+        await add_once(self._session, row)
 
     async def add_reconciliation(self, row: ClearingReconciliation) -> None:
         self._session.add(row)
@@ -369,18 +347,26 @@ class SqlClearingStore:
         limit: int,
     ) -> list[ClearingReconciliation]:
         r = ClearingReconciliation
-        query = select(r).where(
-            *visible_to(
-                principal, hospital_code=col(r.hospital_code), county_code=col(r.county_code)
-            )
-        )
-        if principal.fund_code is not None:
-            query = query.where(col(r.fund_code) == principal.fund_code)
-        if fund_code is not None:
-            query = query.where(col(r.fund_code) == fund_code)
-        if hospital_code is not None:
-            query = query.where(col(r.hospital_code) == hospital_code)
+        query = select(r).where(*_seen(r, principal, fund_code, hospital_code))
         if period is not None:
             query = query.where(col(r.period) == period)
         query = query.order_by(col(r.id).desc()).limit(limit)
         return list((await self._session.exec(query)).all())
+
+
+def _seen(
+    model: type[ClearingStatement] | type[ClearingReconciliation],
+    principal: Principal,
+    fund_code: str | None,
+    hospital_code: str | None,
+) -> list[Any]:
+    """What this caller may see (a fund key: its own fund only), narrowed as asked."""
+    found = visible_to(
+        principal, hospital_code=col(model.hospital_code), county_code=col(model.county_code)
+    )
+    for wanted in (principal.fund_code, fund_code):
+        if wanted is not None:
+            found.append(col(model.fund_code) == wanted)
+    if hospital_code is not None:
+        found.append(col(model.hospital_code) == hospital_code)
+    return found

@@ -13,14 +13,13 @@ from datetime import date, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
-from service.db import Duplicate, is_unique_violation
+from service.db import add_once
 from service.receivables.models import (
     DefaulterMark,
     Instalment,
@@ -124,14 +123,7 @@ class SqlReceivableStore:
         self._session = session
 
     async def add(self, row: object) -> None:
-        try:
-            async with self._session.begin_nested():
-                self._session.add(row)
-                await self._session.flush()
-        except IntegrityError as exc:
-            if is_unique_violation(exc):
-                raise Duplicate(str(exc.orig)) from exc
-            raise
+        await add_once(self._session, row)
 
     async def open(self, row: Receivable) -> None:
         self._session.add(row)
