@@ -115,8 +115,6 @@ async def test_an_admin_issues_a_fund_key_for_a_known_fund_only(
         assert token is not None
         listed = (await browser.get("/v1/keys", headers=admin_headers)).json()
         assert [k["fund_code"] for k in listed if k["role"] == "fund"] == ["F99-BASIC"]
-        statements = await browser.get(
-            "/v1/clearing/funds", headers={"X-API-Key": token.group(1)}
-        )
+        statements = await browser.get("/v1/clearing/funds", headers={"X-API-Key": token.group(1)})
         assert statements.status_code == 200
         assert {fund["code"] for fund in statements.json()} == {"F99-BASIC"}
