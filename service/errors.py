@@ -291,7 +291,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def problems_in_openapi(app: FastAPI) -> None:
     """Every 422 in the OpenAPI document is problem+json, as the handler answers: FastAPI adds
-    its own `HTTPValidationError` 422 to each route that has parameters and declares none."""
+    its own `HTTPValidationError` 422 to each route that has parameters and declares none.
+    Every operation that takes a body may also answer 413 (BodySizeLimitMiddleware)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -305,6 +306,14 @@ def problems_in_openapi(app: FastAPI) -> None:
                 content = (response or {}).get("content", {})
                 if "application/json" in content and "HTTPValidationError" in str(content):
                     response["content"] = {PROBLEM_JSON: {"schema": problem}}
+                if "requestBody" in operation:  # the body limit answers before the route does
+                    operation.setdefault("responses", {}).setdefault(
+                        "413",
+                        {
+                            "description": "Problem details: the body is over the size limit",
+                            "content": {PROBLEM_JSON: {"schema": problem}},
+                        },
+                    )
         schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
             "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         )
