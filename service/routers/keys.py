@@ -45,7 +45,7 @@ class KeyIssued(KeyPublic):
 
 
 @router.post(
-    "", status_code=201, response_model=KeyIssued, responses=problem_responses(401, 403, 422)
+    "", status_code=201, response_model=KeyIssued, responses=problem_responses(401, 403, 404, 422)
 )
 async def create_key(body: KeyCreate, uow: UnitOfWorkDep, _: AdminDep) -> KeyIssued:
     issued = await issue_checked_key(
