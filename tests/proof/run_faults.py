@@ -346,12 +346,15 @@ def scenario_registry() -> None:
                 f"each answer within the deadline (slowest {max(d for d, _ in timed):.2f} s)",
             )
             fast, unknown = status(client, stranger)
-            # ADR 0003: the roster is an official record, so a person it lacks is answered from
-            # it; `unknown` (no snapshot at all) is covered by tests/admissions with respx.
+            # ADR 0011: a snapshot's silence proves nothing, so a person it lacks is `unknown`
+            # (never "not covered"), with the snapshot's date, the reason and the breaker named.
             check(
-                unknown["source"]["kind"] == "snapshot"
+                unknown["source"]["kind"] == "unknown"
+                and unknown["covered"] is None
+                and unknown["source"]["snapshot_taken_at"] is not None
                 and unknown["source"]["registry_problem"] == "registry_circuit_open",
-                f"a stranger: the snapshot answers, breaker named (covered={unknown['covered']})",
+                f"a stranger: unknown, not 'not covered' (covered={unknown['covered']}, "
+                f"source={unknown['source']['kind']})",
             )
             check(
                 fast < 0.2, f"breaker open: answered in {fast * 1000:.0f} ms without the registry"
