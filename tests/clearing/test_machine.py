@@ -61,6 +61,7 @@ def test_on_sqlite(loop: asyncio.AbstractEventLoop, tmp_path: Path, sqlite_templ
         run_state_machine_as_test(machine, settings=RUNS)
     finally:
         loop.run_until_complete(engine.dispose())
+    assert machine.checked > 0  # the invariant ran (a failing one raises above)
 
 
 @pytest.mark.postgres

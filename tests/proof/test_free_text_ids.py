@@ -67,11 +67,11 @@ async def _admit(
     )
 
 
-def _refused(response: httpx.Response, field: str) -> None:
+def _refused_fields(response: httpx.Response) -> list[str]:
+    """The fields a 422 refused for holding an ID number; the answer never echoes it."""
     assert response.status_code == 422, response.text
-    fields = [(e["field"], e["code"]) for e in response.json()["errors"]]
-    assert (field, "resident_id_in_text") in fields, fields
     assert ID not in response.text
+    return [e["field"] for e in response.json()["errors"] if e["code"] == "resident_id_in_text"]
 
 
 @pytest.mark.parametrize("visit_id", [ID, f"V{ID}", f"{ID}-1"])
@@ -83,7 +83,7 @@ async def test_an_admission_whose_visit_id_holds_an_id_number_is_refused(
         json=factories.admission_request(visit_id=visit_id),
         headers=hospital_headers,
     )
-    _refused(response, "body.visit_id")
+    assert "body.visit_id" in _refused_fields(response)
 
 
 async def test_a_referral_number_holding_an_id_number_is_refused(
@@ -91,7 +91,7 @@ async def test_a_referral_number_holding_an_id_number_is_refused(
 ) -> None:
     body = factories.admission_request(referral={"referred": True, "referral_no": f"R{ID}"})
     response = await client.post("/v1/admissions", json=body, headers=hospital_headers)
-    _refused(response, "body.referral.referral_no")
+    assert "body.referral.referral_no" in _refused_fields(response)
 
 
 @pytest.fixture
@@ -111,7 +111,7 @@ async def test_a_receipt_number_holding_an_id_number_is_refused(
     response = await client.post(
         f"/v1/admissions/{admitted}/deposits", json=deposit, headers=hospital_headers
     )
-    _refused(response, "body.receipt_no")
+    assert "body.receipt_no" in _refused_fields(response)
 
 
 async def test_prose_is_stored_and_shown_masked(
@@ -157,7 +157,7 @@ async def test_a_his_settlement_id_holding_an_id_number_is_refused(
         "bill": {"total": "1000.00", "in_policy": "1000.00", "out_of_policy": "0.00"},
     }
     response = await client.post("/v1/settlements", json=body, headers=hospital_headers)
-    _refused(response, "body.his_settlement_id")
+    assert "body.his_settlement_id" in _refused_fields(response)
 
 
 async def test_a_settlement_reversal_masks_its_reason_and_refuses_an_id_in_its_his_id(
@@ -167,7 +167,7 @@ async def test_a_settlement_reversal_masks_its_reason_and_refuses_an_id_in_its_h
     refused = await client.post(
         path, json={"reason": "x", "his_reversal_id": ID}, headers=hospital_headers
     )
-    _refused(refused, "body.his_reversal_id")
+    assert "body.his_reversal_id" in _refused_fields(refused)
     done = await client.post(path, json={"reason": f"重结 {SPACED}"}, headers=hospital_headers)
     assert done.status_code == 201, done.text
     assert ID not in done.text
@@ -185,7 +185,7 @@ async def test_a_rectification_note_is_masked_and_its_evidence_ref_refused(
     refused = await client.post(
         path, json={"to_status": "rectifying", "evidence_ref": f"doc-{ID}"}, headers=admin_headers
     )
-    _refused(refused, "body.evidence_ref")
+    assert "body.evidence_ref" in _refused_fields(refused)
     done = await client.post(
         path, json={"to_status": "rectifying", "note": f"已核实 {ID}"}, headers=admin_headers
     )
@@ -211,7 +211,7 @@ async def test_a_filter_holding_an_id_number_is_refused(
     params: dict[str, str],
 ) -> None:
     response = await client.get(path, params=params, headers=hospital_headers)
-    _refused(response, "query.visit_id")
+    assert "query.visit_id" in _refused_fields(response)
 
 
 async def test_a_key_label_holding_an_id_number_is_refused(
@@ -222,7 +222,7 @@ async def test_a_key_label_holding_an_id_number_is_refused(
         json={"role": "hospital", "hospital_code": "H990102002", "label": f"desk {ID}"},
         headers=admin_headers,
     )
-    _refused(response, "body.label")
+    assert "body.label" in _refused_fields(response)
 
 
 @pytest.mark.parametrize(

@@ -143,6 +143,7 @@ class Settled:
 
 class OrchestrationMachine(RuleBasedStateMachine):
     backend: ClassVar[Callable[[], Backend]]
+    checked: ClassVar[int] = 0  # invariant checks passed, per machine class (tests assert on it)
 
     visits = Bundle("visits")
     settled = Bundle("settled")
@@ -397,6 +398,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
     @invariant()
     def ledger_holds(self) -> None:
         self.call(self._check)
+        type(self).checked += 1
 
     async def _check(self, uow: Any) -> None:
         expected: dict[Scope, Counter[str]] = defaultdict(Counter)

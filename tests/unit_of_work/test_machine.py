@@ -66,7 +66,9 @@ def _machine(backend: Callable[[], Backend]) -> type[OrchestrationMachine]:
 
 
 def test_on_memory_stores(loop: asyncio.AbstractEventLoop) -> None:
-    run_state_machine_as_test(_machine(lambda: MemoryBackend(loop)), settings=RUNS)
+    machine = _machine(lambda: MemoryBackend(loop))
+    run_state_machine_as_test(machine, settings=RUNS)
+    assert machine.checked > 0  # the invariants ran (a failing one raises above)
 
 
 def test_on_sqlite(loop: asyncio.AbstractEventLoop, tmp_path: Any, sqlite_template: Any) -> None:
@@ -75,10 +77,12 @@ def test_on_sqlite(loop: asyncio.AbstractEventLoop, tmp_path: Any, sqlite_templa
     db = tmp_path / "machine.db"
     shutil.copy(sqlite_template, db)
     backend = SqlBackend(loop, f"sqlite+aiosqlite:///{db}")
+    machine = _machine(lambda: backend)
     try:
-        run_state_machine_as_test(_machine(lambda: backend), settings=SQL_RUNS)
+        run_state_machine_as_test(machine, settings=SQL_RUNS)
     finally:
         backend.close(truncate=False)
+    assert machine.checked > 0
 
 
 @pytest.mark.postgres
