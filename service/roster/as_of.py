@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from service.china_time import CHINA_TZ, day_start
+from service.china_time import CHINA_TZ, day_start, local_date
 from service.errors import Unprocessable
 
 _DATE_IN_NAME = re.compile(r"(?<!\d)(20\d{2})[-_.]?(\d{2})[-_.]?(\d{2})(?!\d)")
@@ -63,12 +63,16 @@ def _start_of_day(day: date) -> datetime:
 
 def staleness(as_of: AsOf, *, now: datetime, stale_after_days: int) -> str | None:
     """A warning when the roster is older than the setting allows (or dated in the future)."""
+    # Days and the date are counted on China's calendar, as the operator wrote --as-of: at
+    # 00:30 in Beijing a UTC date would still be yesterday's, and the age one day off.
     age = now - as_of.taken_at
+    taken_on = local_date(as_of.taken_at)
     if age < -timedelta(hours=1):
-        return f"the roster is dated {as_of.taken_at:%Y-%m-%d}, in the future: check --as-of"
+        return f"the roster is dated {taken_on:%Y-%m-%d}, in the future: check --as-of"
     if age > timedelta(days=stale_after_days):
+        days = (local_date(now) - taken_on).days
         return (
-            f"the roster was extracted {age.days} days ago ({as_of.taken_at:%Y-%m-%d}), more than "
+            f"the roster was extracted {days} days ago ({taken_on:%Y-%m-%d}), more than "
             f"SETTLECHECK_ROSTER_STALE_AFTER_DAYS={stale_after_days}: answers from it will be "
             "that old; import a fresh extract when you can"
         )

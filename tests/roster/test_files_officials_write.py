@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from service import cli
+from service import china_time, cli
+from service.roster.as_of import resolve_as_of, staleness
 from service.roster.importer import import_roster
 from service.roster.rows import COLUMNS
 from service.roster.service import find_in_snapshot
@@ -133,12 +134,24 @@ async def test_an_old_extract_is_imported_with_a_warning(
 ) -> None:
     row = [factories.resident_id(seq=50), "990102", "低保对象", "2024-01-01", "", "否", "", ""]
     path = _write(tmp_path / "roster.csv", header(), [row])
-    old = (datetime.now(UTC) - timedelta(days=45)).date().isoformat()
-    assert cli.main(["roster", "import", str(path), "--as-of", old]) == 0
+    old = china_time.today() - timedelta(days=45)
+    assert cli.main(["roster", "import", str(path), "--as-of", old.isoformat()]) == 0
     err = capsys.readouterr().err
-    assert "45 days ago" in err or "44 days ago" in err
+    assert f"45 days ago ({old.isoformat()})" in err
     assert "SETTLECHECK_ROSTER_STALE_AFTER_DAYS=30" in err
 
-    fresh = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    fresh = (china_time.today() - timedelta(days=2)).isoformat()
     assert cli.main(["roster", "import", str(path), "--as-of", fresh]) == 0
     assert "warning" not in capsys.readouterr().err
+
+
+def test_the_age_of_an_extract_is_counted_in_china_days_across_utc_midnight() -> None:
+    # 16:30 UTC on 29 November is 00:30 on the 30th in Beijing: the extract of 15 October is
+    # 46 China days old and is named by the date the operator wrote, not the UTC date before it.
+    as_of = resolve_as_of("2026-10-15", Path("roster.csv"))
+    warning = staleness(as_of, now=datetime(2026, 11, 29, 16, 30, tzinfo=UTC), stale_after_days=30)
+    assert warning is not None
+    assert "46 days ago (2026-10-15)" in warning
+    assert (
+        staleness(as_of, now=datetime(2026, 11, 13, 15, 0, tzinfo=UTC), stale_after_days=30) is None
+    )
