@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from service.china_time import today as china_today
 from service.errors import Unprocessable
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -64,7 +65,7 @@ def normalise_resident_id(raw: str, *, field: str = "id_number", today: date | N
     if body[:2] not in PROVINCE_CODES:
         raise InvalidResidentId("the region code is not a known province", field=field)
     born = _birth_date(body[6:14])
-    if born is None or born.year < 1900 or born > (today or date.today()):
+    if born is None or born.year < 1900 or born > (today or china_today()):
         raise InvalidResidentId("the date of birth in the ID number is not valid", field=field)
     if check_character(body) != check:
         raise InvalidResidentId("the check digit does not match (ISO 7064 MOD 11-2)", field=field)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from service.china_time import local_date
 from service.money import fen_to_yuan
 from service.persons.person_status import PersonStatus, Source
 from service.policy import (
@@ -180,7 +181,7 @@ def _unknown_deposit_advice(policy: CompiledPolicy, allowed: int | None) -> str:
 
 
 def _no_cover(status: PersonStatus, visit: Visit) -> str:
-    taken = status.snapshot_taken_at.date().isoformat() if status.snapshot_taken_at else "?"
+    taken = local_date(status.snapshot_taken_at).isoformat() if status.snapshot_taken_at else "?"
     return (
         f"the registry did not answer ({status.registry_problem}) and the roster snapshot taken "
         f"{taken} lists this person in no covered category on {visit.admitted_on.isoformat()}; "
@@ -193,7 +194,7 @@ def source_notices(status: PersonStatus) -> list[Notice]:
     """Where the answer came from, when the desk should know: a snapshot answer."""
     if status.source is not Source.SNAPSHOT or status.snapshot_taken_at is None:
         return []
-    taken = status.snapshot_taken_at.date().isoformat()
+    taken = local_date(status.snapshot_taken_at).isoformat()
     return [
         Notice(
             "ANSWERED_FROM_SNAPSHOT",

@@ -37,7 +37,7 @@ def _as_of(request: CoverageEligibilityRequest) -> date:
     if served is None:
         return local_date(datetime.now(UTC))
     if isinstance(served, datetime):
-        return served.date()
+        return local_date(served) if served.tzinfo is not None else served.date()
     return served
 
 

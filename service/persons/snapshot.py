@@ -8,6 +8,7 @@ and the reason, never "not registered".
 
 from __future__ import annotations
 
+from service.china_time import local_date
 from service.persons.person_status import PersonStatus, Source
 from service.roster.service import SnapshotAnswer
 
@@ -29,7 +30,7 @@ def status_from_snapshot(
             registry_problem=problem,
         )
     code, why = _silence(answer, insured_county)
-    taken = answer.taken_at.date().isoformat()
+    taken = local_date(answer.taken_at).isoformat()
     return PersonStatus(
         source=Source.UNKNOWN,
         registered=None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from service.china_time import today as china_today
 from service.identity import PROVINCE_CODES, normalise_resident_id
 
 # ASCII digits only; full-width ones take the slow path, which converts them.
@@ -30,7 +31,7 @@ class IdChecker:
     """One per import: today's date is fixed when the import starts."""
 
     def __init__(self, today: date | None = None) -> None:
-        self._today = today or date.today()
+        self._today = today or china_today()
         self._latest_birth = self._today.strftime("%Y%m%d")
 
     def normalise(self, raw: str) -> str:
