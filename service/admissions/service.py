@@ -26,7 +26,7 @@ from service.persons.service import Lookup, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory, HospitalRef
-from service.regions.service import location_of
+from service.regions.service import in_pooling_region, location_of
 from service.unit_of_work import UnitOfWork
 from service.violations.ledger import Finding
 
@@ -77,7 +77,7 @@ async def admit(
     policy = await ctx.catalog.for_region(
         uow.session, insured_region=body.insured_county, on=admitted_on
     )
-    visit = _visit(body, hospital, admitted_on)
+    visit = _visit(body, hospital, admitted_on, policy)
     judge = partial(
         assess,
         status=status,
@@ -130,13 +130,20 @@ def _request_hash(hasher: IdHasher, body: AdmissionCreate, normalised: str) -> s
     return hasher.key_of(canonical_json(payload))
 
 
-def _visit(body: AdmissionCreate, hospital: HospitalRef, admitted_on: date) -> Visit:
+def _visit(
+    body: AdmissionCreate, hospital: HospitalRef, admitted_on: date, policy: CompiledPolicy
+) -> Visit:
+    location = location_of(hospital_county=hospital.county_code, insured_county=body.insured_county)
     return Visit(
         visit_type=body.visit_type,
         hospital_level=hospital.level,
         hospital_tier=hospital.tier,
-        location=location_of(
-            hospital_county=hospital.county_code, insured_county=body.insured_county
+        location=location,
+        in_pooling_region=in_pooling_region(
+            policy,
+            location=location,
+            hospital_county=hospital.county_code,
+            insured_county=body.insured_county,
         ),
         referred=body.referral.referred,
         designated=hospital.designated,

@@ -36,8 +36,9 @@ def pay_after_treatment(
         blockers.append("CATEGORY_NOT_COVERED")
     if visit.visit_type not in rule.visit_types:
         blockers.append("VISIT_TYPE_NOT_COVERED")
-    if rule.in_county_only and visit.location != "in_county":
-        blockers.append("OUT_OF_COUNTY")
+    outside = _outside(rule.scope, visit)
+    if outside is not None:
+        blockers.append(outside)
     if rule.designated_only and not visit.designated:
         blockers.append("NOT_DESIGNATED")
     needs_referral = rule.referral_required_outside_county and visit.location != "in_county"
@@ -47,6 +48,17 @@ def pay_after_treatment(
         return Eligibility(False, tuple(blockers + reasons), None)
     deposit = yuan_to_fen(rule.deposit_when_eligible)
     return Eligibility(True, tuple(reasons), deposit)
+
+
+def _outside(scope: str, visit: Visit) -> str | None:
+    """The blocker when the hospital lies outside where the rule applies, else None."""
+    if scope == "county" and visit.location != "in_county":
+        return "OUT_OF_COUNTY"
+    if scope == "pooling_region" and visit.pooling_location != "in_pooling_region":
+        return "OUT_OF_POOLING_REGION"
+    if scope == "province" and visit.location == "out_of_province":
+        return "OUT_OF_PROVINCE"
+    return None
 
 
 def deposit_when_unknown(policy: CompiledPolicy) -> int | None:

@@ -268,6 +268,12 @@ class PayAfterTreatment(_Strict):
     categories: list[Code]
     visit_types: list[VisitType] = ["inpatient"]
     in_county_only: bool = True
+    within: Literal["county", "pooling_region", "province", "anywhere"] | None = None
+    """Where a hospital must be for the patient to be admitted without a deposit: in the insured
+    county (县域内, the usual rule), in the pooling region (统筹区内, by the policy's
+    ``pooling``), in the province, or anywhere. Set, it wins over ``in_county_only``, which a
+    county's parent may still state; unset, ``in_county_only`` decides (true: county, false:
+    anywhere), so documents written before ``within`` keep their meaning."""
     designated_only: bool = True
     referral_required_outside_county: bool = True
     deposit_when_eligible: Money = Decimal(0)
@@ -279,6 +285,13 @@ class PayAfterTreatment(_Strict):
     grace_days: Annotated[int, Field(ge=0, le=365)] = 30
     reminders_required: Annotated[int, Field(ge=0, le=10)] = 2
     deposit_from_defaulters: bool = False
+
+    @property
+    def scope(self) -> str:
+        """county, pooling_region, province or anywhere."""
+        if self.within is not None:
+            return self.within
+        return "county" if self.in_county_only else "anywhere"
 
 
 class Controls(_Strict):

@@ -23,10 +23,10 @@ from service.policy import (
     CompiledPolicy,
     PriorAdmissions,
     Visit,
-    in_same_pooling_region,
 )
 from service.policy.model import NO_PRIOR
 from service.regions.directory import HospitalDirectory
+from service.regions.service import in_pooling_region
 from service.settlements.accumulators import Scope
 from service.settlements.cross_year import YearBill, year_bills
 from service.settlements.errors import (
@@ -168,20 +168,6 @@ def _known_facts(policy: CompiledPolicy, body: SettlementPreviewCreate) -> None:
             f"({', '.join(sorted(diseases)) or 'none'})",
             field="disease",
         )
-
-
-def in_pooling_region(
-    policy: CompiledPolicy, *, location: str, hospital_county: str, insured_county: str
-) -> bool:
-    """Is the hospital inside the patient's pooling region (统筹区)? By the policy's `pooling`
-    level (default the prefecture, 市级统筹), from the hospital's and the insured county's
-    codes; the admission's own location decides the two cases the engine fixes."""
-    if location == "in_county":
-        return True
-    if location == "out_of_province":
-        return False
-    pooled_at = policy.document.pooling or "prefecture"
-    return in_same_pooling_region(hospital_county, insured_county, pooled_at=pooled_at)
 
 
 def _skip(

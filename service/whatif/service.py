@@ -23,7 +23,8 @@ from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.policy.whatif import BUCKET_EDGES, Stay, WhatIfReport, what_if
 from service.policy_versions.service import check_document, list_versions, stored_of
 from service.policy_versions.timeline import Stored, compile_timeline
-from service.settlements.context import INSURANCE_FUNDS, in_pooling_region
+from service.regions.service import in_pooling_region
+from service.settlements.context import INSURANCE_FUNDS
 from service.whatif.schemas import (
     FundPublic,
     PatientPublic,

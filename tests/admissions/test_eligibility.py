@@ -151,3 +151,58 @@ async def test_chronic_outpatient_is_not_a_pay_after_treatment_visit(
     ).json()
     assert body["pay_after_treatment"]["reasons"][0] == "VISIT_TYPE_NOT_COVERED"
     assert body["violations"] == []
+
+
+def _pooling_region_policy(pooling: str) -> str:
+    return f"""
+region: "990102"
+region_name: 演示县
+inherits: "990000"
+name: 演示县 市域内先诊疗后付费
+version: "pooling-{pooling}"
+effective_from: 2026-01-01
+sources: ["test: pay-after-treatment in the pooling region (统筹区内)"]
+pooling: {pooling}
+controls:
+  pay_after_treatment:
+    within: pooling_region
+    referral_required_outside_county: false
+"""
+
+
+@pytest.mark.parametrize(
+    ("pooling", "eligible", "reasons"),
+    [
+        ("prefecture", True, ["ELIGIBLE_CATEGORY:registered_poor"]),
+        ("county", False, ["OUT_OF_POOLING_REGION", "ELIGIBLE_CATEGORY:registered_poor"]),
+    ],
+)
+async def test_a_county_that_extends_pay_after_treatment_to_its_pooling_region(
+    client: httpx.AsyncClient,
+    make_key: factories.KeyFactory,
+    other_hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+    pooling: str,
+    eligible: bool,
+    reasons: list[str],
+) -> None:
+    # The neighbouring county's hospital lies in the same prefecture: inside a prefecture pool
+    # (市级统筹), outside a county pool. The admission works it out from the policy's `pooling`.
+    admin = await make_key("admin")
+    loaded = await client.post(
+        "/v1/policies",
+        json={"source_text": _pooling_region_policy(pooling), "reason": "市域内先诊疗后付费"},
+        headers=admin,
+    )
+    assert loaded.status_code == 201, loaded.text
+    id_number = factories.resident_id(seq=107)
+    person_route(registry, id_number).respond(200, json=factories.registry_person())
+    body = (
+        await _admit(client, other_hospital_headers, id_number=id_number, deposit_intended="500")
+    ).json()
+    assert body["location"] == "out_of_county"
+    assert body["policy"]["version"] == f"pooling-{pooling}"
+    assert body["pay_after_treatment"] == {"eligible": eligible, "reasons": reasons}
+    assert body["deposit_allowed"] == ("0.00" if eligible else None)
+    warned = [w["code"] for w in body["warnings"]]
+    assert ("DEPOSIT_NOT_ALLOWED" in warned) is eligible
