@@ -12,6 +12,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from service.china_time import CHINA_TZ
 from service.console.access import nav_for
+from service.errors import ServiceError
+from service.problems_zh import catalog
 from service.violations.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -159,3 +161,11 @@ def stacked_bars(labels: list[str], by_rule: dict[str, list[int]]) -> list[Stack
                 parts.append((rule, y, height, counts[i]))
         stacks.append(Stack(label, CHART_LEFT + i * step, parts))
     return stacks
+
+
+def problem_words(e: ServiceError) -> str:
+    """A refusal as the console shows it: the Chinese title and advice of its code, then the
+    English detail (which names the thing at fault) and each field's problem."""
+    words = catalog().problems.get(e.code)
+    detail = "；".join([e.detail, *(f"{p.field}: {p.message}" for p in e.errors or [])])
+    return f"{words[0]}：{words[1]}（{detail}）" if words else detail

@@ -19,7 +19,15 @@ from service.china_time import today
 from service.console import access
 from service.console import session as console
 from service.console.trends import TrendQuery, counties_under, trends
-from service.console.views import LEVEL_LABELS, bars, line_chart, page, stacked_bars, tone
+from service.console.views import (
+    LEVEL_LABELS,
+    bars,
+    line_chart,
+    page,
+    problem_words,
+    stacked_bars,
+    tone,
+)
 from service.deps import SessionmakerDep
 from service.errors import ServiceError
 from service.indicators.service import indicators_for
@@ -336,7 +344,5 @@ async def whatif_run(
         body = WhatIfCreate(source_text=source_text, over=over, top=20)
         report = await run_what_if(session, principal=user.principal, body=body)
     except ServiceError as e:
-        details = [f"{p.field}: {p.message}" for p in e.errors or []]
-        error = "；".join([e.detail, *details])
-        return page("whatif.html", status_code=e.status, error=error, r=None, **context)
+        return page("whatif.html", status_code=e.status, error=problem_words(e), r=None, **context)
     return page("whatif.html", r=report, **context)

@@ -18,10 +18,9 @@ from service.auth.deps import KeyCacheDep
 from service.auth.issuing import issue_checked_key
 from service.auth.keys import list_keys, revoke_key
 from service.console import session as console
-from service.console.views import page
+from service.console.views import page, problem_words
 from service.errors import ServiceError
 from service.policy_versions.service import get_version, list_versions
-from service.problems_zh import catalog
 from service.routers.console import UserDep, guard
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 
@@ -75,9 +74,7 @@ async def issue(
             label=label.strip(),
         )
     except ServiceError as e:
-        words = catalog().problems.get(e.code)
-        error = f"{words[1]}（{e.detail}）" if words else e.detail
-        return await _keys_page(uow.session, user, status_code=e.status, error=error)
+        return await _keys_page(uow.session, user, status_code=e.status, error=problem_words(e))
     return await _keys_page(uow.session, user, issued=issued, message="密钥已签发：请立即复制保存")
 
 
