@@ -25,7 +25,7 @@ from service.persons.person_status import PersonStatus
 from service.persons.service import resolve_status
 from service.policy import CompiledPolicy, Visit
 from service.policy_versions.errors import NoPolicyInForce
-from service.regions.service import location_of
+from service.regions.service import in_pooling_region, location_of
 from service.registry.schemas import PersonRecord
 
 
@@ -69,7 +69,7 @@ async def person_status(
     policy = await _policy(session, ctx, record, on)
     assessment, assumed = None, "none: the person's status or policy is unknown"
     if policy is not None and record is not None:
-        visit, assumed = await _assumed_visit(session, ctx, principal, record, on)
+        visit, assumed = await _assumed_visit(session, ctx, principal, record, on, policy)
         assessment = assess(
             status=status,
             policy=policy,
@@ -97,6 +97,7 @@ async def _assumed_visit(
     principal: Principal,
     record: PersonRecord,
     on: date,
+    policy: CompiledPolicy,
 ) -> tuple[Visit, str]:
     """An inpatient admission at the calling hospital, or at a designated county hospital of
     the person's own county for auditors and admins."""
@@ -109,7 +110,17 @@ async def _assumed_visit(
             hospital_county=hospital.county_code, insured_county=record.insured_county
         )
         label = f"inpatient, at hospital {hospital.code}, without referral"
-    visit = Visit("inpatient", level, tier, location, False, designated, on, on)
+        pooled = in_pooling_region(
+            policy,
+            location=location,
+            hospital_county=hospital.county_code,
+            insured_county=record.insured_county,
+        )
+    else:
+        pooled = True
+    visit = Visit(
+        "inpatient", level, tier, location, False, designated, on, on, in_pooling_region=pooled
+    )
     return visit, label
 
 

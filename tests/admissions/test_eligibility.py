@@ -206,3 +206,11 @@ async def test_a_county_that_extends_pay_after_treatment_to_its_pooling_region(
     assert body["deposit_allowed"] == ("0.00" if eligible else None)
     warned = [w["code"] for w in body["warnings"]]
     assert ("DEPOSIT_NOT_ALLOWED" in warned) is eligible
+    # the quick status check at the same desk says the same
+    status = await client.get(
+        f"/v1/persons/{id_number}/status",
+        params={"on": "2026-03-10"},
+        headers=other_hospital_headers,
+    )
+    assert status.status_code == 200, status.text
+    assert status.json()["pay_after_treatment"] == {"eligible": eligible, "reasons": reasons}
