@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from service.admissions.service import AdmissionContext
 from service.dates import DateWindow
+from service.persons.status import StatusReader
 from service.policy_versions.catalog import PolicyCatalog
 from service.regions.directory import HospitalDirectory
 from service.settings import Settings
@@ -21,6 +22,7 @@ __all__ = [
     "HospitalsDep",
     "SessionmakerDep",
     "SettingsDep",
+    "StatusReaderDep",
 ]
 
 
@@ -42,6 +44,11 @@ async def _admission_context(request: Request) -> AdmissionContext:
     return cast(AdmissionContext, request.app.state.admission_context)
 
 
+async def _status_reader(request: Request) -> StatusReader:
+    state = request.app.state
+    return StatusReader(state.sessionmaker, state.admission_context)
+
+
 async def _sessionmaker(request: Request) -> async_sessionmaker[Any]:
     return cast(async_sessionmaker[Any], request.app.state.sessionmaker)
 
@@ -53,6 +60,8 @@ HospitalsDep = Annotated[HospitalDirectory, Depends(_hospitals)]
 """The hospital directory (code -> county, level, tier, designated)."""
 AdmissionContextDep = Annotated[AdmissionContext, Depends(_admission_context)]
 """How to look a person up, the policies, the hospitals and the ID hasher."""
+StatusReaderDep = Annotated[StatusReader, Depends(_status_reader)]
+"""The quick status check (the sessions and the admission context in one)."""
 SessionmakerDep = Annotated[async_sessionmaker[Any], Depends(_sessionmaker)]
 """For a streamed export, which outlives the request's session and opens its own."""
 

@@ -103,9 +103,14 @@ class IdHasher:
         return mac.hexdigest()
 
     def resident(self, raw: str, *, field: str = "id_number") -> ResidentId:
-        value = normalise_resident_id(raw, field=field)
+        return self.stored_forms(normalise_resident_id(raw, field=field))
+
+    def stored_forms(self, normalised: str) -> ResidentId:
+        """The keyed hash and masked form of an ID number `normalise_resident_id` returned."""
         return ResidentId(
-            person_key=self.key_of(value), masked=mask_resident_id(value), region_code=value[:6]
+            person_key=self.key_of(normalised),
+            masked=mask_resident_id(normalised),
+            region_code=normalised[:6],
         )
 
 
@@ -113,4 +118,4 @@ def identify(hasher: IdHasher, raw: str, *, field: str = "id_number") -> tuple[s
     """A typed ID number checked and normalised (422 naming `field` if not valid), with its
     keyed hash and masked form."""
     normalised = normalise_resident_id(raw, field=field)
-    return normalised, hasher.resident(normalised)
+    return normalised, hasher.stored_forms(normalised)  # checked once, not twice

@@ -3,9 +3,12 @@ recorded and nothing is booked; warnings are shown, not filed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.responses import categories_public, source_public
@@ -19,6 +22,7 @@ from service.admissions.schemas import (
 )
 from service.admissions.service import AdmissionContext
 from service.auth import Principal, Role
+from service.china_time import today
 from service.errors import NotFound
 from service.identity import identify
 from service.persons.person_status import PersonStatus
@@ -27,6 +31,7 @@ from service.policy import CompiledPolicy, Visit
 from service.policy_versions.errors import NoPolicyInForce
 from service.regions.service import in_pooling_region, location_of
 from service.registry.schemas import PersonRecord
+from service.unit_of_work import reading
 
 
 class PersonNotFound(NotFound):
@@ -53,6 +58,25 @@ class PersonStatusPublic(BaseModel):
     warnings: list[NoticePublic]
     source: SourcePublic
     policy: PolicyRef | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReader:
+    """Answers the quick status check from the app's sessions and admission context: the route
+    takes it as its one dependency besides the key."""
+
+    sessions: async_sessionmaker[Any]
+    ctx: AdmissionContext
+
+    async def status(
+        self, principal: Principal, id_number: str, on: date | None
+    ) -> PersonStatusPublic:
+        day = today() if on is None else self.ctx.window.day(on, field="on")
+        # Warm, the person, the policy and the hospital come from memory: no session is opened.
+        async with reading(self.sessions) as session:
+            return await person_status(
+                session, ctx=self.ctx, principal=principal, id_number=id_number, on=day
+            )
 
 
 async def person_status(
