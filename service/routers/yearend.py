@@ -20,14 +20,14 @@ router = APIRouter(prefix="/v1/year-end", tags=["year-end"])
 @router.post(
     "/runs",
     response_model=YearEndRunPublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
     summary="Run the year-end top-up of a region's ended plan year (auditor, admin)",
     description="Books, per person and `year_end` entry, the year's figure less what earlier "
     "runs booked (a second run books nothing; a reversal or a late settlement since books the "
     "difference as a new row). `dry_run` computes and stores nothing. 422 "
     "`plan_year_not_over` before the year has ended, `plan_year_out_of_range` outside "
     "2000-2098; 404 `region_not_found`, `region_out_of_scope`; 409 `year_end_run_raced` when "
-    "concurrent runs kept booking first.",
+    "concurrent runs kept booking first; 503 `database_busy` when the rows stayed contended.",
 )
 async def post_run(
     body: YearEndRunCreate, uow: UnitOfWorkDep, catalog: CatalogDep, principal: AuditorDep
