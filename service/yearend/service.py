@@ -60,7 +60,7 @@ class PersonYear:
     categories: frozenset[str] = frozenset()  # the latest stay's: the person's status last seen
 
 
-async def region_prefix(uow: UnitOfWork, principal: Principal | None, region_code: str) -> str:
+async def scoped_prefix(uow: UnitOfWork, principal: Principal | None, region_code: str) -> str:
     """The region's prefix, if the caller's scope holds it and the region exists (both 404)."""
     prefix = prefix_of_region(region_code)
     if principal is not None and not covers_region(principal, prefix):
@@ -80,7 +80,7 @@ async def run_year_end(
 ) -> YearEndRunPublic:
     """Run (or with ``dry_run`` compute) the year-end of ``body.region_code``'s
     ``body.plan_year``; ``principal`` None is the operator's CLI (every region)."""
-    prefix = await region_prefix(uow, principal, body.region_code)
+    prefix = await scoped_prefix(uow, principal, body.region_code)
     years.check_range(body.plan_year)
     await years.check_region_year_over(
         uow.session, catalog, region=body.region_code, plan_year=body.plan_year
@@ -285,7 +285,7 @@ async def year_end_ledger(
     limit: int = 200,
 ) -> YearEndLedger:
     """What the runs booked for the region's plan year: a page of rows and every fund's total."""
-    prefix = await region_prefix(uow, principal, region_code)
+    prefix = await scoped_prefix(uow, principal, region_code)
     years.check_range(plan_year)
     rows = await uow.yearend.payments(
         pool_prefix=prefix, plan_year=plan_year, after_id=after, limit=limit

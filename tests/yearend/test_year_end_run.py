@@ -86,7 +86,11 @@ def _entry(run: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_three_stays_book_the_hand_calculated_top_up_once_and_a_reversal_its_difference(
-    client: httpx.AsyncClient, session: AsyncSession, hospital_key: KeyFor, make_key: KeyFactory
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    hospital_key: KeyFor,
+    make_key: KeyFactory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     headers = await hospital_key()
     stays = [await _stay(client, session, headers, n) for n in range(3)]
@@ -146,6 +150,11 @@ async def test_three_stays_book_the_hand_calculated_top_up_once_and_a_reversal_i
     assert ledger["funds"] == [{"fund_type": "medical_aid", "total": "1203.06"}]
     assert fresh["funds"][0]["year_total"] == "1203.06"
     assert (fresh["dry_run"], fresh["rows_booked"], fresh["booked_now"]) == (True, 0, "0.00")
+    # The runs logged what they did, and no person: neither key nor masked number.
+    said = [r.getMessage() for r in caplog.records if r.name == "settlecheck.yearend"]
+    assert len(said) == 3
+    person = factories.make_person_key(factories.resident_id(region=COUNTY, seq=1))
+    assert not [line for line in said if person in line or "*" in line]
 
 
 async def test_a_late_settlement_books_a_positive_adjustment_and_a_dry_run_stores_nothing(
