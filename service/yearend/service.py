@@ -153,7 +153,7 @@ async def _run(
     policies: dict[str, CompiledPolicy] = {}
     persons: list[YearEndPersonPublic] = []
     all_lines: list[Owed] = []
-    rows = 0
+    rows: list[YearEndPayment] = []
     for person in sorted(set(people) | set(booked), key=lambda p: (p[1], p[0])):
         key, pool = person
         if pool not in policies:
@@ -168,11 +168,8 @@ async def _run(
         figures = settle_year_end(policy, categories=year.categories, stays=year.stays)
         lines = owed(figures, before)
         all_lines.extend(lines)
-        for line in lines:
-            if line.difference_fen and not body.dry_run:
-                at = _At(person, plan_year, policy, run_id, by[:64])
-                await uow.yearend.book(_row(line, at=at, year=year))
-                rows += 1
+        at = _At(person, plan_year, policy, run_id, by[:64])
+        rows.extend(_row(line, at=at, year=year) for line in lines if line.difference_fen)
         shown = [_entry(line) for line in lines if _worth_showing(line)]
         if shown:
             persons.append(
@@ -185,6 +182,8 @@ async def _run(
                     entries=shown,
                 )
             )
+    if rows and not body.dry_run:
+        await uow.yearend.book(rows)
     return YearEndRunPublic(
         run_id=run_id,
         region_code=body.region_code,
@@ -193,7 +192,7 @@ async def _run(
         persons_considered=len(people),
         persons=persons,
         funds=_funds(all_lines),
-        rows_booked=rows,
+        rows_booked=0 if body.dry_run else len(rows),
         booked_now=fen_to_yuan(sum(line.difference_fen for line in all_lines)),
     )
 

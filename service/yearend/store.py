@@ -4,8 +4,8 @@ region directory it checks. Services reach it as `uow.yearend` and are written a
 (service/whatif/store.py: active settlements under a region in a plan year, oldest first).
 
 A run is a cold path (once a year per region): the ORM. A booking meets the unique key
-(person, pool, plan year, entry, seq) when another run booked that position first; `add_once`
-turns it into `service.db.Duplicate`.
+(person, pool, plan year, entry, seq) when another run booked that position first;
+`unless_duplicate` turns it into `service.db.Duplicate` and the whole run is rerun.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.visibility import region_conditions
-from service.db import add_once
+from service.db import unless_duplicate
 from service.regions.models import Region
 from service.yearend.models import YearEndPayment
 
@@ -43,7 +43,7 @@ class YearEndStore(Protocol):
 
     async def booked(self, *, pool_prefix: str, plan_year: int) -> list[Booked]: ...
 
-    async def book(self, row: YearEndPayment) -> None: ...
+    async def book(self, rows: Sequence[YearEndPayment]) -> None: ...
 
     async def payments(
         self, *, pool_prefix: str, plan_year: int, after_id: int, limit: int
@@ -87,8 +87,12 @@ class SqlYearEndStore:
             for key, pool, code, masked, name, fund, total, seq in rows
         ]
 
-    async def book(self, row: YearEndPayment) -> None:
-        await add_once(self.session, row)
+    async def book(self, rows: Sequence[YearEndPayment]) -> None:
+        """Add the run's rows in one flush; `Duplicate` (and none added) if another run booked
+        any of their positions first."""
+        async with unless_duplicate(self.session):
+            self.session.add_all(rows)
+            await self.session.flush()
 
     async def payments(
         self, *, pool_prefix: str, plan_year: int, after_id: int, limit: int
