@@ -155,7 +155,7 @@ async def _run(
     all_lines: list[Owed] = []
     rows: list[YearEndPayment] = []
     for person in sorted(set(people) | set(booked), key=lambda p: (p[1], p[0])):
-        key, pool = person
+        pool = person[1]
         if pool not in policies:
             policy, last = await years.at_year_end(
                 uow.session, catalog, region=pool, plan_year=plan_year
