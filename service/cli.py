@@ -17,16 +17,21 @@ def _run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
-async def _with_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+async def _with_unit(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Run ``work(uow)`` in one unit of work on a fresh engine (committed when it returns)."""
     from service.db import create_engine, create_sessionmaker
     from service.unit_of_work import unit_of_work
 
     engine = create_engine(settings)
     try:
         async with unit_of_work(create_sessionmaker(engine)) as uow:
-            return await work(uow.session)
+            return await work(uow)
     finally:
         await engine.dispose()
+
+
+async def _with_session(settings: Settings, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    return await _with_unit(settings, lambda uow: work(uow.session))
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -160,7 +165,12 @@ def _extensions() -> list[Callable[[Any], None]]:
     import importlib
 
     found = []
-    for module in ("service.policy_versions.cli", "service.roster.cli", "service.violations.cli"):
+    for module in (
+        "service.policy_versions.cli",
+        "service.roster.cli",
+        "service.violations.cli",
+        "service.yearend.cli",
+    ):
         try:
             found.append(importlib.import_module(module).register)
         except ModuleNotFoundError as exc:

@@ -22,6 +22,7 @@ from service.regions.models import Hospital, Region
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
 from service.settlements.models import Accumulator, Settlement, SettlementReversal
 from service.violations.models import LedgerHead, Violation, ViolationTransition
+from service.yearend.models import YearEndPayment
 
 __all__ = [
     "Accumulator",
@@ -52,4 +53,5 @@ __all__ = [
     "SettlementReversal",
     "Violation",
     "ViolationTransition",
+    "YearEndPayment",
 ]

@@ -196,6 +196,11 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
             "over": today.year,
             "top": 5,
         },
+        ("post", "/v1/year-end/runs"): {
+            "region_code": "990102",
+            "plan_year": today.year - 1,
+            "dry_run": False,
+        },
         ("post", "/v1/policies"): {
             "source_text": _example_policy(today),
             "source_name": "邻县2027年健康帮扶政策（征求意见稿）",
@@ -340,6 +345,8 @@ def parameter_values(today: date | None = None) -> dict[str, Any]:
         "reconciliation_id": 1,
         "fund_code": "F99-BASIC",
         "year": china_today().year,
+        "region_code": "990102",
+        "plan_year": (today or china_today()).year - 1,
     }
 
 

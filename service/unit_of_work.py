@@ -1,8 +1,8 @@
 """The unit of work: the one owner of a transaction, and the way a service reaches its stores.
 
 A service receives a `UnitOfWork`, reads and writes through its stores (`uow.settlements`,
-`uow.admissions`, `uow.violations`, `uow.receivables`, `uow.clearing`), and never begins,
-commits or rolls back itself. The unit
+`uow.admissions`, `uow.violations`, `uow.receivables`, `uow.clearing`, `uow.yearend`), and never
+begins, commits or rolls back itself. The unit
 of work begins on the first statement, commits once when the request's handler returned (before
 the response is sent), rolls back on any error, and reruns a piece of work after a
 serialization failure or deadlock (bounded, with jittered backoff). A request that touched no
@@ -32,6 +32,7 @@ from service.errors import ServiceError, ServiceUnavailable
 from service.receivables.store import ReceivableStore, SqlReceivableStore
 from service.settlements.store import SettlementStore, SqlSettlementStore
 from service.violations.store import SqlViolationStore, ViolationStore
+from service.yearend.store import SqlYearEndStore, YearEndStore
 
 T = TypeVar("T")
 
@@ -62,6 +63,7 @@ class UnitOfWork(Protocol):
     violations: ViolationStore
     receivables: ReceivableStore
     clearing: ClearingStore
+    yearend: YearEndStore
 
     @property
     def session(self) -> AsyncSession:
@@ -86,7 +88,15 @@ class UnitOfWork(Protocol):
 class SqlUnitOfWork:
     """A unit of work over one AsyncSession; its stores share the session's transaction."""
 
-    __slots__ = ("_session", "admissions", "clearing", "receivables", "settlements", "violations")
+    __slots__ = (
+        "_session",
+        "admissions",
+        "clearing",
+        "receivables",
+        "settlements",
+        "violations",
+        "yearend",
+    )
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -95,6 +105,7 @@ class SqlUnitOfWork:
         self.violations: ViolationStore = SqlViolationStore(session)
         self.receivables: ReceivableStore = SqlReceivableStore(session)
         self.clearing: ClearingStore = SqlClearingStore(session)
+        self.yearend: YearEndStore = SqlYearEndStore(session)
 
     @property
     def session(self) -> AsyncSession:

@@ -19,7 +19,14 @@ import sqlalchemy as sa
 
 from service.auth.principal import Principal, Role
 
-__all__ = ["narrow_region", "region_conditions", "region_range", "visible_to"]
+__all__ = [
+    "covers_region",
+    "narrow_region",
+    "prefix_of_region",
+    "region_conditions",
+    "region_range",
+    "visible_to",
+]
 
 
 def visible_to(principal: Principal, *, hospital_code: Any, county_code: Any) -> list[Any]:
@@ -56,3 +63,20 @@ def narrow_region(principal: Principal, asked: str | None) -> str | None | Liter
     if own.startswith(asked):
         return own
     return False
+
+
+def prefix_of_region(region: str) -> str:
+    """The insured counties a region code stands for, as a prefix: a county's own code, a
+    prefecture's four digits (9901), a province's two (99)."""
+    if region.endswith("0000"):
+        return region[:2]
+    if region.endswith("00"):
+        return region[:4]
+    return region
+
+
+def covers_region(principal: Principal, prefix: str) -> bool:
+    """Whether the caller's scope holds the whole region (an admin, or an auditor whose region
+    contains it): what a report or a run over the region needs."""
+    narrowed = narrow_region(principal, prefix)
+    return narrowed is not False and (narrowed is None or narrowed == prefix)

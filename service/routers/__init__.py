@@ -24,6 +24,7 @@ from service.routers import (
     settlements,
     violations,
     whatif,
+    yearend,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -39,6 +40,7 @@ ROUTERS: list[APIRouter] = [
     indicators.router,
     clearing.router,
     receivables.router,
+    yearend.router,
     console.router,
     console_admin.router,
     console_verify.router,

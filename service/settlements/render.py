@@ -10,6 +10,7 @@ from typing import Any
 
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import SettlementResult
+from service.policy.model import LayerResult
 from service.settlements.capitals import capital_amount
 from service.settlements.context import Context
 from service.settlements.findings import Booking
@@ -66,6 +67,47 @@ def stored_layer_amounts(result: Mapping[str, Any]) -> list[tuple[str, int]]:
 
 def stored_patient_fen(result: Mapping[str, Any]) -> int:
     return yuan_to_fen(Decimal(result["totals"]["patient_pays"]))
+
+
+def stored_result(result: Mapping[str, Any]) -> SettlementResult:
+    """A stored answer as the engine's result again: the layers and totals as settled (the
+    year-end top-up reads the patient's shares from it, service/yearend). Findings, trace and
+    deltas are not part of the answer's money and come back empty."""
+
+    def fen(value: str | None) -> int:
+        return 0 if value is None else yuan_to_fen(Decimal(value))
+
+    totals = result["totals"]
+    policy = result.get("policy", {})
+    return SettlementResult(
+        layers=tuple(
+            LayerResult(
+                code=layer["code"],
+                fund_type=layer["fund_type"],
+                name=layer["name"],
+                applied=bool(layer.get("applied", True)),
+                base_fen=fen(layer.get("base")),
+                deductible_fen=fen(layer.get("deductible_used")),
+                ratio=str(layer.get("ratio", "")),
+                amount_fen=fen(layer["amount"]),
+                cap_left_fen=None if layer.get("cap_left") is None else fen(layer["cap_left"]),
+            )
+            for layer in result["layers"]
+        ),
+        total_fen=fen(totals["total"]),
+        waived_fen=fen(totals.get("waived", "0")),
+        funds_total_fen=fen(totals["fund_total"]),
+        patient_pays_fen=fen(totals["patient_pays"]),
+        patient_in_policy_fen=fen(totals["patient_in_policy"]),
+        patient_out_of_policy_fen=fen(totals["patient_out_of_policy"]),
+        actual_ratio=Decimal(totals["actual_ratio"]),
+        out_of_policy_share=Decimal(totals["out_of_policy_share"]),
+        findings=(),
+        deltas={},
+        trace=(),
+        policy_hash=policy.get("content_hash", ""),
+        policy_version=policy.get("version", ""),
+    )
 
 
 def national_fields(ctx: Context, result: SettlementResult) -> dict[str, str]:

@@ -14,7 +14,7 @@ from anyio import to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal, Role
-from service.auth.visibility import narrow_region
+from service.auth.visibility import covers_region, prefix_of_region
 from service.china_time import local_date
 from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
@@ -37,15 +37,6 @@ from service.whatif.store import SqlWhatIfStore
 
 class WhatIfForbidden(Forbidden):
     code = "whatif_forbidden"
-
-
-def _pool_prefix(region: str) -> str:
-    """The insured counties a region's policy covers: a county, a prefecture or a province."""
-    if region.endswith("0000"):
-        return region[:2]
-    if region.endswith("00"):
-        return region[:4]
-    return region
 
 
 async def proposed_policy(session: AsyncSession, text: str) -> CompiledPolicy:
@@ -158,11 +149,9 @@ async def what_if_over(
     begun = time.perf_counter()
     policy = await proposed_policy(session, body.source_text)
     region = policy.region_code
-    prefix = _pool_prefix(region)
-    if principal is not None:
-        narrowed = narrow_region(principal, prefix)
-        if narrowed is False or (narrowed is not None and narrowed != prefix):
-            raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
+    prefix = prefix_of_region(region)
+    if principal is not None and not covers_region(principal, prefix):
+        raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
     store = SqlWhatIfStore(session)
     rows = store.settlements(pool_prefix=prefix, year=body.over)
     stays = [stay_of(row, policy) async for row in rows]

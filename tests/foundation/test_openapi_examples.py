@@ -79,6 +79,8 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("get", "/v1/clearing/reconciliations", "auditor"),
     ("get", "/v1/clearing/reconciliations/{reconciliation_id}", "auditor"),
     ("post", "/v1/policies/whatif", "auditor"),
+    ("post", "/v1/year-end/runs", "auditor"),
+    ("get", "/v1/year-end/payments", "auditor"),
     ("post", "/v1/settlements/{settlement_id}/reversal", "hospital"),
     ("post", "/fhir/Task", "hospital"),
     ("post", "/v1/admissions/{visit_id}/reversal", "hospital"),

@@ -1,0 +1,62 @@
+"""The year-end top-up (二次救助 / 年度补足): run it for a region's ended plan year, and read
+what was booked. Auditors within their region and admins; hospitals and funds may not."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from service.auth.deps import AuditorDep
+from service.deps import CatalogDep, SettingsDep
+from service.errors import problem_responses
+from service.unit_of_work import UnitOfWorkDep
+from service.yearend.schemas import REGION_CODE, YearEndLedger, YearEndRunCreate, YearEndRunPublic
+from service.yearend.service import run_year_end, year_end_ledger
+
+router = APIRouter(prefix="/v1/year-end", tags=["year-end"])
+
+
+@router.post(
+    "/runs",
+    response_model=YearEndRunPublic,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+    summary="Run the year-end top-up of a region's ended plan year (auditor, admin)",
+    description="Books, per person and `year_end` entry, the year's figure less what earlier "
+    "runs booked (a second run books nothing; a reversal or a late settlement since books the "
+    "difference as a new row). `dry_run` computes and stores nothing. 422 "
+    "`plan_year_not_over` before the year has ended, `plan_year_out_of_range` outside "
+    "2000-2098; 404 `region_not_found`, `region_out_of_scope`; 409 `year_end_run_raced` when "
+    "concurrent runs kept booking first; 503 `database_busy` when the rows stayed contended.",
+)
+async def post_run(
+    body: YearEndRunCreate, uow: UnitOfWorkDep, catalog: CatalogDep, principal: AuditorDep
+) -> YearEndRunPublic:
+    return await run_year_end(
+        uow, catalog, principal=principal, body=body, booked_by=principal.label
+    )
+
+
+@router.get(
+    "/payments",
+    response_model=YearEndLedger,
+    responses=problem_responses(401, 403, 404, 422),
+    summary="What the year-end runs booked for a region's plan year, and each fund's total",
+)
+async def get_payments(
+    uow: UnitOfWorkDep,
+    settings: SettingsDep,
+    principal: AuditorDep,
+    region_code: Annotated[str, Query(pattern=REGION_CODE)],
+    plan_year: Annotated[int, Query(ge=1, le=9998)],
+    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last id seen")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> YearEndLedger:
+    return await year_end_ledger(
+        uow,
+        principal=principal,
+        region_code=region_code,
+        plan_year=plan_year,
+        after=after,
+        limit=min(limit, settings.max_page_size),
+    )
