@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol, TypeGuard, TypeVar
 
 from service.auth import Principal
 from service.base import utcnow
@@ -57,6 +58,25 @@ GENESIS = "0" * 64
 
 def ref(fund: Fund) -> FundRef:
     return FundRef(fund.code, fund.fund_type, fund.region_code)
+
+
+class _OfFundAndHospital(Protocol):
+    fund_code: str
+    hospital_code: str
+    county_code: str
+
+
+R = TypeVar("R", bound=_OfFundAndHospital)
+
+
+def in_scope(row: R | None, principal: Principal) -> TypeGuard[R]:
+    """Whether `row` (a statement, a reconciliation) exists and is the principal's to see: its
+    fund and its hospital both in the principal's scope."""
+    return (
+        row is not None
+        and principal.sees_fund(row.fund_code)
+        and principal.sees_hospital(row.hospital_code, row.county_code)
+    )
 
 
 async def require_fund(
@@ -399,11 +419,7 @@ async def closed_by_id(
     uow: UnitOfWork, *, principal: Principal, statement_id: int
 ) -> StatementPublic:
     row = await uow.clearing.statement(statement_id)
-    if (
-        row is None
-        or not principal.sees_fund(row.fund_code)
-        or not principal.sees_hospital(row.hospital_code, row.county_code)
-    ):
+    if not in_scope(row, principal):
         raise StatementNotFound(f"no closed statement {statement_id} that you may see")
     return await _closed_public(uow, row)
 
@@ -486,11 +502,7 @@ async def reconciliation(
 ) -> ReconciliationPublic:
     """A stored reconciliation, as it was answered."""
     row = await uow.clearing.reconciliation(reconciliation_id)
-    if (
-        row is None
-        or not principal.sees_fund(row.fund_code)
-        or not principal.sees_hospital(row.hospital_code, row.county_code)
-    ):
+    if not in_scope(row, principal):
         raise ReconciliationNotFound(f"no reconciliation {reconciliation_id} that you may see")
     return _reconciliation_public(row)
 
