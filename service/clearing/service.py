@@ -181,6 +181,20 @@ def _as_adjustment(line: Line) -> Line:
     return replace(line, adjustment=True)
 
 
+async def _asked(
+    uow: UnitOfWork, principal: Principal, fund_code: str, hospital_code: str, period: str
+) -> tuple[Fund, _Hospital, Period, ClearingStatement | None]:
+    """The fund, hospital and month a statement is asked for (fund and hospital in the caller's
+    scope), and the statement closed for them, if any."""
+    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
+    hospital = await _hospital(uow, principal, hospital_code)
+    when = parse_period(period)
+    closed = await uow.clearing.statement_for(
+        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
+    )
+    return fund, hospital, when, closed
+
+
 async def statement(
     uow: UnitOfWork,
     *,
@@ -189,12 +203,7 @@ async def statement(
     hospital_code: str,
     period: str,
 ) -> StatementPublic:
-    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
-    hospital = await _hospital(uow, principal, hospital_code)
-    when = parse_period(period)
-    closed = await uow.clearing.statement_for(
-        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
-    )
+    fund, hospital, when, closed = await _asked(uow, principal, fund_code, hospital_code, period)
     if closed is not None:
         return await _closed_public(uow, closed, fund)
     lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
@@ -332,14 +341,9 @@ async def close(
 ) -> tuple[StatementPublic, bool]:
     """关账: write the period's statement for good. Returns it and whether this call closed it
     (False: it was closed already, by this request's twin or earlier)."""
-    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
-    hospital = await _hospital(uow, principal, hospital_code)
-    when = parse_period(period)
-    existing = await uow.clearing.statement_for(
-        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
-    )
-    if existing is not None:
-        return await _closed_public(uow, existing, fund), False
+    fund, hospital, when, closed = await _asked(uow, principal, fund_code, hospital_code, period)
+    if closed is not None:
+        return await _closed_public(uow, closed, fund), False
     if (now or utcnow()) < when.end:
         raise PeriodNotOver(f"period {when} is not over; close it from {when.end.date()} on")
     lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
