@@ -6,9 +6,10 @@ from __future__ import annotations
 import select
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import sqlmodel
 from sqlalchemy import event
 from sqlalchemy.exc import (
     DBAPIError,
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.settings import Settings
+
+M = TypeVar("M", bound=sqlmodel.SQLModel)
 
 
 class DatabaseUnavailable(Exception):
@@ -172,3 +175,12 @@ async def add_once(session: AsyncSession, row: object) -> None:
     async with unless_duplicate(session):
         session.add(row)
         await session.flush()
+
+
+async def rows_where(
+    session: AsyncSession, model: type[M], *where: sa.ColumnElement[bool] | bool, order_by: Any
+) -> list[M]:
+    """Every `model` row meeting `where`, in `order_by` order (a column): the lines, payments or
+    marks of one parent, read whole."""
+    query = sqlmodel.select(model).where(*where).order_by(sqlmodel.col(order_by))
+    return list((await session.exec(query)).all())

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -92,41 +94,69 @@ class RateLimited(ServiceError):
     status, code, title = 429, "rate_limited", "Too many requests"
 
 
-def problem_response(
-    request: Request | None,
-    *,
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    errors: Sequence[FieldProblem] = (),
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
+@dataclass(frozen=True, slots=True)
+class ProblemFacts:
+    """What a problem answer says, whichever format renders it: problem+json here
+    (`problem_response`), an OperationOutcome under /fhir (service.fhir.outcome)."""
+
+    status: int
+    code: str
+    title: str
+    detail: str
+    errors: Sequence[FieldProblem] = ()
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, exc: ServiceError) -> ProblemFacts:
+        return cls(exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.headers)
+
+
+def invalid_request(exc: RequestValidationError, *, what: str = "field") -> ProblemFacts:
+    """A request FastAPI refused, one error per failing `what`; never its input, which may
+    hold a resident ID number."""
+    errors = [
+        FieldProblem(field=".".join(str(p) for p in e["loc"]), message=e["msg"], code=e["type"])
+        for e in exc.errors()
+    ]
+    detail = f"{len(errors)} {what}(s) failed validation"
+    return ProblemFacts(422, "validation_error", "The request is not valid", detail, errors)
+
+
+DATABASE_UNAVAILABLE = ProblemFacts(
+    503,
+    "database_unavailable",
+    "Service unavailable",
+    "The database cannot be reached; retry shortly.",
+    headers={"Retry-After": "2"},
+)
+
+
+def problem_response(request: Request | None, facts: ProblemFacts) -> JSONResponse:
     # Imported here: identity (which idtext uses) subclasses this module's errors.
     from service.idtext import redact
 
     request_id = getattr(request.state, "request_id", None) if request is not None else None
     # No problem repeats a resident ID number it was given, in a path, a body or a message.
     body = Problem(
-        type=f"urn:settlecheck:problem:{code}",
-        title=title,
-        status=status,
-        detail=redact(detail),
+        type=f"urn:settlecheck:problem:{facts.code}",
+        title=facts.title,
+        status=facts.status,
+        detail=redact(facts.detail),
         instance=redact(request.url.path) if request is not None else None,
-        code=code,
+        code=facts.code,
         request_id=request_id,
         errors=[
             FieldProblem(field=redact(e.field), message=redact(e.message), code=e.code)
-            for e in errors
+            for e in facts.errors
         ],
     )
-    headers = {**(headers or {}), "vary": "Accept-Language"}
+    headers = {**facts.headers, "vary": "Accept-Language"}
     if _wants_chinese(request):
         body = in_chinese(body)
         headers["content-language"] = "zh-CN"
     return JSONResponse(
         body.model_dump(exclude_none=True),
-        status_code=status,
+        status_code=facts.status,
         media_type=PROBLEM_JSON,
         headers=headers,
     )
@@ -163,10 +193,6 @@ def _field_message(problem: FieldProblem) -> str:
     return words.problems.get(problem.code, ("", problem.message))[1]
 
 
-def _field_path(loc: Sequence[Any]) -> str:
-    return ".".join(str(p) for p in loc)
-
-
 _HTTP_CODES = {
     401: ("unauthenticated", "Authentication required"),
     403: ("forbidden", "Forbidden"),
@@ -181,31 +207,11 @@ _HTTP_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return problem_response(
-            request,
-            status=exc.status,
-            code=exc.code,
-            title=exc.title,
-            detail=exc.detail,
-            errors=exc.errors,
-            headers=exc.headers,
-        )
+        return problem_response(request, ProblemFacts.of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        # Never echo the offending input back: it may hold a resident ID number.
-        errors = [
-            FieldProblem(field=_field_path(e["loc"]), message=e["msg"], code=e["type"])
-            for e in exc.errors()
-        ]
-        return problem_response(
-            request,
-            status=422,
-            code="validation_error",
-            title="The request is not valid",
-            detail=f"{len(errors)} field(s) failed validation",
-            errors=errors,
-        )
+        return problem_response(request, invalid_request(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -214,20 +220,18 @@ def install_error_handlers(app: FastAPI) -> None:
             # for "this body is not acceptable", as for a JSON syntax error: 422.
             return problem_response(
                 request,
-                status=422,
-                code="malformed_body",
-                title="The request is not valid",
-                detail="The request body cannot be decoded as JSON.",
+                ProblemFacts(
+                    status=422,
+                    code="malformed_body",
+                    title="The request is not valid",
+                    detail="The request body cannot be decoded as JSON.",
+                ),
             )
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(exc.headers or {})
         return problem_response(
-            request,
-            status=exc.status_code,
-            code=code,
-            title=title,
-            detail=detail,
-            headers=dict(exc.headers or {}),
+            request, ProblemFacts(exc.status_code, code, title, detail, headers=headers)
         )
 
     @app.exception_handler(DataError)
@@ -237,25 +241,20 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("database refused a value: %s", type(exc.orig).__name__)
         return problem_response(
             request,
-            status=422,
-            code="invalid_value",
-            title="The request is not valid",
-            detail="A value in the request cannot be stored or compared "
-            "(for example a NUL character or a number out of range).",
+            ProblemFacts(
+                status=422,
+                code="invalid_value",
+                title="The request is not valid",
+                detail="A value in the request cannot be stored or compared "
+                "(for example a NUL character or a number out of range).",
+            ),
         )
 
     from service.db import UNAVAILABLE_ERRORS, is_database_unavailable
 
     async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc).__name__)
-        return problem_response(
-            request,
-            status=503,
-            code="database_unavailable",
-            title="Service unavailable",
-            detail="The database cannot be reached; retry shortly.",
-            headers={"Retry-After": "2"},
-        )
+        return problem_response(request, DATABASE_UNAVAILABLE)
 
     # Registered per class, not only under `Exception`: Starlette runs the `Exception` handler
     # in its outermost middleware and then re-raises, so uvicorn closes the connection (a
@@ -270,10 +269,12 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error")
         return problem_response(
             request,
-            status=500,
-            code="internal_error",
-            title="Internal server error",
-            detail="An unexpected error occurred; it has been logged with the request id.",
+            ProblemFacts(
+                status=500,
+                code="internal_error",
+                title="Internal server error",
+                detail="An unexpected error occurred; it has been logged with the request id.",
+            ),
         )
 
 

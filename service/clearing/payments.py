@@ -14,6 +14,7 @@ from service.clearing.errors import (
 )
 from service.clearing.models import ClearingPayment
 from service.clearing.schemas import ClearingPaymentCreate, ClearingPaymentPublic
+from service.clearing.service import in_scope
 from service.db import Duplicate
 from service.money import fen_to_yuan, yuan_to_fen
 from service.unit_of_work import UnitOfWork
@@ -39,12 +40,7 @@ async def pay(
     # The statement row is locked (FOR UPDATE; SQLite takes the write lock at BEGIN), so two
     # payments of one statement are judged one after the other.
     row = await uow.clearing.statement(statement_id, lock=True)
-    if (
-        row is None
-        or not principal.sees_fund(row.fund_code)
-        or not principal.sees_hospital(row.hospital_code, row.county_code)
-        or principal.role not in (Role.FUND, Role.ADMIN)
-    ):
+    if not in_scope(row, principal) or principal.role not in (Role.FUND, Role.ADMIN):
         raise StatementNotFound(f"no closed statement {statement_id} that you may pay")
     amount = yuan_to_fen(body.amount)
     earlier = await uow.clearing.payment_by_reference(

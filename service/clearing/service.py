@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol, TypeGuard, TypeVar
 
 from service.auth import Principal
 from service.base import utcnow
@@ -57,6 +58,25 @@ GENESIS = "0" * 64
 
 def ref(fund: Fund) -> FundRef:
     return FundRef(fund.code, fund.fund_type, fund.region_code)
+
+
+class _OfFundAndHospital(Protocol):
+    fund_code: str
+    hospital_code: str
+    county_code: str
+
+
+R = TypeVar("R", bound=_OfFundAndHospital)
+
+
+def in_scope(row: R | None, principal: Principal) -> TypeGuard[R]:
+    """Whether `row` (a statement, a reconciliation) exists and is the principal's to see: its
+    fund and its hospital both in the principal's scope."""
+    return (
+        row is not None
+        and principal.sees_fund(row.fund_code)
+        and principal.sees_hospital(row.hospital_code, row.county_code)
+    )
 
 
 async def require_fund(
@@ -161,6 +181,20 @@ def _as_adjustment(line: Line) -> Line:
     return replace(line, adjustment=True)
 
 
+async def _asked(
+    uow: UnitOfWork, principal: Principal, fund_code: str, hospital_code: str, period: str
+) -> tuple[Fund, _Hospital, Period, ClearingStatement | None]:
+    """The fund, hospital and month a statement is asked for (fund and hospital in the caller's
+    scope), and the statement closed for them, if any."""
+    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
+    hospital = await _hospital(uow, principal, hospital_code)
+    when = parse_period(period)
+    closed = await uow.clearing.statement_for(
+        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
+    )
+    return fund, hospital, when, closed
+
+
 async def statement(
     uow: UnitOfWork,
     *,
@@ -169,12 +203,7 @@ async def statement(
     hospital_code: str,
     period: str,
 ) -> StatementPublic:
-    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
-    hospital = await _hospital(uow, principal, hospital_code)
-    when = parse_period(period)
-    closed = await uow.clearing.statement_for(
-        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
-    )
+    fund, hospital, when, closed = await _asked(uow, principal, fund_code, hospital_code, period)
     if closed is not None:
         return await _closed_public(uow, closed, fund)
     lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
@@ -312,14 +341,9 @@ async def close(
 ) -> tuple[StatementPublic, bool]:
     """关账: write the period's statement for good. Returns it and whether this call closed it
     (False: it was closed already, by this request's twin or earlier)."""
-    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
-    hospital = await _hospital(uow, principal, hospital_code)
-    when = parse_period(period)
-    existing = await uow.clearing.statement_for(
-        fund_code=fund.code, hospital_code=hospital.code, period=str(when)
-    )
-    if existing is not None:
-        return await _closed_public(uow, existing, fund), False
+    fund, hospital, when, closed = await _asked(uow, principal, fund_code, hospital_code, period)
+    if closed is not None:
+        return await _closed_public(uow, closed, fund), False
     if (now or utcnow()) < when.end:
         raise PeriodNotOver(f"period {when} is not over; close it from {when.end.date()} on")
     lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
@@ -399,11 +423,7 @@ async def closed_by_id(
     uow: UnitOfWork, *, principal: Principal, statement_id: int
 ) -> StatementPublic:
     row = await uow.clearing.statement(statement_id)
-    if (
-        row is None
-        or not principal.sees_fund(row.fund_code)
-        or not principal.sees_hospital(row.hospital_code, row.county_code)
-    ):
+    if not in_scope(row, principal):
         raise StatementNotFound(f"no closed statement {statement_id} that you may see")
     return await _closed_public(uow, row)
 
@@ -486,11 +506,7 @@ async def reconciliation(
 ) -> ReconciliationPublic:
     """A stored reconciliation, as it was answered."""
     row = await uow.clearing.reconciliation(reconciliation_id)
-    if (
-        row is None
-        or not principal.sees_fund(row.fund_code)
-        or not principal.sees_hospital(row.hospital_code, row.county_code)
-    ):
+    if not in_scope(row, principal):
         raise ReconciliationNotFound(f"no reconciliation {reconciliation_id} that you may see")
     return _reconciliation_public(row)
 

@@ -31,6 +31,7 @@ from service.clearing.models import (
 from service.db import (
     add_once,
     insert_unless_exists,
+    rows_where,
     unless_duplicate,
 )
 from service.regions.models import Hospital
@@ -285,12 +286,10 @@ class SqlClearingStore:
             await conn.execute(sa.insert(table_of(ClearingStatementLine)), rows)
 
     async def statement_lines(self, statement_id: int) -> list[ClearingStatementLine]:
-        query = (
-            select(ClearingStatementLine)
-            .where(ClearingStatementLine.statement_id == statement_id)
-            .order_by(col(ClearingStatementLine.id))
+        line = ClearingStatementLine
+        return await rows_where(
+            self._session, line, line.statement_id == statement_id, order_by=line.id
         )
-        return list((await self._session.exec(query)).all())
 
     async def closed_statements(
         self,
@@ -312,12 +311,8 @@ class SqlClearingStore:
         return int((await self._session.exec(query)).one())
 
     async def payments(self, statement_id: int) -> list[ClearingPayment]:
-        query = (
-            select(ClearingPayment)
-            .where(ClearingPayment.statement_id == statement_id)
-            .order_by(col(ClearingPayment.id))
-        )
-        return list((await self._session.exec(query)).all())
+        p = ClearingPayment
+        return await rows_where(self._session, p, p.statement_id == statement_id, order_by=p.id)
 
     async def payment_by_reference(
         self, *, fund_code: str, reference: str

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
@@ -16,7 +16,13 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 
 from service.db import is_database_unavailable
-from service.errors import FieldProblem, ServiceError
+from service.errors import (
+    DATABASE_UNAVAILABLE,
+    FieldProblem,
+    ProblemFacts,
+    ServiceError,
+    invalid_request,
+)
 from service.fhir.errors import InvalidResource
 from service.fhir.systems import FHIR_JSON
 from service.idtext import redact
@@ -48,33 +54,26 @@ def resource_response(
     )
 
 
-def outcome(
-    status: int, code: str, title: str, detail: str, errors: Sequence[FieldProblem] = ()
-) -> OperationOutcome:
+def outcome(facts: ProblemFacts) -> OperationOutcome:
+    status = facts.status
     issue: dict[str, Any] = {
         "severity": "error",
         "code": ISSUE_CODES.get(status, "exception" if status >= 500 else "processing"),
-        "details": {"coding": [{"system": PROBLEM_SYSTEM, "code": code}], "text": title},
+        "details": {
+            "coding": [{"system": PROBLEM_SYSTEM, "code": facts.code}],
+            "text": facts.title,
+        },
         # As in every problem answer: no resident ID number is repeated (service/idtext.py).
-        "diagnostics": redact(detail),
+        "diagnostics": redact(facts.detail),
     }
-    expressions = list(dict.fromkeys(redact(e.field) for e in errors))
+    expressions = list(dict.fromkeys(redact(e.field) for e in facts.errors))
     if expressions:
         issue["expression"] = expressions
     return OperationOutcome.model_validate({"issue": [issue]})
 
 
-def outcome_response(
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    errors: Sequence[FieldProblem] = (),
-    headers: dict[str, str] | None = None,
-) -> Response:
-    return resource_response(
-        outcome(status, code, title, detail, errors), status=status, headers=headers
-    )
+def outcome_response(facts: ProblemFacts) -> Response:
+    return resource_response(outcome(facts), status=facts.status, headers=dict(facts.headers))
 
 
 def invalid(exc: ValidationError, resource_type: str) -> InvalidResource:
@@ -103,30 +102,18 @@ class FhirRoute(APIRoute):
             try:
                 return await handler(request)
             except ServiceError as exc:
-                return outcome_response(
-                    exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.headers or None
-                )
+                return outcome_response(ProblemFacts.of(exc))
             except RequestValidationError as exc:
-                errors = [
-                    FieldProblem(
-                        field=".".join(str(p) for p in e["loc"]), message=e["msg"], code=e["type"]
-                    )
-                    for e in exc.errors()
-                ]
-                detail = f"{len(errors)} parameter(s) failed validation"
-                title = "The request is not valid"
-                return outcome_response(422, "validation_error", title, detail, errors)
+                return outcome_response(invalid_request(exc, what="parameter"))
             except DataError:
                 # A value the database cannot hold or compare (a NUL, a number out of range).
                 detail = "A value in the resource cannot be stored or compared."
-                return outcome_response(422, "invalid_value", "The request is not valid", detail)
+                title = "The request is not valid"
+                return outcome_response(ProblemFacts(422, "invalid_value", title, detail))
             except Exception as exc:
                 if not is_database_unavailable(exc):
                     raise
                 log.warning("database unavailable: %s", type(exc).__name__)
-                detail = "The database cannot be reached; retry shortly."
-                title = "Service unavailable"
-                headers = {"Retry-After": "2"}
-                return outcome_response(503, "database_unavailable", title, detail, (), headers)
+                return outcome_response(DATABASE_UNAVAILABLE)
 
         return answered

@@ -8,7 +8,6 @@ from typing import Any
 from service.nhsa.call import Call, build, parse
 from service.nhsa.errors import InvalidInput
 from service.nhsa.inputs import Encounter3101, Input3101, Patient3101
-from service.settlements import service as settlements
 from service.settlements.schemas import FindingPublic, SettlementPreviewCreate, SettlementPublic
 
 
@@ -60,14 +59,7 @@ async def _preview(call: Call, encounter: Encounter3101, index: int) -> Settleme
             "out_of_policy": encounter.ownpay_amt,
         },
     )
-    return await settlements.preview(
-        call.uow,
-        catalog=call.catalog,
-        hospitals=call.hospitals,
-        hospital_code=call.hospital_code,
-        window=call.admissions.window,
-        body=body,
-    )
+    return await call.desk.preview(call.uow, body)
 
 
 def _results(call: Call, patient: Patient3101, previewed: SettlementPublic) -> list[dict[str, Any]]:

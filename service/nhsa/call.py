@@ -19,6 +19,7 @@ from service.nhsa.inputs import Credential
 from service.nhsa.mapping import Mapping, mapping_for, province_of
 from service.regions.directory import HospitalDirectory
 from service.settlements.context import Catalog
+from service.settlements.desk import Desk
 from service.unit_of_work import UnitOfWork
 
 M = TypeVar("M", bound=BaseModel)
@@ -44,6 +45,11 @@ class Call:
     @property
     def actor(self) -> str:
         return self.principal.label
+
+    @property
+    def desk(self) -> Desk:
+        """Where the message's bill is (pre-)settled: the calling hospital's desk."""
+        return Desk(self.catalog, self.hospitals, self.hospital_code, self.admissions.window)
 
     def mapping(self, county: str | None = None) -> Mapping:
         """The codes of the insured place's province (national when unknown)."""

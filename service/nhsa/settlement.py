@@ -67,14 +67,7 @@ def _output(
 async def pre_settle(call: Call) -> dict[str, Any]:
     data = parse(Input2304, call).data
     body = build(SettlementPreviewCreate, "input.data", **_request(call, data))
-    previewed = await settlements.preview(
-        call.uow,
-        catalog=call.catalog,
-        hospitals=call.hospitals,
-        hospital_code=call.hospital_code,
-        window=call.admissions.window,
-        body=body,
-    )
+    previewed = await call.desk.preview(call.uow, body)
     return _output(call, previewed, psn_no=data.psn_no, medins_setl_id=None)
 
 
@@ -82,14 +75,7 @@ async def settle(call: Call) -> dict[str, Any]:
     data = parse(Input2304, call).data
     key = data.medins_setl_id or call.envelope.msgid
     body = build(SettlementCreate, "input.data", **_request(call, data), his_settlement_id=key)
-    outcome = await settlements.create(
-        call.uow,
-        catalog=call.catalog,
-        hospitals=call.hospitals,
-        hospital_code=call.hospital_code,
-        window=call.admissions.window,
-        body=body,
-    )
+    outcome = await call.desk.settle(call.uow, body)
     return _output(
         call,
         outcome.settlement,

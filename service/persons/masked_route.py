@@ -11,7 +11,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from service.errors import FieldProblem, ServiceError, problem_response
+from service.errors import ProblemFacts, ServiceError, invalid_request, problem_response
 from service.flat_route import FlatRoute
 from service.observability import redact
 
@@ -24,46 +24,20 @@ class MaskedPathRoute(APIRoute):
             try:
                 return await handler(request)
             except ServiceError as exc:
-                return _problem(
-                    request, exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.headers
-                )
+                return _problem(request, ProblemFacts.of(exc))
             except RequestValidationError as exc:
-                errors = [
-                    FieldProblem(
-                        field=".".join(str(p) for p in e["loc"]), message=e["msg"], code=e["type"]
-                    )
-                    for e in exc.errors()
-                ]
-                detail = f"{len(errors)} field(s) failed validation"
-                title = "The request is not valid"
-                return _problem(request, 422, "validation_error", title, detail, errors, {})
+                return _problem(request, invalid_request(exc))
 
         return masked
 
 
-def _problem(
-    request: Request,
-    status: int,
-    code: str,
-    title: str,
-    detail: str,
-    errors: list[FieldProblem],
-    headers: dict[str, str],
-) -> Response:
+def _problem(request: Request, facts: ProblemFacts) -> Response:
     shown = SimpleNamespace(
         state=request.state,
         headers=request.headers,
         url=SimpleNamespace(path=redact(request.url.path)),
     )
-    return problem_response(
-        cast(Request, shown),
-        status=status,
-        code=code,
-        title=title,
-        detail=detail,
-        errors=errors,
-        headers=headers or None,
-    )
+    return problem_response(cast(Request, shown), facts)
 
 
 class FlatMaskedPathRoute(MaskedPathRoute, FlatRoute):

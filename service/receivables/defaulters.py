@@ -11,11 +11,10 @@ from service.auth import Principal, Role
 from service.receivables.errors import AlreadyMarked, NotMarked, TooEarlyToMark
 from service.receivables.models import DefaulterMark, Receivable
 from service.receivables.schemas import MarkCreate, MarkPublic
-from service.receivables.service import today_in_china, visible
+from service.receivables.service import book_finding, today_in_china, visible
 from service.receivables.status import overdue
 from service.receivables.terms import DEFAULTER_WITHOUT_REMINDERS, Terms
 from service.unit_of_work import UnitOfWork
-from service.violations.ledger import Finding
 
 
 def _public(row: DefaulterMark, booked: str | None = None) -> MarkPublic:
@@ -92,24 +91,19 @@ def _row(
 
 
 async def _book(uow: UnitOfWork, row: Receivable, mark_row: DefaulterMark, terms: Terms) -> None:
-    await uow.violations.book(
-        Finding(
-            rule_code=DEFAULTER_WITHOUT_REMINDERS,
-            hospital_code=row.hospital_code,
-            county_code=row.county_code,
-            source="defaulter_mark",
-            source_ref=str(mark_row.id),
-            evidence={
-                "receivable_id": row.id,
-                "reminders_sent": mark_row.reminders_sent,
-                "reminders_required": terms.reminders_required,
-                "reason": mark_row.reason,
-            },
-            points=Decimal(terms.defaulter_points),
-            visit_id=row.visit_id,
-            person_key=row.person_key,
-            person_masked=row.person_masked,
-        ),
+    await book_finding(
+        uow,
+        row,
+        rule_code=DEFAULTER_WITHOUT_REMINDERS,
+        source="defaulter_mark",
+        source_ref=str(mark_row.id),
+        evidence={
+            "receivable_id": row.id,
+            "reminders_sent": mark_row.reminders_sent,
+            "reminders_required": terms.reminders_required,
+            "reason": mark_row.reason,
+        },
+        points=Decimal(terms.defaulter_points),
     )
 
 

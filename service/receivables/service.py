@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from service.auth import Principal, Role
 from service.base import utcnow
@@ -214,28 +215,50 @@ async def _refuse(uow: UnitOfWork, receivable_id: int, amount: int) -> None:
     )
 
 
-async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: ReceivablePayment) -> None:
-    """先诊疗后付费: a payment taken before discharge is a payment demanded up front."""
-    terms = Terms.of(row.terms)
+async def book_finding(
+    uow: UnitOfWork,
+    row: Receivable,
+    *,
+    rule_code: str,
+    source: str,
+    source_ref: str,
+    evidence: dict[str, Any],
+    points: Decimal,
+) -> None:
+    """Book a broken rule found on the receivable, against its hospital, visit and person."""
     await uow.violations.book(
         Finding(
-            rule_code=PREPAYMENT_DEMANDED,
+            rule_code=rule_code,
             hospital_code=row.hospital_code,
             county_code=row.county_code,
-            source="receivable",
-            source_ref=str(row.id),
-            evidence={
-                "receivable_id": row.id,
-                "his_payment_id": payment.his_payment_id,
-                "amount": fen_to_yuan(payment.amount_fen),
-                "paid_at": payment.paid_at.isoformat(),
-                "discharged_at": row.discharged_at.isoformat(),
-            },
-            points=Decimal(terms.prepayment_points),
+            source=source,
+            source_ref=source_ref,
+            evidence=evidence,
+            points=points,
             visit_id=row.visit_id,
             person_key=row.person_key,
             person_masked=row.person_masked,
         ),
+    )
+
+
+async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: ReceivablePayment) -> None:
+    """先诊疗后付费: a payment taken before discharge is a payment demanded up front."""
+    terms = Terms.of(row.terms)
+    await book_finding(
+        uow,
+        row,
+        rule_code=PREPAYMENT_DEMANDED,
+        source="receivable",
+        source_ref=str(row.id),
+        evidence={
+            "receivable_id": row.id,
+            "his_payment_id": payment.his_payment_id,
+            "amount": fen_to_yuan(payment.amount_fen),
+            "paid_at": payment.paid_at.isoformat(),
+            "discharged_at": row.discharged_at.isoformat(),
+        },
+        points=Decimal(terms.prepayment_points),
     )
 
 

@@ -20,7 +20,7 @@ from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.db import add_once
+from service.db import add_once, rows_where
 from service.receivables.models import (
     DefaulterMark,
     Instalment,
@@ -180,40 +180,27 @@ class SqlReceivableStore:
         return (await self._session.exec(query)).first()
 
     async def payments(self, receivable_id: int) -> list[ReceivablePayment]:
-        query = (
-            select(ReceivablePayment)
-            .where(ReceivablePayment.receivable_id == receivable_id)
-            .order_by(col(ReceivablePayment.id))
-        )
-        return list((await self._session.exec(query)).all())
+        p = ReceivablePayment
+        return await rows_where(self._session, p, p.receivable_id == receivable_id, order_by=p.id)
 
     async def instalments(self, receivable_id: int) -> list[Instalment]:
-        query = (
-            select(Instalment)
-            .where(Instalment.receivable_id == receivable_id)
-            .order_by(col(Instalment.seq))
-        )
-        return list((await self._session.exec(query)).all())
+        i = Instalment
+        return await rows_where(self._session, i, i.receivable_id == receivable_id, order_by=i.seq)
 
     async def reminders(self, receivable_id: int) -> list[Reminder]:
-        query = (
-            select(Reminder)
-            .where(Reminder.receivable_id == receivable_id)
-            .order_by(col(Reminder.id))
-        )
-        return list((await self._session.exec(query)).all())
+        r = Reminder
+        return await rows_where(self._session, r, r.receivable_id == receivable_id, order_by=r.id)
 
     async def marks(self, *, hospital_code: str, person_key: str) -> list[DefaulterMark]:
         """A person's marks at a hospital, oldest first: the last one is in force."""
-        query = (
-            select(DefaulterMark)
-            .where(
-                DefaulterMark.hospital_code == hospital_code,
-                DefaulterMark.person_key == person_key,
-            )
-            .order_by(col(DefaulterMark.id))
+        m = DefaulterMark
+        return await rows_where(
+            self._session,
+            m,
+            m.hospital_code == hospital_code,
+            m.person_key == person_key,
+            order_by=m.id,
         )
-        return list((await self._session.exec(query)).all())
 
     async def is_marked(self, *, hospital_code: str, person_key: str) -> bool:
         # Core: every eligible admission asks (ADR 0008's hot-path rule)

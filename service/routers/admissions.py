@@ -22,10 +22,10 @@ from service.admissions.service import admit
 from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
+from service.routers.replays import REPLAYED
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
-REPLAYED = "Idempotent-Replayed"
 
 
 def _created(body: dict[str, Any], *, replayed: bool) -> JSONResponse:

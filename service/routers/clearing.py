@@ -27,8 +27,9 @@ from service.clearing.schemas import (
     StatementCreate,
     StatementPublic,
 )
-from service.deps import SettingsDep
 from service.errors import problem_responses
+from service.routers.params import CodeFilter, capped_limit
+from service.routers.replays import answer_replayed, replay_doc
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/clearing", tags=["clearing"])
@@ -39,16 +40,8 @@ ReconcilerDep = ClearingReconcilerDep
 PayerDep = ClearingPayerDep
 StatementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ReconciliationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def _replayed(what: str, schema: str = "StatementPublic") -> dict[str, object]:
-    return {
-        "description": f"{what} (a replay)",
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-    }
-
-
 Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
+Limit = Annotated[int, capped_limit(50)]
 
 
 @router.get("/funds", response_model=list[FundPublic], responses=problem_responses(401, 403))
@@ -95,7 +88,11 @@ async def get_statement(
     response_model=StatementPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Close a period (关账): the statement becomes immutable and hashed; never reopened",
-    openapi_extra={"responses": {"200": _replayed("the statement, closed already")}},
+    openapi_extra={
+        "responses": {
+            "200": replay_doc("the statement, closed already (a replay)", "StatementPublic")
+        }
+    },
     description="201 when this call closed it; 200 with the stored statement when it was "
     "closed already (also by a concurrent twin of this request).",
 )
@@ -123,18 +120,17 @@ async def close_period(
 )
 async def list_statements(
     uow: UnitOfWorkDep,
-    settings: SettingsDep,
     principal: ReaderDep,
-    fund_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
-    hospital_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Limit,
+    fund_code: CodeFilter = None,
+    hospital_code: CodeFilter = None,
 ) -> list[StatementPublic]:
     return await service.list_closed(
         uow,
         principal=principal,
         fund_code=fund_code,
         hospital_code=hospital_code,
-        limit=min(limit, settings.max_page_size),
+        limit=limit,
     )
 
 
@@ -184,7 +180,9 @@ async def export_statement(
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Record the fund's payment (拨付) of a closed statement; idempotent by reference",
     openapi_extra={
-        "responses": {"200": _replayed("the payment recorded before", "ClearingPaymentPublic")}
+        "responses": {
+            "200": replay_doc("the payment recorded before (a replay)", "ClearingPaymentPublic")
+        }
     },
 )
 async def pay_statement(
@@ -198,8 +196,7 @@ async def pay_statement(
         uow, principal=principal, statement_id=statement_id, body=body
     )
     if replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+        answer_replayed(response)
     return payment
 
 
@@ -243,12 +240,11 @@ async def reconcile(
 )
 async def list_reconciliations(
     uow: UnitOfWorkDep,
-    settings: SettingsDep,
     principal: ReaderDep,
-    fund_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
-    hospital_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    limit: Limit,
+    fund_code: CodeFilter = None,
+    hospital_code: CodeFilter = None,
     period: Annotated[str | None, Query(pattern=PERIOD, description="YYYY-MM")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[ReconciliationPublic]:
     return await service.list_reconciliations(
         uow,
@@ -256,7 +252,7 @@ async def list_reconciliations(
         fund_code=fund_code,
         hospital_code=hospital_code,
         period=period,
-        limit=min(limit, settings.max_page_size),
+        limit=limit,
     )
 
 

@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from service.clearing import service as clearing
-from service.clearing.schemas import CODE, PERIOD
+from service.clearing.schemas import PERIOD
 from service.console.views import page
 from service.receivables import defaulters
 from service.receivables import service as receivables
 from service.routers.console import UserDep, guard
+from service.routers.params import CodeFilter
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
@@ -23,8 +24,8 @@ router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Dep
 async def clearing_page(
     uow: UnitOfWorkDep,
     user: UserDep,
-    fund_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
-    hospital_code: Annotated[str | None, Query(max_length=32, pattern=CODE)] = None,
+    fund_code: CodeFilter = None,
+    hospital_code: CodeFilter = None,
     period: Annotated[str | None, Query(pattern=PERIOD)] = None,
 ) -> Response:
     """A fund's statement for a hospital and month (as GET /v1/clearing/statement answers it,

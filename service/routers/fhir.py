@@ -24,6 +24,7 @@ from service.fhir.outcome import FhirRoute, resource_response
 from service.fhir.reading import read_resource
 from service.fhir.systems import FHIR_JSON
 from service.settlements import service as settlements
+from service.settlements.desk import Desk
 from service.settlements.schemas import ReversalCreate, SettlementCreate, SettlementPreviewCreate
 from service.unit_of_work import UnitOfWorkDep
 
@@ -155,17 +156,11 @@ async def submit_claim(
     assert principal.hospital_code is not None
     claim = await read_resource(request, Claim)
     fields = claims.settlement_request(claim)
+    desk = Desk(catalog, hospitals, principal.hospital_code, window)
     with expressions(claims.FIELDS):
         if claim.use == "predetermination":
             preview = build(SettlementPreviewCreate, fields, claims.FIELDS)
-            previewed = await settlements.preview(
-                uow,
-                catalog=catalog,
-                hospitals=hospitals,
-                hospital_code=principal.hospital_code,
-                window=window,
-                body=preview,
-            )
+            previewed = await desk.preview(uow, preview)
             return resource_response(claims.claim_response(previewed, claim=claim))
         key = claims.claim_key(claim)
         if key is None:
@@ -175,14 +170,7 @@ async def submit_claim(
             )
         _if_none_exist(if_none_exist, claim)
         body = build(SettlementCreate, {**fields, "his_settlement_id": key}, claims.FIELDS)
-        outcome = await settlements.create(
-            uow,
-            catalog=catalog,
-            hospitals=hospitals,
-            hospital_code=principal.hospital_code,
-            window=window,
-            body=body,
-        )
+        outcome = await desk.settle(uow, body)
     settled = outcome.settlement
     return resource_response(
         claims.claim_response(settled, claim=claim),

@@ -4,12 +4,14 @@ auditors read their region; admins read everything."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from fastapi.types import DecoratedCallable
+from pydantic import BaseModel
 
 from service.auth.deps import AuditorOrHospitalDep, HospitalDep
-from service.deps import SettingsDep
 from service.errors import problem_responses
 from service.receivables import defaulters, indicators, service
 from service.receivables.schemas import (
@@ -21,17 +23,32 @@ from service.receivables.schemas import (
     ReminderCreate,
     ScheduleCreate,
 )
+from service.routers.params import CodeFilter, capped_limit
+from service.routers.replays import answer_replayed, replay_doc
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
 
-_REPLAYED = {
-    "description": "the receivable, as the same request left it before (a replay)",
-    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReceivablePublic"}}},
-}
+_REPLAYED = replay_doc(
+    "the receivable, as the same request left it before (a replay)", "ReceivablePublic"
+)
 ReceivableId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-HospitalFilter = Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
-Limit = Annotated[int, Query(ge=1, le=200)]
+Limit = Annotated[int, capped_limit(100)]
+
+
+def _post(
+    path: str, summary: str, *, model: type[BaseModel] = ReceivablePublic, replays: bool = False
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A hospital's POST on one of its receivables: 201 when it records something; with
+    `replays`, 200 when the same request came before."""
+    return router.post(
+        path,
+        status_code=201,
+        response_model=model,
+        responses=problem_responses(401, 403, 404, 409, 422),
+        summary=summary,
+        openapi_extra={"responses": {"200": _REPLAYED}} if replays else None,
+    )
 
 
 @router.get(
@@ -57,16 +74,15 @@ async def by_settlement(
 )
 async def overdue(
     uow: UnitOfWorkDep,
-    settings: SettingsDep,
     principal: AuditorOrHospitalDep,
-    hospital_code: HospitalFilter = None,
-    limit: Limit = 100,
+    limit: Limit,
+    hospital_code: CodeFilter = None,
 ) -> OverdueSummary:
     return await service.overdue_list(
         uow,
         principal=principal,
         hospital_code=hospital_code,
-        limit=min(limit, settings.max_page_size),
+        limit=limit,
     )
 
 
@@ -93,16 +109,15 @@ async def pay_after_treatment_indicators(
 )
 async def defaulter_history(
     uow: UnitOfWorkDep,
-    settings: SettingsDep,
     principal: AuditorOrHospitalDep,
-    hospital_code: HospitalFilter = None,
-    limit: Limit = 100,
+    limit: Limit,
+    hospital_code: CodeFilter = None,
 ) -> list[MarkPublic]:
     return await defaulters.history(
         uow,
         principal=principal,
         hospital_code=hospital_code,
-        limit=min(limit, settings.max_page_size),
+        limit=limit,
     )
 
 
@@ -117,13 +132,10 @@ async def get_receivable(
     return await service.get(uow, principal=principal, receivable_id=receivable_id)
 
 
-@router.post(
+@_post(
     "/{receivable_id}/payments",
-    status_code=201,
-    response_model=ReceivablePublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Record a payment of the patient's share; idempotent by his_payment_id",
-    openapi_extra={"responses": {"200": _REPLAYED}},
+    "Record a payment of the patient's share; idempotent by his_payment_id",
+    replays=True,
 )
 async def pay(
     receivable_id: ReceivableId,
@@ -136,18 +148,14 @@ async def pay(
         uow, principal=principal, receivable_id=receivable_id, body=body
     )
     if replayed:
-        response.status_code = 200
-        response.headers["Idempotent-Replayed"] = "true"
+        answer_replayed(response)
     return receivable
 
 
-@router.post(
+@_post(
     "/{receivable_id}/instalments",
-    status_code=201,
-    response_model=ReceivablePublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="分期付款: the instalment schedule agreed at discharge (once)",
-    openapi_extra={"responses": {"200": _REPLAYED}},
+    "分期付款: the instalment schedule agreed at discharge (once)",
+    replays=True,
 )
 async def schedule(
     receivable_id: ReceivableId,
@@ -164,25 +172,17 @@ async def schedule(
     return receivable
 
 
-@router.post(
-    "/{receivable_id}/reminders",
-    status_code=201,
-    response_model=ReceivablePublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="催缴: record a reminder sent to the patient",
-)
+@_post("/{receivable_id}/reminders", "催缴: record a reminder sent to the patient")
 async def remind(
     receivable_id: ReceivableId, body: ReminderCreate, uow: UnitOfWorkDep, principal: HospitalDep
 ) -> ReceivablePublic:
     return await service.remind(uow, principal=principal, receivable_id=receivable_id, body=body)
 
 
-@router.post(
+@_post(
     "/{receivable_id}/defaulter",
-    status_code=201,
-    response_model=MarkPublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="恶意拖欠: mark the person a defaulter (after the policy's grace period)",
+    "恶意拖欠: mark the person a defaulter (after the policy's grace period)",
+    model=MarkPublic,
 )
 async def mark_defaulter(
     receivable_id: ReceivableId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
@@ -190,12 +190,10 @@ async def mark_defaulter(
     return await defaulters.mark(uow, principal=principal, receivable_id=receivable_id, body=body)
 
 
-@router.post(
+@_post(
     "/{receivable_id}/defaulter/removal",
-    status_code=201,
-    response_model=MarkPublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Lift a defaulter mark (the mark stays in the history)",
+    "Lift a defaulter mark (the mark stays in the history)",
+    model=MarkPublic,
 )
 async def unmark_defaulter(
     receivable_id: ReceivableId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep

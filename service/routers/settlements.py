@@ -12,7 +12,9 @@ from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.deps import AdmissionContextDep, SettingsDep
 from service.errors import problem_responses
 from service.idtext import NoResidentId
+from service.routers.replays import REPLAYED
 from service.settlements import service
+from service.settlements.desk import Desk
 from service.settlements.schemas import (
     ReversalCreate,
     SettlementCreate,
@@ -41,14 +43,7 @@ async def preview_settlement(
     hospital_code: HospitalCodeDep,
     trace: TraceQuery = "full",
 ) -> Response:
-    settlement = await service.preview(
-        uow,
-        catalog=ctx.catalog,
-        hospitals=ctx.hospitals,
-        hospital_code=hospital_code,
-        window=ctx.window,
-        body=body,
-    )
+    settlement = await Desk.of(ctx, hospital_code).preview(uow, body)
     return settlement_response(settlement, trace)
 
 
@@ -76,17 +71,10 @@ async def create_settlement(
 ) -> Response:
     # One dependency for the catalog, the hospitals and the date window (the admission
     # context holds all three): each dependency costs a solve per request (ADR 0020).
-    outcome = await service.create(
-        uow,
-        catalog=ctx.catalog,
-        hospitals=ctx.hospitals,
-        hospital_code=hospital_code,
-        window=ctx.window,
-        body=body,
-    )
+    outcome = await Desk.of(ctx, hospital_code).settle(uow, body)
     headers = {"Location": f"/v1/settlements/{outcome.settlement.id}"}
     if outcome.replayed:
-        headers["Idempotent-Replayed"] = "true"
+        headers[REPLAYED] = "true"
     return settlement_response(outcome.settlement, trace, status_code=201, headers=headers)
 
 

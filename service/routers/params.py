@@ -1,0 +1,25 @@
+"""Query parameters the list routes share: an optional code filter and a capped `limit`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+
+from service.clearing.schemas import CODE
+from service.deps import SettingsDep
+
+CodeFilter = Annotated[str | None, Query(max_length=32, pattern=CODE)]
+"""An optional hospital or fund code to narrow a list to (letters, digits, `_`, `-`)."""
+
+
+def capped_limit(default: int) -> Any:
+    """`limit` from the query string (1 to 200, `default` when absent), never more than the
+    settings' max_page_size. Use as `Annotated[int, capped_limit(50)]`."""
+
+    async def limit_(
+        settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=200)] = default
+    ) -> int:
+        return min(limit, settings.max_page_size)
+
+    return Depends(limit_)
