@@ -1,11 +1,17 @@
 """What-if (政策测算): read a period's settlements, settle each again under the proposal with
 the pure engine (service/policy/whatif.py) in a worker thread, and report. Nothing stored
-changes: the store only reads, and the engine's accumulators are the what-if's own."""
+changes: the store only reads, and the engine's accumulators are the what-if's own.
+
+The year-end top-up is part of the cost: "now" is what a year-end run of the year would compute
+(the version in force on the plan year's last day for each pool, service/yearend/years.py, over
+the stored results, service/settlements/render.py `stored_result`), beside what runs have
+booked so far; "proposed" is the proposal's `year_end` entries over its own results."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -21,18 +27,23 @@ from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.policy.whatif import BUCKET_EDGES, Stay, WhatIfReport, what_if
+from service.policy_versions.errors import NoPolicyInForce
 from service.policy_versions.service import check_document, list_versions, stored_of
 from service.policy_versions.timeline import Stored, compile_timeline
 from service.regions.service import in_pooling_region
-from service.settlements.context import INSURANCE_FUNDS
+from service.settlements.context import INSURANCE_FUNDS, Catalog
+from service.settlements.render import stored_result
 from service.whatif.schemas import (
     FundPublic,
     PatientPublic,
     RatioPublic,
     WhatIfCreate,
     WhatIfPublic,
+    YearEndPublic,
 )
 from service.whatif.store import SqlWhatIfStore
+from service.yearend import years as plan_years
+from service.yearend.store import SqlYearEndStore
 
 
 class WhatIfForbidden(Forbidden):
@@ -106,6 +117,8 @@ def stay_of(row: Any, proposed: CompiledPolicy | None = None) -> Stay:
         paid_now=paid,
         waived_now_fen=yuan_to_fen(Decimal(result.get("totals", {}).get("waived", "0"))),
         patient_now_fen=int(row.patient_pays_fen),
+        # every stage of a stay settled in stages keeps its own bill (ADR 0018)
+        admission=int(row.admission_id) if "stage_bill" in result else None,
     )
 
 
@@ -127,6 +140,7 @@ def _lines(result: Mapping[str, Any], total: int, in_policy: int) -> tuple[BillL
 
 async def run_what_if(
     session: AsyncSession,
+    catalog: Catalog,
     *,
     principal: Principal,
     body: WhatIfCreate,
@@ -135,11 +149,12 @@ async def run_what_if(
     """Re-settle the year's settlements of the proposal's region under the proposal."""
     if principal.role is Role.HOSPITAL:
         raise WhatIfForbidden("what-if is for auditor and admin keys; yours is hospital")
-    return await what_if_over(session, body=body, progress=progress, principal=principal)
+    return await what_if_over(session, catalog, body=body, progress=progress, principal=principal)
 
 
 async def what_if_over(
     session: AsyncSession,
+    catalog: Catalog,
     *,
     body: WhatIfCreate,
     progress: Callable[[int], None] | None = None,
@@ -154,10 +169,39 @@ async def what_if_over(
         raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
     store = SqlWhatIfStore(session)
     rows = store.settlements(pool_prefix=prefix, year=body.over)
-    stays = [stay_of(row, policy) async for row in rows]
-    run = partial(what_if, stays, policy, top=body.top, progress=progress)
+    read = [(stay_of(row, policy), row.result) async for row in rows]
+    now = await year_end_now(session, catalog, {stay.pool for stay, _ in read}, over=body.over)
+    if policy.document.year_end or any(p is not None and p.document.year_end for p in now.values()):
+        stays = [replace(stay, result_now=stored_result(result)) for stay, result in read]
+    else:
+        stays = [stay for stay, _ in read]
+    del read
+    run = partial(what_if, stays, policy, now_year_end=now, top=body.top, progress=progress)
     report = await to_thread.run_sync(run)
-    return public(report, region=region, over=body.over, seconds=time.perf_counter() - begun)
+    booked = await SqlYearEndStore(session).fund_totals(pool_prefix=prefix, plan_year=body.over)
+    return public(
+        report,
+        region=region,
+        over=body.over,
+        seconds=time.perf_counter() - begun,
+        booked=dict(booked),
+    )
+
+
+async def year_end_now(
+    session: AsyncSession, catalog: Catalog, pools: set[str], *, over: int
+) -> dict[str, CompiledPolicy | None]:
+    """By pool, the version a year-end run of ``over`` would apply (in force on the plan
+    year's last day, ADR 0021); None where no version is in force then."""
+    out: dict[str, CompiledPolicy | None] = {}
+    for pool in sorted(pools):
+        try:
+            out[pool], _ = await plan_years.at_year_end(
+                session, catalog, region=pool, plan_year=over
+            )
+        except NoPolicyInForce:
+            out[pool] = None
+    return out
 
 
 def _bucket_names() -> list[str]:
@@ -169,9 +213,17 @@ def _bucket_names() -> list[str]:
     )
 
 
-def public(report: WhatIfReport, *, region: str, over: int, seconds: float) -> WhatIfPublic:
+def public(
+    report: WhatIfReport,
+    *,
+    region: str,
+    over: int,
+    seconds: float,
+    booked: Mapping[str, int] | None = None,
+) -> WhatIfPublic:
     y = fen_to_yuan
     names = _bucket_names()
+    booked = booked or {}
     return WhatIfPublic(
         region=region,
         over=over,
@@ -214,5 +266,19 @@ def public(report: WhatIfReport, *, region: str, over: int, seconds: float) -> W
             )
             for p in report.rising
         ],
+        year_end=[
+            YearEndPublic(
+                fund_type=line.fund_type,
+                code=line.code,
+                name=line.name,
+                persons_now=line.persons_now,
+                persons_proposed=line.persons_proposed,
+                now=y(line.now_fen),
+                proposed=y(line.proposed_fen),
+                difference=y(line.difference_fen),
+            )
+            for line in report.year_end
+        ],
+        year_end_booked={fund: y(fen) for fund, fen in sorted(booked.items())},
         seconds=round(seconds, 3),
     )

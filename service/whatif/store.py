@@ -23,6 +23,7 @@ _R = table_of(SettlementReversal)
 
 _COLUMNS = (
     _S.c.id,
+    _S.c.admission_id,
     _S.c.person_key,
     _S.c.person_masked,
     _S.c.pool,
