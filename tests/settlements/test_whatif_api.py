@@ -86,6 +86,7 @@ async def test_the_shipped_policy_against_itself_reports_no_difference(
     assert report["funds_difference"] == "0.00"
     assert report["patient_now"] == report["patient_proposed"] == "500.00"
     assert report["patients_rising"] == []
+    assert report["year_end"] == []  # Ya'an has no year-end entry, now or proposed
     everyone = next(r for r in report["ratios"] if r["category"] == "*")
     assert everyone["now"] == everyone["proposed"]
     assert everyone["below_target_now"] == everyone["below_target_proposed"] == 0
@@ -172,3 +173,66 @@ async def test_the_console_page_shows_the_same_what_if(
     refused = await client.post("/console/whatif", data=broken, headers=origin)
     assert refused.status_code == 422
     assert 'id="error"' in refused.text
+
+
+async def test_stages_are_re_settled_as_the_stay_so_far_less_the_earlier_stages(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """The wired county policy (deductible 1000 per admission, halved for later admissions of
+    the year, basic 80%). One person: a stay settled in two stages, then another admission.
+    Stage 1, 600.00: under the deductible, basic 0. Stage 2, 10000.00: the stay so far 10600.00
+    pays (10600 - 1000) x 0.80 = 7680.00. The later admission, 10000.00: (10000 - 500) x 0.80 =
+    7600.00. Replayed as three separate stays, stage 2 would be a later admission and pay
+    (10000 - 500) x 0.80 = 7600.00, and the policy would differ from itself by 80.00."""
+    answer = await client.post(
+        "/v1/policies", json={"source_text": factories.wired_policy()}, headers=admin_headers
+    )
+    assert answer.status_code == 201, answer.text
+    resident = factories.resident_id(region=factories.COUNTY, seq=61)
+    for visit_id in ("ST", "AF"):
+        month = 3 if visit_id == "ST" else 5
+        await factories.make_admission(
+            session, resident=resident, visit_id=visit_id, admitted_at=at(2024, month, 1)
+        )
+    stages = [
+        await settle(
+            client,
+            hospital_headers,
+            factories.settlement_request(
+                "ST",
+                his=f"ST{n}",
+                discharged_at=f"2024-03-{end}T10:00:00+08:00",
+                bill=bill(amount),
+                mid_settlement=n == 1,
+            ),
+        )
+        for n, end, amount in ((1, "10", "600.00"), (2, "20", "10000.00"))
+    ]
+    later = await settle(
+        client,
+        hospital_headers,
+        factories.settlement_request(
+            "AF", his="AF", discharged_at="2024-05-10T10:00:00+08:00", bill=bill("10000.00")
+        ),
+    )
+    basic = [
+        next(x["amount"] for x in s["layers"] if x["code"] == "basic_insurance")
+        for s in (*stages, later)
+    ]
+    assert basic == ["0.00", "7680.00", "7600.00"]
+    admin = await make_key("admin")
+    report = (await _what_if(client, admin, factories.wired_policy(), over=2024)).json()
+    assert report["settlements"] == 3
+    assert _funds(report) == {"basic_insurance": ("15280.00", "15280.00", "0.00")}
+    assert report["patient_now"] == report["patient_proposed"] == "5320.00"
+    # basic at 70%: stage 2 (10600 - 1000) x 0.70 = 6720.00, the later admission
+    # (10000 - 500) x 0.70 = 6650.00; the patient 600 + 3280 + 3350
+    lower = factories.wired_policy().replace('ratio: "0.80"', 'ratio: "0.70"')
+    report = (await _what_if(client, admin, lower, over=2024)).json()
+    assert _funds(report) == {"basic_insurance": ("15280.00", "13370.00", "-1910.00")}
+    assert (report["patient_now"], report["patient_proposed"]) == ("5320.00", "7230.00")
+    assert [p["rise"] for p in report["patients_rising"]] == ["1910.00"]
