@@ -8,7 +8,10 @@ category with how many stays fall below the target; the patients whose share wou
 
 A stay settled in stages (中途结算, ADR 0018) is re-settled as the live settlement settles it:
 each stage is the stay so far, on the accumulators before the stay, less what the earlier
-stages of the same plan year paid; the admission counts once among the earlier admissions.
+stages of the same plan year paid; the admission counts once among the earlier admissions. A
+stay the proposal splits at a plan-year end (`cross_year: split`) comes with its parts: each
+earlier part is settled on its own year's accumulators (which the caller may build with stays
+of that year that are replayed but not reported), the last on the stay's year.
 
 The year-end top-up (二次救助, `year_end` entries, service/policy/year_end.py) is part of what a
 policy costs: over each person's year, what the entries of the versions in force at the year
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -33,6 +37,7 @@ from service.policy.year_end import settle_year_end
 __all__ = [
     "BUCKET_EDGES",
     "FundLine",
+    "Part",
     "PatientLine",
     "RatioLine",
     "Stay",
@@ -50,6 +55,15 @@ policy states none."""
 
 ALL = "*"
 """The category line that counts every stay once."""
+
+
+class Part(NamedTuple):
+    """One plan year's part of a stay split at a plan-year end (in date order)."""
+
+    year: int
+    last_day: date
+    bill: Bill
+    given: Mapping[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +87,10 @@ class Stay:
     """A stage of this admission (a stay settled in stages), else None: an ordinary stay."""
     result_now: SettlementResult | None = None
     """The stored answer as the engine's result, needed only for the year-end top-up now."""
+    parts: tuple[Part, ...] = ()
+    """The stay's parts when the proposal splits it at a plan-year end, else ()."""
+    reported: bool = True
+    """False: a stay of another year replayed only for the accumulators a split part needs."""
 
 
 class FundLine(NamedTuple):
@@ -252,7 +270,6 @@ def what_if(
     n = patient_now = patient_new = 0
     buckets = len(BUCKET_EDGES) + 1
     for stay in stays:
-        n += 1
         scope = (stay.person_key, stay.pool, stay.year)
         year = years.get(scope)
         if year is None:
@@ -274,7 +291,11 @@ def what_if(
             skip = found
         given = _given(proposed, visit, stay.categories, stay.given)
         prior = year.prior(stay.hospital_code, quarter, month, staged)
-        if staged is None:
+        if stay.parts and staged is None:
+            result = _split(proposed, stay, years, year.accumulators, skip, prior)
+            if stay.admission is not None:
+                staged = year.staged[stay.admission] = _Staged(stay.bill, given, result)
+        elif staged is None:
             result = cumulative = settle(
                 proposed,
                 visit=visit,
@@ -309,6 +330,9 @@ def what_if(
             staged.bill, staged.given, staged.result = so_far, given, cumulative
         year.move(result.deltas, month, staged)
         year.count(stay.hospital_code, quarter, staged)
+        if not stay.reported:
+            continue
+        n += 1
         if year_end:
             if stay.result_now is None:
                 raise ValueError("a year-end entry is in play: every stay needs result_now")
@@ -371,6 +395,72 @@ def what_if(
     )._replace(year_end=year_end_lines)
 
 
+def _split(
+    proposed: CompiledPolicy,
+    stay: Stay,
+    years: dict[tuple[str, str, int], _Year],
+    accumulators: Mapping[str, int],
+    skip: frozenset[str],
+    prior: PriorAdmissions,
+) -> SettlementResult:
+    """A stay split at plan-year ends, as settled live (service/settlements/cross_year.py): each
+    earlier part on its own year's accumulators and counts, which it moves but where it does not
+    count as an admission; the last part on the stay's year. The stay's result is the parts
+    added up, with the last part's deltas (the caller moves the stay's year by them)."""
+    visit, categories = stay.visit, stay.categories
+    results = []
+    for part in stay.parts[:-1]:
+        scope = (stay.person_key, stay.pool, part.year)
+        other = years.get(scope)
+        if other is None:
+            other = years[scope] = _Year()
+        month = part.last_day.month
+        quarter = (month - 1) // 3
+        result = settle(
+            proposed,
+            visit=visit,
+            categories=categories,
+            bill=part.bill,
+            year=other.accumulators,
+            skip_layers=skip,
+            given=_given(proposed, visit, categories, part.given),
+            prior=other.prior(stay.hospital_code, quarter, month, None),
+        )
+        other.move(result.deltas, month, None)
+        results.append(result)
+    last = stay.parts[-1]
+    results.append(
+        settle(
+            proposed,
+            visit=visit,
+            categories=categories,
+            bill=last.bill,
+            year=accumulators,
+            skip_layers=skip,
+            given=_given(proposed, visit, categories, last.given),
+            prior=prior,
+        )
+    )
+    layers = tuple(
+        parts[-1]._replace(
+            applied=any(p.applied for p in parts),
+            base_fen=sum(p.base_fen for p in parts),
+            deductible_fen=sum(p.deductible_fen for p in parts),
+            amount_fen=sum(p.amount_fen for p in parts),
+        )
+        for parts in zip(*(r.layers for r in results), strict=True)
+    )
+    return results[-1]._replace(
+        layers=layers,
+        total_fen=sum(r.total_fen for r in results),
+        waived_fen=sum(r.waived_fen for r in results),
+        funds_total_fen=sum(r.funds_total_fen for r in results),
+        patient_pays_fen=sum(r.patient_pays_fen for r in results),
+        patient_in_policy_fen=sum(r.patient_in_policy_fen for r in results),
+        patient_out_of_policy_fen=sum(r.patient_out_of_policy_fen for r in results),
+    )
+
+
 def _so_far(before: Bill, stage: Bill) -> Bill:
     """The stay's bill up to and including this stage; lines only if every stage has them."""
     keep = bool(before.lines and stage.lines)
@@ -428,6 +518,8 @@ def _year_ends(
     funds: dict[str, list[int]] = {}
     persons: dict[str, list[int]] = {}
     for (person_key, pool, _), year in years.items():
+        if not year.new:  # a year replayed only for a split stay's earlier part
+            continue
         now = now_policies.get(pool)
         sides = (
             (0, now, year.now) if now is not None else None,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -26,12 +27,14 @@ from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
-from service.policy.whatif import BUCKET_EDGES, Stay, WhatIfReport, what_if
+from service.policy.plan_year import plan_year_of, rules_of
+from service.policy.whatif import BUCKET_EDGES, Part, Stay, WhatIfReport, what_if
 from service.policy_versions.errors import NoPolicyInForce
 from service.policy_versions.service import check_document, list_versions, stored_of
 from service.policy_versions.timeline import Stored, compile_timeline
 from service.regions.service import in_pooling_region
 from service.settlements.context import INSURANCE_FUNDS, Catalog
+from service.settlements.cross_year import year_bills
 from service.settlements.render import stored_result
 from service.whatif.schemas import (
     FundPublic,
@@ -169,14 +172,24 @@ async def what_if_over(
         raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
     store = SqlWhatIfStore(session)
     rows = store.settlements(pool_prefix=prefix, year=body.over)
-    read = [(stay_of(row, policy), row.result) async for row in rows]
-    now = await year_end_now(session, catalog, {stay.pool for stay, _ in read}, over=body.over)
+    read = [(int(row.id), stay_of(row, policy), row.result) async for row in rows]
+    now = await year_end_now(session, catalog, {stay.pool for _, stay, _ in read}, over=body.over)
     if policy.document.year_end or any(p is not None and p.document.year_end for p in now.values()):
-        stays = [replace(stay, result_now=stored_result(result)) for stay, result in read]
+        stays = [(i, replace(stay, result_now=stored_result(result))) for i, stay, result in read]
     else:
-        stays = [stay for stay, _ in read]
+        stays = [(i, stay) for i, stay, _ in read]
     del read
-    run = partial(what_if, stays, policy, now_year_end=now, top=body.top, progress=progress)
+    stays = with_parts(policy, stays)
+    stays += await _earlier_years(store, policy, prefix, [stay for _, stay in stays])
+    stays.sort(key=lambda pair: pair[0])  # settlement order across the years read
+    run = partial(
+        what_if,
+        [stay for _, stay in stays],
+        policy,
+        now_year_end=now,
+        top=body.top,
+        progress=progress,
+    )
     report = await to_thread.run_sync(run)
     booked = await SqlYearEndStore(session).fund_totals(pool_prefix=prefix, plan_year=body.over)
     return public(
@@ -186,6 +199,54 @@ async def what_if_over(
         seconds=time.perf_counter() - begun,
         booked=dict(booked),
     )
+
+
+def with_parts(policy: CompiledPolicy, stays: list[tuple[int, Stay]]) -> list[tuple[int, Stay]]:
+    """The stays (settlement id, stay, in settlement order) with their plan-year parts where the
+    proposal splits them at a plan-year end (``cross_year: split``), cut as the live settlement
+    cuts them (service/settlements/cross_year.py; a later stage from the stage before's end).
+    The amounts by date a split may have used are not stored: parts are by bed days."""
+    rules = rules_of(policy)
+    if rules.cross_year != "split":
+        return stays
+    ends: dict[int, date] = {}  # admission -> the end of its latest stage so far
+    out = []
+    for i, stay in stays:
+        visit = stay.visit
+        start = visit.admitted_on
+        if stay.admission is not None:
+            start = ends.get(stay.admission, start)
+            ends[stay.admission] = visit.discharged_on
+        if plan_year_of(rules, start) != plan_year_of(rules, visit.discharged_on):
+            parts = year_bills(
+                policy,
+                bill=stay.bill,
+                given=stay.given,
+                admitted_on=start,
+                discharged_on=visit.discharged_on,
+            )
+            if len(parts) > 1:
+                cut = tuple(Part(p.year, p.last_day, p.bill, p.given) for p in parts)
+                stay = replace(stay, parts=cut)
+        out.append((i, stay))
+    return out
+
+
+async def _earlier_years(
+    store: SqlWhatIfStore, policy: CompiledPolicy, prefix: str, stays: list[Stay]
+) -> list[tuple[int, Stay]]:
+    """The settlements, in the earlier plan years a split stay reaches back into, of the people
+    with such a stay: replayed (not reported) so each earlier part meets that year's
+    accumulators under the proposal."""
+    people: dict[int, set[str]] = {}
+    for stay in stays:
+        for part in stay.parts[:-1]:
+            people.setdefault(part.year, set()).add(stay.person_key)
+    out = []
+    for year, persons in sorted(people.items()):
+        rows = store.settlements(pool_prefix=prefix, year=year, persons=sorted(persons))
+        out += [(int(row.id), replace(stay_of(row, policy), reported=False)) async for row in rows]
+    return out
 
 
 async def year_end_now(

@@ -4,7 +4,7 @@ the engine needs, in the order they were made. Read-only; one streamed statement
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,8 @@ _S = table_of(Settlement)
 _A = table_of(Admission)
 _H = table_of(Hospital)
 _R = table_of(SettlementReversal)
+
+_CHUNK = 500  # person keys per statement when reading chosen people
 
 _COLUMNS = (
     _S.c.id,
@@ -51,9 +53,27 @@ class SqlWhatIfStore:
         self.session = session
 
     async def settlements(
-        self, *, pool_prefix: str, year: int, batch: int = 2_000
+        self,
+        *,
+        pool_prefix: str,
+        year: int,
+        batch: int = 2_000,
+        persons: Sequence[str] | None = None,
     ) -> AsyncIterator[sa.Row[Any]]:
-        """The period's active settlements under the region, oldest first."""
+        """The period's active settlements under the region, oldest first; with ``persons``,
+        only theirs (the what-if's earlier year for stays split at its start)."""
+        if persons is not None:
+            for at in range(0, len(persons), _CHUNK):
+                async for row in self._read(pool_prefix, year, batch, persons[at : at + _CHUNK]):
+                    yield row
+            return
+        async for row in self._read(pool_prefix, year, batch, None):
+            yield row
+
+    async def _read(
+        self, pool_prefix: str, year: int, batch: int, persons: Sequence[str] | None
+    ) -> AsyncIterator[sa.Row[Any]]:
+        chosen = () if persons is None else (_S.c.person_key.in_(persons),)
         statement = (
             sa.select(*_COLUMNS)
             .select_from(
@@ -61,7 +81,12 @@ class SqlWhatIfStore:
                 .join(_H, _H.c.code == _S.c.hospital_code)
                 .outerjoin(_R, _R.c.settlement_id == _S.c.id)
             )
-            .where(_R.c.id.is_(None), _S.c.year == year, *region_conditions(_S.c.pool, pool_prefix))
+            .where(
+                _R.c.id.is_(None),
+                _S.c.year == year,
+                *region_conditions(_S.c.pool, pool_prefix),
+                *chosen,
+            )
             .order_by(_S.c.id)
             .execution_options(yield_per=batch)
         )

@@ -236,3 +236,76 @@ async def test_stages_are_re_settled_as_the_stay_so_far_less_the_earlier_stages(
     assert _funds(report) == {"basic_insurance": ("15280.00", "13370.00", "-1910.00")}
     assert (report["patient_now"], report["patient_proposed"]) == ("5320.00", "7230.00")
     assert [p["rise"] for p in report["patients_rising"]] == ["1910.00"]
+
+
+SPLIT_SIMPLE = """
+region: "990102"
+region_name: 演示县
+name: 演示县 测试：跨年度住院分段结算
+version: "split-simple-2024"
+effective_from: 2024-02-01
+sources: ["test: basic insurance alone, a stay across New Year split by bed days"]
+plan_year: {cross_year: split}
+categories: {registered_poor: 建档立卡贫困人口}
+layers:
+  - code: basic_insurance
+    kind: ratio
+    fund_type: basic_insurance
+    name: 城乡居民基本医疗保险
+    deductible: "1000.00"
+    ratio: "0.80"
+    annual_cap: "10000.00"
+"""
+
+
+async def test_a_split_stay_is_re_settled_part_by_part_on_each_years_accumulators(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """Basic insurance 80% above 1000 per admission (per part, as each part is settled in its
+    own year), at most 10000 a year. A, November 2024, 10000: 7200. B, 20 Dec 2024 - 10 Jan
+    2025, 21000 split by bed days 12000 / 9000: the 2024 part (12000 - 1000) x 0.80 = 8800,
+    capped at 10000 - 7200 = 2800; the 2025 part (9000 - 1000) x 0.80 = 6400. C, March 2025,
+    10000: 7200 capped at 10000 - 6400 = 3600. The 2025 what-if reads B and C (12800): B whole
+    on 2025's accumulators would be capped at 10000 and C get nothing (10000, 2800 less)."""
+    loaded = await client.post(
+        "/v1/policies", json={"source_text": SPLIT_SIMPLE}, headers=admin_headers
+    )
+    assert loaded.status_code == 201, loaded.text
+    resident = factories.resident_id(region=factories.COUNTY, seq=62)
+    stays = (
+        ("A", at(2024, 11, 1), "2024-11-10", "10000.00"),
+        ("B", at(2024, 12, 20), "2025-01-10", "21000.00"),
+        ("C", at(2025, 3, 1), "2025-03-10", "10000.00"),
+    )
+    paid = []
+    for visit_id, admitted, discharged, amount in stays:
+        await factories.make_admission(
+            session, resident=resident, visit_id=visit_id, admitted_at=admitted
+        )
+        result = await settle(
+            client,
+            hospital_headers,
+            factories.settlement_request(
+                visit_id,
+                his=visit_id,
+                discharged_at=f"{discharged}T10:00:00+08:00",
+                bill=bill(amount),
+            ),
+        )
+        paid.append((result["fund_pay_sumamt"], [p["funds"] for p in result["year_parts"]]))
+    assert paid == [("7200.00", []), ("9200.00", ["2800.00", "6400.00"]), ("3600.00", [])]
+    admin = await make_key("admin")
+    report = (await _what_if(client, admin, SPLIT_SIMPLE, over=2025)).json()
+    assert report["settlements"] == 2
+    assert _funds(report) == {"basic_insurance": ("12800.00", "12800.00", "0.00")}
+    assert report["patient_now"] == report["patient_proposed"] == "18200.00"
+    # at 90%: A 8100 (not reported: 2024); B's 2024 part 9900 capped at 1900, its 2025 part
+    # 8000 x 0.90 = 7200; C 8100 capped at 2800: 11900 in 2025, 900 less for a higher ratio
+    higher = SPLIT_SIMPLE.replace('ratio: "0.80"', 'ratio: "0.90"')
+    report = (await _what_if(client, admin, higher, over=2025)).json()
+    assert _funds(report) == {"basic_insurance": ("12800.00", "11900.00", "-900.00")}
+    assert (report["patient_now"], report["patient_proposed"]) == ("18200.00", "19100.00")
