@@ -22,12 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal, Role
 from service.auth.visibility import covers_region, prefix_of_region
-from service.china_time import local_date
+from service.china_time import day_start, local_date
 from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
-from service.policy.plan_year import plan_year_of, rules_of
+from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of
 from service.policy.whatif import BUCKET_EDGES, Part, Stay, WhatIfReport, what_if
 from service.policy_versions.errors import NoPolicyInForce
 from service.policy_versions.service import check_document, list_versions, stored_of
@@ -179,8 +179,8 @@ async def what_if_over(
     else:
         stays = [(i, stay) for i, stay, _ in read]
     del read
-    stays = with_parts(policy, stays)
-    stays += await _earlier_years(store, policy, prefix, [stay for _, stay in stays])
+    stays = with_parts(policy, stays + await _next_year(store, policy, prefix, body.over))
+    stays += await _earlier_years(store, policy, prefix, [s for _, s in stays if s.reported])
     stays.sort(key=lambda pair: pair[0])  # settlement order across the years read
     run = partial(
         what_if,
@@ -209,6 +209,7 @@ def with_parts(policy: CompiledPolicy, stays: list[tuple[int, Stay]]) -> list[tu
     rules = rules_of(policy)
     if rules.cross_year != "split":
         return stays
+    stays = sorted(stays, key=lambda pair: pair[0])
     ends: dict[int, date] = {}  # admission -> the end of its latest stage so far
     out = []
     for i, stay in stays:
@@ -230,6 +231,20 @@ def with_parts(policy: CompiledPolicy, stays: list[tuple[int, Stay]]) -> list[tu
                 stay = replace(stay, parts=cut)
         out.append((i, stay))
     return out
+
+
+async def _next_year(
+    store: SqlWhatIfStore, policy: CompiledPolicy, prefix: str, over: int
+) -> list[tuple[int, Stay]]:
+    """The stays of the next plan year admitted before it began, when the proposal splits: their
+    part in ``over`` moves ``over``'s accumulators (replayed, not reported; each stay is reported
+    whole in its discharge year, as the year-end run counts it)."""
+    rules = rules_of(policy)
+    if rules.cross_year != "split":
+        return []
+    begins = day_start(plan_year_bounds(rules, over + 1)[0])
+    rows = store.settlements(pool_prefix=prefix, year=over + 1, admitted_before=begins)
+    return [(int(row.id), replace(stay_of(row, policy), reported=False)) async for row in rows]
 
 
 async def _earlier_years(

@@ -270,21 +270,26 @@ async def test_a_split_stay_is_re_settled_part_by_part_on_each_years_accumulator
     2025, 21000 split by bed days 12000 / 9000: the 2024 part (12000 - 1000) x 0.80 = 8800,
     capped at 10000 - 7200 = 2800; the 2025 part (9000 - 1000) x 0.80 = 6400. C, March 2025,
     10000: 7200 capped at 10000 - 6400 = 3600. The 2025 what-if reads B and C (12800): B whole
-    on 2025's accumulators would be capped at 10000 and C get nothing (10000, 2800 less)."""
+    on 2025's accumulators would be capped at 10000 and C get nothing (10000, 2800 less).
+    Another person: D, 20 Dec 2025 - 10 Jan 2026, 21000: its 2025 part pays 8800 (a row of
+    2026), and E, November 2025 but settled after D, 7200 capped at 10000 - 8800 = 1200."""
     loaded = await client.post(
         "/v1/policies", json={"source_text": SPLIT_SIMPLE}, headers=admin_headers
     )
     assert loaded.status_code == 201, loaded.text
     resident = factories.resident_id(region=factories.COUNTY, seq=62)
+    other = factories.resident_id(region=factories.COUNTY, seq=63)
     stays = (
-        ("A", at(2024, 11, 1), "2024-11-10", "10000.00"),
-        ("B", at(2024, 12, 20), "2025-01-10", "21000.00"),
-        ("C", at(2025, 3, 1), "2025-03-10", "10000.00"),
+        (resident, "A", at(2024, 11, 1), "2024-11-10", "10000.00"),
+        (resident, "B", at(2024, 12, 20), "2025-01-10", "21000.00"),
+        (resident, "C", at(2025, 3, 1), "2025-03-10", "10000.00"),
+        (other, "D", at(2025, 12, 20), "2026-01-10", "21000.00"),
+        (other, "E", at(2025, 11, 1), "2025-11-10", "10000.00"),
     )
     paid = []
-    for visit_id, admitted, discharged, amount in stays:
+    for person, visit_id, admitted, discharged, amount in stays:
         await factories.make_admission(
-            session, resident=resident, visit_id=visit_id, admitted_at=admitted
+            session, resident=person, visit_id=visit_id, admitted_at=admitted
         )
         result = await settle(
             client,
@@ -297,15 +302,22 @@ async def test_a_split_stay_is_re_settled_part_by_part_on_each_years_accumulator
             ),
         )
         paid.append((result["fund_pay_sumamt"], [p["funds"] for p in result["year_parts"]]))
-    assert paid == [("7200.00", []), ("9200.00", ["2800.00", "6400.00"]), ("3600.00", [])]
+    assert paid == [
+        ("7200.00", []),
+        ("9200.00", ["2800.00", "6400.00"]),
+        ("3600.00", []),
+        ("15200.00", ["8800.00", "6400.00"]),
+        ("1200.00", []),
+    ]
     admin = await make_key("admin")
     report = (await _what_if(client, admin, SPLIT_SIMPLE, over=2025)).json()
-    assert report["settlements"] == 2
-    assert _funds(report) == {"basic_insurance": ("12800.00", "12800.00", "0.00")}
-    assert report["patient_now"] == report["patient_proposed"] == "18200.00"
+    assert report["settlements"] == 3  # B, C, E: the stays discharged in 2025
+    assert _funds(report) == {"basic_insurance": ("14000.00", "14000.00", "0.00")}
+    assert report["patient_now"] == report["patient_proposed"] == "27000.00"
     # at 90%: A 8100 (not reported: 2024); B's 2024 part 9900 capped at 1900, its 2025 part
-    # 8000 x 0.90 = 7200; C 8100 capped at 2800: 11900 in 2025, 900 less for a higher ratio
+    # 8000 x 0.90 = 7200; C 8100 capped at 2800; D's 2025 part 9900 (not reported: 2026), so
+    # E 8100 capped at 100: 12000 in 2025, 2000 less for a higher ratio
     higher = SPLIT_SIMPLE.replace('ratio: "0.80"', 'ratio: "0.90"')
     report = (await _what_if(client, admin, higher, over=2025)).json()
-    assert _funds(report) == {"basic_insurance": ("12800.00", "11900.00", "-900.00")}
-    assert (report["patient_now"], report["patient_proposed"]) == ("18200.00", "19100.00")
+    assert _funds(report) == {"basic_insurance": ("14000.00", "12000.00", "-2000.00")}
+    assert (report["patient_now"], report["patient_proposed"]) == ("27000.00", "29000.00")
