@@ -81,6 +81,7 @@ class WhatIfPublic(BaseModel):
     note: str = Field(
         default=(
             "nothing stored changes; the year-end top-up is computed afresh on both sides; "
-            "a stay split at a plan-year end is re-settled whole in its discharge year"
+            "a stay split at a plan-year end is re-cut by bed days and reported whole in its "
+            "discharge year"
         )
     )
