@@ -14,14 +14,12 @@ import random
 import sys
 import time
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from service.policy import (  # noqa: E402
     Bill,
-    SettlementResult,
     Visit,
     load_policies,
     select_policy,
@@ -40,27 +38,9 @@ YEAR_END = """year_end:
 """
 
 
-def _stored(total: int, outside: int) -> SettlementResult:
-    """What a stay paid, as the year-end reads it (half the bill from the funds)."""
-    funds = total // 2
-    patient = total - funds
-    inside = min(patient, total - outside)
-    return SettlementResult(
-        (),
-        total,
-        0,
-        funds,
-        patient,
-        inside,
-        patient - inside,
-        Decimal(0),
-        Decimal(0),
-        (),
-        {},
-        (),
-        "",
-        "",
-    )
+def _in_policy(total: int, outside: int) -> int:
+    """The patient's in-catalogue share of a stay that paid half the bill from the funds."""
+    return min(total - total // 2, total - outside)
 
 
 def _stays(n: int, year_end: bool) -> list[Stay]:
@@ -100,7 +80,7 @@ def _stays(n: int, year_end: bool) -> list[Stay]:
                 paid_now={"basic_insurance": total // 2},
                 waived_now_fen=0,
                 patient_now_fen=total - total // 2,
-                result_now=_stored(total, outside) if year_end else None,
+                patient_in_policy_now_fen=_in_policy(total, outside) if year_end else None,
             )
         )
     return out

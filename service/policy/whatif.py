@@ -22,10 +22,12 @@ the rising patients, and have lines of their own. Nothing here reads or writes a
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from service.policy.compiled import CompiledPolicy
@@ -52,6 +54,8 @@ BUCKET_EDGES: tuple[int, ...] = (5000, 6000, 7000, 8000, 8500, 9000, 9500)
 DEFAULT_TARGETS = {"inpatient": 9000, "chronic_outpatient": 8000}
 """The programme's usual targets (90% inpatient, 80% chronic outpatient) where the proposed
 policy states none."""
+
+_NOTHING: Mapping[str, int] = MappingProxyType({})
 
 ALL = "*"
 """The category line that counts every stay once."""
@@ -85,8 +89,9 @@ class Stay:
     patient_now_fen: int
     admission: int | None = None
     """A stage of this admission (a stay settled in stages), else None: an ordinary stay."""
-    result_now: SettlementResult | None = None
-    """The stored answer as the engine's result, needed only for the year-end top-up now."""
+    patient_in_policy_now_fen: int | None = None
+    """The patient's in-catalogue share as stored (with ``patient_now_fen``, what the year-end
+    top-up reads of a stay); needed only when a year-end entry is in play."""
     parts: tuple[Part, ...] = ()
     """The stay's parts when the proposal splits it at a plan-year end, else ()."""
     reported: bool = True
@@ -179,9 +184,9 @@ class _Year:
         "by_month",
         "by_quarter",
         "categories",
-        "new",
-        "now",
+        "shares",
         "staged",
+        "stays",
     )
 
     def __init__(self) -> None:
@@ -192,8 +197,11 @@ class _Year:
         self.by_month: dict[int, dict[str, int]] = {}
         self.staged: dict[int, _Staged] = {}
         self.categories: frozenset[str] = frozenset()
-        self.now: list[tuple[Visit, Bill, SettlementResult]] = []
-        self.new: list[tuple[Visit, Bill, SettlementResult]] = []
+        # When a year-end entry is in play: the year's stays, and the proposal's patient shares
+        # (in catalogue, all) two by two. Plain ints in an array, so that keeping a year's
+        # results until its end adds nothing for the garbage collector to walk.
+        self.stays: list[Stay] = []
+        self.shares = array("q")
 
     def prior(
         self, hospital: str, quarter: int, month: int, staged: _Staged | None
@@ -249,7 +257,8 @@ def what_if(
 ) -> WhatIfReport:
     """Settle every stay again under ``proposed``, in the order given, and compare.
     ``now_year_end``: by pool, the version whose ``year_end`` entries a year-end run of the
-    year would apply now (None: no year-end now); every stay then needs ``result_now``."""
+    year would apply now (None: no year-end now); every stay then needs
+    ``patient_in_policy_now_fen``."""
     targets = {
         visit_type: int(Decimal(ratio) * 10_000)
         for visit_type, ratio in proposed.controls.target_ratio.items()
@@ -334,11 +343,13 @@ def what_if(
             continue
         n += 1
         if year_end:
-            if stay.result_now is None:
-                raise ValueError("a year-end entry is in play: every stay needs result_now")
+            if stay.patient_in_policy_now_fen is None:
+                raise ValueError(
+                    "a year-end entry is in play: every stay needs patient_in_policy_now_fen"
+                )
             year.categories = stay.categories
-            year.now.append((visit, stay.bill, stay.result_now))
-            year.new.append((visit, stay.bill, result))
+            year.stays.append(stay)
+            year.shares.extend((result.patient_in_policy_fen, result.patient_pays_fen))
         for fund_type, fen in stay.paid_now.items():
             funds_now[fund_type] = funds_now.get(fund_type, 0) + fen
         for layer in result.layers:
@@ -461,6 +472,27 @@ def _split(
     )
 
 
+def _shares(in_policy_fen: int, patient_fen: int) -> SettlementResult:
+    """A result holding only the patient's shares: all the year-end top-up reads of a stay
+    (service/policy/year_end.py), built when the year is computed."""
+    return SettlementResult(
+        (),
+        0,
+        0,
+        0,
+        patient_fen,
+        in_policy_fen,
+        patient_fen - in_policy_fen,
+        Decimal(0),
+        Decimal(0),
+        (),
+        _NOTHING,
+        (),
+        "",
+        "",
+    )
+
+
 def _so_far(before: Bill, stage: Bill) -> Bill:
     """The stay's bill up to and including this stage; lines only if every stage has them."""
     keep = bool(before.lines and stage.lines)
@@ -518,17 +550,21 @@ def _year_ends(
     funds: dict[str, list[int]] = {}
     persons: dict[str, list[int]] = {}
     for (person_key, pool, _), year in years.items():
-        if not year.new:  # a year replayed only for a split stay's earlier part
+        if not year.stays:  # a year replayed only for a split stay's earlier part
             continue
-        now = now_policies.get(pool)
-        sides = (
-            (0, now, year.now) if now is not None else None,
-            (1, proposed, year.new),
-        )
-        for side in sides:
-            if side is None or not side[1].document.year_end:
+        for i, policy in enumerate((now_policies.get(pool), proposed)):
+            if policy is None or not policy.document.year_end:
                 continue
-            i, policy, stays = side
+            stays = [
+                (
+                    stay.visit,
+                    stay.bill,
+                    _shares(stay.patient_in_policy_now_fen or 0, stay.patient_now_fen)
+                    if i == 0
+                    else _shares(year.shares[2 * k], year.shares[2 * k + 1]),
+                )
+                for k, stay in enumerate(year.stays)
+            ]
             for f in settle_year_end(policy, categories=year.categories, stays=stays):
                 line = lines.setdefault((f.fund_type, f.code), [f.name, 0, 0, 0, 0])
                 line[1 + i] += f.amount_fen > 0

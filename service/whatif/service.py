@@ -28,7 +28,13 @@ from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of
-from service.policy.whatif import BUCKET_EDGES, Part, Stay, WhatIfReport, what_if
+from service.policy.whatif import (
+    BUCKET_EDGES,
+    Part,
+    Stay,
+    WhatIfReport,
+    what_if,
+)
 from service.policy_versions.errors import NoPolicyInForce
 from service.policy_versions.service import check_document, list_versions, stored_of
 from service.policy_versions.timeline import Stored, compile_timeline
@@ -175,7 +181,15 @@ async def what_if_over(
     read = [(int(row.id), stay_of(row, policy), row.result) async for row in rows]
     now = await year_end_now(session, catalog, {stay.pool for _, stay, _ in read}, over=body.over)
     if policy.document.year_end or any(p is not None and p.document.year_end for p in now.values()):
-        stays = [(i, replace(stay, result_now=stored_result(result))) for i, stay, result in read]
+        stays = [
+            (
+                i,
+                replace(
+                    stay, patient_in_policy_now_fen=stored_result(result).patient_in_policy_fen
+                ),
+            )
+            for i, stay, result in read
+        ]
     else:
         stays = [(i, stay) for i, stay, _ in read]
     del read

@@ -195,7 +195,7 @@ def _s7_stays(policy: CompiledPolicy) -> list[Stay]:
                 paid,
                 result.waived_fen,
                 result.patient_pays_fen,
-                result_now=result,
+                patient_in_policy_now_fen=result.patient_in_policy_fen,
             )
         )
     return stays
@@ -229,6 +229,6 @@ def test_a_proposal_that_adds_a_year_end_entry_shows_its_cost() -> None:
 def test_a_year_end_entry_needs_the_stored_results() -> None:
     text = (EXAMPLES / "S7-year-end-top-up.yaml").read_text(encoding="utf-8")
     (policy,) = load_policies({"s7.yaml": text})
-    bare = [dataclasses.replace(stay, result_now=None) for stay in _s7_stays(policy)]
-    with pytest.raises(ValueError, match="result_now"):
+    bare = [dataclasses.replace(stay, patient_in_policy_now_fen=None) for stay in _s7_stays(policy)]
+    with pytest.raises(ValueError, match="patient_in_policy_now_fen"):
         what_if(bare, policy)
