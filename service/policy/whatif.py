@@ -5,28 +5,46 @@ Pure like the engine: the caller hands in the stored settlements in the order th
 with accumulators of its own (per person, pool and year), and the report compares: per fund,
 what was paid and what would be; the actual reimbursement ratio's distribution per patient
 category with how many stays fall below the target; the patients whose share would rise most.
-Nothing here reads or writes anything stored.
+
+A stay settled in stages (中途结算, ADR 0018) is re-settled as the live settlement settles it:
+each stage is the stay so far, on the accumulators before the stay, less what the earlier
+stages of the same plan year paid; the admission counts once among the earlier admissions. A
+stay the proposal splits at a plan-year end (`cross_year: split`) comes with its parts: each
+earlier part is settled on its own year's accumulators (which the caller may build with stays
+of that year that are replayed but not reported), the last on the stay's year.
+
+The year-end top-up (二次救助, `year_end` entries, service/policy/year_end.py) is part of what a
+policy costs: over each person's year, what the entries of the versions in force at the year
+end pay on the stored results ("now", as the year-end run computes it) and what the proposal's
+entries pay on the proposal's results; both are in the fund totals, the patients' shares and
+the rising patients, and have lines of their own. Nothing here reads or writes anything stored.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from service.policy.compiled import CompiledPolicy
 from service.policy.engine import settle
-from service.policy.model import Bill, PriorAdmissions, Visit
+from service.policy.model import Bill, PriorAdmissions, SettlementResult, Visit
 from service.policy.money import share_units
+from service.policy.year_end import settle_year_end
 
 __all__ = [
     "BUCKET_EDGES",
     "FundLine",
+    "Part",
     "PatientLine",
     "RatioLine",
     "Stay",
     "WhatIfReport",
+    "YearEndLine",
     "what_if",
 ]
 
@@ -37,8 +55,19 @@ DEFAULT_TARGETS = {"inpatient": 9000, "chronic_outpatient": 8000}
 """The programme's usual targets (90% inpatient, 80% chronic outpatient) where the proposed
 policy states none."""
 
+_NOTHING: Mapping[str, int] = MappingProxyType({})
+
 ALL = "*"
 """The category line that counts every stay once."""
+
+
+class Part(NamedTuple):
+    """One plan year's part of a stay split at a plan-year end (in date order)."""
+
+    year: int
+    last_day: date
+    bill: Bill
+    given: Mapping[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +87,15 @@ class Stay:
     paid_now: Mapping[str, int]
     waived_now_fen: int
     patient_now_fen: int
+    admission: int | None = None
+    """A stage of this admission (a stay settled in stages), else None: an ordinary stay."""
+    patient_in_policy_now_fen: int | None = None
+    """The patient's in-catalogue share as stored (with ``patient_now_fen``, what the year-end
+    top-up reads of a stay); needed only when a year-end entry is in play."""
+    parts: tuple[Part, ...] = ()
+    """The stay's parts when the proposal splits it at a plan-year end, else ()."""
+    reported: bool = True
+    """False: a stay of another year replayed only for the accumulators a split part needs."""
 
 
 class FundLine(NamedTuple):
@@ -86,6 +124,19 @@ class PatientLine(NamedTuple):
     rise_fen: int
 
 
+class YearEndLine(NamedTuple):
+    """One ``year_end`` entry over every person's year: now and under the proposal."""
+
+    fund_type: str
+    code: str
+    name: str
+    persons_now: int  # people it pays something, now
+    persons_proposed: int
+    now_fen: int
+    proposed_fen: int
+    difference_fen: int
+
+
 class WhatIfReport(NamedTuple):
     policy_version: str
     policy_hash: str
@@ -97,6 +148,7 @@ class WhatIfReport(NamedTuple):
     patient_proposed_fen: int
     ratios: tuple[RatioLine, ...]
     rising: tuple[PatientLine, ...]
+    year_end: tuple[YearEndLine, ...] = ()
 
 
 def _bucket(units: int) -> int:
@@ -106,10 +158,36 @@ def _bucket(units: int) -> int:
     return len(BUCKET_EDGES)
 
 
-class _Year:
-    """One person's plan year as the proposal would have run it."""
+class _Staged:
+    """An admission settled in stages, as far as the proposal has settled it this plan year:
+    the stay's bill and external amounts so far, the settlement of the stay so far, the
+    quarters it was counted in and what its stages paid by month."""
 
-    __slots__ = ("accumulators", "admissions", "by_hospital", "by_month", "by_quarter")
+    __slots__ = ("bill", "given", "monthly", "quarters", "result")
+
+    def __init__(self, bill: Bill, given: Mapping[str, int], result: SettlementResult) -> None:
+        self.bill = bill
+        self.given = given
+        self.result = result
+        self.quarters: set[int] = set()
+        self.monthly: dict[int, dict[str, int]] = {}
+
+
+class _Year:
+    """One person's plan year as the proposal would have run it (and, when a year-end entry is
+    in play, the stays of the year as stored and as re-settled)."""
+
+    __slots__ = (
+        "accumulators",
+        "admissions",
+        "by_hospital",
+        "by_month",
+        "by_quarter",
+        "categories",
+        "shares",
+        "staged",
+        "stays",
+    )
 
     def __init__(self) -> None:
         self.accumulators: dict[str, int] = {}
@@ -117,21 +195,78 @@ class _Year:
         self.by_hospital: dict[str, int] = {}
         self.by_quarter: dict[int, int] = {}
         self.by_month: dict[int, dict[str, int]] = {}
+        self.staged: dict[int, _Staged] = {}
+        self.categories: frozenset[str] = frozenset()
+        # When a year-end entry is in play: the year's stays, and the proposal's patient shares
+        # (in catalogue, all) two by two. Plain ints in an array, so that keeping a year's
+        # results until its end adds nothing for the garbage collector to walk.
+        self.stays: list[Stay] = []
+        self.shares = array("q")
+
+    def prior(
+        self, hospital: str, quarter: int, month: int, staged: _Staged | None
+    ) -> PriorAdmissions:
+        """The earlier admissions, as the live settlement counts them: a later stage's own
+        admission (its earlier stages) is not one of them."""
+        paid = self.by_month.get(month, {})
+        if staged is None:
+            return PriorAdmissions(
+                self.admissions,
+                self.by_hospital.get(hospital, 0),
+                self.by_quarter.get(quarter, 0),
+                paid,
+            )
+        own = staged.monthly.get(month, {})
+        return PriorAdmissions(
+            self.admissions - 1,
+            self.by_hospital.get(hospital, 0) - 1,
+            self.by_quarter.get(quarter, 0) - (quarter in staged.quarters),
+            {key: fen - own.get(key, 0) for key, fen in paid.items()},
+        )
+
+    def count(self, hospital: str, quarter: int, staged: _Staged | None) -> None:
+        """Count the stay's admission (once however many stages it has)."""
+        if staged is None or not staged.quarters:
+            self.admissions += 1
+            self.by_hospital[hospital] = self.by_hospital.get(hospital, 0) + 1
+        if staged is None or quarter not in staged.quarters:
+            self.by_quarter[quarter] = self.by_quarter.get(quarter, 0) + 1
+        if staged is not None:
+            staged.quarters.add(quarter)
+
+    def move(self, deltas: Mapping[str, int], month: int, staged: _Staged | None) -> None:
+        acc = self.accumulators
+        monthly = self.by_month.setdefault(month, {})
+        own = staged.monthly.setdefault(month, {}) if staged is not None else None
+        for key, delta in deltas.items():
+            acc[key] = acc.get(key, 0) + delta
+            if key.endswith(".paid"):
+                monthly[key] = monthly.get(key, 0) + delta
+                if own is not None:
+                    own[key] = own.get(key, 0) + delta
 
 
 def what_if(
     stays: Iterable[Stay],
     proposed: CompiledPolicy,
     *,
+    now_year_end: Mapping[str, CompiledPolicy | None] | None = None,
     top: int = 10,
     progress: Callable[[int], None] | None = None,
     progress_every: int = 10_000,
 ) -> WhatIfReport:
-    """Settle every stay again under ``proposed``, in the order given, and compare."""
+    """Settle every stay again under ``proposed``, in the order given, and compare.
+    ``now_year_end``: by pool, the version whose ``year_end`` entries a year-end run of the
+    year would apply now (None: no year-end now); every stay then needs
+    ``patient_in_policy_now_fen``."""
     targets = {
         visit_type: int(Decimal(ratio) * 10_000)
         for visit_type, ratio in proposed.controls.target_ratio.items()
     }
+    now_policies = now_year_end or {}
+    year_end = bool(proposed.document.year_end) or any(
+        p is not None and p.document.year_end for p in now_policies.values()
+    )
     years: dict[tuple[str, str, int], _Year] = {}
     funds_now: dict[str, int] = {}
     funds_new: dict[str, int] = {}
@@ -144,7 +279,6 @@ def what_if(
     n = patient_now = patient_new = 0
     buckets = len(BUCKET_EDGES) + 1
     for stay in stays:
-        n += 1
         scope = (stay.person_key, stay.pool, stay.year)
         year = years.get(scope)
         if year is None:
@@ -152,12 +286,7 @@ def what_if(
         visit = stay.visit
         quarter = (visit.discharged_on.month - 1) // 3
         month = visit.discharged_on.month
-        prior = PriorAdmissions(
-            year.admissions,
-            year.by_hospital.get(stay.hospital_code, 0),
-            year.by_quarter.get(quarter, 0),
-            year.by_month.get(month, {}),
-        )
+        staged = None if stay.admission is None else year.staged.get(stay.admission)
         skip: frozenset[str] = frozenset()
         if stay.keep_fund_types is not None:
             situation = (visit, stay.categories, stay.keep_fund_types)
@@ -170,25 +299,57 @@ def what_if(
                 )
             skip = found
         given = _given(proposed, visit, stay.categories, stay.given)
-        result = settle(
-            proposed,
-            visit=visit,
-            categories=stay.categories,
-            bill=stay.bill,
-            year=year.accumulators,
-            skip_layers=skip,
-            given=given,
-            prior=prior,
-        )
-        acc = year.accumulators
-        monthly = year.by_month.setdefault(month, {})
-        for key, delta in result.deltas.items():
-            acc[key] = acc.get(key, 0) + delta
-            if key.endswith(".paid"):
-                monthly[key] = monthly.get(key, 0) + delta
-        year.admissions += 1
-        year.by_hospital[stay.hospital_code] = year.by_hospital.get(stay.hospital_code, 0) + 1
-        year.by_quarter[quarter] = year.by_quarter.get(quarter, 0) + 1
+        prior = year.prior(stay.hospital_code, quarter, month, staged)
+        if stay.parts and staged is None:
+            result = _split(proposed, stay, years, year.accumulators, skip, prior)
+            if stay.admission is not None:
+                staged = year.staged[stay.admission] = _Staged(stay.bill, given, result)
+        elif staged is None:
+            result = cumulative = settle(
+                proposed,
+                visit=visit,
+                categories=stay.categories,
+                bill=stay.bill,
+                year=year.accumulators,
+                skip_layers=skip,
+                given=given,
+                prior=prior,
+            )
+            if stay.admission is not None:
+                staged = year.staged[stay.admission] = _Staged(stay.bill, given, result)
+        else:
+            # A later stage: the stay so far on the accumulators before the stay, less what
+            # the earlier stages paid (service/settlements/stages.py, as settled live).
+            so_far = _so_far(staged.bill, stay.bill)
+            given = {c: staged.given.get(c, 0) + given.get(c, 0) for c in {*staged.given, *given}}
+            base = dict(year.accumulators)
+            for key, delta in staged.result.deltas.items():
+                base[key] = base.get(key, 0) - delta
+            cumulative = settle(
+                proposed,
+                visit=visit,
+                categories=stay.categories,
+                bill=so_far,
+                year=base,
+                skip_layers=skip,
+                given=given,
+                prior=prior,
+            )
+            result = _stage(cumulative, staged.result, stay.bill)
+            staged.bill, staged.given, staged.result = so_far, given, cumulative
+        year.move(result.deltas, month, staged)
+        year.count(stay.hospital_code, quarter, staged)
+        if not stay.reported:
+            continue
+        n += 1
+        if year_end:
+            if stay.patient_in_policy_now_fen is None:
+                raise ValueError(
+                    "a year-end entry is in play: every stay needs patient_in_policy_now_fen"
+                )
+            year.categories = stay.categories
+            year.stays.append(stay)
+            year.shares.extend((result.patient_in_policy_fen, result.patient_pays_fen))
         for fund_type, fen in stay.paid_now.items():
             funds_now[fund_type] = funds_now.get(fund_type, 0) + fen
         for layer in result.layers:
@@ -221,6 +382,18 @@ def what_if(
             progress(n)
     if progress is not None and n % progress_every:
         progress(n)
+    year_end_lines: tuple[YearEndLine, ...] = ()
+    if year_end:
+        year_end_lines, paid = _year_ends(years, proposed, now_policies)
+        for fund_type, (now_fen, new_fen) in paid.funds.items():
+            funds_now[fund_type] = funds_now.get(fund_type, 0) + now_fen
+            funds_new[fund_type] = funds_new.get(fund_type, 0) + new_fen
+        for person_key, (now_fen, new_fen) in paid.persons.items():
+            person = patients[person_key]
+            person[2] = int(person[2]) - now_fen
+            person[3] = int(person[3]) - new_fen
+            patient_now -= now_fen
+            patient_new -= new_fen
     return _report(
         proposed,
         n,
@@ -230,6 +403,181 @@ def what_if(
         (ratio_now, ratio_new, below_now, below_new),
         patients,
         top,
+    )._replace(year_end=year_end_lines)
+
+
+def _split(
+    proposed: CompiledPolicy,
+    stay: Stay,
+    years: dict[tuple[str, str, int], _Year],
+    accumulators: Mapping[str, int],
+    skip: frozenset[str],
+    prior: PriorAdmissions,
+) -> SettlementResult:
+    """A stay split at plan-year ends, as settled live (service/settlements/cross_year.py): each
+    earlier part on its own year's accumulators and counts, which it moves but where it does not
+    count as an admission; the last part on the stay's year. The stay's result is the parts
+    added up, with the last part's deltas (the caller moves the stay's year by them)."""
+    visit, categories = stay.visit, stay.categories
+    results = []
+    for part in stay.parts[:-1]:
+        scope = (stay.person_key, stay.pool, part.year)
+        other = years.get(scope)
+        if other is None:
+            other = years[scope] = _Year()
+        month = part.last_day.month
+        quarter = (month - 1) // 3
+        result = settle(
+            proposed,
+            visit=visit,
+            categories=categories,
+            bill=part.bill,
+            year=other.accumulators,
+            skip_layers=skip,
+            given=_given(proposed, visit, categories, part.given),
+            prior=other.prior(stay.hospital_code, quarter, month, None),
+        )
+        other.move(result.deltas, month, None)
+        results.append(result)
+    last = stay.parts[-1]
+    results.append(
+        settle(
+            proposed,
+            visit=visit,
+            categories=categories,
+            bill=last.bill,
+            year=accumulators,
+            skip_layers=skip,
+            given=_given(proposed, visit, categories, last.given),
+            prior=prior,
+        )
+    )
+    layers = tuple(
+        parts[-1]._replace(
+            applied=any(p.applied for p in parts),
+            base_fen=sum(p.base_fen for p in parts),
+            deductible_fen=sum(p.deductible_fen for p in parts),
+            amount_fen=sum(p.amount_fen for p in parts),
+        )
+        for parts in zip(*(r.layers for r in results), strict=True)
+    )
+    return results[-1]._replace(
+        layers=layers,
+        total_fen=sum(r.total_fen for r in results),
+        waived_fen=sum(r.waived_fen for r in results),
+        funds_total_fen=sum(r.funds_total_fen for r in results),
+        patient_pays_fen=sum(r.patient_pays_fen for r in results),
+        patient_in_policy_fen=sum(r.patient_in_policy_fen for r in results),
+        patient_out_of_policy_fen=sum(r.patient_out_of_policy_fen for r in results),
+    )
+
+
+def _shares(in_policy_fen: int, patient_fen: int) -> SettlementResult:
+    """A result holding only the patient's shares: all the year-end top-up reads of a stay
+    (service/policy/year_end.py), built when the year is computed."""
+    return SettlementResult(
+        (),
+        0,
+        0,
+        0,
+        patient_fen,
+        in_policy_fen,
+        patient_fen - in_policy_fen,
+        Decimal(0),
+        Decimal(0),
+        (),
+        _NOTHING,
+        (),
+        "",
+        "",
+    )
+
+
+def _so_far(before: Bill, stage: Bill) -> Bill:
+    """The stay's bill up to and including this stage; lines only if every stage has them."""
+    keep = bool(before.lines and stage.lines)
+    return Bill(
+        before.total_fen + stage.total_fen,
+        before.in_policy_fen + stage.in_policy_fen,
+        before.out_of_policy_fen + stage.out_of_policy_fen,
+        before.lines + stage.lines if keep else (),
+    )
+
+
+def _stage(cumulative: SettlementResult, before: SettlementResult, bill: Bill) -> SettlementResult:
+    """A later stage's money: the stay so far less the stay up to the stage before (which is
+    what the earlier stages paid together). The what-if computes its own ratios."""
+    earlier = {layer.code: layer for layer in before.layers}
+    layers = tuple(
+        layer
+        if (e := earlier.get(layer.code)) is None
+        else layer._replace(
+            base_fen=layer.base_fen - e.base_fen,
+            deductible_fen=layer.deductible_fen - e.deductible_fen,
+            amount_fen=layer.amount_fen - e.amount_fen,
+        )
+        for layer in cumulative.layers
+    )
+    deltas = dict(cumulative.deltas)
+    for key, delta in before.deltas.items():
+        deltas[key] = deltas.get(key, 0) - delta
+    c, b = cumulative, before
+    return c._replace(
+        layers=layers,
+        total_fen=bill.total_fen,
+        waived_fen=c.waived_fen - b.waived_fen,
+        funds_total_fen=c.funds_total_fen - b.funds_total_fen,
+        patient_pays_fen=c.patient_pays_fen - b.patient_pays_fen,
+        patient_in_policy_fen=c.patient_in_policy_fen - b.patient_in_policy_fen,
+        patient_out_of_policy_fen=c.patient_out_of_policy_fen - b.patient_out_of_policy_fen,
+        deltas={key: delta for key, delta in deltas.items() if delta},
+    )
+
+
+class _YearEndPaid(NamedTuple):
+    funds: dict[str, tuple[int, int]]  # fund type -> (now, proposed)
+    persons: dict[str, tuple[int, int]]  # person key -> (now, proposed)
+
+
+def _year_ends(
+    years: Mapping[tuple[str, str, int], _Year],
+    proposed: CompiledPolicy,
+    now_policies: Mapping[str, CompiledPolicy | None],
+) -> tuple[tuple[YearEndLine, ...], _YearEndPaid]:
+    """Every person's year-end top-up now (the version in force at the year end for the pool,
+    on the stored results) and under the proposal (on the proposal's results)."""
+    lines: dict[tuple[str, str], list[Any]] = {}  # -> [name, persons now, new, now, new]
+    funds: dict[str, list[int]] = {}
+    persons: dict[str, list[int]] = {}
+    for (person_key, pool, _), year in years.items():
+        if not year.stays:  # a year replayed only for a split stay's earlier part
+            continue
+        for i, policy in enumerate((now_policies.get(pool), proposed)):
+            if policy is None or not policy.document.year_end:
+                continue
+            stays = [
+                (
+                    stay.visit,
+                    stay.bill,
+                    _shares(stay.patient_in_policy_now_fen or 0, stay.patient_now_fen)
+                    if i == 0
+                    else _shares(year.shares[2 * k], year.shares[2 * k + 1]),
+                )
+                for k, stay in enumerate(year.stays)
+            ]
+            for f in settle_year_end(policy, categories=year.categories, stays=stays):
+                line = lines.setdefault((f.fund_type, f.code), [f.name, 0, 0, 0, 0])
+                line[1 + i] += f.amount_fen > 0
+                line[3 + i] += f.amount_fen
+                funds.setdefault(f.fund_type, [0, 0])[i] += f.amount_fen
+                persons.setdefault(person_key, [0, 0])[i] += f.amount_fen
+    out = tuple(
+        YearEndLine(fund, code, name, a, b, now_fen, new_fen, new_fen - now_fen)
+        for (fund, code), (name, a, b, now_fen, new_fen) in sorted(lines.items())
+    )
+    return out, _YearEndPaid(
+        {k: (v[0], v[1]) for k, v in funds.items()},
+        {k: (v[0], v[1]) for k, v in persons.items()},
     )
 
 

@@ -138,6 +138,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 def _whatif(args: argparse.Namespace, settings: Settings) -> int:
     from service.cli import _run, _with_session
     from service.errors import ServiceError
+    from service.policy_versions.catalog import PolicyCatalog
     from service.whatif.render import text_report
     from service.whatif.schemas import WhatIfCreate
     from service.whatif.service import what_if_over
@@ -150,7 +151,7 @@ def _whatif(args: argparse.Namespace, settings: Settings) -> int:
         print(f"\rre-settled {done:,}", end="", file=sys.stderr, flush=True)
 
     async def work(session: Any) -> Any:
-        return await what_if_over(session, body=body, progress=progress)
+        return await what_if_over(session, PolicyCatalog(), body=body, progress=progress)
 
     try:
         report = _run(_with_session(settings, work))

@@ -28,7 +28,7 @@ from service.console.views import (
     stacked_bars,
     tone,
 )
-from service.deps import SessionmakerDep
+from service.deps import CatalogDep, SessionmakerDep
 from service.errors import ServiceError
 from service.indicators.service import indicators_for
 from service.unit_of_work import SessionDep, UnitOfWorkDep
@@ -332,6 +332,7 @@ async def whatif_form(user: UserDep) -> Response:
 @router.post("/whatif")
 async def whatif_run(
     session: SessionDep,
+    catalog: CatalogDep,
     user: UserDep,
     source_text: Annotated[str, Form(min_length=1, max_length=512_000)],
     over: Annotated[int, Form(ge=2000, le=2100)],
@@ -342,7 +343,7 @@ async def whatif_run(
     context: dict[str, Any] = {"user": user, "nav": "whatif", "over": over, "text": source_text}
     try:
         body = WhatIfCreate(source_text=source_text, over=over, top=20)
-        report = await run_what_if(session, principal=user.principal, body=body)
+        report = await run_what_if(session, catalog, principal=user.principal, body=body)
     except ServiceError as e:
         return page("whatif.html", status_code=e.status, error=problem_words(e), r=None, **context)
     return page("whatif.html", r=report, **context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.auth.deps import AuditorDep
+from service.deps import CatalogDep
 from service.errors import problem_responses
 from service.unit_of_work import SessionDep
 from service.whatif.schemas import WhatIfCreate, WhatIfPublic
@@ -20,6 +21,6 @@ router = APIRouter(prefix="/v1/policies", tags=["policies"])
     summary="Re-settle a year under a proposed policy and compare (auditor, admin); stores nothing",
 )
 async def post_what_if(
-    body: WhatIfCreate, session: SessionDep, principal: AuditorDep
+    body: WhatIfCreate, session: SessionDep, catalog: CatalogDep, principal: AuditorDep
 ) -> WhatIfPublic:
-    return await run_what_if(session, principal=principal, body=body)
+    return await run_what_if(session, catalog, principal=principal, body=body)

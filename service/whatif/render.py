@@ -18,6 +18,15 @@ def text_report(r: WhatIfPublic) -> str:
         f"{'all payers':<20}{r.funds_now:>18}{r.funds_proposed:>18}{r.funds_difference:>18}"
     )
     rows.append(f"{'patients':<20}{r.patient_now:>18}{r.patient_proposed:>18}")
+    if r.year_end:
+        rows += ["", "year-end top-up (included above; people paid now -> proposed):"]
+        for e in r.year_end:
+            rows.append(
+                f"{e.fund_type + ' ' + e.code:<32}{e.now:>14}{e.proposed:>14}{e.difference:>14}"
+                f"  {e.persons_now} -> {e.persons_proposed} people"
+            )
+    for fund, amount in r.year_end_booked.items():
+        rows.append(f"  booked by year-end runs so far, {fund}: {amount}")
     if r.ratios:
         rows += ["", "actual reimbursement ratio (settlements per bucket, now -> proposed):"]
         rows.append(f"{'category':<24}" + "".join(f"{b:>13}" for b in r.ratios[0].buckets))

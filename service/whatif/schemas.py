@@ -40,6 +40,19 @@ class PatientPublic(BaseModel):
     rise: str
 
 
+class YearEndPublic(BaseModel):
+    fund_type: str
+    code: str = Field(description="The year_end entry's code")
+    name: str
+    persons_now: int = Field(description="People it would pay something now")
+    persons_proposed: int
+    now: str = Field(
+        description="What the year-end run of the year computes under the versions in force"
+    )
+    proposed: str = Field(description="What the proposal's entry would pay")
+    difference: str = Field(description="proposed - now")
+
+
 class WhatIfPublic(BaseModel):
     region: str = Field(description="The proposed policy's region; its insured people's stays")
     over: int
@@ -54,10 +67,21 @@ class WhatIfPublic(BaseModel):
     patient_proposed: str
     ratios: list[RatioPublic]
     patients_rising: list[PatientPublic]
+    year_end: list[YearEndPublic] = Field(
+        default_factory=list,
+        description="The year-end top-up (二次救助) over each person's year, by entry; "
+        "included in funds, funds_now/proposed, patient_now/proposed and patients_rising",
+    )
+    year_end_booked: dict[str, str] = Field(
+        default_factory=dict,
+        description="By fund, what year-end runs have booked for the year so far (for "
+        "reference: the comparison computes both sides afresh)",
+    )
     seconds: float
     note: str = Field(
         default=(
-            "nothing stored changes; fee-waiver lines, designated diseases and pooling-region "
-            "facts are not stored with settlements, so the proposal sees them as absent"
+            "nothing stored changes; the year-end top-up is computed afresh on both sides; "
+            "a stay split at a plan-year end is re-cut by bed days and reported whole in its "
+            "discharge year"
         )
     )

@@ -1,11 +1,18 @@
 """What-if (政策测算): read a period's settlements, settle each again under the proposal with
 the pure engine (service/policy/whatif.py) in a worker thread, and report. Nothing stored
-changes: the store only reads, and the engine's accumulators are the what-if's own."""
+changes: the store only reads, and the engine's accumulators are the what-if's own.
+
+The year-end top-up is part of the cost: "now" is what a year-end run of the year would compute
+(the version in force on the plan year's last day for each pool, service/yearend/years.py, over
+the stored results, service/settlements/render.py `stored_result`), beside what runs have
+booked so far; "proposed" is the proposal's `year_end` entries over its own results."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -15,24 +22,37 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal, Role
 from service.auth.visibility import covers_region, prefix_of_region
-from service.china_time import local_date
+from service.china_time import day_start, local_date
 from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
-from service.policy.whatif import BUCKET_EDGES, Stay, WhatIfReport, what_if
+from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of
+from service.policy.whatif import (
+    BUCKET_EDGES,
+    Part,
+    Stay,
+    WhatIfReport,
+    what_if,
+)
+from service.policy_versions.errors import NoPolicyInForce
 from service.policy_versions.service import check_document, list_versions, stored_of
 from service.policy_versions.timeline import Stored, compile_timeline
 from service.regions.service import in_pooling_region
-from service.settlements.context import INSURANCE_FUNDS
+from service.settlements.context import INSURANCE_FUNDS, Catalog
+from service.settlements.cross_year import year_bills
+from service.settlements.render import stored_result
 from service.whatif.schemas import (
     FundPublic,
     PatientPublic,
     RatioPublic,
     WhatIfCreate,
     WhatIfPublic,
+    YearEndPublic,
 )
 from service.whatif.store import SqlWhatIfStore
+from service.yearend import years as plan_years
+from service.yearend.store import SqlYearEndStore
 
 
 class WhatIfForbidden(Forbidden):
@@ -106,6 +126,8 @@ def stay_of(row: Any, proposed: CompiledPolicy | None = None) -> Stay:
         paid_now=paid,
         waived_now_fen=yuan_to_fen(Decimal(result.get("totals", {}).get("waived", "0"))),
         patient_now_fen=int(row.patient_pays_fen),
+        # every stage of a stay settled in stages keeps its own bill (ADR 0018)
+        admission=int(row.admission_id) if "stage_bill" in result else None,
     )
 
 
@@ -127,6 +149,7 @@ def _lines(result: Mapping[str, Any], total: int, in_policy: int) -> tuple[BillL
 
 async def run_what_if(
     session: AsyncSession,
+    catalog: Catalog,
     *,
     principal: Principal,
     body: WhatIfCreate,
@@ -135,11 +158,12 @@ async def run_what_if(
     """Re-settle the year's settlements of the proposal's region under the proposal."""
     if principal.role is Role.HOSPITAL:
         raise WhatIfForbidden("what-if is for auditor and admin keys; yours is hospital")
-    return await what_if_over(session, body=body, progress=progress, principal=principal)
+    return await what_if_over(session, catalog, body=body, progress=progress, principal=principal)
 
 
 async def what_if_over(
     session: AsyncSession,
+    catalog: Catalog,
     *,
     body: WhatIfCreate,
     progress: Callable[[int], None] | None = None,
@@ -154,10 +178,120 @@ async def what_if_over(
         raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
     store = SqlWhatIfStore(session)
     rows = store.settlements(pool_prefix=prefix, year=body.over)
-    stays = [stay_of(row, policy) async for row in rows]
-    run = partial(what_if, stays, policy, top=body.top, progress=progress)
+    read = [(int(row.id), stay_of(row, policy), row.result) async for row in rows]
+    now = await year_end_now(session, catalog, {stay.pool for _, stay, _ in read}, over=body.over)
+    if policy.document.year_end or any(p is not None and p.document.year_end for p in now.values()):
+        stays = [
+            (
+                i,
+                replace(
+                    stay, patient_in_policy_now_fen=stored_result(result).patient_in_policy_fen
+                ),
+            )
+            for i, stay, result in read
+        ]
+    else:
+        stays = [(i, stay) for i, stay, _ in read]
+    del read
+    stays = with_parts(policy, stays + await _next_year(store, policy, prefix, body.over))
+    stays += await _earlier_years(store, policy, prefix, [s for _, s in stays if s.reported])
+    stays.sort(key=lambda pair: pair[0])  # settlement order across the years read
+    run = partial(
+        what_if,
+        [stay for _, stay in stays],
+        policy,
+        now_year_end=now,
+        top=body.top,
+        progress=progress,
+    )
     report = await to_thread.run_sync(run)
-    return public(report, region=region, over=body.over, seconds=time.perf_counter() - begun)
+    booked = await SqlYearEndStore(session).fund_totals(pool_prefix=prefix, plan_year=body.over)
+    return public(
+        report,
+        region=region,
+        over=body.over,
+        seconds=time.perf_counter() - begun,
+        booked=dict(booked),
+    )
+
+
+def with_parts(policy: CompiledPolicy, stays: list[tuple[int, Stay]]) -> list[tuple[int, Stay]]:
+    """The stays (settlement id, stay, in settlement order) with their plan-year parts where the
+    proposal splits them at a plan-year end (``cross_year: split``), cut as the live settlement
+    cuts them (service/settlements/cross_year.py; a later stage from the stage before's end).
+    The amounts by date a split may have used are not stored: parts are by bed days."""
+    rules = rules_of(policy)
+    if rules.cross_year != "split":
+        return stays
+    stays = sorted(stays, key=lambda pair: pair[0])
+    ends: dict[int, date] = {}  # admission -> the end of its latest stage so far
+    out = []
+    for i, stay in stays:
+        visit = stay.visit
+        start = visit.admitted_on
+        if stay.admission is not None:
+            start = ends.get(stay.admission, start)
+            ends[stay.admission] = visit.discharged_on
+        if plan_year_of(rules, start) != plan_year_of(rules, visit.discharged_on):
+            parts = year_bills(
+                policy,
+                bill=stay.bill,
+                given=stay.given,
+                admitted_on=start,
+                discharged_on=visit.discharged_on,
+            )
+            if len(parts) > 1:
+                cut = tuple(Part(p.year, p.last_day, p.bill, p.given) for p in parts)
+                stay = replace(stay, parts=cut)
+        out.append((i, stay))
+    return out
+
+
+async def _next_year(
+    store: SqlWhatIfStore, policy: CompiledPolicy, prefix: str, over: int
+) -> list[tuple[int, Stay]]:
+    """The stays of the next plan year admitted before it began, when the proposal splits: their
+    part in ``over`` moves ``over``'s accumulators (replayed, not reported; each stay is reported
+    whole in its discharge year, as the year-end run counts it)."""
+    rules = rules_of(policy)
+    if rules.cross_year != "split":
+        return []
+    begins = day_start(plan_year_bounds(rules, over + 1)[0])
+    rows = store.settlements(pool_prefix=prefix, year=over + 1, admitted_before=begins)
+    return [(int(row.id), replace(stay_of(row, policy), reported=False)) async for row in rows]
+
+
+async def _earlier_years(
+    store: SqlWhatIfStore, policy: CompiledPolicy, prefix: str, stays: list[Stay]
+) -> list[tuple[int, Stay]]:
+    """The settlements, in the earlier plan years a split stay reaches back into, of the people
+    with such a stay: replayed (not reported) so each earlier part meets that year's
+    accumulators under the proposal."""
+    people: dict[int, set[str]] = {}
+    for stay in stays:
+        for part in stay.parts[:-1]:
+            people.setdefault(part.year, set()).add(stay.person_key)
+    out = []
+    for year, persons in sorted(people.items()):
+        rows = store.settlements(pool_prefix=prefix, year=year, persons=sorted(persons))
+        out += [(int(row.id), replace(stay_of(row, policy), reported=False)) async for row in rows]
+    return out
+
+
+async def year_end_now(
+    session: AsyncSession, catalog: Catalog, pools: set[str], *, over: int
+) -> dict[str, CompiledPolicy | None]:
+    """By pool, the version a year-end run of ``over`` would apply (in force on the plan
+    year's last day, ADR 0021); None where no version is in force then."""
+    out: dict[str, CompiledPolicy | None] = {}
+    for pool in sorted(pools):
+        try:
+            out[pool], _ = await plan_years.at_year_end(
+                session, catalog, region=pool, plan_year=over
+            )
+        except NoPolicyInForce:
+            out[pool] = None
+    return out
 
 
 def _bucket_names() -> list[str]:
@@ -169,9 +303,17 @@ def _bucket_names() -> list[str]:
     )
 
 
-def public(report: WhatIfReport, *, region: str, over: int, seconds: float) -> WhatIfPublic:
+def public(
+    report: WhatIfReport,
+    *,
+    region: str,
+    over: int,
+    seconds: float,
+    booked: Mapping[str, int] | None = None,
+) -> WhatIfPublic:
     y = fen_to_yuan
     names = _bucket_names()
+    booked = booked or {}
     return WhatIfPublic(
         region=region,
         over=over,
@@ -214,5 +356,19 @@ def public(report: WhatIfReport, *, region: str, over: int, seconds: float) -> W
             )
             for p in report.rising
         ],
+        year_end=[
+            YearEndPublic(
+                fund_type=line.fund_type,
+                code=line.code,
+                name=line.name,
+                persons_now=line.persons_now,
+                persons_proposed=line.persons_proposed,
+                now=y(line.now_fen),
+                proposed=y(line.proposed_fen),
+                difference=y(line.difference_fen),
+            )
+            for line in report.year_end
+        ],
+        year_end_booked={fund: y(fen) for fund, fen in sorted(booked.items())},
         seconds=round(seconds, 3),
     )

@@ -4,7 +4,8 @@ the engine needs, in the order they were made. Read-only; one streamed statement
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,8 +22,11 @@ _A = table_of(Admission)
 _H = table_of(Hospital)
 _R = table_of(SettlementReversal)
 
+_CHUNK = 500  # person keys per statement when reading chosen people
+
 _COLUMNS = (
     _S.c.id,
+    _S.c.admission_id,
     _S.c.person_key,
     _S.c.person_masked,
     _S.c.pool,
@@ -50,9 +54,36 @@ class SqlWhatIfStore:
         self.session = session
 
     async def settlements(
-        self, *, pool_prefix: str, year: int, batch: int = 2_000
+        self,
+        *,
+        pool_prefix: str,
+        year: int,
+        batch: int = 2_000,
+        persons: Sequence[str] | None = None,
+        admitted_before: datetime | None = None,
     ) -> AsyncIterator[sa.Row[Any]]:
-        """The period's active settlements under the region, oldest first."""
+        """The period's active settlements under the region, oldest first. For a split stay's
+        other years: with ``persons``, only theirs (in chunks, each oldest first); with
+        ``admitted_before``, only stays admitted before that instant."""
+        conditions = [
+            _R.c.id.is_(None),
+            _S.c.year == year,
+            *region_conditions(_S.c.pool, pool_prefix),
+        ]
+        if admitted_before is not None:
+            conditions.append(_S.c.admitted_at < admitted_before)
+        if persons is None:
+            async for row in self._read(conditions, batch):
+                yield row
+            return
+        for at in range(0, len(persons), _CHUNK):
+            chunk = _S.c.person_key.in_(persons[at : at + _CHUNK])
+            async for row in self._read([*conditions, chunk], batch):
+                yield row
+
+    async def _read(
+        self, conditions: list[sa.ColumnElement[bool]], batch: int
+    ) -> AsyncIterator[sa.Row[Any]]:
         statement = (
             sa.select(*_COLUMNS)
             .select_from(
@@ -60,7 +91,7 @@ class SqlWhatIfStore:
                 .join(_H, _H.c.code == _S.c.hospital_code)
                 .outerjoin(_R, _R.c.settlement_id == _S.c.id)
             )
-            .where(_R.c.id.is_(None), _S.c.year == year, *region_conditions(_S.c.pool, pool_prefix))
+            .where(*conditions)
             .order_by(_S.c.id)
             .execution_options(yield_per=batch)
         )

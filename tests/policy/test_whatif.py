@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
+from pathlib import Path
+
+import pytest
 
 from service.policy import Bill, CompiledPolicy, Visit, load_policies, settle
 from service.policy.whatif import Stay, what_if
 from tests.policy.helpers import add, bill, fen, policy_for
+
+EXAMPLES = Path(__file__).parent / "examples"
 
 ON = date(2025, 3, 1)
 VISIT = Visit("inpatient", "secondary", "county", "in_county", True, True, ON, ON)
@@ -118,3 +124,111 @@ def test_progress_is_reported() -> None:
     stays = _stored(_simple("0.70"), [("A", bill("600.00"))] * 5)
     what_if(stays, _simple("0.70"), progress=seen.append, progress_every=2)
     assert seen == [2, 4, 5]
+
+
+def _stage(admission: int, total: str, paid: str, patient: str) -> Stay:
+    return Stay(
+        person_key="S",
+        person_masked="S***",
+        pool="990300",
+        year=2025,
+        hospital_code="H1",
+        visit=VISIT,
+        categories=frozenset({"registered_poor"}),
+        bill=bill(total),
+        given={},
+        keep_fund_types=None,
+        paid_now={"basic_insurance": fen(paid)},
+        waived_now_fen=0,
+        patient_now_fen=fen(patient),
+        admission=admission,
+    )
+
+
+def test_a_later_stage_is_the_stay_so_far_less_the_earlier_stages() -> None:
+    # stage 1, 300: under the deductible of 500; stage 2, 10200: the stay so far 10500 pays
+    # (10500 - 500) x 0.70 = 7000 (alone it would pay (10200 - 500) x 0.70 = 6790)
+    stages = [_stage(1, "300.00", "0.00", "300.00"), _stage(1, "10200.00", "7000.00", "3200.00")]
+    same = what_if(stages, _simple("0.70"))
+    assert same.funds[0] == ("basic_insurance", fen("7000.00"), fen("7000.00"), 0)
+    assert same.patient_now_fen == same.patient_proposed_fen
+    # at 0.65: (10500 - 500) x 0.65 = 6500, 500 less
+    lower = what_if(stages, _simple("0.65"))
+    assert lower.funds[0].difference_fen == -fen("500.00")
+    assert [p.rise_fen for p in lower.rising] == [fen("500.00")]
+
+
+def _s7_stays(policy: CompiledPolicy) -> list[Stay]:
+    """The S7 worked example's two local stays of a medical-aid recipient, as stored."""
+    on = date(2025, 3, 1)
+    visit = Visit("inpatient", "secondary", "county", "in_county", False, False, on, on)
+    categories = frozenset({"medical_aid_recipient"})
+    year: dict[str, int] = {}
+    stays = []
+    for b, given in (
+        (
+            bill("135000.00", "15000.00"),
+            {"basic_insurance": "68828.00", "critical_illness": "37161.80"},
+        ),
+        (bill("60000.00"), {"basic_insurance": "20000.00", "critical_illness": "0.00"}),
+    ):
+        amounts = {code: fen(yuan) for code, yuan in given.items()}
+        result = settle(
+            policy, visit=visit, categories=categories, bill=b, year=year, given=amounts
+        )
+        year = add(year, result.deltas)
+        paid: dict[str, int] = {}
+        for layer in result.layers:
+            paid[layer.fund_type] = paid.get(layer.fund_type, 0) + layer.amount_fen
+        stays.append(
+            Stay(
+                "P",
+                "P***",
+                "320211",
+                2025,
+                "H1",
+                visit,
+                categories,
+                b,
+                amounts,
+                None,
+                paid,
+                result.waived_fen,
+                result.patient_pays_fen,
+                patient_in_policy_now_fen=result.patient_in_policy_fen,
+            )
+        )
+    return stays
+
+
+def test_a_proposal_that_adds_a_year_end_entry_shows_its_cost() -> None:
+    text = (EXAMPLES / "S7-year-end-top-up.yaml").read_text(encoding="utf-8")
+    (with_entry,) = load_policies({"s7.yaml": text})
+    (without,) = load_policies({"s7.yaml": text[: text.index("year_end:")]})
+    stays = _s7_stays(without)
+    # the year's in-catalogue self-pay 8703.06 + 12000.00 = 20703.06 is 1203.06 above 10% of
+    # 195000.00 (the S7 case): the proposal's top-up, which nobody pays now
+    report = what_if(stays, with_entry, now_year_end={"320211": without})
+    [line] = report.year_end
+    assert (line.code, line.now_fen, line.proposed_fen, line.difference_fen) == (
+        "year_end_top_up",
+        0,
+        fen("1203.06"),
+        fen("1203.06"),
+    )
+    assert (line.persons_now, line.persons_proposed) == (0, 1)
+    aid = next(f for f in report.funds if f.fund_type == "medical_aid")
+    assert aid.difference_fen == fen("1203.06")
+    assert report.patient_now_fen - report.patient_proposed_fen == fen("1203.06")
+    # and the other way round: the saving of dropping it
+    back = what_if(_s7_stays(with_entry), without, now_year_end={"320211": with_entry})
+    assert [(y.now_fen, y.proposed_fen) for y in back.year_end] == [(fen("1203.06"), 0)]
+    assert back.funds_proposed_fen - back.funds_now_fen == -fen("1203.06")
+
+
+def test_a_year_end_entry_needs_the_stored_results() -> None:
+    text = (EXAMPLES / "S7-year-end-top-up.yaml").read_text(encoding="utf-8")
+    (policy,) = load_policies({"s7.yaml": text})
+    bare = [dataclasses.replace(stay, patient_in_policy_now_fen=None) for stay in _s7_stays(policy)]
+    with pytest.raises(ValueError, match="patient_in_policy_now_fen"):
+        what_if(bare, policy)

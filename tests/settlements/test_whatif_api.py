@@ -86,6 +86,7 @@ async def test_the_shipped_policy_against_itself_reports_no_difference(
     assert report["funds_difference"] == "0.00"
     assert report["patient_now"] == report["patient_proposed"] == "500.00"
     assert report["patients_rising"] == []
+    assert report["year_end"] == []  # Ya'an has no year-end entry, now or proposed
     everyone = next(r for r in report["ratios"] if r["category"] == "*")
     assert everyone["now"] == everyone["proposed"]
     assert everyone["below_target_now"] == everyone["below_target_proposed"] == 0
@@ -172,3 +173,151 @@ async def test_the_console_page_shows_the_same_what_if(
     refused = await client.post("/console/whatif", data=broken, headers=origin)
     assert refused.status_code == 422
     assert 'id="error"' in refused.text
+
+
+async def test_stages_are_re_settled_as_the_stay_so_far_less_the_earlier_stages(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """The wired county policy (deductible 1000 per admission, halved for later admissions of
+    the year, basic 80%). One person: a stay settled in two stages, then another admission.
+    Stage 1, 600.00: under the deductible, basic 0. Stage 2, 10000.00: the stay so far 10600.00
+    pays (10600 - 1000) x 0.80 = 7680.00. The later admission, 10000.00: (10000 - 500) x 0.80 =
+    7600.00. Replayed as three separate stays, stage 2 would be a later admission and pay
+    (10000 - 500) x 0.80 = 7600.00, and the policy would differ from itself by 80.00."""
+    answer = await client.post(
+        "/v1/policies", json={"source_text": factories.wired_policy()}, headers=admin_headers
+    )
+    assert answer.status_code == 201, answer.text
+    resident = factories.resident_id(region=factories.COUNTY, seq=61)
+    for visit_id in ("ST", "AF"):
+        month = 3 if visit_id == "ST" else 5
+        await factories.make_admission(
+            session, resident=resident, visit_id=visit_id, admitted_at=at(2024, month, 1)
+        )
+    stages = [
+        await settle(
+            client,
+            hospital_headers,
+            factories.settlement_request(
+                "ST",
+                his=f"ST{n}",
+                discharged_at=f"2024-03-{end}T10:00:00+08:00",
+                bill=bill(amount),
+                mid_settlement=n == 1,
+            ),
+        )
+        for n, end, amount in ((1, "10", "600.00"), (2, "20", "10000.00"))
+    ]
+    later = await settle(
+        client,
+        hospital_headers,
+        factories.settlement_request(
+            "AF", his="AF", discharged_at="2024-05-10T10:00:00+08:00", bill=bill("10000.00")
+        ),
+    )
+    basic = [
+        next(x["amount"] for x in s["layers"] if x["code"] == "basic_insurance")
+        for s in (*stages, later)
+    ]
+    assert basic == ["0.00", "7680.00", "7600.00"]
+    admin = await make_key("admin")
+    report = (await _what_if(client, admin, factories.wired_policy(), over=2024)).json()
+    assert report["settlements"] == 3
+    assert _funds(report) == {"basic_insurance": ("15280.00", "15280.00", "0.00")}
+    assert report["patient_now"] == report["patient_proposed"] == "5320.00"
+    # basic at 70%: stage 2 (10600 - 1000) x 0.70 = 6720.00, the later admission
+    # (10000 - 500) x 0.70 = 6650.00; the patient 600 + 3280 + 3350
+    lower = factories.wired_policy().replace('ratio: "0.80"', 'ratio: "0.70"')
+    report = (await _what_if(client, admin, lower, over=2024)).json()
+    assert _funds(report) == {"basic_insurance": ("15280.00", "13370.00", "-1910.00")}
+    assert (report["patient_now"], report["patient_proposed"]) == ("5320.00", "7230.00")
+    assert [p["rise"] for p in report["patients_rising"]] == ["1910.00"]
+
+
+SPLIT_SIMPLE = """
+region: "990102"
+region_name: 演示县
+name: 演示县 测试：跨年度住院分段结算
+version: "split-simple-2024"
+effective_from: 2024-02-01
+sources: ["test: basic insurance alone, a stay across New Year split by bed days"]
+plan_year: {cross_year: split}
+categories: {registered_poor: 建档立卡贫困人口}
+layers:
+  - code: basic_insurance
+    kind: ratio
+    fund_type: basic_insurance
+    name: 城乡居民基本医疗保险
+    deductible: "1000.00"
+    ratio: "0.80"
+    annual_cap: "10000.00"
+"""
+
+
+async def test_a_split_stay_is_re_settled_part_by_part_on_each_years_accumulators(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """Basic insurance 80% above 1000 per admission (per part, as each part is settled in its
+    own year), at most 10000 a year. A, November 2024, 10000: 7200. B, 20 Dec 2024 - 10 Jan
+    2025, 21000 split by bed days 12000 / 9000: the 2024 part (12000 - 1000) x 0.80 = 8800,
+    capped at 10000 - 7200 = 2800; the 2025 part (9000 - 1000) x 0.80 = 6400. C, March 2025,
+    10000: 7200 capped at 10000 - 6400 = 3600. The 2025 what-if reads B and C (12800): B whole
+    on 2025's accumulators would be capped at 10000 and C get nothing (10000, 2800 less).
+    Another person: D, 20 Dec 2025 - 10 Jan 2026, 21000: its 2025 part pays 8800 (a row of
+    2026), and E, November 2025 but settled after D, 7200 capped at 10000 - 8800 = 1200."""
+    loaded = await client.post(
+        "/v1/policies", json={"source_text": SPLIT_SIMPLE}, headers=admin_headers
+    )
+    assert loaded.status_code == 201, loaded.text
+    resident = factories.resident_id(region=factories.COUNTY, seq=62)
+    other = factories.resident_id(region=factories.COUNTY, seq=63)
+    stays = (
+        (resident, "A", at(2024, 11, 1), "2024-11-10", "10000.00"),
+        (resident, "B", at(2024, 12, 20), "2025-01-10", "21000.00"),
+        (resident, "C", at(2025, 3, 1), "2025-03-10", "10000.00"),
+        (other, "D", at(2025, 12, 20), "2026-01-10", "21000.00"),
+        (other, "E", at(2025, 11, 1), "2025-11-10", "10000.00"),
+    )
+    paid = []
+    for person, visit_id, admitted, discharged, amount in stays:
+        await factories.make_admission(
+            session, resident=person, visit_id=visit_id, admitted_at=admitted
+        )
+        result = await settle(
+            client,
+            hospital_headers,
+            factories.settlement_request(
+                visit_id,
+                his=visit_id,
+                discharged_at=f"{discharged}T10:00:00+08:00",
+                bill=bill(amount),
+            ),
+        )
+        paid.append((result["fund_pay_sumamt"], [p["funds"] for p in result["year_parts"]]))
+    assert paid == [
+        ("7200.00", []),
+        ("9200.00", ["2800.00", "6400.00"]),
+        ("3600.00", []),
+        ("15200.00", ["8800.00", "6400.00"]),
+        ("1200.00", []),
+    ]
+    admin = await make_key("admin")
+    report = (await _what_if(client, admin, SPLIT_SIMPLE, over=2025)).json()
+    assert report["settlements"] == 3  # B, C, E: the stays discharged in 2025
+    assert _funds(report) == {"basic_insurance": ("14000.00", "14000.00", "0.00")}
+    assert report["patient_now"] == report["patient_proposed"] == "27000.00"
+    # at 90%: A 8100 (not reported: 2024); B's 2024 part 9900 capped at 1900, its 2025 part
+    # 8000 x 0.90 = 7200; C 8100 capped at 2800; D's 2025 part 9900 (not reported: 2026), so
+    # E 8100 capped at 100: 12000 in 2025, 2000 less for a higher ratio
+    higher = SPLIT_SIMPLE.replace('ratio: "0.80"', 'ratio: "0.90"')
+    report = (await _what_if(client, admin, higher, over=2025)).json()
+    assert _funds(report) == {"basic_insurance": ("14000.00", "12000.00", "-2000.00")}
+    assert (report["patient_now"], report["patient_proposed"]) == ("27000.00", "29000.00")

@@ -4,7 +4,6 @@ prefecture 320200) loaded into the service, a county under it with a hospital, a
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import httpx
 import pytest
@@ -12,9 +11,7 @@ from fastapi import FastAPI
 
 from service.regions.models import Hospital, Region
 from tests.factories import KeyFactory
-
-S7 = Path(__file__).parents[1] / "policy" / "examples" / "S7-year-end-top-up.yaml"
-PREFECTURE, COUNTY, HOSPITAL = "320200", "320211", "H320211001"
+from tests.yearend.helpers import COUNTY, HOSPITAL, PREFECTURE, S7
 
 
 @pytest.fixture
