@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,7 +32,7 @@ from service.china_time import today  # noqa: E402
 from service.openapi_examples import request_bodies  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from tests import factories  # noqa: E402
-from tests.browser import chromium, served  # noqa: E402
+from tests.browser import chromium, served, sign_in  # noqa: E402
 
 PAGES = [
     ("docs", "/docs", None),
@@ -81,10 +80,7 @@ def main() -> int:
             if args.only and name not in args.only:
                 continue
             if role is not None and path.startswith("/console"):
-                driver.get(f"{url}/console/login")
-                driver.find_element("css selector", "#api_key").send_keys(by_role[role])
-                driver.find_element("css selector", "#login button").click()
-                WebDriverWait(driver, 15).until(lambda d: d.find_elements("id", "who"))
+                sign_in(driver, url, by_role[role])
             if path.startswith("/v1/"):
                 html = httpx.get(f"{url}{path}", headers={"X-API-Key": by_role[role]}).text
                 (work / f"{name}.html").write_text(html, encoding="utf-8")
@@ -132,9 +128,7 @@ async def _a_year_end(url: str, admin_key: str, database_url: str) -> str:
             return str(issued.json()["token"])
 
         hospital = {"X-API-Key": await key(role="hospital", hospital_code=factories.S7_HOSPITAL)}
-        for seq, stays in ((1, 3), (2, 2), (3, 1)):
-            for n in range(stays):
-                await factories.s7_stay(client, session, hospital, n, seq=seq)
+        await factories.s7_year(client, session, hospital, people=3)
         auditor = await key(role="auditor", region_prefix="3202", label="无锡市医保局")
     await engine.dispose()
     return auditor
@@ -142,6 +136,7 @@ async def _a_year_end(url: str, admin_key: str, database_url: str) -> str:
 
 def _dry_run_and_book(driver: Any) -> None:
     from selenium.webdriver.support.expected_conditions import staleness_of
+    from selenium.webdriver.support.ui import WebDriverWait
 
     for button in ("dry-run", "book"):
         form = "#yearend-run input[name={}]"

@@ -618,3 +618,13 @@ async def book_year_end(maker: async_sessionmaker[Any], *pools: str, plan_year: 
     async with unit_of_work(maker) as uow:
         await uow.yearend.book(rows)
     return [int(row.id or 0) for row in rows]
+
+
+async def s7_year(
+    client: httpx.AsyncClient, session: Any, hospital: dict[str, str], people: int = 1
+) -> None:
+    """`people` medical-aid recipients' 2025 at the S7 hospital: the first with the three stays
+    (a top-up of 1303.06), the others with the first two each (1203.06)."""
+    for seq in range(1, people + 1):
+        for n in range(3 if seq == 1 else 2):
+            await s7_stay(client, session, hospital, n, seq=seq)

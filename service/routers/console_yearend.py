@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response, StreamingResponse
 
 from service.auth import Principal
@@ -23,12 +23,12 @@ from service.console.views import page, problem_words
 from service.deps import CatalogDep, SessionmakerDep
 from service.errors import ServiceError
 from service.routers.console import UserDep, guard
+from service.routers.yearend import PlanYearQuery, RegionCodeQuery
 from service.unit_of_work import UnitOfWorkDep
 from service.violations.export import ExportFormat
 from service.violations.params import parse_form
 from service.yearend.export import payments_download
 from service.yearend.schemas import (
-    REGION_CODE,
     YearEndLedger,
     YearEndPaymentsQuery,
     YearEndRunCreate,
@@ -132,8 +132,8 @@ async def yearend_export(
     fmt: ExportFormat,
     sessionmaker: SessionmakerDep,
     user: UserDep,
-    region_code: Annotated[str, Query(pattern=REGION_CODE)],
-    plan_year: Annotated[int, Query(ge=1, le=9998)],
+    region_code: RegionCodeQuery,
+    plan_year: PlanYearQuery,
 ) -> StreamingResponse:
     return await payments_download(
         fmt, sessionmaker, principal=user.principal, region_code=region_code, plan_year=plan_year

@@ -18,6 +18,9 @@ from service.yearend.schemas import REGION_CODE, YearEndLedger, YearEndRunCreate
 from service.yearend.service import run_year_end, year_end_ledger
 
 router = APIRouter(prefix="/v1/year-end", tags=["year-end"])
+# The region and plan year of a read, as the API and the console's download take them.
+RegionCodeQuery = Annotated[str, Query(pattern=REGION_CODE)]
+PlanYearQuery = Annotated[int, Query(ge=1, le=9998)]
 
 
 @router.post(
@@ -50,8 +53,8 @@ async def get_payments(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
     principal: AuditorDep,
-    region_code: Annotated[str, Query(pattern=REGION_CODE)],
-    plan_year: Annotated[int, Query(ge=1, le=9998)],
+    region_code: RegionCodeQuery,
+    plan_year: PlanYearQuery,
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last id seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> YearEndLedger:
@@ -82,8 +85,8 @@ async def export_payments(
     fmt: ExportFormat,
     sessionmaker: SessionmakerDep,
     principal: AuditorDep,
-    region_code: Annotated[str, Query(pattern=REGION_CODE)],
-    plan_year: Annotated[int, Query(ge=1, le=9998)],
+    region_code: RegionCodeQuery,
+    plan_year: PlanYearQuery,
 ) -> StreamingResponse:
     return await payments_download(
         fmt, sessionmaker, principal=principal, region_code=region_code, plan_year=plan_year

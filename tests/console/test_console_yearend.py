@@ -33,9 +33,7 @@ async def _settled_year(
 ) -> None:
     await f.seed_s7_region(app.state.sessionmaker, client, await make_key("admin"))
     hospital = await make_key("hospital", hospital_code=f.S7_HOSPITAL)
-    for seq in range(1, people + 1):
-        for n in range(3 if seq == 1 else 2):
-            await f.s7_stay(client, session, hospital, n, seq=seq)
+    await f.s7_year(client, session, hospital, people)
 
 
 async def _signed_in(client: httpx.AsyncClient, make_key: KeyFactory, prefix: str) -> str:

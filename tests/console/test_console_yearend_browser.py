@@ -18,15 +18,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.app import create_app
 from tests import factories as f
-from tests.browser import chromium, needs_chromium, served
+from tests.browser import chromium, needs_chromium, served, sign_in, wait_for
 from tests.factories import KeyFactory
 
 pytestmark = needs_chromium
 YEAR = {"region_code": f.S7_PREFECTURE, "plan_year": 2025}
-
-
-def _wait(driver: Any, css: str) -> Any:
-    return WebDriverWait(driver, 15).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
 
 
 def _rows(driver: Any, table: str) -> list[list[str]]:
@@ -45,9 +41,7 @@ async def test_an_auditor_dry_runs_then_books_and_sees_what_the_api_reports(
 ) -> None:
     await f.seed_s7_region(app.state.sessionmaker, client, await make_key("admin"))
     hospital = await make_key("hospital", hospital_code=f.S7_HOSPITAL)
-    for seq, stays in ((1, 3), (2, 2)):
-        for n in range(stays):
-            await f.s7_stay(client, session, hospital, n, seq=seq)
+    await f.s7_year(client, session, hospital, people=2)
     auditor = await make_key("auditor", region_prefix="3202")
     dry = await client.post("/v1/year-end/runs", json={**YEAR, "dry_run": True}, headers=auditor)
     assert dry.status_code == 200, dry.text
@@ -84,14 +78,11 @@ async def test_an_auditor_dry_runs_then_books_and_sees_what_the_api_reports(
 def _auditor_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     with served(app) as url, chromium(tmp_path / "profile") as driver:
-        driver.get(f"{url}/console/login")
-        _wait(driver, "#api_key").send_keys(key)
-        driver.find_element(By.CSS_SELECTOR, "#login button").click()
-        _wait(driver, "#who")
+        assert "年度补足" in sign_in(driver, url, key)
         driver.find_element(By.LINK_TEXT, "年度补足").click()
 
         def run(button: str, year: str) -> None:
-            region = _wait(driver, "#yearend-run input[name=region_code]")
+            region = wait_for(driver, "#yearend-run input[name=region_code]")
             region.clear()
             region.send_keys(f.S7_PREFECTURE)
             plan_year = driver.find_element(By.CSS_SELECTOR, "#yearend-run input[name=plan_year]")
@@ -102,7 +93,7 @@ def _auditor_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
             WebDriverWait(driver, 15).until(staleness_of(page))  # the answer's page, not this
 
         run("dry-run", "2025")
-        assert _wait(driver, "#run-title").text.startswith("试算结果（未入账）")
+        assert wait_for(driver, "#run-title").text.startswith("试算结果（未入账）")
         seen["dry_now"] = driver.find_element(By.ID, "run-booked-now").text
         seen["dry_funds"] = _rows(driver, "run-funds")
         seen["dry_persons"] = [
@@ -114,7 +105,7 @@ def _auditor_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
         seen["after_dry_run"] = _rows(driver, "payments")
 
         run("book", "2025")
-        assert _wait(driver, "#run-title").text.startswith("入账结果")
+        assert wait_for(driver, "#run-title").text.startswith("入账结果")
         seen["booked_now"] = driver.find_element(By.ID, "run-booked-now").text
         seen["flash"] = driver.find_element(By.ID, "flash").text
         seen["payments"] = {
@@ -124,7 +115,7 @@ def _auditor_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
         seen["totals"] = _rows(driver, "payment-funds")
 
         run("dry-run", "2999")
-        seen["error"] = _wait(driver, "#error").text
+        seen["error"] = wait_for(driver, "#error").text
         seen["kept"] = tuple(
             driver.find_element(By.CSS_SELECTOR, f"#yearend-run input[name={name}]").get_property(
                 "value"
