@@ -116,7 +116,11 @@ async def test_the_booked_rows_are_paged_and_download_as_the_api_gives_them(
 ) -> None:
     await _settled_year(app, client, session, make_key, people=3)
     key = await _signed_in(client, make_key, "3202")
-    assert "已入账 3 笔" in (await _post(client, "book")).text
+    monkeypatch.setattr(console_yearend, "PERSONS_SHOWN", 2)
+    booked = await _post(client, "book")
+    assert "已入账 3 笔" in booked.text
+    assert len(_cells(booked.text, "run-persons")) == 2  # the first people, and a word on the rest
+    assert 'id="run-more">仅列出前 2 人（共 3 人）' in booked.text
     ids = [r["id"] for r in await _api_rows(client, key)]
     monkeypatch.setattr(console_yearend, "PAGE_SIZE", 2)
 
