@@ -93,3 +93,22 @@ def chromium(profile: Path, *flags: str, downloads: Path | None = None) -> Itera
         yield driver
     finally:
         driver.quit()
+
+
+def wait_for(driver: Any, css: str, seconds: float = 15) -> Any:
+    """The element, once the page shows it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
+
+
+def sign_in(driver: Any, url: str, key: str) -> list[str]:
+    """Sign in to the console with an API key; the labels of the menu it shows."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{url}/console/login")
+    wait_for(driver, "#api_key").send_keys(key)
+    driver.find_element(By.CSS_SELECTOR, "#login button").click()
+    wait_for(driver, "#who")
+    return [a.text for a in driver.find_elements(By.CSS_SELECTOR, "header nav a")]

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -515,3 +516,115 @@ def wired_policy(pooling: str | None = None) -> str:
     """A demo-county successor (from 2024-02-01) with a designated disease, a targeted-drug
     line category, pooling tiers and a deductible halved for later admissions (ADR 0019)."""
     return WIRED_POLICY.format(pooling=f"pooling: {pooling}" if pooling else "")
+
+
+# --- the year-end top-up (service/yearend): the S7 worked example's region -------------------
+
+S7_POLICY = Path(__file__).parent / "policy" / "examples" / "S7-year-end-top-up.yaml"
+S7_PREFECTURE, S7_COUNTY, S7_HOSPITAL = "320200", "320211", "H320211001"
+# A medical-aid recipient's stays of 2025 at the S7 county's hospital (tests/yearend/
+# test_year_end_run.py works them out by hand: the three book a top-up of 1303.06, the first
+# two 1203.06): (month, in-catalogue, out-of-catalogue, basic insurance, critical illness).
+S7_STAYS = (
+    (3, "135000.00", "15000.00", "68828.00", "37161.80"),
+    (6, "60000.00", "0.00", "20000.00", "0.00"),
+    (9, "5000.00", "0.00", "3000.00", "0.00"),
+)
+
+
+async def seed_s7_region(
+    maker: async_sessionmaker[Any], client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Jiangsu, the prefecture 320200 with its county 320211 and a hospital, and the S7 policy
+    (Jiangyin's year-end rule written for the prefecture) loaded by an admin."""
+    async with maker() as s:
+        s.add(Region(code="320000", name="江苏省", level="province"))
+        s.add(Region(code=S7_PREFECTURE, name="无锡市", level="prefecture", parent_code="320000"))
+        s.add(Region(code=S7_COUNTY, name="滨湖区", level="county", parent_code=S7_PREFECTURE))
+        s.add(
+            Hospital(
+                code=S7_HOSPITAL,
+                name="滨湖区人民医院",
+                county_code=S7_COUNTY,
+                level="secondary",
+                tier="county",
+            )
+        )
+        await s.commit()
+    body = {"source_text": S7_POLICY.read_text(encoding="utf-8"), "reason": "S7 worked example"}
+    loaded = await client.post("/v1/policies", json=body, headers=admin)
+    assert loaded.status_code == 201, loaded.text
+
+
+async def s7_stay(
+    client: httpx.AsyncClient, session: Any, headers: dict[str, str], n: int, seq: int = 1
+) -> dict[str, Any]:
+    """Admit person `seq` and settle their stay `n` of S7_STAYS (2025) through the API."""
+    month, inside, outside, basic, critical = S7_STAYS[n]
+    visit = await make_admission(
+        session,
+        hospital_code=S7_HOSPITAL,
+        county_code=S7_COUNTY,
+        insured_county=S7_COUNTY,
+        resident=resident_id(region=S7_COUNTY, seq=seq),
+        categories=["medical_aid_recipient"],
+        admitted_at=at(2025, month, 1),
+    )
+    return await settle(
+        client,
+        headers,
+        {
+            "visit_id": visit.visit_id,
+            "his_settlement_id": f"YE-{seq}-{n}",
+            "discharged_at": f"2025-{month:02d}-20T09:00:00+08:00",
+            "bill": bill(inside, outside),
+            "external_amounts": {"basic_insurance": basic, "critical_illness": critical},
+        },
+    )
+
+
+async def book_year_end(maker: async_sessionmaker[Any], *pools: str, plan_year: int) -> list[int]:
+    """One booked year-end row (seq 1, 100.00 from medical aid) per pool, written straight into
+    the store, committed; their ids in order."""
+    from service.unit_of_work import unit_of_work
+    from service.yearend.models import YearEndPayment
+
+    rows = [
+        YearEndPayment(
+            person_key=f"{n}" * 64,
+            person_masked=f"{pool}********00{n}1",
+            pool=pool,
+            plan_year=plan_year,
+            code="year_end_top_up",
+            seq=1,
+            name="年度补足",
+            fund_type="medical_aid",
+            amount_fen=100_00,
+            year_total_fen=100_00,
+            stays=1,
+            settlement_ids=[n],
+            cost_fen=1000_00,
+            self_pay_fen=200_00,
+            deductible_fen=100_00,
+            patient_after_fen=100_00,
+            policy_region=pool,
+            policy_version="test",
+            policy_hash="h" * 64,
+            run_id="r" * 32,
+            booked_by="tests",
+        )
+        for n, pool in enumerate(pools, start=1)
+    ]
+    async with unit_of_work(maker) as uow:
+        await uow.yearend.book(rows)
+    return [int(row.id or 0) for row in rows]
+
+
+async def s7_year(
+    client: httpx.AsyncClient, session: Any, hospital: dict[str, str], people: int = 1
+) -> None:
+    """`people` medical-aid recipients' 2025 at the S7 hospital: the first with the three stays
+    (a top-up of 1303.06), the others with the first two each (1203.06)."""
+    for seq in range(1, people + 1):
+        for n in range(3 if seq == 1 else 2):
+            await s7_stay(client, session, hospital, n, seq=seq)

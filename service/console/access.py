@@ -92,6 +92,13 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     # What-if (政策测算): re-settles the region's year under a proposal; stores nothing.
     ("GET", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif", "政策测算"),
     ("POST", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif"),
+    # 年度补足 (service/routers/console_yearend.py): run (试算 / 确认入账) and read the year-end
+    # top-up; the year-end API's rule, auditors within their region and admins (ADR 0021).
+    ("GET", "/console/yearend"): Access(REGION_READERS, "GET /v1/year-end/payments", "年度补足"),
+    ("POST", "/console/yearend"): Access(REGION_READERS, "POST /v1/year-end/runs"),
+    ("GET", "/console/yearend/export.{fmt}"): Access(
+        REGION_READERS, "GET /v1/year-end/payments/export.{fmt}"
+    ),
     # 核验台账 (service/routers/console_verify.py): the verify API's rule, auditors and admins.
     ("GET", "/console/verify"): Access(REGION_READERS, "GET /v1/violations/verify", "核验台账"),
     ("POST", "/console/verify"): Access(REGION_READERS, "POST /v1/violations/verify"),
@@ -109,6 +116,7 @@ NAV = [
     ("keys", "/console/keys", ("GET", "/console/keys")),
     ("policies", "/console/policies", ("GET", "/console/policies")),
     ("whatif", "/console/whatif", ("GET", "/console/whatif")),
+    ("yearend", "/console/yearend", ("GET", "/console/yearend")),
 ]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

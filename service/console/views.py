@@ -20,6 +20,7 @@ from service.violations.labels import (
     SOURCE_LABELS,
     STATUS_LABELS,
 )
+from service.yearend.labels import FUND_LABELS
 
 ROLE_LABELS = {"auditor": "督查", "hospital": "医院", "admin": "管理员", "fund": "基金"}
 LEVEL_LABELS = {"primary": "一级", "secondary": "二级", "tertiary": "三级"}
@@ -53,6 +54,7 @@ ENV.globals |= {
     "SOURCES": SOURCE_LABELS,
     "ROLES": ROLE_LABELS,
     "LEVELS": LEVEL_LABELS,
+    "FUNDS": FUND_LABELS,
     "urlencode": urlencode,
     "nav_for": nav_for,
 }
@@ -165,7 +167,10 @@ def stacked_bars(labels: list[str], by_rule: dict[str, list[int]]) -> list[Stack
 
 def problem_words(e: ServiceError) -> str:
     """A refusal as the console shows it: the Chinese title and advice of its code, then the
-    English detail (which names the thing at fault) and each field's problem."""
+    English detail (which names the thing at fault) and each field's problem (the detail said
+    once: a problem raised with `field=` carries it as that field's message too)."""
     words = catalog().problems.get(e.code)
-    detail = "；".join([e.detail, *(f"{p.field}: {p.message}" for p in e.errors or [])])
+    fields = [f"{p.field}: {p.message}" for p in e.errors or []]
+    said = any(p.message == e.detail for p in e.errors or [])
+    detail = "；".join(fields if said else [e.detail, *fields])
     return f"{words[0]}：{words[1]}（{detail}）" if words else detail

@@ -6,15 +6,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
 
 from service.auth.deps import AuditorDep
-from service.deps import CatalogDep, SettingsDep
+from service.deps import CatalogDep, SessionmakerDep, SettingsDep
 from service.errors import problem_responses
 from service.unit_of_work import UnitOfWorkDep
+from service.violations.export import CSV_MEDIA, XLSX_MEDIA, ExportFormat
+from service.yearend.export import payments_download
 from service.yearend.schemas import REGION_CODE, YearEndLedger, YearEndRunCreate, YearEndRunPublic
 from service.yearend.service import run_year_end, year_end_ledger
 
 router = APIRouter(prefix="/v1/year-end", tags=["year-end"])
+# The region and plan year of a read, as the API and the console's download take them.
+RegionCodeQuery = Annotated[str, Query(pattern=REGION_CODE)]
+PlanYearQuery = Annotated[int, Query(ge=1, le=9998)]
 
 
 @router.post(
@@ -47,8 +53,8 @@ async def get_payments(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
     principal: AuditorDep,
-    region_code: Annotated[str, Query(pattern=REGION_CODE)],
-    plan_year: Annotated[int, Query(ge=1, le=9998)],
+    region_code: RegionCodeQuery,
+    plan_year: PlanYearQuery,
     after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last id seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> YearEndLedger:
@@ -59,4 +65,29 @@ async def get_payments(
         plan_year=plan_year,
         after=after,
         limit=min(limit, settings.max_page_size),
+    )
+
+
+@router.get(
+    "/payments/export.{fmt}",
+    response_class=StreamingResponse,
+    responses={
+        **problem_responses(401, 403, 404, 422),
+        200: {
+            "description": "the booked rows as a file",
+            "content": {XLSX_MEDIA: {}, CSV_MEDIA: {}},
+        },
+    },
+    summary="Every row the year-end runs booked for a region's plan year, as CSV or XLSX "
+    "(Chinese headers; the XLSX caption gives each fund's total)",
+)
+async def export_payments(
+    fmt: ExportFormat,
+    sessionmaker: SessionmakerDep,
+    principal: AuditorDep,
+    region_code: RegionCodeQuery,
+    plan_year: PlanYearQuery,
+) -> StreamingResponse:
+    return await payments_download(
+        fmt, sessionmaker, principal=principal, region_code=region_code, plan_year=plan_year
     )

@@ -69,7 +69,7 @@ class PeriodQuery(BaseModel):
 Q = TypeVar("Q", bound=BaseModel)
 
 
-def parse_form(model: type[Q], values: Mapping[str, str]) -> Q:
+def parse_form(model: type[Q], values: Mapping[str, str], *, what: str = "the filter") -> Q:
     """Validate a console form's values: empty fields mean 'not given', others are ignored."""
     names = {f.alias or n for n, f in model.model_fields.items()}
     try:
@@ -79,4 +79,4 @@ def parse_form(model: type[Q], values: Mapping[str, str]) -> Q:
             FieldProblem(field=".".join(map(str, x["loc"])), message=x["msg"], code=x["type"])
             for x in e.errors()
         ]
-        raise Unprocessable("the filter is not valid", errors=problems) from e
+        raise Unprocessable(f"{what} is not valid", errors=problems) from e

@@ -24,6 +24,16 @@ class YearEndRunCreate(BaseModel):
     dry_run: bool = Field(default=False, description="Compute and answer; store nothing")
 
 
+class YearEndPaymentsQuery(BaseModel):
+    """Which booked rows to read: the console's form (the API takes them as query parameters)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region_code: str = Field(pattern=REGION_CODE)
+    plan_year: int = Field(ge=1, le=9998)
+    after: int = Field(default=0, ge=0, le=2**63 - 1, description="the last id seen")
+
+
 class YearEndEntryPublic(BaseModel):
     code: str
     name: str

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from uuid import uuid4
 
@@ -274,6 +274,47 @@ def _funds(lines: list[Owed]) -> list[YearEndFundPublic]:
     ]
 
 
+async def fund_totals(
+    uow: UnitOfWork, *, principal: Principal | None, region_code: str, plan_year: int
+) -> list[YearEndFundTotalPublic]:
+    """Every fund's total of the rows booked for the region's plan year (refusals as the
+    ledger's)."""
+    prefix = await scoped_prefix(uow, principal, region_code)
+    years.check_range(plan_year)
+    return await _fund_totals(uow, prefix=prefix, plan_year=plan_year)
+
+
+async def _fund_totals(
+    uow: UnitOfWork, *, prefix: str, plan_year: int
+) -> list[YearEndFundTotalPublic]:
+    totals = await uow.yearend.fund_totals(pool_prefix=prefix, plan_year=plan_year)
+    return [YearEndFundTotalPublic(fund_type=f, total=fen_to_yuan(t)) for f, t in totals]
+
+
+async def every_payment(
+    uow: UnitOfWork,
+    *,
+    principal: Principal | None,
+    region_code: str,
+    plan_year: int,
+    batch: int = 500,
+) -> AsyncIterator[YearEndPaymentPublic]:
+    """Every row booked for the region's plan year, in booking order, read a keyset page at a
+    time (for a download)."""
+    prefix = await scoped_prefix(uow, principal, region_code)
+    years.check_range(plan_year)
+    after = 0
+    while True:
+        rows = await uow.yearend.payments(
+            pool_prefix=prefix, plan_year=plan_year, after_id=after, limit=batch
+        )
+        for row in rows:
+            yield _public(row)
+        if len(rows) < batch:
+            return
+        after = int(rows[-1].id or 0)
+
+
 async def year_end_ledger(
     uow: UnitOfWork,
     *,
@@ -289,13 +330,12 @@ async def year_end_ledger(
     rows = await uow.yearend.payments(
         pool_prefix=prefix, plan_year=plan_year, after_id=after, limit=limit
     )
-    totals = await uow.yearend.fund_totals(pool_prefix=prefix, plan_year=plan_year)
     return YearEndLedger(
         region_code=region_code,
         plan_year=plan_year,
         payments=[_public(row) for row in rows],
         next_after=rows[-1].id if len(rows) == limit else None,
-        funds=[YearEndFundTotalPublic(fund_type=f, total=fen_to_yuan(t)) for f, t in totals],
+        funds=await _fund_totals(uow, prefix=prefix, plan_year=plan_year),
     )
 
 

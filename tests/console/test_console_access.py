@@ -37,7 +37,7 @@ class Call:
     params: dict[str, str] = field(default_factory=dict)
     api_path: str | None = None
     api_json: dict[str, Any] | None = None
-    compare: str = "outcome"  # or "ids" (ledger pages) or "body" (exports)
+    compare: str = "outcome"  # or "ids" / "payments" (list pages) or "body" (exports)
 
 
 def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
@@ -58,6 +58,10 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
     # a proposal in the demo county, and one in another province (hidden from its auditors)
     proposals = [
         {"source_text": _proposal(region), "over": 2024} for region in (f.COUNTY, "110101")
+    ]
+    year_ends = [
+        {"region_code": region, "plan_year": "2024"}
+        for region in (f.COUNTY, f.NEIGHBOUR_COUNTY, "990000", "110101")
     ]
     return {
         ("GET", "/console"): [Call("/console")],
@@ -127,6 +131,32 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
             Call("/console/whatif", {**whatif, "over": "2024"}, "/v1/policies/whatif", whatif)
             for whatif in proposals
         ],
+        # 年度补足: the year-end API's rule (auditors within their region, admins). The
+        # form alone (an API read with no region is a 422: reached), the booked rows of each
+        # region (the same rows as the API's, none of another county's), a dry run (a booking
+        # would change what the next visitor sees) and the download.
+        ("GET", "/console/yearend"): [
+            Call("/console/yearend", {}, "/v1/year-end/payments"),
+            *(
+                Call("/console/yearend", p, "/v1/year-end/payments", compare="payments")
+                for p in year_ends
+            ),
+        ],
+        ("POST", "/console/yearend"): [
+            Call(
+                "/console/yearend",
+                {**p, "action": "dry_run"},
+                "/v1/year-end/runs",
+                api_json={**p, "plan_year": 2024, "dry_run": True},
+            )
+            for p in year_ends
+        ],
+        ("GET", "/console/yearend/export.{fmt}"): [
+            Call(
+                "/console/yearend/export.csv", p, "/v1/year-end/payments/export.csv", compare="body"
+            )
+            for p in year_ends
+        ],
         # 核验台账: the verify API's rule (auditors and admins).
         ("GET", "/console/verify"): [Call("/console/verify", {}, "/v1/violations/verify")],
         ("POST", "/console/verify"): [
@@ -189,6 +219,10 @@ async def ids(app: FastAPI) -> dict[str, int]:
             visit_id="N1", county_code=f.NEIGHBOUR_COUNTY, hospital_code=f.NEIGHBOUR_HOSPITAL
         ),
     )
+    # booked year-end rows of 2024, one in each county (the 年度补足 page lists them)
+    await f.book_year_end(
+        app.state.sessionmaker, f.COUNTY, f.NEIGHBOUR_COUNTY, f.COUNTY, plan_year=2024
+    )
     return {"own": own, "neighbour": neighbour}
 
 
@@ -245,6 +279,14 @@ def _visible_ids(html: str) -> set[int]:
     return {int(i) for i in re.findall(r'href="/console/violations/(\d+)"', html)}
 
 
+def _shown(call: Call, html: str, api: httpx.Response) -> tuple[set[int], set[int]]:
+    """What a reached list page shows, and what its API twin lists."""
+    if call.compare == "payments":
+        shown = {int(i) for i in re.findall(r'id="payment-(\d+)"', html)}
+        return shown, {p["id"] for p in api.json()["payments"]}
+    return _visible_ids(html), {v["id"] for v in api.json()["items"]}
+
+
 async def _console(visitor: Visitor, method: str, call: Call) -> httpx.Response:
     if method == "POST":
         data = {**call.params, "csrf": visitor.csrf}
@@ -272,6 +314,7 @@ async def test_every_console_route_answers_as_its_api_twin_for_every_role(
     app: FastAPI, ids: dict[str, int], visitors: list[Visitor]
 ) -> None:
     mismatches = []
+    rows_seen: dict[str, int] = {}  # year-end rows each visitor saw on the console
     for (method, _), calls in sorted(_calls(ids).items()):
         for call in calls:
             for visitor in visitors:
@@ -288,9 +331,10 @@ async def test_every_console_route_answers_as_its_api_twin_for_every_role(
                     mismatches.append(
                         (visitor.name, method, call.console_path, call.params, got, want)
                     )
-                elif got == "reached" and call.compare == "ids":
-                    shown = _visible_ids(console.text)
-                    listed = {v["id"] for v in api.json()["items"]}
+                elif got == "reached" and call.compare in ("ids", "payments"):
+                    shown, listed = _shown(call, console.text, api)
+                    if call.compare == "payments":
+                        rows_seen[visitor.name] = rows_seen.get(visitor.name, 0) + len(shown)
                     if shown != listed:
                         mismatches.append(
                             (visitor.name, call.console_path, call.params, shown, listed)
@@ -298,6 +342,8 @@ async def test_every_console_route_answers_as_its_api_twin_for_every_role(
                 elif got == "reached" and call.compare == "body" and console.text != api.text:
                     mismatches.append((visitor.name, call.console_path, call.params, "body"))
     assert mismatches == []
+    # the three rows in their counties and in the province; the neighbour's auditor its own one
+    assert rows_seen == {"auditor": 6, "admin": 6, "auditor of another county": 1}
 
 
 async def test_roles_in_the_access_table_are_the_apis(app: FastAPI) -> None:
@@ -312,6 +358,9 @@ async def test_roles_in_the_access_table_are_the_apis(app: FastAPI) -> None:
         ("GET", "/console/verify"),
         ("POST", "/console/verify"),
         ("GET", "/console/verify/heads.json"),
+        ("GET", "/console/yearend"),
+        ("POST", "/console/yearend"),
+        ("GET", "/console/yearend/export.{fmt}"),
     ):
         assert CONSOLE_ACCESS[(method, path)].roles == frozenset({Role.AUDITOR, Role.ADMIN})
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI
 from selenium.common.exceptions import WebDriverException
@@ -15,23 +14,10 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from service.app import create_app
 from tests import factories as f
-from tests.browser import chromium, needs_chromium, served
+from tests.browser import chromium, needs_chromium, served, sign_in, wait_for
 from tests.factories import KeyFactory
 
 pytestmark = needs_chromium
-
-
-def _wait(driver: Any, css: str) -> Any:
-    return WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
-
-
-def _sign_in(driver: Any, url: str, key: str) -> list[str]:
-    """Sign in; the labels of the menu."""
-    driver.get(f"{url}/console/login")
-    _wait(driver, "#api_key").send_keys(key)
-    driver.find_element(By.CSS_SELECTOR, "#login button").click()
-    _wait(driver, "#who")
-    return [a.text for a in driver.find_elements(By.CSS_SELECTOR, "header nav a")]
 
 
 async def test_a_hospital_sees_its_own_findings_and_starts_rectifying(
@@ -48,14 +34,14 @@ async def test_a_hospital_sees_its_own_findings_and_starts_rectifying(
 
 def _hospital_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
     with served(app) as url, chromium(tmp_path / "profile") as driver:
-        assert _sign_in(driver, url, key) == ["问题台账", "考核扣分", "基金清算", "先诊疗后付费"]
+        assert sign_in(driver, url, key) == ["问题台账", "考核扣分", "基金清算", "先诊疗后付费"]
         rows = driver.find_elements(By.CSS_SELECTOR, "#ledger tbody tr")
         assert len(rows) == 1  # the township hospital's finding is not this hospital's
         driver.find_element(By.CSS_SELECTOR, "a.open-violation").click()
-        Select(_wait(driver, "#to_status")).select_by_value("rectifying")
+        Select(wait_for(driver, "#to_status")).select_by_value("rectifying")
         driver.find_element(By.ID, "note").send_keys("已退还押金，整改中")
         driver.find_element(By.CSS_SELECTOR, "#transition button").click()
-        assert _wait(driver, "#flash").text == "已办理"
+        assert wait_for(driver, "#flash").text == "已办理"
         assert driver.find_element(By.ID, "current-status").text == "整改中"
 
         driver.get(f"{url}/console/indicators")  # region figures are the auditors'
@@ -71,16 +57,16 @@ async def test_an_admin_issues_and_revokes_a_key_and_reads_a_policy(
 
 def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
     with served(app) as url, chromium(tmp_path / "profile") as driver:
-        menu = _sign_in(driver, url, key)
+        menu = sign_in(driver, url, key)
         assert {"密钥管理", "政策版本", "政策测算"} <= set(menu)
         driver.find_element(By.LINK_TEXT, "密钥管理").click()
-        Select(_wait(driver, "#issue-key select[name=role]")).select_by_value("hospital")
+        Select(wait_for(driver, "#issue-key select[name=role]")).select_by_value("hospital")
         driver.find_element(By.CSS_SELECTOR, "input[name=hospital_code]").send_keys(
             f.TOWNSHIP_HOSPITAL
         )
         driver.find_element(By.CSS_SELECTOR, "input[name=label]").send_keys("乡镇卫生院收费处")
         driver.find_element(By.CSS_SELECTOR, "#issue-key button").click()
-        token = _wait(driver, "#issued-token").text
+        token = wait_for(driver, "#issued-token").text
         assert token.startswith("sck_")
         row = next(
             r
@@ -101,8 +87,8 @@ def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
         assert "已停用" in row.text
 
         driver.find_element(By.LINK_TEXT, "政策版本").click()
-        first = _wait(driver, "#policies tbody tr a")
+        first = wait_for(driver, "#policies tbody tr a")
         name = first.text
         first.click()
-        assert _wait(driver, "h1").text == name
+        assert wait_for(driver, "h1").text == name
         assert "effective_from" in driver.find_element(By.ID, "policy-source").text

@@ -81,6 +81,7 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("post", "/v1/policies/whatif", "auditor"),
     ("post", "/v1/year-end/runs", "auditor"),
     ("get", "/v1/year-end/payments", "auditor"),
+    ("get", "/v1/year-end/payments/export.{fmt}", "auditor"),
     ("post", "/v1/settlements/{settlement_id}/reversal", "hospital"),
     ("post", "/fhir/Task", "hospital"),
     ("post", "/v1/admissions/{visit_id}/reversal", "hospital"),

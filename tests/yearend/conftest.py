@@ -9,30 +9,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from service.regions.models import Hospital, Region
-from tests.factories import KeyFactory
-from tests.yearend.helpers import COUNTY, HOSPITAL, PREFECTURE, S7
+from tests.factories import S7_HOSPITAL as HOSPITAL
+from tests.factories import KeyFactory, seed_s7_region
 
 
 @pytest.fixture
 async def s7_region(app: FastAPI, client: httpx.AsyncClient, make_key: KeyFactory) -> None:
-    async with app.state.sessionmaker() as s:
-        s.add(Region(code="320000", name="江苏省", level="province"))
-        s.add(Region(code=PREFECTURE, name="无锡市", level="prefecture", parent_code="320000"))
-        s.add(Region(code=COUNTY, name="滨湖区", level="county", parent_code=PREFECTURE))
-        s.add(
-            Hospital(
-                code=HOSPITAL,
-                name="滨湖区人民医院",
-                county_code=COUNTY,
-                level="secondary",
-                tier="county",
-            )
-        )
-        await s.commit()
-    body = {"source_text": S7.read_text(encoding="utf-8"), "reason": "S7 worked example"}
-    loaded = await client.post("/v1/policies", json=body, headers=await make_key("admin"))
-    assert loaded.status_code == 201, loaded.text
+    await seed_s7_region(app.state.sessionmaker, client, await make_key("admin"))
 
 
 @pytest.fixture

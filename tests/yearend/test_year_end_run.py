@@ -27,9 +27,10 @@ from service.china_time import today
 from service.settings import Settings
 from tests import factories
 from tests.factories import KeyFactory, at, settle
-from tests.yearend.helpers import COUNTY, PREFECTURE, s7_stay
 
 KeyFor = Callable[[], Awaitable[dict[str, str]]]
+PREFECTURE, COUNTY = factories.S7_PREFECTURE, factories.S7_COUNTY
+_stay = factories.s7_stay
 
 
 async def _run(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> httpx.Response:
@@ -62,7 +63,7 @@ async def test_three_stays_book_the_hand_calculated_top_up_once_and_a_reversal_i
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     headers = await hospital_key()
-    stays = [await s7_stay(client, session, headers, n) for n in range(3)]
+    stays = [await _stay(client, session, headers, n) for n in range(3)]
     assert [s["totals"]["patient_in_policy"] for s in stays] == ["8703.06", "12000.00", "600.00"]
     auditor = await make_key("auditor", region_prefix="32")
 
@@ -131,12 +132,12 @@ async def test_a_late_settlement_books_a_positive_adjustment_and_a_dry_run_store
 ) -> None:
     headers, admin = await hospital_key(), await make_key("admin")
     for n in (0, 1):
-        await s7_stay(client, session, headers, n)
+        await _stay(client, session, headers, n)
     dry = (await _run(client, admin, dry_run=True)).json()
     assert (dry["booked_now"], dry["rows_booked"]) == ("1203.06", 0)
     assert (await _booked(client, admin))["payments"] == []
     assert (await _run(client, admin)).json()["booked_now"] == "1203.06"
-    await s7_stay(client, session, headers, 2)  # a settlement of 2025 made after the run
+    await _stay(client, session, headers, 2)  # a settlement of 2025 made after the run
     late = (await _run(client, admin)).json()
     assert (late["booked_now"], _entry(late)["year_total"]) == ("100.00", "1303.06")
     assert [p["amount"] for p in (await _booked(client, admin))["payments"]] == [
@@ -195,7 +196,7 @@ async def test_hospitals_funds_and_other_regions_neither_run_nor_read(
     client: httpx.AsyncClient, session: AsyncSession, hospital_key: KeyFor, make_key: KeyFactory
 ) -> None:
     headers = await hospital_key()
-    await s7_stay(client, session, headers, 1)
+    await _stay(client, session, headers, 1)
     assert (await _run(client, await make_key("admin"))).json()["rows_booked"] == 1
     fund = await make_key("fund", fund_code="F99-AID", region_prefix="32")
     for key in (headers, fund):
@@ -232,7 +233,7 @@ async def test_the_cli_runs_the_same_year_end(
 ) -> None:
     headers = await hospital_key()
     for n in (0, 1):
-        await s7_stay(client, session, headers, n)
+        await _stay(client, session, headers, n)
     monkeypatch.setattr(cli, "load_settings", lambda: settings)
     argv = ["yearend", "run", "--region", PREFECTURE, "--plan-year", "2025"]
     assert await asyncio.to_thread(cli.main, [*argv, "--dry-run"]) == 0

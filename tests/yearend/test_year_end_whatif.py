@@ -22,11 +22,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service import cli
 from service.settings import Settings
+from tests import factories
 from tests.factories import KeyFactory
-from tests.yearend.helpers import PREFECTURE, S7, s7_stay
 
 KeyFor = Callable[[], Awaitable[dict[str, str]]]
-S7_TEXT = S7.read_text(encoding="utf-8")
+S7_TEXT = factories.S7_POLICY.read_text(encoding="utf-8")
+PREFECTURE = factories.S7_PREFECTURE
 ENTRY = S7_TEXT[S7_TEXT.index("year_end:") :]
 WITHOUT_YEAR_END = S7_TEXT.replace(ENTRY, "")
 AID_AT_80 = S7_TEXT.replace('ratio: "0.70"', 'ratio: "0.80"')
@@ -37,7 +38,7 @@ async def _three_stays(
 ) -> None:
     headers = await hospital_key()
     for n in range(3):
-        await s7_stay(client, session, headers, n)
+        await factories.s7_stay(client, session, headers, n)
 
 
 async def _what_if(client: httpx.AsyncClient, headers: dict[str, str], text: str) -> dict[str, Any]:
