@@ -94,13 +94,12 @@ async def admit(
     row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
     answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
     row["response"] = answer(violations=[])
-    admission_id = await uow.admissions.insert_once(row)
+    event = _event("admitted", actor, {"source": status.source.value})
+    admission_id = await uow.admissions.insert_once(row, event=event)
     if admission_id is None:  # admitted before (a retry), or by a racing retry that won
         existing = await uow.admissions.find(hospital_code=hospital_code, visit_id=body.visit_id)
         assert existing is not None
         return _replay(existing, request_hash)
-    event = {"source": status.source.value}
-    await uow.admissions.add_event(_event(admission_id, "admitted", actor, event))
     if assessment.findings:
         # Last: booking locks the county's ledger chain until the commit, so nothing else
         # of this admission should run while it is held.
@@ -233,9 +232,9 @@ async def _book(
     return booked
 
 
-def _event(admission_id: int, kind: str, actor: str, detail: dict[str, Any]) -> dict[str, Any]:
+def _event(kind: str, actor: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """An event's columns but its admission's id (the store adds it)."""
     return {
-        "admission_id": admission_id,
         "kind": kind,
         "actor": actor[:64],
         "detail": detail,

@@ -2,15 +2,16 @@
 instalments, reminders and defaulter marks, and the sums the indicators read.
 
 Services reach it as `uow.receivables` (service/unit_of_work.py), written against the
-`ReceivableStore` protocol; settlement opens and cancels receivables through it in its own unit
-of work. Unique violations become `service.db.Duplicate`.
+`ReceivableStore` protocol; settlement cancels receivables through it in its own unit of work,
+and opens them with the settlement itself (`OPEN`, `open_from`: the settlement's store writes
+the share in the settlement's statement, ADR 0021). Unique violations become `service.db.Duplicate`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -20,7 +21,7 @@ from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.db import add_once
+from service.db import add_once, insert_sql
 from service.receivables.models import (
     DefaulterMark,
     Instalment,
@@ -30,7 +31,23 @@ from service.receivables.models import (
 )
 from service.settlements.models import Settlement, SettlementReversal
 
-_OPEN = sa.insert(table_of(Receivable))
+_receivables = table_of(Receivable)
+# The patient's share is written by the settlement's store, with the settlement (ADR 0021):
+# on SQLite this INSERT after it, with its id; on PostgreSQL `open_from` inside its statement.
+OPEN = sa.insert(_receivables)
+
+
+def open_from(settlement: str) -> tuple[str, list[sa.BindParameter[Any]]]:
+    """The receivable's INSERT taking `settlement_id` from the row of the CTE named
+    `settlement` (its `id`), other columns from parameters named `r_<column>`."""
+    return insert_sql(
+        _receivables,
+        prefix="r_",
+        select_from=settlement,
+        given={"settlement_id": f"{settlement}.id"},
+    )
+
+
 _marks = table_of(DefaulterMark)
 _LAST_MARK = (
     sa.select(_marks.c.action)
@@ -64,11 +81,6 @@ class ReceivableStore(Protocol):
         ...
 
     async def add_all(self, rows: Sequence[object]) -> None: ...
-
-    async def open(self, row: Receivable) -> None:
-        """The share left to the patient, in the settlement's transaction (one INSERT, no
-        savepoint: the settlement's visit and HIS id are unique already)."""
-        ...
 
     async def get(self, receivable_id: int) -> Receivable | None: ...
 
@@ -136,12 +148,6 @@ class SqlReceivableStore:
 
     async def add(self, row: object) -> None:
         await add_once(self._session, row)
-
-    async def open(self, row: Receivable) -> None:
-        # Core, not an ORM flush: it runs in every settlement that leaves a share (ADR 0008's
-        # hot-path rule); the unit of work's flush machinery cost ~1 ms of CPU here.
-        conn = await self._session.connection()
-        await conn.execute(_OPEN, row.model_dump(exclude={"id"}))
 
     async def add_all(self, rows: Sequence[object]) -> None:
         self._session.add_all(rows)

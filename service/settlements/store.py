@@ -4,7 +4,8 @@ Every statement of the concept is here. The hot path (ADR 0008) is four statemen
 Core and `text()` so SQLAlchemy caches them and no ORM unit of work runs: `read_visit` (the
 admitted visit joined with its settlements and reversals), `lock_accumulators` (one upsert that
 creates, locks in key order and returns the person's rows), the engine in process, and `record`
-(the settlement, and on PostgreSQL the accumulators it moves, in one statement). Cold paths
+(the settlement, and on PostgreSQL the accumulators it moves and the patient's share it leaves,
+in one statement). Cold paths
 (reads, reversal) use the ORM.
 
 Locking: the upsert's no-op update takes each row's lock in key order, so concurrent settlements
@@ -31,7 +32,9 @@ from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.db import Duplicate, insert_statement, is_unique_violation
+from service.db import Duplicate, insert_sql, is_unique_violation
+from service.receivables.store import OPEN as OPEN_SHARE
+from service.receivables.store import open_from
 from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Accumulator, Settlement, SettlementReversal
 from service.settlements.prior import OtherStay
@@ -56,10 +59,17 @@ class SettlementStore(Protocol):
         """Create any missing row at 0, lock every row in key order, return the values."""
         ...
 
-    async def record(self, row: Mapping[str, Any], *, locked: Mapping[str, int]) -> int:
-        """Insert the settlement `row` and move its scope's accumulators by `row["deltas"]`
-        (every key moved was locked); its id. `Duplicate` if the visit's HIS id or position
-        was taken meanwhile."""
+    async def record(
+        self,
+        row: Mapping[str, Any],
+        *,
+        locked: Mapping[str, int],
+        share: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Insert the settlement `row`, move its scope's accumulators by `row["deltas"]` (every
+        key moved was locked) and open the patient's `share` if one is left (a receivable's
+        columns but its settlement id: service/receivables/hooks.py); its id. `Duplicate` if the
+        visit's HIS id or position was taken meanwhile. One statement on PostgreSQL."""
         ...
 
     async def get(self, settlement_id: int) -> Settlement | None:
@@ -239,15 +249,22 @@ _WRITE = {
     "sqlite": sa.text(_WRITE_SQL.format(values="json_each(:values)")),
 }
 
-# PostgreSQL: the accumulator update as a data-modifying WITH, which runs to completion whether
-# or not the INSERT reads it, saving a round trip on the hottest write. SQLite has no such WITH
-# and takes two statements.
+# PostgreSQL: a settlement's writes are one statement. The accumulator update, and the patient's
+# share when one is left (service/receivables), are data-modifying WITHs, which run to completion
+# whether or not the main statement reads them; the share takes the new settlement's id from the
+# INSERT's CTE (ADR 0008, ADR 0021). SQLite has no such WITH: the INSERT, the UPDATE, and the
+# share's INSERT, one after the other.
 _INSERT = sa.insert(_settlements).returning(_settlements.c.id)
-_INSERT_MOVING = insert_statement(
-    _settlements,
-    before=f"WITH moved AS ({_WRITE_SQL.format(values=_PG_VALUES)} RETURNING 1)",
-    after="RETURNING id",
-)
+_MOVED = f"moved AS ({_WRITE_SQL.format(values=_PG_VALUES)} RETURNING 1)"
+_SETTLEMENT_SQL, _SETTLEMENT_BINDS = insert_sql(_settlements)
+_SHARE_SQL, _SHARE_BINDS = open_from("s")
+_RECORD = {  # by whether a share is opened
+    False: sa.text(f"WITH {_MOVED} {_SETTLEMENT_SQL} RETURNING id").bindparams(*_SETTLEMENT_BINDS),
+    True: sa.text(
+        f"WITH {_MOVED}, s AS ({_SETTLEMENT_SQL} RETURNING id), share AS ({_SHARE_SQL}) "
+        "SELECT id FROM s"
+    ).bindparams(*_SETTLEMENT_BINDS, *_SHARE_BINDS),
+}
 
 
 def _scope_params(scope: Scope) -> dict[str, Any]:
@@ -283,18 +300,29 @@ class SqlSettlementStore:
         result = await conn.execute(_LOCK[conn.dialect.name], params)
         return {str(k): int(v) for k, v in result.all()}
 
-    async def record(self, row: Mapping[str, Any], *, locked: Mapping[str, int]) -> int:
+    async def record(
+        self,
+        row: Mapping[str, Any],
+        *,
+        locked: Mapping[str, int],
+        share: Mapping[str, Any] | None = None,
+    ) -> int:
         conn = await self._conn()
         values = json.dumps(moved_values(locked, row["deltas"]))
         try:
             if conn.dialect.name == "postgresql":
-                moving = {**row, "values": values}
-                return int((await conn.execute(_INSERT_MOVING, moving)).scalar_one())
+                params = {**row, "values": values}
+                if share is not None:
+                    params.update({f"r_{name}": value for name, value in share.items()})
+                result = await conn.execute(_RECORD[share is not None], params)
+                return int(result.scalar_one())
             settlement_id = int((await conn.execute(_INSERT, row)).scalar_one())
         except IntegrityError as exc:
             raise _duplicate_or(exc) from exc
         scope = {"person_key": row["person_key"], "pool": row["pool"], "year": row["year"]}
         await conn.execute(_WRITE["sqlite"], {**scope, "values": values})
+        if share is not None:
+            await conn.execute(OPEN_SHARE, {**share, "settlement_id": settlement_id})
         return settlement_id
 
     async def get(self, settlement_id: int) -> Settlement | None:
