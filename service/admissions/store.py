@@ -24,6 +24,7 @@ from service.db import (
     insert_sql,
     insert_unless_exists,
 )
+from service.driver import DriverStatement
 
 
 class AdmissionStore(Protocol):
@@ -82,9 +83,11 @@ _ADMISSION_SQL, _ADMISSION_BINDS = insert_sql(_admissions)
 _EVENT_SQL, _EVENT_BINDS = insert_sql(
     _events, prefix="e_", select_from="a", given={"admission_id": "a.id"}
 )
-_INSERT_ONCE_WITH_EVENT = sa.text(
-    f"WITH a AS ({_ADMISSION_SQL} {_UNIQUE}), event AS ({_EVENT_SQL}) SELECT id FROM a"
-).bindparams(*_ADMISSION_BINDS, *_EVENT_BINDS)
+_INSERT_ONCE_WITH_EVENT = DriverStatement(  # on the driver (service/driver.py, ADR 0021)
+    sa.text(
+        f"WITH a AS ({_ADMISSION_SQL} {_UNIQUE}), event AS ({_EVENT_SQL}) SELECT id FROM a"
+    ).bindparams(*_ADMISSION_BINDS, *_EVENT_BINDS)
+)
 
 
 class SqlAdmissionStore:
@@ -97,7 +100,7 @@ class SqlAdmissionStore:
         conn = await self._session.connection()
         if conn.dialect.name == "postgresql":
             params = {**row, **{f"e_{name}": value for name, value in event.items()}}
-            inserted = (await conn.execute(_INSERT_ONCE_WITH_EVENT, params)).scalar_one_or_none()
+            inserted = await _INSERT_ONCE_WITH_EVENT.scalar(conn, params)
             return None if inserted is None else int(inserted)
         inserted = (await conn.execute(_INSERT_ONCE, row)).scalar_one_or_none()
         if inserted is None:

@@ -22,6 +22,7 @@ from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
 from service.db import add_once, insert_sql
+from service.driver import DriverStatement
 from service.receivables.models import (
     DefaulterMark,
     Instalment,
@@ -58,6 +59,7 @@ _LAST_MARK = (
     .order_by(_marks.c.id.desc())
     .limit(1)
 )
+_DRIVER_LAST_MARK = DriverStatement(_LAST_MARK)
 # Guarded moves of the one mutable row: each is a single statement, so PostgreSQL's row lock
 # orders a payment and a cancellation of the same receivable, and the WHERE is re-checked on
 # the row as the first of them left it.
@@ -222,9 +224,11 @@ class SqlReceivableStore:
         return list((await self._session.exec(query)).all())
 
     async def is_marked(self, *, hospital_code: str, person_key: str) -> bool:
-        # Core: every eligible admission asks (ADR 0008's hot-path rule)
+        # Core, on PostgreSQL on the driver: every eligible admission asks (ADR 0008, 0021)
         conn = await self._session.connection()
         params = {"hospital_code": hospital_code, "person_key": person_key}
+        if conn.dialect.name == "postgresql":
+            return bool(await _DRIVER_LAST_MARK.scalar(conn, params) == "mark")
         return (await conn.execute(_LAST_MARK, params)).scalar() == "mark"
 
     async def open_receivables(

@@ -33,6 +33,7 @@ from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
 from service.db import Duplicate, insert_sql, is_unique_violation
+from service.driver import DriverStatement
 from service.receivables.store import OPEN as OPEN_SHARE
 from service.receivables.store import open_from
 from service.settlements.accumulators import Scope, moved_values
@@ -143,7 +144,7 @@ _ACTIVE_DISCHARGE = (
     .limit(1)
 )
 
-_VISIT = (
+_VISIT = (  # `_visit` reads its rows by position
     sa.select(
         _admissions.c.id,
         _admissions.c.county_code,
@@ -267,6 +268,14 @@ _RECORD = {  # by whether a share is opened
 }
 
 
+# PostgreSQL runs the three statements of a settlement on the driver (service/driver.py,
+# ADR 0021); SQLite, and every other statement here, through SQLAlchemy.
+_DRIVER_VISIT = DriverStatement(_VISIT)
+_DRIVER_VISIT_LOCKED = DriverStatement(_VISIT_LOCKED)
+_DRIVER_LOCK = DriverStatement(_LOCK["postgresql"])
+_DRIVER_RECORD = {share: DriverStatement(statement) for share, statement in _RECORD.items()}
+
+
 def _scope_params(scope: Scope) -> dict[str, Any]:
     return {"person_key": scope.person_key, "pool": scope.pool, "year": scope.year}
 
@@ -286,7 +295,11 @@ class SqlSettlementStore:
     ) -> AdmittedVisit | None:
         conn = await self._conn()
         params = {"hospital_code": hospital_code, "visit_id": visit_id}
-        rows = (await conn.execute(_VISIT_LOCKED if lock else _VISIT, params)).all()
+        rows: Sequence[Sequence[Any]]
+        if conn.dialect.name == "postgresql":
+            rows = await (_DRIVER_VISIT_LOCKED if lock else _DRIVER_VISIT).rows(conn, params)
+        else:
+            rows = (await conn.execute(_VISIT_LOCKED if lock else _VISIT, params)).all()
         return _visit(rows, hospital_code=hospital_code, visit_id=visit_id) if rows else None
 
     async def read_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
@@ -297,7 +310,9 @@ class SqlSettlementStore:
     async def lock_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
         conn = await self._conn()
         params = {**_scope_params(scope), "keys": json.dumps(sorted(set(keys)))}
-        result = await conn.execute(_LOCK[conn.dialect.name], params)
+        if conn.dialect.name == "postgresql":
+            return {str(k): int(v) for k, v in await _DRIVER_LOCK.rows(conn, params)}
+        result = await conn.execute(_LOCK["sqlite"], params)
         return {str(k): int(v) for k, v in result.all()}
 
     async def record(
@@ -314,8 +329,7 @@ class SqlSettlementStore:
                 params = {**row, "values": values}
                 if share is not None:
                     params.update({f"r_{name}": value for name, value in share.items()})
-                result = await conn.execute(_RECORD[share is not None], params)
-                return int(result.scalar_one())
+                return int(await _DRIVER_RECORD[share is not None].scalar(conn, params))
             settlement_id = int((await conn.execute(_INSERT, row)).scalar_one())
         except IntegrityError as exc:
             raise _duplicate_or(exc) from exc
@@ -415,35 +429,28 @@ def _duplicate_or(exc: IntegrityError) -> Exception:
     return Duplicate(str(exc.orig)) if is_unique_violation(exc) else exc
 
 
-def _visit(rows: Sequence[sa.Row[Any]], *, hospital_code: str, visit_id: str) -> AdmittedVisit:
+def _visit(rows: Sequence[Sequence[Any]], *, hospital_code: str, visit_id: str) -> AdmittedVisit:
+    """The visit from `_VISIT`'s rows, by position (SQLAlchemy's rows and the driver's tuples
+    alike): the admission's 11 columns, then each settlement's 7."""
     first = rows[0]
     history = tuple(
-        Earlier(
-            r.settlement_id,
-            visit_id,
-            r.his_settlement_id,
-            r.visit_seq,
-            r.request_hash,
-            r.reversal_id,
-            bool(r.mid_settlement),
-            r.stage_end,
-        )
+        Earlier(r[11], visit_id, r[12], r[13], r[14], r[17], bool(r[15]), r[16])
         for r in rows
-        if r.settlement_id is not None
+        if r[11] is not None
     )
     return AdmittedVisit(
-        id=first.id,
+        id=first[0],
         hospital_code=hospital_code,
-        county_code=first.county_code,
+        county_code=first[1],
         visit_id=visit_id,
-        state=first.state,
-        person_key=first.person_key,
-        person_masked=first.person_masked,
-        insured_county=first.insured_county,
-        visit_type=first.visit_type,
-        admitted_at=first.admitted_at,
-        location=first.location,
-        referred=first.referred,
-        categories=frozenset(first.categories or ()),
+        state=first[2],
+        person_key=first[3],
+        person_masked=first[4],
+        insured_county=first[5],
+        visit_type=first[6],
+        admitted_at=first[7],
+        location=first[8],
+        referred=first[9],
+        categories=frozenset(first[10] or ()),
         history=history,
     )
