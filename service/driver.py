@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 Processor = Callable[[Any], Any]
+_TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK: the statement returned rows
 
 
 class _Compiled:
@@ -84,7 +85,11 @@ class DriverStatement:
         raw = await conn.get_raw_connection()
         try:
             cursor = await raw.driver_connection.execute(compiled.sql, values)  # type: ignore[union-attr]
-            rows = await cursor.fetchall() if cursor.description is not None else []
+            # Asked of the result's status, not `cursor.description`: the description builds an
+            # object per column (18 for the visit read), which nothing here reads.
+            result = cursor.pgresult
+            returned = result is not None and result.status == _TUPLES_OK
+            rows = await cursor.fetchall() if returned else []
         except conn.dialect.loaded_dbapi.Error as exc:
             lost = conn.dialect.is_disconnect(exc, raw.dbapi_connection, None)
             if lost:

@@ -21,6 +21,7 @@ from service.dates import DateWindow
 from service.digests import canonical_json
 from service.identity import IdHasher, ResidentId, identify, mask_name
 from service.money import yuan_to_fen
+from service.observability import info
 from service.persons.person_status import PersonStatus
 from service.persons.service import Lookup, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
@@ -106,10 +107,7 @@ async def admit(
         violations = await _book(uow, admission_id, row, assessment, policy, status)
         row["response"] = answer(violations=violations)
         await uow.admissions.set_response(admission_id, row["response"])
-    log.info(
-        "admission recorded",
-        extra={"fields": {"visit_id": body.visit_id, "hospital": hospital_code}},
-    )
+    info(log, "admission recorded", (), {"visit_id": body.visit_id, "hospital": hospital_code})
     return Recorded(body=row["response"], replayed=False)
 
 
