@@ -5,6 +5,7 @@ in force, record the answer once per (hospital, visit id), book findings in the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date
 from functools import partial
@@ -87,16 +88,26 @@ async def admit(
         insured_county=body.insured_county,
         deposit_intended_fen=yuan_to_fen(body.deposit_intended),
     )
-    assessment = judge()
-    if assessment.eligible and await uow.receivables.is_marked(
-        hospital_code=hospital_code, person_key=resident.person_key
-    ):
-        assessment = judge(defaulter=True)
-    row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
-    answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
-    row["response"] = answer(violations=[])
     event = _event("admitted", actor, {"source": status.source.value})
-    admission_id = await uow.admissions.insert_once(row, event=event)
+
+    def admission(assessment: Assessment) -> tuple[dict[str, Any], Callable[..., Any]]:
+        row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
+        answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
+        row["response"] = answer(violations=[])
+        return row, answer
+
+    assessment = judge()
+    row, answer = admission(assessment)
+    if assessment.eligible:
+        # An eligible patient marked as a defaulter at this hospital (ADR 0014) is judged again;
+        # the mark is read in the insert's own statement (PostgreSQL), which writes nothing then.
+        marked, admission_id = await uow.admissions.insert_unless_marked(row, event=event)
+        if marked:
+            assessment = judge(defaulter=True)
+            row, answer = admission(assessment)
+            admission_id = await uow.admissions.insert_once(row, event=event)
+    else:
+        admission_id = await uow.admissions.insert_once(row, event=event)
     if admission_id is None:  # admitted before (a retry), or by a racing retry that won
         existing = await uow.admissions.find(hospital_code=hospital_code, visit_id=body.visit_id)
         assert existing is not None

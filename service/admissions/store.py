@@ -25,6 +25,7 @@ from service.db import (
     insert_unless_exists,
 )
 from service.driver import DriverStatement
+from service.receivables.store import LAST_MARK, LAST_MARK_SQL
 
 
 class AdmissionStore(Protocol):
@@ -34,6 +35,14 @@ class AdmissionStore(Protocol):
 
         On PostgreSQL one statement, and a racing insert of the same visit waits for the other
         to commit, then yields."""
+        ...
+
+    async def insert_unless_marked(
+        self, row: dict[str, Any], *, event: Mapping[str, Any]
+    ) -> tuple[bool, int | None]:
+        """(marked, id): if the patient's last defaulter mark at this hospital is a mark
+        (service/receivables), nothing is written and marked is True (the caller judges again
+        and calls `insert_once`); else `insert_once`'s answer. One statement on PostgreSQL."""
         ...
 
     async def set_response(self, admission_id: int, response: dict[str, Any]) -> None: ...
@@ -88,6 +97,16 @@ _INSERT_ONCE_WITH_EVENT = DriverStatement(  # on the driver (service/driver.py, 
         f"WITH a AS ({_ADMISSION_SQL} {_UNIQUE}), event AS ({_EVENT_SQL}) SELECT id FROM a"
     ).bindparams(*_ADMISSION_BINDS, *_EVENT_BINDS)
 )
+# The same, for an eligible patient, unless the defaulter marks say marked: the mark read in
+# the statement (`mark`), the admission inserted from its row only if not marked.
+_UNMARKED_SQL, _ = insert_sql(_admissions, select_from="mark WHERE NOT mark.marked")
+_INSERT_UNLESS_MARKED = DriverStatement(
+    sa.text(
+        f"WITH mark AS (SELECT COALESCE(({LAST_MARK_SQL}) = 'mark', false) AS marked), "
+        f"a AS ({_UNMARKED_SQL} {_UNIQUE}), event AS ({_EVENT_SQL}) "
+        "SELECT mark.marked, (SELECT id FROM a) FROM mark"
+    ).bindparams(*_ADMISSION_BINDS, *_EVENT_BINDS)
+)
 
 
 class SqlAdmissionStore:
@@ -107,6 +126,19 @@ class SqlAdmissionStore:
             return None
         await conn.execute(_EVENT, {**event, "admission_id": inserted})
         return int(inserted)
+
+    async def insert_unless_marked(
+        self, row: dict[str, Any], *, event: Mapping[str, Any]
+    ) -> tuple[bool, int | None]:
+        conn = await self._session.connection()
+        if conn.dialect.name == "postgresql":
+            params = {**row, **{f"e_{name}": value for name, value in event.items()}}
+            ((marked, inserted),) = await _INSERT_UNLESS_MARKED.rows(conn, params)
+            return bool(marked), None if inserted is None else int(inserted)
+        mark = (await conn.execute(LAST_MARK, row)).scalar()
+        if mark == "mark":
+            return True, None
+        return False, await self.insert_once(row, event=event)
 
     async def set_response(self, admission_id: int, response: dict[str, Any]) -> None:
         conn = await self._session.connection()

@@ -49,17 +49,14 @@ def open_from(settlement: str) -> tuple[str, list[sa.BindParameter[Any]]]:
     )
 
 
-_marks = table_of(DefaulterMark)
-_LAST_MARK = (
-    sa.select(_marks.c.action)
-    .where(
-        _marks.c.hospital_code == sa.bindparam("hospital_code"),
-        _marks.c.person_key == sa.bindparam("person_key"),
-    )
-    .order_by(_marks.c.id.desc())
-    .limit(1)
+# The last mark or unmark of a patient at a hospital. Every eligible admission asks; on
+# PostgreSQL in the admission's own statement (admissions/store.py, ADR 0021), in this text.
+LAST_MARK_SQL = (
+    "SELECT action FROM defaulter_marks WHERE hospital_code = :hospital_code "
+    "AND person_key = :person_key ORDER BY id DESC LIMIT 1"
 )
-_DRIVER_LAST_MARK = DriverStatement(_LAST_MARK)
+LAST_MARK = sa.text(LAST_MARK_SQL)
+_DRIVER_LAST_MARK = DriverStatement(LAST_MARK)
 # Guarded moves of the one mutable row: each is a single statement, so PostgreSQL's row lock
 # orders a payment and a cancellation of the same receivable, and the WHERE is re-checked on
 # the row as the first of them left it.
@@ -229,7 +226,7 @@ class SqlReceivableStore:
         params = {"hospital_code": hospital_code, "person_key": person_key}
         if conn.dialect.name == "postgresql":
             return bool(await _DRIVER_LAST_MARK.scalar(conn, params) == "mark")
-        return (await conn.execute(_LAST_MARK, params)).scalar() == "mark"
+        return (await conn.execute(LAST_MARK, params)).scalar() == "mark"
 
     async def open_receivables(
         self,

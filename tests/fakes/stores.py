@@ -264,6 +264,14 @@ class MemoryAdmissionStore(_Store):
         await self.add_event({**event, "admission_id": admission_id})
         return admission_id
 
+    async def insert_unless_marked(
+        self, row: dict[str, Any], *, event: Mapping[str, Any]
+    ) -> tuple[bool, int | None]:
+        marks = self._uow.receivables
+        if await marks.is_marked(hospital_code=row["hospital_code"], person_key=row["person_key"]):
+            return True, None
+        return False, await self.insert_once(row, event=event)
+
     async def add_event(self, event: dict[str, Any]) -> None:
         event_id = self.t.new_id()
         self.t.events[event_id] = {**copy.deepcopy(event), "id": event_id}
