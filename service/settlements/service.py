@@ -1,14 +1,15 @@
 """Preview, settle, reverse and read settlements.
 
-A settlement is one transaction of four statements: read the admitted visit with its
-settlements so far (a replay, or a visit still settled, is answered there), lock the person's
-accumulators for the year in key order (one upsert that returns their values), run the engine
-on the locked values, and write the settlement with the accumulators it moves (one statement on
-PostgreSQL); violations found are booked in the same transaction, and the unit of work
-commits before the response is sent. A settlement of the same visit that commits after the
-first read meets a unique constraint (HIS id, or position in the visit's history), and the race
-is answered from what the winner stored. The unit of work retries deadlocks and serialization
-failures (service/unit_of_work.py); every statement is the store's (store.py).
+A settlement is one transaction of three statements on PostgreSQL: read the admitted visit with
+its settlements so far (a replay, or a visit still settled, is answered there), lock the
+person's accumulators for the year in key order (one upsert that returns their values), run the
+engine on the locked values, and write the settlement with the accumulators it moves and the
+patient's share it leaves (one statement on PostgreSQL, ADR 0021); violations found are booked
+in the same transaction, and the unit of work commits before the response is sent. A
+settlement of the same visit that commits after the first read meets a unique constraint (HIS
+id, or position in the visit's history), and the race is answered from what the winner stored.
+The unit of work retries deadlocks and serialization failures (service/unit_of_work.py); every
+statement is the store's (store.py).
 """
 
 from __future__ import annotations

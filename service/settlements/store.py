@@ -1,12 +1,12 @@
 """Where settlements, their reversals and the year's accumulators are read and written.
 
-Every statement of the concept is here. The hot path (ADR 0008) is four statements, written in
-Core and `text()` so SQLAlchemy caches them and no ORM unit of work runs: `read_visit` (the
-admitted visit joined with its settlements and reversals), `lock_accumulators` (one upsert that
-creates, locks in key order and returns the person's rows), the engine in process, and `record`
-(the settlement, and on PostgreSQL the accumulators it moves and the patient's share it leaves,
-in one statement). Cold paths
-(reads, reversal) use the ORM.
+Every statement of the concept is here. The hot path (ADR 0008, 0021) is three statements on
+PostgreSQL, written in Core and `text()` and sent to the driver (service/driver.py), so no ORM
+unit of work runs: `read_visit` (the admitted visit joined with its settlements and reversals),
+`lock_accumulators` (one upsert that creates, locks in key order and returns the person's
+rows), then, after the engine has run in process, `record` (the settlement, the accumulators it
+moves and the patient's share it leaves, in one statement; SQLite takes one per write). Cold
+paths (reads, reversal) use the ORM.
 
 Locking: the upsert's no-op update takes each row's lock in key order, so concurrent settlements
 of one person queue instead of deadlocking, and each reads what the one before it committed.
