@@ -11,12 +11,13 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from service.base import UTCDateTime
 from service.db import create_engine, is_database_unavailable, is_unique_violation
 from service.driver import DriverStatement
 from service.settlements.store import _DRIVER_VISIT, _VISIT, _visit
+from service.unit_of_work import RETRYABLE_SQLSTATES
 from tests import factories
 from tests.factories import POSTGRES_URL, make_settings
 from tests.foundation.test_database import _terminate
@@ -93,3 +94,31 @@ async def test_a_connection_lost_under_a_driver_statement_is_an_outage_and_repla
 
 async def _terminate_in_thread(pid: int) -> None:
     await asyncio.to_thread(_terminate, pid)
+
+
+@pytest.mark.postgres
+async def test_a_deadlock_on_driver_statements_is_what_the_unit_of_work_retries() -> None:
+    """Two transactions take two rows in opposite orders on the driver: PostgreSQL aborts one
+    with 40P01, which must reach `SqlUnitOfWork.run` as a DBAPIError carrying that SQLSTATE."""
+    assert POSTGRES_URL is not None
+    engine = create_engine(make_settings(POSTGRES_URL, database_pool_size=2))
+    touch = DriverStatement(sa.text("UPDATE driver_deadlock SET x = x WHERE id = :id RETURNING id"))
+    try:
+        async with engine.begin() as setup:
+            await setup.execute(sa.text("DROP TABLE IF EXISTS driver_deadlock"))
+            await setup.execute(sa.text("CREATE TABLE driver_deadlock (id int PRIMARY KEY, x int)"))
+            await setup.execute(sa.text("INSERT INTO driver_deadlock VALUES (1, 0), (2, 0)"))
+        async with engine.connect() as a, engine.connect() as b:
+            await touch.rows(a, {"id": 1})
+            await touch.rows(b, {"id": 2})
+            outcomes = await asyncio.gather(
+                touch.rows(a, {"id": 2}), touch.rows(b, {"id": 1}), return_exceptions=True
+            )
+        failed = [o for o in outcomes if isinstance(o, BaseException)]
+        assert len(failed) == 1, outcomes
+        assert isinstance(failed[0], DBAPIError)
+        assert getattr(failed[0].orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    finally:
+        async with engine.begin() as teardown:
+            await teardown.execute(sa.text("DROP TABLE IF EXISTS driver_deadlock"))
+        await engine.dispose()
