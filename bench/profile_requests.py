@@ -5,9 +5,11 @@
     .venv/bin/python bench/profile_requests.py --database-url postgresql+psycopg://...
 
 For each path it prints the process CPU time per request (`time.process_time`, which a loaded
-machine disturbs far less than the wall clock), the wall time, and the Python function calls
-per request (cProfile's count, which no load disturbs at all). With `--profile K` it also
-prints the K functions with the largest cumulative time. The paths:
+machine disturbs far less than the wall clock), the wall time, the Python function calls per
+request (cProfile's count, which no load disturbs at all), and the SQL statements per request
+sent to the driver (BEGIN and COMMIT not counted, as tests/unit_of_work/test_statement_budget.py
+counts them). With `--profile K` it also prints the K functions with the largest cumulative
+time. The paths:
 
 - `healthz`: the bare endpoint, the app's floor;
 - `status`: `GET /v1/persons/{id}/status`, warm (the registry answer already in process);
@@ -163,7 +165,7 @@ def callers(app: Any, headers: dict[str, str], people: list[str]) -> dict[str, C
 
 
 async def measure(
-    name: str, call: Call, n: int, start: int, profile: int, dump: str | None
+    name: str, call: Call, n: int, start: int, profile: int, dump: str | None, engine: Any
 ) -> dict[str, Any]:
     for i in range(start, start + 20):  # warm: caches, compiled statements, pool
         status, body = await call(i)
@@ -175,11 +177,20 @@ async def measure(
         await call(i)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     start += n
+    executed = 0
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        nonlocal executed  # as tests/unit_of_work/test_statement_budget.py counts them
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            executed += 1
+
+    sa.event.listen(engine, "before_cursor_execute", count)
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     for i in range(start, start + n):
         await call(i)
     profiler.disable()
+    sa.event.remove(engine, "before_cursor_execute", count)
     if dump:
         profiler.dump_stats(f"{dump}.{name}.prof")
     stats = pstats.Stats(profiler)
@@ -188,6 +199,7 @@ async def measure(
         "cpu_us": cpu / n * 1e6,
         "wall_us": wall / n * 1e6,
         "calls": stats.total_calls / n,  # type: ignore[attr-defined]
+        "statements": executed / n,
         "bytes": len(body),
     }
     if profile:
@@ -284,16 +296,27 @@ async def main() -> None:
             for person in people:  # warm: every person's answer in process
                 await asgi(app, "GET", f"/v1/persons/{person}/status", headers)
             results = [
-                await measure(name, table[name], args.n, 0, args.profile, args.dump)
+                await measure(
+                    name,
+                    table[name],
+                    args.n,
+                    0,
+                    args.profile,
+                    args.dump,
+                    app.state.engine.sync_engine,
+                )
                 for name in paths
             ]
     driver = "PostgreSQL" if args.database_url else "SQLite"
     print(f"\n{driver}, {args.n} requests per path, load average {_load()}")
-    print(f"{'path':<20} {'CPU µs/req':>11} {'wall µs/req':>12} {'calls/req':>10} {'bytes':>7}")
+    print(
+        f"{'path':<20} {'CPU µs/req':>11} {'wall µs/req':>12} {'calls/req':>10} "
+        f"{'SQL/req':>8} {'bytes':>7}"
+    )
     for r in results:
         print(
             f"{r['path']:<20} {r['cpu_us']:>11.0f} {r['wall_us']:>12.0f} "
-            f"{r['calls']:>10.0f} {r['bytes']:>7}"
+            f"{r['calls']:>10.0f} {r['statements']:>8.2f} {r['bytes']:>7}"
         )
     floor = next((r["cpu_us"] for r in results if r["path"] == "healthz"), None)
     if floor:

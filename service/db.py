@@ -4,7 +4,7 @@ tells "database down". The transaction itself is owned by service.unit_of_work."
 from __future__ import annotations
 
 import select
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -122,11 +122,28 @@ def insert_statement(table: sa.Table, *, before: str = "", after: str = "") -> s
     statement SQLAlchemy can cache, with what the dialect constructs cannot say around it
     (`before`: a WITH clause; `after`: ON CONFLICT, RETURNING). The columns' types still
     convert the values (JSON, UTC timestamps)."""
+    sql, binds = insert_sql(table)
+    return sa.text(f"{before} {sql} {after}").bindparams(*binds)
+
+
+def insert_sql(
+    table: sa.Table,
+    *,
+    prefix: str = "",
+    select_from: str | None = None,
+    given: Mapping[str, str] | None = None,
+) -> tuple[str, list[sa.BindParameter[Any]]]:
+    """The text of a one-row INSERT of every column but the id, and its typed parameters, to
+    compose into a larger `text()` statement (a data-modifying WITH, ADR 0022). Parameters are
+    named `prefix` + column; a column in `given` takes that SQL expression instead, and with
+    `select_from` the row is `SELECT ... FROM select_from` (a CTE's row) rather than VALUES."""
+    given = given or {}
     columns = [c for c in table.columns if not c.primary_key]
     names = ", ".join(c.name for c in columns)
-    values = ", ".join(f":{c.name}" for c in columns)
-    sql = f"{before} INSERT INTO {table.name} ({names}) VALUES ({values}) {after}"
-    return sa.text(sql).bindparams(*(sa.bindparam(c.name, type_=c.type) for c in columns))
+    values = ", ".join(given.get(c.name, f":{prefix}{c.name}") for c in columns)
+    binds = [sa.bindparam(prefix + c.name, type_=c.type) for c in columns if c.name not in given]
+    source = f"SELECT {values} FROM {select_from}" if select_from else f"VALUES ({values})"
+    return f"INSERT INTO {table.name} ({names}) {source}", binds
 
 
 def insert_unless_exists(table: sa.Table, *, unique: Sequence[str]) -> sa.TextClause:

@@ -77,6 +77,17 @@ def configure_logging(level: str) -> None:
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
+def info(logger: logging.Logger, message: str, args: tuple[Any, ...], fields: Any) -> None:
+    """`logger.info(message, *args, extra={"fields": fields})` with the record made directly:
+    `info()` would walk the stack for a caller's file and line that the JSON line never shows
+    (the access line, and the hot paths' own lines)."""
+    if logger.isEnabledFor(logging.INFO):
+        record = logger.makeRecord(
+            logger.name, logging.INFO, __file__, 0, message, args, None, extra={"fields": fields}
+        )
+        logger.handle(record)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -142,20 +153,9 @@ class RequestContextMiddleware:
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
-            if route not in _QUIET_ROUTES and access_log.isEnabledFor(logging.INFO):
-                # The record made directly: `info()` would walk the stack for a caller's
-                # file and line that the JSON line never shows.
-                record = access_log.makeRecord(
-                    access_log.name,
-                    logging.INFO,
-                    __file__,
-                    0,
-                    "%s %s %s",
-                    (method, route, status),
-                    None,
-                    extra={"fields": {"status": status, "ms": round(elapsed * 1000, 2)}},
-                )
-                access_log.handle(record)
+            if route not in _QUIET_ROUTES:
+                fields = {"status": status, "ms": round(elapsed * 1000, 2)}
+                info(access_log, "%s %s %s", (method, route, status), fields)
             request_id_var.reset(token)
 
 

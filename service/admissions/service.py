@@ -5,6 +5,7 @@ in force, record the answer once per (hospital, visit id), book findings in the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date
 from functools import partial
@@ -21,6 +22,7 @@ from service.dates import DateWindow
 from service.digests import canonical_json
 from service.identity import IdHasher, ResidentId, identify, mask_name
 from service.money import yuan_to_fen
+from service.observability import info
 from service.persons.person_status import PersonStatus
 from service.persons.service import Lookup, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
@@ -86,31 +88,37 @@ async def admit(
         insured_county=body.insured_county,
         deposit_intended_fen=yuan_to_fen(body.deposit_intended),
     )
+    event = _event("admitted", actor, {"source": status.source.value})
+
+    def admission(assessment: Assessment) -> tuple[dict[str, Any], Callable[..., Any]]:
+        row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
+        answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
+        row["response"] = answer(violations=[])
+        return row, answer
+
     assessment = judge()
-    if assessment.eligible and await uow.receivables.is_marked(
-        hospital_code=hospital_code, person_key=resident.person_key
-    ):
-        assessment = judge(defaulter=True)
-    row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
-    answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
-    row["response"] = answer(violations=[])
-    admission_id = await uow.admissions.insert_once(row)
+    row, answer = admission(assessment)
+    if assessment.eligible:
+        # An eligible patient marked as a defaulter at this hospital (ADR 0014) is judged again;
+        # the mark is read in the insert's own statement (PostgreSQL), which writes nothing then.
+        marked, admission_id = await uow.admissions.insert_unless_marked(row, event=event)
+        if marked:
+            assessment = judge(defaulter=True)
+            row, answer = admission(assessment)
+            admission_id = await uow.admissions.insert_once(row, event=event)
+    else:
+        admission_id = await uow.admissions.insert_once(row, event=event)
     if admission_id is None:  # admitted before (a retry), or by a racing retry that won
         existing = await uow.admissions.find(hospital_code=hospital_code, visit_id=body.visit_id)
         assert existing is not None
         return _replay(existing, request_hash)
-    event = {"source": status.source.value}
-    await uow.admissions.add_event(_event(admission_id, "admitted", actor, event))
     if assessment.findings:
         # Last: booking locks the county's ledger chain until the commit, so nothing else
         # of this admission should run while it is held.
         violations = await _book(uow, admission_id, row, assessment, policy, status)
         row["response"] = answer(violations=violations)
         await uow.admissions.set_response(admission_id, row["response"])
-    log.info(
-        "admission recorded",
-        extra={"fields": {"visit_id": body.visit_id, "hospital": hospital_code}},
-    )
+    info(log, "admission recorded", (), {"visit_id": body.visit_id, "hospital": hospital_code})
     return Recorded(body=row["response"], replayed=False)
 
 
@@ -240,9 +248,9 @@ async def _book(
     return booked
 
 
-def _event(admission_id: int, kind: str, actor: str, detail: dict[str, Any]) -> dict[str, Any]:
+def _event(kind: str, actor: str, detail: dict[str, Any]) -> dict[str, Any]:
+    """An event's columns but its admission's id (the store adds it)."""
     return {
-        "admission_id": admission_id,
         "kind": kind,
         "actor": actor[:64],
         "detail": detail,

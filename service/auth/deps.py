@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
@@ -122,18 +122,32 @@ class _KeyOfRoles(APIKeyHeader):
         return principal
 
 
-class _HospitalCode(_KeyOfRoles):
-    """A hospital key's principal, checked as above, answering its hospital code."""
+class HospitalCaller(NamedTuple):
+    """A hospital key's principal and the hospital code it is bound to."""
+
+    principal: Principal
+    code: str
+
+
+class _HospitalCaller(_KeyOfRoles):
+    """A hospital key's principal, checked as above, with its hospital code."""
 
     def __init__(self) -> None:
         super().__init__(frozenset({Role.HOSPITAL}))
 
-    async def __call__(self, request: Request) -> str:  # type: ignore[override]
+    async def __call__(self, request: Request) -> HospitalCaller:  # type: ignore[override]
         principal = await super().__call__(request)
         code = principal.hospital_code
         if not code:  # a hospital key is always issued with its code (keys.py); never trust it
             raise Forbidden("this hospital key is bound to no hospital")
-        return code
+        return HospitalCaller(principal, code)
+
+
+class _HospitalCode(_HospitalCaller):
+    """The same check, answering the hospital code only."""
+
+    async def __call__(self, request: Request) -> str:  # type: ignore[override]
+        return (await super().__call__(request)).code
 
 
 def require_roles(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
@@ -147,6 +161,10 @@ AuditorOrHospitalDep = Annotated[
 ]
 AuditorDep = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
 """An auditor (its region) or an admin (everywhere)."""
+
+HospitalCallerDep = Annotated[HospitalCaller, Depends(_HospitalCaller())]
+"""The calling hospital's principal and code, one dependency for a route that needs both (each
+dependency costs a solve per request, ADR 0020)."""
 
 HospitalCodeDep = Annotated[str, Depends(_HospitalCode())]
 """The calling hospital's code (a hospital key only). With HospitalDep beside it, the key is

@@ -1,21 +1,20 @@
 """What settlement calls: a receivable when a share is left to the patient under
-pay-after-treatment, and its cancellation when the settlement is reversed. Both run in the
-settlement's transaction."""
+pay-after-treatment (its row, which the settlement's store writes with the settlement), and its
+cancellation when the settlement is reversed. Both run in the settlement's transaction."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from service.base import utcnow
-from service.receivables.models import Receivable
 from service.receivables.terms import Terms
 from service.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
 class SettledShare:
-    settlement_id: int
     hospital_code: str
     county_code: str
     visit_id: str
@@ -25,26 +24,29 @@ class SettledShare:
     discharged_at: datetime
 
 
-async def on_settled(uow: UnitOfWork, *, share: SettledShare, terms: Terms | None) -> None:
+def receivable_row(share: SettledShare, terms: Terms | None) -> dict[str, Any] | None:
+    """The receivable's columns, all but its settlement's id (the settlement's store writes
+    it with the settlement, in the same statement on PostgreSQL: ADR 0022), or None when no
+    share is left to the patient under pay-after-treatment. Plain values, no ORM instance."""
     if terms is None or share.patient_pays_fen <= 0:
-        return
-    await uow.receivables.open(
-        Receivable(
-            settlement_id=share.settlement_id,
-            hospital_code=share.hospital_code,
-            county_code=share.county_code,
-            visit_id=share.visit_id,
-            person_key=share.person_key,
-            person_masked=share.person_masked,
-            amount_due_fen=share.patient_pays_fen,
-            paid_fen=0,
-            discharged_at=share.discharged_at,
-            due_on=terms.due_on(share.discharged_at),
-            terms=terms.as_json(),
-            status="open",
-            refund_due_fen=0,
-        ),
-    )
+        return None
+    return {
+        "hospital_code": share.hospital_code,
+        "county_code": share.county_code,
+        "visit_id": share.visit_id,
+        "person_key": share.person_key,
+        "person_masked": share.person_masked,
+        "amount_due_fen": share.patient_pays_fen,
+        "paid_fen": 0,
+        "discharged_at": share.discharged_at,
+        "due_on": terms.due_on(share.discharged_at),
+        "terms": terms.as_json(),
+        "status": "open",
+        "reversal_id": None,
+        "refund_due_fen": 0,
+        "cancelled_at": None,
+        "created_at": utcnow(),
+    }
 
 
 async def on_reversed(

@@ -2,15 +2,16 @@
 instalments, reminders and defaulter marks, and the sums the indicators read.
 
 Services reach it as `uow.receivables` (service/unit_of_work.py), written against the
-`ReceivableStore` protocol; settlement opens and cancels receivables through it in its own unit
-of work. Unique violations become `service.db.Duplicate`.
+`ReceivableStore` protocol; settlement cancels receivables through it in its own unit of work,
+and opens them with the settlement itself (`OPEN`, `open_from`: the settlement's store writes
+the share in the settlement's statement, ADR 0022). Unique violations become `service.db.Duplicate`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -20,7 +21,8 @@ from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.db import add_once, rows_where
+from service.db import add_once, insert_sql, rows_where
+from service.driver import DriverStatement
 from service.receivables.models import (
     DefaulterMark,
     Instalment,
@@ -30,17 +32,31 @@ from service.receivables.models import (
 )
 from service.settlements.models import Settlement, SettlementReversal
 
-_OPEN = sa.insert(table_of(Receivable))
-_marks = table_of(DefaulterMark)
-_LAST_MARK = (
-    sa.select(_marks.c.action)
-    .where(
-        _marks.c.hospital_code == sa.bindparam("hospital_code"),
-        _marks.c.person_key == sa.bindparam("person_key"),
+_receivables = table_of(Receivable)
+# The patient's share is written by the settlement's store, with the settlement (ADR 0022):
+# on SQLite this INSERT after it, with its id; on PostgreSQL `open_from` inside its statement.
+OPEN = sa.insert(_receivables)
+
+
+def open_from(settlement: str) -> tuple[str, list[sa.BindParameter[Any]]]:
+    """The receivable's INSERT taking `settlement_id` from the row of the CTE named
+    `settlement` (its `id`), other columns from parameters named `r_<column>`."""
+    return insert_sql(
+        _receivables,
+        prefix="r_",
+        select_from=settlement,
+        given={"settlement_id": f"{settlement}.id"},
     )
-    .order_by(_marks.c.id.desc())
-    .limit(1)
+
+
+# The last mark or unmark of a patient at a hospital. Every eligible admission asks; on
+# PostgreSQL in the admission's own statement (admissions/store.py, ADR 0022), in this text.
+LAST_MARK_SQL = (
+    "SELECT action FROM defaulter_marks WHERE hospital_code = :hospital_code "
+    "AND person_key = :person_key ORDER BY id DESC LIMIT 1"
 )
+LAST_MARK = sa.text(LAST_MARK_SQL)
+_DRIVER_LAST_MARK = DriverStatement(LAST_MARK)
 # Guarded moves of the one mutable row: each is a single statement, so PostgreSQL's row lock
 # orders a payment and a cancellation of the same receivable, and the WHERE is re-checked on
 # the row as the first of them left it.
@@ -64,11 +80,6 @@ class ReceivableStore(Protocol):
         ...
 
     async def add_all(self, rows: Sequence[object]) -> None: ...
-
-    async def open(self, row: Receivable) -> None:
-        """The share left to the patient, in the settlement's transaction (one INSERT, no
-        savepoint: the settlement's visit and HIS id are unique already)."""
-        ...
 
     async def get(self, receivable_id: int) -> Receivable | None: ...
 
@@ -137,12 +148,6 @@ class SqlReceivableStore:
     async def add(self, row: object) -> None:
         await add_once(self._session, row)
 
-    async def open(self, row: Receivable) -> None:
-        # Core, not an ORM flush: it runs in every settlement that leaves a share (ADR 0008's
-        # hot-path rule); the unit of work's flush machinery cost ~1 ms of CPU here.
-        conn = await self._session.connection()
-        await conn.execute(_OPEN, row.model_dump(exclude={"id"}))
-
     async def add_all(self, rows: Sequence[object]) -> None:
         self._session.add_all(rows)
         await self._session.flush()
@@ -203,10 +208,12 @@ class SqlReceivableStore:
         )
 
     async def is_marked(self, *, hospital_code: str, person_key: str) -> bool:
-        # Core: every eligible admission asks (ADR 0008's hot-path rule)
+        # Core, on PostgreSQL on the driver: every eligible admission asks (ADR 0008, 0022)
         conn = await self._session.connection()
         params = {"hospital_code": hospital_code, "person_key": person_key}
-        return (await conn.execute(_LAST_MARK, params)).scalar() == "mark"
+        if conn.dialect.name == "postgresql":
+            return bool(await _DRIVER_LAST_MARK.scalar(conn, params) == "mark")
+        return (await conn.execute(LAST_MARK, params)).scalar() == "mark"
 
     async def open_receivables(
         self,

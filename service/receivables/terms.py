@@ -4,7 +4,7 @@ receivable, so that a later policy version never changes a debt already owed."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -33,7 +33,8 @@ class Terms:
         return due_on + timedelta(days=self.grace_days)
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # Its fields are scalars: no deep copy (`asdict`), which cost a settlement ~1.5%.
+        return {name: getattr(self, name) for name in self.__slots__}
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Terms:

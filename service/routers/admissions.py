@@ -19,7 +19,7 @@ from service.admissions.schemas import (
     DepositPublic,
 )
 from service.admissions.service import admit
-from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
+from service.auth.deps import AuditorOrHospitalDep, HospitalCallerDep
 from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
 from service.routers.replays import REPLAYED
@@ -44,14 +44,13 @@ async def create_admission(
     body: AdmissionCreate,
     uow: UnitOfWorkDep,
     ctx: AdmissionContextDep,
-    hospital: HospitalDep,
-    hospital_code: HospitalCodeDep,
+    hospital: HospitalCallerDep,
 ) -> JSONResponse:
     recorded = await admit(
         uow,
         ctx=ctx,
-        hospital_code=hospital_code,
-        actor=hospital.label,
+        hospital_code=hospital.code,
+        actor=hospital.principal.label,
         body=body,
     )
     return _created(recorded.body, replayed=recorded.replayed)
@@ -87,16 +86,15 @@ async def create_deposit(
     body: DepositCreate,
     uow: UnitOfWorkDep,
     catalog: CatalogDep,
-    hospital: HospitalDep,
-    hospital_code: HospitalCodeDep,
+    hospital: HospitalCallerDep,
     window: DateWindowDep,
 ) -> JSONResponse:
     outcome, replayed = await report_deposit(
         uow,
         catalog=catalog,
         window=window,
-        hospital_code=hospital_code,
-        actor=hospital.label,
+        hospital_code=hospital.code,
+        actor=hospital.principal.label,
         visit_id=visit_id,
         body=body,
     )
@@ -114,13 +112,12 @@ async def create_reversal(
     visit_id: str,
     body: AdmissionReversalCreate,
     uow: UnitOfWorkDep,
-    hospital: HospitalDep,
-    hospital_code: HospitalCodeDep,
+    hospital: HospitalCallerDep,
 ) -> AdmissionDetail:
     admission = await reverse_admission(
         uow,
-        hospital_code=hospital_code,
-        actor=hospital.label,
+        hospital_code=hospital.code,
+        actor=hospital.principal.label,
         visit_id=visit_id,
         reason=body.reason,
     )

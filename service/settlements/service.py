@@ -1,14 +1,15 @@
 """Preview, settle, reverse and read settlements.
 
-A settlement is one transaction of four statements: read the admitted visit with its
-settlements so far (a replay, or a visit still settled, is answered there), lock the person's
-accumulators for the year in key order (one upsert that returns their values), run the engine
-on the locked values, and write the settlement with the accumulators it moves (one statement on
-PostgreSQL); violations found are booked in the same transaction, and the unit of work
-commits before the response is sent. A settlement of the same visit that commits after the
-first read meets a unique constraint (HIS id, or position in the visit's history), and the race
-is answered from what the winner stored. The unit of work retries deadlocks and serialization
-failures (service/unit_of_work.py); every statement is the store's (store.py).
+A settlement is one transaction of three statements on PostgreSQL: read the admitted visit with
+its settlements so far (a replay, or a visit still settled, is answered there), lock the
+person's accumulators for the year in key order (one upsert that returns their values), run the
+engine on the locked values, and write the settlement with the accumulators it moves and the
+patient's share it leaves (one statement on PostgreSQL, ADR 0022); violations found are booked
+in the same transaction, and the unit of work commits before the response is sent. A
+settlement of the same visit that commits after the first read meets a unique constraint (HIS
+id, or position in the visit's history), and the race is answered from what the winner stored.
+The unit of work retries deadlocks and serialization failures (service/unit_of_work.py); every
+statement is the store's (store.py).
 """
 
 from __future__ import annotations
@@ -336,10 +337,11 @@ async def _settle(
     row["earlier_years"] = {str(y): dict(d) for y, _, d in done.moves} or None
     for y, locked, deltas in done.moves:
         await uow.settlements.move(_scope(ctx, y), locked, deltas)
-    settlement_id = await uow.settlements.record(row, locked=years[-1])
+    settlement_id = await uow.settlements.record(
+        row, locked=years[-1], share=_patient_share(ctx, done.result)
+    )
     for booking in done.found:
         await uow.violations.book(_finding(ctx, settlement_id, booking))
-    await _open_receivable(uow, ctx, settlement_id, done.result)
     return Outcome(
         _public(
             row["result"],
@@ -560,12 +562,10 @@ async def reverse(
 
 
 # The patient's share under pay-after-treatment (service/receivables): opened with the
-# settlement and cancelled with its reversal, in the same transaction; nothing else here.
-async def _open_receivable(
-    uow: UnitOfWork, ctx: Context, settlement_id: int, result: SettlementResult
-) -> None:
+# settlement (the store writes both, ADR 0022) and cancelled with its reversal, in the same
+# transaction; nothing else here.
+def _patient_share(ctx: Context, result: SettlementResult) -> dict[str, Any] | None:
     share = SettledShare(
-        settlement_id=settlement_id,
         hospital_code=ctx.hospital_code,
         county_code=ctx.county_code,
         visit_id=ctx.visit_id,
@@ -575,7 +575,7 @@ async def _open_receivable(
         discharged_at=ctx.discharged_at,
     )
     terms = terms_for(ctx.policy, visit=ctx.visit, categories=ctx.categories)
-    await receivable_hooks.on_settled(uow, share=share, terms=terms)
+    return receivable_hooks.receivable_row(share, terms)
 
 
 async def stored(

@@ -1,11 +1,12 @@
 """Where settlements, their reversals and the year's accumulators are read and written.
 
-Every statement of the concept is here. The hot path (ADR 0008) is four statements, written in
-Core and `text()` so SQLAlchemy caches them and no ORM unit of work runs: `read_visit` (the
-admitted visit joined with its settlements and reversals), `lock_accumulators` (one upsert that
-creates, locks in key order and returns the person's rows), the engine in process, and `record`
-(the settlement, and on PostgreSQL the accumulators it moves, in one statement). Cold paths
-(reads, reversal) use the ORM.
+Every statement of the concept is here. The hot path (ADR 0008, 0022) is three statements on
+PostgreSQL, written in Core and `text()` and sent to the driver (service/driver.py), so no ORM
+unit of work runs: `read_visit` (the admitted visit joined with its settlements and reversals),
+`lock_accumulators` (one upsert that creates, locks in key order and returns the person's
+rows), then, after the engine has run in process, `record` (the settlement, the accumulators it
+moves and the patient's share it leaves, in one statement; SQLite takes one per write). Cold
+paths (reads, reversal) use the ORM.
 
 Locking: the upsert's no-op update takes each row's lock in key order, so concurrent settlements
 of one person queue instead of deadlocking, and each reads what the one before it committed.
@@ -31,7 +32,10 @@ from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.db import Duplicate, insert_statement, is_unique_violation
+from service.db import Duplicate, insert_sql, is_unique_violation
+from service.driver import DriverStatement
+from service.receivables.store import OPEN as OPEN_SHARE
+from service.receivables.store import open_from
 from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Accumulator, Settlement, SettlementReversal
 from service.settlements.prior import OtherStay
@@ -56,10 +60,17 @@ class SettlementStore(Protocol):
         """Create any missing row at 0, lock every row in key order, return the values."""
         ...
 
-    async def record(self, row: Mapping[str, Any], *, locked: Mapping[str, int]) -> int:
-        """Insert the settlement `row` and move its scope's accumulators by `row["deltas"]`
-        (every key moved was locked); its id. `Duplicate` if the visit's HIS id or position
-        was taken meanwhile."""
+    async def record(
+        self,
+        row: Mapping[str, Any],
+        *,
+        locked: Mapping[str, int],
+        share: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Insert the settlement `row`, move its scope's accumulators by `row["deltas"]` (every
+        key moved was locked) and open the patient's `share` if one is left (a receivable's
+        columns but its settlement id: service/receivables/hooks.py); its id. `Duplicate` if the
+        visit's HIS id or position was taken meanwhile. One statement on PostgreSQL."""
         ...
 
     async def get(self, settlement_id: int) -> Settlement | None:
@@ -133,7 +144,7 @@ _ACTIVE_DISCHARGE = (
     .limit(1)
 )
 
-_VISIT = (
+_VISIT = (  # `_visit` reads its rows by position
     sa.select(
         _admissions.c.id,
         _admissions.c.county_code,
@@ -239,15 +250,30 @@ _WRITE = {
     "sqlite": sa.text(_WRITE_SQL.format(values="json_each(:values)")),
 }
 
-# PostgreSQL: the accumulator update as a data-modifying WITH, which runs to completion whether
-# or not the INSERT reads it, saving a round trip on the hottest write. SQLite has no such WITH
-# and takes two statements.
+# PostgreSQL: a settlement's writes are one statement. The accumulator update, and the patient's
+# share when one is left (service/receivables), are data-modifying WITHs, which run to completion
+# whether or not the main statement reads them; the share takes the new settlement's id from the
+# INSERT's CTE (ADR 0008, ADR 0022). SQLite has no such WITH: the INSERT, the UPDATE, and the
+# share's INSERT, one after the other.
 _INSERT = sa.insert(_settlements).returning(_settlements.c.id)
-_INSERT_MOVING = insert_statement(
-    _settlements,
-    before=f"WITH moved AS ({_WRITE_SQL.format(values=_PG_VALUES)} RETURNING 1)",
-    after="RETURNING id",
-)
+_MOVED = f"moved AS ({_WRITE_SQL.format(values=_PG_VALUES)} RETURNING 1)"
+_SETTLEMENT_SQL, _SETTLEMENT_BINDS = insert_sql(_settlements)
+_SHARE_SQL, _SHARE_BINDS = open_from("s")
+_RECORD = {  # by whether a share is opened
+    False: sa.text(f"WITH {_MOVED} {_SETTLEMENT_SQL} RETURNING id").bindparams(*_SETTLEMENT_BINDS),
+    True: sa.text(
+        f"WITH {_MOVED}, s AS ({_SETTLEMENT_SQL} RETURNING id), share AS ({_SHARE_SQL}) "
+        "SELECT id FROM s"
+    ).bindparams(*_SETTLEMENT_BINDS, *_SHARE_BINDS),
+}
+
+
+# PostgreSQL runs the three statements of a settlement on the driver (service/driver.py,
+# ADR 0022); SQLite, and every other statement here, through SQLAlchemy.
+_DRIVER_VISIT = DriverStatement(_VISIT)
+_DRIVER_VISIT_LOCKED = DriverStatement(_VISIT_LOCKED)
+_DRIVER_LOCK = DriverStatement(_LOCK["postgresql"])
+_DRIVER_RECORD = {share: DriverStatement(statement) for share, statement in _RECORD.items()}
 
 
 def _scope_params(scope: Scope) -> dict[str, Any]:
@@ -269,7 +295,11 @@ class SqlSettlementStore:
     ) -> AdmittedVisit | None:
         conn = await self._conn()
         params = {"hospital_code": hospital_code, "visit_id": visit_id}
-        rows = (await conn.execute(_VISIT_LOCKED if lock else _VISIT, params)).all()
+        rows: Sequence[Sequence[Any]]
+        if conn.dialect.name == "postgresql":
+            rows = await (_DRIVER_VISIT_LOCKED if lock else _DRIVER_VISIT).rows(conn, params)
+        else:
+            rows = (await conn.execute(_VISIT_LOCKED if lock else _VISIT, params)).all()
         return _visit(rows, hospital_code=hospital_code, visit_id=visit_id) if rows else None
 
     async def read_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
@@ -280,21 +310,33 @@ class SqlSettlementStore:
     async def lock_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
         conn = await self._conn()
         params = {**_scope_params(scope), "keys": json.dumps(sorted(set(keys)))}
-        result = await conn.execute(_LOCK[conn.dialect.name], params)
+        if conn.dialect.name == "postgresql":
+            return {str(k): int(v) for k, v in await _DRIVER_LOCK.rows(conn, params)}
+        result = await conn.execute(_LOCK["sqlite"], params)
         return {str(k): int(v) for k, v in result.all()}
 
-    async def record(self, row: Mapping[str, Any], *, locked: Mapping[str, int]) -> int:
+    async def record(
+        self,
+        row: Mapping[str, Any],
+        *,
+        locked: Mapping[str, int],
+        share: Mapping[str, Any] | None = None,
+    ) -> int:
         conn = await self._conn()
         values = json.dumps(moved_values(locked, row["deltas"]))
         try:
             if conn.dialect.name == "postgresql":
-                moving = {**row, "values": values}
-                return int((await conn.execute(_INSERT_MOVING, moving)).scalar_one())
+                params = {**row, "values": values}
+                if share is not None:
+                    params.update({f"r_{name}": value for name, value in share.items()})
+                return int(await _DRIVER_RECORD[share is not None].scalar(conn, params))
             settlement_id = int((await conn.execute(_INSERT, row)).scalar_one())
         except IntegrityError as exc:
             raise _duplicate_or(exc) from exc
         scope = {"person_key": row["person_key"], "pool": row["pool"], "year": row["year"]}
         await conn.execute(_WRITE["sqlite"], {**scope, "values": values})
+        if share is not None:
+            await conn.execute(OPEN_SHARE, {**share, "settlement_id": settlement_id})
         return settlement_id
 
     async def get(self, settlement_id: int) -> Settlement | None:
@@ -387,35 +429,28 @@ def _duplicate_or(exc: IntegrityError) -> Exception:
     return Duplicate(str(exc.orig)) if is_unique_violation(exc) else exc
 
 
-def _visit(rows: Sequence[sa.Row[Any]], *, hospital_code: str, visit_id: str) -> AdmittedVisit:
+def _visit(rows: Sequence[Sequence[Any]], *, hospital_code: str, visit_id: str) -> AdmittedVisit:
+    """The visit from `_VISIT`'s rows, by position (SQLAlchemy's rows and the driver's tuples
+    alike): the admission's 11 columns, then each settlement's 7."""
     first = rows[0]
     history = tuple(
-        Earlier(
-            r.settlement_id,
-            visit_id,
-            r.his_settlement_id,
-            r.visit_seq,
-            r.request_hash,
-            r.reversal_id,
-            bool(r.mid_settlement),
-            r.stage_end,
-        )
+        Earlier(r[11], visit_id, r[12], r[13], r[14], r[17], bool(r[15]), r[16])
         for r in rows
-        if r.settlement_id is not None
+        if r[11] is not None
     )
     return AdmittedVisit(
-        id=first.id,
+        id=first[0],
         hospital_code=hospital_code,
-        county_code=first.county_code,
+        county_code=first[1],
         visit_id=visit_id,
-        state=first.state,
-        person_key=first.person_key,
-        person_masked=first.person_masked,
-        insured_county=first.insured_county,
-        visit_type=first.visit_type,
-        admitted_at=first.admitted_at,
-        location=first.location,
-        referred=first.referred,
-        categories=frozenset(first.categories or ()),
+        state=first[2],
+        person_key=first[3],
+        person_masked=first[4],
+        insured_county=first[5],
+        visit_type=first[6],
+        admitted_at=first[7],
+        location=first[8],
+        referred=first[9],
+        categories=frozenset(first[10] or ()),
         history=history,
     )

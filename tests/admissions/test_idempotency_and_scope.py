@@ -12,7 +12,7 @@ import respx
 import sqlalchemy as sa
 from fastapi import FastAPI
 
-from service.admissions.models import Admission
+from service.admissions.models import Admission, AdmissionEvent
 from tests import factories
 from tests.factories import person_route
 
@@ -24,9 +24,9 @@ def registered(registry: respx.MockRouter) -> respx.Route:
     return person_route(registry, ID).respond(200, json=factories.registry_person())
 
 
-async def _count(app: FastAPI) -> int:
+async def _count(app: FastAPI, table: type[Admission | AdmissionEvent] = Admission) -> int:
     async with app.state.sessionmaker() as s:
-        return int((await s.exec(sa.select(sa.func.count()).select_from(Admission))).one()[0])
+        return int((await s.exec(sa.select(sa.func.count()).select_from(table))).one()[0])
 
 
 async def _post(client: httpx.AsyncClient, headers: dict[str, str], **kw: Any) -> httpx.Response:
@@ -43,6 +43,7 @@ async def test_a_retry_gets_the_same_status_and_body(
     assert retry.content == first.content
     assert retry.headers["idempotent-replayed"] == "true"
     assert await _count(app) == 1
+    assert await _count(app, AdmissionEvent) == 1  # a replay writes no second "admitted"
 
 
 async def test_a_retry_with_a_different_body_is_a_conflict(
@@ -62,6 +63,7 @@ async def test_concurrent_identical_retries_create_one_admission(
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
     assert await _count(app) == 1
+    assert await _count(app, AdmissionEvent) == 1  # only the winner's insert wrote its event
 
 
 async def test_the_same_visit_id_at_another_hospital_is_another_admission(

@@ -152,7 +152,13 @@ class MemorySettlementStore(_Store):
     ) -> None:
         self._move(scope, locked, deltas)
 
-    async def record(self, row: Mapping[str, Any], *, locked: Mapping[str, int]) -> int:
+    async def record(
+        self,
+        row: Mapping[str, Any],
+        *,
+        locked: Mapping[str, int],
+        share: Mapping[str, Any] | None = None,
+    ) -> int:
         for s in self.t.settlements.values():
             same_visit = (s["hospital_code"], s["visit_id"]) == (
                 row["hospital_code"],
@@ -167,6 +173,13 @@ class MemorySettlementStore(_Store):
         self._move(scope, locked, row["deltas"])
         settlement_id = self.t.new_id()
         self.t.settlements[settlement_id] = {**copy.deepcopy(dict(row)), "id": settlement_id}
+        if share is not None:
+            receivable_id = self.t.new_id()
+            self.t.receivables[receivable_id] = {
+                **copy.deepcopy(dict(share)),
+                "settlement_id": settlement_id,
+                "id": receivable_id,
+            }
         return settlement_id
 
     async def get(self, settlement_id: int) -> Settlement | None:
@@ -242,13 +255,22 @@ class MemorySettlementStore(_Store):
 
 
 class MemoryAdmissionStore(_Store):
-    async def insert_once(self, row: dict[str, Any]) -> int | None:
+    async def insert_once(self, row: dict[str, Any], *, event: Mapping[str, Any]) -> int | None:
         key = (row["hospital_code"], row["visit_id"])
         if any((a["hospital_code"], a["visit_id"]) == key for a in self.t.admissions.values()):
             return None
         admission_id = self.t.new_id()
         self.t.admissions[admission_id] = {**copy.deepcopy(row), "id": admission_id}
+        await self.add_event({**event, "admission_id": admission_id})
         return admission_id
+
+    async def insert_unless_marked(
+        self, row: dict[str, Any], *, event: Mapping[str, Any]
+    ) -> tuple[bool, int | None]:
+        marks = self._uow.receivables
+        if await marks.is_marked(hospital_code=row["hospital_code"], person_key=row["person_key"]):
+            return True, None
+        return False, await self.insert_once(row, event=event)
 
     async def add_event(self, event: dict[str, Any]) -> None:
         event_id = self.t.new_id()
@@ -362,13 +384,10 @@ class MemoryViolationStore(_Store):
 
 
 class MemoryReceivableStore(_Store):
-    """What settlement and admission reach of service/receivables: opening the patient's
-    share, cancelling it with the reversal, and the defaulter mark admission reads. The rest
+    """What settlement and admission reach of service/receivables: cancelling the patient's
+    share with the reversal (the settlement store opens it), and the defaulter mark admission
+    reads. The rest
     of the receivables API is tested on the databases (tests/receivables)."""
-
-    async def open(self, row: Receivable) -> None:
-        row.id = self.t.new_id()
-        self.t.receivables[row.id] = _row(row)
 
     async def by_settlement(self, settlement_id: int) -> Receivable | None:
         for row in self.t.receivables.values():

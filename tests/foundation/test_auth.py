@@ -97,9 +97,10 @@ def test_scope_rules() -> None:
 async def test_a_route_with_two_key_dependencies_counts_one_request_against_the_limit(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
-    """Reporting a deposit takes the hospital's principal and its code, two dependencies that
-    each check the key: the second finds the first's principal, so the key's rate limit sees
-    one request, not two (ADR 0020)."""
+    """Reversing a settlement takes the hospital's principal and its code, two dependencies
+    that each check the key: the second finds the first's principal, so the key's rate limit
+    sees one request, not two (ADR 0020). (The admission routes take both as one dependency,
+    `HospitalCallerDep`.)"""
     limiter = app.state.rate_limiter
     hits: list[int] = []
     counted = limiter.hit
@@ -109,9 +110,8 @@ async def test_a_route_with_two_key_dependencies_counts_one_request_against_the_
         await counted(key_id)
 
     limiter.hit = hit
-    body = {"receipt_no": "R1", "amount": "100.00", "taken_at": "2026-03-10T09:00:00+08:00"}
     response = await client.post(
-        "/v1/admissions/NONE/deposits", json=body, headers=hospital_headers
+        "/v1/settlements/999999/reversal", json={"reason": "重复结算"}, headers=hospital_headers
     )
     assert response.status_code == 404, response.text
     assert len(hits) == 1

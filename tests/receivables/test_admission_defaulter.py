@@ -58,6 +58,15 @@ async def test_the_admission_answer_says_defaulter_and_allows_a_deposit_per_poli
     assert "DEFAULTER_MARKED" in [w["code"] for w in again["warnings"]]
     assert "DEFAULTER_MARKED" in again["pay_after_treatment"]["reasons"]
     assert again["deposit_allowed"] is None  # the demo policy: deposit_from_defaulters: true
+    # a retry of the marked patient's admission (on PostgreSQL the statement that reads the
+    # mark writes nothing, the second judges again and meets the first) replays the answer
+    retried = await client.post(
+        "/v1/admissions",
+        json=factories.admission_request(id_number=factories.resident_id(seq=77), visit_id="V-D2"),
+        headers=hospital_headers,
+    )
+    assert retried.headers["idempotent-replayed"] == "true"
+    assert retried.json() == again
     lifted = await client.post(
         f"/v1/receivables/{receivable['id']}/defaulter/removal",
         json={"reason": "已结清"},
