@@ -79,10 +79,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hasher=app.state.id_hasher,
         window=DateWindow.of(settings),
     )
-    from service.startup import on_startup
+    from service.startup import freeze_startup_objects, on_startup
 
     try:
         await on_startup(app)
+        if settings.gc_freeze:
+            freeze_startup_objects()
         yield
     finally:
         await app.state.registry_http.aclose()

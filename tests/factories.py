@@ -302,6 +302,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "registry_url": REGISTRY_URL,
         "registry_retries": 0,
         "id_hash_key": "test-secret-key-0123456789",
+        "gc_freeze": False,
     }
     values.update(overrides)
     return Settings(**values)
