@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from service.errors import FieldProblem
+from service.money import yuan_to_fen
 
 MAX_LINES = 100_000
 MAX_PROBLEMS = 100
@@ -141,8 +142,10 @@ def _fen(text: str) -> int | None:
         return None
     if not value.is_finite() or abs(value) >= Decimal(10) ** 12:
         return None
-    fen = value * 100
-    return int(fen) if fen == fen.to_integral_value() else None
+    try:
+        return yuan_to_fen(value)
+    except ValueError:  # more than two decimals: not an amount a fund pays
+        return None
 
 
 def parse(content: bytes) -> list[TheirLine]:
