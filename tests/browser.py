@@ -112,3 +112,21 @@ def sign_in(driver: Any, url: str, key: str) -> list[str]:
     driver.find_element(By.CSS_SELECTOR, "#login button").click()
     wait_for(driver, "#who")
     return [a.text for a in driver.find_elements(By.CSS_SELECTOR, "header nav a")]
+
+
+def wait_until_replaced(driver: Any, page: Any, seconds: float = 15) -> None:
+    """Wait until `page` (the old document's <html>) is gone: the form's answer has loaded.
+    Chromium reports a node of a document being replaced either as stale or, mid-navigation,
+    as "does not belong to the document" (a plain WebDriverException): both mean gone.
+    (Selenium's `staleness_of` knows only the first, and failed a CI run on the second.)"""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_: Any) -> bool:
+        try:
+            page.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException is one too
+            return True
+        return False
+
+    WebDriverWait(driver, seconds).until(gone)

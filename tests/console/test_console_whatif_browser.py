@@ -11,13 +11,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.app import create_app
 from service.policy_versions.shipped import shipped_policy_texts
 from tests import factories as f
-from tests.browser import chromium, needs_chromium, served
+from tests.browser import chromium, needs_chromium, served, sign_in, wait_for
 from tests.factories import KeyFactory, bill, settle
 
 pytestmark = needs_chromium
@@ -29,10 +28,6 @@ PROPOSAL = (
     .replace('version: "demo-2024.1-county"', 'version: "proposal-2025"')
     .replace('deductible_by_level: {primary: "50.00"}', 'deductible_by_level: {secondary: "0.00"}')
 )
-
-
-def _wait(driver: Any, css: str) -> Any:
-    return WebDriverWait(driver, 15).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
 
 
 async def _a_settled_year(client: httpx.AsyncClient, session: AsyncSession, headers: Any) -> None:
@@ -88,14 +83,11 @@ async def test_an_auditor_costs_a_proposal_and_sees_what_the_api_says(
 def _auditor_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     with served(app) as url, chromium(tmp_path / "profile") as driver:
-        driver.get(f"{url}/console/login")
-        _wait(driver, "#api_key").send_keys(key)
-        driver.find_element(By.CSS_SELECTOR, "#login button").click()
-        _wait(driver, "#who")
+        assert "政策测算" in sign_in(driver, url, key)
         driver.find_element(By.LINK_TEXT, "政策测算").click()
 
         def run(text: str, over: str) -> None:
-            box = _wait(driver, "textarea[name=source_text]")
+            box = wait_for(driver, "textarea[name=source_text]")
             driver.execute_script("arguments[0].value = arguments[1]", box, text)
             year = driver.find_element(By.CSS_SELECTOR, "input[name=over]")
             year.clear()
@@ -103,7 +95,7 @@ def _auditor_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
             driver.find_element(By.CSS_SELECTOR, "form.whatif button").click()
 
         run(PROPOSAL, "2024")
-        seen["title"] = _wait(driver, "#whatif-title").text
+        seen["title"] = wait_for(driver, "#whatif-title").text
         seen["difference"] = driver.find_element(By.ID, "whatif-difference").text
         seen["funds"] = {
             cells[0]: cells[1:]
@@ -114,7 +106,7 @@ def _auditor_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
         broken = PROPOSAL.replace("layers:", "layerz:")
         seen["typed"] = broken
         run(broken, "2024")
-        seen["error"] = _wait(driver, "#error").text
+        seen["error"] = wait_for(driver, "#error").text
         seen["kept"] = driver.find_element(
             By.CSS_SELECTOR, "textarea[name=source_text]"
         ).get_property("value")

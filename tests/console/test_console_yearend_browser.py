@@ -12,13 +12,18 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.app import create_app
 from tests import factories as f
-from tests.browser import chromium, needs_chromium, served, sign_in, wait_for
+from tests.browser import (
+    chromium,
+    needs_chromium,
+    served,
+    sign_in,
+    wait_for,
+    wait_until_replaced,
+)
 from tests.factories import KeyFactory
 
 pytestmark = needs_chromium
@@ -90,7 +95,7 @@ def _auditor_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
             plan_year.send_keys(year)
             page = driver.find_element(By.TAG_NAME, "html")
             driver.find_element(By.ID, button).click()
-            WebDriverWait(driver, 15).until(staleness_of(page))  # the answer's page, not this
+            wait_until_replaced(driver, page)  # the answer's page, not this one
 
         run("dry-run", "2025")
         assert wait_for(driver, "#run-title").text.startswith("试算结果（未入账）")
