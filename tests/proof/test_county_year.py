@@ -130,6 +130,9 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
     county = County()
     settlement_of: dict[str, tuple[str, int]] = {}  # visit -> (person, settlement id)
 
+    this_year = _county_version(THIS_YEARS_VERSION, f"{YEAR}-01-01", YEAR_END_TOP_UP)
+    await _load_policy(client, admin, this_year, "县医保局2025年文件（含年度补足）")
+
     with respx.mock(base_url=REGISTRY, assert_all_called=False) as registry:
         registry.get(url__regex=r"/persons/.*").mock(
             side_effect=_registry(persons, down_months, month)
@@ -217,6 +220,7 @@ async def test_a_county_year(app: FastAPI, client: httpx.AsyncClient, make_key: 
             await _month_end(client, desk, auditor, m)
 
     await _year_end(client, desk, auditor, neighbour, county, persons, settlement_of)
+    await _year_end_top_up(client, desk, auditor, neighbour, county)
     await _funds_owe(client, auditor, county)
 
 
@@ -233,34 +237,54 @@ async def _admit(
     return answer
 
 
-THIS_YEARS_VERSION = "demo-2024.1-county"
+SHIPPED_VERSION = "demo-2024.1-county"
+THIS_YEARS_VERSION = "demo-2025.1-county"
 NEXT_YEARS_VERSION = "demo-2026.1-county"
+# This year's version adds a year-end top-up (二次救助): half of a covered person's share of
+# the year's bills above 1,000 yuan, from medical aid, run once the year is over.
+YEAR_END_TOP_UP = """
+year_end:
+  - code: year_end_top_up
+    name: 年度个人自付超1000元部分补助50%
+    fund_type: medical_aid
+    applies_to: {categories: [registered_poor]}
+    counts: total
+    deductible: "1000.00"
+    ratio: "0.50"
+"""
 
 
-async def _succeed_policy(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
-    """Next year's county version, loaded in December: it closes this one on 31 December."""
-    text = (
+def _county_version(version: str, starts: str, extra: str = "") -> str:
+    """The shipped demo county's text as another version of the county, from `starts`."""
+    return (
         (files("service") / "policy" / "data" / "demo_990102_county.yaml")
         .read_text("utf-8")
-        .replace(THIS_YEARS_VERSION, NEXT_YEARS_VERSION)
-        .replace("effective_from: 2024-01-01", f"effective_from: {YEAR + 1}-01-01")
-        .replace(
-            'deductible_by_level: {primary: "50.00"}', 'deductible_by_level: {primary: "30.00"}'
-        )
-    )
+        .replace(SHIPPED_VERSION, version)
+        .replace("effective_from: 2024-01-01", f"effective_from: {starts}")
+    ) + extra
+
+
+async def _load_policy(
+    client: httpx.AsyncClient, admin: dict[str, str], text: str, reason: str
+) -> None:
+    """A successor version by API: it closes the county's open one the day before it starts."""
     loaded = await client.post(
         "/v1/policies",
-        json={
-            "source_text": text,
-            "source_name": "county-2026.yaml",
-            "reason": "县医保局2026年文件",
-        },
+        json={"source_text": text, "source_name": "county.yaml", "reason": reason},
         headers=admin,
     )
     assert loaded.status_code == 201, loaded.text
     history = await client.get("/v1/policies/history", headers=admin)
     assert history.status_code == 200, history.text
-    assert "县医保局2026年文件" in history.text
+    assert reason in history.text
+
+
+async def _succeed_policy(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    """Next year's county version, loaded in December: it closes this one on 31 December."""
+    text = _county_version(NEXT_YEARS_VERSION, f"{YEAR + 1}-01-01").replace(
+        'deductible_by_level: {primary: "50.00"}', 'deductible_by_level: {primary: "30.00"}'
+    )
+    await _load_policy(client, admin, text, "县医保局2026年文件")
 
 
 CLEARED = {"F99-BASIC": "basic_insurance", "F99-CRITICAL": "critical_illness"}
@@ -414,3 +438,76 @@ async def _year_end(
         old = county.caps.get((name, YEAR, layer["code"]))
         if old is not None and layer["cap_left"] is not None:
             assert _fen(layer["cap_left"]) + _fen(layer["amount"]) == old
+
+
+async def _year_end_top_up(
+    client: httpx.AsyncClient,
+    desk: dict[str, str],
+    auditor: dict[str, str],
+    neighbour: dict[str, str],
+    county: County,
+) -> None:
+    """The year over, the county runs its year-end top-up: a dry run, the booking, a second run
+    that books nothing, then a late reversal of one of the year's stays, whose difference the
+    next run books as a new row, by hand: half of the share it took out, above the floor."""
+    year = {"region_code": f.COUNTY, "plan_year": YEAR}
+
+    async def run(dry_run: bool) -> dict[str, Any]:
+        answer = await client.post(
+            "/v1/year-end/runs", json={**year, "dry_run": dry_run}, headers=auditor
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    async def booked() -> tuple[int, list[dict[str, Any]]]:
+        got = await client.get("/v1/year-end/payments", params=year, headers=auditor)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert body["next_after"] is None  # one page holds the county's year
+        total = sum(_fen(x["total"]) for x in body["funds"])
+        assert total == sum(_fen(p["amount"]) for p in body["payments"])
+        return total, body["payments"]
+
+    refused = await client.post("/v1/year-end/runs", json=year, headers=neighbour)
+    assert refused.status_code == 404, refused.text  # another county's auditor
+    assert (await client.post("/v1/year-end/runs", json=year, headers=desk)).status_code == 403
+
+    dry = await run(dry_run=True)
+    assert dry["rows_booked"] == 0
+    assert (await booked())[0] == 0  # a dry run stores nothing
+    owed = _fen(dry["booked_now"])
+    assert owed > 0  # the year's shares passed the floor for someone
+    assert [x["fund_type"] for x in dry["funds"]] == ["medical_aid"]
+
+    first = await run(dry_run=False)
+    assert first["booked_now"] == dry["booked_now"]
+    total, rows = await booked()
+    assert total == owed
+    assert {r["policy_version"] for r in rows} == {THIS_YEARS_VERSION}
+    assert _fen((await run(dry_run=False))["booked_now"]) == 0  # a second run books nothing
+
+    # A late correction: the stay of a paid person with the largest share is reversed.
+    row = max(rows, key=lambda r: _fen(r["self_pay"]))
+    slips = {
+        sid: (await client.get(f"/v1/settlements/{sid}", headers=desk)).json()
+        for sid in row["settlement_ids"]
+    }
+    sid, slip = max(slips.items(), key=lambda kv: _fen(kv[1]["totals"]["patient_pays"]))
+    reversed_ = await client.post(
+        f"/v1/settlements/{sid}/reversal",
+        json={"his_reversal_id": f"R-YE-{sid}", "reason": "年终复核：费用退回"},
+        headers=desk,
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    county.fund_amounts.pop(sid)
+    left = _fen(row["self_pay"]) - _fen(slip["totals"]["patient_pays"])
+    floor = _fen(row["deductible"])
+    now = (left - floor + 1) // 2 if left > floor else 0  # 50%, half a fen rounds up
+    adjusted = await run(dry_run=False)
+    assert _fen(adjusted["booked_now"]) == now - _fen(row["amount"])
+    assert adjusted["rows_booked"] == 1
+    total, rows = await booked()
+    assert total == owed + now - _fen(row["amount"])
+    fresh = await run(dry_run=True)  # what the year owes, computed again from nothing booked
+    assert sum(_fen(x["year_total"]) for x in fresh["funds"]) == total
+    assert _fen(fresh["booked_now"]) == 0
