@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from selenium.common.exceptions import WebDriverException
@@ -29,36 +30,44 @@ async def test_a_hospital_sees_its_own_findings_and_starts_rectifying(
         f.finding(visit_id="V-OTHER", hospital_code=f.TOWNSHIP_HOSPITAL),
     )
     key = (await make_key("hospital", hospital_code=f.COUNTY_HOSPITAL))["X-API-Key"]
-    await asyncio.to_thread(_hospital_walk, create_app(app.state.settings), key, tmp_path)
+    seen = await asyncio.to_thread(_hospital_walk, create_app(app.state.settings), key, tmp_path)
+    assert seen["menu"] == ["问题台账", "考核扣分", "基金清算", "先诊疗后付费"]
+    assert seen["rows"] == 1  # the township hospital's finding is not this hospital's
+    assert seen["status"] == "整改中"  # it started the rectification
+    assert seen["indicators_refused"] is True  # region figures are the auditors'
 
 
-def _hospital_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
+def _hospital_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
     with served(app) as url, chromium(tmp_path / "profile") as driver:
-        assert sign_in(driver, url, key) == ["问题台账", "考核扣分", "基金清算", "先诊疗后付费"]
+        menu = sign_in(driver, url, key)
         rows = driver.find_elements(By.CSS_SELECTOR, "#ledger tbody tr")
-        assert len(rows) == 1  # the township hospital's finding is not this hospital's
         driver.find_element(By.CSS_SELECTOR, "a.open-violation").click()
         Select(wait_for(driver, "#to_status")).select_by_value("rectifying")
         driver.find_element(By.ID, "note").send_keys("已退还押金，整改中")
         driver.find_element(By.CSS_SELECTOR, "#transition button").click()
         assert wait_for(driver, "#flash").text == "已办理"
-        assert driver.find_element(By.ID, "current-status").text == "整改中"
+        status = driver.find_element(By.ID, "current-status").text
 
-        driver.get(f"{url}/console/indicators")  # region figures are the auditors'
-        assert "403" in driver.title or "console_page_forbidden" in driver.page_source
+        driver.get(f"{url}/console/indicators")
+        refused = "403" in driver.title or "console_page_forbidden" in driver.page_source
+        return {"menu": menu, "rows": len(rows), "status": status, "indicators_refused": refused}
 
 
 async def test_an_admin_issues_and_revokes_a_key_and_reads_a_policy(
     app: FastAPI, make_key: KeyFactory, tmp_path: Path
 ) -> None:
     key = (await make_key("admin"))["X-API-Key"]
-    await asyncio.to_thread(_admin_walk, create_app(app.state.settings), key, tmp_path)
+    seen = await asyncio.to_thread(_admin_walk, create_app(app.state.settings), key, tmp_path)
+    assert {"密钥管理", "政策版本", "政策测算"} <= set(seen["menu"])
+    assert seen["token"].startswith("sck_")  # shown once, on issue
+    assert "已停用" in seen["revoked_row"]  # the key it issued, revoked from its row
+    assert seen["policy_heading"] == seen["policy_link"]
+    assert "effective_from" in seen["policy_source"]  # the version's text, as stored
 
 
-def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
+def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
     with served(app) as url, chromium(tmp_path / "profile") as driver:
         menu = sign_in(driver, url, key)
-        assert {"密钥管理", "政策版本", "政策测算"} <= set(menu)
         driver.find_element(By.LINK_TEXT, "密钥管理").click()
         Select(wait_for(driver, "#issue-key select[name=role]")).select_by_value("hospital")
         driver.find_element(By.CSS_SELECTOR, "input[name=hospital_code]").send_keys(
@@ -67,7 +76,6 @@ def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
         driver.find_element(By.CSS_SELECTOR, "input[name=label]").send_keys("乡镇卫生院收费处")
         driver.find_element(By.CSS_SELECTOR, "#issue-key button").click()
         token = wait_for(driver, "#issued-token").text
-        assert token.startswith("sck_")
         row = next(
             r
             for r in driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
@@ -84,11 +92,17 @@ def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> None:
             for r in driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
             if "乡镇卫生院收费处" in r.text
         )
-        assert "已停用" in row.text
+        revoked_row = row.text
 
         driver.find_element(By.LINK_TEXT, "政策版本").click()
         first = wait_for(driver, "#policies tbody tr a")
         name = first.text
         first.click()
-        assert wait_for(driver, "h1").text == name
-        assert "effective_from" in driver.find_element(By.ID, "policy-source").text
+        return {
+            "menu": menu,
+            "token": token,
+            "revoked_row": revoked_row,
+            "policy_link": name,
+            "policy_heading": wait_for(driver, "h1").text,
+            "policy_source": driver.find_element(By.ID, "policy-source").text,
+        }
