@@ -18,9 +18,16 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from service.policy.money import fen_to_yuan, round_half_up, yuan_to_fen
+from service.policy.money import fen_to_yuan, round_half_up, share, yuan_to_fen
 
-__all__ = ["MAX_AMOUNT_YUAN", "Amount", "fen_to_yuan", "round_half_up", "yuan_to_fen"]
+__all__ = [
+    "MAX_AMOUNT_YUAN",
+    "Amount",
+    "fen_to_yuan",
+    "round_half_up",
+    "share",
+    "yuan_to_fen",
+]
 
 MAX_AMOUNT_YUAN = Decimal("10000000.00")
 """No bill, bill line, external amount or deposit above ten million yuan is plausible: the

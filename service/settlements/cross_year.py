@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from service.money import share
 from service.policy import Bill, BillLine, CompiledPolicy, SettlementResult
 from service.policy.model import LayerResult
 from service.policy.plan_year import plan_year_of, rules_of, split_days
 
 __all__ = ["YearBill", "combine", "year_bills"]
-
-_FOUR = Decimal("0.0001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +134,7 @@ def combine(results: Sequence[SettlementResult], bill: Bill) -> SettlementResult
         patient_pays_fen=sum(r.patient_pays_fen for r in results),
         patient_in_policy_fen=sum(r.patient_in_policy_fen for r in results),
         patient_out_of_policy_fen=sum(r.patient_out_of_policy_fen for r in results),
-        actual_ratio=(Decimal(funds) / net).quantize(_FOUR, ROUND_HALF_UP) if net else Decimal(0),
-        out_of_policy_share=(Decimal(bill.out_of_policy_fen) / total).quantize(_FOUR, ROUND_HALF_UP)
-        if total
-        else Decimal(0),
+        actual_ratio=share(funds, net),  # as the engine rounds it (service/policy/money.py)
+        out_of_policy_share=share(bill.out_of_policy_fen, total),
         trace=tuple(line for r in results for line in r.trace),
     )

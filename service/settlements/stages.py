@@ -16,17 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-from service.money import yuan_to_fen
+from service.money import share, yuan_to_fen
 from service.policy import Bill, BillLine, SettlementResult
 from service.policy.model import LayerResult
 from service.settlements.accumulators import SETTLED_KEY
 
 __all__ = ["Paid", "baseline", "bill_record", "paid_from", "paid_of", "so_far", "stage_of"]
-
-_FOUR = Decimal("0.0001")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,12 +150,8 @@ def stage_of(cumulative: SettlementResult, earlier: Sequence[Paid], bill: Bill) 
         patient_out_of_policy_fen=_less(
             cumulative.patient_out_of_policy_fen, earlier, lambda p: p.patient_out_fen
         ),
-        actual_ratio=(Decimal(funds) / net).quantize(_FOUR, ROUND_HALF_UP) if net else Decimal(0),
-        out_of_policy_share=(Decimal(bill.out_of_policy_fen) / bill.total_fen).quantize(
-            _FOUR, ROUND_HALF_UP
-        )
-        if bill.total_fen
-        else Decimal(0),
+        actual_ratio=share(funds, net),  # as the engine rounds it (service/policy/money.py)
+        out_of_policy_share=share(bill.out_of_policy_fen, bill.total_fen),
         deltas={k: v for k, v in deltas.items() if v},
     )
 
