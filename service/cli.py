@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 from service.settings import Settings, load_settings
@@ -160,23 +160,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _extensions() -> list[Callable[[Any], None]]:
-    """Subcommands that live beside their concept (policy, roster, ledger, ...)."""
+def concept_hooks(name: str, modules: Iterable[str]) -> list[Any]:
+    """`name` from each of `modules` that is there: a concept module that is missing adds
+    nothing, but a missing import inside one that is there is still an error."""
     import importlib
 
     found = []
-    for module in (
-        "service.policy_versions.cli",
-        "service.roster.cli",
-        "service.violations.cli",
-        "service.yearend.cli",
-    ):
+    for module in modules:
         try:
-            found.append(importlib.import_module(module).register)
+            found.append(getattr(importlib.import_module(module), name))
         except ModuleNotFoundError as exc:
             if exc.name is None or not module.startswith(exc.name):
                 raise
     return found
+
+
+def _extensions() -> list[Callable[[Any], None]]:
+    """Subcommands that live beside their concept (policy, roster, ledger, ...)."""
+    return concept_hooks(
+        "register",
+        (
+            "service.policy_versions.cli",
+            "service.roster.cli",
+            "service.violations.cli",
+            "service.yearend.cli",
+        ),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,6 +7,7 @@ because only their hashes are in the database.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth import Role
 from service.auth.keys import issue_key
 from service.clearing.models import Fund
+from service.cli import concept_hooks
 from service.identity import IdHasher
 from service.regions.models import Hospital, Region
 
@@ -164,15 +166,6 @@ def _saved_report() -> DemoReport | None:
     return DemoReport(keys=saved["keys"], notes=saved.get("notes", []))
 
 
-def _seeders() -> list:  # type: ignore[type-arg]
+def _seeders() -> list[Callable[[AsyncSession, IdHasher], Awaitable[list[str]]]]:
     """Each concept seeds its own demo rows (policies, roster) and returns lines to print."""
-    import importlib
-
-    found = []
-    for module in ("service.policy_versions.demo", "service.roster.demo"):
-        try:
-            found.append(importlib.import_module(module).seed)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-    return found
+    return concept_hooks("seed", ("service.policy_versions.demo", "service.roster.demo"))

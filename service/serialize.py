@@ -16,12 +16,17 @@ from pydantic import BaseModel
 
 
 def model_response(
-    model: BaseModel, *, status_code: int = 200, headers: Mapping[str, str] | None = None
+    model: BaseModel,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+    media_type: str = "application/json",
 ) -> Response:
-    """`model` as application/json, dumped by alias as FastAPI would."""
+    """`model` dumped by alias as FastAPI would (a FHIR resource: without its empty elements,
+    fhir.resources' default)."""
     return Response(
         model.model_dump_json(by_alias=True),
         status_code=status_code,
         headers=headers,
-        media_type="application/json",
+        media_type=media_type,
     )

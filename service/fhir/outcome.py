@@ -26,6 +26,7 @@ from service.errors import (
 from service.fhir.errors import InvalidResource
 from service.fhir.systems import FHIR_JSON
 from service.idtext import redact
+from service.serialize import model_response
 
 log = logging.getLogger("settlecheck.fhir")
 PROBLEM_SYSTEM = "urn:settlecheck:problem"
@@ -46,12 +47,7 @@ ISSUE_CODES = {
 def resource_response(
     resource: Resource, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(
-        resource.model_dump_json(exclude_none=True),
-        status_code=status,
-        media_type=FHIR_JSON,
-        headers=headers,
-    )
+    return model_response(resource, status_code=status, headers=headers, media_type=FHIR_JSON)
 
 
 def outcome(facts: ProblemFacts) -> OperationOutcome:

@@ -59,10 +59,9 @@ class RosterPointer(SQLModel, table=True):
     switched_at: datetime = created_at_field()
 
 
-ENTRY_COLUMNS = (
-    "snapshot_id",
-    "person_key",
-    "person_masked",
+# What a roster file says of a person besides the ID number (which becomes person_key and
+# person_masked), in the entry's order: service/roster/rows.py reads a file's columns by it.
+ROW_FACTS = (
     "insured_county",
     "category",
     "valid_from",
@@ -70,5 +69,5 @@ ENTRY_COLUMNS = (
     "deceased",
     "family_doctor_until",
     "chronic_card_until",
-    "line_no",
 )
+ENTRY_COLUMNS = ("snapshot_id", "person_key", "person_masked", *ROW_FACTS, "line_no")

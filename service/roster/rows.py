@@ -10,18 +10,10 @@ from typing import Any
 
 from service.identity import IdHasher, InvalidResidentId, mask_resident_id
 from service.roster.categories import category_code
+from service.roster.models import ROW_FACTS
 from service.roster.resident_ids import IdChecker
 
-COLUMNS = (
-    "id_number",
-    "insured_county",
-    "category",
-    "valid_from",
-    "valid_to",
-    "deceased",
-    "family_doctor_until",
-    "chronic_card_until",
-)
+COLUMNS = ("id_number", *ROW_FACTS)
 REQUIRED = ("id_number", "insured_county", "category", "valid_from")
 # Header aliases the offices' exports use (身份证号 …).
 ALIASES = {
