@@ -15,7 +15,7 @@ from service.clearing.errors import (
 from service.clearing.models import ClearingPayment
 from service.clearing.schemas import ClearingPaymentCreate, ClearingPaymentPublic
 from service.clearing.service import in_scope
-from service.db import Duplicate
+from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.unit_of_work import UnitOfWork
 
@@ -79,11 +79,11 @@ async def pay(
         reference=body.reference,
         recorded_by=principal.label[:64],
     )
-    try:
-        await uow.clearing.add_payment(payment)
-    except Duplicate as exc:
-        raise PaymentReferenceConflict(
+    with on_duplicate_raise(
+        PaymentReferenceConflict(
             f"reference {body.reference} was recorded at the same time; retry to see it",
             field="reference",
-        ) from exc
+        )
+    ):
+        await uow.clearing.add_payment(payment)
     return _public(payment), False

@@ -49,7 +49,7 @@ from service.clearing.schemas import (
     ReconciliationPublic,
     StatementPublic,
 )
-from service.db import Duplicate
+from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.unit_of_work import UnitOfWork
 
@@ -105,14 +105,14 @@ async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> FundPublic:
             return same
         raise FundExists(f"fund {body.code} exists with other values", field="code")
     row = Fund(**body.model_dump())
-    try:
-        await uow.clearing.add_fund(row)
-    except Duplicate as exc:
-        # One fund pays one fund_type in one region: another code for the same pair is refused.
-        raise FundExists(
+    # One fund pays one fund_type in one region: another code for the same pair is refused.
+    with on_duplicate_raise(
+        FundExists(
             f"a {body.fund_type} fund for region {body.region_code} exists already",
             field="region_code",
-        ) from exc
+        )
+    ):
+        await uow.clearing.add_fund(row)
     return FundPublic.model_validate(row, from_attributes=True)
 
 
@@ -400,18 +400,18 @@ async def _write(
         "closed_by": principal.label[:64],
         "closed_at": utcnow(),
     }
-    try:
+    # Another close (of a neighbouring period) may take some of these lines first.
+    with on_duplicate_raise(
+        ClearingBusy(
+            "another close of this fund and hospital ran at the same time; try again",
+            headers={"Retry-After": "1"},
+        )
+    ):
         statement_id = await uow.clearing.insert_statement(values)
         if statement_id is not None:
             await uow.clearing.insert_lines(
                 statement_id=statement_id, fund_code=fund.code, lines=lines
             )
-    except Duplicate as exc:
-        # Another close (of a neighbouring period) took some of these lines first.
-        raise ClearingBusy(
-            "another close of this fund and hospital ran at the same time; try again",
-            headers={"Retry-After": "1"},
-        ) from exc
     row = await uow.clearing.statement_for(
         fund_code=fund.code, hospital_code=hospital.code, period=str(when)
     )
