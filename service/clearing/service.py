@@ -34,6 +34,7 @@ from service.clearing.errors import (
 )
 from service.clearing.lines import FundRef, Line, lines_of, totals
 from service.clearing.models import (
+    ClearingPayment,
     ClearingReconciliation,
     ClearingStatement,
     ClearingStatementLine,
@@ -241,6 +242,20 @@ def _open_public(
     )
 
 
+def payment_public(row: ClearingPayment) -> ClearingPaymentPublic:
+    """A fund's payment as answered, on its own and in its statement."""
+    assert row.id is not None
+    return ClearingPaymentPublic(
+        id=row.id,
+        statement_id=row.statement_id,
+        amount=fen_to_yuan(row.amount_fen),
+        paid_on=row.paid_on,
+        reference=row.reference,
+        recorded_by=row.recorded_by,
+        created_at=row.created_at,
+    )
+
+
 def _line_out(line: Line | ClearingStatementLine) -> LinePublic:
     return LinePublic(
         kind=line.kind,
@@ -287,18 +302,7 @@ async def _closed_public(
             "closed_by": row.closed_by,
             "closed_at": row.closed_at,
             "lines": [_line_out(line) for line in lines],
-            "payments": [
-                ClearingPaymentPublic(
-                    id=p.id or 0,
-                    statement_id=p.statement_id,
-                    amount=fen_to_yuan(p.amount_fen),
-                    paid_on=p.paid_on,
-                    reference=p.reference,
-                    recorded_by=p.recorded_by,
-                    created_at=p.created_at,
-                )
-                for p in await uow.clearing.payments(row.id)
-            ],
+            "payments": [payment_public(p) for p in await uow.clearing.payments(row.id)],
         }
     )
 
