@@ -7,8 +7,8 @@ gets a leading apostrophe, which spreadsheet programs show as text and never eva
 stay numbers. (An XLSX cell is typed: text is written as a string cell, never a formula, see
 service/violations/export.py.) A test reads service/ for every CSV writer and requires this.
 
-Read, a workbook someone uploads (a roster, a fund's detail file) is its first sheet's rows
-with a value in them: `first_sheet_rows`.
+The other way, an uploaded workbook (a roster, a fund's detail file) is read as its first
+sheet's rows that hold a value: `first_sheet_rows`.
 """
 
 from __future__ import annotations
