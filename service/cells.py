@@ -6,11 +6,18 @@ data away. Every text cell the service writes to a CSV file goes through `inert`
 gets a leading apostrophe, which spreadsheet programs show as text and never evaluate. Numbers
 stay numbers. (An XLSX cell is typed: text is written as a string cell, never a formula, see
 service/violations/export.py.) A test reads service/ for every CSV writer and requires this.
+
+The other way, an uploaded workbook (a roster, a fund's detail file) is read as its first
+sheet's rows that hold a value: `first_sheet_rows`.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar, overload
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, TypeVar, overload
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -30,3 +37,15 @@ def inert(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
+
+
+def first_sheet_rows(workbook: Workbook) -> Iterator[tuple[int, list[Any]]]:
+    """The first sheet's rows that hold a value, with their row numbers (from 1, as the
+    spreadsheet shows them); the workbook is closed once they are read or the reader stops."""
+    try:
+        sheet = workbook.worksheets[0]
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if any(v not in (None, "") for v in values):
+                yield number, list(values)
+    finally:
+        workbook.close()

@@ -4,8 +4,8 @@ tells "database down". The transaction itself is owned by service.unit_of_work."
 from __future__ import annotations
 
 import select
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -192,6 +192,16 @@ async def add_once(session: AsyncSession, row: object) -> None:
     async with unless_duplicate(session):
         session.add(row)
         await session.flush()
+
+
+@contextmanager
+def on_duplicate_raise(error: Exception) -> Iterator[None]:
+    """A service's answer to a `Duplicate` from the store calls inside: `error`, chained to it
+    (a write that lost a race the service cannot answer from the winner)."""
+    try:
+        yield
+    except Duplicate as exc:
+        raise error from exc
 
 
 async def rows_where(

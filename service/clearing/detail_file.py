@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from service.cells import first_sheet_rows
 from service.errors import FieldProblem
 from service.money import yuan_to_fen
 
@@ -81,13 +82,7 @@ def _xlsx(content: bytes) -> Iterator[tuple[int, list[Any]]]:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise BadDetailFile([_problem(1, "file", "not a readable XLSX workbook")]) from exc
-    try:
-        sheet = workbook.worksheets[0]
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if any(v not in (None, "") for v in values):
-                yield number, list(values)
-    finally:
-        workbook.close()
+    yield from first_sheet_rows(workbook)
 
 
 def _header(values: list[Any], line: int) -> dict[str, int]:

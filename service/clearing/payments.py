@@ -14,23 +14,10 @@ from service.clearing.errors import (
 )
 from service.clearing.models import ClearingPayment
 from service.clearing.schemas import ClearingPaymentCreate, ClearingPaymentPublic
-from service.clearing.service import in_scope
-from service.db import Duplicate
+from service.clearing.service import in_scope, payment_public
+from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.unit_of_work import UnitOfWork
-
-
-def _public(row: ClearingPayment) -> ClearingPaymentPublic:
-    assert row.id is not None
-    return ClearingPaymentPublic(
-        id=row.id,
-        statement_id=row.statement_id,
-        amount=fen_to_yuan(row.amount_fen),
-        paid_on=row.paid_on,
-        reference=row.reference,
-        recorded_by=row.recorded_by,
-        created_at=row.created_at,
-    )
 
 
 async def pay(
@@ -53,7 +40,7 @@ async def pay(
             body.paid_on,
         )
         if same:
-            return _public(earlier), True
+            return payment_public(earlier), True
         raise PaymentReferenceConflict(
             f"reference {body.reference} was used for another payment of {row.fund_code}",
             field="reference",
@@ -79,11 +66,11 @@ async def pay(
         reference=body.reference,
         recorded_by=principal.label[:64],
     )
-    try:
-        await uow.clearing.add_payment(payment)
-    except Duplicate as exc:
-        raise PaymentReferenceConflict(
+    with on_duplicate_raise(
+        PaymentReferenceConflict(
             f"reference {body.reference} was recorded at the same time; retry to see it",
             field="reference",
-        ) from exc
-    return _public(payment), False
+        )
+    ):
+        await uow.clearing.add_payment(payment)
+    return payment_public(payment), False

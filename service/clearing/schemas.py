@@ -5,19 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from service.money import Amount
+from service.schemas import InputModel
 
 CODE = r"^[A-Za-z0-9_-]+$"
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FundCreate(_Input):
+class FundCreate(InputModel):
     code: str = Field(min_length=1, max_length=32, pattern=CODE)
     fund_type: str = Field(
         min_length=1,
@@ -38,13 +35,13 @@ class FundPublic(BaseModel):
     owner: str
 
 
-class StatementCreate(_Input):
+class StatementCreate(InputModel):
     fund_code: str = Field(min_length=1, max_length=32, pattern=CODE)
     hospital_code: str = Field(min_length=1, max_length=32, pattern=CODE)
     period: str = Field(pattern=PERIOD, description="YYYY-MM (China time)")
 
 
-class ClearingPaymentCreate(_Input):
+class ClearingPaymentCreate(InputModel):
     amount: Amount
     paid_on: date
     reference: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./:-]+$")

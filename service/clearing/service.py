@@ -34,6 +34,7 @@ from service.clearing.errors import (
 )
 from service.clearing.lines import FundRef, Line, lines_of, totals
 from service.clearing.models import (
+    ClearingPayment,
     ClearingReconciliation,
     ClearingStatement,
     ClearingStatementLine,
@@ -49,7 +50,7 @@ from service.clearing.schemas import (
     ReconciliationPublic,
     StatementPublic,
 )
-from service.db import Duplicate
+from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.unit_of_work import UnitOfWork
 
@@ -105,14 +106,14 @@ async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> FundPublic:
             return same
         raise FundExists(f"fund {body.code} exists with other values", field="code")
     row = Fund(**body.model_dump())
-    try:
-        await uow.clearing.add_fund(row)
-    except Duplicate as exc:
-        # One fund pays one fund_type in one region: another code for the same pair is refused.
-        raise FundExists(
+    # One fund pays one fund_type in one region: another code for the same pair is refused.
+    with on_duplicate_raise(
+        FundExists(
             f"a {body.fund_type} fund for region {body.region_code} exists already",
             field="region_code",
-        ) from exc
+        )
+    ):
+        await uow.clearing.add_fund(row)
     return FundPublic.model_validate(row, from_attributes=True)
 
 
@@ -241,6 +242,20 @@ def _open_public(
     )
 
 
+def payment_public(row: ClearingPayment) -> ClearingPaymentPublic:
+    """A fund's payment as answered, on its own and in its statement."""
+    assert row.id is not None
+    return ClearingPaymentPublic(
+        id=row.id,
+        statement_id=row.statement_id,
+        amount=fen_to_yuan(row.amount_fen),
+        paid_on=row.paid_on,
+        reference=row.reference,
+        recorded_by=row.recorded_by,
+        created_at=row.created_at,
+    )
+
+
 def _line_out(line: Line | ClearingStatementLine) -> LinePublic:
     return LinePublic(
         kind=line.kind,
@@ -287,18 +302,7 @@ async def _closed_public(
             "closed_by": row.closed_by,
             "closed_at": row.closed_at,
             "lines": [_line_out(line) for line in lines],
-            "payments": [
-                ClearingPaymentPublic(
-                    id=p.id or 0,
-                    statement_id=p.statement_id,
-                    amount=fen_to_yuan(p.amount_fen),
-                    paid_on=p.paid_on,
-                    reference=p.reference,
-                    recorded_by=p.recorded_by,
-                    created_at=p.created_at,
-                )
-                for p in await uow.clearing.payments(row.id)
-            ],
+            "payments": [payment_public(p) for p in await uow.clearing.payments(row.id)],
         }
     )
 
@@ -400,18 +404,18 @@ async def _write(
         "closed_by": principal.label[:64],
         "closed_at": utcnow(),
     }
-    try:
+    # Another close (of a neighbouring period) may take some of these lines first.
+    with on_duplicate_raise(
+        ClearingBusy(
+            "another close of this fund and hospital ran at the same time; try again",
+            headers={"Retry-After": "1"},
+        )
+    ):
         statement_id = await uow.clearing.insert_statement(values)
         if statement_id is not None:
             await uow.clearing.insert_lines(
                 statement_id=statement_id, fund_code=fund.code, lines=lines
             )
-    except Duplicate as exc:
-        # Another close (of a neighbouring period) took some of these lines first.
-        raise ClearingBusy(
-            "another close of this fund and hospital ran at the same time; try again",
-            headers={"Retry-After": "1"},
-        ) from exc
     row = await uow.clearing.statement_for(
         fund_code=fund.code, hospital_code=hospital.code, period=str(when)
     )

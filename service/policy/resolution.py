@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from service.policy.compiled import CompiledPolicy
 from service.policy.document import PolicyDocument, merge, validate_merged
 from service.policy.errors import PolicyError, PolicyProblem
@@ -26,15 +28,7 @@ def inherit(doc: PolicyDocument, parent: PolicyDocument | None) -> PolicyDocumen
     merged.pop("inherits", None)
     if parent.inherits is not None:
         merged["inherits"] = parent.inherits
-    return PolicyDocument(
-        region_code=doc.region_code,
-        version=doc.version,
-        effective_from=doc.effective_from,
-        effective_to=doc.effective_to,
-        inherits=parent.inherits,
-        source=doc.source,
-        data=merged,
-    )
+    return replace(doc, inherits=parent.inherits, data=merged)
 
 
 def resolve(doc: PolicyDocument, parent: PolicyDocument | None) -> CompiledPolicy:

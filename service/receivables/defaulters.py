@@ -18,19 +18,8 @@ from service.unit_of_work import UnitOfWork
 
 
 def _public(row: DefaulterMark, booked: str | None = None) -> MarkPublic:
-    assert row.id is not None
-    return MarkPublic(
-        id=row.id,
-        hospital_code=row.hospital_code,
-        person_masked=row.person_masked,
-        receivable_id=row.receivable_id,
-        action=row.action,
-        reason=row.reason,
-        reminders_sent=row.reminders_sent,
-        actor=row.actor,
-        created_at=row.created_at,
-        violation_booked=booked,
-    )
+    public = MarkPublic.model_validate(row, from_attributes=True)
+    return public.model_copy(update={"violation_booked": booked})
 
 
 async def mark(

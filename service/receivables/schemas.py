@@ -6,20 +6,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from service.money import Amount
+from service.schemas import InputModel
 
 Method = Literal["cash", "bank_card", "wechat_pay", "alipay"]
 Channel = Literal["sms", "phone", "letter", "visit"]
 HIS_ID = r"^[A-Za-z0-9_./:-]+$"
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ReceivablePaymentCreate(_Input):
+class ReceivablePaymentCreate(InputModel):
     his_payment_id: str = Field(min_length=1, max_length=64, pattern=HIS_ID)
     method: Method = Field(
         description="cash 现金, bank_card 银行卡, wechat_pay 微信, alipay 支付宝"
@@ -29,21 +26,21 @@ class ReceivablePaymentCreate(_Input):
     paid_at: AwareDatetime
 
 
-class InstalmentCreate(_Input):
+class InstalmentCreate(InputModel):
     due_on: date
     amount: Amount
 
 
-class ScheduleCreate(_Input):
+class ScheduleCreate(InputModel):
     instalments: list[InstalmentCreate] = Field(min_length=1, max_length=36)
 
 
-class ReminderCreate(_Input):
+class ReminderCreate(InputModel):
     channel: Channel
     sent_at: AwareDatetime
 
 
-class MarkCreate(_Input):
+class MarkCreate(InputModel):
     reason: str = Field(min_length=1, max_length=500)
 
 

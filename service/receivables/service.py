@@ -13,7 +13,7 @@ from typing import Any
 from service.auth import Principal, Role
 from service.base import utcnow
 from service.china_time import local_date
-from service.db import Duplicate
+from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.receivables.errors import (
     InvalidPayment,
@@ -164,13 +164,13 @@ async def pay(
         paid_at=body.paid_at,
         recorded_by=principal.label[:64],
     )
-    try:
-        await uow.receivables.add(payment)
-    except Duplicate as exc:
-        raise PaymentConflict(
+    with on_duplicate_raise(
+        PaymentConflict(
             f"payment {body.his_payment_id} was recorded at the same time; retry to see it",
             field="his_payment_id",
-        ) from exc
+        )
+    ):
+        await uow.receivables.add(payment)
     if body.paid_at < row.discharged_at:
         await _book_prepayment(uow, row, payment)
     fresh = await uow.receivables.get(row.id)

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from service.cells import first_sheet_rows
+
 Row = tuple[int, list[Any]]  # (the row's first line in the file, cell values)
 
 
@@ -44,14 +46,7 @@ class RosterFile:
     def _xlsx_rows(self) -> Iterator[Row]:
         from openpyxl import load_workbook
 
-        workbook = load_workbook(self.path, read_only=True, data_only=True)
-        try:
-            sheet = workbook.worksheets[0]
-            for line_no, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                if any(v not in (None, "") for v in values):
-                    yield line_no, list(values)
-        finally:
-            workbook.close()
+        yield from first_sheet_rows(load_workbook(self.path, read_only=True, data_only=True))
 
 
 def _sniff_encoding(path: Path) -> str:

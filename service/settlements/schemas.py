@@ -7,20 +7,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from service.idtext import Identifier, Prose
 from service.money import Amount
 from service.policy.schema import Code, FeeItem
+from service.schemas import InputModel
 
 SettlementMode = Literal["one_stop", "insurance_only"]
 
 
-class _Input(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class OutOfPolicyBreakdownCreate(_Input):
+class OutOfPolicyBreakdownCreate(InputModel):
     """政策范围外费用 by kind; the parts add up to `out_of_policy`."""
 
     full_self_pay: Amount = Field(default=Decimal(0), description="全自费 (fulamt_ownpay_amt)")
@@ -30,7 +27,7 @@ class OutOfPolicyBreakdownCreate(_Input):
     pre_self_pay: Amount = Field(default=Decimal(0), description="先行自付 (preselfpay_amt)")
 
 
-class BillLineCreate(_Input):
+class BillLineCreate(InputModel):
     item: FeeItem
     amount: Amount
     in_policy: bool
@@ -42,13 +39,13 @@ class BillLineCreate(_Input):
     )
 
 
-class DatedAmountCreate(_Input):
+class DatedAmountCreate(InputModel):
     on: date = Field(description="The day of care (China time) these costs were incurred")
     in_policy: Amount
     out_of_policy: Amount
 
 
-class BillCreate(_Input):
+class BillCreate(InputModel):
     total: Amount = Field(description="总费用 (medfee_sumamt)")
     in_policy: Amount = Field(description="政策范围内费用")
     out_of_policy: Amount = Field(description="政策范围外费用")
@@ -63,7 +60,7 @@ class BillCreate(_Input):
     )
 
 
-class SettlementPreviewCreate(_Input):
+class SettlementPreviewCreate(InputModel):
     visit_id: Identifier = Field(min_length=1, max_length=64)
     discharged_at: AwareDatetime
     bill: BillCreate
@@ -95,7 +92,7 @@ class SettlementCreate(SettlementPreviewCreate):
     )
 
 
-class ReversalCreate(_Input):
+class ReversalCreate(InputModel):
     reason: Prose = Field(min_length=1, max_length=500)
     his_reversal_id: Identifier | None = Field(default=None, min_length=1, max_length=64)
 

@@ -1,0 +1,12 @@
+"""What the concepts' API models share."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class InputModel(BaseModel):
+    """A request body (or a model nested in one): a field it does not name is refused (422),
+    never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
