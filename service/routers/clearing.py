@@ -44,7 +44,7 @@ Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
 Limit = Annotated[int, capped_limit(50)]
 
 
-@router.get("/funds", response_model=list[FundPublic], responses=problem_responses(401, 403))
+@router.get("/funds", responses=problem_responses(401, 403))
 async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic]:
     return await service.list_funds(uow, principal=principal)
 
@@ -52,7 +52,6 @@ async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic
 @router.post(
     "/funds",
     status_code=201,
-    response_model=FundPublic,
     responses=problem_responses(401, 403, 409, 422),
     summary="Register a fund (admin): which layers' fund_type it pays, for which region",
 )
@@ -62,7 +61,6 @@ async def create_fund(body: FundCreate, uow: UnitOfWorkDep, _: AdminDep) -> Fund
 
 @router.get(
     "/statement",
-    response_model=StatementPublic,
     responses=problem_responses(401, 403, 404, 422),
     summary="A fund's statement for a hospital and month: closed as stored, or open as of now",
 )
@@ -85,7 +83,6 @@ async def get_statement(
 @router.post(
     "/statements",
     status_code=201,
-    response_model=StatementPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Close a period (关账): the statement becomes immutable and hashed; never reopened",
     openapi_extra={
@@ -114,7 +111,6 @@ async def close_period(
 
 @router.get(
     "/statements",
-    response_model=list[StatementPublic],
     responses=problem_responses(401, 403, 422),
     summary="Closed statements you may see, newest period first",
 )
@@ -136,7 +132,6 @@ async def list_statements(
 
 @router.get(
     "/statements/{statement_id}",
-    response_model=StatementPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_closed(
@@ -176,7 +171,6 @@ async def export_statement(
 @router.post(
     "/statements/{statement_id}/payments",
     status_code=201,
-    response_model=ClearingPaymentPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Record the fund's payment (拨付) of a closed statement; idempotent by reference",
     openapi_extra={
@@ -203,7 +197,6 @@ async def pay_statement(
 @router.post(
     "/reconciliation",
     status_code=201,
-    response_model=ReconciliationPublic,
     responses=problem_responses(401, 403, 404, 413, 422),
     summary="对账: the fund's detail file (CSV/XLSX) against the statement; the answer is kept",
     description="Columns settlement_id/结算号, visit_id/就诊号, amount/金额. A bad file is a 422 "
@@ -234,7 +227,6 @@ async def reconcile(
 
 @router.get(
     "/reconciliations",
-    response_model=list[ReconciliationPublic],
     responses=problem_responses(401, 403, 422),
     summary="Stored reconciliations you may see, newest first",
 )
@@ -258,7 +250,6 @@ async def list_reconciliations(
 
 @router.get(
     "/reconciliations/{reconciliation_id}",
-    response_model=ReconciliationPublic,
     responses=problem_responses(401, 403, 404, 422),
     summary="A stored reconciliation, as it was answered",
 )

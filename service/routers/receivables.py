@@ -53,7 +53,6 @@ def _post(
 
 @router.get(
     "",
-    response_model=list[ReceivablePublic],
     responses=problem_responses(401, 403, 422),
     summary="The receivable of a settlement (empty: none, or not yours to see)",
 )
@@ -68,7 +67,6 @@ async def by_settlement(
 
 @router.get(
     "/overdue",
-    response_model=OverdueSummary,
     responses=problem_responses(401, 403, 422),
     summary="逾期清单: open receivables past due (or with an instalment past due)",
 )
@@ -88,7 +86,6 @@ async def overdue(
 
 @router.get(
     "/indicators",
-    response_model=indicators.PayAfterTreatmentIndicators,
     responses=problem_responses(401, 403, 422),
     summary="先诊疗后付费 indicators per hospital and county: share settled under it, "
     "collection rate, overdue amount and age",
@@ -103,7 +100,6 @@ async def pay_after_treatment_indicators(
 
 @router.get(
     "/defaulters",
-    response_model=list[MarkPublic],
     responses=problem_responses(401, 403, 422),
     summary="Defaulter marks and their removals (who, by whom, when), newest first",
 )
@@ -123,7 +119,6 @@ async def defaulter_history(
 
 @router.get(
     "/{receivable_id}",
-    response_model=ReceivablePublic,
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_receivable(

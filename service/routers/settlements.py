@@ -81,7 +81,6 @@ async def create_settlement(
 @router.post(
     "/{settlement_id}/reversal",
     status_code=201,
-    response_model=SettlementPublic,
     responses=problem_responses(401, 403, 404, 409, 422, 503),
     summary="Reverse a settlement (冲销): restores every accumulator it moved, at most once",
 )
@@ -103,7 +102,6 @@ async def reverse_settlement(
 
 @router.get(
     "",
-    response_model=list[SettlementPublic],
     responses=problem_responses(401, 403, 422),
     summary="A visit's settlements (the owning hospital; auditors within their region)",
 )
