@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from service.auth.deps import (
     AdminDep,
@@ -28,7 +28,7 @@ from service.clearing.schemas import (
     StatementPublic,
 )
 from service.errors import problem_responses
-from service.routers.params import CodeFilter, capped_limit
+from service.routers.params import CodeFilter, RowId, capped_limit
 from service.routers.replays import answer_replayed, replay_doc
 from service.unit_of_work import UnitOfWorkDep
 
@@ -38,9 +38,8 @@ ReaderDep = ClearingReaderDep
 CloserDep = ClearingCloserDep
 ReconcilerDep = ClearingReconcilerDep
 PayerDep = ClearingPayerDep
-StatementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ReconciliationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
+Period = Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")]
 Limit = Annotated[int, capped_limit(50)]
 
 
@@ -69,7 +68,7 @@ async def get_statement(
     principal: ReaderDep,
     fund_code: Code,
     hospital_code: Code,
-    period: Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")],
+    period: Period,
 ) -> StatementPublic:
     return await service.statement(
         uow,
@@ -135,7 +134,7 @@ async def list_statements(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_closed(
-    statement_id: StatementId, uow: UnitOfWorkDep, principal: ReaderDep
+    statement_id: RowId, uow: UnitOfWorkDep, principal: ReaderDep
 ) -> StatementPublic:
     return await service.closed_by_id(uow, principal=principal, statement_id=statement_id)
 
@@ -153,7 +152,7 @@ async def get_closed(
     summary="A closed statement as XLSX or CSV, with Chinese headers",
 )
 async def export_statement(
-    statement_id: StatementId,
+    statement_id: RowId,
     uow: UnitOfWorkDep,
     principal: ReaderDep,
     format: Annotated[export.ExportFormat, Query()] = "xlsx",
@@ -180,7 +179,7 @@ async def export_statement(
     },
 )
 async def pay_statement(
-    statement_id: StatementId,
+    statement_id: RowId,
     body: ClearingPaymentCreate,
     response: Response,
     uow: UnitOfWorkDep,
@@ -209,7 +208,7 @@ async def reconcile(
     principal: ReconcilerDep,
     fund_code: Code,
     hospital_code: Code,
-    period: Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")],
+    period: Period,
     file: Annotated[UploadFile, File(description="the fund's detail file")],
 ) -> ReconciliationPublic:
     content = await file.read()
@@ -254,7 +253,7 @@ async def list_reconciliations(
     summary="A stored reconciliation, as it was answered",
 )
 async def get_reconciliation(
-    reconciliation_id: ReconciliationId, uow: UnitOfWorkDep, principal: ReaderDep
+    reconciliation_id: RowId, uow: UnitOfWorkDep, principal: ReaderDep
 ) -> ReconciliationPublic:
     return await service.reconciliation(
         uow, principal=principal, reconciliation_id=reconciliation_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
 from service.admissions.schemas import VISIT_ID_PATTERN
@@ -12,6 +12,7 @@ from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.deps import AdmissionContextDep, SettingsDep
 from service.errors import problem_responses
 from service.idtext import NoResidentId
+from service.routers.params import RowId
 from service.routers.replays import REPLAYED
 from service.settlements import service
 from service.settlements.desk import Desk
@@ -26,8 +27,6 @@ from service.settlements.slip import render_slip, slip_headers
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
-
-SettlementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post(
@@ -85,7 +84,7 @@ async def create_settlement(
     summary="Reverse a settlement (冲销): restores every accumulator it moved, at most once",
 )
 async def reverse_settlement(
-    settlement_id: SettlementId,
+    settlement_id: RowId,
     body: ReversalCreate,
     uow: UnitOfWorkDep,
     principal: HospitalDep,
@@ -129,7 +128,7 @@ async def list_settlements(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_settlement(
-    settlement_id: SettlementId,
+    settlement_id: RowId,
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     trace: TraceQuery = "full",
@@ -145,7 +144,7 @@ async def get_settlement(
     summary="The printable one-stop settlement slip (一站式结算单)",
 )
 async def settlement_slip(
-    settlement_id: SettlementId,
+    settlement_id: RowId,
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     layout: Annotated[
