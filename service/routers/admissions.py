@@ -58,7 +58,6 @@ async def create_admission(
 
 @router.get(
     "/{visit_id}",
-    response_model=AdmissionDetail,
     responses=problem_responses(401, 403, 404, 422),
     summary="An admission (own hospital; auditors within their region, with hospital_code)",
 )
@@ -103,7 +102,6 @@ async def create_deposit(
 
 @router.post(
     "/{visit_id}/reversal",
-    response_model=AdmissionDetail,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Reverse (cancel) an admission; idempotent, findings stay in the ledger; "
     "409 admission_settled while a settlement of the visit is active",

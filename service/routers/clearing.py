@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi import APIRouter, File, Query, Response, UploadFile
 
 from service.auth.deps import (
     AdminDep,
@@ -28,7 +28,7 @@ from service.clearing.schemas import (
     StatementPublic,
 )
 from service.errors import problem_responses
-from service.routers.params import CodeFilter, capped_limit
+from service.routers.params import CodeFilter, RowId, capped_limit
 from service.routers.replays import answer_replayed, replay_doc
 from service.unit_of_work import UnitOfWorkDep
 
@@ -38,13 +38,12 @@ ReaderDep = ClearingReaderDep
 CloserDep = ClearingCloserDep
 ReconcilerDep = ClearingReconcilerDep
 PayerDep = ClearingPayerDep
-StatementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-ReconciliationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
+Period = Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")]
 Limit = Annotated[int, capped_limit(50)]
 
 
-@router.get("/funds", response_model=list[FundPublic], responses=problem_responses(401, 403))
+@router.get("/funds", responses=problem_responses(401, 403))
 async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic]:
     return await service.list_funds(uow, principal=principal)
 
@@ -52,7 +51,6 @@ async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic
 @router.post(
     "/funds",
     status_code=201,
-    response_model=FundPublic,
     responses=problem_responses(401, 403, 409, 422),
     summary="Register a fund (admin): which layers' fund_type it pays, for which region",
 )
@@ -62,7 +60,6 @@ async def create_fund(body: FundCreate, uow: UnitOfWorkDep, _: AdminDep) -> Fund
 
 @router.get(
     "/statement",
-    response_model=StatementPublic,
     responses=problem_responses(401, 403, 404, 422),
     summary="A fund's statement for a hospital and month: closed as stored, or open as of now",
 )
@@ -71,7 +68,7 @@ async def get_statement(
     principal: ReaderDep,
     fund_code: Code,
     hospital_code: Code,
-    period: Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")],
+    period: Period,
 ) -> StatementPublic:
     return await service.statement(
         uow,
@@ -85,7 +82,6 @@ async def get_statement(
 @router.post(
     "/statements",
     status_code=201,
-    response_model=StatementPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Close a period (关账): the statement becomes immutable and hashed; never reopened",
     openapi_extra={
@@ -114,7 +110,6 @@ async def close_period(
 
 @router.get(
     "/statements",
-    response_model=list[StatementPublic],
     responses=problem_responses(401, 403, 422),
     summary="Closed statements you may see, newest period first",
 )
@@ -136,11 +131,10 @@ async def list_statements(
 
 @router.get(
     "/statements/{statement_id}",
-    response_model=StatementPublic,
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_closed(
-    statement_id: StatementId, uow: UnitOfWorkDep, principal: ReaderDep
+    statement_id: RowId, uow: UnitOfWorkDep, principal: ReaderDep
 ) -> StatementPublic:
     return await service.closed_by_id(uow, principal=principal, statement_id=statement_id)
 
@@ -158,7 +152,7 @@ async def get_closed(
     summary="A closed statement as XLSX or CSV, with Chinese headers",
 )
 async def export_statement(
-    statement_id: StatementId,
+    statement_id: RowId,
     uow: UnitOfWorkDep,
     principal: ReaderDep,
     format: Annotated[export.ExportFormat, Query()] = "xlsx",
@@ -176,7 +170,6 @@ async def export_statement(
 @router.post(
     "/statements/{statement_id}/payments",
     status_code=201,
-    response_model=ClearingPaymentPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Record the fund's payment (拨付) of a closed statement; idempotent by reference",
     openapi_extra={
@@ -186,7 +179,7 @@ async def export_statement(
     },
 )
 async def pay_statement(
-    statement_id: StatementId,
+    statement_id: RowId,
     body: ClearingPaymentCreate,
     response: Response,
     uow: UnitOfWorkDep,
@@ -203,7 +196,6 @@ async def pay_statement(
 @router.post(
     "/reconciliation",
     status_code=201,
-    response_model=ReconciliationPublic,
     responses=problem_responses(401, 403, 404, 413, 422),
     summary="对账: the fund's detail file (CSV/XLSX) against the statement; the answer is kept",
     description="Columns settlement_id/结算号, visit_id/就诊号, amount/金额. A bad file is a 422 "
@@ -216,7 +208,7 @@ async def reconcile(
     principal: ReconcilerDep,
     fund_code: Code,
     hospital_code: Code,
-    period: Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")],
+    period: Period,
     file: Annotated[UploadFile, File(description="the fund's detail file")],
 ) -> ReconciliationPublic:
     content = await file.read()
@@ -234,7 +226,6 @@ async def reconcile(
 
 @router.get(
     "/reconciliations",
-    response_model=list[ReconciliationPublic],
     responses=problem_responses(401, 403, 422),
     summary="Stored reconciliations you may see, newest first",
 )
@@ -258,12 +249,11 @@ async def list_reconciliations(
 
 @router.get(
     "/reconciliations/{reconciliation_id}",
-    response_model=ReconciliationPublic,
     responses=problem_responses(401, 403, 404, 422),
     summary="A stored reconciliation, as it was answered",
 )
 async def get_reconciliation(
-    reconciliation_id: ReconciliationId, uow: UnitOfWorkDep, principal: ReaderDep
+    reconciliation_id: RowId, uow: UnitOfWorkDep, principal: ReaderDep
 ) -> ReconciliationPublic:
     return await service.reconciliation(
         uow, principal=principal, reconciliation_id=reconciliation_id

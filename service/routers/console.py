@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -82,6 +82,16 @@ PROBLEM_TEXT = {
 
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
+
+
+class Flashed(TypedDict):
+    message: str | None
+    error: str | None
+
+
+def flashed(request: Request) -> Flashed:
+    """The notice (`?msg=`) and error (`?error=`) a form's redirect back to its page carried."""
+    return Flashed(message=request.query_params.get("msg"), error=request.query_params.get("error"))
 
 
 def _query_string(values: dict[str, Any]) -> str:
@@ -196,8 +206,7 @@ async def one(request: Request, violation_id: int, session: SessionDep, user: Us
         },
         names=known,
         steps={key: step.label for key, step in STEPS.items()},
-        message=request.query_params.get("msg"),
-        error=request.query_params.get("error"),
+        **flashed(request),
     )
 
 

@@ -21,7 +21,7 @@ from service.console import session as console
 from service.console.views import page, problem_words
 from service.errors import ServiceError
 from service.policy_versions.service import get_version, list_versions
-from service.routers.console import UserDep, guard
+from service.routers.console import UserDep, flashed, guard
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
@@ -42,12 +42,7 @@ async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: 
 
 @router.get("/keys")
 async def keys_page(request: Request, session: SessionDep, user: UserDep) -> Response:
-    return await _keys_page(
-        session,
-        user,
-        message=request.query_params.get("msg"),
-        error=request.query_params.get("error"),
-    )
+    return await _keys_page(session, user, **flashed(request))
 
 
 @router.post("/keys")

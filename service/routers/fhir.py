@@ -15,7 +15,7 @@ from fhir.resources.R4B.task import Task
 from pydantic import BaseModel, ValidationError
 
 from service.auth.deps import AuditorOrHospitalDep, HospitalDep
-from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep, HospitalsDep
+from service.deps import AdmissionContextDep
 from service.errors import FieldProblem, ServiceError
 from service.fhir import claims, eligibility, tasks
 from service.fhir.capability import capability_statement
@@ -148,15 +148,13 @@ async def submit_claim(
     request: Request,
     uow: UnitOfWorkDep,
     principal: HospitalDep,
-    catalog: CatalogDep,
-    hospitals: HospitalsDep,
-    window: DateWindowDep,
+    admission_context: AdmissionContextDep,
     if_none_exist: Annotated[str | None, Header(max_length=300)] = None,
 ) -> Response:
     assert principal.hospital_code is not None
     claim = await read_resource(request, Claim)
     fields = claims.settlement_request(claim)
-    desk = Desk(catalog, hospitals, principal.hospital_code, window)
+    desk = Desk.of(admission_context, principal.hospital_code)
     with expressions(claims.FIELDS):
         if claim.use == "predetermination":
             preview = build(SettlementPreviewCreate, fields, claims.FIELDS)

@@ -19,7 +19,6 @@ router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
 
 @router.get(
     "",
-    response_model=Indicators,
     responses=problem_responses(401, 403, 404, 422),
     summary="One-stop, no-deposit, reimbursement, out-of-catalogue, in-county and problem figures",
 )

@@ -119,7 +119,6 @@ router = APIRouter(prefix="/nhsa", tags=["nhsa"], route_class=NhsaRoute)
 
 @router.post(
     "",
-    response_model=Answer,
     responses=problem_responses(401, 403, 422, 503),
     summary="NHSA-style message (1101, 2401, 2404, 2303, 2304, 2305, 3101)",
     description=(

@@ -1,13 +1,17 @@
-"""Query parameters the list routes share: an optional code filter and a capped `limit`."""
+"""Parameters the routes share: a row id in the path, and for lists an optional code filter
+and a capped `limit`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 
 from service.clearing.schemas import CODE
 from service.deps import SettingsDep
+
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""A stored row's id in the path (a positive BIGINT): a larger number is a 422, not a 500."""
 
 CodeFilter = Annotated[str | None, Query(max_length=32, pattern=CODE)]
 """An optional hospital or fund code to narrow a list to (letters, digits, `_`, `-`)."""

@@ -71,7 +71,6 @@ class PolicyVersionDetail(PolicyVersionPublic):
 @router.post(
     "",
     status_code=201,
-    response_model=PolicyVersionPublic,
     responses={
         200: {"model": PolicyVersionPublic, "description": "The same version was already stored"},
         **problem_responses(401, 403, 409, 422),
@@ -98,7 +97,7 @@ async def create_policy(
     return PolicyVersionPublic.model_validate(version, from_attributes=True)
 
 
-@router.get("", response_model=list[PolicyVersionPublic], responses=problem_responses(401))
+@router.get("", responses=problem_responses(401))
 async def get_policies(
     session: SessionDep, _: PrincipalDep, region: str | None = None
 ) -> list[PolicyVersionPublic]:
@@ -112,7 +111,6 @@ async def get_policies(
 
 @router.get(
     "/history",
-    response_model=list[PolicyVersionEventPublic],
     responses=problem_responses(401),
     summary="The version history: loads, successions, withdrawals (who, when, why)",
 )
@@ -125,7 +123,6 @@ async def get_policy_history(
 
 @router.post(
     "/{withdraw_hash}/withdrawal",
-    response_model=PolicyVersionPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Withdraw a version not yet in effect that has settled nothing (admin)",
 )
@@ -152,7 +149,6 @@ async def withdraw_policy_version(
 
 @router.get(
     "/{content_hash}",
-    response_model=PolicyVersionDetail,
     responses=problem_responses(401, 404),
 )
 async def get_policy(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
@@ -23,7 +23,7 @@ from service.receivables.schemas import (
     ReminderCreate,
     ScheduleCreate,
 )
-from service.routers.params import CodeFilter, capped_limit
+from service.routers.params import CodeFilter, RowId, capped_limit
 from service.routers.replays import answer_replayed, replay_doc
 from service.unit_of_work import UnitOfWorkDep
 
@@ -32,7 +32,6 @@ router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
 _REPLAYED = replay_doc(
     "the receivable, as the same request left it before (a replay)", "ReceivablePublic"
 )
-ReceivableId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 Limit = Annotated[int, capped_limit(100)]
 
 
@@ -53,7 +52,6 @@ def _post(
 
 @router.get(
     "",
-    response_model=list[ReceivablePublic],
     responses=problem_responses(401, 403, 422),
     summary="The receivable of a settlement (empty: none, or not yours to see)",
 )
@@ -68,7 +66,6 @@ async def by_settlement(
 
 @router.get(
     "/overdue",
-    response_model=OverdueSummary,
     responses=problem_responses(401, 403, 422),
     summary="逾期清单: open receivables past due (or with an instalment past due)",
 )
@@ -88,7 +85,6 @@ async def overdue(
 
 @router.get(
     "/indicators",
-    response_model=indicators.PayAfterTreatmentIndicators,
     responses=problem_responses(401, 403, 422),
     summary="先诊疗后付费 indicators per hospital and county: share settled under it, "
     "collection rate, overdue amount and age",
@@ -103,7 +99,6 @@ async def pay_after_treatment_indicators(
 
 @router.get(
     "/defaulters",
-    response_model=list[MarkPublic],
     responses=problem_responses(401, 403, 422),
     summary="Defaulter marks and their removals (who, by whom, when), newest first",
 )
@@ -123,11 +118,10 @@ async def defaulter_history(
 
 @router.get(
     "/{receivable_id}",
-    response_model=ReceivablePublic,
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_receivable(
-    receivable_id: ReceivableId, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
+    receivable_id: RowId, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
 ) -> ReceivablePublic:
     return await service.get(uow, principal=principal, receivable_id=receivable_id)
 
@@ -138,7 +132,7 @@ async def get_receivable(
     replays=True,
 )
 async def pay(
-    receivable_id: ReceivableId,
+    receivable_id: RowId,
     body: ReceivablePaymentCreate,
     response: Response,
     uow: UnitOfWorkDep,
@@ -158,7 +152,7 @@ async def pay(
     replays=True,
 )
 async def schedule(
-    receivable_id: ReceivableId,
+    receivable_id: RowId,
     body: ScheduleCreate,
     response: Response,
     uow: UnitOfWorkDep,
@@ -174,7 +168,7 @@ async def schedule(
 
 @_post("/{receivable_id}/reminders", "催缴: record a reminder sent to the patient")
 async def remind(
-    receivable_id: ReceivableId, body: ReminderCreate, uow: UnitOfWorkDep, principal: HospitalDep
+    receivable_id: RowId, body: ReminderCreate, uow: UnitOfWorkDep, principal: HospitalDep
 ) -> ReceivablePublic:
     return await service.remind(uow, principal=principal, receivable_id=receivable_id, body=body)
 
@@ -185,7 +179,7 @@ async def remind(
     model=MarkPublic,
 )
 async def mark_defaulter(
-    receivable_id: ReceivableId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
+    receivable_id: RowId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
 ) -> MarkPublic:
     return await defaulters.mark(uow, principal=principal, receivable_id=receivable_id, body=body)
 
@@ -196,6 +190,6 @@ async def mark_defaulter(
     model=MarkPublic,
 )
 async def unmark_defaulter(
-    receivable_id: ReceivableId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
+    receivable_id: RowId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
 ) -> MarkPublic:
     return await defaulters.unmark(uow, principal=principal, receivable_id=receivable_id, body=body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse
 
 from service.admissions.schemas import VISIT_ID_PATTERN
@@ -12,6 +12,7 @@ from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.deps import AdmissionContextDep, SettingsDep
 from service.errors import problem_responses
 from service.idtext import NoResidentId
+from service.routers.params import RowId
 from service.routers.replays import REPLAYED
 from service.settlements import service
 from service.settlements.desk import Desk
@@ -26,8 +27,6 @@ from service.settlements.slip import render_slip, slip_headers
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
-
-SettlementId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post(
@@ -81,12 +80,11 @@ async def create_settlement(
 @router.post(
     "/{settlement_id}/reversal",
     status_code=201,
-    response_model=SettlementPublic,
     responses=problem_responses(401, 403, 404, 409, 422, 503),
     summary="Reverse a settlement (冲销): restores every accumulator it moved, at most once",
 )
 async def reverse_settlement(
-    settlement_id: SettlementId,
+    settlement_id: RowId,
     body: ReversalCreate,
     uow: UnitOfWorkDep,
     principal: HospitalDep,
@@ -103,7 +101,6 @@ async def reverse_settlement(
 
 @router.get(
     "",
-    response_model=list[SettlementPublic],
     responses=problem_responses(401, 403, 422),
     summary="A visit's settlements (the owning hospital; auditors within their region)",
 )
@@ -131,7 +128,7 @@ async def list_settlements(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def get_settlement(
-    settlement_id: SettlementId,
+    settlement_id: RowId,
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     trace: TraceQuery = "full",
@@ -147,7 +144,7 @@ async def get_settlement(
     summary="The printable one-stop settlement slip (一站式结算单)",
 )
 async def settlement_slip(
-    settlement_id: SettlementId,
+    settlement_id: RowId,
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     layout: Annotated[

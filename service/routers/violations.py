@@ -39,7 +39,6 @@ ExportFormat = Literal["csv", "xlsx"]
 
 @router.get(
     "",
-    response_model=ViolationPage,
     responses=problem_responses(401, 403, 422),
     summary="Violations in the caller's scope, keyset-paged (newest first by default)",
 )
@@ -89,7 +88,6 @@ async def export_ledger(
 
 @router.get(
     "/scoreboard",
-    response_model=Scoreboard,
     responses=problem_responses(401, 403, 422),
     summary="Deduction points per county and hospital over a period, ranked",
 )
@@ -115,7 +113,6 @@ async def export_scoreboard(
 
 @router.get(
     "/verify",
-    response_model=VerifyReport,
     responses=problem_responses(401, 403),
     summary="Recompute every county chain in scope; intact, or the first broken record",
 )
@@ -125,7 +122,6 @@ async def verify(session: SessionDep, principal: AuditorDep) -> VerifyReport:
 
 @router.post(
     "/verify",
-    response_model=VerifyReport,
     responses=problem_responses(401, 403, 422),
     summary="Verify against exported chain heads: also catches a cut tail or a deleted chain",
     description=(
@@ -142,7 +138,6 @@ async def verify_against_heads(
 
 @router.get(
     "/chain-heads",
-    response_model=ChainHeads,
     responses=problem_responses(401, 403),
     summary="Each chain's head (seq, hash): keep it to detect a later truncation",
 )
@@ -152,7 +147,6 @@ async def get_chain_heads(session: SessionDep, principal: AuditorDep) -> ChainHe
 
 @router.get(
     "/{violation_id}",
-    response_model=ViolationDetail,
     responses=problem_responses(401, 403, 404),
     summary="One violation with its evidence and full history",
 )
@@ -166,7 +160,6 @@ async def get_one(
 @router.post(
     "/{violation_id}/transitions",
     status_code=201,
-    response_model=ViolationDetail,
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Move a violation through rectification (挂账销号)",
 )

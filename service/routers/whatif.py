@@ -16,7 +16,6 @@ router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
 @router.post(
     "/whatif",
-    response_model=WhatIfPublic,
     responses=problem_responses(401, 403, 404, 422),
     summary="Re-settle a year under a proposed policy and compare (auditor, admin); stores nothing",
 )

@@ -25,7 +25,6 @@ PlanYearQuery = Annotated[int, Query(ge=1, le=9998)]
 
 @router.post(
     "/runs",
-    response_model=YearEndRunPublic,
     responses=problem_responses(401, 403, 404, 409, 422, 503),
     summary="Run the year-end top-up of a region's ended plan year (auditor, admin)",
     description="Books, per person and `year_end` entry, the year's figure less what earlier "
@@ -45,7 +44,6 @@ async def post_run(
 
 @router.get(
     "/payments",
-    response_model=YearEndLedger,
     responses=problem_responses(401, 403, 404, 422),
     summary="What the year-end runs booked for a region's plan year, and each fund's total",
 )
