@@ -29,6 +29,11 @@ def redact(text: str) -> str:
     return _ID_LIKE.sub(lambda m: m.group(1) + "********" + m.group(2)[-4:], text)
 
 
+# json.dumps(entry, ensure_ascii=False, default=str) without building the encoder for every line
+# (json.dumps reuses its own only for the default options).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
 class JsonFormatter(logging.Formatter):
     _second: int = -1
     _stamp: str = ""
@@ -57,7 +62,7 @@ class JsonFormatter(logging.Formatter):
             entry.update({k: redact(v) if isinstance(v, str) else v for k, v in extra.items()})
         if record.exc_info:
             entry["exc"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str) -> None:

@@ -26,7 +26,7 @@ from service.china_time import today
 from service.errors import NotFound
 from service.identity import identify
 from service.persons.person_status import PersonStatus
-from service.persons.service import resolve_status
+from service.persons.service import recalled, resolve_status
 from service.policy import CompiledPolicy, Visit
 from service.policy_versions.errors import NoPolicyInForce
 from service.regions.service import in_pooling_region, location_of
@@ -82,10 +82,15 @@ class StatusReader:
 async def person_status(
     session: AsyncSession, *, ctx: AdmissionContext, principal: Principal, id_number: str, on: date
 ) -> PersonStatusPublic:
-    normalised, resident = identify(ctx.hasher, id_number)
-    status = await resolve_status(
-        session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
-    )
+    warm = recalled(ctx.lookup, ctx.hasher, id_number)
+    if warm is not None:
+        masked, status = warm
+    else:
+        normalised, resident = identify(ctx.hasher, id_number)
+        status = await resolve_status(
+            session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
+        )
+        masked = resident.masked
     record = status.record
     if record is not None and principal.role is Role.AUDITOR:
         if not principal.sees_region(record.insured_county):
@@ -101,7 +106,7 @@ async def person_status(
             insured_county=record.insured_county,
             deposit_intended_fen=0,
         )
-    return _public(resident.masked, on, status, policy, assessment, assumed)
+    return _public(masked, on, status, policy, assessment, assumed)
 
 
 async def _policy(
