@@ -38,7 +38,7 @@ class _Param:
     name: str  # the endpoint's argument
     key: str  # the name in the path or query string
     loc: tuple[str, str]  # ("query", "on"), as FastAPI locates its errors
-    adapter: TypeAdapter[Any]
+    validate: Callable[[Any], Any]  # the TypeAdapter's core validator (no wrapper frame)
     required: bool
     default: Any
 
@@ -50,7 +50,7 @@ class _Param:
                 )
             return self.default
         try:
-            return self.adapter.validate_python(given)
+            return self.validate(given)
         except ValidationError as exc:
             errors.extend(
                 {**e, "loc": (*self.loc, *e["loc"])} for e in exc.errors(include_url=False)
@@ -156,11 +156,12 @@ def _param(field: Any, where: str, route: str) -> _Param:
     info = field.field_info
     if get_origin(info.annotation) in _SEQUENCES or info.annotation in _SEQUENCES:
         raise TypeError(f"{route} cannot be a FlatRoute: {field.name} takes several values")
+    adapter = TypeAdapter[Any](Annotated[info.annotation, info])  # type: ignore[arg-type]
     return _Param(
         name=field.name,
         key=field.alias,
         loc=(where, field.alias),
-        adapter=TypeAdapter[Any](Annotated[info.annotation, info]),  # type: ignore[arg-type]
+        validate=adapter.validator.validate_python,
         required=info.is_required(),
         default=None if info.is_required() else info.get_default(call_default_factory=True),
     )
