@@ -8,7 +8,9 @@ needs none of that: `FlatRoute` calls each dependency with the request, validate
 parameter with a pydantic adapter built once from the parameter's own declaration (errors located
 as FastAPI locates them, so a bad parameter gets the same 422), and calls the endpoint. The route
 is declared as usual, so the OpenAPI document, its security scheme and its parameters are
-FastAPI's. A route that does not fit is refused when the app is built, never served differently.
+FastAPI's. It is served without the two exit stacks FastAPI opens per request for dependencies
+with `yield`, which it refuses (`_respond`); errors still go to the app's exception handlers. A
+route that does not fit is refused when the app is built, never served differently.
 """
 
 from __future__ import annotations

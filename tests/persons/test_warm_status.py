@@ -4,7 +4,7 @@ form, and every invalid number, still goes through the whole check."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -26,6 +26,19 @@ def registry() -> Iterator[respx.MockRouter]:
         yield router
 
 
+Ask = Callable[[str], Awaitable[httpx.Response]]
+
+
+@pytest.fixture
+def ask(client: httpx.AsyncClient, hospital_headers: dict[str, str]) -> Ask:
+    """A hospital's status check of a number."""
+
+    async def get(number: str) -> httpx.Response:
+        return await client.get(f"/v1/persons/{number}/status", headers=hospital_headers)
+
+    return get
+
+
 @pytest.fixture
 def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The numbers the status check ran the whole check on."""
@@ -41,14 +54,11 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def test_a_number_in_its_normal_form_is_checked_once_then_recalled(
-    client: httpx.AsyncClient,
-    hospital_headers: dict[str, str],
-    registry: respx.MockRouter,
-    checks: list[str],
+    ask: Ask, registry: respx.MockRouter, checks: list[str]
 ) -> None:
     lookups = person_route(registry, ID).respond(200, json=factories.registry_person())
-    first = await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
-    second = await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
+    first = await ask(ID)
+    second = await ask(ID)
     assert first.status_code == second.status_code == 200, second.text
     assert checks == [ID]  # the second was recalled
     assert lookups.call_count == 1
@@ -57,32 +67,32 @@ async def test_a_number_in_its_normal_form_is_checked_once_then_recalled(
     assert {**second.json(), "source": None} == {**first.json(), "source": None}
 
 
-async def test_another_form_of_a_recalled_number_is_checked_and_answers_the_same(
-    client: httpx.AsyncClient,
-    hospital_headers: dict[str, str],
-    registry: respx.MockRouter,
-    checks: list[str],
-) -> None:
+@pytest.fixture
+async def warm(ask: Ask, registry: respx.MockRouter, checks: list[str]) -> dict[str, Any]:
+    """The first status check of ID (the registry asked, the number checked): its answer."""
     person_route(registry, ID).respond(200, json=factories.registry_person())
-    warm = await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
+    first = await ask(ID)
+    assert first.status_code == 200, first.text
+    answer: dict[str, Any] = first.json()
+    return answer
+
+
+async def test_another_form_of_a_recalled_number_is_checked_and_answers_the_same(
+    ask: Ask, warm: dict[str, Any], checks: list[str]
+) -> None:
     typed = ID.translate(FULL_WIDTH)  # as a Chinese input method types it
-    other = await client.get(f"/v1/persons/{typed}/status", headers=hospital_headers)
+    other = await ask(typed)
     assert other.status_code == 200, other.text
     assert checks == [ID, typed]
-    assert other.json()["person_masked"] == warm.json()["person_masked"]
-    assert other.json()["pay_after_treatment"] == warm.json()["pay_after_treatment"]
+    assert other.json()["person_masked"] == warm["person_masked"]
+    assert other.json()["pay_after_treatment"] == warm["pay_after_treatment"]
 
 
 async def test_an_invalid_number_is_refused_while_a_valid_one_is_warm(
-    client: httpx.AsyncClient,
-    hospital_headers: dict[str, str],
-    registry: respx.MockRouter,
-    checks: list[str],
+    ask: Ask, warm: dict[str, Any], checks: list[str]
 ) -> None:
-    person_route(registry, ID).respond(200, json=factories.registry_person())
-    assert (await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)).is_success
     wrong_check = ID[:17] + ("0" if ID[17] != "0" else "1")
-    refused = await client.get(f"/v1/persons/{wrong_check}/status", headers=hospital_headers)
+    refused = await ask(wrong_check)
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "invalid_resident_id"
     assert wrong_check not in refused.text
@@ -90,14 +100,11 @@ async def test_an_invalid_number_is_refused_while_a_valid_one_is_warm(
 
 
 async def test_a_warm_check_makes_no_session(
-    app: FastAPI,
-    client: httpx.AsyncClient,
-    hospital_headers: dict[str, str],
-    registry: respx.MockRouter,
+    app: FastAPI, ask: Ask, registry: respx.MockRouter
 ) -> None:
-    app.state.key_cache.ttl = 60
+    app.state.key_cache.ttl = 60  # the key from memory too
     person_route(registry, ID).respond(200, json=factories.registry_person())
-    assert (await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)).is_success
+    assert (await ask(ID)).is_success
     maker = app.state.sessionmaker
     made: list[object] = []
 
@@ -107,11 +114,11 @@ async def test_a_warm_check_makes_no_session(
 
     app.state.sessionmaker = counting
     try:
-        warm = await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
+        warm = await ask(ID)
         assert warm.status_code == 200, warm.text
         assert made == []
         app.state.policies.invalidate()  # the policies must be read again: a session is made
-        cold = await client.get(f"/v1/persons/{ID}/status", headers=hospital_headers)
+        cold = await ask(ID)
         assert cold.status_code == 200, cold.text
         assert len(made) == 1
     finally:
