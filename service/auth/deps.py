@@ -8,6 +8,7 @@ from typing import Annotated, Any, NamedTuple
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
+from starlette.types import Scope
 
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
 from service.auth.principal import Principal, Role
@@ -48,6 +49,15 @@ def _bearer(request: Request) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def _api_key(scope: Scope) -> str | None:
+    """request.headers.get("x-api-key") without building a Headers: the first X-API-Key
+    (ASGI servers lower-case header names)."""
+    for name, value in scope["headers"]:
+        if name == b"x-api-key":
+            return value.decode("latin-1")  # type: ignore[no-any-return]
+    return None
+
+
 _PRINCIPAL = "settlecheck.principal"  # the request's authenticated principal, in its scope
 
 
@@ -86,7 +96,8 @@ async def authenticate(request: Request, token: str | None) -> Principal:
     if principal is None:
         raise _unauthenticated("this API key has been revoked")
     await state.rate_limiter.hit(principal.key_id)
-    request.state.principal = principal
+    # request.state.principal, without building a State for it (the dict State wraps)
+    request.scope.setdefault("state", {})["principal"] = principal
     request.scope[_PRINCIPAL] = principal
     return principal
 
@@ -115,7 +126,7 @@ class _KeyOfRoles(APIKeyHeader):
         self.roles = roles
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        principal = await authenticate(request, request.headers.get("x-api-key"))
+        principal = await authenticate(request, _api_key(request.scope))
         if principal.role not in self.roles:
             names = ", ".join(sorted(r.value for r in self.roles))
             raise Forbidden(f"this operation is for {names} keys; yours is {principal.role.value}")

@@ -26,7 +26,7 @@ from service.china_time import today
 from service.errors import NotFound
 from service.identity import identify
 from service.persons.person_status import PersonStatus
-from service.persons.service import resolve_status
+from service.persons.service import recalled, resolve_status
 from service.policy import CompiledPolicy, Visit
 from service.policy_versions.errors import NoPolicyInForce
 from service.regions.service import in_pooling_region, location_of
@@ -82,10 +82,15 @@ class StatusReader:
 async def person_status(
     session: AsyncSession, *, ctx: AdmissionContext, principal: Principal, id_number: str, on: date
 ) -> PersonStatusPublic:
-    normalised, resident = identify(ctx.hasher, id_number)
-    status = await resolve_status(
-        session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
-    )
+    warm = recalled(ctx.lookup, ctx.hasher, id_number)
+    if warm is not None:
+        masked, status = warm
+    else:
+        normalised, resident = identify(ctx.hasher, id_number)
+        status = await resolve_status(
+            session, lookup=ctx.lookup, id_number=normalised, person_key=resident.person_key
+        )
+        masked = resident.masked
     record = status.record
     if record is not None and principal.role is Role.AUDITOR:
         if not principal.sees_region(record.insured_county):
@@ -101,7 +106,7 @@ async def person_status(
             insured_county=record.insured_county,
             deposit_intended_fen=0,
         )
-    return _public(resident.masked, on, status, policy, assessment, assumed)
+    return _public(masked, on, status, policy, assessment, assumed)
 
 
 async def _policy(
@@ -156,56 +161,61 @@ def _public(
     assessment: Assessment | None,
     assumed: str,
 ) -> PersonStatusPublic:
+    """The answer, validated once: its own parts are given as dicts, which pydantic validates
+    into their models inside the one call (each model built apart is a Python call more)."""
     record = status.record
     cards = [c.valid_to for c in record.chronic_cards] if record else []
     doctor = record.family_doctor if record else None
-    return PersonStatusPublic(
-        person_masked=masked,
-        on=on,
-        registered=status.registered,
-        covered=assessment.covered if assessment else _covered_without_policy(status),
-        deceased=record.deceased if record else None,
-        insured_county=record.insured_county if record else None,
-        categories=categories_public(assessment, policy) if assessment and policy else [],
-        family_doctor=FamilyDoctorPublic(contracted=doctor.contracted, valid_to=doctor.valid_to)
-        if doctor
-        else None,
-        chronic_card_valid_to=max(cards, default=None),
-        pay_after_treatment=_eligibility(status, assessment),
-        assumed_visit=assumed,
-        warnings=_warnings(status, assessment),
-        source=source_public(status),
-        policy=PolicyRef(
-            region_code=policy.region_code, version=policy.version, content_hash=policy.content_hash
-        )
-        if policy
-        else None,
+    return PersonStatusPublic.model_validate(
+        {
+            "person_masked": masked,
+            "on": on,
+            "registered": status.registered,
+            "covered": assessment.covered if assessment else _covered_without_policy(status),
+            "deceased": record.deceased if record else None,
+            "insured_county": record.insured_county if record else None,
+            "categories": categories_public(assessment, policy) if assessment and policy else [],
+            "family_doctor": {"contracted": doctor.contracted, "valid_to": doctor.valid_to}
+            if doctor
+            else None,
+            "chronic_card_valid_to": max(cards, default=None),
+            "pay_after_treatment": _eligibility(status, assessment),
+            "assumed_visit": assumed,
+            "warnings": _warnings(status, assessment),
+            "source": source_public(status),
+            "policy": {
+                "region_code": policy.region_code,
+                "version": policy.version,
+                "content_hash": policy.content_hash,
+            }
+            if policy
+            else None,
+        }
     )
 
 
-def _eligibility(status: PersonStatus, assessment: Assessment | None) -> PayAfterTreatment:
+def _eligibility(status: PersonStatus, assessment: Assessment | None) -> dict[str, Any]:
+    """PayAfterTreatment's fields."""
     if assessment is not None:
-        return PayAfterTreatment(eligible=assessment.eligible, reasons=list(assessment.reasons))
+        return {"eligible": assessment.eligible, "reasons": list(assessment.reasons)}
     if not status.known:
         code = status.unknown_code
-        return PayAfterTreatment(
-            eligible=None, reasons=["STATUS_UNKNOWN", code] if code else ["STATUS_UNKNOWN"]
-        )
+        return {"eligible": None, "reasons": ["STATUS_UNKNOWN", *([code] if code else [])]}
     if status.record is None:
-        return PayAfterTreatment(eligible=False, reasons=["NOT_REGISTERED"])
-    return PayAfterTreatment(eligible=None, reasons=["NO_POLICY_IN_FORCE"])
+        return {"eligible": False, "reasons": ["NOT_REGISTERED"]}
+    return {"eligible": None, "reasons": ["NO_POLICY_IN_FORCE"]}
 
 
-def _warnings(status: PersonStatus, assessment: Assessment | None) -> list[NoticePublic]:
-    """The assessment's notices; without one (no policy in force, or the status unknown) at
-    least where the answer came from and why it is unknown."""
+def _warnings(status: PersonStatus, assessment: Assessment | None) -> list[dict[str, str]]:
+    """The assessment's notices (NoticePublic's fields); without one (no policy in force, or
+    the status unknown) at least where the answer came from and why it is unknown."""
     if assessment is not None:
-        return [NoticePublic(code=n.code, message=n.message) for n in assessment.notices]
-    notices = [NoticePublic(code=n.code, message=n.message) for n in source_notices(status)]
+        return [{"code": n.code, "message": n.message} for n in assessment.notices]
+    notices = [{"code": n.code, "message": n.message} for n in source_notices(status)]
     if not status.known:
         message = f"Eligibility cannot be determined: {status.unknown_reason}. Confirm the "
         message += "status before taking any deposit."
-        notices.append(NoticePublic(code="STATUS_UNKNOWN", message=message))
+        notices.append({"code": "STATUS_UNKNOWN", "message": message})
     return notices
 
 

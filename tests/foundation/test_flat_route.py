@@ -33,7 +33,7 @@ AppName = Annotated[str, Depends(_app_name)]
 
 def _app() -> FastAPI:
     app = FastAPI(title="parity")
-    for prefix, route_class in (("/plain", APIRoute), ("/flat", FlatRoute)):
+    for prefix, route_class in (("/plain", APIRoute), ("/flat", FlatRoute), ("/direct", FlatRoute)):
         router = APIRouter(prefix=prefix, route_class=route_class)
 
         @router.get("/{item}/look")
@@ -58,7 +58,10 @@ def _app() -> FastAPI:
                 }
             )
 
-        app.include_router(router)
+        if prefix == "/direct":  # as service/routers adds them: the route's own app serves
+            app.router.routes.extend(router.routes)
+        else:  # FastAPI serves an included route through its own request_response
+            app.include_router(router)
     return app
 
 
@@ -80,8 +83,9 @@ async def test_a_flat_route_answers_as_fastapis_route_does(query: dict[str, str]
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         plain = await client.get("/plain/a1/look", params=query, headers={"x-key": "k"})
         flat = await client.get("/flat/a1/look", params=query, headers={"x-key": "k"})
-    assert flat.status_code == plain.status_code
-    assert flat.json() == plain.json()
+        direct = await client.get("/direct/a1/look", params=query, headers={"x-key": "k"})
+    assert flat.status_code == direct.status_code == plain.status_code
+    assert flat.json() == direct.json() == plain.json()
     if plain.status_code == 200:
         assert flat.json()["caller"] == "k"
         assert flat.json()["name"] == "parity"
@@ -95,8 +99,9 @@ async def test_the_key_is_checked_before_the_parameters() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         plain = await client.get("/plain/a1/look", params={"needed": "x"})
         flat = await client.get("/flat/a1/look", params={"needed": "x"})
-    assert plain.status_code == flat.status_code == 401
-    assert flat.json() == plain.json()
+        direct = await client.get("/direct/a1/look", params={"needed": "x"})
+    assert plain.status_code == flat.status_code == direct.status_code == 401
+    assert flat.json() == direct.json() == plain.json()
 
 
 def _refused(build: Any) -> str:
@@ -145,6 +150,13 @@ def test_a_route_a_flat_route_cannot_serve_alike_is_refused_when_built() -> None
     assert "'x' is not an async function" in _refused(sync)
     assert "tag takes several values" in _refused(many)
     assert "the request itself" in _refused(raw)
+
+    def limited(router: APIRouter) -> None:
+        @router.get("/l", max_body_size=1024)
+        async def lim() -> Response:
+            return Response()
+
+    assert "a body size limit" in _refused(limited)
 
 
 async def test_an_endpoint_that_returns_a_model_is_a_mistake_not_an_answer() -> None:
