@@ -80,18 +80,30 @@ async def admit(
         uow.session, insured_region=body.insured_county, on=admitted_on
     )
     visit = _visit(body, hospital, admitted_on, policy)
+    deposit_intended_fen = yuan_to_fen(body.deposit_intended)
     judge = partial(
         assess,
         status=status,
         policy=policy,
         visit=visit,
         insured_county=body.insured_county,
-        deposit_intended_fen=yuan_to_fen(body.deposit_intended),
+        deposit_intended_fen=deposit_intended_fen,
     )
     event = _event("admitted", actor, {"source": status.source.value})
 
     def admission(assessment: Assessment) -> tuple[dict[str, Any], Callable[..., Any]]:
-        row = _admission(body, hospital, resident, status, assessment, policy, request_hash)
+        row = _admission(
+            body,
+            hospital,
+            resident,
+            status,
+            assessment,
+            policy,
+            request_hash,
+            # as judged, not worked out again
+            location=visit.location,
+            deposit_intended_fen=deposit_intended_fen,
+        )
         answer = partial(admission_body, row, assessment=assessment, policy=policy, status=status)
         row["response"] = answer(violations=[])
         return row, answer
@@ -168,6 +180,9 @@ def _admission(
     assessment: Assessment,
     policy: CompiledPolicy,
     request_hash: str,
+    *,
+    location: str,
+    deposit_intended_fen: int,
 ) -> dict[str, Any]:
     """The admission's row, as the values of its columns."""
     return {
@@ -180,15 +195,13 @@ def _admission(
         "insured_county": body.insured_county,
         "visit_type": body.visit_type,
         "admitted_at": body.admitted_at.astimezone(UTC),
-        "location": location_of(
-            hospital_county=hospital.county_code, insured_county=body.insured_county
-        ),
+        "location": location,
         "referred": body.referral.referred,
         "referral_no": body.referral.referral_no,
         "categories": sorted({c.code for c in assessment.categories}),
         "eligible": assessment.eligible,
         "eligibility": {"reasons": list(assessment.reasons), "covered": assessment.covered},
-        "deposit_intended_fen": yuan_to_fen(body.deposit_intended),
+        "deposit_intended_fen": deposit_intended_fen,
         "deposit_allowed_fen": assessment.deposit_allowed_fen,
         "deposit_taken_fen": 0,
         "status_source": status.source.value,

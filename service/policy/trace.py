@@ -14,64 +14,70 @@ __all__ = ["layer_line", "summary_lines"]
 
 def layer_line(p: LayerPlan, r: LayerResult, left_fen: int) -> TraceLine:
     """One line for one layer, with its numbers."""
-    cap = "" if r.cap_left_fen is None else f"; cap left {y(r.cap_left_fen)}"
-    cap_zh = "" if r.cap_left_fen is None else f"；年度限额余 {y(r.cap_left_fen)}"
+    # Each amount is rendered once for both languages.
+    if r.cap_left_fen is None:
+        cap = cap_zh = ""
+    else:
+        cap_left = y(r.cap_left_fen)
+        cap, cap_zh = f"; cap left {cap_left}", f"；年度限额余 {cap_left}"
     zh, en = _WHAT[p.kind](p, r)
+    amount, left = y(r.amount_fen), y(left_fen)
     return TraceLine(
         step=r.code,
-        zh=f"{r.name}：{zh} = {y(r.amount_fen)}{cap_zh}；剩余 {y(left_fen)}",
-        en=f"{r.code}: {en} = {y(r.amount_fen)}{cap}; left {y(left_fen)}",
+        zh=f"{r.name}：{zh} = {amount}{cap_zh}；剩余 {left}",
+        en=f"{r.code}: {en} = {amount}{cap}; left {left}",
     )
 
 
 def _ratio(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
+    base, deductible = y(r.base_fen), y(r.deductible_fen)
     return (
-        f"({y(r.base_fen)} − 起付 {y(r.deductible_fen)}) × {r.ratio}",
-        f"({y(r.base_fen)} − deductible {y(r.deductible_fen)}) × {r.ratio}",
+        f"({base} − 起付 {deductible}) × {r.ratio}",
+        f"({base} − deductible {deductible}) × {r.ratio}",
     )
 
 
 def _bands(p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     # deductible_fen is the part of the threshold this bill filled, not the threshold itself.
+    base, threshold, filled = y(r.base_fen), y(p.threshold_fen), y(r.deductible_fen)
     return (
-        f"年度累计分段，本次合规 {y(r.base_fen)}，起付线 {y(p.threshold_fen)}"
-        f"（本次计入 {y(r.deductible_fen)}）",
-        f"bands on the year's eligible amount, {y(r.base_fen)} this time; threshold "
-        f"{y(p.threshold_fen)}, {y(r.deductible_fen)} of it filled by this bill",
+        f"年度累计分段，本次合规 {base}，起付线 {threshold}（本次计入 {filled}）",
+        f"bands on the year's eligible amount, {base} this time; threshold "
+        f"{threshold}, {filled} of it filled by this bill",
     )
 
 
 def _safety_net(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
+    burden, room = y(r.base_fen), y(r.deductible_fen)
     return (
-        f"个人负担 {y(r.base_fen)}，年度封顶余额 {y(r.deductible_fen)}",
-        f"personal burden {y(r.base_fen)}, room under the yearly cap {y(r.deductible_fen)}",
+        f"个人负担 {burden}，年度封顶余额 {room}",
+        f"personal burden {burden}, room under the yearly cap {room}",
     )
 
 
 def _top_up(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
-    return (
-        f"补足至 {r.ratio}，可补 {y(r.base_fen)}",
-        f"top-up to {r.ratio}, coverable {y(r.base_fen)}",
-    )
+    base = y(r.base_fen)
+    return f"补足至 {r.ratio}，可补 {base}", f"top-up to {r.ratio}, coverable {base}"
 
 
 def _fee_waiver(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
-    return f"减免项目合计 {y(r.base_fen)}", f"waivable lines {y(r.base_fen)}"
+    base = y(r.base_fen)
+    return f"减免项目合计 {base}", f"waivable lines {base}"
 
 
 def _hospital_share(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
-    return (
-        f"医院减免（{r.ratio}），基数 {y(r.base_fen)}",
-        f"borne by the hospital ({r.ratio}), base {y(r.base_fen)}",
-    )
+    base = y(r.base_fen)
+    return f"医院减免（{r.ratio}），基数 {base}", f"borne by the hospital ({r.ratio}), base {base}"
 
 
 def _fixed_amount(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
-    return f"定额支付，基数 {y(r.base_fen)}", f"fixed amount, base {y(r.base_fen)}"
+    base = y(r.base_fen)
+    return f"定额支付，基数 {base}", f"fixed amount, base {base}"
 
 
 def _external(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
-    return f"外部结算金额，基数 {y(r.base_fen)}", f"amount given, base {y(r.base_fen)}"
+    base = y(r.base_fen)
+    return f"外部结算金额，基数 {base}", f"amount given, base {base}"
 
 
 _WHAT: dict[str, Callable[[LayerPlan, LayerResult], tuple[str, str]]] = {
@@ -95,13 +101,14 @@ def summary_lines(
     actual: Decimal,
     findings: tuple[Finding, ...],
 ) -> list[TraceLine]:
+    total, waived, funds, patient = y(total_fen), y(waived_fen), y(funds_fen), y(patient_fen)
     lines = [
         TraceLine(
             "total",
-            f"总费用 {y(total_fen)} = 减免 {y(waived_fen)} + 基金合计 {y(funds_fen)} "
-            f"+ 个人自付 {y(patient_fen)}；实际报销比例 {actual}",
-            f"total {y(total_fen)} = waived {y(waived_fen)} + funds {y(funds_fen)} "
-            f"+ patient {y(patient_fen)}; actual reimbursement ratio {actual}",
+            f"总费用 {total} = 减免 {waived} + 基金合计 {funds} "
+            f"+ 个人自付 {patient}；实际报销比例 {actual}",
+            f"total {total} = waived {waived} + funds {funds} "
+            f"+ patient {patient}; actual reimbursement ratio {actual}",
         )
     ]
     for f in findings:

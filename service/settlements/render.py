@@ -28,6 +28,13 @@ type (the safety net 兜底, a charity fund, ...) is `oth_pay` (docs/nhsa.md, AD
 
 FUND_FIELDS = ("hifp_pay", "hifmi_pay", "maf_pay", "hifes_pay", "hosp_part_amt", "oth_pay")
 
+_ZERO = fen_to_yuan(0)
+"""What most national fields and a skipped layer's amounts read: rendered once, not per field."""
+
+
+def _yuan(fen: int) -> str:
+    return fen_to_yuan(fen) if fen else _ZERO
+
 
 def fund_field(fund_type: str) -> str:
     """The national settlement field a fund type's payment is reported in."""
@@ -41,12 +48,13 @@ def fund_fields(paid_by_fund_type: Iterable[tuple[str, int]], patient_fen: int) 
     paid = dict.fromkeys(FUND_FIELDS, 0)
     for fund_type, fen in paid_by_fund_type:
         paid[fund_field(fund_type)] += fen
+    patient = _yuan(patient_fen)
     return {
-        "fund_pay_sumamt": fen_to_yuan(sum(paid.values())),
-        **{name: fen_to_yuan(fen) for name, fen in paid.items()},
-        "psn_part_amt": fen_to_yuan(patient_fen),
-        "acct_pay": fen_to_yuan(0),
-        "psn_cash_pay": fen_to_yuan(patient_fen),
+        "fund_pay_sumamt": _yuan(sum(paid.values())),
+        **{name: _yuan(fen) for name, fen in paid.items()},
+        "psn_part_amt": patient,
+        "acct_pay": _ZERO,
+        "psn_cash_pay": patient,
     }
 
 
@@ -120,10 +128,10 @@ def national_fields(ctx: Context, result: SettlementResult) -> dict[str, str]:
     return {
         "medfee_sumamt": fen_to_yuan(result.total_fen),
         **fund_fields(paid, result.patient_pays_fen),
-        "fulamt_ownpay_amt": fen_to_yuan(parts.full_self_pay_fen),
-        "overlmt_selfpay": fen_to_yuan(parts.over_limit_fen),
-        "preselfpay_amt": fen_to_yuan(parts.pre_self_pay_fen),
-        "inscp_scp_amt": fen_to_yuan(ctx.bill.in_policy_fen),
+        "fulamt_ownpay_amt": _yuan(parts.full_self_pay_fen),
+        "overlmt_selfpay": _yuan(parts.over_limit_fen),
+        "preselfpay_amt": _yuan(parts.pre_self_pay_fen),
+        "inscp_scp_amt": _yuan(ctx.bill.in_policy_fen),
     }
 
 
@@ -145,22 +153,22 @@ def render(ctx: Context, result: SettlementResult, found: list[Booking]) -> dict
                 "fund_type": r.fund_type,
                 "name": r.name,
                 "applied": r.applied,
-                "base": fen_to_yuan(r.base_fen),
-                "deductible_used": fen_to_yuan(r.deductible_fen),
+                "base": _yuan(r.base_fen),
+                "deductible_used": _yuan(r.deductible_fen),
                 "ratio": r.ratio,
-                "amount": fen_to_yuan(r.amount_fen),
-                "cap_left": None if r.cap_left_fen is None else fen_to_yuan(r.cap_left_fen),
+                "amount": _yuan(r.amount_fen),
+                "cap_left": None if r.cap_left_fen is None else _yuan(r.cap_left_fen),
             }
             for r in result.layers
         ],
         "totals": {
             "total": fen_to_yuan(result.total_fen),
-            "waived": fen_to_yuan(result.waived_fen),
+            "waived": _yuan(result.waived_fen),
             "fund_total": fen_to_yuan(result.funds_total_fen),
             "patient_pays": fen_to_yuan(result.patient_pays_fen),
             "patient_pays_in_capitals": capital_amount(result.patient_pays_fen),
-            "patient_in_policy": fen_to_yuan(result.patient_in_policy_fen),
-            "patient_out_of_policy": fen_to_yuan(result.patient_out_of_policy_fen),
+            "patient_in_policy": _yuan(result.patient_in_policy_fen),
+            "patient_out_of_policy": _yuan(result.patient_out_of_policy_fen),
             "actual_ratio": str(result.actual_ratio),
             "out_of_policy_share": str(result.out_of_policy_share),
         },

@@ -96,7 +96,11 @@ def _public(
     his_settlement_id: str,
     created_at: datetime,
     reversal: SettlementReversal | None = None,
+    fresh: bool = False,
 ) -> SettlementPublic:
+    """`fresh`: the answer was rendered by this request, whose national fields are already the
+    layers' (a stored one may predate a field: `stored_fund_fields` reads them from its layers,
+    parsing the yuan strings again)."""
     reversed_ = None
     if reversal is not None:
         reversed_ = {
@@ -109,7 +113,7 @@ def _public(
     return SettlementPublic.model_validate(
         {
             **result,
-            **render.stored_fund_fields(result),
+            **({} if fresh else render.stored_fund_fields(result)),
             "id": id,
             "status": "settled" if reversal is None else "reversed",
             "his_settlement_id": his_settlement_id,
@@ -348,6 +352,7 @@ async def _settle(
             id=settlement_id,
             his_settlement_id=body.his_settlement_id,
             created_at=row["created_at"],
+            fresh=True,
         ),
         replayed=False,
     )
