@@ -256,6 +256,10 @@ def _fail(exc: Exception) -> Callable[..., Any]:
     return fail
 
 
+def _settling(visit: str, name: str) -> Request:
+    return (name, "POST", "/v1/settlements", "hospital", _json(settlement_request(visit)))
+
+
 async def _stored(side: Side) -> list[Settlement]:
     async with side.app.state.sessionmaker() as s:
         return list((await s.exec(select(Settlement))).all())
@@ -264,35 +268,20 @@ async def _stored(side: Side) -> list[Settlement]:
 OUTAGE = OperationalError("SELECT 1", {}, ConnectionRefusedError("the database is down"))
 
 
-async def test_a_database_outage_answers_alike(
-    sides: tuple[Side, Side], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("owner", "method"),
+    [
+        (SqlSettlementStore, "read_visit"),  # the database down at the first statement
+        # The commit runs before the response: when it fails, the caller hears the failure.
+        (SqlUnitOfWork, "commit"),
+    ],
+)
+async def test_a_database_outage_answers_alike_and_stores_nothing(
+    sides: tuple[Side, Side], monkeypatch: pytest.MonkeyPatch, owner: type, method: str
 ) -> None:
     visit = {await _visit(side) for side in sides}.pop()
-    monkeypatch.setattr(SqlSettlementStore, "read_visit", _fail(OUTAGE))
-    request: Request = (
-        "outage",
-        "POST",
-        "/v1/settlements",
-        "hospital",
-        _json(settlement_request(visit)),
-    )
-    assert await _answers_alike(sides, [request]) == [503]
-
-
-async def test_a_failing_commit_is_the_answer_not_a_201(
-    sides: tuple[Side, Side], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The commit runs before the response: when it fails, the caller hears the failure."""
-    visit = {await _visit(side) for side in sides}.pop()
-    monkeypatch.setattr(SqlUnitOfWork, "commit", _fail(OUTAGE))
-    request: Request = (
-        "commit fails",
-        "POST",
-        "/v1/settlements",
-        "hospital",
-        _json(settlement_request(visit)),
-    )
-    assert await _answers_alike(sides, [request]) == [503]
+    monkeypatch.setattr(owner, method, _fail(OUTAGE))
+    assert await _answers_alike(sides, [_settling(visit, method)]) == [503]
     monkeypatch.undo()
     for side in sides:
         assert await _stored(side) == []
@@ -343,13 +332,7 @@ async def test_an_endpoint_error_after_a_write_rolls_it_back(
         raise RuntimeError("after the write")
 
     monkeypatch.setattr(SqlSettlementStore, "record", recorded_then_broken)
-    request: Request = (
-        "broken",
-        "POST",
-        "/v1/settlements",
-        "hospital",
-        _json(settlement_request(visit)),
-    )
+    request = _settling(visit, "broken")
     assert await _answers_alike(sides, [request]) == [500]
     monkeypatch.undo()
     for side in sides:
@@ -379,13 +362,7 @@ async def test_a_serialization_failure_is_retried_alike(
         return await record(self, *args, **kwargs)
 
     monkeypatch.setattr(SqlSettlementStore, "record", once_contended)
-    request: Request = (
-        "contended",
-        "POST",
-        "/v1/settlements",
-        "hospital",
-        _json(settlement_request(visit)),
-    )
+    request = _settling(visit, "contended")
     answers = []
     for side in sides:
         before = len(calls)

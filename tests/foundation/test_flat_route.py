@@ -169,30 +169,46 @@ def test_a_route_a_flat_route_cannot_serve_alike_is_refused_when_built() -> None
 
     assert "a body size limit" in _refused(limited)
 
-    def generator(router: APIRouter) -> None:
-        @router.post("/g")
-        async def g(x: Annotated[str, Depends(_session)]) -> Response:
-            return Response()
 
-    def two_bodies(router: APIRouter) -> None:
-        @router.post("/t")
-        async def t(a: _Model, b: _Model) -> Response:
-            return Response()
+async def _generator(x: Annotated[str, Depends(_session)]) -> Response:
+    return Response()
 
-    def optional_body(router: APIRouter) -> None:
-        @router.post("/o")
-        async def o(a: _Model | None = None) -> Response:
-            return Response()
 
-    def request_scoped_unit(router: APIRouter) -> None:
-        @router.post("/u")
-        async def u(uow: Annotated[Any, Depends(get_unit_of_work, scope="request")]) -> Response:
-            return Response()
+async def _two_bodies(a: _Model, b: _Model) -> Response:
+    return Response()
 
-    assert "'x' is not an async function" in _refused(generator)
-    assert "its body is not one pydantic model" in _refused(two_bodies)
-    assert "its body is not one pydantic model" in _refused(optional_body)
-    assert "the unit of work other than once as UnitOfWorkDep" in _refused(request_scoped_unit)
+
+async def _optional_body(a: _Model | None = None) -> Response:
+    return Response()
+
+
+async def _request_scoped_unit(
+    uow: Annotated[Any, Depends(get_unit_of_work, scope="request")],
+) -> Response:
+    return Response()
+
+
+async def _two_units(
+    a: Annotated[Any, Depends(get_unit_of_work, scope="function", use_cache=False)],
+    b: Annotated[Any, Depends(get_unit_of_work, scope="function", use_cache=False)],
+) -> Response:
+    return Response()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "refusal"),
+    [
+        (_generator, "'x' is not an async function"),  # a generator other than the unit
+        (_two_bodies, "its body is not one pydantic model"),
+        (_optional_body, "its body is not one pydantic model"),
+        (_request_scoped_unit, "the unit of work other than once as UnitOfWorkDep"),
+        (_two_units, "the unit of work other than once as UnitOfWorkDep"),
+    ],
+)
+def test_a_body_or_generator_a_flat_route_cannot_serve_alike_is_refused(
+    endpoint: Any, refusal: str
+) -> None:
+    assert refusal in _refused(lambda router: router.post("/x")(endpoint))
 
 
 async def test_an_endpoint_that_returns_a_model_is_a_mistake_not_an_answer() -> None:
