@@ -68,7 +68,9 @@ def _plain(app: FastAPI) -> None:
 async def _side(tmp_path: Path, template: Path, name: str) -> AsyncIterator[Side]:
     db = tmp_path / f"{name}.db"
     shutil.copy(template, db)
-    app = create_app(make_settings(f"sqlite+aiosqlite:///{db}"))
+    # Nothing shared between the two sides: no Redis (its status cache would answer the
+    # second side's admission from the first's registry call).
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{db}", redis_url=None))
     flat = sum(isinstance(r, FlatRoute) for r in app.router.routes)
     if name == "plain":
         _plain(app)
@@ -92,7 +94,8 @@ async def _side(tmp_path: Path, template: Path, name: str) -> AsyncIterator[Side
 
 @pytest.fixture
 async def sides(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[tuple[Side, Side]]:
-    # Two databases side by side: SQLite files (one PostgreSQL database would be shared).
+    # Two databases side by side: SQLite files (one PostgreSQL database would be shared),
+    # whichever backend the suite runs on.
     plain = _side(tmp_path, sqlite_template, "plain")
     flat = _side(tmp_path, sqlite_template, "flat")
     yield await anext(plain), await anext(flat)
