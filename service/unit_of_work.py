@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Protocol, TypeVar, cast
 
@@ -163,7 +163,7 @@ async def unit_of_work(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator
         await uow.session.close()  # rolls back whatever did not commit
 
 
-async def get_unit_of_work(request: Request) -> AsyncIterator[SqlUnitOfWork]:
+async def get_unit_of_work(request: Request) -> AsyncGenerator[SqlUnitOfWork, None]:
     """One unit of work per request, committed when the handler returns.
 
     The dependency is function-scoped so the commit happens before the response is sent:

@@ -22,6 +22,7 @@ from service.admissions.service import admit
 from service.auth.deps import AuditorOrHospitalDep, HospitalCallerDep
 from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
+from service.flat_route import flat_post
 from service.routers.replays import REPLAYED
 from service.unit_of_work import UnitOfWorkDep
 
@@ -33,7 +34,8 @@ def _created(body: dict[str, Any], *, replayed: bool) -> JSONResponse:
     return JSONResponse(body, status_code=201, headers={REPLAYED: "true"} if replayed else {})
 
 
-@router.post(
+@flat_post(
+    router,
     "",
     status_code=201,
     response_model=AdmissionPublic,
@@ -73,7 +75,8 @@ async def read_admission(
     return admission_detail(admission)
 
 
-@router.post(
+@flat_post(
+    router,
     "/{visit_id}/deposits",
     status_code=201,
     response_model=DepositPublic,

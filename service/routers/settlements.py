@@ -11,6 +11,7 @@ from service.admissions.schemas import VISIT_ID_PATTERN
 from service.auth.deps import AuditorOrHospitalDep, HospitalCodeDep, HospitalDep
 from service.deps import AdmissionContextDep, SettingsDep
 from service.errors import problem_responses
+from service.flat_route import flat_post
 from service.idtext import NoResidentId
 from service.routers.params import RowId
 from service.routers.replays import REPLAYED
@@ -29,7 +30,8 @@ from service.unit_of_work import UnitOfWorkDep
 router = APIRouter(prefix="/v1/settlements", tags=["settlements"])
 
 
-@router.post(
+@flat_post(
+    router,
     "/preview",
     response_model=SettlementPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
@@ -46,7 +48,8 @@ async def preview_settlement(
     return settlement_response(settlement, trace)
 
 
-@router.post(
+@flat_post(
+    router,
     "",
     status_code=201,
     response_model=SettlementPublic,

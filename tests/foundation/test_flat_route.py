@@ -4,6 +4,7 @@ cannot serve the same way is refused when the app is built."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
 
@@ -12,8 +13,10 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from service.flat_route import FlatRoute
+from service.unit_of_work import get_unit_of_work
 
 
 async def _caller(request: Request) -> str:
@@ -119,6 +122,14 @@ def _sync(request: Request) -> str:
     return "sync"
 
 
+async def _session(request: Request) -> AsyncIterator[str]:
+    yield "a generator dependency that is not the unit of work"
+
+
+class _Model(BaseModel):
+    n: int
+
+
 def test_a_route_a_flat_route_cannot_serve_alike_is_refused_when_built() -> None:
     def body(router: APIRouter) -> None:
         @router.post("/b")
@@ -145,7 +156,7 @@ def test_a_route_a_flat_route_cannot_serve_alike_is_refused_when_built() -> None
         async def r(request: Request) -> Response:
             return Response()
 
-    assert "a body" in _refused(body)
+    assert "its body is not one pydantic model" in _refused(body)
     assert "'_nested' takes more than the request" in _refused(nested)
     assert "'x' is not an async function" in _refused(sync)
     assert "tag takes several values" in _refused(many)
@@ -157,6 +168,47 @@ def test_a_route_a_flat_route_cannot_serve_alike_is_refused_when_built() -> None
             return Response()
 
     assert "a body size limit" in _refused(limited)
+
+
+async def _generator(x: Annotated[str, Depends(_session)]) -> Response:
+    return Response()
+
+
+async def _two_bodies(a: _Model, b: _Model) -> Response:
+    return Response()
+
+
+async def _optional_body(a: _Model | None = None) -> Response:
+    return Response()
+
+
+async def _request_scoped_unit(
+    uow: Annotated[Any, Depends(get_unit_of_work, scope="request")],
+) -> Response:
+    return Response()
+
+
+async def _two_units(
+    a: Annotated[Any, Depends(get_unit_of_work, scope="function", use_cache=False)],
+    b: Annotated[Any, Depends(get_unit_of_work, scope="function", use_cache=False)],
+) -> Response:
+    return Response()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "refusal"),
+    [
+        (_generator, "'x' is not an async function"),  # a generator other than the unit
+        (_two_bodies, "its body is not one pydantic model"),
+        (_optional_body, "its body is not one pydantic model"),
+        (_request_scoped_unit, "the unit of work other than once as UnitOfWorkDep"),
+        (_two_units, "the unit of work other than once as UnitOfWorkDep"),
+    ],
+)
+def test_a_body_or_generator_a_flat_route_cannot_serve_alike_is_refused(
+    endpoint: Any, refusal: str
+) -> None:
+    assert refusal in _refused(lambda router: router.post("/x")(endpoint))
 
 
 async def test_an_endpoint_that_returns_a_model_is_a_mistake_not_an_answer() -> None:
