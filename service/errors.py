@@ -186,13 +186,6 @@ def in_chinese(problem: Problem) -> Problem:
     )
 
 
-def _field_message(problem: FieldProblem) -> str:
-    words = catalog()
-    if problem.code in words.fields:  # a validator's error type
-        return words.fields[problem.code]
-    return words.problems.get(problem.code, ("", problem.message))[1]
-
-
 _HTTP_CODES = {
     401: ("unauthenticated", "Authentication required"),
     403: ("forbidden", "Forbidden"),
