@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from service.money import Amount
-from service.schemas import InputModel
+from service.schemas import REGION_PREFIX, InputModel
 
 CODE = r"^[A-Za-z0-9_-]+$"
 PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -22,7 +22,7 @@ class FundCreate(InputModel):
         pattern=r"^[a-z][a-z0-9_]*$",
         description="the policy layers' fund_type it pays: basic_insurance, critical_illness, ...",
     )
-    region_code: str = Field(pattern=r"^\d{2,6}$", description="insured pools it pays for")
+    region_code: str = Field(pattern=REGION_PREFIX, description="insured pools it pays for")
     name: str = Field(min_length=1, max_length=128)
     owner: str = Field(min_length=1, max_length=128)
 

@@ -17,6 +17,7 @@ from service.auth import Principal, Role
 from service.dates import FilterDay
 from service.indicators.service import indicators_for
 from service.regions.models import Region
+from service.schemas import REGION_PREFIX
 from service.violations.models import violations_table
 from service.violations.scope import ViolationFilter, scope_conditions
 
@@ -94,7 +95,7 @@ async def _findings_by_rule(
 class TrendQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    region: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    region: str | None = Field(default=None, pattern=REGION_PREFIX)
     until: FilterDay | None = Field(default=None, description="A day of the last month shown")
 
 

@@ -14,6 +14,7 @@ from service.auth.issuing import issue_checked_key
 from service.auth.keys import list_keys, revoke_key
 from service.errors import problem_responses
 from service.idtext import Identifier
+from service.schemas import REGION_PREFIX
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -24,7 +25,7 @@ class KeyCreate(BaseModel):
 
     role: Literal["hospital", "auditor", "fund", "admin"]
     hospital_code: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    region_prefix: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    region_prefix: str | None = Field(default=None, pattern=REGION_PREFIX)
     fund_code: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     label: Identifier = Field(default="", max_length=128)
 

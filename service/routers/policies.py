@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth.deps import AdminDep, PrincipalDep
@@ -19,9 +20,14 @@ from service.policy_versions.service import (
     store_policy,
     withdraw_policy,
 )
+from service.schemas import REGION_PREFIX
 from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
+
+RegionPrefixQuery = Annotated[
+    str | None, Query(pattern=REGION_PREFIX, description="Region code or its prefix")
+]
 
 
 class PolicyCreate(BaseModel):
@@ -99,7 +105,7 @@ async def create_policy(
 
 @router.get("", responses=problem_responses(401))
 async def get_policies(
-    session: SessionDep, _: PrincipalDep, region: str | None = None
+    session: SessionDep, _: PrincipalDep, region: RegionPrefixQuery = None
 ) -> list[PolicyVersionPublic]:
     versions = await list_versions(session)
     return [
@@ -115,7 +121,7 @@ async def get_policies(
     summary="The version history: loads, successions, withdrawals (who, when, why)",
 )
 async def get_policy_history(
-    session: SessionDep, _: PrincipalDep, region: str | None = None
+    session: SessionDep, _: PrincipalDep, region: RegionPrefixQuery = None
 ) -> list[PolicyVersionEventPublic]:
     events = await history(session, region=region)
     return [PolicyVersionEventPublic.model_validate(e, from_attributes=True) for e in events]

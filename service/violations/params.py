@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service.admissions.schemas import VisitId
 from service.dates import FILTER_FIRST_DAY, FILTER_LAST_DAY, FilterDay, ordered_period
 from service.errors import FieldProblem, Unprocessable
+from service.schemas import REGION_PREFIX
 from service.violations.schemas import StatusName
 from service.violations.scope import ViolationFilter
 
@@ -21,7 +22,7 @@ DAYS = f"{FILTER_FIRST_DAY.isoformat()} to {FILTER_LAST_DAY.isoformat()}"
 class LedgerQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    region: str | None = Field(default=None, pattern=r"^\d{2,6}$", description="Region prefix")
+    region: str | None = Field(default=None, pattern=REGION_PREFIX, description="Region prefix")
     hospital_code: str | None = Field(default=None, max_length=32, pattern=CODE)
     rule_code: str | None = Field(default=None, max_length=40, pattern=CODE)
     status: StatusName | None = None
@@ -51,7 +52,7 @@ class PageQuery(LedgerQuery):
 class PeriodQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    region: str | None = Field(default=None, pattern=r"^\d{2,6}$")
+    region: str | None = Field(default=None, pattern=REGION_PREFIX)
     from_: FilterDay | None = Field(
         default=None,
         alias="from",

@@ -324,3 +324,28 @@ async def test_a_what_if_proposal_compiles_over_a_succeeded_parent(
         proposal = await proposed_policy(session, county_text("2027-06-01"))
     assert proposal.region_code == "990102"
     assert proposal.effective_from == date(2027, 6, 1)
+
+
+@pytest.mark.parametrize("path", ["/v1/policies", "/v1/policies/history"])
+@pytest.mark.parametrize("region", ["%", "99_102", "9", "9901021", "99\x00", "9" * 5000])
+async def test_a_region_filter_takes_only_a_region_code_or_its_prefix(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], path: str, region: str
+) -> None:
+    answer = await client.get(path, params={"region": region}, headers=admin_headers)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in answer.json()["errors"]] == ["query.region"]
+
+
+async def test_a_region_prefix_lists_the_versions_below_it(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    await _post(client, admin_headers, county_text("2027-01-01"))
+    for path in ("/v1/policies", "/v1/policies/history"):
+        by_prefix = await client.get(path, params={"region": "99"}, headers=admin_headers)
+        everything = await client.get(path, headers=admin_headers)
+        assert by_prefix.status_code == 200, by_prefix.text
+        assert {v["region_code"] for v in by_prefix.json()} == {
+            v["region_code"] for v in everything.json() if v["region_code"].startswith("99")
+        }
+        assert "990102" in {v["region_code"] for v in by_prefix.json()}
