@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from service.admissions.lifecycle import report_deposit, reverse_admission
 from service.admissions.reads import visible_admission
 from service.admissions.responses import admission_detail
 from service.admissions.schemas import (
+    VISIT_ID_PATTERN,
     AdmissionCreate,
     AdmissionDetail,
     AdmissionPublic,
@@ -27,6 +28,10 @@ from service.routers.replays import REPLAYED
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
+
+# The HIS visit id as the admission stored it: a path that cannot hold one is a 422 naming it,
+# not a 404 that echoes whatever was sent.
+VisitIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN)]
 
 
 def _created(body: dict[str, Any], *, replayed: bool) -> JSONResponse:
@@ -64,7 +69,7 @@ async def create_admission(
     summary="An admission (own hospital; auditors within their region, with hospital_code)",
 )
 async def read_admission(
-    visit_id: str,
+    visit_id: VisitIdPath,
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
     hospital_code: str | None = Query(default=None, max_length=32),
@@ -84,7 +89,7 @@ async def read_admission(
     summary="Report a deposit taken; an eligible patient's deposit is a DEPOSIT_CHARGED finding",
 )
 async def create_deposit(
-    visit_id: str,
+    visit_id: VisitIdPath,
     body: DepositCreate,
     uow: UnitOfWorkDep,
     catalog: CatalogDep,
@@ -110,7 +115,7 @@ async def create_deposit(
     "409 admission_settled while a settlement of the visit is active",
 )
 async def create_reversal(
-    visit_id: str,
+    visit_id: VisitIdPath,
     body: AdmissionReversalCreate,
     uow: UnitOfWorkDep,
     hospital: HospitalCallerDep,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth.deps import AdminDep, PrincipalDep
@@ -25,6 +25,9 @@ from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
+ContentHashPath = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{64}$", description="The version's content_hash (SHA-256, hex)")
+]
 RegionPrefixQuery = Annotated[
     str | None, Query(pattern=REGION_PREFIX, description="Region code or its prefix")
 ]
@@ -133,7 +136,7 @@ async def get_policy_history(
     summary="Withdraw a version not yet in effect that has settled nothing (admin)",
 )
 async def withdraw_policy_version(
-    withdraw_hash: str,
+    withdraw_hash: ContentHashPath,
     body: PolicyWithdrawalCreate,
     session: SessionDep,
     catalog: CatalogDep,
@@ -158,7 +161,7 @@ async def withdraw_policy_version(
     responses=problem_responses(401, 404),
 )
 async def get_policy(
-    content_hash: str, session: SessionDep, _: PrincipalDep
+    content_hash: ContentHashPath, session: SessionDep, _: PrincipalDep
 ) -> PolicyVersionDetail:
     version = await get_version(session, content_hash)
     return PolicyVersionDetail.model_validate(version, from_attributes=True)

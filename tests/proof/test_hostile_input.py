@@ -319,3 +319,59 @@ async def test_limit_beyond_the_page_size_is_refused(
     )
     problem = _assert_problem(response, 422)
     assert problem["errors"][0]["field"].endswith("page_size")
+
+
+_NOT_A_VISIT_ID = ["V" * 65, quote("V 1"), quote("V\x001"), quote("住院1")]
+_DEPOSIT = {"receipt_no": "R1", "amount": "1.00", "taken_at": "2026-03-10T09:00:00+08:00"}
+
+
+@pytest.mark.parametrize("segment", _NOT_A_VISIT_ID)
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [("GET", "", None), ("POST", "/deposits", _DEPOSIT), ("POST", "/reversal", {"reason": "x"})],
+)
+async def test_an_admission_path_that_cannot_hold_a_visit_id_names_it(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    hospital_headers: dict[str, str],
+    segment: str,
+    method: str,
+    suffix: str,
+    body: dict[str, Any] | None,
+) -> None:
+    before = await _row_counts(app)
+    path = f"/v1/admissions/{segment}{suffix}"
+    response = await client.request(method, path, json=body, headers=hospital_headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["path.visit_id"]
+    assert await _row_counts(app) == before
+
+
+@pytest.mark.parametrize("segment", ["x", "f" * 63, "F" * 64, "f" * 65, quote("f" * 63 + "\x00")])
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [("GET", "", None), ("POST", "/withdrawal", {"reason": "typo"})],
+)
+async def test_a_policy_path_that_cannot_hold_a_content_hash_names_it(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    segment: str,
+    method: str,
+    suffix: str,
+    body: dict[str, Any] | None,
+) -> None:
+    response = await client.request(
+        method, f"/v1/policies/{segment}{suffix}", json=body, headers=admin_headers
+    )
+    assert response.status_code == 422, response.text
+    field = "path.content_hash" if method == "GET" else "path.withdraw_hash"
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_an_unknown_but_well_formed_content_hash_is_not_found(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    response = await client.get(f"/v1/policies/{'0' * 64}", headers=admin_headers)
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "policy_version_not_found"
