@@ -11,7 +11,7 @@ and the fund's own national field, e.g. `maf_pay` or `hifes_pay`). No I/O here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -115,13 +115,10 @@ def lines_of(fund: FundRef, funds: Sequence[FundRef], facts: SettlementFacts) ->
     )
     if facts.reversal_id is None or facts.reversed_at is None:
         return [settled]
-    reversed_ = Line(
+    reversed_ = replace(
+        settled,
         kind="reversal",
-        settlement_id=facts.settlement_id,
         reversal_id=facts.reversal_id,
-        visit_id=facts.visit_id,
-        his_settlement_id=facts.his_settlement_id,
-        person_masked=facts.person_masked,
         dated_at=facts.reversed_at,
         # A reversal in a later period than its settlement corrects that period here.
         adjustment=Period.of(facts.reversed_at) != Period.of(facts.created_at),

@@ -60,35 +60,33 @@ def _top_up(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     return f"补足至 {r.ratio}，可补 {base}", f"top-up to {r.ratio}, coverable {base}"
 
 
-def _fee_waiver(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
-    base = y(r.base_fen)
-    return f"减免项目合计 {base}", f"waivable lines {base}"
-
-
 def _hospital_share(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
     base = y(r.base_fen)
     return f"医院减免（{r.ratio}），基数 {base}", f"borne by the hospital ({r.ratio}), base {base}"
 
 
-def _fixed_amount(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
-    base = y(r.base_fen)
-    return f"定额支付，基数 {base}", f"fixed amount, base {base}"
+_What = Callable[[LayerPlan, LayerResult], tuple[str, str]]
 
 
-def _external(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
-    base = y(r.base_fen)
-    return f"外部结算金额，基数 {base}", f"amount given, base {base}"
+def _base_after(zh: str, en: str) -> _What:
+    """A kind whose words are a label and the layer's base after it."""
+
+    def what(_p: LayerPlan, r: LayerResult) -> tuple[str, str]:
+        base = y(r.base_fen)
+        return f"{zh} {base}", f"{en} {base}"
+
+    return what
 
 
-_WHAT: dict[str, Callable[[LayerPlan, LayerResult], tuple[str, str]]] = {
+_WHAT: dict[str, _What] = {
     "ratio": _ratio,
     "bands": _bands,
     "safety_net": _safety_net,
     "top_up": _top_up,
-    "fee_waiver": _fee_waiver,
+    "fee_waiver": _base_after("减免项目合计", "waivable lines"),
     "hospital_share": _hospital_share,
-    "fixed_amount": _fixed_amount,
-    "external": _external,
+    "fixed_amount": _base_after("定额支付，基数", "fixed amount, base"),
+    "external": _base_after("外部结算金额，基数", "amount given, base"),
 }
 """What each kind of layer computed, in words (zh, en): only the layer's own kind is built."""
 

@@ -60,13 +60,17 @@ class PersonYear:
     categories: frozenset[str] = frozenset()  # the latest stay's: the person's status last seen
 
 
-async def scoped_prefix(uow: UnitOfWork, principal: Principal | None, region_code: str) -> str:
-    """The region's prefix, if the caller's scope holds it and the region exists (both 404)."""
+async def scoped_prefix(
+    uow: UnitOfWork, principal: Principal | None, region_code: str, plan_year: int
+) -> str:
+    """The region's prefix, if the caller's scope holds it and the region exists (both 404),
+    for a plan year in range (422): what every year-end call checks first."""
     prefix = prefix_of_region(region_code)
     if principal is not None and not covers_region(principal, prefix):
         raise RegionOutOfScope(f"region {region_code} is outside your scope", field="region_code")
     if not await uow.yearend.region_exists(region_code):
         raise RegionNotFound(f"there is no region {region_code}", field="region_code")
+    years.check_range(plan_year)
     return prefix
 
 
@@ -80,8 +84,7 @@ async def run_year_end(
 ) -> YearEndRunPublic:
     """Run (or with ``dry_run`` compute) the year-end of ``body.region_code``'s
     ``body.plan_year``; ``principal`` None is the operator's CLI (every region)."""
-    prefix = await scoped_prefix(uow, principal, body.region_code)
-    years.check_range(body.plan_year)
+    prefix = await scoped_prefix(uow, principal, body.region_code, body.plan_year)
     await years.check_region_year_over(
         uow.session, catalog, region=body.region_code, plan_year=body.plan_year
     )
@@ -279,8 +282,7 @@ async def fund_totals(
 ) -> list[YearEndFundTotalPublic]:
     """Every fund's total of the rows booked for the region's plan year (refusals as the
     ledger's)."""
-    prefix = await scoped_prefix(uow, principal, region_code)
-    years.check_range(plan_year)
+    prefix = await scoped_prefix(uow, principal, region_code, plan_year)
     return await _fund_totals(uow, prefix=prefix, plan_year=plan_year)
 
 
@@ -301,8 +303,7 @@ async def every_payment(
 ) -> AsyncIterator[YearEndPaymentPublic]:
     """Every row booked for the region's plan year, in booking order, read a keyset page at a
     time (for a download)."""
-    prefix = await scoped_prefix(uow, principal, region_code)
-    years.check_range(plan_year)
+    prefix = await scoped_prefix(uow, principal, region_code, plan_year)
     after = 0
     while True:
         rows = await uow.yearend.payments(
@@ -325,8 +326,7 @@ async def year_end_ledger(
     limit: int = 200,
 ) -> YearEndLedger:
     """What the runs booked for the region's plan year: a page of rows and every fund's total."""
-    prefix = await scoped_prefix(uow, principal, region_code)
-    years.check_range(plan_year)
+    prefix = await scoped_prefix(uow, principal, region_code, plan_year)
     rows = await uow.yearend.payments(
         pool_prefix=prefix, plan_year=plan_year, after_id=after, limit=limit
     )
