@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth.deps import AdminDep, PrincipalDep
@@ -20,14 +19,10 @@ from service.policy_versions.service import (
     store_policy,
     withdraw_policy,
 )
-from service.schemas import REGION_PREFIX
+from service.routers.params import RegionPrefixQuery
 from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
-
-RegionPrefixQuery = Annotated[
-    str | None, Query(pattern=REGION_PREFIX, description="Region code or its prefix")
-]
 
 
 class PolicyCreate(BaseModel):
