@@ -182,6 +182,7 @@ def _extensions() -> list[Callable[[Any], None]]:
         "register",
         (
             "service.policy_versions.cli",
+            "service.regions.cli",
             "service.roster.cli",
             "service.violations.cli",
             "service.yearend.cli",

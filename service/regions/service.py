@@ -41,6 +41,7 @@ __all__ = [
     "put_hospital",
     "put_region",
     "require_hospital",
+    "store_hospital",
 ]
 
 P = TypeVar("P", RegionPublic, HospitalPublic)
@@ -133,27 +134,36 @@ async def put_region(uow: UnitOfWork, *, code: str, body: RegionCreate) -> Upser
 async def put_hospital(
     uow: UnitOfWork, *, code: str, body: HospitalCreate
 ) -> Upserted[HospitalPublic]:
-    """Register hospital `code` in a registered county, or bring it to `body`; a hospital
-    with admissions keeps its county (409 `hospital_in_use`)."""
+    """Register hospital `code` in a registered county, or bring it to `body`; a lost race
+    to register it is answered from the winner."""
 
     async def work() -> Upserted[HospitalPublic]:
-        county = await uow.regions.region(body.county_code)
-        if county is None:
-            raise RegionNotFound(
-                f"county {body.county_code} is not registered: register it first",
-                field="county_code",
-            )
-        if county.level != "county":
-            raise RegionNotCounty(
-                f"region {county.code} is a {county.level}; a hospital lies in a county",
-                field="county_code",
-            )
-        existing = await uow.regions.hospital(code)
-        await _county_kept(uow, existing, county_code=body.county_code)
-        row = Hospital(code=code, **body.model_dump())
-        return await _upsert(uow, existing, row, _hospital_public)
+        return await store_hospital(uow, code=code, body=body)
 
     return await uow.run(work, on_duplicate=work)
+
+
+async def store_hospital(
+    uow: UnitOfWork, *, code: str, body: HospitalCreate
+) -> Upserted[HospitalPublic]:
+    """One hospital's write, no retry (for a caller that owns a larger unit, the bulk import):
+    in a registered county; a hospital with admissions keeps its county (409
+    `hospital_in_use`). Every check comes before the write, so a refused hospital writes
+    nothing."""
+    county = await uow.regions.region(body.county_code)
+    if county is None:
+        raise RegionNotFound(
+            f"county {body.county_code} is not registered: register it first",
+            field="county_code",
+        )
+    if county.level != "county":
+        raise RegionNotCounty(
+            f"region {county.code} is a {county.level}; a hospital lies in a county",
+            field="county_code",
+        )
+    existing = await uow.regions.hospital(code)
+    await _county_kept(uow, existing, county_code=body.county_code)
+    return await _upsert(uow, existing, Hospital(code=code, **body.model_dump()), _hospital_public)
 
 
 async def _county_kept(uow: UnitOfWork, existing: Hospital | None, *, county_code: str) -> None:
