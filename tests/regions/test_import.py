@@ -18,9 +18,20 @@ HEADER = "code,name,county_code,level,tier,designated\n"
 NEW = "H990102101"
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def cli_database(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI opens the test's database."""
     monkeypatch.setenv("SETTLECHECK_DATABASE_URL", app.state.settings.database_url)
+
+
+@pytest.fixture
+def sheet(tmp_path: Path) -> Path:
+    return tmp_path / "hospitals.csv"
+
+
+def _write(sheet: Path, *rows: str, encoding: str = "utf-8") -> None:
+    """The header and one line per row (line 2 onwards)."""
+    sheet.write_text(HEADER + "".join(f"{row}\n" for row in rows), encoding=encoding)
 
 
 async def _import(path: Path) -> int:
@@ -33,20 +44,18 @@ async def _hospital(
     return await client.get(f"/v1/hospitals/{code}", headers=headers)
 
 
-@pytest.mark.usefixtures("cli_database")
 async def test_a_csv_adds_changes_and_keeps_hospitals(
     client: httpx.AsyncClient,
     admin_headers: dict[str, str],
-    tmp_path: Path,
+    sheet: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sheet = tmp_path / "hospitals.csv"
-    sheet.write_text(
-        HEADER
-        + f"{NEW},演示县城关镇卫生院,{f.COUNTY},primary,township,是\n"
-        + f"{f.COUNTY_HOSPITAL},演示县人民医院,{f.COUNTY},secondary,county,false\n"
-        + f"{f.TOWNSHIP_HOSPITAL},演示县青山镇卫生院,{f.COUNTY},primary,township,true\n",
-        encoding="utf-8-sig",
+    _write(
+        sheet,
+        f"{NEW},演示县城关镇卫生院,{f.COUNTY},primary,township,是",
+        f"{f.COUNTY_HOSPITAL},演示县人民医院,{f.COUNTY},secondary,county,false",
+        f"{f.TOWNSHIP_HOSPITAL},演示县青山镇卫生院,{f.COUNTY},primary,township,true",
+        encoding="utf-8-sig",  # as a spreadsheet program saves it
     )
     assert await _import(sheet) == 0
     out = capsys.readouterr().out
@@ -62,7 +71,6 @@ async def test_a_csv_adds_changes_and_keeps_hospitals(
     assert "0 added, 0 changed, 3 unchanged" in capsys.readouterr().out
 
 
-@pytest.mark.usefixtures("cli_database")
 async def test_an_xlsx_with_number_and_boolean_cells_is_read(
     client: httpx.AsyncClient, admin_headers: dict[str, str], tmp_path: Path
 ) -> None:
@@ -75,24 +83,21 @@ async def test_an_xlsx_with_number_and_boolean_cells_is_read(
     assert (added["county_code"], added["designated"]) == (f.COUNTY, False)
 
 
-@pytest.mark.usefixtures("cli_database")
 async def test_one_bad_row_imports_nothing_and_every_bad_row_is_named(
     client: httpx.AsyncClient,
     admin_headers: dict[str, str],
-    tmp_path: Path,
+    sheet: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    sheet = tmp_path / "hospitals.csv"
-    sheet.write_text(
-        HEADER
-        + f"{NEW},演示县城关镇卫生院,{f.COUNTY},primary,township,true\n"  # line 2: good
-        + f"{f.COUNTY_HOSPITAL},演示县人民医院,{f.COUNTY},secondary,county,false\n"  # 3: good
-        + "H980199001,无县医院,980199,primary,township,true\n"  # line 4
-        + f"H990102102,等级有误,{f.COUNTY},first,township,true\n"  # line 5
-        + f"{NEW},重复,{f.COUNTY},primary,township,true\n"  # line 6
-        + "H990100001,市级区划,990100,primary,township,true\n"  # line 7
-        + f"H990102103,{'医' * 200},{f.COUNTY},primary,township,maybe\n",  # line 8
-        encoding="utf-8",
+    _write(
+        sheet,
+        f"{NEW},演示县城关镇卫生院,{f.COUNTY},primary,township,true",  # line 2: good
+        f"{f.COUNTY_HOSPITAL},演示县人民医院,{f.COUNTY},secondary,county,false",  # 3: good
+        "H980199001,无县医院,980199,primary,township,true",  # line 4
+        f"H990102102,等级有误,{f.COUNTY},first,township,true",  # line 5
+        f"{NEW},重复,{f.COUNTY},primary,township,true",  # line 6
+        "H990100001,市级区划,990100,primary,township,true",  # line 7
+        f"H990102103,{'医' * 200},{f.COUNTY},primary,township,maybe",  # line 8
     )
     assert await _import(sheet) == 2
     err = capsys.readouterr().err
@@ -109,7 +114,6 @@ async def test_one_bad_row_imports_nothing_and_every_bad_row_is_named(
     assert unchanged["designated"] is True
 
 
-@pytest.mark.usefixtures("cli_database")
 @pytest.mark.parametrize(
     ("content", "words"),
     [
@@ -120,9 +124,8 @@ async def test_one_bad_row_imports_nothing_and_every_bad_row_is_named(
     ids=["missing-column", "extra-column", "empty"],
 )
 async def test_a_sheet_without_the_right_header_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, words: str
+    sheet: Path, capsys: pytest.CaptureFixture[str], content: str, words: str
 ) -> None:
-    sheet = tmp_path / "hospitals.csv"
     sheet.write_text(content, encoding="utf-8")
     assert await _import(sheet) == 2
     assert words in capsys.readouterr().err
