@@ -93,14 +93,15 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     from service.auth import Role
-    from service.auth.keys import issue_key, list_keys, revoke_key
+    from service.auth.issuing import issue_checked_key
+    from service.auth.keys import list_keys, revoke_key
 
     if args.action == "create":
         issued = _run(
-            _with_session(
+            _with_unit(
                 settings,
-                lambda s: issue_key(
-                    s,
+                lambda uow: issue_checked_key(
+                    uow,
                     role=Role(args.role),
                     hospital_code=args.hospital,
                     region_prefix=args.region,
@@ -181,6 +182,7 @@ def _extensions() -> list[Callable[[Any], None]]:
         "register",
         (
             "service.policy_versions.cli",
+            "service.regions.cli",
             "service.roster.cli",
             "service.violations.cli",
             "service.yearend.cli",

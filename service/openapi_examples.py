@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from service.china_time import CHINA_TZ
 from service.china_time import today as china_today
-from service.demo import DEMO_HOSPITAL
+from service.demo import DEMO_HOSPITAL, DEMO_HOSPITALS, DEMO_REGIONS
 
 VISIT_ID = "ZY2026-000123"
 SETTLEMENT_ID = 1
@@ -97,6 +97,20 @@ def last_month(today: date) -> str:
     return f"{first.year:04d}-{first.month:02d}"
 
 
+def directory_bodies() -> dict[tuple[str, str], dict[str, Any]]:
+    """The demo county and hospital as registered: sent again, they change nothing."""
+    county = next(r for r in DEMO_REGIONS if r.code == "990102")
+    hospital = next(h for h in DEMO_HOSPITALS if h.code == DEMO_HOSPITAL)
+    return {
+        ("put", "/v1/regions/{region_code}"): county.model_dump(
+            include={"name", "level", "parent_code"}
+        ),
+        ("put", "/v1/hospitals/{hospital_code}"): hospital.model_dump(
+            include={"name", "county_code", "level", "tier", "designated"}
+        ),
+    }
+
+
 def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
     """Request bodies by (method, path template)."""
     admitted, discharged = today - timedelta(days=6), today - timedelta(days=1)
@@ -107,6 +121,7 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
         "settlement_mode": "one_stop",
     }
     return {
+        **directory_bodies(),
         ("post", "/v1/keys"): {
             "role": "hospital",
             "hospital_code": "H990102001",

@@ -1,12 +1,12 @@
 """The unit of work: the one owner of a transaction, and the way a service reaches its stores.
 
 A service receives a `UnitOfWork`, reads and writes through its stores (`uow.settlements`,
-`uow.admissions`, `uow.violations`, `uow.receivables`, `uow.clearing`, `uow.yearend`), and never
-begins, commits or rolls back itself. The unit
-of work begins on the first statement, commits once when the request's handler returned (before
-the response is sent), rolls back on any error, and reruns a piece of work after a
-serialization failure or deadlock (bounded, with jittered backoff). A request that touched no
-table has no transaction and commits nothing.
+`uow.admissions`, `uow.violations`, `uow.receivables`, `uow.clearing`, `uow.yearend`,
+`uow.regions`), and never begins, commits or rolls back itself. The unit of work begins on the
+first statement, commits once when the request's handler returned (before the response is
+sent), rolls back on any error, and reruns a piece of work after a serialization failure or
+deadlock (bounded, with jittered backoff). A request that touched no table has no transaction
+and commits nothing.
 
 `SqlUnitOfWork` is the database's; tests/fakes/stores.py holds an in-memory one with the same
 interface, so the orchestration runs without a database (docs/decisions/0009-unit-of-work.md).
@@ -30,6 +30,7 @@ from service.clearing.store import ClearingStore, SqlClearingStore
 from service.db import Duplicate
 from service.errors import ServiceError, ServiceUnavailable
 from service.receivables.store import ReceivableStore, SqlReceivableStore
+from service.regions.store import RegionStore, SqlRegionStore
 from service.settlements.store import SettlementStore, SqlSettlementStore
 from service.violations.store import SqlViolationStore, ViolationStore
 from service.yearend.store import SqlYearEndStore, YearEndStore
@@ -64,6 +65,7 @@ class UnitOfWork(Protocol):
     receivables: ReceivableStore
     clearing: ClearingStore
     yearend: YearEndStore
+    regions: RegionStore
 
     @property
     def session(self) -> AsyncSession:
@@ -93,6 +95,7 @@ class SqlUnitOfWork:
         "admissions",
         "clearing",
         "receivables",
+        "regions",
         "settlements",
         "violations",
         "yearend",
@@ -106,6 +109,7 @@ class SqlUnitOfWork:
         self.receivables: ReceivableStore = SqlReceivableStore(session)
         self.clearing: ClearingStore = SqlClearingStore(session)
         self.yearend: YearEndStore = SqlYearEndStore(session)
+        self.regions: RegionStore = SqlRegionStore(session)
 
     @property
     def session(self) -> AsyncSession:

@@ -21,6 +21,7 @@ from service.identity import check_character
 from service.money import fen_to_yuan
 from service.policy_versions.shipped import shipped_versions
 from service.regions.models import Hospital, Region
+from service.regions.rules import level_of, parent_of
 from service.roster.loading import load_people
 from service.roster.rows import RosterPerson
 from service.settings import Settings
@@ -68,6 +69,33 @@ async def seed_regions(maker: async_sessionmaker[Any]) -> None:
             for fund in DEMO_FUNDS:
                 session.add(Fund.model_validate(fund))
             await session.commit()
+
+
+NEW_PROVINCE, NEW_PREFECTURE, NEW_COUNTY = "980000", "980100", "980102"
+"""A province that is not in the demo data: a county registering its directory on day one."""
+
+
+def region_body(code: str, **overrides: Any) -> dict[str, Any]:
+    """PUT /v1/regions/{code} body: the level and parent the code stands for."""
+    return {"name": f"区划{code}", "level": level_of(code), "parent_code": parent_of(code),
+            **overrides}  # fmt: skip
+
+
+def hospital_body(**overrides: Any) -> dict[str, Any]:
+    """PUT /v1/hospitals/{code} body: a designated secondary county hospital of the new county."""
+    values = {"name": "新县人民医院", "county_code": NEW_COUNTY, "level": "secondary"}
+    return {**values, "tier": "county", "designated": True, **overrides}
+
+
+async def register_regions(
+    client: httpx.AsyncClient, headers: dict[str, str], *codes: str
+) -> list[int]:
+    """PUT each region (parents first); the status codes answered."""
+    answers = [
+        await client.put(f"/v1/regions/{code}", json=region_body(code), headers=headers)
+        for code in codes
+    ]
+    return [a.status_code for a in answers]
 
 
 def finding(**overrides: Any) -> Any:

@@ -1,12 +1,13 @@
-"""Issuing a key from the API or the console: the key's scope checked, and a fund key's fund
-known, before anything is stored (one path for both, so the console cannot issue what the API
-would refuse)."""
+"""Issuing a key from the API, the console or the CLI: the key's scope checked, and a hospital
+key's hospital and a fund key's fund registered, before anything is stored (one path for all
+three, so none can issue what another would refuse)."""
 
 from __future__ import annotations
 
 from service.auth import Role
 from service.auth.keys import IssuedKey, issue_key
 from service.clearing import service as clearing_service
+from service.regions import service as regions_service
 from service.unit_of_work import UnitOfWork
 
 
@@ -19,6 +20,8 @@ async def issue_checked_key(
     fund_code: str | None,
     label: str,
 ) -> IssuedKey:
+    if role is Role.HOSPITAL and hospital_code is not None:
+        await regions_service.require_hospital(uow, hospital_code=hospital_code)
     if fund_code is not None:
         await clearing_service.require_fund(uow, fund_code=fund_code)
     return await issue_key(

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.regions.errors import HospitalNotFound
 from service.regions.models import Hospital
-from service.regions.service import HospitalNotFound
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,12 +9,19 @@ from fastapi import Depends, Path, Query
 
 from service.clearing.schemas import CODE
 from service.deps import SettingsDep
+from service.schemas import REGION_PREFIX
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 """A stored row's id in the path (a positive BIGINT): a larger number is a 422, not a 500."""
 
 CodeFilter = Annotated[str | None, Query(max_length=32, pattern=CODE)]
 """An optional hospital or fund code to narrow a list to (letters, digits, `_`, `-`)."""
+
+
+RegionPrefixQuery = Annotated[
+    str | None, Query(pattern=REGION_PREFIX, description="Region code or its prefix")
+]
+"""An optional region filter: a region code or its prefix (2 to 6 digits)."""
 
 
 def capped_limit(default: int) -> Any:

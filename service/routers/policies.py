@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.auth.deps import AdminDep, PrincipalDep
@@ -20,16 +20,13 @@ from service.policy_versions.service import (
     store_policy,
     withdraw_policy,
 )
-from service.schemas import REGION_PREFIX
+from service.routers.params import RegionPrefixQuery
 from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
 
 ContentHashPath = Annotated[
     str, Path(pattern=r"^[0-9a-f]{64}$", description="The version's content_hash (SHA-256, hex)")
-]
-RegionPrefixQuery = Annotated[
-    str | None, Query(pattern=REGION_PREFIX, description="Region code or its prefix")
 ]
 
 

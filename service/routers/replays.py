@@ -1,5 +1,6 @@
 """An idempotent POST answers 201 when it recorded something, 200 when the same request came
-before: how that 200 is documented and answered."""
+before (and a PUT 201 when it created, 200 when it changed or found it so): how that 200 is
+documented and answered."""
 
 from __future__ import annotations
 
@@ -20,3 +21,12 @@ def answer_replayed(response: Response) -> None:
     """Answer 200 with `Idempotent-Replayed: true`: the stored result of the earlier request."""
     response.status_code = 200
     response.headers[REPLAYED] = "true"
+
+
+def answer_put(response: Response, outcome: str) -> None:
+    """A PUT answers 201 when it created the entry; 200 when it changed it; 200 with
+    `Idempotent-Replayed: true` when the entry was so already (nothing written)."""
+    if outcome == "unchanged":
+        answer_replayed(response)
+    elif outcome == "changed":
+        response.status_code = 200

@@ -10,7 +10,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from service.auth import Principal
 from service.china_time import local_date
 from service.receivables import service as receivables_service
-from service.regions.models import Hospital
 from service.security_headers import style_hash
 from service.settlements import service
 from service.settlements.capitals import capital_amount
@@ -40,7 +39,7 @@ async def render_slip(
     uow: UnitOfWork, *, principal: Principal, settlement_id: int, layout: str = "a4"
 ) -> str:
     row, reversal = await service.stored(uow, principal=principal, settlement_id=settlement_id)
-    hospital = await uow.session.get(Hospital, row.hospital_code)  # regions has no store yet
+    hospital = await uow.regions.hospital(row.hospital_code)
     admission = await uow.admissions.by_id(row.admission_id)
     settlement = service.public(row, reversal)
     # 先诊疗后付费: the share's due date and instalment schedule, where the patient has one.

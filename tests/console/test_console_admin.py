@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi import FastAPI
 
 from tests import factories as f
@@ -46,20 +47,26 @@ async def test_an_admin_issues_a_key_that_works_and_revokes_it(
         assert (await browser.get("/v1/indicators", headers=headers)).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("form", "status", "words"),
+    [
+        ({"role": "hospital", "label": "no hospital"}, 422, "医院密钥须指定医院编码"),
+        ({"role": "hospital", "hospital_code": "H999999999"}, 404, "未找到医院"),
+    ],
+    ids=["no-hospital", "unregistered-hospital"],
+)
 async def test_a_key_with_a_wrong_scope_is_refused_in_words_and_nothing_is_issued(
-    app: FastAPI, admin_headers: dict[str, str]
+    app: FastAPI, admin_headers: dict[str, str], form: dict[str, str], status: int, words: str
 ) -> None:
     async with f.console_browser(app) as browser:
         await f.console_sign_in(browser, admin_headers["X-API-Key"])
         before = (await browser.get("/v1/keys", headers=admin_headers)).json()
         page = await browser.get("/console/keys")
-        refused = await browser.post(
-            "/console/keys",
-            data={"csrf": f.csrf_in(page.text), "role": "hospital", "label": "no hospital"},
-        )
-        assert refused.status_code == 422
+        refused = await browser.post("/console/keys", data={"csrf": f.csrf_in(page.text), **form})
+        assert refused.status_code == status
         assert 'id="error"' in refused.text
-        assert "医院密钥须指定医院编码" in refused.text
+        assert words in refused.text
+        assert 'id="issued-token"' not in refused.text
         assert (await browser.get("/v1/keys", headers=admin_headers)).json() == before
 
 

@@ -31,6 +31,12 @@ JOURNEY: list[tuple[str, str, str]] = [
     ("get", "/healthz", "none"),
     ("get", "/readyz", "none"),
     ("get", "/metrics", "admin"),
+    # The county's directory, as an admin registered it on day one (docs/directory.md).
+    ("put", "/v1/regions/{region_code}", "admin"),
+    ("get", "/v1/regions", "hospital"),
+    ("put", "/v1/hospitals/{hospital_code}", "admin"),
+    ("get", "/v1/hospitals", "auditor"),
+    ("get", "/v1/hospitals/{hospital_code}", "hospital"),
     ("get", "/v1/persons/{id_number}/status", "hospital"),
     ("get", "/fhir/metadata", "hospital"),
     ("post", "/nhsa", "hospital"),
