@@ -22,7 +22,9 @@ from service.policy.money import fen_to_yuan, round_half_up, share, yuan_to_fen
 
 __all__ = [
     "MAX_AMOUNT_YUAN",
+    "MAX_TOTAL_YUAN",
     "Amount",
+    "TotalAmount",
     "fen_to_yuan",
     "round_half_up",
     "share",
@@ -45,12 +47,28 @@ def _ascii_digits(value: Any) -> Any:
     return value
 
 
+MAX_TOTAL_YUAN = Decimal("100000000000.00")
+"""No period's total of one hospital is plausibly more than a hundred billion yuan either way
+(the largest hospitals take in a few tens of billions a year); a total can be negative, since
+reversals of an earlier period's settlements may outweigh a period's own (ADR 0010)."""
+
+
 def _plausible(value: Decimal) -> Decimal:
     if value > MAX_AMOUNT_YUAN:
         raise PydanticCustomError(
             "amount_implausible",
             "{amount} yuan is above the plausible maximum of {maximum} yuan for one amount",
             {"amount": str(value), "maximum": str(MAX_AMOUNT_YUAN)},
+        )
+    return value
+
+
+def _plausible_total(value: Decimal) -> Decimal:
+    if abs(value) > MAX_TOTAL_YUAN:
+        raise PydanticCustomError(
+            "amount_implausible",
+            "{amount} yuan is beyond the plausible bound of ±{maximum} yuan for a total",
+            {"amount": str(value), "maximum": str(MAX_TOTAL_YUAN)},
         )
     return value
 
@@ -71,3 +89,18 @@ Amount = Annotated[
     AfterValidator(_plausible),
 ]
 """The one amount type of the API: yuan in, validated; convert with `yuan_to_fen`."""
+
+TotalAmount = Annotated[
+    Decimal,
+    Field(
+        decimal_places=2,
+        description=(
+            "Yuan, a period's total: a decimal string or number, ASCII digits, at most two "
+            f"decimals, signed, at most {MAX_TOTAL_YUAN} either way"
+        ),
+        examples=["20500.00"],
+    ),
+    BeforeValidator(_ascii_digits),
+    AfterValidator(_plausible_total),
+]
+"""A total sent to be compared with ours (NHSA 3201 对总账); convert with `yuan_to_fen`."""

@@ -69,3 +69,9 @@ class InvalidDetailFile(Unprocessable):
 
 class ReconciliationNotFound(NotFound):
     code = "reconciliation_not_found"
+
+
+class PeriodTooLong(Unprocessable):
+    """More days than one comparison of totals reads (service/clearing/days.py)."""
+
+    code = "period_too_long"

@@ -78,6 +78,22 @@ class Totals:
     line_count: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class HospitalTotals:
+    """A hospital's settlements over some days, every fund together (NHSA 3201 对总账), by the
+    statements' rule: a settlement counts on its day, its reversal negated on the reversal's."""
+
+    medfee_fen: int = 0
+    fund_pay_fen: int = 0
+    settlements: int = 0
+    reversals: int = 0
+
+    @property
+    def count(self) -> int:
+        """Settlements less reversals: a reversal is a negative record, as on the platform."""
+        return self.settlements - self.reversals
+
+
 def fund_for(funds: Iterable[FundRef], *, fund_type: str, pool: str) -> FundRef | None:
     """The fund that pays a layer of this type for this insured pool: the longest region."""
     matching = [f for f in funds if f.fund_type == fund_type and pool.startswith(f.region_code)]

@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.clearing.lines import FundRef, Line, SettlementFacts
+from service.clearing.lines import FundRef, HospitalTotals, Line, SettlementFacts
 from service.clearing.models import (
     ClearingPayment,
     ClearingReconciliation,
@@ -68,6 +68,33 @@ def _facts(
     )
 
 
+_settlements = table_of(Settlement)
+_reversals = table_of(SettlementReversal)
+
+
+def _sums(dated: sa.ColumnElement[datetime], kind: str) -> sa.Select[Any]:
+    s = _settlements.c
+    return sa.select(
+        sa.literal(kind).label("kind"),
+        sa.func.coalesce(sa.func.sum(s.total_fen), 0),
+        sa.func.coalesce(sa.func.sum(s.total_fen - s.patient_pays_fen), 0),
+        sa.func.count(),
+    ).where(
+        s.hospital_code == sa.bindparam("hospital_code"),
+        dated >= sa.bindparam("since"),
+        dated < sa.bindparam("until"),
+    )
+
+
+# fund_pay_sumamt as a settlement answers it: every layer, the hospital's waivers included,
+# which is the bill less the patient's share (docs/nhsa.md).
+_HOSPITAL_TOTALS = sa.union_all(
+    _sums(_settlements.c.created_at, "settlement"),
+    _sums(_reversals.c.created_at, "reversal").select_from(
+        _reversals.join(_settlements, _settlements.c.id == _reversals.c.settlement_id)
+    ),
+)
+
 _INSERT_STATEMENT = insert_unless_exists(
     table_of(ClearingStatement),
     unique=("fund_code", "hospital_code", "period"),
@@ -94,6 +121,12 @@ class ClearingStore(Protocol):
     async def closed_keys(
         self, *, fund_code: str, settlement_ids: Sequence[int]
     ) -> set[tuple[str, int]]: ...
+
+    async def hospital_totals(
+        self, *, hospital_code: str, since: datetime, until: datetime
+    ) -> HospitalTotals:
+        """The hospital's settlements dated in [since, until) less its reversals dated there."""
+        ...
 
     async def statement_for(
         self, *, fund_code: str, hospital_code: str, period: str
@@ -218,6 +251,21 @@ class SqlClearingStore:
             col(line.fund_code) == fund_code, col(line.settlement_id).in_(settlement_ids)
         )
         return {(kind, sid) for kind, sid in (await self._session.exec(query)).all()}
+
+    async def hospital_totals(
+        self, *, hospital_code: str, since: datetime, until: datetime
+    ) -> HospitalTotals:
+        conn = await self._session.connection()
+        params = {"hospital_code": hospital_code, "since": since, "until": until}
+        sums = {row[0]: row[1:] for row in (await conn.execute(_HOSPITAL_TOTALS, params)).all()}
+        medfee, fund_pay, settlements = (int(v) for v in sums["settlement"])
+        back_medfee, back_fund_pay, reversals = (int(v) for v in sums["reversal"])
+        return HospitalTotals(
+            medfee_fen=medfee - back_medfee,
+            fund_pay_fen=fund_pay - back_fund_pay,
+            settlements=settlements,
+            reversals=reversals,
+        )
 
     async def statement_for(
         self, *, fund_code: str, hospital_code: str, period: str

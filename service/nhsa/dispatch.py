@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from service.nhsa import admission, audit, person, settlement
+from service.nhsa import admission, audit, person, settlement, statement
 from service.nhsa.call import Call
 from service.nhsa.errors import UnknownTransaction, WrongInstitution
 
@@ -19,10 +19,11 @@ TRANSACTIONS: dict[str, Handler] = {
     "2304": settlement.settle,
     "2305": settlement.cancel,
     "3101": audit.audit,
+    "3201": statement.reconcile_totals,
 }
 NOT_YET = {
-    "3201": "3201 (对总账) waits for fund clearing, which is not offered yet",
-    "3202": "3202 (对明细账) waits for fund clearing, which is not offered yet",
+    "3202": "3202 (对明细账) needs its detail file uploaded first (9101 文件上传), which is not "
+    "offered; the lines of a month are in GET /v1/clearing/statement",
 }
 
 

@@ -6,15 +6,18 @@ platform writes them; an ISO time with an offset is accepted too.
 
 from __future__ import annotations
 
+import re
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from service.china_time import CHINA_TZ as CHINA
+from service.dates import FilterDay
 
 PLATFORM_TIME = "%Y-%m-%d %H:%M:%S"
+PLATFORM_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def parse_time(value: Any) -> Any:
@@ -34,6 +37,13 @@ def parse_time(value: Any) -> Any:
     return parsed
 
 
+def parse_date(value: Any) -> Any:
+    """`2024-03-10`, and only that: a number or a time is not a day of a statement."""
+    if not isinstance(value, str) or not PLATFORM_DATE.match(value):
+        raise ValueError("expected yyyy-MM-dd (a China calendar day)")
+    return date.fromisoformat(value)
+
+
 def _plausible(value: datetime) -> datetime:
     if not 1990 <= value.year <= 2100:
         raise ValueError("the year is outside 1990..2100")
@@ -41,14 +51,16 @@ def _plausible(value: datetime) -> datetime:
 
 
 PlatformTime = Annotated[datetime, BeforeValidator(parse_time), AfterValidator(_plausible)]
+PlatformDate = Annotated[FilterDay, BeforeValidator(parse_date)]
+"""A day of a query (对账开始/结束日期): 2000-01-01 to 2099-12-31, as any filter day (ADR 0012)."""
 
 
-def _blank_is_none(value: Any) -> Any:
+def blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
 AdmdvsCode = Annotated[str, Field(pattern=r"^\d{6}$")]
-Admdvs = Annotated[AdmdvsCode | None, BeforeValidator(_blank_is_none)]
+Admdvs = Annotated[AdmdvsCode | None, BeforeValidator(blank_is_none)]
 
 
 def platform_time(at: datetime) -> str:

@@ -12,10 +12,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from service.money import Amount
-from service.nhsa.envelope import PlatformTime
+from service.money import Amount, TotalAmount
+from service.nhsa.envelope import PlatformDate, PlatformTime, blank_is_none
 from service.policy.schema import Code
 
 Text30 = Annotated[str, Field(min_length=1, max_length=30)]
@@ -141,3 +141,26 @@ class Data3101(_Node):
 
 class Input3101(_Node):
     data: Data3101
+
+
+class Data3201(_Node):
+    """对总账: the HIS's totals of the days; ours are compared with them (docs/nhsa.md)."""
+
+    insutype: str = Field(min_length=1, max_length=6, description="险种类型")
+    clr_type: str = Field(min_length=1, max_length=30, description="清算类别 (not a filter)")
+    setl_optins: str = Field(min_length=1, max_length=30, description="清算经办机构")
+    stmt_begndate: PlatformDate = Field(description="对账开始日期 yyyy-MM-dd")
+    stmt_enddate: PlatformDate = Field(description="对账结束日期 yyyy-MM-dd, inclusive")
+    medfee_sumamt: TotalAmount = Field(description="医疗费总额")
+    fund_pay_sumamt: TotalAmount = Field(description="基金支付总额")
+    acct_pay: TotalAmount = Field(description="个人账户支付 (ours is always 0.00)")
+    fixmedins_setl_cnt: int = Field(
+        ge=-(10**9), le=10**9, description="结算笔数: settlements less reversals"
+    )
+    refd_setl_flag: Annotated[Literal["0", "1"] | None, BeforeValidator(blank_is_none)] = Field(
+        default=None, description="退费结算标志 (accepted; every reversal counts)"
+    )
+
+
+class Input3201(_Node):
+    data: Data3201

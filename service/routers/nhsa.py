@@ -120,7 +120,7 @@ router = APIRouter(prefix="/nhsa", tags=["nhsa"], route_class=NhsaRoute)
 @router.post(
     "",
     responses=problem_responses(401, 403, 422, 503),
-    summary="NHSA-style message (1101, 2401, 2404, 2303, 2304, 2305, 3101)",
+    summary="NHSA-style message (1101, 2401, 2404, 2303, 2304, 2305, 3101, 3201)",
     description=(
         "The platform's envelope (`infno`, `msgid`, `fixmedins_code` = your hospital, `input`). "
         "HTTP 200 for every answer about the message: `infcode` 0 with `output`, or -1 with "

@@ -11,11 +11,12 @@ import pytest
 from fastapi import FastAPI
 from pydantic import TypeAdapter, ValidationError
 
-from service.money import MAX_AMOUNT_YUAN, Amount, yuan_to_fen
+from service.money import MAX_AMOUNT_YUAN, MAX_TOTAL_YUAN, Amount, TotalAmount, yuan_to_fen
 from tests import factories
 from tests.factories import admission_request, bill, settlement_request
 
 AMOUNT = TypeAdapter(Amount)
+TOTAL = TypeAdapter(TotalAmount)
 
 FOREIGN_DIGITS = ["١٠٠.00", "１００.00", "۱۰۰", "१००.००", "100.0٠"]
 
@@ -42,6 +43,21 @@ def test_the_plausible_maximum_is_accepted_and_one_fen_more_is_not() -> None:
     error = caught.value.errors()[0]
     assert error["type"] == "amount_implausible"
     assert "plausible maximum of 10000000.00 yuan" in error["msg"]
+
+
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_a_total_is_signed_and_bounded_either_way(sign: str) -> None:
+    bound = f"{sign}{MAX_TOTAL_YUAN}"
+    assert yuan_to_fen(TOTAL.validate_python(bound)) == int(f"{sign}10000000000000")
+    with pytest.raises(ValidationError) as caught:
+        TOTAL.validate_python(f"{sign}100000000000.01")
+    assert caught.value.errors()[0]["type"] == "amount_implausible"
+
+
+@pytest.mark.parametrize("text", [*FOREIGN_DIGITS, "1.001", "NaN", "-Infinity"])
+def test_a_total_takes_only_what_an_amount_takes(text: str) -> None:
+    with pytest.raises(ValidationError):
+        TOTAL.validate_python(text)
 
 
 def test_the_conversion_refuses_a_third_decimal() -> None:

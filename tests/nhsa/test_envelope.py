@@ -27,7 +27,7 @@ async def test_a_message_for_another_institution_is_refused_and_does_nothing(
     assert listed.json() == []
 
 
-@pytest.mark.parametrize(("infno", "says"), [("3201", "clearing"), ("9001", "not offered")])
+@pytest.mark.parametrize(("infno", "says"), [("3202", "9101"), ("9001", "not offered")])
 async def test_a_transaction_not_offered_says_so(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], infno: str, says: str
 ) -> None:
@@ -35,7 +35,7 @@ async def test_a_transaction_not_offered_says_so(
         await send(client, hospital_headers, infno, {"data": {}}), "nhsa_unknown_transaction"
     )
     assert says in message
-    assert "offered: 1101, 2401, 2404, 2303, 2304, 2305, 3101" in message
+    assert "offered: 1101, 2401, 2404, 2303, 2304, 2305, 3101, 3201" in message
 
 
 async def test_an_invalid_envelope_is_answered_in_the_envelope(
@@ -89,7 +89,7 @@ async def test_without_a_key_or_with_another_role_the_message_is_not_processed(
         {"data": {"mdtrt_id": "V1", "medfee_sumamt": "1", "inscp_scp_amt": "1", "exp_content": 7}},
     ],
 )
-@pytest.mark.parametrize("infno", ["2303", "2304", "2305", "2401", "2404", "1101", "3101"])
+@pytest.mark.parametrize("infno", ["2303", "2304", "2305", "2401", "2404", "1101", "3101", "3201"])
 async def test_hostile_input_is_a_clear_failure_never_a_5xx(
     client: httpx.AsyncClient,
     hospital_headers: dict[str, str],
