@@ -16,6 +16,7 @@ from service.money import fen_to_yuan, yuan_to_fen
 from service.nhsa.call import Call, parse
 from service.nhsa.errors import UnsupportedValue
 from service.nhsa.inputs import Data3201, Input3201
+from service.regions.models import region_chain
 
 BALANCED, UNBALANCED = "0", "1"  # 对账结果: 平 / 不平
 NAMES = {
@@ -66,7 +67,7 @@ def _check_scope(call: Call, data: Data3201, county: str) -> None:
             "(城乡居民基本医疗保险) is, so there are no totals of it to compare",
             field="input.data.insutype",
         )
-    agencies = (county, county[:4] + "00", county[:2] + "0000")
+    agencies = region_chain(county)
     if data.setl_optins not in agencies:
         raise UnsupportedValue(
             f"setl_optins {data.setl_optins} is not the clearing agency of your hospital: "
