@@ -9,8 +9,9 @@ from fhir.resources.R4B.capabilitystatement import CapabilityStatement
 from service.fhir.systems import FHIR_JSON, FHIR_VERSION
 
 NOT_OFFERED = (
-    "Not offered: PaymentReconciliation (fund clearing is not built yet), search, history, "
-    "update and delete. Eligibility requests and predeterminations are answered, not stored."
+    "Not offered: PaymentReconciliation (a fund's clearing is in the JSON API, /v1/clearing), "
+    "search, history, update and delete. Eligibility requests and predeterminations are "
+    "answered, not stored."
 )
 
 
