@@ -89,6 +89,9 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     # desk for them (loading stays with the CLI and the API).
     ("GET", "/console/policies"): Access(ADMINS, None, "政策版本"),
     ("GET", "/console/policies/{content_hash}"): Access(ADMINS),
+    # 医院名录 (ADR 0023): the regions and hospitals, and an admin's registration of a hospital.
+    ("GET", "/console/hospitals"): Access(ADMINS, None, "医院名录"),
+    ("POST", "/console/hospitals"): Access(ADMINS, "PUT /v1/hospitals/{hospital_code}"),
     # What-if (政策测算): re-settles the region's year under a proposal; stores nothing.
     ("GET", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif", "政策测算"),
     ("POST", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif"),
@@ -115,6 +118,7 @@ NAV = [
     ("verify", "/console/verify", ("GET", "/console/verify")),
     ("keys", "/console/keys", ("GET", "/console/keys")),
     ("policies", "/console/policies", ("GET", "/console/policies")),
+    ("hospitals", "/console/hospitals", ("GET", "/console/hospitals")),
     ("whatif", "/console/whatif", ("GET", "/console/whatif")),
     ("yearend", "/console/yearend", ("GET", "/console/yearend")),
 ]

@@ -24,6 +24,8 @@ from service.yearend.labels import FUND_LABELS
 
 ROLE_LABELS = {"auditor": "督查", "hospital": "医院", "admin": "管理员", "fund": "基金"}
 LEVEL_LABELS = {"primary": "一级", "secondary": "二级", "tertiary": "三级"}
+TIER_LABELS = {"township": "乡镇", "county": "县级", "city": "市级", "province": "省级"}
+REGION_LEVEL_LABELS = {"province": "省", "prefecture": "市", "county": "县"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; "
@@ -54,6 +56,8 @@ ENV.globals |= {
     "SOURCES": SOURCE_LABELS,
     "ROLES": ROLE_LABELS,
     "LEVELS": LEVEL_LABELS,
+    "TIERS": TIER_LABELS,
+    "REGION_LEVELS": REGION_LEVEL_LABELS,
     "FUNDS": FUND_LABELS,
     "urlencode": urlencode,
     "nav_for": nav_for,

@@ -12,11 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 
-from service.clearing.schemas import CODE
 from service.errors import FieldProblem, ServiceError, Unprocessable
-from service.regions.schemas import HospitalCreate, HospitalPublic
+from service.regions.schemas import HospitalCreate, HospitalPublic, HospitalRow
 from service.regions.service import Upserted, store_hospital
 
 if TYPE_CHECKING:
@@ -31,10 +30,6 @@ Row = tuple[int, list[Any]]  # (the row's line in the file, its cells)
 class HospitalImportRefused(Unprocessable):
     code = "hospital_import_refused"
     title = "The hospital sheet has bad rows; nothing was imported"
-
-
-class HospitalRow(HospitalCreate):
-    code: str = Field(min_length=1, max_length=32, pattern=CODE)
 
 
 @dataclass

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from service.clearing.schemas import CODE
 from service.idtext import NoResidentId
 from service.schemas import InputModel
 
@@ -49,6 +50,12 @@ class HospitalCreate(InputModel):
     level: HospitalLevel = Field(description="一级/二级/三级")
     tier: HospitalTier = Field(description="township/county/city/province hospital")
     designated: bool = Field(description="a 先诊疗后付费 designated hospital")
+
+
+class HospitalRow(HospitalCreate):
+    """A hospital with its code, as a sheet's row or the console's form sends it."""
+
+    code: str = Field(min_length=1, max_length=32, pattern=CODE)
 
 
 class HospitalPublic(BaseModel):

@@ -1,6 +1,7 @@
-"""管理: the console pages of an admin key - API keys (issue, revoke) and policy versions (read).
+"""管理: the console pages of an admin key - API keys (issue, revoke), policy versions (read) and
+the hospital directory (read, register or change a hospital).
 
-The same services as /v1/keys and /v1/policies; who may open each page is declared in
+The same services as /v1/keys, /v1/policies and /v1/hospitals; who may open each page is declared in
 service/console/access.py like every console route. A new key's token is shown once, on the page
 that issued it, and never again (only its hash is stored).
 """
@@ -21,8 +22,11 @@ from service.console import session as console
 from service.console.views import page, problem_words
 from service.errors import ServiceError
 from service.policy_versions.service import get_version, list_versions
+from service.regions import service as directory
+from service.regions.schemas import HospitalCreate, HospitalRow
 from service.routers.console import UserDep, flashed, guard
 from service.unit_of_work import SessionDep, UnitOfWorkDep
+from service.violations.params import parse_form
 
 router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
 
@@ -99,6 +103,63 @@ async def policies_page(session: SessionDep, user: UserDep) -> Response:
 async def policy_page(content_hash: str, session: SessionDep, user: UserDep) -> Response:
     version = await get_version(session, content_hash)
     return page("policy.html", user=user, nav="policies", version=version)
+
+
+async def _hospitals_page(
+    uow: UnitOfWorkDep, user: console.ConsoleUser, **context: object
+) -> Response:
+    regions = await directory.list_regions(uow, prefix=None)
+    return page(
+        "hospitals.html",
+        status_code=int(str(context.pop("status_code", 200))),
+        user=user,
+        nav="hospitals",
+        regions=regions,
+        counties=[r for r in regions if r.level == "county"],
+        names={r.code: r.name for r in regions},
+        hospitals=await directory.list_hospitals(uow, principal=user.principal, prefix=None),
+        **context,
+    )
+
+
+@router.get("/hospitals")
+async def hospitals_page(request: Request, uow: UnitOfWorkDep, user: UserDep) -> Response:
+    return await _hospitals_page(uow, user, **flashed(request))
+
+
+@router.post("/hospitals")
+async def put_hospital(
+    uow: UnitOfWorkDep,
+    user: UserDep,
+    code: Annotated[str, Form(max_length=32)],
+    csrf: Annotated[str, Form()] = "",
+    name: Annotated[str, Form(max_length=128)] = "",
+    county_code: Annotated[str, Form(max_length=6)] = "",
+    level: Annotated[str, Form(max_length=16)] = "",
+    tier: Annotated[str, Form(max_length=16)] = "",
+    designated: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    """Register or change a hospital as PUT /v1/hospitals/{code} does; the page again, with
+    the outcome or the refusal (and the form as sent)."""
+    console.check_csrf(user, csrf)
+    form = {
+        "code": code.strip(),
+        "name": name.strip(),
+        "county_code": county_code.strip(),
+        "level": level,
+        "tier": tier,
+        "designated": "true" if designated == "yes" else "false",
+    }
+    try:
+        row = parse_form(HospitalRow, form, what="the hospital")
+        body = HospitalCreate.model_validate(row.model_dump(exclude={"code"}))
+        stored = await directory.put_hospital(uow, code=row.code, body=body)
+    except ServiceError as e:
+        return await _hospitals_page(
+            uow, user, status_code=e.status, error=problem_words(e), form=form
+        )
+    done = {"created": "已登记", "changed": "已修改", "unchanged": "无变化"}[stored.outcome]
+    return _back("/console/hospitals", msg=f"医院 {stored.entry.code} {stored.entry.name}：{done}")
 
 
 def _back(url: str, **words: str) -> RedirectResponse:

@@ -125,6 +125,12 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
         ("GET", "/console/policies/{content_hash}"): [
             Call(f"/console/policies/{SHIPPED_POLICY}", {}, "/v1/keys")
         ],
+        # 医院名录, the admin's desk too (its API writes are PUTs: the role twin is /v1/keys,
+        # and a hospital code that cannot be one reaches a 422 as the unknown role does)
+        ("GET", "/console/hospitals"): [Call("/console/hospitals", {}, "/v1/keys")],
+        ("POST", "/console/hospitals"): [
+            Call("/console/hospitals", {"code": "no such code!"}, "/v1/keys", {"role": "mayor"})
+        ],
         # the form itself: the what-if's roles, which are the indicators' (a GET twin)
         ("GET", "/console/whatif"): [Call("/console/whatif", {}, "/v1/indicators")],
         ("POST", "/console/whatif"): [

@@ -125,3 +125,75 @@ async def test_an_admin_issues_a_fund_key_for_a_known_fund_only(
         statements = await browser.get("/v1/clearing/funds", headers={"X-API-Key": token.group(1)})
         assert statements.status_code == 200
         assert {fund["code"] for fund in statements.json()} == {"F99-BASIC"}
+
+
+async def test_an_admin_registers_and_changes_a_hospital_on_the_directory_page(
+    app: FastAPI, admin_headers: dict[str, str]
+) -> None:
+    form = {
+        "code": "H990102077",
+        "name": "演示县第二医院",
+        "county_code": f.COUNTY,
+        "level": "secondary",
+        "tier": "county",
+        "designated": "yes",
+    }
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        page = await browser.get("/console/hospitals")
+        assert page.status_code == 200
+        assert f'id="hospital-{f.COUNTY_HOSPITAL}"' in page.text
+        assert f'id="region-{f.COUNTY}"' in page.text
+        added = await browser.post(
+            "/console/hospitals", data={**form, "csrf": f.csrf_in(page.text)}
+        )
+        assert added.status_code == 303
+        assert "%E5%B7%B2%E7%99%BB%E8%AE%B0" in added.headers["location"]  # 已登记
+        read = await browser.get("/v1/hospitals/H990102077", headers=admin_headers)
+        assert read.json()["designated"] is True
+
+        page = await browser.get("/console/hospitals")
+        assert 'id="hospital-H990102077"' in page.text
+        withdrawn = {k: v for k, v in form.items() if k != "designated"}  # box unticked
+        changed = await browser.post(
+            "/console/hospitals", data={**withdrawn, "csrf": f.csrf_in(page.text)}
+        )
+        assert changed.status_code == 303
+        read = await browser.get("/v1/hospitals/H990102077", headers=admin_headers)
+        assert read.json()["designated"] is False
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "field"),
+    [
+        ({"code": "H 1"}, 422, "code"),
+        ({"name": ""}, 422, "name"),
+        ({"county_code": "990100"}, 422, "county_code"),  # a prefecture, not a county
+        ({"county_code": "990199"}, 404, "county_code"),  # not registered
+        ({"level": "quaternary"}, 422, "level"),
+    ],
+)
+async def test_a_bad_hospital_on_the_directory_page_is_refused_in_words_and_stores_nothing(
+    app: FastAPI, admin_headers: dict[str, str], change: dict[str, str], status: int, field: str
+) -> None:
+    form = {
+        "code": "H990102078",
+        "name": "演示县第三医院",
+        "county_code": f.COUNTY,
+        "level": "primary",
+        "tier": "township",
+        **change,
+    }
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        page = await browser.get("/console/hospitals")
+        refused = await browser.post(
+            "/console/hospitals", data={**form, "csrf": f.csrf_in(page.text)}
+        )
+        assert refused.status_code == status, refused.text
+        error = re.search(r'id="error">([^<]*)<', refused.text)
+        assert error is not None
+        assert field in error.group(1)
+        assert f'value="{form["name"]}"' in refused.text  # the form as sent, to correct
+        listed = (await browser.get("/v1/hospitals", headers=admin_headers)).json()
+        assert form["code"] not in {h["code"] for h in listed}
