@@ -6,13 +6,14 @@ commit (the unit of work does).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from service.auth import Principal, Role
 from service.base import utcnow
 from service.china_time import local_date
+from service.dates import FILTER_LAST_DAY, DateWindow, ImplausibleDate
 from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.receivables.errors import (
@@ -138,9 +139,11 @@ async def pay(
     principal: Principal,
     receivable_id: int,
     body: ReceivablePaymentCreate,
+    window: DateWindow,
 ) -> tuple[ReceivablePublic, bool]:
     """Record a payment of the patient's share; returns the receivable and whether this was a
-    replay of the same HIS payment id."""
+    replay of the same HIS payment id. A payment is an event: `paid_at` lies in the plausible
+    window (ADR 0012), or a year-1900 payment would be booked as demanded before discharge."""
     hospital_code = principal.hospital_code or ""
     row = await visible(uow, principal, receivable_id)
     amount = yuan_to_fen(body.amount)
@@ -149,6 +152,7 @@ async def pay(
     )
     if earlier is not None:
         return await _replay(uow, row, earlier, body, amount)
+    window.moment(body.paid_at, field="paid_at")
     if amount <= 0:
         raise InvalidPayment("a payment is more than 0.00", field="amount")
     assert row.id is not None
@@ -161,7 +165,7 @@ async def pay(
         method=body.method,
         receipt_no=body.receipt_no,
         amount_fen=amount,
-        paid_at=body.paid_at,
+        paid_at=body.paid_at.astimezone(UTC),  # as read back: a replay answers the same
         recorded_by=principal.label[:64],
     )
     with on_duplicate_raise(
@@ -291,6 +295,11 @@ def _check_schedule(row: Receivable, parts: list[tuple[date, int]]) -> None:
     for n, (due, fen) in enumerate(parts):
         if fen <= 0:
             raise InvalidSchedule("every instalment is more than 0.00", field=f"instalments.{n}")
+        if due > FILTER_LAST_DAY:
+            raise ImplausibleDate(
+                f"an instalment is due by {FILTER_LAST_DAY.isoformat()}",
+                field=f"instalments.{n}.due_on",
+            )
         if due < discharged or (n and due <= parts[n - 1][0]):
             raise InvalidSchedule(
                 "instalment dates are after discharge and strictly increasing",
@@ -306,9 +315,17 @@ def _check_schedule(row: Receivable, parts: list[tuple[date, int]]) -> None:
 
 
 async def remind(
-    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ReminderCreate
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    receivable_id: int,
+    body: ReminderCreate,
+    window: DateWindow,
 ) -> ReceivablePublic:
+    """催缴: a reminder sent (an event, in the plausible window: it counts towards the
+    reminders a defaulter mark needs)."""
     row = await visible(uow, principal, receivable_id)
+    window.moment(body.sent_at, field="sent_at")
     assert row.id is not None
     if row.status != "open":
         raise ReceivablePaid(f"receivable {receivable_id} is {row.status}: nothing to remind")
@@ -316,7 +333,7 @@ async def remind(
         Reminder(
             receivable_id=row.id,
             channel=body.channel,
-            sent_at=body.sent_at,
+            sent_at=body.sent_at.astimezone(UTC),
             recorded_by=principal.label[:64],
         ),
     )

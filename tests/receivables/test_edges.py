@@ -1,0 +1,103 @@
+"""Receivables used the way a careless or hostile HIS would: a schedule sent twice, payments and
+reminders dated in 1900 or 2999, an instalment due in 9999. Each gets a clear answer and
+nothing is recorded or booked for a date that cannot be true."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel import select
+
+from service.violations.models import Violation
+from tests.factories import receivable_of
+from tests.factories import receivable_payment as payment
+from tests.factories import settled_share as settled
+
+IMPLAUSIBLE = ["2999-12-31T10:00:00+08:00", "1900-01-01T10:00:00+08:00"]
+
+
+async def _receivable(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str]
+) -> dict[str, Any]:
+    settlement = await settled(app, client, headers)
+    return await receivable_of(client, headers, settlement["id"])
+
+
+async def test_a_repeated_schedule_answers_200_with_the_replay_header(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    receivable = await _receivable(app, client, hospital_headers)
+    parts = [{"due_on": "2024-04-10", "amount": receivable["amount_due"]}]
+    url = f"/v1/receivables/{receivable['id']}/instalments"
+    agreed = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
+    assert agreed.status_code == 201, agreed.text
+    assert "Idempotent-Replayed" not in agreed.headers
+    again = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
+    assert (again.status_code, again.json()) == (200, agreed.json())
+    assert again.headers["Idempotent-Replayed"] == "true"
+
+
+def _dated(route: str, when: str) -> dict[str, Any]:
+    if route == "payments":
+        return payment("10.00", "P1", paid_at=when)
+    return {"channel": "sms", "sent_at": when}
+
+
+@pytest.mark.parametrize("when", IMPLAUSIBLE)
+@pytest.mark.parametrize(("route", "field"), [("payments", "paid_at"), ("reminders", "sent_at")])
+async def test_a_payment_or_reminder_dated_where_none_can_be_is_refused_and_records_nothing(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    route: str,
+    field: str,
+    when: str,
+) -> None:
+    receivable = await _receivable(app, client, hospital_headers)
+    url = f"/v1/receivables/{receivable['id']}/{route}"
+    refused = await client.post(url, json=_dated(route, when), headers=hospital_headers)
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["code"], refused.json()["errors"][0]["field"]) == (
+        "implausible_date",
+        field,
+    )
+    after = await receivable_of(client, hospital_headers, receivable["settlement_id"])
+    assert (after["paid"], after["payments"], after["reminders"]) == ("0.00", [], [])
+    async with app.state.sessionmaker() as s:
+        rules = (await s.exec(select(Violation.rule_code))).all()
+    assert "PREPAYMENT_DEMANDED" not in rules
+
+
+async def test_a_repeated_payment_answers_200_with_the_replay_header(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    receivable = await _receivable(app, client, hospital_headers)
+    url = f"/v1/receivables/{receivable['id']}/payments"
+    first = await client.post(url, json=payment("10.00", "P1"), headers=hospital_headers)
+    assert first.status_code == 201, first.text
+    again = await client.post(url, json=payment("10.00", "P1"), headers=hospital_headers)
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+    assert again.json() == first.json()
+
+
+async def test_an_instalment_due_in_9999_is_refused_naming_it(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    receivable = await _receivable(app, client, hospital_headers)
+    parts = [
+        {"due_on": "2024-04-10", "amount": "1.00"},
+        {"due_on": "9999-12-31", "amount": str(Decimal(receivable["amount_due"]) - 1)},
+    ]
+    url = f"/v1/receivables/{receivable['id']}/instalments"
+    refused = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["code"], refused.json()["errors"][0]["field"]) == (
+        "implausible_date",
+        "instalments.1.due_on",
+    )
+    after = await receivable_of(client, hospital_headers, receivable["settlement_id"])
+    assert after["instalments"] == []
