@@ -22,6 +22,10 @@ SQLModel.metadata.naming_convention = {
 BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a BIGINT row can have: a larger one names no row (and overflows the driver)."""
+
+
 def id_field() -> Any:
     return Field(default=None, primary_key=True, sa_type=BigIntId)
 
