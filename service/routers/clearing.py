@@ -104,7 +104,7 @@ async def close_period(
         period=body.period,
     )
     if not created:
-        response.status_code = 200
+        answer_replayed(response)
     response.headers["Location"] = f"/v1/clearing/statements/{statement.id}"
     return statement
 
