@@ -324,27 +324,3 @@ async def test_a_what_if_proposal_compiles_over_a_succeeded_parent(
         proposal = await proposed_policy(session, county_text("2027-06-01"))
     assert proposal.region_code == "990102"
     assert proposal.effective_from == date(2027, 6, 1)
-
-
-@pytest.mark.parametrize(
-    ("start", "end"),
-    [
-        ("0001-01-01", "null"),
-        ("1900-01-01", "null"),
-        ("9999-12-31", "null"),
-        ("2027-01-01", "9999-12-31"),
-    ],  # fmt: skip
-)
-async def test_a_version_dated_where_no_county_data_can_be_is_refused_naming_the_date(
-    client: httpx.AsyncClient, admin_headers: dict[str, str], start: str, end: str
-) -> None:
-    # A region with no version yet: nothing earlier refuses it first.
-    text = county_text(start).replace('"990102"', '"990104"').replace("null", end)
-    response = await _post(client, admin_headers, text)
-    assert response.status_code == 422, response.text
-    field = "effective_from" if end == "null" else "effective_to"
-    assert (response.json()["code"], response.json()["errors"][0]["field"]) == (
-        "implausible_date",
-        field,
-    )
-    assert await _versions(client, admin_headers, "990104") == []
