@@ -353,7 +353,7 @@ async def overdue_list(
     if principal.role is Role.HOSPITAL:
         hospital_code = principal.hospital_code
     rows = await uow.receivables.open_receivables(
-        principal=principal, hospital_code=hospital_code, due_before=None, limit=limit
+        principal=principal, hospital_code=hospital_code, overdue_on=day, limit=limit
     )
     late = []
     for row in rows:

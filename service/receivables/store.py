@@ -74,6 +74,20 @@ _CANCEL = sa.text(
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 
 
+def _overdue(day: date) -> sa.ColumnElement[bool]:
+    """status.overdue in SQL: without a schedule, due before `day`; with one, the instalments
+    due before `day` (a prefix: dates increase, payments cover them in order) add up to more
+    than what was paid."""
+    i, r = Instalment, Receivable
+    scheduled = sa.exists().where(col(i.receivable_id) == col(r.id))
+    due_by_then = (
+        sa.select(sa.func.coalesce(sa.func.sum(col(i.amount_fen)), 0))
+        .where(col(i.receivable_id) == col(r.id), col(i.due_on) < day)
+        .scalar_subquery()
+    )
+    return sa.or_(sa.and_(~scheduled, col(r.due_on) < day), due_by_then > col(r.paid_fen))
+
+
 class ReceivableStore(Protocol):
     async def add(self, row: object) -> None:
         """Insert one row; `Duplicate` on a unique violation (a HIS payment id taken)."""
@@ -112,7 +126,7 @@ class ReceivableStore(Protocol):
         *,
         principal: Principal,
         hospital_code: str | None,
-        due_before: date | None,
+        overdue_on: date | None,
         limit: int,
     ) -> list[Receivable]: ...
 
@@ -220,9 +234,11 @@ class SqlReceivableStore:
         *,
         principal: Principal,
         hospital_code: str | None,
-        due_before: date | None,
+        overdue_on: date | None,
         limit: int,
     ) -> list[Receivable]:
+        """Open receivables, earliest due first; with `overdue_on`, only those overdue that day
+        (in SQL, so a page is a page of overdue ones, not of open ones filtered afterwards)."""
         r = Receivable
         query = select(r).where(
             col(r.status) == "open",
@@ -232,8 +248,8 @@ class SqlReceivableStore:
         )
         if hospital_code is not None:
             query = query.where(col(r.hospital_code) == hospital_code)
-        if due_before is not None:
-            query = query.where(col(r.due_on) < due_before)
+        if overdue_on is not None:
+            query = query.where(_overdue(overdue_on))
         query = query.order_by(col(r.due_on), col(r.id)).limit(limit)
         return list((await self._session.exec(query)).all())
 

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from service.violations.models import Violation
-from tests.factories import receivable_of
+from tests.factories import receivable_of, resident_id
 from tests.factories import receivable_payment as payment
 from tests.factories import settled_share as settled
 
@@ -101,3 +101,28 @@ async def test_an_instalment_due_in_9999_is_refused_naming_it(
     )
     after = await receivable_of(client, hospital_headers, receivable["settlement_id"])
     assert after["instalments"] == []
+
+
+async def test_the_overdue_list_finds_an_overdue_share_behind_deferred_ones(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    # Three shares due on the same day (discharged 2024-03-10): the first two deferred by an
+    # instalment plan, the third unpaid and overdue. A page of two must still show the third.
+    shares = []
+    for seq in (11, 12, 13):
+        settlement = await settled(app, client, hospital_headers, resident=resident_id(seq=seq))
+        shares.append(await receivable_of(client, hospital_headers, settlement["id"]))
+    for deferred in shares[:2]:
+        plan = [{"due_on": "2099-12-01", "amount": deferred["amount_due"]}]
+        agreed = await client.post(
+            f"/v1/receivables/{deferred['id']}/instalments",
+            json={"instalments": plan},
+            headers=hospital_headers,
+        )
+        assert agreed.status_code == 201, agreed.text
+    page = await client.get(
+        "/v1/receivables/overdue", params={"limit": 2}, headers=hospital_headers
+    )
+    assert page.status_code == 200, page.text
+    assert [r["id"] for r in page.json()["receivables"]] == [shares[2]["id"]]
+    assert (page.json()["count"], page.json()["outstanding"]) == (1, shares[2]["amount_due"])
