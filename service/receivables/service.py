@@ -322,10 +322,15 @@ async def remind(
     body: ReminderCreate,
     window: DateWindow,
 ) -> ReceivablePublic:
-    """催缴: a reminder sent (an event, in the plausible window: it counts towards the
-    reminders a defaulter mark needs)."""
+    """催缴: a reminder sent (an event, in the plausible window and not before the share was
+    owed: it counts towards the reminders a defaulter mark needs)."""
     row = await visible(uow, principal, receivable_id)
     window.moment(body.sent_at, field="sent_at")
+    if body.sent_at < row.discharged_at - window.clock_skew:
+        raise ImplausibleDate(
+            f"sent_at is before the discharge at {row.discharged_at.isoformat()}",
+            field="sent_at",
+        )
     assert row.id is not None
     if row.status != "open":
         raise ReceivablePaid(f"receivable {receivable_id} is {row.status}: nothing to remind")

@@ -126,3 +126,21 @@ async def test_the_overdue_list_finds_an_overdue_share_behind_deferred_ones(
     assert page.status_code == 200, page.text
     assert [r["id"] for r in page.json()["receivables"]] == [shares[2]["id"]]
     assert (page.json()["count"], page.json()["outstanding"]) == (1, shares[2]["amount_due"])
+
+
+async def test_a_reminder_dated_before_the_share_existed_is_refused_and_not_counted(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    receivable = await _receivable(app, client, hospital_headers)  # discharged 2024-03-10 10:00
+    url = f"/v1/receivables/{receivable['id']}/reminders"
+    early = {"channel": "sms", "sent_at": "2024-03-09T10:00:00+08:00"}
+    refused = await client.post(url, json=early, headers=hospital_headers)
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["code"], refused.json()["errors"][0]["field"]) == (
+        "implausible_date",
+        "sent_at",
+    )
+    sent = {"channel": "sms", "sent_at": "2024-04-20T09:00:00+08:00"}
+    assert (await client.post(url, json=sent, headers=hospital_headers)).status_code == 201
+    after = await receivable_of(client, hospital_headers, receivable["settlement_id"])
+    assert [r["sent_at"] for r in after["reminders"]] == ["2024-04-20T01:00:00Z"]
