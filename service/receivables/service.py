@@ -14,7 +14,6 @@ from service.auth import Principal, Role
 from service.base import utcnow
 from service.china_time import local_date
 from service.dates import FILTER_LAST_DAY, DateWindow, ImplausibleDate
-from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.receivables.errors import (
     InvalidPayment,
@@ -143,7 +142,26 @@ async def pay(
 ) -> tuple[ReceivablePublic, bool]:
     """Record a payment of the patient's share; returns the receivable and whether this was a
     replay of the same HIS payment id. A payment is an event: `paid_at` lies in the plausible
-    window (ADR 0012), or a year-1900 payment would be booked as demanded before discharge."""
+    window (ADR 0012), or a year-1900 payment would be booked as demanded before discharge.
+    A twin of this request that committed first (the HIS retried at once) is answered from,
+    as a replay: the work runs again and finds it."""
+
+    async def work() -> tuple[ReceivablePublic, bool]:
+        return await _pay(
+            uow, principal=principal, receivable_id=receivable_id, body=body, window=window
+        )
+
+    return await uow.run(work, on_duplicate=work)
+
+
+async def _pay(
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    receivable_id: int,
+    body: ReceivablePaymentCreate,
+    window: DateWindow,
+) -> tuple[ReceivablePublic, bool]:
     hospital_code = principal.hospital_code or ""
     row = await visible(uow, principal, receivable_id)
     amount = yuan_to_fen(body.amount)
@@ -168,13 +186,7 @@ async def pay(
         paid_at=body.paid_at.astimezone(UTC),  # as read back: a replay answers the same
         recorded_by=principal.label[:64],
     )
-    with on_duplicate_raise(
-        PaymentConflict(
-            f"payment {body.his_payment_id} was recorded at the same time; retry to see it",
-            field="his_payment_id",
-        )
-    ):
-        await uow.receivables.add(payment)
+    await uow.receivables.add(payment)  # Duplicate: a twin committed first (pay's on_duplicate)
     if body.paid_at < row.discharged_at:
         await _book_prepayment(uow, row, payment)
     fresh = await uow.receivables.get(row.id)

@@ -55,3 +55,25 @@ async def test_a_payment_racing_a_reversal_is_refunded_or_refused(
         assert paid == (80_00 if pay.status_code == 201 else 0)
         if pay.status_code == 409:
             assert pay.json()["code"] == "receivable_cancelled"
+
+
+@pytest.mark.postgres
+async def test_a_payment_retried_while_the_first_commits_is_answered_as_a_replay(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    # The HIS timed out and sent the same payment again at once: one payment, one 201, and the
+    # twin answered with the same body (200, Idempotent-Replayed), never a 409.
+    for round_ in range(6):
+        settlement = await settled(app, client, hospital_headers)
+        receivable = await receivable_of(client, hospital_headers, settlement["id"])
+        url = f"/v1/receivables/{receivable['id']}/payments"
+        twins = await asyncio.gather(
+            *(client.post(url, json=payment("80.00", f"T{round_}"), headers=hospital_headers)
+              for _ in range(2))
+        )  # fmt: skip
+        assert sorted(t.status_code for t in twins) == [200, 201], [t.text for t in twins]
+        assert twins[0].json() == twins[1].json()
+        replay = next(t for t in twins if t.status_code == 200)
+        assert replay.headers["Idempotent-Replayed"] == "true"
+        after = await receivable_of(client, hospital_headers, settlement["id"])
+        assert (after["paid"], len(after["payments"])) == ("80.00", 1)
