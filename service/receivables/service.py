@@ -281,7 +281,19 @@ async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: Receivable
 async def agree_schedule(
     uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ScheduleCreate
 ) -> tuple[ReceivablePublic, bool]:
-    """分期付款: the schedule agreed at discharge, once. Returns it and whether it was new."""
+    """分期付款: the schedule agreed at discharge, once. Returns it and whether it was new. A
+    schedule stored at the same moment by another request is read and judged as before: the
+    same one a replay, another one ScheduleExists."""
+
+    async def work() -> tuple[ReceivablePublic, bool]:
+        return await _agree(uow, principal=principal, receivable_id=receivable_id, body=body)
+
+    return await uow.run(work, on_duplicate=work)
+
+
+async def _agree(
+    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ScheduleCreate
+) -> tuple[ReceivablePublic, bool]:
     row = await visible(uow, principal, receivable_id)
     assert row.id is not None
     parts = [(p.due_on, yuan_to_fen(p.amount)) for p in body.instalments]

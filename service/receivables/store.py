@@ -21,7 +21,7 @@ from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.db import add_once, insert_sql, rows_where
+from service.db import add_once, insert_sql, rows_where, unless_duplicate
 from service.driver import DriverStatement
 from service.receivables.models import (
     DefaulterMark,
@@ -93,7 +93,9 @@ class ReceivableStore(Protocol):
         """Insert one row; `Duplicate` on a unique violation (a HIS payment id taken)."""
         ...
 
-    async def add_all(self, rows: Sequence[object]) -> None: ...
+    async def add_all(self, rows: Sequence[object]) -> None:
+        """Insert rows; `Duplicate` (and none added) on a unique violation (a schedule taken)."""
+        ...
 
     async def get(self, receivable_id: int) -> Receivable | None: ...
 
@@ -163,8 +165,9 @@ class SqlReceivableStore:
         await add_once(self._session, row)
 
     async def add_all(self, rows: Sequence[object]) -> None:
-        self._session.add_all(rows)
-        await self._session.flush()
+        async with unless_duplicate(self._session):
+            self._session.add_all(rows)
+            await self._session.flush()
 
     async def get(self, receivable_id: int) -> Receivable | None:
         query = select(Receivable).where(Receivable.id == receivable_id)

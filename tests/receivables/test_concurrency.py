@@ -77,3 +77,30 @@ async def test_a_payment_retried_while_the_first_commits_is_answered_as_a_replay
         assert replay.headers["Idempotent-Replayed"] == "true"
         after = await receivable_of(client, hospital_headers, settlement["id"])
         assert (after["paid"], len(after["payments"])) == ("80.00", 1)
+
+
+@pytest.mark.postgres
+async def test_a_schedule_sent_twice_at_once_is_agreed_once(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    # Twins: one 201, the other its replay; two different plans at once: one wins, the other is
+    # told a schedule exists. Never a 500 from the second insert of instalment 1.
+    for round_ in range(6):
+        settlement = await settled(app, client, hospital_headers)
+        receivable = await receivable_of(client, hospital_headers, settlement["id"])
+        url = f"/v1/receivables/{receivable['id']}/instalments"
+        due = receivable["amount_due"]
+        plans = [[{"due_on": "2024-04-10", "amount": due}]] * 2
+        if round_ % 2:
+            plans[1] = [{"due_on": "2024-05-10", "amount": due}]
+        answers = await asyncio.gather(
+            *(client.post(url, json={"instalments": p}, headers=hospital_headers) for p in plans)
+        )
+        codes = sorted(a.status_code for a in answers)
+        assert codes == ([201, 409] if round_ % 2 else [200, 201]), [a.text for a in answers]
+        if round_ % 2:
+            assert next(a for a in answers if a.status_code == 409).json()["code"] == (
+                "schedule_exists"
+            )
+        after = await receivable_of(client, hospital_headers, settlement["id"])
+        assert len(after["instalments"]) == 1
