@@ -212,7 +212,12 @@ async def _replay(
             f"HIS payment {body.his_payment_id} was recorded with other values",
             field="his_payment_id",
         )
-    return await public(uow, row, today=today_in_china()), True
+    # Read again: the receivable was read before the payment, and the payment's transaction
+    # may have committed in between (a twin racing this one): answer with what it left.
+    assert row.id is not None
+    fresh = await uow.receivables.get(row.id)
+    assert fresh is not None
+    return await public(uow, fresh, today=today_in_china()), True
 
 
 async def _refuse(uow: UnitOfWork, receivable_id: int, amount: int) -> None:
