@@ -46,8 +46,10 @@ def today_in_china(now: datetime | None = None) -> date:
     return local_date(now or utcnow())
 
 
-async def visible(uow: UnitOfWork, principal: Principal, receivable_id: int) -> Receivable:
-    row = await uow.receivables.get(receivable_id)
+async def visible(
+    uow: UnitOfWork, principal: Principal, receivable_id: int, *, lock: bool = False
+) -> Receivable:
+    row = await uow.receivables.get(receivable_id, lock=lock)
     if row is None or not principal.sees_hospital(row.hospital_code, row.county_code):
         raise ReceivableNotFound(f"no receivable {receivable_id} that you may see")
     return row

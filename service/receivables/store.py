@@ -97,7 +97,11 @@ class ReceivableStore(Protocol):
         """Insert rows; `Duplicate` (and none added) on a unique violation (a schedule taken)."""
         ...
 
-    async def get(self, receivable_id: int) -> Receivable | None: ...
+    async def get(self, receivable_id: int, *, lock: bool = False) -> Receivable | None:
+        """The receivable; with `lock`, its row locked to the end of the transaction (FOR
+        UPDATE; SQLite takes the write lock at BEGIN), so checks made after it see the
+        writes of any request that held it before."""
+        ...
 
     async def by_settlement(self, settlement_id: int) -> Receivable | None: ...
 
@@ -169,8 +173,10 @@ class SqlReceivableStore:
             self._session.add_all(rows)
             await self._session.flush()
 
-    async def get(self, receivable_id: int) -> Receivable | None:
+    async def get(self, receivable_id: int, *, lock: bool = False) -> Receivable | None:
         query = select(Receivable).where(Receivable.id == receivable_id)
+        if lock:
+            query = query.with_for_update()
         return (await self._session.exec(query.execution_options(populate_existing=True))).first()
 
     async def by_settlement(self, settlement_id: int) -> Receivable | None:

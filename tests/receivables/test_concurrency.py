@@ -11,8 +11,9 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import select
 
-from service.receivables.models import Receivable, ReceivablePayment
-from tests.factories import receivable_of
+from service.receivables.models import DefaulterMark, Receivable, ReceivablePayment
+from service.violations.models import Violation
+from tests.factories import receivable_of, resident_id
 from tests.factories import receivable_payment as payment
 from tests.factories import settled_share as settled
 
@@ -104,3 +105,40 @@ async def test_a_schedule_sent_twice_at_once_is_agreed_once(
             )
         after = await receivable_of(client, hospital_headers, settlement["id"])
         assert len(after["instalments"]) == 1
+
+
+@pytest.mark.postgres
+async def test_a_defaulter_mark_sent_twice_at_once_is_one_mark_and_one_finding(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    # A double click on the HIS's 标记恶意拖欠 button: one mark, one DEFAULTER_WITHOUT_REMINDERS
+    # (points against the hospital), the twin a 409 already_marked; then the same for removal.
+    for round_ in range(4):
+        settlement = await settled(
+            app, client, hospital_headers, resident=resident_id(seq=40 + round_)
+        )
+        receivable = await receivable_of(client, hospital_headers, settlement["id"])
+        url = f"/v1/receivables/{receivable['id']}/defaulter"
+        for path in (url, f"{url}/removal"):
+            twins = await asyncio.gather(
+                *(client.post(path, json={"reason": "拒付"}, headers=hospital_headers)
+                  for _ in range(2))
+            )  # fmt: skip
+            assert sorted(t.status_code for t in twins) == [201, 409], [t.text for t in twins]
+        async with app.state.sessionmaker() as s:
+            marks = (
+                await s.exec(
+                    select(DefaulterMark.action).where(
+                        DefaulterMark.receivable_id == receivable["id"]
+                    )
+                )
+            ).all()
+            booked = (
+                await s.exec(
+                    select(Violation.id).where(
+                        Violation.rule_code == "DEFAULTER_WITHOUT_REMINDERS",
+                        Violation.visit_id == settlement["visit_id"],
+                    )
+                )
+            ).all()
+        assert (list(marks), len(booked)) == (["mark", "unmark"], 1)
