@@ -149,37 +149,40 @@ async def pay(
     as a replay: the work runs again and finds it."""
 
     async def work() -> tuple[ReceivablePublic, bool]:
-        return await _pay(
-            uow, principal=principal, receivable_id=receivable_id, body=body, window=window
+        hospital_code = principal.hospital_code or ""
+        row = await visible(uow, principal, receivable_id)
+        amount = yuan_to_fen(body.amount)
+        earlier = await uow.receivables.payment_by_his_id(
+            hospital_code=hospital_code, his_payment_id=body.his_payment_id
         )
+        if earlier is not None:
+            return await _replay(uow, row, earlier, body, amount)
+        window.moment(body.paid_at, field="paid_at")
+        if amount <= 0:
+            raise InvalidPayment("a payment is more than 0.00", field="amount")
+        assert row.id is not None
+        if await uow.receivables.add_paid(receivable_id=row.id, amount_fen=amount) is None:
+            await _refuse(uow, row.id, amount)
+        payment = _payment_row(row.id, hospital_code, principal, body, amount)
+        await uow.receivables.add(payment)  # Duplicate: a twin committed first (on_duplicate)
+        if body.paid_at < row.discharged_at:
+            await _book_prepayment(uow, row, payment)
+        fresh = await uow.receivables.get(row.id)
+        assert fresh is not None
+        return await public(uow, fresh, today=today_in_china()), False
 
     return await uow.run(work, on_duplicate=work)
 
 
-async def _pay(
-    uow: UnitOfWork,
-    *,
-    principal: Principal,
+def _payment_row(
     receivable_id: int,
+    hospital_code: str,
+    principal: Principal,
     body: ReceivablePaymentCreate,
-    window: DateWindow,
-) -> tuple[ReceivablePublic, bool]:
-    hospital_code = principal.hospital_code or ""
-    row = await visible(uow, principal, receivable_id)
-    amount = yuan_to_fen(body.amount)
-    earlier = await uow.receivables.payment_by_his_id(
-        hospital_code=hospital_code, his_payment_id=body.his_payment_id
-    )
-    if earlier is not None:
-        return await _replay(uow, row, earlier, body, amount)
-    window.moment(body.paid_at, field="paid_at")
-    if amount <= 0:
-        raise InvalidPayment("a payment is more than 0.00", field="amount")
-    assert row.id is not None
-    if await uow.receivables.add_paid(receivable_id=row.id, amount_fen=amount) is None:
-        await _refuse(uow, row.id, amount)
-    payment = ReceivablePayment(
-        receivable_id=row.id,
+    amount: int,
+) -> ReceivablePayment:
+    return ReceivablePayment(
+        receivable_id=receivable_id,
         hospital_code=hospital_code,
         his_payment_id=body.his_payment_id,
         method=body.method,
@@ -188,12 +191,6 @@ async def _pay(
         paid_at=body.paid_at.astimezone(UTC),  # as read back: a replay answers the same
         recorded_by=principal.label[:64],
     )
-    await uow.receivables.add(payment)  # Duplicate: a twin committed first (pay's on_duplicate)
-    if body.paid_at < row.discharged_at:
-        await _book_prepayment(uow, row, payment)
-    fresh = await uow.receivables.get(row.id)
-    assert fresh is not None
-    return await public(uow, fresh, today=today_in_china()), False
 
 
 async def _replay(

@@ -13,9 +13,8 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from service.violations.models import Violation
-from tests.factories import receivable_of, resident_id
+from tests.factories import open_receivable, receivable_of, resident_id
 from tests.factories import receivable_payment as payment
-from tests.factories import settled_share as settled
 
 IMPLAUSIBLE = ["2999-12-31T10:00:00+08:00", "1900-01-01T10:00:00+08:00"]
 
@@ -23,8 +22,7 @@ IMPLAUSIBLE = ["2999-12-31T10:00:00+08:00", "1900-01-01T10:00:00+08:00"]
 async def _receivable(
     app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str]
 ) -> dict[str, Any]:
-    settlement = await settled(app, client, headers)
-    return await receivable_of(client, headers, settlement["id"])
+    return (await open_receivable(app, client, headers))[1]
 
 
 async def test_a_repeated_schedule_answers_200_with_the_replay_header(
@@ -110,8 +108,9 @@ async def test_the_overdue_list_finds_an_overdue_share_behind_deferred_ones(
     # instalment plan, the third unpaid and overdue. A page of two must still show the third.
     shares = []
     for seq in (11, 12, 13):
-        settlement = await settled(app, client, hospital_headers, resident=resident_id(seq=seq))
-        shares.append(await receivable_of(client, hospital_headers, settlement["id"]))
+        shares.append(
+            (await open_receivable(app, client, hospital_headers, resident=resident_id(seq=seq)))[1]
+        )
     for deferred in shares[:2]:
         plan = [{"due_on": "2099-12-01", "amount": deferred["amount_due"]}]
         agreed = await client.post(

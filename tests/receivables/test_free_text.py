@@ -13,9 +13,8 @@ from sqlmodel import select
 from service.receivables.models import DefaulterMark
 from service.violations.models import Violation
 from tests import factories
-from tests.factories import receivable_of
+from tests.factories import open_receivable, receivable_of
 from tests.factories import receivable_payment as payment
-from tests.factories import settled_share as settled
 
 ID = factories.resident_id(region="110105", seq=123)
 MASKED = ID[:6] + "********" + ID[-4:]
@@ -25,8 +24,7 @@ MASKED = ID[:6] + "********" + ID[-4:]
 async def test_a_payment_identifier_holding_an_id_number_is_refused(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str], field: str
 ) -> None:
-    settlement = await settled(app, client, hospital_headers)
-    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    settlement, receivable = await open_receivable(app, client, hospital_headers)
     response = await client.post(
         f"/v1/receivables/{receivable['id']}/payments",
         json=payment("10.00", **{field: ID}),
@@ -45,8 +43,7 @@ async def test_a_defaulter_marks_reason_is_stored_and_booked_masked(
     hospital_headers: dict[str, str],
     auditor_headers: dict[str, str],
 ) -> None:
-    settlement = await settled(app, client, hospital_headers)
-    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    settlement, receivable = await open_receivable(app, client, hospital_headers)
     marked = await client.post(
         f"/v1/receivables/{receivable['id']}/defaulter",
         json={"reason": f"拒付，身份证{ID}"},
