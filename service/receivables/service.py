@@ -360,6 +360,8 @@ async def remind(
             field="sent_at",
         )
     assert row.id is not None
+    if row.status == "cancelled":
+        raise ReceivableCancelled(f"receivable {receivable_id} was cancelled: nothing to remind")
     if row.status != "open":
         raise ReceivablePaid(f"receivable {receivable_id} is {row.status}: nothing to remind")
     await uow.receivables.add(

@@ -143,3 +143,16 @@ async def test_a_reminder_dated_before_the_share_existed_is_refused_and_not_coun
     assert (await client.post(url, json=sent, headers=hospital_headers)).status_code == 201
     after = await receivable_of(client, hospital_headers, receivable["settlement_id"])
     assert [r["sent_at"] for r in after["reminders"]] == ["2024-04-20T01:00:00Z"]
+
+
+async def test_a_reminder_of_a_reversed_settlements_share_says_it_was_cancelled(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    settlement, receivable = await open_receivable(app, client, hospital_headers)
+    reversal = f"/v1/settlements/{settlement['id']}/reversal"
+    reversed_ = await client.post(reversal, json={"reason": "HIS 冲销"}, headers=hospital_headers)
+    assert reversed_.status_code == 201, reversed_.text
+    reminder = {"channel": "sms", "sent_at": "2024-04-20T09:00:00+08:00"}
+    url = f"/v1/receivables/{receivable['id']}/reminders"
+    reminded = await client.post(url, json=reminder, headers=hospital_headers)
+    assert (reminded.status_code, reminded.json()["code"]) == (409, "receivable_cancelled")
