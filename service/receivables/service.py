@@ -244,8 +244,10 @@ async def book_finding(
     source_ref: str,
     evidence: dict[str, Any],
     points: Decimal,
+    event_on: date | None = None,
 ) -> None:
-    """Book a broken rule found on the receivable, against its hospital, visit and person."""
+    """Book a broken rule found on the receivable, against its hospital, visit and person;
+    `event_on` the day it happened (ADR 0018), when that is not the day it is booked."""
     await uow.violations.book(
         Finding(
             rule_code=rule_code,
@@ -258,6 +260,7 @@ async def book_finding(
             visit_id=row.visit_id,
             person_key=row.person_key,
             person_masked=row.person_masked,
+            event_on=event_on,
         ),
     )
 
@@ -279,6 +282,7 @@ async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: Receivable
             "discharged_at": row.discharged_at.isoformat(),
         },
         points=Decimal(terms.prepayment_points),
+        event_on=local_date(payment.paid_at),  # the payment, however late it is recorded
     )
 
 

@@ -156,3 +156,19 @@ async def test_a_reminder_of_a_reversed_settlements_share_says_it_was_cancelled(
     url = f"/v1/receivables/{receivable['id']}/reminders"
     reminded = await client.post(url, json=reminder, headers=hospital_headers)
     assert (reminded.status_code, reminded.json()["code"]) == (409, "receivable_cancelled")
+
+
+async def test_a_payment_demanded_before_discharge_is_dated_by_the_payment(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+) -> None:  # fmt: skip
+    # Recorded today, about a payment taken on 2024-03-05 during the stay: the ledger's periods
+    # (and a county's yearly score) count it in March 2024, as a deposit is counted by its date.
+    receivable = await _receivable(app, client, hospital_headers)
+    early = payment("50.00", "P1", paid_at="2024-03-05T09:00:00+08:00")
+    url = f"/v1/receivables/{receivable['id']}/payments"
+    assert (await client.post(url, json=early, headers=hospital_headers)).status_code == 201
+    march = {"rule_code": "PREPAYMENT_DEMANDED", "detected_from": "2024-03-01",
+             "detected_to": "2024-03-31"}  # fmt: skip
+    listed = await client.get("/v1/violations", params=march, headers=auditor_headers)
+    assert [v["event_on"] for v in listed.json()["items"]] == ["2024-03-05"]
