@@ -22,6 +22,19 @@ SQLModel.metadata.naming_convention = {
 BigIntId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a BIGINT row can have: a larger one names no row (and overflows the driver)."""
+
+
+def row_id(text: str) -> int | None:
+    """`text` as a stored row's id (a positive BIGINT in decimal digits), else None. Decimal
+    digits, as int() reads them: "²" is a digit to str.isdigit(), and int() refuses it."""
+    if not text.isdecimal() or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ROW_ID else None
+
+
 def id_field() -> Any:
     return Field(default=None, primary_key=True, sa_type=BigIntId)
 

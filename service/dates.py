@@ -115,6 +115,17 @@ FilterDay = Annotated[date, AfterValidator(_filter_day)]
 midnight of it can always be computed (0001-01-01 and 9999-12-31 overflow)."""
 
 
+def documented_day(on: date, *, field: str) -> date:
+    """A day a stored date may name (a policy version's validity): inside the documented
+    range, so the day before and after it can be computed; else ImplausibleDate naming `field`."""
+    if not FILTER_FIRST_DAY <= on <= FILTER_LAST_DAY:
+        raise ImplausibleDate(
+            f"{field} lies from {FILTER_FIRST_DAY.isoformat()} to {FILTER_LAST_DAY.isoformat()}",
+            field=field,
+        )
+    return on
+
+
 def ordered_period(first: date | None, last: date | None, *, field: str) -> None:
     """A period's first day is not after its last day."""
     if first is not None and last is not None and first > last:

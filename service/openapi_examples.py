@@ -188,7 +188,7 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
             "method": "wechat_pay",
             "receipt_no": "SJ2026-0042",
             "amount": "50.00",
-            "paid_at": _at(today, 9),
+            "paid_at": _at(discharged, 11),  # at the window after discharge, never ahead
         },
         ("post", "/v1/receivables/{receivable_id}/instalments"): {
             "instalments": [
@@ -198,7 +198,7 @@ def request_bodies(today: date) -> dict[tuple[str, str], dict[str, Any]]:
         },
         ("post", "/v1/receivables/{receivable_id}/reminders"): {
             "channel": "sms",
-            "sent_at": _at(today, 10),
+            "sent_at": _at(discharged, 15),
         },
         ("post", "/v1/receivables/{receivable_id}/defaulter"): {
             "reason": "多次催缴，有能力支付而拒不支付",

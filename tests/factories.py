@@ -495,6 +495,14 @@ async def receivable_of(
     return result
 
 
+async def open_receivable(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], **overrides: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`settled_share` and the receivable it opened: (settlement, receivable)."""
+    settlement = await settled_share(app, client, headers, **overrides)
+    return settlement, await receivable_of(client, headers, settlement["id"])
+
+
 def receivable_payment(amount: str, his: str = "P1", **overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "his_payment_id": his,

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth.models import ApiKey
 from service.auth.principal import Principal, Role
 from service.auth.store import SqlKeyStore
-from service.base import utcnow
+from service.base import MAX_ROW_ID, utcnow
 from service.errors import NotFound, Unprocessable
 
 KEY_SCHEME = "sck"
@@ -113,7 +113,7 @@ async def issue_key(
 
 async def revoke_key(session: AsyncSession, key_id: int) -> ApiKey:
     store = SqlKeyStore(session)
-    key = await store.get(key_id)
+    key = await store.get(key_id) if 0 < key_id <= MAX_ROW_ID else None
     if key is None:
         raise KeyNotFound(f"no API key with id {key_id}")
     if key.revoked_at is None:

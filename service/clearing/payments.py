@@ -15,15 +15,22 @@ from service.clearing.errors import (
 from service.clearing.models import ClearingPayment
 from service.clearing.schemas import ClearingPaymentCreate, ClearingPaymentPublic
 from service.clearing.service import in_scope, payment_public
+from service.dates import DateWindow
 from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.unit_of_work import UnitOfWork
 
 
 async def pay(
-    uow: UnitOfWork, *, principal: Principal, statement_id: int, body: ClearingPaymentCreate
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    statement_id: int,
+    body: ClearingPaymentCreate,
+    window: DateWindow,
 ) -> tuple[ClearingPaymentPublic, bool]:
-    """Record a payment; returns it and whether it was replayed (same reference and body)."""
+    """Record a payment; returns it and whether it was replayed (same reference and body).
+    `paid_on` is the day the money moved: a day that has come, not before the floor."""
     # The statement row is locked (FOR UPDATE; SQLite takes the write lock at BEGIN), so two
     # payments of one statement are judged one after the other.
     row = await uow.clearing.statement(statement_id, lock=True)
@@ -45,6 +52,7 @@ async def pay(
             f"reference {body.reference} was used for another payment of {row.fund_code}",
             field="reference",
         )
+    window.day(body.paid_on, field="paid_on")
     owed = row.fund_own_fen
     paid = await uow.clearing.paid_fen(statement_id)
     if owed <= 0:

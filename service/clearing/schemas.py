@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from service.idtext import Identifier
 from service.money import Amount
 from service.schemas import REGION_PREFIX, InputModel
 
@@ -44,7 +45,7 @@ class StatementCreate(InputModel):
 class ClearingPaymentCreate(InputModel):
     amount: Amount
     paid_on: date
-    reference: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./:-]+$")
+    reference: Identifier = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_./:-]+$")
 
 
 class ClearingPaymentPublic(BaseModel):

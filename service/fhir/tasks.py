@@ -7,13 +7,13 @@ from typing import Any
 
 from fhir.resources.R4B.task import Task
 
+from service.base import row_id
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
 from service.settlements.errors import SettlementNotFound
 from service.settlements.schemas import SettlementPublic
 
 FOCUS_TYPES = ("ClaimResponse", "Claim")
-MAX_ID = 2**63 - 1
 DEFAULT_REASON = "FHIR Task cancel"
 
 
@@ -31,9 +31,10 @@ def settlement_to_cancel(task: Task) -> int:
             "Task.focus.reference must be ClaimResponse/{id} as this service answered it",
             field="Task.focus.reference",
         )
-    if not ident.isdigit() or not 0 < int(ident) <= MAX_ID:
+    settlement_id = row_id(ident)
+    if settlement_id is None:
         raise SettlementNotFound(f"no settlement {ident} at your hospital", field="Task.focus")
-    return int(ident)
+    return settlement_id
 
 
 def reversal_request(task: Task) -> dict[str, Any]:

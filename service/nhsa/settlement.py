@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.base import row_id
 from service.nhsa.call import Call, build, parse
 from service.nhsa.inputs import Data2304, Input2304, Input2305
 from service.nhsa.setlinfo import extension, setldetail, setlinfo
@@ -17,7 +18,6 @@ from service.settlements.schemas import (
 )
 
 REVERSAL_REASON = "2305 结算撤销"
-MAX_ID = 2**63 - 1
 
 
 def _request(call: Call, data: Data2304) -> dict[str, Any]:
@@ -88,11 +88,11 @@ async def settle(call: Call) -> dict[str, Any]:
 async def cancel(call: Call) -> dict[str, Any]:
     """The compensating record, amounts negated, as the platform answers a 冲销."""
     data = parse(Input2305, call).data
-    if not data.setl_id.isdigit() or not 0 < int(data.setl_id) <= MAX_ID:
+    settlement_id = row_id(data.setl_id)
+    if settlement_id is None:
         raise SettlementNotFound(
             f"no settlement {data.setl_id} at your hospital", field="input.data.setl_id"
         )
-    settlement_id = int(data.setl_id)
     settled = await settlements.get(call.uow, principal=call.principal, settlement_id=settlement_id)
     if settled.visit_id != data.mdtrt_id:
         raise SettlementNotFound(

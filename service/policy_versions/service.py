@@ -11,6 +11,7 @@ from functools import lru_cache, partial
 from anyio import to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.dates import documented_day
 from service.policy import (
     CompiledPolicy,
     PolicyDocument,
@@ -102,6 +103,9 @@ async def store_policy(
     Parsing and compiling are CPU work on text an admin sent: they run in a worker thread, so a
     large document delays its own request, never the event loop's other requests."""
     document = await to_thread.run_sync(partial(check_document, text, source=source))
+    documented_day(document.effective_from, field="effective_from")
+    if document.effective_to is not None:
+        documented_day(document.effective_to, field="effective_to")
     store = SqlPolicyVersionStore(session)
     stored = await store.all()
     for existing in stored:

@@ -25,7 +25,9 @@ def _public(row: DefaulterMark, booked: str | None = None) -> MarkPublic:
 async def mark(
     uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: MarkCreate
 ) -> MarkPublic:
-    row = await visible(uow, principal, receivable_id)
+    # Locked: a twin of this request (a double click) waits, then finds the mark and is a 409,
+    # so one person-time is marked, and booked, once.
+    row = await visible(uow, principal, receivable_id, lock=True)
     assert row.id is not None
     if await uow.receivables.is_marked(hospital_code=row.hospital_code, person_key=row.person_key):
         raise AlreadyMarked(f"{row.person_masked} is marked already at {row.hospital_code}")
@@ -50,7 +52,7 @@ async def mark(
 async def unmark(
     uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: MarkCreate
 ) -> MarkPublic:
-    row = await visible(uow, principal, receivable_id)
+    row = await visible(uow, principal, receivable_id, lock=True)
     assert row.id is not None
     if not await uow.receivables.is_marked(
         hospital_code=row.hospital_code, person_key=row.person_key

@@ -124,7 +124,7 @@ async def _overdue(
 ) -> None:
     """Every open receivable in scope (any year): overdue is about now, not the plan year."""
     rows = await uow.receivables.open_receivables(
-        principal=principal, hospital_code=None, due_before=None, limit=100_000
+        principal=principal, hospital_code=None, overdue_on=None, limit=100_000
     )
     schedules = await uow.receivables.instalments_for([r.id for r in rows if r.id is not None])
     for row in rows:

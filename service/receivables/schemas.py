@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from service.idtext import Identifier, Prose
 from service.money import Amount
 from service.schemas import InputModel
 
@@ -17,11 +18,13 @@ HIS_ID = r"^[A-Za-z0-9_./:-]+$"
 
 
 class ReceivablePaymentCreate(InputModel):
-    his_payment_id: str = Field(min_length=1, max_length=64, pattern=HIS_ID)
+    his_payment_id: Identifier = Field(min_length=1, max_length=64, pattern=HIS_ID)
     method: Method = Field(
         description="cash 现金, bank_card 银行卡, wechat_pay 微信, alipay 支付宝"
     )
-    receipt_no: str = Field(min_length=1, max_length=64, pattern=HIS_ID, description="收据号")
+    receipt_no: Identifier = Field(
+        min_length=1, max_length=64, pattern=HIS_ID, description="收据号"
+    )
     amount: Amount
     paid_at: AwareDatetime
 
@@ -41,7 +44,7 @@ class ReminderCreate(InputModel):
 
 
 class MarkCreate(InputModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Prose = Field(min_length=1, max_length=500)
 
 
 class ReceivablePaymentPublic(BaseModel):

@@ -6,14 +6,14 @@ commit (the unit of work does).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from service.auth import Principal, Role
 from service.base import utcnow
 from service.china_time import local_date
-from service.db import on_duplicate_raise
+from service.dates import FILTER_LAST_DAY, DateWindow, ImplausibleDate
 from service.money import fen_to_yuan, yuan_to_fen
 from service.receivables.errors import (
     InvalidPayment,
@@ -46,8 +46,10 @@ def today_in_china(now: datetime | None = None) -> date:
     return local_date(now or utcnow())
 
 
-async def visible(uow: UnitOfWork, principal: Principal, receivable_id: int) -> Receivable:
-    row = await uow.receivables.get(receivable_id)
+async def visible(
+    uow: UnitOfWork, principal: Principal, receivable_id: int, *, lock: bool = False
+) -> Receivable:
+    row = await uow.receivables.get(receivable_id, lock=lock)
     if row is None or not principal.sees_hospital(row.hospital_code, row.county_code):
         raise ReceivableNotFound(f"no receivable {receivable_id} that you may see")
     return row
@@ -138,44 +140,57 @@ async def pay(
     principal: Principal,
     receivable_id: int,
     body: ReceivablePaymentCreate,
+    window: DateWindow,
 ) -> tuple[ReceivablePublic, bool]:
     """Record a payment of the patient's share; returns the receivable and whether this was a
-    replay of the same HIS payment id."""
-    hospital_code = principal.hospital_code or ""
-    row = await visible(uow, principal, receivable_id)
-    amount = yuan_to_fen(body.amount)
-    earlier = await uow.receivables.payment_by_his_id(
-        hospital_code=hospital_code, his_payment_id=body.his_payment_id
-    )
-    if earlier is not None:
-        return await _replay(uow, row, earlier, body, amount)
-    if amount <= 0:
-        raise InvalidPayment("a payment is more than 0.00", field="amount")
-    assert row.id is not None
-    if await uow.receivables.add_paid(receivable_id=row.id, amount_fen=amount) is None:
-        await _refuse(uow, row.id, amount)
-    payment = ReceivablePayment(
-        receivable_id=row.id,
+    replay of the same HIS payment id. A payment is an event: `paid_at` lies in the plausible
+    window (ADR 0012), or a year-1900 payment would be booked as demanded before discharge.
+    A twin of this request that committed first (the HIS retried at once) is answered from,
+    as a replay: the work runs again and finds it."""
+
+    async def work() -> tuple[ReceivablePublic, bool]:
+        hospital_code = principal.hospital_code or ""
+        row = await visible(uow, principal, receivable_id)
+        amount = yuan_to_fen(body.amount)
+        earlier = await uow.receivables.payment_by_his_id(
+            hospital_code=hospital_code, his_payment_id=body.his_payment_id
+        )
+        if earlier is not None:
+            return await _replay(uow, row, earlier, body, amount)
+        window.moment(body.paid_at, field="paid_at")
+        if amount <= 0:
+            raise InvalidPayment("a payment is more than 0.00", field="amount")
+        assert row.id is not None
+        if await uow.receivables.add_paid(receivable_id=row.id, amount_fen=amount) is None:
+            await _refuse(uow, row.id, amount)
+        payment = _payment_row(row.id, hospital_code, principal, body, amount)
+        await uow.receivables.add(payment)  # Duplicate: a twin committed first (on_duplicate)
+        if body.paid_at < row.discharged_at:
+            await _book_prepayment(uow, row, payment)
+        fresh = await uow.receivables.get(row.id)
+        assert fresh is not None
+        return await public(uow, fresh, today=today_in_china()), False
+
+    return await uow.run(work, on_duplicate=work)
+
+
+def _payment_row(
+    receivable_id: int,
+    hospital_code: str,
+    principal: Principal,
+    body: ReceivablePaymentCreate,
+    amount: int,
+) -> ReceivablePayment:
+    return ReceivablePayment(
+        receivable_id=receivable_id,
         hospital_code=hospital_code,
         his_payment_id=body.his_payment_id,
         method=body.method,
         receipt_no=body.receipt_no,
         amount_fen=amount,
-        paid_at=body.paid_at,
+        paid_at=body.paid_at.astimezone(UTC),  # as read back: a replay answers the same
         recorded_by=principal.label[:64],
     )
-    with on_duplicate_raise(
-        PaymentConflict(
-            f"payment {body.his_payment_id} was recorded at the same time; retry to see it",
-            field="his_payment_id",
-        )
-    ):
-        await uow.receivables.add(payment)
-    if body.paid_at < row.discharged_at:
-        await _book_prepayment(uow, row, payment)
-    fresh = await uow.receivables.get(row.id)
-    assert fresh is not None
-    return await public(uow, fresh, today=today_in_china()), False
 
 
 async def _replay(
@@ -196,7 +211,12 @@ async def _replay(
             f"HIS payment {body.his_payment_id} was recorded with other values",
             field="his_payment_id",
         )
-    return await public(uow, row, today=today_in_china()), True
+    # Read again: the receivable was read before the payment, and the payment's transaction
+    # may have committed in between (a twin racing this one): answer with what it left.
+    assert row.id is not None
+    fresh = await uow.receivables.get(row.id)
+    assert fresh is not None
+    return await public(uow, fresh, today=today_in_china()), True
 
 
 async def _refuse(uow: UnitOfWork, receivable_id: int, amount: int) -> None:
@@ -224,8 +244,10 @@ async def book_finding(
     source_ref: str,
     evidence: dict[str, Any],
     points: Decimal,
+    event_on: date | None = None,
 ) -> None:
-    """Book a broken rule found on the receivable, against its hospital, visit and person."""
+    """Book a broken rule found on the receivable, against its hospital, visit and person;
+    `event_on` the day it happened (ADR 0018), when that is not the day it is booked."""
     await uow.violations.book(
         Finding(
             rule_code=rule_code,
@@ -238,6 +260,7 @@ async def book_finding(
             visit_id=row.visit_id,
             person_key=row.person_key,
             person_masked=row.person_masked,
+            event_on=event_on,
         ),
     )
 
@@ -259,13 +282,26 @@ async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: Receivable
             "discharged_at": row.discharged_at.isoformat(),
         },
         points=Decimal(terms.prepayment_points),
+        event_on=local_date(payment.paid_at),  # the payment, however late it is recorded
     )
 
 
 async def agree_schedule(
     uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ScheduleCreate
 ) -> tuple[ReceivablePublic, bool]:
-    """分期付款: the schedule agreed at discharge, once. Returns it and whether it was new."""
+    """分期付款: the schedule agreed at discharge, once. Returns it and whether it was new. A
+    schedule stored at the same moment by another request is read and judged as before: the
+    same one a replay, another one ScheduleExists."""
+
+    async def work() -> tuple[ReceivablePublic, bool]:
+        return await _agree(uow, principal=principal, receivable_id=receivable_id, body=body)
+
+    return await uow.run(work, on_duplicate=work)
+
+
+async def _agree(
+    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ScheduleCreate
+) -> tuple[ReceivablePublic, bool]:
     row = await visible(uow, principal, receivable_id)
     assert row.id is not None
     parts = [(p.due_on, yuan_to_fen(p.amount)) for p in body.instalments]
@@ -291,6 +327,11 @@ def _check_schedule(row: Receivable, parts: list[tuple[date, int]]) -> None:
     for n, (due, fen) in enumerate(parts):
         if fen <= 0:
             raise InvalidSchedule("every instalment is more than 0.00", field=f"instalments.{n}")
+        if due > FILTER_LAST_DAY:
+            raise ImplausibleDate(
+                f"an instalment is due by {FILTER_LAST_DAY.isoformat()}",
+                field=f"instalments.{n}.due_on",
+            )
         if due < discharged or (n and due <= parts[n - 1][0]):
             raise InvalidSchedule(
                 "instalment dates are after discharge and strictly increasing",
@@ -306,17 +347,32 @@ def _check_schedule(row: Receivable, parts: list[tuple[date, int]]) -> None:
 
 
 async def remind(
-    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ReminderCreate
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    receivable_id: int,
+    body: ReminderCreate,
+    window: DateWindow,
 ) -> ReceivablePublic:
+    """催缴: a reminder sent (an event, in the plausible window and not before the share was
+    owed: it counts towards the reminders a defaulter mark needs)."""
     row = await visible(uow, principal, receivable_id)
+    window.moment(body.sent_at, field="sent_at")
+    if body.sent_at < row.discharged_at - window.clock_skew:
+        raise ImplausibleDate(
+            f"sent_at is before the discharge at {row.discharged_at.isoformat()}",
+            field="sent_at",
+        )
     assert row.id is not None
+    if row.status == "cancelled":
+        raise ReceivableCancelled(f"receivable {receivable_id} was cancelled: nothing to remind")
     if row.status != "open":
         raise ReceivablePaid(f"receivable {receivable_id} is {row.status}: nothing to remind")
     await uow.receivables.add(
         Reminder(
             receivable_id=row.id,
             channel=body.channel,
-            sent_at=body.sent_at,
+            sent_at=body.sent_at.astimezone(UTC),
             recorded_by=principal.label[:64],
         ),
     )
@@ -336,7 +392,7 @@ async def overdue_list(
     if principal.role is Role.HOSPITAL:
         hospital_code = principal.hospital_code
     rows = await uow.receivables.open_receivables(
-        principal=principal, hospital_code=hospital_code, due_before=None, limit=limit
+        principal=principal, hospital_code=hospital_code, overdue_on=day, limit=limit
     )
     late = []
     for row in rows:

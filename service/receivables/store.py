@@ -21,7 +21,7 @@ from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
 from service.base import table_of
-from service.db import add_once, insert_sql, rows_where
+from service.db import add_once, insert_sql, rows_where, unless_duplicate
 from service.driver import DriverStatement
 from service.receivables.models import (
     DefaulterMark,
@@ -74,14 +74,34 @@ _CANCEL = sa.text(
 ).bindparams(sa.bindparam("now", type_=sa.DateTime(timezone=True)))
 
 
+def _overdue(day: date) -> sa.ColumnElement[bool]:
+    """status.overdue in SQL: without a schedule, due before `day`; with one, the instalments
+    due before `day` (a prefix: dates increase, payments cover them in order) add up to more
+    than what was paid."""
+    i, r = Instalment, Receivable
+    scheduled = sa.exists().where(col(i.receivable_id) == col(r.id))
+    due_by_then = (
+        sa.select(sa.func.coalesce(sa.func.sum(col(i.amount_fen)), 0))
+        .where(col(i.receivable_id) == col(r.id), col(i.due_on) < day)
+        .scalar_subquery()
+    )
+    return sa.or_(sa.and_(~scheduled, col(r.due_on) < day), due_by_then > col(r.paid_fen))
+
+
 class ReceivableStore(Protocol):
     async def add(self, row: object) -> None:
         """Insert one row; `Duplicate` on a unique violation (a HIS payment id taken)."""
         ...
 
-    async def add_all(self, rows: Sequence[object]) -> None: ...
+    async def add_all(self, rows: Sequence[object]) -> None:
+        """Insert rows; `Duplicate` (and none added) on a unique violation (a schedule taken)."""
+        ...
 
-    async def get(self, receivable_id: int) -> Receivable | None: ...
+    async def get(self, receivable_id: int, *, lock: bool = False) -> Receivable | None:
+        """The receivable; with `lock`, its row locked to the end of the transaction (FOR
+        UPDATE; SQLite takes the write lock at BEGIN), so checks made after it see the
+        writes of any request that held it before."""
+        ...
 
     async def by_settlement(self, settlement_id: int) -> Receivable | None: ...
 
@@ -112,7 +132,7 @@ class ReceivableStore(Protocol):
         *,
         principal: Principal,
         hospital_code: str | None,
-        due_before: date | None,
+        overdue_on: date | None,
         limit: int,
     ) -> list[Receivable]: ...
 
@@ -149,11 +169,14 @@ class SqlReceivableStore:
         await add_once(self._session, row)
 
     async def add_all(self, rows: Sequence[object]) -> None:
-        self._session.add_all(rows)
-        await self._session.flush()
+        async with unless_duplicate(self._session):
+            self._session.add_all(rows)
+            await self._session.flush()
 
-    async def get(self, receivable_id: int) -> Receivable | None:
+    async def get(self, receivable_id: int, *, lock: bool = False) -> Receivable | None:
         query = select(Receivable).where(Receivable.id == receivable_id)
+        if lock:
+            query = query.with_for_update()
         return (await self._session.exec(query.execution_options(populate_existing=True))).first()
 
     async def by_settlement(self, settlement_id: int) -> Receivable | None:
@@ -220,9 +243,11 @@ class SqlReceivableStore:
         *,
         principal: Principal,
         hospital_code: str | None,
-        due_before: date | None,
+        overdue_on: date | None,
         limit: int,
     ) -> list[Receivable]:
+        """Open receivables, earliest due first; with `overdue_on`, only those overdue that day
+        (in SQL, so a page is a page of overdue ones, not of open ones filtered afterwards)."""
         r = Receivable
         query = select(r).where(
             col(r.status) == "open",
@@ -232,8 +257,8 @@ class SqlReceivableStore:
         )
         if hospital_code is not None:
             query = query.where(col(r.hospital_code) == hospital_code)
-        if due_before is not None:
-            query = query.where(col(r.due_on) < due_before)
+        if overdue_on is not None:
+            query = query.where(_overdue(overdue_on))
         query = query.order_by(col(r.due_on), col(r.id)).limit(limit)
         return list((await self._session.exec(query)).all())
 

@@ -27,6 +27,7 @@ from service.clearing.schemas import (
     StatementCreate,
     StatementPublic,
 )
+from service.deps import DateWindowDep
 from service.errors import problem_responses
 from service.routers.params import CodeFilter, RowId, capped_limit
 from service.routers.replays import answer_replayed, replay_doc
@@ -103,7 +104,7 @@ async def close_period(
         period=body.period,
     )
     if not created:
-        response.status_code = 200
+        answer_replayed(response)
     response.headers["Location"] = f"/v1/clearing/statements/{statement.id}"
     return statement
 
@@ -184,9 +185,10 @@ async def pay_statement(
     response: Response,
     uow: UnitOfWorkDep,
     principal: PayerDep,
+    window: DateWindowDep,
 ) -> ClearingPaymentPublic:
     payment, replayed = await payments.pay(
-        uow, principal=principal, statement_id=statement_id, body=body
+        uow, principal=principal, statement_id=statement_id, body=body, window=window
     )
     if replayed:
         answer_replayed(response)

@@ -15,6 +15,7 @@ from fhir.resources.R4B.task import Task
 from pydantic import BaseModel, ValidationError
 
 from service.auth.deps import AuditorOrHospitalDep, HospitalDep
+from service.base import row_id
 from service.deps import AdmissionContextDep
 from service.errors import FieldProblem, ServiceError
 from service.fhir import claims, eligibility, tasks
@@ -187,9 +188,10 @@ async def read_claim_response(
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
 ) -> Response:
-    if not response_id.isdigit() or not 0 < int(response_id) <= tasks.MAX_ID:
+    settlement_id = row_id(response_id)
+    if settlement_id is None:
         raise UnknownInteraction(f"no ClaimResponse {response_id[:40]}")
-    settled = await settlements.get(uow, principal=principal, settlement_id=int(response_id))
+    settled = await settlements.get(uow, principal=principal, settlement_id=settlement_id)
     return resource_response(claims.claim_response(settled))
 
 

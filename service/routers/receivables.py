@@ -12,6 +12,7 @@ from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
 from service.auth.deps import AuditorOrHospitalDep, HospitalDep
+from service.deps import DateWindowDep
 from service.errors import problem_responses
 from service.receivables import defaulters, indicators, service
 from service.receivables.schemas import (
@@ -137,9 +138,10 @@ async def pay(
     response: Response,
     uow: UnitOfWorkDep,
     principal: HospitalDep,
+    window: DateWindowDep,
 ) -> ReceivablePublic:
     receivable, replayed = await service.pay(
-        uow, principal=principal, receivable_id=receivable_id, body=body
+        uow, principal=principal, receivable_id=receivable_id, body=body, window=window
     )
     if replayed:
         answer_replayed(response)
@@ -162,15 +164,21 @@ async def schedule(
         uow, principal=principal, receivable_id=receivable_id, body=body
     )
     if not created:
-        response.status_code = 200
+        answer_replayed(response)
     return receivable
 
 
 @_post("/{receivable_id}/reminders", "催缴: record a reminder sent to the patient")
 async def remind(
-    receivable_id: RowId, body: ReminderCreate, uow: UnitOfWorkDep, principal: HospitalDep
+    receivable_id: RowId,
+    body: ReminderCreate,
+    uow: UnitOfWorkDep,
+    principal: HospitalDep,
+    window: DateWindowDep,
 ) -> ReceivablePublic:
-    return await service.remind(uow, principal=principal, receivable_id=receivable_id, body=body)
+    return await service.remind(
+        uow, principal=principal, receivable_id=receivable_id, body=body, window=window
+    )
 
 
 @_post(

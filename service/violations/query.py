@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Principal
 from service.auth.visibility import visible_to
+from service.base import MAX_ROW_ID
 from service.violations.errors import BadCursor, ViolationNotFound
 from service.violations.models import Violation, ViolationTransition, violations_table
 from service.violations.scope import ViolationFilter, scope_conditions
@@ -146,6 +147,8 @@ async def get_violation(
     session: AsyncSession, *, principal: Principal, violation_id: int
 ) -> Violation:
     """The violation if this caller may see it; otherwise 404, as if it did not exist."""
+    if not 0 < violation_id <= MAX_ROW_ID:
+        raise ViolationNotFound(f"no violation {violation_id}")
     seen = visible_to(
         principal,
         hospital_code=col(Violation.hospital_code),

@@ -21,7 +21,7 @@ import asyncio
 import itertools
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, ClassVar, TypeVar
@@ -35,6 +35,7 @@ from service.auth import Principal, Role
 from service.clearing import payments
 from service.clearing import service as clearing
 from service.clearing.schemas import ClearingPaymentCreate
+from service.dates import DateWindow
 from service.errors import ServiceError
 from service.regions.models import Hospital
 from service.unit_of_work import unit_of_work
@@ -49,6 +50,7 @@ LAST_CLOSE = 8
 MONTHS = [f"2026-{m:02d}" for m in range(1, LAST_CLOSE + 2)]
 CLOSE_REFUSALS = {"earlier_period_open", "period_closed", "clearing_busy"}
 PAY_REFUSALS = {"overpayment", "statement_paid", "nothing_owed"}
+WINDOW = DateWindow(date(2016, 1, 1), timedelta(seconds=300))
 
 _runs = itertools.count(1)
 
@@ -177,7 +179,11 @@ class ClearingMachine(RuleBasedStateMachine):
         async def work() -> tuple[Any, bool]:
             async with unit_of_work(self.maker) as uow:
                 return await payments.pay(
-                    uow, principal=fund_key(fund), statement_id=statement_id, body=body
+                    uow,
+                    principal=fund_key(fund),
+                    statement_id=statement_id,
+                    body=body,
+                    window=WINDOW,
                 )
 
         fits = model.owes_fen > 0 and model.paid_fen + amount <= model.owes_fen

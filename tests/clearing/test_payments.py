@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from tests import factories
@@ -74,3 +75,35 @@ async def test_only_the_statements_fund_may_pay_it(
     seen = await client.get(f"/v1/clearing/statements/{statement_id}", headers=hospital_headers)
     assert seen.status_code == 200
     assert seen.json()["outstanding"] == "1000.00"
+
+
+@pytest.mark.parametrize("paid_on", ["2999-12-31", "1900-01-01"])
+async def test_a_payment_dated_where_none_can_be_is_refused_naming_paid_on(
+    app: FastAPI, client: httpx.AsyncClient, make_key: KeyFactory, paid_on: str
+) -> None:
+    fund = await make_key("fund", region_prefix="99", fund_code=BASIC)
+    statement_id = await _closed(app, client, fund)
+    url = f"/v1/clearing/statements/{statement_id}/payments"
+    body = {**_pay("100.00", "BANK-1"), "paid_on": paid_on}
+    refused = await client.post(url, json=body, headers=fund)
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["code"], refused.json()["errors"][0]["field"]) == (
+        "implausible_date",
+        "paid_on",
+    )
+    shown = (await client.get(f"/v1/clearing/statements/{statement_id}", headers=fund)).json()
+    assert (shown["paid"], shown["payments"]) == ("0.00", [])
+
+
+async def test_a_payment_reference_holding_an_id_number_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    fund = await make_key("fund", region_prefix="99", fund_code=BASIC)
+    statement_id = await _closed(app, client, fund)
+    id_number = factories.resident_id(region="110105", seq=123)
+    url = f"/v1/clearing/statements/{statement_id}/payments"
+    refused = await client.post(url, json=_pay("100.00", id_number), headers=fund)
+    assert refused.status_code == 422, refused.text
+    assert id_number not in refused.text
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.reference"]
+    assert refused.json()["errors"][0]["code"] == "resident_id_in_text"

@@ -135,3 +135,41 @@ async def test_hospitals_do_not_upload_and_funds_only_their_own(
     assert refused.status_code == 403
     hidden = await _upload(client, other, b"settlement_id,visit_id,amount\n")
     assert (hidden.status_code, hidden.json()["code"]) == (404, "fund_not_found")
+
+
+async def test_a_superscript_id_or_an_amount_in_other_digits_is_a_bad_line_not_a_500(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    # "²" is a digit to str.isdigit() and not to int(); Decimal() reads "١٠٠" as 100 and
+    # "1_000" as 1000, figures the fund's file did not write (amounts: ASCII, service/money.py).
+    text = "settlement_id,visit_id,amount\n²,V1,1.00\n⁵,V2,1.00\n3,V3,١٠٠.00\n4,V4,1_000\n"
+    response = await _upload(client, auditor_headers, text.encode())
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_detail_file"
+    assert [e["field"] for e in response.json()["errors"]] == [
+        "line 2: settlement_id",
+        "line 3: settlement_id",
+        "line 4: amount",
+        "line 5: amount",
+    ]
+
+
+async def test_a_file_whose_stray_quote_swallows_the_rest_is_a_bad_line_not_a_500(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    # An opening quote never closed: the csv reader reads the rest as one field, past its limit.
+    text = 'settlement_id,visit_id,amount\n1,"V1,2.00\n' + "2,V2,1.00\n" * 20_000
+    response = await _upload(client, auditor_headers, text.encode())
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_detail_file"
+    assert [e["field"] for e in response.json()["errors"]] == ["line 2: file"]
+
+
+async def test_a_visit_id_with_a_control_character_is_a_bad_line(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    settled = await Ledger(app).settle(at(2026, 3, 2), basic=100_00, visit_id="VA")
+    text = f"settlement_id,visit_id,amount\n{settled},V\x00A,100.00\n"
+    response = await _upload(client, auditor_headers, text.encode())
+    assert response.status_code == 422, response.text
+    assert [e["field"] for e in response.json()["errors"]] == ["line 2: visit_id"]

@@ -220,3 +220,18 @@ async def test_fund_keys_reach_neither_the_ledger_nor_the_receivables(
         headers={"Origin": "http://testserver"},
     )
     assert (login.status_code, login.headers["location"]) == (303, "/console/clearing")
+
+
+async def test_closing_a_closed_month_again_is_answered_as_a_replay(
+    app: FastAPI, client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    fund = await make_key("fund", region_prefix="99", fund_code=BASIC)
+    await Ledger(app).settle(at(2026, 1, 5), basic=100_00)
+    url = "/v1/clearing/statements"
+    first = await client.post(url, json=_q(BASIC, "2026-01"), headers=fund)
+    assert first.status_code == 201, first.text
+    assert "Idempotent-Replayed" not in first.headers
+    again = await client.post(url, json=_q(BASIC, "2026-01"), headers=fund)
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]

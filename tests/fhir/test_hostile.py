@@ -75,7 +75,15 @@ async def test_a_hostile_claim_is_an_operation_outcome(
 
 
 @pytest.mark.parametrize(
-    "focus", ["ClaimResponse/0", "ClaimResponse/99999999999999999999", "Patient/1", "x", ""]
+    "focus",
+    [
+        "ClaimResponse/0",
+        "ClaimResponse/99999999999999999999",
+        "ClaimResponse/²",
+        "Patient/1",
+        "x",
+        "",
+    ],
 )
 async def test_a_cancel_task_with_a_bad_focus_is_an_operation_outcome(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], focus: str
@@ -89,4 +97,13 @@ async def test_a_cancel_task_with_a_bad_focus_is_an_operation_outcome(
     }
     response = await post(client, hospital_headers, "Task", task)
     assert response.status_code in (404, 422), response.text
+    fhir_body(response, "OperationOutcome")
+
+
+@pytest.mark.parametrize("ident", ["²", "⁵", "0", "99999999999999999999"])
+async def test_reading_a_claim_response_that_no_id_can_name_is_an_operation_outcome(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], ident: str
+) -> None:
+    response = await client.get(f"/fhir/ClaimResponse/{ident}", headers=hospital_headers)
+    assert response.status_code == 404, response.text
     fhir_body(response, "OperationOutcome")

@@ -236,8 +236,9 @@ async def test_2305_answers_the_compensating_record_and_is_idempotent(
 
     other = {"data": {"mdtrt_id": "ANOTHER", "setl_id": setl_id}}
     failed(await send(client, hospital_headers, "2305", other), "settlement_not_found")
-    garbage = {"data": {"mdtrt_id": visit.visit_id, "setl_id": "99999999999999999999"}}
-    failed(await send(client, hospital_headers, "2305", garbage), "settlement_not_found")
+    for setl_id in ("99999999999999999999", "²", "⁵"):
+        garbage = {"data": {"mdtrt_id": visit.visit_id, "setl_id": setl_id}}
+        failed(await send(client, hospital_headers, "2305", garbage), "settlement_not_found")
 
 
 async def test_3101_lists_what_a_settlement_would_book_and_books_nothing(
