@@ -12,6 +12,6 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-REGION_PREFIX = r"^\d{2,6}$"
+REGION_PREFIX = r"^[0-9]{2,6}$"
 """A region code or its prefix (province 2 digits, city 4, county 6): every filter by region
 takes only digits, so a `%` or `_` never reaches a LIKE."""

@@ -33,7 +33,7 @@ class AdmissionCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     admitted_at: AwareDatetime
     visit_type: Literal["inpatient", "chronic_outpatient"]
-    insured_county: str = Field(pattern=r"^\d{6}$", description="参保地 county code")
+    insured_county: str = Field(pattern=r"^[0-9]{6}$", description="参保地 county code")
     referral: ReferralCreate = ReferralCreate()
     deposit_intended: Amount = Decimal("0")
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from service.china_time import CHINA_TZ
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True, slots=True, order=True)

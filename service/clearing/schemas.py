@@ -12,7 +12,7 @@ from service.money import Amount
 from service.schemas import REGION_PREFIX, InputModel
 
 CODE = r"^[A-Za-z0-9_-]+$"
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 
 class FundCreate(InputModel):

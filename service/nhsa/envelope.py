@@ -59,7 +59,7 @@ def blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-AdmdvsCode = Annotated[str, Field(pattern=r"^\d{6}$")]
+AdmdvsCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 Admdvs = Annotated[AdmdvsCode | None, BeforeValidator(blank_is_none)]
 
 

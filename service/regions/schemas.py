@@ -10,7 +10,7 @@ from service.clearing.schemas import CODE
 from service.idtext import NoResidentId
 from service.schemas import InputModel
 
-REGION_CODE = r"^\d{6}$"
+REGION_CODE = r"^[0-9]{6}$"
 """A region's own code: six digits (行政区划代码)."""
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"

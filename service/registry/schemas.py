@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 CATEGORY_CODE = r"^[a-z][a-z0-9_]{1,39}$"
-COUNTY_CODE = r"^\d{6}$"
+COUNTY_CODE = r"^[0-9]{6}$"
 
 
 class CategorySpan(BaseModel):

@@ -375,3 +375,46 @@ async def test_an_unknown_but_well_formed_content_hash_is_not_found(
     response = await client.get(f"/v1/policies/{'0' * 64}", headers=admin_headers)
     assert response.status_code == 404, response.text
     assert response.json()["code"] == "policy_version_not_found"
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "body", "field", "role"),
+    [
+        ("GET", "/v1/indicators", {"region": "99".translate(ARABIC_INDIC)}, None, "query.region",
+         "auditor"),
+        ("GET", "/v1/hospitals", {"region": "99".translate(ARABIC_INDIC)}, None, "query.region",
+         "admin"),
+        ("POST", "/v1/keys", {}, {"role": "auditor", "region_prefix": "99".translate(ARABIC_INDIC)},
+         "body.region_prefix", "admin"),
+        ("PUT", "/v1/regions/" + "990104".translate(ARABIC_INDIC), {},
+         {"name": "县", "level": "county", "parent_code": "990100"}, "path.region_code", "admin"),
+        ("POST", "/v1/admissions", {},
+         factories.admission_request(insured_county=factories.COUNTY.translate(ARABIC_INDIC)),
+         "body.insured_county", "hospital"),
+        ("GET", "/v1/clearing/statement",
+         {"fund_code": "F99-BASIC", "hospital_code": factories.COUNTY_HOSPITAL,
+          "period": "2026-03".translate(ARABIC_INDIC)}, None, "query.period", "admin"),
+    ],
+)  # fmt: skip
+async def test_a_code_written_in_other_digits_is_refused_naming_it(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    method: str,
+    path: str,
+    params: dict[str, str],
+    body: dict[str, Any] | None,
+    field: str,
+    role: str,
+) -> None:
+    headers = {"hospital": hospital_headers, "auditor": auditor_headers, "admin": admin_headers}
+    before = await _row_counts(app)
+    response = await client.request(method, path, params=params, json=body, headers=headers[role])
+    assert response.status_code == 422, response.text
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert await _row_counts(app) == before
