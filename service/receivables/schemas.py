@@ -109,10 +109,12 @@ class MarkPublic(BaseModel):
 
 class OverdueSummary(BaseModel):
     hospital_code: str | None
-    count: int
-    outstanding: str
-    oldest_days: int
-    receivables: list[ReceivablePublic]
+    count: int = Field(description="Every overdue receivable in scope, listed or not")
+    outstanding: str = Field(description="What all of them still owe, yuan")
+    oldest_days: int = Field(description="Days overdue of the oldest listed (earliest due first)")
+    receivables: list[ReceivablePublic] = Field(
+        description="The first `limit` of them, earliest due first"
+    )
 
 
 def positive(amount: Decimal) -> bool:

@@ -394,15 +394,14 @@ async def overdue_list(
     rows = await uow.receivables.open_receivables(
         principal=principal, hospital_code=hospital_code, overdue_on=day, limit=limit
     )
-    late = []
-    for row in rows:
-        shown = await public(uow, row, today=day, detail=False)
-        if shown.overdue:
-            late.append(shown)
-    outstanding = sum(yuan_to_fen(Decimal(r.outstanding)) for r in late)
+    late = [await public(uow, row, today=day, detail=False) for row in rows]
+    # The count and the amount are of every overdue share in scope, not of the page's.
+    count, outstanding = await uow.receivables.overdue_totals(
+        principal=principal, hospital_code=hospital_code, overdue_on=day
+    )
     return OverdueSummary(
         hospital_code=hospital_code,
-        count=len(late),
+        count=count,
         outstanding=fen_to_yuan(outstanding),
         oldest_days=max((r.days_overdue for r in late), default=0),
         receivables=late,

@@ -88,6 +88,23 @@ def _overdue(day: date) -> sa.ColumnElement[bool]:
     return sa.or_(sa.and_(~scheduled, col(r.due_on) < day), due_by_then > col(r.paid_fen))
 
 
+def _open_in_scope(
+    principal: Principal, hospital_code: str | None, overdue_on: date | None
+) -> list[sa.ColumnElement[bool]]:
+    """Open receivables the principal may see (of one hospital if named; overdue that day if
+    one is given)."""
+    r = Receivable
+    where = [
+        col(r.status) == "open",
+        *visible_to(principal, hospital_code=col(r.hospital_code), county_code=col(r.county_code)),
+    ]
+    if hospital_code is not None:
+        where.append(col(r.hospital_code) == hospital_code)
+    if overdue_on is not None:
+        where.append(_overdue(overdue_on))
+    return where
+
+
 class ReceivableStore(Protocol):
     async def add(self, row: object) -> None:
         """Insert one row; `Duplicate` on a unique violation (a HIS payment id taken)."""
@@ -135,6 +152,13 @@ class ReceivableStore(Protocol):
         overdue_on: date | None,
         limit: int,
     ) -> list[Receivable]: ...
+
+    async def overdue_totals(
+        self, *, principal: Principal, hospital_code: str | None, overdue_on: date
+    ) -> tuple[int, int]:
+        """(how many, fen outstanding) of every open receivable overdue that day in scope:
+        what a page of `open_receivables` would add up to if it held them all."""
+        ...
 
     async def instalments_for(
         self, receivable_ids: Sequence[int]
@@ -249,18 +273,21 @@ class SqlReceivableStore:
         """Open receivables, earliest due first; with `overdue_on`, only those overdue that day
         (in SQL, so a page is a page of overdue ones, not of open ones filtered afterwards)."""
         r = Receivable
-        query = select(r).where(
-            col(r.status) == "open",
-            *visible_to(
-                principal, hospital_code=col(r.hospital_code), county_code=col(r.county_code)
-            ),
-        )
-        if hospital_code is not None:
-            query = query.where(col(r.hospital_code) == hospital_code)
-        if overdue_on is not None:
-            query = query.where(_overdue(overdue_on))
+        query = select(r).where(*_open_in_scope(principal, hospital_code, overdue_on))
         query = query.order_by(col(r.due_on), col(r.id)).limit(limit)
         return list((await self._session.exec(query)).all())
+
+    async def overdue_totals(
+        self, *, principal: Principal, hospital_code: str | None, overdue_on: date
+    ) -> tuple[int, int]:
+        r = Receivable
+        query = sa.select(
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(col(r.amount_due_fen) - col(r.paid_fen)), 0),
+        ).where(*_open_in_scope(principal, hospital_code, overdue_on))
+        conn = await self._session.connection()
+        count, outstanding = (await conn.execute(query)).one()
+        return int(count), int(outstanding)
 
     async def instalments_for(self, receivable_ids: Sequence[int]) -> dict[int, list[Instalment]]:
         if not receivable_ids:

@@ -127,6 +127,26 @@ async def test_the_overdue_list_finds_an_overdue_share_behind_deferred_ones(
     assert (page.json()["count"], page.json()["outstanding"]) == (1, shares[2]["amount_due"])
 
 
+async def test_the_overdue_count_and_amount_cover_every_overdue_share_not_the_page(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    shares = [
+        (await open_receivable(app, client, hospital_headers, resident=resident_id(seq=seq)))[1]
+        for seq in (21, 22, 23)
+    ]
+    owed = sum(Decimal(s["amount_due"]) for s in shares)
+    everything = await client.get("/v1/receivables/overdue", headers=hospital_headers)
+    page = await client.get(
+        "/v1/receivables/overdue", params={"limit": 2}, headers=hospital_headers
+    )
+    assert page.status_code == 200, page.text
+    assert len(page.json()["receivables"]) == 2
+    assert len(everything.json()["receivables"]) == 3
+    for summary in (page.json(), everything.json()):
+        assert summary["count"] == 3
+        assert Decimal(summary["outstanding"]) == owed
+
+
 async def test_a_reminder_dated_before_the_share_existed_is_refused_and_not_counted(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
