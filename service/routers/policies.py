@@ -34,8 +34,10 @@ class PolicyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source_text: str = Field(min_length=1, max_length=512_000, description="The YAML document")
-    source_name: str = Field(default="api", max_length=200)
-    reason: str = Field(default="", max_length=500, description="Why (kept in the version history)")
+    source_name: Prose = Field(default="api", max_length=200)
+    reason: Prose = Field(
+        default="", max_length=500, description="Why (kept in the version history)"
+    )
 
 
 class PolicyWithdrawalCreate(BaseModel):

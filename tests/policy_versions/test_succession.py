@@ -349,3 +349,28 @@ async def test_a_region_prefix_lists_the_versions_below_it(
             v["region_code"] for v in everything.json() if v["region_code"].startswith("99")
         }
         assert "990102" in {v["region_code"] for v in by_prefix.json()}
+
+
+async def test_an_id_number_in_a_loads_reason_is_kept_masked(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    number = f.resident_id(region="110105", seq=321)
+    answer = await client.post(
+        "/v1/policies",
+        json={
+            "source_text": county_text("2027-01-01"),
+            "reason": f"按 {number} 的投诉修订",
+            "source_name": f"{number}.yaml",
+        },
+        headers=admin_headers,
+    )
+    assert answer.status_code == 201, answer.text
+    history = await client.get(
+        "/v1/policies/history", params={"region": "990102"}, headers=admin_headers
+    )
+    assert number not in history.text
+    assert f"按 {number[:6]}********{number[-4:]} 的投诉修订" in history.text
+    version = await client.get(
+        f"/v1/policies/{answer.json()['content_hash']}", headers=admin_headers
+    )
+    assert number not in version.text
