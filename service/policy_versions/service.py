@@ -103,6 +103,7 @@ async def store_policy(
     large document delays its own request, never the event loop's other requests."""
     document = await to_thread.run_sync(partial(check_document, text, source=source))
     store = SqlPolicyVersionStore(session)
+    await store.lock()  # a twin waits here, then finds this text stored
     stored = await store.all()
     for existing in stored:
         if existing.source_text == text:
@@ -175,6 +176,7 @@ async def withdraw_policy(
     """Withdraw a version that is not yet in effect and has settled nothing; the version it
     succeeded is reopened to where it ran before (its text's end, or the next version)."""
     store = SqlPolicyVersionStore(session)
+    await store.lock()  # before any read: a load that succeeds this version commits first
     version = await get_version(session, content_hash)
     if version.effective_from <= today:
         raise PolicyVersionInEffect(
