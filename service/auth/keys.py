@@ -113,7 +113,7 @@ async def issue_key(
 
 async def revoke_key(session: AsyncSession, key_id: int) -> ApiKey:
     store = SqlKeyStore(session)
-    key = await store.get(key_id)
+    key = await store.get(key_id, lock=True)  # a double click revokes once
     if key is None:
         raise KeyNotFound(f"no API key with id {key_id}")
     if key.revoked_at is None:
