@@ -665,3 +665,25 @@ async def s7_year(
     for seq in range(1, people + 1):
         for n in range(3 if seq == 1 else 2):
             await s7_stay(client, session, hospital, n, seq=seq)
+
+
+# --- policy versions (service/policy_versions) -------------------------------------------------
+
+COUNTY_NEXT = """
+region: "990102"
+region_name: 演示县
+inherits: "990000"
+name: 演示县 {start} 调整
+version: "demo-{start}-county"
+effective_from: {start}
+effective_to: null
+sources: ["test"]
+layers:
+  - code: basic_insurance
+    deductible_by_level: {{primary: "0.00"}}
+"""
+
+
+def county_text(start: str) -> str:
+    """A demo-county successor document from `start` (a date, YYYY-MM-DD)."""
+    return COUNTY_NEXT.format(start=start)

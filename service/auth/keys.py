@@ -113,7 +113,8 @@ async def issue_key(
 
 async def revoke_key(session: AsyncSession, key_id: int) -> ApiKey:
     store = SqlKeyStore(session)
-    key = await store.get(key_id) if 0 < key_id <= MAX_ROW_ID else None
+    # Under the row's lock, so a double click revokes once and both answers show that time.
+    key = await store.get(key_id, lock=True) if 0 < key_id <= MAX_ROW_ID else None
     if key is None:
         raise KeyNotFound(f"no API key with id {key_id}")
     if key.revoked_at is None:

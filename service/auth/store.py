@@ -19,8 +19,10 @@ class SqlKeyStore:
         await self._session.flush()
         return key
 
-    async def get(self, key_id: int) -> ApiKey | None:
-        return await self._session.get(ApiKey, key_id)
+    async def get(self, key_id: int, *, lock: bool = False) -> ApiKey | None:
+        """The key; `lock` holds its row until the commit (PostgreSQL; SQLite writers are
+        serialised), so a second change waits and then reads what the first stored."""
+        return await self._session.get(ApiKey, key_id, with_for_update=lock)
 
     async def save(self, key: ApiKey) -> None:
         self._session.add(key)

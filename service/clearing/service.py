@@ -81,9 +81,9 @@ def in_scope(row: R | None, principal: Principal) -> TypeGuard[R]:
 
 
 async def require_fund(
-    uow: UnitOfWork, *, fund_code: str, principal: Principal | None = None
+    uow: UnitOfWork, *, fund_code: str, principal: Principal | None = None, lock: bool = False
 ) -> Fund:
-    row = await uow.clearing.fund(fund_code)
+    row = await uow.clearing.fund(fund_code, lock=lock)
     if row is None or (principal is not None and not principal.sees_fund(row.code)):
         raise FundNotFound(f"no fund {fund_code} that you may see", field="fund_code")
     return row
@@ -99,22 +99,31 @@ async def list_funds(uow: UnitOfWork, *, principal: Principal) -> list[FundPubli
 
 
 async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> FundPublic:
-    existing = await uow.clearing.fund(body.code)
-    if existing is not None:
-        same = FundPublic.model_validate(existing, from_attributes=True)
-        if same.model_dump() == body.model_dump():
-            return same
-        raise FundExists(f"fund {body.code} exists with other values", field="code")
-    row = Fund(**body.model_dump())
-    # One fund pays one fund_type in one region: another code for the same pair is refused.
-    with on_duplicate_raise(
-        FundExists(
-            f"a {body.fund_type} fund for region {body.region_code} exists already",
-            field="region_code",
-        )
-    ):
+    """Register a fund; the same body again is answered with it. A twin that lost the race is
+    answered from the winner; one fund pays one fund_type in one region, so another code for
+    the same pair is refused."""
+
+    async def work() -> FundPublic:
+        existing = await uow.clearing.fund(body.code)
+        if existing is not None:
+            same = FundPublic.model_validate(existing, from_attributes=True)
+            if same.model_dump() == body.model_dump():
+                return same
+            raise FundExists(f"fund {body.code} exists with other values", field="code")
+        row = Fund(**body.model_dump())
         await uow.clearing.add_fund(row)
-    return FundPublic.model_validate(row, from_attributes=True)
+        return FundPublic.model_validate(row, from_attributes=True)
+
+    async def raced() -> FundPublic:
+        with on_duplicate_raise(
+            FundExists(
+                f"a {body.fund_type} fund for region {body.region_code} exists already",
+                field="region_code",
+            )
+        ):
+            return await work()  # the code is stored now, or the pair was taken
+
+    return await uow.run(work, on_duplicate=raced)
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +192,18 @@ def _as_adjustment(line: Line) -> Line:
 
 
 async def _asked(
-    uow: UnitOfWork, principal: Principal, fund_code: str, hospital_code: str, period: str
+    uow: UnitOfWork,
+    principal: Principal,
+    fund_code: str,
+    hospital_code: str,
+    period: str,
+    *,
+    lock: bool = False,
 ) -> tuple[Fund, _Hospital, Period, ClearingStatement | None]:
     """The fund, hospital and month a statement is asked for (fund and hospital in the caller's
-    scope), and the statement closed for them, if any."""
-    fund = await require_fund(uow, fund_code=fund_code, principal=principal)
+    scope), and the statement closed for them, if any. `lock` (a close) holds the fund first,
+    so what is read after it is what the close before committed."""
+    fund = await require_fund(uow, fund_code=fund_code, principal=principal, lock=lock)
     hospital = await _hospital(uow, principal, hospital_code)
     when = parse_period(period)
     closed = await uow.clearing.statement_for(
@@ -345,7 +361,11 @@ async def close(
 ) -> tuple[StatementPublic, bool]:
     """关账: write the period's statement for good. Returns it and whether this call closed it
     (False: it was closed already, by this request's twin or earlier)."""
-    fund, hospital, when, closed = await _asked(uow, principal, fund_code, hospital_code, period)
+    # Closes of one fund are judged one after another (a statement chains onto the one closed
+    # before it); twins of one month then find it closed.
+    fund, hospital, when, closed = await _asked(
+        uow, principal, fund_code, hospital_code, period, lock=True
+    )
     if closed is not None:
         return await _closed_public(uow, closed, fund), False
     if (now or utcnow()) < when.end:

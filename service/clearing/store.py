@@ -95,6 +95,9 @@ _HOSPITAL_TOTALS = sa.union_all(
     ),
 )
 
+# A close holds its fund so the closes of one chain are judged one after another; KEY SHARE
+# (taken by a row inserted with a foreign key to the fund) still passes.
+_NO_KEY_UPDATE = {"key_share": True}
 _INSERT_STATEMENT = insert_unless_exists(
     table_of(ClearingStatement),
     unique=("fund_code", "hospital_code", "period"),
@@ -104,7 +107,10 @@ _INSERT_STATEMENT = insert_unless_exists(
 class ClearingStore(Protocol):
     async def funds(self) -> list[Fund]: ...
 
-    async def fund(self, code: str) -> Fund | None: ...
+    async def fund(self, code: str, *, lock: bool = False) -> Fund | None:
+        """The fund; `lock` holds its row until the commit (PostgreSQL, FOR NO KEY UPDATE, so
+        rows that refer to the fund are not held up; SQLite writers are serialised)."""
+        ...
 
     async def add_fund(self, row: Fund) -> None:
         """`Duplicate` if the code, or the (fund_type, region) pair, is taken."""
@@ -198,8 +204,8 @@ class SqlClearingStore:
         result = await self._session.exec(select(Fund).order_by(col(Fund.code)))
         return list(result.all())
 
-    async def fund(self, code: str) -> Fund | None:
-        return await self._session.get(Fund, code)
+    async def fund(self, code: str, *, lock: bool = False) -> Fund | None:
+        return await self._session.get(Fund, code, with_for_update=_NO_KEY_UPDATE if lock else None)
 
     async def add_fund(self, row: Fund) -> None:
         await add_once(self._session, row)

@@ -107,6 +107,7 @@ async def store_policy(
     if document.effective_to is not None:
         documented_day(document.effective_to, field="effective_to")
     store = SqlPolicyVersionStore(session)
+    await store.lock()  # a twin waits here, then finds this text stored
     stored = await store.all()
     for existing in stored:
         if existing.source_text == text:
@@ -179,6 +180,7 @@ async def withdraw_policy(
     """Withdraw a version that is not yet in effect and has settled nothing; the version it
     succeeded is reopened to where it ran before (its text's end, or the next version)."""
     store = SqlPolicyVersionStore(session)
+    await store.lock()  # before any read: a load that succeeds this version commits first
     version = await get_version(session, content_hash)
     if version.effective_from <= today:
         raise PolicyVersionInEffect(

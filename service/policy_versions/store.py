@@ -42,6 +42,15 @@ class SqlPolicyVersionStore:
         )
         return list((await self._session.exec(query)).all())
 
+    async def lock(self) -> None:
+        """Lock every stored version (PostgreSQL; SQLite takes the write lock at BEGIN), so
+        loads and withdrawals are judged one after another. Read the versions after it, in
+        statements of their own: under READ COMMITTED they then see what the write that held
+        the lock committed (a version it added, a window it moved, one it removed)."""
+        await self._session.exec(
+            select(PolicyVersion.id).order_by(col(PolicyVersion.id)).with_for_update()
+        )
+
     async def by_hash(self, content_hash: str) -> PolicyVersion | None:
         query = select(PolicyVersion).where(PolicyVersion.content_hash == content_hash)
         return (await self._session.exec(query)).first()

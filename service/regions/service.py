@@ -161,7 +161,7 @@ async def store_hospital(
             f"region {county.code} is a {county.level}; a hospital lies in a county",
             field="county_code",
         )
-    existing = await uow.regions.hospital(code)
+    existing = await uow.regions.hospital(code, lock=True)  # two PUTs at once: one, then the other
     await _county_kept(uow, existing, county_code=body.county_code)
     return await _upsert(uow, existing, Hospital(code=code, **body.model_dump()), _hospital_public)
 

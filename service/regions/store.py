@@ -25,8 +25,12 @@ class RegionStore(Protocol):
 
     async def regions(self, *, prefix: str | None) -> list[Region]: ...
 
-    async def hospital(self, code: str, *, principal: Principal | None = None) -> Hospital | None:
-        """The hospital, if it exists and (given a principal) the caller may see it."""
+    async def hospital(
+        self, code: str, *, principal: Principal | None = None, lock: bool = False
+    ) -> Hospital | None:
+        """The hospital, if it exists and (given a principal) the caller may see it; `lock`
+        holds its row until the commit (PostgreSQL; SQLite writers are serialised), so a
+        second change of it waits and is judged against what the first stored."""
         ...
 
     async def hospitals(self, *, principal: Principal, prefix: str | None) -> list[Hospital]: ...
@@ -54,9 +58,13 @@ class SqlRegionStore:
         query = select(Region).where(*where).order_by(col(Region.code))
         return list((await self._session.exec(query)).all())
 
-    async def hospital(self, code: str, *, principal: Principal | None = None) -> Hospital | None:
+    async def hospital(
+        self, code: str, *, principal: Principal | None = None, lock: bool = False
+    ) -> Hospital | None:
         where = [] if principal is None else self._visible(principal)
         query = select(Hospital).where(col(Hospital.code) == code, *where)
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
         return (await self._session.exec(query)).first()
 
     async def hospitals(self, *, principal: Principal, prefix: str | None) -> list[Hospital]:

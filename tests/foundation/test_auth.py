@@ -1,5 +1,7 @@
 """Keys: none, malformed, unknown, wrong secret, revoked, wrong role, scope checks."""
 
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -35,6 +37,22 @@ async def test_a_bearer_token_works_too(
     token = admin_headers["X-API-Key"]
     response = await client.get("/v1/keys", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
+
+
+async def test_two_revocations_at_once_answer_the_one_stored(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """A double click (twins at once, PostgreSQL READ COMMITTED): revoked once, and both
+    answers carry the revocation time that was stored."""
+    for n in range(10):
+        body = {"role": "auditor", "region_prefix": "99", "label": f"twin-{n}"}
+        made = await client.post("/v1/keys", json=body, headers=admin_headers)
+        url = f"/v1/keys/{made.json()['id']}/revoke"
+        twins = await asyncio.gather(*(client.post(url, headers=admin_headers) for _ in range(2)))
+        assert [t.status_code for t in twins] == [200, 200]
+        listed = await client.get("/v1/keys", headers=admin_headers)
+        [stored] = [k for k in listed.json() if k["id"] == made.json()["id"]]
+        assert [t.json()["revoked_at"] for t in twins] == [stored["revoked_at"]] * 2, n
 
 
 async def test_a_revoked_key_is_401(

@@ -14,20 +14,7 @@ from fastapi import FastAPI
 
 from service.cli import main
 from tests import factories as f
-
-COUNTY_NEXT = """
-region: "990102"
-region_name: 演示县
-inherits: "990000"
-name: 演示县 {start} 调整
-version: "demo-{start}-county"
-effective_from: {start}
-effective_to: null
-sources: ["test"]
-layers:
-  - code: basic_insurance
-    deductible_by_level: {{primary: "0.00"}}
-"""
+from tests.factories import county_text
 
 _UNUSED = """
 region: "990000"
@@ -39,10 +26,6 @@ inherits: null
 sources: ["test"]
 {body}
 """
-
-
-def county_text(start: str) -> str:
-    return COUNTY_NEXT.format(start=start)
 
 
 async def _post(
