@@ -27,9 +27,10 @@ MAX_ROW_ID = 2**63 - 1
 
 
 def row_id(text: str) -> int | None:
-    """`text` as a stored row's id (a positive BIGINT in decimal digits), else None. Decimal
-    digits, as int() reads them: "²" is a digit to str.isdigit(), and int() refuses it."""
-    if not text.isdecimal() or len(text) > 19:
+    """`text` as a stored row's id (a positive BIGINT in ASCII digits), else None: "²" is a
+    digit to str.isdigit() that int() refuses, and "１" one that int() reads, but no id we
+    answered was written so."""
+    if not (text.isascii() and text.isdecimal()) or len(text) > 19:
         return None
     value = int(text)
     return value if 0 < value <= MAX_ROW_ID else None

@@ -76,7 +76,9 @@ async def pay(
     )
     with on_duplicate_raise(
         PaymentReferenceConflict(
-            f"reference {body.reference} was recorded at the same time; retry to see it",
+            # Twins on one statement wait on its lock; only another statement's payment gets here.
+            f"reference {body.reference} was taken at the same moment by another payment of "
+            f"{row.fund_code}; send this payment with its own reference",
             field="reference",
         )
     ):
