@@ -100,8 +100,12 @@ class DateWindow:
         return f"{int(self.clock_skew.total_seconds())} s"
 
 
+def _documented(day: date) -> bool:
+    return FILTER_FIRST_DAY <= day <= FILTER_LAST_DAY
+
+
 def _filter_day(value: date) -> date:
-    if not FILTER_FIRST_DAY <= value <= FILTER_LAST_DAY:
+    if not _documented(value):
         raise PydanticCustomError(
             "implausible_date",
             "a filter date lies from {first} to {last}",
@@ -118,7 +122,7 @@ midnight of it can always be computed (0001-01-01 and 9999-12-31 overflow)."""
 def documented_day(on: date, *, field: str) -> date:
     """A day a stored date may name (a policy version's validity): inside the documented
     range, so the day before and after it can be computed; else ImplausibleDate naming `field`."""
-    if not FILTER_FIRST_DAY <= on <= FILTER_LAST_DAY:
+    if not _documented(on):
         raise ImplausibleDate(
             f"{field} lies from {FILTER_FIRST_DAY.isoformat()} to {FILTER_LAST_DAY.isoformat()}",
             field=field,

@@ -12,6 +12,9 @@ class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+REGION_CODE = r"^[0-9]{6}$"
+"""A region's own code (行政区划代码): six ASCII digits (`\\d` would take ٩٩٠١٠٢ too)."""
+
 REGION_PREFIX = r"^[0-9]{2,6}$"
 """A region code or its prefix (province 2 digits, city 4, county 6): every filter by region
 takes only digits, so a `%` or `_` never reaches a LIKE."""

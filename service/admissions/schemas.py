@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.idtext import Identifier, NoResidentId, Prose
 from service.money import Amount
+from service.schemas import REGION_CODE
 
 # Identifiers refuse a resident ID number inside them; prose has it masked (service/idtext.py).
 VISIT_ID_PATTERN = r"^[A-Za-z0-9._:/-]+$"
@@ -33,7 +34,7 @@ class AdmissionCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     admitted_at: AwareDatetime
     visit_type: Literal["inpatient", "chronic_outpatient"]
-    insured_county: str = Field(pattern=r"^[0-9]{6}$", description="参保地 county code")
+    insured_county: str = Field(pattern=REGION_CODE, description="参保地 county code")
     referral: ReferralCreate = ReferralCreate()
     deposit_intended: Amount = Decimal("0")
 

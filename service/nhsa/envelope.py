@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from service.china_time import CHINA_TZ as CHINA
 from service.dates import FilterDay
+from service.schemas import REGION_CODE
 
 PLATFORM_TIME = "%Y-%m-%d %H:%M:%S"
 PLATFORM_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -59,7 +60,7 @@ def blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-AdmdvsCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
+AdmdvsCode = Annotated[str, Field(pattern=REGION_CODE)]
 Admdvs = Annotated[AdmdvsCode | None, BeforeValidator(blank_is_none)]
 
 

@@ -6,6 +6,8 @@ code[:2]+"0000", so the directory only accepts regions for which that reading is
 
 from __future__ import annotations
 
+from service.regions.models import region_chain
+
 LEVELS = ("province", "prefecture", "county")
 
 
@@ -19,11 +21,6 @@ def level_of(code: str) -> str:
 
 
 def parent_of(code: str) -> str | None:
-    """The region directly above: none for a province, the province for a prefecture, the
-    prefecture for a county."""
-    level = level_of(code)
-    if level == "province":
-        return None
-    if level == "prefecture":
-        return code[:2] + "0000"
-    return code[:4] + "00"
+    """The region directly above: the next in the code's own chain (none for a province)."""
+    chain = region_chain(code)
+    return chain[1] if len(chain) > 1 else None

@@ -8,10 +8,7 @@ from pydantic import BaseModel, Field
 
 from service.clearing.schemas import CODE
 from service.idtext import NoResidentId
-from service.schemas import InputModel
-
-REGION_CODE = r"^[0-9]{6}$"
-"""A region's own code: six digits (行政区划代码)."""
+from service.schemas import REGION_CODE, InputModel
 
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 """A name: no control characters (a NUL cannot be stored by PostgreSQL, a line break would

@@ -7,8 +7,9 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.schemas import REGION_CODE
+
 CATEGORY_CODE = r"^[a-z][a-z0-9_]{1,39}$"
-COUNTY_CODE = r"^[0-9]{6}$"
 
 
 class CategorySpan(BaseModel):
@@ -50,7 +51,7 @@ class PersonRecord(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    insured_county: str = Field(pattern=COUNTY_CODE)
+    insured_county: str = Field(pattern=REGION_CODE)
     deceased: bool = False
     categories: tuple[CategorySpan, ...] = ()
     family_doctor: FamilyDoctor | None = None

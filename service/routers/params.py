@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
 
+from service.base import MAX_ROW_ID
 from service.clearing.schemas import CODE
 from service.deps import SettingsDep
 from service.schemas import REGION_PREFIX
 
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 """A stored row's id in the path (a positive BIGINT): a larger number is a 422, not a 500."""
 
 CodeFilter = Annotated[str | None, Query(max_length=32, pattern=CODE)]

@@ -12,6 +12,7 @@ from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
 from service.auth.deps import AuditorOrHospitalDep, HospitalDep
+from service.base import MAX_ROW_ID
 from service.deps import DateWindowDep
 from service.errors import problem_responses
 from service.receivables import defaulters, indicators, service
@@ -59,7 +60,7 @@ def _post(
 async def by_settlement(
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
-    settlement_id: Annotated[int, Query(ge=1, le=2**63 - 1)],
+    settlement_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID)],
 ) -> list[ReceivablePublic]:
     found = await service.for_settlement(uow, principal=principal, settlement_id=settlement_id)
     return [] if found is None else [found]

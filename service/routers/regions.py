@@ -9,9 +9,10 @@ from fastapi import APIRouter, Path, Response
 from service.auth.deps import AdminDep, PrincipalDep
 from service.errors import problem_responses
 from service.regions import service
-from service.regions.schemas import REGION_CODE, RegionCreate, RegionPublic
+from service.regions.schemas import RegionCreate, RegionPublic
 from service.routers.params import RegionPrefixQuery
 from service.routers.replays import answer_put, replay_doc
+from service.schemas import REGION_CODE
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/regions", tags=["directory"])

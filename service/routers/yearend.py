@@ -9,12 +9,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from service.auth.deps import AuditorDep
+from service.base import MAX_ROW_ID
 from service.deps import CatalogDep, SessionmakerDep, SettingsDep
 from service.errors import problem_responses
+from service.schemas import REGION_CODE
 from service.unit_of_work import UnitOfWorkDep
 from service.violations.export import CSV_MEDIA, XLSX_MEDIA, ExportFormat
 from service.yearend.export import payments_download
-from service.yearend.schemas import REGION_CODE, YearEndLedger, YearEndRunCreate, YearEndRunPublic
+from service.yearend.schemas import YearEndLedger, YearEndRunCreate, YearEndRunPublic
 from service.yearend.service import run_year_end, year_end_ledger
 
 router = APIRouter(prefix="/v1/year-end", tags=["year-end"])
@@ -53,7 +55,7 @@ async def get_payments(
     principal: AuditorDep,
     region_code: RegionCodeQuery,
     plan_year: PlanYearQuery,
-    after: Annotated[int, Query(ge=0, le=2**63 - 1, description="the last id seen")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="the last id seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> YearEndLedger:
     return await year_end_ledger(

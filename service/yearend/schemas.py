@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REGION_CODE = r"^[0-9]{6}$"
+from service.base import MAX_ROW_ID
+from service.schemas import REGION_CODE
 
 
 class YearEndRunCreate(BaseModel):
@@ -31,7 +32,7 @@ class YearEndPaymentsQuery(BaseModel):
 
     region_code: str = Field(pattern=REGION_CODE)
     plan_year: int = Field(ge=1, le=9998)
-    after: int = Field(default=0, ge=0, le=2**63 - 1, description="the last id seen")
+    after: int = Field(default=0, ge=0, le=MAX_ROW_ID, description="the last id seen")
 
 
 class YearEndEntryPublic(BaseModel):
