@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from service.regions.models import region_chain
 
-LEVELS = ("province", "prefecture", "county")
-
 
 def level_of(code: str) -> str:
     """The level a six-digit code stands for: xx0000 a province, xxxx00 a prefecture."""
