@@ -102,7 +102,16 @@ def _refuse(value: str) -> str:
     return value
 
 
+# Tab, line feed and carriage return are prose; the other C0 controls and DEL are not, and
+# PostgreSQL cannot store NUL at all (a 422 without the field's name, before this check).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _mask(value: str) -> str:
+    if _CONTROL.search(value):
+        raise PydanticCustomError(
+            "control_character", "holds a control character (such as NUL); write plain text"
+        )
     return mask_resident_ids(value)
 
 
@@ -110,7 +119,8 @@ NoResidentId = AfterValidator(_refuse)
 """For identifiers: `Annotated[str, Field(...), NoResidentId]` refuses a value holding one."""
 
 MaskResidentIds = AfterValidator(_mask)
-"""For prose: `Annotated[str, Field(...), MaskResidentIds]` stores it masked."""
+"""For prose: `Annotated[str, Field(...), MaskResidentIds]` stores it masked, and refuses
+control characters other than tab and line breaks."""
 
 Identifier = Annotated[str, NoResidentId]
 Prose = Annotated[str, MaskResidentIds]

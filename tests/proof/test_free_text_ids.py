@@ -268,3 +268,25 @@ async def test_a_settlements_visit_filter_takes_only_what_a_visit_id_can_be(
     )
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "query.visit_id"
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b", "\x7f"])
+async def test_prose_with_a_control_character_is_refused_naming_the_field(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    settled: int,
+    control: str,
+) -> None:
+    path = f"/v1/settlements/{settled}/reversal"
+
+    refused = await client.post(path, json={"reason": f"重结{control}"}, headers=hospital_headers)
+
+    assert refused.status_code == 422, refused.text
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("body.reason", "control_character")
+    ]
+    async with app.state.sessionmaker() as s:
+        assert (await s.exec(select(SettlementReversal))).all() == []
+    lines = await client.post(path, json={"reason": "重结\n\t第二行\r\n"}, headers=hospital_headers)
+    assert lines.status_code == 201, lines.text
