@@ -122,7 +122,7 @@ NAV = (
     "whatif",
     "yearend",
 )
-"""The menu, in order: each page is /console/<name>, shown to whom its GET entry admits."""
+"""The menu, in order: each page is /console/<name>, shown to the roles its GET entry admits."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
