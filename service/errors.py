@@ -222,9 +222,8 @@ def in_chinese(problem: Problem) -> Problem:
 
 
 _HTTP_CODES = {
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not_found", "Not found"),
+    # Starlette's own 401, 403 and 404 are the same problems as ours.
+    **{e.status: (e.code, e.title) for e in (Unauthenticated, Forbidden, NotFound)},
     405: ("method_not_allowed", "Method not allowed"),
     406: ("not_acceptable", "Not acceptable"),
     413: ("payload_too_large", "Payload too large"),
