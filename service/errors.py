@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -162,6 +163,40 @@ def problem_response(request: Request | None, facts: ProblemFacts) -> JSONRespon
     )
 
 
+class ProblemRoute(APIRoute):
+    """A route class that answers the problems its routes raise (auth included) and the
+    requests FastAPI refuses itself, through `answer`, rather than leaving them to the app's
+    handlers: for a path that must be masked, or a format of its own (an OperationOutcome)."""
+
+    refused: ClassVar[str] = "field"  # what a refused request's problems are counted in
+
+    def problem_of(self, exc: Exception) -> ProblemFacts | None:
+        """What the route answers for `exc`; None leaves it to the app's handlers."""
+        if isinstance(exc, ServiceError):
+            return ProblemFacts.of(exc)
+        if isinstance(exc, RequestValidationError):
+            return invalid_request(exc, what=self.refused)
+        return None
+
+    def answer(self, request: Request, facts: ProblemFacts) -> Response:
+        return problem_response(request, facts)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        problem_of, answer = self.problem_of, self.answer
+
+        async def answered(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:
+                facts = problem_of(exc)
+                if facts is None:
+                    raise
+                return answer(request, facts)
+
+        return answered
+
+
 def _wants_chinese(request: Request | None) -> bool:
     header: str = getattr(request, "headers", {}).get("accept-language", "") if request else ""
     return bool(header) and wants_chinese(header[:200])
@@ -187,9 +222,8 @@ def in_chinese(problem: Problem) -> Problem:
 
 
 _HTTP_CODES = {
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not_found", "Not found"),
+    # Starlette's own 401, 403 and 404 are the same problems as ours.
+    **{e.status: (e.code, e.title) for e in (Unauthenticated, Forbidden, NotFound)},
     405: ("method_not_allowed", "Method not allowed"),
     406: ("not_acceptable", "Not acceptable"),
     413: ("payload_too_large", "Payload too large"),

@@ -108,20 +108,21 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/console/verify/heads.json"): Access(REGION_READERS, "GET /v1/violations/chain-heads"),
 }
 
-NAV = [
-    ("violations", "/console/violations", ("GET", "/console/violations")),
-    ("scoreboard", "/console/scoreboard", ("GET", "/console/scoreboard")),
-    ("indicators", "/console/indicators", ("GET", "/console/indicators")),
-    ("trends", "/console/trends", ("GET", "/console/trends")),
-    ("clearing", "/console/clearing", ("GET", "/console/clearing")),
-    ("receivables", "/console/receivables", ("GET", "/console/receivables")),
-    ("verify", "/console/verify", ("GET", "/console/verify")),
-    ("keys", "/console/keys", ("GET", "/console/keys")),
-    ("policies", "/console/policies", ("GET", "/console/policies")),
-    ("hospitals", "/console/hospitals", ("GET", "/console/hospitals")),
-    ("whatif", "/console/whatif", ("GET", "/console/whatif")),
-    ("yearend", "/console/yearend", ("GET", "/console/yearend")),
-]
+NAV = (
+    "violations",
+    "scoreboard",
+    "indicators",
+    "trends",
+    "clearing",
+    "receivables",
+    "verify",
+    "keys",
+    "policies",
+    "hospitals",
+    "whatif",
+    "yearend",
+)
+"""The menu, in order: each page is /console/<name>, shown to the roles its GET entry admits."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -148,8 +149,9 @@ def check_role(access: Access, principal: Principal) -> None:
 def nav_for(principal: Principal) -> list[tuple[str, str, str]]:
     """(name, url, label) of the pages this principal may open."""
     shown = []
-    for name, url, key in NAV:
-        access = CONSOLE_ACCESS[key]
+    for name in NAV:
+        url = f"/console/{name}"
+        access = CONSOLE_ACCESS[("GET", url)]
         if access.roles is None or principal.role in access.roles:
             shown.append((name, url, access.label))
     return shown

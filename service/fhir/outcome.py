@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from fhir.resources.R4B.operationoutcome import OperationOutcome
 from fhir.resources.R4B.resource import Resource
 from pydantic import ValidationError
@@ -20,8 +17,7 @@ from service.errors import (
     DATABASE_UNAVAILABLE,
     FieldProblem,
     ProblemFacts,
-    ServiceError,
-    invalid_request,
+    ProblemRoute,
 )
 from service.fhir.errors import InvalidResource
 from service.fhir.systems import FHIR_JSON
@@ -88,28 +84,21 @@ def invalid(exc: ValidationError, resource_type: str) -> InvalidResource:
     )
 
 
-class FhirRoute(APIRoute):
+class FhirRoute(ProblemRoute):
     """Renders what the route raises (auth included) as an OperationOutcome."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+    refused = "parameter"
 
-        async def answered(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ServiceError as exc:
-                return outcome_response(ProblemFacts.of(exc))
-            except RequestValidationError as exc:
-                return outcome_response(invalid_request(exc, what="parameter"))
-            except DataError:
-                # A value the database cannot hold or compare (a NUL, a number out of range).
-                detail = "A value in the resource cannot be stored or compared."
-                title = "The request is not valid"
-                return outcome_response(ProblemFacts(422, "invalid_value", title, detail))
-            except Exception as exc:
-                if not is_database_unavailable(exc):
-                    raise
-                log.warning("database unavailable: %s", type(exc).__name__)
-                return outcome_response(DATABASE_UNAVAILABLE)
+    def problem_of(self, exc: Exception) -> ProblemFacts | None:
+        if isinstance(exc, DataError):
+            # A value the database cannot hold or compare (a NUL, a number out of range).
+            detail = "A value in the resource cannot be stored or compared."
+            return ProblemFacts(422, "invalid_value", "The request is not valid", detail)
+        facts = super().problem_of(exc)
+        if facts is None and is_database_unavailable(exc):
+            log.warning("database unavailable: %s", type(exc).__name__)
+            return DATABASE_UNAVAILABLE
+        return facts
 
-        return answered
+    def answer(self, request: Request, facts: ProblemFacts) -> Response:
+        return outcome_response(facts)

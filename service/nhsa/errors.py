@@ -24,6 +24,8 @@ class UnsupportedValue(Unprocessable):
 class WrongInstitution(ServiceError):
     """The message names another institution than the key's hospital."""
 
+    # A 403 but not a Forbidden: routers/nhsa answers those (the key's) at the HTTP level,
+    # and this one, about the message, in the envelope.
     status = 403
     code = "nhsa_wrong_institution"
     title = "fixmedins_code is not your hospital"

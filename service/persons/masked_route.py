@@ -3,41 +3,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import cast
 
 from fastapi import Request, Response
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 
-from service.errors import ProblemFacts, ServiceError, invalid_request, problem_response
+from service.errors import ProblemFacts, ProblemRoute, problem_response
 from service.flat_route import FlatRoute
 from service.observability import redact
 
 
-class MaskedPathRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+class MaskedPathRoute(ProblemRoute):
+    """Problems name the path with the ID number masked."""
 
-        async def masked(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except ServiceError as exc:
-                return _problem(request, ProblemFacts.of(exc))
-            except RequestValidationError as exc:
-                return _problem(request, invalid_request(exc))
-
-        return masked
-
-
-def _problem(request: Request, facts: ProblemFacts) -> Response:
-    shown = SimpleNamespace(
-        state=request.state,
-        headers=request.headers,
-        url=SimpleNamespace(path=redact(request.url.path)),
-    )
-    return problem_response(cast(Request, shown), facts)
+    def answer(self, request: Request, facts: ProblemFacts) -> Response:
+        shown = SimpleNamespace(
+            state=request.state,
+            headers=request.headers,
+            url=SimpleNamespace(path=redact(request.url.path)),
+        )
+        return problem_response(cast(Request, shown), facts)
 
 
 class FlatMaskedPathRoute(MaskedPathRoute, FlatRoute):
