@@ -104,7 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Called by hospital information systems at admission and discharge for patients "
             "covered by the health-poverty programmes (健康扶贫 / 农村低收入人口医疗保障), and by "
             "auditors working the violation ledger (问题台账). Every error is RFC 9457 "
-            "problem+json with a stable `code`. Send your key in `X-API-Key`."
+            "problem+json with a stable `code`; a body field or query parameter an operation "
+            "does not declare is refused (422 `extra_forbidden`), never ignored. Send your key "
+            "in `X-API-Key`."
         ),
         lifespan=lifespan,
         # /openapi.json, /docs and /redoc are served by service/routers/docs.py: the pages'
