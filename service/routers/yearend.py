@@ -12,9 +12,10 @@ from service.auth.deps import AuditorDep
 from service.base import MAX_ROW_ID
 from service.deps import CatalogDep, SessionmakerDep, SettingsDep
 from service.errors import problem_responses
+from service.routers.routes import read
 from service.schemas import REGION_CODE
 from service.unit_of_work import UnitOfWorkDep
-from service.violations.export import CSV_MEDIA, XLSX_MEDIA, ExportFormat
+from service.violations.export import ExportFormat
 from service.yearend.export import payments_download
 from service.yearend.schemas import YearEndLedger, YearEndRunCreate, YearEndRunPublic
 from service.yearend.service import run_year_end, year_end_ledger
@@ -44,10 +45,11 @@ async def post_run(
     )
 
 
-@router.get(
+@read(
+    router,
     "/payments",
-    responses=problem_responses(401, 403, 404, 422),
-    summary="What the year-end runs booked for a region's plan year, and each fund's total",
+    "What the year-end runs booked for a region's plan year, and each fund's total",
+    not_found=True,
 )
 async def get_payments(
     uow: UnitOfWorkDep,
@@ -68,18 +70,14 @@ async def get_payments(
     )
 
 
-@router.get(
+@read(
+    router,
     "/payments/export.{fmt}",
-    response_class=StreamingResponse,
-    responses={
-        **problem_responses(401, 403, 404, 422),
-        200: {
-            "description": "the booked rows as a file",
-            "content": {XLSX_MEDIA: {}, CSV_MEDIA: {}},
-        },
-    },
-    summary="Every row the year-end runs booked for a region's plan year, as CSV or XLSX "
+    "Every row the year-end runs booked for a region's plan year, as CSV or XLSX "
     "(Chinese headers; the XLSX caption gives each fund's total)",
+    not_found=True,
+    download="the booked rows as a file",
+    response_class=StreamingResponse,
 )
 async def export_payments(
     fmt: ExportFormat,
