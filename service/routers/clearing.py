@@ -50,11 +50,11 @@ async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic
     return await service.list_funds(uow, principal=principal)
 
 
-@router.post(
+@recording(
+    router.post,
     "/funds",
-    status_code=201,
-    responses=problem_responses(401, 403, 409, 422),
-    summary="Register a fund (admin): which layers' fund_type it pays, for which region",
+    "Register a fund (admin): which layers' fund_type it pays, for which region",
+    problems=(401, 403, 409, 422),
 )
 async def create_fund(body: FundCreate, uow: UnitOfWorkDep, _: AdminDep) -> FundPublic:
     return await service.create_fund(uow, body=body)

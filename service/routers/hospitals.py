@@ -53,6 +53,4 @@ async def put_hospital(
     uow: UnitOfWorkDep,
     _: AdminDep,
 ) -> HospitalPublic:
-    stored = await service.put_hospital(uow, code=hospital_code, body=body)
-    answer_put(response, stored.outcome)
-    return stored.entry
+    return answer_put(response, await service.put_hospital(uow, code=hospital_code, body=body))

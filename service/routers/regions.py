@@ -45,6 +45,4 @@ async def put_region(
     uow: UnitOfWorkDep,
     _: AdminDep,
 ) -> RegionPublic:
-    stored = await service.put_region(uow, code=region_code, body=body)
-    answer_put(response, stored.outcome)
-    return stored.entry
+    return answer_put(response, await service.put_region(uow, code=region_code, body=body))
