@@ -136,7 +136,6 @@ async def get_closed(
     "A closed statement as XLSX or CSV, with Chinese headers",
     not_found=True,
     download="the closed statement as a file",
-    response_class=Response,
 )
 async def export_statement(
     statement_id: RowId,

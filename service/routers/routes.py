@@ -35,10 +35,12 @@ def read(
     """A GET for keys whose role is checked: 401 without a key, 403 for a role that may not,
     422 for a parameter out of range; with `not_found`, also 404 (what it names is not there,
     or not the caller's to see: never a 403). `download` describes the 200 when it is a file
-    (XLSX or CSV) rather than JSON. `response_model` and `response_class` as FastAPI's."""
+    (XLSX or CSV) the route answers itself, rather than JSON. `response_model` and
+    `response_class` as FastAPI's."""
     responses = problem_responses(*((401, 403, 404, 422) if not_found else (401, 403, 422)))
     if download is not None:
         responses[200] = {"description": download, "content": {XLSX_MEDIA: {}, CSV_MEDIA: {}}}
+        response_class = Response  # the route builds the file's answer itself: no JSON
     return router.get(
         path,
         responses=responses,

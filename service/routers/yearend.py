@@ -77,7 +77,6 @@ async def get_payments(
     "(Chinese headers; the XLSX caption gives each fund's total)",
     not_found=True,
     download="the booked rows as a file",
-    response_class=StreamingResponse,
 )
 async def export_payments(
     fmt: ExportFormat,
