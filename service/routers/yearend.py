@@ -10,8 +10,9 @@ from fastapi.responses import StreamingResponse
 
 from service.auth.deps import AuditorDep
 from service.base import MAX_ROW_ID
-from service.deps import CatalogDep, SessionmakerDep, SettingsDep
+from service.deps import CatalogDep, SessionmakerDep
 from service.errors import problem_responses
+from service.routers.params import capped_limit
 from service.routers.routes import read
 from service.schemas import REGION_CODE
 from service.unit_of_work import UnitOfWorkDep
@@ -53,12 +54,11 @@ async def post_run(
 )
 async def get_payments(
     uow: UnitOfWorkDep,
-    settings: SettingsDep,
     principal: AuditorDep,
     region_code: RegionCodeQuery,
     plan_year: PlanYearQuery,
+    limit: Annotated[int, capped_limit(200, most=1000)],
     after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="the last id seen")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> YearEndLedger:
     return await year_end_ledger(
         uow,
@@ -66,7 +66,7 @@ async def get_payments(
         region_code=region_code,
         plan_year=plan_year,
         after=after,
-        limit=min(limit, settings.max_page_size),
+        limit=limit,
     )
 
 
