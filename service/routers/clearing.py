@@ -45,7 +45,7 @@ Period = Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")]
 Limit = Annotated[int, capped_limit(50)]
 
 
-@router.get("/funds", responses=problem_responses(401, 403))
+@read(router, "/funds", parameters=False)
 async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic]:
     return await service.list_funds(uow, principal=principal)
 

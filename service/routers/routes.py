@@ -28,16 +28,18 @@ def read(
     summary: str | None = None,
     *,
     not_found: bool = False,
+    parameters: bool = True,
     download: str | None = None,
     response_model: Any = Default(None),
     response_class: type[Response] = Default(JSONResponse),
 ) -> Callable[[DecoratedCallable], DecoratedCallable]:
     """A GET for keys whose role is checked: 401 without a key, 403 for a role that may not,
-    422 for a parameter out of range; with `not_found`, also 404 (what it names is not there,
-    or not the caller's to see: never a 403). `download` describes the 200 when it is a file
-    (XLSX or CSV) the route answers itself, rather than JSON. `response_model` and
-    `response_class` as FastAPI's."""
-    responses = problem_responses(*((401, 403, 404, 422) if not_found else (401, 403, 422)))
+    422 for a parameter out of range (unless it takes no `parameters`); with `not_found`, also
+    404 (what it names is not there, or not the caller's to see: never a 403). `download`
+    describes the 200 when it is a file (XLSX or CSV) the route answers itself, rather than
+    JSON. `response_model` and `response_class` as FastAPI's."""
+    statuses = (401, 403, *((404,) if not_found else ()), *((422,) if parameters else ()))
+    responses = problem_responses(*statuses)
     if download is not None:
         responses[200] = {"description": download, "content": {XLSX_MEDIA: {}, CSV_MEDIA: {}}}
         response_class = Response  # the route builds the file's answer itself: no JSON

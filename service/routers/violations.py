@@ -104,10 +104,11 @@ async def export_scoreboard(
     return await export.scoreboard_download(fmt, board, wanted=wanted)
 
 
-@router.get(
+@read(
+    router,
     "/verify",
-    responses=problem_responses(401, 403),
-    summary="Recompute every county chain in scope; intact, or the first broken record",
+    "Recompute every county chain in scope; intact, or the first broken record",
+    parameters=False,
 )
 async def verify(session: SessionDep, principal: AuditorDep) -> VerifyReport:
     return await verify_ledger(session, principal=principal)
@@ -129,10 +130,11 @@ async def verify_against_heads(
     return await verify_ledger(session, principal=principal, exported=body.heads)
 
 
-@router.get(
+@read(
+    router,
     "/chain-heads",
-    responses=problem_responses(401, 403),
-    summary="Each chain's head (seq, hash): keep it to detect a later truncation",
+    "Each chain's head (seq, hash): keep it to detect a later truncation",
+    parameters=False,
 )
 async def get_chain_heads(session: SessionDep, principal: AuditorDep) -> ChainHeads:
     return await chain_heads(session, principal=principal)
