@@ -73,21 +73,23 @@ DEMO_HOSPITALS = (
 )
 DEMO_HOSPITAL = "H990102002"
 # The demo province's funds (service/clearing): one party per layer fund_type, as an admin
-# would register them with POST /v1/clearing/funds.
-DEMO_FUNDS = (
-    Fund(code="F99-BASIC", fund_type="basic_insurance", region_code="99",
-         name="演示省城乡居民基本医疗保险统筹基金", owner="演示省医疗保障局"),
-    Fund(code="F99-CRITICAL", fund_type="critical_illness", region_code="99",
-         name="演示省城乡居民大病保险", owner="演示人寿保险股份有限公司 (承办机构)"),
-    Fund(code="F99-AID", fund_type="medical_aid", region_code="99",
-         name="演示省医疗救助基金", owner="演示省医疗保障局 (医疗救助)"),
-    Fund(code="F99-SUPPLEMENT", fund_type="supplementary", region_code="99",
-         name="演示省补充医疗保险", owner="演示省财政厅"),
-    Fund(code="F99-SAFETYNET", fund_type="safety_net", region_code="99",
-         name="演示省兜底保障资金", owner="演示省财政厅"),
-    Fund(code="F99-WAIVER", fund_type="fee_waiver", region_code="99",
-         name="定点医院自行减免", owner="定点医疗机构"),
-)  # fmt: skip
+# would register them with POST /v1/clearing/funds. Each is the province's (region 99).
+DEMO_FUNDS = tuple(
+    Fund(code=code, fund_type=fund_type, region_code="99", name=name, owner=owner)
+    for code, fund_type, name, owner in (
+        ("F99-BASIC", "basic_insurance", "演示省城乡居民基本医疗保险统筹基金", "演示省医疗保障局"),
+        (
+            "F99-CRITICAL",
+            "critical_illness",
+            "演示省城乡居民大病保险",
+            "演示人寿保险股份有限公司 (承办机构)",
+        ),
+        ("F99-AID", "medical_aid", "演示省医疗救助基金", "演示省医疗保障局 (医疗救助)"),
+        ("F99-SUPPLEMENT", "supplementary", "演示省补充医疗保险", "演示省财政厅"),
+        ("F99-SAFETYNET", "safety_net", "演示省兜底保障资金", "演示省财政厅"),
+        ("F99-WAIVER", "fee_waiver", "定点医院自行减免", "定点医疗机构"),
+    )
+)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
 from service.flat_route import flat_post
 from service.routers.replays import REPLAYED
+from service.routers.routes import read
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
@@ -63,10 +64,11 @@ async def create_admission(
     return _created(recorded.body, replayed=recorded.replayed)
 
 
-@router.get(
+@read(
+    router,
     "/{visit_id}",
-    responses=problem_responses(401, 403, 404, 422),
-    summary="An admission (own hospital; auditors within their region, with hospital_code)",
+    "An admission (own hospital; auditors within their region, with hospital_code)",
+    not_found=True,
 )
 async def read_admission(
     visit_id: VisitIdPath,

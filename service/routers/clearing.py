@@ -30,7 +30,8 @@ from service.clearing.schemas import (
 from service.deps import DateWindowDep
 from service.errors import problem_responses
 from service.routers.params import CodeFilter, RowId, capped_limit
-from service.routers.replays import answer_replayed, replay_doc
+from service.routers.replays import answer_replayed
+from service.routers.routes import read, recording
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/clearing", tags=["clearing"])
@@ -44,25 +45,26 @@ Period = Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")]
 Limit = Annotated[int, capped_limit(50)]
 
 
-@router.get("/funds", responses=problem_responses(401, 403))
+@read(router, "/funds", parameters=False)
 async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic]:
     return await service.list_funds(uow, principal=principal)
 
 
-@router.post(
+@recording(
+    router.post,
     "/funds",
-    status_code=201,
-    responses=problem_responses(401, 403, 409, 422),
-    summary="Register a fund (admin): which layers' fund_type it pays, for which region",
+    "Register a fund (admin): which layers' fund_type it pays, for which region",
+    problems=(401, 403, 409, 422),
 )
 async def create_fund(body: FundCreate, uow: UnitOfWorkDep, _: AdminDep) -> FundPublic:
     return await service.create_fund(uow, body=body)
 
 
-@router.get(
+@read(
+    router,
     "/statement",
-    responses=problem_responses(401, 403, 404, 422),
-    summary="A fund's statement for a hospital and month: closed as stored, or open as of now",
+    "A fund's statement for a hospital and month: closed as stored, or open as of now",
+    not_found=True,
 )
 async def get_statement(
     uow: UnitOfWorkDep,
@@ -80,16 +82,11 @@ async def get_statement(
     )
 
 
-@router.post(
+@recording(
+    router.post,
     "/statements",
-    status_code=201,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Close a period (关账): the statement becomes immutable and hashed; never reopened",
-    openapi_extra={
-        "responses": {
-            "200": replay_doc("the statement, closed already (a replay)", "StatementPublic")
-        }
-    },
+    "Close a period (关账): the statement becomes immutable and hashed; never reopened",
+    replayed=("the statement, closed already (a replay)", StatementPublic),
     description="201 when this call closed it; 200 with the stored statement when it was "
     "closed already (also by a concurrent twin of this request).",
 )
@@ -109,11 +106,7 @@ async def close_period(
     return statement
 
 
-@router.get(
-    "/statements",
-    responses=problem_responses(401, 403, 422),
-    summary="Closed statements you may see, newest period first",
-)
+@read(router, "/statements", "Closed statements you may see, newest period first")
 async def list_statements(
     uow: UnitOfWorkDep,
     principal: ReaderDep,
@@ -130,27 +123,19 @@ async def list_statements(
     )
 
 
-@router.get(
-    "/statements/{statement_id}",
-    responses=problem_responses(401, 403, 404, 422),
-)
+@read(router, "/statements/{statement_id}", not_found=True)
 async def get_closed(
     statement_id: RowId, uow: UnitOfWorkDep, principal: ReaderDep
 ) -> StatementPublic:
     return await service.closed_by_id(uow, principal=principal, statement_id=statement_id)
 
 
-@router.get(
+@read(
+    router,
     "/statements/{statement_id}/export",
-    response_class=Response,
-    responses={
-        **problem_responses(401, 403, 404, 422),
-        200: {
-            "description": "the closed statement as a file",
-            "content": {export.XLSX_MEDIA: {}, export.CSV_MEDIA: {}},
-        },
-    },
-    summary="A closed statement as XLSX or CSV, with Chinese headers",
+    "A closed statement as XLSX or CSV, with Chinese headers",
+    not_found=True,
+    download="the closed statement as a file",
 )
 async def export_statement(
     statement_id: RowId,
@@ -168,16 +153,11 @@ async def export_statement(
     return Response(content=body, media_type=media, headers=headers)
 
 
-@router.post(
+@recording(
+    router.post,
     "/statements/{statement_id}/payments",
-    status_code=201,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Record the fund's payment (拨付) of a closed statement; idempotent by reference",
-    openapi_extra={
-        "responses": {
-            "200": replay_doc("the payment recorded before (a replay)", "ClearingPaymentPublic")
-        }
-    },
+    "Record the fund's payment (拨付) of a closed statement; idempotent by reference",
+    replayed=("the payment recorded before (a replay)", ClearingPaymentPublic),
 )
 async def pay_statement(
     statement_id: RowId,
@@ -226,11 +206,7 @@ async def reconcile(
     return answer
 
 
-@router.get(
-    "/reconciliations",
-    responses=problem_responses(401, 403, 422),
-    summary="Stored reconciliations you may see, newest first",
-)
+@read(router, "/reconciliations", "Stored reconciliations you may see, newest first")
 async def list_reconciliations(
     uow: UnitOfWorkDep,
     principal: ReaderDep,
@@ -249,10 +225,11 @@ async def list_reconciliations(
     )
 
 
-@router.get(
+@read(
+    router,
     "/reconciliations/{reconciliation_id}",
-    responses=problem_responses(401, 403, 404, 422),
-    summary="A stored reconciliation, as it was answered",
+    "A stored reconciliation, as it was answered",
+    not_found=True,
 )
 async def get_reconciliation(
     reconciliation_id: RowId, uow: UnitOfWorkDep, principal: ReaderDep

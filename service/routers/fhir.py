@@ -3,12 +3,13 @@ every problem an OperationOutcome; the services do the work."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Header, Request, Response
+from fastapi.types import DecoratedCallable
 from fhir.resources.R4B.claim import Claim
 from fhir.resources.R4B.coverageeligibilityrequest import CoverageEligibilityRequest
 from fhir.resources.R4B.task import Task
@@ -52,6 +53,20 @@ def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
         s: {"description": "FHIR resource or OperationOutcome", "content": _CONTENT}
         for s in sorted(every)
     }
+
+
+def _resource_post(
+    path: str,
+    summary: str,
+    responses: dict[int | str, dict[str, Any]],
+    *,
+    status_code: int | None = None,
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A POST of a resource: the route reads and checks it itself (`read_resource`, JSON or
+    FHIR JSON), so its body is documented here rather than by a parameter."""
+    return router.post(
+        path, status_code=status_code, responses=responses, openapi_extra=BODY, summary=summary
+    )
 
 
 @contextmanager
@@ -99,11 +114,10 @@ async def metadata(request: Request, principal: AuditorOrHospitalDep) -> Respons
     return resource_response(capability_statement(base))
 
 
-@router.post(
+@_resource_post(
     "/CoverageEligibilityRequest",
-    responses=answers(200, 404, 415),
-    openapi_extra=BODY,
-    summary="Eligibility (CoverageEligibilityResponse); nothing stored",
+    "Eligibility (CoverageEligibilityResponse); nothing stored",
+    answers(200, 404, 415),
 )
 async def coverage_eligibility(
     request: Request,
@@ -138,12 +152,11 @@ def _if_none_exist(header: str | None, claim: Claim) -> None:
         )
 
 
-@router.post(
+@_resource_post(
     "/Claim",
+    "Claim: use=predetermination (预结算) or use=claim (结算, idempotent on identifier)",
+    answers(200, 201, 404, 409, 415, 503),
     status_code=201,
-    responses=answers(200, 201, 404, 409, 415, 503),
-    openapi_extra=BODY,
-    summary="Claim: use=predetermination (预结算) or use=claim (结算, idempotent on identifier)",
 )
 async def submit_claim(
     request: Request,
@@ -195,12 +208,11 @@ async def read_claim_response(
     return resource_response(claims.claim_response(settled))
 
 
-@router.post(
+@_resource_post(
     "/Task",
+    "Task code=cancel, focus ClaimResponse/{id}: reverse the settlement (冲销)",
+    answers(201, 404, 409, 415, 503),
     status_code=201,
-    responses=answers(201, 404, 409, 415, 503),
-    openapi_extra=BODY,
-    summary="Task code=cancel, focus ClaimResponse/{id}: reverse the settlement (冲销)",
 )
 async def create_task(request: Request, uow: UnitOfWorkDep, principal: HospitalDep) -> Response:
     assert principal.hospital_code is not None

@@ -14,7 +14,8 @@ from service.errors import problem_responses
 from service.regions import service
 from service.regions.schemas import HospitalCreate, HospitalPublic
 from service.routers.params import RegionPrefixQuery
-from service.routers.replays import answer_put, replay_doc
+from service.routers.replays import answer_put
+from service.routers.routes import recording
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/hospitals", tags=["directory"])
@@ -36,16 +37,11 @@ async def get_hospital(
     return await service.get_hospital(uow, principal=principal, code=hospital_code)
 
 
-@router.put(
+@recording(
+    router.put,
     "/{hospital_code}",
-    status_code=201,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Register a hospital in a registered county, or change it (admin)",
-    openapi_extra={
-        "responses": {
-            "200": replay_doc("the hospital as stored: changed, or already so", "HospitalPublic")
-        }
-    },
+    "Register a hospital in a registered county, or change it (admin)",
+    replayed=("the hospital as stored: changed, or already so", HospitalPublic),
     description="201 when registered; 200 when changed, or with Idempotent-Replayed when it "
     "was so already. A hospital with admissions keeps its county (409 hospital_in_use). "
     "Requests see a change within the hospital directory's TTL (10 s).",
@@ -57,6 +53,4 @@ async def put_hospital(
     uow: UnitOfWorkDep,
     _: AdminDep,
 ) -> HospitalPublic:
-    stored = await service.put_hospital(uow, code=hospital_code, body=body)
-    answer_put(response, stored.outcome)
-    return stored.entry
+    return answer_put(response, await service.put_hospital(uow, code=hospital_code, body=body))

@@ -8,19 +8,20 @@ from fastapi import APIRouter, Query
 
 from service.auth.deps import AuditorDep
 from service.deps import CatalogDep
-from service.errors import problem_responses
 from service.indicators.schemas import Indicators
 from service.indicators.service import indicators_for
+from service.routers.routes import read
 from service.unit_of_work import SessionDep
 from service.violations.params import PeriodQuery
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
 
 
-@router.get(
+@read(
+    router,
     "",
-    responses=problem_responses(401, 403, 404, 422),
-    summary="One-stop, no-deposit, reimbursement, out-of-catalogue, in-county and problem figures",
+    "One-stop, no-deposit, reimbursement, out-of-catalogue, in-county and problem figures",
+    not_found=True,
 )
 async def get_indicators(
     session: SessionDep,

@@ -14,6 +14,7 @@ from service.auth.issuing import issue_checked_key
 from service.auth.keys import list_keys, revoke_key
 from service.errors import problem_responses
 from service.idtext import Identifier
+from service.routers.routes import read
 from service.schemas import REGION_PREFIX
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 
@@ -61,7 +62,7 @@ async def create_key(body: KeyCreate, uow: UnitOfWorkDep, _: AdminDep) -> KeyIss
     return KeyIssued(**public.model_dump(), token=issued.token)
 
 
-@router.get("", response_model=list[KeyPublic], responses=problem_responses(401, 403))
+@read(router, "", parameters=False, response_model=list[KeyPublic])
 async def get_keys(session: SessionDep, _: AdminDep) -> list[KeyPublic]:
     return [KeyPublic.model_validate(k, from_attributes=True) for k in await list_keys(session)]
 

@@ -25,13 +25,13 @@ RegionPrefixQuery = Annotated[
 """An optional region filter: a region code or its prefix (2 to 6 digits)."""
 
 
-def capped_limit(default: int) -> Any:
-    """`limit` from the query string (1 to 200, `default` when absent), never more than the
+def capped_limit(default: int, *, most: int = 200) -> Any:
+    """`limit` from the query string (1 to `most`, `default` when absent), never more than the
     settings' max_page_size. Use as `Annotated[int, capped_limit(50)]`."""
 
-    async def limit_(
-        settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=200)] = default
-    ) -> int:
+    # The bound as a default, not in the annotation: postponed annotations are resolved in
+    # the module, where `most` is not.
+    async def limit_(settings: SettingsDep, limit: int = Query(default, ge=1, le=most)) -> int:
         return min(limit, settings.max_page_size)
 
     return Depends(limit_)

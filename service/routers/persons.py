@@ -9,19 +9,20 @@ from fastapi import APIRouter, Query, Response
 
 from service.auth.deps import AuditorOrHospitalDep
 from service.deps import StatusReaderDep
-from service.errors import problem_responses
 from service.persons.masked_route import FlatMaskedPathRoute
 from service.persons.status import PersonStatusPublic
+from service.routers.routes import read
 from service.serialize import model_response
 
 router = APIRouter(prefix="/v1/persons", tags=["persons"], route_class=FlatMaskedPathRoute)
 
 
-@router.get(
+@read(
+    router,
     "/{id_number}/status",
+    "Poverty status and pay-after-treatment eligibility of a person today (or on a date)",
+    not_found=True,
     response_model=PersonStatusPublic,
-    responses=problem_responses(401, 403, 404, 422),
-    summary="Poverty status and pay-after-treatment eligibility of a person today (or on a date)",
 )
 async def read_person_status(
     id_number: str,

@@ -21,6 +21,7 @@ from service.policy_versions.service import (
     withdraw_policy,
 )
 from service.routers.params import RegionPrefixQuery
+from service.routers.routes import recording
 from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -76,14 +77,12 @@ class PolicyVersionDetail(PolicyVersionPublic):
     source_text: str
 
 
-@router.post(
+@recording(
+    router.post,
     "",
-    status_code=201,
-    responses={
-        200: {"model": PolicyVersionPublic, "description": "The same version was already stored"},
-        **problem_responses(401, 403, 409, 422),
-    },
-    summary="Check and store a policy version (admin); a later start succeeds the open one",
+    "Check and store a policy version (admin); a later start succeeds the open one",
+    replayed=("The same version was already stored", PolicyVersionPublic),
+    problems=(401, 403, 409, 422),
 )
 async def create_policy(
     body: PolicyCreate,

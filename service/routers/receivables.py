@@ -4,17 +4,13 @@ auditors read their region; admins read everything."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
-from fastapi.types import DecoratedCallable
-from pydantic import BaseModel
 
 from service.auth.deps import AuditorOrHospitalDep, HospitalDep
 from service.base import MAX_ROW_ID
 from service.deps import DateWindowDep
-from service.errors import problem_responses
 from service.receivables import defaulters, indicators, service
 from service.receivables.schemas import (
     MarkCreate,
@@ -26,37 +22,17 @@ from service.receivables.schemas import (
     ScheduleCreate,
 )
 from service.routers.params import CodeFilter, RowId, capped_limit
-from service.routers.replays import answer_replayed, replay_doc
+from service.routers.replays import answer_replayed
+from service.routers.routes import read, recording
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
 
-_REPLAYED = replay_doc(
-    "the receivable, as the same request left it before (a replay)", "ReceivablePublic"
-)
+_REPLAYED = "the receivable, as the same request left it before (a replay)"
 Limit = Annotated[int, capped_limit(100)]
 
 
-def _post(
-    path: str, summary: str, *, model: type[BaseModel] = ReceivablePublic, replays: bool = False
-) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    """A hospital's POST on one of its receivables: 201 when it records something; with
-    `replays`, 200 when the same request came before."""
-    return router.post(
-        path,
-        status_code=201,
-        response_model=model,
-        responses=problem_responses(401, 403, 404, 409, 422),
-        summary=summary,
-        openapi_extra={"responses": {"200": _REPLAYED}} if replays else None,
-    )
-
-
-@router.get(
-    "",
-    responses=problem_responses(401, 403, 422),
-    summary="The receivable of a settlement (empty: none, or not yours to see)",
-)
+@read(router, "", "The receivable of a settlement (empty: none, or not yours to see)")
 async def by_settlement(
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
@@ -66,11 +42,7 @@ async def by_settlement(
     return [] if found is None else [found]
 
 
-@router.get(
-    "/overdue",
-    responses=problem_responses(401, 403, 422),
-    summary="逾期清单: open receivables past due (or with an instalment past due)",
-)
+@read(router, "/overdue", "逾期清单: open receivables past due (or with an instalment past due)")
 async def overdue(
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
@@ -85,10 +57,10 @@ async def overdue(
     )
 
 
-@router.get(
+@read(
+    router,
     "/indicators",
-    responses=problem_responses(401, 403, 422),
-    summary="先诊疗后付费 indicators per hospital and county: share settled under it, "
+    "先诊疗后付费 indicators per hospital and county: share settled under it, "
     "collection rate, overdue amount and age",
 )
 async def pay_after_treatment_indicators(
@@ -99,10 +71,8 @@ async def pay_after_treatment_indicators(
     return await indicators.pay_after_treatment(uow, principal=principal, year=year)
 
 
-@router.get(
-    "/defaulters",
-    responses=problem_responses(401, 403, 422),
-    summary="Defaulter marks and their removals (who, by whom, when), newest first",
+@read(
+    router, "/defaulters", "Defaulter marks and their removals (who, by whom, when), newest first"
 )
 async def defaulter_history(
     uow: UnitOfWorkDep,
@@ -118,20 +88,18 @@ async def defaulter_history(
     )
 
 
-@router.get(
-    "/{receivable_id}",
-    responses=problem_responses(401, 403, 404, 422),
-)
+@read(router, "/{receivable_id}", not_found=True)
 async def get_receivable(
     receivable_id: RowId, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
 ) -> ReceivablePublic:
     return await service.get(uow, principal=principal, receivable_id=receivable_id)
 
 
-@_post(
+@recording(
+    router.post,
     "/{receivable_id}/payments",
     "Record a payment of the patient's share; idempotent by his_payment_id",
-    replays=True,
+    replayed=(_REPLAYED, ReceivablePublic),
 )
 async def pay(
     receivable_id: RowId,
@@ -149,10 +117,11 @@ async def pay(
     return receivable
 
 
-@_post(
+@recording(
+    router.post,
     "/{receivable_id}/instalments",
     "分期付款: the instalment schedule agreed at discharge (once)",
-    replays=True,
+    replayed=(_REPLAYED, ReceivablePublic),
 )
 async def schedule(
     receivable_id: RowId,
@@ -169,7 +138,7 @@ async def schedule(
     return receivable
 
 
-@_post("/{receivable_id}/reminders", "催缴: record a reminder sent to the patient")
+@recording(router.post, "/{receivable_id}/reminders", "催缴: record a reminder sent to the patient")
 async def remind(
     receivable_id: RowId,
     body: ReminderCreate,
@@ -182,10 +151,10 @@ async def remind(
     )
 
 
-@_post(
+@recording(
+    router.post,
     "/{receivable_id}/defaulter",
     "恶意拖欠: mark the person a defaulter (after the policy's grace period)",
-    model=MarkPublic,
 )
 async def mark_defaulter(
     receivable_id: RowId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
@@ -193,10 +162,10 @@ async def mark_defaulter(
     return await defaulters.mark(uow, principal=principal, receivable_id=receivable_id, body=body)
 
 
-@_post(
+@recording(
+    router.post,
     "/{receivable_id}/defaulter/removal",
     "Lift a defaulter mark (the mark stays in the history)",
-    model=MarkPublic,
 )
 async def unmark_defaulter(
     receivable_id: RowId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep

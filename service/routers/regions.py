@@ -11,7 +11,8 @@ from service.errors import problem_responses
 from service.regions import service
 from service.regions.schemas import RegionCreate, RegionPublic
 from service.routers.params import RegionPrefixQuery
-from service.routers.replays import answer_put, replay_doc
+from service.routers.replays import answer_put
+from service.routers.routes import recording
 from service.schemas import REGION_CODE
 from service.unit_of_work import UnitOfWorkDep
 
@@ -27,16 +28,12 @@ async def get_regions(
     return await service.list_regions(uow, prefix=region)
 
 
-@router.put(
+@recording(
+    router.put,
     "/{region_code}",
-    status_code=201,
-    responses=problem_responses(401, 403, 404, 422),
-    summary="Register a region or change its name (admin); its parent is registered first",
-    openapi_extra={
-        "responses": {
-            "200": replay_doc("the region as stored: changed, or already so", "RegionPublic")
-        }
-    },
+    "Register a region or change its name (admin); its parent is registered first",
+    replayed=("the region as stored: changed, or already so", RegionPublic),
+    problems=(401, 403, 404, 422),
     description="The level and parent follow from the code: a province (xx0000) has none, a "
     "prefecture (xxxx00) is under code[:2]+'0000', a county under code[:4]+'00'. 201 when "
     "registered; 200 when changed, or with Idempotent-Replayed when it was so already.",
@@ -48,6 +45,4 @@ async def put_region(
     uow: UnitOfWorkDep,
     _: AdminDep,
 ) -> RegionPublic:
-    stored = await service.put_region(uow, code=region_code, body=body)
-    answer_put(response, stored.outcome)
-    return stored.entry
+    return answer_put(response, await service.put_region(uow, code=region_code, body=body))

@@ -4,9 +4,25 @@ documented and answered."""
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from fastapi import Response
 
 REPLAYED = "Idempotent-Replayed"
+
+E = TypeVar("E", covariant=True)
+T = TypeVar("T")
+
+
+class Put(Protocol[E]):
+    """What a PUT stored (`service.regions.service.Upserted`): the entry, and whether it was
+    created, changed or found so already."""
+
+    @property
+    def entry(self) -> E: ...
+
+    @property
+    def outcome(self) -> str: ...
 
 
 def replay_doc(description: str, schema: str) -> dict[str, object]:
@@ -23,10 +39,11 @@ def answer_replayed(response: Response) -> None:
     response.headers[REPLAYED] = "true"
 
 
-def answer_put(response: Response, outcome: str) -> None:
-    """A PUT answers 201 when it created the entry; 200 when it changed it; 200 with
-    `Idempotent-Replayed: true` when the entry was so already (nothing written)."""
-    if outcome == "unchanged":
+def answer_put(response: Response, stored: Put[T]) -> T:
+    """The entry a PUT stored, answered 201 when it created it; 200 when it changed it; 200
+    with `Idempotent-Replayed: true` when the entry was so already (nothing written)."""
+    if stored.outcome == "unchanged":
         answer_replayed(response)
-    elif outcome == "changed":
+    elif stored.outcome == "changed":
         response.status_code = 200
+    return stored.entry

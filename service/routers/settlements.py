@@ -15,6 +15,7 @@ from service.flat_route import flat_post
 from service.idtext import NoResidentId
 from service.routers.params import RowId
 from service.routers.replays import REPLAYED
+from service.routers.routes import WRITE_PROBLEMS, read, recording
 from service.settlements import service
 from service.settlements.desk import Desk
 from service.settlements.schemas import (
@@ -80,11 +81,11 @@ async def create_settlement(
     return settlement_response(outcome.settlement, trace, status_code=201, headers=headers)
 
 
-@router.post(
+@recording(
+    router.post,
     "/{settlement_id}/reversal",
-    status_code=201,
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
-    summary="Reverse a settlement (冲销): restores every accumulator it moved, at most once",
+    "Reverse a settlement (冲销): restores every accumulator it moved, at most once",
+    problems=(*WRITE_PROBLEMS, 503),
 )
 async def reverse_settlement(
     settlement_id: RowId,
@@ -102,11 +103,7 @@ async def reverse_settlement(
     )
 
 
-@router.get(
-    "",
-    responses=problem_responses(401, 403, 422),
-    summary="A visit's settlements (the owning hospital; auditors within their region)",
-)
+@read(router, "", "A visit's settlements (the owning hospital; auditors within their region)")
 async def list_settlements(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
@@ -125,11 +122,7 @@ async def list_settlements(
     )
 
 
-@router.get(
-    "/{settlement_id}",
-    response_model=SettlementPublic,
-    responses=problem_responses(401, 403, 404, 422),
-)
+@read(router, "/{settlement_id}", not_found=True, response_model=SettlementPublic)
 async def get_settlement(
     settlement_id: RowId,
     uow: UnitOfWorkDep,
@@ -140,11 +133,12 @@ async def get_settlement(
     return settlement_response(settlement, trace)
 
 
-@router.get(
+@read(
+    router,
     "/{settlement_id}/slip",
+    "The printable one-stop settlement slip (一站式结算单)",
+    not_found=True,
     response_class=HTMLResponse,
-    responses=problem_responses(401, 403, 404, 422),
-    summary="The printable one-stop settlement slip (一站式结算单)",
 )
 async def settlement_slip(
     settlement_id: RowId,

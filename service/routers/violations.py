@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from service.auth.deps import AuditorDep, AuditorOrHospitalDep
 from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
+from service.routers.routes import read, recording
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
 from service.violations.detail import violation_detail
@@ -37,11 +38,7 @@ PeriodQueryDep = Annotated[PeriodQuery, Query()]
 ExportFormat = Literal["csv", "xlsx"]
 
 
-@router.get(
-    "",
-    responses=problem_responses(401, 403, 422),
-    summary="Violations in the caller's scope, keyset-paged (newest first by default)",
-)
+@read(router, "", "Violations in the caller's scope, keyset-paged (newest first by default)")
 async def list_ledger(
     session: SessionDep,
     settings: SettingsDep,
@@ -69,11 +66,11 @@ async def list_ledger(
     )
 
 
-@router.get(
+@read(
+    router,
     "/export.{fmt}",
+    "The same query as the list, every page, as CSV or XLSX (Chinese headers)",
     response_class=StreamingResponse,
-    responses=problem_responses(401, 403, 422),
-    summary="The same query as the list, every page, as CSV or XLSX (Chinese headers)",
 )
 async def export_ledger(
     fmt: ExportFormat,
@@ -86,22 +83,18 @@ async def export_ledger(
     )
 
 
-@router.get(
-    "/scoreboard",
-    responses=problem_responses(401, 403, 422),
-    summary="Deduction points per county and hospital over a period, ranked",
-)
+@read(router, "/scoreboard", "Deduction points per county and hospital over a period, ranked")
 async def get_scoreboard(
     session: SessionDep, principal: AuditorOrHospitalDep, query: PeriodQueryDep
 ) -> Scoreboard:
     return await scoreboard(session, principal=principal, wanted=query.filter())
 
 
-@router.get(
+@read(
+    router,
     "/scoreboard/export.{fmt}",
+    "The scoreboard as CSV or XLSX",
     response_class=StreamingResponse,
-    responses=problem_responses(401, 403, 422),
-    summary="The scoreboard as CSV or XLSX",
 )
 async def export_scoreboard(
     fmt: ExportFormat, session: SessionDep, principal: AuditorOrHospitalDep, query: PeriodQueryDep
@@ -111,10 +104,11 @@ async def export_scoreboard(
     return await export.scoreboard_download(fmt, board, wanted=wanted)
 
 
-@router.get(
+@read(
+    router,
     "/verify",
-    responses=problem_responses(401, 403),
-    summary="Recompute every county chain in scope; intact, or the first broken record",
+    "Recompute every county chain in scope; intact, or the first broken record",
+    parameters=False,
 )
 async def verify(session: SessionDep, principal: AuditorDep) -> VerifyReport:
     return await verify_ledger(session, principal=principal)
@@ -136,10 +130,11 @@ async def verify_against_heads(
     return await verify_ledger(session, principal=principal, exported=body.heads)
 
 
-@router.get(
+@read(
+    router,
     "/chain-heads",
-    responses=problem_responses(401, 403),
-    summary="Each chain's head (seq, hash): keep it to detect a later truncation",
+    "Each chain's head (seq, hash): keep it to detect a later truncation",
+    parameters=False,
 )
 async def get_chain_heads(session: SessionDep, principal: AuditorDep) -> ChainHeads:
     return await chain_heads(session, principal=principal)
@@ -157,11 +152,8 @@ async def get_one(
     return await violation_detail(session, principal=principal, violation=violation)
 
 
-@router.post(
-    "/{violation_id}/transitions",
-    status_code=201,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Move a violation through rectification (挂账销号)",
+@recording(
+    router.post, "/{violation_id}/transitions", "Move a violation through rectification (挂账销号)"
 )
 async def transition(
     violation_id: int, body: TransitionCreate, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep

@@ -10,11 +10,13 @@ from fastapi.responses import StreamingResponse
 
 from service.auth.deps import AuditorDep
 from service.base import MAX_ROW_ID
-from service.deps import CatalogDep, SessionmakerDep, SettingsDep
+from service.deps import CatalogDep, SessionmakerDep
 from service.errors import problem_responses
+from service.routers.params import capped_limit
+from service.routers.routes import read
 from service.schemas import REGION_CODE
 from service.unit_of_work import UnitOfWorkDep
-from service.violations.export import CSV_MEDIA, XLSX_MEDIA, ExportFormat
+from service.violations.export import ExportFormat
 from service.yearend.export import payments_download
 from service.yearend.schemas import YearEndLedger, YearEndRunCreate, YearEndRunPublic
 from service.yearend.service import run_year_end, year_end_ledger
@@ -44,19 +46,19 @@ async def post_run(
     )
 
 
-@router.get(
+@read(
+    router,
     "/payments",
-    responses=problem_responses(401, 403, 404, 422),
-    summary="What the year-end runs booked for a region's plan year, and each fund's total",
+    "What the year-end runs booked for a region's plan year, and each fund's total",
+    not_found=True,
 )
 async def get_payments(
     uow: UnitOfWorkDep,
-    settings: SettingsDep,
     principal: AuditorDep,
     region_code: RegionCodeQuery,
     plan_year: PlanYearQuery,
+    limit: Annotated[int, capped_limit(200, most=1000)],
     after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="the last id seen")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> YearEndLedger:
     return await year_end_ledger(
         uow,
@@ -64,22 +66,17 @@ async def get_payments(
         region_code=region_code,
         plan_year=plan_year,
         after=after,
-        limit=min(limit, settings.max_page_size),
+        limit=limit,
     )
 
 
-@router.get(
+@read(
+    router,
     "/payments/export.{fmt}",
-    response_class=StreamingResponse,
-    responses={
-        **problem_responses(401, 403, 404, 422),
-        200: {
-            "description": "the booked rows as a file",
-            "content": {XLSX_MEDIA: {}, CSV_MEDIA: {}},
-        },
-    },
-    summary="Every row the year-end runs booked for a region's plan year, as CSV or XLSX "
+    "Every row the year-end runs booked for a region's plan year, as CSV or XLSX "
     "(Chinese headers; the XLSX caption gives each fund's total)",
+    not_found=True,
+    download="the booked rows as a file",
 )
 async def export_payments(
     fmt: ExportFormat,
