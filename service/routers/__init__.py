@@ -91,7 +91,7 @@ def _hot_routes_first(app: FastAPI) -> None:
     """Match the hot routes first (status was the 15th route, settlement the 21st: ~100 Python
     calls per request to reach them, ADR 0020); the OpenAPI document keeps ROUTERS' order."""
     routes = app.router.routes
-    documented = list(dict.fromkeys(r.path for r in routes if isinstance(r, APIRoute)))
+    documented = list(dict.fromkeys(r.path_format for r in routes if isinstance(r, APIRoute)))
     hot = [r for r in routes if _is_hot(r)]
     routes[:] = hot + [r for r in routes if not _is_hot(r)]
     build = app.openapi

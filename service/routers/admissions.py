@@ -66,7 +66,7 @@ async def create_admission(
 
 @read(
     router,
-    "/{visit_id}",
+    "/{visit_id:path}",
     "An admission (own hospital; auditors within their region, with hospital_code)",
     not_found=True,
 )
@@ -84,7 +84,7 @@ async def read_admission(
 
 @flat_post(
     router,
-    "/{visit_id}/deposits",
+    "/{visit_id:path}/deposits",
     status_code=201,
     response_model=DepositPublic,
     responses=problem_responses(401, 403, 404, 409, 422),
@@ -111,7 +111,7 @@ async def create_deposit(
 
 
 @router.post(
-    "/{visit_id}/reversal",
+    "/{visit_id:path}/reversal",
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Reverse (cancel) an admission; idempotent, findings stay in the ledger; "
     "409 admission_settled while a settlement of the visit is active",

@@ -54,9 +54,9 @@ def _plain(app: FastAPI) -> None:
     """The same endpoints on FastAPI's own APIRoute, in place of the FlatRoutes."""
     routes = app.router.routes
     for i, r in enumerate(routes):
-        if isinstance(r, FlatRoute) and any((m, r.path) in FLAT_WRITES for m in r.methods):
+        if isinstance(r, FlatRoute) and any((m, r.path_format) in FLAT_WRITES for m in r.methods):
             routes[i] = APIRoute(
-                r.path,
+                r.path_format,
                 r.endpoint,
                 methods=list(r.methods),
                 status_code=r.status_code,

@@ -27,7 +27,7 @@ def _documented_query(app: FastAPI) -> dict[tuple[str, str], set[str]]:
 def test_the_guard_accepts_exactly_the_documented_query_parameters(app: FastAPI) -> None:
     documented = _documented_query(app)
     guarded = {
-        (method, route.path): set(declared_query(route.dependant))
+        (method, route.path_format): set(declared_query(route.dependant))
         for route in app.router.routes
         if isinstance(route, APIRoute) and route.path.startswith(STRICT_PREFIX)
         for method in route.methods
