@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Protocol, TypeGuard, TypeVar
 
@@ -241,10 +241,7 @@ def _open_public(
             "fund_type": fund.fund_type,
             "hospital_code": hospital_code,
             "period": str(period),
-            "medfee_sumamt": fen_to_yuan(t.medfee_fen),
-            "fund_pay_sumamt": fen_to_yuan(t.fund_pay_fen),
-            "fund_own_amt": fen_to_yuan(t.fund_own_fen),
-            "psn_cash_pay": fen_to_yuan(t.psn_cash_fen),
+            **nhsa_amounts(t),
             "setl_cnt": t.settlement_count,
             "line_count": t.line_count,
             "paid": fen_to_yuan(0),
@@ -258,35 +255,42 @@ def _open_public(
     )
 
 
+class _Amounts(Protocol):
+    """The four amounts, in fen, of a line, a statement or their totals."""
+
+    @property
+    def medfee_fen(self) -> int: ...
+    @property
+    def fund_pay_fen(self) -> int: ...
+    @property
+    def fund_own_fen(self) -> int: ...
+    @property
+    def psn_cash_fen(self) -> int: ...
+
+
+def nhsa_amounts(fen: _Amounts) -> dict[str, str]:
+    """The amounts in yuan under their NHSA 3201/3202 names, for a line and a statement alike."""
+    return {
+        "medfee_sumamt": fen_to_yuan(fen.medfee_fen),
+        "fund_pay_sumamt": fen_to_yuan(fen.fund_pay_fen),
+        "fund_own_amt": fen_to_yuan(fen.fund_own_fen),
+        "psn_cash_pay": fen_to_yuan(fen.psn_cash_fen),
+    }
+
+
 def payment_public(row: ClearingPayment) -> ClearingPaymentPublic:
     """A fund's payment as answered, on its own and in its statement."""
-    assert row.id is not None
-    return ClearingPaymentPublic(
-        id=row.id,
-        statement_id=row.statement_id,
-        amount=fen_to_yuan(row.amount_fen),
-        paid_on=row.paid_on,
-        reference=row.reference,
-        recorded_by=row.recorded_by,
-        created_at=row.created_at,
+    return ClearingPaymentPublic.model_validate(
+        row.model_dump() | {"amount": fen_to_yuan(row.amount_fen)}
     )
 
 
 def _line_out(line: Line | ClearingStatementLine) -> LinePublic:
-    return LinePublic(
-        kind=line.kind,
-        settlement_id=line.settlement_id,
-        reversal_id=line.reversal_id,
-        visit_id=line.visit_id,
-        his_settlement_id=line.his_settlement_id,
-        person_masked=line.person_masked,
-        dated_at=line.dated_at,
-        period=str(Period.of(line.dated_at)),
-        adjustment=line.adjustment,
-        medfee_sumamt=fen_to_yuan(line.medfee_fen),
-        fund_pay_sumamt=fen_to_yuan(line.fund_pay_fen),
-        fund_own_amt=fen_to_yuan(line.fund_own_fen),
-        psn_cash_pay=fen_to_yuan(line.psn_cash_fen),
+    # A computed line (a dataclass) and a closed one (a row) answer alike: the same-named
+    # fields as they are, the period of its date, the amounts in yuan.
+    same = asdict(line) if isinstance(line, Line) else line.model_dump()
+    return LinePublic.model_validate(
+        same | {"period": str(Period.of(line.dated_at))} | nhsa_amounts(line)
     )
 
 
@@ -305,10 +309,7 @@ async def _closed_public(
             "fund_type": fund.fund_type,
             "hospital_code": row.hospital_code,
             "period": row.period,
-            "medfee_sumamt": fen_to_yuan(row.medfee_fen),
-            "fund_pay_sumamt": fen_to_yuan(row.fund_pay_fen),
-            "fund_own_amt": fen_to_yuan(row.fund_own_fen),
-            "psn_cash_pay": fen_to_yuan(row.psn_cash_fen),
+            **nhsa_amounts(row),
             "setl_cnt": row.settlement_count,
             "line_count": row.line_count,
             "paid": fen_to_yuan(paid),
