@@ -32,7 +32,7 @@ from service.clearing.errors import (
     ReconciliationNotFound,
     StatementNotFound,
 )
-from service.clearing.lines import FundRef, Line, lines_of, totals
+from service.clearing.lines import FundRef, Line, Totals, lines_of, totals
 from service.clearing.models import (
     ClearingPayment,
     ClearingReconciliation,
@@ -255,20 +255,9 @@ def _open_public(
     )
 
 
-class _Amounts(Protocol):
-    """The four amounts, in fen, of a line, a statement or their totals."""
-
-    @property
-    def medfee_fen(self) -> int: ...
-    @property
-    def fund_pay_fen(self) -> int: ...
-    @property
-    def fund_own_fen(self) -> int: ...
-    @property
-    def psn_cash_fen(self) -> int: ...
-
-
-def nhsa_amounts(fen: _Amounts) -> dict[str, str]:
+def nhsa_amounts(
+    fen: Line | ClearingStatementLine | ClearingStatement | Totals,
+) -> dict[str, str]:
     """The amounts in yuan under their NHSA 3201/3202 names, for a line and a statement alike."""
     return {
         "medfee_sumamt": fen_to_yuan(fen.medfee_fen),
@@ -494,19 +483,17 @@ async def reconcile_file(
         ) from exc
     answer = reconcile(ours, theirs)
     hospital = await _hospital(uow, principal, hospital_code)
-    row = ClearingReconciliation(
-        fund_code=answer.fund_code,
-        hospital_code=answer.hospital_code,
-        county_code=hospital.county_code,
-        period=answer.period,
-        statement_id=answer.statement_id,
-        statement_status=answer.statement_status,
-        statement_hash=ours.content_hash,
-        file_sha256=hashlib.sha256(content).hexdigest(),
-        balanced=answer.balanced,
-        difference_fen=yuan_to_fen(answer.difference),
-        result=answer.model_dump(mode="json"),
-        uploaded_by=principal.label[:64],
+    row = ClearingReconciliation.model_validate(
+        answer,
+        from_attributes=True,
+        update={
+            "county_code": hospital.county_code,
+            "statement_hash": ours.content_hash,
+            "file_sha256": hashlib.sha256(content).hexdigest(),
+            "difference_fen": yuan_to_fen(answer.difference),
+            "result": answer.model_dump(mode="json"),
+            "uploaded_by": principal.label[:64],
+        },
     )
     await uow.clearing.add_reconciliation(row)
     return _reconciliation_public(row)

@@ -173,15 +173,16 @@ def _payment_row(
     body: ReceivablePaymentCreate,
     amount: int,
 ) -> ReceivablePayment:
-    return ReceivablePayment(
-        receivable_id=receivable_id,
-        hospital_code=hospital_code,
-        his_payment_id=body.his_payment_id,
-        method=body.method,
-        receipt_no=body.receipt_no,
-        amount_fen=amount,
-        paid_at=body.paid_at.astimezone(UTC),  # as read back: a replay answers the same
-        recorded_by=principal.label[:64],
+    return ReceivablePayment.model_validate(
+        body,
+        from_attributes=True,
+        update={
+            "receivable_id": receivable_id,
+            "hospital_code": hospital_code,
+            "amount_fen": amount,
+            "paid_at": body.paid_at.astimezone(UTC),  # as read back: a replay answers the same
+            "recorded_by": principal.label[:64],
+        },
     )
 
 

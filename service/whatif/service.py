@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from anyio import to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -30,9 +30,11 @@ from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of
 from service.policy.whatif import (
     BUCKET_EDGES,
+    FundLine,
     Part,
     Stay,
     WhatIfReport,
+    YearEndLine,
     what_if,
 )
 from service.policy_versions.errors import NoPolicyInForce
@@ -303,16 +305,7 @@ def _bucket_names() -> list[str]:
     )
 
 
-class _Compared(Protocol):
-    @property
-    def now_fen(self) -> int: ...
-    @property
-    def proposed_fen(self) -> int: ...
-    @property
-    def difference_fen(self) -> int: ...
-
-
-def _compared(line: _Compared) -> dict[str, str]:
+def _compared(line: FundLine | YearEndLine) -> dict[str, str]:
     """Now, under the proposal and the difference, in yuan: a fund's and a year-end entry's."""
     y = fen_to_yuan
     return {
