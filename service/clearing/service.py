@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Protocol, TypeGuard, TypeVar
 
@@ -274,12 +274,15 @@ def payment_public(row: ClearingPayment) -> ClearingPaymentPublic:
     )
 
 
+# What a line answers as it holds it: the fields its record and its answer share by name
+# (a computed line is a `Line`, a closed one a row with the same columns).
+_AS_HELD = tuple(LinePublic.model_fields.keys() & {f.name for f in fields(Line)})
+
+
 def _line_out(line: Line | ClearingStatementLine) -> LinePublic:
-    # A computed line (a dataclass) and a closed one (a row) answer alike: the same-named
-    # fields as they are, the period of its date, the amounts in yuan.
-    same = asdict(line) if isinstance(line, Line) else line.model_dump()
+    held = {name: getattr(line, name) for name in _AS_HELD}
     return LinePublic.model_validate(
-        same | {"period": str(Period.of(line.dated_at))} | nhsa_amounts(line)
+        held | {"period": str(Period.of(line.dated_at))} | nhsa_amounts(line)
     )
 
 
