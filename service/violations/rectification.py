@@ -90,5 +90,7 @@ async def move(
     await uow.violations.lock_chain(violation.chain)
     await uow.violations.refresh(violation)
     check_step(principal, violation, to_status=to_status, note=note)
-    change = StatusChange(to_status, principal.label, note.strip(), evidence_ref)
+    change = StatusChange(
+        to_status=to_status, actor=principal.label, note=note.strip(), evidence_ref=evidence_ref
+    )
     return await uow.violations.transition(violation, change)
