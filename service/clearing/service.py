@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Protocol, TypeGuard, TypeVar
 
@@ -32,7 +32,7 @@ from service.clearing.errors import (
     ReconciliationNotFound,
     StatementNotFound,
 )
-from service.clearing.lines import FundRef, Line, lines_of, totals
+from service.clearing.lines import FundRef, Line, Totals, lines_of, totals
 from service.clearing.models import (
     ClearingPayment,
     ClearingReconciliation,
@@ -241,10 +241,7 @@ def _open_public(
             "fund_type": fund.fund_type,
             "hospital_code": hospital_code,
             "period": str(period),
-            "medfee_sumamt": fen_to_yuan(t.medfee_fen),
-            "fund_pay_sumamt": fen_to_yuan(t.fund_pay_fen),
-            "fund_own_amt": fen_to_yuan(t.fund_own_fen),
-            "psn_cash_pay": fen_to_yuan(t.psn_cash_fen),
+            **nhsa_amounts(t),
             "setl_cnt": t.settlement_count,
             "line_count": t.line_count,
             "paid": fen_to_yuan(0),
@@ -258,35 +255,34 @@ def _open_public(
     )
 
 
+def nhsa_amounts(
+    fen: Line | ClearingStatementLine | ClearingStatement | Totals,
+) -> dict[str, str]:
+    """The amounts in yuan under their NHSA 3201/3202 names, for a line and a statement alike."""
+    return {
+        "medfee_sumamt": fen_to_yuan(fen.medfee_fen),
+        "fund_pay_sumamt": fen_to_yuan(fen.fund_pay_fen),
+        "fund_own_amt": fen_to_yuan(fen.fund_own_fen),
+        "psn_cash_pay": fen_to_yuan(fen.psn_cash_fen),
+    }
+
+
 def payment_public(row: ClearingPayment) -> ClearingPaymentPublic:
     """A fund's payment as answered, on its own and in its statement."""
-    assert row.id is not None
-    return ClearingPaymentPublic(
-        id=row.id,
-        statement_id=row.statement_id,
-        amount=fen_to_yuan(row.amount_fen),
-        paid_on=row.paid_on,
-        reference=row.reference,
-        recorded_by=row.recorded_by,
-        created_at=row.created_at,
+    return ClearingPaymentPublic.model_validate(
+        row.model_dump() | {"amount": fen_to_yuan(row.amount_fen)}
     )
 
 
+# What a line answers as it holds it: the fields its record and its answer share by name
+# (a computed line is a `Line`, a closed one a row with the same columns).
+_AS_HELD = tuple(LinePublic.model_fields.keys() & {f.name for f in fields(Line)})
+
+
 def _line_out(line: Line | ClearingStatementLine) -> LinePublic:
-    return LinePublic(
-        kind=line.kind,
-        settlement_id=line.settlement_id,
-        reversal_id=line.reversal_id,
-        visit_id=line.visit_id,
-        his_settlement_id=line.his_settlement_id,
-        person_masked=line.person_masked,
-        dated_at=line.dated_at,
-        period=str(Period.of(line.dated_at)),
-        adjustment=line.adjustment,
-        medfee_sumamt=fen_to_yuan(line.medfee_fen),
-        fund_pay_sumamt=fen_to_yuan(line.fund_pay_fen),
-        fund_own_amt=fen_to_yuan(line.fund_own_fen),
-        psn_cash_pay=fen_to_yuan(line.psn_cash_fen),
+    held = {name: getattr(line, name) for name in _AS_HELD}
+    return LinePublic.model_validate(
+        held | {"period": str(Period.of(line.dated_at))} | nhsa_amounts(line)
     )
 
 
@@ -305,10 +301,7 @@ async def _closed_public(
             "fund_type": fund.fund_type,
             "hospital_code": row.hospital_code,
             "period": row.period,
-            "medfee_sumamt": fen_to_yuan(row.medfee_fen),
-            "fund_pay_sumamt": fen_to_yuan(row.fund_pay_fen),
-            "fund_own_amt": fen_to_yuan(row.fund_own_fen),
-            "psn_cash_pay": fen_to_yuan(row.psn_cash_fen),
+            **nhsa_amounts(row),
             "setl_cnt": row.settlement_count,
             "line_count": row.line_count,
             "paid": fen_to_yuan(paid),
@@ -493,19 +486,17 @@ async def reconcile_file(
         ) from exc
     answer = reconcile(ours, theirs)
     hospital = await _hospital(uow, principal, hospital_code)
-    row = ClearingReconciliation(
-        fund_code=answer.fund_code,
-        hospital_code=answer.hospital_code,
-        county_code=hospital.county_code,
-        period=answer.period,
-        statement_id=answer.statement_id,
-        statement_status=answer.statement_status,
-        statement_hash=ours.content_hash,
-        file_sha256=hashlib.sha256(content).hexdigest(),
-        balanced=answer.balanced,
-        difference_fen=yuan_to_fen(answer.difference),
-        result=answer.model_dump(mode="json"),
-        uploaded_by=principal.label[:64],
+    row = ClearingReconciliation.model_validate(
+        answer,
+        from_attributes=True,
+        update={
+            "county_code": hospital.county_code,
+            "statement_hash": ours.content_hash,
+            "file_sha256": hashlib.sha256(content).hexdigest(),
+            "difference_fen": yuan_to_fen(answer.difference),
+            "result": answer.model_dump(mode="json"),
+            "uploaded_by": principal.label[:64],
+        },
     )
     await uow.clearing.add_reconciliation(row)
     return _reconciliation_public(row)

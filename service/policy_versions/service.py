@@ -243,14 +243,8 @@ def version_row(
     policy: CompiledPolicy, *, inherits: str | None, text: str, loaded_by: str
 ) -> PolicyVersion:
     """The stored row of a compiled policy version, with the text it was compiled from."""
-    return PolicyVersion(
-        region_code=policy.region_code,
-        version=policy.version,
-        name=policy.name,
-        effective_from=policy.effective_from,
-        effective_to=policy.effective_to,
-        inherits=inherits,
-        content_hash=policy.content_hash,
-        source_text=text,
-        loaded_by=loaded_by,
+    return PolicyVersion.model_validate(
+        policy,
+        from_attributes=True,
+        update={"inherits": inherits, "source_text": text, "loaded_by": loaded_by},
     )

@@ -67,17 +67,16 @@ async def unmark(
 def _row(
     row: Receivable, principal: Principal, action: str, reason: str, sent: int
 ) -> DefaulterMark:
-    assert row.id is not None
-    return DefaulterMark(
-        hospital_code=row.hospital_code,
-        county_code=row.county_code,
-        person_key=row.person_key,
-        person_masked=row.person_masked,
-        receivable_id=row.id,
-        action=action,
-        reason=reason,
-        reminders_sent=sent,
-        actor=principal.label[:64],
+    """A mark on the receivable's person at its hospital, named as the receivable names them."""
+    return DefaulterMark.model_validate(
+        row.model_dump(include={"hospital_code", "county_code", "person_key", "person_masked"})
+        | {
+            "receivable_id": row.id,
+            "action": action,
+            "reason": reason,
+            "reminders_sent": sent,
+            "actor": principal.label[:64],
+        }
     )
 
 

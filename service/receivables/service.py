@@ -63,58 +63,50 @@ async def public(
     late = overdue(row, schedule, today)
     terms = Terms.of(row.terms)
     by_seq = {seq: (covered, is_late) for seq, covered, is_late in late.instalments}
-    return ReceivablePublic(
-        id=row.id,
-        settlement_id=row.settlement_id,
-        hospital_code=row.hospital_code,
-        visit_id=row.visit_id,
-        person_masked=row.person_masked,
-        amount_due=fen_to_yuan(row.amount_due_fen),
-        paid=fen_to_yuan(row.paid_fen),
-        outstanding=fen_to_yuan(row.amount_due_fen - row.paid_fen if row.status == "open" else 0),
-        due_on=row.due_on,
-        status=row.status,
-        overdue=late.since is not None,
-        overdue_since=late.since,
-        days_overdue=late.days(today),
-        may_mark_defaulter_from=None if late.since is None else terms.may_mark_from(late.since),
-        refund_due=fen_to_yuan(row.refund_due_fen),
-        cancelled_at=row.cancelled_at,
-        defaulter=await uow.receivables.is_marked(
-            hospital_code=row.hospital_code, person_key=row.person_key
-        ),
-        instalments=[
-            InstalmentPublic(
-                seq=i.seq,
-                due_on=i.due_on,
-                amount=fen_to_yuan(i.amount_fen),
-                covered=fen_to_yuan(by_seq.get(i.seq, (0, False))[0]),
-                overdue=by_seq.get(i.seq, (0, False))[1],
-            )
-            for i in schedule
-        ],
-        payments=[_payment_out(p) for p in await uow.receivables.payments(row.id)]
-        if detail
-        else [],
-        reminders=[
-            ReminderPublic(channel=r.channel, sent_at=r.sent_at, recorded_by=r.recorded_by)
-            for r in await uow.receivables.reminders(row.id)
-        ]
-        if detail
-        else [],
+    return ReceivablePublic.model_validate(
+        row.model_dump()
+        | {
+            "amount_due": fen_to_yuan(row.amount_due_fen),
+            "paid": fen_to_yuan(row.paid_fen),
+            "outstanding": fen_to_yuan(
+                row.amount_due_fen - row.paid_fen if row.status == "open" else 0
+            ),
+            "overdue": late.since is not None,
+            "overdue_since": late.since,
+            "days_overdue": late.days(today),
+            "may_mark_defaulter_from": None
+            if late.since is None
+            else terms.may_mark_from(late.since),
+            "refund_due": fen_to_yuan(row.refund_due_fen),
+            "defaulter": await uow.receivables.is_marked(
+                hospital_code=row.hospital_code, person_key=row.person_key
+            ),
+            "instalments": [
+                InstalmentPublic(
+                    seq=i.seq,
+                    due_on=i.due_on,
+                    amount=fen_to_yuan(i.amount_fen),
+                    covered=fen_to_yuan(by_seq.get(i.seq, (0, False))[0]),
+                    overdue=by_seq.get(i.seq, (0, False))[1],
+                )
+                for i in schedule
+            ],
+            "payments": [_payment_out(p) for p in await uow.receivables.payments(row.id)]
+            if detail
+            else [],
+            "reminders": [
+                ReminderPublic.model_validate(r, from_attributes=True)
+                for r in await uow.receivables.reminders(row.id)
+            ]
+            if detail
+            else [],
+        }
     )
 
 
 def _payment_out(p: ReceivablePayment) -> ReceivablePaymentPublic:
-    assert p.id is not None
-    return ReceivablePaymentPublic(
-        id=p.id,
-        his_payment_id=p.his_payment_id,
-        method=p.method,
-        receipt_no=p.receipt_no,
-        amount=fen_to_yuan(p.amount_fen),
-        paid_at=p.paid_at,
-        recorded_by=p.recorded_by,
+    return ReceivablePaymentPublic.model_validate(
+        p.model_dump() | {"amount": fen_to_yuan(p.amount_fen)}
     )
 
 
@@ -181,15 +173,16 @@ def _payment_row(
     body: ReceivablePaymentCreate,
     amount: int,
 ) -> ReceivablePayment:
-    return ReceivablePayment(
-        receivable_id=receivable_id,
-        hospital_code=hospital_code,
-        his_payment_id=body.his_payment_id,
-        method=body.method,
-        receipt_no=body.receipt_no,
-        amount_fen=amount,
-        paid_at=body.paid_at.astimezone(UTC),  # as read back: a replay answers the same
-        recorded_by=principal.label[:64],
+    return ReceivablePayment.model_validate(
+        body,
+        from_attributes=True,
+        update={
+            "receivable_id": receivable_id,
+            "hospital_code": hospital_code,
+            "amount_fen": amount,
+            "paid_at": body.paid_at.astimezone(UTC),  # as read back: a replay answers the same
+            "recorded_by": principal.label[:64],
+        },
     )
 
 

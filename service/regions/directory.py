@@ -10,7 +10,7 @@ moment ago is found at once; a change to a known one reaches every replica withi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +29,11 @@ class HospitalRef:
     tier: str
     designated: bool
 
+    @classmethod
+    def of(cls, row: Hospital) -> HospitalRef:
+        """The row's values: every field of the ref is the row's column of the same name."""
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
+
 
 class HospitalDirectory:
     def __init__(self, *, ttl_seconds: float = 10.0) -> None:
@@ -44,13 +49,6 @@ class HospitalDirectory:
         if row is None:
             self._known.pop(code, None)
             raise HospitalNotFound(f"hospital {code} is not registered", field="hospital_code")
-        ref = HospitalRef(
-            code=row.code,
-            name=row.name,
-            county_code=row.county_code,
-            level=row.level,
-            tier=row.tier,
-            designated=row.designated,
-        )
+        ref = HospitalRef.of(row)
         self._known[code] = (now, ref)
         return ref

@@ -76,15 +76,18 @@ def next_violation(finding: Finding, *, seq: int, prev_hash: str) -> Violation:
     return violation
 
 
+@dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A status change asked of a violation, checked (rectification.py), as it is chained."""
+
+    to_status: str
+    actor: str
+    note: str = ""
+    evidence_ref: str | None = None
+
+
 def next_transition(
-    violation: Violation,
-    *,
-    seq: int,
-    prev_hash: str,
-    to_status: str,
-    actor: str,
-    note: str,
-    evidence_ref: str | None,
+    violation: Violation, change: StatusChange, *, seq: int, prev_hash: str
 ) -> ViolationTransition:
     """The status change of `violation` that follows a chain head at `seq`, not yet hashed."""
     assert violation.id is not None
@@ -95,10 +98,10 @@ def next_transition(
         entry_hash="",
         violation_id=violation.id,
         from_status=violation.status,
-        to_status=to_status,
-        actor=actor,
-        note=note,
-        evidence_ref=evidence_ref,
+        to_status=change.to_status,
+        actor=change.actor,
+        note=change.note,
+        evidence_ref=change.evidence_ref,
         at=utcnow(),
     )
     return transition

@@ -16,6 +16,7 @@ from service.auth import Principal, Role
 from service.idtext import mask_resident_ids, refuse_resident_id
 from service.unit_of_work import UnitOfWork
 from service.violations.errors import InvalidTransition, NoteRequired, TransitionForbidden
+from service.violations.ledger import StatusChange
 from service.violations.models import Violation, ViolationStatus, ViolationTransition
 
 S = ViolationStatus
@@ -89,10 +90,7 @@ async def move(
     await uow.violations.lock_chain(violation.chain)
     await uow.violations.refresh(violation)
     check_step(principal, violation, to_status=to_status, note=note)
-    return await uow.violations.transition(
-        violation,
-        to_status=to_status,
-        actor=principal.label,
-        note=note.strip(),
-        evidence_ref=evidence_ref,
+    change = StatusChange(
+        to_status=to_status, actor=principal.label, note=note.strip(), evidence_ref=evidence_ref
     )
+    return await uow.violations.transition(violation, change)

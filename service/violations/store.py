@@ -12,7 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.violations.ledger import Finding, next_transition, next_violation, seal
+from service.violations.ledger import (
+    Finding,
+    StatusChange,
+    next_transition,
+    next_violation,
+    seal,
+)
 from service.violations.models import LedgerHead, Violation, ViolationTransition
 
 
@@ -29,15 +35,7 @@ class ViolationStore(Protocol):
         """Re-read the violation's status (after `lock_chain`)."""
         ...
 
-    async def transition(
-        self,
-        violation: Violation,
-        *,
-        to_status: str,
-        actor: str,
-        note: str = "",
-        evidence_ref: str | None = None,
-    ) -> ViolationTransition:
+    async def transition(self, violation: Violation, change: StatusChange) -> ViolationTransition:
         """Chain a status change and move the violation's status projection with it."""
         ...
 
@@ -85,31 +83,15 @@ class SqlViolationStore:
     async def refresh(self, violation: Violation) -> None:
         await self._session.refresh(violation)
 
-    async def transition(
-        self,
-        violation: Violation,
-        *,
-        to_status: str,
-        actor: str,
-        note: str = "",
-        evidence_ref: str | None = None,
-    ) -> ViolationTransition:
+    async def transition(self, violation: Violation, change: StatusChange) -> ViolationTransition:
         head = await self._head(violation.chain)
-        transition = next_transition(
-            violation,
-            seq=head.seq,
-            prev_hash=head.head_hash,
-            to_status=to_status,
-            actor=actor,
-            note=note,
-            evidence_ref=evidence_ref,
-        )
+        transition = next_transition(violation, change, seq=head.seq, prev_hash=head.head_hash)
         await self._session.exec(
             sa.update(Violation)
             .where(sa.column("id") == violation.id)
-            .values(status=to_status, status_changed_at=transition.at)
+            .values(status=change.to_status, status_changed_at=transition.at)
         )
-        violation.status = to_status
+        violation.status = change.to_status
         violation.status_changed_at = transition.at
         await self._append(head, transition)
         return transition

@@ -30,9 +30,11 @@ from service.policy import Bill, BillLine, CompiledPolicy, Visit
 from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of
 from service.policy.whatif import (
     BUCKET_EDGES,
+    FundLine,
     Part,
     Stay,
     WhatIfReport,
+    YearEndLine,
     what_if,
 )
 from service.policy_versions.errors import NoPolicyInForce
@@ -303,6 +305,16 @@ def _bucket_names() -> list[str]:
     )
 
 
+def _compared(line: FundLine | YearEndLine) -> dict[str, str]:
+    """Now, under the proposal and the difference, in yuan: a fund's and a year-end entry's."""
+    y = fen_to_yuan
+    return {
+        "now": y(line.now_fen),
+        "proposed": y(line.proposed_fen),
+        "difference": y(line.difference_fen),
+    }
+
+
 def public(
     report: WhatIfReport,
     *,
@@ -320,30 +332,14 @@ def public(
         policy_version=report.policy_version,
         policy_hash=report.policy_hash,
         settlements=report.settlements,
-        funds=[
-            FundPublic(
-                fund_type=f.fund_type,
-                now=y(f.now_fen),
-                proposed=y(f.proposed_fen),
-                difference=y(f.difference_fen),
-            )
-            for f in report.funds
-        ],
+        funds=[FundPublic.model_validate(f._asdict() | _compared(f)) for f in report.funds],
         funds_now=y(report.funds_now_fen),
         funds_proposed=y(report.funds_proposed_fen),
         funds_difference=y(report.funds_proposed_fen - report.funds_now_fen),
         patient_now=y(report.patient_now_fen),
         patient_proposed=y(report.patient_proposed_fen),
         ratios=[
-            RatioPublic(
-                category=r.category,
-                settlements=r.stays,
-                buckets=names,
-                now=list(r.now),
-                proposed=list(r.proposed),
-                below_target_now=r.below_target_now,
-                below_target_proposed=r.below_target_proposed,
-            )
+            RatioPublic.model_validate(r._asdict() | {"settlements": r.stays, "buckets": names})
             for r in report.ratios
         ],
         patients_rising=[
@@ -357,16 +353,7 @@ def public(
             for p in report.rising
         ],
         year_end=[
-            YearEndPublic(
-                fund_type=line.fund_type,
-                code=line.code,
-                name=line.name,
-                persons_now=line.persons_now,
-                persons_proposed=line.persons_proposed,
-                now=y(line.now_fen),
-                proposed=y(line.proposed_fen),
-                difference=y(line.difference_fen),
-            )
+            YearEndPublic.model_validate(line._asdict() | _compared(line))
             for line in report.year_end
         ],
         year_end_booked={fund: y(fen) for fund, fen in sorted(booked.items())},

@@ -341,27 +341,14 @@ async def year_end_ledger(
 
 def _public(row: YearEndPayment) -> YearEndPaymentPublic:
     y = fen_to_yuan
-    assert row.id is not None
-    return YearEndPaymentPublic(
-        id=row.id,
-        person_masked=row.person_masked,
-        pool=row.pool,
-        plan_year=row.plan_year,
-        code=row.code,
-        name=row.name,
-        fund_type=row.fund_type,
-        seq=row.seq,
-        amount=y(row.amount_fen),
-        year_total=y(row.year_total_fen),
-        stays=row.stays,
-        settlement_ids=list(row.settlement_ids),
-        cost=y(row.cost_fen),
-        self_pay=y(row.self_pay_fen),
-        deductible=y(row.deductible_fen),
-        patient_after=y(row.patient_after_fen),
-        policy_version=row.policy_version,
-        policy_hash=row.policy_hash,
-        run_id=row.run_id,
-        booked_by=row.booked_by,
-        created_at=row.created_at,
+    return YearEndPaymentPublic.model_validate(
+        row.model_dump()
+        | {
+            "amount": y(row.amount_fen),
+            "year_total": y(row.year_total_fen),
+            "cost": y(row.cost_fen),
+            "self_pay": y(row.self_pay_fen),
+            "deductible": y(row.deductible_fen),
+            "patient_after": y(row.patient_after_fen),
+        }
     )

@@ -28,7 +28,13 @@ from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Settlement, SettlementReversal
 from service.settlements.prior import OtherStay
 from service.settlements.visits import AdmittedVisit, Earlier
-from service.violations.ledger import Finding, next_transition, next_violation, seal
+from service.violations.ledger import (
+    Finding,
+    StatusChange,
+    next_transition,
+    next_violation,
+    seal,
+)
 from service.violations.models import GENESIS_HASH, Violation, ViolationTransition
 
 T = TypeVar("T")
@@ -349,30 +355,16 @@ class MemoryViolationStore(_Store):
         violation.status = stored["status"]
         violation.status_changed_at = stored["status_changed_at"]
 
-    async def transition(
-        self,
-        violation: Violation,
-        *,
-        to_status: str,
-        actor: str,
-        note: str = "",
-        evidence_ref: str | None = None,
-    ) -> ViolationTransition:
+    async def transition(self, violation: Violation, change: StatusChange) -> ViolationTransition:
         seq, prev = self._head(violation.chain)
-        transition = next_transition(
-            violation,
-            seq=seq,
-            prev_hash=prev,
-            to_status=to_status,
-            actor=actor,
-            note=note,
-            evidence_ref=evidence_ref,
-        )
+        transition = next_transition(violation, change, seq=seq, prev_hash=prev)
         self._append(transition)
         self.t.transitions[transition.id] = _row(transition)  # type: ignore[index]
         assert violation.id is not None
-        self.t.violations[violation.id].update(status=to_status, status_changed_at=transition.at)
-        violation.status, violation.status_changed_at = to_status, transition.at
+        self.t.violations[violation.id].update(
+            status=change.to_status, status_changed_at=transition.at
+        )
+        violation.status, violation.status_changed_at = change.to_status, transition.at
         return transition
 
     async def of_visit(self, *, hospital_code: str, visit_id: str) -> list[Violation]:
