@@ -329,8 +329,10 @@ class Document(_Strict):
 
     region: Annotated[str, Field(pattern=r"^[0-9]{6}$")]
     region_name: str | None = None
-    name: str
-    version: str
+    # The bounds of the register's columns (policy_versions): a longer one is the author's
+    # error, named at its path, not a row the database refuses.
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    version: Annotated[str, Field(min_length=1, max_length=64)]
     effective_from: date
     effective_to: date | None = None
     inherits: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None

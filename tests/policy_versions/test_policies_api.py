@@ -107,3 +107,21 @@ async def test_no_policy_in_force_is_a_clear_error(app: FastAPI, session: AsyncS
         await catalog.for_region(session, insured_region="650102", on=date(2024, 6, 1))
     assert exc.value.code == "no_policy_in_force"
     assert "650102" in exc.value.detail
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [("name: 演示县 2025 调整", "name: " + "县" * 201, "name"), ("2025.1", "v" * 65, "version")],
+)
+async def test_a_name_or_version_longer_than_the_register_keeps_is_a_422_naming_it(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], old: str, new: str, field: str
+) -> None:
+    assert old in NEW_VERSION
+    text = NEW_VERSION.replace(old, new)
+
+    answer = await client.post("/v1/policies", json={"source_text": text}, headers=admin_headers)
+
+    assert answer.status_code == 422, answer.text
+    assert field in answer.json()["errors"][0]["field"]
+    listed = await client.get("/v1/policies/history", headers=admin_headers)
+    assert new not in listed.text
