@@ -25,6 +25,11 @@ class InvalidPeriod(Unprocessable):
     code = "invalid_period"
 
 
+class PeriodNotBegun(Unprocessable):
+    code = "period_not_begun"
+    title = "The period has not begun"
+
+
 class PeriodNotOver(Conflict):
     code = "period_not_over"
 

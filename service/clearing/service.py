@@ -28,6 +28,7 @@ from service.clearing.errors import (
     InvalidDetailFile,
     InvalidPeriod,
     PeriodAlreadyClosed,
+    PeriodNotBegun,
     PeriodNotOver,
     ReconciliationNotFound,
     StatementNotFound,
@@ -144,7 +145,9 @@ async def _hospital(uow: UnitOfWork, principal: Principal, code: str) -> _Hospit
 def parse_period(text: str) -> Period:
     period = Period.parse(text)
     if period is None:
-        raise InvalidPeriod(f"{text!r} is not a period YYYY-MM", field="period")
+        raise InvalidPeriod(
+            f"{text!r} is not a period YYYY-MM from 2000-01 to 2999-12", field="period"
+        )
     return period
 
 
@@ -223,6 +226,9 @@ async def statement(
     fund, hospital, when, closed = await _asked(uow, principal, fund_code, hospital_code, period)
     if closed is not None:
         return await _closed_public(uow, closed, fund)
+    if utcnow() < when.start:
+        # A month to come holds nothing yet; zeros would read as a month with no stays.
+        raise PeriodNotBegun(f"period {when} has not begun", field="period")
     lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
     shown = _view_lines(lines, when, last)
     status = "superseded" if last is not None and when <= last else "open"

@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from openpyxl import load_workbook
 
+from service.china_time import today
 from tests import factories
 from tests.factories import KeyFactory, Ledger, at
 
@@ -235,3 +236,26 @@ async def test_closing_a_closed_month_again_is_answered_as_a_replay(
     assert (again.status_code, again.json()) == (200, first.json())
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.headers["Location"] == first.headers["Location"]
+
+
+async def test_a_month_to_come_is_refused_naming_the_period_and_this_month_reads(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    now = today()
+    this_month = f"{now.year:04d}-{now.month:02d}"
+    next_month = f"{now.year + now.month // 12:04d}-{now.month % 12 + 1:02d}"
+
+    current = await client.get(
+        "/v1/clearing/statement", params=_q(BASIC, this_month), headers=auditor_headers
+    )
+    refused = [
+        await client.get("/v1/clearing/statement", params=_q(BASIC, p), headers=auditor_headers)
+        for p in (next_month, "2999-01")
+    ]
+
+    assert current.status_code == 200, current.text
+    assert current.json()["status"] == "open"
+    for answer in refused:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == "period_not_begun"
+        assert [e["field"] for e in answer.json()["errors"]] == ["period"]
