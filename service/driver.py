@@ -82,7 +82,10 @@ class DriverStatement:
         assert sync is not None
         if sync.dispatch.before_cursor_execute:
             sync.dispatch.before_cursor_execute(sync, None, compiled.sql, values, None, False)
-        raw = await conn.get_raw_connection()
+        # The pooled connection as the property has it, without `get_raw_connection()`'s
+        # greenlet hop: inside a begun transaction it is there. A closed or invalidated
+        # connection takes SQLAlchemy's way (which revalidates it or raises).
+        raw = await conn.get_raw_connection() if sync.closed or sync.invalidated else sync.connection
         try:
             cursor = await raw.driver_connection.execute(compiled.sql, values)  # type: ignore[union-attr]
             # Asked of the result's status, not `cursor.description`: the description builds an
