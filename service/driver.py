@@ -85,7 +85,9 @@ class DriverStatement:
         # The pooled connection as the property has it, without `get_raw_connection()`'s
         # greenlet hop: inside a begun transaction it is there. A closed or invalidated
         # connection takes SQLAlchemy's way (which revalidates it or raises).
-        raw = await conn.get_raw_connection() if sync.closed or sync.invalidated else sync.connection
+        raw = (
+            await conn.get_raw_connection() if sync.closed or sync.invalidated else sync.connection
+        )
         try:
             cursor = await raw.driver_connection.execute(compiled.sql, values)  # type: ignore[union-attr]
             # Asked of the result's status, not `cursor.description`: the description builds an

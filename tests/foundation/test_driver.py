@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from service.base import UTCDateTime
 from service.db import create_engine, is_database_unavailable, is_unique_violation
 from service.driver import DriverStatement
-from service.settlements.store import _DRIVER_VISIT, _VISIT, _visit
+from service.settlements.store import _DRIVER_VISIT, _VISIT, SqlSettlementStore, _visit
 from service.unit_of_work import RETRYABLE_SQLSTATES
 from tests import factories
 from tests.factories import POSTGRES_URL, make_settings
@@ -122,3 +122,24 @@ async def test_a_deadlock_on_driver_statements_is_what_the_unit_of_work_retries(
         async with engine.begin() as teardown:
             await teardown.execute(sa.text("DROP TABLE IF EXISTS driver_deadlock"))
         await engine.dispose()
+
+
+async def test_the_settlement_store_asks_for_a_new_connection_once_a_transaction_ends(
+    app: FastAPI,
+) -> None:
+    """The store holds its transaction's connection (one greenlet hop per transaction, not per
+    statement). A retry's rollback or the commit closes it: the next statement must run in the
+    session's next transaction, not on the closed connection."""
+    visit = {"hospital_code": factories.COUNTY_HOSPITAL, "visit_id": "HELD1"}
+    async with app.state.sessionmaker() as session:
+        await factories.make_admission(session, visit_id="HELD1")
+        store = SqlSettlementStore(session)
+        for end in (session.rollback, session.commit):
+            assert await store.read_visit(**visit) is not None
+            assert await store.read_visit(**visit, lock=True) is not None  # the same one, held
+            held = await session.connection()
+            await end()
+            assert held.closed
+        assert await store.read_visit(**visit) is not None
+        assert session.in_transaction()
+        assert not (await session.connection()).closed
