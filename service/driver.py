@@ -71,15 +71,16 @@ class DriverStatement:
 
     async def rows(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         """The statement's rows (tuples, in the order of its columns)."""
-        compiled = self._compiled(conn.dialect)
+        # The sync Connection's own attributes: AsyncConnection's proxies are a call each.
+        sync = conn.sync_connection
+        assert sync is not None
+        compiled = self._compiled(sync.dialect)
         values = {**compiled.defaults, **params}
         for name, process in compiled.binds:
             if name in values:
                 values[name] = process(values[name])
-        if not conn.in_transaction():  # SQLAlchemy's autobegin (a unit of work has begun)
+        if not sync.in_transaction():  # SQLAlchemy's autobegin (a unit of work has begun)
             await conn.begin()
-        sync = conn.sync_connection
-        assert sync is not None
         if sync.dispatch.before_cursor_execute:
             sync.dispatch.before_cursor_execute(sync, None, compiled.sql, values, None, False)
         # The pooled connection as the property has it, without `get_raw_connection()`'s
