@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import Json, Jsonb
+from pydantic_core import to_json
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,6 +46,8 @@ class _Compiled:
         for name, bind in compiled.binds.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
+                if isinstance(bind.type, sa.JSON):
+                    process = _json_dumped_by_pydantic(process)
                 self.binds.append((name, process))
         self.results: list[tuple[int, Processor]] = []
         if isinstance(statement, sa.Select):
@@ -51,6 +55,21 @@ class _Compiled:
                 process = column.type.dialect_impl(dialect).result_processor(dialect, None)
                 if process is not None:
                     self.results.append((i, process))
+
+
+def _json_dumped_by_pydantic(process: Processor) -> Processor:
+    """SQLAlchemy's JSON bind (its `none_as_null`, its NULL), with the document written by
+    pydantic's serializer instead of psycopg's `json.dumps`: a settlement's answer (~5 KB, its
+    trace in Chinese, which `json.dumps` escapes) took ~5x as long. The same JSON value, written
+    compactly in UTF-8; every reader decodes it."""
+
+    def bind(value: Any) -> Any:
+        bound = process(value)
+        if isinstance(bound, Json | Jsonb):
+            bound.dumps = to_json
+        return bound
+
+    return bind
 
 
 class DriverStatement:
