@@ -143,3 +143,31 @@ async def test_the_settlement_store_asks_for_a_new_connection_once_a_transaction
         assert await store.read_visit(**visit) is not None
         assert session.in_transaction()
         assert not (await session.connection()).closed
+
+
+@pytest.mark.postgres
+async def test_json_parameters_on_the_driver_are_the_values_sqlalchemy_binds() -> None:
+    """The driver writes JSON with pydantic's serializer (compact, UTF-8) instead of
+    `json.dumps`: the server must read the same document, and None stay what SQLAlchemy's JSON
+    type makes of it (JSON null, not SQL NULL)."""
+    assert POSTGRES_URL is not None
+    engine = create_engine(make_settings(POSTGRES_URL, database_pool_size=1))
+    echo = sa.text(
+        "SELECT CAST(:doc AS jsonb), CAST(:doc AS json) IS NULL, json_typeof(CAST(:doc AS json))"
+    ).bindparams(sa.bindparam("doc", type_=sa.JSON()))
+    on_the_driver = DriverStatement(echo)
+    documents = [
+        {"zh": "城乡居民基本医疗保险：剩余 4740.00", "n": [1, -2, 3.5], "ok": True, "none": None},
+        {"deltas": {"visits.settled": 1}, "nested": [{"a": []}, {}]},
+        [],
+        None,
+    ]
+    try:
+        async with engine.connect() as conn:
+            for doc in documents:
+                through_sqlalchemy = (await conn.execute(echo, {"doc": doc})).one()
+                (driver_row,) = await on_the_driver.rows(conn, {"doc": doc})
+                assert tuple(driver_row) == tuple(through_sqlalchemy)
+                assert driver_row[0] == doc
+    finally:
+        await engine.dispose()
