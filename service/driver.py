@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.json import Json, Jsonb
+from pydantic_core import to_json
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,6 +46,8 @@ class _Compiled:
         for name, bind in compiled.binds.items():
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
+                if isinstance(bind.type, sa.JSON):
+                    process = _json_dumped_by_pydantic(process)
                 self.binds.append((name, process))
         self.results: list[tuple[int, Processor]] = []
         if isinstance(statement, sa.Select):
@@ -51,6 +55,21 @@ class _Compiled:
                 process = column.type.dialect_impl(dialect).result_processor(dialect, None)
                 if process is not None:
                     self.results.append((i, process))
+
+
+def _json_dumped_by_pydantic(process: Processor) -> Processor:
+    """SQLAlchemy's JSON bind (its `none_as_null`, its NULL), with the document written by
+    pydantic's serializer instead of psycopg's `json.dumps`: a settlement's answer (~5 KB, its
+    trace in Chinese, which `json.dumps` escapes) took ~5x as long. The same JSON value, written
+    compactly in UTF-8; every reader decodes it."""
+
+    def bind(value: Any) -> Any:
+        bound = process(value)
+        if isinstance(bound, Json | Jsonb):
+            bound.dumps = to_json
+        return bound
+
+    return bind
 
 
 class DriverStatement:
@@ -71,18 +90,24 @@ class DriverStatement:
 
     async def rows(self, conn: AsyncConnection, params: Mapping[str, Any]) -> list[Sequence[Any]]:
         """The statement's rows (tuples, in the order of its columns)."""
-        compiled = self._compiled(conn.dialect)
+        # The sync Connection's own attributes: AsyncConnection's proxies are a call each.
+        sync = conn.sync_connection
+        assert sync is not None
+        compiled = self._compiled(sync.dialect)
         values = {**compiled.defaults, **params}
         for name, process in compiled.binds:
             if name in values:
                 values[name] = process(values[name])
-        if not conn.in_transaction():  # SQLAlchemy's autobegin (a unit of work has begun)
+        if not sync.in_transaction():  # SQLAlchemy's autobegin (a unit of work has begun)
             await conn.begin()
-        sync = conn.sync_connection
-        assert sync is not None
         if sync.dispatch.before_cursor_execute:
             sync.dispatch.before_cursor_execute(sync, None, compiled.sql, values, None, False)
-        raw = await conn.get_raw_connection()
+        # The pooled connection as the property has it, without `get_raw_connection()`'s
+        # greenlet hop: inside a begun transaction it is there. A closed or invalidated
+        # connection takes SQLAlchemy's way (which revalidates it or raises).
+        raw = (
+            await conn.get_raw_connection() if sync.closed or sync.invalidated else sync.connection
+        )
         try:
             cursor = await raw.driver_connection.execute(compiled.sql, values)  # type: ignore[union-attr]
             # Asked of the result's status, not `cursor.description`: the description builds an

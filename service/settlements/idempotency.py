@@ -18,17 +18,15 @@ from service.settlements.schemas import SettlementCreate
 
 
 def _canonical(value: Any) -> Any:
+    """What the JSON of a fingerprint holds for a value JSON has no type for (json.dumps asks
+    only for those, and walks the dicts and lists itself)."""
     if isinstance(value, Decimal):
         return yuan_to_fen(value)
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    return value
+    raise TypeError(f"no canonical form for {type(value).__name__}")
 
 
 # Fields added after settlements were stored: left out while unset, so the fingerprint of a
@@ -49,5 +47,5 @@ def request_hash(body: SettlementCreate) -> str:
         for name in _LATER_LINE_FIELDS:
             if line[name] is None:
                 del line[name]
-    canonical = json.dumps(_canonical(dumped), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"), default=_canonical)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -29,29 +29,36 @@ type (the safety net 兜底, a charity fund, ...) is `oth_pay` (docs/nhsa.md, AD
 FUND_FIELDS = ("hifp_pay", "hifmi_pay", "maf_pay", "hifes_pay", "hosp_part_amt", "oth_pay")
 
 _ZERO = fen_to_yuan(0)
-"""What most national fields and a skipped layer's amounts read: rendered once, not per field."""
 
 
-def _yuan(fen: int) -> str:
-    return fen_to_yuan(fen) if fen else _ZERO
+class Yuan(dict[int, str]):
+    """The amounts of one answer as yuan strings, each rendered once: `yuan[fen]`. An answer
+    shows ~40 amounts and few distinct ones (zero in most national fields and a skipped
+    layer, the patient's share three times, a layer's amount again in its fund's field)."""
+
+    def __init__(self) -> None:
+        super().__init__({0: _ZERO})
+
+    def __missing__(self, fen: int) -> str:
+        text = self[fen] = fen_to_yuan(fen)
+        return text
 
 
-def fund_field(fund_type: str) -> str:
-    """The national settlement field a fund type's payment is reported in."""
-    return NATIONAL_FUNDS.get(fund_type, "oth_pay")
-
-
-def fund_fields(paid_by_fund_type: Iterable[tuple[str, int]], patient_fen: int) -> dict[str, str]:
+def fund_fields(
+    paid_by_fund_type: Iterable[tuple[str, int]], patient_fen: int, yuan: Yuan | None = None
+) -> dict[str, str]:
     """What each layer paid under the national settlement field names (医保结算字段), and the
     patient's share as cash: this service settles no personal account (个人账户), so
-    `acct_pay` is always zero and `psn_cash_pay` is the whole personal share."""
+    `acct_pay` is always zero and `psn_cash_pay` is the whole personal share. `yuan`: the
+    amounts the answer has rendered so far."""
+    y = Yuan() if yuan is None else yuan
     paid = dict.fromkeys(FUND_FIELDS, 0)
     for fund_type, fen in paid_by_fund_type:
-        paid[fund_field(fund_type)] += fen
-    patient = _yuan(patient_fen)
+        paid[NATIONAL_FUNDS.get(fund_type, "oth_pay")] += fen
+    patient = y[patient_fen]
     return {
-        "fund_pay_sumamt": _yuan(sum(paid.values())),
-        **{name: _yuan(fen) for name, fen in paid.items()},
+        "fund_pay_sumamt": y[sum(paid.values())],
+        **{name: y[fen] for name, fen in paid.items()},
         "psn_part_amt": patient,
         "acct_pay": _ZERO,
         "psn_cash_pay": patient,
@@ -118,7 +125,7 @@ def stored_result(result: Mapping[str, Any]) -> SettlementResult:
     )
 
 
-def national_fields(ctx: Context, result: SettlementResult) -> dict[str, str]:
+def national_fields(ctx: Context, result: SettlementResult, yuan: Yuan) -> dict[str, str]:
     """The totals under the national settlement field names (医保结算字段)."""
     funds = sum(layer.amount_fen for layer in result.layers)
     if funds + result.patient_pays_fen != result.total_fen:
@@ -126,18 +133,19 @@ def national_fields(ctx: Context, result: SettlementResult) -> dict[str, str]:
     parts = ctx.out_of_policy
     paid = ((layer.fund_type, layer.amount_fen) for layer in result.layers)
     return {
-        "medfee_sumamt": fen_to_yuan(result.total_fen),
-        **fund_fields(paid, result.patient_pays_fen),
-        "fulamt_ownpay_amt": _yuan(parts.full_self_pay_fen),
-        "overlmt_selfpay": _yuan(parts.over_limit_fen),
-        "preselfpay_amt": _yuan(parts.pre_self_pay_fen),
-        "inscp_scp_amt": _yuan(ctx.bill.in_policy_fen),
+        "medfee_sumamt": yuan[result.total_fen],
+        **fund_fields(paid, result.patient_pays_fen, yuan),
+        "fulamt_ownpay_amt": yuan[parts.full_self_pay_fen],
+        "overlmt_selfpay": yuan[parts.over_limit_fen],
+        "preselfpay_amt": yuan[parts.pre_self_pay_fen],
+        "inscp_scp_amt": yuan[ctx.bill.in_policy_fen],
     }
 
 
 def render(ctx: Context, result: SettlementResult, found: list[Booking]) -> dict[str, Any]:
     """The stored answer: JSON-ready, amounts as two-place strings."""
     policy = ctx.policy
+    y = Yuan()
     return {
         "hospital_code": ctx.hospital_code,
         "visit_id": ctx.visit_id,
@@ -153,26 +161,26 @@ def render(ctx: Context, result: SettlementResult, found: list[Booking]) -> dict
                 "fund_type": r.fund_type,
                 "name": r.name,
                 "applied": r.applied,
-                "base": _yuan(r.base_fen),
-                "deductible_used": _yuan(r.deductible_fen),
+                "base": y[r.base_fen],
+                "deductible_used": y[r.deductible_fen],
                 "ratio": r.ratio,
-                "amount": _yuan(r.amount_fen),
-                "cap_left": None if r.cap_left_fen is None else _yuan(r.cap_left_fen),
+                "amount": y[r.amount_fen],
+                "cap_left": None if r.cap_left_fen is None else y[r.cap_left_fen],
             }
             for r in result.layers
         ],
         "totals": {
-            "total": fen_to_yuan(result.total_fen),
-            "waived": _yuan(result.waived_fen),
-            "fund_total": fen_to_yuan(result.funds_total_fen),
-            "patient_pays": fen_to_yuan(result.patient_pays_fen),
+            "total": y[result.total_fen],
+            "waived": y[result.waived_fen],
+            "fund_total": y[result.funds_total_fen],
+            "patient_pays": y[result.patient_pays_fen],
             "patient_pays_in_capitals": capital_amount(result.patient_pays_fen),
-            "patient_in_policy": _yuan(result.patient_in_policy_fen),
-            "patient_out_of_policy": _yuan(result.patient_out_of_policy_fen),
+            "patient_in_policy": y[result.patient_in_policy_fen],
+            "patient_out_of_policy": y[result.patient_out_of_policy_fen],
             "actual_ratio": str(result.actual_ratio),
             "out_of_policy_share": str(result.out_of_policy_share),
         },
-        **national_fields(ctx, result),
+        **national_fields(ctx, result, y),
         "findings": [
             {
                 "rule": f.rule,

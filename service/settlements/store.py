@@ -281,14 +281,20 @@ def _scope_params(scope: Scope) -> dict[str, Any]:
 
 
 class SqlSettlementStore:
-    __slots__ = ("_session",)
+    __slots__ = ("_held", "_session")
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._held: AsyncConnection | None = None
 
     async def _conn(self) -> AsyncConnection:
-        # Asked per call, never kept: a retry's rollback gives the connection back.
-        return await self._session.connection()
+        # The transaction's connection, asked of the session once per transaction (each ask is
+        # a greenlet hop; a settlement makes three statements). The commit or a retry's
+        # rollback closes it, and the next statement asks the session again.
+        held = self._held
+        if held is None or held.closed or held.invalidated:
+            held = self._held = await self._session.connection()
+        return held
 
     async def read_visit(
         self, *, hospital_code: str, visit_id: str, lock: bool = False

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from service.base import UTCDateTime
 from service.db import create_engine, is_database_unavailable, is_unique_violation
 from service.driver import DriverStatement
-from service.settlements.store import _DRIVER_VISIT, _VISIT, _visit
+from service.settlements.store import _DRIVER_VISIT, _VISIT, SqlSettlementStore, _visit
 from service.unit_of_work import RETRYABLE_SQLSTATES
 from tests import factories
 from tests.factories import POSTGRES_URL, make_settings
@@ -121,4 +121,53 @@ async def test_a_deadlock_on_driver_statements_is_what_the_unit_of_work_retries(
     finally:
         async with engine.begin() as teardown:
             await teardown.execute(sa.text("DROP TABLE IF EXISTS driver_deadlock"))
+        await engine.dispose()
+
+
+async def test_the_settlement_store_asks_for_a_new_connection_once_a_transaction_ends(
+    app: FastAPI,
+) -> None:
+    """The store holds its transaction's connection (one greenlet hop per transaction, not per
+    statement). A retry's rollback or the commit closes it: the next statement must run in the
+    session's next transaction, not on the closed connection."""
+    visit = {"hospital_code": factories.COUNTY_HOSPITAL, "visit_id": "HELD1"}
+    async with app.state.sessionmaker() as session:
+        await factories.make_admission(session, visit_id="HELD1")
+        store = SqlSettlementStore(session)
+        for end in (session.rollback, session.commit):
+            assert await store.read_visit(**visit) is not None
+            assert await store.read_visit(**visit, lock=True) is not None  # the same one, held
+            held = await session.connection()
+            await end()
+            assert held.closed
+        assert await store.read_visit(**visit) is not None
+        assert session.in_transaction()
+        assert not (await session.connection()).closed
+
+
+@pytest.mark.postgres
+async def test_json_parameters_on_the_driver_are_the_values_sqlalchemy_binds() -> None:
+    """The driver writes JSON with pydantic's serializer (compact, UTF-8) instead of
+    `json.dumps`: the server must read the same document, and None stay what SQLAlchemy's JSON
+    type makes of it (JSON null, not SQL NULL)."""
+    assert POSTGRES_URL is not None
+    engine = create_engine(make_settings(POSTGRES_URL, database_pool_size=1))
+    echo = sa.text(
+        "SELECT CAST(:doc AS jsonb), CAST(:doc AS json) IS NULL, json_typeof(CAST(:doc AS json))"
+    ).bindparams(sa.bindparam("doc", type_=sa.JSON()))
+    on_the_driver = DriverStatement(echo)
+    documents = [
+        {"zh": "城乡居民基本医疗保险：剩余 4740.00", "n": [1, -2, 3.5], "ok": True, "none": None},
+        {"deltas": {"visits.settled": 1}, "nested": [{"a": []}, {}]},
+        [],
+        None,
+    ]
+    try:
+        async with engine.connect() as conn:
+            for doc in documents:
+                through_sqlalchemy = (await conn.execute(echo, {"doc": doc})).one()
+                (driver_row,) = await on_the_driver.rows(conn, {"doc": doc})
+                assert tuple(driver_row) == tuple(through_sqlalchemy)
+                assert driver_row[0] == doc
+    finally:
         await engine.dispose()
