@@ -11,7 +11,7 @@ from datetime import UTC, date
 from functools import partial
 from typing import Any
 
-from service.admissions.errors import AdmissionConflict, AdmissionNotFound
+from service.admissions.errors import AdmissionConflict, AdmissionNotFound, AdmissionReversed
 from service.admissions.models import Admission
 from service.admissions.responses import admission_body
 from service.admissions.rules import Assessment, assess
@@ -135,6 +135,13 @@ async def admit(
 
 
 def _replay(existing: Admission, request_hash: str) -> Recorded:
+    if existing.state == "reversed":
+        # Its stored answer says "admitted": replaying it would tell the desk the patient is in.
+        raise AdmissionReversed(
+            f"visit {existing.visit_id} was admitted and then reversed; "
+            "admit the patient again under a new visit id",
+            field="visit_id",
+        )
     if existing.request_hash != request_hash:
         raise AdmissionConflict(
             f"visit {existing.visit_id} was admitted with a different body; "

@@ -11,7 +11,7 @@ from service.auth import Principal, Role
 from service.receivables.errors import AlreadyMarked, NotMarked, TooEarlyToMark
 from service.receivables.models import DefaulterMark, Receivable
 from service.receivables.schemas import MarkCreate, MarkPublic
-from service.receivables.service import book_finding, today_in_china, visible
+from service.receivables.service import book_finding, distinct_reminders, today_in_china, visible
 from service.receivables.status import overdue
 from service.receivables.terms import DEFAULTER_WITHOUT_REMINDERS, Terms
 from service.unit_of_work import UnitOfWork
@@ -39,7 +39,7 @@ async def mark(
         raise TooEarlyToMark(
             f"receivable {receivable_id} may be marked only after its grace period ({start})"
         )
-    sent = len(await uow.receivables.reminders(row.id))
+    sent = len(distinct_reminders(await uow.receivables.reminders(row.id)))
     mark_row = _row(row, principal, "mark", body.reason, sent)
     await uow.receivables.add(mark_row)
     booked = None
@@ -58,7 +58,7 @@ async def unmark(
         hospital_code=row.hospital_code, person_key=row.person_key
     ):
         raise NotMarked(f"{row.person_masked} is not marked at {row.hospital_code}")
-    sent = len(await uow.receivables.reminders(row.id))
+    sent = len(distinct_reminders(await uow.receivables.reminders(row.id)))
     mark_row = _row(row, principal, "unmark", body.reason, sent)
     await uow.receivables.add(mark_row)
     return _public(mark_row)

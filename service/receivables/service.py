@@ -6,6 +6,7 @@ commit (the unit of work does).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -346,10 +347,13 @@ async def remind(
     receivable_id: int,
     body: ReminderCreate,
     window: DateWindow,
-) -> ReceivablePublic:
+) -> tuple[ReceivablePublic, bool]:
     """催缴: a reminder sent (an event, in the plausible window and not before the share was
-    owed: it counts towards the reminders a defaulter mark needs)."""
-    row = await visible(uow, principal, receivable_id)
+    owed: it counts towards the reminders a defaulter mark needs); returns the receivable and
+    whether this was a replay. A reminder has no HIS id: the same channel at the same instant
+    is the same reminder, so a retried request is answered as before and counts once (the
+    receivable is held meanwhile, so two copies at once cannot both be stored)."""
+    row = await visible(uow, principal, receivable_id, lock=True)
     window.moment(body.sent_at, field="sent_at")
     if body.sent_at < row.discharged_at - window.clock_skew:
         raise ImplausibleDate(
@@ -361,15 +365,29 @@ async def remind(
         raise ReceivableCancelled(f"receivable {receivable_id} was cancelled: nothing to remind")
     if row.status != "open":
         raise ReceivablePaid(f"receivable {receivable_id} is {row.status}: nothing to remind")
+    sent_at = body.sent_at.astimezone(UTC)
+    if (body.channel, sent_at) in distinct_reminders(await uow.receivables.reminders(row.id)):
+        return await public(uow, row, today=today_in_china()), True
     await uow.receivables.add(
         Reminder(
             receivable_id=row.id,
             channel=body.channel,
-            sent_at=body.sent_at.astimezone(UTC),
+            sent_at=sent_at,
             recorded_by=principal.label[:64],
         ),
     )
-    return await public(uow, row, today=today_in_china())
+    return await public(uow, row, today=today_in_china()), False
+
+
+def distinct_reminders(reminders: Sequence[Reminder]) -> set[tuple[str, datetime]]:
+    """The reminders that count: one per channel and instant (a copy stored before replays
+    were recognised counts once)."""
+    return {(r.channel, _utc(r.sent_at)) for r in reminders}
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive UTC; PostgreSQL an aware instant.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 async def overdue_list(

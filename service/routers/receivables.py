@@ -138,17 +138,26 @@ async def schedule(
     return receivable
 
 
-@recording(router.post, "/{receivable_id}/reminders", "催缴: record a reminder sent to the patient")
+@recording(
+    router.post,
+    "/{receivable_id}/reminders",
+    "催缴: record a reminder sent to the patient; the same channel and sent_at again is a replay",
+    replayed=(_REPLAYED, ReceivablePublic),
+)
 async def remind(
     receivable_id: RowId,
     body: ReminderCreate,
+    response: Response,
     uow: UnitOfWorkDep,
     principal: HospitalDep,
     window: DateWindowDep,
 ) -> ReceivablePublic:
-    return await service.remind(
+    receivable, replayed = await service.remind(
         uow, principal=principal, receivable_id=receivable_id, body=body, window=window
     )
+    if replayed:
+        answer_replayed(response)
+    return receivable
 
 
 @recording(

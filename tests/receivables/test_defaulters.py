@@ -111,3 +111,31 @@ async def test_only_the_hospital_marks_and_others_do_not_see(
     ).status_code == 403
     other = await client.post(url, json={"reason": "x"}, headers=other_hospital_headers)
     assert other.status_code == 404
+
+
+async def test_a_retried_reminder_is_a_replay_and_counts_once_towards_a_mark(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    settlement = await settled(app, client, hospital_headers)
+    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    url = f"/v1/receivables/{receivable['id']}/reminders"
+    reminder = {"channel": "sms", "sent_at": "2024-04-20T09:00:00+08:00"}
+
+    first = await client.post(url, json=reminder, headers=hospital_headers)
+    retried = await client.post(url, json=reminder, headers=hospital_headers)
+    other_channel = await client.post(
+        url, json={**reminder, "channel": "phone"}, headers=hospital_headers
+    )
+
+    assert first.status_code == 201, first.text
+    assert (retried.status_code, retried.headers.get("Idempotent-Replayed")) == (200, "true")
+    assert len(retried.json()["reminders"]) == 1
+    assert other_channel.status_code == 201, other_channel.text
+    assert len(other_channel.json()["reminders"]) == 2
+    marked = await client.post(
+        f"/v1/receivables/{receivable['id']}/defaulter",
+        json={"reason": "多次催缴未果"},
+        headers=hospital_headers,
+    )
+    assert marked.json()["reminders_sent"] == 2
+    assert marked.json()["violation_booked"] is None

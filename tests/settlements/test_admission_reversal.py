@@ -72,6 +72,25 @@ async def test_once_its_settlement_is_reversed_the_admission_can_be(
     assert reversed_.json()["state"] == "reversed"
 
 
+async def test_the_admission_resent_after_its_reversal_is_refused_not_replayed_as_admitted(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    visit_id = await _admit(client, hospital_headers, "V-2")
+    reversed_ = await _reverse_admission(client, hospital_headers, visit_id)
+    assert reversed_.status_code == 200, reversed_.text
+    payload = factories.admission_request(
+        visit_id=visit_id, id_number=PATIENT, admitted_at="2024-03-01T08:00:00+08:00"
+    )
+
+    resent = await client.post("/v1/admissions", json=payload, headers=hospital_headers)
+
+    assert resent.status_code == 409, resent.text
+    assert resent.json()["code"] == "admission_reversed"
+    assert "Idempotent-Replayed" not in resent.headers
+    detail = await client.get(f"/v1/admissions/{visit_id}", headers=hospital_headers)
+    assert detail.json()["state"] == "reversed"
+
+
 async def _admitted_with_active_settlement(app: FastAPI) -> list[tuple[str, str]]:
     """Reversed admissions whose settlement is still active: must never exist."""
     async with app.state.sessionmaker() as s:
