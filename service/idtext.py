@@ -118,6 +118,18 @@ def _mask(value: str) -> str:
 NoResidentId = AfterValidator(_refuse)
 """For identifiers: `Annotated[str, Field(...), NoResidentId]` refuses a value holding one."""
 
+def _plain_line(value: str) -> str:
+    if _CONTROL.search(value) or "\n" in value or "\r" in value or "\t" in value:
+        raise PydanticCustomError(
+            "control_character", "holds a control character or a line break; write one line"
+        )
+    return value
+
+
+PlainLine = AfterValidator(_plain_line)
+"""For one-line text that is neither an identifier nor prose (a patient's name): refuses
+control characters and line breaks."""
+
 MaskResidentIds = AfterValidator(_mask)
 """For prose: `Annotated[str, Field(...), MaskResidentIds]` stores it masked, and refuses
 control characters other than tab and line breaks."""

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from service.idtext import Identifier, NoResidentId, Prose
+from service.idtext import Identifier, NoResidentId, PlainLine, Prose
 from service.money import Amount
 from service.schemas import REGION_CODE
 
@@ -31,7 +31,7 @@ class AdmissionCreate(BaseModel):
 
     visit_id: VisitId
     id_number: str = Field(min_length=1, max_length=32, description="居民身份证号码, 18 or 15")
-    name: str = Field(min_length=1, max_length=64)
+    name: Annotated[str, Field(min_length=1, max_length=64), PlainLine]
     admitted_at: AwareDatetime
     visit_type: Literal["inpatient", "chronic_outpatient"]
     insured_county: str = Field(pattern=REGION_CODE, description="参保地 county code")
