@@ -72,8 +72,17 @@ def _check_scope(
     if role in (Role.AUDITOR, Role.FUND) and not (
         region_prefix and region_prefix.isdigit() and 2 <= len(region_prefix) <= 6
     ):
+        article = "an" if role is Role.AUDITOR else "a"
         raise InvalidKeyScope(
-            f"an {role.value} key needs a region prefix of 2 to 6 digits", field="region_prefix"
+            f"{article} {role.value} key needs a region prefix of 2 to 6 digits",
+            field="region_prefix",
+        )
+    if role is not Role.HOSPITAL and hospital_code:
+        # Dropped silently, it would let the admin believe the key is held to that hospital.
+        raise InvalidKeyScope("only a hospital key has a hospital code", field="hospital_code")
+    if role is Role.HOSPITAL and region_prefix:
+        raise InvalidKeyScope(
+            "a hospital key is scoped by its hospital, not a region prefix", field="region_prefix"
         )
     if role is Role.FUND and not fund_code:
         raise InvalidKeyScope("a fund key needs a fund code", field="fund_code")

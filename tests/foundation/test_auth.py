@@ -133,3 +133,36 @@ async def test_a_route_with_two_key_dependencies_counts_one_request_against_the_
     )
     assert response.status_code == 404, response.text
     assert len(hits) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "said"),
+    [
+        (
+            {"role": "auditor", "region_prefix": "99", "hospital_code": "H990102002"},
+            "hospital_code",
+            "only a hospital key has a hospital code",
+        ),
+        (
+            {"role": "hospital", "hospital_code": "H990102002", "region_prefix": "11"},
+            "region_prefix",
+            "not a region prefix",
+        ),
+        ({"role": "fund", "fund_code": "F99-BASIC"}, "region_prefix", "a fund key needs"),
+    ],
+)
+async def test_a_key_scope_that_would_be_dropped_or_is_missing_is_refused_naming_it(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    body: dict[str, str],
+    field: str,
+    said: str,
+) -> None:
+    answer = await client.post("/v1/keys", json=body, headers=admin_headers)
+
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "invalid_key_scope"
+    assert [e["field"] for e in answer.json()["errors"]] == [field]
+    assert said in answer.json()["detail"]
+    listed = await client.get("/v1/keys", headers=admin_headers)
+    assert [k["role"] for k in listed.json()] == ["admin"]
