@@ -8,7 +8,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from service.auth import Principal, Role
-from service.receivables.errors import AlreadyMarked, NotMarked, TooEarlyToMark
+from service.receivables.errors import (
+    AlreadyMarked,
+    NotMarked,
+    ReceivableCancelled,
+    TooEarlyToMark,
+)
 from service.receivables.models import DefaulterMark, Receivable
 from service.receivables.schemas import MarkCreate, MarkPublic
 from service.receivables.service import book_finding, distinct_reminders, today_in_china, visible
@@ -29,6 +34,8 @@ async def mark(
     # so one person-time is marked, and booked, once.
     row = await visible(uow, principal, receivable_id, lock=True)
     assert row.id is not None
+    if row.status == "cancelled":
+        raise ReceivableCancelled(f"receivable {receivable_id} was cancelled: nothing is owed")
     if await uow.receivables.is_marked(hospital_code=row.hospital_code, person_key=row.person_key):
         raise AlreadyMarked(f"{row.person_masked} is marked already at {row.hospital_code}")
     today = today_in_china()
@@ -40,7 +47,7 @@ async def mark(
             f"receivable {receivable_id} may be marked only after its grace period ({start})"
         )
     sent = len(distinct_reminders(await uow.receivables.reminders(row.id)))
-    mark_row = _row(row, principal, "mark", body.reason, sent)
+    mark_row = _row(row, principal.label, "mark", body.reason, sent)
     await uow.receivables.add(mark_row)
     booked = None
     if sent < terms.reminders_required:
@@ -59,14 +66,26 @@ async def unmark(
     ):
         raise NotMarked(f"{row.person_masked} is not marked at {row.hospital_code}")
     sent = len(distinct_reminders(await uow.receivables.reminders(row.id)))
-    mark_row = _row(row, principal, "unmark", body.reason, sent)
+    mark_row = _row(row, principal.label, "unmark", body.reason, sent)
     await uow.receivables.add(mark_row)
     return _public(mark_row)
 
 
-def _row(
-    row: Receivable, principal: Principal, action: str, reason: str, sent: int
-) -> DefaulterMark:
+async def lift_with_its_receivable(uow: UnitOfWork, receivable_id: int) -> None:
+    """A mark rests on the receivable it was made on. When that receivable is cancelled (its
+    settlement reversed) the mark in force on it is lifted, recorded as an unmark by the
+    reversal: a patient who owes nothing is not refused pay-after-treatment."""
+    row = await uow.receivables.get(receivable_id)
+    assert row is not None
+    marks = await uow.receivables.marks(hospital_code=row.hospital_code, person_key=row.person_key)
+    if not marks or marks[-1].action != "mark" or marks[-1].receivable_id != receivable_id:
+        return
+    sent = len(distinct_reminders(await uow.receivables.reminders(receivable_id)))
+    reason = "应收款因结算撤销而作废 (the receivable was cancelled by the settlement's reversal)"
+    await uow.receivables.add(_row(row, "settlement reversal", "unmark", reason, sent))
+
+
+def _row(row: Receivable, actor: str, action: str, reason: str, sent: int) -> DefaulterMark:
     """A mark on the receivable's person at its hospital, named as the receivable names them."""
     return DefaulterMark.model_validate(
         row.model_dump(include={"hospital_code", "county_code", "person_key", "person_masked"})
@@ -75,7 +94,7 @@ def _row(
             "action": action,
             "reason": reason,
             "reminders_sent": sent,
-            "actor": principal.label[:64],
+            "actor": actor[:64],
         }
     )
 

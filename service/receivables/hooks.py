@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from service.base import utcnow
+from service.receivables.defaulters import lift_with_its_receivable
 from service.receivables.terms import Terms
 from service.unit_of_work import UnitOfWork
 
@@ -52,7 +53,11 @@ def receivable_row(share: SettledShare, terms: Terms | None) -> dict[str, Any] |
 async def on_reversed(
     uow: UnitOfWork, *, settlement_id: int, reversal_id: int
 ) -> tuple[int, int] | None:
-    """Cancel the receivable: (its id, what was paid and must be refunded), or None."""
-    return await uow.receivables.cancel(
+    """Cancel the receivable: (its id, what was paid and must be refunded), or None; a defaulter
+    mark made on it is lifted with it."""
+    cancelled = await uow.receivables.cancel(
         settlement_id=settlement_id, reversal_id=reversal_id, now=utcnow()
     )
+    if cancelled is not None:
+        await lift_with_its_receivable(uow, cancelled[0])
+    return cancelled

@@ -23,7 +23,7 @@ from service.admissions.models import Admission, AdmissionDeposit, AdmissionEven
 from service.auth.principal import Principal
 from service.db import Duplicate
 from service.errors import ServiceError
-from service.receivables.models import Receivable
+from service.receivables.models import DefaulterMark, Receivable
 from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Settlement, SettlementReversal
 from service.settlements.prior import OtherStay
@@ -401,13 +401,22 @@ class MemoryReceivableStore(_Store):
                 return rid, row["paid_fen"]
         return None
 
-    async def is_marked(self, *, hospital_code: str, person_key: str) -> bool:
-        marks = [
-            row
+    async def get(self, receivable_id: int, *, lock: bool = False) -> Receivable | None:
+        row = self.t.receivables.get(receivable_id)
+        return None if row is None else Receivable(**copy.deepcopy(row))
+
+    async def marks(self, *, hospital_code: str, person_key: str) -> list[DefaulterMark]:
+        """A person's marks at a hospital, oldest first (a cancelled receivable's mark is lifted
+        with it)."""
+        return [
+            DefaulterMark(**copy.deepcopy(row))
             for _, row in sorted(self.t.defaulter_marks.items())
             if (row["hospital_code"], row["person_key"]) == (hospital_code, person_key)
         ]
-        return bool(marks) and marks[-1]["action"] == "mark"
+
+    async def is_marked(self, *, hospital_code: str, person_key: str) -> bool:
+        marks = await self.marks(hospital_code=hospital_code, person_key=person_key)
+        return bool(marks) and marks[-1].action == "mark"
 
 
 class MemoryUnitOfWork:

@@ -76,3 +76,42 @@ async def test_the_admission_answer_says_defaulter_and_allows_a_deposit_per_poli
     third = await _admit(client, hospital_headers, "V-D3")
     assert third["deposit_allowed"] == "0.00"
     assert "DEFAULTER_MARKED" not in [w["code"] for w in third["warnings"]]
+
+
+async def test_reversing_the_settlement_a_mark_rests_on_lifts_the_mark(
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+) -> None:
+    registry.get(f"/v1/persons/{factories.resident_id(seq=77)}").respond(
+        200, json=factories.registry_person()
+    )
+    await _admit(client, hospital_headers, "V-R1")
+    settlement = await settle(
+        client, hospital_headers, body("V-R1", discharged_at="2026-03-20T10:00:00+08:00")
+    )
+    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    url = f"/v1/receivables/{receivable['id']}/defaulter"
+    marked = await client.post(url, json={"reason": "拒不支付"}, headers=hospital_headers)
+    assert marked.status_code == 201, marked.text
+
+    reversed_ = await client.post(
+        f"/v1/settlements/{settlement['id']}/reversal",
+        json={"reason": "结算有误"},
+        headers=hospital_headers,
+    )
+
+    assert reversed_.status_code == 201, reversed_.text
+    after = await receivable_of(client, hospital_headers, settlement["id"])
+    assert (after["status"], after["defaulter"]) == ("cancelled", False)
+    history = (await client.get("/v1/receivables/defaulters", headers=auditor_headers)).json()
+    assert [(m["action"], m["actor"]) for m in history] == [
+        ("unmark", "settlement reversal"),
+        ("mark", history[1]["actor"]),
+    ]
+    admitted = await _admit(client, hospital_headers, "V-R2")
+    assert admitted["deposit_allowed"] == "0.00"
+    assert "DEFAULTER_MARKED" not in [w["code"] for w in admitted["warnings"]]
+    again = await client.post(url, json={"reason": "again"}, headers=hospital_headers)
+    assert (again.status_code, again.json()["code"]) == (409, "receivable_cancelled")
