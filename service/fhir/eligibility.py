@@ -20,6 +20,7 @@ from service.identity import identify
 from service.persons.status import PersonStatusPublic, person_status
 
 PATIENT = "CoverageEligibilityRequest.patient.identifier"
+SERVICED = "CoverageEligibilityRequest.servicedDate"
 
 
 def _resident_id(request: CoverageEligibilityRequest) -> str:
@@ -32,13 +33,20 @@ def _resident_id(request: CoverageEligibilityRequest) -> str:
     return str(identifier.value)
 
 
-def _as_of(request: CoverageEligibilityRequest) -> date:
+def _as_of(request: CoverageEligibilityRequest, ctx: AdmissionContext) -> date:
     served = request.servicedDate
     if served is None:
         return local_date(datetime.now(UTC))
     if isinstance(served, datetime):
-        return local_date(served) if served.tzinfo is not None else served.date()
-    return served
+        served = local_date(served) if served.tzinfo is not None else served.date()
+    if not isinstance(served, date):
+        # FHIR allows "2026" and "2026-11" (kept as text); a status is judged for one day.
+        raise UnsupportedContent(
+            "servicedDate must be a full date (YYYY-MM-DD): status is judged for one day",
+            field=SERVICED,
+        )
+    # The same window as the JSON API's `on` (service/dates.py): 2999 would be judged otherwise.
+    return ctx.window.day(served, field=SERVICED)
 
 
 async def check(
@@ -49,7 +57,7 @@ async def check(
     request: CoverageEligibilityRequest,
 ) -> CoverageEligibilityResponse:
     raw = _resident_id(request)
-    on = _as_of(request)
+    on = _as_of(request, ctx)
     status = await person_status(session, ctx=ctx, principal=principal, id_number=raw, on=on)
     _, resident = identify(ctx.hasher, raw)
     patient = {
