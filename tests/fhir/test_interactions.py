@@ -249,3 +249,19 @@ async def test_claim_problems_name_the_element_at_fault(
     made_id = fhir_body(made, "ClaimResponse")["id"]
     theirs = await client.get(f"/fhir/ClaimResponse/{made_id}", headers=other_hospital_headers)
     outcome(theirs, 404, "settlement_not_found")
+
+
+async def test_a_claim_whose_items_name_two_visits_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    first = await factories.make_admission(session, visit_id="MX1")
+    await factories.make_admission(session, visit_id="MX2", resident=factories.resident_id(seq=7))
+    await session.commit()
+    resource = claim(first.visit_id)
+    resource["item"][1]["encounter"] = [{"identifier": {"system": systems.VISIT, "value": "MX2"}}]
+    response = await post(client, hospital_headers, "Claim", resource)
+    issue = outcome(response, 422, "fhir_unsupported_content")
+    assert issue["expression"] == ["Claim.item[1].encounter"]
+    for visit_id in ("MX1", "MX2"):
+        listed = await client.get(f"/v1/settlements?visit_id={visit_id}", headers=hospital_headers)
+        assert listed.json() == []
