@@ -265,3 +265,25 @@ async def test_a_claim_whose_items_name_two_visits_is_refused(
     for visit_id in ("MX1", "MX2"):
         listed = await client.get(f"/v1/settlements?visit_id={visit_id}", headers=hospital_headers)
         assert listed.json() == []
+
+
+async def test_a_cancel_task_must_name_the_claim_response(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    await session.commit()
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    settlement_id = fhir_body(made, "ClaimResponse")["id"]
+    task = {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [{"system": systems.FINANCIAL_TASK, "code": "cancel"}]},
+        "focus": {"reference": f"Claim/{settlement_id}"},
+    }
+    issue = outcome(
+        await post(client, hospital_headers, "Task", task), 422, "fhir_unsupported_content"
+    )
+    assert issue["expression"] == ["Task.focus.reference"]
+    stored = await client.get(f"/v1/settlements/{settlement_id}", headers=hospital_headers)
+    assert stored.json()["reversal"] is None
