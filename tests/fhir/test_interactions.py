@@ -287,3 +287,44 @@ async def test_a_cancel_task_must_name_the_claim_response(
     assert issue["expression"] == ["Task.focus.reference"]
     stored = await client.get(f"/v1/settlements/{settlement_id}", headers=hospital_headers)
     assert stored.json()["reversal"] is None
+
+
+def _eligibility_request(id_number: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "CoverageEligibilityRequest",
+        "status": "active",
+        "purpose": ["validation"],
+        "patient": {"identifier": {"system": systems.RESIDENT_ID, "value": id_number}},
+        "servicedDate": "2024-03-10",
+        "created": "2024-03-10T09:00:00+08:00",
+        "insurer": {"display": "演示县医保局"},
+        **extra,
+    }
+
+
+async def test_eligibility_refuses_an_id_number_in_its_identifier(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    id_number = factories.resident_id(seq=402)
+    request = _eligibility_request(
+        id_number, identifier=[{"system": "urn:his", "value": id_number}]
+    )
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    issue = outcome(response, 422, "resident_id_in_text")
+    assert issue["expression"] == ["CoverageEligibilityRequest.identifier[0].value"]
+    assert id_number not in response.text
+
+
+async def test_eligibility_masks_an_id_number_in_the_insurer_display(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=403)
+    registry.get(f"/v1/persons/{id_number}").respond(
+        200, json=factories.registry_person("registered_poor", valid_from="2020-01-01")
+    )
+    request = _eligibility_request(id_number, insurer={"display": f"医保局 {id_number}"})
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    assert response.status_code == 200, response.text
+    body = fhir_body(response, "CoverageEligibilityResponse")
+    assert id_number not in response.text
+    assert body["insurer"]["display"] == "医保局 " + id_number[:6] + "********" + id_number[-4:]
