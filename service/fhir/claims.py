@@ -44,15 +44,28 @@ def claim_key(claim: Claim) -> str | None:
 
 
 def _visit_id(claim: Claim) -> str:
-    for item in claim.item or []:
+    visit: str | None = None
+    for index, item in enumerate(claim.item or []):
         for encounter in item.encounter or []:
             found = encounter.identifier
-            if found is not None and found.system == systems.VISIT and found.value:
-                return str(found.value)
-    raise UnsupportedContent(
-        f"name the visit in item.encounter.identifier with system {systems.VISIT}",
-        field="Claim.item[0].encounter[0].identifier",
-    )
+            if found is None or found.system != systems.VISIT or not found.value:
+                continue
+            if visit is None:
+                visit = str(found.value)
+            elif str(found.value) != visit:
+                # One Claim is one bill of one stay: settling it on the first visit would
+                # charge the other stay's items to it.
+                raise UnsupportedContent(
+                    f"every item must name the same visit ({visit}); settle each stay "
+                    "with its own Claim",
+                    field=f"Claim.item[{index}].encounter",
+                )
+    if visit is None:
+        raise UnsupportedContent(
+            f"name the visit in item.encounter.identifier with system {systems.VISIT}",
+            field="Claim.item[0].encounter[0].identifier",
+        )
+    return visit
 
 
 def _discharged_at(claim: Claim) -> datetime:

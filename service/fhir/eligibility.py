@@ -17,9 +17,11 @@ from service.china_time import local_date
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
 from service.identity import identify
+from service.idtext import mask_resident_ids, refuse_resident_id
 from service.persons.status import PersonStatusPublic, person_status
 
 PATIENT = "CoverageEligibilityRequest.patient.identifier"
+SERVICED = "CoverageEligibilityRequest.servicedDate"
 
 
 def _resident_id(request: CoverageEligibilityRequest) -> str:
@@ -32,13 +34,20 @@ def _resident_id(request: CoverageEligibilityRequest) -> str:
     return str(identifier.value)
 
 
-def _as_of(request: CoverageEligibilityRequest) -> date:
+def _as_of(request: CoverageEligibilityRequest, ctx: AdmissionContext) -> date:
     served = request.servicedDate
     if served is None:
         return local_date(datetime.now(UTC))
     if isinstance(served, datetime):
-        return local_date(served) if served.tzinfo is not None else served.date()
-    return served
+        served = local_date(served) if served.tzinfo is not None else served.date()
+    if not isinstance(served, date):
+        # FHIR allows "2026" and "2026-11" (kept as text); a status is judged for one day.
+        raise UnsupportedContent(
+            "servicedDate must be a full date (YYYY-MM-DD): status is judged for one day",
+            field=SERVICED,
+        )
+    # The same window as the JSON API's `on` (service/dates.py): 2999 would be judged otherwise.
+    return ctx.window.day(served, field=SERVICED)
 
 
 async def check(
@@ -49,7 +58,8 @@ async def check(
     request: CoverageEligibilityRequest,
 ) -> CoverageEligibilityResponse:
     raw = _resident_id(request)
-    on = _as_of(request)
+    _refuse_ids_in_identifiers(request)
+    on = _as_of(request, ctx)
     status = await person_status(session, ctx=ctx, principal=principal, id_number=raw, on=on)
     _, resident = identify(ctx.hasher, raw)
     patient = {
@@ -66,7 +76,7 @@ async def check(
             "request": _request_reference(request),
             "outcome": "complete" if status.registered is not None else "partial",
             "disposition": _disposition(status),
-            "insurer": request.insurer.model_dump(mode="json", exclude_none=True),
+            "insurer": _masked(request.insurer.model_dump(mode="json", exclude_none=True)),
             "contained": [_coverage(c, patient, status) for c in status.categories],
             "insurance": _insurance(status),
             "extension": _extensions(status),
@@ -74,10 +84,34 @@ async def check(
     )
 
 
+def _refuse_ids_in_identifiers(request: CoverageEligibilityRequest) -> None:
+    """The patient's ID number belongs in patient.identifier only: identifiers echoed back
+    carrying one are refused, as the JSON API refuses them (service/idtext.py)."""
+    for index, identifier in enumerate(request.identifier or []):
+        if identifier.value:
+            field = f"CoverageEligibilityRequest.identifier[{index}].value"
+            refuse_resident_id(str(identifier.value), field=field)
+    insurer = request.insurer.identifier if request.insurer else None
+    if insurer is not None and insurer.value:
+        field = "CoverageEligibilityRequest.insurer.identifier.value"
+        refuse_resident_id(str(insurer.value), field=field)
+
+
+def _masked(value: Any) -> Any:
+    """What we echo back, with any ID number in its text masked (displays, references)."""
+    if isinstance(value, str):
+        return mask_resident_ids(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
+
+
 def _request_reference(request: CoverageEligibilityRequest) -> dict[str, Any]:
     if request.identifier:
         first = request.identifier[0]
-        return {"identifier": first.model_dump(mode="json", exclude_none=True)}
+        return {"identifier": _masked(first.model_dump(mode="json", exclude_none=True))}
     return {"display": "CoverageEligibilityRequest (not stored)"}
 
 

@@ -13,7 +13,7 @@ from service.fhir.errors import UnsupportedContent
 from service.settlements.errors import SettlementNotFound
 from service.settlements.schemas import SettlementPublic
 
-FOCUS_TYPES = ("ClaimResponse", "Claim")
+FOCUS_TYPES = ("ClaimResponse",)  # our answer names the settlement; a Claim id is theirs
 DEFAULT_REASON = "FHIR Task cancel"
 
 

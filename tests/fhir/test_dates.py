@@ -7,6 +7,7 @@ import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.fhir import systems
 from service.settlements.models import Accumulator
 from tests import factories
 from tests.fhir.conftest import claim, outcome, post
@@ -41,3 +42,35 @@ async def test_an_operation_outcome_never_repeats_a_resident_id_number(
     issue = outcome(response, 404, response.json()["issue"][0]["details"]["coding"][0]["code"])
     assert id_number not in response.text
     assert id_number[:6] + "********" + id_number[-4:] in issue["diagnostics"]
+
+
+def _eligibility(id_number: str, served: str) -> dict[str, object]:
+    return {
+        "resourceType": "CoverageEligibilityRequest",
+        "status": "active",
+        "purpose": ["validation"],
+        "patient": {"identifier": {"system": systems.RESIDENT_ID, "value": id_number}},
+        "servicedDate": served,
+        "created": "2024-03-10T09:00:00+08:00",
+        "insurer": {"display": "演示县医保局"},
+    }
+
+
+@pytest.mark.parametrize("served", ["2026", "2026-11"])
+async def test_eligibility_on_a_partial_date_names_serviced_date(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], served: str
+) -> None:
+    request = _eligibility(factories.resident_id(seq=244), served)
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    issue = outcome(response, 422, "fhir_unsupported_content")
+    assert issue["expression"] == ["CoverageEligibilityRequest.servicedDate"]
+
+
+@pytest.mark.parametrize("served", ["2999-01-01", "1999-12-31"])
+async def test_eligibility_outside_the_plausible_window_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], served: str
+) -> None:
+    request = _eligibility(factories.resident_id(seq=245), served)
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    issue = outcome(response, 422, "implausible_date")
+    assert issue["expression"] == ["CoverageEligibilityRequest.servicedDate"]

@@ -249,3 +249,82 @@ async def test_claim_problems_name_the_element_at_fault(
     made_id = fhir_body(made, "ClaimResponse")["id"]
     theirs = await client.get(f"/fhir/ClaimResponse/{made_id}", headers=other_hospital_headers)
     outcome(theirs, 404, "settlement_not_found")
+
+
+async def test_a_claim_whose_items_name_two_visits_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    first = await factories.make_admission(session, visit_id="MX1")
+    await factories.make_admission(session, visit_id="MX2", resident=factories.resident_id(seq=7))
+    await session.commit()
+    resource = claim(first.visit_id)
+    resource["item"][1]["encounter"] = [{"identifier": {"system": systems.VISIT, "value": "MX2"}}]
+    response = await post(client, hospital_headers, "Claim", resource)
+    issue = outcome(response, 422, "fhir_unsupported_content")
+    assert issue["expression"] == ["Claim.item[1].encounter"]
+    for visit_id in ("MX1", "MX2"):
+        listed = await client.get(f"/v1/settlements?visit_id={visit_id}", headers=hospital_headers)
+        assert listed.json() == []
+
+
+async def test_a_cancel_task_must_name_the_claim_response(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    await session.commit()
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    settlement_id = fhir_body(made, "ClaimResponse")["id"]
+    task = {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [{"system": systems.FINANCIAL_TASK, "code": "cancel"}]},
+        "focus": {"reference": f"Claim/{settlement_id}"},
+    }
+    issue = outcome(
+        await post(client, hospital_headers, "Task", task), 422, "fhir_unsupported_content"
+    )
+    assert issue["expression"] == ["Task.focus.reference"]
+    stored = await client.get(f"/v1/settlements/{settlement_id}", headers=hospital_headers)
+    assert stored.json()["reversal"] is None
+
+
+def _eligibility_request(id_number: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "CoverageEligibilityRequest",
+        "status": "active",
+        "purpose": ["validation"],
+        "patient": {"identifier": {"system": systems.RESIDENT_ID, "value": id_number}},
+        "servicedDate": "2024-03-10",
+        "created": "2024-03-10T09:00:00+08:00",
+        "insurer": {"display": "演示县医保局"},
+        **extra,
+    }
+
+
+async def test_eligibility_refuses_an_id_number_in_its_identifier(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    id_number = factories.resident_id(seq=402)
+    request = _eligibility_request(
+        id_number, identifier=[{"system": "urn:his", "value": id_number}]
+    )
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    issue = outcome(response, 422, "resident_id_in_text")
+    assert issue["expression"] == ["CoverageEligibilityRequest.identifier[0].value"]
+    assert id_number not in response.text
+
+
+async def test_eligibility_masks_an_id_number_in_the_insurer_display(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=403)
+    registry.get(f"/v1/persons/{id_number}").respond(
+        200, json=factories.registry_person("registered_poor", valid_from="2020-01-01")
+    )
+    request = _eligibility_request(id_number, insurer={"display": f"医保局 {id_number}"})
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    assert response.status_code == 200, response.text
+    body = fhir_body(response, "CoverageEligibilityResponse")
+    assert id_number not in response.text
+    assert body["insurer"]["display"] == "医保局 " + id_number[:6] + "********" + id_number[-4:]
