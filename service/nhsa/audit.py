@@ -52,7 +52,7 @@ async def _preview(call: Call, encounter: Encounter3101, index: int) -> Settleme
         SettlementPreviewCreate,
         where,
         visit_id=encounter.mdtrt_id,
-        discharged_at=encounter.dscg_date or call.end_of_inf_day(),
+        discharged_at=encounter.dscg_date or call.default_discharge(),
         bill={
             "total": encounter.medfee_sumamt,
             "in_policy": encounter.medfee_sumamt - encounter.ownpay_amt,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -55,11 +55,13 @@ class Call:
         """The codes of the insured place's province (national when unknown)."""
         return mapping_for(province_of(county or self.envelope.insuplc_admdvs))
 
-    def end_of_inf_day(self) -> datetime:
-        """23:59:59 China time on the message's day: the discharge time when none is sent (the
-        policy reads only the date; a fixed time keeps a resent message the same request)."""
-        day: date = self.envelope.inf_time.astimezone(CHINA).date()
-        return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA)
+    def default_discharge(self) -> datetime:
+        """The discharge when the message sends none: the message's own time (`inf_time`). The
+        policy reads only the date, so this is the day the message was sent, as end-of-day was;
+        but unlike end-of-day it is never in the future, so a HIS can settle on the day of
+        discharge (the platform's 2304 has no discharge field). A resent message with the same
+        `inf_time` stays the same request."""
+        return self.envelope.inf_time.astimezone(CHINA)
 
 
 def parse(model: type[M], call: Call) -> M:

@@ -26,7 +26,7 @@ def _request(call: Call, data: Data2304) -> dict[str, Any]:
     out_of_policy = data.fulamt_ownpay_amt + data.overlmt_selfpay + data.preselfpay_amt
     return {
         "visit_id": data.mdtrt_id,
-        "discharged_at": extra.dscg_time or call.end_of_inf_day(),
+        "discharged_at": extra.dscg_time or call.default_discharge(),
         "bill": {
             "total": data.medfee_sumamt,
             "in_policy": data.inscp_scp_amt,

@@ -3,6 +3,8 @@ services check it, whichever interface called them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 import respx
@@ -10,9 +12,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
+from service.china_time import CHINA_TZ, day_start, today
 from service.settlements.models import Accumulator
 from tests import factories
-from tests.nhsa.conftest import failed, send, settlement_input
+from tests.nhsa.conftest import failed, ok, send, settlement_input
 
 
 @pytest.mark.parametrize("infno", ["2303", "2304"])
@@ -71,3 +74,50 @@ async def test_an_error_message_never_repeats_a_resident_id_number(
     assert body["infcode"] == -1
     assert id_number not in body["err_msg"]
     assert id_number[:6] + "********" + id_number[-4:] in body["err_msg"]
+
+
+def _now_in_china() -> str:
+    return datetime.now(UTC).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize("infno", ["2303", "2304"])
+async def test_a_bill_sent_on_the_day_of_discharge_without_a_discharge_time_settles(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession, infno: str
+) -> None:
+    """The platform's 2303/2304 carry no discharge: it defaults to the message's time, which
+    has come (23:59:59 of that day had not, and was refused as in the future)."""
+    admitted = day_start(today() - timedelta(days=4))
+    visit = await factories.make_admission(session, admitted_at=admitted)
+    await session.commit()
+    sent = _now_in_china()
+    payload = settlement_input(visit.visit_id, exp_content={})
+    output = ok(await send(client, hospital_headers, infno, payload, inf_time=sent))
+    assert output["setlinfo"]["mdtrt_id"] == visit.visit_id
+    await session.commit()  # SQLite: give the write lock back before the next request
+    if infno == "2304":
+        listed = await client.get(
+            f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+        )
+        [stored] = listed.json()
+        discharged = datetime.fromisoformat(stored["discharged_at"])
+        assert discharged == datetime.strptime(sent, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
+
+
+async def test_an_audit_sent_on_the_day_of_discharge_without_dscg_date_is_answered(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(
+        session, admitted_at=day_start(today() - timedelta(days=4))
+    )
+    await session.commit()
+    encounter = {
+        "mdtrt_id": visit.visit_id,
+        "medins_id": factories.COUNTY_HOSPITAL,
+        "medfee_sumamt": "1000.00",
+        "ownpay_amt": "0.00",
+        "fsi_order_dtos": [{"rx_id": "R1", "hilist_code": "X"}],
+    }
+    patient = {"patn_id": "P1", "curr_mdtrt_id": visit.visit_id, "fsi_encounter_dtos": [encounter]}
+    payload = {"data": {"patient_dtos": [patient], "trig_scen": "5"}}
+    body = await send(client, hospital_headers, "3101", payload, inf_time=_now_in_china())
+    assert ok(body)["result"] is not None
