@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -12,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.admissions.service import AdmissionContext
 from service.auth import Principal
 from service.china_time import CHINA_TZ as CHINA
-from service.errors import FieldProblem
+from service.errors import FieldProblem, ServiceError
 from service.nhsa.envelope import Envelope
 from service.nhsa.errors import InvalidInput, UnsupportedValue
 from service.nhsa.inputs import Credential
@@ -85,6 +87,24 @@ def build(model: type[M], where: str, /, **values: object) -> M:
         raise InvalidInput(
             f"{len(errors)} field(s) failed validation: {names}", errors=errors
         ) from None
+
+
+@contextmanager
+def fields_named(names: dict[str, str]) -> Iterator[None]:
+    """The service's field names in what it raises, as this message names them, where the
+    router's table per transaction cannot (an index of the message, a defaulted field)."""
+    try:
+        yield
+    except ServiceError as exc:
+        exc.errors = [p.model_copy(update={"field": _renamed(p.field, names)}) for p in exc.errors]
+        raise
+
+
+def _renamed(field: str, names: dict[str, str]) -> str:
+    for ours, theirs in names.items():
+        if field == ours or field.startswith(ours + "."):
+            return theirs + field[len(ours) :]
+    return field
 
 
 def resident_id(credential: Credential, node: str) -> str:
