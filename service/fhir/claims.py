@@ -77,7 +77,14 @@ def _discharged_at(claim: Claim) -> datetime:
     if isinstance(end, datetime):
         return end if end.tzinfo else end.replace(tzinfo=CHINA)
     if isinstance(end, date):
-        # A date only: the policy reads the date, and a fixed time keeps a retry the same.
+        # A date only: the policy reads the date. The Claim's `created` when it is on that day:
+        # 23:59:59 had not come yet on the day of discharge, and was refused as in the future
+        # (ADR 0015). Either is fixed by the Claim, so a retry stays the same request.
+        created = claim.created
+        if isinstance(created, datetime):
+            created = created if created.tzinfo else created.replace(tzinfo=CHINA)
+            if created.astimezone(CHINA).date() == end:
+                return created
         return datetime.combine(end, time(23, 59, 59), tzinfo=CHINA)
     raise UnsupportedContent("billablePeriod.end is not a date", field="Claim.billablePeriod.end")
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from service.admissions.errors import AdmissionNotFound
 from service.admissions.lifecycle import reverse_admission
 from service.admissions.responses import admission_detail
 from service.admissions.schemas import AdmissionCreate
 from service.admissions.service import admit
+from service.errors import FieldProblem
 from service.nhsa.call import Call, build, parse, resident_id
 from service.nhsa.envelope import platform_time
 from service.nhsa.errors import InvalidInput, UnsupportedValue
@@ -75,13 +77,20 @@ async def admit_visit(call: Call) -> dict[str, Any]:
 
 async def cancel_visit(call: Call) -> dict[str, Any]:
     data = parse(Input2404, call).data
-    admission = await reverse_admission(
-        call.uow,
-        hospital_code=call.hospital_code,
-        actor=call.actor,
-        visit_id=data.mdtrt_id,
-        reason=f"2404 入院办理撤销 (msgid {call.envelope.msgid})",
-    )
+    try:
+        admission = await reverse_admission(
+            call.uow,
+            hospital_code=call.hospital_code,
+            actor=call.actor,
+            visit_id=data.mdtrt_id,
+            reason=f"2404 入院办理撤销 (msgid {call.envelope.msgid})",
+        )
+    except AdmissionNotFound as exc:
+        # the service names no field (the JSON API has the visit in the path)
+        if not exc.errors:
+            named = FieldProblem(field="input.data.mdtrt_id", message=exc.detail, code=exc.code)
+            exc.errors = [named]
+        raise
     detail = admission_detail(admission)
     return {
         "result": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.nhsa.call import Call, build, parse
+from service.nhsa.call import Call, build, fields_named, parse
 from service.nhsa.errors import InvalidInput
 from service.nhsa.inputs import Encounter3101, Input3101, Patient3101
 from service.settlements.schemas import FindingPublic, SettlementPreviewCreate, SettlementPublic
@@ -16,8 +16,8 @@ async def audit(call: Call) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     previews = []
     for index, patient in enumerate(data.patient_dtos):
-        encounter = _current(patient, index)
-        previewed = await _preview(call, encounter, index)
+        at, encounter = _current(patient, index)
+        previewed = await _preview(call, encounter, f"input.data.patient_dtos.{index}.{at}")
         previews.append(previewed)
         results.extend(_results(call, patient, previewed))
     return {
@@ -34,32 +34,39 @@ async def audit(call: Call) -> dict[str, Any]:
     }
 
 
-def _current(patient: Patient3101, index: int) -> Encounter3101:
-    for encounter in patient.fsi_encounter_dtos:
+def _current(patient: Patient3101, index: int) -> tuple[str, Encounter3101]:
+    """The current encounter, and where it is in the patient's node."""
+    for at, encounter in enumerate(patient.fsi_encounter_dtos):
         if encounter.mdtrt_id == patient.curr_mdtrt_id:
-            return encounter
+            return f"fsi_encounter_dtos.{at}", encounter
     raise InvalidInput(
         f"no encounter {patient.curr_mdtrt_id} (curr_mdtrt_id) among fsi_encounter_dtos",
         field=f"input.data.patient_dtos.{index}.curr_mdtrt_id",
     )
 
 
-async def _preview(call: Call, encounter: Encounter3101, index: int) -> SettlementPublic:
-    where = f"input.data.patient_dtos.{index}.fsi_encounter_dtos"
+async def _preview(call: Call, encounter: Encounter3101, where: str) -> SettlementPublic:
     if encounter.ownpay_amt > encounter.medfee_sumamt:
         raise InvalidInput("ownpay_amt is more than medfee_sumamt", field=f"{where}.ownpay_amt")
     body = build(
         SettlementPreviewCreate,
         where,
         visit_id=encounter.mdtrt_id,
-        discharged_at=encounter.dscg_date or call.end_of_inf_day(),
+        discharged_at=encounter.dscg_date or call.default_discharge(),
         bill={
             "total": encounter.medfee_sumamt,
             "in_policy": encounter.medfee_sumamt - encounter.ownpay_amt,
             "out_of_policy": encounter.ownpay_amt,
         },
     )
-    return await call.desk.preview(call.uow, body)
+    names = {
+        "visit_id": f"{where}.mdtrt_id",
+        # a default names the field it came from, not one the caller never sent
+        "discharged_at": f"{where}.dscg_date" if encounter.dscg_date else "inf_time",
+        "bill": f"{where}.medfee_sumamt",
+    }
+    with fields_named(names):
+        return await call.desk.preview(call.uow, body)
 
 
 def _results(call: Call, patient: Patient3101, previewed: SettlementPublic) -> list[dict[str, Any]]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -12,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.admissions.service import AdmissionContext
 from service.auth import Principal
 from service.china_time import CHINA_TZ as CHINA
-from service.errors import FieldProblem
+from service.errors import FieldProblem, ServiceError
 from service.nhsa.envelope import Envelope
 from service.nhsa.errors import InvalidInput, UnsupportedValue
 from service.nhsa.inputs import Credential
@@ -55,11 +57,13 @@ class Call:
         """The codes of the insured place's province (national when unknown)."""
         return mapping_for(province_of(county or self.envelope.insuplc_admdvs))
 
-    def end_of_inf_day(self) -> datetime:
-        """23:59:59 China time on the message's day: the discharge time when none is sent (the
-        policy reads only the date; a fixed time keeps a resent message the same request)."""
-        day: date = self.envelope.inf_time.astimezone(CHINA).date()
-        return datetime.combine(day, time(23, 59, 59), tzinfo=CHINA)
+    def default_discharge(self) -> datetime:
+        """The discharge when the message sends none: the message's own time (`inf_time`). The
+        policy reads only the date, so this is the day the message was sent, as end-of-day was;
+        but unlike end-of-day it is never in the future, so a HIS can settle on the day of
+        discharge (the platform's 2304 has no discharge field). A resent message with the same
+        `inf_time` stays the same request."""
+        return self.envelope.inf_time.astimezone(CHINA)
 
 
 def parse(model: type[M], call: Call) -> M:
@@ -83,6 +87,24 @@ def build(model: type[M], where: str, /, **values: object) -> M:
         raise InvalidInput(
             f"{len(errors)} field(s) failed validation: {names}", errors=errors
         ) from None
+
+
+@contextmanager
+def fields_named(names: dict[str, str]) -> Iterator[None]:
+    """The service's field names in what it raises, as this message names them, where the
+    router's table per transaction cannot (an index of the message, a defaulted field)."""
+    try:
+        yield
+    except ServiceError as exc:
+        exc.errors = [p.model_copy(update={"field": _renamed(p.field, names)}) for p in exc.errors]
+        raise
+
+
+def _renamed(field: str, names: dict[str, str]) -> str:
+    for ours, theirs in names.items():
+        if field == ours or field.startswith(ours + "."):
+            return theirs + field[len(ours) :]
+    return field
 
 
 def resident_id(credential: Credential, node: str) -> str:

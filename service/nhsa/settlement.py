@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.base import row_id
-from service.nhsa.call import Call, build, parse
+from service.nhsa.call import Call, build, fields_named, parse
 from service.nhsa.inputs import Data2304, Input2304, Input2305
 from service.nhsa.setlinfo import extension, setldetail, setlinfo
 from service.settlements import service as settlements
@@ -26,7 +26,7 @@ def _request(call: Call, data: Data2304) -> dict[str, Any]:
     out_of_policy = data.fulamt_ownpay_amt + data.overlmt_selfpay + data.preselfpay_amt
     return {
         "visit_id": data.mdtrt_id,
-        "discharged_at": extra.dscg_time or call.end_of_inf_day(),
+        "discharged_at": extra.dscg_time or call.default_discharge(),
         "bill": {
             "total": data.medfee_sumamt,
             "in_policy": data.inscp_scp_amt,
@@ -43,6 +43,12 @@ def _request(call: Call, data: Data2304) -> dict[str, Any]:
         # 中途结算: a stage of a long stay; dscg_time is then the end of the stage (ADR 0018)
         "mid_settlement": data.mid_setl_flag == "1",
     }
+
+
+def _defaulted(data: Data2304) -> dict[str, str]:
+    """A problem with the discharge names `inf_time` when that is where it came from: not
+    `exp_content.dscg_time`, which the caller never sent."""
+    return {} if data.exp_content.dscg_time else {"discharged_at": "inf_time"}
 
 
 def _output(
@@ -67,7 +73,8 @@ def _output(
 async def pre_settle(call: Call) -> dict[str, Any]:
     data = parse(Input2304, call).data
     body = build(SettlementPreviewCreate, "input.data", **_request(call, data))
-    previewed = await call.desk.preview(call.uow, body)
+    with fields_named(_defaulted(data)):
+        previewed = await call.desk.preview(call.uow, body)
     return _output(call, previewed, psn_no=data.psn_no, medins_setl_id=None)
 
 
@@ -75,7 +82,8 @@ async def settle(call: Call) -> dict[str, Any]:
     data = parse(Input2304, call).data
     key = data.medins_setl_id or call.envelope.msgid
     body = build(SettlementCreate, "input.data", **_request(call, data), his_settlement_id=key)
-    outcome = await call.desk.settle(call.uow, body)
+    with fields_named(_defaulted(data)):
+        outcome = await call.desk.settle(call.uow, body)
     return _output(
         call,
         outcome.settlement,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.china_time import CHINA_TZ, day_start, today
 from service.fhir import systems
 from service.settlements.models import Accumulator
 from tests import factories
@@ -74,3 +77,25 @@ async def test_eligibility_outside_the_plausible_window_is_refused(
     response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
     issue = outcome(response, 422, "implausible_date")
     assert issue["expression"] == ["CoverageEligibilityRequest.servicedDate"]
+
+
+async def test_a_claim_discharged_today_as_a_date_alone_settles_at_its_created_time(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    """A date alone once meant 23:59:59 that day, which had not come on the day of discharge."""
+    day = today()
+    admitted = day_start(day - timedelta(days=4))
+    visit = await factories.make_admission(session, admitted_at=admitted)
+    await session.commit()
+    created = datetime.now(UTC).astimezone(CHINA_TZ).replace(microsecond=0)
+    resource = claim(visit.visit_id, identifier="HIS-TODAY", discharged=day.isoformat())
+    resource["billablePeriod"]["start"] = admitted.isoformat()
+    resource["created"] = created.isoformat()
+    response = await post(client, hospital_headers, "Claim", resource)
+    assert response.status_code == 201, response.text
+    await session.commit()  # SQLite: give the write lock back before the next request
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    [stored] = listed.json()
+    assert datetime.fromisoformat(stored["discharged_at"]) == created

@@ -3,6 +3,9 @@ services check it, whichever interface called them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import httpx
 import pytest
 import respx
@@ -10,9 +13,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
+from service.china_time import CHINA_TZ, day_start, today
 from service.settlements.models import Accumulator
 from tests import factories
-from tests.nhsa.conftest import failed, send, settlement_input
+from tests.nhsa.conftest import failed, ok, send, settlement_input
 
 
 @pytest.mark.parametrize("infno", ["2303", "2304"])
@@ -71,3 +75,107 @@ async def test_an_error_message_never_repeats_a_resident_id_number(
     assert body["infcode"] == -1
     assert id_number not in body["err_msg"]
     assert id_number[:6] + "********" + id_number[-4:] in body["err_msg"]
+
+
+def _now_in_china() -> str:
+    return datetime.now(UTC).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize("infno", ["2303", "2304"])
+async def test_a_bill_sent_on_the_day_of_discharge_without_a_discharge_time_settles(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession, infno: str
+) -> None:
+    """The platform's 2303/2304 carry no discharge: it defaults to the message's time, which
+    has come (23:59:59 of that day had not, and was refused as in the future)."""
+    admitted = day_start(today() - timedelta(days=4))
+    visit = await factories.make_admission(session, admitted_at=admitted)
+    await session.commit()
+    sent = _now_in_china()
+    payload = settlement_input(visit.visit_id, exp_content={})
+    output = ok(await send(client, hospital_headers, infno, payload, inf_time=sent))
+    assert output["setlinfo"]["mdtrt_id"] == visit.visit_id
+    await session.commit()  # SQLite: give the write lock back before the next request
+    if infno == "2304":
+        listed = await client.get(
+            f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+        )
+        [stored] = listed.json()
+        discharged = datetime.fromisoformat(stored["discharged_at"])
+        assert discharged == datetime.strptime(sent, "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA_TZ)
+
+
+async def test_an_audit_sent_on_the_day_of_discharge_without_dscg_date_is_answered(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(
+        session, admitted_at=day_start(today() - timedelta(days=4))
+    )
+    await session.commit()
+    encounter = {
+        "mdtrt_id": visit.visit_id,
+        "medins_id": factories.COUNTY_HOSPITAL,
+        "medfee_sumamt": "1000.00",
+        "ownpay_amt": "0.00",
+        "fsi_order_dtos": [{"rx_id": "R1", "hilist_code": "X"}],
+    }
+    patient = {"patn_id": "P1", "curr_mdtrt_id": visit.visit_id, "fsi_encounter_dtos": [encounter]}
+    payload = {"data": {"patient_dtos": [patient], "trig_scen": "5"}}
+    body = await send(client, hospital_headers, "3101", payload, inf_time=_now_in_china())
+    assert ok(body)["result"] is not None
+
+
+def _audit_input(visit_id: str, **encounter: Any) -> dict[str, Any]:
+    """3101 with the current encounter second among fsi_encounter_dtos (index 1)."""
+    current = {
+        "mdtrt_id": visit_id,
+        "medins_id": factories.COUNTY_HOSPITAL,
+        "medfee_sumamt": "1000.00",
+        "ownpay_amt": "0.00",
+        **encounter,
+    }
+    earlier = {**current, "mdtrt_id": "EARLIER"}
+    patient = {"patn_id": "P1", "curr_mdtrt_id": visit_id, "fsi_encounter_dtos": [earlier, current]}
+    return {"data": {"patient_dtos": [patient], "trig_scen": "5"}}
+
+
+async def test_3101_names_the_dscg_date_of_the_current_encounter_before_its_admission(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)  # admitted 2024-03-01
+    await session.commit()
+    payload = _audit_input(visit.visit_id, dscg_date="2024-02-20 10:00:00")
+    message = failed(
+        await send(client, hospital_headers, "3101", payload), "discharge_before_admission"
+    )
+    assert message.endswith("(field: input.data.patient_dtos.0.fsi_encounter_dtos.1.dscg_date)")
+
+
+async def test_3101_names_the_ownpay_amt_of_the_current_encounter_with_its_index(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    await session.commit()
+    payload = _audit_input(visit.visit_id, ownpay_amt="2000.00", dscg_date="2024-03-10 10:00:00")
+    message = failed(await send(client, hospital_headers, "3101", payload), "nhsa_invalid_input")
+    assert message.endswith("(field: input.data.patient_dtos.0.fsi_encounter_dtos.1.ownpay_amt)")
+
+
+@pytest.mark.parametrize("infno", ["2303", "2304"])
+async def test_a_defaulted_discharge_before_the_admission_names_inf_time(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession, infno: str
+) -> None:
+    """Not exp_content.dscg_time, which the caller never sent."""
+    visit = await factories.make_admission(session)  # admitted 2024-03-01
+    await session.commit()
+    payload = settlement_input(visit.visit_id, exp_content={})
+    body = await send(client, hospital_headers, infno, payload, inf_time="2024-02-20 10:00:00")
+    assert body["infcode"] == -1
+    assert body["err_msg"].endswith("(field: inf_time)"), body["err_msg"]
+
+
+async def test_2404_of_an_unknown_visit_names_mdtrt_id(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    body = await send(client, hospital_headers, "2404", {"data": {"mdtrt_id": "NO-SUCH-VISIT"}})
+    assert body["infcode"] == -1
+    assert body["err_msg"].endswith("(field: input.data.mdtrt_id)"), body["err_msg"]
