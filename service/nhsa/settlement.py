@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from service.base import row_id
+from service.china_time import CHINA_TZ as CHINA
 from service.nhsa.call import Call, build, fields_named, parse
 from service.nhsa.inputs import Data2304, Input2304, Input2305
 from service.nhsa.setlinfo import extension, setldetail, setlinfo
@@ -78,10 +80,27 @@ async def pre_settle(call: Call) -> dict[str, Any]:
     return _output(call, previewed, psn_no=data.psn_no, medins_setl_id=None)
 
 
+async def _first_discharge(call: Call, data: Data2304, key: str) -> datetime | None:
+    """The discharge the first message of this settlement was settled with, when the message
+    sends none: a resend whose `inf_time` moved (a HIS that stamps each send) is then the same
+    request and replays, as it did when the default was a fixed time of the day."""
+    if data.exp_content.dscg_time is not None:
+        return None
+    earlier = await call.uow.settlements.list_for_visit(
+        visit_id=data.mdtrt_id, hospital_code=call.hospital_code, principal=call.principal, limit=50
+    )
+    for settlement, _ in earlier:
+        if settlement.his_settlement_id == key:
+            return settlement.discharged_at.astimezone(CHINA)  # stored as aware UTC
+    return None
+
+
 async def settle(call: Call) -> dict[str, Any]:
     data = parse(Input2304, call).data
     key = data.medins_setl_id or call.envelope.msgid
-    body = build(SettlementCreate, "input.data", **_request(call, data), his_settlement_id=key)
+    request = _request(call, data)
+    request["discharged_at"] = await _first_discharge(call, data, key) or request["discharged_at"]
+    body = build(SettlementCreate, "input.data", **request, his_settlement_id=key)
     with fields_named(_defaulted(data)):
         outcome = await call.desk.settle(call.uow, body)
     return _output(

@@ -179,3 +179,32 @@ async def test_2404_of_an_unknown_visit_names_mdtrt_id(
     body = await send(client, hospital_headers, "2404", {"data": {"mdtrt_id": "NO-SUCH-VISIT"}})
     assert body["infcode"] == -1
     assert body["err_msg"].endswith("(field: input.data.mdtrt_id)"), body["err_msg"]
+
+
+async def test_a_resent_settlement_whose_inf_time_moved_replays_with_its_first_discharge(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    """Without a discharge sent, the first message's time is the discharge; a resend stamped
+    later the same day (its answer was lost) is the same request, not a conflict."""
+    visit = await factories.make_admission(
+        session, admitted_at=day_start(today() - timedelta(days=4))
+    )
+    await session.commit()
+    first_sent = datetime.now(UTC).astimezone(CHINA_TZ) - timedelta(minutes=10)
+    payload = settlement_input(visit.visit_id, exp_content={}, medins_setl_id="JS-RESENT")
+
+    first = ok(
+        await send(
+            client,
+            hospital_headers,
+            "2304",
+            payload,
+            inf_time=first_sent.strftime("%Y-%m-%d %H:%M:%S"),
+        )
+    )
+    await session.commit()  # SQLite: give the write lock back before the next request
+    resent = await send(client, hospital_headers, "2304", payload, inf_time=_now_in_china())
+
+    again = ok(resent)
+    assert again["setlinfo"]["setl_id"] == first["setlinfo"]["setl_id"]
+    assert again["settlecheck"]["replayed"] is True
