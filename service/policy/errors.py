@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from service.policy.money import fen_to_yuan
+
 __all__ = [
     "EngineInputError",
     "ExternalAmountMissing",
@@ -71,6 +73,8 @@ class ExternalAmountOutOfRange(EngineInputError):
 
     def __init__(self, layer: str, amount_fen: int, base_fen: int) -> None:
         self.layer = layer
+        # In yuan, as the caller wrote it (the engine counts in fen).
         super().__init__(
-            f"given amount {amount_fen} for {layer!r} is outside 0..{base_fen} (its base)"
+            f"given amount {fen_to_yuan(amount_fen)} for {layer!r} is outside "
+            f"0.00..{fen_to_yuan(base_fen)} (its base)"
         )

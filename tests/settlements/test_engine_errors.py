@@ -43,6 +43,7 @@ async def test_an_engine_input_error_is_a_422(
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_external_amounts"
     assert response.json()["errors"][0]["field"] == "external_amounts.basic_insurance"
+    assert "given amount 10.00 for 'basic_insurance' is outside 0.00..5.00" in response.text
 
 
 async def test_any_other_engine_error_is_a_500_not_the_callers_fault(
