@@ -148,7 +148,8 @@ async def put_hospital(
         "county_code": county_code.strip(),
         "level": level,
         "tier": tier,
-        "designated": "true" if designated == "yes" else "false",
+        # The checkbox sends "yes" or nothing; anything else is refused by the row's bool.
+        "designated": {"yes": "true", "": "false"}.get(designated, designated),
     }
     try:
         row = parse_form(HospitalRow, form, what="the hospital")

@@ -171,6 +171,7 @@ async def test_an_admin_registers_and_changes_a_hospital_on_the_directory_page(
         ({"county_code": "990100"}, 422, "county_code"),  # a prefecture, not a county
         ({"county_code": "990199"}, 404, "county_code"),  # not registered
         ({"level": "quaternary"}, 422, "level"),
+        ({"designated": "maybe"}, 422, "designated"),  # a checkbox sends "yes" or nothing
     ],
 )
 async def test_a_bad_hospital_on_the_directory_page_is_refused_in_words_and_stores_nothing(
