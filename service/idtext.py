@@ -118,6 +118,7 @@ def _mask(value: str) -> str:
 NoResidentId = AfterValidator(_refuse)
 """For identifiers: `Annotated[str, Field(...), NoResidentId]` refuses a value holding one."""
 
+
 def _plain_line(value: str) -> str:
     if _CONTROL.search(value) or "\n" in value or "\r" in value or "\t" in value:
         raise PydanticCustomError(
