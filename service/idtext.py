@@ -119,17 +119,26 @@ NoResidentId = AfterValidator(_refuse)
 """For identifiers: `Annotated[str, Field(...), NoResidentId]` refuses a value holding one."""
 
 
+# One line of plain text also has no line break (a CSV export's row would split) and no
+# invisible format character (a right-to-left override or a zero-width space can make one
+# name read as another in the console).
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
 def _plain_line(value: str) -> str:
-    if _CONTROL.search(value) or "\n" in value or "\r" in value or "\t" in value:
+    if _NOT_ONE_LINE.search(value):
         raise PydanticCustomError(
-            "control_character", "holds a control character or a line break; write one line"
+            "not_one_line",
+            "holds a control character, a line break or an invisible format character; "
+            "write one line of plain text",
         )
+    if not value.strip():
+        raise PydanticCustomError("blank", "is blank")
     return value
 
 
 PlainLine = AfterValidator(_plain_line)
-"""For one-line text that is neither an identifier nor prose (a patient's name): refuses
-control characters and line breaks."""
+"""For a name (a patient's, a region's, a hospital's): one line of visible text."""
 
 MaskResidentIds = AfterValidator(_mask)
 """For prose: `Annotated[str, Field(...), MaskResidentIds]` stores it masked, and refuses

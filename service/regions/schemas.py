@@ -7,12 +7,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from service.clearing.schemas import CODE
-from service.idtext import NoResidentId
+from service.idtext import NoResidentId, PlainLine
 from service.schemas import REGION_CODE, InputModel
-
-PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-"""A name: no control characters (a NUL cannot be stored by PostgreSQL, a line break would
-split a CSV export's row)."""
 
 RegionLevel = Literal["province", "prefecture", "county"]
 HospitalLevel = Literal["primary", "secondary", "tertiary"]
@@ -20,11 +16,11 @@ HospitalTier = Literal["township", "county", "city", "province"]
 
 
 def _name(max_length: int) -> Any:
-    return Field(min_length=1, max_length=max_length, pattern=PRINTABLE)
+    return Field(min_length=1, max_length=max_length)
 
 
 class RegionCreate(InputModel):
-    name: Annotated[str, _name(64), NoResidentId]
+    name: Annotated[str, _name(64), PlainLine, NoResidentId]
     level: RegionLevel
     parent_code: str | None = Field(
         default=None,
@@ -42,7 +38,7 @@ class RegionPublic(BaseModel):
 
 
 class HospitalCreate(InputModel):
-    name: Annotated[str, _name(128), NoResidentId]
+    name: Annotated[str, _name(128), PlainLine, NoResidentId]
     county_code: str = Field(pattern=REGION_CODE, description="a registered county-level region")
     level: HospitalLevel = Field(description="一级/二级/三级")
     tier: HospitalTier = Field(description="township/county/city/province hospital")

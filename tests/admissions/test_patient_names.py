@@ -9,7 +9,9 @@ import pytest
 from tests import factories
 
 
-@pytest.mark.parametrize("name", ["王\x00明", "王\n明", "王\t明", "\x1b[31m王"])
+@pytest.mark.parametrize(
+    "name", ["王\x00明", "王\n明", "王\t明", "\x1b[31m王", "王\u202e明", "王\u200b明"]
+)
 async def test_a_name_with_a_control_character_or_line_break_is_refused(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], name: str
 ) -> None:
@@ -19,5 +21,16 @@ async def test_a_name_with_a_control_character_or_line_break_is_refused(
 
     assert answer.status_code == 422, answer.text
     assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [
-        ("body.name", "control_character")
+        ("body.name", "not_one_line")
     ]
+
+
+async def test_a_blank_name_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    answer = await client.post(
+        "/v1/admissions", json=factories.admission_request(name="  "), headers=hospital_headers
+    )
+
+    assert answer.status_code == 422, answer.text
+    assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("body.name", "blank")]

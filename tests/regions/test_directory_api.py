@@ -78,6 +78,9 @@ async def test_a_county_registers_its_regions_parent_first(
         ("98010", {}, "validation_error", "path.region_code"),
         ("98010a", {}, "validation_error", "path.region_code"),
         ("9801022", {}, "validation_error", "path.region_code"),
+        (NEW_COUNTY, {"name": "  "}, "validation_error", "body.name"),
+        (NEW_COUNTY, {"name": "演示\u202e县"}, "validation_error", "body.name"),
+        (NEW_COUNTY, {"name": "演示\n县"}, "validation_error", "body.name"),
     ],
 )
 async def test_a_region_must_fit_its_code(
