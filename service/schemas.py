@@ -18,3 +18,7 @@ REGION_CODE = r"^[0-9]{6}$"
 REGION_PREFIX = r"^[0-9]{2,6}$"
 """A region code or its prefix (province 2 digits, city 4, county 6): every filter by region
 takes only digits, so a `%` or `_` never reaches a LIKE."""
+
+CODE = r"^[A-Za-z0-9_-]+$"
+"""A hospital's, fund's or rule's code: ASCII letters, digits, `_` and `-` (nothing a path, a
+LIKE or a CSV cell would read as syntax)."""

@@ -9,9 +9,8 @@ from pydantic import BaseModel, Field
 
 from service.idtext import Identifier
 from service.money import Amount
-from service.schemas import REGION_PREFIX, InputModel
+from service.schemas import CODE, REGION_PREFIX, InputModel
 
-CODE = r"^[A-Za-z0-9_-]+$"
 PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 

@@ -6,9 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from service.clearing.schemas import CODE
 from service.idtext import NoResidentId, PlainLine
-from service.schemas import REGION_CODE, InputModel
+from service.schemas import CODE, REGION_CODE, InputModel
 
 RegionLevel = Literal["province", "prefecture", "county"]
 HospitalLevel = Literal["primary", "secondary", "tertiary"]

@@ -17,7 +17,6 @@ from service.auth.deps import (
 )
 from service.clearing import export, payments, service
 from service.clearing.schemas import (
-    CODE,
     PERIOD,
     ClearingPaymentCreate,
     ClearingPaymentPublic,
@@ -32,6 +31,7 @@ from service.errors import problem_responses
 from service.routers.params import CodeFilter, RowId, capped_limit
 from service.routers.replays import answer_replayed
 from service.routers.routes import read, recording
+from service.schemas import CODE
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/clearing", tags=["clearing"])

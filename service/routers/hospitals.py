@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from service.auth.deps import AdminDep, PrincipalDep
-from service.clearing.schemas import CODE
 from service.errors import problem_responses
 from service.regions import service
 from service.regions.schemas import HospitalCreate, HospitalPublic
 from service.routers.params import RegionPrefixQuery
 from service.routers.replays import answer_put
 from service.routers.routes import recording
+from service.schemas import CODE
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/hospitals", tags=["directory"])

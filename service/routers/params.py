@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query
 
 from service.base import MAX_ROW_ID
-from service.clearing.schemas import CODE
 from service.deps import SettingsDep
-from service.schemas import REGION_PREFIX
+from service.schemas import CODE, REGION_PREFIX
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 """A stored row's id in the path (a positive BIGINT): a larger number is a 422, not a 500."""

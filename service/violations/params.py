@@ -11,11 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service.admissions.schemas import VisitId
 from service.dates import FILTER_FIRST_DAY, FILTER_LAST_DAY, FilterDay, ordered_period
 from service.errors import FieldProblem, Unprocessable
-from service.schemas import REGION_PREFIX
+from service.schemas import CODE, REGION_PREFIX
 from service.violations.schemas import StatusName
 from service.violations.scope import ViolationFilter
 
-CODE = r"^[A-Za-z0-9_-]+$"
 DAYS = f"{FILTER_FIRST_DAY.isoformat()} to {FILTER_LAST_DAY.isoformat()}"
 
 
