@@ -381,13 +381,8 @@ async def remind(
 
 def distinct_reminders(reminders: Sequence[Reminder]) -> set[tuple[str, datetime]]:
     """The reminders that count: one per channel and instant (a copy stored before replays
-    were recognised counts once)."""
-    return {(r.channel, _utc(r.sent_at)) for r in reminders}
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive UTC; PostgreSQL an aware instant.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    were recognised counts once). `sent_at` reads back as aware UTC (`UTCDateTime`)."""
+    return {(r.channel, r.sent_at) for r in reminders}
 
 
 async def overdue_list(
