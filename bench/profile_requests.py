@@ -274,7 +274,7 @@ async def main() -> None:
     SQLModel.metadata.create_all(sync)
     sync.dispose()
 
-    settings = f.make_settings(url, auth_cache_seconds=60, redis_url=None)
+    settings = f.make_settings(url, auth_cache_seconds=60, redis_url=None, rate_limit_per_minute=0)
     app = create_app(settings)
     per_path = 2 * args.n + 40
     async with app.router.lifespan_context(app):
