@@ -34,15 +34,12 @@ class SettlementFacts:
     """What clearing reads of a stored settlement (and its reversal, if any)."""
 
     settlement_id: int
-    hospital_code: str
     visit_id: str
     his_settlement_id: str
     person_masked: str
     pool: str
     created_at: datetime
     total_fen: int
-    funds_total_fen: int
-    patient_pays_fen: int
     result: Mapping[str, Any]
     reversal_id: int | None = None
     reversed_at: datetime | None = None

@@ -53,15 +53,12 @@ def _facts(
     assert row.id is not None
     return SettlementFacts(
         settlement_id=row.id,
-        hospital_code=row.hospital_code,
         visit_id=row.visit_id,
         his_settlement_id=row.his_settlement_id,
         person_masked=row.person_masked,
         pool=row.pool,
         created_at=row.created_at,
         total_fen=row.total_fen,
-        funds_total_fen=row.funds_total_fen,
-        patient_pays_fen=row.patient_pays_fen,
         result=row.result,
         reversal_id=reversal_id,
         reversed_at=reversed_at,
