@@ -7,6 +7,8 @@ A document is bounded before anything is built from it (ADR 0016): its length, i
 depth, its aliases, and its nodes counted as built, every alias expanded. An alias bomb
 ("billion laughs") composes to a few dozen shared nodes and expands to billions; it stops here
 at ``LIMITS.nodes`` built nodes, in a few megabytes. The shipped policies use a few hundred nodes.
+The nesting is bounded as built too, aliases expanded, and an alias inside the node it names
+(``a: &a [*a]``, endless) is refused.
 """
 
 from __future__ import annotations
@@ -163,15 +165,39 @@ class _Builder:
         self.source = source
         self.limits = limits
         self.built = 0
+        # The collections being built, innermost last. The composer bounds the text's nesting,
+        # but an alias nests what it names wherever it stands: one inside the node it names
+        # (`a: &a [*a]`) is infinitely deep, and aliases of deep nodes nest each other deeper
+        # than the text; either would end in Python's RecursionError.
+        self.open: list[yaml.Node] = []
 
     def build(self, node: yaml.Node) -> Any:
         self.built += 1
+        line = node.start_mark.line + 1
         if self.built > self.limits.nodes:
             raise DocumentTooComplex(
-                "nodes",
-                f"more than {self.limits.nodes} nodes, aliases expanded (nodes)",
-                node.start_mark.line + 1,
+                "nodes", f"more than {self.limits.nodes} nodes, aliases expanded (nodes)", line
             )
+        if isinstance(node, yaml.CollectionNode):
+            if any(node is outer for outer in self.open):
+                raise DocumentTooComplex(
+                    "aliases", "an alias (*name) inside the node it names: endless (aliases)", line
+                )
+            if len(self.open) >= self.limits.depth:
+                raise DocumentTooComplex(
+                    "depth",
+                    f"nested deeper than {self.limits.depth} levels, aliases expanded (depth)",
+                    line,
+                )
+            self.open.append(node)
+            try:
+                return self._collection(node)
+            finally:
+                self.open.pop()
+        assert isinstance(node, yaml.ScalarNode)
+        return _scalar(node)
+
+    def _collection(self, node: yaml.CollectionNode) -> LDict | LList:
         if isinstance(node, yaml.MappingNode):
             out = LDict()
             out.line = (self.source, node.start_mark.line + 1)
@@ -187,8 +213,7 @@ class _Builder:
                 seq.append(self.build(item))
                 seq.lines.append((self.source, item.start_mark.line + 1))
             return seq
-        assert isinstance(node, yaml.ScalarNode)
-        return _scalar(node)
+        raise AssertionError(f"a collection node is a mapping or a sequence, not {node!r}")
 
 
 def load_yaml(text: str, source: str = "<string>", *, limits: Limits = LIMITS) -> Any:

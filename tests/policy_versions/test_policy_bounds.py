@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import tracemalloc
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,15 +24,37 @@ def billion_laughs(levels: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
+def aliases_nesting_aliases(links: int = 60, each: int = 30) -> str:
+    """Each anchor nests the one before it `each` levels down: the text is 31 deep, the
+    document as built 1,800 (and only ~1,800 nodes, inside the node bound)."""
+    lines = ["d0: &d0 " + "[" * each + "1" + "]" * each]
+    for i in range(1, links):
+        lines.append(f"d{i}: &d{i} " + "[" * each + f"*d{i - 1}" + "]" * each)
+    lines.append(f"region: *d{links - 1}")
+    return "\n".join(lines) + "\n"
+
+
 NESTED = "region: " + "[" * 2000 + "]" * 2000 + "\n"  # twice Python's recursion limit
 FLOOD = "region: [" + ", ".join(["1"] * 20_000) + "]\n"
+HOSTILE = [
+    (billion_laughs(), "nodes"),
+    (NESTED, "depth"),
+    (FLOOD, "nodes"),
+    ("a: &a [*a]\n", "aliases"),  # an alias inside the node it names: endless
+    ("a: &a {k: *a}\n", "aliases"),
+    (aliases_nesting_aliases(), "depth"),
+]
+HOSTILE_IDS = [
+    "alias bomb",
+    "deep nesting",
+    "node flood",
+    "recursive list",
+    "recursive mapping",
+    "aliases nesting aliases",
+]
 
 
-@pytest.mark.parametrize(
-    ("text", "limit"),
-    [(billion_laughs(), "nodes"), (NESTED, "depth"), (FLOOD, "nodes")],
-    ids=["alias bomb", "deep nesting", "node flood"],
-)
+@pytest.mark.parametrize(("text", "limit"), HOSTILE, ids=HOSTILE_IDS)
 async def test_a_hostile_document_gets_a_quick_422_in_little_memory(
     client: httpx.AsyncClient, admin_headers: dict[str, str], text: str, limit: str
 ) -> None:
@@ -119,3 +142,27 @@ async def test_the_document_is_parsed_off_the_event_loop(
     assert response.status_code == 422
     assert threads
     assert all(t is not threading.main_thread() for t in threads)
+
+
+async def test_a_recursive_document_is_a_422_on_what_if_too(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    # Any auditor reaches the what-if; before, this was a 500 (RecursionError) that also
+    # dropped the client's kept-alive connection.
+    for text in ("a: &a [*a]\n", aliases_nesting_aliases()):
+        response = await client.post(
+            "/v1/policies/whatif", json={"source_text": text, "over": 2026}, headers=auditor_headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "policy_too_complex"
+
+
+def test_policy_check_reports_a_recursive_document(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.cli import main
+
+    path = tmp_path / "recursive.yaml"
+    path.write_text("a: &a {k: *a}\n", encoding="utf-8")
+    assert main(["policy", "check", str(path)]) == 1
+    assert "an alias (*name) inside the node it names" in capsys.readouterr().err
