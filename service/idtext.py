@@ -99,6 +99,7 @@ def _refuse(value: str) -> str:
             "resident_id_in_text",
             "holds a resident ID number; identifiers must not carry one",
         )
+    _one_line(value)
     return value
 
 
@@ -116,7 +117,8 @@ def _mask(value: str) -> str:
 
 
 NoResidentId = AfterValidator(_refuse)
-"""For identifiers: `Annotated[str, Field(...), NoResidentId]` refuses a value holding one."""
+"""For identifiers (ids, references, a key's label): `Annotated[str, Field(...), NoResidentId]`
+refuses a value holding a resident ID number, or anything but one line of visible text."""
 
 
 # One line of plain text also has no line break (a CSV export's row would split) and no
@@ -125,13 +127,17 @@ NoResidentId = AfterValidator(_refuse)
 _NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
-def _plain_line(value: str) -> str:
+def _one_line(value: str) -> None:
     if _NOT_ONE_LINE.search(value):
         raise PydanticCustomError(
             "not_one_line",
             "holds a control character, a line break or an invisible format character; "
             "write one line of plain text",
         )
+
+
+def _plain_line(value: str) -> str:
+    _one_line(value)
     if not value.strip():
         raise PydanticCustomError("blank", "is blank")
     return value

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from service.idtext import Identifier
+from service.idtext import Identifier, PlainLine
 from service.money import Amount
 from service.schemas import CODE, REGION_PREFIX, InputModel
 
@@ -23,8 +23,8 @@ class FundCreate(InputModel):
         description="the policy layers' fund_type it pays: basic_insurance, critical_illness, ...",
     )
     region_code: str = Field(pattern=REGION_PREFIX, description="insured pools it pays for")
-    name: str = Field(min_length=1, max_length=128)
-    owner: str = Field(min_length=1, max_length=128)
+    name: Annotated[str, Field(min_length=1, max_length=128), PlainLine]
+    owner: Annotated[str, Field(min_length=1, max_length=128), PlainLine]
 
 
 class FundPublic(BaseModel):

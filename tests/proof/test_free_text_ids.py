@@ -290,3 +290,38 @@ async def test_prose_with_a_control_character_is_refused_naming_the_field(
         assert (await s.exec(select(SettlementReversal))).all() == []
     lines = await client.post(path, json={"reason": "重结\n\t第二行\r\n"}, headers=hospital_headers)
     assert lines.status_code == 201, lines.text
+
+
+@pytest.mark.parametrize("bad", ["a\x00", "\u202eevil", "a\nb", "\u200b"])
+async def test_labels_names_and_references_are_one_line_on_every_database(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    bad: str,
+) -> None:
+    # Before, SQLite stored these and PostgreSQL refused a NUL with a 422 naming no field.
+    violation_id = (await factories.book(app.state.sessionmaker, factories.finding()))[0]
+    fund = {"code": "F50-AID", "fund_type": "medical_aid", "region_code": "50",
+            "name": "重庆市医疗救助基金", "owner": "重庆市医疗保障局"}  # fmt: skip
+    cases = [
+        ("/v1/keys", {"role": "admin", "label": bad}, admin_headers, "body.label"),
+        ("/v1/clearing/funds", {**fund, "name": bad}, admin_headers, "body.name"),
+        ("/v1/clearing/funds", {**fund, "owner": bad}, admin_headers, "body.owner"),
+        (
+            f"/v1/violations/{violation_id}/transitions",
+            {"to_status": "rectifying", "note": "整改", "evidence_ref": bad},
+            hospital_headers,
+            "body.evidence_ref",
+        ),
+    ]
+    for path, body, headers, field in cases:
+        refused = await client.post(path, json=body, headers=headers)
+        assert refused.status_code == 422, (path, refused.text)
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+            (field, "not_one_line")
+        ], path
+    keys = await client.get("/v1/keys", headers=admin_headers)
+    assert all(bad not in key["label"] for key in keys.json())
+    violation = await client.get(f"/v1/violations/{violation_id}", headers=admin_headers)
+    assert violation.json()["status"] == "open"
