@@ -108,7 +108,7 @@ class DemoReport:
             "<hospital key>",
         )
         print(f"\n  OpenAPI page: {base_url}/docs (Authorize with a key above)")
-        print(f"  Auditors' console: {base_url}/console")
+        print(f"  Console (every role signs in with its key): {base_url}/console")
         print("  Admit a demo patient, then settle the stay (ready to paste):")
         for line in demo_curls(base_url, hospital_key):
             print(f"    {line}")
