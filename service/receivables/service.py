@@ -159,10 +159,12 @@ async def pay(
             await _refuse(uow, row.id, amount)
         payment = _payment_row(row.id, hospital_code, principal, body, amount)
         await uow.receivables.add(payment)  # Duplicate: a twin committed first (on_duplicate)
-        if row.discharged_at is None or body.paid_at < row.discharged_at:
-            await _book_prepayment(uow, row, payment)
+        # Read after the guarded UPDATE, which waited for any final settlement dating a stage's
+        # share meanwhile: judged on the stay's discharge as committed, not as first read.
         fresh = await uow.receivables.get(row.id)
         assert fresh is not None
+        if fresh.discharged_at is None or body.paid_at < fresh.discharged_at:
+            await _book_prepayment(uow, fresh, payment)
         return await public(uow, fresh, today=today_in_china()), False
 
     return await uow.run(work, on_duplicate=work)

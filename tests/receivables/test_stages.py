@@ -178,19 +178,28 @@ async def test_a_stay_settled_in_stages_is_owed_from_its_discharge(
 async def test_a_payment_taken_in_the_ward_is_a_payment_demanded_up_front(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
+    h = hospital_headers
     visit = await _admit(app, 92, (2024, 3, 1))
-    stage = await _share(client, hospital_headers, visit, "ST1", "2024-03-10", mid=True)
-    paid = await client.post(
-        f"/v1/receivables/{stage['id']}/payments",
-        json=payment("10.00", paid_at="2024-03-12T10:00:00+08:00"),
-        headers=hospital_headers,
-    )
-    assert paid.status_code == 201, paid.text
-    async with app.state.sessionmaker() as s:
-        booked = (await s.exec(select(Violation).where(Violation.visit_id == visit))).all()
-    assert [(v.rule_code, v.evidence["discharged_at"]) for v in booked] == [
-        ("PREPAYMENT_DEMANDED", None)
-    ]
+    stage = await _share(client, h, visit, "ST1", "2024-03-10", mid=True)
+    url = f"/v1/receivables/{stage['id']}/payments"
+
+    async def pay(his: str, day: str) -> None:
+        body = payment("10.00", his, paid_at=f"{day}T10:00:00+08:00")
+        assert (await client.post(url, json=body, headers=h)).status_code == 201
+
+    async def booked() -> list[tuple[str, Any, Any]]:
+        async with app.state.sessionmaker() as s:
+            rows = (await s.exec(select(Violation).where(Violation.visit_id == visit))).all()
+        return [
+            (v.rule_code, v.evidence["his_payment_id"], v.evidence["discharged_at"]) for v in rows
+        ]
+
+    await pay("P1", "2024-03-12")  # after the stage's end, the patient in the ward
+    assert await booked() == [("PREPAYMENT_DEMANDED", "P1", None)]
+    await _share(client, h, visit, "ST2", "2024-03-30", mid=False)
+    await pay("P2", "2024-03-31")  # after the discharge: what pay-after-treatment asks
+    await pay("P3", "2024-03-20")  # recorded late, paid in the ward
+    assert (await booked())[1:] == [("PREPAYMENT_DEMANDED", "P3", "2024-03-30T02:00:00+00:00")]
 
 
 async def test_a_stay_across_new_year_is_owed_in_the_year_of_its_discharge(
