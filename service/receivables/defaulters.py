@@ -12,6 +12,7 @@ from service.receivables.errors import (
     AlreadyMarked,
     NotMarked,
     ReceivableCancelled,
+    StayNotDischarged,
     TooEarlyToMark,
 )
 from service.receivables.models import DefaulterMark, Receivable
@@ -36,6 +37,11 @@ async def mark(
     assert row.id is not None
     if row.status == "cancelled":
         raise ReceivableCancelled(f"receivable {receivable_id} was cancelled: nothing is owed")
+    if row.due_on is None:
+        raise StayNotDischarged(
+            f"receivable {receivable_id} is a stage's share of visit {row.visit_id}, still in "
+            "hospital: not due before the stay's discharge, so no defaulter mark"
+        )
     if await uow.receivables.is_marked(hospital_code=row.hospital_code, person_key=row.person_key):
         raise AlreadyMarked(f"{row.person_masked} is marked already at {row.hospital_code}")
     today = today_in_china()
@@ -71,17 +77,22 @@ async def unmark(
     return _public(mark_row)
 
 
-async def lift_with_its_receivable(uow: UnitOfWork, receivable_id: int) -> None:
+CANCELLED = "应收款因结算撤销而作废 (the receivable was cancelled by the settlement's reversal)"
+
+
+async def lift_with_its_receivable(
+    uow: UnitOfWork, receivable_id: int, *, reason: str = CANCELLED
+) -> None:
     """A mark rests on the receivable it was made on. When that receivable is cancelled (its
-    settlement reversed) the mark in force on it is lifted, recorded as an unmark by the
-    reversal: a patient who owes nothing is not refused pay-after-treatment."""
+    settlement reversed), or no longer due (its stay's discharge reversed), the mark in force on
+    it is lifted, recorded as an unmark by the reversal: a patient who owes nothing yet is not
+    refused pay-after-treatment."""
     row = await uow.receivables.get(receivable_id)
     assert row is not None
     marks = await uow.receivables.marks(hospital_code=row.hospital_code, person_key=row.person_key)
     if not marks or marks[-1].action != "mark" or marks[-1].receivable_id != receivable_id:
         return
     sent = len(distinct_reminders(await uow.receivables.reminders(receivable_id)))
-    reason = "应收款因结算撤销而作废 (the receivable was cancelled by the settlement's reversal)"
     await uow.receivables.add(_row(row, "settlement reversal", "unmark", reason, sent))
 
 

@@ -47,3 +47,9 @@ class AlreadyMarked(Conflict):
 
 class NotMarked(Conflict):
     code = "not_marked"
+
+
+class StayNotDischarged(Conflict):
+    """A stage's share (中途结算) while the patient is in the ward: owed, not yet due."""
+
+    code = "stay_not_discharged"

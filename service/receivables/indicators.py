@@ -4,7 +4,9 @@
   year with an active settlement and no deposit taken, over eligible admissions of the year;
 - collection rate: paid over due, of the receivables not cancelled;
 - overdue amount and age: what is outstanding past its due date (or past an instalment's),
-  the oldest and the mean number of days overdue.
+  the oldest and the mean number of days overdue;
+- not yet due: what stages of stays still in hospital (中途结算) leave outstanding; it is owed
+  from the stay's discharge (ADR 0025), so it is in no year's due until then.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from service.auth import Principal
 from service.china_time import day_start
@@ -39,6 +41,10 @@ class PayAfterTreatmentRow(BaseModel):
     overdue_amount: str
     overdue_max_days: int
     overdue_mean_days: int
+    not_yet_due_count: int = Field(
+        description="open shares of stays still in hospital (stages, 中途结算), as of `as_of`"
+    )
+    not_yet_due_amount: str = Field(description="what those shares leave outstanding, yuan")
 
 
 class PayAfterTreatmentIndicators(BaseModel):
@@ -57,6 +63,8 @@ class _Tally:
     paid: int = 0
     overdue_days: list[int] = field(default_factory=list)
     overdue_fen: int = 0
+    waiting: int = 0
+    waiting_fen: int = 0
 
     def add(self, other: _Tally) -> None:
         self.eligible += other.eligible
@@ -65,6 +73,8 @@ class _Tally:
         self.paid += other.paid
         self.overdue_days += other.overdue_days
         self.overdue_fen += other.overdue_fen
+        self.waiting += other.waiting
+        self.waiting_fen += other.waiting_fen
 
     def row(self, level: str, code: str) -> PayAfterTreatmentRow:
         days = self.overdue_days
@@ -82,6 +92,8 @@ class _Tally:
             overdue_amount=fen_to_yuan(self.overdue_fen),
             overdue_max_days=max(days, default=0),
             overdue_mean_days=sum(days) // len(days) if days else 0,
+            not_yet_due_count=self.waiting,
+            not_yet_due_amount=fen_to_yuan(self.waiting_fen),
         )
 
 
@@ -122,12 +134,18 @@ async def pay_after_treatment(
 async def _overdue(
     uow: UnitOfWork, principal: Principal, day: date, tally: Callable[[str, str], _Tally]
 ) -> None:
-    """Every open receivable in scope (any year): overdue is about now, not the plan year."""
+    """Every open receivable in scope (any year): overdue, and not yet due, are about now,
+    not the plan year."""
     rows = await uow.receivables.open_receivables(
         principal=principal, hospital_code=None, overdue_on=None, limit=100_000
     )
     schedules = await uow.receivables.instalments_for([r.id for r in rows if r.id is not None])
     for row in rows:
+        if row.due_on is None:
+            t = tally(row.hospital_code, row.county_code)
+            t.waiting += 1
+            t.waiting_fen += row.amount_due_fen - row.paid_fen
+            continue
         late = overdue(row, schedules.get(row.id or 0, []), day)
         if late.since is None:
             continue

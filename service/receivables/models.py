@@ -1,9 +1,10 @@
 """Receivables and what happens to them.
 
 A receivable is written once per settlement with a patient share under pay-after-treatment.
-Only `paid_fen` and the cancellation columns ever change, each by one guarded UPDATE (so a
-payment racing the settlement's reversal is serialised on the row, and the CHECKs are the
-last line). Payments, instalments, reminders and defaulter marks are append-only.
+Only `paid_fen`, the cancellation columns and, on a stage's share (中途结算), the discharge it
+is owed from ever change, each by one guarded UPDATE (so a payment racing the settlement's
+reversal is serialised on the row, and the CHECKs are the last line). Payments, instalments,
+reminders and defaulter marks are append-only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Receivable(SQLModel, table=True):
     __tablename__ = "receivables"
     __table_args__ = (
         sa.CheckConstraint("paid_fen >= 0 AND paid_fen <= amount_due_fen", name="paid_in_range"),
+        sa.CheckConstraint("(due_on IS NULL) = (discharged_at IS NULL)", name="due_with_discharge"),
         sa.Index("ix_receivables_hospital_due", "hospital_code", "status", "due_on"),
         sa.Index("ix_receivables_person", "person_key", "hospital_code"),
     )
@@ -41,8 +43,11 @@ class Receivable(SQLModel, table=True):
     person_masked: str = Field(max_length=32)
     amount_due_fen: int = fen_field()
     paid_fen: int = fen_field()
-    discharged_at: datetime = Field(sa_type=UTCDateTime)
-    due_on: date
+    # The stay's discharge and the day the share falls due from it. A stage's share (中途结算)
+    # has neither while the patient is in the ward: the final settlement sets them, its
+    # reversal clears them again (ADR 0025).
+    discharged_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    due_on: date | None = Field(default=None, nullable=True)
     terms: dict[str, Any] = json_field()  # the policy's terms at discharge (terms.Terms)
     status: str = Field(max_length=16)  # open | paid | cancelled
     reversal_id: int | None = Field(default=None, sa_type=sa.BigInteger)

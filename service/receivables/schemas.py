@@ -80,7 +80,14 @@ class ReceivablePublic(BaseModel):
     amount_due: str
     paid: str
     outstanding: str
-    due_on: date
+    discharged_at: datetime | None = Field(
+        description="the stay's discharge the share is owed from; null while a stage's share "
+        "(中途结算) waits for the stay's final settlement"
+    )
+    due_on: date | None = Field(
+        description="the day it falls due (the policy's days after discharge); null while the "
+        "stay is not discharged: not due, not overdue, nothing to remind or mark"
+    )
     status: Literal["open", "paid", "cancelled"]
     overdue: bool
     overdue_since: date | None

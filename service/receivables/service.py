@@ -25,6 +25,7 @@ from service.receivables.errors import (
     ReceivableNotFound,
     ReceivablePaid,
     ScheduleExists,
+    StayNotDischarged,
 )
 from service.receivables.models import Instalment, Receivable, ReceivablePayment, Reminder
 from service.receivables.schemas import (
@@ -158,10 +159,12 @@ async def pay(
             await _refuse(uow, row.id, amount)
         payment = _payment_row(row.id, hospital_code, principal, body, amount)
         await uow.receivables.add(payment)  # Duplicate: a twin committed first (on_duplicate)
-        if body.paid_at < row.discharged_at:
-            await _book_prepayment(uow, row, payment)
+        # Read after the guarded UPDATE, which waited for any final settlement dating a stage's
+        # share meanwhile: judged on the stay's discharge as committed, not as first read.
         fresh = await uow.receivables.get(row.id)
         assert fresh is not None
+        if fresh.discharged_at is None or body.paid_at < fresh.discharged_at:
+            await _book_prepayment(uow, fresh, payment)
         return await public(uow, fresh, today=today_in_china()), False
 
     return await uow.run(work, on_duplicate=work)
@@ -260,7 +263,8 @@ async def book_finding(
 
 
 async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: ReceivablePayment) -> None:
-    """先诊疗后付费: a payment taken before discharge is a payment demanded up front."""
+    """先诊疗后付费: a payment taken before discharge is a payment demanded up front (a stage's
+    share paid while the patient is still in the ward too: its discharge is None)."""
     terms = Terms.of(row.terms)
     await book_finding(
         uow,
@@ -273,7 +277,7 @@ async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: Receivable
             "his_payment_id": payment.his_payment_id,
             "amount": fen_to_yuan(payment.amount_fen),
             "paid_at": payment.paid_at.isoformat(),
-            "discharged_at": row.discharged_at.isoformat(),
+            "discharged_at": None if row.discharged_at is None else row.discharged_at.isoformat(),
         },
         points=Decimal(terms.prepayment_points),
         event_on=local_date(payment.paid_at),  # the payment, however late it is recorded
@@ -306,7 +310,11 @@ async def _agree(
         raise ScheduleExists(f"receivable {receivable_id} has a schedule already")
     if row.status == "cancelled":
         raise ReceivableCancelled(f"receivable {receivable_id} was cancelled")
-    _check_schedule(row, parts)
+    # The schedule is agreed at discharge (分期付款 under 先诊疗后付费): a stage's share gets
+    # one once the stay is discharged, its dates after that discharge.
+    if row.discharged_at is None:
+        raise _in_the_ward(row, "no schedule is agreed before the discharge")
+    _check_schedule(row, row.discharged_at, parts)
     await uow.receivables.add_all(
         [
             Instalment(receivable_id=row.id, seq=n, due_on=due, amount_fen=fen)
@@ -316,8 +324,17 @@ async def _agree(
     return await public(uow, row, today=today_in_china()), True
 
 
-def _check_schedule(row: Receivable, parts: list[tuple[date, int]]) -> None:
-    discharged = local_date(row.discharged_at)
+def _in_the_ward(row: Receivable, what: str) -> StayNotDischarged:
+    return StayNotDischarged(
+        f"receivable {row.id} is a stage's share of visit {row.visit_id}, still in hospital: "
+        f"it falls due from the stay's discharge (the final settlement); {what}"
+    )
+
+
+def _check_schedule(
+    row: Receivable, discharged_at: datetime, parts: list[tuple[date, int]]
+) -> None:
+    discharged = local_date(discharged_at)
     for n, (due, fen) in enumerate(parts):
         if fen <= 0:
             raise InvalidSchedule("every instalment is more than 0.00", field=f"instalments.{n}")
@@ -355,7 +372,9 @@ async def remind(
     receivable is held meanwhile, so two copies at once cannot both be stored)."""
     row = await visible(uow, principal, receivable_id, lock=True)
     window.moment(body.sent_at, field="sent_at")
-    if body.sent_at < row.discharged_at - window.clock_skew:
+    if row.discharged_at is None and row.status != "cancelled":
+        raise _in_the_ward(row, "nothing to remind yet")
+    if row.discharged_at is not None and body.sent_at < row.discharged_at - window.clock_skew:
         raise ImplausibleDate(
             f"sent_at is before the discharge at {row.discharged_at.isoformat()}",
             field="sent_at",

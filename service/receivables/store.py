@@ -75,9 +75,10 @@ _CANCEL = sa.text(
 
 
 def _overdue(day: date) -> sa.ColumnElement[bool]:
-    """status.overdue in SQL: without a schedule, due before `day`; with one, the instalments
-    due before `day` (a prefix: dates increase, payments cover them in order) add up to more
-    than what was paid."""
+    """status.overdue in SQL: never while the stay is not discharged (a stage's share, whose
+    `due_on` is NULL, even with a schedule agreed before its discharge was reversed); without a
+    schedule, due before `day`; with one, the instalments due before `day` (a prefix: dates
+    increase, payments cover them in order) add up to more than what was paid."""
     i, r = Instalment, Receivable
     scheduled = sa.exists().where(col(i.receivable_id) == col(r.id))
     due_by_then = (
@@ -85,7 +86,35 @@ def _overdue(day: date) -> sa.ColumnElement[bool]:
         .where(col(i.receivable_id) == col(r.id), col(i.due_on) < day)
         .scalar_subquery()
     )
-    return sa.or_(sa.and_(~scheduled, col(r.due_on) < day), due_by_then > col(r.paid_fen))
+    return sa.and_(
+        col(r.due_on).is_not(None),
+        sa.or_(sa.and_(~scheduled, col(r.due_on) < day), due_by_then > col(r.paid_fen)),
+    )
+
+
+# A stay settled in stages (ADR 0025): its stages' shares wait for the discharge, get it from
+# the final settlement and lose it again with that settlement's reversal. Cancelled shares keep
+# what they had: they are history.
+_UNDISCHARGED = sa.select(_receivables.c.id, _receivables.c.terms).where(
+    _receivables.c.settlement_id.in_(sa.bindparam("ids", expanding=True)),
+    _receivables.c.due_on.is_(None),
+    _receivables.c.status != "cancelled",
+)
+_SET_DISCHARGE = (
+    sa.update(_receivables)
+    .where(_receivables.c.id == sa.bindparam("rid"), _receivables.c.status != "cancelled")
+    .values(discharged_at=sa.bindparam("at"), due_on=sa.bindparam("due"))
+)
+_CLEAR_DISCHARGE = (
+    sa.update(_receivables)
+    .where(
+        _receivables.c.settlement_id.in_(sa.bindparam("ids", expanding=True)),
+        _receivables.c.due_on.is_not(None),
+        _receivables.c.status != "cancelled",
+    )
+    .values(discharged_at=None, due_on=None)
+    .returning(_receivables.c.id)
+)
 
 
 def _open_in_scope(
@@ -129,6 +158,18 @@ class ReceivableStore(Protocol):
     async def cancel(
         self, *, settlement_id: int, reversal_id: int, now: datetime
     ) -> tuple[int, int] | None: ...
+
+    async def undischarged(self, settlement_ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
+        """(id, terms) of these settlements' shares not cancelled and not yet due."""
+        ...
+
+    async def set_discharge(self, rows: Sequence[tuple[int, datetime, date]]) -> None:
+        """Give each (id, discharge, due day) share not cancelled its stay's discharge."""
+        ...
+
+    async def clear_discharge(self, settlement_ids: Sequence[int]) -> list[int]:
+        """Make these settlements' shares not cancelled not due again; their ids."""
+        ...
 
     async def payment_by_his_id(
         self, *, hospital_code: str, his_payment_id: str
@@ -221,6 +262,22 @@ class SqlReceivableStore:
         params = {"settlement_id": settlement_id, "reversal_id": reversal_id, "now": now}
         row = (await conn.execute(_CANCEL, params)).first()
         return None if row is None else (int(row[0]), int(row[1]))
+
+    async def undischarged(self, settlement_ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
+        conn = await self._session.connection()
+        rows = await conn.execute(_UNDISCHARGED, {"ids": list(settlement_ids)})
+        return [(int(rid), dict(terms)) for rid, terms in rows]
+
+    async def set_discharge(self, rows: Sequence[tuple[int, datetime, date]]) -> None:
+        if rows:
+            conn = await self._session.connection()
+            params = [{"rid": rid, "at": at, "due": due} for rid, at, due in rows]
+            await conn.execute(_SET_DISCHARGE, params)
+
+    async def clear_discharge(self, settlement_ids: Sequence[int]) -> list[int]:
+        conn = await self._session.connection()
+        rows = await conn.execute(_CLEAR_DISCHARGE, {"ids": list(settlement_ids)})
+        return [int(rid) for (rid,) in rows]
 
     async def payment_by_his_id(
         self, *, hospital_code: str, his_payment_id: str

@@ -344,6 +344,12 @@ async def _settle(
     settlement_id = await uow.settlements.record(
         row, locked=years[-1], share=_patient_share(ctx, done.result)
     )
+    if visit.stages and not ctx.mid:  # the stay's discharge: its stages' shares fall due
+        await receivable_hooks.on_discharged(
+            uow,
+            stage_settlement_ids=[e.id for e in visit.stages],
+            discharged_at=ctx.discharged_at,
+        )
     for booking in done.found:
         await uow.violations.book(_finding(ctx, settlement_id, booking))
     return Outcome(
@@ -558,6 +564,10 @@ async def reverse(
         stored = await uow.settlements.book_reversal(reversal, scope=scope, locked=year)
         assert stored.id is not None
         await receivable_hooks.on_reversed(uow, settlement_id=settlement_id, reversal_id=stored.id)
+        if visit is not None and not row.mid_settlement:  # the stay is open again
+            await receivable_hooks.on_discharge_reversed(
+                uow, stage_settlement_ids=[e.id for e in visit.stages]
+            )
         return public(row, reversal)
 
     async def raced() -> SettlementPublic:
@@ -578,6 +588,7 @@ def _patient_share(ctx: Context, result: SettlementResult) -> dict[str, Any] | N
         person_masked=ctx.person_masked,
         patient_pays_fen=result.patient_pays_fen,
         discharged_at=ctx.discharged_at,
+        mid=ctx.mid,
     )
     terms = terms_for(ctx.policy, visit=ctx.visit, categories=ctx.categories)
     return receivable_hooks.receivable_row(share, terms)

@@ -14,7 +14,7 @@ import copy
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlmodel import SQLModel
@@ -400,6 +400,29 @@ class MemoryReceivableStore(_Store):
                 )
                 return rid, row["paid_fen"]
         return None
+
+    async def undischarged(self, settlement_ids: Sequence[int]) -> list[tuple[int, dict[str, Any]]]:
+        return [
+            (rid, copy.deepcopy(row["terms"]))
+            for rid, row in sorted(self.t.receivables.items())
+            if row["settlement_id"] in settlement_ids
+            and row["due_on"] is None
+            and row["status"] != "cancelled"
+        ]
+
+    async def set_discharge(self, rows: Sequence[tuple[int, datetime, date]]) -> None:
+        for rid, at, due in rows:
+            if self.t.receivables[rid]["status"] != "cancelled":
+                self.t.receivables[rid].update(discharged_at=at, due_on=due)
+
+    async def clear_discharge(self, settlement_ids: Sequence[int]) -> list[int]:
+        cleared = []
+        for rid, row in sorted(self.t.receivables.items()):
+            due = row["due_on"] is not None and row["status"] != "cancelled"
+            if due and row["settlement_id"] in settlement_ids:
+                row.update(discharged_at=None, due_on=None)
+                cleared.append(rid)
+        return cleared
 
     async def get(self, receivable_id: int, *, lock: bool = False) -> Receivable | None:
         row = self.t.receivables.get(receivable_id)

@@ -417,9 +417,10 @@ class OrchestrationMachine(RuleBasedStateMachine):
             assert len(rows) == visit.settlements == len(set(his_ids)), (
                 f"{visit_id}: a retry stored a second settlement: {his_ids}"
             )
+            final = next((row for row, r in rows if r is None and not row.mid_settlement), None)
             for row, reversal in rows:
                 _check_money(row, visit.bills[row.id])
-                await _check_receivable(uow, row, reversal)
+                await _check_receivable(uow, row, reversal, final)
                 scope = Scope(row.person_key, row.pool, row.year)
                 expected[scope].update(dict.fromkeys(row.deltas, 0))
                 if reversal is None:  # a reversed settlement must count for nothing
@@ -433,9 +434,11 @@ class OrchestrationMachine(RuleBasedStateMachine):
             )
 
 
-async def _check_receivable(uow: Any, row: Any, reversal: Any) -> None:
+async def _check_receivable(uow: Any, row: Any, reversal: Any, final: Any) -> None:
     """The patient's share under pay-after-treatment (ADR 0014) moves with its settlement: opened
-    for the whole share when one is left, cancelled by the reversal, never for nothing."""
+    for the whole share when one is left, cancelled by the reversal, never for nothing; an
+    active stage's share is owed from the stay's discharge, the active final settlement's, and
+    is not due while there is none (ADR 0025)."""
     receivable = await uow.receivables.by_settlement(row.id)
     if receivable is None:
         return
@@ -444,6 +447,12 @@ async def _check_receivable(uow: Any, row: Any, reversal: Any) -> None:
     assert receivable.amount_due_fen == row.patient_pays_fen, (receivable, row.patient_pays_fen)
     if reversal is None:
         assert receivable.status == "open", f"settlement {row.id}: {receivable.status}"
+        owed_from = final.discharged_at if row.mid_settlement and final else row.discharged_at
+        if row.mid_settlement and final is None:
+            owed_from = None
+        event("receivable: " + ("waits for the discharge" if owed_from is None else "due"))
+        assert receivable.discharged_at == owed_from, (row.id, receivable.discharged_at)
+        assert (receivable.due_on is None) == (owed_from is None), (row.id, receivable.due_on)
     else:
         assert receivable.status == "cancelled", f"reversed {row.id}: {receivable.status}"
         assert receivable.reversal_id == reversal.id

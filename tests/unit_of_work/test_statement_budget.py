@@ -158,3 +158,38 @@ async def test_a_policy_counting_earlier_admissions_reads_them_in_one_statement(
     receivable = sum("INSERT INTO receivables" in x for x in settled)
     assert receivable <= 1, settled
     assert len(settled) == (4 if postgres else 5 + receivable), settled
+
+
+async def test_a_stays_discharge_costs_two_statements_for_its_stages_shares(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """ADR 0025: a stage's share is opened without a due date (no statement more); the stay's
+    final settlement reads the stages' shares waiting for it and dates them (two statements,
+    on stays settled in stages only); an ordinary settlement touches neither."""
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(
+            s, visit_id="STAGED", admitted_at=factories.at(2024, 3, 1)
+        )
+        single = await factories.make_admission(s, visit_id="SINGLE")
+
+    def body(visit_id: str, his: str, day: int, *, mid: bool) -> dict[str, Any]:
+        end = f"2024-03-{day:02d}T10:00:00+08:00"
+        return factories.settlement_request(
+            visit_id, his=his, discharged_at=end, mid_settlement=mid
+        )
+
+    def dating(seen: list[str]) -> list[str]:
+        return [x for x in seen if "receivables" in x and "INSERT" not in x]
+
+    await factories.settle(client, hospital_headers, body(visit.visit_id, "ST1", 10, mid=True))
+    with statements(app) as stage:
+        await factories.settle(client, hospital_headers, body(visit.visit_id, "ST2", 20, mid=True))
+    with statements(app) as final:
+        await factories.settle(client, hospital_headers, body(visit.visit_id, "ST3", 30, mid=False))
+    with statements(app) as once:
+        await factories.settle(client, hospital_headers, body(single.visit_id, "S1", 10, mid=False))
+    assert dating(stage) == dating(once) == []
+    [read, dated] = dating(final)
+    assert read.lstrip().startswith("SELECT"), read
+    assert "due_on IS NULL" in read, read
+    assert dated.lstrip().startswith("UPDATE receivables SET discharged_at"), dated
