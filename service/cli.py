@@ -98,6 +98,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     from service.auth import Role
     from service.auth.issuing import issue_checked_key
     from service.auth.keys import list_keys, revoke_key
+    from service.china_time import shown
 
     if args.action == "create":
         issued = _run(
@@ -117,7 +118,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         print("Store it now: only its hash is kept.")
     elif args.action == "revoke":
         key = _run(_with_session(settings, lambda s: revoke_key(s, args.id)))
-        print(f"key {key.id} revoked at {key.revoked_at.isoformat()}")
+        print(f"key {key.id} revoked at {shown(key.revoked_at)}")
     else:
         for key in _run(_with_session(settings, list_keys)):
             state = "revoked" if key.revoked_at else "active"
