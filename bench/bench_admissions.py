@@ -50,6 +50,7 @@ async def main(args: argparse.Namespace) -> None:
     os.chdir(workdir)
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     from service.app import create_app
+    from service.demo import demo_keys_file
     from service.registry import build_registry_client
     from service.registry.standin import standin_app
     from service.settings import Settings
@@ -72,7 +73,7 @@ async def main(args: argparse.Namespace) -> None:
         app.state.registry = build_registry_client(app.state.registry_http, settings)
         import json
 
-        keys = json.loads((workdir / "settlecheck-demo-keys.json").read_text())["keys"]
+        keys = json.loads((workdir / demo_keys_file(url)).read_text())["keys"]
         headers = {"X-API-Key": next(v for k, v in keys.items() if k.startswith("hospital"))}
         from service.roster.demo import demo_people
 

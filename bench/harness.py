@@ -115,7 +115,9 @@ class Stack:
         # Demo data is refused in production (ADR 0016); this scratch stack seeds it as a test.
         seed = {**run, "env": {**self.env(), "SETTLECHECK_ENVIRONMENT": "test"}}
         subprocess.run([str(BIN / "settlecheck"), "demo-data"], **seed)  # type: ignore[call-overload]
-        saved = json.loads((self._workdir / "settlecheck-demo-keys.json").read_text())
+        from service.demo import demo_keys_file  # the file the seeding wrote for this database
+
+        saved = json.loads((self._workdir / demo_keys_file(self.database_url)).read_text())
         for label, token in saved["keys"].items():
             self.keys[label.split(" ", 1)[0]] = token
         return self

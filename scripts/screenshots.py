@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from service.app import create_app  # noqa: E402
 from service.china_time import today  # noqa: E402
+from service.demo import demo_keys_file  # noqa: E402
 from service.openapi_examples import request_bodies  # noqa: E402
 from service.settings import Settings  # noqa: E402
 from tests import factories  # noqa: E402
@@ -67,10 +68,10 @@ def main() -> int:
     )
     import os
 
-    os.chdir(work)  # the demo keys file is written beside the working directory
+    os.chdir(work)
     app = create_app(settings)
     with served(app) as url, chromium(work / "profile", "--window-size=1280,1000") as driver:
-        keys = json.loads((work / "settlecheck-demo-keys.json").read_text())["keys"]
+        keys = json.loads(demo_keys_file(settings.database_url).read_text())["keys"]
         by_role = {label.split(" ")[0]: token for label, token in keys.items()}
         asyncio.run(_one_visit(url, by_role["hospital"]))
         by_role["year-end auditor"] = asyncio.run(

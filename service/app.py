@@ -16,6 +16,7 @@ from service.dates import DateWindow
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers, problems_in_openapi
 from service.identity import IdHasher
+from service.json_body import refuse_duplicate_keys
 from service.observability import (
     BodySizeLimitMiddleware,
     Metrics,
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.id_hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
     install_error_handlers(app)
     mount_routes(app)
+    # Inside the query check (ADR 0024), which stays the outermost and cheapest.
+    refuse_duplicate_keys(app)
     refuse_undeclared_query(app)
     problems_in_openapi(app)
     with_examples(app)

@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from service.base import utcnow
 
-__all__ = ["CHINA_TZ", "day_start", "local_date", "today"]
+__all__ = ["CHINA_TZ", "day_start", "local_date", "shown", "today"]
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 
@@ -23,6 +23,13 @@ def local_date(at: datetime) -> date:
 def day_start(day: date) -> datetime:
     """The instant a China calendar day begins (00:00 CST)."""
     return datetime.combine(day, time(), CHINA_TZ)
+
+
+def shown(at: datetime) -> str:
+    """An instant as a message shows it: China time, ISO 8601 with its offset
+    (`2026-11-24T09:00:00+08:00`), whatever zone it was stored or sent in, so that two
+    instants in one message are read alike."""
+    return at.astimezone(CHINA_TZ).isoformat()
 
 
 def today() -> date:

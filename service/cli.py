@@ -73,7 +73,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from service.demo import seed_demo_data
+    from service.demo import demo_keys_file, seed_demo_data
     from service.identity import IdHasher
 
     if settings.environment == "production":
@@ -85,7 +85,10 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
-    report = _run(_with_session(settings, lambda s: seed_demo_data(s, hasher=hasher)))
+    keys_file = demo_keys_file(settings.database_url)
+    report = _run(
+        _with_session(settings, lambda s: seed_demo_data(s, hasher=hasher, keys_file=keys_file))
+    )
     if report is not None:
         report.print_banner(settings.public_url)
     return 0
@@ -95,6 +98,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     from service.auth import Role
     from service.auth.issuing import issue_checked_key
     from service.auth.keys import list_keys, revoke_key
+    from service.china_time import shown
 
     if args.action == "create":
         issued = _run(
@@ -114,7 +118,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         print("Store it now: only its hash is kept.")
     elif args.action == "revoke":
         key = _run(_with_session(settings, lambda s: revoke_key(s, args.id)))
-        print(f"key {key.id} revoked at {key.revoked_at.isoformat()}")
+        print(f"key {key.id} revoked at {shown(key.revoked_at)}")
     else:
         for key in _run(_with_session(settings, list_keys)):
             state = "revoked" if key.revoked_at else "active"

@@ -20,7 +20,7 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from service.base import utcnow
-from service.china_time import day_start, local_date
+from service.china_time import day_start, local_date, shown
 from service.errors import Unprocessable
 from service.settings import Settings
 
@@ -88,11 +88,11 @@ class DateWindow:
         self.moment(taken_at, field=field, now=now)
         if taken_at < admitted_at - self.clock_skew:
             raise ImplausibleDate(
-                f"{field} is before the admission at {admitted_at.isoformat()}", field=field
+                f"{field} is before the admission at {shown(admitted_at)}", field=field
             )
         if discharged_at is not None and taken_at > discharged_at + self.clock_skew:
             raise ImplausibleDate(
-                f"{field} is after the discharge at {discharged_at.isoformat()}", field=field
+                f"{field} is after the discharge at {shown(discharged_at)}", field=field
             )
         return taken_at
 

@@ -1,7 +1,9 @@
 """Demo data: a fictional province (99), its hospitals, a synthetic roster, policies and keys.
 
 Seeded once; the keys are printed at every start of the embedded default from a local file,
-because only their hashes are in the database.
+because only their hashes are in the database. The file is the database's own
+(`demo_keys_file`): two databases started from one directory (a PostgreSQL service and a
+SQLite one) each keep theirs, and only keys the database holds are ever printed.
 """
 
 from __future__ import annotations
@@ -11,16 +13,30 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Role
-from service.auth.keys import issue_key
+from service.auth.keys import find_by_prefix, issue_key, secret_matches, split_token
 from service.clearing.models import Fund
 from service.cli import concept_hooks
 from service.identity import IdHasher
 from service.regions.models import Hospital, Region
 
-DEMO_KEYS_FILE = Path("settlecheck-demo-keys.json")
+
+def demo_keys_file(database_url: str) -> Path:
+    """Where the demo keys of this database are kept: beside a SQLite file (`settlecheck.db`:
+    `settlecheck-demo-keys.json`); for PostgreSQL, or SQLite in memory, in the working
+    directory under a name that says which server and database."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            db = Path(url.database)
+            return db.with_name(f"{db.stem}-demo-keys.json")
+        return Path("settlecheck-demo-keys.memory.json")
+    server = f"{url.host or 'localhost'}-{url.port or 5432}"
+    return Path(f"settlecheck-demo-keys.{server}-{url.database}.json")
+
 
 DEMO_REGIONS = (
     Region(code="990000", name="演示省", level="province"),
@@ -131,10 +147,13 @@ def demo_curls(base_url: str, hospital_key: str) -> list[str]:
     return lines
 
 
-async def seed_demo_data(session: AsyncSession, *, hasher: IdHasher) -> DemoReport | None:
-    """Seed once. Returns what to print, or the saved keys when already seeded."""
+async def seed_demo_data(
+    session: AsyncSession, *, hasher: IdHasher, keys_file: Path
+) -> DemoReport | None:
+    """Seed once. Returns what to print, or the saved keys (those the database holds) when
+    already seeded. `keys_file`: `demo_keys_file(settings.database_url)`."""
     if await session.get(Region, "990000") is not None:
-        return _saved_report()
+        return await saved_report(session, keys_file)
     for region in DEMO_REGIONS:
         session.add(Region.model_validate(region))
     for hospital in DEMO_HOSPITALS:
@@ -155,17 +174,40 @@ async def seed_demo_data(session: AsyncSession, *, hasher: IdHasher) -> DemoRepo
         report.keys[
             f"{role} ({issued.principal.hospital_code or issued.principal.region_prefix or 'all'})"
         ] = issued.token
-    DEMO_KEYS_FILE.write_text(
+    keys_file.write_text(
         json.dumps({"keys": report.keys, "notes": report.notes}, ensure_ascii=False, indent=2)
     )
     return report
 
 
-def _saved_report() -> DemoReport | None:
-    if not DEMO_KEYS_FILE.exists():
+async def saved_report(session: AsyncSession, keys_file: Path) -> DemoReport | None:
+    """The saved demo keys that this database holds (not revoked), and a note for those it
+    does not: a file written for another database (or an older name) would print keys that
+    answer 401."""
+    if not keys_file.exists():
         return None
-    saved = json.loads(DEMO_KEYS_FILE.read_text())
-    return DemoReport(keys=saved["keys"], notes=saved.get("notes", []))
+    saved = json.loads(keys_file.read_text())
+    report = DemoReport(notes=saved.get("notes", []))
+    for role, token in saved["keys"].items():
+        if await _holds(session, token):
+            report.keys[role] = token
+    if missing := len(saved["keys"]) - len(report.keys):
+        report.notes.append(
+            f"{missing} key(s) saved in {keys_file} are not this database's (revoked, or "
+            "written for another database) and are not shown; issue one with "
+            "`settlecheck keys create`"
+        )
+    return report
+
+
+async def _holds(session: AsyncSession, token: str) -> bool:
+    parts = split_token(token)
+    if parts is None:
+        return False
+    key = await find_by_prefix(session, parts[0])
+    return (
+        key is not None and key.revoked_at is None and secret_matches(parts[1], key.secret_sha256)
+    )
 
 
 def _seeders() -> list[Callable[[AsyncSession, IdHasher], Awaitable[list[str]]]]:

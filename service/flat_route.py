@@ -44,6 +44,7 @@ from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.json_body import DuplicateKey, parse
 from service.unit_of_work import get_unit_of_work
 
 RequestDependency = Callable[[Request], Any]  # a coroutine function, or the unit of work's
@@ -89,23 +90,26 @@ class _Body:
     async def read(self, request: Request) -> Any:
         """FastAPI's body read (fastapi.routing.get_request_handler): the JSON, or the bytes
         when the content type is not JSON, or Undefined when there are none; a JSON syntax
-        error is a 422 and any other failure a 400, before any dependency is solved."""
+        error or a repeated key (service/json_body.py) is a 422 and any other failure a 400,
+        before any dependency is solved."""
         try:
             body_bytes = await request.body()
             if not body_bytes:
                 return Undefined
             content_type = request.headers.get("content-type")
             if content_type == "application/json":  # what every client sends: no MIME parse
-                return await request.json()
+                return parse(body_bytes)
             if not content_type:
-                return body_bytes if self.strict_content_type else await request.json()
+                return body_bytes if self.strict_content_type else parse(body_bytes)
             message = email.message.Message()
             message["content-type"] = content_type
             if message.get_content_maintype() == "application":
                 subtype = message.get_content_subtype()
                 if subtype == "json" or subtype.endswith("+json"):
-                    return await request.json()
+                    return parse(body_bytes)
             return body_bytes
+        except DuplicateKey:  # a 422 of its own, before any dependency (a syntax error's place)
+            raise
         except json.JSONDecodeError as e:
             raise RequestValidationError(
                 [

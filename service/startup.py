@@ -19,11 +19,14 @@ async def on_startup(app: FastAPI) -> None:
 
         await upgrade_to_head(app.state.engine)
     if settings.should_seed_demo:
-        from service.demo import seed_demo_data
+        from service.demo import demo_keys_file, seed_demo_data
         from service.unit_of_work import unit_of_work
 
+        keys_file = demo_keys_file(settings.database_url)
         async with unit_of_work(app.state.sessionmaker) as uow:
-            report = await seed_demo_data(uow.session, hasher=app.state.id_hasher)
+            report = await seed_demo_data(
+                uow.session, hasher=app.state.id_hasher, keys_file=keys_file
+            )
         if report is not None:
             report.print_banner(settings.public_url)
 

@@ -6,6 +6,7 @@ The compiled form (``compiled.py``) is what the engine uses.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -307,13 +308,18 @@ class Controls(_Strict):
     default_points: Annotated[Decimal, Field(ge=0)] = Decimal("0.2")
 
 
+# Two ASCII digits each: int() alone read "2-3", " 1-1", "1_0-01" and "٠١-٠١" as month-days.
+_MONTH_DAY = re.compile(r"[0-9]{2}-[0-9]{2}")
+
+
 def _month_day(text: str) -> str:
+    if not _MONTH_DAY.fullmatch(text):
+        raise ValueError(f"{text!r} is not a month-day MM-DD such as 01-01 or 10-01")
     try:
-        month, day = (int(part) for part in text.split("-"))
-        date(2001, month, day)  # a year without 29 February: every plan year has the day
+        date(2001, int(text[:2]), int(text[3:]))  # no 29 February: every plan year has the day
     except ValueError as e:
-        raise ValueError(f"{text!r} is not a month-day such as 01-01 or 10-01") from e
-    return f"{month:02d}-{day:02d}"
+        raise ValueError(f"{text!r} is not a day every year has (MM-DD, such as 01-01)") from e
+    return text
 
 
 class PlanYear(_Strict):

@@ -13,7 +13,7 @@ from typing import Any
 
 from service.auth import Principal, Role
 from service.base import utcnow
-from service.china_time import local_date
+from service.china_time import local_date, shown
 from service.dates import FILTER_LAST_DAY, DateWindow, ImplausibleDate
 from service.money import fen_to_yuan, yuan_to_fen
 from service.receivables.errors import (
@@ -376,7 +376,7 @@ async def remind(
         raise _in_the_ward(row, "nothing to remind yet")
     if row.discharged_at is not None and body.sent_at < row.discharged_at - window.clock_skew:
         raise ImplausibleDate(
-            f"sent_at is before the discharge at {row.discharged_at.isoformat()}",
+            f"sent_at is before the discharge at {shown(row.discharged_at)}",
             field="sent_at",
         )
     assert row.id is not None

@@ -76,12 +76,13 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
         write_template(args.file)
         print(f"wrote {args.file}: fill one row per person and category (docs/roster.md)")
         return 0
+    from service.china_time import shown
     from service.identity import IdHasher
     from service.roster.as_of import resolve_as_of, staleness
     from service.roster.importer import import_roster
 
     as_of = resolve_as_of(args.as_of, args.file)
-    print(f"as of {as_of.taken_at.isoformat()} (from {as_of.source})")
+    print(f"as of {shown(as_of.taken_at)} (from {as_of.source})")
     warning = staleness(
         as_of, now=datetime.now(UTC), stale_after_days=settings.roster_stale_after_days
     )

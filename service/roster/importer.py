@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from service.base import table_of, utcnow
 from service.cells import inert
+from service.china_time import shown
 from service.errors import Conflict, Unprocessable
 from service.identity import IdHasher
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
@@ -270,7 +271,7 @@ def _activate(
         ).first()
         if current is not None and not force and _aware(current[1]) > taken_at:
             raise StaleRoster(
-                f"the active snapshot was taken {current[1]:%Y-%m-%d %H:%M}, after this file; "
+                f"the active snapshot was taken {shown(_aware(current[1]))}, after this file; "
                 "pass --force to load an older roster"
             )
         if current is None:

@@ -16,13 +16,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 
 from service.auth.deps import HospitalDep
 from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
 from service.errors import (
     FieldProblem,
     Forbidden,
+    ProblemFacts,
+    ProblemRoute,
     RateLimited,
     ServiceError,
     ServiceUnavailable,
@@ -78,40 +79,45 @@ def _failure(request: Request, code: str, detail: str, errors: Sequence[FieldPro
     envelope: Envelope | None = getattr(request.state, "nhsa_envelope", None)
     infno = envelope.infno if envelope else None
     body = answer(
-        received_at=request.state.nhsa_received_at,
+        # A body refused before the route ran (service/json_body.py) was received now.
+        received_at=getattr(request.state, "nhsa_received_at", None) or datetime.now(UTC),
         admvs=envelope.mdtrtarea_admvs if envelope else None,
         error=_err_msg(infno, code, detail, errors),
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=200)
 
 
-class NhsaRoute(APIRoute):
-    """Answers the route's problems in the envelope (after the session rolled back)."""
+class NhsaRoute(ProblemRoute):
+    """Answers the route's problems in the envelope (after the session rolled back); those
+    that say the call did not happen (HTTP_LEVEL) are left to the app's handlers."""
+
+    def problem_of(self, exc: Exception) -> ProblemFacts | None:
+        if isinstance(exc, ServiceError):
+            return None if isinstance(exc, HTTP_LEVEL) else ProblemFacts.of(exc)
+        if isinstance(exc, RequestValidationError):
+            errors = [
+                FieldProblem(
+                    field=".".join(str(p) for p in e["loc"][1:]) or "body",
+                    message=e["msg"],
+                    code=e["type"],
+                )
+                for e in exc.errors()
+            ]
+            detail = f"{len(errors)} field(s) of the envelope failed validation"
+            return ProblemFacts(422, "validation_error", "The request is not valid", detail, errors)
+        return None
+
+    def answer(self, request: Request, facts: ProblemFacts) -> Response:
+        return _failure(request, facts.code, facts.detail, facts.errors)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
-        async def answered(request: Request) -> Response:
+        async def received(request: Request) -> Response:
             request.state.nhsa_received_at = datetime.now(UTC)
-            try:
-                return await handler(request)
-            except ServiceError as exc:
-                if isinstance(exc, HTTP_LEVEL):
-                    raise
-                return _failure(request, exc.code, exc.detail, exc.errors)
-            except RequestValidationError as exc:
-                errors = [
-                    FieldProblem(
-                        field=".".join(str(p) for p in e["loc"][1:]) or "body",
-                        message=e["msg"],
-                        code=e["type"],
-                    )
-                    for e in exc.errors()
-                ]
-                detail = f"{len(errors)} field(s) of the envelope failed validation"
-                return _failure(request, "validation_error", detail, errors)
+            return await handler(request)
 
-        return answered
+        return received
 
 
 router = APIRouter(prefix="/nhsa", tags=["nhsa"], route_class=NhsaRoute)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.china_time import local_date, today
+from service.china_time import local_date, shown, today
 from service.money import yuan_to_fen
 from service.policy import (
     Bill,
@@ -215,8 +215,8 @@ async def load_context(
     bill, parts = checked_bill(body.bill)
     if body.discharged_at < admission.admitted_at:
         raise DischargeBeforeAdmission(
-            f"discharged_at {body.discharged_at.isoformat()} is before the admission at "
-            f"{admission.admitted_at.isoformat()}",
+            f"discharged_at {shown(body.discharged_at)} is before the admission at "
+            f"{shown(admission.admitted_at)}",
             field="discharged_at",
         )
     hospital = await hospitals.get(session, admission.hospital_code)

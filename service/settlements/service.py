@@ -21,7 +21,7 @@ from typing import Any
 
 from service.auth import Principal
 from service.base import utcnow
-from service.china_time import local_date
+from service.china_time import local_date, shown
 from service.dates import DateWindow
 from service.money import fen_to_yuan
 from service.policy import SettlementResult, reverse_deltas
@@ -384,7 +384,7 @@ async def _stages_of(
     assert end is not None
     if ctx.discharged_at <= end:
         raise StageOutOfOrder(
-            f"visit {ctx.visit_id} was settled up to {end.isoformat()} (stage {len(staged)}); "
+            f"visit {ctx.visit_id} was settled up to {shown(end)} (stage {len(staged)}); "
             "this stage must end after that",
             field="discharged_at",
         )

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth import Principal, Role
 from service.auth.visibility import region_conditions, region_range
 from service.base import utcnow
+from service.china_time import shown
 from service.violations.content import LEGACY_FORMAT, derived_event_on, hash_format
 from service.violations.models import (
     GENESIS_HASH,
@@ -303,7 +304,7 @@ async def _check_projection(session: AsyncSession, walk: _Walk) -> None:
         reason = f"status projection '{row.status}' disagrees with the latest transition"
     else:
         reason = (
-            f"status projection: status_changed_at {row.status_changed_at.isoformat()} is not"
+            f"status projection: status_changed_at {shown(row.status_changed_at)} is not"
             " the time of the latest transition"
         )
     walk.fail(row.chain_seq, "violation", row.id, reason)

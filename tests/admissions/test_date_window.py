@@ -116,6 +116,21 @@ async def test_a_deposit_outside_the_stay_is_refused_and_not_stored(
         assert (await s.exec(select(AdmissionDeposit))).all() == []
 
 
+async def test_a_deposit_before_the_admission_names_it_in_china_time(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    await _admitted(client, registry, hospital_headers)
+    response = await client.post(
+        "/v1/admissions/V-0001/deposits",
+        json={"receipt_no": "R-1", "amount": "100.00", "taken_at": "2026-03-09T08:00:00+08:00"},
+        headers=hospital_headers,
+    )
+    assert response.status_code == 422, response.text
+    assert (
+        response.json()["detail"] == "taken_at is before the admission at 2026-03-10T08:00:00+08:00"
+    )
+
+
 async def test_a_deposit_at_admission_within_the_clock_skew_is_accepted(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
 ) -> None:

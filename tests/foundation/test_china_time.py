@@ -4,11 +4,11 @@ filters are calendar days in China Standard Time."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import service
-from service.china_time import CHINA_TZ, day_start, local_date
+from service.china_time import CHINA_TZ, day_start, local_date, shown
 
 SERVICE = Path(service.__file__).parent
 
@@ -32,3 +32,9 @@ def test_no_other_module_defines_the_china_time_zone() -> None:
         if offset.search(path.read_text(encoding="utf-8"))
     }
     assert defining == {"china_time.py"}
+
+
+def test_an_instant_is_shown_in_china_time_whatever_its_zone() -> None:
+    stored = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+    assert shown(stored) == "2026-11-24T09:00:00+08:00"
+    assert shown(stored.astimezone(timezone(timedelta(hours=-5)))) == shown(stored)

@@ -118,6 +118,7 @@ def test_demo_data_command_refuses_production_and_writes_no_key_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from service.cli import main
+    from service.demo import demo_keys_file
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SETTLECHECK_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'p.db'}")
@@ -128,4 +129,4 @@ def test_demo_data_command_refuses_production_and_writes_no_key_file(
     assert main(["db", "upgrade"]) == 0
     assert main(["demo-data"]) == 2
     assert "production" in capsys.readouterr().err
-    assert not (tmp_path / "settlecheck-demo-keys.json").exists()
+    assert not demo_keys_file(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}").exists()

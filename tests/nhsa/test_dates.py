@@ -150,6 +150,20 @@ async def test_3101_names_the_dscg_date_of_the_current_encounter_before_its_admi
     assert message.endswith("(field: input.data.patient_dtos.0.fsi_encounter_dtos.1.dscg_date)")
 
 
+async def test_3101_shows_the_admission_in_china_time(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)  # admitted 2024-03-01 08:00 China time
+    await session.commit()
+    payload = _audit_input(visit.visit_id, dscg_date="2024-02-20 10:00:00")
+    message = failed(
+        await send(client, hospital_headers, "3101", payload), "discharge_before_admission"
+    )
+    assert "2024-02-20T10:00:00+08:00 is before the admission at 2024-03-01T08:00:00+08:00" in (
+        message
+    )
+
+
 async def test_3101_names_the_ownpay_amt_of_the_current_encounter_with_its_index(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
 ) -> None:

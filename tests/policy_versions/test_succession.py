@@ -290,6 +290,22 @@ def test_check_and_explain_treat_a_later_file_as_the_successor(
     assert main(["policy", "check", str(broken)]) == 1
 
 
+@pytest.mark.parametrize("starts", ["2-3", "02-30", "10-01"])
+def test_check_requires_a_plan_year_start_as_mm_dd(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], starts: str
+) -> None:
+    path = tmp_path / "county-2027.yaml"
+    text = county_text("2027-01-01") + f'plan_year: {{starts: "{starts}"}}\n'
+    path.write_text(text, encoding="utf-8")
+    code = main(["policy", "check", str(path)])
+    out = capsys.readouterr()
+    if starts == "10-01":
+        assert code == 0, out
+    else:
+        assert code == 1, out
+        assert "plan_year.starts" in out.out + out.err
+
+
 async def test_a_what_if_proposal_compiles_over_a_succeeded_parent(
     client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
 ) -> None:

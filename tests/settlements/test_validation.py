@@ -77,6 +77,19 @@ async def test_discharge_before_admission_is_refused(
     assert response.json()["errors"][0]["field"] == "discharged_at"
 
 
+async def test_discharge_before_admission_shows_both_instants_in_china_time(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
+) -> None:
+    # Sent in UTC; the admission (2024-03-01 08:00 China) is stored in UTC: both read alike.
+    payload = settlement_request(visit_id, discharged_at="2024-02-01T02:00:00Z")
+    response = await _post(client, hospital_headers, payload)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        "discharged_at 2024-02-01T10:00:00+08:00 is before the admission at "
+        "2024-03-01T08:00:00+08:00"
+    )
+
+
 async def test_a_naive_discharge_time_is_refused(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
 ) -> None:

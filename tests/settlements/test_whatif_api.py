@@ -127,6 +127,28 @@ async def test_another_region_or_a_hospital_key_gets_no_what_if(
     assert (broken.status_code, broken.json()["code"]) == (422, "invalid_policy")
 
 
+@pytest.mark.parametrize(
+    ("starts", "says"),
+    [
+        ("2-3", "is not a month-day MM-DD"),
+        ("1_0-01", "is not a month-day MM-DD"),
+        ("01-1", "is not a month-day MM-DD"),
+        ("02-30", "is not a day every year has"),
+        ("02-29", "is not a day every year has"),
+    ],
+)
+async def test_a_plan_year_start_must_be_a_real_month_day_as_mm_dd(
+    client: httpx.AsyncClient, make_key: KeyFactory, starts: str, says: str
+) -> None:
+    proposal = YAAN.replace(
+        'region: "511800"', f'region: "511800"\nplan_year: {{starts: "{starts}"}}'
+    )
+    answer = await _what_if(client, await make_key("admin"), proposal)
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_policy"), answer.text
+    problems = {e["field"]: e["message"] for e in answer.json()["errors"]}
+    assert says in problems["plan_year.starts"], problems
+
+
 async def test_the_cli_prints_the_same_what_if(
     client: httpx.AsyncClient,
     session: AsyncSession,
