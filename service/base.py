@@ -36,6 +36,13 @@ def row_id(text: str) -> int | None:
     return value if 0 < value <= MAX_ROW_ID else None
 
 
+def unique_by_case(table: str) -> sa.Index:
+    """No two codes of one table that differ only by case (`h1` beside `H1`): requests refuse
+    a lower-case code (service/schemas.py `Code`); the database refuses the twin of one that
+    reached it another way (migration 0017)."""
+    return sa.Index(f"uq_{table}_code_upper", sa.text("upper(code)"), unique=True)
+
+
 def id_field() -> Any:
     return Field(default=None, primary_key=True, sa_type=BigIntId)
 

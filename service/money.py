@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from service.policy.money import fen_to_yuan, round_half_up, share, yuan_to_fen
+from service.schemas import not_a_bool
 
 __all__ = [
     "MAX_AMOUNT_YUAN",
@@ -86,6 +87,7 @@ Amount = Annotated[
         json_schema_extra={"maximum": int(MAX_AMOUNT_YUAN)},
     ),
     BeforeValidator(_ascii_digits),
+    BeforeValidator(not_a_bool),
     AfterValidator(_plausible),
 ]
 """The one amount type of the API: yuan in, validated; convert with `yuan_to_fen`."""
@@ -101,6 +103,7 @@ TotalAmount = Annotated[
         examples=["20500.00"],
     ),
     BeforeValidator(_ascii_digits),
+    BeforeValidator(not_a_bool),
     AfterValidator(_plausible_total),
 ]
 """A total sent to be compared with ours (NHSA 3201 对总账); convert with `yuan_to_fen`."""

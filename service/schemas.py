@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 
 class InputModel(BaseModel):
@@ -19,6 +22,63 @@ REGION_PREFIX = r"^[0-9]{2,6}$"
 """A region code or its prefix (province 2 digits, city 4, county 6): every filter by region
 takes only digits, so a `%` or `_` never reaches a LIKE."""
 
-CODE = r"^[A-Za-z0-9_-]+$"
-"""A hospital's, fund's or rule's code: ASCII letters, digits, `_` and `-` (nothing a path, a
-LIKE or a CSV cell would read as syntax)."""
+CODE = r"^[A-Z0-9_-]+$"
+"""A hospital's, fund's or rule's code: upper-case ASCII letters, digits, `_` and `-` (nothing
+a path, a LIKE or a CSV cell would read as syntax). Upper case only, as NHSA's institution codes
+are written: `h990102002` beside `H990102002` would be two hospitals to keys, admissions and
+clearing. A lower-case code is refused, not folded, so what is stored is what the caller sent
+(`Code`, docs/CONVENTIONS.md)."""
+
+
+def has_lower_case(code: str) -> bool:
+    return any("a" <= c <= "z" for c in code)
+
+
+def _upper_case(value: Any) -> Any:
+    if isinstance(value, str) and has_lower_case(value):
+        raise PydanticCustomError(
+            "code_not_upper_case",
+            "codes are written in upper case, as NHSA institution codes are (H990102002, not "
+            "h990102002)",
+        )
+    return value
+
+
+# The bounds sit inside, before the validator: declared outside it, pydantic still checks them
+# but leaves them out of the OpenAPI document.
+Code = Annotated[
+    str, Field(min_length=1, max_length=32, pattern=CODE), BeforeValidator(_upper_case)
+]
+"""A hospital's or fund's code as a request names it (body, path or query): `CODE`, at most
+32 characters; a lower-case letter is refused with its own reason (`code_not_upper_case`)."""
+
+RuleCode = Annotated[
+    str, Field(min_length=1, max_length=40, pattern=CODE), BeforeValidator(_upper_case)
+]
+"""A violation rule's code (`DEPOSIT_CHARGED`), by the same rule."""
+
+
+# Pydantic's lax mode reads `"no"`, `"off"`, `0` or `"0"` as false and `true` as the integer 1:
+# a HIS that sends `"designated": "no"` or `"amount": true` gets a guess, not a 422. A request
+# body's flags and numbers are these types instead. Forms and sheets say yes or no in words of
+# their own; the handler that reads them turns those into a bool before the model sees them.
+
+
+def _json_bool(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "expected true or false (a JSON boolean)")
+    return value
+
+
+def not_a_bool(value: Any) -> Any:
+    """A number is never a boolean (Python's `True == 1`): refuse `true` where a number goes."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("bool_not_number", "expected a number, not true or false")
+    return value
+
+
+Flag = Annotated[bool, BeforeValidator(_json_bool)]
+"""A request body's yes/no: JSON `true` or `false`, nothing else (`"yes"`, `1`, `"on"` are 422)."""
+
+Whole = Annotated[int, BeforeValidator(not_a_bool)]
+"""A request body's integer: `true` and `false` are not 1 and 0."""

@@ -17,6 +17,13 @@ class DepositConflict(Conflict):
     title = "The receipt number was already reported with a different body"
 
 
+class InvalidDeposit(Unprocessable):
+    """A deposit of 0.00 took nothing: recorded, it would read as a deposit taken."""
+
+    code = "invalid_deposit"
+    title = "A deposit is more than 0.00"
+
+
 class AdmissionReversed(Conflict):
     code = "admission_reversed"
     title = "The admission has been reversed"

@@ -11,6 +11,7 @@ from service.admissions.errors import (
     AdmissionReversed,
     AdmissionSettled,
     DepositConflict,
+    InvalidDeposit,
 )
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.admissions.schemas import DepositCreate, DepositPublic, ViolationRef
@@ -65,6 +66,8 @@ async def report_deposit(
         discharged_at=await uow.settlements.active_discharge(admission.id),
     )
     amount_fen = yuan_to_fen(body.amount)
+    if amount_fen <= 0:
+        raise InvalidDeposit("a deposit is more than 0.00", field="amount")
     taken_before = admission.deposit_taken_fen
     refund_fen = _excess(admission, taken_before=taken_before, amount_fen=amount_fen)
     deposit = AdmissionDeposit(

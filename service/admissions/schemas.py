@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from service.idtext import Identifier, NoResidentId, PlainLine, Prose
 from service.money import Amount
-from service.schemas import REGION_CODE
+from service.schemas import REGION_CODE, Flag
 
 # Identifiers refuse a resident ID number inside them; prose has it masked (service/idtext.py).
 VISIT_ID_PATTERN = r"^[A-Za-z0-9._:/-]+$"
@@ -21,7 +21,7 @@ VisitId = Annotated[str, Field(min_length=1, max_length=64, pattern=VISIT_ID_PAT
 class ReferralCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    referred: bool = False
+    referred: Flag = False
     referral_no: Identifier | None = Field(default=None, max_length=64)
     from_hospital: Prose | None = Field(default=None, max_length=128)
 

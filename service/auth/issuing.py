@@ -5,7 +5,7 @@ three, so none can issue what another would refuse)."""
 from __future__ import annotations
 
 from service.auth import Role
-from service.auth.keys import IssuedKey, issue_key
+from service.auth.keys import PREFIX_LEVELS, InvalidKeyScope, IssuedKey, check_scope, issue_key
 from service.clearing import service as clearing_service
 from service.regions import service as regions_service
 from service.unit_of_work import UnitOfWork
@@ -20,6 +20,9 @@ async def issue_checked_key(
     fund_code: str | None,
     label: str,
 ) -> IssuedKey:
+    check_scope(role, hospital_code, region_prefix, fund_code)
+    if region_prefix is not None:
+        await _require_region(uow, region_prefix)
     if role is Role.HOSPITAL and hospital_code is not None:
         await regions_service.require_hospital(uow, hospital_code=hospital_code)
     if fund_code is not None:
@@ -32,3 +35,16 @@ async def issue_checked_key(
         fund_code=fund_code,
         label=label,
     )
+
+
+async def _require_region(uow: UnitOfWork, prefix: str) -> None:
+    """A prefix names a registered region of its level ("99" the province 990000, "9901" the
+    prefecture 990100): one that names none would scope the key to nothing."""
+    code, level = prefix.ljust(6, "0"), PREFIX_LEVELS[len(prefix)]
+    region = await uow.regions.region(code)
+    if region is None or region.level != level:
+        raise InvalidKeyScope(
+            f"region prefix {prefix} names no registered {level} ({code}): register the "
+            "region first, or give the prefix of one that is",
+            field="region_prefix",
+        )

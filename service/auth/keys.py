@@ -18,6 +18,7 @@ from service.auth.principal import Principal, Role
 from service.auth.store import SqlKeyStore
 from service.base import MAX_ROW_ID, utcnow
 from service.errors import NotFound, Unprocessable
+from service.schemas import has_lower_case
 
 KEY_SCHEME = "sck"
 
@@ -64,17 +65,37 @@ def principal_of(key: ApiKey) -> Principal:
     )
 
 
-def _check_scope(
+PREFIX_LEVELS = {2: "province", 4: "prefecture", 6: "county"}
+"""The lengths a region prefix may have: a province's (2 digits), a prefecture's (4) or a
+county's (6) code without its trailing zeros. A 3- or 5-digit prefix is no level of the code
+(行政区划代码) and would scope a key to a slice of codes no region is named by."""
+
+
+def check_scope(
     role: Role, hospital_code: str | None, region_prefix: str | None, fund_code: str | None
 ) -> None:
+    """The scope a role's key must have, from what it says alone (whether its region, hospital
+    and fund are registered is `service.auth.issuing`'s to ask)."""
     if role is Role.HOSPITAL and not hospital_code:
         raise InvalidKeyScope("a hospital key needs a hospital code", field="hospital_code")
+    # The console's and the CLI's codes reach here unparsed: the API's rule (`schemas.Code`).
+    for field, code in (("hospital_code", hospital_code), ("fund_code", fund_code)):
+        if code and has_lower_case(code):
+            raise InvalidKeyScope(
+                f"{field} {code[:32]} is not upper case: codes are written in upper case, as "
+                "NHSA institution codes are",
+                field=field,
+            )
     if role in (Role.AUDITOR, Role.FUND) and not (
-        region_prefix and region_prefix.isdigit() and 2 <= len(region_prefix) <= 6
+        region_prefix
+        and region_prefix.isascii()
+        and region_prefix.isdigit()
+        and len(region_prefix) in PREFIX_LEVELS
     ):
         article = "an" if role is Role.AUDITOR else "a"
         raise InvalidKeyScope(
-            f"{article} {role.value} key needs a region prefix of 2 to 6 digits",
+            f"{article} {role.value} key needs a region prefix of 2, 4 or 6 digits "
+            "(a province's, prefecture's or county's code without its trailing zeros)",
             field="region_prefix",
         )
     if role is not Role.HOSPITAL and hospital_code:
@@ -101,7 +122,7 @@ async def issue_key(
     fund_code: str | None = None,
     label: str = "",
 ) -> IssuedKey:
-    _check_scope(role, hospital_code, region_prefix, fund_code)
+    check_scope(role, hospital_code, region_prefix, fund_code)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(24).replace("_", "x")
     key = ApiKey(

@@ -21,6 +21,7 @@ from service.base import (
     fen_field,
     id_field,
     json_field,
+    unique_by_case,
 )
 
 
@@ -29,7 +30,7 @@ class Fund(SQLModel, table=True):
     (医保基金), the critical-illness insurer (大病保险承办机构), medical aid (医疗救助), ..."""
 
     __tablename__ = "funds"
-    __table_args__ = (sa.UniqueConstraint("fund_type", "region_code"),)
+    __table_args__ = (sa.UniqueConstraint("fund_type", "region_code"), unique_by_case("funds"))
 
     code: str = Field(primary_key=True, max_length=32)
     fund_type: str = Field(max_length=32)  # the policy layers' `fund_type`

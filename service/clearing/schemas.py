@@ -9,13 +9,13 @@ from pydantic import BaseModel, Field
 
 from service.idtext import Identifier, PlainLine
 from service.money import Amount
-from service.schemas import CODE, REGION_PREFIX, InputModel
+from service.schemas import REGION_PREFIX, Code, InputModel
 
 PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
 
 class FundCreate(InputModel):
-    code: str = Field(min_length=1, max_length=32, pattern=CODE)
+    code: Code
     fund_type: str = Field(
         min_length=1,
         max_length=32,
@@ -36,8 +36,8 @@ class FundPublic(BaseModel):
 
 
 class StatementCreate(InputModel):
-    fund_code: str = Field(min_length=1, max_length=32, pattern=CODE)
-    hospital_code: str = Field(min_length=1, max_length=32, pattern=CODE)
+    fund_code: Code
+    hospital_code: Code
     period: str = Field(pattern=PERIOD, description="YYYY-MM (China time)")
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from service.money import Amount, TotalAmount
 from service.nhsa.envelope import PlatformDate, PlatformTime, blank_is_none
 from service.policy.schema import Code
+from service.schemas import Flag, Whole
 
 Text30 = Annotated[str, Field(min_length=1, max_length=30)]
 VisitId = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._:/-]+$")]
@@ -51,7 +52,7 @@ class Input1101(_Node):
 
 class Exp2401(_Strict):
     psn_name: str | None = Field(default=None, min_length=1, max_length=50)
-    referred: bool = False
+    referred: Flag = False
     referral_no: str | None = Field(default=None, max_length=64)
     deposit_intended: Amount = Decimal(0)
 
@@ -154,7 +155,7 @@ class Data3201(_Node):
     medfee_sumamt: TotalAmount = Field(description="医疗费总额")
     fund_pay_sumamt: TotalAmount = Field(description="基金支付总额")
     acct_pay: TotalAmount = Field(description="个人账户支付 (ours is always 0.00)")
-    fixmedins_setl_cnt: int = Field(
+    fixmedins_setl_cnt: Whole = Field(
         ge=-(10**9), le=10**9, description="结算笔数: settlements less reversals"
     )
     refd_setl_flag: Annotated[Literal["0", "1"] | None, BeforeValidator(blank_is_none)] = Field(

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from service.unit_of_work import UnitOfWork
 
 COLUMNS = ("code", "name", "county_code", "level", "tier", "designated")
-_YES_NO = {"是": True, "否": False}
+# What a sheet may say for `designated` (docs/directory.md); a spreadsheet's own TRUE/FALSE
+# cell reads as a bool. Anything else ("yes", "1", "no") is refused by the row's flag.
+_YES_NO = {"是": True, "否": False, "true": True, "false": False}
 
 Row = tuple[int, list[Any]]  # (the row's line in the file, its cells)
 
@@ -111,7 +113,9 @@ def _record(header: list[str], cells: list[Any]) -> dict[str, Any]:
     values += [""] * (len(header) - len(values))
     record = dict(zip(header, values, strict=False))
     designated = record["designated"]
-    record["designated"] = _YES_NO.get(designated, designated) if designated != "" else None
+    if isinstance(designated, str):
+        designated = _YES_NO.get(designated.lower(), designated) if designated else None
+    record["designated"] = designated
     return record
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from service.base import Field, SQLModel, created_at_field
+from service.base import Field, SQLModel, created_at_field, unique_by_case
 
 
 class Region(SQLModel, table=True):
@@ -19,6 +19,7 @@ class Region(SQLModel, table=True):
 
 class Hospital(SQLModel, table=True):
     __tablename__ = "hospitals"
+    __table_args__ = (unique_by_case("hospitals"),)
 
     code: str = Field(primary_key=True, max_length=32)
     name: str = Field(max_length=128)

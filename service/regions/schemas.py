@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from service.idtext import NoResidentId, PlainLine
-from service.schemas import CODE, REGION_CODE, InputModel
+from service.schemas import REGION_CODE, Code, Flag, InputModel
 
 RegionLevel = Literal["province", "prefecture", "county"]
 HospitalLevel = Literal["primary", "secondary", "tertiary"]
@@ -41,13 +41,13 @@ class HospitalCreate(InputModel):
     county_code: str = Field(pattern=REGION_CODE, description="a registered county-level region")
     level: HospitalLevel = Field(description="一级/二级/三级")
     tier: HospitalTier = Field(description="township/county/city/province hospital")
-    designated: bool = Field(description="a 先诊疗后付费 designated hospital")
+    designated: Flag = Field(description="a 先诊疗后付费 designated hospital")
 
 
 class HospitalRow(HospitalCreate):
     """A hospital with its code, as a sheet's row or the console's form sends it."""
 
-    code: str = Field(min_length=1, max_length=32, pattern=CODE)
+    code: Code
 
 
 class HospitalPublic(BaseModel):

@@ -31,7 +31,7 @@ from service.errors import problem_responses
 from service.routers.params import CodeFilter, RowId, capped_limit
 from service.routers.replays import answer_replayed
 from service.routers.routes import read, recording
-from service.schemas import CODE
+from service.schemas import Code
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/clearing", tags=["clearing"])
@@ -40,7 +40,7 @@ ReaderDep = ClearingReaderDep
 CloserDep = ClearingCloserDep
 ReconcilerDep = ClearingReconcilerDep
 PayerDep = ClearingPayerDep
-Code = Annotated[str, Query(min_length=1, max_length=32, pattern=CODE)]
+CodeQuery = Annotated[Code, Query()]
 Period = Annotated[str, Query(pattern=PERIOD, description="YYYY-MM")]
 Limit = Annotated[int, capped_limit(50)]
 
@@ -69,8 +69,8 @@ async def create_fund(body: FundCreate, uow: UnitOfWorkDep, _: AdminDep) -> Fund
 async def get_statement(
     uow: UnitOfWorkDep,
     principal: ReaderDep,
-    fund_code: Code,
-    hospital_code: Code,
+    fund_code: CodeQuery,
+    hospital_code: CodeQuery,
     period: Period,
 ) -> StatementPublic:
     return await service.statement(
@@ -188,8 +188,8 @@ async def reconcile(
     response: Response,
     uow: UnitOfWorkDep,
     principal: ReconcilerDep,
-    fund_code: Code,
-    hospital_code: Code,
+    fund_code: CodeQuery,
+    hospital_code: CodeQuery,
     period: Period,
     file: Annotated[UploadFile, File(description="the fund's detail file")],
 ) -> ReconciliationPublic:

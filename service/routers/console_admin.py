@@ -148,11 +148,12 @@ async def put_hospital(
         "county_code": county_code.strip(),
         "level": level,
         "tier": tier,
-        # The checkbox sends "yes" or nothing; anything else is refused by the row's bool.
         "designated": {"yes": "true", "": "false"}.get(designated, designated),
     }
+    # The checkbox sends "yes" or nothing; anything else is refused by the row's flag.
+    flag: str | bool = {"yes": True, "": False}.get(designated, designated)
     try:
-        row = parse_form(HospitalRow, form, what="the hospital")
+        row = parse_form(HospitalRow, {**form, "designated": flag}, what="the hospital")
         body = HospitalCreate.model_validate(row.model_dump(exclude={"code"}))
         stored = await directory.put_hospital(uow, code=row.code, body=body)
     except ServiceError as e:

@@ -112,7 +112,7 @@ async def yearend_run(
     redirected to: a run's answer is not stored, and booking again books nothing."""
     console.check_csrf(user, csrf)
     typed = {"region_code": region_code, "plan_year": plan_year}
-    dry_run = "false" if action == "book" else "true"
+    dry_run = action != "book"
     try:
         body = parse_form(YearEndRunCreate, {**typed, "dry_run": dry_run}, what="the form")
         run = await run_year_end(

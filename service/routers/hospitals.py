@@ -15,12 +15,12 @@ from service.regions.schemas import HospitalCreate, HospitalPublic
 from service.routers.params import RegionPrefixQuery
 from service.routers.replays import answer_put
 from service.routers.routes import recording
-from service.schemas import CODE
+from service.schemas import Code
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/hospitals", tags=["directory"])
 
-HospitalCode = Annotated[str, Path(min_length=1, max_length=32, pattern=CODE)]
+HospitalCode = Annotated[Code, Path()]
 
 
 @router.get("", responses=problem_responses(401, 422), summary="The hospitals you may see")

@@ -15,7 +15,7 @@ from service.auth.keys import list_keys, revoke_key
 from service.errors import problem_responses
 from service.idtext import Identifier
 from service.routers.routes import read
-from service.schemas import CODE, REGION_PREFIX
+from service.schemas import REGION_PREFIX, Code
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -25,9 +25,9 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["hospital", "auditor", "fund", "admin"]
-    hospital_code: str | None = Field(default=None, max_length=32, pattern=CODE)
+    hospital_code: Code | None = None
     region_prefix: str | None = Field(default=None, pattern=REGION_PREFIX)
-    fund_code: str | None = Field(default=None, max_length=32, pattern=CODE)
+    fund_code: Code | None = None
     label: Identifier = Field(default="", max_length=128)
 
 

@@ -9,12 +9,12 @@ from fastapi import Depends, Path, Query
 
 from service.base import MAX_ROW_ID
 from service.deps import SettingsDep
-from service.schemas import CODE, REGION_PREFIX
+from service.schemas import REGION_PREFIX, Code
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 """A stored row's id in the path (a positive BIGINT): a larger number is a 422, not a 500."""
 
-CodeFilter = Annotated[str | None, Query(max_length=32, pattern=CODE)]
+CodeFilter = Annotated[Code | None, Query()]
 """An optional hospital or fund code to narrow a list to (letters, digits, `_`, `-`)."""
 
 

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field, model_validator
 from service.idtext import Identifier, Prose
 from service.money import Amount
 from service.policy.schema import Code, FeeItem
-from service.schemas import InputModel
+from service.schemas import Flag, InputModel
 
 SettlementMode = Literal["one_stop", "insurance_only"]
 
@@ -30,7 +30,7 @@ class OutOfPolicyBreakdownCreate(InputModel):
 class BillLineCreate(InputModel):
     item: FeeItem
     amount: Amount
-    in_policy: bool
+    in_policy: Flag
     category: Code | None = Field(
         default=None,
         description="A bill category with rules of its own (靶向药 `targeted_drug`, 基本药物 "
@@ -72,7 +72,7 @@ class SettlementPreviewCreate(InputModel):
         "settled under: one of the policy's `diseases`; absent: none",
         examples=["childhood_leukemia"],
     )
-    mid_settlement: bool = Field(
+    mid_settlement: Flag = Field(
         default=False,
         description="中途结算 (NHSA mid_setl_flag 1): settle the stay so far and keep it open; "
         "`discharged_at` is then the end of the stage. Later stages continue its thresholds and "

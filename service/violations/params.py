@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from service.admissions.schemas import VisitId
 from service.dates import FILTER_FIRST_DAY, FILTER_LAST_DAY, FilterDay, ordered_period
 from service.errors import FieldProblem, Unprocessable
-from service.schemas import CODE, REGION_PREFIX
+from service.schemas import REGION_PREFIX, Code, RuleCode
 from service.violations.schemas import StatusName
 from service.violations.scope import ViolationFilter
 
@@ -22,10 +22,10 @@ class LedgerQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region: str | None = Field(default=None, pattern=REGION_PREFIX, description="Region prefix")
-    hospital_code: str | None = Field(default=None, max_length=32, pattern=CODE)
-    rule_code: str | None = Field(default=None, max_length=40, pattern=CODE)
+    hospital_code: Code | None = None
+    rule_code: RuleCode | None = None
     status: StatusName | None = None
-    severity: str | None = Field(default=None, max_length=16, pattern=CODE)
+    severity: str | None = Field(default=None, max_length=16, pattern=r"^[a-z]+$")
     detected_from: FilterDay | None = Field(
         default=None,
         description=f"First day (China time), {DAYS}, by the event's date (deposit, admission "
@@ -69,11 +69,14 @@ class PeriodQuery(BaseModel):
 Q = TypeVar("Q", bound=BaseModel)
 
 
-def parse_form(model: type[Q], values: Mapping[str, str], *, what: str = "the filter") -> Q:
-    """Validate a console form's values: empty fields mean 'not given', others are ignored."""
+def parse_form(model: type[Q], values: Mapping[str, str | bool], *, what: str = "the filter") -> Q:
+    """Validate a console form's values: empty fields mean 'not given', others are ignored.
+    A yes/no the form's handler has read from its own words arrives as a bool (a model's
+    `Flag` takes nothing else)."""
     names = {f.alias or n for n, f in model.model_fields.items()}
+    given = {k: v for k, v in values.items() if not isinstance(v, str) or v.strip()}
     try:
-        return model.model_validate({k: v for k, v in values.items() if v.strip() and k in names})
+        return model.model_validate({k: v for k, v in given.items() if k in names})
     except ValidationError as e:
         problems = [
             FieldProblem(field=".".join(map(str, x["loc"])), message=x["msg"], code=x["type"])

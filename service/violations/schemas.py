@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Row
 
 from service.idtext import Identifier, Prose
+from service.schemas import Whole
 from service.violations.models import Violation, ViolationTransition
 
 StatusName = Literal["open", "rectifying", "rectified", "verified"]
@@ -112,7 +113,7 @@ class ChainHeadIn(ChainHeadPublic):
     model_config = ConfigDict(extra="forbid")
 
     chain: str = Field(pattern=r"^[0-9A-Za-z]{1,16}$")
-    seq: int = Field(ge=0, le=2**53 - 1)  # exact in every JSON reader
+    seq: Whole = Field(ge=0, le=2**53 - 1)  # exact in every JSON reader
     head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 

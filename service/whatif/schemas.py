@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.schemas import Whole
+
 
 class WhatIfCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -11,8 +13,8 @@ class WhatIfCreate(BaseModel):
     source_text: str = Field(
         min_length=1, max_length=512_000, description="The proposed policy (YAML document)"
     )
-    over: int = Field(ge=2000, le=2100, description="The year whose settlements are re-settled")
-    top: int = Field(default=10, ge=0, le=100, description="How many rising patients to list")
+    over: Whole = Field(ge=2000, le=2100, description="The year whose settlements are re-settled")
+    top: Whole = Field(default=10, ge=0, le=100, description="How many rising patients to list")
 
 
 class FundPublic(BaseModel):

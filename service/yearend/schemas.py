@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.base import MAX_ROW_ID
-from service.schemas import REGION_CODE
+from service.schemas import REGION_CODE, Flag, Whole
 
 
 class YearEndRunCreate(BaseModel):
@@ -16,13 +16,13 @@ class YearEndRunCreate(BaseModel):
     region_code: str = Field(
         pattern=REGION_CODE, description="A county, prefecture or province code (行政区划代码)"
     )
-    plan_year: int = Field(
+    plan_year: Whole = Field(
         ge=1,
         le=9998,
         description="The plan year, named by the calendar year it starts in (2000-2098; "
         "it must have ended)",
     )
-    dry_run: bool = Field(default=False, description="Compute and answer; store nothing")
+    dry_run: Flag = Field(default=False, description="Compute and answer; store nothing")
 
 
 class YearEndPaymentsQuery(BaseModel):

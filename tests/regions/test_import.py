@@ -114,6 +114,37 @@ async def test_one_bad_row_imports_nothing_and_every_bad_row_is_named(
     assert unchanged["designated"] is True
 
 
+async def test_designated_is_true_false_or_是_否_in_any_case_and_nothing_else(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    sheet: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    row = f"{NEW},演示县城关镇卫生院,{f.COUNTY},primary,township,"
+    for word in ("yes", "1", "no", "0", "on"):  # what lax parsing would have guessed at
+        _write(sheet, row + word)
+        assert await _import(sheet) == 2, word
+        assert "line 2 designated: expected true or false" in capsys.readouterr().err
+    assert (await _hospital(client, admin_headers, NEW)).status_code == 404
+    _write(sheet, row + "TRUE")  # as a spreadsheet program writes its own booleans
+    assert await _import(sheet) == 0
+    assert (await _hospital(client, admin_headers, NEW)).json()["designated"] is True
+
+
+async def test_a_lower_case_code_is_refused_not_folded(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    sheet: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _write(sheet, f"{f.COUNTY_HOSPITAL.lower()},演示县人民医院,{f.COUNTY},secondary,county,true")
+    assert await _import(sheet) == 2
+    assert "line 2 code: codes are written in upper case" in capsys.readouterr().err
+    assert (await _hospital(client, admin_headers, f.COUNTY_HOSPITAL)).status_code == 200
+    listed = await client.get("/v1/hospitals", headers=admin_headers)
+    assert f.COUNTY_HOSPITAL.lower() not in {h["code"] for h in listed.json()}
+
+
 @pytest.mark.parametrize(
     ("content", "words"),
     [
