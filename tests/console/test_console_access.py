@@ -437,3 +437,30 @@ async def test_the_home_page_leads_each_role_to_a_page_it_may_open(
     assert landed["no login"] == "/console/login"
     assert landed["fund"] == landed["fund of another county"] == "/console/clearing"
     assert landed["auditor"] == landed["hospital"] == "/console/violations"
+
+
+def _calls_of(dependant: Any) -> set[Any]:
+    found = {dependant.call}
+    for sub in dependant.dependencies:
+        found |= _calls_of(sub)
+    return found
+
+
+async def test_every_signed_in_form_checks_its_csrf_token_and_names_its_page(app: FastAPI) -> None:
+    """A console POST takes its user as FormUserDep (the CSRF check's one home), and its entry
+    names the GET page its refusals come back on."""
+    from service.console.access import CONSOLE_ACCESS
+    from service.routers.console import _form_user
+
+    routes = {
+        route.path: route
+        for route in app.routes
+        if isinstance(route, APIRoute) and "POST" in route.methods
+    }
+    posts = [path for method, path in console_routes(app) if method == "POST"]
+    assert len(posts) == 9
+    for path in posts:
+        checked = _form_user in _calls_of(routes[path].dependant)
+        assert checked == (path != "/console/login"), path  # signing in has no session yet
+        form = CONSOLE_ACCESS[("POST", path)].form
+        assert form is None if path == "/console/logout" else ("GET", form) in CONSOLE_ACCESS

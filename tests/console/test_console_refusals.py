@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -322,3 +323,34 @@ async def test_a_value_the_database_refuses_is_a_page_too(
     )
     assert "数值无法保存" in _is_page(refused, 422)  # invalid_value, in words
     assert ">好</textarea>" in refused.text
+
+
+async def test_a_refusal_after_a_write_rolls_the_write_back(
+    app: FastAPI,
+    browsers: dict[str, httpx.AsyncClient],
+    ids: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The page is rendered after the request's unit of work has closed on the error: what the
+    refused action wrote is rolled back (a form route that caught its error and rendered the
+    page itself, as the console's did, returned normally, and the unit committed)."""
+    from sqlalchemy import text
+
+    from service.errors import Conflict
+    from service.regions.models import Region
+    from service.routers import console
+
+    async def writes_then_refuses(uow: Any, **kwargs: object) -> None:
+        uow.session.add(Region(code="770000", name="写入后被拒", level="province"))
+        await uow.session.flush()
+        raise Conflict("refused after a write")
+
+    monkeypatch.setattr(console, "move", writes_then_refuses)
+    page = f"/console/violations/{ids[0]}"
+    refused = await _post(
+        browsers["admin"], page, f"{page}/transitions", {"to_status": "rectifying"}
+    )
+    async with app.state.sessionmaker() as session:
+        stored = await session.exec(text("select count(*) from regions where code = '770000'"))
+        assert stored.one()[0] == 0
+    _is_page(refused, 409)
