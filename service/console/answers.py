@@ -90,11 +90,8 @@ def input_of(problem: FieldProblem) -> str:
 
 def field_words(problem: FieldProblem) -> str:
     words = catalog()
-    return (
-        words.fields.get(problem.code)
-        or words.problems.get(problem.code, ("", ""))[1]
-        or (problem.message)
-    )
+    advice = words.problems.get(problem.code, ("", ""))[1]
+    return words.fields.get(problem.code) or advice or problem.message
 
 
 def problem_words(facts: ProblemFacts) -> str:
@@ -119,10 +116,11 @@ def _shown_name(problem: FieldProblem) -> str:
 class ConsoleRoute(APIRoute):
     """Answers a console route's problems as pages (see the module's docstring).
 
-    The page is the route's own exception handler for `ServiceError` and
-    `RequestValidationError`, put in the scope Starlette reads the app's handlers from. A
-    handler runs after the route's dependencies have closed: the refused request's unit of
-    work has rolled back (and let go of SQLite's write lock) before the form's page is read."""
+    The page is the route's own exception handler for `ServiceError`,
+    `RequestValidationError` and `DataError`, put in the scope Starlette reads the app's
+    handlers from. A handler runs after the route's dependencies have closed: the refused
+    request's unit of work has rolled back (and let go of SQLite's write lock) before the
+    form's page is read. (`ProblemRoute` catches inside the handler, before that.)"""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)

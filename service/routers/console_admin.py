@@ -16,7 +16,6 @@ from fastapi.responses import RedirectResponse, Response
 
 from service.auth import Role
 from service.auth.deps import KeyCacheDep
-from service.auth.issuing import issue_checked_key
 from service.auth.keys import list_keys, revoke_key
 from service.console import session as console
 from service.console.views import page
@@ -24,7 +23,7 @@ from service.policy_versions.service import get_version, list_versions
 from service.regions import service as directory
 from service.regions.schemas import HospitalCreate, HospitalRow
 from service.routers.console import FormUserDep, UserDep, console_router, flashed
-from service.routers.keys import KeyCreate
+from service.routers.keys import KeyCreate, issue_as_asked
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations.params import parse_form
 
@@ -63,14 +62,7 @@ async def issue(
     typed = {"role": role, "label": label, "hospital_code": hospital_code}
     typed |= {"region_prefix": region_prefix, "fund_code": fund_code}
     body = parse_form(KeyCreate, {k: v.strip() for k, v in typed.items()}, what="the key")
-    issued = await issue_checked_key(
-        uow,
-        role=Role(body.role),
-        hospital_code=body.hospital_code,
-        region_prefix=body.region_prefix,
-        fund_code=body.fund_code,
-        label=body.label,
-    )
+    issued = await issue_as_asked(uow, body)
     return await _keys_page(uow.session, user, issued=issued, message="密钥已签发：请立即复制保存")
 
 
