@@ -37,8 +37,9 @@ class Access:
     roles: frozenset[Role] | None  # None: public (no sign-in)
     api: str | None = None  # the API route whose role rule this page shares
     label: str = ""
-    # A form's route: the page that shows the form (the route's path parameters fill it in),
-    # shown again with what was typed when the form is refused (service/console/answers.py).
+    # A form's route (a POST, or a page's GET filters): the page that shows the form (the
+    # route's path parameters fill it in), shown again, without the query, with what was typed
+    # when the form is refused (service/console/answers.py).
     form: str | None = None
 
 
@@ -58,9 +59,11 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/console/login"): PUBLIC,
     ("POST", "/console/login"): Access(None, form="/console/login"),
     ("POST", "/console/logout"): Access(SIGNED_IN),
-    ("GET", "/console/violations"): Access(LEDGER_READERS, "GET /v1/violations", "问题台账"),
+    ("GET", "/console/violations"): Access(
+        LEDGER_READERS, "GET /v1/violations", "问题台账", form="/console/violations"
+    ),
     ("GET", "/console/violations/export.{fmt}"): Access(
-        LEDGER_READERS, "GET /v1/violations/export.{fmt}"
+        LEDGER_READERS, "GET /v1/violations/export.{fmt}", form="/console/violations"
     ),
     ("GET", "/console/violations/{violation_id}"): Access(
         LEDGER_READERS, "GET /v1/violations/{violation_id}"
@@ -71,18 +74,22 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
         form="/console/violations/{violation_id}",
     ),
     ("GET", "/console/scoreboard"): Access(
-        LEDGER_READERS, "GET /v1/violations/scoreboard", "考核扣分"
+        LEDGER_READERS, "GET /v1/violations/scoreboard", "考核扣分", form="/console/scoreboard"
     ),
     ("GET", "/console/scoreboard/export.{fmt}"): Access(
-        LEDGER_READERS, "GET /v1/violations/scoreboard/export.{fmt}"
+        LEDGER_READERS, "GET /v1/violations/scoreboard/export.{fmt}", form="/console/scoreboard"
     ),
-    ("GET", "/console/indicators"): Access(REGION_READERS, "GET /v1/indicators", "指标监测"),
+    ("GET", "/console/indicators"): Access(
+        REGION_READERS, "GET /v1/indicators", "指标监测", form="/console/indicators"
+    ),
     # Month by month indicators (and findings): region-wide figures, so the indicators' rule.
-    ("GET", "/console/trends"): Access(REGION_READERS, "GET /v1/indicators", "月度趋势"),
+    ("GET", "/console/trends"): Access(
+        REGION_READERS, "GET /v1/indicators", "月度趋势", form="/console/trends"
+    ),
     # After the slip (issue 13): a fund's statement for a hospital and month with its stored
     # reconciliations, and the patients' shares under pay-after-treatment.
     ("GET", "/console/clearing"): Access(
-        CLEARING_READERS, "GET /v1/clearing/statement", "基金清算"
+        CLEARING_READERS, "GET /v1/clearing/statement", "基金清算", form="/console/clearing"
     ),
     ("GET", "/console/clearing/statements/{statement_id}/export.{fmt}"): Access(
         CLEARING_READERS, "GET /v1/clearing/statements/{statement_id}/export"

@@ -5,12 +5,13 @@ JSON, and the person loses what they typed).
 404, 409 or 422, the guard's 403) and the requests FastAPI refuses (a bad or missing form
 field) are the same `ProblemFacts` the API answers, with the same status, rendered in Chinese:
 
-- a refused form comes back as the page that shows the form (the `form` of the route's entry
-  in service/console/access.py), rendered by that page's own route, with what was typed kept,
-  the refusal on top and each field's message (service/locale/zh_CN.yaml) beside its input;
+- a refused form (a POST, or a page's GET filters) comes back as the page that shows the form
+  (the `form` of the route's entry in service/console/access.py), rendered by that page's own
+  route without the query, with what was typed kept, the refusal on top and each field's
+  message (service/locale/zh_CN.yaml) beside its input;
 - the guard's refusals (another site's form, a stale CSRF token, a page the role may not
-  open), a refused GET, or a form whose page cannot be shown either: a page with the message
-  and a link back. Nothing a refused guard saw is shown back.
+  open), a route with no form, or a form whose page cannot be shown either: a page with the
+  message and a link back. Nothing a refused guard saw is shown back.
 
 A sign-in redirect (303) and unexpected errors are left to the app's handlers.
 """
@@ -27,7 +28,6 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError
-from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive, Scope, Send
 
 from service.console import access
@@ -153,9 +153,7 @@ async def answer(request: Request, exc: Exception) -> Response:
     route = request.scope["route"]
     rule = access.CONSOLE_ACCESS.get((request.method, route.path))
     form = rule.form if rule is not None else None
-    back = form.format(**request.path_params) if form else request.url.path
-    if not form and request.method not in access.SAFE_METHODS:  # no page of its own (logout)
-        back = "/console"
+    back = form.format(**request.path_params) if form else "/console"  # the landing page
     if facts.status == 404 or facts.code in LOCKED_OUT:  # the page is not there for them
         back = "/console"
     if form and facts.status < 500 and facts.code not in NOT_REFILLED:
@@ -181,14 +179,19 @@ async def _posted(request: Request) -> dict[str, str]:
     """What the person typed (not the token, not a file), masked as every answer is."""
     from service.idtext import redact
 
-    try:
-        form = await request.form()  # parsed already, for the route: Starlette keeps it
-    except Exception:  # a body that could not be read as a form: nothing to show back
-        return {}
+    sent: list[tuple[str, object]]
+    if request.method in access.SAFE_METHODS:  # a page's filters
+        sent = list(request.query_params.multi_items())
+    else:
+        try:
+            form = await request.form()  # parsed already, for the route: Starlette keeps it
+        except Exception:  # a body that could not be read as a form: nothing to show back
+            return {}
+        sent = list(form.multi_items())
     return {
         name: redact(value)
-        for name, value in form.multi_items()
-        if name not in NEVER_SHOWN_BACK and not isinstance(value, UploadFile)
+        for name, value in sent
+        if name not in NEVER_SHOWN_BACK and isinstance(value, str)
     }
 
 

@@ -211,20 +211,32 @@ async def test_a_page_the_role_may_not_open_is_a_403_page_with_the_menu(
 
 
 @pytest.mark.parametrize(
-    ("url", "field"),
+    ("url", "field", "page", "words"),
     [
-        ("/console/violations?detected_from=2026-02-30", "detected_from"),
-        ("/console/scoreboard?to=2026-02-30", "to"),
-        ("/console/violations/export.csv?region=abc", "region"),
-        ("/console/violations/not-a-number", "violation_id"),
+        ("/console/violations?detected_from=2026-02-30", "detected_from", "filters", "应为日期"),
+        ("/console/violations/export.csv?region=abc", "region", "filters", "格式不正确"),
+        ("/console/scoreboard?to=2026-02-30", "to", "period", "应为日期"),
+        ("/console/indicators?from=2026-13-01", "from", "period", "应为日期"),
+        ("/console/trends?until=2026-02-30", "until", "trend-filters", "应为日期"),
+        ("/console/clearing?period=2026-13", "period", "", "格式不正确"),
     ],
 )
-async def test_a_refused_filter_is_a_page_with_the_message_and_the_way_back(
-    browsers: dict[str, httpx.AsyncClient], url: str, field: str
+async def test_a_refused_filter_is_its_page_again_with_what_was_typed(
+    browsers: dict[str, httpx.AsyncClient], url: str, field: str, page: str, words: str
 ) -> None:
     html = _is_page(await browsers["auditor"].get(url), 422)
+    assert _beside(html, field).startswith(words)
+    assert f'value="{url.split("=")[1]}"' in html  # as typed, to correct
     assert field in re.findall(r'id="error">([^<]*)<', html)[0]
-    assert f'href="{url.split("?")[0]}" id="back"' in html
+    assert not page or f'id="{page}"' in html
+
+
+async def test_a_refused_page_without_a_form_links_back_to_the_console(
+    browsers: dict[str, httpx.AsyncClient],
+) -> None:
+    html = _is_page(await browsers["auditor"].get("/console/violations/not-a-number"), 422)
+    assert "violation_id" in re.findall(r'id="error">([^<]*)<', html)[0]
+    assert 'href="/console" id="back"' in html
 
 
 async def test_the_api_still_answers_problem_json(
