@@ -123,6 +123,15 @@ def invalid_request(exc: RequestValidationError, *, what: str = "field") -> Prob
     return ProblemFacts(422, "validation_error", "The request is not valid", detail, errors)
 
 
+# SQLSTATE class 22 (sqlalchemy's DataError): the database refused a value the request sent.
+INVALID_VALUE = ProblemFacts(
+    422,
+    "invalid_value",
+    "The request is not valid",
+    "A value in the request cannot be stored or compared "
+    "(for example a NUL character or a number out of range).",
+)
+
 DATABASE_UNAVAILABLE = ProblemFacts(
     503,
     "database_unavailable",
@@ -266,16 +275,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # SQLSTATE class 22: a value the database cannot hold or compare (a NUL character,
         # a number out of range). It came from the request; the statement is not logged.
         log.warning("database refused a value: %s", type(exc.orig).__name__)
-        return problem_response(
-            request,
-            ProblemFacts(
-                status=422,
-                code="invalid_value",
-                title="The request is not valid",
-                detail="A value in the request cannot be stored or compared "
-                "(for example a NUL character or a number out of range).",
-            ),
-        )
+        return problem_response(request, INVALID_VALUE)
 
     from service.db import UNAVAILABLE_ERRORS, is_database_unavailable
 

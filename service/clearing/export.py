@@ -14,6 +14,7 @@ import io
 import re
 from typing import Any, Literal
 
+from fastapi import Response
 from openpyxl import Workbook
 
 from service.cells import inert
@@ -95,3 +96,14 @@ def to_xlsx(s: StatementPublic) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def download(statement: StatementPublic, fmt: ExportFormat) -> Response:
+    """The statement as the file the API and the console's clearing page both give."""
+    name = f"clearing-{statement.fund_code}-{statement.hospital_code}-{statement.period}"
+    if fmt == "csv":
+        body, media = to_csv(statement), CSV_MEDIA
+    else:
+        body, media = to_xlsx(statement), XLSX_MEDIA
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"'}
+    return Response(content=body, media_type=media, headers=headers)

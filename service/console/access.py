@@ -37,6 +37,10 @@ class Access:
     roles: frozenset[Role] | None  # None: public (no sign-in)
     api: str | None = None  # the API route whose role rule this page shares
     label: str = ""
+    # A form's route (a POST, or a page's GET filters): the page that shows the form (the
+    # route's path parameters fill it in), shown again, without the query, with what was typed
+    # when the form is refused (service/console/answers.py).
+    form: str | None = None
 
 
 SIGNED_IN = frozenset(Role)
@@ -53,58 +57,79 @@ CONSOLE_ACCESS: dict[tuple[str, str], Access] = {
     ("GET", "/console/"): PUBLIC,
     ("GET", "/console/static/console.css"): PUBLIC,
     ("GET", "/console/login"): PUBLIC,
-    ("POST", "/console/login"): PUBLIC,
+    ("POST", "/console/login"): Access(None, form="/console/login"),
     ("POST", "/console/logout"): Access(SIGNED_IN),
-    ("GET", "/console/violations"): Access(LEDGER_READERS, "GET /v1/violations", "问题台账"),
+    ("GET", "/console/violations"): Access(
+        LEDGER_READERS, "GET /v1/violations", "问题台账", form="/console/violations"
+    ),
     ("GET", "/console/violations/export.{fmt}"): Access(
-        LEDGER_READERS, "GET /v1/violations/export.{fmt}"
+        LEDGER_READERS, "GET /v1/violations/export.{fmt}", form="/console/violations"
     ),
     ("GET", "/console/violations/{violation_id}"): Access(
         LEDGER_READERS, "GET /v1/violations/{violation_id}"
     ),
     ("POST", "/console/violations/{violation_id}/transitions"): Access(
-        LEDGER_READERS, "POST /v1/violations/{violation_id}/transitions"
+        LEDGER_READERS,
+        "POST /v1/violations/{violation_id}/transitions",
+        form="/console/violations/{violation_id}",
     ),
     ("GET", "/console/scoreboard"): Access(
-        LEDGER_READERS, "GET /v1/violations/scoreboard", "考核扣分"
+        LEDGER_READERS, "GET /v1/violations/scoreboard", "考核扣分", form="/console/scoreboard"
     ),
     ("GET", "/console/scoreboard/export.{fmt}"): Access(
-        LEDGER_READERS, "GET /v1/violations/scoreboard/export.{fmt}"
+        LEDGER_READERS, "GET /v1/violations/scoreboard/export.{fmt}", form="/console/scoreboard"
     ),
-    ("GET", "/console/indicators"): Access(REGION_READERS, "GET /v1/indicators", "指标监测"),
+    ("GET", "/console/indicators"): Access(
+        REGION_READERS, "GET /v1/indicators", "指标监测", form="/console/indicators"
+    ),
     # Month by month indicators (and findings): region-wide figures, so the indicators' rule.
-    ("GET", "/console/trends"): Access(REGION_READERS, "GET /v1/indicators", "月度趋势"),
+    ("GET", "/console/trends"): Access(
+        REGION_READERS, "GET /v1/indicators", "月度趋势", form="/console/trends"
+    ),
     # After the slip (issue 13): a fund's statement for a hospital and month with its stored
     # reconciliations, and the patients' shares under pay-after-treatment.
     ("GET", "/console/clearing"): Access(
-        CLEARING_READERS, "GET /v1/clearing/statement", "基金清算"
+        CLEARING_READERS, "GET /v1/clearing/statement", "基金清算", form="/console/clearing"
+    ),
+    ("GET", "/console/clearing/statements/{statement_id}/export.{fmt}"): Access(
+        CLEARING_READERS, "GET /v1/clearing/statements/{statement_id}/export"
     ),
     ("GET", "/console/receivables"): Access(
         RECEIVABLE_READERS, "GET /v1/receivables/overdue", "先诊疗后付费"
     ),
     ("GET", "/console/keys"): Access(ADMINS, "GET /v1/keys", "密钥管理"),
-    ("POST", "/console/keys"): Access(ADMINS, "POST /v1/keys"),
-    ("POST", "/console/keys/{key_id}/revoke"): Access(ADMINS, "POST /v1/keys/{key_id}/revoke"),
+    ("POST", "/console/keys"): Access(ADMINS, "POST /v1/keys", form="/console/keys"),
+    ("POST", "/console/keys/{key_id}/revoke"): Access(
+        ADMINS, "POST /v1/keys/{key_id}/revoke", form="/console/keys"
+    ),
     # The policy texts are readable by every key through the API; the pages are the admin's
     # desk for them (loading stays with the CLI and the API).
     ("GET", "/console/policies"): Access(ADMINS, None, "政策版本"),
     ("GET", "/console/policies/{content_hash}"): Access(ADMINS),
     # 医院名录 (ADR 0023): the regions and hospitals, and an admin's registration of a hospital.
     ("GET", "/console/hospitals"): Access(ADMINS, None, "医院名录"),
-    ("POST", "/console/hospitals"): Access(ADMINS, "PUT /v1/hospitals/{hospital_code}"),
+    ("POST", "/console/hospitals"): Access(
+        ADMINS, "PUT /v1/hospitals/{hospital_code}", form="/console/hospitals"
+    ),
     # What-if (政策测算): re-settles the region's year under a proposal; stores nothing.
     ("GET", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif", "政策测算"),
-    ("POST", "/console/whatif"): Access(REGION_READERS, "POST /v1/policies/whatif"),
+    ("POST", "/console/whatif"): Access(
+        REGION_READERS, "POST /v1/policies/whatif", form="/console/whatif"
+    ),
     # 年度补足 (service/routers/console_yearend.py): run (试算 / 确认入账) and read the year-end
     # top-up; the year-end API's rule, auditors within their region and admins (ADR 0021).
     ("GET", "/console/yearend"): Access(REGION_READERS, "GET /v1/year-end/payments", "年度补足"),
-    ("POST", "/console/yearend"): Access(REGION_READERS, "POST /v1/year-end/runs"),
+    ("POST", "/console/yearend"): Access(
+        REGION_READERS, "POST /v1/year-end/runs", form="/console/yearend"
+    ),
     ("GET", "/console/yearend/export.{fmt}"): Access(
         REGION_READERS, "GET /v1/year-end/payments/export.{fmt}"
     ),
     # 核验台账 (service/routers/console_verify.py): the verify API's rule, auditors and admins.
     ("GET", "/console/verify"): Access(REGION_READERS, "GET /v1/violations/verify", "核验台账"),
-    ("POST", "/console/verify"): Access(REGION_READERS, "POST /v1/violations/verify"),
+    ("POST", "/console/verify"): Access(
+        REGION_READERS, "POST /v1/violations/verify", form="/console/verify"
+    ),
     ("GET", "/console/verify/heads.json"): Access(REGION_READERS, "GET /v1/violations/chain-heads"),
 }
 

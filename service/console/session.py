@@ -25,12 +25,18 @@ from service.auth.keys import find_by_prefix, principal_of, secret_matches, spli
 from service.auth.models import ApiKey
 from service.base import utcnow
 from service.console.models import ConsoleSession
+from service.errors import Forbidden
 
 COOKIE = "settlecheck_console"
 LIFETIME_SECONDS = 8 * 3600
 
 SESSIONS: sa.Table = ConsoleSession.__table__  # type: ignore[attr-defined]
 KEYS: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
+
+
+class FormTokenInvalid(Forbidden):
+    code = "console_form_token_invalid"
+    title = "The form's CSRF token is missing or wrong"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,4 +125,4 @@ def sign_in_first() -> HTTPException:
 
 def check_csrf(user: ConsoleUser, token: str) -> None:
     if not hmac.compare_digest(user.csrf, token or ""):
-        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+        raise FormTokenInvalid("the form's CSRF token is missing or wrong; reload the page")

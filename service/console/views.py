@@ -12,8 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from service.china_time import CHINA_TZ
 from service.console.access import nav_for
-from service.errors import ServiceError
-from service.problems_zh import catalog
+from service.console.answers import refusal_context
 from service.violations.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -61,12 +60,19 @@ ENV.globals |= {
     "FUNDS": FUND_LABELS,
     "urlencode": urlencode,
     "nav_for": nav_for,
+    # A refused form's page has them (service/console/answers.py); others, nothing typed.
+    "posted": {},
+    "field_errors": {},
 }
 
 
-def page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    html = ENV.get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+def page(
+    template: str, status_code: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
+    html = ENV.get_template(template).render({**context, **refusal_context()})
+    return HTMLResponse(
+        html, status_code=status_code, headers={**SECURITY_HEADERS, **(headers or {})}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,14 +173,3 @@ def stacked_bars(labels: list[str], by_rule: dict[str, list[int]]) -> list[Stack
                 parts.append((rule, y, height, counts[i]))
         stacks.append(Stack(label, CHART_LEFT + i * step, parts))
     return stacks
-
-
-def problem_words(e: ServiceError) -> str:
-    """A refusal as the console shows it: the Chinese title and advice of its code, then the
-    English detail (which names the thing at fault) and each field's problem (the detail said
-    once: a problem raised with `field=` carries it as that field's message too)."""
-    words = catalog().problems.get(e.code)
-    fields = [f"{p.field}: {p.message}" for p in e.errors or []]
-    said = any(p.message == e.detail for p in e.errors or [])
-    detail = "；".join(fields if said else [e.detail, *fields])
-    return f"{words[0]}：{words[1]}（{detail}）" if words else detail

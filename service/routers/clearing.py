@@ -144,13 +144,7 @@ async def export_statement(
     format: Annotated[export.ExportFormat, Query()] = "xlsx",
 ) -> Response:
     statement = await service.closed_by_id(uow, principal=principal, statement_id=statement_id)
-    name = f"clearing-{statement.fund_code}-{statement.hospital_code}-{statement.period}"
-    if format == "csv":
-        body, media = export.to_csv(statement), export.CSV_MEDIA
-    else:
-        body, media = export.to_xlsx(statement), export.XLSX_MEDIA
-    headers = {"Content-Disposition": f'attachment; filename="{name}.{format}"'}
-    return Response(content=body, media_type=media, headers=headers)
+    return export.download(statement, format)
 
 
 @recording(

@@ -18,18 +18,17 @@ from service.auth.keys import key_labels
 from service.china_time import today
 from service.console import access
 from service.console import session as console
+from service.console.answers import ConsoleRoute
 from service.console.trends import TrendQuery, counties_under, trends
 from service.console.views import (
     LEVEL_LABELS,
     bars,
     line_chart,
     page,
-    problem_words,
     stacked_bars,
     tone,
 )
 from service.deps import CatalogDep, SessionmakerDep
-from service.errors import ServiceError
 from service.indicators.service import indicators_for
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
@@ -38,6 +37,7 @@ from service.violations.evidence import actor_words, evidence_rows, key_ids
 from service.violations.params import LedgerQuery, PageQuery, PeriodQuery, parse_form
 from service.violations.query import get_violation, list_violations
 from service.violations.rectification import STEPS, move
+from service.violations.schemas import TransitionCreate
 from service.violations.scoreboard import names, scoreboard
 from service.whatif.schemas import WhatIfCreate
 from service.whatif.service import run_what_if
@@ -57,6 +57,7 @@ async def guard(request: Request, sessionmaker: SessionmakerDep) -> console.Cons
         user = await console.current_user(request, session)
     if user is None:
         raise console.sign_in_first()
+    request.state.console_user = user  # a refusal's page shows the menu too (ConsoleRoute)
     access.check_role(rule, user.principal)
     return user
 
@@ -71,13 +72,30 @@ async def _user(
 
 UserDep = Annotated[console.ConsoleUser, Depends(_user)]
 
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
+
+async def _form_user(user: UserDep, csrf: Annotated[str, Form()] = "") -> console.ConsoleUser:
+    """The signed-in user of a posted form whose CSRF token is their session's."""
+    console.check_csrf(user, csrf)
+    return user
+
+
+FormUserDep = Annotated[console.ConsoleUser, Depends(_form_user)]
+"""A console form's user: the form's `csrf` field is checked before anything else it sent."""
+
+
+def console_router() -> APIRouter:
+    """A console router: the guard (access table, same-origin forms, session, role) on every
+    route, and refusals answered as pages (service/console/answers.py)."""
+    return APIRouter(
+        prefix="/console",
+        include_in_schema=False,
+        dependencies=[Depends(guard)],
+        route_class=ConsoleRoute,
+    )
+
+
+router = console_router()
 STATIC = Path(__file__).resolve().parent.parent / "console" / "static"
-PROBLEM_TEXT = {
-    "invalid_transition": "当前状态不能办理该操作",
-    "transition_forbidden": "您无权办理该操作",
-    "note_required": "退回整改或重新挂账须填写说明",
-}
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -105,8 +123,12 @@ async def stylesheet() -> FileResponse:
 
 @router.get("")
 @router.get("/")
-async def home() -> RedirectResponse:
-    return _see_other("/console/violations")
+async def home(request: Request, sessionmaker: SessionmakerDep) -> RedirectResponse:
+    """The first page the signed-in user may open (a fund key's is its clearing page), or
+    the sign-in page."""
+    async with sessionmaker() as session:
+        user = await console.current_user(request, session)
+    return _see_other(access.landing_for(user.principal) if user else "/console/login")
 
 
 @router.get("/login")
@@ -139,10 +161,7 @@ async def login(
 
 
 @router.post("/logout")
-async def logout(
-    request: Request, session: SessionDep, user: UserDep, csrf: Annotated[str, Form()] = ""
-) -> Response:
-    console.check_csrf(user, csrf)
+async def logout(request: Request, session: SessionDep, user: FormUserDep) -> Response:
     await console.end(session, console.cookie_token(request))
     response = _see_other("/console/login")
     response.delete_cookie(console.COOKIE, path="/console")
@@ -214,29 +233,26 @@ async def one(request: Request, violation_id: int, session: SessionDep, user: Us
 async def rectify(
     violation_id: int,
     uow: UnitOfWorkDep,
-    user: UserDep,
+    user: FormUserDep,
     to_status: Annotated[str, Form(max_length=16)],
-    csrf: Annotated[str, Form()] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     evidence_ref: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    console.check_csrf(user, csrf)
+    # The API's model: the note's ID numbers masked, an ID number as evidence refused.
+    typed = {"to_status": to_status, "note": note, "evidence_ref": evidence_ref.strip()}
+    body = parse_form(TransitionCreate, typed, what="the form")
     violation = await get_violation(
         uow.session, principal=user.principal, violation_id=violation_id
     )
-    url = f"/console/violations/{violation_id}"
-    try:
-        await move(
-            uow,
-            principal=user.principal,
-            violation=violation,
-            to_status=to_status,
-            note=note,
-            evidence_ref=evidence_ref.strip() or None,
-        )
-    except ServiceError as e:
-        return _see_other(f"{url}?{urlencode({'error': PROBLEM_TEXT.get(e.code, e.detail)})}")
-    return _see_other(f"{url}?{urlencode({'msg': '已办理'})}")
+    await move(
+        uow,
+        principal=user.principal,
+        violation=violation,
+        to_status=body.to_status,
+        note=body.note,
+        evidence_ref=body.evidence_ref,
+    )
+    return _see_other(f"/console/violations/{violation_id}?{urlencode({'msg': '已办理'})}")
 
 
 @router.get("/scoreboard")
@@ -342,17 +358,11 @@ async def whatif_form(user: UserDep) -> Response:
 async def whatif_run(
     session: SessionDep,
     catalog: CatalogDep,
-    user: UserDep,
+    user: FormUserDep,
     source_text: Annotated[str, Form(min_length=1, max_length=512_000)],
     over: Annotated[int, Form(ge=2000, le=2100)],
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Runs the what-if and shows it; nothing is stored, so no redirect."""
-    console.check_csrf(user, csrf)
-    context: dict[str, Any] = {"user": user, "nav": "whatif", "over": over, "text": source_text}
-    try:
-        body = WhatIfCreate(source_text=source_text, over=over, top=20)
-        report = await run_what_if(session, catalog, principal=user.principal, body=body)
-    except ServiceError as e:
-        return page("whatif.html", status_code=e.status, error=problem_words(e), r=None, **context)
-    return page("whatif.html", r=report, **context)
+    body = WhatIfCreate(source_text=source_text, over=over, top=20)
+    report = await run_what_if(session, catalog, principal=user.principal, body=body)
+    return page("whatif.html", user=user, nav="whatif", over=over, text=source_text, r=report)

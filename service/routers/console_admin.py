@@ -8,34 +8,32 @@ that issued it, and never again (only its hash is stored).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from service.auth import Role
 from service.auth.deps import KeyCacheDep
-from service.auth.issuing import issue_checked_key
 from service.auth.keys import list_keys, revoke_key
 from service.console import session as console
-from service.console.views import page, problem_words
-from service.errors import ServiceError
+from service.console.views import page
 from service.policy_versions.service import get_version, list_versions
 from service.regions import service as directory
 from service.regions.schemas import HospitalCreate, HospitalRow
-from service.routers.console import UserDep, flashed, guard
+from service.routers.console import FormUserDep, UserDep, console_router, flashed
+from service.routers.keys import KeyCreate, issue_as_asked
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations.params import parse_form
 
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
+router = console_router()
 
 
-async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: object) -> Response:
+async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: Any) -> Response:
     keys = sorted(await list_keys(session), key=lambda k: (k.revoked_at is not None, -(k.id or 0)))
     return page(
         "keys.html",
-        status_code=int(str(context.pop("status_code", 200))),
         user=user,
         nav="keys",
         keys=keys,
@@ -52,28 +50,19 @@ async def keys_page(request: Request, session: SessionDep, user: UserDep) -> Res
 @router.post("/keys")
 async def issue(
     uow: UnitOfWorkDep,
-    user: UserDep,
+    user: FormUserDep,
     role: Annotated[str, Form(max_length=16)],
-    csrf: Annotated[str, Form()] = "",
     label: Annotated[str, Form(max_length=128)] = "",
     hospital_code: Annotated[str, Form(max_length=32)] = "",
     region_prefix: Annotated[str, Form(max_length=6)] = "",
     fund_code: Annotated[str, Form(max_length=32)] = "",
 ) -> Response:
-    console.check_csrf(user, csrf)
-    if role not in {r.value for r in Role}:
-        return await _keys_page(uow.session, user, status_code=422, error=f"未知的角色：{role}")
-    try:
-        issued = await issue_checked_key(
-            uow,
-            role=Role(role),
-            hospital_code=hospital_code.strip() or None,
-            region_prefix=region_prefix.strip() or None,
-            fund_code=fund_code.strip() or None,
-            label=label.strip(),
-        )
-    except ServiceError as e:
-        return await _keys_page(uow.session, user, status_code=e.status, error=problem_words(e))
+    """Issue a key under the API's rules (KeyCreate: the codes' patterns, no ID number in the
+    label); an empty field is one not given."""
+    typed = {"role": role, "label": label, "hospital_code": hospital_code}
+    typed |= {"region_prefix": region_prefix, "fund_code": fund_code}
+    body = parse_form(KeyCreate, {k: v.strip() for k, v in typed.items()}, what="the key")
+    issued = await issue_as_asked(uow, body)
     return await _keys_page(uow.session, user, issued=issued, message="密钥已签发：请立即复制保存")
 
 
@@ -81,11 +70,9 @@ async def issue(
 async def revoke(
     key_id: int,
     session: SessionDep,
-    user: UserDep,
+    user: FormUserDep,
     key_cache: KeyCacheDep,
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    console.check_csrf(user, csrf)
     if key_id == user.principal.key_id:  # an admin who revokes their own key locks themselves out
         return _back("/console/keys", error="不能停用当前登录所用的密钥")
     await revoke_key(session, key_id)  # an unknown key is a 404, as in the API
@@ -106,12 +93,11 @@ async def policy_page(content_hash: str, session: SessionDep, user: UserDep) -> 
 
 
 async def _hospitals_page(
-    uow: UnitOfWorkDep, user: console.ConsoleUser, **context: object
+    uow: UnitOfWorkDep, user: console.ConsoleUser, **context: Any
 ) -> Response:
     regions = await directory.list_regions(uow, prefix=None)
     return page(
         "hospitals.html",
-        status_code=int(str(context.pop("status_code", 200))),
         user=user,
         nav="hospitals",
         regions=regions,
@@ -130,18 +116,16 @@ async def hospitals_page(request: Request, uow: UnitOfWorkDep, user: UserDep) ->
 @router.post("/hospitals")
 async def put_hospital(
     uow: UnitOfWorkDep,
-    user: UserDep,
+    user: FormUserDep,
     code: Annotated[str, Form(max_length=32)],
-    csrf: Annotated[str, Form()] = "",
     name: Annotated[str, Form(max_length=128)] = "",
     county_code: Annotated[str, Form(max_length=6)] = "",
     level: Annotated[str, Form(max_length=16)] = "",
     tier: Annotated[str, Form(max_length=16)] = "",
     designated: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
-    """Register or change a hospital as PUT /v1/hospitals/{code} does; the page again, with
-    the outcome or the refusal (and the form as sent)."""
-    console.check_csrf(user, csrf)
+    """Register or change a hospital as PUT /v1/hospitals/{code} does, then back to the page
+    with the outcome (a refusal is the page again with the form as sent: ConsoleRoute)."""
     form = {
         "code": code.strip(),
         "name": name.strip(),
@@ -152,14 +136,9 @@ async def put_hospital(
     }
     # The checkbox sends "yes" or nothing; anything else is refused by the row's flag.
     flag: str | bool = {"yes": True, "": False}.get(designated, designated)
-    try:
-        row = parse_form(HospitalRow, {**form, "designated": flag}, what="the hospital")
-        body = HospitalCreate.model_validate(row.model_dump(exclude={"code"}))
-        stored = await directory.put_hospital(uow, code=row.code, body=body)
-    except ServiceError as e:
-        return await _hospitals_page(
-            uow, user, status_code=e.status, error=problem_words(e), form=form
-        )
+    row = parse_form(HospitalRow, {**form, "designated": flag}, what="the hospital")
+    body = HospitalCreate.model_validate(row.model_dump(exclude={"code"}))
+    stored = await directory.put_hospital(uow, code=row.code, body=body)
     done = {"created": "已登记", "changed": "已修改", "unchanged": "无变化"}[stored.outcome]
     return _back("/console/hospitals", msg=f"医院 {stored.entry.code} {stored.entry.name}：{done}")
 

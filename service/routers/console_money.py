@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 from fastapi.responses import Response
 
+from service.clearing import export
 from service.clearing import service as clearing
 from service.clearing.schemas import PERIOD
 from service.console.views import page
 from service.receivables import defaulters
 from service.receivables import service as receivables
-from service.routers.console import UserDep, guard
-from service.routers.params import CodeFilter
+from service.routers.console import UserDep, console_router
+from service.routers.params import CodeFilter, RowId
 from service.unit_of_work import UnitOfWorkDep
 
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
+router = console_router()
 
 
 @router.get("/clearing")
@@ -68,6 +69,18 @@ async def clearing_page(
         reconciliations=reconciliations,
         closed=closed,
     )
+
+
+@router.get("/clearing/statements/{statement_id}/export.{fmt}")
+async def clearing_export(
+    statement_id: RowId, fmt: export.ExportFormat, uow: UnitOfWorkDep, user: UserDep
+) -> Response:
+    """A closed statement's file, as GET /v1/clearing/statements/{id}/export gives it: the
+    page linked the API's address, which a browser cannot call (it sends no API key)."""
+    statement = await clearing.closed_by_id(
+        uow, principal=user.principal, statement_id=statement_id
+    )
+    return export.download(statement, fmt)
 
 
 @router.get("/receivables")

@@ -11,19 +11,17 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import File, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from service.console import session as console
 from service.console.views import page
-from service.routers.console import UserDep, guard
+from service.routers.console import FormUserDep, UserDep, console_router
 from service.unit_of_work import SessionDep
 from service.violations.schemas import BrokenRecord, ChainHeadPublic, ChainHeadsUpload
 from service.violations.verify import chain_heads, verify_ledger
 
-# The console's guard (access table, same-origin forms, session, role) on every route here too.
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
+router = console_router()
 MAX_HEADS_FILE_BYTES = 1_000_000
 # verify.py's reasons, by their opening words, for the page.
 REASONS = (
@@ -56,11 +54,9 @@ async def verify_form(user: UserDep) -> Response:
 @router.post("/verify")
 async def verify_run(
     session: SessionDep,
-    user: UserDep,
-    csrf: Annotated[str, Form()] = "",
+    user: FormUserDep,
     heads: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    console.check_csrf(user, csrf)
     exported: list[ChainHeadPublic] = []
     if heads is not None and heads.filename:
         raw = await heads.read(MAX_HEADS_FILE_BYTES + 1)

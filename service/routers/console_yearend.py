@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import Response, StreamingResponse
 
 from service.auth import Principal
 from service.china_time import today
 from service.console import session as console
-from service.console.views import page, problem_words
+from service.console.answers import problem_words
+from service.console.views import page
 from service.deps import CatalogDep, SessionmakerDep
-from service.errors import ServiceError
-from service.routers.console import UserDep, guard
+from service.errors import ProblemFacts, ServiceError
+from service.routers.console import FormUserDep, UserDep, console_router
 from service.routers.yearend import PlanYearQuery, RegionCodeQuery
 from service.unit_of_work import UnitOfWorkDep
 from service.violations.export import ExportFormat
@@ -35,7 +36,7 @@ from service.yearend.schemas import (
 )
 from service.yearend.service import run_year_end, year_end_ledger
 
-router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(guard)])
+router = console_router()
 PAGE_SIZE = 50
 PERSONS_SHOWN = 500  # a prefecture's run can name thousands; the booked rows are all downloadable
 
@@ -94,7 +95,9 @@ async def yearend_page(request: Request, uow: UnitOfWorkDep, user: UserDep) -> R
             uow, user, region_code=q.region_code, plan_year=q.plan_year, after=q.after
         )
     except ServiceError as e:
-        return _yearend_page(user, typed, status_code=e.status, error=problem_words(e))
+        return _yearend_page(
+            user, typed, status_code=e.status, error=problem_words(ProblemFacts.of(e))
+        )
     return _yearend_page(user, typed, ledger=ledger, after=q.after)
 
 
@@ -102,27 +105,21 @@ async def yearend_page(request: Request, uow: UnitOfWorkDep, user: UserDep) -> R
 async def yearend_run(
     uow: UnitOfWorkDep,
     catalog: CatalogDep,
-    user: UserDep,
-    csrf: Annotated[str, Form()] = "",
+    user: FormUserDep,
     region_code: Annotated[str, Form(max_length=32)] = "",
     plan_year: Annotated[str, Form(max_length=16)] = "",
     action: Annotated[str, Form(max_length=16)] = "dry_run",
 ) -> Response:
     """试算 (action dry_run, and anything but book) or 确认入账 (book); the answer is shown, not
     redirected to: a run's answer is not stored, and booking again books nothing."""
-    console.check_csrf(user, csrf)
     typed = {"region_code": region_code, "plan_year": plan_year}
-    dry_run = action != "book"
-    try:
-        body = parse_form(YearEndRunCreate, {**typed, "dry_run": dry_run}, what="the form")
-        run = await run_year_end(
-            uow, catalog, principal=user.principal, body=body, booked_by=user.principal.label
-        )
-        ledger = await _ledger(
-            uow, user, region_code=body.region_code, plan_year=body.plan_year, after=0
-        )
-    except ServiceError as e:
-        return _yearend_page(user, typed, status_code=e.status, error=problem_words(e))
+    body = parse_form(YearEndRunCreate, {**typed, "dry_run": action != "book"}, what="the form")
+    run = await run_year_end(
+        uow, catalog, principal=user.principal, body=body, booked_by=user.principal.label
+    )
+    ledger = await _ledger(
+        uow, user, region_code=body.region_code, plan_year=body.plan_year, after=0
+    )
     message = None if run.dry_run else _booked_words(run.rows_booked, run.booked_now)
     return _yearend_page(user, typed, run=run, ledger=ledger, message=message)
 

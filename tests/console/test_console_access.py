@@ -109,6 +109,14 @@ def _calls(ids: dict[str, int]) -> dict[tuple[str, str], list[Call]]:
         ("GET", "/console/clearing"): [
             Call("/console/clearing", p, "/v1/clearing/statement") for p in statements
         ],
+        # a statement none closed: hidden from every reader, as through the API
+        ("GET", "/console/clearing/statements/{statement_id}/export.{fmt}"): [
+            Call(
+                f"/console/clearing/statements/{MISSING_ID}/export.csv",
+                {},
+                f"/v1/clearing/statements/{MISSING_ID}/export",
+            )
+        ],
         ("GET", "/console/receivables"): [
             Call("/console/receivables", {}, "/v1/receivables/overdue")
         ],
@@ -327,7 +335,9 @@ async def test_every_console_route_answers_as_its_api_twin_for_every_role(
                 console = await _console(visitor, method, call)
                 got = console_outcome(console)
                 if call.api_path is None:  # public pages: anyone reaches them
-                    want = "reached"
+                    # the home page sends the signed-out to sign in, the rest to their page
+                    home = call.console_path in ("/console", "/console/")
+                    want = "login" if home and visitor.name == "no login" else "reached"
                     if got != want:
                         mismatches.append((visitor.name, method, call.console_path, got, want))
                     continue
@@ -411,3 +421,46 @@ async def test_a_fund_key_opens_only_its_own_funds_clearing_page(
     assert other.status_code == 404
     for elsewhere in ("/console/violations", "/console/scoreboard", "/console/receivables"):
         assert (await client.get(elsewhere)).status_code == 403, elsewhere
+
+
+async def test_the_home_page_leads_each_role_to_a_page_it_may_open(
+    app: FastAPI, visitors: list[Visitor]
+) -> None:
+    """/console led everyone to the ledger, which a fund key may not open (a 403 page)."""
+    landed = {}
+    for visitor in visitors:
+        home = await visitor.client.get("/console")
+        assert home.status_code == 303, visitor.name
+        landed[visitor.name] = home.headers["location"]
+        if visitor.name != "no login":
+            assert (await visitor.client.get(landed[visitor.name])).status_code == 200
+    assert landed["no login"] == "/console/login"
+    assert landed["fund"] == landed["fund of another county"] == "/console/clearing"
+    assert landed["auditor"] == landed["hospital"] == "/console/violations"
+
+
+def _calls_of(dependant: Any) -> set[Any]:
+    found = {dependant.call}
+    for sub in dependant.dependencies:
+        found |= _calls_of(sub)
+    return found
+
+
+async def test_every_signed_in_form_checks_its_csrf_token_and_names_its_page(app: FastAPI) -> None:
+    """A console POST takes its user as FormUserDep (the CSRF check's one home), and its entry
+    names the GET page its refusals come back on."""
+    from service.console.access import CONSOLE_ACCESS
+    from service.routers.console import _form_user
+
+    routes = {
+        route.path: route
+        for route in app.routes
+        if isinstance(route, APIRoute) and "POST" in route.methods
+    }
+    posts = [path for method, path in console_routes(app) if method == "POST"]
+    assert len(posts) == 9
+    for path in posts:
+        checked = _form_user in _calls_of(routes[path].dependant)
+        assert checked == (path != "/console/login"), path  # signing in has no session yet
+        form = CONSOLE_ACCESS[("POST", path)].form
+        assert form is None if path == "/console/logout" else ("GET", form) in CONSOLE_ACCESS

@@ -112,9 +112,11 @@ async def test_a_form_with_the_token_moves_the_violation(
     assert detail.json()["status"] == "rectifying"
     refused = await client.post(
         f"/console/violations/{ids[0]}/transitions",
-        data={"to_status": "verified", "csrf": _csrf(page.text)},
+        data={"to_status": "verified", "csrf": _csrf(page.text), "note": "复核通过"},
     )
-    assert "error=" in refused.headers["location"]
+    assert refused.status_code == 409  # the page again, in words, with the note as typed
+    assert "状态变更不允许" in refused.text
+    assert ">复核通过</textarea>" in refused.text
 
 
 async def test_the_console_stays_in_scope(

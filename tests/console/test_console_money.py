@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from fastapi import FastAPI
 
@@ -50,3 +52,43 @@ async def test_the_receivables_page_lists_overdue_shares_and_marks(
     assert '<strong id="overdue-count">1</strong>' in response.text
     assert "拒不支付" in response.text
     assert receivable["amount_due"] in response.text
+
+
+async def test_a_closed_statement_downloads_from_the_page_as_the_api_gives_it(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    auditor_headers: dict[str, str],
+    make_key: factories.KeyFactory,
+) -> None:
+    """The page linked the API's address, which a browser (no API key) is refused: a 401."""
+    await Ledger(app).settle(at(2026, 1, 5), basic=100_00, visit_id="V-CLOSED")
+    params = {"fund_code": "F99-BASIC", "hospital_code": factories.COUNTY_HOSPITAL,
+              "period": "2026-01"}  # fmt: skip
+    closed = await client.post("/v1/clearing/statements", json=params, headers=auditor_headers)
+    assert closed.status_code == 201, closed.text
+    statement = closed.json()["id"]
+    await _login(client, auditor_headers)
+    page = await client.get("/console/clearing", params=params)
+    links = re.findall(r'href="([^"]*/export[^"]*)"', page.text)
+    assert links == [
+        f"/console/clearing/statements/{statement}/export.csv?",
+        f"/console/clearing/statements/{statement}/export.xlsx?",
+    ]
+    for link in links:
+        got = await client.get(link)
+        fmt = "csv" if ".csv" in link else "xlsx"
+        api = await client.get(
+            f"/v1/clearing/statements/{statement}/export",
+            params={"format": fmt},
+            headers=auditor_headers,
+        )
+        assert (got.status_code, api.status_code) == (200, 200)
+        assert got.headers["content-disposition"] == api.headers["content-disposition"]
+        if fmt == "csv":
+            assert got.content == api.content
+            assert "V-CLOSED" in got.text
+    # another hospital's key is not shown the statement (404), as through the API
+    other = await make_key("hospital", hospital_code=factories.NEIGHBOUR_HOSPITAL)
+    client.cookies.clear()
+    await _login(client, other)
+    assert (await client.get(links[0])).status_code == 404

@@ -1,0 +1,242 @@
+"""How the console answers a refusal: a page, never problem+json (a browser shows that as raw
+JSON, and the person loses what they typed).
+
+`ConsoleRoute` is the route class of every console router. What its routes raise (a service's
+404, 409 or 422, the guard's 403) and the requests FastAPI refuses (a bad or missing form
+field) are the same `ProblemFacts` the API answers, with the same status, rendered in Chinese:
+
+- a refused form (a POST, or a page's GET filters) comes back as the page that shows the form
+  (the `form` of the route's entry in service/console/access.py), rendered by that page's own
+  route without the query, with what was typed kept, the refusal on top and each field's
+  message (service/locale/zh_CN.yaml) beside its input;
+- the guard's refusals (another site's form, a stale CSRF token, a page the role may not
+  open), a route with no form, or a form whose page cannot be shown either: a page with the
+  message and a link back. Nothing a refused guard saw is shown back.
+
+A sign-in redirect (303) and unexpected errors are left to the app's handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import DataError
+from starlette.types import Message, Receive, Scope, Send
+
+from service.console import access
+from service.console.session import FormTokenInvalid
+from service.errors import (
+    INVALID_VALUE,
+    FieldProblem,
+    ProblemFacts,
+    ServiceError,
+    invalid_request,
+)
+from service.problems_zh import catalog
+
+NEVER_SHOWN_BACK = frozenset({"csrf"})
+LOCKED_OUT = frozenset({access.ConsolePageForbidden.code, access.ConsoleRouteUndeclared.code})
+# The guard's refusals: the form is not shown again, nor anything it sent (a form posted from
+# another site must not come back as the person's own page, filled in by that site).
+NOT_REFILLED = LOCKED_OUT | {access.CrossSiteForm.code, FormTokenInvalid.code}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What a page shows of a refused form: the message, each field's, and what was typed."""
+
+    error: str
+    field_errors: dict[str, str] = field(default_factory=dict)
+    posted: dict[str, str] = field(default_factory=dict)
+
+
+REFUSAL: ContextVar[Refusal | None] = ContextVar("console_refusal", default=None)
+
+
+def refusal_context() -> dict[str, Any]:
+    """The template context a refused form's page adds (empty outside one)."""
+    refusal = REFUSAL.get()
+    if refusal is None:
+        return {}
+    return {
+        "error": refusal.error,
+        "field_errors": refusal.field_errors,
+        "posted": refusal.posted,
+    }
+
+
+@contextmanager
+def _refused(refusal: Refusal) -> Iterator[None]:
+    token = REFUSAL.set(refusal)
+    try:
+        yield
+    finally:
+        REFUSAL.reset(token)
+
+
+def input_of(problem: FieldProblem) -> str:
+    """The form input a problem names: `body.note` and `note` are `note`; a nested field
+    (`source_text.layers.0`) is its input's."""
+    parts = [p for p in problem.field.split(".") if p not in ("body", "query", "path")]
+    return parts[0] if parts else problem.field
+
+
+def field_words(problem: FieldProblem) -> str:
+    words = catalog()
+    advice = words.problems.get(problem.code, ("", ""))[1]
+    return words.fields.get(problem.code) or advice or problem.message
+
+
+def problem_words(facts: ProblemFacts) -> str:
+    """A refusal as the console shows it: the Chinese title and advice of its code, then the
+    English detail (which names the thing at fault) and each field's problem (the detail said
+    once: a problem raised with `field=` carries it as that field's message too). Each field's
+    message in Chinese is shown beside its input too (`field_errors`)."""
+    # Imported here: identity (which idtext uses) subclasses service.errors.
+    from service.idtext import redact
+
+    words = catalog().problems.get(facts.code)
+    fields = [f"{_shown_name(p)}: {p.message}" for p in facts.errors]
+    said = any(p.message == facts.detail for p in facts.errors)
+    detail = redact("；".join(fields if said else [facts.detail, *fields]))
+    return f"{words[0]}：{words[1]}（{detail}）" if words else detail
+
+
+def _shown_name(problem: FieldProblem) -> str:
+    return problem.field.removeprefix("body.")
+
+
+class ConsoleRoute(APIRoute):
+    """Answers a console route's problems as pages (see the module's docstring).
+
+    The page is the route's own exception handler for `ServiceError`,
+    `RequestValidationError` and `DataError`, put in the scope Starlette reads the app's
+    handlers from. A handler runs after the route's dependencies have closed: the refused
+    request's unit of work has rolled back (and let go of SQLite's write lock) before the
+    form's page is read. (`ProblemRoute` catches inside the handler, before that.)"""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        inner = self.app
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            handlers, by_status = scope["starlette.exception_handlers"]
+            own = {
+                **handlers,
+                ServiceError: answer,
+                RequestValidationError: answer,
+                DataError: answer,
+            }
+            await inner({**scope, "starlette.exception_handlers": (own, by_status)}, receive, send)
+
+        self.app = app
+
+
+async def answer(request: Request, exc: Exception) -> Response:
+    """A refusal of a console route, as a page."""
+    from service.console.views import page
+
+    if isinstance(exc, RequestValidationError):
+        facts = invalid_request(exc)
+    elif isinstance(exc, DataError):  # a NUL character PostgreSQL will not store
+        facts = INVALID_VALUE
+    else:
+        assert isinstance(exc, ServiceError)
+        facts = ProblemFacts.of(exc)
+    route = request.scope["route"]
+    rule = access.CONSOLE_ACCESS.get((request.method, route.path))
+    form = rule.form if rule is not None else None
+    back = form.format(**request.path_params) if form else "/console"  # the landing page
+    if facts.status == 404 or facts.code in LOCKED_OUT:  # the page is not there for them
+        back = "/console"
+    if form and facts.status < 500 and facts.code not in NOT_REFILLED:
+        refusal = Refusal(
+            problem_words(facts),
+            {input_of(p): field_words(p) for p in reversed(facts.errors)},
+            await _posted(request),
+        )
+        shown = await _form_page(request, form, refusal)
+        if shown is not None:
+            return _with_status(shown, facts)
+    return page(
+        "problem.html",
+        status_code=facts.status,
+        user=getattr(request.state, "console_user", None),
+        error=problem_words(facts),
+        back=back,
+        headers=dict(facts.headers),
+    )
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    """What the person typed (not the token, not a file), masked as every answer is."""
+    from service.idtext import redact
+
+    sent: list[tuple[str, object]]
+    if request.method in access.SAFE_METHODS:  # a page's filters
+        sent = list(request.query_params.multi_items())
+    else:
+        try:
+            form = await request.form()  # parsed already, for the route: Starlette keeps it
+        except Exception:  # a body that could not be read as a form: nothing to show back
+            return {}
+        sent = list(form.multi_items())
+    return {
+        name: redact(value)
+        for name, value in sent
+        if name not in NEVER_SHOWN_BACK and isinstance(value, str)
+    }
+
+
+async def _form_page(request: Request, form: str, refusal: Refusal) -> Response | None:
+    """The form's page as its own GET route renders it (its guard included), with the
+    refusal in its context; None when that page cannot be shown either (gone, not allowed)."""
+    route = next(
+        r
+        for r in request.app.router.routes
+        if isinstance(r, APIRoute) and r.path == form and "GET" in (r.methods or ())
+    )
+    path = form.format(**request.path_params)
+    scope = {
+        **request.scope,
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "route": route,
+    }
+    _, child = route.matches(scope)
+    scope.update(child)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    with _refused(refusal):
+        await route.handle(scope, receive, send)
+    start = sent[0]
+    if start["status"] != 200:
+        return None
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    headers = {
+        k.decode("latin-1"): v.decode("latin-1")
+        for k, v in start["headers"]
+        if k.lower() != b"content-length"
+    }
+    return Response(body, status_code=200, headers=headers)
+
+
+def _with_status(response: Response, facts: ProblemFacts) -> Response:
+    response.status_code = facts.status
+    response.headers.update(facts.headers)
+    return response
