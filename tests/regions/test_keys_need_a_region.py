@@ -77,7 +77,7 @@ async def test_the_cli_refuses_alike(
     [
         ({"role": "auditor", "region_prefix": "99010"}, "2, 4 or 6 digits"),
         ({"role": "auditor", "region_prefix": "98"}, "980000"),
-        ({"role": "hospital", "hospital_code": "h990102002"}, "is not upper case"),
+        ({"role": "hospital", "hospital_code": "h990102002"}, "written in upper case"),
     ],
     ids=["five-digits", "unregistered", "lower-case-hospital"],
 )
