@@ -172,10 +172,23 @@ def problem_response(request: Request | None, facts: ProblemFacts) -> JSONRespon
     )
 
 
+class Answered(Exception):
+    """A route's own answer to a problem (`ProblemRoute`), raised past the route's
+    dependencies so that they close as for any refusal (the unit of work rolls back), then
+    sent by the app's handler for it (`install_error_handlers`)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
 class ProblemRoute(APIRoute):
     """A route class that answers the problems its routes raise (auth included) and the
     requests FastAPI refuses itself, through `answer`, rather than leaving them to the app's
-    handlers: for a path that must be masked, or a format of its own (an OperationOutcome)."""
+    handlers: for a path that must be masked, or a format of its own (an OperationOutcome).
+
+    The answer leaves the handler as an exception (`Answered`): returned from it, the
+    request's unit of work would commit what the refused request wrote before the refusal."""
 
     refused: ClassVar[str] = "field"  # what a refused request's problems are counted in
 
@@ -201,7 +214,7 @@ class ProblemRoute(APIRoute):
                 facts = problem_of(exc)
                 if facts is None:
                     raise
-                return answer(request, facts)
+                raise Answered(answer(request, facts)) from exc
 
         return answered
 
@@ -241,6 +254,10 @@ _HTTP_CODES = {
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Answered)
+    async def _answered(request: Request, exc: Answered) -> Response:
+        return exc.response
+
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         return problem_response(request, ProblemFacts.of(exc))

@@ -88,7 +88,7 @@ def _failure(request: Request, code: str, detail: str, errors: Sequence[FieldPro
 
 
 class NhsaRoute(ProblemRoute):
-    """Answers the route's problems in the envelope (after the session rolled back); those
+    """Answers the route's problems in the envelope (after the unit of work rolled back); those
     that say the call did not happen (HTTP_LEVEL) are left to the app's handlers."""
 
     def problem_of(self, exc: Exception) -> ProblemFacts | None:
