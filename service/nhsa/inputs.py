@@ -10,15 +10,27 @@ compute: such values are never read from a message. Our own additions ride in `e
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from service.money import Amount, TotalAmount
 from service.nhsa.envelope import PlatformDate, PlatformTime, blank_is_none
 from service.policy.schema import Code
 
+
+def _not_a_flag(value: Any) -> Any:
+    # pydantic's lax int reads JSON true as 1: a HIS that maps a flag into a count has a bug
+    # we should name, not a count of one to compare.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer, not true or false")
+    return value
+
+
 Text30 = Annotated[str, Field(min_length=1, max_length=30)]
+# Signed: a period's reversals of earlier settlements can outnumber its own (docs/nhsa.md 3201).
+Count = Annotated[int, BeforeValidator(_not_a_flag), Field(ge=-(10**9), le=10**9)]
 VisitId = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 
@@ -154,9 +166,7 @@ class Data3201(_Node):
     medfee_sumamt: TotalAmount = Field(description="医疗费总额")
     fund_pay_sumamt: TotalAmount = Field(description="基金支付总额")
     acct_pay: TotalAmount = Field(description="个人账户支付 (ours is always 0.00)")
-    fixmedins_setl_cnt: int = Field(
-        ge=-(10**9), le=10**9, description="结算笔数: settlements less reversals"
-    )
+    fixmedins_setl_cnt: Count = Field(description="结算笔数: settlements less reversals")
     refd_setl_flag: Annotated[Literal["0", "1"] | None, BeforeValidator(blank_is_none)] = Field(
         default=None, description="退费结算标志 (accepted; every reversal counts)"
     )
