@@ -31,7 +31,7 @@ from service.regions.directory import HospitalDirectory
 from service.registry import build_registry_client
 from service.routers import mount_routes
 from service.settings import Settings, load_settings
-from service.strict_query import refuse_undeclared_query
+from service.strict_query import guard_v1
 
 log = logging.getLogger("settlecheck")
 
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.id_hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
     install_error_handlers(app)
     mount_routes(app)
-    refuse_undeclared_query(app)
+    guard_v1(app)
     problems_in_openapi(app)
     with_examples(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
