@@ -32,7 +32,7 @@ from service.regions.directory import HospitalDirectory
 from service.registry import build_registry_client
 from service.routers import mount_routes
 from service.settings import Settings, load_settings
-from service.strict_query import refuse_undeclared_query
+from service.strict_query import guard_v1
 
 log = logging.getLogger("settlecheck")
 
@@ -124,9 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.id_hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
     install_error_handlers(app)
     mount_routes(app)
-    # Inside the query check (ADR 0024), which stays the outermost and cheapest.
+    # Inside the /v1 guard (query parameters, media type: ADR 0024), the outermost and cheapest.
     refuse_duplicate_keys(app)
-    refuse_undeclared_query(app)
+    guard_v1(app)
     problems_in_openapi(app)
     with_examples(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

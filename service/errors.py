@@ -87,6 +87,10 @@ class Forbidden(ServiceError):
     status, code, title = 403, "forbidden", "Forbidden"
 
 
+class UnsupportedMediaType(ServiceError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
 class ServiceUnavailable(ServiceError):
     status, code, title = 503, "service_unavailable", "Service unavailable"
 
@@ -244,12 +248,14 @@ def in_chinese(problem: Problem) -> Problem:
 
 
 _HTTP_CODES = {
-    # Starlette's own 401, 403 and 404 are the same problems as ours.
-    **{e.status: (e.code, e.title) for e in (Unauthenticated, Forbidden, NotFound)},
+    # Starlette's own 401, 403, 404 and 415 are the same problems as ours.
+    **{
+        e.status: (e.code, e.title)
+        for e in (Unauthenticated, Forbidden, NotFound, UnsupportedMediaType)
+    },
     405: ("method_not_allowed", "Method not allowed"),
     406: ("not_acceptable", "Not acceptable"),
     413: ("payload_too_large", "Payload too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
 }
 
 
@@ -337,7 +343,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def problems_in_openapi(app: FastAPI) -> None:
     """Every 422 in the OpenAPI document is problem+json, as the handler answers: FastAPI adds
     its own `HTTPValidationError` 422 to each route that has parameters and declares none.
-    Every operation that takes a body may also answer 413 (BodySizeLimitMiddleware)."""
+    Every operation that takes a body may also answer 413 (BodySizeLimitMiddleware), and every
+    `/v1` one whose body is JSON 415 (service/strict_query.py)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -345,7 +352,7 @@ def problems_in_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = build()
         problem = {"$ref": "#/components/schemas/Problem"}
-        for item in schema.get("paths", {}).values():
+        for path, item in schema.get("paths", {}).items():
             for operation in item.values():
                 response = operation.get("responses", {}).get("422")
                 content = (response or {}).get("content", {})
@@ -356,6 +363,15 @@ def problems_in_openapi(app: FastAPI) -> None:
                         "413",
                         {
                             "description": "Problem details: the body is over the size limit",
+                            "content": {PROBLEM_JSON: {"schema": problem}},
+                        },
+                    )
+                body = operation.get("requestBody", {}).get("content", {})
+                if path.startswith("/v1/") and "application/json" in body:
+                    operation["responses"].setdefault(
+                        "415",
+                        {
+                            "description": "Problem details: the body is not sent as JSON",
                             "content": {PROBLEM_JSON: {"schema": problem}},
                         },
                     )

@@ -1,4 +1,5 @@
-"""A query parameter an operation does not declare is refused, not ignored.
+"""What a `/v1` operation does not read is refused, not ignored: a query parameter it does not
+declare, and a body that is not JSON where it reads JSON.
 
 FastAPI ignores query parameters no route declares. For a write that is a trap: an auditor
 who sends `POST /v1/year-end/runs?dry_run=true` (where `dry_run` is a field of the body) gets
@@ -7,10 +8,18 @@ silently widens the list. So every `/v1` operation answers such a request with t
 model with `extra="forbid"` already gives (the ledger's filters): `validation_error`, one
 `extra_forbidden` per unknown name, located at `query.<name>`, before any dependency runs.
 
+FastAPI validates a body sent as `text/plain` or a form (or with no Content-Type) as the bytes
+it is, so valid JSON with the wrong label got a 422 "Input should be a valid dictionary" that
+sent a HIS developer looking at the fields. An operation whose body is JSON answers it with a
+415 `unsupported_media_type` naming what it accepts (`application/json`, `application/*+json`,
+as FastAPI parses), also before any dependency runs (ADR 0029). Uploads (multipart) keep
+FastAPI's own reading.
+
 The console (`/console`, HTML forms that carry their own fields), the NHSA envelope (`/nhsa`,
-one body) and FHIR (`/fhir`, where `_format` and the like are the standard's to add) are left
-as they are. The declared names are read from each route's dependency tree once, when the app
-is built; a request with no query string (the hot writes) pays one falsy check.
+one body) and FHIR (`/fhir`, where `_format` and the like are the standard's to add, and its
+own 415) are left as they are. What a route declares is read from its dependency tree once,
+when the app is built; a request with no query string and `Content-Type: application/json`
+(the hot writes) pays one falsy check and one pass over its headers, in the one wrapper.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI
+from fastapi import FastAPI, params
 from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import _get_flat_fields_from_params
@@ -26,18 +35,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.errors import UnsupportedMediaType
+
 STRICT_PREFIX = "/v1/"
+JSON = b"application/json"
 
 
-def refuse_undeclared_query(app: FastAPI) -> None:
-    """Wrap every `/v1` route so that a query parameter it does not declare is a 422."""
+def guard_v1(app: FastAPI) -> None:
+    """Wrap every `/v1` route so that a query parameter it does not declare is a 422, and a
+    body that is not JSON, where it reads JSON, a 415."""
     for route in app.router.routes:
         if (
             isinstance(route, APIRoute)
             and route.path.startswith(STRICT_PREFIX)
             and not isinstance(route.app, _Guarded)
         ):
-            route.app = _Guarded(route.app, declared_query(route.dependant))
+            dependant = route.dependant
+            route.app = _Guarded(route.app, declared_query(dependant), reads_json(dependant))
+
+
+def reads_json(dependant: Dependant) -> bool:
+    """Does the route read a JSON body (not a form or an upload)?"""
+    return any(not isinstance(f.field_info, params.Form) for f in dependant.body_params)
 
 
 def declared_query(dependant: Dependant) -> frozenset[str]:
@@ -58,11 +77,24 @@ class _Guarded:
     """A route's ASGI app behind the check. Routes are module-level objects that every app
     built in the process shares (tests build many), so a route is wrapped once, not per app."""
 
-    def __init__(self, inner: ASGIApp, declared: frozenset[str]) -> None:
+    def __init__(self, inner: ASGIApp, declared: frozenset[str], json_body: bool) -> None:
         self.inner = inner
         self.declared = declared
+        self.json_body = json_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.json_body:
+            # Inline, not a call: the hot writes pass here on every request (ADR 0029).
+            media, sized = None, False
+            for name, value in scope["headers"]:
+                if name == b"content-type":
+                    media = value
+                elif name == b"content-length":
+                    sized = value != b"0"
+                elif name == b"transfer-encoding":
+                    sized = True
+            if media != JSON and (media is not None or sized) and not _is_json(media):
+                raise _not_json(media)
         if scope["query_string"]:
             asked = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             unknown = list(dict.fromkeys(n for n, _ in asked if n not in self.declared))
@@ -78,3 +110,19 @@ class _Guarded:
                     ]
                 )
         await self.inner(scope, receive, send)
+
+
+def _is_json(media: bytes | None) -> bool:
+    """FastAPI's own test: `application/json` or `application/<anything>+json`, any case,
+    with parameters (`; charset=utf-8`)."""
+    if media is None:
+        return False
+    kind = media.split(b";", 1)[0].strip().lower()
+    return kind == JSON or (kind.startswith(b"application/") and kind.endswith(b"+json"))
+
+
+def _not_json(media: bytes | None) -> UnsupportedMediaType:
+    sent = "no Content-Type" if media is None else media.decode("latin-1")[:100]
+    return UnsupportedMediaType(
+        f"send the body as application/json (or application/*+json), not {sent}"
+    )

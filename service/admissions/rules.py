@@ -69,11 +69,13 @@ def assess(
     status: PersonStatus,
     policy: CompiledPolicy,
     visit: Visit,
-    insured_county: str,
+    reported_county: str,
     deposit_intended_fen: int,
     defaulter: bool = False,
 ) -> Assessment:
-    """`defaulter`: this hospital has marked the person a defaulter (恶意拖欠,
+    """`reported_county`: the insured county the caller reported, compared with the record's
+    (the visit was already placed on the record's, service/admissions/service.py).
+    `defaulter`: this hospital has marked the person a defaulter (恶意拖欠,
     service/receivables); the policy's `deposit_from_defaulters` then says whether a deposit
     may be taken."""
     if not status.known:
@@ -114,7 +116,7 @@ def assess(
             )
         )
     if record is not None:
-        notices += _consistency(record, categories, insured_county)
+        notices += _consistency(record, categories, reported_county)
         if covered:
             notices += _programme_rules(record, visit)
     if allowed is not None and deposit_intended_fen > allowed:
@@ -205,20 +207,21 @@ def source_notices(status: PersonStatus) -> list[Notice]:
 
 
 def _consistency(
-    record: PersonRecord, active: tuple[CategorySpan, ...], insured_county: str
+    record: PersonRecord, active: tuple[CategorySpan, ...], reported_county: str
 ) -> list[Notice]:
     notices = []
     codes = sorted({c.code for c in active})
-    if active and record.insured_county != insured_county:
+    if active and record.insured_county != reported_county:
         notices.append(
             Notice(
                 "INSURED_COUNTY_MISMATCH",
-                f"The hospital reports insured county {insured_county}; the registry says "
+                f"The hospital reports insured county {reported_county}; the registry says "
+                f"{record.insured_county}, and this visit is decided on "
                 f"{record.insured_county}.",
                 rule="REGISTRY_INCONSISTENT",
                 evidence={
                     "problem": "insured_county_mismatch",
-                    "reported": insured_county,
+                    "reported": reported_county,
                     "registry": record.insured_county,
                 },
             )

@@ -34,7 +34,12 @@ class AdmissionCreate(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=64), PlainLine]
     admitted_at: AwareDatetime
     visit_type: Literal["inpatient", "chronic_outpatient"]
-    insured_county: str = Field(pattern=REGION_CODE, description="参保地 county code")
+    insured_county: str = Field(
+        pattern=REGION_CODE,
+        description="参保地 county code as the HIS knows it. When the registry (or the roster "
+        "snapshot) knows the person, its insured county decides the visit and a different value "
+        "here is the warning INSURED_COUNTY_MISMATCH; this one decides only when neither does",
+    )
     referral: ReferralCreate = ReferralCreate()
     deposit_intended: Amount = Decimal("0")
 
@@ -99,7 +104,10 @@ class AdmissionPublic(BaseModel):
     name_masked: str
     admitted_at: datetime
     visit_type: str
-    insured_county: str
+    insured_county: str = Field(
+        description="The insured county the visit was decided on (the registry's when it knows "
+        "the person, else the one reported); the settlement of the stay uses it too"
+    )
     location: str
     referred: bool
     registered: bool | None

@@ -75,18 +75,17 @@ async def admit(
         insured_county=body.insured_county,
     )
     hospital = await ctx.hospitals.get(uow.session, hospital_code)
+    insured = insured_county_of(status, reported=body.insured_county)
     admitted_on = local_date(body.admitted_at)
-    policy = await ctx.catalog.for_region(
-        uow.session, insured_region=body.insured_county, on=admitted_on
-    )
-    visit = _visit(body, hospital, admitted_on, policy)
+    policy = await ctx.catalog.for_region(uow.session, insured_region=insured, on=admitted_on)
+    visit = _visit(body, hospital, admitted_on, policy, insured)
     deposit_intended_fen = yuan_to_fen(body.deposit_intended)
     judge = partial(
         assess,
         status=status,
         policy=policy,
         visit=visit,
-        insured_county=body.insured_county,
+        reported_county=body.insured_county,
         deposit_intended_fen=deposit_intended_fen,
     )
     event = _event("admitted", actor, {"source": status.source.value})
@@ -101,6 +100,7 @@ async def admit(
             policy,
             request_hash,
             # as judged, not worked out again
+            insured_county=insured,
             location=visit.location,
             deposit_intended_fen=deposit_intended_fen,
         )
@@ -157,10 +157,23 @@ def _request_hash(hasher: IdHasher, body: AdmissionCreate, normalised: str) -> s
     return hasher.key_of(canonical_json(payload))
 
 
+def insured_county_of(status: PersonStatus, *, reported: str) -> str:
+    """The county whose policy, location and deposit rule the visit is decided on: the one the
+    registry (or the roster snapshot) records when it knows the person, else the one the HIS
+    reported. A HIS's wrong county would otherwise make an in-county patient "not eligible",
+    which the service never says without cause (ADR 0028); the HIS's value is kept in the
+    INSURED_COUNTY_MISMATCH warning and its finding."""
+    return status.record.insured_county if status.record is not None else reported
+
+
 def _visit(
-    body: AdmissionCreate, hospital: HospitalRef, admitted_on: date, policy: CompiledPolicy
+    body: AdmissionCreate,
+    hospital: HospitalRef,
+    admitted_on: date,
+    policy: CompiledPolicy,
+    insured_county: str,
 ) -> Visit:
-    location = location_of(hospital_county=hospital.county_code, insured_county=body.insured_county)
+    location = location_of(hospital_county=hospital.county_code, insured_county=insured_county)
     return Visit(
         visit_type=body.visit_type,
         hospital_level=hospital.level,
@@ -170,7 +183,7 @@ def _visit(
             policy,
             location=location,
             hospital_county=hospital.county_code,
-            insured_county=body.insured_county,
+            insured_county=insured_county,
         ),
         referred=body.referral.referred,
         designated=hospital.designated,
@@ -188,6 +201,7 @@ def _admission(
     policy: CompiledPolicy,
     request_hash: str,
     *,
+    insured_county: str,
     location: str,
     deposit_intended_fen: int,
 ) -> dict[str, Any]:
@@ -199,7 +213,8 @@ def _admission(
         "person_key": resident.person_key,
         "person_masked": resident.masked,
         "name_masked": mask_name(body.name),
-        "insured_county": body.insured_county,
+        # the county decided on, so the settlement selects the same policy and pool
+        "insured_county": insured_county,
         "visit_type": body.visit_type,
         "admitted_at": body.admitted_at.astimezone(UTC),
         "location": location,

@@ -16,6 +16,7 @@ from service.auth import Principal
 from service.china_time import local_date
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
+from service.fhir.institution import refuse_another_hospital
 from service.identity import identify
 from service.idtext import mask_resident_ids, refuse_resident_id
 from service.persons.status import PersonStatusPublic, person_status
@@ -59,6 +60,12 @@ async def check(
 ) -> CoverageEligibilityResponse:
     raw = _resident_id(request)
     _refuse_ids_in_identifiers(request)
+    if principal.hospital_code is not None:  # an auditor's request names no hospital of its own
+        refuse_another_hospital(
+            request.provider,
+            hospital_code=principal.hospital_code,
+            field="CoverageEligibilityRequest.provider",
+        )
     on = _as_of(request, ctx)
     status = await person_status(session, ctx=ctx, principal=principal, id_number=raw, on=on)
     _, resident = identify(ctx.hasher, raw)

@@ -24,3 +24,12 @@ class UnsupportedMediaType(ServiceError):
     status = 415
     code = "fhir_unsupported_media_type"
     title = "Send application/fhir+json"
+
+
+class WrongInstitution(ServiceError):
+    """The resource names another hospital than the key's (NHSA's `nhsa_wrong_institution`)."""
+
+    # A 403 but not a Forbidden: that one is about the key; this one is about the resource.
+    status = 403
+    code = "fhir_wrong_institution"
+    title = "The resource names another hospital than the one of this API key"

@@ -103,7 +103,7 @@ async def person_status(
             status=status,
             policy=policy,
             visit=visit,
-            insured_county=record.insured_county,
+            reported_county=record.insured_county,
             deposit_intended_fen=0,
         )
     return _public(masked, on, status, policy, assessment, assumed)

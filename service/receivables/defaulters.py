@@ -19,7 +19,7 @@ from service.receivables.models import DefaulterMark, Receivable
 from service.receivables.schemas import MarkCreate, MarkPublic
 from service.receivables.service import book_finding, distinct_reminders, today_in_china, visible
 from service.receivables.status import overdue
-from service.receivables.terms import DEFAULTER_WITHOUT_REMINDERS, Terms
+from service.receivables.terms import DEFAULTER_WITHOUT_REMINDERS, MARK_SOURCE, Terms
 from service.unit_of_work import UnitOfWork
 
 
@@ -115,7 +115,7 @@ async def _book(uow: UnitOfWork, row: Receivable, mark_row: DefaulterMark, terms
         uow,
         row,
         rule_code=DEFAULTER_WITHOUT_REMINDERS,
-        source="defaulter_mark",
+        source=MARK_SOURCE,
         source_ref=str(mark_row.id),
         evidence={
             "receivable_id": row.id,
@@ -136,4 +136,5 @@ async def history(
     rows = await uow.receivables.mark_history(
         principal=principal, hospital_code=hospital_code, limit=limit
     )
-    return [_public(r) for r in rows]
+    booked = await uow.receivables.booked_by_marks(rows)
+    return [_public(r, booked.get(str(r.id))) for r in rows]

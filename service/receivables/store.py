@@ -30,7 +30,9 @@ from service.receivables.models import (
     ReceivablePayment,
     Reminder,
 )
+from service.receivables.terms import MARK_SOURCE
 from service.settlements.models import Settlement, SettlementReversal
+from service.violations.models import Violation
 
 _receivables = table_of(Receivable)
 # The patient's share is written by the settlement's store, with the settlement (ADR 0022):
@@ -209,6 +211,11 @@ class ReceivableStore(Protocol):
         self, *, principal: Principal, hospital_code: str | None, limit: int
     ) -> list[DefaulterMark]: ...
 
+    async def booked_by_marks(self, marks: Sequence[DefaulterMark]) -> dict[str, str]:
+        """The rule code each of these marks booked in the ledger, by the mark's id as the
+        ledger's `source_ref` names it."""
+        ...
+
     async def eligible_admissions(
         self, *, principal: Principal, since: datetime, until: datetime
     ) -> list[tuple[str, str, int, int]]:
@@ -372,6 +379,19 @@ class SqlReceivableStore:
             query = query.where(col(m.hospital_code) == hospital_code)
         query = query.order_by(col(m.id).desc()).limit(limit)
         return list((await self._session.exec(query)).all())
+
+    async def booked_by_marks(self, marks: Sequence[DefaulterMark]) -> dict[str, str]:
+        booking = [m for m in marks if m.action == "mark"]
+        if not booking:
+            return {}
+        v = Violation
+        query = select(col(v.source_ref), col(v.rule_code)).where(
+            # the person's findings first (indexed), then the marks' own among them
+            col(v.person_key).in_({m.person_key for m in booking}),
+            col(v.source) == MARK_SOURCE,
+            col(v.source_ref).in_([str(m.id) for m in booking]),
+        )
+        return {str(ref): rule for ref, rule in (await self._session.exec(query)).all()}
 
     async def eligible_admissions(
         self, *, principal: Principal, since: datetime, until: datetime

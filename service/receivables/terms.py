@@ -13,6 +13,8 @@ from service.policy import CompiledPolicy, Visit, pay_after_treatment, points_fo
 
 PREPAYMENT_DEMANDED = "PREPAYMENT_DEMANDED"
 DEFAULTER_WITHOUT_REMINDERS = "DEFAULTER_WITHOUT_REMINDERS"
+# The ledger source of what a mark books; its source_ref is the mark's id.
+MARK_SOURCE = "defaulter_mark"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from service.errors import FieldProblem, ServiceError
 from service.fhir import claims, eligibility, tasks
 from service.fhir.capability import capability_statement
 from service.fhir.errors import InvalidResource, UnknownInteraction, UnsupportedContent
+from service.fhir.institution import refuse_another_hospital
 from service.fhir.outcome import FhirRoute, resource_response
 from service.fhir.reading import read_resource
 from service.fhir.systems import FHIR_JSON
@@ -167,6 +168,9 @@ async def submit_claim(
 ) -> Response:
     assert principal.hospital_code is not None
     claim = await read_resource(request, Claim)
+    refuse_another_hospital(
+        claim.provider, hospital_code=principal.hospital_code, field="Claim.provider"
+    )
     fields = claims.settlement_request(claim)
     desk = Desk.of(admission_context, principal.hospital_code)
     with expressions(claims.FIELDS):
@@ -217,6 +221,9 @@ async def read_claim_response(
 async def create_task(request: Request, uow: UnitOfWorkDep, principal: HospitalDep) -> Response:
     assert principal.hospital_code is not None
     task = await read_resource(request, Task)
+    refuse_another_hospital(
+        task.requester, hospital_code=principal.hospital_code, field="Task.requester"
+    )
     settlement_id = tasks.settlement_to_cancel(task)
     reversal = build(ReversalCreate, tasks.reversal_request(task), {"reason": "Task.reasonCode"})
     reversed_ = await settlements.reverse(

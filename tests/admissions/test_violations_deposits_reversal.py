@@ -76,8 +76,9 @@ async def _admit(
             "categories_contradict",
         ),
         (
-            factories.registry_person(insured_county="990103"),
-            {},
+            # the HIS's county is the wrong one: the registry's decides (test_insured_county.py)
+            factories.registry_person(),
+            {"insured_county": factories.NEIGHBOUR_COUNTY},
             "REGISTRY_INCONSISTENT",
             "insured_county_mismatch",
         ),

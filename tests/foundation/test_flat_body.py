@@ -28,6 +28,7 @@ from service.auth.keys import issue_key
 from service.flat_route import FlatRoute
 from service.settlements.models import Settlement
 from service.settlements.store import SqlSettlementStore
+from service.strict_query import guard_v1
 from service.unit_of_work import SqlUnitOfWork
 from tests import factories
 from tests.factories import REGISTRY_URL, bill, make_settings, person_route, settlement_request
@@ -63,6 +64,8 @@ def _plain(app: FastAPI) -> None:
                 response_model=r.response_model,
                 name=r.name,
             )
+    # The /v1 guard (query names, JSON media type) wraps every route alike: the new ones too.
+    guard_v1(app)
 
 
 async def _side(tmp_path: Path, template: Path, name: str) -> AsyncIterator[Side]:

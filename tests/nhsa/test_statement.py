@@ -245,6 +245,11 @@ INVALID, UNSUPPORTED = "nhsa_invalid_input", "nhsa_unsupported_value"
         ({"fund_pay_sumamt": "１００"}, INVALID, "input.data.fund_pay_sumamt"),
         ({"acct_pay": "100000000000.01"}, INVALID, "input.data.acct_pay"),
         ({"fixmedins_setl_cnt": "two"}, INVALID, "input.data.fixmedins_setl_cnt"),
+        ({"fixmedins_setl_cnt": "1.5"}, INVALID, "input.data.fixmedins_setl_cnt"),
+        ({"fixmedins_setl_cnt": 1.5}, INVALID, "input.data.fixmedins_setl_cnt"),
+        # JSON true is not a count of 1 (pydantic alone would read it so)
+        ({"fixmedins_setl_cnt": True}, INVALID, "input.data.fixmedins_setl_cnt"),
+        ({"fixmedins_setl_cnt": False}, INVALID, "input.data.fixmedins_setl_cnt"),
         ({"refd_setl_flag": "2"}, INVALID, "input.data.refd_setl_flag"),
         ({"setl_optins": None}, INVALID, "input.data.setl_optins"),
         ({"insutype": "310"}, UNSUPPORTED, "input.data.insutype"),  # 职工医保: not settled here

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import httpx
+import pytest
 import respx
 from fastapi import FastAPI
 from sqlmodel import select
@@ -296,3 +297,38 @@ async def test_2304_settles_a_stage_with_the_mid_settlement_flag(
         f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
     )
     assert [(s["stage"], s["mid_setl_flag"]) for s in listed.json()] == [(1, "1")]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("medfee_sumamt", "-20500.00"),
+        ("inscp_scp_amt", "-1.00"),
+        ("fulamt_ownpay_amt", "-500.00"),
+        ("overlmt_selfpay", "-0.01"),
+        ("preselfpay_amt", -1),
+    ],
+)
+async def test_2304_refuses_a_negative_amount_naming_it(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+    field: str,
+    value: object,
+) -> None:
+    """A bill's amounts cannot be negative (a reversal is 2305, never a negative 2304); only
+    3201's totals are signed (tests/nhsa/test_statement.py)."""
+    visit = await factories.make_admission(session)
+    payload = settlement_input(visit.visit_id, **{field: value})
+    message = failed(await send(client, hospital_headers, "2304", payload), "nhsa_invalid_input")
+    assert message.endswith(f"(field: input.data.{field})"), message
+
+
+async def test_2401_refuses_a_negative_deposit_naming_it(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=207)
+    _person(registry, id_number, "registered_poor")
+    payload = _admission(id_number, "ZY-NEG", deposit_intended="-100.00")
+    message = failed(await send(client, hospital_headers, "2401", payload), "nhsa_invalid_input")
+    assert message.endswith("(field: input.mdtrtinfo.exp_content.deposit_intended)"), message

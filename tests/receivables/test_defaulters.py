@@ -53,6 +53,8 @@ async def test_a_mark_without_the_reminders_is_booked_and_history_is_kept(
         ("unmark", "已还款协商"),
         ("mark", "有能力支付而拒付"),
     ]
+    # The list says what each mark booked, as the mark's own answer did.
+    assert [m["violation_booked"] for m in history] == [None, "DEFAULTER_WITHOUT_REMINDERS"]
     assert history[1]["actor"].startswith(f"hospital:{factories.COUNTY_HOSPITAL}")
     again = await client.post(f"{url}/removal", json={"reason": "x"}, headers=hospital_headers)
     assert (again.status_code, again.json()["code"]) == (409, "not_marked")
@@ -77,6 +79,8 @@ async def test_a_mark_after_the_reminders_books_nothing(
     assert marked.status_code == 201
     assert marked.json()["violation_booked"] is None
     assert "DEFAULTER_WITHOUT_REMINDERS" not in await _rules(app)
+    history = (await client.get("/v1/receivables/defaulters", headers=hospital_headers)).json()
+    assert [(m["action"], m["violation_booked"]) for m in history] == [("mark", None)]
 
 
 async def test_no_mark_before_the_grace_period_is_over(
