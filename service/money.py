@@ -12,6 +12,7 @@ money from here, so there is one conversion and one rounding rule (ADR 0010).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -38,12 +39,28 @@ costliest inpatient treatments cost a few million. A larger figure is a typing e
 attack, and settling it would move that much of a fund (ADR 0010)."""
 
 
+# A minus passes (the bounds refuse a negative amount with their own code, as for a number).
+_PLAIN = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+
+
 def _ascii_digits(value: Any) -> Any:
     # Decimal() reads any Unicode digit ("١٠٠.00", "１００") as its ASCII value: a bill typed in
     # another script would be settled as a number nobody on the bill wrote.
     if isinstance(value, str) and not value.isascii():
         raise PydanticCustomError(
             "amount_not_ascii", "write amounts with the ASCII digits 0-9 and a '.' only"
+        )
+    return value
+
+
+def _plain(value: Any) -> Any:
+    # Decimal() also reads "1.2E4", " 1_0000.00", "+5\n", ".5" and "5.000000", which no bill
+    # shows: a HIS sending them has a formatting bug that should be named, not settled.
+    if isinstance(value, str) and value.isascii() and not _PLAIN.fullmatch(value):
+        raise PydanticCustomError(
+            "amount_not_plain",
+            "write amounts as plain decimals: digits, then at most two decimals after a '.' "
+            "(52000.00), with no '+', exponent, space or '_'",
         )
     return value
 
@@ -86,6 +103,7 @@ Amount = Annotated[
         examples=["52000.00"],
         json_schema_extra={"maximum": int(MAX_AMOUNT_YUAN)},
     ),
+    BeforeValidator(_plain),
     BeforeValidator(_ascii_digits),
     BeforeValidator(not_a_bool),
     AfterValidator(_plausible),
@@ -102,6 +120,7 @@ TotalAmount = Annotated[
         ),
         examples=["20500.00"],
     ),
+    BeforeValidator(_plain),
     BeforeValidator(_ascii_digits),
     BeforeValidator(not_a_bool),
     AfterValidator(_plausible_total),

@@ -159,3 +159,44 @@ def test_yuan_become_fen_only_through_the_money_module() -> None:
         if not path.is_relative_to(root / "policy") and ad_hoc.search(path.read_text("utf-8"))
     }
     assert found == {"money.py"}
+
+
+NOT_PLAIN = ["1.2E4", "1e2", " 1_0000.00", "1_000.00", "+2000", "2000\n", "\t5", " 5.00", ".5",
+             "5.", "5.000", "5.000000", "0e5", "", "1,000.00"]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", NOT_PLAIN)
+def test_an_amount_is_written_as_plain_decimals(text: str) -> None:
+    # Decimal() reads most of these (1.2E4 as 12000); a bill shows none of them.
+    for adapter in (AMOUNT, TOTAL):
+        with pytest.raises(ValidationError) as caught:
+            adapter.validate_python(text)
+        assert caught.value.errors()[0]["type"] in {"amount_not_plain", "decimal_parsing"}
+
+
+@pytest.mark.parametrize("text", ["0", "7", "0.5", "100.1", "52000.00", "007.10"])
+def test_plain_decimals_and_json_numbers_still_read(text: str) -> None:
+    assert AMOUNT.validate_python(text) == Decimal(text)
+    assert AMOUNT.validate_python(1e4) == Decimal(10000)  # a JSON number, as documented
+    assert TOTAL.validate_python(f"-{text}") == -Decimal(text)
+
+
+async def test_a_bill_in_exponent_form_is_refused_not_settled(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
+) -> None:
+    bill_sent = {"total": "1.2E4", "in_policy": " 1_0000.00", "out_of_policy": "+2000\n"}
+    response = await client.post(
+        "/v1/settlements",
+        json=settlement_request(visit_id, bill=bill_sent),
+        headers=hospital_headers,
+    )
+    assert response.status_code == 422, response.text
+    assert {(e["field"], e["code"]) for e in response.json()["errors"]} == {
+        ("body.bill.total", "amount_not_plain"),
+        ("body.bill.in_policy", "amount_not_plain"),
+        ("body.bill.out_of_policy", "amount_not_plain"),
+    }
+    listed = await client.get(
+        "/v1/settlements", params={"visit_id": visit_id}, headers=hospital_headers
+    )
+    assert listed.json() == []
