@@ -41,7 +41,7 @@ async def get_hospital(
     router.put,
     "/{hospital_code}",
     "Register a hospital in a registered county, or change it (admin)",
-    replayed=("the hospital as stored: changed, or already so", HospitalPublic),
+    changed=("the hospital as stored: changed, or already so", HospitalPublic),
     description="201 when registered; 200 when changed, or with Idempotent-Replayed when it "
     "was so already. A hospital with admissions keeps its county (409 hospital_in_use). "
     "Requests see a change within the hospital directory's TTL (10 s).",

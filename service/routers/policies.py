@@ -21,6 +21,7 @@ from service.policy_versions.service import (
     withdraw_policy,
 )
 from service.routers.params import RegionPrefixQuery
+from service.routers.replays import answer_replayed
 from service.routers.routes import recording
 from service.unit_of_work import SessionDep
 
@@ -81,7 +82,7 @@ class PolicyVersionDetail(PolicyVersionPublic):
     router.post,
     "",
     "Check and store a policy version (admin); a later start succeeds the open one",
-    replayed=("The same version was already stored", PolicyVersionPublic),
+    replayed=("the same version, stored already", PolicyVersionPublic),
     problems=(401, 403, 409, 422),
 )
 async def create_policy(
@@ -99,7 +100,7 @@ async def create_policy(
         reason=body.reason,
     )
     if not created:
-        response.status_code = 200
+        answer_replayed(response)
     catalog.invalidate()
     return PolicyVersionPublic.model_validate(version, from_attributes=True)
 

@@ -32,7 +32,7 @@ async def get_regions(
     router.put,
     "/{region_code}",
     "Register a region or change its name (admin); its parent is registered first",
-    replayed=("the region as stored: changed, or already so", RegionPublic),
+    changed=("the region as stored: changed, or already so", RegionPublic),
     problems=(401, 403, 404, 422),
     description="The level and parent follow from the code: a province (xx0000) has none, a "
     "prefecture (xxxx00) is under code[:2]+'0000', a county under code[:4]+'00'. 201 when "

@@ -1,6 +1,7 @@
-"""An idempotent POST answers 201 when it recorded something, 200 when the same request came
-before (and a PUT 201 when it created, 200 when it changed or found it so): how that 200 is
-documented and answered."""
+"""An idempotent POST answers what its first request answered, 201, also when the same request
+came again, with `Idempotent-Replayed: true` (ADR 0030); a PUT answers 201 when it created,
+200 when it changed or found it so (then with the same header): how each is documented and
+answered."""
 
 from __future__ import annotations
 
@@ -25,25 +26,37 @@ class Put(Protocol[E]):
     def outcome(self) -> str: ...
 
 
-def replay_doc(description: str, schema: str) -> dict[str, object]:
-    """The OpenAPI entry of the 200 beside a 201: `description`, a body of `schema`."""
+def changed_doc(description: str, schema: str) -> dict[str, object]:
+    """The OpenAPI entry of a PUT's 200 beside its 201: `description`, a body of `schema`."""
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
     }
 
 
+def replayed_doc(description: str) -> dict[str, object]:
+    """The OpenAPI entry of an idempotent POST's 201: the header a replay carries."""
+    return {
+        "headers": {
+            REPLAYED: {
+                "description": f"`true` when this is {description}: nothing was written",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        }
+    }
+
+
 def answer_replayed(response: Response) -> None:
-    """Answer 200 with `Idempotent-Replayed: true`: the stored result of the earlier request."""
-    response.status_code = 200
+    """Mark the answer as the stored result of the same earlier request (its status stays
+    the first answer's)."""
     response.headers[REPLAYED] = "true"
 
 
 def answer_put(response: Response, stored: Put[T]) -> T:
     """The entry a PUT stored, answered 201 when it created it; 200 when it changed it; 200
     with `Idempotent-Replayed: true` when the entry was so already (nothing written)."""
+    if stored.outcome != "created":
+        response.status_code = 200
     if stored.outcome == "unchanged":
         answer_replayed(response)
-    elif stored.outcome == "changed":
-        response.status_code = 200
     return stored.entry

@@ -14,7 +14,7 @@ from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
 from service.errors import problem_responses
-from service.routers.replays import replay_doc
+from service.routers.replays import changed_doc, replayed_doc
 from service.violations.export import CSV_MEDIA, XLSX_MEDIA
 
 WRITE_PROBLEMS = (401, 403, 404, 409, 422)
@@ -58,13 +58,23 @@ def recording(
     summary: str,
     *,
     replayed: tuple[str, type[BaseModel]] | None = None,
+    changed: tuple[str, type[BaseModel]] | None = None,
     problems: tuple[int, ...] = WRITE_PROBLEMS,
     description: str | None = None,
 ) -> Callable[[DecoratedCallable], DecoratedCallable]:
     """A POST or PUT (`router.post`, `router.put`) that answers 201 when it recorded something.
-    `replayed` (what the 200 says, the answer's model) when it also answers 200 with the object
-    as stored, because the same request came before: the 201 and that 200 carry one model."""
-    if replayed is None:
+    An idempotent POST names what a replay is and the answer's model (`replayed`): a replay
+    answers 201 too, with `Idempotent-Replayed: true` (ADR 0030). A PUT names what its 200
+    says and the answer's model (`changed`): changed, or found so already."""
+    extra: dict[str, object] = {}
+    model: type[BaseModel] | None = None
+    if replayed is not None:
+        said, model = replayed
+        extra = {"responses": {"201": replayed_doc(said)}}
+    elif changed is not None:
+        said, model = changed
+        extra = {"responses": {"200": changed_doc(said, model.__name__)}}
+    if model is None:
         return route(
             path,
             status_code=201,
@@ -72,7 +82,6 @@ def recording(
             summary=summary,
             description=description,
         )
-    said, model = replayed
     return route(
         path,
         status_code=201,
@@ -80,5 +89,5 @@ def recording(
         responses=problem_responses(*problems),
         summary=summary,
         description=description,
-        openapi_extra={"responses": {"200": replay_doc(said, model.__name__)}},
+        openapi_extra=extra,
     )

@@ -42,7 +42,8 @@ async def test_payments_show_paid_and_outstanding_and_never_exceed_what_is_owed(
     first = await client.post(url, json=_pay("600.00", "BANK-1"), headers=fund)
     assert first.status_code == 201, first.text
     replay = await client.post(url, json=_pay("600.00", "BANK-1"), headers=fund)
-    assert (replay.status_code, replay.json()) == (200, first.json())
+    assert (replay.status_code, replay.json()) == (201, first.json())
+    assert replay.headers["Idempotent-Replayed"] == "true"
     reused = await client.post(url, json=_pay("1.00", "BANK-1"), headers=fund)
     assert (reused.status_code, reused.json()["code"]) == (409, "payment_reference_conflict")
     over = await client.post(url, json=_pay("400.01", "BANK-2"), headers=fund)

@@ -87,7 +87,9 @@ async def test_closing_is_once_in_order_and_only_after_the_month(
     skipped = await client.post("/v1/clearing/statements", json=_q(BASIC, "2026-02"), headers=fund)
     assert (skipped.status_code, skipped.json()["code"]) == (409, "earlier_period_open")
     first = await _close(client, fund, BASIC, "2026-01")
-    twice = await _close(client, fund, BASIC, "2026-01", status=200)
+    twice = await _close(
+        client, fund, BASIC, "2026-01"
+    )  # a replay: 201 again, with Idempotent-Replayed (ADR 0030)
     assert twice == first
     await _close(client, fund, BASIC, "2026-02")
     late = await client.post("/v1/clearing/statements", json=_q(BASIC, "2025-12"), headers=fund)
@@ -233,7 +235,7 @@ async def test_closing_a_closed_month_again_is_answered_as_a_replay(
     assert first.status_code == 201, first.text
     assert "Idempotent-Replayed" not in first.headers
     again = await client.post(url, json=_q(BASIC, "2026-01"), headers=fund)
-    assert (again.status_code, again.json()) == (200, first.json())
+    assert (again.status_code, again.json()) == (201, first.json())
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.headers["Location"] == first.headers["Location"]
 

@@ -85,7 +85,7 @@ async def test_loading_the_same_text_twice_is_a_no_op(
     first = await client.post("/v1/policies", json={"source_text": text}, headers=admin_headers)
     again = await client.post("/v1/policies", json={"source_text": text}, headers=admin_headers)
     assert first.status_code == 201
-    assert again.status_code == 200
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
     assert first.json()["content_hash"] == again.json()["content_hash"]
     detail = await client.get(f"/v1/policies/{first.json()['content_hash']}", headers=admin_headers)
     assert detail.json()["source_text"] == text

@@ -132,7 +132,7 @@ async def test_a_retried_reminder_is_a_replay_and_counts_once_towards_a_mark(
     )
 
     assert first.status_code == 201, first.text
-    assert (retried.status_code, retried.headers.get("Idempotent-Replayed")) == (200, "true")
+    assert (retried.status_code, retried.headers.get("Idempotent-Replayed")) == (201, "true")
     assert len(retried.json()["reminders"]) == 1
     assert other_channel.status_code == 201, other_channel.text
     assert len(other_channel.json()["reminders"]) == 2

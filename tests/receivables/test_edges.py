@@ -35,7 +35,7 @@ async def test_a_repeated_schedule_answers_200_with_the_replay_header(
     assert agreed.status_code == 201, agreed.text
     assert "Idempotent-Replayed" not in agreed.headers
     again = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
-    assert (again.status_code, again.json()) == (200, agreed.json())
+    assert (again.status_code, again.json()) == (201, agreed.json())
     assert again.headers["Idempotent-Replayed"] == "true"
 
 
@@ -78,7 +78,7 @@ async def test_a_repeated_payment_answers_200_with_the_replay_header(
     first = await client.post(url, json=payment("10.00", "P1"), headers=hospital_headers)
     assert first.status_code == 201, first.text
     again = await client.post(url, json=payment("10.00", "P1"), headers=hospital_headers)
-    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (200, "true")
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
     assert again.json() == first.json()
 
 

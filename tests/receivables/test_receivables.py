@@ -49,7 +49,7 @@ async def test_payments_are_partial_idempotent_and_never_more_than_due(
     assert first.status_code == 201, first.text
     assert first.json()["paid"] == "100.00"
     replay = await client.post(url, json=payment("100.00", "P1"), headers=hospital_headers)
-    assert replay.status_code == 200
+    assert (replay.status_code, replay.headers["Idempotent-Replayed"]) == (201, "true")
     assert replay.json()["paid"] == "100.00"
     other = await client.post(url, json=payment("99.00", "P1"), headers=hospital_headers)
     assert (other.status_code, other.json()["code"]) == (409, "payment_conflict")
@@ -119,7 +119,7 @@ async def test_instalments_are_agreed_once_and_overdue_ones_listed(
     agreed = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
     assert agreed.status_code == 201, agreed.text
     again = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
-    assert again.status_code == 200
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
     changed = [parts[0], {**parts[1], "due_on": "2024-06-10"}]
     other = await client.post(url, json={"instalments": changed}, headers=hospital_headers)
     assert (other.status_code, other.json()["code"]) == (409, "schedule_exists")
