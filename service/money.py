@@ -39,8 +39,9 @@ costliest inpatient treatments cost a few million. A larger figure is a typing e
 attack, and settling it would move that much of a fund (ADR 0010)."""
 
 
-# A minus passes (the bounds refuse a negative amount with their own code, as for a number).
-_PLAIN = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+# A minus passes (the bounds refuse a negative amount with their own code, as for a number),
+# and so do more decimals (the two-decimal rule names them: decimal_max_places).
+_PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def _ascii_digits(value: Any) -> Any:
@@ -54,13 +55,13 @@ def _ascii_digits(value: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    # Decimal() also reads "1.2E4", " 1_0000.00", "+5\n", ".5" and "5.000000", which no bill
-    # shows: a HIS sending them has a formatting bug that should be named, not settled.
+    # Decimal() also reads "1.2E4", " 1_0000.00", "+5\n", ".5" and "NaN", which no bill shows:
+    # a HIS sending them has a formatting bug that should be named, not settled.
     if isinstance(value, str) and value.isascii() and not _PLAIN.fullmatch(value):
         raise PydanticCustomError(
             "amount_not_plain",
-            "write amounts as plain decimals: digits, then at most two decimals after a '.' "
-            "(52000.00), with no '+', exponent, space or '_'",
+            "write amounts as plain decimals: digits, then decimals after a '.' (52000.00), "
+            "with no '+', exponent, space or '_'",
         )
     return value
 
@@ -97,8 +98,9 @@ Amount = Annotated[
         ge=0,
         decimal_places=2,
         description=(
-            "Yuan: a decimal string or number, ASCII digits, at most two decimals, "
-            f"at most {MAX_AMOUNT_YUAN} (a larger amount is not plausible and is refused)"
+            "Yuan: a decimal string (plain: no '+', exponent, space or '_') or number, ASCII "
+            f"digits, at most two decimals, at most {MAX_AMOUNT_YUAN} (a larger amount is not "
+            "plausible and is refused)"
         ),
         examples=["52000.00"],
         json_schema_extra={"maximum": int(MAX_AMOUNT_YUAN)},
@@ -115,8 +117,8 @@ TotalAmount = Annotated[
     Field(
         decimal_places=2,
         description=(
-            "Yuan, a period's total: a decimal string or number, ASCII digits, at most two "
-            f"decimals, signed, at most {MAX_TOTAL_YUAN} either way"
+            "Yuan, a period's total: a decimal string (plain) or number, ASCII digits, at "
+            f"most two decimals, signed, at most {MAX_TOTAL_YUAN} either way"
         ),
         examples=["20500.00"],
     ),

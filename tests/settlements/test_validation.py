@@ -50,7 +50,7 @@ async def _post(
             "bill.lines",
             "invalid_bill",
         ),
-        (bill("NaN"), "body.bill.in_policy", "finite_number"),
+        (bill("NaN"), "body.bill.in_policy", "amount_not_plain"),
     ],
 )
 async def test_a_bad_bill_is_refused_naming_the_field(
