@@ -44,7 +44,7 @@ from starlette._exception_handler import wrap_app_handling_exceptions
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.json_body import DuplicateKey, parse
+from service.json_body import BODY_REFUSALS, parse
 from service.unit_of_work import get_unit_of_work
 
 RequestDependency = Callable[[Request], Any]  # a coroutine function, or the unit of work's
@@ -108,7 +108,7 @@ class _Body:
                 if subtype == "json" or subtype.endswith("+json"):
                     return parse(body_bytes)
             return body_bytes
-        except DuplicateKey:  # a 422 of its own, before any dependency (a syntax error's place)
+        except BODY_REFUSALS:  # a 422 of its own, before any dependency (a syntax error's place)
             raise
         except json.JSONDecodeError as e:
             raise RequestValidationError(

@@ -39,6 +39,16 @@ class DuplicateKey(Unprocessable):
     code, title = "duplicate_key", "A key is repeated in the body"
 
 
+class NestedTooDeep(Unprocessable):
+    """Python's decoder recurses once per level: a body of a few thousand brackets (a few KB)
+    would end in RecursionError, a 500."""
+
+    code, title = "malformed_body", "The request is not valid"
+
+
+BODY_REFUSALS = (DuplicateKey, NestedTooDeep)
+
+
 class _Repeated(Exception):
     """Raised through `json.loads` by the hook: the body repeats a key somewhere."""
 
@@ -51,13 +61,16 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse(raw: bytes) -> Any:
-    """The body's JSON, as `json.loads` reads it; DuplicateKey if an object repeats a key.
-    Invalid JSON raises `json.JSONDecodeError` as `json.loads` does."""
+    """The body's JSON, as `json.loads` reads it; DuplicateKey if an object repeats a key,
+    NestedTooDeep past the decoder's depth. Invalid JSON raises `json.JSONDecodeError` as
+    `json.loads` does."""
     # json.loads(raw) step by step with a decoder built once (loads builds one per call when
     # given a hook): the encoding it would detect, then the decoder.
     text = raw.decode(json.detect_encoding(raw), "surrogatepass")
     try:
         return _CHECKING.decode(text)
+    except RecursionError:
+        raise NestedTooDeep("the body nests arrays or objects too deeply to be read") from None
     except _Repeated:
         path = _first_repeat(_MARKING.decode(text))
         raise DuplicateKey(
@@ -136,7 +149,7 @@ class _Checked:
         if body:
             try:
                 parse(body)
-            except DuplicateKey as exc:
+            except BODY_REFUSALS as exc:
                 if self.answer is None:
                     raise
                 await self.answer(request, ProblemFacts.of(exc))(scope, receive, send)

@@ -142,3 +142,37 @@ def test_every_route_that_can_take_a_body_is_checked(app: FastAPI) -> None:
             layers += isinstance(layer, _Checked)
             layer = getattr(layer, "inner", None)
         assert layers == 1, route.path
+
+
+DEEP = b"[" * 3000 + b"]" * 3000  # a few KB past the decoder's recursion; was a 500
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/v1/admissions", "application/json"),  # a hot write (FlatRoute)
+        ("/v1/receivables/1/payments", "application/json"),
+        ("/v1/keys", "application/json"),
+        ("/console/login", "application/json"),
+    ],
+)
+async def test_a_body_nested_past_the_decoder_is_a_422_not_a_500(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], path: str, content_type: str
+) -> None:
+    answer = await client.post(path, content=DEEP, headers={"Content-Type": content_type})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == "malformed_body"
+    # The connection stays usable: the server answered rather than failed.
+    assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_nhsa_and_fhir_answer_a_too_deep_body_in_their_own_format(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    nhsa = await client.post("/nhsa", content=DEEP, headers=hospital_headers | JSON)
+    assert (nhsa.status_code, nhsa.json()["infcode"]) == (200, -1)
+    assert nhsa.json()["err_msg"].startswith("[malformed_body]")
+    fhir = {"Content-Type": "application/fhir+json"}
+    claim = await client.post("/fhir/Claim", content=DEEP, headers=hospital_headers | fhir)
+    assert claim.status_code == 422, claim.text
+    assert claim.json()["resourceType"] == "OperationOutcome"
