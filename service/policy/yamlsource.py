@@ -203,6 +203,14 @@ class _Builder:
             out.line = (self.source, node.start_mark.line + 1)
             for key_node, value_node in node.value:
                 key = str(self.build(key_node))
+                if key in out:
+                    # YAML readers keep the last of a repeated key, silently: a second
+                    # `ratio_by_level` lower in a file would decide what a fund pays.
+                    raise yaml.MarkedYAMLError(
+                        problem=f"the key {key!r} is repeated (first on line "
+                        f"{out.lines[key][1]}); write each key once",
+                        problem_mark=key_node.start_mark,
+                    )
                 out[key] = self.build(value_node)
                 out.lines[key] = (self.source, key_node.start_mark.line + 1)
             return out

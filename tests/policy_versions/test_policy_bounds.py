@@ -166,3 +166,23 @@ def test_policy_check_reports_a_recursive_document(
     path.write_text("a: &a {k: *a}\n", encoding="utf-8")
     assert main(["policy", "check", str(path)]) == 1
     assert "an alias (*name) inside the node it names" in capsys.readouterr().err
+
+
+def test_a_repeated_key_is_refused_naming_both_lines() -> None:
+    # A YAML reader keeps the last of a repeated key: a second `ratio_by_level` lower in the
+    # file would have decided what the fund pays, and `policy check` said "ok".
+    shipped = Path(service_policy_data(), "demo_990000_province.yaml").read_text()
+    lines = shipped.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("name:"))
+    repeated = "\n".join([*lines[: at + 1], "name: again", *lines[at + 1 :]]) + "\n"
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(repeated, source="repeated.yaml")
+    problem = caught.value.problems[0]
+    assert problem.line == at + 2
+    assert f"the key 'name' is repeated (first on line {at + 1})" in problem.message
+
+
+def service_policy_data() -> Path:
+    import service.policy
+
+    return Path(service.policy.__file__).parent / "data"
