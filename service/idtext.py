@@ -100,12 +100,16 @@ def _refuse(value: str) -> str:
             "holds a resident ID number; identifiers must not carry one",
         )
     _one_line(value)
+    if value != value.strip():
+        raise PydanticCustomError(
+            "not_trimmed", "begins or ends with a space; send the identifier without them"
+        )
     return value
 
 
 # Tab, line feed and carriage return are prose; the other C0 controls and DEL are not, and
 # PostgreSQL cannot store NUL at all (a 422 without the field's name, before this check).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _mask(value: str) -> str:
@@ -124,7 +128,13 @@ refuses a value holding a resident ID number, or anything but one line of visibl
 # One line of plain text also has no line break (a CSV export's row would split) and no
 # invisible format character (a right-to-left override or a zero-width space can make one
 # name read as another in the console).
-_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+# C0 and C1 controls (U+0085 is a line break, U+009B a terminal's escape), the bidi marks and
+# overrides, and the characters that show nothing (soft hyphen, zero-width ones, word joiner,
+# BOM, Hangul filler, tags).
+_NOT_ONE_LINE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\xad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+    "\u2066-\u2069\u3164\ufeff\U000e0000-\U000e007f]"
+)
 
 
 def _one_line(value: str) -> None:

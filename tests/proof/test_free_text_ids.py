@@ -292,7 +292,11 @@ async def test_prose_with_a_control_character_is_refused_naming_the_field(
     assert lines.status_code == 201, lines.text
 
 
-@pytest.mark.parametrize("bad", ["a\x00", "\u202eevil", "a\nb", "\u200b"])
+@pytest.mark.parametrize(
+    "bad",
+    ["a\x00", "\u202eevil", "a\nb", "\u200b", "k\u0085x", "k\u009bx", "k\u061cx", "x\ufeff",
+     "a\u2060b", "a\u00adb", "\U000e0041"],
+)  # fmt: skip
 async def test_labels_names_and_references_are_one_line_on_every_database(
     app: FastAPI,
     client: httpx.AsyncClient,
@@ -325,3 +329,16 @@ async def test_labels_names_and_references_are_one_line_on_every_database(
     assert all(bad not in key["label"] for key in keys.json())
     violation = await client.get(f"/v1/violations/{violation_id}", headers=admin_headers)
     assert violation.json()["status"] == "open"
+
+
+@pytest.mark.parametrize("sent", ["\ufeffREV-1", "REV-1 ", " REV-1", "REV-1\xa0"])
+async def test_an_identifier_with_spaces_around_it_is_refused(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], settled: int, sent: str
+) -> None:
+    body = {"reason": "重结", "his_reversal_id": sent}
+    refused = await client.post(
+        f"/v1/settlements/{settled}/reversal", json=body, headers=hospital_headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "body.his_reversal_id"
+    assert refused.json()["errors"][0]["code"] in {"not_one_line", "not_trimmed"}
