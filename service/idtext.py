@@ -10,7 +10,9 @@ there it would reach auditors and exports in full. Two kinds of field:
 
 "A valid ID number" is what `identity.normalise_resident_id` accepts among the 18-character runs
 of the text (full-width digits, a lowercase x and single spaces or hyphens between the 6-8-4
-groups included), also inside a longer run of digits. Anything else is left alone: an 18-digit
+groups included), also inside a longer run of digits, and 17 digits standing alone whose check
+character completes one (the check character is computed from the 17, so they identify the
+person as well). Anything else is left alone: an 18-digit
 invoice number has one chance in eleven of a valid check digit, and far less of a valid region
 and birth date as well.
 
@@ -27,30 +29,49 @@ from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
 from service.errors import Unprocessable
-from service.identity import InvalidResidentId, mask_resident_id, normalise_resident_id
+from service.identity import (
+    InvalidResidentId,
+    check_character,
+    mask_resident_id,
+    normalise_resident_id,
+)
 
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789Xx")
 # Every start position (a lookahead), so a number inside a longer run is found too.
 _CANDIDATE = re.compile(r"(?=([0-9]{6}[ -]?[0-9]{8}[ -]?[0-9]{3}[0-9Xx]))")
+# An ID number without its check character (17 digits standing alone): the check character is
+# computed from the other 17, so the 17 identify the person as well as the 18 do.
+_WITHOUT_CHECK = re.compile(r"(?<![0-9])([0-9]{6}[ -]?[0-9]{8}[ -]?[0-9]{3})(?![0-9Xx])")
 _SEPARATORS = str.maketrans("", "", " -")
-_ID_LIKE = re.compile(r"(?<![0-9])([0-9]{6})[ -]?[0-9]{8}[ -]?([0-9]{3}[0-9Xx])")
+_ID_LIKE = re.compile(r"(?<![0-9])([0-9]{6})[ -]?[0-9]{8}[ -]?([0-9]{3}[0-9Xx]?)")
 
 
 def resident_id_spans(text: str) -> list[tuple[int, int]]:
     """Where valid resident ID numbers stand in `text` (start, end), overlaps merged."""
     plain = text.translate(_FULL_WIDTH)  # one character for one: positions are kept
-    spans: list[tuple[int, int]] = []
+    found: list[tuple[int, int]] = []
     for match in _CANDIDATE.finditer(plain):
-        start, end = match.start(1), match.end(1)
-        try:
-            normalise_resident_id(match.group(1).translate(_SEPARATORS))
-        except InvalidResidentId:
-            continue
+        if _valid(match.group(1).translate(_SEPARATORS)):
+            found.append((match.start(1), match.end(1)))
+    for match in _WITHOUT_CHECK.finditer(plain):
+        first17 = match.group(1).translate(_SEPARATORS)
+        if _valid(first17 + check_character(first17)):
+            found.append((match.start(1), match.end(1)))
+    spans: list[tuple[int, int]] = []
+    for start, end in sorted(found):
         if spans and start < spans[-1][1]:
             spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
         else:
             spans.append((start, end))
     return spans
+
+
+def _valid(digits: str) -> bool:
+    try:
+        normalise_resident_id(digits)
+    except InvalidResidentId:
+        return False
+    return True
 
 
 def holds_resident_id(text: str) -> bool:
@@ -64,8 +85,12 @@ def mask_resident_ids(text: str) -> str:
         return text
     out, at = [], 0
     for start, end in spans:
-        digits = text[start:end].translate(_FULL_WIDTH).translate(_SEPARATORS)
-        out += [text[at:start], mask_resident_id(digits.upper())]
+        digits = text[start:end].translate(_FULL_WIDTH).translate(_SEPARATORS).upper()
+        if len(digits) == 17:  # shown as the ID it is: the 6 and the last 3 of its 17
+            digits += check_character(digits)
+            out += [text[at:start], mask_resident_id(digits)[:-1]]
+        else:
+            out += [text[at:start], mask_resident_id(digits)]
         at = end
     out.append(text[at:])
     return "".join(out)

@@ -45,7 +45,7 @@ def test_a_valid_id_number_is_found_wherever_it_stands(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [WRONG_CHECK, ID[:17], "ZY202603100001", "123456789012345678", "V-0001", "", "发票 20260310"],
+    [WRONG_CHECK, "ZY202603100001", "123456789012345678", "V-0001", "", "发票 20260310"],
 )
 def test_text_without_a_valid_id_number_is_left_alone(text: str) -> None:
     assert not holds_resident_id(text)
@@ -342,3 +342,28 @@ async def test_an_identifier_with_spaces_around_it_is_refused(
     assert refused.status_code == 422, refused.text
     assert refused.json()["errors"][0]["field"] == "body.his_reversal_id"
     assert refused.json()["errors"][0]["code"] in {"not_one_line", "not_trimmed"}
+
+
+def test_an_id_number_without_its_check_character_is_found_too() -> None:
+    # The check character is computed from the first 17 digits: the 17 are the whole ID.
+    first17 = ID[:17]
+    assert holds_resident_id(f"no. {first17} here")
+    assert mask_resident_ids(f"{first17} 和 {ID}") == (
+        f"{ID[:6]}********{ID[14:17]} 和 {ID[:6]}********{ID[14:]}"
+    )
+    assert first17 not in redact(f"/v1/persons/{first17}/status")
+    assert not holds_resident_id("12345678901234567")  # no ID's first 17 (no such birth date)
+
+
+async def test_a_reason_holding_an_id_without_its_check_character_is_stored_masked(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str], settled: int
+) -> None:
+    reason = f"重结 {ID[:17]}"
+    made = await client.post(
+        f"/v1/settlements/{settled}/reversal", json={"reason": reason}, headers=hospital_headers
+    )
+    assert made.status_code == 201, made.text
+    assert ID[:17] not in made.text
+    async with app.state.sessionmaker() as s:
+        stored = (await s.exec(select(SettlementReversal))).one()
+    assert ID[:17] not in stored.reason
