@@ -30,8 +30,10 @@ async def test_concurrent_closes_of_one_period_close_it_once(
             for h in (fund, auditor_headers, fund, auditor_headers)
         )
     )
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200, 200, 200, 201], [r.text for r in responses]
+    statuses = [r.status_code for r in responses]
+    assert statuses == [201, 201, 201, 201], [r.text for r in responses]  # replays too (ADR 0030)
+    replayed = sorted(r.headers.get("Idempotent-Replayed", "") for r in responses)
+    assert replayed == ["", "true", "true", "true"]
     assert len({r.json()["content_hash"] for r in responses}) == 1
     async with app.state.sessionmaker() as s:
         assert len((await s.exec(select(ClearingStatement))).all()) == 1
