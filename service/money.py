@@ -30,6 +30,7 @@ __all__ = [
     "fen_to_yuan",
     "round_half_up",
     "share",
+    "written_plainly",
     "yuan_to_fen",
 ]
 
@@ -44,20 +45,21 @@ attack, and settling it would move that much of a fund (ADR 0010)."""
 _PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
-def _ascii_digits(value: Any) -> Any:
+def written_plainly(value: Any) -> Any:
+    """An amount written as text is ASCII digits written plainly (`amount_not_ascii`,
+    `amount_not_plain`): the one rule for every amount a caller writes, the API's strings and
+    a fund's detail file (service/clearing/detail_file.py) alike. A number passes."""
+    if not isinstance(value, str):
+        return value
     # Decimal() reads any Unicode digit ("١٠٠.00", "１００") as its ASCII value: a bill typed in
     # another script would be settled as a number nobody on the bill wrote.
-    if isinstance(value, str) and not value.isascii():
+    if not value.isascii():
         raise PydanticCustomError(
             "amount_not_ascii", "write amounts with the ASCII digits 0-9 and a '.' only"
         )
-    return value
-
-
-def _plain(value: Any) -> Any:
     # Decimal() also reads "1.2E4", " 1_0000.00", "+5\n", ".5" and "NaN", which no bill shows:
     # a HIS sending them has a formatting bug that should be named, not settled.
-    if isinstance(value, str) and value.isascii() and not _PLAIN.fullmatch(value):
+    if not _PLAIN.fullmatch(value):
         raise PydanticCustomError(
             "amount_not_plain",
             "write amounts as plain decimals: digits, then decimals after a '.' (52000.00), "
@@ -105,8 +107,7 @@ Amount = Annotated[
         examples=["52000.00"],
         json_schema_extra={"maximum": int(MAX_AMOUNT_YUAN)},
     ),
-    BeforeValidator(_plain),
-    BeforeValidator(_ascii_digits),
+    BeforeValidator(written_plainly),
     BeforeValidator(not_a_bool),
     AfterValidator(_plausible),
 ]
@@ -122,8 +123,7 @@ TotalAmount = Annotated[
         ),
         examples=["20500.00"],
     ),
-    BeforeValidator(_plain),
-    BeforeValidator(_ascii_digits),
+    BeforeValidator(written_plainly),
     BeforeValidator(not_a_bool),
     AfterValidator(_plausible_total),
 ]

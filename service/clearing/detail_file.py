@@ -2,9 +2,12 @@
 a header row then one line per settlement (or per reversal, with a negative amount).
 
 Columns, by header (English or Chinese): settlement_id / 结算号, visit_id / 就诊号,
-amount / 金额 (yuan, at most two decimals, may be negative). Every bad line is reported with
-its line number and column, as the roster import does; nothing is compared until the file is
-clean.
+amount / 金额 (yuan, at most two decimals, may be negative). The cells follow the API's rules:
+a visit id is an identifier, refused if it holds a resident ID number (service/idtext.py); an
+amount written as text is a plain decimal (service/money.py `written_plainly`), while a
+workbook's number cell is a number, as a JSON number is. A settlement is listed once, and its
+reversal once (negative), as on our statement. Every bad line is reported with its line number
+and column, as the roster import does; nothing is compared until the file is clean.
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from service.base import row_id
 from service.cells import first_sheet_rows
 from service.errors import FieldProblem
-from service.money import yuan_to_fen
+from service.idtext import holds_resident_id
+from service.money import written_plainly, yuan_to_fen
 
 MAX_LINES = 100_000
 MAX_PROBLEMS = 100
@@ -45,8 +51,8 @@ class BadDetailFile(ValueError):
         self.problems = problems
 
 
-def _problem(line: int, column: str, message: str) -> FieldProblem:
-    return FieldProblem(field=f"line {line}: {column}", message=message, code="invalid_line")
+def _problem(line: int, column: str, message: str, code: str = "invalid_line") -> FieldProblem:
+    return FieldProblem(field=f"line {line}: {column}", message=message, code=code)
 
 
 def rows(content: bytes) -> Iterator[tuple[int, list[Any]]]:
@@ -109,8 +115,12 @@ def _header(values: list[Any], line: int) -> dict[str, int]:
     return index
 
 
+def _value(values: list[Any], i: int) -> Any:
+    return values[i] if i < len(values) else None
+
+
 def _cell(values: list[Any], i: int) -> str:
-    value = values[i] if i < len(values) else None
+    value = _value(values, i)
     return "" if value is None else str(value).strip()
 
 
@@ -120,27 +130,51 @@ def _line(values: list[Any], line: int, index: dict[str, int]) -> TheirLine | li
     settlement_id = row_id(raw_id)
     if settlement_id is None:
         problems.append(_problem(line, "settlement_id", f"{raw_id[:40]!r} is not a settlement id"))
+    elif holds_resident_id(raw_id):
+        # Eighteen digits fit a BIGINT: a file with its columns swapped would keep the number in
+        # the stored answer, where an id cannot be masked. No id we gave is that large.
+        problems.append(_resident_id(line, "settlement_id"))
     visit_id = _cell(values, index["visit_id"])
     if not visit_id or len(visit_id) > 64 or not visit_id.isprintable():
         problems.append(
             _problem(line, "visit_id", "a visit id of 1 to 64 printable characters is needed")
         )
-    raw_amount = _cell(values, index["amount"])
-    amount_fen = _fen(raw_amount)
-    if amount_fen is None:
-        problems.append(
-            _problem(line, "amount", f"{raw_amount[:40]!r} is not yuan with at most 2 decimals")
-        )
-    if problems or settlement_id is None or amount_fen is None:
+    elif holds_resident_id(visit_id):
+        # An identifier, as the API's visit ids: refused, never kept in the stored answer.
+        problems.append(_resident_id(line, "visit_id"))
+    amount_fen = _amount(_value(values, index["amount"]), line)
+    if isinstance(amount_fen, FieldProblem):
+        problems.append(amount_fen)
+    if problems or settlement_id is None or isinstance(amount_fen, FieldProblem):
         return problems
     return TheirLine(line, settlement_id, visit_id, amount_fen)
 
 
+def _resident_id(line: int, column: str) -> FieldProblem:
+    message = "holds a resident ID number; identifiers must not carry one"
+    return _problem(line, column, message, "resident_id_in_text")
+
+
+def _amount(value: Any, line: int) -> int | FieldProblem:
+    """A cell's amount in fen, or its problem. Unlike the other cells it is not stripped: the
+    API refuses " 5" too."""
+    if isinstance(value, bool):  # a workbook's TRUE/FALSE is not a number
+        return _problem(line, "amount", f"{value} is not an amount")
+    text = "" if value is None else str(value)
+    # A workbook's number cell is a number, as a JSON number is (100.0 reads as 100); text,
+    # a CSV's every cell, is read by the API's rule.
+    if not isinstance(value, int | float):
+        try:
+            written_plainly(text)
+        except PydanticCustomError as exc:
+            return _problem(line, "amount", f"{text[:40]!r}: {exc.message()}", exc.type)
+    fen = _fen(text)
+    if fen is None:
+        return _problem(line, "amount", f"{text[:40]!r} is not yuan with at most 2 decimals")
+    return fen
+
+
 def _fen(text: str) -> int | None:
-    # ASCII digits only, no "_" grouping: Decimal() reads "１００" and "1_000" as numbers the
-    # fund's file did not write as such (service/money.py).
-    if not text.isascii() or "_" in text:
-        return None
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -158,6 +192,9 @@ def parse(content: bytes) -> list[TheirLine]:
     lines: list[TheirLine] = []
     problems: list[FieldProblem] = []
     index: dict[str, int] | None = None
+    # A settlement's line, and its reversal's (negative), at most once each: summed, a
+    # repeated line would read as the fund paying twice (docs/clearing.md).
+    seen: dict[tuple[int, bool], int] = {}
     for number, values in rows(content):
         if index is None:
             index = _header(values, number)
@@ -165,12 +202,23 @@ def parse(content: bytes) -> list[TheirLine]:
         if len(lines) >= MAX_LINES:
             raise BadDetailFile([_problem(number, "file", f"more than {MAX_LINES} lines")])
         parsed = _line(values, number, index)
-        if isinstance(parsed, list):
-            problems.extend(parsed)
-            if len(problems) >= MAX_PROBLEMS:
-                break
-        else:
-            lines.append(parsed)
+        if isinstance(parsed, TheirLine):
+            key = (parsed.settlement_id, parsed.amount_fen < 0)
+            first = seen.setdefault(key, number)
+            if first == number:
+                lines.append(parsed)
+                continue
+            parsed = [
+                _problem(
+                    number,
+                    "settlement_id",
+                    f"settlement {parsed.settlement_id} is listed on line {first} too: a detail "
+                    "file lists a settlement once, and its reversal once (negative)",
+                )
+            ]
+        problems.extend(parsed)
+        if len(problems) >= MAX_PROBLEMS:
+            break
     if index is None:
         problems.append(_problem(1, "file", "the file is empty: a header row is needed"))
     if problems:

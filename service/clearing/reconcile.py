@@ -1,8 +1,8 @@
 """对账: a fund's detail file against our statement, line by line (by settlement id).
 
 Both sides are summed per settlement id first (a settlement and its reversal in one period net
-to zero on both sides); ids whose amount is zero on our side and absent from theirs are not
-listed.
+to zero on both sides; the file lists each of the two at most once, detail_file.py); ids whose
+amount is zero on our side and absent from theirs are not listed.
 """
 
 from __future__ import annotations

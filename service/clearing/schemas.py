@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from service.idtext import Identifier, PlainLine
+from service.idtext import Identifier, PlainLine, mask_resident_ids
 from service.money import Amount
 from service.schemas import REGION_PREFIX, Code, InputModel
 
@@ -98,10 +98,15 @@ class StatementPublic(BaseModel):
     payments: list[ClearingPaymentPublic] = []
 
 
+# Answers kept before a detail file's visit ids were refused may hold a resident ID number in
+# full (ADR 0012): whoever reads them again sees it masked, as the violations export does.
+ShownVisitId = Annotated[str, AfterValidator(mask_resident_ids)]
+
+
 class ReconciledLine(BaseModel):
     settlement_id: int
-    visit_id: str
-    their_visit_id: str | None = Field(
+    visit_id: ShownVisitId
+    their_visit_id: ShownVisitId | None = Field(
         default=None, description="the fund's visit id, where it differs from ours"
     )
     ours: str | None

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 
 import httpx
 from fastapi import FastAPI
 from openpyxl import Workbook
 
+from service.clearing.models import ClearingReconciliation
+from service.idtext import mask_resident_ids
 from tests import factories
 from tests.factories import KeyFactory, Ledger, at
 
@@ -17,13 +20,18 @@ PARAMS = {"fund_code": "F99-BASIC", "hospital_code": factories.COUNTY_HOSPITAL,
 
 
 async def _upload(
-    client: httpx.AsyncClient, headers: dict[str, str], content: bytes, name: str = "f.csv"
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    content: bytes,
+    name: str = "f.csv",
+    *,
+    zh: bool = False,
 ) -> httpx.Response:
     return await client.post(
         "/v1/clearing/reconciliation",
         params=PARAMS,
         files={"file": (name, content)},
-        headers=headers,
+        headers={**headers, "Accept-Language": "zh-CN"} if zh else headers,
     )
 
 
@@ -173,3 +181,144 @@ async def test_a_visit_id_with_a_control_character_is_a_bad_line(
     response = await _upload(client, auditor_headers, text.encode())
     assert response.status_code == 422, response.text
     assert [e["field"] for e in response.json()["errors"]] == ["line 2: visit_id"]
+
+
+async def test_a_visit_id_holding_a_resident_id_number_is_a_bad_cell_never_stored(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    # A visit id is an identifier (service/idtext.py): the fund's file is refused as the JSON
+    # API refuses one, so the number is neither stored in the kept answer nor shown back.
+    number = factories.resident_id()
+    settled = await Ledger(app).settle(at(2026, 3, 2), basic=100_00, visit_id="VA")
+    text = (
+        "settlement_id,visit_id,amount\n"
+        f"{settled},VA,100.00\n998,{number},5\n999,V-{number[:6]}-{number[6:14]}-{number[14:]},5\n"
+        f"{number},V5,5\n"  # columns swapped: an 18-digit number is a plausible row id
+    )
+    response = await _upload(client, auditor_headers, text.encode())
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["code"] == "invalid_detail_file"
+    assert [(e["field"], e["code"]) for e in problem["errors"]] == [
+        ("line 3: visit_id", "resident_id_in_text"),
+        ("line 4: visit_id", "resident_id_in_text"),
+        ("line 5: settlement_id", "resident_id_in_text"),
+    ]
+    assert number not in response.text
+    assert number[6:14] not in response.text
+    listed = await client.get("/v1/clearing/reconciliations", headers=auditor_headers)
+    assert listed.json() == []
+
+
+async def test_a_kept_reconciliation_holding_a_resident_id_number_is_shown_masked(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_key: KeyFactory,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    # Answers kept before visit ids were refused may hold a number in full (theirs only, or
+    # the fund's visit id of a mismatch): every reader sees it masked.
+    fund = await make_key("fund", region_prefix="99", fund_code="F99-BASIC")
+    number = factories.resident_id()
+    settled = await Ledger(app).settle(at(2026, 3, 2), basic=100_00, visit_id="VA")
+    text = f"settlement_id,visit_id,amount\n{settled},VTHEIRS,100.00\n999,VONLY,5\n"
+    response = await _upload(client, fund, text.encode())
+    assert response.status_code == 201, response.text
+    kept = response.json()["id"]
+    async with app.state.sessionmaker() as s:
+        row = await s.get(ClearingReconciliation, kept)
+        assert row is not None
+        old = json.dumps(row.result).replace("VTHEIRS", f"V{number}").replace("VONLY", number)
+        row.result = json.loads(old)
+        await s.commit()
+    masked = mask_resident_ids(number)
+    for headers in (hospital_headers, auditor_headers, fund, admin_headers):
+        listed = await client.get("/v1/clearing/reconciliations", headers=headers, params=PARAMS)
+        one = await client.get(f"/v1/clearing/reconciliations/{kept}", headers=headers)
+        for shown, got in ((listed, listed.json()[0]), (one, one.json())):
+            assert shown.status_code == 200, shown.text
+            assert number not in shown.text
+            assert got["theirs_only"][0]["visit_id"] == masked
+            assert got["mismatched"][0]["their_visit_id"] == f"V{masked}"
+
+
+async def test_an_amount_not_written_plainly_is_a_bad_cell_as_in_the_api(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    # Decimal() reads "1e3" as 1000 and "+5", " 5" as 5; the JSON API refuses them
+    # (service/money.py, amount_not_plain), and so does the fund's file.
+    cells = ["1e3", "+5", " 5", "5 ", ".5", "5.", "1.2E4", "NaN", "Infinity", ""]
+    text = "settlement_id,visit_id,amount\n" + "".join(
+        f'{n},V{n},"{cell}"\n' for n, cell in enumerate(cells, start=1)
+    )
+    response = await _upload(client, auditor_headers, text.encode())
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [
+        (f"line {n}: amount", "amount_not_plain") for n in range(2, len(cells) + 2)
+    ]
+    zh = await _upload(client, auditor_headers, text.encode(), zh=True)
+    assert zh.json()["errors"][0]["message"].startswith("金额须写成普通小数")
+
+
+async def test_an_xlsx_number_cell_is_a_number_and_a_text_cell_is_read_as_text(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    ledger = Ledger(app)
+    a = await ledger.settle(at(2026, 3, 2), basic=100_00, visit_id="VA")
+    b = await ledger.settle(at(2026, 3, 3), basic=250_50, visit_id="VB")
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["settlement_id", "visit_id", "amount"])
+    sheet.append([a, "VA", 100.0])  # a float cell: a number, as a JSON number is
+    sheet.append([b, "VB", 250.5])
+    out = io.BytesIO()
+    book.save(out)
+    response = await _upload(client, auditor_headers, out.getvalue(), "f.xlsx")
+    assert response.status_code == 201, response.text
+    assert response.json()["balanced"] is True
+    sheet.append([3, "VC", "1e3"])  # a text cell: written as text, read by the API's rule
+    sheet.append([4, "VD", True])
+    out = io.BytesIO()
+    book.save(out)
+    refused = await _upload(client, auditor_headers, out.getvalue(), "f.xlsx")
+    assert refused.status_code == 422, refused.text
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("line 4: amount", "amount_not_plain"),
+        ("line 5: amount", "invalid_line"),
+    ]
+
+
+async def test_a_settlement_listed_twice_is_a_bad_line_naming_both(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    # Summed, the repeat read as 10.00 where the fund paid 5.00 once: one line per settlement.
+    ledger = Ledger(app)
+    a = await ledger.settle(at(2026, 3, 2), basic=5_00, visit_id="VA")
+    text = f"settlement_id,visit_id,amount\n{a},VA,5\n{a},VA,5\n"
+    response = await _upload(client, auditor_headers, text.encode())
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [e["field"] for e in errors] == ["line 3: settlement_id"]
+    assert "line 2" in errors[0]["message"]
+    reversal = f"settlement_id,visit_id,amount\n{a},VA,-5\n{a},VA,-5.00\n"
+    twice = await _upload(client, auditor_headers, reversal.encode())
+    assert [e["field"] for e in twice.json()["errors"]] == ["line 3: settlement_id"]
+
+
+async def test_a_settlement_and_its_reversal_are_two_lines_of_one_settlement(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    # Our statement lists a settlement reversed in its own month twice (+ and -), and so may
+    # the fund's file: those two lines net to zero on both sides (docs/clearing.md).
+    ledger = Ledger(app)
+    a = await ledger.settle(at(2026, 3, 2), basic=5_00, visit_id="VA")
+    await ledger.reverse(a, at(2026, 3, 3))
+    text = f"settlement_id,visit_id,amount\n{a},VA,5.00\n{a},VA,-5.00\n"
+    response = await _upload(client, auditor_headers, text.encode())
+    assert response.status_code == 201, response.text
+    assert response.json()["balanced"] is True
+    assert response.json()["theirs_total"] == "0.00"
