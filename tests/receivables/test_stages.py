@@ -260,3 +260,43 @@ async def test_the_migration_moves_stored_stage_shares_to_their_discharge(
         await conn.run_sync(_migrate, "upgrade", "head")
         await conn.commit()
     assert await _dates(app, stage["id"], final["id"], waiting["id"]) == after
+
+
+async def test_reminders_sent_before_a_corrected_discharge_do_not_count(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """The tester's county: reminders sent on a discharge that was then reversed are history,
+    not reminders of the share as the corrected final dates it."""
+    h = hospital_headers
+    visit = await _admit(app, 96, (2026, 7, 20))
+    stage = await _share(client, h, visit, "ST1", "2026-08-01", mid=True)
+    first_final = await _share(client, h, visit, "ST2", "2026-08-05", mid=False)
+    url = f"/v1/receivables/{stage['id']}"
+    for channel, day in (("sms", "2026-09-10"), ("phone", "2026-09-20")):
+        sent = {"channel": channel, "sent_at": f"{day}T10:00:00+08:00"}
+        assert (await client.post(f"{url}/reminders", json=sent, headers=h)).status_code == 201
+    await _reverse(client, h, first_final["settlement_id"])
+    await _share(client, h, visit, "ST3", "2026-09-25", mid=False)
+    share = await _get(client, h, stage["id"])
+    assert (share["due_on"], share["may_mark_defaulter_from"]) == ("2026-10-25", "2026-11-24")
+    early = {"channel": "sms", "sent_at": "2026-09-21T10:00:00+08:00"}
+    assert await _refused(client, h, f"{url}/reminders", early) == (422, "implausible_date")
+    # the two reminders stay in the receivable's history
+    assert [r["channel"] for r in share["reminders"]] == ["sms", "phone"]
+
+    marked = await client.post(f"{url}/defaulter", json={"reason": "拒不缴费"}, headers=h)
+    assert marked.status_code == 201, marked.text
+    assert (marked.json()["reminders_sent"], marked.json()["violation_booked"]) == (
+        0,
+        "DEFAULTER_WITHOUT_REMINDERS",
+    )
+    lifted = await client.post(f"{url}/defaulter/removal", json={"reason": "误标"}, headers=h)
+    assert (lifted.status_code, lifted.json()["reminders_sent"]) == (201, 0)
+
+    # reminders sent after the corrected discharge count
+    for channel, day in (("sms", "2026-09-25"), ("letter", "2026-10-30")):
+        sent = {"channel": channel, "sent_at": f"{day}T10:00:00+08:00"}
+        assert (await client.post(f"{url}/reminders", json=sent, headers=h)).status_code == 201
+    again = await client.post(f"{url}/defaulter", json={"reason": "拒不缴费"}, headers=h)
+    assert again.status_code == 201, again.text
+    assert (again.json()["reminders_sent"], again.json()["violation_booked"]) == (2, None)
