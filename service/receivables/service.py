@@ -29,6 +29,7 @@ from service.receivables.errors import (
 )
 from service.receivables.models import Instalment, Receivable, ReceivablePayment, Reminder
 from service.receivables.schemas import (
+    DroppedInstalmentPublic,
     InstalmentPublic,
     OverdueSummary,
     ReceivablePaymentCreate,
@@ -93,6 +94,14 @@ async def public(
                 )
                 for i in schedule
             ],
+            "dropped_instalments": [
+                DroppedInstalmentPublic.model_validate(
+                    i.model_dump() | {"amount": fen_to_yuan(i.amount_fen)}
+                )
+                for i in await uow.receivables.dropped_instalments(row.id)
+            ]
+            if detail
+            else [],
             "payments": [_payment_out(p) for p in await uow.receivables.payments(row.id)]
             if detail
             else [],
