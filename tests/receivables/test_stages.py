@@ -385,3 +385,25 @@ async def test_the_migration_drops_schedules_stored_on_a_reversed_discharge(
     stale_now, kept_now = [await _get(client, h, s["id"]) for s in (stale, kept)]
     assert (stale_now["instalments"], len(stale_now["dropped_instalments"])) == ([], 1)
     assert (len(kept_now["instalments"]), kept_now["dropped_instalments"]) == (1, [])
+
+
+async def test_a_prepayment_finding_stands_when_a_late_final_dates_the_discharge_before_it(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """ADR 0025 amendment 1: the finding records what the settlements held when the money was
+    taken; a discharge date sent afterwards does not withdraw it (rectification contests it)."""
+    h = hospital_headers
+    visit = await _admit(app, 100, (2026, 10, 20))
+    stage = await _share(client, h, visit, "ST1", "2026-11-10", mid=True)
+    url = f"/v1/receivables/{stage['id']}/payments"
+    body = payment("10.00", "P1", paid_at="2026-11-29T10:00:00+08:00")
+    assert (await client.post(url, json=body, headers=h)).status_code == 201
+    await _share(client, h, visit, "ST2", "2026-11-20", mid=False)
+    later = payment("10.00", "P2", paid_at="2026-11-29T11:00:00+08:00")
+    assert (await client.post(url, json=later, headers=h)).status_code == 201
+    assert (await _get(client, h, stage["id"]))["discharged_at"] == "2026-11-20T02:00:00Z"
+    async with app.state.sessionmaker() as s:
+        rows = (await s.exec(select(Violation).where(Violation.visit_id == visit))).all()
+    assert [(v.rule_code, v.evidence["his_payment_id"], v.status) for v in rows] == [
+        ("PREPAYMENT_DEMANDED", "P1", "open")
+    ]
