@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from service.auth import Principal, Role
+from service.dates import DateWindow
 from service.receivables.errors import (
     AlreadyMarked,
     NotMarked,
@@ -17,7 +18,7 @@ from service.receivables.errors import (
 )
 from service.receivables.models import DefaulterMark, Receivable
 from service.receivables.schemas import MarkCreate, MarkPublic
-from service.receivables.service import book_finding, distinct_reminders, today_in_china, visible
+from service.receivables.service import book_finding, reminders_counted, today_in_china, visible
 from service.receivables.status import overdue
 from service.receivables.terms import DEFAULTER_WITHOUT_REMINDERS, MARK_SOURCE, Terms
 from service.unit_of_work import UnitOfWork
@@ -29,7 +30,12 @@ def _public(row: DefaulterMark, booked: str | None = None) -> MarkPublic:
 
 
 async def mark(
-    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: MarkCreate
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    receivable_id: int,
+    body: MarkCreate,
+    window: DateWindow,
 ) -> MarkPublic:
     # Locked: a twin of this request (a double click) waits, then finds the mark and is a 409,
     # so one person-time is marked, and booked, once.
@@ -52,7 +58,7 @@ async def mark(
         raise TooEarlyToMark(
             f"receivable {receivable_id} may be marked only after its grace period ({start})"
         )
-    sent = len(distinct_reminders(await uow.receivables.reminders(row.id)))
+    sent = reminders_counted(row, await uow.receivables.reminders(row.id), window)
     mark_row = _row(row, principal.label, "mark", body.reason, sent)
     await uow.receivables.add(mark_row)
     booked = None
@@ -63,7 +69,12 @@ async def mark(
 
 
 async def unmark(
-    uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: MarkCreate
+    uow: UnitOfWork,
+    *,
+    principal: Principal,
+    receivable_id: int,
+    body: MarkCreate,
+    window: DateWindow,
 ) -> MarkPublic:
     row = await visible(uow, principal, receivable_id, lock=True)
     assert row.id is not None
@@ -71,7 +82,7 @@ async def unmark(
         hospital_code=row.hospital_code, person_key=row.person_key
     ):
         raise NotMarked(f"{row.person_masked} is not marked at {row.hospital_code}")
-    sent = len(distinct_reminders(await uow.receivables.reminders(row.id)))
+    sent = reminders_counted(row, await uow.receivables.reminders(row.id), window)
     mark_row = _row(row, principal.label, "unmark", body.reason, sent)
     await uow.receivables.add(mark_row)
     return _public(mark_row)
@@ -92,7 +103,9 @@ async def lift_with_its_receivable(
     marks = await uow.receivables.marks(hospital_code=row.hospital_code, person_key=row.person_key)
     if not marks or marks[-1].action != "mark" or marks[-1].receivable_id != receivable_id:
         return
-    sent = len(distinct_reminders(await uow.receivables.reminders(receivable_id)))
+    # The reversal has no plausible window of its own (and a reopened share has no discharge
+    # for reminders to count from): the unmark repeats the count of the mark it lifts.
+    sent = marks[-1].reminders_sent
     await uow.receivables.add(_row(row, "settlement reversal", "unmark", reason, sent))
 
 

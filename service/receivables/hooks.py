@@ -87,11 +87,16 @@ async def on_discharged(
 REOPENED = "出院结算已冲销，应收款尚未到期 (the discharge was reversed: the share is not due)"
 
 
-async def on_discharge_reversed(uow: UnitOfWork, *, stage_settlement_ids: Sequence[int]) -> None:
+async def on_discharge_reversed(
+    uow: UnitOfWork, *, stage_settlement_ids: Sequence[int], reversal_id: int
+) -> None:
     """The final settlement reversed: the stay is open again (the HIS settles a corrected final
     next), so its stages' shares are not due until then; a defaulter mark resting on one of
-    them is lifted, as it is with a cancelled receivable."""
+    them is lifted, as it is with a cancelled receivable, and an instalment schedule agreed on
+    that discharge falls with it (a new one is agreed on the corrected discharge)."""
     if not stage_settlement_ids:
         return
-    for receivable_id in await uow.receivables.clear_discharge(stage_settlement_ids):
+    reopened = await uow.receivables.clear_discharge(stage_settlement_ids)
+    await uow.receivables.drop_schedules(reopened, reversal_id=reversal_id, now=utcnow())
+    for receivable_id in reopened:
         await lift_with_its_receivable(uow, receivable_id, reason=REOPENED)

@@ -4,7 +4,8 @@ A receivable is written once per settlement with a patient share under pay-after
 Only `paid_fen`, the cancellation columns and, on a stage's share (中途结算), the discharge it
 is owed from ever change, each by one guarded UPDATE (so a payment racing the settlement's
 reversal is serialised on the row, and the CHECKs are the last line). Payments, instalments,
-reminders and defaulter marks are append-only.
+reminders and defaulter marks are append-only; an instalment is dropped (never deleted) when
+the discharge its schedule was agreed on is reversed.
 """
 
 from __future__ import annotations
@@ -75,11 +76,26 @@ class ReceivablePayment(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+_IN_FORCE = sa.text("dropped_at IS NULL")
+
+
 class Instalment(SQLModel, table=True):
-    """分期付款: one dated part of the schedule agreed at discharge."""
+    """分期付款: one dated part of the schedule agreed at discharge. The schedule falls with
+    that discharge: reversing a stay's final drops its stages' schedules (`dropped_at`, and the
+    settlement reversal that did it), kept as history, and a new one is agreed on the corrected
+    discharge (ADR 0025, amendment 1). One schedule in force per receivable."""
 
     __tablename__ = "receivable_instalments"
-    __table_args__ = (sa.UniqueConstraint("receivable_id", "seq"),)
+    __table_args__ = (
+        sa.Index(
+            "uq_receivable_instalments_in_force",
+            "receivable_id",
+            "seq",
+            unique=True,
+            sqlite_where=_IN_FORCE,
+            postgresql_where=_IN_FORCE,
+        ),
+    )
 
     id: int | None = id_field()
     receivable_id: int = Field(foreign_key="receivables.id", sa_type=sa.BigInteger)
@@ -87,6 +103,8 @@ class Instalment(SQLModel, table=True):
     due_on: date
     amount_fen: int = fen_field()
     agreed_at: datetime = created_at_field()
+    dropped_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    dropped_by: int | None = Field(default=None, sa_type=sa.BigInteger)  # settlement_reversals.id
 
 
 class Reminder(SQLModel, table=True):

@@ -65,6 +65,20 @@ class InstalmentPublic(BaseModel):
     overdue: bool
 
 
+class DroppedInstalmentPublic(BaseModel):
+    seq: int
+    due_on: date
+    amount: str
+    agreed_at: datetime
+    dropped_at: datetime = Field(
+        description="when the stay's final settlement it was agreed on was reversed"
+    )
+    dropped_by: int | None = Field(
+        description="that settlement reversal's id (null: dropped by migration 0018, which "
+        "could not tell)"
+    )
+
+
 class ReminderPublic(BaseModel):
     channel: Channel
     sent_at: datetime
@@ -97,6 +111,11 @@ class ReceivablePublic(BaseModel):
     cancelled_at: datetime | None
     defaulter: bool
     instalments: list[InstalmentPublic]
+    dropped_instalments: list[DroppedInstalmentPublic] = Field(
+        default=[],
+        description="schedules agreed on a discharge since reversed (a stage's share whose "
+        "stay's final settlement was reversed): history, not owed by those dates",
+    )
     payments: list[ReceivablePaymentPublic] = []
     reminders: list[ReminderPublic] = []
 

@@ -29,6 +29,7 @@ from service.receivables.errors import (
 )
 from service.receivables.models import Instalment, Receivable, ReceivablePayment, Reminder
 from service.receivables.schemas import (
+    DroppedInstalmentPublic,
     InstalmentPublic,
     OverdueSummary,
     ReceivablePaymentCreate,
@@ -93,6 +94,14 @@ async def public(
                 )
                 for i in schedule
             ],
+            "dropped_instalments": [
+                DroppedInstalmentPublic.model_validate(
+                    i.model_dump() | {"amount": fen_to_yuan(i.amount_fen)}
+                )
+                for i in await uow.receivables.dropped_instalments(row.id)
+            ]
+            if detail
+            else [],
             "payments": [_payment_out(p) for p in await uow.receivables.payments(row.id)]
             if detail
             else [],
@@ -399,9 +408,21 @@ async def remind(
 
 
 def distinct_reminders(reminders: Sequence[Reminder]) -> set[tuple[str, datetime]]:
-    """The reminders that count: one per channel and instant (a copy stored before replays
-    were recognised counts once). `sent_at` reads back as aware UTC (`UTCDateTime`)."""
+    """The reminders sent: one per channel and instant (a copy stored before replays were
+    recognised is one). `sent_at` reads back as aware UTC (`UTCDateTime`)."""
     return {(r.channel, r.sent_at) for r in reminders}
+
+
+def reminders_counted(row: Receivable, reminders: Sequence[Reminder], window: DateWindow) -> int:
+    """The reminders that count towards a defaulter mark: those of the share as its current
+    discharge dates it, i.e. the ones `remind` would accept now (not before the discharge,
+    within the clocks' skew). A stage's share keeps the reminders sent on a final settlement
+    since reversed, as history; they reminded the patient of a debt the corrected final dates
+    later, so they do not count (ADR 0025). A share not discharged has none that count."""
+    if row.discharged_at is None:
+        return 0
+    since = row.discharged_at - window.clock_skew
+    return sum(1 for _, sent_at in distinct_reminders(reminders) if sent_at >= since)
 
 
 async def overdue_list(

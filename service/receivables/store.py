@@ -78,14 +78,15 @@ _CANCEL = sa.text(
 
 def _overdue(day: date) -> sa.ColumnElement[bool]:
     """status.overdue in SQL: never while the stay is not discharged (a stage's share, whose
-    `due_on` is NULL, even with a schedule agreed before its discharge was reversed); without a
-    schedule, due before `day`; with one, the instalments due before `day` (a prefix: dates
-    increase, payments cover them in order) add up to more than what was paid."""
+    `due_on` is NULL); without a schedule in force, due before `day`; with one, its instalments
+    due before `day` (a prefix: dates increase, payments cover them in order) add up to more
+    than what was paid. A dropped schedule (its discharge reversed) is history only."""
     i, r = Instalment, Receivable
-    scheduled = sa.exists().where(col(i.receivable_id) == col(r.id))
+    in_force = (col(i.receivable_id) == col(r.id), col(i.dropped_at).is_(None))
+    scheduled = sa.exists().where(*in_force)
     due_by_then = (
         sa.select(sa.func.coalesce(sa.func.sum(col(i.amount_fen)), 0))
-        .where(col(i.receivable_id) == col(r.id), col(i.due_on) < day)
+        .where(*in_force, col(i.due_on) < day)
         .scalar_subquery()
     )
     return sa.and_(
@@ -116,6 +117,15 @@ _CLEAR_DISCHARGE = (
     )
     .values(discharged_at=None, due_on=None)
     .returning(_receivables.c.id)
+)
+_instalments = table_of(Instalment)
+_DROP_SCHEDULES = (
+    sa.update(_instalments)
+    .where(
+        _instalments.c.receivable_id.in_(sa.bindparam("ids", expanding=True)),
+        _instalments.c.dropped_at.is_(None),
+    )
+    .values(dropped_at=sa.bindparam("now"), dropped_by=sa.bindparam("reversal_id"))
 )
 
 
@@ -173,13 +183,25 @@ class ReceivableStore(Protocol):
         """Make these settlements' shares not cancelled not due again; their ids."""
         ...
 
+    async def drop_schedules(
+        self, receivable_ids: Sequence[int], *, reversal_id: int, now: datetime
+    ) -> None:
+        """Drop the schedules in force of these receivables (their discharge reversed)."""
+        ...
+
     async def payment_by_his_id(
         self, *, hospital_code: str, his_payment_id: str
     ) -> ReceivablePayment | None: ...
 
     async def payments(self, receivable_id: int) -> list[ReceivablePayment]: ...
 
-    async def instalments(self, receivable_id: int) -> list[Instalment]: ...
+    async def instalments(self, receivable_id: int) -> list[Instalment]:
+        """The schedule in force, in order."""
+        ...
+
+    async def dropped_instalments(self, receivable_id: int) -> list[Instalment]:
+        """Schedules dropped with a reversed discharge, oldest first: history."""
+        ...
 
     async def reminders(self, receivable_id: int) -> list[Reminder]: ...
 
@@ -286,6 +308,14 @@ class SqlReceivableStore:
         rows = await conn.execute(_CLEAR_DISCHARGE, {"ids": list(settlement_ids)})
         return [int(rid) for (rid,) in rows]
 
+    async def drop_schedules(
+        self, receivable_ids: Sequence[int], *, reversal_id: int, now: datetime
+    ) -> None:
+        if receivable_ids:
+            conn = await self._session.connection()
+            params = {"ids": list(receivable_ids), "reversal_id": reversal_id, "now": now}
+            await conn.execute(_DROP_SCHEDULES, params)
+
     async def payment_by_his_id(
         self, *, hospital_code: str, his_payment_id: str
     ) -> ReceivablePayment | None:
@@ -301,7 +331,23 @@ class SqlReceivableStore:
 
     async def instalments(self, receivable_id: int) -> list[Instalment]:
         i = Instalment
-        return await rows_where(self._session, i, i.receivable_id == receivable_id, order_by=i.seq)
+        return await rows_where(
+            self._session,
+            i,
+            i.receivable_id == receivable_id,
+            col(i.dropped_at).is_(None),
+            order_by=i.seq,
+        )
+
+    async def dropped_instalments(self, receivable_id: int) -> list[Instalment]:
+        i = Instalment
+        return await rows_where(
+            self._session,
+            i,
+            i.receivable_id == receivable_id,
+            col(i.dropped_at).is_not(None),
+            order_by=i.id,
+        )
 
     async def reminders(self, receivable_id: int) -> list[Reminder]:
         r = Reminder
@@ -359,6 +405,7 @@ class SqlReceivableStore:
         query = (
             select(Instalment)
             .where(col(Instalment.receivable_id).in_(receivable_ids))
+            .where(col(Instalment.dropped_at).is_(None))
             .order_by(col(Instalment.receivable_id), col(Instalment.seq))
         )
         out: dict[int, list[Instalment]] = {}

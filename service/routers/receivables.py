@@ -166,9 +166,15 @@ async def remind(
     "恶意拖欠: mark the person a defaulter (after the policy's grace period)",
 )
 async def mark_defaulter(
-    receivable_id: RowId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
+    receivable_id: RowId,
+    body: MarkCreate,
+    uow: UnitOfWorkDep,
+    principal: HospitalDep,
+    window: DateWindowDep,
 ) -> MarkPublic:
-    return await defaulters.mark(uow, principal=principal, receivable_id=receivable_id, body=body)
+    return await defaulters.mark(
+        uow, principal=principal, receivable_id=receivable_id, body=body, window=window
+    )
 
 
 @recording(
@@ -177,6 +183,12 @@ async def mark_defaulter(
     "Lift a defaulter mark (the mark stays in the history)",
 )
 async def unmark_defaulter(
-    receivable_id: RowId, body: MarkCreate, uow: UnitOfWorkDep, principal: HospitalDep
+    receivable_id: RowId,
+    body: MarkCreate,
+    uow: UnitOfWorkDep,
+    principal: HospitalDep,
+    window: DateWindowDep,
 ) -> MarkPublic:
-    return await defaulters.unmark(uow, principal=principal, receivable_id=receivable_id, body=body)
+    return await defaulters.unmark(
+        uow, principal=principal, receivable_id=receivable_id, body=body, window=window
+    )

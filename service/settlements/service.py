@@ -566,7 +566,7 @@ async def reverse(
         await receivable_hooks.on_reversed(uow, settlement_id=settlement_id, reversal_id=stored.id)
         if visit is not None and not row.mid_settlement:  # the stay is open again
             await receivable_hooks.on_discharge_reversed(
-                uow, stage_settlement_ids=[e.id for e in visit.stages]
+                uow, stage_settlement_ids=[e.id for e in visit.stages], reversal_id=stored.id
             )
         return public(row, reversal)
 

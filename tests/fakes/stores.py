@@ -424,6 +424,11 @@ class MemoryReceivableStore(_Store):
                 cleared.append(rid)
         return cleared
 
+    async def drop_schedules(
+        self, receivable_ids: Sequence[int], *, reversal_id: int, now: datetime
+    ) -> None:
+        """No schedules here: the machine agrees none (tests/receivables has them)."""
+
     async def get(self, receivable_id: int, *, lock: bool = False) -> Receivable | None:
         row = self.t.receivables.get(receivable_id)
         return None if row is None else Receivable(**copy.deepcopy(row))

@@ -10,16 +10,18 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.engine import Connection
 from sqlmodel import select
 
 from alembic import command
 from service.auth import Principal, Role
+from service.base import table_of
 from service.migrations import alembic_config
 from service.receivables import indicators
 from service.receivables import service as receivables
-from service.receivables.models import Receivable
+from service.receivables.models import Instalment, Receivable
 from service.unit_of_work import unit_of_work
 from service.violations.models import Violation
 from tests import factories
@@ -260,3 +262,148 @@ async def test_the_migration_moves_stored_stage_shares_to_their_discharge(
         await conn.run_sync(_migrate, "upgrade", "head")
         await conn.commit()
     assert await _dates(app, stage["id"], final["id"], waiting["id"]) == after
+
+
+async def test_reminders_sent_before_a_corrected_discharge_do_not_count(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """The tester's county: reminders sent on a discharge that was then reversed are history,
+    not reminders of the share as the corrected final dates it."""
+    h = hospital_headers
+    visit = await _admit(app, 96, (2026, 7, 20))
+    stage = await _share(client, h, visit, "ST1", "2026-08-01", mid=True)
+    first_final = await _share(client, h, visit, "ST2", "2026-08-05", mid=False)
+    url = f"/v1/receivables/{stage['id']}"
+    for channel, day in (("sms", "2026-09-10"), ("phone", "2026-09-20")):
+        sent = {"channel": channel, "sent_at": f"{day}T10:00:00+08:00"}
+        assert (await client.post(f"{url}/reminders", json=sent, headers=h)).status_code == 201
+    await _reverse(client, h, first_final["settlement_id"])
+    await _share(client, h, visit, "ST3", "2026-09-25", mid=False)
+    share = await _get(client, h, stage["id"])
+    assert (share["due_on"], share["may_mark_defaulter_from"]) == ("2026-10-25", "2026-11-24")
+    early = {"channel": "sms", "sent_at": "2026-09-21T10:00:00+08:00"}
+    assert await _refused(client, h, f"{url}/reminders", early) == (422, "implausible_date")
+    # the two reminders stay in the receivable's history
+    assert [r["channel"] for r in share["reminders"]] == ["sms", "phone"]
+
+    marked = await client.post(f"{url}/defaulter", json={"reason": "拒不缴费"}, headers=h)
+    assert marked.status_code == 201, marked.text
+    assert (marked.json()["reminders_sent"], marked.json()["violation_booked"]) == (
+        0,
+        "DEFAULTER_WITHOUT_REMINDERS",
+    )
+    lifted = await client.post(f"{url}/defaulter/removal", json={"reason": "误标"}, headers=h)
+    assert (lifted.status_code, lifted.json()["reminders_sent"]) == (201, 0)
+
+    # reminders sent after the corrected discharge count
+    for channel, day in (("sms", "2026-09-25"), ("letter", "2026-10-30")):
+        sent = {"channel": channel, "sent_at": f"{day}T10:00:00+08:00"}
+        assert (await client.post(f"{url}/reminders", json=sent, headers=h)).status_code == 201
+    again = await client.post(f"{url}/defaulter", json={"reason": "拒不缴费"}, headers=h)
+    assert again.status_code == 201, again.text
+    assert (again.json()["reminders_sent"], again.json()["violation_booked"]) == (2, None)
+
+
+async def _as_of(app: FastAPI, rid: int, day: date) -> dict[str, Any]:
+    async with unit_of_work(app.state.sessionmaker) as uow:
+        got = await receivables.get(uow, principal=DESK, receivable_id=rid, today=day)
+    return got.model_dump(mode="json")
+
+
+async def test_a_schedule_falls_with_the_discharge_it_was_agreed_on(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    h = hospital_headers
+    visit = await _admit(app, 97, (2026, 10, 20))
+    stage = await _share(client, h, visit, "ST1", "2026-11-10", mid=True)
+    final = await _share(client, h, visit, "ST2", "2026-11-20", mid=False)
+    url = f"/v1/receivables/{stage['id']}/instalments"
+    cents = int(stage["amount_due"].replace(".", ""))
+    halves = [f"{(cents // 2) / 100:.2f}", f"{(cents - cents // 2) / 100:.2f}"]
+
+    def plan(*days: str) -> dict[str, Any]:
+        return {
+            "instalments": [{"due_on": d, "amount": a} for d, a in zip(days, halves, strict=True)]
+        }
+
+    agreed = await client.post(url, json=plan("2026-11-25", "2026-12-25"), headers=h)
+    assert agreed.status_code == 201, agreed.text
+
+    await _reverse(client, h, final["settlement_id"])
+    reopened = await _as_of(app, stage["id"], date(2026, 11, 30))
+    assert (reopened["due_on"], reopened["instalments"]) == (None, [])
+    assert [i["due_on"] for i in reopened["dropped_instalments"]] == ["2026-11-25", "2026-12-25"]
+    assert all(i["dropped_at"] for i in reopened["dropped_instalments"])
+
+    await _share(client, h, visit, "ST3", "2026-11-28", mid=False)
+    corrected = await _as_of(app, stage["id"], date(2026, 11, 30))
+    assert corrected["due_on"] == "2026-12-28"
+    assert (corrected["overdue"], corrected["overdue_since"]) == (False, None)
+    assert await _overdue_ids(app, date(2026, 11, 30)) == set()
+    # the old dates are before the new discharge; a new schedule is agreed after it
+    stale = await client.post(url, json=plan("2026-11-25", "2026-12-25"), headers=h)
+    assert (stale.status_code, stale.json()["code"]) == (422, "invalid_schedule")
+    again = await client.post(url, json=plan("2026-12-28", "2027-01-28"), headers=h)
+    assert again.status_code == 201, again.text
+    now = await _as_of(app, stage["id"], date(2026, 11, 30))
+    assert [i["due_on"] for i in now["instalments"]] == ["2026-12-28", "2027-01-28"]
+    assert len(now["dropped_instalments"]) == 2
+    assert stage["id"] in await _overdue_ids(app, date(2026, 12, 29))
+
+
+async def test_the_migration_drops_schedules_stored_on_a_reversed_discharge(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """Revision 0018 on rows stored before it: a stage's schedule agreed before the active final
+    was recorded is dropped; one agreed after it stays in force."""
+    h = hospital_headers
+    stale_visit, kept_visit = (
+        await _admit(app, 98, (2024, 3, 1)),
+        await _admit(app, 99, (2024, 3, 1)),
+    )
+    stale = await _share(client, h, stale_visit, "ST1", "2024-03-10", mid=True)
+    first = await _share(client, h, stale_visit, "ST2", "2024-03-20", mid=False)
+    kept = await _share(client, h, kept_visit, "ST1", "2024-03-10", mid=True)
+    await _share(client, h, kept_visit, "ST2", "2024-03-20", mid=False)
+    for share in (stale, kept):
+        plan = {"instalments": [{"due_on": "2024-05-01", "amount": share["amount_due"]}]}
+        agreed = await client.post(
+            f"/v1/receivables/{share['id']}/instalments", json=plan, headers=h
+        )
+        assert agreed.status_code == 201, agreed.text
+    await _reverse(client, h, first["settlement_id"])
+    await _share(client, h, stale_visit, "ST3", "2024-03-22", mid=False)
+    async with app.state.engine.connect() as conn:  # as a row stored before 0018 was
+        await conn.execute(sa.update(table_of(Instalment)).values(dropped_at=None, dropped_by=None))
+        await conn.commit()
+    assert [len((await _get(client, h, s["id"]))["instalments"]) for s in (stale, kept)] == [1, 1]
+    async with app.state.engine.connect() as conn:
+        await conn.run_sync(_migrate, "stamp", "head")
+        await conn.run_sync(_migrate, "downgrade", "0017")
+        await conn.run_sync(_migrate, "upgrade", "head")
+        await conn.commit()
+    stale_now, kept_now = [await _get(client, h, s["id"]) for s in (stale, kept)]
+    assert (stale_now["instalments"], len(stale_now["dropped_instalments"])) == ([], 1)
+    assert (len(kept_now["instalments"]), kept_now["dropped_instalments"]) == (1, [])
+
+
+async def test_a_prepayment_finding_stands_when_a_late_final_dates_the_discharge_before_it(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """ADR 0025 amendment 1: the finding records what the settlements held when the money was
+    taken; a discharge date sent afterwards does not withdraw it (rectification contests it)."""
+    h = hospital_headers
+    visit = await _admit(app, 100, (2026, 10, 20))
+    stage = await _share(client, h, visit, "ST1", "2026-11-10", mid=True)
+    url = f"/v1/receivables/{stage['id']}/payments"
+    body = payment("10.00", "P1", paid_at="2026-11-29T10:00:00+08:00")
+    assert (await client.post(url, json=body, headers=h)).status_code == 201
+    await _share(client, h, visit, "ST2", "2026-11-20", mid=False)
+    later = payment("10.00", "P2", paid_at="2026-11-29T11:00:00+08:00")
+    assert (await client.post(url, json=later, headers=h)).status_code == 201
+    assert (await _get(client, h, stage["id"]))["discharged_at"] == "2026-11-20T02:00:00Z"
+    async with app.state.sessionmaker() as s:
+        rows = (await s.exec(select(Violation).where(Violation.visit_id == visit))).all()
+    assert [(v.rule_code, v.evidence["his_payment_id"], v.status) for v in rows] == [
+        ("PREPAYMENT_DEMANDED", "P1", "open")
+    ]
