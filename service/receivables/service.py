@@ -98,7 +98,7 @@ async def public(
                 DroppedInstalmentPublic.model_validate(
                     i.model_dump() | {"amount": fen_to_yuan(i.amount_fen)}
                 )
-                for i in await uow.receivables.dropped_instalments(row.id)
+                for i in await uow.receivables.instalments(row.id, dropped=True)
             ]
             if detail
             else [],

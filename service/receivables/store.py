@@ -195,12 +195,9 @@ class ReceivableStore(Protocol):
 
     async def payments(self, receivable_id: int) -> list[ReceivablePayment]: ...
 
-    async def instalments(self, receivable_id: int) -> list[Instalment]:
-        """The schedule in force, in order."""
-        ...
-
-    async def dropped_instalments(self, receivable_id: int) -> list[Instalment]:
-        """Schedules dropped with a reversed discharge, oldest first: history."""
+    async def instalments(self, receivable_id: int, *, dropped: bool = False) -> list[Instalment]:
+        """The schedule in force, in order; with `dropped`, the schedules dropped with a
+        reversed discharge, oldest first (history)."""
         ...
 
     async def reminders(self, receivable_id: int) -> list[Reminder]: ...
@@ -329,24 +326,15 @@ class SqlReceivableStore:
         p = ReceivablePayment
         return await rows_where(self._session, p, p.receivable_id == receivable_id, order_by=p.id)
 
-    async def instalments(self, receivable_id: int) -> list[Instalment]:
+    async def instalments(self, receivable_id: int, *, dropped: bool = False) -> list[Instalment]:
         i = Instalment
+        at = col(i.dropped_at)
         return await rows_where(
             self._session,
             i,
             i.receivable_id == receivable_id,
-            col(i.dropped_at).is_(None),
-            order_by=i.seq,
-        )
-
-    async def dropped_instalments(self, receivable_id: int) -> list[Instalment]:
-        i = Instalment
-        return await rows_where(
-            self._session,
-            i,
-            i.receivable_id == receivable_id,
-            col(i.dropped_at).is_not(None),
-            order_by=i.id,
+            at.is_not(None) if dropped else at.is_(None),
+            order_by=i.id if dropped else i.seq,
         )
 
     async def reminders(self, receivable_id: int) -> list[Reminder]:

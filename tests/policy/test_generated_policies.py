@@ -170,7 +170,36 @@ def test_any_policy_pays_no_less_for_a_higher_in_catalogue_cost(policy, inside, 
         bill=Bill(inside + more + outside, inside + more, outside),
         year={},
     )
-    assert high.funds_total_fen >= low.funds_total_fen
+    # No less, but for a fen a layer: each layer rounds, and a capped layer's split between the
+    # in- and out-of-catalogue parts moves with the bill, which a later top-up (measured on the
+    # in-catalogue part) answers a fen the other way (test_a_capped_split_can_cost_a_fen).
+    assert high.funds_total_fen >= low.funds_total_fen - len(low.layers)
+
+
+CAPPED_SPLIT = (
+    HEAD
+    + """\
+  - {code: layer_0, kind: ratio, fund_type: medical_aid, name: layer_0,
+     base: in_policy_remaining, deductible: "0.98", ratio: "0.42",
+     deductible_accumulates: per_admission, out_of_policy_ratio: "0.01",
+     out_of_policy_deductible: "0.00", per_admission_cap: "2.23"}
+  - {code: layer_1, kind: top_up, fund_type: supplementary, name: layer_1,
+     target_ratio: "0.36", covers: in_policy, measure: in_policy}
+"""
+)
+
+
+def test_a_capped_split_can_cost_a_fen() -> None:
+    # Found by the property above (2026-11-30): 6.27 yuan in the catalogue and 0.50 outside it
+    # pay 2.27; one fen more in the catalogue pays 2.26. The cap (2.23) holds the first layer's
+    # total while its in-catalogue part rises by a fen, so the top-up to 36% of the in-catalogue
+    # cost has a fen less to add. Every fen is still accounted for, and no cap is passed.
+    policy = resolve(parse_policy(CAPPED_SPLIT), None)
+    low = settle(policy, visit=VISIT, categories=POOR, bill=Bill(677, 627, 50), year={})
+    high = settle(policy, visit=VISIT, categories=POOR, bill=Bill(678, 628, 50), year={})
+    assert [r.amount_fen for r in low.layers] == [223, 4]
+    assert [r.amount_fen for r in high.layers] == [223, 3]
+    assert (low.funds_total_fen, high.funds_total_fen) == (227, 226)
 
 
 @settings(max_examples=300, deadline=None)
