@@ -99,23 +99,23 @@ async def list_funds(uow: UnitOfWork, *, principal: Principal) -> list[FundPubli
     ]
 
 
-async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> FundPublic:
-    """Register a fund; the same body again is answered with it. A twin that lost the race is
-    answered from the winner; one fund pays one fund_type in one region, so another code for
-    the same pair is refused."""
+async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> tuple[FundPublic, bool]:
+    """Register a fund, and whether this request created it; the same body again is answered
+    with it (a replay). A twin that lost the race is answered from the winner; one fund pays
+    one fund_type in one region, so another code for the same pair is refused."""
 
-    async def work() -> FundPublic:
+    async def work() -> tuple[FundPublic, bool]:
         existing = await uow.clearing.fund(body.code)
         if existing is not None:
             same = FundPublic.model_validate(existing, from_attributes=True)
             if same.model_dump() == body.model_dump():
-                return same
+                return same, False
             raise FundExists(f"fund {body.code} exists with other values", field="code")
         row = Fund(**body.model_dump())
         await uow.clearing.add_fund(row)
-        return FundPublic.model_validate(row, from_attributes=True)
+        return FundPublic.model_validate(row, from_attributes=True), True
 
-    async def raced() -> FundPublic:
+    async def raced() -> tuple[FundPublic, bool]:
         with on_duplicate_raise(
             FundExists(
                 f"a {body.fund_type} fund for region {body.region_code} exists already",

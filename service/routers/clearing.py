@@ -54,10 +54,16 @@ async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic
     router.post,
     "/funds",
     "Register a fund (admin): which layers' fund_type it pays, for which region",
+    replayed=("the fund, registered already with the same values", FundPublic),
     problems=(401, 403, 409, 422),
 )
-async def create_fund(body: FundCreate, uow: UnitOfWorkDep, _: AdminDep) -> FundPublic:
-    return await service.create_fund(uow, body=body)
+async def create_fund(
+    body: FundCreate, response: Response, uow: UnitOfWorkDep, _: AdminDep
+) -> FundPublic:
+    fund, created = await service.create_fund(uow, body=body)
+    if not created:
+        answer_replayed(response)
+    return fund
 
 
 @read(

@@ -173,8 +173,9 @@ async def test_funds_are_registered_by_admins_only(
     ).status_code == 403
     made = await client.post("/v1/clearing/funds", json=body, headers=admin_headers)
     assert made.status_code == 201
+    assert "Idempotent-Replayed" not in made.headers
     same = await client.post("/v1/clearing/funds", json=body, headers=admin_headers)
-    assert same.status_code == 201
+    assert (same.status_code, same.headers["Idempotent-Replayed"]) == (201, "true")  # ADR 0030
     assert same.json() == made.json()
     other = await client.post(
         "/v1/clearing/funds", json={**body, "owner": "x"}, headers=admin_headers
