@@ -49,7 +49,14 @@ async def test_a_provider_without_a_system_is_read_as_a_hospital_code(
     visit = await factories.make_admission(session)
     await session.commit()
     resource = claim(visit.visit_id) | {"provider": _naming(OTHER, system=None)}
-    outcome(await post(client, hospital_headers, "Claim", resource), 403, "fhir_wrong_institution")
+    response = await post(client, hospital_headers, "Claim", resource)
+    issue = outcome(response, 403, "fhir_wrong_institution")
+    assert response.status_code == 403
+    assert issue["expression"] == ["Claim.provider.identifier.value"]
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
 
 
 async def test_a_claim_naming_its_own_hospital_or_another_system_settles(

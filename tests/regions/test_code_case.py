@@ -22,24 +22,25 @@ from tests import factories as f
 LOWER = f.COUNTY_HOSPITAL.lower()
 
 
-def _refused(response: httpx.Response, field: str) -> None:
+def _refused(response: httpx.Response) -> tuple[int, str, str]:
+    """(status, field, code) of the first problem; the message says what the rule is."""
     assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["field"] == field
-    assert response.json()["errors"][0]["code"] == "code_not_upper_case"
-    assert "upper case" in response.json()["errors"][0]["message"]
+    error = response.json()["errors"][0]
+    assert "upper case" in error["message"]
+    return response.status_code, error["field"], error["code"]
+
+
+REFUSED = "code_not_upper_case"
 
 
 async def test_a_hospital_differing_only_by_case_cannot_be_registered(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     body = f.hospital_body(county_code=f.COUNTY)
-    _refused(
-        await client.put(f"/v1/hospitals/{LOWER}", json=body, headers=admin_headers),
-        "path.hospital_code",
-    )
-    _refused(
-        await client.get(f"/v1/hospitals/{LOWER}", headers=admin_headers), "path.hospital_code"
-    )
+    put = await client.put(f"/v1/hospitals/{LOWER}", json=body, headers=admin_headers)
+    assert _refused(put) == (422, "path.hospital_code", REFUSED)
+    read = await client.get(f"/v1/hospitals/{LOWER}", headers=admin_headers)
+    assert _refused(read) == (422, "path.hospital_code", REFUSED)
     listed = (await client.get("/v1/hospitals", headers=admin_headers)).json()
     assert [h["code"] for h in listed if h["code"].upper() == f.COUNTY_HOSPITAL] == [
         f.COUNTY_HOSPITAL
@@ -82,12 +83,13 @@ async def test_a_fund_and_a_statement_name_their_codes_in_upper_case(
         "name": "另一基金",
         "owner": "演示省医保局",
     }
-    _refused(await client.post("/v1/clearing/funds", json=fund, headers=admin_headers), "body.code")
+    made = await client.post("/v1/clearing/funds", json=fund, headers=admin_headers)
+    assert _refused(made) == (422, "body.code", REFUSED)
     statement = {"fund_code": "F99-BASIC", "hospital_code": LOWER, "period": "2024-03"}
-    _refused(
-        await client.post("/v1/clearing/statements", json=statement, headers=auditor_headers),
-        "body.hospital_code",
-    )
+    closed = await client.post("/v1/clearing/statements", json=statement, headers=auditor_headers)
+    assert _refused(closed) == (422, "body.hospital_code", REFUSED)
+    funds = await client.get("/v1/clearing/funds", headers=admin_headers)
+    assert "f99-other" not in {x["code"].lower() for x in funds.json()}
 
 
 @pytest.mark.parametrize(
@@ -100,7 +102,8 @@ async def test_a_fund_and_a_statement_name_their_codes_in_upper_case(
 async def test_a_filter_by_a_lower_case_code_is_refused_not_answered_empty(
     client: httpx.AsyncClient, auditor_headers: dict[str, str], params: dict[str, str], field: str
 ) -> None:
-    _refused(await client.get("/v1/violations", params=params, headers=auditor_headers), field)
+    answer = await client.get("/v1/violations", params=params, headers=auditor_headers)
+    assert _refused(answer) == (422, field, REFUSED)
 
 
 async def test_a_severity_is_still_a_lower_case_word(
