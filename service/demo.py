@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth import Role
-from service.auth.keys import find_by_prefix, issue_key, secret_matches, split_token
+from service.auth.keys import issue_key, key_of_token
 from service.clearing.models import Fund
 from service.cli import concept_hooks
 from service.identity import IdHasher
@@ -189,7 +189,7 @@ async def saved_report(session: AsyncSession, keys_file: Path) -> DemoReport | N
     saved = json.loads(keys_file.read_text())
     report = DemoReport(notes=saved.get("notes", []))
     for role, token in saved["keys"].items():
-        if await _holds(session, token):
+        if await key_of_token(session, token) is not None:
             report.keys[role] = token
     if missing := len(saved["keys"]) - len(report.keys):
         report.notes.append(
@@ -198,16 +198,6 @@ async def saved_report(session: AsyncSession, keys_file: Path) -> DemoReport | N
             "`settlecheck keys create`"
         )
     return report
-
-
-async def _holds(session: AsyncSession, token: str) -> bool:
-    parts = split_token(token)
-    if parts is None:
-        return False
-    key = await find_by_prefix(session, parts[0])
-    return (
-        key is not None and key.revoked_at is None and secret_matches(parts[1], key.secret_sha256)
-    )
 
 
 def _seeders() -> list[Callable[[AsyncSession, IdHasher], Awaitable[list[str]]]]:

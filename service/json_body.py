@@ -116,15 +116,21 @@ def _first_repeat(value: Any, path: tuple[str, ...] = ()) -> str:
     return ""
 
 
+def is_json_media(content_type: bytes) -> bool:
+    """FastAPI's own test of a Content-Type: `application/json` or `application/<any>+json`,
+    any case, with parameters (`; charset=utf-8`)."""
+    kind = content_type.split(b";", 1)[0].strip().lower()
+    return kind == b"application/json" or (
+        kind.startswith(b"application/") and kind.endswith(b"+json")
+    )
+
+
 def _is_json(scope: Scope) -> bool:
-    """Whether FastAPI (or the FHIR reader) would parse this body as JSON: an
-    `application/json` or `application/*+json` content type, or none."""
+    """Whether FastAPI (or the FHIR reader) would parse this body as JSON: a JSON content
+    type, or none."""
     for name, value in scope["headers"]:
         if name == b"content-type":
-            media: bytes = value.split(b";", 1)[0].strip().lower()
-            return media == b"application/json" or (
-                media.startswith(b"application/") and media.endswith(b"+json")
-            )
+            return is_json_media(value)
     return True
 
 

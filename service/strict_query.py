@@ -36,6 +36,7 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.errors import UnsupportedMediaType
+from service.json_body import is_json_media
 
 STRICT_PREFIX = "/v1/"
 JSON = b"application/json"
@@ -93,7 +94,7 @@ class _Guarded:
                     sized = value != b"0"
                 elif name == b"transfer-encoding":
                     sized = True
-            if media != JSON and (media is not None or sized) and not _is_json(media):
+            if media != JSON and (media is not None or sized) and not is_json_media(media or b""):
                 raise _not_json(media)
         if scope["query_string"]:
             asked = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
@@ -110,15 +111,6 @@ class _Guarded:
                     ]
                 )
         await self.inner(scope, receive, send)
-
-
-def _is_json(media: bytes | None) -> bool:
-    """FastAPI's own test: `application/json` or `application/<anything>+json`, any case,
-    with parameters (`; charset=utf-8`)."""
-    if media is None:
-        return False
-    kind = media.split(b";", 1)[0].strip().lower()
-    return kind == JSON or (kind.startswith(b"application/") and kind.endswith(b"+json"))
 
 
 def _not_json(media: bytes | None) -> UnsupportedMediaType:

@@ -157,6 +157,18 @@ async def list_keys(session: AsyncSession) -> list[ApiKey]:
     return await SqlKeyStore(session).all()
 
 
+async def key_of_token(session: AsyncSession, token: str) -> ApiKey | None:
+    """The stored key a pasted token is, or None when it is malformed, unknown, wrong or
+    revoked (the console's sign-in; the demo's saved keys)."""
+    parts = split_token(token)
+    if parts is None:
+        return None
+    key = await find_by_prefix(session, parts[0])
+    if key is None or key.revoked_at is not None or not secret_matches(parts[1], key.secret_sha256):
+        return None
+    return key
+
+
 async def find_by_prefix(session: AsyncSession, prefix: str) -> ApiKey | None:
     return await SqlKeyStore(session).by_prefix(prefix)
 

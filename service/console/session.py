@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.exceptions import HTTPException
 
 from service.auth import Principal
-from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
+from service.auth.keys import key_of_token, principal_of
 from service.auth.models import ApiKey
 from service.base import utcnow
 from service.console.models import ConsoleSession
@@ -57,13 +57,8 @@ def csrf_of(request: Request, token: str) -> str:
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
     """The principal of a pasted API key, or None when it is unknown, wrong or revoked."""
-    parts = split_token(token)
-    if parts is None:
-        return None
-    key = await find_by_prefix(session, parts[0])
-    if key is None or key.revoked_at is not None or not secret_matches(parts[1], key.secret_sha256):
-        return None
-    return principal_of(key)
+    key = await key_of_token(session, token)
+    return None if key is None else principal_of(key)
 
 
 async def start(session: AsyncSession, *, key_id: int) -> str:

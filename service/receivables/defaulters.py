@@ -13,12 +13,17 @@ from service.receivables.errors import (
     AlreadyMarked,
     NotMarked,
     ReceivableCancelled,
-    StayNotDischarged,
     TooEarlyToMark,
 )
 from service.receivables.models import DefaulterMark, Receivable
 from service.receivables.schemas import MarkCreate, MarkPublic
-from service.receivables.service import book_finding, reminders_counted, today_in_china, visible
+from service.receivables.service import (
+    book_finding,
+    in_the_ward,
+    reminders_counted,
+    today_in_china,
+    visible,
+)
 from service.receivables.status import overdue
 from service.receivables.terms import DEFAULTER_WITHOUT_REMINDERS, MARK_SOURCE, Terms
 from service.unit_of_work import UnitOfWork
@@ -43,11 +48,8 @@ async def mark(
     assert row.id is not None
     if row.status == "cancelled":
         raise ReceivableCancelled(f"receivable {receivable_id} was cancelled: nothing is owed")
-    if row.due_on is None:
-        raise StayNotDischarged(
-            f"receivable {receivable_id} is a stage's share of visit {row.visit_id}, still in "
-            "hospital: not due before the stay's discharge, so no defaulter mark"
-        )
+    if row.discharged_at is None:
+        raise in_the_ward(row, "no defaulter mark before it")
     if await uow.receivables.is_marked(hospital_code=row.hospital_code, person_key=row.person_key):
         raise AlreadyMarked(f"{row.person_masked} is marked already at {row.hospital_code}")
     today = today_in_china()

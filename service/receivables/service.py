@@ -322,7 +322,7 @@ async def _agree(
     # The schedule is agreed at discharge (分期付款 under 先诊疗后付费): a stage's share gets
     # one once the stay is discharged, its dates after that discharge.
     if row.discharged_at is None:
-        raise _in_the_ward(row, "no schedule is agreed before the discharge")
+        raise in_the_ward(row, "no schedule is agreed before the discharge")
     _check_schedule(row, row.discharged_at, parts)
     await uow.receivables.add_all(
         [
@@ -333,7 +333,8 @@ async def _agree(
     return await public(uow, row, today=today_in_china()), True
 
 
-def _in_the_ward(row: Receivable, what: str) -> StayNotDischarged:
+def in_the_ward(row: Receivable, what: str) -> StayNotDischarged:
+    """A stage's share, its stay not yet discharged: `what` cannot be done with it yet."""
     return StayNotDischarged(
         f"receivable {row.id} is a stage's share of visit {row.visit_id}, still in hospital: "
         f"it falls due from the stay's discharge (the final settlement); {what}"
@@ -382,7 +383,7 @@ async def remind(
     row = await visible(uow, principal, receivable_id, lock=True)
     window.moment(body.sent_at, field="sent_at")
     if row.discharged_at is None and row.status != "cancelled":
-        raise _in_the_ward(row, "nothing to remind yet")
+        raise in_the_ward(row, "nothing to remind yet")
     if row.discharged_at is not None and body.sent_at < row.discharged_at - window.clock_skew:
         raise ImplausibleDate(
             f"sent_at is before the discharge at {shown(row.discharged_at)}",
