@@ -234,12 +234,7 @@ def in_chinese(problem: Problem) -> Problem:
     words = catalog()
     title, detail = words.problems.get(problem.code, (problem.title, problem.detail))
     errors = [
-        e.model_copy(
-            update={
-                "message": words.fields.get(e.code)
-                or words.problems.get(e.code, ("", e.message))[1]
-            }
-        )
+        e.model_copy(update={"message": words.field_message(e.code, e.message)})
         for e in problem.errors
     ]
     return problem.model_copy(

@@ -25,6 +25,11 @@ class Catalog:
     problems: dict[str, tuple[str, str]]
     fields: dict[str, str]
 
+    def field_message(self, code: str, english: str) -> str:
+        """A field's problem in Chinese: its validator's words, else its problem's advice,
+        else the English message."""
+        return self.fields.get(code) or self.problems.get(code, ("", ""))[1] or english
+
 
 @cache
 def catalog() -> Catalog:

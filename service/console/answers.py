@@ -89,9 +89,7 @@ def input_of(problem: FieldProblem) -> str:
 
 
 def field_words(problem: FieldProblem) -> str:
-    words = catalog()
-    advice = words.problems.get(problem.code, ("", ""))[1]
-    return words.fields.get(problem.code) or advice or problem.message
+    return catalog().field_message(problem.code, problem.message)
 
 
 def problem_words(facts: ProblemFacts) -> str:
