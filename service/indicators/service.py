@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +37,6 @@ from service.settlements.models import Settlement, SettlementReversal
 from service.violations.models import ViolationStatus, violations_table
 from service.violations.scope import ViolationFilter, scope_conditions
 
-DEFAULT_TARGETS = {"inpatient": Decimal("0.90"), "chronic_outpatient": Decimal("0.80")}
 FOUR = Decimal("0.0001")
 
 A: sa.Table = table_of(Admission)
@@ -166,7 +166,7 @@ async def indicators(
     region: str | None,
     start: date | None,
     end: date | None,
-    targets: Mapping[str, Decimal] = DEFAULT_TARGETS,
+    targets: Mapping[str, Decimal] = MappingProxyType({}),
 ) -> Indicators:
     """`region` is already narrowed to the caller's scope (see scope.narrow_region)."""
     wanted = ViolationFilter(region=region, detected_from=start, detected_to=end)
@@ -206,7 +206,7 @@ async def indicators_for(
     narrowed = narrow_region(principal, region)
     if narrowed is False:
         raise RegionOutOfScope(f"region {region} is outside your scope", field="region")
-    targets: Mapping[str, Decimal] = DEFAULT_TARGETS
+    targets: Mapping[str, Decimal] = {}
     if catalog is not None:
         on = end or today()
         targets = await targets_for(session, catalog, region=narrowed, on=on)
@@ -224,14 +224,14 @@ async def targets_for(
     session: AsyncSession, catalog: Any, *, region: str | None, on: date
 ) -> Mapping[str, Decimal]:
     """The reimbursement targets of the policy in force for the region (its first county when a
-    prefix), falling back to the programme's usual 90% / 80% when no policy says."""
+    prefix). A visit type the policy sets no target for has none: the figure is shown without
+    one rather than against a number the province never adopted."""
     from service.errors import ServiceError
 
     if not region:
-        return DEFAULT_TARGETS
+        return {}
     try:
         policy = await catalog.for_region(session, insured_region=region.ljust(6, "0"), on=on)
     except ServiceError:
-        return DEFAULT_TARGETS
-    stated = dict(policy.controls.target_ratio)
-    return {**DEFAULT_TARGETS, **stated}
+        return {}
+    return dict(policy.controls.target_ratio)

@@ -51,10 +51,6 @@ __all__ = [
 BUCKET_EDGES: tuple[int, ...] = (5000, 6000, 7000, 8000, 8500, 9000, 9500)
 """Ratio buckets in units of 0.0001: below 0.50, [0.50, 0.60), ..., [0.90, 0.95), 0.95 and up."""
 
-DEFAULT_TARGETS = {"inpatient": 9000, "chronic_outpatient": 8000}
-"""The programme's usual targets (90% inpatient, 80% chronic outpatient) where the proposed
-policy states none."""
-
 _NOTHING: Mapping[str, int] = MappingProxyType({})
 
 ALL = "*"
@@ -359,7 +355,8 @@ def what_if(
         paid_now = total - stay.waived_now_fen - stay.patient_now_fen
         now_units = share_units(paid_now, total - stay.waived_now_fen)
         new_units = share_units(result.funds_total_fen, total - result.waived_fen)
-        target = targets.get(visit.visit_type, DEFAULT_TARGETS.get(visit.visit_type, 0))
+        # Only a target the proposal states is counted against: a province sets its own.
+        target = targets.get(visit.visit_type)
         for category in (ALL, *sorted(stay.categories)):
             if category not in ratio_now:
                 ratio_now[category] = [0] * buckets
@@ -367,7 +364,7 @@ def what_if(
                 below_now[category] = below_new[category] = 0
             ratio_now[category][_bucket(now_units)] += 1
             ratio_new[category][_bucket(new_units)] += 1
-            if total:
+            if total and target is not None:
                 below_now[category] += now_units < target
                 below_new[category] += new_units < target
         patient_now += stay.patient_now_fen

@@ -232,3 +232,19 @@ def test_a_year_end_entry_needs_the_stored_results() -> None:
     bare = [dataclasses.replace(stay, patient_in_policy_now_fen=None) for stay in _s7_stays(policy)]
     with pytest.raises(ValueError, match="patient_in_policy_now_fen"):
         what_if(bare, policy)
+
+
+def test_a_visit_type_without_a_stated_target_counts_nobody_below_one() -> None:
+    """Targets are policy numbers: a proposal that states none for a visit type is not measured
+    against a number the service made up (the programme's usual 80% or 90% included)."""
+    untargeted = SIMPLE.replace(', target_ratio: {{inpatient: "0.90"}}', "")
+    assert untargeted != SIMPLE
+    (proposal,) = load_policies(
+        {"untargeted.yaml": untargeted.format(version="none", ratio="0.65", cap="")}
+    )
+    assert not proposal.controls.target_ratio
+    stays = _stored(_simple("0.70"), [("A", bill("10500.00")), ("B", bill("20500.00"))])
+    everyone = next(line for line in what_if(stays, proposal).ratios if line.category == "*")
+    # Both stays are far below 90% (0.62-0.68) and would count, were a target made up.
+    assert everyone.proposed[2] == 2
+    assert (everyone.stays, everyone.below_target_now, everyone.below_target_proposed) == (2, 0, 0)
