@@ -26,6 +26,8 @@ from service.settings import Settings
 
 FILTER_FIRST_DAY = date(2000, 1, 1)
 FILTER_LAST_DAY = date(2099, 12, 31)
+# The years a request may name: those of the days it may name.
+FIRST_YEAR, LAST_YEAR = FILTER_FIRST_DAY.year, FILTER_LAST_DAY.year
 
 
 class ImplausibleDate(Unprocessable):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 
 from service.auth.deps import AuditorOrHospitalDep, HospitalDep
 from service.base import MAX_ROW_ID
+from service.dates import FIRST_YEAR, LAST_YEAR
 from service.deps import DateWindowDep
 from service.receivables import defaulters, indicators, service
 from service.receivables.schemas import (
@@ -66,7 +67,7 @@ async def overdue(
 async def pay_after_treatment_indicators(
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
-    year: Annotated[int, Query(ge=2000, le=2999)],
+    year: Annotated[int, Query(ge=FIRST_YEAR, le=LAST_YEAR)],
 ) -> indicators.PayAfterTreatmentIndicators:
     return await indicators.pay_after_treatment(uow, principal=principal, year=year)
 

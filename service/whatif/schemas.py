@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from service.dates import FIRST_YEAR, LAST_YEAR
 from service.schemas import Whole
 
 
@@ -13,7 +14,9 @@ class WhatIfCreate(BaseModel):
     source_text: str = Field(
         min_length=1, max_length=512_000, description="The proposed policy (YAML document)"
     )
-    over: Whole = Field(ge=2000, le=2100, description="The year whose settlements are re-settled")
+    over: Whole = Field(
+        ge=FIRST_YEAR, le=LAST_YEAR, description="The year whose settlements are re-settled"
+    )
     top: Whole = Field(default=10, ge=0, le=100, description="How many rising patients to list")
 
 
