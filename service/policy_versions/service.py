@@ -142,6 +142,17 @@ async def store_policy(
     closes_on = document.effective_from - timedelta(days=1)
     windows = stored_of(stored)
     now = await to_thread.run_sync(compile_timeline, windows)
+    taken = await _first_settled_by_parents(
+        store, now, region=document.region_code, start=document.effective_from
+    )
+    if taken is not None:
+        raise PolicySuccessionRetroactive(
+            f"region {document.region_code}'s insured were settled under version {taken[2]!r} "
+            f"of a parent region on a visit dated {taken[0]} (by {taken[1]} date); a version of "
+            "the region itself takes over from its first day, so it must start after the last "
+            "settlement it would change",
+            field="effective_from",
+        )
     if predecessor is not None:
         own = [p for p in now if p.sources[0] == source_of(predecessor)]
         by = rules_of(own[0].policy).version_date if own else "discharge"
@@ -177,6 +188,27 @@ async def store_policy(
     await store.add(version)
     await store.record(_event(version, "loaded", actor=loaded_by, reason=reason))
     return version, True
+
+
+async def _first_settled_by_parents(
+    store: SqlPolicyVersionStore, pieces: list[Piece], *, region: str, start: date
+) -> tuple[date, str, str] | None:
+    """A region's own version takes its insured over from the parents' pieces that governed
+    them (a county's first version over the province's): the first settlement of those pools
+    made under a parent's piece and dated on or after ``start``, with the date rule that dated
+    it and the parent's version, if there is one."""
+    parents = set(region_chain(region)[1:])
+    by_rule: dict[str, dict[str, str]] = {}
+    for piece in pieces:
+        if piece.policy.region_code in parents:
+            rule = rules_of(piece.policy).version_date
+            by_rule.setdefault(rule, {})[piece.policy.content_hash] = piece.policy.version
+    found = []
+    for by, versions in sorted(by_rule.items()):
+        first = await store.settled_from(versions, start, by, pools=prefix_of_region(region))
+        if first is not None:
+            found.append((first, by, ", ".join(sorted(set(versions.values())))))
+    return min(found) if found else None
 
 
 async def _keep_plan_year(

@@ -171,6 +171,41 @@ async def test_a_version_that_moves_the_plan_years_start_is_refused(
     assert (await _post(client, admin_headers, kept)).status_code == 201
 
 
+async def test_a_countys_first_version_that_would_change_settlements_made_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
+) -> None:
+    """邻县 has no version of its own: its insured are settled under the province's. A first
+    county version from a day they were settled on would take those visits over."""
+    [province] = await _versions(client, admin_headers, "990000")
+    async with app.state.sessionmaker() as session:
+        for county, day in (("990103", 15), ("990102", 20)):
+            admission = await f.make_admission(
+                session, insured_county=county, policy_hash=province["content_hash"]
+            )
+            session.add(
+                f.settlement(
+                    admission,
+                    policy_region="990000",
+                    policy_hash=province["content_hash"],
+                    discharged_at=f.at(2026, 3, day),
+                )
+            )
+        await session.commit()
+    neighbour = county_text("2026-03-01").replace('"990102"', '"990103"').replace("演示县", "邻县")
+
+    answer = await _post(client, admin_headers, neighbour)
+    assert answer.status_code == 409, answer.text
+    assert (answer.json()["code"], answer.json()["errors"][0]["field"]) == (
+        "policy_succession_retroactive",
+        "effective_from",
+    )
+    assert "2026-03-15" in answer.json()["detail"]
+    assert await _versions(client, admin_headers, "990103") == []
+    # the other county's settlement of the 20th is not 邻县's: from the 16th it is fine
+    later = neighbour.replace("2026-03-01", "2026-03-16")
+    assert (await _post(client, admin_headers, later)).status_code == 201
+
+
 async def test_a_version_not_in_effect_is_withdrawn_and_its_predecessor_reopened(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
