@@ -226,6 +226,28 @@ async def test_a_fund_registered_later_takes_no_line_another_fund_closed(
     assert province_now["lines"] == []
 
 
+async def test_a_fund_covers_a_whole_province_prefecture_or_county(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"code": "F50-AID", "fund_type": "medical_aid", "name": "重庆市医疗救助基金",
+            "owner": "重庆市医疗保障局"}  # fmt: skip
+    for slice_ in ("500", "50011"):
+        refused = await client.post(
+            "/v1/clearing/funds", json={**body, "region_code": slice_}, headers=admin_headers
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "body.region_code"
+    listed = await client.get("/v1/clearing/funds", headers=admin_headers)
+    assert "F50-AID" not in [f["code"] for f in listed.json()]
+    for whole in ("50", "5001", "500112"):
+        made = await client.post(
+            "/v1/clearing/funds",
+            json={**body, "code": f"F{whole}-AID", "region_code": whole},
+            headers=admin_headers,
+        )
+        assert made.status_code == 201, made.text
+
+
 async def test_export_has_chinese_headers_and_no_formulas(
     app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
 ) -> None:
