@@ -22,6 +22,10 @@ REGION_PREFIX = r"^[0-9]{2,6}$"
 """A region code or its prefix (province 2 digits, city 4, county 6): every filter by region
 takes only digits, so a `%` or `_` never reaches a LIKE."""
 
+LEVEL_PREFIX = r"^(?:[0-9]{2}|[0-9]{4}|[0-9]{6})$"
+"""A whole province (2 digits), prefecture (4) or county (6): what something registered for a
+region covers. 3 or 5 digits would cover a slice of codes no region is."""
+
 CODE = r"^[A-Z0-9_-]+$"
 """A hospital's, fund's or rule's code: upper-case ASCII letters, digits, `_` and `-` (nothing
 a path, a LIKE or a CSV cell would read as syntax). Upper case only, as NHSA's institution codes

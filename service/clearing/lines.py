@@ -2,10 +2,11 @@
 
 A settlement's stored `result` lists its layers with their `fund_type` and amount; a fund pays
 the layers of its `fund_type` for the insured pools under its `region_code` (the most specific
-fund wins when two regions nest). The amounts are read with the settlement's own mapping
-(`service/settlements/render.py`: `stored_fund_fields`, `stored_layer_amounts`), the one the
-API, the NHSA 2207 answer and the FHIR Claim already report (`fund_pay_sumamt`, `psn_cash_pay`,
-and the fund's own national field, e.g. `maf_pay` or `hifes_pay`). No I/O here.
+fund wins when two regions nest, among the funds registered when the settlement was made).
+The amounts are read with the settlement's own mapping (`service/settlements/render.py`:
+`stored_fund_fields`, `stored_layer_amounts`), the one the API, the NHSA 2207 answer and the
+FHIR Claim already report (`fund_pay_sumamt`, `psn_cash_pay`, and the fund's own national
+field, e.g. `maf_pay` or `hifes_pay`). No I/O here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class FundRef:
     code: str
     fund_type: str
     region_code: str
+    registered_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +93,26 @@ class HospitalTotals:
         return self.settlements - self.reversals
 
 
-def fund_for(funds: Iterable[FundRef], *, fund_type: str, pool: str) -> FundRef | None:
-    """The fund that pays a layer of this type for this insured pool: the longest region."""
+def fund_for(
+    funds: Iterable[FundRef], *, fund_type: str, pool: str, made_at: datetime
+) -> FundRef | None:
+    """The fund that pays a layer of this type for this insured pool: the longest region among
+    the funds registered when the settlement was made. A fund registered later takes the later
+    settlements only: the earlier ones are another fund's, which may have closed and been paid
+    for them. A settlement older than every such fund is the first registered ones'."""
     matching = [f for f in funds if f.fund_type == fund_type and pool.startswith(f.region_code)]
-    return max(matching, key=lambda f: len(f.region_code), default=None)
+    if not matching:
+        return None
+    cutoff = max(made_at, min(f.registered_at for f in matching))
+    known = [f for f in matching if f.registered_at <= cutoff]
+    return max(known, key=lambda f: len(f.region_code))
 
 
 def fund_share(fund: FundRef, funds: Iterable[FundRef], facts: SettlementFacts) -> int:
-    """What this fund paid of the settlement, in fen (0 if none of its layers applied)."""
-    if fund_for(funds, fund_type=fund.fund_type, pool=facts.pool) != fund:
+    """What this fund paid of the settlement, in fen (0 if none of its layers applied); its
+    reversal's line is the same fund's."""
+    payer = fund_for(funds, fund_type=fund.fund_type, pool=facts.pool, made_at=facts.created_at)
+    if payer != fund:
         return 0
     return sum(fen for kind, fen in stored_layer_amounts(facts.result) if kind == fund.fund_type)
 

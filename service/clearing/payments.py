@@ -14,8 +14,8 @@ from service.clearing.errors import (
 )
 from service.clearing.models import ClearingPayment
 from service.clearing.schemas import ClearingPaymentCreate, ClearingPaymentPublic
-from service.clearing.service import in_scope, payment_public
-from service.dates import DateWindow
+from service.clearing.service import in_scope, parse_period, payment_public
+from service.dates import DateWindow, ImplausibleDate
 from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
 from service.unit_of_work import UnitOfWork
@@ -30,7 +30,8 @@ async def pay(
     window: DateWindow,
 ) -> tuple[ClearingPaymentPublic, bool]:
     """Record a payment; returns it and whether it was replayed (same reference and body).
-    `paid_on` is the day the money moved: a day that has come, not before the floor."""
+    `paid_on` is the day the money moved: a day that has come, not before the floor, and not
+    before the statement's month is over (a month is closed, and so paid, only after it)."""
     # The statement row is locked (FOR UPDATE; SQLite takes the write lock at BEGIN), so two
     # payments of one statement are judged one after the other.
     row = await uow.clearing.statement(statement_id, lock=True)
@@ -53,6 +54,13 @@ async def pay(
             field="reference",
         )
     window.day(body.paid_on, field="paid_on")
+    month = parse_period(row.period)
+    if body.paid_on < month.end.date():
+        raise ImplausibleDate(
+            f"paid_on {body.paid_on} is before the end of {month}: a statement is closed, and "
+            f"paid, once its month is over (from {month.end.date()} on)",
+            field="paid_on",
+        )
     owed = row.fund_own_fen
     paid = await uow.clearing.paid_fen(statement_id)
     if owed <= 0:

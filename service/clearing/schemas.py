@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from service.idtext import Identifier, PlainLine, mask_resident_ids
 from service.money import Amount
-from service.schemas import REGION_PREFIX, Code, InputModel
+from service.schemas import LEVEL_PREFIX, Code, InputModel
 
 PERIOD = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
@@ -22,7 +22,10 @@ class FundCreate(InputModel):
         pattern=r"^[a-z][a-z0-9_]*$",
         description="the policy layers' fund_type it pays: basic_insurance, critical_illness, ...",
     )
-    region_code: str = Field(pattern=REGION_PREFIX, description="insured pools it pays for")
+    region_code: str = Field(
+        pattern=LEVEL_PREFIX,
+        description="insured pools it pays for: a province (2 digits), prefecture (4), county (6)",
+    )
     name: Annotated[str, Field(min_length=1, max_length=128), PlainLine]
     owner: Annotated[str, Field(min_length=1, max_length=128), PlainLine]
 

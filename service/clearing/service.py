@@ -59,7 +59,7 @@ GENESIS = "0" * 64
 
 
 def ref(fund: Fund) -> FundRef:
-    return FundRef(fund.code, fund.fund_type, fund.region_code)
+    return FundRef(fund.code, fund.fund_type, fund.region_code, fund.created_at)
 
 
 class _OfFundAndHospital(Protocol):

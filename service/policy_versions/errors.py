@@ -62,3 +62,8 @@ class PolicySuccessionOutOfOrder(Conflict):
 class PolicySuccessionRetroactive(Conflict):
     code = "policy_succession_retroactive"
     title = "The new version would change settlements already made"
+
+
+class PolicyPlanYearMoved(Conflict):
+    code = "policy_plan_year_moved"
+    title = "The new version would move the plan year's start"

@@ -11,6 +11,7 @@ from functools import lru_cache, partial
 from anyio import to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.auth.visibility import prefix_of_region
 from service.dates import documented_day
 from service.policy import (
     CompiledPolicy,
@@ -19,11 +20,14 @@ from service.policy import (
     PolicyTooComplex,
     load_policies,
     parse_policy,
+    region_chain,
+    select_policy,
 )
-from service.policy.plan_year import rules_of
+from service.policy.plan_year import plan_year_of, rules_of
 from service.policy_versions.errors import (
     InvalidPolicy,
     PolicyDocumentTooComplex,
+    PolicyPlanYearMoved,
     PolicySuccessionOutOfOrder,
     PolicySuccessionRetroactive,
     PolicyVersionExists,
@@ -137,8 +141,19 @@ async def store_policy(
     predecessor = before[-1] if before else None
     closes_on = document.effective_from - timedelta(days=1)
     windows = stored_of(stored)
+    now = await to_thread.run_sync(compile_timeline, windows)
+    taken = await _first_settled_by_parents(
+        store, now, region=document.region_code, start=document.effective_from
+    )
+    if taken is not None:
+        raise PolicySuccessionRetroactive(
+            f"region {document.region_code}'s insured were settled under version {taken[2]!r} "
+            f"of a parent region on a visit dated {taken[0]} (by {taken[1]} date); a version of "
+            "the region itself takes over from its first day, so it must start after the last "
+            "settlement it would change",
+            field="effective_from",
+        )
     if predecessor is not None:
-        now = await to_thread.run_sync(compile_timeline, windows)
         own = [p for p in now if p.sources[0] == source_of(predecessor)]
         by = rules_of(own[0].policy).version_date if own else "discharge"
         hashes = _hashes_from(now, source_of(predecessor))
@@ -159,6 +174,7 @@ async def store_policy(
     mine_source = f"{document.region_code}@{document.effective_from}"
     windows.append(Stored(mine_source, text, document.effective_from, document.effective_to))
     every = await to_thread.run_sync(compile_timeline, windows)
+    await _keep_plan_year(store, now, every, start=document.effective_from)
     mine = next(
         p.policy
         for p in every
@@ -172,6 +188,61 @@ async def store_policy(
     await store.add(version)
     await store.record(_event(version, "loaded", actor=loaded_by, reason=reason))
     return version, True
+
+
+async def _first_settled_by_parents(
+    store: SqlPolicyVersionStore, pieces: list[Piece], *, region: str, start: date
+) -> tuple[date, str, str] | None:
+    """A region's own version takes its insured over from the parents' pieces that governed
+    them (a county's first version over the province's): the first settlement of those pools
+    made under a parent's piece and dated on or after ``start``, with the date rule that dated
+    it and the parent's version, if there is one."""
+    parents = set(region_chain(region)[1:])
+    by_rule: dict[str, dict[str, str]] = {}
+    for piece in pieces:
+        if piece.policy.region_code in parents:
+            rule = rules_of(piece.policy).version_date
+            by_rule.setdefault(rule, {})[piece.policy.content_hash] = piece.policy.version
+    found = []
+    for by, versions in sorted(by_rule.items()):
+        first = await store.settled_from(versions, start, by, pools=prefix_of_region(region))
+        if first is not None:
+            found.append((first, by, ", ".join(sorted(set(versions.values())))))
+    return min(found) if found else None
+
+
+async def _keep_plan_year(
+    store: SqlPolicyVersionStore, before: list[Piece], after: list[Piece], *, start: date
+) -> None:
+    """Refuse a version that moves the plan year's start for a region it governs from `start`
+    (its own, or a county's compiled over it) while that region's insured hold settlements of
+    a plan year the new rules name again. Accumulators, caps and year-end runs are keyed by the
+    plan year's name, the calendar year it starts in: 10-01 from 2026-01-01 names January to
+    September 2026 plan year 2025, so they would share 2025's caps and come after 2025's
+    year-end run."""
+    day_before = start - timedelta(days=1)
+    earlier = [piece.policy for piece in before]
+    for piece in after:
+        if piece.policy.effective_from != start:
+            continue
+        region = piece.policy.region_code
+        governed = select_policy(earlier, insured_region=region, on=day_before)
+        if governed is None:
+            continue
+        was, will = rules_of(governed).starts, rules_of(piece.policy).starts
+        named = plan_year_of(rules_of(piece.policy), start)
+        if was == will or not await store.settled_in_year(
+            pools=prefix_of_region(region), under=region_chain(region), from_year=named
+        ):
+            continue
+        raise PolicyPlanYearMoved(
+            f"region {region}'s plan year starts on {was} under version {governed.version!r} "
+            f"(in force on {day_before}) and would start on {will} from {start}, naming it "
+            f"plan year {named} again: its insured have settlements of plan year {named} or "
+            "later, whose caps and year-end run the months from then would join; keep "
+            "plan_year.starts unchanged",
+            field="plan_year",
+        )
 
 
 async def withdraw_policy(

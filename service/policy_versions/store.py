@@ -98,9 +98,24 @@ class SqlPolicyVersionStore:
                 return True
         return False
 
-    async def settled_from(self, hashes: Collection[str], day: date, by: str) -> date | None:
+    async def settled_in_year(self, *, pools: str, under: Collection[str], from_year: int) -> bool:
+        """Is there a settlement of an insured pool starting ``pools``, made under a version of
+        one of the regions ``under``, in plan year ``from_year`` or later?"""
+        query = (
+            select(Settlement.id)
+            .where(col(Settlement.pool).startswith(pools))
+            .where(col(Settlement.policy_region).in_(list(under)))
+            .where(Settlement.year >= from_year)
+            .limit(1)
+        )
+        return (await self._session.exec(query)).first() is not None
+
+    async def settled_from(
+        self, hashes: Collection[str], day: date, by: str, *, pools: str | None = None
+    ) -> date | None:
         """The first date (by the version-choosing date ``by``) on or after ``day`` of a
-        settlement made under one of these hashes, if there is one."""
+        settlement made under one of these hashes (of an insured pool starting ``pools``, when
+        given), if there is one."""
         if not hashes:
             return None
         column = _DATE_COLUMN[by]
@@ -109,6 +124,8 @@ class SqlPolicyVersionStore:
             .where(col(Settlement.policy_hash).in_(list(hashes)))
             .where(column >= day_start(day))
         )
+        if pools is not None:
+            query = query.where(col(Settlement.pool).startswith(pools))
         first = (await self._session.exec(query)).first()
         if first is None:
             return None

@@ -21,12 +21,14 @@ class Overdue:
 def overdue(row: Receivable, schedule: Sequence[Instalment], today: date) -> Overdue:
     """Payments cover instalments in order; an instalment not covered by its due date is
     overdue. Without a schedule the whole share is due on `due_on`. A share of a stay not
-    discharged (a stage's, `due_on` None) is not due, whatever its schedule says."""
-    if row.status != "open":
-        return Overdue(None, tuple((i.seq, i.amount_fen, False) for i in schedule))
-    due = row.due_on is not None
+    discharged (a stage's, `due_on` None) is not due, whatever its schedule says. A share no
+    longer owed (paid, or cancelled by a reversal) is not overdue, and its instalments show what
+    the payments did cover: a cancelled one's unpaid instalments were never paid."""
+    due = row.status == "open" and row.due_on is not None
     if not schedule:
-        return Overdue(row.due_on if row.due_on is not None and row.due_on < today else None, ())
+        return Overdue(
+            row.due_on if due and row.due_on is not None and row.due_on < today else None, ()
+        )
     left, since, parts = row.paid_fen, None, []
     for part in schedule:
         covered = min(left, part.amount_fen)

@@ -199,9 +199,13 @@ async def preview(
     window: DateWindow,
     body: SettlementPreviewCreate,
 ) -> SettlementPublic:
-    """预结算: what settling now would do. Reads the accumulators, stores nothing."""
+    """预结算: what settling now would do. Reads the accumulators, stores nothing. A visit
+    already settled (its final) would not be settled now: refused as the settlement is, rather
+    than previewed as a second stay on accumulators that already hold it."""
     window.moment(body.discharged_at, field="discharged_at")
     visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=body.visit_id)
+    if visit is not None:
+        _refuse_if_settled(visit)
     ctx = await load_context(
         uow.session,
         catalog=catalog,

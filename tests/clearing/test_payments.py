@@ -78,6 +78,27 @@ async def test_only_the_statements_fund_may_pay_it(
     assert seen.json()["outstanding"] == "1000.00"
 
 
+async def test_a_payment_dated_before_the_statements_month_is_over_is_refused(
+    app: FastAPI, client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    fund = await make_key("fund", region_prefix="99", fund_code=BASIC)
+    statement_id = await _closed(app, client, fund)  # March 2026
+    url = f"/v1/clearing/statements/{statement_id}/payments"
+    for early in ("2020-01-01", "2026-03-31"):
+        response = await client.post(
+            url, json={**_pay("100.00", "BANK-1"), "paid_on": early}, headers=fund
+        )
+        assert response.status_code == 422, response.text
+        problem = response.json()
+        assert (problem["code"], problem["errors"][0]["field"]) == ("implausible_date", "paid_on")
+    first_day = await client.post(
+        url, json={**_pay("100.00", "BANK-1"), "paid_on": "2026-04-01"}, headers=fund
+    )
+    assert first_day.status_code == 201, first_day.text
+    shown = (await client.get(f"/v1/clearing/statements/{statement_id}", headers=fund)).json()
+    assert [(p["reference"], p["paid_on"]) for p in shown["payments"]] == [("BANK-1", "2026-04-01")]
+
+
 @pytest.mark.parametrize("paid_on", ["2999-12-31", "1900-01-01"])
 async def test_a_payment_dated_where_none_can_be_is_refused_naming_paid_on(
     app: FastAPI, client: httpx.AsyncClient, make_key: KeyFactory, paid_on: str

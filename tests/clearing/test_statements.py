@@ -9,6 +9,7 @@ import httpx
 from fastapi import FastAPI
 from openpyxl import load_workbook
 
+from service.base import utcnow
 from service.china_time import today
 from tests import factories
 from tests.factories import KeyFactory, Ledger, at
@@ -185,6 +186,66 @@ async def test_funds_are_registered_by_admins_only(
         "/v1/clearing/funds", json={**body, "code": "F50-AID2"}, headers=admin_headers
     )
     assert (twin.status_code, twin.json()["errors"][0]["field"]) == (409, "region_code")
+
+
+async def test_a_fund_registered_later_takes_no_line_another_fund_closed(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+) -> None:
+    """A county's own basic fund, registered in the autumn, pays from then on: the March
+    settlement the province fund closed (and may have paid) is not owed again by the county
+    fund, and its reversal in April corrects the province fund that paid it."""
+    ledger = Ledger(app)
+    march = await ledger.settle(at(2026, 3, 5), basic=500_00)
+    closed = await _close(client, auditor_headers, BASIC, "2026-03")
+    assert closed["fund_own_amt"] == "500.00"
+    county = {"code": "F990102-BASIC", "fund_type": "basic_insurance",
+              "region_code": factories.COUNTY, "name": "演示县基本医保",
+              "owner": "演示县医保局"}  # fmt: skip
+    made = await client.post("/v1/clearing/funds", json=county, headers=admin_headers)
+    assert made.status_code == 201, made.text
+    await ledger.reverse(march, at(2026, 4, 3))
+    later = await ledger.settle(utcnow(), basic=300_00)
+    this_month = today().strftime("%Y-%m")
+    county_march = await _statement(client, auditor_headers, "F990102-BASIC", "2026-03")
+    assert (county_march["fund_own_amt"], county_march["lines"]) == ("0.00", [])
+    county_april = await _statement(client, auditor_headers, "F990102-BASIC", "2026-04")
+    assert (county_april["fund_own_amt"], county_april["lines"]) == ("0.00", [])
+    province_april = await _statement(client, auditor_headers, BASIC, "2026-04")
+    [line] = province_april["lines"]  # type: ignore[misc]
+    assert (line["kind"], line["settlement_id"], line["fund_own_amt"]) == (
+        "reversal",
+        march,
+        "-500.00",
+    )
+    county_now = await _statement(client, auditor_headers, "F990102-BASIC", this_month)
+    assert [x["settlement_id"] for x in county_now["lines"]] == [later]  # type: ignore[attr-defined]
+    province_now = await _statement(client, auditor_headers, BASIC, this_month)
+    assert province_now["lines"] == []
+
+
+async def test_a_fund_covers_a_whole_province_prefecture_or_county(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    body = {"code": "F50-AID", "fund_type": "medical_aid", "name": "重庆市医疗救助基金",
+            "owner": "重庆市医疗保障局"}  # fmt: skip
+    for slice_ in ("500", "50011"):
+        refused = await client.post(
+            "/v1/clearing/funds", json={**body, "region_code": slice_}, headers=admin_headers
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "body.region_code"
+    listed = await client.get("/v1/clearing/funds", headers=admin_headers)
+    assert "F50-AID" not in [f["code"] for f in listed.json()]
+    for whole in ("50", "5001", "500112"):
+        made = await client.post(
+            "/v1/clearing/funds",
+            json={**body, "code": f"F{whole}-AID", "region_code": whole},
+            headers=admin_headers,
+        )
+        assert made.status_code == 201, made.text
 
 
 async def test_export_has_chinese_headers_and_no_formulas(

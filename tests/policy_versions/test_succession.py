@@ -130,6 +130,82 @@ async def test_a_successor_that_would_change_settlements_made_is_refused(
     assert (await _post(client, admin_headers, county_text("2026-03-16"))).status_code == 201
 
 
+async def test_a_version_that_moves_the_plan_years_start_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
+) -> None:
+    """Plan years are named by the calendar year they start in: 10-01 from 2027-01-01 would
+    make January to September 2027 plan year 2026, on 2026's caps and after its year-end run."""
+    [county] = await _versions(client, admin_headers, "990102")
+    [province] = await _versions(client, admin_headers, "990000")
+    async with app.state.sessionmaker() as session:
+        for pool, version in (("990102", county), ("990103", province)):
+            admission = await f.make_admission(
+                session, insured_county=pool, policy_hash=version["content_hash"]
+            )
+            session.add(
+                f.settlement(
+                    admission,
+                    year=2026,
+                    policy_region=version["region_code"],
+                    policy_hash=version["content_hash"],
+                )
+            )
+        await session.commit()
+    october = county_text("2027-01-01") + 'plan_year:\n  starts: "10-01"\n'
+    moved = await _post(client, admin_headers, october)
+    assert moved.status_code == 409, moved.text
+    problem = moved.json()
+    assert (problem["code"], problem["errors"][0]["field"]) == (
+        "policy_plan_year_moved",
+        "plan_year",
+    )
+    assert "01-01" in problem["detail"]
+    assert "10-01" in problem["detail"]
+    assert "plan year 2026" in problem["detail"]
+    # a county of its own for the first time is held to the plan year it had under its parent
+    neighbour = october.replace('"990102"', '"990103"').replace("演示县", "邻县")
+    first = await _post(client, admin_headers, neighbour)
+    assert (first.status_code, first.json()["code"]) == (409, "policy_plan_year_moved")
+    assert [v["effective_to"] for v in await _versions(client, admin_headers, "990102")] == [None]
+    kept = county_text("2027-01-01") + 'plan_year:\n  starts: "01-01"\n'
+    assert (await _post(client, admin_headers, kept)).status_code == 201
+
+
+async def test_a_countys_first_version_that_would_change_settlements_made_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
+) -> None:
+    """邻县 has no version of its own: its insured are settled under the province's. A first
+    county version from a day they were settled on would take those visits over."""
+    [province] = await _versions(client, admin_headers, "990000")
+    async with app.state.sessionmaker() as session:
+        for county, day in (("990103", 15), ("990102", 20)):
+            admission = await f.make_admission(
+                session, insured_county=county, policy_hash=province["content_hash"]
+            )
+            session.add(
+                f.settlement(
+                    admission,
+                    policy_region="990000",
+                    policy_hash=province["content_hash"],
+                    discharged_at=f.at(2026, 3, day),
+                )
+            )
+        await session.commit()
+    neighbour = county_text("2026-03-01").replace('"990102"', '"990103"').replace("演示县", "邻县")
+
+    answer = await _post(client, admin_headers, neighbour)
+    assert answer.status_code == 409, answer.text
+    assert (answer.json()["code"], answer.json()["errors"][0]["field"]) == (
+        "policy_succession_retroactive",
+        "effective_from",
+    )
+    assert "2026-03-15" in answer.json()["detail"]
+    assert await _versions(client, admin_headers, "990103") == []
+    # the other county's settlement of the 20th is not 邻县's: from the 16th it is fine
+    later = neighbour.replace("2026-03-01", "2026-03-16")
+    assert (await _post(client, admin_headers, later)).status_code == 201
+
+
 async def test_a_version_not_in_effect_is_withdrawn_and_its_predecessor_reopened(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:

@@ -136,6 +136,46 @@ async def test_instalments_are_agreed_once_and_overdue_ones_listed(
     assert shown["overdue_since"] == "2024-05-10"
 
 
+async def test_a_cancelled_schedule_shows_only_what_was_paid_as_covered(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    settlement = await settled(app, client, hospital_headers)
+    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    due = Decimal(receivable["amount_due"])
+    parts = [
+        {"due_on": "2024-04-10", "amount": "100.00"},
+        {"due_on": "2024-05-10", "amount": "50.00"},
+        {"due_on": "2024-06-10", "amount": str(due - 150)},
+    ]
+    base = f"/v1/receivables/{receivable['id']}"
+    agreed = await client.post(
+        f"{base}/instalments", json={"instalments": parts}, headers=hospital_headers
+    )
+    assert agreed.status_code == 201, agreed.text
+    paid = await client.post(f"{base}/payments", json=payment("120.00"), headers=hospital_headers)
+    assert paid.status_code == 201, paid.text
+    reversed_ = await client.post(
+        f"/v1/settlements/{settlement['id']}/reversal",
+        json={"reason": "HIS 冲销"},
+        headers=hospital_headers,
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    cancelled = await receivable_of(client, hospital_headers, settlement["id"])
+    assert (cancelled["status"], cancelled["paid"], cancelled["refund_due"]) == (
+        "cancelled",
+        "120.00",
+        "120.00",
+    )
+    # the 120.00 paid covers the first instalment and 20.00 of the second; the rest was never
+    # paid, and nothing is overdue on a share no longer owed
+    assert [(i["covered"], i["overdue"]) for i in cancelled["instalments"]] == [
+        ("100.00", False),
+        ("20.00", False),
+        ("0.00", False),
+    ]
+    assert cancelled["overdue"] is False
+
+
 async def test_overdue_lists_are_per_hospital_and_region(
     app: FastAPI,
     client: httpx.AsyncClient,

@@ -169,6 +169,30 @@ async def test_an_auditor_reads_settlements_in_its_region_only(
     assert refused.status_code == 403
 
 
+async def test_a_settled_visit_is_not_previewed_again_until_reversed(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    visit_id, _ = await _visit(app)
+    payload = settlement_request(visit_id)
+    payload.pop("his_settlement_id")
+    before = await client.post("/v1/settlements/preview", json=payload, headers=hospital_headers)
+    assert before.status_code == 200, before.text
+    settled = await settle(client, hospital_headers, settlement_request(visit_id))
+    after = await client.post("/v1/settlements/preview", json=payload, headers=hospital_headers)
+    assert after.status_code == 409, after.text
+    problem = after.json()
+    assert (problem["code"], problem["errors"][0]["field"]) == ("visit_already_settled", "visit_id")
+    reversed_ = await client.post(
+        f"/v1/settlements/{settled['id']}/reversal",
+        json={"reason": "HIS 冲销"},
+        headers=hospital_headers,
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    again = await client.post("/v1/settlements/preview", json=payload, headers=hospital_headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["totals"] == before.json()["totals"]
+
+
 async def test_preview_stores_nothing_and_matches_the_settlement(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
