@@ -371,3 +371,19 @@ async def test_a_claim_naming_another_patient_than_the_visits_is_refused(
     }
     settled = await post(client, hospital_headers, "Claim", own)
     assert settled.status_code == 201, settled.text
+
+
+async def test_eligibility_over_a_period_is_refused_not_answered_for_today(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=403)
+    registry.get(f"/v1/persons/{id_number}").respond(
+        200, json=factories.registry_person("registered_poor")
+    )
+    request = _eligibility_request(
+        id_number, servicedPeriod={"start": "2016-01-01", "end": "2017-12-31"}
+    )
+    del request["servicedDate"]
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    issue = outcome(response, 422, "fhir_unsupported_content")
+    assert issue["expression"] == ["CoverageEligibilityRequest.servicedPeriod"]
