@@ -119,6 +119,39 @@ async def test_a_form_with_the_token_moves_the_violation(
     assert ">复核通过</textarea>" in refused.text
 
 
+async def test_only_the_consoles_own_redirect_puts_a_notice_on_a_page(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    ids: list[int],
+) -> None:
+    # A link to a real console page with words of a stranger's in ?msg= or ?error= showed them
+    # as the console's own notice (content spoofing); a notice is now sealed by the redirect.
+    bait = "系统升级：请将您的密钥发送至 help@example.com"
+    await _login(client, hospital_headers)
+    for path in (f"/console/violations/{ids[0]}", "/console/violations"):
+        for name in ("msg", "error"):
+            page = await client.get(path, params={name: bait})
+            assert page.status_code == 200
+            assert bait not in page.text
+    page = await client.get(f"/console/violations/{ids[0]}")
+    moved = await client.post(
+        f"/console/violations/{ids[0]}/transitions",
+        data={"to_status": "rectifying", "csrf": _csrf(page.text)},
+    )
+    assert moved.status_code == 303
+    shown = await client.get(moved.headers["location"])
+    assert '<p class="flash ok" id="flash">已办理</p>' in shown.text
+    # The sealed address is this session's: another session does not show its words either.
+    await _login(client, admin_headers)
+    again = await client.get(moved.headers["location"])
+    assert "已办理" not in again.text
+    for path in ("/console/keys", "/console/hospitals"):
+        page = await client.get(path, params={"error": bait})
+        assert page.status_code == 200
+        assert bait not in page.text
+
+
 async def test_the_console_stays_in_scope(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], ids: list[int]
 ) -> None:
