@@ -36,6 +36,7 @@ from service.errors import (
     INVALID_VALUE,
     FieldProblem,
     ProblemFacts,
+    RateLimited,
     ServiceError,
     invalid_request,
 )
@@ -46,6 +47,9 @@ LOCKED_OUT = frozenset({access.ConsolePageForbidden.code, access.ConsoleRouteUnd
 # The guard's refusals: the form is not shown again, nor anything it sent (a form posted from
 # another site must not come back as the person's own page, filled in by that site).
 NOT_REFILLED = LOCKED_OUT | {access.CrossSiteForm.code, FormTokenInvalid.code}
+# Past the key's rate limit the form's page is not rendered again: that would be a request of
+# the same key, refused in turn.
+NOT_REFILLED |= {RateLimited.code}
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from service.auth.keys import key_labels
 from service.china_time import today
 from service.console import access
 from service.console import session as console
-from service.console.answers import ConsoleRoute
+from service.console.answers import REFUSAL, ConsoleRoute
 from service.console.trends import TrendQuery, counties_under, trends
 from service.console.views import (
     LEVEL_LABELS,
@@ -60,6 +60,10 @@ async def guard(request: Request, sessionmaker: SessionmakerDep) -> console.Cons
     if user is None:
         raise console.sign_in_first()
     request.state.console_user = user  # a refusal's page shows the menu too (ConsoleRoute)
+    if REFUSAL.get() is None:  # a refused form's page, rendered again, is the same request
+        # The key's one budget, as its API requests spend it (ADR 0006): a session would
+        # otherwise run exports, what-if and verify runs without any limit.
+        await request.app.state.rate_limiter.hit(user.principal.key_id)
     access.check_role(rule, user.principal)
     return user
 
