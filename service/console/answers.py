@@ -13,7 +13,8 @@ field) are the same `ProblemFacts` the API answers, with the same status, render
   open), a route with no form, or a form whose page cannot be shown either: a page with the
   message and a link back. Nothing a refused guard saw is shown back.
 
-A sign-in redirect (303) and unexpected errors are left to the app's handlers.
+A signed-out request is redirected to the sign-in page (303); unexpected errors are left to
+the app's handlers.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError
 from starlette.types import Message, Receive, Scope, Send
 
 from service.console import access
-from service.console.session import FormTokenInvalid
+from service.console.session import FormTokenInvalid, SignInFirst
 from service.errors import (
     INVALID_VALUE,
     FieldProblem,
@@ -135,10 +137,17 @@ class ConsoleRoute(APIRoute):
                 ServiceError: answer,
                 RequestValidationError: answer,
                 DataError: answer,
+                SignInFirst: to_sign_in,
             }
             await inner({**scope, "starlette.exception_handlers": (own, by_status)}, receive, send)
 
         self.app = app
+
+
+async def to_sign_in(request: Request, exc: Exception) -> Response:
+    """Signed out: to the sign-in page, as a browser expects a redirect (it was a problem+json
+    document titled "HTTP error" with status 303)."""
+    return RedirectResponse("/console/login", status_code=303)
 
 
 async def answer(request: Request, exc: Exception) -> Response:

@@ -40,6 +40,27 @@ async def test_pages_need_a_session(client: httpx.AsyncClient) -> None:
     assert (await client.get("/console/login")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/console/violations"),
+        ("GET", "/console/violations/export.csv"),
+        ("GET", "/console/verify/heads.json"),
+        ("POST", "/console/verify"),
+        ("POST", "/console/logout"),
+    ],
+)
+async def test_signed_out_is_a_plain_redirect_not_a_problem_document(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    # It was application/problem+json titled "HTTP error" with status 303.
+    response = await client.request(method, path)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login"
+    assert "problem+json" not in response.headers.get("content-type", "")
+    assert response.content == b""
+
+
 async def test_a_wrong_key_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.post("/console/login", data={"api_key": "sck_dead_beef"})
     assert response.status_code == 401
