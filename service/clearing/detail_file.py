@@ -23,12 +23,18 @@ from typing import Any
 from pydantic_core import PydanticCustomError
 
 from service.base import row_id
-from service.cells import first_sheet_rows
+from service.cells import TooManyRows, first_sheet_rows
 from service.errors import FieldProblem
 from service.idtext import holds_resident_id
 from service.money import written_plainly, yuan_to_fen
 
 MAX_LINES = 100_000
+# An XLSX is a zip: a 1 MB upload of repeated XML unpacks ~1000-fold, and openpyxl holds the
+# shared strings in memory (660 kB of them grew a worker by 340 MB and held its event loop for
+# 8 s). What a workbook of MAX_LINES lines unpacks to fits well under these.
+MAX_UNPACKED_BYTES = 32 * 1024 * 1024
+MAX_SHEET_ROWS = 2 * MAX_LINES  # blank rows included
+MAX_SHEET_COLUMNS = 64  # the three columns, wherever the header puts them among others
 MAX_PROBLEMS = 100
 COLUMNS = {
     "settlement_id": ("settlement_id", "结算号", "结算id"),
@@ -88,11 +94,27 @@ def _decode(content: bytes) -> str:
 def _xlsx(content: bytes) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
+    unreadable = BadDetailFile([_problem(1, "file", "not a readable XLSX workbook")])
+    try:
+        # zipfile holds each member to the size its directory declares (a longer one fails
+        # its CRC), so the declared sizes bound what openpyxl can unpack.
+        unpacked = sum(m.file_size for m in zipfile.ZipFile(io.BytesIO(content)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise unreadable from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        too_large = (
+            f"the workbook unpacks to {unpacked} bytes, more than {MAX_UNPACKED_BYTES}: "
+            "save it again as a plain XLSX, or send a CSV"
+        )
+        raise BadDetailFile([_problem(1, "file", too_large)])
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise BadDetailFile([_problem(1, "file", "not a readable XLSX workbook")]) from exc
-    yield from first_sheet_rows(workbook)
+        raise unreadable from exc
+    try:
+        yield from first_sheet_rows(workbook, most=MAX_SHEET_ROWS, columns=MAX_SHEET_COLUMNS)
+    except TooManyRows as exc:
+        raise BadDetailFile([_problem(exc.most + 1, "file", str(exc))]) from exc
 
 
 def _header(values: list[Any], line: int) -> dict[str, int]:

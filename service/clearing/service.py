@@ -16,6 +16,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Protocol, TypeGuard, TypeVar
 
+import anyio
+
 from service.auth import Principal
 from service.base import utcnow
 from service.clearing import detail_file
@@ -484,7 +486,9 @@ async def reconcile_file(
         period=period,
     )
     try:
-        theirs = detail_file.parse(content)
+        # In a worker thread, as a policy document is compiled: a large workbook delays its
+        # own request, not the event loop's others.
+        theirs = await anyio.to_thread.run_sync(detail_file.parse, content)
     except detail_file.BadDetailFile as exc:
         raise InvalidDetailFile(
             f"the detail file has {len(exc.problems)} problem(s); nothing was compared",

@@ -13,7 +13,8 @@ field) are the same `ProblemFacts` the API answers, with the same status, render
   open), a route with no form, or a form whose page cannot be shown either: a page with the
   message and a link back. Nothing a refused guard saw is shown back.
 
-A sign-in redirect (303) and unexpected errors are left to the app's handlers.
+A signed-out request is redirected to the sign-in page (303); unexpected errors are left to
+the app's handlers.
 """
 
 from __future__ import annotations
@@ -26,16 +27,18 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import DataError
 from starlette.types import Message, Receive, Scope, Send
 
 from service.console import access
-from service.console.session import FormTokenInvalid
+from service.console.session import FormTokenInvalid, SignInFirst
 from service.errors import (
     INVALID_VALUE,
     FieldProblem,
     ProblemFacts,
+    RateLimited,
     ServiceError,
     invalid_request,
 )
@@ -46,6 +49,9 @@ LOCKED_OUT = frozenset({access.ConsolePageForbidden.code, access.ConsoleRouteUnd
 # The guard's refusals: the form is not shown again, nor anything it sent (a form posted from
 # another site must not come back as the person's own page, filled in by that site).
 NOT_REFILLED = LOCKED_OUT | {access.CrossSiteForm.code, FormTokenInvalid.code}
+# Past the key's rate limit the form's page is not rendered again: that would be a request of
+# the same key, refused in turn.
+NOT_REFILLED |= {RateLimited.code}
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +137,17 @@ class ConsoleRoute(APIRoute):
                 ServiceError: answer,
                 RequestValidationError: answer,
                 DataError: answer,
+                SignInFirst: to_sign_in,
             }
             await inner({**scope, "starlette.exception_handlers": (own, by_status)}, receive, send)
 
         self.app = app
+
+
+async def to_sign_in(request: Request, exc: Exception) -> Response:
+    """Signed out: to the sign-in page, as a browser expects a redirect (it was a problem+json
+    document titled "HTTP error" with status 303)."""
+    return RedirectResponse("/console/login", status_code=303)
 
 
 async def answer(request: Request, exc: Exception) -> Response:

@@ -18,7 +18,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 from fastapi import Request
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.exceptions import HTTPException
 
 from service.auth import Principal
 from service.auth.keys import key_of_token, principal_of
@@ -114,8 +113,13 @@ async def current_user(request: Request, session: AsyncSession) -> ConsoleUser |
     return ConsoleUser(principal_of(ApiKey.model_validate(row._mapping)), csrf_of(request, token))
 
 
-def sign_in_first() -> HTTPException:
-    return HTTPException(303, "sign in first", headers={"Location": "/console/login"})
+class SignInFirst(Exception):
+    """No session, or an ended, expired or revoked one: the browser goes to the sign-in page
+    (a 303 that ConsoleRoute answers as a redirect, not as a problem+json document)."""
+
+
+def sign_in_first() -> SignInFirst:
+    return SignInFirst("sign in first")
 
 
 def check_csrf(user: ConsoleUser, token: str) -> None:

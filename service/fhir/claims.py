@@ -33,6 +33,7 @@ FIELDS = {
     "bill": "Claim.item",
     "external_amounts": "Claim",
     "disease": "Claim.diagnosis",
+    "person": "Claim.patient.identifier",
 }
 
 
@@ -41,6 +42,23 @@ def claim_key(claim: Claim) -> str | None:
     if not claim.identifier or not claim.identifier[0].value:
         return None
     return str(claim.identifier[0].value)
+
+
+def patient_resident_id(claim: Claim) -> str | None:
+    """The resident ID number the Claim names its patient by, if it does: `patient.identifier`
+    of our resident-id system, or that identifier of the contained Patient `patient` refers to
+    (`#id`). The visit id picks the stay; a patient named here must be the visit's."""
+    patient = claim.patient
+    identifiers = [patient.identifier] if patient.identifier is not None else []
+    reference = patient.reference or ""
+    if reference.startswith("#"):
+        for resource in claim.contained or []:
+            if resource.get_resource_type() == "Patient" and resource.id == reference[1:]:
+                identifiers.extend(getattr(resource, "identifier", None) or [])
+    for identifier in identifiers:
+        if identifier.system == systems.RESIDENT_ID and identifier.value:
+            return str(identifier.value)
+    return None
 
 
 def _visit_id(claim: Claim) -> str:

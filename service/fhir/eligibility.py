@@ -36,6 +36,13 @@ def _resident_id(request: CoverageEligibilityRequest) -> str:
 
 
 def _as_of(request: CoverageEligibilityRequest, ctx: AdmissionContext) -> date:
+    if request.servicedPeriod is not None:
+        # serviced[x] may be a period: read as "no servicedDate" it was answered for today,
+        # whatever days it named (2016-2017 answered with today's categories).
+        raise UnsupportedContent(
+            "send servicedDate (one day): status is judged for one day, not a period",
+            field="CoverageEligibilityRequest.servicedPeriod",
+        )
     served = request.servicedDate
     if served is None:
         return local_date(datetime.now(UTC))

@@ -107,12 +107,21 @@ def _renamed(field: str, names: dict[str, str]) -> str:
     return field
 
 
+def named_resident_id(credential: Credential, node: str) -> tuple[str, str] | None:
+    """The resident ID number the message names the person with, and the field it is in;
+    None when it names nobody by an ID card."""
+    if credential.mdtrt_cert_type == RESIDENT_ID_CARD and credential.mdtrt_cert_no:
+        return credential.mdtrt_cert_no, f"input.{node}.mdtrt_cert_no"
+    if credential.psn_cert_type in (None, ID_CARD_CERT) and credential.certno:
+        return credential.certno, f"input.{node}.certno"
+    return None
+
+
 def resident_id(credential: Credential, node: str) -> str:
     """The resident ID number the message identifies the person with."""
-    if credential.mdtrt_cert_type == RESIDENT_ID_CARD and credential.mdtrt_cert_no:
-        return credential.mdtrt_cert_no
-    if credential.psn_cert_type in (None, ID_CARD_CERT) and credential.certno:
-        return credential.certno
+    named = named_resident_id(credential, node)
+    if named is not None:
+        return named[0]
     raise UnsupportedValue(
         "identify the person by resident ID card: mdtrt_cert_type 02 with mdtrt_cert_no, or "
         "psn_cert_type 01 with certno (electronic vouchers and social-security cards cannot "

@@ -18,13 +18,17 @@ from service.dates import FilterDay
 from service.schemas import REGION_CODE
 
 PLATFORM_TIME = "%Y-%m-%d %H:%M:%S"
-PLATFORM_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+PLATFORM_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def parse_time(value: Any) -> Any:
     """`2024-03-10 10:00:00` (China time) or ISO 8601 with an offset, to an aware datetime."""
     if not isinstance(value, str):
         return value
+    if not value.isascii():
+        # strptime reads full-width and Arabic-Indic digits as 0-9, as Decimal reads them in
+        # an amount (service/money.py refuses those): a time is written in ASCII digits too.
+        raise ValueError("expected yyyy-MM-dd HH:mm:ss in the digits 0-9 (China time)")
     try:
         return datetime.strptime(value, PLATFORM_TIME).replace(tzinfo=CHINA)
     except ValueError:

@@ -7,7 +7,8 @@ from typing import Any
 
 from service.base import row_id
 from service.china_time import CHINA_TZ as CHINA
-from service.nhsa.call import Call, build, fields_named, parse
+from service.identity import identify
+from service.nhsa.call import Call, build, fields_named, named_resident_id, parse
 from service.nhsa.inputs import Data2304, Input2304, Input2305
 from service.nhsa.setlinfo import extension, setldetail, setlinfo
 from service.settlements import service as settlements
@@ -53,6 +54,18 @@ def _defaulted(data: Data2304) -> dict[str, str]:
     return {} if data.exp_content.dscg_time else {"discharged_at": "inf_time"}
 
 
+def _person(call: Call, data: Data2304) -> tuple[str | None, dict[str, str]]:
+    """The keyed hash of the person the message's credential names (the visit's person must be
+    the same: service._same_person), and the credential's field for a problem naming it. A
+    message without an ID card credential names nobody, and the visit id alone decides."""
+    named = named_resident_id(data, "data")
+    if named is None:
+        return None, {}
+    raw, field = named
+    _, resident = identify(call.admissions.hasher, raw, field=field)
+    return resident.person_key, {"person": field}
+
+
 def _output(
     call: Call,
     settled: SettlementPublic,
@@ -75,8 +88,9 @@ def _output(
 async def pre_settle(call: Call) -> dict[str, Any]:
     data = parse(Input2304, call).data
     body = build(SettlementPreviewCreate, "input.data", **_request(call, data))
-    with fields_named(_defaulted(data)):
-        previewed = await call.desk.preview(call.uow, body)
+    person_key, named = _person(call, data)
+    with fields_named(_defaulted(data) | named):
+        previewed = await call.desk.preview(call.uow, body, person_key=person_key)
     return _output(call, previewed, psn_no=data.psn_no, medins_setl_id=None)
 
 
@@ -101,8 +115,9 @@ async def settle(call: Call) -> dict[str, Any]:
     request = _request(call, data)
     request["discharged_at"] = await _first_discharge(call, data, key) or request["discharged_at"]
     body = build(SettlementCreate, "input.data", **request, his_settlement_id=key)
-    with fields_named(_defaulted(data)):
-        outcome = await call.desk.settle(call.uow, body)
+    person_key, named = _person(call, data)
+    with fields_named(_defaulted(data) | named):
+        outcome = await call.desk.settle(call.uow, body, person_key=person_key)
     return _output(
         call,
         outcome.settlement,

@@ -436,7 +436,9 @@ async def overdue_list(
 ) -> OverdueSummary:
     """逾期清单: open receivables past their due date or with an instalment past due."""
     day = today or today_in_china()
-    if principal.role is Role.HOSPITAL:
+    if principal.role is Role.HOSPITAL and hospital_code is None:
+        # its own list by default; another hospital's code is a filter like any other, which
+        # scope leaves empty (it answered the caller's own list under the caller's code)
         hospital_code = principal.hospital_code
     rows = await uow.receivables.open_receivables(
         principal=principal, hospital_code=hospital_code, overdue_on=day, limit=limit

@@ -31,6 +31,7 @@ from service.registry.schemas import NotRegisteredBody, PersonRecord
 from service.settings import Settings
 
 log = logging.getLogger("settlecheck.registry")
+MAX_BODY_BYTES = 64 * 1024  # a record with dozens of categories and cards is a few kB
 _Body = TypeVar("_Body", PersonRecord, NotRegisteredBody)
 
 
@@ -99,19 +100,22 @@ class RegistryClient:
 
     async def _get_once(self, id_number: str) -> PersonRecord | None:
         try:
-            response = await self.http.get(f"/v1/persons/{id_number}")
+            async with self.http.stream("GET", f"/v1/persons/{id_number}") as response:
+                if response.status_code >= 500 or response.status_code == 429:
+                    raise RegistryBadResponse(f"the registry answered HTTP {response.status_code}")
+                if response.status_code not in (200, 404):
+                    raise RegistryRejected(
+                        f"the registry refused the lookup (HTTP {response.status_code})"
+                    )
+                content = await _bounded_body(response)
         except httpx.TimeoutException as e:
             raise RegistryTimeout("the registry timed out") from e
         except httpx.TransportError as e:
             raise RegistryUnreachable(f"the registry is unreachable ({type(e).__name__})") from e
         if response.status_code == 404:
-            _parse(response, NotRegisteredBody)
+            _parse(response, content, NotRegisteredBody)
             return None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise RegistryBadResponse(f"the registry answered HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise RegistryRejected(f"the registry refused the lookup (HTTP {response.status_code})")
-        return _parse(response, PersonRecord)
+        return _parse(response, content, PersonRecord)
 
     async def ping(self) -> bool:
         """For /readyz: is the registry answering its health check? Never raises."""
@@ -125,13 +129,30 @@ class RegistryClient:
         return response.status_code == 200
 
 
-def _parse(response: httpx.Response, model: type[_Body]) -> _Body:
+async def _bounded_body(response: httpx.Response) -> bytes:
+    """The body, read no further than MAX_BODY_BYTES. One person's record is a few hundred
+    bytes; read whole, an 800 MB answer (a misbehaving proxy, a dump) grew a worker by 350 MB
+    within the deadline, and every lookup at once would each have done the same."""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RegistryBadResponse(f"the registry's answer is longer than {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise RegistryBadResponse(
+                f"the registry's answer is longer than {MAX_BODY_BYTES} bytes"
+            )
+    return bytes(body)
+
+
+def _parse(response: httpx.Response, content: bytes, model: type[_Body]) -> _Body:
     if not response.headers.get("content-type", "").startswith("application/json"):
         raise RegistryBadResponse(
             f"the registry answered HTTP {response.status_code} without a JSON body"
         )
     try:
-        return model.model_validate(json.loads(response.content))
+        return model.model_validate(json.loads(content))
     except (ValueError, ValidationError) as e:
         raise RegistryBadResponse(
             f"the registry's HTTP {response.status_code} body is not a valid {model.__name__}"

@@ -6,6 +6,8 @@ open which page is one table, service/console/access.py, enforced by the router'
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, TypedDict
@@ -18,7 +20,7 @@ from service.auth.keys import key_labels
 from service.china_time import today
 from service.console import access
 from service.console import session as console
-from service.console.answers import ConsoleRoute
+from service.console.answers import REFUSAL, ConsoleRoute
 from service.console.trends import TrendQuery, counties_under, trends
 from service.console.views import (
     LEVEL_LABELS,
@@ -59,6 +61,10 @@ async def guard(request: Request, sessionmaker: SessionmakerDep) -> console.Cons
     if user is None:
         raise console.sign_in_first()
     request.state.console_user = user  # a refusal's page shows the menu too (ConsoleRoute)
+    if REFUSAL.get() is None:  # a refused form's page, rendered again, is the same request
+        # The key's one budget, as its API requests spend it (ADR 0006): a session would
+        # otherwise run exports, what-if and verify runs without any limit.
+        await request.app.state.rate_limiter.hit(user.principal.key_id)
     access.check_role(rule, user.principal)
     return user
 
@@ -108,9 +114,26 @@ class Flashed(TypedDict):
     error: str | None
 
 
-def flashed(request: Request) -> Flashed:
-    """The notice (`?msg=`) and error (`?error=`) a form's redirect back to its page carried."""
-    return Flashed(message=request.query_params.get("msg"), error=request.query_params.get("error"))
+def _flash_seal(user: console.ConsoleUser, words: dict[str, str]) -> str:
+    text = "\n".join(f"{k}={words[k]}" for k in sorted(words))
+    return hmac.new(user.csrf.encode(), text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def flash_back(url: str, user: console.ConsoleUser, **words: str) -> RedirectResponse:
+    """303 to `url` with a notice (`msg=`) or an error (`error=`) for the page to show, sealed
+    with the session's CSRF secret so that only this console's own redirect can set them."""
+    return _see_other(f"{url}?{urlencode({**words, 'seal': _flash_seal(user, words)})}")
+
+
+def flashed(request: Request, user: console.ConsoleUser) -> Flashed:
+    """The notice and error a form's redirect back to its page carried (flash_back). Anything
+    else in the address is not shown: a link to a real console page with ?error=请将密钥发送至…
+    would put a stranger's words on the page as the console's own."""
+    query = request.query_params
+    words = {k: query[k] for k in ("msg", "error") if k in query}
+    if not words or not hmac.compare_digest(query.get("seal", ""), _flash_seal(user, words)):
+        return Flashed(message=None, error=None)
+    return Flashed(message=words.get("msg"), error=words.get("error"))
 
 
 def _query_string(values: dict[str, Any]) -> str:
@@ -190,7 +213,7 @@ async def ledger(request: Request, session: SessionDep, user: UserDep) -> Respon
         cursor=q.cursor,
         names=await names(session),
         query_string=_query_string(q.model_dump(exclude={"cursor", "page_size"})),
-        message=request.query_params.get("msg"),
+        message=flashed(request, user)["message"],
     )
 
 
@@ -226,7 +249,7 @@ async def one(request: Request, violation_id: int, session: SessionDep, user: Us
         },
         names=known,
         steps={key: step.label for key, step in STEPS.items()},
-        **flashed(request),
+        **flashed(request, user),
     )
 
 
@@ -253,7 +276,7 @@ async def rectify(
         note=body.note,
         evidence_ref=body.evidence_ref,
     )
-    return _see_other(f"/console/violations/{violation_id}?{urlencode({'msg': '已办理'})}")
+    return flash_back(f"/console/violations/{violation_id}", user, msg="已办理")
 
 
 @router.get("/scoreboard")

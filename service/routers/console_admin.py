@@ -9,10 +9,9 @@ that issued it, and never again (only its hash is stored).
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from service.auth import Role
 from service.auth.deps import KeyCacheDep
@@ -22,7 +21,7 @@ from service.console.views import page
 from service.policy_versions.service import get_version, list_versions
 from service.regions import service as directory
 from service.regions.schemas import HospitalCreate, HospitalRow
-from service.routers.console import FormUserDep, UserDep, console_router, flashed
+from service.routers.console import FormUserDep, UserDep, console_router, flash_back, flashed
 from service.routers.keys import KeyCreate, issue_as_asked
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations.params import parse_form
@@ -44,7 +43,7 @@ async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: 
 
 @router.get("/keys")
 async def keys_page(request: Request, session: SessionDep, user: UserDep) -> Response:
-    return await _keys_page(session, user, **flashed(request))
+    return await _keys_page(session, user, **flashed(request, user))
 
 
 @router.post("/keys")
@@ -74,10 +73,10 @@ async def revoke(
     key_cache: KeyCacheDep,
 ) -> Response:
     if key_id == user.principal.key_id:  # an admin who revokes their own key locks themselves out
-        return _back("/console/keys", error="不能停用当前登录所用的密钥")
+        return flash_back("/console/keys", user, error="不能停用当前登录所用的密钥")
     await revoke_key(session, key_id)  # an unknown key is a 404, as in the API
     key_cache.clear()
-    return _back("/console/keys", msg=f"密钥 #{key_id} 已停用")
+    return flash_back("/console/keys", user, msg=f"密钥 #{key_id} 已停用")
 
 
 @router.get("/policies")
@@ -110,7 +109,7 @@ async def _hospitals_page(
 
 @router.get("/hospitals")
 async def hospitals_page(request: Request, uow: UnitOfWorkDep, user: UserDep) -> Response:
-    return await _hospitals_page(uow, user, **flashed(request))
+    return await _hospitals_page(uow, user, **flashed(request, user))
 
 
 @router.post("/hospitals")
@@ -140,8 +139,6 @@ async def put_hospital(
     body = HospitalCreate.model_validate(row.model_dump(exclude={"code"}))
     stored = await directory.put_hospital(uow, code=row.code, body=body)
     done = {"created": "已登记", "changed": "已修改", "unchanged": "无变化"}[stored.outcome]
-    return _back("/console/hospitals", msg=f"医院 {stored.entry.code} {stored.entry.name}：{done}")
-
-
-def _back(url: str, **words: str) -> RedirectResponse:
-    return RedirectResponse(f"{url}?{urlencode(words)}", status_code=303)
+    return flash_back(
+        "/console/hospitals", user, msg=f"医院 {stored.entry.code} {stored.entry.name}：{done}"
+    )

@@ -26,6 +26,7 @@ from service.fhir.institution import refuse_another_hospital
 from service.fhir.outcome import FhirRoute, resource_response
 from service.fhir.reading import read_resource
 from service.fhir.systems import FHIR_JSON
+from service.identity import identify
 from service.settlements import service as settlements
 from service.settlements.desk import Desk
 from service.settlements.schemas import ReversalCreate, SettlementCreate, SettlementPreviewCreate
@@ -173,10 +174,16 @@ async def submit_claim(
     )
     fields = claims.settlement_request(claim)
     desk = Desk.of(admission_context, principal.hospital_code)
+    named = claims.patient_resident_id(claim)
+    person_key = (
+        None
+        if named is None
+        else identify(admission_context.hasher, named, field=claims.FIELDS["person"])[1].person_key
+    )
     with expressions(claims.FIELDS):
         if claim.use == "predetermination":
             preview = build(SettlementPreviewCreate, fields, claims.FIELDS)
-            previewed = await desk.preview(uow, preview)
+            previewed = await desk.preview(uow, preview, person_key=person_key)
             return resource_response(claims.claim_response(previewed, claim=claim))
         key = claims.claim_key(claim)
         if key is None:
@@ -186,7 +193,7 @@ async def submit_claim(
             )
         _if_none_exist(if_none_exist, claim)
         body = build(SettlementCreate, {**fields, "his_settlement_id": key}, claims.FIELDS)
-        outcome = await desk.settle(uow, body)
+        outcome = await desk.settle(uow, body, person_key=person_key)
     settled = outcome.settlement
     return resource_response(
         claims.claim_response(settled, claim=claim),

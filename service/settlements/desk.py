@@ -29,8 +29,11 @@ class Desk:
         """The app's desk (its admission context) for the calling hospital."""
         return cls(ctx.catalog, ctx.hospitals, hospital_code, ctx.window)
 
-    async def preview(self, uow: UnitOfWork, body: SettlementPreviewCreate) -> SettlementPublic:
-        """预结算 (service.preview): what settling now would pay; nothing is stored."""
+    async def preview(
+        self, uow: UnitOfWork, body: SettlementPreviewCreate, *, person_key: str | None = None
+    ) -> SettlementPublic:
+        """预结算 (service.preview): what settling now would pay; nothing is stored.
+        `person_key`: the person an NHSA or FHIR message names, who must be the visit's."""
         return await service.preview(
             uow,
             catalog=self.catalog,
@@ -38,10 +41,14 @@ class Desk:
             hospital_code=self.hospital_code,
             window=self.window,
             body=body,
+            person_key=person_key,
         )
 
-    async def settle(self, uow: UnitOfWork, body: SettlementCreate) -> service.Outcome:
-        """结算 (service.create): settle and store, or the replay of the same request."""
+    async def settle(
+        self, uow: UnitOfWork, body: SettlementCreate, *, person_key: str | None = None
+    ) -> service.Outcome:
+        """结算 (service.create): settle and store, or the replay of the same request.
+        `person_key`: the person an NHSA or FHIR message names, who must be the visit's."""
         return await service.create(
             uow,
             catalog=self.catalog,
@@ -49,4 +56,5 @@ class Desk:
             hospital_code=self.hospital_code,
             window=self.window,
             body=body,
+            person_key=person_key,
         )

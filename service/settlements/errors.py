@@ -80,3 +80,11 @@ class UnknownBillCategory(Unprocessable):
 class UnknownDisease(Unprocessable):
     code = "unknown_disease"
     title = "The designated disease is not one the policy knows"
+
+
+class VisitOfAnotherPerson(Unprocessable):
+    """The message names a person (NHSA's credential, a FHIR Claim's patient) who is not the
+    one admitted under the visit: settling it would charge the bill to the wrong person."""
+
+    code = "visit_of_another_person"
+    title = "The visit is another person's"

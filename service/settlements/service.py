@@ -56,6 +56,7 @@ from service.settlements.errors import (
     StageOutOfOrder,
     StagesChanged,
     VisitAlreadySettled,
+    VisitOfAnotherPerson,
 )
 from service.settlements.models import Settlement, SettlementReversal
 from service.settlements.schemas import (
@@ -198,12 +199,15 @@ async def preview(
     hospital_code: str,
     window: DateWindow,
     body: SettlementPreviewCreate,
+    person_key: str | None = None,
 ) -> SettlementPublic:
     """预结算: what settling now would do. Reads the accumulators, stores nothing. A visit
     already settled (its final) would not be settled now: refused as the settlement is, rather
-    than previewed as a second stay on accumulators that already hold it."""
+    than previewed as a second stay on accumulators that already hold it.
+    `person_key`: the person the caller's message names, when it names one (_same_person)."""
     window.moment(body.discharged_at, field="discharged_at")
     visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=body.visit_id)
+    _same_person(visit, person_key)
     if visit is not None:
         _refuse_if_settled(visit)
     ctx = await load_context(
@@ -240,14 +244,17 @@ async def create(
     hospital_code: str,
     window: DateWindow,
     body: SettlementCreate,
+    person_key: str | None = None,
 ) -> Outcome:
     """结算: settle and store, or replay the settlement stored under the same keys. A discharge
-    outside the plausible window is refused first: it would open that year's accumulators."""
+    outside the plausible window is refused first: it would open that year's accumulators.
+    `person_key`: the person the caller's message names, when it names one (_same_person)."""
     window.moment(body.discharged_at, field="discharged_at")
     fingerprint = idempotency.request_hash(body)
     visit = await uow.settlements.read_visit(
         hospital_code=hospital_code, visit_id=body.visit_id, lock=True
     )
+    _same_person(visit, person_key)  # a replay too: its answer would show the other person
     earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
     if earlier is not None:
         return await _replay(uow, earlier, fingerprint)
@@ -278,6 +285,19 @@ async def create(
         # A concurrent settlement of this visit committed first: answer from what it stored.
         on_duplicate=lambda: _after_race(uow, ctx, body, fingerprint),
     )
+
+
+def _same_person(visit: AdmittedVisit | None, person_key: str | None) -> None:
+    """NHSA's 2303/2304 carry the patient's credential and a FHIR Claim may name its patient;
+    the visit id alone picks the stay. A HIS that picked the wrong stay (or typed another
+    patient's visit id) would have the bill settled on that patient's accumulators and slip,
+    as the platform refuses a person who is not the visit's. An unknown visit stays a 404."""
+    if visit is not None and person_key is not None and visit.person_key != person_key:
+        raise VisitOfAnotherPerson(
+            f"visit {visit.visit_id} was admitted for another person than the one this "
+            "message names; check the visit id and the patient",
+            field="person",
+        )
 
 
 def _refuse_if_settled(visit: AdmittedVisit) -> None:

@@ -13,7 +13,7 @@ import binascii
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -50,12 +50,26 @@ def encode_cursor(v: ViolationRow, sort: Sort) -> str:
 
 
 def decode_cursor(cursor: str, sort: Sort) -> tuple[datetime, int]:
+    """The (detected_at, id) after which a page starts. A cursor is the caller's text: one
+    made by hand with an instant that has no UTC form (0001-01-01T00:00+14:00) failed in the
+    statement's bind with a 500, and an id of any JSON type was read with int()."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        at, vid, its_sort = datetime.fromisoformat(data["t"]), int(data["i"]), data["s"]
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        at, vid, its_sort = datetime.fromisoformat(data["t"]), data["i"], data["s"]
+        if at.tzinfo is not None:
+            at = at.astimezone(UTC)  # what the bind does; OverflowError outside its range
+    except (
+        binascii.Error,
+        ValueError,
+        KeyError,
+        TypeError,
+        UnicodeDecodeError,
+        OverflowError,
+    ) as e:
         raise BadCursor("the cursor is not one this service issued", field="cursor") from e
+    if type(vid) is not int or not 0 < vid <= MAX_ROW_ID:
+        raise BadCursor("the cursor is not one this service issued", field="cursor")
     if at.tzinfo is None or its_sort != sort:
         raise BadCursor("the cursor belongs to another sort order", field="cursor")
     return at, vid

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 
 import httpx
 from fastapi import FastAPI
 from openpyxl import Workbook
 
+from service.clearing import detail_file
 from service.clearing.models import ClearingReconciliation
 from service.idtext import mask_resident_ids
 from tests import factories
@@ -322,3 +324,71 @@ async def test_a_settlement_and_its_reversal_are_two_lines_of_one_settlement(
     assert response.status_code == 201, response.text
     assert response.json()["balanced"] is True
     assert response.json()["theirs_total"] == "0.00"
+
+
+def _workbook_unpacking_to(*, shared_strings: int = 0, gap: int = 0) -> bytes:
+    """A valid one-line detail workbook that unpacks far beyond its upload: repeated shared
+    strings (compressing ~1000-fold), or the line `gap` rows below the header."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["settlement_id", "visit_id", "amount"])
+    for column, value in enumerate((1, "VA", 100), start=1):
+        sheet.cell(row=2 + gap, column=column, value=value)
+    plain = io.BytesIO()
+    book.save(plain)
+    if not shared_strings:
+        return plain.getvalue()
+    source = zipfile.ZipFile(io.BytesIO(plain.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb:
+        for member in source.infolist():
+            data = source.read(member.filename)
+            if member.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            bomb.writestr(member, data)
+        one = b"<si><t>" + b"A" * 1000 + b"</t></si>"
+        bomb.writestr(
+            "xl/sharedStrings.xml",
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+            + one * shared_strings
+            + b"</sst>",
+        )
+    return out.getvalue()
+
+
+async def test_a_workbook_that_unpacks_far_beyond_its_upload_is_refused_before_it_is_read(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    # ~40 MB of shared strings in ~50 kB: openpyxl kept them all (660 kB grew a worker by
+    # 340 MB and held its event loop 8 s); 250,000 empty rows before the line, in 5 kB, were
+    # all read.
+    for bomb in (
+        _workbook_unpacking_to(shared_strings=40_000),
+        _workbook_unpacking_to(gap=250_000),
+    ):
+        assert len(bomb) < 200_000
+        response = await _upload(client, auditor_headers, bomb, "f.xlsx")
+        assert response.status_code == 422, response.text[:300]
+        problem = response.json()
+        assert problem["code"] == "invalid_detail_file"
+        assert problem["errors"][0]["field"].endswith(": file")
+
+
+def test_a_cell_far_to_the_right_does_not_widen_every_row_read() -> None:
+    # openpyxl fills the rows between two with empty cells as wide as the widest row: one cell
+    # in column XFD made each of 40,000 rows 16,384 cells (21 s for a 5 kB file).
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["settlement_id", "visit_id", "amount"])
+    sheet.cell(row=3, column=16_384, value="far")
+    sheet.cell(row=2_000, column=1, value=1)
+    out = io.BytesIO()
+    book.save(out)
+    widths = {len(values) for _, values in detail_file.rows(out.getvalue())}
+    assert max(widths) < 100  # the three columns and some beside them, not 16,384

@@ -40,6 +40,27 @@ async def test_pages_need_a_session(client: httpx.AsyncClient) -> None:
     assert (await client.get("/console/login")).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/console/violations"),
+        ("GET", "/console/violations/export.csv"),
+        ("GET", "/console/verify/heads.json"),
+        ("POST", "/console/verify"),
+        ("POST", "/console/logout"),
+    ],
+)
+async def test_signed_out_is_a_plain_redirect_not_a_problem_document(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    # It was application/problem+json titled "HTTP error" with status 303.
+    response = await client.request(method, path)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/console/login"
+    assert "problem+json" not in response.headers.get("content-type", "")
+    assert response.content == b""
+
+
 async def test_a_wrong_key_is_refused(client: httpx.AsyncClient) -> None:
     response = await client.post("/console/login", data={"api_key": "sck_dead_beef"})
     assert response.status_code == 401
@@ -117,6 +138,39 @@ async def test_a_form_with_the_token_moves_the_violation(
     assert refused.status_code == 409  # the page again, in words, with the note as typed
     assert "状态变更不允许" in refused.text
     assert ">复核通过</textarea>" in refused.text
+
+
+async def test_only_the_consoles_own_redirect_puts_a_notice_on_a_page(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    ids: list[int],
+) -> None:
+    # A link to a real console page with words of a stranger's in ?msg= or ?error= showed them
+    # as the console's own notice (content spoofing); a notice is now sealed by the redirect.
+    bait = "系统升级：请将您的密钥发送至 help@example.com"
+    await _login(client, hospital_headers)
+    for path in (f"/console/violations/{ids[0]}", "/console/violations"):
+        for name in ("msg", "error"):
+            page = await client.get(path, params={name: bait})
+            assert page.status_code == 200
+            assert bait not in page.text
+    page = await client.get(f"/console/violations/{ids[0]}")
+    moved = await client.post(
+        f"/console/violations/{ids[0]}/transitions",
+        data={"to_status": "rectifying", "csrf": _csrf(page.text)},
+    )
+    assert moved.status_code == 303
+    shown = await client.get(moved.headers["location"])
+    assert '<p class="flash ok" id="flash">已办理</p>' in shown.text
+    # The sealed address is this session's: another session does not show its words either.
+    await _login(client, admin_headers)
+    again = await client.get(moved.headers["location"])
+    assert "已办理" not in again.text
+    for path in ("/console/keys", "/console/hospitals"):
+        page = await client.get(path, params={"error": bait})
+        assert page.status_code == 200
+        assert bait not in page.text
 
 
 async def test_the_console_stays_in_scope(

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import respx
+from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.fhir import systems
@@ -328,3 +329,61 @@ async def test_eligibility_masks_an_id_number_in_the_insurer_display(
     body = fhir_body(response, "CoverageEligibilityResponse")
     assert id_number not in response.text
     assert body["insurer"]["display"] == "医保局 " + id_number[:6] + "********" + id_number[-4:]
+
+
+async def test_a_claim_naming_another_patient_than_the_visits_is_refused(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    admitted = factories.resident_id(seq=21)
+    other = factories.resident_id(seq=22)
+    visit = await factories.make_admission(
+        session, resident=admitted, person_key=app.state.id_hasher.key_of(admitted)
+    )
+    await session.commit()
+    named = {"identifier": {"system": systems.RESIDENT_ID, "value": other}}
+    contained = {
+        "contained": [
+            {
+                "resourceType": "Patient",
+                "id": "p1",
+                "identifier": [{"system": systems.RESIDENT_ID, "value": other}],
+            }
+        ],
+        "patient": {"reference": "#p1"},
+    }
+    for use in ("predetermination", "claim"):
+        for change in ({"patient": named}, contained):
+            resource = claim(visit.visit_id, use=use) | change
+            response = await post(client, hospital_headers, "Claim", resource)
+            issue = outcome(response, 422, "visit_of_another_person")
+            assert issue["expression"] == ["Claim.patient.identifier"]
+            assert other not in response.text
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+
+    own = claim(visit.visit_id) | {
+        "patient": {"identifier": {"system": systems.RESIDENT_ID, "value": admitted}}
+    }
+    settled = await post(client, hospital_headers, "Claim", own)
+    assert settled.status_code == 201, settled.text
+
+
+async def test_eligibility_over_a_period_is_refused_not_answered_for_today(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    id_number = factories.resident_id(seq=403)
+    registry.get(f"/v1/persons/{id_number}").respond(
+        200, json=factories.registry_person("registered_poor")
+    )
+    request = _eligibility_request(
+        id_number, servicedPeriod={"start": "2016-01-01", "end": "2017-12-31"}
+    )
+    del request["servicedDate"]
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    issue = outcome(response, 422, "fhir_unsupported_content")
+    assert issue["expression"] == ["CoverageEligibilityRequest.servicedPeriod"]

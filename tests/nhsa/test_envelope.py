@@ -137,3 +137,17 @@ async def test_the_json_api_and_nhsa_share_one_idempotency_key_space(
     output = ok(await send(client, hospital_headers, "2304", payload))
     assert output["setlinfo"]["setl_id"] == str(made.json()["id"])
     assert output["settlecheck"]["replayed"] is True
+
+
+@pytest.mark.parametrize(
+    "written", ["２０２４-03-10 10:00:00", "2024-03-1\u0660 10:00:00", "2024-03-10 １0:00:00"]
+)
+async def test_a_time_in_other_digits_is_refused_as_an_amount_in_them_is(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], written: str
+) -> None:
+    # strptime read them as 0-9: the envelope's inf_time and 1101's begntime were accepted.
+    body = await send(client, hospital_headers, "1101", {"data": {}}, inf_time=written)
+    assert "(field: inf_time)" in failed(body, "validation_error")
+    person = {"mdtrt_cert_type": "02", "mdtrt_cert_no": factories.resident_id(seq=5)}
+    body = await send(client, hospital_headers, "1101", {"data": {**person, "begntime": written}})
+    assert "input.data.begntime" in failed(body, "nhsa_invalid_input")

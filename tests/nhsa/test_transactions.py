@@ -332,3 +332,41 @@ async def test_2401_refuses_a_negative_deposit_naming_it(
     payload = _admission(id_number, "ZY-NEG", deposit_intended="-100.00")
     message = failed(await send(client, hospital_headers, "2401", payload), "nhsa_invalid_input")
     assert message.endswith("(field: input.mdtrtinfo.exp_content.deposit_intended)"), message
+
+
+async def test_2303_and_2304_refuse_a_credential_that_is_not_the_visits_person(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    admitted = factories.resident_id(seq=11)
+    other = factories.resident_id(seq=12)
+    visit = await factories.make_admission(
+        session, resident=admitted, person_key=app.state.id_hasher.key_of(admitted)
+    )
+    for infno in ("2303", "2304"):
+        payload = settlement_input(visit.visit_id, medins_setl_id="JS-PSN", **_credential(other))
+        message = failed(
+            await send(client, hospital_headers, infno, payload), "visit_of_another_person"
+        )
+        assert message.endswith("(field: input.data.mdtrt_cert_no)")
+        assert other not in message
+    by_certno = settlement_input(
+        visit.visit_id, medins_setl_id="JS-PSN", psn_cert_type="01", certno=other
+    )
+    message = failed(
+        await send(client, hospital_headers, "2304", by_certno), "visit_of_another_person"
+    )
+    assert message.endswith("(field: input.data.certno)")
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+
+    # The visit's own person settles, and a resend naming another person is still refused.
+    own = settlement_input(visit.visit_id, medins_setl_id="JS-PSN", **_credential(admitted))
+    settled = ok(await send(client, hospital_headers, "2304", own))["setlinfo"]
+    assert settled["certno"] == admitted[:6] + "*" * 8 + admitted[-4:]
+    payload = settlement_input(visit.visit_id, medins_setl_id="JS-PSN", **_credential(other))
+    failed(await send(client, hospital_headers, "2304", payload), "visit_of_another_person")

@@ -139,3 +139,21 @@ async def _issue(app: FastAPI) -> dict[str, str]:
         issued = await issue_key(s, role=Role.HOSPITAL, hospital_code="H990102002")
         await s.commit()
     return {"X-API-Key": issued.token}
+
+
+async def test_the_console_spends_the_keys_budget_too(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    # A console session was never counted: exports, what-if and verify runs without a limit.
+    origin = {"Origin": str(client.base_url).rstrip("/")}
+    login = await client.post(
+        "/console/login", data={"api_key": hospital_headers["X-API-Key"]}, headers=origin
+    )
+    assert login.status_code == 303
+    pages = [(await client.get("/console/violations")).status_code for _ in range(LIMIT)]
+    assert pages == [200] * LIMIT
+    refused = await client.get("/console/violations/export.csv")
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert (await client.get("/v1/policies", headers=hospital_headers)).status_code == 429

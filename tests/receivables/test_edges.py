@@ -192,3 +192,19 @@ async def test_a_payment_demanded_before_discharge_is_dated_by_the_payment(
              "detected_to": "2024-03-31"}  # fmt: skip
     listed = await client.get("/v1/violations", params=march, headers=auditor_headers)
     assert [v["event_on"] for v in listed.json()["items"]] == ["2024-03-05"]
+
+
+async def test_a_hospital_asking_for_another_hospitals_overdue_list_gets_none(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    # It got its own list, labelled with its own code, as if the filter had been read: the
+    # ledger and the defaulter marks answer such a filter with nothing.
+    await open_receivable(app, client, hospital_headers, resident=resident_id(seq=31))
+    own = await client.get("/v1/receivables/overdue", headers=hospital_headers)
+    assert own.json()["count"] == 1
+    other = await client.get(
+        "/v1/receivables/overdue", params={"hospital_code": "H990103001"}, headers=hospital_headers
+    )
+    assert other.status_code == 200, other.text
+    assert other.json()["hospital_code"] == "H990103001"
+    assert (other.json()["count"], other.json()["receivables"]) == (0, [])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -200,3 +201,31 @@ async def test_unconfigured_registry_never_calls_out() -> None:
 async def test_ping(client: RegistryClient, registry: respx.MockRouter) -> None:
     registry.get("/healthz").respond(200, json={"status": "ok"})
     assert await client.ping() is True
+
+
+class _Flood(httpx.AsyncByteStream):
+    """A valid record padded with whitespace to 8 MB, sent in 64 kB pieces, without a length."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for _ in range(128):
+            self.sent += 1
+            yield b" " * 65_536
+        yield json.dumps(factories.registry_person("destitute")).encode()
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_an_answer_far_longer_than_a_record_is_a_failure_read_no_further(
+    client: RegistryClient, registry: respx.MockRouter, declared: bool
+) -> None:
+    # Read whole, an 800 MB answer grew a worker by 350 MB within the deadline.
+    flood = _Flood()
+    headers = {"content-type": "application/json"}
+    if declared:
+        headers["content-length"] = str(128 * 65_536 + 200)
+    registry.get(PATH).mock(return_value=httpx.Response(200, headers=headers, stream=flood))
+    with pytest.raises(RegistryBadResponse):
+        await client.lookup(ID)
+    assert flood.sent < 8  # the first pieces only, on each of the two tries

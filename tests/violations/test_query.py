@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -182,6 +184,33 @@ async def test_a_bad_cursor_is_422(
         "/v1/violations", params={"cursor": cursor}, headers=auditor_headers
     )
     assert response.status_code == 422
+    assert response.json()["code"] == "bad_cursor"
+
+
+def _forged(t: object, i: object) -> str:
+    raw = json.dumps({"t": t, "i": i, "s": "desc"}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("t", "i"),
+    [
+        ("0001-01-01T00:00:00+14:00", 1),  # no UTC form: the bind overflowed (500)
+        ("9999-12-31T23:59:59-14:00", 1),
+        ("2026-01-01T00:00:00+00:00", 10**30),  # past BIGINT
+        ("2026-01-01T00:00:00+00:00", -5),
+        ("2026-01-01T00:00:00+00:00", True),
+        ("2026-01-01T00:00:00+00:00", 1.5),
+        ("2026-01-01T00:00:00+00:00", "\u0661\u0662"),  # Arabic-Indic digits int() reads
+    ],
+)
+async def test_a_forged_cursor_is_a_bad_cursor_never_a_500(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str], t: str, i: object
+) -> None:
+    response = await client.get(
+        "/v1/violations", params={"cursor": _forged(t, i)}, headers=auditor_headers
+    )
+    assert response.status_code == 422, response.text
     assert response.json()["code"] == "bad_cursor"
 
 
