@@ -11,7 +11,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from service.clearing import service as clearing_service
 from service.demo import DEMO_HOSPITALS
+from service.receivables import service as receivables_service
+from service.regions.models import Hospital
 from tests.conftest import POSTGRES_URL
 from tests.fakes.collaborators import (
     MemoryCatalog,
@@ -20,20 +23,27 @@ from tests.fakes.collaborators import (
     admission_context,
 )
 from tests.fakes.stores import MemoryDatabase, MemoryUnitOfWork, memory_unit_of_work
-from tests.unit_of_work.machine import HASHER, Backend, OrchestrationMachine, SqlBackend
+from tests.unit_of_work.machine import (
+    HASHER,
+    HOSPITAL,
+    Backend,
+    OrchestrationMachine,
+    SqlBackend,
+)
 
 # Small enough that each backend runs in seconds, large enough to reach every rule's branches
-# (a reversal after a retry, a deposit after the admission's reversal, a reopened violation).
+# (a reversal after a retry, a deposit after the admission's reversal, a reopened violation, a
+# share paid then cancelled, a reversal closed as an adjustment after its settlement's close).
 RUNS = settings(
     max_examples=25,
-    stateful_step_count=25,
+    stateful_step_count=40,
     deadline=None,
     database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 # Each step is a few transactions on a real database.
-SQL_RUNS = settings(RUNS, max_examples=10, stateful_step_count=20)
+SQL_RUNS = settings(RUNS, max_examples=10, stateful_step_count=30)
 
 
 class MemoryBackend:
@@ -49,6 +59,11 @@ class MemoryBackend:
 
     def unit(self) -> Any:
         return memory_unit_of_work(self.db)
+
+    def add_hospital(self, code: str) -> None:
+        twin = next(h for h in DEMO_HOSPITALS if h.code == HOSPITAL)
+        self.hospitals.add(Hospital.model_validate(twin.model_dump() | {"code": code}))
+        self.db.committed.hospitals[code] = twin.county_code
 
 
 @pytest.fixture
@@ -69,6 +84,9 @@ def test_on_memory_stores(loop: asyncio.AbstractEventLoop) -> None:
     machine = _machine(lambda: MemoryBackend(loop))
     run_state_machine_as_test(machine, settings=RUNS)
     assert machine.checked > 0  # the invariants ran (a failing one raises above)
+    # and the runs reached the money's hard cases (docs/clearing.md, docs/receivables.md)
+    assert machine.carried > 0, "no reversal was closed after its settlement's close"
+    assert machine.paid_back > 0, "no share was paid and then cancelled"
 
 
 def test_on_sqlite(loop: asyncio.AbstractEventLoop, tmp_path: Any, sqlite_template: Any) -> None:
@@ -110,6 +128,41 @@ def test_a_reversal_one_fen_short_is_caught(
     monkeypatch.setattr("service.settlements.service.reverse_deltas", one_fen_short)
     finding_only = settings(RUNS, phases=[Phase.generate])  # no shrinking: finding is the point
     with pytest.raises(AssertionError, match="accumulators"):
+        run_state_machine_as_test(_machine(lambda: MemoryBackend(loop)), settings=finding_only)
+
+
+def test_a_close_that_forgets_the_carried_lines_is_caught(
+    loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Break a statement on purpose: a close that leaves out what landed in a month already
+    closed (a reversal after its settlement's close: the adjustment docs/clearing.md owes the
+    next statement). The machine's sums of the answers must show it."""
+    real = clearing_service._open_lines
+
+    async def forgets_the_carried(*args: Any, **kwargs: Any) -> Any:
+        lines, last = await real(*args, **kwargs)
+        return [x for x in lines if last is None or x.period > last], last
+
+    monkeypatch.setattr(clearing_service, "_open_lines", forgets_the_carried)
+    finding_only = settings(RUNS, phases=[Phase.generate])
+    with pytest.raises(AssertionError, match=r"statement F99-\S+ \d{4}-\d\d: "):
+        run_state_machine_as_test(_machine(lambda: MemoryBackend(loop)), settings=finding_only)
+
+
+def test_a_retried_payment_counted_twice_is_caught(
+    loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Break a share on purpose: the HIS's retry of a payment is answered as a replay but
+    adds the amount again. The machine's sum of the payments it saw accepted must show it."""
+    real = receivables_service._replay
+
+    async def counts_it_again(uow: Any, row: Any, earlier: Any, body: Any, amount: int) -> Any:
+        await uow.receivables.add_paid(receivable_id=row.id, amount_fen=amount)
+        return await real(uow, row, earlier, body, amount)
+
+    monkeypatch.setattr(receivables_service, "_replay", counts_it_again)
+    finding_only = settings(RUNS, phases=[Phase.generate])
+    with pytest.raises(AssertionError, match="!= the payments accepted"):
         run_state_machine_as_test(_machine(lambda: MemoryBackend(loop)), settings=finding_only)
 
 
