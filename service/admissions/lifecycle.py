@@ -221,10 +221,12 @@ async def reverse_admission(
     # The admission row is locked first, as a settlement holds it (settlements/store.py):
     # a settlement that got there first has committed by now, and this read sees it.
     visit = await uow.settlements.read_visit(hospital_code=hospital_code, visit_id=visit_id)
-    latest = visit.latest if visit is not None else None
-    if latest is not None and latest.active:
+    # Any active settlement, not only the latest: a stay settled in stages whose last stage was
+    # reversed still has its earlier stages settled (and their shares owed).
+    active = next((e for e in visit.history if e.active), None) if visit is not None else None
+    if active is not None:
         raise AdmissionSettled(
-            f"visit {visit_id} has active settlement {latest.id} ({latest.his_settlement_id}); "
+            f"visit {visit_id} has active settlement {active.id} ({active.his_settlement_id}); "
             "reverse the settlement before the admission",
             field="visit_id",
         )

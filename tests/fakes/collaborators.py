@@ -41,10 +41,15 @@ class MemoryCatalog:
 
 class MemoryDirectory:
     def __init__(self, hospitals: tuple[Hospital, ...]) -> None:
-        self._known = {
-            h.code: HospitalRef(h.code, h.name, h.county_code, h.level, h.tier, h.designated)
-            for h in hospitals
-        }
+        self._known: dict[str, HospitalRef] = {}
+        for h in hospitals:
+            self.add(h)
+
+    def add(self, h: Hospital) -> None:
+        """Register a hospital, as an admin does."""
+        self._known[h.code] = HospitalRef(
+            h.code, h.name, h.county_code, h.level, h.tier, h.designated
+        )
 
     async def get(self, session: Any, code: str) -> HospitalRef:
         if code not in self._known:

@@ -1,6 +1,6 @@
 """In-memory stores and unit of work, with the same interface as the SQL ones
-(service/unit_of_work.py), so admission, settlement and reversal orchestration run without a
-database.
+(service/unit_of_work.py), so admission, settlement and reversal orchestration, the patient's
+payments and the funds' monthly close run without a database.
 
 Rows are kept as plain dicts. A unit of work works on a copy of the committed tables and
 publishes it on commit, so a rolled-back unit leaves nothing behind, as a transaction would.
@@ -15,15 +15,29 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlmodel import SQLModel
 
 from service.admissions.models import Admission, AdmissionDeposit, AdmissionEvent
 from service.auth.principal import Principal
+from service.clearing.lines import FundRef, Line, SettlementFacts
+from service.clearing.models import (
+    ClearingPayment,
+    ClearingStatement,
+    ClearingStatementLine,
+    Fund,
+)
 from service.db import Duplicate
+from service.demo import DEMO_FUNDS, DEMO_HOSPITALS
 from service.errors import ServiceError
-from service.receivables.models import DefaulterMark, Receivable
+from service.receivables.models import (
+    DefaulterMark,
+    Instalment,
+    Receivable,
+    ReceivablePayment,
+    Reminder,
+)
 from service.settlements.accumulators import Scope, moved_values
 from service.settlements.models import Settlement, SettlementReversal
 from service.settlements.prior import OtherStay
@@ -57,7 +71,18 @@ class Tables:
     transitions: dict[int, Row] = field(default_factory=dict)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)
     receivables: dict[int, Row] = field(default_factory=dict)
+    receivable_payments: dict[int, Row] = field(default_factory=dict)
+    instalments: dict[int, Row] = field(default_factory=dict)
+    reminders: dict[int, Row] = field(default_factory=dict)
     defaulter_marks: dict[int, Row] = field(default_factory=dict)
+    # clearing: funds and hospitals are reference data, seeded as the demo registers them
+    funds: dict[str, Row] = field(default_factory=lambda: {f.code: _row(f) for f in DEMO_FUNDS})
+    hospitals: dict[str, str] = field(
+        default_factory=lambda: {h.code: h.county_code for h in DEMO_HOSPITALS}
+    )
+    statements: dict[int, Row] = field(default_factory=dict)
+    statement_lines: dict[int, Row] = field(default_factory=dict)
+    clearing_payments: dict[int, Row] = field(default_factory=dict)
     last_id: int = 0
 
     def new_id(self) -> int:
@@ -376,10 +401,76 @@ class MemoryViolationStore(_Store):
 
 
 class MemoryReceivableStore(_Store):
-    """What settlement and admission reach of service/receivables: cancelling the patient's
-    share with the reversal (the settlement store opens it), and the defaulter mark admission
-    reads. The rest
-    of the receivables API is tested on the databases (tests/receivables)."""
+    """What settlement and admission reach of service/receivables (cancelling the patient's
+    share with the reversal, the settlement store opens it; the defaulter mark admission
+    reads), and what a payment of the share reaches (service/receivables/service.py `pay`).
+    Schedules, reminders and marks are read here, written only on the databases
+    (tests/receivables)."""
+
+    _tables: ClassVar[dict[type[SQLModel], str]] = {
+        ReceivablePayment: "receivable_payments",
+        Instalment: "instalments",
+        Reminder: "reminders",
+    }
+
+    async def add(self, row: object) -> None:
+        if isinstance(row, ReceivablePayment):
+            taken = await self.payment_by_his_id(
+                hospital_code=row.hospital_code, his_payment_id=row.his_payment_id
+            )
+            if taken is not None:
+                raise Duplicate("receivable_payments: HIS payment id taken")
+        await self.add_all([row])
+
+    async def add_all(self, rows: Sequence[object]) -> None:
+        for row in rows:
+            assert isinstance(row, SQLModel)
+            table: dict[int, Row] = getattr(self.t, self._tables[type(row)])
+            row.id = self.t.new_id()
+            table[row.id] = _row(row)  # type: ignore[attr-defined]
+
+    async def add_paid(self, *, receivable_id: int, amount_fen: int) -> int | None:
+        """The SQL store's guarded UPDATE: only while open and within what is due."""
+        row = self.t.receivables.get(receivable_id)
+        if row is None or row["status"] != "open":
+            return None
+        paid = row["paid_fen"] + amount_fen
+        if paid > row["amount_due_fen"]:
+            return None
+        row.update(paid_fen=paid, status="paid" if paid == row["amount_due_fen"] else "open")
+        return int(paid)
+
+    async def payment_by_his_id(
+        self, *, hospital_code: str, his_payment_id: str
+    ) -> ReceivablePayment | None:
+        for row in self.t.receivable_payments.values():
+            if (row["hospital_code"], row["his_payment_id"]) == (hospital_code, his_payment_id):
+                return ReceivablePayment(**copy.deepcopy(row))
+        return None
+
+    async def payments(self, receivable_id: int) -> list[ReceivablePayment]:
+        return [
+            ReceivablePayment(**copy.deepcopy(row))
+            for _, row in sorted(self.t.receivable_payments.items())
+            if row["receivable_id"] == receivable_id
+        ]
+
+    async def instalments(self, receivable_id: int, *, dropped: bool = False) -> list[Instalment]:
+        rows = [
+            r
+            for _, r in sorted(self.t.instalments.items())
+            if r["receivable_id"] == receivable_id and (r["dropped_at"] is not None) == dropped
+        ]
+        if not dropped:
+            rows.sort(key=lambda r: r["seq"])
+        return [Instalment(**copy.deepcopy(r)) for r in rows]
+
+    async def reminders(self, receivable_id: int) -> list[Reminder]:
+        return [
+            Reminder(**copy.deepcopy(row))
+            for _, row in sorted(self.t.reminders.items())
+            if row["receivable_id"] == receivable_id
+        ]
 
     async def by_settlement(self, settlement_id: int) -> Receivable | None:
         for row in self.t.receivables.values():
@@ -427,7 +518,9 @@ class MemoryReceivableStore(_Store):
     async def drop_schedules(
         self, receivable_ids: Sequence[int], *, reversal_id: int, now: datetime
     ) -> None:
-        """No schedules here: the machine agrees none (tests/receivables has them)."""
+        for row in self.t.instalments.values():
+            if row["receivable_id"] in receivable_ids and row["dropped_at"] is None:
+                row.update(dropped_at=now, dropped_by=reversal_id)
 
     async def get(self, receivable_id: int, *, lock: bool = False) -> Receivable | None:
         row = self.t.receivables.get(receivable_id)
@@ -447,6 +540,198 @@ class MemoryReceivableStore(_Store):
         return bool(marks) and marks[-1].action == "mark"
 
 
+class MemoryClearingStore(_Store):
+    """service/clearing/store.py's ClearingStore for what closing a month, reading a statement
+    and a fund's payment of it reach. Reconciliations and the hospital's day totals (NHSA
+    3201) are read on the databases only (tests/clearing)."""
+
+    async def funds(self) -> list[Fund]:
+        return [Fund(**copy.deepcopy(row)) for _, row in sorted(self.t.funds.items())]
+
+    async def fund(self, code: str, *, lock: bool = False) -> Fund | None:
+        row = self.t.funds.get(code)
+        return None if row is None else Fund(**copy.deepcopy(row))
+
+    async def add_fund(self, row: Fund) -> None:
+        pair = (row.fund_type, row.region_code)
+        if row.code in self.t.funds or any(
+            (f["fund_type"], f["region_code"]) == pair for f in self.t.funds.values()
+        ):
+            raise Duplicate("funds: code or (fund_type, region) taken")
+        self.t.funds[row.code] = _row(row)
+
+    async def hospital(self, code: str) -> tuple[str, str] | None:
+        county = self.t.hospitals.get(code)
+        return None if county is None else (code, county)
+
+    def _closed(self, fund_code: str) -> set[tuple[str, int]]:
+        return {
+            (line["kind"], line["settlement_id"])
+            for line in self.t.statement_lines.values()
+            if line["fund_code"] == fund_code
+        }
+
+    async def settlement_facts(
+        self, *, fund: FundRef, hospital_code: str, since: datetime, until: datetime
+    ) -> list[SettlementFacts]:
+        """The SQL store's query: the hospital's settlements in the fund's region with a line
+        dated in [since, until), or an unclosed line dated before `since`."""
+        reversals = {r["settlement_id"]: r for r in self.t.reversals.values()}
+        closed = self._closed(fund.code)
+        found = []
+        for sid, s in sorted(self.t.settlements.items()):
+            if s["hospital_code"] != hospital_code or not s["pool"].startswith(fund.region_code):
+                continue
+            r = reversals.get(sid)
+            dated = [("settlement", s["created_at"])]
+            if r is not None:
+                dated.append(("reversal", r["created_at"]))
+            if not any(
+                since <= at < until or (at < since and (kind, sid) not in closed)
+                for kind, at in dated
+            ):
+                continue
+            found.append(
+                SettlementFacts(
+                    settlement_id=sid,
+                    visit_id=s["visit_id"],
+                    his_settlement_id=s["his_settlement_id"],
+                    person_masked=s["person_masked"],
+                    pool=s["pool"],
+                    created_at=s["created_at"],
+                    total_fen=s["total_fen"],
+                    result=copy.deepcopy(s["result"]),
+                    reversal_id=None if r is None else r["id"],
+                    reversed_at=None if r is None else r["created_at"],
+                )
+            )
+        return found
+
+    async def closed_keys(
+        self, *, fund_code: str, settlement_ids: Sequence[int]
+    ) -> set[tuple[str, int]]:
+        wanted = set(settlement_ids)
+        return {key for key in self._closed(fund_code) if key[1] in wanted}
+
+    async def statement_for(
+        self, *, fund_code: str, hospital_code: str, period: str
+    ) -> ClearingStatement | None:
+        for row in self.t.statements.values():
+            if (row["fund_code"], row["hospital_code"], row["period"]) == (
+                fund_code,
+                hospital_code,
+                period,
+            ):
+                return ClearingStatement(**copy.deepcopy(row))
+        return None
+
+    async def statement(self, statement_id: int, *, lock: bool = False) -> ClearingStatement | None:
+        row = self.t.statements.get(statement_id)
+        return None if row is None else ClearingStatement(**copy.deepcopy(row))
+
+    async def latest_closed(
+        self, *, fund_code: str, hospital_code: str
+    ) -> ClearingStatement | None:
+        mine = [
+            row
+            for row in self.t.statements.values()
+            if (row["fund_code"], row["hospital_code"]) == (fund_code, hospital_code)
+        ]
+        last = max(mine, key=lambda row: row["period"], default=None)
+        return None if last is None else ClearingStatement(**copy.deepcopy(last))
+
+    async def insert_statement(self, values: dict[str, object]) -> int | None:
+        """None when the (fund, hospital, period) is closed already (ON CONFLICT DO NOTHING)."""
+        if await self.statement_for(
+            fund_code=str(values["fund_code"]),
+            hospital_code=str(values["hospital_code"]),
+            period=str(values["period"]),
+        ):
+            return None
+        row = ClearingStatement.model_validate(values)
+        row.id = self.t.new_id()
+        self.t.statements[row.id] = _row(row)
+        return row.id
+
+    async def insert_lines(
+        self, *, statement_id: int, fund_code: str, lines: Sequence[Line]
+    ) -> None:
+        taken = self._closed(fund_code)
+        if any((line.kind, line.settlement_id) in taken for line in lines):
+            raise Duplicate("clearing_statement_lines: a line is closed already")
+        for line in lines:
+            row = ClearingStatementLine(
+                statement_id=statement_id,
+                fund_code=fund_code,
+                kind=line.kind,
+                settlement_id=line.settlement_id,
+                reversal_id=line.reversal_id,
+                visit_id=line.visit_id,
+                his_settlement_id=line.his_settlement_id,
+                person_masked=line.person_masked,
+                dated_at=line.dated_at,
+                adjustment=line.adjustment,
+                medfee_fen=line.medfee_fen,
+                fund_pay_fen=line.fund_pay_fen,
+                fund_own_fen=line.fund_own_fen,
+                psn_cash_fen=line.psn_cash_fen,
+            )
+            row.id = self.t.new_id()
+            self.t.statement_lines[row.id] = _row(row)
+
+    async def statement_lines(self, statement_id: int) -> list[ClearingStatementLine]:
+        return [
+            ClearingStatementLine(**copy.deepcopy(row))
+            for _, row in sorted(self.t.statement_lines.items())
+            if row["statement_id"] == statement_id
+        ]
+
+    async def closed_statements(
+        self,
+        *,
+        principal: Principal,
+        fund_code: str | None,
+        hospital_code: str | None,
+        limit: int,
+    ) -> list[ClearingStatement]:
+        found = [
+            ClearingStatement(**copy.deepcopy(row))
+            for row in self.t.statements.values()
+            if principal.sees_hospital(row["hospital_code"], row["county_code"])
+            and principal.sees_fund(row["fund_code"])
+            and fund_code in (None, row["fund_code"])
+            and hospital_code in (None, row["hospital_code"])
+        ]
+        # period descending, then id ascending, as the SQL store orders them
+        found.sort(key=lambda s: s.id or 0)
+        found.sort(key=lambda s: s.period, reverse=True)
+        return found[:limit]
+
+    async def paid_fen(self, statement_id: int) -> int:
+        return sum(p.amount_fen for p in await self.payments(statement_id))
+
+    async def payments(self, statement_id: int) -> list[ClearingPayment]:
+        return [
+            ClearingPayment(**copy.deepcopy(row))
+            for _, row in sorted(self.t.clearing_payments.items())
+            if row["statement_id"] == statement_id
+        ]
+
+    async def payment_by_reference(
+        self, *, fund_code: str, reference: str
+    ) -> ClearingPayment | None:
+        for row in self.t.clearing_payments.values():
+            if (row["fund_code"], row["reference"]) == (fund_code, reference):
+                return ClearingPayment(**copy.deepcopy(row))
+        return None
+
+    async def add_payment(self, row: ClearingPayment) -> None:
+        if await self.payment_by_reference(fund_code=row.fund_code, reference=row.reference):
+            raise Duplicate("clearing_payments: the fund's reference is taken")
+        row.id = self.t.new_id()
+        self.t.clearing_payments[row.id] = _row(row)
+
+
 class MemoryUnitOfWork:
     """A transaction over a copy of the committed tables."""
 
@@ -454,11 +739,12 @@ class MemoryUnitOfWork:
 
     def __init__(self, db: MemoryDatabase) -> None:
         self._db = db
-        self.tables = copy.deepcopy(db.committed)
+        self._tables: Tables | None = None
         self.settlements = MemorySettlementStore(self)
         self.admissions = MemoryAdmissionStore(self)
         self.violations = MemoryViolationStore(self)
         self.receivables = MemoryReceivableStore(self)
+        self.clearing = MemoryClearingStore(self)
 
     async def run(
         self,
@@ -475,12 +761,21 @@ class MemoryUnitOfWork:
             await self.rollback()
             return await on_duplicate()
 
+    @property
+    def tables(self) -> Tables:
+        """This transaction's copy of what has committed, taken when it is first read (once per
+        unit: copying every table is most of what a step costs on these stores)."""
+        if self._tables is None:
+            self._tables = copy.deepcopy(self._db.committed)
+        return self._tables
+
     async def commit(self) -> None:
-        self._db.committed = self.tables
-        self.tables = copy.deepcopy(self.tables)
+        if self._tables is not None:  # a unit that read nothing changed nothing
+            self._db.committed = self._tables
+        self._tables = None
 
     async def rollback(self) -> None:
-        self.tables = copy.deepcopy(self._db.committed)
+        self._tables = None
 
 
 @asynccontextmanager

@@ -72,6 +72,38 @@ async def test_once_its_settlement_is_reversed_the_admission_can_be(
     assert reversed_.json()["state"] == "reversed"
 
 
+async def test_a_stage_still_settled_holds_the_admission_after_a_later_stage_is_reversed(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    """Found by the orchestration machine: two stages (中途结算), the second reversed; the first
+    is still settled, so the admission must still refuse its reversal (only the latest
+    settlement was looked at)."""
+    visit_id = await _admit(client, hospital_headers, "V-3")
+    first = await settle(
+        client,
+        hospital_headers,
+        settlement_request(visit_id, "S1", mid_settlement=True),
+    )
+    second = await settle(
+        client,
+        hospital_headers,
+        settlement_request(
+            visit_id, "S2", mid_settlement=True, discharged_at="2024-03-11T10:00:00+08:00"
+        ),
+    )
+    assert second["stage"] == 2
+    undone = await client.post(
+        f"/v1/settlements/{second['id']}/reversal", json=REASON, headers=hospital_headers
+    )
+    assert undone.status_code == 201, undone.text
+    refused = await _reverse_admission(client, hospital_headers, visit_id)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "admission_settled"
+    assert str(first["id"]) in refused.json()["detail"]
+    detail = await client.get(f"/v1/admissions/{visit_id}", headers=hospital_headers)
+    assert detail.json()["state"] == "admitted"
+
+
 async def test_the_admission_resent_after_its_reversal_is_refused_not_replayed_as_admitted(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
 ) -> None:

@@ -36,7 +36,7 @@ from service.violations.models import Violation, transitions_table, violations_t
 from service.violations.rectification import move
 from service.violations.schemas import ChainVerdict, VerifyReport
 from service.violations.verify import verify_ledger
-from tests.unit_of_work.machine import NEXT_STEP, OrchestrationMachine, SqlBackend
+from tests.unit_of_work.machine import OrchestrationMachine, SqlBackend, next_step
 from tests.violations.ledger_tampering import changed, unchecked
 
 ADMIN = Principal(key_id=0, role=Role.ADMIN)
@@ -171,7 +171,7 @@ class LedgerMachine(OrchestrationMachine):
                 return
             violation = found[pick % len(found)]
             for _ in range(times):
-                to_status, principal, note = NEXT_STEP[violation.status]
+                to_status, principal, note = next_step(violation.status, self.hospital)
                 await move(
                     uow, principal=principal, violation=violation, to_status=to_status, note=note
                 )
