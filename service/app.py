@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from service.admissions.service import AdmissionContext
 from service.auth.deps import KeyCache
 from service.cache import create_cache
+from service.console.unrouted import answer_unrouted, too_large_page
 from service.dates import DateWindow
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers, problems_in_openapi
@@ -123,12 +124,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.hospitals = HospitalDirectory()
     app.state.id_hasher = IdHasher(settings.id_hash_key.get_secret_value().encode())
     install_error_handlers(app)
+    answer_unrouted(app)
     mount_routes(app)
     # Inside the /v1 guard (query parameters, media type: ADR 0024), the outermost and cheapest.
     refuse_duplicate_keys(app)
     guard_v1(app)
     problems_in_openapi(app)
     with_examples(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, page=too_large_page
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -254,6 +254,22 @@ _HTTP_CODES = {
 }
 
 
+def http_problem(exc: StarletteHTTPException) -> ProblemFacts:
+    """What Starlette's or FastAPI's own refusal says, as our problems do."""
+    if exc.status_code == 400:
+        # FastAPI's only 400: a body it could not decode (not UTF-8, not JSON). One status
+        # for "this body is not acceptable", as for a JSON syntax error: 422.
+        return ProblemFacts(
+            status=422,
+            code="malformed_body",
+            title="The request is not valid",
+            detail="The request body cannot be decoded as JSON.",
+        )
+    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) else title
+    return ProblemFacts(exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Answered)
     async def _answered(request: Request, exc: Answered) -> Response:
@@ -269,24 +285,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400:
-            # FastAPI's only 400: a body it could not decode (not UTF-8, not JSON). One status
-            # for "this body is not acceptable", as for a JSON syntax error: 422.
-            return problem_response(
-                request,
-                ProblemFacts(
-                    status=422,
-                    code="malformed_body",
-                    title="The request is not valid",
-                    detail="The request body cannot be decoded as JSON.",
-                ),
-            )
-        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
-        detail = exc.detail if isinstance(exc.detail, str) else title
-        headers = dict(exc.headers or {})
-        return problem_response(
-            request, ProblemFacts(exc.status_code, code, title, detail, headers=headers)
-        )
+        return problem_response(request, http_problem(exc))
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:

@@ -12,6 +12,7 @@ money from here, so there is one conversion and one rounding rule (ADR 0010).
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Annotated, Any
@@ -40,15 +41,19 @@ costliest inpatient treatments cost a few million. A larger figure is a typing e
 attack, and settling it would move that much of a fund (ADR 0010)."""
 
 
-# A minus passes (the bounds refuse a negative amount with their own code, as for a number),
-# and so do more decimals (the two-decimal rule names them: decimal_max_places).
+# A minus passes (the bounds refuse a negative amount with their own code, as for a number;
+# before a zero it is refused below), and so do more decimals (the two-decimal rule names
+# them: decimal_max_places).
 _PLAIN = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 def written_plainly(value: Any) -> Any:
     """An amount written as text is ASCII digits written plainly (`amount_not_ascii`,
     `amount_not_plain`): the one rule for every amount a caller writes, the API's strings and
-    a fund's detail file (service/clearing/detail_file.py) alike. A number passes."""
+    a fund's detail file (service/clearing/detail_file.py) alike. A number passes, but for a
+    negative zero."""
+    if isinstance(value, float) and value == 0 and math.copysign(1.0, value) < 0:
+        raise _negative_zero()
     if not isinstance(value, str):
         return value
     # Decimal() reads any Unicode digit ("١٠٠.00", "１００") as its ASCII value: a bill typed in
@@ -65,7 +70,18 @@ def written_plainly(value: Any) -> Any:
             "write amounts as plain decimals: digits, then decimals after a '.' (52000.00), "
             "with no '+', exponent, space or '_'",
         )
+    if value[0] == "-" and Decimal(value).is_zero():
+        raise _negative_zero()
     return value
+
+
+def _negative_zero() -> PydanticCustomError:
+    # "-0.00" is what printf("%.2f") makes of a float a little below zero: a HIS keeping money
+    # in floats, or a sign computed for a nothing. A bill never shows it; nothing is settled
+    # on a guess of which zero, or which amount, was meant.
+    return PydanticCustomError(
+        "amount_not_plain", "write zero as 0 or 0.00, without a '-' (a negative zero)"
+    )
 
 
 MAX_TOTAL_YUAN = Decimal("100000000000.00")

@@ -11,10 +11,12 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.security_headers import secure
@@ -171,12 +173,18 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+# The answer a request over the limit gets instead of problem+json, where one is due (the
+# console's page, for a person's browser: service/console/unrouted.py); None: problem+json.
+TooLargePage = Callable[[Scope, int], Response | None]
+
+
 class BodySizeLimitMiddleware:
     """Refuse bodies over the limit, by Content-Length up front or by counting a stream."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, page: TooLargePage | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,7 +192,7 @@ class BodySizeLimitMiddleware:
             return
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         seen = 0
         refused = False
@@ -202,9 +210,13 @@ class BodySizeLimitMiddleware:
         try:
             await self.app(scope, counting_receive, send)
         except _TooLarge:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        page = self.page(scope, self.max_bytes) if self.page is not None else None
+        if page is not None:
+            await page(scope, receive, send)
+            return
         body = json.dumps(
             {
                 "type": "urn:settlecheck:problem:payload_too_large",

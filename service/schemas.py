@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -86,3 +87,27 @@ Flag = Annotated[bool, BeforeValidator(_json_bool)]
 
 Whole = Annotated[int, BeforeValidator(not_a_bool)]
 """A request body's integer: `true` and `false` are not 1 and 0."""
+
+
+# Pydantic reads "3.0", "+3", "03", " 3 " and "3_0" as integers (3, 3, 3, 3, 30): a client
+# with a formatting bug gets a guess, and "3_0" another page size than it shows.
+_PLAIN_WHOLE = re.compile(r"0|[1-9][0-9]*")
+
+
+def _plain_digits(value: Any) -> Any:
+    if isinstance(value, str) and not _PLAIN_WHOLE.fullmatch(value):
+        raise PydanticCustomError(
+            "int_not_plain",
+            "write a whole number with the digits 0-9 alone: no sign, decimal point, "
+            "leading zero, space or '_'",
+        )
+    return value
+
+
+PlainDigits = BeforeValidator(_plain_digits)
+"""A query string's integer (`limit`, `page_size`, a year, an id) is the digits 0-9 and nothing
+else, without a leading zero: `3.0`, `+3`, `03`, ` 3`, `-3` are 422 `int_not_plain`. Put it
+after the parameter's `Query()` (`Annotated[int, Query(ge=1), PlainDigits]`): FastAPI drops
+it from an alias whose `Query()` is the default, and a `Query()` after it would write the
+bounds into the OpenAPI document as `ge`/`le`, not `minimum`/`maximum`. In a query model:
+`Annotated[int, PlainDigits] = Field(...)`."""

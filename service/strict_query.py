@@ -15,11 +15,14 @@ sent a HIS developer looking at the fields. An operation whose body is JSON answ
 as FastAPI parses), also before any dependency runs (ADR 0029). Uploads (multipart) keep
 FastAPI's own reading.
 
-The console (`/console`, HTML forms that carry their own fields), the NHSA envelope (`/nhsa`,
-one body) and FHIR (`/fhir`, where `_format` and the like are the standard's to add, and its
-own 415) are left as they are. What a route declares is read from its dependency tree once,
-when the app is built; a request with no query string and `Content-Type: application/json`
-(the hot writes) pays one falsy check and one pass over its headers, in the one wrapper.
+The NHSA envelope (`/nhsa`, one body; its query is left as it is) meets the same media-type
+check, answered in its own envelope (`infcode` -1, `[unsupported_media_type] ...`, HTTP 200 as
+every answer about a message there: docs/nhsa.md) rather than the generic validation error
+it got. The console (`/console`, HTML forms that carry their own fields) and FHIR (`/fhir`,
+where `_format` and the like are the standard's to add, and its own 415) are left as they
+are. What a route declares is read from its dependency tree once, when the app is built; a
+request with no query string and `Content-Type: application/json` (the hot writes) pays one
+falsy check and one pass over its headers, in the one wrapper.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI, params
+from fastapi import FastAPI, Request, params
 from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import _get_flat_fields_from_params
@@ -35,24 +38,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.errors import UnsupportedMediaType
-from service.json_body import is_json_media
+from service.errors import ProblemFacts, ProblemRoute, UnsupportedMediaType
+from service.json_body import Answer, is_json_media
 
 STRICT_PREFIX = "/v1/"
+# Routes whose body is checked but not their query: their answer is the route's own format.
+BODY_ONLY = frozenset({"/nhsa"})
 JSON = b"application/json"
 
 
 def guard_v1(app: FastAPI) -> None:
     """Wrap every `/v1` route so that a query parameter it does not declare is a 422, and a
-    body that is not JSON, where it reads JSON, a 415."""
+    body that is not JSON, where it reads JSON, a 415; and `/nhsa` for its body alone."""
     for route in app.router.routes:
-        if (
-            isinstance(route, APIRoute)
-            and route.path.startswith(STRICT_PREFIX)
-            and not isinstance(route.app, _Guarded)
-        ):
-            dependant = route.dependant
+        if not isinstance(route, APIRoute) or isinstance(route.app, _Guarded):
+            continue
+        dependant = route.dependant
+        if route.path.startswith(STRICT_PREFIX):
             route.app = _Guarded(route.app, declared_query(dependant), reads_json(dependant))
+        elif route.path in BODY_ONLY and isinstance(route, ProblemRoute):
+            route.app = _Guarded(route.app, None, reads_json(dependant), route.answer)
 
 
 def reads_json(dependant: Dependant) -> bool:
@@ -78,10 +83,17 @@ class _Guarded:
     """A route's ASGI app behind the check. Routes are module-level objects that every app
     built in the process shares (tests build many), so a route is wrapped once, not per app."""
 
-    def __init__(self, inner: ASGIApp, declared: frozenset[str], json_body: bool) -> None:
+    def __init__(
+        self,
+        inner: ASGIApp,
+        declared: frozenset[str] | None,
+        json_body: bool,
+        answer: Answer | None = None,
+    ) -> None:
         self.inner = inner
-        self.declared = declared
+        self.declared = declared  # None: the query is not checked
         self.json_body = json_body
+        self.answer = answer  # the route's own format for the 415; None: the app's handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.json_body:
@@ -95,8 +107,12 @@ class _Guarded:
                 elif name == b"transfer-encoding":
                     sized = True
             if media != JSON and (media is not None or sized) and not is_json_media(media or b""):
-                raise _not_json(media)
-        if scope["query_string"]:
+                if self.answer is None:
+                    raise _not_json(media)
+                refused = ProblemFacts.of(_not_json(media))
+                await self.answer(Request(scope, receive), refused)(scope, receive, send)
+                return
+        if scope["query_string"] and self.declared is not None:
             asked = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             unknown = list(dict.fromkeys(n for n, _ in asked if n not in self.declared))
             if unknown:

@@ -1,15 +1,13 @@
 """Parameters the routes share: a row id in the path, and for lists an optional code filter
 and a capped `limit`."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
 
 from service.base import MAX_ROW_ID
 from service.deps import SettingsDep
-from service.schemas import REGION_PREFIX, Code
+from service.schemas import REGION_PREFIX, Code, PlainDigits
 
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 """A stored row's id in the path (a positive BIGINT): a larger number is a 422, not a 500."""
@@ -28,9 +26,12 @@ def capped_limit(default: int, *, most: int = 200) -> Any:
     """`limit` from the query string (1 to `most`, `default` when absent), never more than the
     settings' max_page_size. Use as `Annotated[int, capped_limit(50)]`."""
 
-    # The bound as a default, not in the annotation: postponed annotations are resolved in
-    # the module, where `most` is not.
-    async def limit_(settings: SettingsDep, limit: int = Query(default, ge=1, le=most)) -> int:
+    # The bound in the annotation, after which PlainDigits must come (service/schemas.py):
+    # this module does not postpone annotations, which would be resolved in the module,
+    # where `most` is not.
+    async def limit_(
+        settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=most), PlainDigits] = default
+    ) -> int:
         return min(limit, settings.max_page_size)
 
     return Depends(limit_)

@@ -25,6 +25,7 @@ from service.receivables.schemas import (
 from service.routers.params import CodeFilter, RowId, capped_limit
 from service.routers.replays import answer_replayed
 from service.routers.routes import read, recording
+from service.schemas import PlainDigits
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/receivables", tags=["receivables"])
@@ -37,7 +38,7 @@ Limit = Annotated[int, capped_limit(100)]
 async def by_settlement(
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
-    settlement_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID)],
+    settlement_id: Annotated[int, Query(ge=1, le=MAX_ROW_ID), PlainDigits],
 ) -> list[ReceivablePublic]:
     found = await service.for_settlement(uow, principal=principal, settlement_id=settlement_id)
     return [] if found is None else [found]
@@ -67,7 +68,7 @@ async def overdue(
 async def pay_after_treatment_indicators(
     uow: UnitOfWorkDep,
     principal: AuditorOrHospitalDep,
-    year: Annotated[int, Query(ge=FIRST_YEAR, le=LAST_YEAR)],
+    year: Annotated[int, Query(ge=FIRST_YEAR, le=LAST_YEAR), PlainDigits],
 ) -> indicators.PayAfterTreatmentIndicators:
     return await indicators.pay_after_treatment(uow, principal=principal, year=year)
 

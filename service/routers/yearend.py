@@ -14,7 +14,7 @@ from service.deps import CatalogDep, SessionmakerDep
 from service.errors import problem_responses
 from service.routers.params import capped_limit
 from service.routers.routes import read
-from service.schemas import REGION_CODE
+from service.schemas import REGION_CODE, PlainDigits
 from service.unit_of_work import UnitOfWorkDep
 from service.violations.export import ExportFormat
 from service.yearend.export import payments_download
@@ -24,7 +24,7 @@ from service.yearend.service import run_year_end, year_end_ledger
 router = APIRouter(prefix="/v1/year-end", tags=["year-end"])
 # The region and plan year of a read, as the API and the console's download take them.
 RegionCodeQuery = Annotated[str, Query(pattern=REGION_CODE)]
-PlanYearQuery = Annotated[int, Query(ge=1, le=9998)]
+PlanYearQuery = Annotated[int, Query(ge=1, le=9998), PlainDigits]
 
 
 @router.post(
@@ -58,7 +58,9 @@ async def get_payments(
     region_code: RegionCodeQuery,
     plan_year: PlanYearQuery,
     limit: Annotated[int, capped_limit(200, most=1000)],
-    after: Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="the last id seen")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_ROW_ID, description="the last id seen"), PlainDigits
+    ] = 0,
 ) -> YearEndLedger:
     return await year_end_ledger(
         uow,

@@ -4,14 +4,14 @@ console (whose GET forms send empty strings for empty fields)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from service.admissions.schemas import VisitId
 from service.dates import FILTER_FIRST_DAY, FILTER_LAST_DAY, FilterDay, ordered_period
 from service.errors import FieldProblem, Unprocessable
-from service.schemas import REGION_PREFIX, Code, RuleCode
+from service.schemas import REGION_PREFIX, Code, PlainDigits, RuleCode
 from service.violations.schemas import StatusName
 from service.violations.scope import ViolationFilter
 
@@ -45,7 +45,9 @@ class LedgerQuery(BaseModel):
 
 class PageQuery(LedgerQuery):
     cursor: str | None = Field(default=None, max_length=512, description="From next_cursor")
-    page_size: int = Field(default=50, ge=1, description="At most settings.max_page_size")
+    page_size: Annotated[int, PlainDigits] = Field(
+        default=50, ge=1, description="At most settings.max_page_size"
+    )
 
 
 class PeriodQuery(BaseModel):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.base import MAX_ROW_ID
-from service.schemas import REGION_CODE, Flag, Whole
+from service.schemas import REGION_CODE, Flag, PlainDigits, Whole
 
 
 class YearEndRunCreate(BaseModel):
@@ -31,8 +32,10 @@ class YearEndPaymentsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     region_code: str = Field(pattern=REGION_CODE)
-    plan_year: int = Field(ge=1, le=9998)
-    after: int = Field(default=0, ge=0, le=MAX_ROW_ID, description="the last id seen")
+    plan_year: Annotated[int, PlainDigits] = Field(ge=1, le=9998)
+    after: Annotated[int, PlainDigits] = Field(
+        default=0, ge=0, le=MAX_ROW_ID, description="the last id seen"
+    )
 
 
 class YearEndEntryPublic(BaseModel):

@@ -366,3 +366,64 @@ async def test_a_refusal_after_a_write_rolls_the_write_back(
         stored = await session.exec(text("select count(*) from regions where code = '770000'"))
         assert stored.one()[0] == 0
     _is_page(refused, 409)
+
+
+@pytest.mark.parametrize(
+    "url", ["/console/nope", "/console/violations/1/extra", "/console/static/nope.css"]
+)
+async def test_an_address_the_console_does_not_have_is_a_404_page(
+    browsers: dict[str, httpx.AsyncClient], url: str
+) -> None:
+    """No console route matched, so Starlette's 404 reached the app's handler: problem+json."""
+    html = _is_page(await browsers["auditor"].get(url), 404)
+    assert "未找到" in re.findall(r'id="error">([^<]*)<', html)[0]
+    assert 'href="/console" id="back"' in html
+
+
+async def test_a_method_a_console_address_does_not_take_is_a_405_page(
+    browsers: dict[str, httpx.AsyncClient],
+) -> None:
+    refused = await browsers["auditor"].get("/console/logout")
+    assert "请求方法不允许" in _is_page(refused, 405)
+    assert refused.headers["allow"] == "POST"
+
+
+async def test_a_form_over_the_body_limit_is_a_413_page_with_a_way_back_to_it(
+    app: FastAPI, browsers: dict[str, httpx.AsyncClient]
+) -> None:
+    """BodySizeLimitMiddleware answered every path with problem+json."""
+    form = await browsers["auditor"].get("/console/whatif")
+    limit = app.state.settings.max_body_bytes
+    data = {"csrf": f.csrf_in(form.text), "over": "2026", "source_text": "名" * limit}
+    html = _is_page(await browsers["auditor"].post("/console/whatif", data=data), 413)
+    assert "请求体过大" in re.findall(r'id="error">([^<]*)<', html)[0]
+    assert 'href="/console/whatif" id="back"' in html
+    assert "名名" not in html
+
+    async def streamed() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        for _ in range(limit // 65536 + 2):
+            yield b"a" * 65536
+
+    counted = await browsers["auditor"].post(
+        "/console/whatif",
+        content=streamed(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert "请求体过大" in _is_page(counted, 413)
+
+
+async def test_the_apis_missing_addresses_and_big_bodies_stay_problem_json(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    for url in ("/v1/nope", "/nhsa/nope", "/consoles", "/"):
+        missing = await client.get(url, headers=admin_headers)
+        assert missing.status_code == 404, url
+        assert missing.headers["content-type"] == "application/problem+json", url
+    big = await client.post(
+        "/v1/keys",
+        content=b"x" * (app.state.settings.max_body_bytes + 1),
+        headers={**admin_headers, "content-type": "application/json"},
+    )
+    assert big.status_code == 413
+    assert big.headers["content-type"] == "application/problem+json"
+    assert big.json()["code"] == "payload_too_large"

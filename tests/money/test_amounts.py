@@ -3,6 +3,7 @@ one conversion from yuan to fen (service/money.py, ADR 0010)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -178,7 +179,48 @@ def test_an_amount_is_written_as_plain_decimals(text: str) -> None:
 def test_plain_decimals_and_json_numbers_still_read(text: str) -> None:
     assert AMOUNT.validate_python(text) == Decimal(text)
     assert AMOUNT.validate_python(1e4) == Decimal(10000)  # a JSON number, as documented
+    assert TOTAL.validate_python(text) == Decimal(text)
+
+
+@pytest.mark.parametrize("text", ["7", "0.5", "0.01", "100.1", "52000.00", "007.10"])
+def test_a_total_reads_a_minus_before_an_amount(text: str) -> None:
     assert TOTAL.validate_python(f"-{text}") == -Decimal(text)
+
+
+NEGATIVE_ZEROS = ["-0", "-0.0", "-0.00", "-00.00", json.loads("-0.00"), json.loads("-0.0"), -0.0]
+
+
+@pytest.mark.parametrize("value", NEGATIVE_ZEROS)
+def test_a_negative_zero_is_not_a_plain_amount(value: Any) -> None:
+    # Read as zero (-0 == 0 passes `ge=0`), "-0.00" is printf's rendering of a float a little
+    # below zero: a HIS keeping money in floats, or a sign put on a nothing.
+    assert Decimal(value) == 0
+    for adapter in (AMOUNT, TOTAL):
+        with pytest.raises(ValidationError) as caught:
+            adapter.validate_python(value)
+        assert caught.value.errors()[0]["type"] == "amount_not_plain"
+        assert "negative zero" in caught.value.errors()[0]["msg"]
+
+
+@pytest.mark.parametrize("sent", ['"-0.00"', "-0.00"])
+async def test_a_bill_with_a_negative_zero_is_refused_naming_the_field(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str, sent: str
+) -> None:
+    payload = settlement_request(visit_id, bill=bill("100.00"))
+    raw = json.dumps(payload).replace('"out_of_policy": "0.00"', f'"out_of_policy": {sent}')
+    assert sent in raw
+    response = await client.post(
+        "/v1/settlements",
+        content=raw,
+        headers={**hospital_headers, "content-type": "application/json"},
+    )
+    assert _problem(response) == ("body.bill.out_of_policy", "amount_not_plain")
+    zh = await client.post(
+        "/v1/settlements",
+        content=raw,
+        headers={**hospital_headers, "content-type": "application/json", "accept-language": "zh"},
+    )
+    assert zh.json()["errors"][0]["message"].endswith("零不得带负号")
 
 
 async def test_a_bill_in_exponent_form_is_refused_not_settled(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -151,3 +153,43 @@ async def test_a_time_in_other_digits_is_refused_as_an_amount_in_them_is(
     person = {"mdtrt_cert_type": "02", "mdtrt_cert_no": factories.resident_id(seq=5)}
     body = await send(client, hospital_headers, "1101", {"data": {**person, "begntime": written}})
     assert "input.data.begntime" in failed(body, "nhsa_invalid_input")
+
+
+@pytest.mark.parametrize(
+    "media", ["text/plain", "application/x-www-form-urlencoded", "application/xml", None]
+)
+async def test_a_message_not_sent_as_json_says_so_in_the_envelope(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], media: str | None
+) -> None:
+    """It was a `validation_error` at `body` ("a valid dictionary"), which sent the HIS
+    developer to the fields; /v1 answers it 415 `unsupported_media_type` (ADR 0029)."""
+    message = json.dumps(envelope("3201", {})).encode()
+    headers = {**hospital_headers, **({"Content-Type": media} if media else {})}
+    response = await client.post("/nhsa", content=message, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    error = failed(body, "unsupported_media_type")
+    assert f"not {media or 'no Content-Type'}" in error
+    assert "application/json" in error
+    assert body["output"] is None
+    assert len(body["refmsg_time"]) == len(body["respond_time"]) == 17
+    sent_as_json = await client.post(
+        "/nhsa", content=message, headers={**headers, "Content-Type": "application/json"}
+    )
+    # the same bytes labelled JSON are read, and reach the transaction's own checks
+    failed(sent_as_json.json(), "nhsa_invalid_input")
+
+
+async def test_the_media_type_is_checked_before_the_key_as_on_v1(
+    client: httpx.AsyncClient,
+) -> None:
+    message = json.dumps(envelope("3201", {})).encode()
+    plain = await client.post("/nhsa", content=message, headers={"Content-Type": "text/plain"})
+    assert plain.status_code == 200
+    failed(plain.json(), "unsupported_media_type")
+    labelled = await client.post(
+        "/nhsa", content=message, headers={"Content-Type": "application/json"}
+    )
+    assert labelled.status_code == 401
+    assert labelled.headers["content-type"] == "application/problem+json"
