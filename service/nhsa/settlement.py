@@ -141,7 +141,7 @@ async def cancel(call: Call) -> dict[str, Any]:
             f"settlement {settlement_id} is not of visit {data.mdtrt_id}",
             field="input.data.mdtrt_id",
         )
-    reversed_ = await settlements.reverse(
+    outcome = await settlements.reverse(
         call.uow,
         hospital_code=call.hospital_code,
         settlement_id=settlement_id,
@@ -150,8 +150,9 @@ async def cancel(call: Call) -> dict[str, Any]:
     )
     return _output(
         call,
-        reversed_,
+        outcome.settlement,
         psn_no=data.psn_no,
-        medins_setl_id=reversed_.his_settlement_id,
+        medins_setl_id=outcome.settlement.his_settlement_id,
+        replayed=outcome.replayed,
         negate=True,
     )

@@ -27,6 +27,7 @@ from service.fhir.outcome import FhirRoute, resource_response
 from service.fhir.reading import read_resource
 from service.fhir.systems import FHIR_JSON
 from service.identity import identify
+from service.routers.replays import REPLAYED
 from service.settlements import service as settlements
 from service.settlements.desk import Desk
 from service.settlements.schemas import ReversalCreate, SettlementCreate, SettlementPreviewCreate
@@ -240,7 +241,10 @@ async def create_task(request: Request, uow: UnitOfWorkDep, principal: HospitalD
         body=reversal,
         actor=principal.label,
     )
-    return resource_response(tasks.completed(task, reversed_), status=201)
+    headers = {REPLAYED: "true"} if reversed_.replayed else None
+    return resource_response(
+        tasks.completed(task, reversed_.settlement), status=201, headers=headers
+    )
 
 
 @router.api_route(

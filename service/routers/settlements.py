@@ -14,7 +14,7 @@ from service.errors import problem_responses
 from service.flat_route import flat_post
 from service.idtext import NoResidentId
 from service.routers.params import RowId
-from service.routers.replays import REPLAYED
+from service.routers.replays import REPLAYED, answer_replayed
 from service.routers.routes import WRITE_PROBLEMS, read, recording
 from service.settlements import service
 from service.settlements.desk import Desk
@@ -85,22 +85,30 @@ async def create_settlement(
     router.post,
     "/{settlement_id}/reversal",
     "Reverse a settlement (冲销): restores every accumulator it moved, at most once",
+    replayed=(
+        "the reversal made before: the same reason and `his_reversal_id` (or neither has one)",
+        SettlementPublic,
+    ),
     problems=(*WRITE_PROBLEMS, 503),
 )
 async def reverse_settlement(
     settlement_id: RowId,
     body: ReversalCreate,
+    response: Response,
     uow: UnitOfWorkDep,
     principal: HospitalDep,
     hospital_code: HospitalCodeDep,
 ) -> SettlementPublic:
-    return await service.reverse(
+    outcome = await service.reverse(
         uow,
         hospital_code=hospital_code,
         settlement_id=settlement_id,
         body=body,
         actor=principal.label,
     )
+    if outcome.replayed:
+        answer_replayed(response)
+    return outcome.settlement
 
 
 @read(router, "", "A visit's settlements (the owning hospital; auditors within their region)")

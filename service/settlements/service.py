@@ -539,10 +539,12 @@ async def reverse(
     settlement_id: int,
     body: ReversalCreate,
     actor: str,
-) -> SettlementPublic:
-    """冲销: a new record that gives every accumulator back what the settlement took."""
+) -> Outcome:
+    """冲销: a new record that gives every accumulator back what the settlement took. The same
+    request again (the same reason and HIS reversal id, or neither has an id) is its replay: a
+    settlement has one reversal, so the path and the body name it."""
 
-    async def work() -> SettlementPublic:
+    async def work() -> Outcome:
         row = await _owned(uow, settlement_id, hospital_code)
         earlier = [
             (Scope(row.person_key, row.pool, int(y)), deltas)
@@ -556,11 +558,8 @@ async def reverse(
         year = await uow.settlements.lock_accumulators(scope, row.deltas)
         existing = await uow.settlements.reversal_of(settlement_id)
         if existing is not None:
-            same = body.his_reversal_id is not None and (
-                (existing.his_reversal_id, existing.reason) == (body.his_reversal_id, body.reason)
-            )
-            if same:
-                return public(row, existing)
+            if (existing.his_reversal_id, existing.reason) == (body.his_reversal_id, body.reason):
+                return Outcome(public(row, existing), replayed=True)
             raise AlreadyReversed(
                 f"settlement {settlement_id} was reversed by reversal {existing.id}"
             )
@@ -592,12 +591,10 @@ async def reverse(
             await receivable_hooks.on_discharge_reversed(
                 uow, stage_settlement_ids=[e.id for e in visit.stages], reversal_id=stored.id
             )
-        return public(row, reversal)
+        return Outcome(public(row, reversal), replayed=False)
 
-    async def raced() -> SettlementPublic:
-        raise AlreadyReversed(f"settlement {settlement_id} was reversed concurrently")
-
-    return await uow.run(work, busy=_busy, on_duplicate=raced)
+    # A concurrent reversal committed first: read it, as a replay of the same request or a 409.
+    return await uow.run(work, busy=_busy, on_duplicate=work)
 
 
 # The patient's share under pay-after-treatment (service/receivables): opened with the

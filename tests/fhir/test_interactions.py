@@ -211,6 +211,9 @@ async def test_a_claim_is_settled_once_per_identifier_and_cancelled_by_a_task(
     assert stored["reversal"]["reason"] == "wrong bill"
     again_task = await post(client, hospital_headers, "Task", task)
     assert again_task.status_code == 201  # the same Task again: the same reversal
+    assert "Idempotent-Replayed" not in cancelled.headers
+    assert again_task.headers["Idempotent-Replayed"] == "true"  # ADR 0030
+    assert fhir_body(again_task, "Task")["id"] == done["id"]
     other = {**task, "identifier": [{"value": "R-2"}]}
     outcome(await post(client, hospital_headers, "Task", other), 409, "settlement_already_reversed")
 

@@ -232,6 +232,7 @@ async def test_2305_answers_the_compensating_record_and_is_idempotent(
     assert reversal["his_reversal_id"] == f"2305:{setl_id}"
     again = ok(await send(client, hospital_headers, "2305", cancel))
     assert again["settlecheck"]["reversal"]["id"] == reversal["id"]
+    assert (output["settlecheck"]["replayed"], again["settlecheck"]["replayed"]) == (False, True)
     stored = await client.get(f"/v1/settlements/{setl_id}", headers=hospital_headers)
     assert stored.json()["status"] == "reversed"
 

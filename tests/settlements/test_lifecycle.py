@@ -122,6 +122,30 @@ async def test_a_reversal_retried_with_its_his_id_is_replayed(
     again = await client.post(url, json=payload, headers=hospital_headers)
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"  # ADR 0030, as for every POST
+
+
+async def test_a_reversal_retried_without_a_his_id_is_replayed_not_refused(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """A settlement has one reversal, so the path and the body name it: a HIS that retries
+    after a timeout, without an id of its own, gets the reversal it made, not a 409."""
+    visit_id, person_key = await _visit(app)
+    settled = await settle(client, hospital_headers, settlement_request(visit_id))
+    url = f"/v1/settlements/{settled['id']}/reversal"
+    first = await client.post(url, json={"reason": "收费错误"}, headers=hospital_headers)
+    after_first = await _totals(app, person_key)
+    again = await client.post(url, json={"reason": "收费错误"}, headers=hospital_headers)
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert await _totals(app, person_key) == after_first  # nothing given back twice
+    # Another request is not a replay: another reason, or an id the first did not have.
+    for other in ({"reason": "另一原因"}, {"reason": "收费错误", "his_reversal_id": "R1"}):
+        refused = await client.post(url, json=other, headers=hospital_headers)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "settlement_already_reversed"
 
 
 async def test_another_hospitals_visit_and_settlement_are_not_found(

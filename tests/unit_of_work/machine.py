@@ -417,7 +417,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         active = [*visit.stages, *([visit.active] if visit.active else [])]
         later = [i for i in active if i > s.settlement_id]
         try:
-            answer = self.call(
+            outcome = self.call(
                 lambda uow: settlements.reverse(
                     uow,
                     hospital_code=self.hospital,
@@ -431,9 +431,12 @@ class OrchestrationMachine(RuleBasedStateMachine):
             assert s.settlement_id in active, "refused a settlement no longer active"
             assert later, "refused without a later active stage"
             return
+        answer = outcome.settlement
         assert answer.status == "reversed"
         assert not (s.settlement_id in active and later), "reversed a stage before a later one"
-        event("reverse: new" if s.settlement_id in active else "reverse: replay or old")
+        # A settlement no longer active was reversed by this same request before: its replay.
+        assert outcome.replayed == (s.settlement_id not in active), "replay told wrongly"
+        event("reverse: new" if s.settlement_id in active else "reverse: replay")
         paid = self.paid[s.settlement_id]
         assert answer.reversal is not None
         if paid.reversed_at is None:
