@@ -91,6 +91,11 @@ def _validate(data: LDict, *, partial: bool) -> list[PolicyProblem]:
     for key in ("region", "version", "effective_from"):
         if key not in data:
             return [_problem(data, (key,), "field required")]
+    # Before the model: a part (one that inherits) lacks fields, so Document's whole-document
+    # checks never run on it, yet its own dates are whole.
+    start, end = data.get("effective_from"), data.get("effective_to")
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        return [_problem(data, ("effective_to",), "effective_to is before effective_from")]
     try:
         document = Document.model_validate(data)
     except ValidationError as e:

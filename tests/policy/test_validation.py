@@ -246,3 +246,26 @@ def test_a_higher_cap_must_name_a_bands_layer_and_be_higher() -> None:
         "'basic_insurance' is not a bands layer (its pool, if it has one)",
         "a higher annual_cap 500.00 is below the layer's 1000.00",
     ]
+
+
+@pytest.mark.parametrize("inherits", ["", 'inherits: "990000"\n'])
+def test_an_end_before_the_start_is_named_whether_or_not_the_document_inherits(
+    inherits: str,
+) -> None:
+    """A part that inherits lacked fields, so the whole-document check never ran on it and
+    the load said 'no version of parent 990000 is in force' instead of naming the dates."""
+    county = (
+        f'region: "990102"\n{inherits}name: 演示县\nversion: "v1"\n'
+        "effective_from: 2024-07-01\neffective_to: 2024-06-30\n"
+        "categories: {registered_poor: 建档立卡贫困人口}\n"
+        "layers:\n  - {code: basic_insurance, kind: ratio, fund_type: basic_insurance,"
+        ' name: 基本医保, ratio: "0.70"}\n'
+    )
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(county, source="c.yaml")
+    [problem] = caught.value.problems
+    assert (problem.path, problem.message) == (
+        "effective_to",
+        "effective_to is before effective_from",
+    )
+    assert problem.line == (6 if inherits else 5)
