@@ -19,10 +19,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.idtext import holds_resident_id
 from service.security_headers import secure
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A request id's own separators, which could part a resident ID number's digits.
+_ID_SEPARATORS = str.maketrans("", "", "._-")
 # Anything shaped like a resident ID number is masked in every log line, whatever logged it.
 _ID_LIKE = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 
@@ -126,6 +129,16 @@ class Metrics:
         )
 
 
+def _carries_resident_id(request_id: str) -> bool:
+    """Whether a caller's request id holds a resident ID number: it is written unmasked into
+    every log line of the request, so one that does is replaced. Found as the ledger's free text
+    finds one (a letter next to it, its 17 digits without the check character), also parted by
+    the separators a request id may hold (`110101.19900307.1233`)."""
+    if _ID_LIKE.search(request_id):
+        return True
+    return holds_resident_id(request_id) or holds_resident_id(request_id.translate(_ID_SEPARATORS))
+
+
 access_log = logging.getLogger("settlecheck.access")
 _QUIET_ROUTES = frozenset({"/healthz", "/metrics"})
 
@@ -143,8 +156,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        # An id shaped like a resident ID number would be logged with every line: replaced.
-        safe = _SAFE_REQUEST_ID.match(incoming) and not _ID_LIKE.search(incoming)
+        safe = _SAFE_REQUEST_ID.match(incoming) and not _carries_resident_id(incoming)
         rid = incoming if safe else uuid.uuid4().hex
         token = request_id_var.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
