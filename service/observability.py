@@ -19,13 +19,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.idtext import holds_resident_id
+from service.idtext import holds_old_form, holds_resident_id
 from service.security_headers import secure
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # A request id's own separators, which could part a resident ID number's digits.
 _ID_SEPARATORS = str.maketrans("", "", "._-")
+_HOLDS = (holds_resident_id, holds_old_form)
 # Anything shaped like a resident ID number is masked in every log line, whatever logged it.
 _ID_LIKE = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 
@@ -131,12 +132,13 @@ class Metrics:
 
 def _carries_resident_id(request_id: str) -> bool:
     """Whether a caller's request id holds a resident ID number: it is written unmasked into
-    every log line of the request, so one that does is replaced. Found as the ledger's free text
-    finds one (a letter next to it, its 17 digits without the check character), also parted by
-    the separators a request id may hold (`110101.19900307.1233`)."""
+    every log line of the request, so one that does is replaced. Found as prose finds one (a
+    letter next to it, its 17 digits without the check character, the old 15-digit form), also
+    parted by the separators a request id may hold (`110101.19900307.1233`)."""
     if _ID_LIKE.search(request_id):
         return True
-    return holds_resident_id(request_id) or holds_resident_id(request_id.translate(_ID_SEPARATORS))
+    joined = request_id.translate(_ID_SEPARATORS)
+    return any(holds(text) for text in (request_id, joined) for holds in _HOLDS)
 
 
 access_log = logging.getLogger("settlecheck.access")

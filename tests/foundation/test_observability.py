@@ -76,6 +76,7 @@ def _request_ids_carrying(number: str) -> list[str]:
         f"{number[:6]}.{number[6:14]}.{number[14:]}",  # parted by the id's separators
         f"{number[:6]}-{number[6:14]}-{number[14:]}",
         f"req_{number[:17]}_1",  # the 17 digits that fix the check character
+        f"req_{number[:6]}{number[8:17]}_1",  # the old 15-digit form of the same number
     ]
 
 
@@ -109,6 +110,7 @@ async def test_a_request_id_carrying_a_resident_id_is_replaced_in_the_log_and_th
         assert line["request_id"] == answered
     digits = "".join(ch for ch in stream.getvalue() if ch.isdigit() or ch == "\n")
     assert number[:17] not in digits
+    assert number[:6] + number[8:17] not in digits
 
 
 async def test_a_request_id_of_digits_that_are_no_resident_id_is_kept(
