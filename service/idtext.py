@@ -103,7 +103,7 @@ def mask_resident_ids(text: str) -> str:
 
 
 # The old 15-digit form standing alone (a run of 15 in a longer one is some other number).
-_OLD_FORM = re.compile(r"(?<![0-9])([0-9]{6}[ -]?[0-9]{6}[ -]?[0-9]{3})(?![0-9Xx])")
+_OLD_FORM = re.compile(r"(?<![0-9])([0-9]{6}[ -]?[0-9]{6}[ -]?[0-9]{3})(?![0-9])")
 
 
 def _old_form_masked(match: re.Match[str]) -> str:
@@ -136,8 +136,9 @@ def holds_old_form(text: str) -> bool:
 
 
 def redact(text: str) -> str:
-    """Mask anything shaped like a resident ID number, valid or not (for text shown back)."""
-    plain = mask_resident_ids(text)
+    """Mask anything shaped like a resident ID number, valid or not (for text shown back), and
+    a valid one in the old 15-digit form."""
+    plain = mask_in_prose(text)
     return _ID_LIKE.sub(
         lambda m: m.group(1) + "********" + m.group(2), plain.translate(_FULL_WIDTH)
     )

@@ -417,3 +417,15 @@ async def test_a_reason_or_a_note_holding_the_old_form_is_stored_masked(
         reversal = (await s.exec(select(SettlementReversal))).one()
         transition = (await s.exec(select(ViolationTransition))).one()
     assert (reversal.reason, transition.note) == (f"重结 {OLD_MASKED}", f"已核实 {OLD_MASKED}")
+
+
+@pytest.mark.parametrize(
+    "path", [f"/v1/persons/{OLD}x/status", f"/v1/settlements/{OLD}", f"/v1/violations/{OLD}"]
+)
+async def test_no_problem_echoes_an_id_number_in_the_old_form(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], path: str
+) -> None:
+    response = await client.get(path, headers=hospital_headers)
+    assert 400 <= response.status_code < 500
+    assert OLD not in response.text
+    assert OLD_MASKED in response.text
