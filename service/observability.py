@@ -149,9 +149,10 @@ class RequestContextMiddleware:
     """Request id in and out, an access log line, metrics by route template (never the raw path,
     which may hold an ID number), and the security headers (service/security_headers.py)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, *, https_only: bool = False) -> None:
         self.app = app
         self.metrics = metrics
+        self.https_only = https_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -170,7 +171,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = secure([*message["headers"], (b"x-request-id", rid.encode())])
+                message["headers"] = secure(
+                    [*message["headers"], (b"x-request-id", rid.encode())],
+                    https_only=self.https_only,
+                )
             await send(message)
 
         try:

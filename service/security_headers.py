@@ -23,6 +23,9 @@ _CONTENT_TYPE = b"content-type"
 _CSP = b"content-security-policy"
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 _NO_STORE = (b"cache-control", b"no-store")
+# A year; sent only in production, where the service is reached over HTTPS (its console cookie is
+# Secure there): a browser that once saw it never sends a key or a console form over plain HTTP.
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 _HTML_DEFAULTS = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
@@ -35,10 +38,14 @@ def style_hash(css: str) -> str:
     return f"'sha256-{digest}'"
 
 
-def secure(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """The response's headers with the security headers it lacks added."""
+def secure(
+    headers: list[tuple[bytes, bytes]], *, https_only: bool = False
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers with the security headers it lacks added; `https_only`: HSTS."""
     names = {name.lower() for name, _ in headers}
     added = [] if _NOSNIFF[0] in names else [_NOSNIFF]
+    if https_only and HSTS[0] not in names:
+        added.append(HSTS)
     if _NO_STORE[0] not in names:
         added.append(_NO_STORE)
     content_type = next((v for n, v in headers if n.lower() == _CONTENT_TYPE), b"")

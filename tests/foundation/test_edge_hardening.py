@@ -161,3 +161,22 @@ async def test_answers_with_persons_and_downloads_are_not_stored(
     # What says how it may be cached keeps it.
     stylesheet = await client.get("/console/static/console.css")
     assert stylesheet.headers["cache-control"] == "no-cache"
+
+
+async def test_production_answers_tell_browsers_to_use_https_only(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    from service.app import create_app
+
+    app = create_app(make_settings(database_url, environment="production", id_hash_key=SECRET))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            answers = [
+                await c.get("/healthz"),
+                await c.get("/v1/violations"),  # a refusal
+                await c.get("/console/login"),
+            ]
+    assert [r.headers.get("strict-transport-security") for r in answers] == ["max-age=31536000"] * 3
+    # Elsewhere (a developer's http://127.0.0.1) a browser would keep it for the whole host.
+    assert "strict-transport-security" not in (await client.get("/healthz")).headers
