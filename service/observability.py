@@ -27,6 +27,9 @@ _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 # A request id's own separators, which could part a resident ID number's digits.
 _ID_SEPARATORS = str.maketrans("", "", "._-")
 _HOLDS = (holds_resident_id, holds_old_form)
+# The fewest digits any form of an ID number has (the old 15), parted by separators or not: a
+# request id without such a run (a UUID, most trace ids) is let through on this one scan.
+_FIFTEEN_DIGITS = re.compile(r"[0-9](?:[._-]*[0-9]){14}")
 # Anything shaped like a resident ID number is masked in every log line, whatever logged it.
 _ID_LIKE = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 
@@ -135,6 +138,8 @@ def _carries_resident_id(request_id: str) -> bool:
     every log line of the request, so one that does is replaced. Found as prose finds one (a
     letter next to it, its 17 digits without the check character, the old 15-digit form), also
     parted by the separators a request id may hold (`110101.19900307.1233`)."""
+    if _FIFTEEN_DIGITS.search(request_id) is None:
+        return False
     if _ID_LIKE.search(request_id):
         return True
     joined = request_id.translate(_ID_SEPARATORS)
