@@ -16,6 +16,12 @@ person as well). Anything else is left alone: an 18-digit
 invoice number has one chance in eleven of a valid check digit, and far less of a valid region
 and birth date as well.
 
+Prose also masks the old 15-digit form (6-6-3: region, birth date without its century,
+sequence; no check character), which `identity.normalise_resident_id` accepts as the person's
+number (`mask_in_prose`): a 15-digit number in a note costs nothing masked. Identifiers and the
+exports' visit ids do not look for it, as a HIS's own 15-digit numbers (region, date, sequence)
+have its shape and would be refused.
+
 `redact` is broader, for text we show back (problem details): anything shaped like an ID number,
 valid or not, is masked there, since a mistyped number is still someone's number.
 """
@@ -96,9 +102,43 @@ def mask_resident_ids(text: str) -> str:
     return "".join(out)
 
 
+# The old 15-digit form standing alone (a run of 15 in a longer one is some other number).
+_OLD_FORM = re.compile(r"(?<![0-9])([0-9]{6}[ -]?[0-9]{6}[ -]?[0-9]{3})(?![0-9])")
+
+
+def _old_form_masked(match: re.Match[str]) -> str:
+    digits = match.group(1).translate(_SEPARATORS)
+    if not _valid(digits):
+        return match.group(0)
+    return digits[:6] + "*" * 6 + digits[-3:]
+
+
+def mask_in_prose(text: str) -> str:
+    """Prose with every valid resident ID number in it masked, the old 15-digit form too."""
+    masked = mask_resident_ids(text)
+    plain = masked.translate(_FULL_WIDTH)  # one character for one: the rest is kept as typed
+    out, at = [], 0
+    for match in _OLD_FORM.finditer(plain):
+        shown = _old_form_masked(match)
+        if shown != match.group(0):
+            out += [masked[at : match.start()], shown]
+            at = match.end()
+    if not out:
+        return masked
+    out.append(masked[at:])
+    return "".join(out)
+
+
+def holds_old_form(text: str) -> bool:
+    """Whether the text holds a valid resident ID number in the old 15-digit form."""
+    plain = text.translate(_FULL_WIDTH)
+    return any(_old_form_masked(m) != m.group(0) for m in _OLD_FORM.finditer(plain))
+
+
 def redact(text: str) -> str:
-    """Mask anything shaped like a resident ID number, valid or not (for text shown back)."""
-    plain = mask_resident_ids(text)
+    """Mask anything shaped like a resident ID number, valid or not (for text shown back), and
+    a valid one in the old 15-digit form."""
+    plain = mask_in_prose(text)
     return _ID_LIKE.sub(
         lambda m: m.group(1) + "********" + m.group(2), plain.translate(_FULL_WIDTH)
     )
@@ -142,7 +182,7 @@ def _mask(value: str) -> str:
         raise PydanticCustomError(
             "control_character", "holds a control character (such as NUL); write plain text"
         )
-    return mask_resident_ids(value)
+    return mask_in_prose(value)
 
 
 NoResidentId = AfterValidator(_refuse)
@@ -182,8 +222,8 @@ PlainLine = AfterValidator(_plain_line)
 """For a name (a patient's, a region's, a hospital's): one line of visible text."""
 
 MaskResidentIds = AfterValidator(_mask)
-"""For prose: `Annotated[str, Field(...), MaskResidentIds]` stores it masked, and refuses
-control characters other than tab and line breaks."""
+"""For prose: `Annotated[str, Field(...), MaskResidentIds]` stores it masked (`mask_in_prose`),
+and refuses control characters other than tab and line breaks."""
 
 Identifier = Annotated[str, NoResidentId]
 Prose = Annotated[str, MaskResidentIds]

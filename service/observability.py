@@ -19,10 +19,17 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.idtext import holds_old_form, holds_resident_id
 from service.security_headers import secure
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A request id's own separators, which could part a resident ID number's digits.
+_ID_SEPARATORS = str.maketrans("", "", "._-")
+_HOLDS = (holds_resident_id, holds_old_form)
+# The fewest digits any form of an ID number has (the old 15), parted by separators or not: a
+# request id without such a run (a UUID, most trace ids) is let through on this one scan.
+_FIFTEEN_DIGITS = re.compile(r"[0-9](?:[._-]*[0-9]){14}")
 # Anything shaped like a resident ID number is masked in every log line, whatever logged it.
 _ID_LIKE = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
 
@@ -126,6 +133,19 @@ class Metrics:
         )
 
 
+def _carries_resident_id(request_id: str) -> bool:
+    """Whether a caller's request id holds a resident ID number: it is written unmasked into
+    every log line of the request, so one that does is replaced. Found as prose finds one (a
+    letter next to it, its 17 digits without the check character, the old 15-digit form), also
+    parted by the separators a request id may hold (`110101.19900307.1233`)."""
+    if _FIFTEEN_DIGITS.search(request_id) is None:
+        return False
+    if _ID_LIKE.search(request_id):
+        return True
+    joined = request_id.translate(_ID_SEPARATORS)
+    return any(holds(text) for text in (request_id, joined) for holds in _HOLDS)
+
+
 access_log = logging.getLogger("settlecheck.access")
 _QUIET_ROUTES = frozenset({"/healthz", "/metrics"})
 
@@ -134,17 +154,17 @@ class RequestContextMiddleware:
     """Request id in and out, an access log line, metrics by route template (never the raw path,
     which may hold an ID number), and the security headers (service/security_headers.py)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, *, https_only: bool = False) -> None:
         self.app = app
         self.metrics = metrics
+        self.https_only = https_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        # An id shaped like a resident ID number would be logged with every line: replaced.
-        safe = _SAFE_REQUEST_ID.match(incoming) and not _ID_LIKE.search(incoming)
+        safe = _SAFE_REQUEST_ID.match(incoming) and not _carries_resident_id(incoming)
         rid = incoming if safe else uuid.uuid4().hex
         token = request_id_var.set(rid)
         scope.setdefault("state", {})["request_id"] = rid
@@ -156,7 +176,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = secure([*message["headers"], (b"x-request-id", rid.encode())])
+                message["headers"] = secure(
+                    [*message["headers"], (b"x-request-id", rid.encode())],
+                    https_only=self.https_only,
+                )
             await send(message)
 
         try:

@@ -6,9 +6,10 @@ a busy key costs the cache one round trip per few requests, not one per request.
 a bounded overshoot: each process may let `step - 1` hits past the limit before the shared
 count shows them (step = limit / 1000, so 5 at the default 6,000 a minute). Without Redis each
 worker counts on its own, so the effective limit is the setting times the number of workers.
-When Redis is down the shared count is unknown and the request is let through: a cache outage
-may cost protection for a few seconds, never a request
-(docs/decisions/0006-rate-limits-and-hostile-input.md).
+When Redis is down the shared count is unknown and each process holds the limit on its own count,
+as it would without Redis: a cache outage loosens the limit to the setting per process, never
+lifts it, and refuses no request the shared count would have let through (a process's own hits
+are never more than the shared count) (docs/decisions/0006-rate-limits-and-hostile-input.md).
 """
 
 from __future__ import annotations
@@ -55,9 +56,10 @@ class KeyRateLimiter:
             shared = await self.cache.hit_window(
                 f"ratelimit:key:{key_id}", WINDOW_SECONDS, hits=window.pending
             )
-            if shared is None:
-                return  # the shared count is unknown (Redis down): let it through
-            window.shared, window.pending = shared, 0
+            # None: the shared count is unknown (Redis down); the hits stay pending, counted
+            # here, and are added to the shared count once Redis answers again.
+            if shared is not None:
+                window.shared, window.pending = shared, 0
         if window.shared + window.pending > self.per_minute:
             raise self._refusal(now)
 

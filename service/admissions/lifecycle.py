@@ -20,7 +20,7 @@ from service.china_time import local_date
 from service.dates import DateWindow
 from service.db import Duplicate
 from service.digests import request_digest
-from service.idtext import mask_resident_ids
+from service.idtext import mask_in_prose
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import CompiledPolicy, points_for
 from service.policy_versions.catalog import PolicyCatalog
@@ -216,7 +216,7 @@ async def reverse_admission(
     admission = await _locked_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     if admission.state == "reversed":
         return admission
-    reason = mask_resident_ids(reason)  # whichever interface sent it (service/idtext.py)
+    reason = mask_in_prose(reason)  # whichever interface sent it (service/idtext.py)
     assert admission.id is not None
     # The admission row is locked first, as a settlement holds it (settlements/store.py):
     # a settlement that got there first has committed by now, and this read sees it.

@@ -24,6 +24,7 @@ from service.cells import inert
 from service.china_time import shown
 from service.errors import Conflict, Unprocessable
 from service.identity import IdHasher
+from service.idtext import redact
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
 from service.roster.rows import Entry, RowParser, RowRejected, header_index
 from service.roster.sources import RosterFile, Row
@@ -76,8 +77,10 @@ class _Rejects:
             self._file = self.path.open("w", newline="", encoding="utf-8")
             self._writer = csv.writer(self._file)
             self._writer.writerow(["line", "id_number_masked", "field", "reason"])
-        # The reason may quote the file's own text: no cell may run as a formula.
-        self._writer.writerow([inert(v) for v in (line_no, exc.masked, exc.field, exc.reason)])
+        # The reason may quote the file's own text: no cell may run as a formula, and an ID
+        # number typed one column off is masked, as in any text shown back.
+        reason = redact(exc.reason)
+        self._writer.writerow([inert(v) for v in (line_no, exc.masked, exc.field, reason)])
         self.count += 1
 
     def close(self) -> None:

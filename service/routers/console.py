@@ -142,7 +142,10 @@ def _query_string(values: dict[str, Any]) -> str:
 
 @router.get("/static/console.css")
 async def stylesheet() -> FileResponse:
-    return FileResponse(STATIC / "console.css", media_type="text/css")
+    # Kept, but asked again each time (its ETag answers 304): a new release's style shows at once.
+    return FileResponse(
+        STATIC / "console.css", media_type="text/css", headers={"Cache-Control": "no-cache"}
+    )
 
 
 @router.get("")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.auth import Principal, Role
-from service.idtext import mask_resident_ids, refuse_resident_id
+from service.idtext import mask_in_prose, refuse_resident_id
 from service.unit_of_work import UnitOfWork
 from service.violations.errors import InvalidTransition, NoteRequired, TransitionForbidden
 from service.violations.ledger import StatusChange
@@ -84,7 +84,7 @@ async def move(
     """Check and chain one status change. The chain head is locked before the status is read,
     so two racing changes of one violation are serialised and the second sees the first."""
     # The console posts its form here directly: the API model's rule again (service/idtext.py).
-    note = mask_resident_ids(note)
+    note = mask_in_prose(note)
     if evidence_ref is not None:
         refuse_resident_id(evidence_ref, field="evidence_ref")
     await uow.violations.lock_chain(violation.chain)

@@ -130,3 +130,53 @@ def test_demo_data_command_refuses_production_and_writes_no_key_file(
     assert main(["demo-data"]) == 2
     assert "production" in capsys.readouterr().err
     assert not demo_keys_file(f"sqlite+aiosqlite:///{tmp_path / 'p.db'}").exists()
+
+
+async def test_answers_with_persons_and_downloads_are_not_stored(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+) -> None:
+    async with app.state.sessionmaker() as s:
+        await factories.make_admission(s)
+    number = factories.resident_id(seq=5)
+    answers = {
+        "status": await client.get(f"/v1/persons/{number}/status", headers=hospital_headers),
+        "ledger csv": await client.get("/v1/violations/export.csv", headers=auditor_headers),
+        "ledger xlsx": await client.get("/v1/violations/export.xlsx", headers=auditor_headers),
+        "refusal": await client.get(
+            "/v1/violations", headers=hospital_headers | {"X-API-Key": "x"}
+        ),
+    }
+    origin = {"Origin": str(client.base_url).rstrip("/")}
+    signed_in = await client.post(
+        "/console/login", data={"api_key": auditor_headers["X-API-Key"]}, headers=origin
+    )
+    assert signed_in.status_code == 303
+    answers["console csv"] = await client.get("/console/violations/export.csv")
+    assert [r.status_code for r in answers.values()] == [200, 200, 200, 401, 200]
+    stored = {name: r.headers.get("cache-control") for name, r in answers.items()}
+    assert stored == dict.fromkeys(answers, "no-store")
+    # What says how it may be cached keeps it.
+    stylesheet = await client.get("/console/static/console.css")
+    assert stylesheet.headers["cache-control"] == "no-cache"
+
+
+async def test_production_answers_tell_browsers_to_use_https_only(
+    database_url: str, client: httpx.AsyncClient
+) -> None:
+    from service.app import create_app
+
+    app = create_app(make_settings(database_url, environment="production", id_hash_key=SECRET))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            answers = [
+                await c.get("/healthz"),
+                await c.get("/v1/violations"),  # a refusal
+                await c.get("/console/login"),
+            ]
+    assert [r.headers.get("strict-transport-security") for r in answers] == ["max-age=31536000"] * 3
+    # Elsewhere (a developer's http://127.0.0.1) a browser would keep it for the whole host.
+    assert "strict-transport-security" not in (await client.get("/healthz")).headers

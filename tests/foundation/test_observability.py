@@ -66,3 +66,57 @@ async def test_the_access_line_of_a_status_check(
     assert (line["request_id"], line["status"]) == ("req-0123456789", 422)
     assert isinstance(line["ms"], float)
     assert number not in stream.getvalue()
+
+
+def _request_ids_carrying(number: str) -> list[str]:
+    """A resident ID number as a caller's request id could carry it: each passes the id's own
+    shape (8 to 64 of letters, digits, `.`, `_`, `-`)."""
+    return [
+        f"{number}a",  # a letter next to it
+        f"{number[:6]}.{number[6:14]}.{number[14:]}",  # parted by the id's separators
+        f"{number[:6]}-{number[6:14]}-{number[14:]}",
+        f"req_{number[:17]}_1",  # the 17 digits that fix the check character
+        f"req_{number[:6]}{number[8:17]}_1",  # the old 15-digit form of the same number
+    ]
+
+
+async def test_a_request_id_carrying_a_resident_id_is_replaced_in_the_log_and_the_answer(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    number = factories.resident_id(seq=9)
+    stream = io.StringIO()
+    written = logging.StreamHandler(stream)
+    written.setFormatter(JsonFormatter())
+    access_log.addHandler(written)
+    old_level = access_log.level
+    access_log.setLevel(logging.INFO)
+    sent = _request_ids_carrying(number)
+    try:
+        echoed = [
+            (
+                await client.get(
+                    "/v1/violations", headers={**hospital_headers, "X-Request-ID": rid}
+                )
+            ).headers["x-request-id"]
+            for rid in sent
+        ]
+    finally:
+        access_log.removeHandler(written)
+        access_log.setLevel(old_level)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(lines) == len(sent)
+    for rid, answered, line in zip(sent, echoed, lines, strict=True):
+        assert answered != rid
+        assert line["request_id"] == answered
+    digits = "".join(ch for ch in stream.getvalue() if ch.isdigit() or ch == "\n")
+    assert number[:17] not in digits
+    assert number[:6] + number[8:17] not in digits
+
+
+async def test_a_request_id_of_digits_that_are_no_resident_id_is_kept(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    # A trace id made of a timestamp and a counter: 20 digits, but no valid ID number in them.
+    rid = "20261130081500000001"
+    response = await client.get("/v1/violations", headers={**hospital_headers, "X-Request-ID": rid})
+    assert response.headers["x-request-id"] == rid

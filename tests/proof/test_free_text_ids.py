@@ -13,7 +13,14 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from service.admissions.models import Admission
-from service.idtext import holds_resident_id, mask_resident_ids, redact
+from service.identity import normalise_resident_id
+from service.idtext import (
+    holds_old_form,
+    holds_resident_id,
+    mask_in_prose,
+    mask_resident_ids,
+    redact,
+)
 from service.settlements.models import SettlementReversal
 from service.violations.models import ViolationTransition
 from tests import factories
@@ -24,6 +31,9 @@ MASKED = ID[:6] + "********" + ID[-4:]
 FULL_WIDTH = ID.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
 SPACED = f"{ID[:6]} {ID[6:14]} {ID[14:]}"
 WRONG_CHECK = ID[:17] + ("0" if ID[17] != "0" else "1")
+# The same person's number in the old 15-digit form: region, birth date without "19", sequence.
+OLD = ID[:6] + ID[8:14] + ID[14:17]
+OLD_MASKED = OLD[:6] + "******" + OLD[-3:]
 
 
 @pytest.fixture
@@ -367,3 +377,55 @@ async def test_a_reason_holding_an_id_without_its_check_character_is_stored_mask
     async with app.state.sessionmaker() as s:
         stored = (await s.exec(select(SettlementReversal))).one()
     assert ID[:17] not in stored.reason
+
+
+def test_the_old_15_digit_form_is_masked_in_prose() -> None:
+    assert normalise_resident_id(OLD) == ID  # the service takes it as this person's number
+    assert mask_in_prose(f"原身份证 {OLD}，新 {ID}") == f"原身份证 {OLD_MASKED}，新 {MASKED}"
+    spaced = f"{OLD[:6]} {OLD[6:12]} {OLD[12:]}"
+    assert mask_in_prose(f"患者{spaced}住院") == f"患者{OLD_MASKED}住院"
+    assert holds_old_form(f"req_{OLD}_1")
+    # Not a birth date (month 13), or a run of 15 inside a longer number: some other number.
+    for other in ("110105601317123", f"9{OLD}", f"{OLD}7"):
+        assert not holds_old_form(other)
+        assert mask_in_prose(other) == other
+
+
+async def test_a_reason_or_a_note_holding_the_old_form_is_stored_masked(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    settled: int,
+) -> None:
+    made = await client.post(
+        f"/v1/settlements/{settled}/reversal",
+        json={"reason": f"重结 {OLD}"},
+        headers=hospital_headers,
+    )
+    assert made.status_code == 201, made.text
+    assert OLD not in made.text
+    [vid] = await factories.book(app.state.sessionmaker, factories.finding())
+    noted = await client.post(
+        f"/v1/violations/{vid}/transitions",
+        json={"to_status": "rectifying", "note": f"已核实 {OLD}"},
+        headers=admin_headers,
+    )
+    assert noted.status_code == 201, noted.text
+    assert OLD not in noted.text
+    async with app.state.sessionmaker() as s:
+        reversal = (await s.exec(select(SettlementReversal))).one()
+        transition = (await s.exec(select(ViolationTransition))).one()
+    assert (reversal.reason, transition.note) == (f"重结 {OLD_MASKED}", f"已核实 {OLD_MASKED}")
+
+
+@pytest.mark.parametrize(
+    "path", [f"/v1/persons/{OLD}x/status", f"/v1/settlements/{OLD}", f"/v1/violations/{OLD}"]
+)
+async def test_no_problem_echoes_an_id_number_in_the_old_form(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], path: str
+) -> None:
+    response = await client.get(path, headers=hospital_headers)
+    assert 400 <= response.status_code < 500
+    assert OLD not in response.text
+    assert OLD_MASKED in response.text

@@ -1,5 +1,6 @@
 """Per-key rate limits: 429 with Retry-After past the limit, counted per key, shared through
-Redis when it is configured, and never an error when Redis is down."""
+Redis when it is configured, and never an error when Redis is down (each process then counts on
+its own)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ async def test_unauthenticated_and_health_requests_are_not_counted(
     assert await _spend(client, hospital_headers, LIMIT) == [200] * LIMIT
 
 
-async def test_redis_down_lets_requests_through(database_url: str) -> None:
+async def test_redis_down_costs_no_request_under_the_limit_and_still_limits(
+    database_url: str,
+) -> None:
     settings = make_settings(
         database_url, redis_url="redis://127.0.0.1:1/0", rate_limit_per_minute=LIMIT
     )
@@ -68,7 +71,8 @@ async def test_redis_down_lets_requests_through(database_url: str) -> None:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             codes = await _spend(client, headers, LIMIT * 3)
-    assert codes == [200] * (LIMIT * 3)
+    # The process's own count holds the limit while the shared count is unknown.
+    assert codes == [200] * LIMIT + [429] * (LIMIT * 2)
 
 
 @pytest.mark.redis
@@ -157,3 +161,32 @@ async def test_the_console_spends_the_keys_budget_too(
     assert refused.headers["content-type"].startswith("text/html")
     assert 1 <= int(refused.headers["retry-after"]) <= 60
     assert (await client.get("/v1/policies", headers=hospital_headers)).status_code == 429
+
+
+class DownCache(MemoryCache):
+    """A Redis that stops answering mid-window, and answers again later."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    async def hit_window(self, key: str, window_seconds: int, hits: int = 1) -> int | None:
+        if self.down:
+            return None
+        return await super().hit_window(key, window_seconds, hits)
+
+
+async def test_hits_counted_while_redis_was_down_reach_the_shared_count_when_it_is_back() -> None:
+    cache = DownCache()
+    limiter = KeyRateLimiter(cache, per_minute=10)
+    for _ in range(4):
+        await limiter.hit(3)
+    cache.down = True
+    for _ in range(6):
+        await limiter.hit(3)  # 10 in all: at the limit, not past it
+    with pytest.raises(RateLimited):
+        await limiter.hit(3)
+    cache.down = False
+    with pytest.raises(RateLimited):
+        await limiter.hit(3)
+    assert await cache.hit_window("ratelimit:key:3", 60, hits=0) == 12

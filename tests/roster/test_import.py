@@ -329,3 +329,23 @@ async def test_the_snapshot_records_which_counties_it_covers(
         answer = await find_in_snapshot(s, app.state.id_hasher.key_of(A))
     assert answer is not None
     assert answer.counties == ("990102", "990103")
+
+
+async def test_an_id_number_in_a_shifted_column_is_masked_in_the_reject_report(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    # A row typed one column off: the ID number lands in the category or a date column, whose
+    # reason quotes the cell.
+    path = _write_csv(
+        tmp_path / "roster.csv",
+        [_row(B, category=A), _row(B, valid_from=A), _row(B, valid_to=A[:17])]
+        + [_row(factories.resident_id(seq=730 + i)) for i in range(60)],
+    )
+    report = _import(app, settings, path, taken_at=datetime(2026, 3, 1, tzinfo=UTC))
+    assert report.rows_rejected == 3  # type: ignore[attr-defined]
+    with report.rejects_path.open() as f:  # type: ignore[attr-defined]
+        rejects = list(csv.DictReader(f))
+    assert [r["field"] for r in rejects] == ["category", "valid_from", "valid_to"]
+    text = report.rejects_path.read_text()  # type: ignore[attr-defined]
+    assert A[:17] not in text
+    assert [r["reason"].count(A[:6] + "********") for r in rejects] == [1, 1, 1]
