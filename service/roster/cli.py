@@ -78,14 +78,14 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from service.china_time import shown
     from service.identity import IdHasher
-    from service.roster.as_of import resolve_as_of, staleness
+    from service.roster.as_of import refuse_future, resolve_as_of, staleness
     from service.roster.importer import import_roster
 
     as_of = resolve_as_of(args.as_of, args.file)
     print(f"as of {shown(as_of.taken_at)} (from {as_of.source})")
-    warning = staleness(
-        as_of, now=datetime.now(UTC), stale_after_days=settings.roster_stale_after_days
-    )
+    now = datetime.now(UTC)
+    refuse_future(as_of, now=now)
+    warning = staleness(as_of, now=now, stale_after_days=settings.roster_stale_after_days)
     if warning is not None:
         print(f"warning: {warning}", file=sys.stderr)
     taken_at = as_of.taken_at
