@@ -25,7 +25,11 @@ def register(subparsers: Any) -> None:
     load.add_argument("--rejects", type=Path, help="report path (default FILE.rejects.csv)")
     load.add_argument("--batch-size", type=int, default=10_000)
     load.add_argument("--max-reject-ratio", type=float, default=0.05)
-    load.add_argument("--force", action="store_true", help="load even if older than the active")
+    load.add_argument(
+        "--force",
+        action="store_true",
+        help="load even if older than the active snapshot or without counties it covers",
+    )
     actions.add_parser("status", help="the active snapshot")
     template = actions.add_parser("template", help="write the roster template (CSV or XLSX)")
     template.add_argument("file", type=Path, help="e.g. 花名册模板.xlsx or roster-template.csv")
