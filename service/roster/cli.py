@@ -120,23 +120,48 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
 def _status(settings: Settings) -> int:
     import sqlalchemy as sa
 
+    from service.base import table_of
+    from service.china_time import local_date, shown, today
     from service.roster.importer import sync_url
+    from service.roster.models import RosterPointer, RosterSnapshot
 
+    snapshots, pointers = table_of(RosterSnapshot), table_of(RosterPointer)
     engine = sa.create_engine(sync_url(settings.database_url))
     try:
         with engine.connect() as conn:
+            # Typed columns, not raw text: SQLite hands back a bare UTC string, which read as
+            # China time put the extraction on the day before the one the operator gave.
             row = conn.execute(
-                sa.text(
-                    "SELECT s.id, s.source_name, s.taken_at, s.rows_loaded, s.activated_at "
-                    "FROM roster_active a JOIN roster_snapshots s ON s.id = a.snapshot_id"
+                sa.select(
+                    snapshots.c.id,
+                    snapshots.c.source_name,
+                    snapshots.c.taken_at,
+                    snapshots.c.rows_loaded,
+                    snapshots.c.activated_at,
+                    snapshots.c.counties,
                 )
+                .join(pointers, pointers.c.snapshot_id == snapshots.c.id)
+                .where(pointers.c.name == "active")
             ).first()
     finally:
         engine.dispose()
     if row is None:
         print("no roster snapshot is active")
         return 1
-    print(f"snapshot #{row[0]} ({row[1]}): {row[3]:,} rows, taken {row[2]}, active since {row[4]}")
+    ident, name, taken_at, rows, activated_at, counties = row
+    age = (today() - local_date(taken_at)).days
+    active = shown(activated_at) if activated_at is not None else "?"
+    print(
+        f"snapshot #{ident} ({name}): {rows:,} rows of counties "
+        f"{', '.join(counties or ()) or 'unknown'}, taken {shown(taken_at)} ({age} days ago), "
+        f"active since {active}"
+    )
+    if age > settings.roster_stale_after_days:
+        print(
+            f"warning: older than SETTLECHECK_ROSTER_STALE_AFTER_DAYS="
+            f"{settings.roster_stale_after_days}: import a fresh extract",
+            file=sys.stderr,
+        )
     return 0
 
 

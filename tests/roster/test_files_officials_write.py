@@ -180,3 +180,26 @@ def test_the_age_of_an_extract_is_counted_in_china_days_across_utc_midnight() ->
     assert (
         staleness(as_of, now=datetime(2026, 11, 13, 15, 0, tzinfo=UTC), stale_after_days=30) is None
     )
+
+
+async def test_the_status_shows_the_extraction_day_the_operator_gave_and_the_counties(
+    app: FastAPI,
+    use_settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--as-of 2026-11-20` is 16:00 UTC on the 19th: shown bare, the status put the extract on
+    the day before the one the operator gave."""
+    rows = [
+        [factories.resident_id(seq=61), "990102", "低保对象", "2024-01-01", "", "否", "", ""],
+        [factories.resident_id(seq=62), "990103", "低保对象", "2024-01-01", "", "否", "", ""],
+    ]
+    path = _write(tmp_path / "roster.csv", header(), rows)
+    old = china_time.today() - timedelta(days=40)
+    assert cli.main(["roster", "import", str(path), "--as-of", old.isoformat()]) == 0
+    capsys.readouterr()
+    assert cli.main(["roster", "status"]) == 0
+    out, err = capsys.readouterr()
+    assert f"taken {old.isoformat()}T00:00:00+08:00 (40 days ago)" in out
+    assert "counties 990102, 990103" in out
+    assert "SETTLECHECK_ROSTER_STALE_AFTER_DAYS=30" in err
