@@ -358,3 +358,33 @@ async def test_a_file_without_a_county_the_snapshot_covers_does_not_replace_it(
         dropped = await find_in_snapshot(s, app.state.id_hasher.key_of(B))
     assert dropped is not None
     assert dropped.counties == ("990103",)
+
+
+async def test_a_snapshot_swapped_between_the_two_reads_is_not_read_as_absence(
+    app: FastAPI, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request read the active snapshot's id; a load then swapped a new one in and dropped the
+    old one's rows before the request read them."""
+    from service.roster.store import SqlRosterStore
+
+    first = _import(app, settings, _write_csv(tmp_path / "1.csv", [_row(A)]))
+    async with app.state.sessionmaker() as s:
+        before_swap = await SqlRosterStore(s).active_id()
+    _import(app, settings, _write_csv(tmp_path / "2.csv", [_row(A), _row(B)]))
+    assert before_swap is not None
+    assert before_swap[0] == first.snapshot_id
+
+    real = SqlRosterStore.active_id
+    calls = 0
+
+    async def read_before_the_swap(self: SqlRosterStore) -> Any:
+        nonlocal calls
+        calls += 1
+        return before_swap if calls == 1 else await real(self)
+
+    monkeypatch.setattr(SqlRosterStore, "active_id", read_before_the_swap)
+    async with app.state.sessionmaker() as s:
+        answer = await find_in_snapshot(s, app.state.id_hasher.key_of(A))
+    assert answer is not None
+    assert answer.record is not None
+    assert answer.snapshot_id != first.snapshot_id
