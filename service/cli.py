@@ -61,14 +61,20 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from service.migrations import alembic_config
 
     cfg = alembic_config(settings.database_url)
-    if args.action == "upgrade":
-        command.upgrade(cfg, args.revision or "head")
-    elif args.action == "downgrade":
-        command.downgrade(cfg, args.revision or "base")
-    elif args.action == "check":
-        command.check(cfg)
-    elif args.action == "current":
-        command.current(cfg)
+    try:
+        if args.action == "upgrade":
+            command.upgrade(cfg, args.revision or "head")
+        elif args.action == "downgrade":
+            command.downgrade(cfg, args.revision or "base")
+        elif args.action == "check":
+            command.check(cfg)
+        elif args.action == "current":
+            command.current(cfg)
+    except RuntimeError as exc:
+        # A migration that stops on data it must not guess about (0017: codes that differ
+        # only by case) says what to do; the revision before it stays the current one.
+        print(f"error (migration_stopped): {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -197,6 +203,7 @@ def _extensions() -> list[Callable[[Any], None]]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load_settings()
+    from service.cli_refusals import operator_refusal
     from service.errors import ServiceError
 
     try:
@@ -206,6 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.errors:  # e.g. every problem of a policy document, as `check` shows
             print(f"  {problem.field}: {problem.message}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - an operator's slip is a message, not a traceback
+        refusal = operator_refusal(exc)
+        if refusal is None:
+            raise
+        print(refusal.message, file=sys.stderr)
+        return refusal.exit_code
 
 
 if __name__ == "__main__":

@@ -21,6 +21,15 @@ class AsOfRequired(Unprocessable):
     title = "When was the roster extracted?"
 
 
+class AsOfInFuture(Unprocessable):
+    code = "roster_as_of_in_future"
+    title = "The roster is dated in the future"
+
+
+# A file named on the operator's own machine may be an hour ahead; more is a typo.
+FUTURE_TOLERANCE = timedelta(hours=1)
+
+
 @dataclass(frozen=True, slots=True)
 class AsOf:
     taken_at: datetime
@@ -61,14 +70,25 @@ def _start_of_day(day: date) -> datetime:
     return day_start(day).astimezone(UTC)
 
 
+def refuse_future(as_of: AsOf, *, now: datetime) -> None:
+    """A roster dated after now is a typo, and loading it would do lasting harm: every answer
+    from it would read as fresh (its age is never below zero), and every correct extract after
+    it would be refused as older than the active snapshot."""
+    if as_of.taken_at - now > FUTURE_TOLERANCE:
+        taken_on = local_date(as_of.taken_at)
+        raise AsOfInFuture(
+            f"the roster is dated {taken_on:%Y-%m-%d} (from {as_of.source}), after today "
+            f"({local_date(now):%Y-%m-%d}): check the date; nothing was loaded",
+            field="as_of",
+        )
+
+
 def staleness(as_of: AsOf, *, now: datetime, stale_after_days: int) -> str | None:
-    """A warning when the roster is older than the setting allows (or dated in the future)."""
+    """A warning when the roster is older than the setting allows."""
     # Days and the date are counted on China's calendar, as the operator wrote --as-of: at
     # 00:30 in Beijing a UTC date would still be yesterday's, and the age one day off.
     age = now - as_of.taken_at
     taken_on = local_date(as_of.taken_at)
-    if age < -timedelta(hours=1):
-        return f"the roster is dated {taken_on:%Y-%m-%d}, in the future: check --as-of"
     if age > timedelta(days=stale_after_days):
         days = (local_date(now) - taken_on).days
         return (

@@ -25,7 +25,11 @@ def register(subparsers: Any) -> None:
     load.add_argument("--rejects", type=Path, help="report path (default FILE.rejects.csv)")
     load.add_argument("--batch-size", type=int, default=10_000)
     load.add_argument("--max-reject-ratio", type=float, default=0.05)
-    load.add_argument("--force", action="store_true", help="load even if older than the active")
+    load.add_argument(
+        "--force",
+        action="store_true",
+        help="load even if older than the active snapshot or without counties it covers",
+    )
     actions.add_parser("status", help="the active snapshot")
     template = actions.add_parser("template", help="write the roster template (CSV or XLSX)")
     template.add_argument("file", type=Path, help="e.g. 花名册模板.xlsx or roster-template.csv")
@@ -78,14 +82,14 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from service.china_time import shown
     from service.identity import IdHasher
-    from service.roster.as_of import resolve_as_of, staleness
+    from service.roster.as_of import refuse_future, resolve_as_of, staleness
     from service.roster.importer import import_roster
 
     as_of = resolve_as_of(args.as_of, args.file)
     print(f"as of {shown(as_of.taken_at)} (from {as_of.source})")
-    warning = staleness(
-        as_of, now=datetime.now(UTC), stale_after_days=settings.roster_stale_after_days
-    )
+    now = datetime.now(UTC)
+    refuse_future(as_of, now=now)
+    warning = staleness(as_of, now=now, stale_after_days=settings.roster_stale_after_days)
     if warning is not None:
         print(f"warning: {warning}", file=sys.stderr)
     taken_at = as_of.taken_at
@@ -116,23 +120,48 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
 def _status(settings: Settings) -> int:
     import sqlalchemy as sa
 
+    from service.base import table_of
+    from service.china_time import local_date, shown, today
     from service.roster.importer import sync_url
+    from service.roster.models import RosterPointer, RosterSnapshot
 
+    snapshots, pointers = table_of(RosterSnapshot), table_of(RosterPointer)
     engine = sa.create_engine(sync_url(settings.database_url))
     try:
         with engine.connect() as conn:
+            # Typed columns, not raw text: SQLite hands back a bare UTC string, which read as
+            # China time put the extraction on the day before the one the operator gave.
             row = conn.execute(
-                sa.text(
-                    "SELECT s.id, s.source_name, s.taken_at, s.rows_loaded, s.activated_at "
-                    "FROM roster_active a JOIN roster_snapshots s ON s.id = a.snapshot_id"
+                sa.select(
+                    snapshots.c.id,
+                    snapshots.c.source_name,
+                    snapshots.c.taken_at,
+                    snapshots.c.rows_loaded,
+                    snapshots.c.activated_at,
+                    snapshots.c.counties,
                 )
+                .join(pointers, pointers.c.snapshot_id == snapshots.c.id)
+                .where(pointers.c.name == "active")
             ).first()
     finally:
         engine.dispose()
     if row is None:
         print("no roster snapshot is active")
         return 1
-    print(f"snapshot #{row[0]} ({row[1]}): {row[3]:,} rows, taken {row[2]}, active since {row[4]}")
+    ident, name, taken_at, rows, activated_at, counties = row
+    age = (today() - local_date(taken_at)).days
+    active = shown(activated_at) if activated_at is not None else "?"
+    print(
+        f"snapshot #{ident} ({name}): {rows:,} rows of counties "
+        f"{', '.join(counties or ()) or 'unknown'}, taken {shown(taken_at)} ({age} days ago), "
+        f"active since {active}"
+    )
+    if age > settings.roster_stale_after_days:
+        print(
+            f"warning: older than SETTLECHECK_ROSTER_STALE_AFTER_DAYS="
+            f"{settings.roster_stale_after_days}: import a fresh extract",
+            file=sys.stderr,
+        )
     return 0
 
 

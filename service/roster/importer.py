@@ -41,6 +41,10 @@ class StaleRoster(Conflict):
     code = "stale_roster"
 
 
+class RosterDropsCounties(Conflict):
+    code = "roster_drops_counties"
+
+
 @dataclass
 class ImportReport:
     snapshot_id: int
@@ -268,7 +272,7 @@ def _activate(
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("LOCK TABLE roster_active IN EXCLUSIVE MODE"))
         current = conn.execute(
-            sa.select(pointers.c.snapshot_id, snapshots.c.taken_at)
+            sa.select(pointers.c.snapshot_id, snapshots.c.taken_at, snapshots.c.counties)
             .join(snapshots, snapshots.c.id == pointers.c.snapshot_id)
             .where(pointers.c.name == "active")
         ).first()
@@ -277,6 +281,8 @@ def _activate(
                 f"the active snapshot was taken {shown(_aware(current[1]))}, after this file; "
                 "pass --force to load an older roster"
             )
+        if current is not None and not force:
+            _refuse_dropped_counties(current[2], counties)
         if current is None:
             conn.execute(
                 sa.insert(pointers).values(name="active", snapshot_id=snapshot_id, switched_at=now)
@@ -303,6 +309,21 @@ def _activate(
             )
         )
     return None if current is None else int(current[0])
+
+
+def _refuse_dropped_counties(active: list[str] | None, loaded: set[str]) -> None:
+    """A load replaces the whole snapshot: a file of one county loaded after a snapshot of two
+    would leave the other's people `unknown` whenever the registry is down, unnoticed until
+    then. One file must list every county the snapshot is to answer for."""
+    dropped = sorted(set(active or ()) - loaded)
+    if dropped:
+        raise RosterDropsCounties(
+            f"the active snapshot covers counties {', '.join(sorted(active or ()))}; this file "
+            f"lists none of {', '.join(dropped)}, whose people would go unanswered while the "
+            "registry is down (a load replaces the whole snapshot): put every county in one "
+            "file, or pass --force to drop them",
+            field="insured_county",
+        )
 
 
 @contextmanager

@@ -28,6 +28,13 @@ async def find_in_snapshot(session: AsyncSession, person_key: str) -> SnapshotAn
         return None
     snapshot_id, taken_at, counties = active
     entries = await store.entries(snapshot_id, person_key)
+    if not entries:
+        # A load may have swapped a new snapshot in and dropped this one's rows between the two
+        # reads: its silence would then be read as the person's absence. Ask the one now active.
+        now_active = await store.active_id()
+        if now_active is not None and now_active[0] != snapshot_id:
+            snapshot_id, taken_at, counties = now_active
+            entries = await store.entries(snapshot_id, person_key)
     record = record_from_entries(entries) if entries else None
     return SnapshotAnswer(
         snapshot_id=snapshot_id,

@@ -145,6 +145,31 @@ async def test_an_old_extract_is_imported_with_a_warning(
     assert "warning" not in capsys.readouterr().err
 
 
+async def test_an_extract_dated_in_the_future_is_refused_and_loads_nothing(
+    app: FastAPI,
+    use_settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """2062 for 2026: loaded, it would read as fresh for decades and refuse every true extract
+    after it as older than the active snapshot."""
+    row = [factories.resident_id(seq=51), "990102", "低保对象", "2024-01-01", "", "否", "", ""]
+    path = _write(tmp_path / "roster.csv", header(), [row])
+    typo = china_time.today() + timedelta(days=2)
+    assert cli.main(["roster", "import", str(path), "--as-of", typo.isoformat()]) == 2
+    err = capsys.readouterr().err
+    assert "roster_as_of_in_future" in err
+    assert typo.isoformat() in err
+    assert cli.main(["roster", "status"]) == 1  # nothing was swapped in
+
+    named = _write(tmp_path / f"roster_{typo:%Y-%m-%d}.csv", header(), [row])
+    assert cli.main(["roster", "import", str(named)]) == 2
+    assert "roster_as_of_in_future" in capsys.readouterr().err
+
+    today = china_time.today().isoformat()
+    assert cli.main(["roster", "import", str(path), "--as-of", today]) == 0
+
+
 def test_the_age_of_an_extract_is_counted_in_china_days_across_utc_midnight() -> None:
     # 16:30 UTC on 29 November is 00:30 on the 30th in Beijing: the extract of 15 October is
     # 46 China days old and is named by the date the operator wrote, not the UTC date before it.
@@ -155,3 +180,26 @@ def test_the_age_of_an_extract_is_counted_in_china_days_across_utc_midnight() ->
     assert (
         staleness(as_of, now=datetime(2026, 11, 13, 15, 0, tzinfo=UTC), stale_after_days=30) is None
     )
+
+
+async def test_the_status_shows_the_extraction_day_the_operator_gave_and_the_counties(
+    app: FastAPI,
+    use_settings: Settings,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--as-of 2026-11-20` is 16:00 UTC on the 19th: shown bare, the status put the extract on
+    the day before the one the operator gave."""
+    rows = [
+        [factories.resident_id(seq=61), "990102", "低保对象", "2024-01-01", "", "否", "", ""],
+        [factories.resident_id(seq=62), "990103", "低保对象", "2024-01-01", "", "否", "", ""],
+    ]
+    path = _write(tmp_path / "roster.csv", header(), rows)
+    old = china_time.today() - timedelta(days=40)
+    assert cli.main(["roster", "import", str(path), "--as-of", old.isoformat()]) == 0
+    capsys.readouterr()
+    assert cli.main(["roster", "status"]) == 0
+    out, err = capsys.readouterr()
+    assert f"taken {old.isoformat()}T00:00:00+08:00 (40 days ago)" in out
+    assert "counties 990102, 990103" in out
+    assert "SETTLECHECK_ROSTER_STALE_AFTER_DAYS=30" in err

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from openpyxl import Workbook
 
+from service.errors import Conflict
 from service.roster.importer import RosterRejected, StaleRoster, import_roster, sync_url
 from service.roster.rows import COLUMNS
 from service.roster.service import find_in_snapshot
@@ -349,3 +350,61 @@ async def test_an_id_number_in_a_shifted_column_is_masked_in_the_reject_report(
     text = report.rejects_path.read_text()  # type: ignore[attr-defined]
     assert A[:17] not in text
     assert [r["reason"].count(A[:6] + "********") for r in rejects] == [1, 1, 1]
+
+
+async def test_a_file_without_a_county_the_snapshot_covers_does_not_replace_it(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """A load replaces the whole snapshot: 990103's office loading its own file after the
+    prefecture's file of both counties would leave 990102's people unanswerable in an outage."""
+    both = [_row(A), _row(B, insured_county="990103")]
+    _import(app, settings, _write_csv(tmp_path / "both.csv", both))
+    one = _write_csv(tmp_path / "990103.csv", [_row(B, insured_county="990103")])
+    with pytest.raises(Conflict) as refused:
+        _import(app, settings, one)
+    assert refused.value.code == "roster_drops_counties"
+    assert "990102" in refused.value.detail
+    async with app.state.sessionmaker() as s:
+        kept = await find_in_snapshot(s, app.state.id_hasher.key_of(A))
+        count = (await s.exec(sa.text("SELECT count(*) FROM roster_entries"))).one()  # type: ignore[call-overload]
+    assert kept is not None
+    assert kept.record is not None
+    assert kept.counties == ("990102", "990103")
+    assert count[0] == 2  # the refused file's rows were loaded, then removed
+
+    _import(app, settings, _write_csv(tmp_path / "again.csv", [*both, _row(B, "lifted_out")]))
+    _import(app, settings, one, force=True)
+    async with app.state.sessionmaker() as s:
+        dropped = await find_in_snapshot(s, app.state.id_hasher.key_of(B))
+    assert dropped is not None
+    assert dropped.counties == ("990103",)
+
+
+async def test_a_snapshot_swapped_between_the_two_reads_is_not_read_as_absence(
+    app: FastAPI, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request read the active snapshot's id; a load then swapped a new one in and dropped the
+    old one's rows before the request read them."""
+    from service.roster.store import SqlRosterStore
+
+    first = _import(app, settings, _write_csv(tmp_path / "1.csv", [_row(A)]))
+    async with app.state.sessionmaker() as s:
+        before_swap = await SqlRosterStore(s).active_id()
+    _import(app, settings, _write_csv(tmp_path / "2.csv", [_row(A), _row(B)]))
+    assert before_swap is not None
+    assert before_swap[0] == first.snapshot_id
+
+    real = SqlRosterStore.active_id
+    calls = 0
+
+    async def read_before_the_swap(self: SqlRosterStore) -> Any:
+        nonlocal calls
+        calls += 1
+        return before_swap if calls == 1 else await real(self)
+
+    monkeypatch.setattr(SqlRosterStore, "active_id", read_before_the_swap)
+    async with app.state.sessionmaker() as s:
+        answer = await find_in_snapshot(s, app.state.id_hasher.key_of(A))
+    assert answer is not None
+    assert answer.record is not None
+    assert answer.snapshot_id != first.snapshot_id
