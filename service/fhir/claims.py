@@ -17,6 +17,7 @@ from fhir.resources.R4B.claimresponse import ClaimResponse
 from service.china_time import CHINA_TZ as CHINA
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
+from service.identity import IdHasher, identify
 from service.settlements.schemas import SettlementPublic
 
 PARTS = {
@@ -59,6 +60,14 @@ def patient_resident_id(claim: Claim) -> str | None:
         if identifier.system == systems.RESIDENT_ID and identifier.value:
             return str(identifier.value)
     return None
+
+
+def patient_key(claim: Claim, hasher: IdHasher) -> str | None:
+    """The keyed hash of the patient the Claim names (patient_resident_id), if it names one."""
+    named = patient_resident_id(claim)
+    if named is None:
+        return None
+    return identify(hasher, named, field=FIELDS["person"])[1].person_key
 
 
 def _visit_id(claim: Claim) -> str:

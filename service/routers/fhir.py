@@ -26,7 +26,6 @@ from service.fhir.institution import refuse_another_hospital
 from service.fhir.outcome import FhirRoute, resource_response
 from service.fhir.reading import read_resource
 from service.fhir.systems import FHIR_JSON
-from service.identity import identify
 from service.routers.replays import REPLAYED
 from service.settlements import service as settlements
 from service.settlements.desk import Desk
@@ -175,12 +174,7 @@ async def submit_claim(
     )
     fields = claims.settlement_request(claim)
     desk = Desk.of(admission_context, principal.hospital_code)
-    named = claims.patient_resident_id(claim)
-    person_key = (
-        None
-        if named is None
-        else identify(admission_context.hasher, named, field=claims.FIELDS["person"])[1].person_key
-    )
+    person_key = claims.patient_key(claim, admission_context.hasher)
     with expressions(claims.FIELDS):
         if claim.use == "predetermination":
             preview = build(SettlementPreviewCreate, fields, claims.FIELDS)
