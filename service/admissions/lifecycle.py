@@ -24,6 +24,7 @@ from service.idtext import mask_in_prose
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import CompiledPolicy, points_for
 from service.policy_versions.catalog import PolicyCatalog
+from service.recorded import Recorded
 from service.unit_of_work import UnitOfWork
 from service.violations.ledger import Finding
 
@@ -49,15 +50,15 @@ async def report_deposit(
     actor: str,
     visit_id: str,
     body: DepositCreate,
-) -> tuple[dict[str, Any], bool]:
+) -> Recorded[dict[str, Any]]:
     """Record a deposit actually taken; book DEPOSIT_CHARGED if the patient was eligible.
-    Idempotent per receipt number. Returns (body, replayed)."""
+    Idempotent per receipt number."""
     admission = await _locked_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     assert admission.id is not None
     request_hash = request_digest(body.model_dump(mode="json"))
     existing = await uow.admissions.find_deposit(admission.id, body.receipt_no)
     if existing is not None:
-        return _replay(existing, request_hash), True
+        return Recorded(_replay(existing, request_hash), replayed=True)
     if admission.state != "admitted":
         raise AdmissionReversed(f"admission {visit_id} was reversed; no deposit can be reported")
     window.deposit(
@@ -85,7 +86,7 @@ async def report_deposit(
         winner = await uow.admissions.find_deposit(admission.id, body.receipt_no)
         if winner is None:
             raise
-        return _replay(winner, request_hash), True
+        return Recorded(_replay(winner, request_hash), replayed=True)
     violation = None
     if refund_fen > 0:
         policy = await _policy_of(uow, catalog, admission)
@@ -102,7 +103,7 @@ async def report_deposit(
         detail={"receipt_no": body.receipt_no, "amount_fen": amount_fen},
     )
     await uow.admissions.save(admission, deposit, event)
-    return deposit.response, False
+    return Recorded(deposit.response, replayed=False)
 
 
 def _excess(admission: Admission, *, taken_before: int, amount_fen: int) -> int:

@@ -27,18 +27,13 @@ from service.persons.person_status import PersonStatus
 from service.persons.service import Lookup, resolve_status
 from service.policy import CompiledPolicy, Visit, points_for
 from service.policy_versions.catalog import PolicyCatalog
+from service.recorded import Recorded
 from service.regions.directory import HospitalDirectory, HospitalRef
 from service.regions.service import in_pooling_region, location_of
 from service.unit_of_work import UnitOfWork
 from service.violations.ledger import Finding
 
 log = logging.getLogger("settlecheck.admissions")
-
-
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    body: dict[str, Any]
-    replayed: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +55,7 @@ async def admit(
     hospital_code: str,
     actor: str,
     body: AdmissionCreate,
-) -> Recorded:
+) -> Recorded[dict[str, Any]]:
     # Before the registry is asked or a row written, whichever interface sent it (ADR 0012).
     ctx.window.moment(body.admitted_at, field="admitted_at")
     normalised, resident = identify(ctx.hasher, body.id_number)
@@ -131,10 +126,10 @@ async def admit(
         row["response"] = answer(violations=violations)
         await uow.admissions.set_response(admission_id, row["response"])
     info(log, "admission recorded", (), {"visit_id": body.visit_id, "hospital": hospital_code})
-    return Recorded(body=row["response"], replayed=False)
+    return Recorded(row["response"], replayed=False)
 
 
-def _replay(existing: Admission, request_hash: str) -> Recorded:
+def _replay(existing: Admission, request_hash: str) -> Recorded[dict[str, Any]]:
     if existing.state == "reversed":
         # Its stored answer says "admitted": replaying it would tell the desk the patient is in.
         raise AdmissionReversed(
@@ -148,7 +143,7 @@ def _replay(existing: Admission, request_hash: str) -> Recorded:
             "use a new visit id or resend the original body",
             field="visit_id",
         )
-    return Recorded(body=existing.response, replayed=True)
+    return Recorded(existing.response, replayed=True)
 
 
 def _request_hash(hasher: IdHasher, body: AdmissionCreate, normalised: str) -> str:

@@ -18,6 +18,7 @@ from service.clearing.service import in_scope, parse_period, payment_public
 from service.dates import DateWindow, ImplausibleDate
 from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
+from service.recorded import Recorded
 from service.unit_of_work import UnitOfWork
 
 
@@ -28,8 +29,8 @@ async def pay(
     statement_id: int,
     body: ClearingPaymentCreate,
     window: DateWindow,
-) -> tuple[ClearingPaymentPublic, bool]:
-    """Record a payment; returns it and whether it was replayed (same reference and body).
+) -> Recorded[ClearingPaymentPublic]:
+    """Record a payment; the same reference and body again is a replay.
     `paid_on` is the day the money moved: a day that has come, not before the floor, and not
     before the statement's month is over (a month is closed, and so paid, only after it)."""
     # The statement row is locked (FOR UPDATE; SQLite takes the write lock at BEGIN), so two
@@ -48,7 +49,7 @@ async def pay(
             body.paid_on,
         )
         if same:
-            return payment_public(earlier), True
+            return Recorded(payment_public(earlier), replayed=True)
         raise PaymentReferenceConflict(
             f"reference {body.reference} was used for another payment of {row.fund_code}",
             field="reference",
@@ -91,4 +92,4 @@ async def pay(
         )
     ):
         await uow.clearing.add_payment(payment)
-    return payment_public(payment), False
+    return Recorded(payment_public(payment), replayed=False)

@@ -55,6 +55,7 @@ from service.clearing.schemas import (
 )
 from service.db import on_duplicate_raise
 from service.money import fen_to_yuan, yuan_to_fen
+from service.recorded import Recorded
 from service.unit_of_work import UnitOfWork
 
 GENESIS = "0" * 64
@@ -101,23 +102,23 @@ async def list_funds(uow: UnitOfWork, *, principal: Principal) -> list[FundPubli
     ]
 
 
-async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> tuple[FundPublic, bool]:
-    """Register a fund, and whether this request created it; the same body again is answered
-    with it (a replay). A twin that lost the race is answered from the winner; one fund pays
-    one fund_type in one region, so another code for the same pair is refused."""
+async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> Recorded[FundPublic]:
+    """Register a fund; the same body again is answered with it (a replay). A twin that lost
+    the race is answered from the winner; one fund pays one fund_type in one region, so
+    another code for the same pair is refused."""
 
-    async def work() -> tuple[FundPublic, bool]:
+    async def work() -> Recorded[FundPublic]:
         existing = await uow.clearing.fund(body.code)
         if existing is not None:
             same = FundPublic.model_validate(existing, from_attributes=True)
             if same.model_dump() == body.model_dump():
-                return same, False
+                return Recorded(same, replayed=True)
             raise FundExists(f"fund {body.code} exists with other values", field="code")
         row = Fund(**body.model_dump())
         await uow.clearing.add_fund(row)
-        return FundPublic.model_validate(row, from_attributes=True), True
+        return Recorded(FundPublic.model_validate(row, from_attributes=True), replayed=False)
 
-    async def raced() -> tuple[FundPublic, bool]:
+    async def raced() -> Recorded[FundPublic]:
         with on_duplicate_raise(
             FundExists(
                 f"a {body.fund_type} fund for region {body.region_code} exists already",
@@ -359,16 +360,16 @@ async def close(
     hospital_code: str,
     period: str,
     now: datetime | None = None,
-) -> tuple[StatementPublic, bool]:
-    """关账: write the period's statement for good. Returns it and whether this call closed it
-    (False: it was closed already, by this request's twin or earlier)."""
+) -> Recorded[StatementPublic]:
+    """关账: write the period's statement for good. A replay when it was closed already, by this
+    request's twin or earlier."""
     # Closes of one fund are judged one after another (a statement chains onto the one closed
     # before it); twins of one month then find it closed.
     fund, hospital, when, closed = await _asked(
         uow, principal, fund_code, hospital_code, period, lock=True
     )
     if closed is not None:
-        return await _closed_public(uow, closed, fund), False
+        return Recorded(await _closed_public(uow, closed, fund), replayed=True)
     if (now or utcnow()) < when.end:
         raise PeriodNotOver(f"period {when} is not over; close it from {when.end.date()} on")
     lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
@@ -399,7 +400,7 @@ async def _write(
     hospital: _Hospital,
     when: Period,
     lines: list[Line],
-) -> tuple[StatementPublic, bool]:
+) -> Recorded[StatementPublic]:
     last = await uow.clearing.latest_closed(fund_code=fund.code, hospital_code=hospital.code)
     prev = last.content_hash if last is not None else GENESIS
     t = totals(lines)
@@ -441,7 +442,7 @@ async def _write(
         fund_code=fund.code, hospital_code=hospital.code, period=str(when)
     )
     assert row is not None
-    return await _closed_public(uow, row, fund), statement_id is not None
+    return Recorded(await _closed_public(uow, row, fund), replayed=statement_id is None)
 
 
 async def closed_by_id(

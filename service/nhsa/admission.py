@@ -65,7 +65,7 @@ async def admit_visit(call: Call) -> dict[str, Any]:
         actor=call.actor,
         body=body,
     )
-    answer = recorded.body
+    answer = recorded.entry
     return {
         "result": {"mdtrt_id": answer["visit_id"]},
         "settlecheck": {

@@ -120,7 +120,7 @@ async def settle(call: Call) -> dict[str, Any]:
         outcome = await call.desk.settle(call.uow, body, person_key=person_key)
     return _output(
         call,
-        outcome.settlement,
+        outcome.entry,
         psn_no=data.psn_no,
         medins_setl_id=key,
         replayed=outcome.replayed,
@@ -150,9 +150,9 @@ async def cancel(call: Call) -> dict[str, Any]:
     )
     return _output(
         call,
-        outcome.settlement,
+        outcome.entry,
         psn_no=data.psn_no,
-        medins_setl_id=outcome.settlement.his_settlement_id,
+        medins_setl_id=outcome.entry.his_settlement_id,
         replayed=outcome.replayed,
         negate=True,
     )

@@ -276,13 +276,14 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(session: Any) -> None:
         for path in args.files:
-            version, created = await store_policy(
+            recorded = await store_policy(
                 session,
                 text=path.read_text(encoding="utf-8"),
                 source=str(path),
                 loaded_by=args.by,
                 reason=args.reason,
             )
+            version, created = recorded.entry, not recorded.replayed
             state = "stored" if created else "already stored"
             print(f"{state}: {version.region_code} {version.version} hash {version.content_hash}")
             for event in await history(session, region=version.region_code):

@@ -38,6 +38,7 @@ from service.policy_versions.errors import (
 from service.policy_versions.models import PolicyVersion, PolicyVersionEvent
 from service.policy_versions.store import SqlPolicyVersionStore
 from service.policy_versions.timeline import Piece, Stored, compile_timeline
+from service.recorded import Recorded
 
 
 async def list_versions(session: AsyncSession) -> list[PolicyVersion]:
@@ -96,8 +97,8 @@ async def store_policy(
     source: str,
     loaded_by: str,
     reason: str = "",
-) -> tuple[PolicyVersion, bool]:
-    """Check and store one version; returns (version, created). The same text twice is a no-op.
+) -> Recorded[PolicyVersion]:
+    """Check and store one version; the same text twice is a replay (nothing written).
 
     A version starting after the region's latest one succeeds it (ADR 0018): the latest is
     closed the day before, in the same transaction, and both steps go into the version history.
@@ -115,7 +116,7 @@ async def store_policy(
     stored = await store.all()
     for existing in stored:
         if existing.source_text == text:
-            return existing, False
+            return Recorded(existing, replayed=True)
         same_slot = (existing.region_code, existing.effective_from) == (
             document.region_code,
             document.effective_from,
@@ -187,7 +188,7 @@ async def store_policy(
     version.effective_to = document.effective_to
     await store.add(version)
     await store.record(_event(version, "loaded", actor=loaded_by, reason=reason))
-    return version, True
+    return Recorded(version, replayed=False)
 
 
 async def _first_settled_by_parents(

@@ -41,6 +41,7 @@ from service.receivables.schemas import (
 )
 from service.receivables.status import overdue
 from service.receivables.terms import PREPAYMENT_DEMANDED, Terms
+from service.recorded import Recorded
 from service.unit_of_work import UnitOfWork
 from service.violations.ledger import Finding
 
@@ -144,14 +145,14 @@ async def pay(
     receivable_id: int,
     body: ReceivablePaymentCreate,
     window: DateWindow,
-) -> tuple[ReceivablePublic, bool]:
-    """Record a payment of the patient's share; returns the receivable and whether this was a
-    replay of the same HIS payment id. A payment is an event: `paid_at` lies in the plausible
+) -> Recorded[ReceivablePublic]:
+    """Record a payment of the patient's share; the same HIS payment id again is a
+    replay. A payment is an event: `paid_at` lies in the plausible
     window (ADR 0012), or a year-1900 payment would be booked as demanded before discharge.
     A twin of this request that committed first (the HIS retried at once) is answered from,
     as a replay: the work runs again and finds it."""
 
-    async def work() -> tuple[ReceivablePublic, bool]:
+    async def work() -> Recorded[ReceivablePublic]:
         hospital_code = principal.hospital_code or ""
         row = await visible(uow, principal, receivable_id)
         amount = yuan_to_fen(body.amount)
@@ -174,7 +175,7 @@ async def pay(
         assert fresh is not None
         if fresh.discharged_at is None or body.paid_at < fresh.discharged_at:
             await _book_prepayment(uow, fresh, payment)
-        return await public(uow, fresh, today=today_in_china()), False
+        return Recorded(await public(uow, fresh, today=today_in_china()), replayed=False)
 
     return await uow.run(work, on_duplicate=work)
 
@@ -205,7 +206,7 @@ async def _replay(
     earlier: ReceivablePayment,
     body: ReceivablePaymentCreate,
     amount: int,
-) -> tuple[ReceivablePublic, bool]:
+) -> Recorded[ReceivablePublic]:
     same = (earlier.receivable_id, earlier.amount_fen, earlier.method, earlier.receipt_no) == (
         row.id,
         amount,
@@ -222,7 +223,7 @@ async def _replay(
     assert row.id is not None
     fresh = await uow.receivables.get(row.id)
     assert fresh is not None
-    return await public(uow, fresh, today=today_in_china()), True
+    return Recorded(await public(uow, fresh, today=today_in_china()), replayed=True)
 
 
 async def _refuse(uow: UnitOfWork, receivable_id: int, amount: int) -> None:
@@ -295,12 +296,12 @@ async def _book_prepayment(uow: UnitOfWork, row: Receivable, payment: Receivable
 
 async def agree_schedule(
     uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ScheduleCreate
-) -> tuple[ReceivablePublic, bool]:
-    """分期付款: the schedule agreed at discharge, once. Returns it and whether it was new. A
+) -> Recorded[ReceivablePublic]:
+    """分期付款: the schedule agreed at discharge, once. The same schedule again is a replay. A
     schedule stored at the same moment by another request is read and judged as before: the
     same one a replay, another one ScheduleExists."""
 
-    async def work() -> tuple[ReceivablePublic, bool]:
+    async def work() -> Recorded[ReceivablePublic]:
         return await _agree(uow, principal=principal, receivable_id=receivable_id, body=body)
 
     return await uow.run(work, on_duplicate=work)
@@ -308,14 +309,14 @@ async def agree_schedule(
 
 async def _agree(
     uow: UnitOfWork, *, principal: Principal, receivable_id: int, body: ScheduleCreate
-) -> tuple[ReceivablePublic, bool]:
+) -> Recorded[ReceivablePublic]:
     row = await visible(uow, principal, receivable_id)
     assert row.id is not None
     parts = [(p.due_on, yuan_to_fen(p.amount)) for p in body.instalments]
     existing = await uow.receivables.instalments(row.id)
     if existing:
         if [(i.due_on, i.amount_fen) for i in existing] == parts:
-            return await public(uow, row, today=today_in_china()), False
+            return Recorded(await public(uow, row, today=today_in_china()), replayed=True)
         raise ScheduleExists(f"receivable {receivable_id} has a schedule already")
     if row.status == "cancelled":
         raise ReceivableCancelled(f"receivable {receivable_id} was cancelled")
@@ -330,7 +331,7 @@ async def _agree(
             for n, (due, fen) in enumerate(parts, start=1)
         ],
     )
-    return await public(uow, row, today=today_in_china()), True
+    return Recorded(await public(uow, row, today=today_in_china()), replayed=False)
 
 
 def in_the_ward(row: Receivable, what: str) -> StayNotDischarged:
@@ -374,12 +375,12 @@ async def remind(
     receivable_id: int,
     body: ReminderCreate,
     window: DateWindow,
-) -> tuple[ReceivablePublic, bool]:
+) -> Recorded[ReceivablePublic]:
     """催缴: a reminder sent (an event, in the plausible window and not before the share was
-    owed: it counts towards the reminders a defaulter mark needs); returns the receivable and
-    whether this was a replay. A reminder has no HIS id: the same channel at the same instant
-    is the same reminder, so a retried request is answered as before and counts once (the
-    receivable is held meanwhile, so two copies at once cannot both be stored)."""
+    owed: it counts towards the reminders a defaulter mark needs). A reminder has no HIS id:
+    the same channel at the same instant is the same reminder, so a retried request is
+    answered as before and counts once (the receivable is held meanwhile, so two copies at
+    once cannot both be stored)."""
     row = await visible(uow, principal, receivable_id, lock=True)
     window.moment(body.sent_at, field="sent_at")
     if row.discharged_at is None and row.status != "cancelled":
@@ -396,7 +397,7 @@ async def remind(
         raise ReceivablePaid(f"receivable {receivable_id} is {row.status}: nothing to remind")
     sent_at = body.sent_at.astimezone(UTC)
     if (body.channel, sent_at) in distinct_reminders(await uow.receivables.reminders(row.id)):
-        return await public(uow, row, today=today_in_china()), True
+        return Recorded(await public(uow, row, today=today_in_china()), replayed=True)
     await uow.receivables.add(
         Reminder(
             receivable_id=row.id,
@@ -405,7 +406,7 @@ async def remind(
             recorded_by=principal.label[:64],
         ),
     )
-    return await public(uow, row, today=today_in_china()), False
+    return Recorded(await public(uow, row, today=today_in_china()), replayed=False)
 
 
 def distinct_reminders(reminders: Sequence[Reminder]) -> set[tuple[str, datetime]]:

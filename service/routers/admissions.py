@@ -24,6 +24,7 @@ from service.auth.deps import AuditorOrHospitalDep, HospitalCallerDep
 from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
 from service.flat_route import flat_post
+from service.recorded import Recorded
 from service.routers.replays import REPLAYED
 from service.routers.routes import read
 from service.unit_of_work import UnitOfWorkDep
@@ -35,9 +36,10 @@ router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
 VisitIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN)]
 
 
-def _created(body: dict[str, Any], *, replayed: bool) -> JSONResponse:
+def _created(recorded: Recorded[dict[str, Any]]) -> JSONResponse:
     """The stored answer, byte for byte on a replay, which the header says."""
-    return JSONResponse(body, status_code=201, headers={REPLAYED: "true"} if replayed else {})
+    headers = {REPLAYED: "true"} if recorded.replayed else {}
+    return JSONResponse(recorded.entry, status_code=201, headers=headers)
 
 
 @flat_post(
@@ -61,7 +63,7 @@ async def create_admission(
         actor=hospital.principal.label,
         body=body,
     )
-    return _created(recorded.body, replayed=recorded.replayed)
+    return _created(recorded)
 
 
 @read(
@@ -98,7 +100,7 @@ async def create_deposit(
     hospital: HospitalCallerDep,
     window: DateWindowDep,
 ) -> JSONResponse:
-    outcome, replayed = await report_deposit(
+    recorded = await report_deposit(
         uow,
         catalog=catalog,
         window=window,
@@ -107,7 +109,7 @@ async def create_deposit(
         visit_id=visit_id,
         body=body,
     )
-    return _created(outcome, replayed=replayed)
+    return _created(recorded)
 
 
 @router.post(

@@ -29,7 +29,7 @@ from service.clearing.schemas import (
 from service.deps import DateWindowDep
 from service.errors import problem_responses
 from service.routers.params import CodeFilter, RowId, capped_limit
-from service.routers.replays import answer_replayed
+from service.routers.replays import answer_recorded
 from service.routers.routes import read, recording
 from service.schemas import Code
 from service.unit_of_work import UnitOfWorkDep
@@ -60,10 +60,7 @@ async def get_funds(uow: UnitOfWorkDep, principal: ReaderDep) -> list[FundPublic
 async def create_fund(
     body: FundCreate, response: Response, uow: UnitOfWorkDep, _: AdminDep
 ) -> FundPublic:
-    fund, created = await service.create_fund(uow, body=body)
-    if not created:
-        answer_replayed(response)
-    return fund
+    return answer_recorded(response, await service.create_fund(uow, body=body))
 
 
 @read(
@@ -99,17 +96,15 @@ async def get_statement(
 async def close_period(
     body: StatementCreate, response: Response, uow: UnitOfWorkDep, principal: CloserDep
 ) -> StatementPublic:
-    statement, created = await service.close(
+    recorded = await service.close(
         uow,
         principal=principal,
         fund_code=body.fund_code,
         hospital_code=body.hospital_code,
         period=body.period,
     )
-    if not created:
-        answer_replayed(response)
-    response.headers["Location"] = f"/v1/clearing/statements/{statement.id}"
-    return statement
+    response.headers["Location"] = f"/v1/clearing/statements/{recorded.entry.id}"
+    return answer_recorded(response, recorded)
 
 
 @read(router, "/statements", "Closed statements you may see, newest period first")
@@ -167,12 +162,10 @@ async def pay_statement(
     principal: PayerDep,
     window: DateWindowDep,
 ) -> ClearingPaymentPublic:
-    payment, replayed = await payments.pay(
+    recorded = await payments.pay(
         uow, principal=principal, statement_id=statement_id, body=body, window=window
     )
-    if replayed:
-        answer_replayed(response)
-    return payment
+    return answer_recorded(response, recorded)
 
 
 @router.post(

@@ -189,7 +189,7 @@ async def submit_claim(
         _if_none_exist(if_none_exist, claim)
         body = build(SettlementCreate, {**fields, "his_settlement_id": key}, claims.FIELDS)
         outcome = await desk.settle(uow, body, person_key=person_key)
-    settled = outcome.settlement
+    settled = outcome.entry
     return resource_response(
         claims.claim_response(settled, claim=claim),
         status=200 if outcome.replayed else 201,
@@ -236,9 +236,7 @@ async def create_task(request: Request, uow: UnitOfWorkDep, principal: HospitalD
         actor=principal.label,
     )
     headers = {REPLAYED: "true"} if reversed_.replayed else None
-    return resource_response(
-        tasks.completed(task, reversed_.settlement), status=201, headers=headers
-    )
+    return resource_response(tasks.completed(task, reversed_.entry), status=201, headers=headers)
 
 
 @router.api_route(

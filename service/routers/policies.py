@@ -21,7 +21,7 @@ from service.policy_versions.service import (
     withdraw_policy,
 )
 from service.routers.params import RegionPrefixQuery
-from service.routers.replays import answer_replayed
+from service.routers.replays import answer_recorded
 from service.routers.routes import recording
 from service.unit_of_work import SessionDep
 
@@ -92,16 +92,15 @@ async def create_policy(
     catalog: CatalogDep,
     admin: AdminDep,
 ) -> PolicyVersionPublic:
-    version, created = await store_policy(
+    recorded = await store_policy(
         session,
         text=body.source_text,
         source=body.source_name,
         loaded_by=admin.label,
         reason=body.reason,
     )
-    if not created:
-        answer_replayed(response)
     catalog.invalidate()
+    version = answer_recorded(response, recorded)
     return PolicyVersionPublic.model_validate(version, from_attributes=True)
 
 

@@ -23,7 +23,7 @@ from service.receivables.schemas import (
     ScheduleCreate,
 )
 from service.routers.params import CodeFilter, RowId, capped_limit
-from service.routers.replays import answer_replayed
+from service.routers.replays import answer_recorded
 from service.routers.routes import read, recording
 from service.schemas import PlainDigits
 from service.unit_of_work import UnitOfWorkDep
@@ -111,12 +111,10 @@ async def pay(
     principal: HospitalDep,
     window: DateWindowDep,
 ) -> ReceivablePublic:
-    receivable, replayed = await service.pay(
+    recorded = await service.pay(
         uow, principal=principal, receivable_id=receivable_id, body=body, window=window
     )
-    if replayed:
-        answer_replayed(response)
-    return receivable
+    return answer_recorded(response, recorded)
 
 
 @recording(
@@ -132,12 +130,10 @@ async def schedule(
     uow: UnitOfWorkDep,
     principal: HospitalDep,
 ) -> ReceivablePublic:
-    receivable, created = await service.agree_schedule(
+    recorded = await service.agree_schedule(
         uow, principal=principal, receivable_id=receivable_id, body=body
     )
-    if not created:
-        answer_replayed(response)
-    return receivable
+    return answer_recorded(response, recorded)
 
 
 @recording(
@@ -154,12 +150,10 @@ async def remind(
     principal: HospitalDep,
     window: DateWindowDep,
 ) -> ReceivablePublic:
-    receivable, replayed = await service.remind(
+    recorded = await service.remind(
         uow, principal=principal, receivable_id=receivable_id, body=body, window=window
     )
-    if replayed:
-        answer_replayed(response)
-    return receivable
+    return answer_recorded(response, recorded)
 
 
 @recording(

@@ -9,6 +9,8 @@ from typing import Protocol, TypeVar
 
 from fastapi import Response
 
+from service.recorded import Recorded
+
 REPLAYED = "Idempotent-Replayed"
 
 E = TypeVar("E", covariant=True)
@@ -50,6 +52,13 @@ def answer_replayed(response: Response) -> None:
     """Mark the answer as the stored result of the same earlier request (its status stays
     the first answer's)."""
     response.headers[REPLAYED] = "true"
+
+
+def answer_recorded(response: Response, recorded: Recorded[T]) -> T:
+    """What an idempotent POST stored, marked as a replay when this request wrote nothing."""
+    if recorded.replayed:
+        answer_replayed(response)
+    return recorded.entry
 
 
 def answer_put(response: Response, stored: Put[T]) -> T:

@@ -75,10 +75,10 @@ async def create_settlement(
     # One dependency for the catalog, the hospitals and the date window (the admission
     # context holds all three): each dependency costs a solve per request (ADR 0020).
     outcome = await Desk.of(ctx, hospital_code).settle(uow, body)
-    headers = {"Location": f"/v1/settlements/{outcome.settlement.id}"}
+    headers = {"Location": f"/v1/settlements/{outcome.entry.id}"}
     if outcome.replayed:
         headers[REPLAYED] = "true"
-    return settlement_response(outcome.settlement, trace, status_code=201, headers=headers)
+    return settlement_response(outcome.entry, trace, status_code=201, headers=headers)
 
 
 @recording(
@@ -108,7 +108,7 @@ async def reverse_settlement(
     )
     if outcome.replayed:
         answer_replayed(response)
-    return outcome.settlement
+    return outcome.entry
 
 
 @read(router, "", "A visit's settlements (the owning hospital; auditors within their region)")

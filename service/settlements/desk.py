@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from service.admissions.service import AdmissionContext
 from service.dates import DateWindow
+from service.recorded import Recorded
 from service.regions.directory import HospitalDirectory
 from service.settlements import service
 from service.settlements.context import Catalog
@@ -46,7 +47,7 @@ class Desk:
 
     async def settle(
         self, uow: UnitOfWork, body: SettlementCreate, *, person_key: str | None = None
-    ) -> service.Outcome:
+    ) -> Recorded[SettlementPublic]:
         """结算 (service.create): settle and store, or the replay of the same request.
         `person_key`: the person an NHSA or FHIR message names, who must be the visit's."""
         return await service.create(

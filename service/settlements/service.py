@@ -29,6 +29,7 @@ from service.policy.model import NO_PRIOR
 from service.receivables import hooks as receivable_hooks
 from service.receivables.hooks import SettledShare
 from service.receivables.terms import terms_for
+from service.recorded import Recorded
 from service.regions.directory import HospitalDirectory
 from service.settlements import (
     cross_year,
@@ -68,12 +69,6 @@ from service.settlements.schemas import (
 from service.settlements.visits import AdmittedVisit, Earlier
 from service.unit_of_work import UnitOfWork
 from service.violations.ledger import Finding
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    settlement: SettlementPublic
-    replayed: bool
 
 
 def _busy() -> SettlementBusy:
@@ -245,7 +240,7 @@ async def create(
     window: DateWindow,
     body: SettlementCreate,
     person_key: str | None = None,
-) -> Outcome:
+) -> Recorded[SettlementPublic]:
     """结算: settle and store, or replay the settlement stored under the same keys. A discharge
     outside the plausible window is refused first: it would open that year's accumulators.
     `person_key`: the person the caller's message names, when it names one (_same_person)."""
@@ -267,7 +262,7 @@ async def create(
     )
     attempts = 0
 
-    async def attempt() -> Outcome:
+    async def attempt() -> Recorded[SettlementPublic]:
         nonlocal attempts
         attempts += 1
         if attempts > 1:  # the rollback released the admission: hold it again, still admitted?
@@ -310,7 +305,9 @@ def _refuse_if_settled(visit: AdmittedVisit) -> None:
         )
 
 
-async def _replay(uow: UnitOfWork, earlier: Earlier, fingerprint: str) -> Outcome:
+async def _replay(
+    uow: UnitOfWork, earlier: Earlier, fingerprint: str
+) -> Recorded[SettlementPublic]:
     if earlier.request_hash != fingerprint:
         raise SettlementConflict(
             f"settlement {earlier.his_settlement_id} of visit {earlier.visit_id} was made with a "
@@ -319,12 +316,12 @@ async def _replay(uow: UnitOfWork, earlier: Earlier, fingerprint: str) -> Outcom
         )
     row = await uow.settlements.get(earlier.id)
     assert row is not None
-    return Outcome(public(row, await uow.settlements.reversal_of(earlier.id)), replayed=True)
+    return Recorded(public(row, await uow.settlements.reversal_of(earlier.id)), replayed=True)
 
 
 async def _after_race(
     uow: UnitOfWork, ctx: Context, body: SettlementCreate, fingerprint: str
-) -> Outcome:
+) -> Recorded[SettlementPublic]:
     visit = await uow.settlements.read_visit(hospital_code=ctx.hospital_code, visit_id=ctx.visit_id)
     earlier = visit.earlier(body.his_settlement_id) if visit is not None else None
     if earlier is None:
@@ -340,7 +337,7 @@ async def _settle(
     visit: AdmittedVisit,
     body: SettlementCreate,
     fingerprint: str,
-) -> Outcome:
+) -> Recorded[SettlementPublic]:
     ctx, earlier, stage = await _stages_of(uow, ctx, visit)
     # Plan years in ascending order, as every settlement and reversal locks them: no deadlock.
     keys = _locked_keys(ctx) | {key for paid in earlier for key in paid.deltas}
@@ -376,7 +373,7 @@ async def _settle(
         )
     for booking in done.found:
         await uow.violations.book(_finding(ctx, settlement_id, booking))
-    return Outcome(
+    return Recorded(
         _public(
             row["result"],
             id=settlement_id,
@@ -539,12 +536,12 @@ async def reverse(
     settlement_id: int,
     body: ReversalCreate,
     actor: str,
-) -> Outcome:
+) -> Recorded[SettlementPublic]:
     """冲销: a new record that gives every accumulator back what the settlement took. The same
     request again (the same reason and HIS reversal id, or neither has an id) is its replay: a
     settlement has one reversal, so the path and the body name it."""
 
-    async def work() -> Outcome:
+    async def work() -> Recorded[SettlementPublic]:
         row = await _owned(uow, settlement_id, hospital_code)
         earlier = [
             (Scope(row.person_key, row.pool, int(y)), deltas)
@@ -559,7 +556,7 @@ async def reverse(
         existing = await uow.settlements.reversal_of(settlement_id)
         if existing is not None:
             if (existing.his_reversal_id, existing.reason) == (body.his_reversal_id, body.reason):
-                return Outcome(public(row, existing), replayed=True)
+                return Recorded(public(row, existing), replayed=True)
             raise AlreadyReversed(
                 f"settlement {settlement_id} was reversed by reversal {existing.id}"
             )
@@ -591,7 +588,7 @@ async def reverse(
             await receivable_hooks.on_discharge_reversed(
                 uow, stage_settlement_ids=[e.id for e in visit.stages], reversal_id=stored.id
             )
-        return Outcome(public(row, reversal), replayed=False)
+        return Recorded(public(row, reversal), replayed=False)
 
     # A concurrent reversal committed first: read it, as a replay of the same request or a 409.
     return await uow.run(work, busy=_busy, on_duplicate=work)

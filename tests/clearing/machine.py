@@ -37,6 +37,7 @@ from service.clearing import service as clearing
 from service.clearing.schemas import ClearingPaymentCreate
 from service.dates import DateWindow
 from service.errors import ServiceError
+from service.recorded import Recorded
 from service.regions.models import Hospital
 from service.unit_of_work import unit_of_work
 from tests import factories
@@ -139,7 +140,7 @@ class ClearingMachine(RuleBasedStateMachine):
 
     @rule(target=closed, fund=st.sampled_from(sorted(FUNDS)), month=st.integers(1, LAST_CLOSE))
     def close(self, fund: str, month: int) -> tuple[str, int] | None:
-        async def work() -> tuple[Any, bool]:
+        async def work() -> Recorded[Any]:
             async with unit_of_work(self.maker) as uow:
                 return await clearing.close(
                     uow,
@@ -150,7 +151,7 @@ class ClearingMachine(RuleBasedStateMachine):
                 )
 
         try:
-            statement, created = self.call(work())
+            closed = self.call(work())
         except ServiceError as exc:
             refused = exc.code
         else:
@@ -159,6 +160,7 @@ class ClearingMachine(RuleBasedStateMachine):
             assert refused in CLOSE_REFUSALS, refused
             event(f"close refused: {refused}")
             return None
+        statement, created = closed.entry, not closed.replayed
         event(f"close: {'closed' if created else 'closed before'}")
         if created:
             assert statement.id is not None
@@ -176,7 +178,7 @@ class ClearingMachine(RuleBasedStateMachine):
             amount=Decimal(amount) / 100, paid_on=date(2026, 10, 1), reference=reference
         )
 
-        async def work() -> tuple[Any, bool]:
+        async def work() -> Recorded[Any]:
             async with unit_of_work(self.maker) as uow:
                 return await payments.pay(
                     uow,
@@ -188,7 +190,7 @@ class ClearingMachine(RuleBasedStateMachine):
 
         fits = model.owes_fen > 0 and model.paid_fen + amount <= model.owes_fen
         try:
-            _, replayed = self.call(work())
+            replayed = self.call(work()).replayed
         except ServiceError as exc:
             refused = exc.code
         else:

@@ -52,13 +52,19 @@ from service.policy_versions.catalog import PolicyCatalog
 from service.receivables import service as receivables
 from service.receivables.schemas import ReceivablePaymentCreate
 from service.receivables.terms import PREPAYMENT_DEMANDED
+from service.recorded import Recorded
 from service.regions.directory import HospitalDirectory
 from service.regions.models import Hospital
 from service.registry.schemas import CategorySpan, FamilyDoctor, PersonRecord
 from service.settlements import service as settlements
 from service.settlements.accumulators import Scope
 from service.settlements.errors import LaterStageActive, VisitAlreadySettled, VisitNotAdmitted
-from service.settlements.schemas import BillCreate, ReversalCreate, SettlementCreate
+from service.settlements.schemas import (
+    BillCreate,
+    ReversalCreate,
+    SettlementCreate,
+    SettlementPublic,
+)
 from service.unit_of_work import SqlUnitOfWork, unit_of_work
 from service.violations.rectification import move
 from tests import factories
@@ -296,7 +302,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
             receipt_no=self._next("R"), amount=Decimal(amount), taken_at=ADMITTED_AT
         )
         try:
-            _, replayed = self._report(visit_id, report)
+            replayed = self._report(visit_id, report).replayed
         except ServiceError as e:
             refused = e.code
         else:
@@ -310,10 +316,9 @@ class OrchestrationMachine(RuleBasedStateMachine):
         if not self.deposits:
             return
         visit_id, report = data.draw(st.sampled_from(self.deposits))
-        _, replayed = self._report(visit_id, report)
-        assert replayed
+        assert self._report(visit_id, report).replayed
 
-    def _report(self, visit_id: str, report: DepositCreate) -> tuple[dict[str, Any], bool]:
+    def _report(self, visit_id: str, report: DepositCreate) -> Recorded[dict[str, Any]]:
         return self.call(
             lambda uow: report_deposit(
                 uow,
@@ -373,13 +378,13 @@ class OrchestrationMachine(RuleBasedStateMachine):
             event("settle: refused, visit still settled")
             assert visit.active is not None
             return multiple()
-        event(f"settle: stored, {len(outcome.settlement.violations_booked)} violations")
+        event(f"settle: stored, {len(outcome.entry.violations_booked)} violations")
         assert not outcome.replayed
         assert not visit.reversed, "settled a reversed admission"
         assert visit.active is None, "a second active settlement"
-        settlement_id = outcome.settlement.id
+        settlement_id = outcome.entry.id
         assert settlement_id is not None
-        assert outcome.settlement.stage == len(visit.stages) + 1
+        assert outcome.entry.stage == len(visit.stages) + 1
         if mid:
             event(f"settle: stage {len(visit.stages) + 1}")
             visit.stages.append(settlement_id)
@@ -388,10 +393,10 @@ class OrchestrationMachine(RuleBasedStateMachine):
         visit.settlements += 1
         visit.bills[settlement_id] = (in_policy + out_of_policy) * 100
         visit.discharged[settlement_id] = body.discharged_at
-        self.paid[settlement_id] = Paid.of(outcome.settlement, next(self.steps))
+        self.paid[settlement_id] = Paid.of(outcome.entry, next(self.steps))
         return Settled(visit_id, body, settlement_id)
 
-    def _settle(self, body: SettlementCreate) -> settlements.Outcome:
+    def _settle(self, body: SettlementCreate) -> Recorded[SettlementPublic]:
         return self.call(
             lambda uow: settlements.create(
                 uow,
@@ -407,7 +412,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
     def retry_settlement(self, s: Settled) -> None:
         outcome = self._settle(s.body)
         assert outcome.replayed
-        assert outcome.settlement.id == s.settlement_id
+        assert outcome.entry.id == s.settlement_id
 
     @rule(s=settled)
     def reverse(self, s: Settled) -> None:
@@ -431,7 +436,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
             assert s.settlement_id in active, "refused a settlement no longer active"
             assert later, "refused without a later active stage"
             return
-        answer = outcome.settlement
+        answer = outcome.entry
         assert answer.status == "reversed"
         assert not (s.settlement_id in active and later), "reversed a stage before a later one"
         # A settlement no longer active was reversed by this same request before: its replay.
@@ -482,7 +487,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         else:
             expected = None
         try:
-            answer, replayed = self._pay(share, body)
+            paid = self._pay(share, body)
         except ServiceError as e:
             refused: str | None = e.code
         else:
@@ -491,7 +496,8 @@ class OrchestrationMachine(RuleBasedStateMachine):
         if refused is not None:
             event(f"pay: refused, {refused}")
             return
-        assert not replayed
+        answer = paid.entry
+        assert not paid.replayed
         share.payments[body.his_payment_id] = amount
         self.accepted.append((s.settlement_id, body))
         visit = self.model[s.visit_id]
@@ -509,8 +515,9 @@ class OrchestrationMachine(RuleBasedStateMachine):
         """The HIS sends an accepted payment again: answered as before, counted once."""
         settlement_id, body = data.draw(st.sampled_from(self.accepted))
         share = self.shares[settlement_id]
-        answer, replayed = self._pay(share, body)
-        assert replayed, "a retried payment was taken as a new one"
+        paid = self._pay(share, body)
+        answer = paid.entry
+        assert paid.replayed, "a retried payment was taken as a new one"
         assert fen(answer.paid) == share.paid, (
             f"receivable {share.receivable_id}: paid {answer.paid} != the payments accepted "
             f"{share.payments}"
@@ -533,7 +540,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         share = self.shares[s.settlement_id] = Share(found.id, due)
         return share
 
-    def _pay(self, share: Share, body: ReceivablePaymentCreate) -> tuple[Any, bool]:
+    def _pay(self, share: Share, body: ReceivablePaymentCreate) -> Recorded[Any]:
         return self.call(
             lambda uow: receivables.pay(
                 uow,
@@ -577,7 +584,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
         now = None if which == "not over" else when.end
         expected = self.clearing.predict(self.paid, fund, when, now or utcnow())
         try:
-            answer, created = self._close(fund, when, now)
+            closed = self._close(fund, when, now)
         except ServiceError as e:
             refused: str | None = e.code
         else:
@@ -586,6 +593,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
             assert refused == expected, f"close {fund} {when}: {refused} != {expected}"
             event(f"close: refused, {refused}")
             return
+        answer, created = closed.entry, not closed.replayed
         assert created == (expected.statement_id is None), f"close {fund} {when}: {created}"
         lines = frozenset((x.kind, x.settlement_id, x.adjustment) for x in answer.lines)
         assert lines == expected.lines, f"statement {fund} {when}: lines {lines} != {expected}"
@@ -604,11 +612,12 @@ class OrchestrationMachine(RuleBasedStateMachine):
         )
         event(f"close: closed, {min(len(lines), 3)}{'+' * (len(lines) > 3)} lines")
         if again:
-            twin, created = self._close(fund, when, now)
-            assert not created, "a retried close closed again"
+            retried = self._close(fund, when, now)
+            twin = retried.entry
+            assert retried.replayed, "a retried close closed again"
             assert (twin.id, twin.content_hash) == (answer.id, answer.content_hash)
 
-    def _close(self, fund: str, when: Period, now: datetime | None) -> tuple[Any, bool]:
+    def _close(self, fund: str, when: Period, now: datetime | None) -> Recorded[Any]:
         return self.call(
             lambda uow: clearing.close(
                 uow,

@@ -90,7 +90,7 @@ async def test_admission_and_settlement_statements(app: FastAPI) -> None:
                 window=ctx.window,
                 body=_settlement(visit_id, "S1"),
             )
-        return outcome.settlement.violations_booked
+        return outcome.entry.violations_booked
 
     await run_admit("WARM")  # the catalog and the hospital directory read once, then cached
     await run_settle("WARM")
@@ -144,7 +144,7 @@ async def test_a_policy_counting_earlier_admissions_reads_them_in_one_statement(
                 window=DateWindow(date(2016, 1, 1), timedelta(seconds=300)),
                 body=_settlement(visit_id, "S1"),
             )
-        return outcome.settlement.layers[0].deductible_used
+        return outcome.entry.layers[0].deductible_used
 
     # the first admission: the whole bill of 800 lies under the deductible of 1000 (and warms
     # the catalog and the hospital directory); the second: half the deductible, 500
