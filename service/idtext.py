@@ -29,6 +29,7 @@ valid or not, is masked there, since a mistyped number is still someone's number
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -113,16 +114,22 @@ def _old_form_masked(match: re.Match[str]) -> str:
     return digits[:6] + "*" * 6 + digits[-3:]
 
 
+def _old_forms(plain: str) -> Iterator[tuple[re.Match[str], str]]:
+    """Each valid resident ID number in the old 15-digit form, and how it is shown masked."""
+    for match in _OLD_FORM.finditer(plain):
+        shown = _old_form_masked(match)
+        if shown != match.group(0):
+            yield match, shown
+
+
 def mask_in_prose(text: str) -> str:
     """Prose with every valid resident ID number in it masked, the old 15-digit form too."""
     masked = mask_resident_ids(text)
     plain = masked.translate(_FULL_WIDTH)  # one character for one: the rest is kept as typed
     out, at = [], 0
-    for match in _OLD_FORM.finditer(plain):
-        shown = _old_form_masked(match)
-        if shown != match.group(0):
-            out += [masked[at : match.start()], shown]
-            at = match.end()
+    for match, shown in _old_forms(plain):
+        out += [masked[at : match.start()], shown]
+        at = match.end()
     if not out:
         return masked
     out.append(masked[at:])
@@ -131,8 +138,7 @@ def mask_in_prose(text: str) -> str:
 
 def holds_old_form(text: str) -> bool:
     """Whether the text holds a valid resident ID number in the old 15-digit form."""
-    plain = text.translate(_FULL_WIDTH)
-    return any(_old_form_masked(m) != m.group(0) for m in _OLD_FORM.finditer(plain))
+    return next(_old_forms(text.translate(_FULL_WIDTH)), None) is not None
 
 
 def redact(text: str) -> str:
