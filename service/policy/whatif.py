@@ -10,8 +10,9 @@ A stay settled in stages (中途结算, ADR 0018) is re-settled as the live sett
 each stage is the stay so far, on the accumulators before the stay, less what the earlier
 stages of the same plan year paid (after a stage split at a plan-year end, the next starts
 afresh); the admission counts once among the earlier admissions. A stay the proposal splits at
-a plan-year end (`cross_year: split`) comes with its parts: each earlier part is settled on its own year's accumulators (which the caller may build with stays
-of that year that are replayed but not reported), the last on the stay's year.
+a plan-year end (`cross_year: split`) comes with its parts: each earlier part is settled on
+its own year's accumulators (which the caller may build with stays of that year that are
+replayed but not reported), the last on the stay's year.
 
 The year-end top-up (二次救助, `year_end` entries, service/policy/year_end.py) is part of what a
 policy costs: over each person's year, what the entries of the versions in force at the year
