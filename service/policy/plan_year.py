@@ -21,6 +21,7 @@ __all__ = [
     "plan_year_of",
     "rules_of",
     "split_days",
+    "stage_start",
     "version_day",
 ]
 
@@ -87,3 +88,16 @@ def split_days(rules: PlanYear, *, admitted_on: date, discharged_on: date) -> li
             return parts
         parts.append(YearPart(year, day, year_end, (year_end - day).days + 1))
         day = year_end + timedelta(days=1)
+
+
+def stage_start(rules: PlanYear, *, previous_end: date, discharged_on: date) -> date:
+    """The first day of a later stage's bed days: the day the stage before it ended, or, when
+    that day was the last of its plan year and this stage ends in a later one, the next plan
+    year's first day. A stage settled at the plan-year end closed that year for the stay: its
+    bill held the year's costs, so none of the next stage's is the old year's (counted from the
+    last day, one bed day of the new year's bill fell into the old year, on a second
+    per-admission deductible)."""
+    _, last = plan_year_bounds(rules, plan_year_of(rules, previous_end))
+    if previous_end == last and discharged_on > last:
+        return last + timedelta(days=1)
+    return previous_end

@@ -8,10 +8,11 @@ category with how many stays fall below the target; the patients whose share wou
 
 A stay settled in stages (中途结算, ADR 0018) is re-settled as the live settlement settles it:
 each stage is the stay so far, on the accumulators before the stay, less what the earlier
-stages of the same plan year paid; the admission counts once among the earlier admissions. A
-stay the proposal splits at a plan-year end (`cross_year: split`) comes with its parts: each
-earlier part is settled on its own year's accumulators (which the caller may build with stays
-of that year that are replayed but not reported), the last on the stay's year.
+stages of the same plan year paid (after a stage split at a plan-year end, the next starts
+afresh); the admission counts once among the earlier admissions. A stay the proposal splits at
+a plan-year end (`cross_year: split`) comes with its parts: each earlier part is settled on
+its own year's accumulators (which the caller may build with stays of that year that are
+replayed but not reported), the last on the stay's year.
 
 The year-end top-up (二次救助, `year_end` entries, service/policy/year_end.py) is part of what a
 policy costs: over each person's year, what the entries of the versions in force at the year
@@ -159,12 +160,16 @@ class _Staged:
     the stay's bill and external amounts so far, the settlement of the stay so far, the
     quarters it was counted in and what its stages paid by month."""
 
-    __slots__ = ("bill", "given", "monthly", "quarters", "result")
+    __slots__ = ("afresh", "bill", "given", "monthly", "quarters", "result")
 
-    def __init__(self, bill: Bill, given: Mapping[str, int], result: SettlementResult) -> None:
+    def __init__(
+        self, bill: Bill, given: Mapping[str, int], result: SettlementResult, *, afresh: bool
+    ) -> None:
         self.bill = bill
         self.given = given
         self.result = result
+        # a stage split at a plan-year end: the next stage starts afresh, as settled live
+        self.afresh = afresh
         self.quarters: set[int] = set()
         self.monthly: dict[int, dict[str, int]] = {}
 
@@ -299,8 +304,10 @@ def what_if(
         if stay.parts and staged is None:
             result = _split(proposed, stay, years, year.accumulators, skip, prior)
             if stay.admission is not None:
-                staged = year.staged[stay.admission] = _Staged(stay.bill, given, result)
-        elif staged is None:
+                staged = year.staged[stay.admission] = _Staged(
+                    stay.bill, given, result, afresh=True
+                )
+        elif staged is None or staged.afresh:
             result = cumulative = settle(
                 proposed,
                 visit=visit,
@@ -311,8 +318,13 @@ def what_if(
                 given=given,
                 prior=prior,
             )
-            if stay.admission is not None:
-                staged = year.staged[stay.admission] = _Staged(stay.bill, given, result)
+            if staged is not None:  # the stage after a split one: the stay so far from here
+                staged.bill, staged.given, staged.result = stay.bill, given, result
+                staged.afresh = False
+            elif stay.admission is not None:
+                staged = year.staged[stay.admission] = _Staged(
+                    stay.bill, given, result, afresh=False
+                )
         else:
             # A later stage: the stay so far on the accumulators before the stay, less what
             # the earlier stages paid (service/settlements/stages.py, as settled live).

@@ -25,6 +25,7 @@ from service.policy import (
     Visit,
 )
 from service.policy.model import NO_PRIOR
+from service.policy.plan_year import rules_of, stage_start
 from service.regions.directory import HospitalDirectory
 from service.regions.service import in_pooling_region
 from service.settlements.accumulators import Scope
@@ -294,7 +295,13 @@ async def load_context(
 
 
 def from_stage_start(ctx: Context, start: date) -> Context:
-    """The context of a later stage: its plan-year parts run from the previous stage's end."""
+    """The context of a later stage: its plan-year parts run from the previous stage's end
+    (``start``), or from the next plan year when that stage closed its year (bed days only:
+    the bill's amounts by date say themselves which year each day is)."""
+    if not ctx.by_date:
+        start = stage_start(
+            rules_of(ctx.policy), previous_end=start, discharged_on=ctx.visit.discharged_on
+        )
     years = year_bills(
         ctx.policy,
         bill=ctx.bill,

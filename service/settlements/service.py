@@ -414,7 +414,13 @@ async def _stages_of(
     if len(ctx.parts) == 1:  # a stage across a plan-year end under `split` starts afresh
         for e in staged:
             row = await uow.settlements.get(e.id)
-            if row is not None and row.year == ctx.year and "stage_bill" in row.result:
+            if row is None or row.year != ctx.year:
+                continue
+            if row.result.get("year_parts"):
+                # a stage split at a plan-year end was settled afresh, part by part: its bill
+                # and amounts are not this year's alone, so the stages after it start afresh too
+                earlier = []
+            elif "stage_bill" in row.result:
                 earlier.append(stages.paid_of(row.result, row.deltas))
     return ctx, earlier, len(staged) + 1
 

@@ -10,7 +10,7 @@ booked so far; "proposed" is the proposal's `year_end` entries over its own resu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -27,7 +27,7 @@ from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, Visit
-from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of
+from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of, stage_start
 from service.policy.whatif import (
     BUCKET_EDGES,
     FundLine,
@@ -195,7 +195,8 @@ async def what_if_over(
     else:
         stays = [(i, stay) for i, stay, _ in read]
     del read
-    stays = with_parts(policy, stays + await _next_year(store, policy, prefix, body.over))
+    stays += await _next_year(store, policy, prefix, body.over)
+    stays = with_parts(policy, stays, await _stage_ends(store, policy, stays))
     stays += await _earlier_years(store, policy, prefix, [s for _, s in stays if s.reported])
     stays.sort(key=lambda pair: pair[0])  # settlement order across the years read
     run = partial(
@@ -217,23 +218,29 @@ async def what_if_over(
     )
 
 
-def with_parts(policy: CompiledPolicy, stays: list[tuple[int, Stay]]) -> list[tuple[int, Stay]]:
+def with_parts(
+    policy: CompiledPolicy,
+    stays: list[tuple[int, Stay]],
+    stage_ends: Mapping[int, Sequence[tuple[int, date]]],
+) -> list[tuple[int, Stay]]:
     """The stays (settlement id, stay, in settlement order) with their plan-year parts where the
     proposal splits them at a plan-year end (``cross_year: split``), cut as the live settlement
-    cuts them (service/settlements/cross_year.py; a later stage from the stage before's end).
-    The amounts by date a split may have used are not stored: parts are by bed days."""
+    cuts them (service/settlements/cross_year.py; a later stage from the stage before's end,
+    ``stage_ends``: each staged admission's stages, read whatever their year). The amounts by
+    date a split may have used are not stored: parts are by bed days."""
     rules = rules_of(policy)
     if rules.cross_year != "split":
         return stays
     stays = sorted(stays, key=lambda pair: pair[0])
-    ends: dict[int, date] = {}  # admission -> the end of its latest stage so far
     out = []
     for i, stay in stays:
         visit = stay.visit
         start = visit.admitted_on
-        if stay.admission is not None:
-            start = ends.get(stay.admission, start)
-            ends[stay.admission] = visit.discharged_on
+        before = [
+            end for settlement, end in stage_ends.get(stay.admission or 0, ()) if settlement < i
+        ]
+        if before:
+            start = stage_start(rules, previous_end=before[-1], discharged_on=visit.discharged_on)
         if plan_year_of(rules, start) != plan_year_of(rules, visit.discharged_on):
             parts = year_bills(
                 policy,
@@ -247,6 +254,19 @@ def with_parts(policy: CompiledPolicy, stays: list[tuple[int, Stay]]) -> list[tu
                 stay = replace(stay, parts=cut)
         out.append((i, stay))
     return out
+
+
+async def _stage_ends(
+    store: SqlWhatIfStore, policy: CompiledPolicy, stays: list[tuple[int, Stay]]
+) -> dict[int, list[tuple[int, date]]]:
+    """When the proposal splits: the ends (China days) of the stages of the staged stays read,
+    an earlier year's included (a final of ``over`` whose stage before it ended the year
+    before is cut from that stage's end, as it was settled)."""
+    if rules_of(policy).cross_year != "split":
+        return {}
+    admissions = sorted({s.admission for _, s in stays if s.admission is not None})
+    ends = await store.stage_ends(admissions) if admissions else {}
+    return {a: [(i, local_date(end)) for i, end in rows] for a, rows in ends.items()}
 
 
 async def _next_year(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
@@ -80,6 +81,29 @@ class SqlWhatIfStore:
             chunk = _S.c.person_key.in_(persons[at : at + _CHUNK])
             async for row in self._read([*conditions, chunk], batch):
                 yield row
+
+    async def stage_ends(self, admissions: Sequence[int]) -> dict[int, list[tuple[int, datetime]]]:
+        """Every active settlement of these admissions (the stages of stays settled in stages,
+        whatever their year): admission -> [(settlement id, end of the stage)], oldest first."""
+        out: dict[int, list[tuple[int, datetime]]] = {}
+        for at in range(0, len(admissions), _CHUNK):
+            statement = (
+                select(
+                    col(Settlement.admission_id), col(Settlement.id), col(Settlement.discharged_at)
+                )
+                .outerjoin(
+                    SettlementReversal,
+                    col(SettlementReversal.settlement_id) == col(Settlement.id),
+                )
+                .where(
+                    col(SettlementReversal.id).is_(None),
+                    col(Settlement.admission_id).in_(admissions[at : at + _CHUNK]),
+                )
+                .order_by(col(Settlement.id))
+            )
+            for admission, settlement, end in (await self.session.exec(statement)).all():
+                out.setdefault(int(admission), []).append((int(settlement or 0), end))
+        return out
 
     async def _read(
         self, conditions: list[sa.ColumnElement[bool]], batch: int

@@ -142,3 +142,92 @@ async def test_amounts_by_date_must_add_up_and_fall_inside_the_stay(
         answer = await client.post("/v1/settlements", json=payload, headers=hospital_headers)
         assert answer.status_code == 422
         assert answer.json()["code"] == "invalid_bill"
+
+
+async def _two_stages(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    seq: int,
+    first_end: str,
+) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A stay from 1 Dec 2024: a stage ending at ``first_end`` (10000.00), then the final
+    settlement on 10 Jan 2025 (9000.00)."""
+    resident = factories.resident_id(region=factories.COUNTY, seq=seq)
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(
+            s, resident=resident, visit_id=f"XS{seq}", admitted_at=at(2024, 12, 1)
+        )
+    stage = await settle(
+        client,
+        headers,
+        settlement_request(
+            visit.visit_id,
+            his="XS-1",
+            discharged_at=first_end,
+            bill=bill("10000.00"),
+            mid_settlement=True,
+        ),
+    )
+    final = await settle(
+        client,
+        headers,
+        settlement_request(
+            visit.visit_id,
+            his="XS-2",
+            discharged_at="2025-01-10T10:00:00+08:00",
+            bill=bill("9000.00"),
+        ),
+    )
+    return stage, final, visit.person_key
+
+
+async def test_a_stage_settled_on_the_plan_years_last_day_leaves_the_next_wholly_in_the_new_year(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """Settling a stage at the plan-year end is how a long stay starts the new year's
+    deductibles and caps (docs/policy.md). The final stage's bed days ran from the stage's end,
+    31 December: one day of January's bill (1000.00) was settled in 2024, on a second
+    per-admission deductible."""
+    await _split_policy(client, admin_headers)
+    stage, final, person = await _two_stages(
+        app, client, hospital_headers, seq=65, first_end="2024-12-31T23:59:59+08:00"
+    )
+    assert stage["year"] == 2024
+    in_2024 = await _totals(app, person, 2024)
+    assert final["year"] == 2025
+    assert final["year_parts"] == []
+    # (9000 - 300) x 0.80, the new year's deductible taken once
+    assert layer(final, "basic_insurance")["amount"] == "6960.00"
+    assert layer(final, "basic_insurance")["deductible_used"] == "300.00"
+    assert await _totals(app, person, 2024) == in_2024
+
+
+async def test_a_stage_after_a_stage_split_at_the_year_end_does_not_add_up_its_earlier_part(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """A stage ending at midnight on 1 January is split: its whole bill in 2024 (31 bed days),
+    nothing in 2025, and the row is of 2025. The final stage of 2025 added that stage's whole
+    bill to the stay so far and took off what it paid from 2024's funds: the 2025 deductible
+    was never taken and medical aid's 2025 cap was charged with 2024's payment."""
+    await _split_policy(client, admin_headers)
+    stage, final, person = await _two_stages(
+        app, client, hospital_headers, seq=66, first_end="2025-01-01T00:00:00+08:00"
+    )
+    assert [(p["year"], p["total"]) for p in stage["year_parts"]] == [
+        (2024, "10000.00"),
+        (2025, "0.00"),
+    ]
+    assert final["year_parts"] == []
+    basic = layer(final, "basic_insurance")
+    assert (basic["amount"], basic["deductible_used"]) == ("6960.00", "300.00")
+    # what basic left, 2040.00, at the registered poor's 0.70 (2024's payment not taken off)
+    assert layer(final, "medical_aid")["amount"] == "1428.00"
+    in_2025 = await _totals(app, person, 2025)
+    assert in_2025["basic_insurance.paid"] == 696000

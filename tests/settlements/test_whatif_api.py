@@ -343,3 +343,48 @@ async def test_a_split_stay_is_re_settled_part_by_part_on_each_years_accumulator
     report = (await _what_if(client, admin, higher, over=2025)).json()
     assert _funds(report) == {"basic_insurance": ("14000.00", "12000.00", "-2000.00")}
     assert (report["patient_now"], report["patient_proposed"]) == ("27000.00", "29000.00")
+
+
+async def test_stages_at_the_plan_year_end_are_re_settled_as_they_were_settled(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """Basic 80% above 1000 per admission, split at the year end. X: a stage to 31 Dec 2024
+    23:59:59 (5000, in 2024), the final on 10 Jan 2025 (4000) wholly in 2025: (4000 - 1000) x
+    0.80 = 2400. Y: a stage to midnight on 1 Jan 2025 (5000, all of it 2024's part: 3200; a row
+    of 2025), the final (4000) afresh in 2025: 2400. Over 2025: 2400 + 3200 + 2400 = 8000, and
+    the same policy re-settles them to the same figure."""
+    loaded = await client.post(
+        "/v1/policies", json={"source_text": SPLIT_SIMPLE}, headers=admin_headers
+    )
+    assert loaded.status_code == 201, loaded.text
+    finals = []
+    for seq, visit_id, first_end in (
+        (64, "X", "2024-12-31T23:59:59+08:00"),
+        (65, "Y", "2025-01-01T00:00:00+08:00"),
+    ):
+        await factories.make_admission(
+            session,
+            resident=factories.resident_id(region=factories.COUNTY, seq=seq),
+            visit_id=visit_id,
+            admitted_at=at(2024, 12, 1),
+        )
+        for his, end, amount, mid in (
+            (f"{visit_id}1", first_end, "5000.00", True),
+            (f"{visit_id}2", "2025-01-10T10:00:00+08:00", "4000.00", False),
+        ):
+            answer = await settle(
+                client,
+                hospital_headers,
+                factories.settlement_request(
+                    visit_id, his=his, discharged_at=end, bill=bill(amount), mid_settlement=mid
+                ),
+            )
+        finals.append(answer["fund_pay_sumamt"])
+    assert finals == ["2400.00", "2400.00"]
+    report = (await _what_if(client, await make_key("admin"), SPLIT_SIMPLE, over=2025)).json()
+    assert report["settlements"] == 3  # X's final, Y's first stage (a row of 2025), Y's final
+    assert _funds(report) == {"basic_insurance": ("8000.00", "8000.00", "0.00")}
