@@ -78,7 +78,7 @@ async def admit_visit(call: Call) -> dict[str, Any]:
 async def cancel_visit(call: Call) -> dict[str, Any]:
     data = parse(Input2404, call).data
     try:
-        admission = await reverse_admission(
+        admission, replayed = await reverse_admission(
             call.uow,
             hospital_code=call.hospital_code,
             actor=call.actor,
@@ -97,5 +97,6 @@ async def cancel_visit(call: Call) -> dict[str, Any]:
             "mdtrt_id": detail.visit_id,
             "state": detail.state,
             "reversed_at": platform_time(detail.reversed_at) if detail.reversed_at else None,
-        }
+        },
+        "settlecheck": {"replayed": replayed},
     }
