@@ -53,13 +53,25 @@ class KeyRateLimiter:
         window = self._window(key_id, int(now // WINDOW_SECONDS))
         window.pending += 1
         if window.pending >= self.step or window.shared + window.pending > self.per_minute:
+            # The hits leave `pending` before the round trip: a request of this process that
+            # arrives meanwhile adds only its own (each was added again by every later one,
+            # so a burst of n concurrent requests counted about n²/2).
+            hits, window.pending = window.pending, 0
             shared = await self.cache.hit_window(
-                f"ratelimit:key:{key_id}", WINDOW_SECONDS, hits=window.pending
+                f"ratelimit:key:{key_id}", WINDOW_SECONDS, hits=hits
             )
-            # None: the shared count is unknown (Redis down); the hits stay pending, counted
-            # here, and are added to the shared count once Redis answers again.
-            if shared is not None:
-                window.shared, window.pending = shared, 0
+            # None: the shared count is unknown (Redis down); the hits go back to pending,
+            # counted here, and are added to the shared count once Redis answers again.
+            if shared is None:
+                window.pending += hits
+            else:
+                # Answers may come back out of order; the count only grows within a window.
+                window.shared = max(window.shared, shared)
+                # This request is judged on its own place in the shared count: hits that
+                # arrived after it (pending here, or a later answer) are not counted against it.
+                if shared > self.per_minute:
+                    raise self._refusal(now)
+                return
         if window.shared + window.pending > self.per_minute:
             raise self._refusal(now)
 

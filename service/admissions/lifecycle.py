@@ -211,12 +211,13 @@ def _outcome(
 
 async def reverse_admission(
     uow: UnitOfWork, *, hospital_code: str, actor: str, visit_id: str, reason: str
-) -> Admission:
+) -> Recorded[Admission]:
     """Cancel the registration (冲销). Idempotent; findings already booked stay in the ledger.
-    Refused while the visit has an active settlement: reverse the settlement first."""
+    Refused while the visit has an active settlement: reverse the settlement first. A second
+    reversal of the same visit is a replay (nothing written, ADR 0030)."""
     admission = await _locked_admission(uow, hospital_code=hospital_code, visit_id=visit_id)
     if admission.state == "reversed":
-        return admission
+        return Recorded(admission, replayed=True)
     reason = mask_in_prose(reason)  # whichever interface sent it (service/idtext.py)
     assert admission.id is not None
     # The admission row is locked first, as a settlement holds it (settlements/store.py):
@@ -242,4 +243,4 @@ async def reverse_admission(
         "admission reversed",
         extra={"fields": {"visit_id": visit_id, "hospital": hospital_code, "actor": actor}},
     )
-    return admission
+    return Recorded(admission, replayed=False)

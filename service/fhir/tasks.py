@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from fhir.resources.R4B.task import Task
@@ -52,12 +52,15 @@ def reversal_request(task: Task) -> dict[str, Any]:
 def completed(task: Task, reversed_: SettlementPublic) -> Task:
     body = task.model_dump(mode="json", exclude_none=True)
     assert reversed_.reversal is not None
+    done_at = reversed_.reversal.created_at.astimezone(UTC).isoformat()
     body.update(
         {
             "id": str(reversed_.reversal.id),
             "status": "completed",
-            "lastModified": reversed_.reversal.created_at.astimezone(UTC).isoformat(),
-            "authoredOn": body.get("authoredOn") or datetime.now(UTC).isoformat(),
+            "lastModified": done_at,
+            # The Task is not stored: a Task without its own authoredOn was authored when the
+            # reversal was made, so its replay answers the same (not the moment of the replay).
+            "authoredOn": body.get("authoredOn") or done_at,
             "businessStatus": {"text": "reversed"},
             "output": [
                 {

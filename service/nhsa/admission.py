@@ -78,7 +78,7 @@ async def admit_visit(call: Call) -> dict[str, Any]:
 async def cancel_visit(call: Call) -> dict[str, Any]:
     data = parse(Input2404, call).data
     try:
-        admission = await reverse_admission(
+        recorded = await reverse_admission(
             call.uow,
             hospital_code=call.hospital_code,
             actor=call.actor,
@@ -91,11 +91,12 @@ async def cancel_visit(call: Call) -> dict[str, Any]:
             named = FieldProblem(field="input.data.mdtrt_id", message=exc.detail, code=exc.code)
             exc.errors = [named]
         raise
-    detail = admission_detail(admission)
+    detail = admission_detail(recorded.entry)
     return {
         "result": {
             "mdtrt_id": detail.visit_id,
             "state": detail.state,
             "reversed_at": platform_time(detail.reversed_at) if detail.reversed_at else None,
-        }
+        },
+        "settlecheck": {"replayed": recorded.replayed},
     }

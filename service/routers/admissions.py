@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from service.admissions.lifecycle import report_deposit, reverse_admission
@@ -25,7 +25,7 @@ from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
 from service.flat_route import flat_post
 from service.recorded import Recorded
-from service.routers.replays import REPLAYED
+from service.routers.replays import REPLAYED, answer_recorded, replayed_doc
 from service.routers.routes import read
 from service.unit_of_work import UnitOfWorkDep
 
@@ -117,18 +117,20 @@ async def create_deposit(
     responses=problem_responses(401, 403, 404, 409, 422),
     summary="Reverse (cancel) an admission; idempotent, findings stay in the ledger; "
     "409 admission_settled while a settlement of the visit is active",
+    openapi_extra={"responses": {"200": replayed_doc("the admission reversed before")}},
 )
 async def create_reversal(
     visit_id: VisitIdPath,
     body: AdmissionReversalCreate,
+    response: Response,
     uow: UnitOfWorkDep,
     hospital: HospitalCallerDep,
 ) -> AdmissionDetail:
-    admission = await reverse_admission(
+    recorded = await reverse_admission(
         uow,
         hospital_code=hospital.code,
         actor=hospital.principal.label,
         visit_id=visit_id,
         reason=body.reason,
     )
-    return admission_detail(admission)
+    return admission_detail(answer_recorded(response, recorded))

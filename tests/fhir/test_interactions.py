@@ -214,6 +214,8 @@ async def test_a_claim_is_settled_once_per_identifier_and_cancelled_by_a_task(
     assert "Idempotent-Replayed" not in cancelled.headers
     assert again_task.headers["Idempotent-Replayed"] == "true"  # ADR 0030
     assert fhir_body(again_task, "Task")["id"] == done["id"]
+    # The replay answers as the first did (ADR 0030); authoredOn was the moment of each answer.
+    assert again_task.text == cancelled.text
     other = {**task, "identifier": [{"value": "R-2"}]}
     outcome(await post(client, hospital_headers, "Task", other), 409, "settlement_already_reversed")
 

@@ -122,9 +122,13 @@ async def test_2401_admits_with_the_deposit_decision_and_2404_reverses(
     assert "input.mdtrtinfo.ipt_no" in message
 
     cancel = {"data": {"mdtrt_id": "ZY-2401", "psn_no": "P1"}}
-    result = ok(await send(client, hospital_headers, "2404", cancel))["result"]
+    output = ok(await send(client, hospital_headers, "2404", cancel))
+    result = output["result"]
     assert result["state"] == "reversed"
     assert result["reversed_at"] is not None
+    again = ok(await send(client, hospital_headers, "2404", cancel))
+    assert again["result"] == result
+    assert (output["settlecheck"]["replayed"], again["settlecheck"]["replayed"]) == (False, True)
     stored = await client.get("/v1/admissions/ZY-2401", headers=hospital_headers)
     assert stored.json()["state"] == "reversed"
 

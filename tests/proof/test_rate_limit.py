@@ -4,6 +4,9 @@ its own)."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -190,3 +193,49 @@ async def test_hits_counted_while_redis_was_down_reach_the_shared_count_when_it_
     with pytest.raises(RateLimited):
         await limiter.hit(3)
     assert await cache.hit_window("ratelimit:key:3", 60, hits=0) == 12
+
+
+class RoundTripCache(MemoryCache):
+    """A shared count that takes a round trip to answer, as Redis does: requests of one process
+    arrive while an earlier one waits for its count."""
+
+    async def hit_window(self, key: str, window_seconds: int, hits: int = 1) -> int | None:
+        await asyncio.sleep(0)
+        return await super().hit_window(key, window_seconds, hits)
+
+
+async def test_concurrent_requests_of_one_process_are_each_counted_once() -> None:
+    # Each request waiting for the shared count added every hit still pending again: 50 at once
+    # counted 1 + 2 + ... + 50 = 1275, and a key far under its limit was refused (429).
+    cache = RoundTripCache()
+    limiter = KeyRateLimiter(cache, per_minute=100)
+    outcomes = await asyncio.gather(*(limiter.hit(5) for _ in range(50)), return_exceptions=True)
+    assert [o for o in outcomes if o is not None] == []
+    assert await cache.hit_window("ratelimit:key:5", 60, hits=0) == 50
+
+
+@pytest.mark.redis
+async def test_a_burst_at_two_replicas_is_counted_once_in_redis() -> None:
+    assert REDIS_URL is not None
+    from service.cache import RedisCache
+
+    replicas = [RedisCache(REDIS_URL, timeout_seconds=1.0) for _ in range(2)]
+    limiters = [KeyRateLimiter(cache, per_minute=100) for cache in replicas]
+    key_id = 900_000 + int(time.time() * 1000) % 100_000
+    if retry_after_seconds(time.time()) <= 2:  # one window for the whole burst
+        await asyncio.sleep(retry_after_seconds(time.time()))
+    try:
+        outcomes = await asyncio.gather(
+            *(limiter.hit(key_id) for limiter in limiters for _ in range(40)),
+            return_exceptions=True,
+        )
+        assert [o for o in outcomes if o is not None] == []
+        assert await replicas[0].hit_window(f"ratelimit:key:{key_id}", 60, hits=0) == 80
+        refused = await asyncio.gather(
+            *(limiter.hit(key_id) for limiter in limiters for _ in range(20)),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(o, RateLimited) for o in refused) == 20
+    finally:
+        for cache in replicas:
+            await cache.close()

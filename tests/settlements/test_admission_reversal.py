@@ -123,6 +123,41 @@ async def test_the_admission_resent_after_its_reversal_is_refused_not_replayed_a
     assert detail.json()["state"] == "reversed"
 
 
+async def test_a_retried_admission_reversal_answers_the_same_and_says_it_is_a_replay(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
+) -> None:
+    # A HIS that retried after a timeout could not tell the retry from the reversal: both
+    # answered 200 with nothing to tell them apart (ADR 0030: the header says it).
+    visit_id = await _admit(client, hospital_headers, "V-4")
+    first = await _reverse_admission(client, hospital_headers, visit_id)
+    again = await _reverse_admission(client, hospital_headers, visit_id)
+    assert (first.status_code, again.status_code) == (200, 200), again.text
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+
+
+@pytest.mark.postgres
+async def test_an_admission_reversal_sent_twice_at_once_is_one_reversal_and_one_replay(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+) -> None:
+    visits = [await _admit(client, hospital_headers, f"T{i:03d}") for i in range(10)]
+    for visit_id in visits:
+        twins = await asyncio.gather(
+            *(_reverse_admission(client, hospital_headers, visit_id) for _ in range(3))
+        )
+        assert [r.status_code for r in twins] == [200] * 3, [r.text for r in twins]
+        assert sorted(r.headers.get("Idempotent-Replayed", "") for r in twins) == [
+            "",
+            "true",
+            "true",
+        ]
+        assert len({r.text for r in twins}) == 1
+
+
 async def _admitted_with_active_settlement(app: FastAPI) -> list[tuple[str, str]]:
     """Reversed admissions whose settlement is still active: must never exist."""
     async with app.state.sessionmaker() as s:

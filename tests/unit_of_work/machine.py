@@ -633,7 +633,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
     def reverse_the_admission(self, visit_id: str) -> None:
         visit = self.model[visit_id]
         try:
-            self.call(
+            reversal = self.call(
                 lambda uow: reverse_admission(
                     uow,
                     hospital_code=self.hospital,
@@ -646,6 +646,7 @@ class OrchestrationMachine(RuleBasedStateMachine):
             refused = e.code
         else:
             refused = None
+            assert reversal.replayed == visit.reversed, "a second reversal not told as a replay"
             visit.reversed = True
         # Refused exactly while a settlement (or a stage) is active (it must be reversed first,
         # issue 11 item 5): a reversed admission never keeps a settled visit.
