@@ -92,3 +92,25 @@ async def test_a_closed_statement_downloads_from_the_page_as_the_api_gives_it(
     client.cookies.clear()
     await _login(client, other)
     assert (await client.get(links[0])).status_code == 404
+
+
+async def test_the_clearing_form_sent_with_empty_fields_is_the_page_not_a_refusal(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    """A browser sends every field of a GET form, the empty ones as `name=`: an auditor who
+    presses 查询 before typing a hospital or a month gets the page, as on the other filters."""
+    await Ledger(app).settle(at(2026, 3, 5), basic=432_10, visit_id="V-EMPTY")
+    await _login(client, auditor_headers)
+    blank = await client.get(
+        "/console/clearing", params={"fund_code": "F99-BASIC", "hospital_code": "", "period": ""}
+    )
+    assert blank.status_code == 200, blank.text
+    assert 'id="statement"' not in blank.text
+    typed = {"fund_code": "F99-BASIC", "hospital_code": factories.COUNTY_HOSPITAL, "period": " "}
+    assert (await client.get("/console/clearing", params=typed)).status_code == 200
+    month = {**typed, "fund_code": "", "period": "2026-03"}
+    shown = await client.get("/console/clearing", params=month)
+    assert '<td class="num" id="fund-own">432.10</td>' in shown.text
+    wrong = await client.get("/console/clearing", params={**month, "period": "2026-13"})
+    assert wrong.status_code == 422
+    assert re.search(r'name="period" value="2026-13"', wrong.text)
