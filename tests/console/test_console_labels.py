@@ -1,0 +1,86 @@
+"""What a screen reader meets on the console: every form field has a label of its own.
+
+A `<label>` names one control, the first inside it (or the one its `for` names): a second
+input wrapped in the same label has no name at all, and the first is read with the other's
+words. Checked on the rendered pages, as a browser's accessibility tree would see them."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from fastapi import FastAPI
+
+from service.console.access import NAV
+from tests import factories as f
+
+CONTROLS = {"input", "select", "textarea"}
+WITHOUT_FORMS = {"receivables", "policies"}  # tables only (a test below holds them so)
+FORMS = [f"/console/{name}" for name in NAV if name not in WITHOUT_FORMS]
+UNNAMED = {"hidden", "submit", "button"}
+
+
+class _Fields(HTMLParser):
+    """Each form field of a page, with the label that names it (None: no label does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: list[tuple[str, str | None]] = []  # (the field's name, its label's key)
+        self.labelled_ids: set[str] = set()
+        self._open: list[str] = []  # the labels around the parser, each by a key of its own
+        self._taken: set[str] = set()  # wrapping labels whose first control is already found
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attr = dict(attrs)
+        if tag == "label":
+            if attr.get("for"):
+                self.labelled_ids.add(attr["for"] or "")
+                self._open.append(f"for:{attr['for']}")  # names another control, not this
+            else:
+                self._open.append(f"wrap:{self.getpos()}")
+        if tag not in CONTROLS or attr.get("type") in UNNAMED:
+            return
+        name = attr.get("name") or ""
+        if attr.get("id") in self.labelled_ids or attr.get("aria-label"):
+            self.fields.append((name, f"id:{attr.get('id')}"))
+            return
+        wrapping = self._open[-1] if self._open and self._open[-1].startswith("wrap:") else None
+        if wrapping is None or wrapping in self._taken:
+            self.fields.append((name, None))
+            return
+        self._taken.add(wrapping)
+        self.fields.append((name, wrapping))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label" and self._open:
+            self._open.pop()
+
+
+@pytest.mark.parametrize("page", [*FORMS, "/console/login", "/console/violations/{id}"])
+async def test_every_form_field_on_a_page_has_a_label_of_its_own(
+    app: FastAPI, admin_headers: dict[str, str], page: str
+) -> None:
+    [violation] = await f.book(app.state.sessionmaker, f.finding(visit_id="V-LABELS"))
+    async with f.console_browser(app) as browser:
+        if page != "/console/login":
+            await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        response = await browser.get(page.format(id=violation))
+        assert response.status_code == 200, response.text[:300]
+        fields = _Fields()
+        fields.feed(response.text)
+        assert fields.fields, f"{page} has no form field to check"
+        unlabelled = [name for name, label in fields.fields if label is None]
+        assert unlabelled == [], f"{page}: fields without a label of their own"
+
+
+@pytest.mark.parametrize("name", sorted(WITHOUT_FORMS))
+async def test_the_pages_left_out_above_have_no_form_field(
+    app: FastAPI, admin_headers: dict[str, str], name: str
+) -> None:
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        response = await browser.get(f"/console/{name}")
+        assert response.status_code == 200
+        fields = _Fields()
+        fields.feed(response.text)
+        assert fields.fields == []
