@@ -84,3 +84,26 @@ async def test_the_pages_left_out_above_have_no_form_field(
         fields = _Fields()
         fields.feed(response.text)
         assert fields.fields == []
+
+
+async def test_a_page_shown_again_with_an_error_says_so_in_its_title_and_announces_it(
+    app: FastAPI, admin_headers: dict[str, str]
+) -> None:
+    """A screen reader reads a new page's title first: a refused form that came back with
+    the same title as before would sound as if nothing had been said."""
+    [violation] = await f.book(app.state.sessionmaker, f.finding(visit_id="V-TITLE"))
+    async with f.console_browser(app) as browser:
+        refused_login = await browser.post("/console/login", data={"api_key": "sck_wrong"})
+        assert refused_login.status_code == 401
+        assert "<title>未能办理：登录 · 健康帮扶督查</title>" in refused_login.text
+        assert '<p role="alert" class="flash err" id="error">' in refused_login.text
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        page = await browser.get(f"/console/violations/{violation}")
+        assert f"<title>问题 #{violation} · 健康帮扶督查</title>" in page.text
+        form = {"csrf": f.csrf_in(page.text), "to_status": "verified"}  # not a step from open
+        refused = await browser.post(f"/console/violations/{violation}/transitions", data=form)
+        assert refused.status_code == 409
+        assert f"<title>未能办理：问题 #{violation} · 健康帮扶督查</title>" in refused.text
+        assert 'role="alert"' in refused.text
+        forbidden = await browser.get("/console/violations/not-a-number")
+        assert "<title>未能办理 · 健康帮扶督查</title>" in forbidden.text
