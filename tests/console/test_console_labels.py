@@ -6,6 +6,7 @@ words. Checked on the rendered pages, as a browser's accessibility tree would se
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 
 from service.console.access import NAV
 from tests import factories as f
+from tests.factories import KeyFactory
 
 CONTROLS = {"input", "select", "textarea"}
 WITHOUT_FORMS = {"receivables", "policies"}  # tables only (a test below holds them so)
@@ -107,3 +109,23 @@ async def test_a_page_shown_again_with_an_error_says_so_in_its_title_and_announc
         assert 'role="alert"' in refused.text
         forbidden = await browser.get("/console/violations/not-a-number")
         assert "<title>未能办理 · 健康帮扶督查</title>" in forbidden.text
+
+
+async def test_each_revoke_button_names_its_key_and_every_column_has_a_header(
+    app: FastAPI, admin_headers: dict[str, str], make_key: KeyFactory
+) -> None:
+    """A screen reader lists a page's buttons by name: ten buttons all called 停用 do not say
+    which key each one stops; nor does a column whose header is empty."""
+    await make_key("auditor", region_prefix="9901")
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        page = (await browser.get("/console/keys")).text
+    table = page.split('id="keys"')[1].split("</table>")[0]
+    assert re.findall(r"<th>([^<]*)</th>", table) == [
+        "编号", "角色", "范围", "名称", "签发时间", "状态", "操作"
+    ]  # fmt: skip
+    shown = re.findall(r'<tr id="key-(\d+)">', table)
+    names = re.findall(r'<button type="submit" class="revoke" aria-label="([^"]*)">停用', table)
+    revocable = [key for key in shown if f'action="/console/keys/{key}/revoke"' in table]
+    assert len(revocable) >= 1
+    assert names == [f"停用密钥 #{key}" for key in revocable]
