@@ -33,6 +33,7 @@ from service.console.views import (
 from service.dates import FIRST_YEAR, LAST_YEAR
 from service.deps import CatalogDep, SessionmakerDep
 from service.indicators.service import indicators_for
+from service.schemas import PlainDigits
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
 from service.violations.detail import violation_detail
@@ -387,7 +388,7 @@ async def whatif_run(
     catalog: CatalogDep,
     user: FormUserDep,
     source_text: Annotated[str, Form(min_length=1, max_length=512_000)],
-    over: Annotated[int, Form(ge=FIRST_YEAR, le=LAST_YEAR)],
+    over: Annotated[int, Form(ge=FIRST_YEAR, le=LAST_YEAR), PlainDigits],
 ) -> Response:
     """Runs the what-if and shows it; nothing is stored, so no redirect."""
     body = WhatIfCreate(source_text=source_text, over=over, top=20)

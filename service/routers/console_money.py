@@ -3,10 +3,9 @@ patients' shares under pay-after-treatment (overdue list, instalments, defaulter
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import Query
+from fastapi import Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from service.clearing import export
 from service.clearing import service as clearing
@@ -15,22 +14,31 @@ from service.console.views import page
 from service.receivables import defaulters
 from service.receivables import service as receivables
 from service.routers.console import UserDep, console_router
-from service.routers.params import CodeFilter, RowId
+from service.routers.params import RowId
+from service.schemas import Code
 from service.unit_of_work import UnitOfWorkDep
+from service.violations.params import parse_form
 
 router = console_router()
 
 
+class ClearingQuery(BaseModel):
+    """The clearing page's filters. Its GET form sends the fields left empty as `name=`:
+    parse_form reads those as not given, as on the other console filters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fund_code: Code | None = None
+    hospital_code: Code | None = None
+    period: str | None = Field(default=None, pattern=PERIOD)
+
+
 @router.get("/clearing")
-async def clearing_page(
-    uow: UnitOfWorkDep,
-    user: UserDep,
-    fund_code: CodeFilter = None,
-    hospital_code: CodeFilter = None,
-    period: Annotated[str | None, Query(pattern=PERIOD)] = None,
-) -> Response:
+async def clearing_page(request: Request, uow: UnitOfWorkDep, user: UserDep) -> Response:
     """A fund's statement for a hospital and month (as GET /v1/clearing/statement answers it,
     refusals included), the reconciliations stored for it, and the closed statements."""
+    q = parse_form(ClearingQuery, request.query_params)
+    fund_code, hospital_code, period = q.fund_code, q.hospital_code, q.period
     principal = user.principal
     funds = await clearing.list_funds(uow, principal=principal)
     # A fund key's own fund; otherwise the basic pool (医保基金) first, as offices read it first.

@@ -15,6 +15,7 @@ from fastapi import File, UploadFile
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from service.china_time import CHINA_TZ
 from service.console.views import page
 from service.routers.console import FormUserDep, UserDep, console_router
 from service.unit_of_work import SessionDep
@@ -83,7 +84,8 @@ async def verify_run(
 @router.get("/verify/heads.json")
 async def verify_heads(session: SessionDep, user: UserDep) -> Response:
     document = await chain_heads(session, principal=user.principal)
-    stamp = document.exported_at.strftime("%Y%m%d-%H%M%S")
+    # China time, as every time the console shows: the office keeps the files by their names
+    stamp = document.exported_at.astimezone(CHINA_TZ).strftime("%Y%m%d-%H%M%S")
     return Response(
         json.dumps(document.model_dump(mode="json"), ensure_ascii=False, indent=2),
         media_type="application/json",

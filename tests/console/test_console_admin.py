@@ -52,8 +52,11 @@ async def test_an_admin_issues_a_key_that_works_and_revokes_it(
     [
         ({"role": "hospital", "label": "no hospital"}, 422, "医院密钥须指定医院编码"),
         ({"role": "hospital", "hospital_code": "H999999999"}, 404, "未找到医院"),
+        # the words name every role's scope, not only a hospital's and an auditor's
+        ({"role": "fund", "fund_code": "F99-BASIC"}, 422, "基金密钥须指定基金编码和地区编码前缀"),
+        ({"role": "admin", "hospital_code": f.COUNTY_HOSPITAL}, 422, "管理员密钥不指定范围"),
     ],
-    ids=["no-hospital", "unregistered-hospital"],
+    ids=["no-hospital", "unregistered-hospital", "fund-no-region", "admin-with-hospital"],
 )
 async def test_a_key_with_a_wrong_scope_is_refused_in_words_and_nothing_is_issued(
     app: FastAPI, admin_headers: dict[str, str], form: dict[str, str], status: int, words: str

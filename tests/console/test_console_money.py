@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import httpx
 from fastapi import FastAPI
 
+from service.china_time import CHINA_TZ
 from tests import factories
 from tests.factories import Ledger, at, receivable_of
 from tests.factories import settled_share as settled
@@ -92,3 +94,45 @@ async def test_a_closed_statement_downloads_from_the_page_as_the_api_gives_it(
     client.cookies.clear()
     await _login(client, other)
     assert (await client.get(links[0])).status_code == 404
+
+
+async def test_the_clearing_form_sent_with_empty_fields_is_the_page_not_a_refusal(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    """A browser sends every field of a GET form, the empty ones as `name=`: an auditor who
+    presses 查询 before typing a hospital or a month gets the page, as on the other filters."""
+    await Ledger(app).settle(at(2026, 3, 5), basic=432_10, visit_id="V-EMPTY")
+    await _login(client, auditor_headers)
+    blank = await client.get(
+        "/console/clearing", params={"fund_code": "F99-BASIC", "hospital_code": "", "period": ""}
+    )
+    assert blank.status_code == 200, blank.text
+    assert 'id="statement"' not in blank.text
+    typed = {"fund_code": "F99-BASIC", "hospital_code": factories.COUNTY_HOSPITAL, "period": " "}
+    assert (await client.get("/console/clearing", params=typed)).status_code == 200
+    month = {**typed, "fund_code": "", "period": "2026-03"}
+    shown = await client.get("/console/clearing", params=month)
+    assert '<td class="num" id="fund-own">432.10</td>' in shown.text
+    wrong = await client.get("/console/clearing", params={**month, "period": "2026-13"})
+    assert wrong.status_code == 422
+    assert re.search(r'name="period" value="2026-13"', wrong.text)
+
+
+async def test_a_defaulter_mark_is_listed_at_its_china_time(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+) -> None:
+    """Every time on the console is China time: the mark's, in UTC, read eight hours early."""
+    settlement = await settled(app, client, hospital_headers)
+    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    mark = await client.post(
+        f"/v1/receivables/{receivable['id']}/defaulter",
+        json={"reason": "拒不支付"},
+        headers=hospital_headers,
+    )
+    at = datetime.fromisoformat(mark.json()["created_at"]).astimezone(CHINA_TZ)
+    await _login(client, auditor_headers)
+    page = await client.get("/console/receivables")
+    assert f"<tr><td>{at:%Y-%m-%d %H:%M}</td><td>{factories.COUNTY_HOSPITAL}</td>" in page.text

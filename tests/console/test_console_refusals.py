@@ -25,6 +25,7 @@ ROLES = {
     "admin": ("admin", {}),
     "fund": ("fund", {"region_prefix": "99", "fund_code": "F99-BASIC"}),
 }
+PLAIN = "应为整数，只写数字 0-9（不带符号、小数点、前导零、空格或下划线）"
 
 
 @pytest.fixture
@@ -154,7 +155,16 @@ async def test_a_bad_hospital_code_is_named_beside_its_input(
 
 @pytest.mark.parametrize("role", ["auditor", "admin"])
 @pytest.mark.parametrize(
-    ("over", "words"), [("二〇二四", "应为整数"), ("1999", "数值过小"), ("", "必填")]
+    ("over", "words"),
+    [
+        ("二〇二四", PLAIN),
+        ("1999", "数值过小"),
+        ("", "必填"),
+        # read as 2024 by a lax int, as a query's year is not (PlainDigits)
+        ("2_024", PLAIN),
+        ("+2024", PLAIN),
+        ("2024.0", PLAIN),
+    ],
 )
 async def test_a_what_if_with_a_bad_year_keeps_the_proposal(
     browsers: dict[str, httpx.AsyncClient], role: str, over: str, words: str

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from service.china_time import CHINA_TZ
 from tests import factories as f
 
 
@@ -119,3 +121,17 @@ async def test_hospitals_may_not_verify_and_forms_need_the_token(
     client.cookies.clear()
     await _login(client, auditor_headers)
     assert (await client.post("/console/verify", data={"csrf": "0" * 32})).status_code == 403
+
+
+async def test_the_heads_file_is_named_for_the_china_time_it_was_taken(
+    client: httpx.AsyncClient, auditor_headers: dict[str, str], ids: list[int]
+) -> None:
+    """The office keeps these files by their names: a file taken at 07:30 in Beijing is
+    that day's, not (in UTC) the day before's, as every time on the console is China time."""
+    await _login(client, auditor_headers)
+    kept = await client.get("/console/verify/heads.json")
+    taken = datetime.fromisoformat(kept.json()["exported_at"]).astimezone(CHINA_TZ)
+    stamp = taken.strftime("%Y%m%d-%H%M%S")
+    assert (
+        kept.headers["content-disposition"] == f'attachment; filename="ledger-heads-{stamp}.json"'
+    )

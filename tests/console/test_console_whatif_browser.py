@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.app import create_app
 from service.policy_versions.shipped import shipped_policy_texts
+from service.yearend.labels import FUND_LABELS
 from tests import factories as f
 from tests.browser import chromium, needs_chromium, served, sign_in, wait_for
 from tests.factories import KeyFactory, bill, settle
@@ -73,7 +74,8 @@ async def test_an_auditor_costs_a_proposal_and_sees_what_the_api_says(
     assert page["title"].startswith("proposal-2025 · 2024 年 · 2 笔结算")
     assert page["difference"] == api["funds_difference"]
     assert page["funds"] == {
-        x["fund_type"]: [x["now"], x["proposed"], x["difference"]] for x in api["funds"]
+        FUND_LABELS[x["fund_type"]]: [x["now"], x["proposed"], x["difference"]]
+        for x in api["funds"]
     }
     assert page["error"].startswith("政策文件有误：政策文件未通过校验")
     assert "layerz: line 11" in page["error"]  # the field and line at fault, as the API says

@@ -1,11 +1,13 @@
 """The printable one-stop settlement slip (一站式结算单)."""
 
 import re
+from datetime import datetime
 from decimal import Decimal
 
 import httpx
 from fastapi import FastAPI
 
+from service.china_time import CHINA_TZ
 from service.settlements.slip_words import percent, ratio_words
 from tests import factories
 from tests.factories import bill, settle, settlement_request
@@ -92,3 +94,27 @@ def test_ratio_words() -> None:
     assert ratio_words("bands") == "分段累进"
     assert percent("0.8512") == "85.12%"
     assert percent("1.00") == "100%"
+
+
+async def test_a_reversed_slip_prints_the_reversal_time_in_china_time(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """Every time on the slip is China time, as the desk and the patient read it: the
+    reversal stamped in UTC was eight hours early (and the day before, before 08:00)."""
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(s)
+    result = await settle(client, hospital_headers, settlement_request(visit.visit_id))
+    reversed_ = await client.post(
+        f"/v1/settlements/{result['id']}/reversal",
+        json={"reason": "录入错误"},
+        headers=hospital_headers,
+    )
+    at = datetime.fromisoformat(reversed_.json()["reversal"]["created_at"])
+    for layout in ("a4", "receipt"):
+        slip = await client.get(
+            f"/v1/settlements/{result['id']}/slip",
+            params={"layout": layout},
+            headers=hospital_headers,
+        )
+        stamp = at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+        assert f"已冲销 · {stamp} · 录入错误" in slip.text

@@ -188,9 +188,7 @@ async def test_the_console_page_shows_the_same_what_if(
     shown = await client.post("/console/whatif", data=data, headers=origin)
     assert shown.status_code == 200, shown.text
     assert "2 笔结算" in shown.text
-    assert re.search(
-        r"<td>basic_insurance</td><td[^>]*>14960\.00</td><td[^>]*>14080\.00", shown.text
-    )
+    assert re.search(r"<td>基本医保</td><td[^>]*>14960\.00</td><td[^>]*>14080\.00", shown.text)
     broken = {**data, "source_text": proposal.replace('"0.80"', '"1.80"')}
     refused = await client.post("/console/whatif", data=broken, headers=origin)
     assert refused.status_code == 422

@@ -148,6 +148,9 @@ async def test_the_cli_and_the_console_show_the_year_end_lines(
     shown = await client.post("/console/whatif", data=data, headers=origin)
     assert shown.status_code == 200, shown.text
     assert 'id="whatif-year-end"' in shown.text
+    # the funds by the names the year-end page and downloads give them, not the API's codes
+    assert re.search(r"<tr><td>医疗救助</td><td[^>]*>51010\.20</td>", shown.text)
+    assert "<td>medical_aid</td>" not in shown.text
     assert re.search(
         r"<td>年度政策范围内个人自付超10%部分补足</td><td[^>]*>1303\.06</td>"
         r"<td[^>]*>0\.00</td><td[^>]*>-1303\.06</td>",
