@@ -32,6 +32,12 @@ def shown(at: datetime) -> str:
     return at.astimezone(CHINA_TZ).isoformat()
 
 
+def to_the_minute(at: datetime | None) -> str:
+    """An instant as a page or a printed slip shows it: China time to the minute
+    (`2026-11-30 18:28`); nothing for no instant."""
+    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if at is not None else ""
+
+
 def today() -> date:
     """Today in China."""
     return local_date(utcnow())

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from service.china_time import CHINA_TZ
+from service.china_time import to_the_minute
 from service.console.access import nav_for
 from service.console.answers import refusal_context
 from service.violations.labels import (
@@ -36,10 +36,6 @@ SECURITY_HEADERS = {
 }
 
 
-def _when(value: Any) -> str:
-    return value.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
 def _percent(value: Decimal | None) -> str:
     return "—" if value is None else f"{value * 100:.2f}%"
 
@@ -47,7 +43,7 @@ def _percent(value: Decimal | None) -> str:
 ENV = Environment(
     loader=PackageLoader("service.console", "templates"), autoescape=select_autoescape()
 )
-ENV.filters |= {"when": _when, "percent": _percent}
+ENV.filters |= {"when": to_the_minute, "percent": _percent}
 ENV.globals |= {
     "STATUS": STATUS_LABELS,
     "RULES": RULE_LABELS,

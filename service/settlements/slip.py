@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from service.auth import Principal
-from service.china_time import CHINA_TZ, local_date
+from service.china_time import local_date, to_the_minute
 from service.receivables import service as receivables_service
 from service.security_headers import style_hash
 from service.settlements import service
@@ -33,13 +32,8 @@ def _environment() -> Environment:
     )
     environment.filters["percent"] = percent
     environment.filters["ratio_words"] = ratio_words
-    environment.filters["china_time"] = china_time
+    environment.filters["china_time"] = to_the_minute
     return environment
-
-
-def china_time(at: datetime) -> str:
-    """An instant as the slip prints it: China time to the minute, as every time on it."""
-    return at.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 async def render_slip(
