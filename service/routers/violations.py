@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from service.auth.deps import AuditorDep, AuditorOrHospitalDep
 from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
+from service.routers.replays import answer_recorded
 from service.routers.routes import read, recording
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
@@ -153,14 +154,21 @@ async def get_one(
 
 
 @recording(
-    router.post, "/{violation_id}/transitions", "Move a violation through rectification (挂账销号)"
+    router.post,
+    "/{violation_id}/transitions",
+    "Move a violation through rectification (挂账销号)",
+    replayed=("the same change by the same caller, made before", ViolationDetail),
 )
 async def transition(
-    violation_id: int, body: TransitionCreate, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
+    violation_id: int,
+    body: TransitionCreate,
+    response: Response,
+    uow: UnitOfWorkDep,
+    principal: AuditorOrHospitalDep,
 ) -> ViolationDetail:
     session = uow.session
     violation = await get_violation(session, principal=principal, violation_id=violation_id)
-    await move(
+    recorded = await move(
         uow,
         principal=principal,
         violation=violation,
@@ -168,4 +176,5 @@ async def transition(
         note=body.note,
         evidence_ref=body.evidence_ref,
     )
+    answer_recorded(response, recorded)
     return await violation_detail(session, principal=principal, violation=violation)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from service.auth import Principal, Role
 from service.idtext import mask_in_prose, refuse_resident_id
+from service.recorded import Recorded
 from service.unit_of_work import UnitOfWork
 from service.violations.errors import InvalidTransition, NoteRequired, TransitionForbidden
 from service.violations.ledger import StatusChange
@@ -80,17 +81,33 @@ async def move(
     to_status: str,
     note: str = "",
     evidence_ref: str | None = None,
-) -> ViolationTransition:
+) -> Recorded[ViolationTransition]:
     """Check and chain one status change. The chain head is locked before the status is read,
-    so two racing changes of one violation are serialised and the second sees the first."""
+    so two racing changes of one violation are serialised and the second sees the first.
+    The same change again by the same caller, the violation still where it took it, is a
+    replay (ADR 0030): a caller retrying after a timeout is told it was done, not refused."""
     # The console posts its form here directly: the API model's rule again (service/idtext.py).
     note = mask_in_prose(note)
     if evidence_ref is not None:
         refuse_resident_id(evidence_ref, field="evidence_ref")
     await uow.violations.lock_chain(violation.chain)
     await uow.violations.refresh(violation)
-    check_step(principal, violation, to_status=to_status, note=note)
     change = StatusChange(
         to_status=to_status, actor=principal.label, note=note.strip(), evidence_ref=evidence_ref
     )
-    return await uow.violations.transition(violation, change)
+    if violation.status == to_status:  # no step stays put: a retry, or a refusal
+        assert violation.id is not None
+        latest = await uow.violations.latest_transition(violation.id)
+        if latest is not None and _same_change(latest, change):
+            return Recorded(latest, replayed=True)
+    check_step(principal, violation, to_status=to_status, note=note)
+    return Recorded(await uow.violations.transition(violation, change), replayed=False)
+
+
+def _same_change(made: ViolationTransition, asked: StatusChange) -> bool:
+    return (made.to_status, made.actor, made.note, made.evidence_ref) == (
+        asked.to_status,
+        asked.actor,
+        asked.note,
+        asked.evidence_ref,
+    )

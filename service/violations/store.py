@@ -39,6 +39,10 @@ class ViolationStore(Protocol):
         """Chain a status change and move the violation's status projection with it."""
         ...
 
+    async def latest_transition(self, violation_id: int) -> ViolationTransition | None:
+        """The violation's last status change, if it had one."""
+        ...
+
     async def of_visit(self, *, hospital_code: str, visit_id: str) -> list[Violation]:
         """The visit's violations, oldest first."""
         ...
@@ -95,6 +99,15 @@ class SqlViolationStore:
         violation.status_changed_at = transition.at
         await self._append(head, transition)
         return transition
+
+    async def latest_transition(self, violation_id: int) -> ViolationTransition | None:
+        query = (
+            select(ViolationTransition)
+            .where(ViolationTransition.violation_id == violation_id)
+            .order_by(col(ViolationTransition.chain_seq).desc())
+            .limit(1)
+        )
+        return (await self._session.exec(query)).first()
 
     async def of_visit(self, *, hospital_code: str, visit_id: str) -> list[Violation]:
         query = (

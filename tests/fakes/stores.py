@@ -392,6 +392,12 @@ class MemoryViolationStore(_Store):
         violation.status, violation.status_changed_at = change.to_status, transition.at
         return transition
 
+    async def latest_transition(self, violation_id: int) -> ViolationTransition | None:
+        rows = [r for r in self.t.transitions.values() if r["violation_id"] == violation_id]
+        if not rows:
+            return None
+        return ViolationTransition.model_validate(max(rows, key=lambda r: r["chain_seq"]))
+
     async def of_visit(self, *, hospital_code: str, visit_id: str) -> list[Violation]:
         return [
             Violation(**copy.deepcopy(row))

@@ -667,7 +667,8 @@ class OrchestrationMachine(RuleBasedStateMachine):
             moved = await move(
                 uow, principal=principal, violation=violation, to_status=to_status, note=note
             )
-            assert moved.to_status == to_status
+            assert moved.entry.to_status == to_status
+            assert not moved.replayed, "a step from one status to another taken as a replay"
             event(f"rectify: {violation.rule_code} to {to_status}")
 
         self.call(step)

@@ -93,13 +93,57 @@ async def test_every_other_change_is_409_naming_both_statuses(
     to: str,
 ) -> None:
     await _bring_to(client, violation_id, admin_headers, frm)
-    response = await _move(client, violation_id, admin_headers, to)
+    # another note than the step that brought it here: not that step's retry (a replay)
+    response = await _move(client, violation_id, admin_headers, to, note="once more")
     assert response.status_code == 409
     body = response.json()
     assert body["code"] == "invalid_transition"
     assert f"from {frm} to {to}" in body["detail"]
     detail = (await client.get(f"/v1/violations/{violation_id}", headers=admin_headers)).json()
     assert detail["status"] == frm
+
+
+async def test_a_retried_change_is_answered_as_a_replay_and_chained_once(
+    client: httpx.AsyncClient,
+    violation_id: int,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+) -> None:
+    """A HIS that timed out and sends its change again is told it was done (ADR 0030), not
+    refused; the ledger holds the change once."""
+    first = await _move(client, violation_id, hospital_headers, "rectifying", "整改中")
+    again = await _move(client, violation_id, hospital_headers, "rectifying", "整改中")
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert [t["to_status"] for t in again.json()["transitions"]] == ["rectifying"]
+    # Not the same change: another note, or another caller's, is still refused.
+    other_note = await _move(client, violation_id, hospital_headers, "rectifying", "再次整改")
+    assert other_note.status_code == 409
+    assert other_note.json()["code"] == "invalid_transition"
+
+
+async def test_a_change_made_before_a_send_back_is_no_replay_after_it(
+    client: httpx.AsyncClient,
+    violation_id: int,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+) -> None:
+    """The status is where the hospital once took it, but the auditor took it there last:
+    the hospital's old request sent again is refused, not answered as if it were the last."""
+    assert (
+        await _move(client, violation_id, hospital_headers, "rectifying", "整改中")
+    ).status_code == 201
+    assert (
+        await _move(client, violation_id, hospital_headers, "rectified", "已退还")
+    ).status_code == 201
+    sent_back = await _move(client, violation_id, auditor_headers, "rectifying", "凭证不全")
+    assert sent_back.status_code == 201
+    stale = await _move(client, violation_id, hospital_headers, "rectifying", "整改中")
+    assert stale.status_code == 409
+    detail = (await client.get(f"/v1/violations/{violation_id}", headers=auditor_headers)).json()
+    assert len(detail["transitions"]) == 3
 
 
 @pytest.mark.parametrize(
