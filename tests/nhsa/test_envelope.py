@@ -193,3 +193,24 @@ async def test_the_media_type_is_checked_before_the_key_as_on_v1(
     )
     assert labelled.status_code == 401
     assert labelled.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b'{"infno": "1101", "opter_name": "\xff"}', "cannot be decoded"),  # not UTF-8
+        (b'{"infno": "1101", "msgid": ', "not valid JSON"),  # cut short
+    ],
+)
+async def test_a_body_that_is_not_json_is_answered_in_the_envelope(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], raw: bytes, says: str
+) -> None:
+    """Bytes that are not UTF-8 were a 422 problem+json (FastAPI's own 400, left to the app's
+    handlers), and JSON cut short named its character offset as the field (`field: 28`)."""
+    headers = {**hospital_headers, "Content-Type": "application/json"}
+    response = await client.post("/nhsa", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    error = failed(response.json(), "malformed_body")
+    assert says in error
+    assert error.endswith("(field: body)")
