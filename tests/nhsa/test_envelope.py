@@ -214,3 +214,20 @@ async def test_a_body_that_is_not_json_is_answered_in_the_envelope(
     error = failed(response.json(), "malformed_body")
     assert says in error
     assert error.endswith("(field: body)")
+
+
+async def test_the_envelope_fields_some_provinces_add_are_accepted(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """Provincial envelopes carry 定点医药机构软件厂商 (`fixmedins_soft_fcty`) and 加密方式
+    (`enc_type`, empty when not encrypted), and a 签到流水号 of 32 characters is seen (a hex
+    UUID); each was a `validation_error`, so the message a HIS sends its province was refused."""
+    extra = {
+        "fixmedins_soft_fcty": "某某医疗信息技术有限公司",
+        "enc_type": "",
+        "sign_no": "79faf82271944fe38c4f1d99be71bc9c",
+    }
+    body = await send(client, hospital_headers, "3201", {}, **extra)
+    failed(body, "nhsa_invalid_input")  # the envelope was read: 3201's own input is missing
+    encrypted = await send(client, hospital_headers, "3201", {}, enc_type="SM4")
+    assert "(field: enc_type)" in failed(encrypted, "validation_error")
