@@ -7,6 +7,7 @@ from typing import Any
 
 from service.base import row_id
 from service.china_time import CHINA_TZ as CHINA
+from service.errors import FieldProblem
 from service.identity import identify
 from service.nhsa.call import Call, build, fields_named, named_resident_id, parse
 from service.nhsa.inputs import Data2304, Input2304, Input2305
@@ -135,7 +136,16 @@ async def cancel(call: Call) -> dict[str, Any]:
         raise SettlementNotFound(
             f"no settlement {data.setl_id} at your hospital", field="input.data.setl_id"
         )
-    settled = await settlements.get(call.uow, principal=call.principal, settlement_id=settlement_id)
+    try:
+        settled = await settlements.get(
+            call.uow, principal=call.principal, settlement_id=settlement_id
+        )
+    except SettlementNotFound as exc:
+        # the service names no field (the JSON API has the settlement in the path)
+        exc.errors = exc.errors or [
+            FieldProblem(field="input.data.setl_id", message=exc.detail, code=exc.code)
+        ]
+        raise
     if settled.visit_id != data.mdtrt_id:
         raise SettlementNotFound(
             f"settlement {settlement_id} is not of visit {data.mdtrt_id}",
