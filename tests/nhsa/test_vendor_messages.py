@@ -143,3 +143,50 @@ async def test_a_required_field_sent_empty_is_still_refused_naming_it(
     payload = settlement_input("ZY-ANY", **{field: blank})
     message = failed(await send(client, hospital_headers, "2303", payload), "nhsa_invalid_input")
     assert named in message
+
+
+def _admission(**exp: object) -> dict[str, Any]:
+    return {
+        "mdtrtinfo": {
+            "begntime": "2024-03-01 08:00:00",
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": factories.resident_id(seq=403),
+            "med_type": "21",
+            "ipt_no": "ZY-NAMED",
+            "exp_content": exp,
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("infno", "payload", "overrides", "named"),
+    [
+        ("2401", _admission(psn_name="张\x00三"), {}, "input.mdtrtinfo.exp_content.psn_name"),
+        (
+            "2401",
+            _admission(referred=True, referral_no="R\x001"),
+            {},
+            "input.mdtrtinfo.exp_content.referral_no",
+        ),
+        (
+            "2304",
+            settlement_input("ZY-NAMED", medins_setl_id="JS\x001"),
+            {},
+            "input.data.medins_setl_id",
+        ),
+        ("2304", settlement_input("ZY-NAMED"), {"msgid": "MSG\x001"}, "msgid"),
+    ],
+)
+async def test_a_value_the_service_refuses_is_named_as_the_message_names_it(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    infno: str,
+    payload: dict[str, Any],
+    overrides: dict[str, str],
+    named: str,
+) -> None:
+    """Values read into the JSON API's request were named by its fields (`input.mdtrtinfo.name`,
+    `input.data.his_settlement_id`): fields the message does not have."""
+    body = await send(client, hospital_headers, infno, payload, **overrides)
+    message = failed(body, "nhsa_invalid_input")
+    assert message.endswith(f"(field: {named})"), message
