@@ -104,6 +104,7 @@ class Envelope(BaseModel):
     fixmedins_soft_fcty: str | None = Field(
         default=None, max_length=200, description="定点医药机构软件厂商 (some provinces; ignored)"
     )
+    app_id: str | None = Field(default=None, max_length=100, description="渠道id (Fujian; ignored)")
     enc_type: Literal[""] | None = Field(
         default=None, description="加密方式: empty (not encrypted); an encrypted input is not read"
     )
