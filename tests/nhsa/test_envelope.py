@@ -219,9 +219,10 @@ async def test_a_body_that_is_not_json_is_answered_in_the_envelope(
 async def test_the_envelope_fields_some_provinces_add_are_accepted(
     client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
-    """Provincial envelopes carry 定点医药机构软件厂商 (`fixmedins_soft_fcty`), 渠道id (`app_id`)
-    and 加密方式 (`enc_type`, empty when not encrypted), and a 签到流水号 of 32 characters is seen (a hex
-    UUID); each was a `validation_error`, so the message a HIS sends its province was refused."""
+    """Provincial envelopes carry 定点医药机构软件厂商 (`fixmedins_soft_fcty`), 渠道id
+    (`app_id`) and 加密方式 (`enc_type`, empty when not encrypted), and a 签到流水号 of 32
+    characters is seen (a hex UUID); each was a `validation_error`, so the message a HIS sends
+    its province was refused."""
     extra = {
         "fixmedins_soft_fcty": "某某医疗信息技术有限公司",
         "enc_type": "",
