@@ -33,3 +33,11 @@ class WrongInstitution(ServiceError):
     status = 403
     code = "fhir_wrong_institution"
     title = "The resource names another hospital than the one of this API key"
+
+
+class NotAcceptable(ServiceError):
+    """`_format` or `Accept` asks for a format not served (XML, Turtle ...): JSON only."""
+
+    status = 406
+    code = "fhir_not_acceptable"
+    title = "Only application/fhir+json is served"

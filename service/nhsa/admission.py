@@ -10,7 +10,7 @@ from service.admissions.responses import admission_detail
 from service.admissions.schemas import AdmissionCreate
 from service.admissions.service import admit
 from service.errors import FieldProblem
-from service.nhsa.call import Call, build, parse, resident_id
+from service.nhsa.call import Call, build, parse, resident_id, resident_id_field
 from service.nhsa.envelope import platform_time
 from service.nhsa.errors import InvalidInput, UnsupportedValue
 from service.nhsa.inputs import Input2401, Input2404
@@ -46,9 +46,22 @@ async def admit_visit(call: Call) -> dict[str, Any]:
             field="input.mdtrtinfo.med_type",
         )
     extra = info.exp_content
+    node = "input.mdtrtinfo"
     body = build(
         AdmissionCreate,
-        "input.mdtrtinfo",
+        node,
+        names={
+            "visit_id": f"{node}.ipt_no",
+            "id_number": resident_id_field(info, "mdtrtinfo"),
+            "name": f"{node}.exp_content.psn_name",
+            "admitted_at": f"{node}.begntime",
+            "visit_type": f"{node}.med_type",
+            "insured_county": "insuplc_admdvs",
+            "referral.referred": f"{node}.exp_content.referred",
+            "referral.referral_no": f"{node}.exp_content.referral_no",
+            "referral": f"{node}.exp_content",
+            "deposit_intended": f"{node}.exp_content.deposit_intended",
+        },
         visit_id=info.ipt_no,
         id_number=resident_id(info, "mdtrtinfo"),
         name=extra.psn_name or NO_NAME,

@@ -48,9 +48,16 @@ def _current(patient: Patient3101, index: int) -> tuple[str, Encounter3101]:
 async def _preview(call: Call, encounter: Encounter3101, where: str) -> SettlementPublic:
     if encounter.ownpay_amt > encounter.medfee_sumamt:
         raise InvalidInput("ownpay_amt is more than medfee_sumamt", field=f"{where}.ownpay_amt")
+    names = {
+        "visit_id": f"{where}.mdtrt_id",
+        # a default names the field it came from, not one the caller never sent
+        "discharged_at": f"{where}.dscg_date" if encounter.dscg_date else "inf_time",
+        "bill": f"{where}.medfee_sumamt",
+    }
     body = build(
         SettlementPreviewCreate,
         where,
+        names=names,
         visit_id=encounter.mdtrt_id,
         discharged_at=encounter.dscg_date or call.default_discharge(),
         bill={
@@ -59,12 +66,6 @@ async def _preview(call: Call, encounter: Encounter3101, where: str) -> Settleme
             "out_of_policy": encounter.ownpay_amt,
         },
     )
-    names = {
-        "visit_id": f"{where}.mdtrt_id",
-        # a default names the field it came from, not one the caller never sent
-        "discharged_at": f"{where}.dscg_date" if encounter.dscg_date else "inf_time",
-        "bill": f"{where}.medfee_sumamt",
-    }
     with fields_named(names):
         return await call.desk.preview(call.uow, body)
 

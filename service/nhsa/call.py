@@ -70,22 +70,24 @@ def parse(model: type[M], call: Call) -> M:
     return build(model, "input", **call.envelope.input)
 
 
-def build(model: type[M], where: str, /, **values: object) -> M:
-    """`model(**values)`, or a problem naming each field at fault under `where`."""
+def build(
+    model: type[M], where: str, /, *, names: dict[str, str] | None = None, **values: object
+) -> M:
+    """`model(**values)`, or a problem naming each field at fault under `where`; `names` gives
+    the message's field for a value of ours read from elsewhere than `where.<our name>` (a
+    request of the JSON API built from the message), longest first."""
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        errors = [
-            FieldProblem(
-                field=".".join([where, *(str(p) for p in e["loc"])]),
-                message=e["msg"],
-                code=e["type"],
-            )
-            for e in exc.errors()
-        ]
-        names = ", ".join(e.field for e in errors[:5])
+        errors = []
+        for e in exc.errors():
+            ours = ".".join(str(p) for p in e["loc"])
+            theirs = _renamed(ours, names or {})
+            field = theirs if theirs != ours else f"{where}.{ours}" if ours else where
+            errors.append(FieldProblem(field=field, message=e["msg"], code=e["type"]))
+        listed = ", ".join(e.field for e in errors[:5])
         raise InvalidInput(
-            f"{len(errors)} field(s) failed validation: {names}", errors=errors
+            f"{len(errors)} field(s) failed validation: {listed}", errors=errors
         ) from None
 
 
@@ -115,6 +117,12 @@ def named_resident_id(credential: Credential, node: str) -> tuple[str, str] | No
     if credential.psn_cert_type in (None, ID_CARD_CERT) and credential.certno:
         return credential.certno, f"input.{node}.certno"
     return None
+
+
+def resident_id_field(credential: Credential, node: str) -> str:
+    """The field of the message the person's resident ID number is read from."""
+    named = named_resident_id(credential, node)
+    return named[1] if named is not None else f"input.{node}.mdtrt_cert_no"
 
 
 def resident_id(credential: Credential, node: str) -> str:

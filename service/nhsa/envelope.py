@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -99,7 +99,15 @@ class Envelope(BaseModel):
     inf_time: PlatformTime = Field(description="交易时间, yyyy-MM-dd HH:mm:ss")
     fixmedins_code: str = Field(min_length=1, max_length=30, description="定点医药机构编号")
     fixmedins_name: str | None = Field(default=None, max_length=200)
-    sign_no: str | None = Field(default=None, max_length=30)
+    # 签到流水号 is 30 in the national document; a 32-character hex UUID is seen. Ignored here.
+    sign_no: str | None = Field(default=None, max_length=100)
+    fixmedins_soft_fcty: str | None = Field(
+        default=None, max_length=200, description="定点医药机构软件厂商 (some provinces; ignored)"
+    )
+    app_id: str | None = Field(default=None, max_length=100, description="渠道id (Fujian; ignored)")
+    enc_type: Literal[""] | None = Field(
+        default=None, description="加密方式: empty (not encrypted); an encrypted input is not read"
+    )
     input: dict[str, Any] = Field(description="交易输入: the transaction's nodes (data, ...)")
 
 

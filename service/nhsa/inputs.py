@@ -5,14 +5,18 @@ doctors, wards, invoice numbers ...). Those are ignored, not refused, so a HIS c
 message it already sends to the platform. None of them can set an id, a status or an amount we
 compute: such values are never read from a message. Our own additions ride in `exp_content`
 (扩展字段), the platform's place for local extensions, and are strictly checked.
+
+An optional field sent empty (`""` or `null`, as HIS code fills the platform's nodes; an
+`exp_content` also `[]`, the empty list some HIS model it as) is an absent field: its default
+applies. A required field sent empty is refused as before, naming it.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from service.money import Amount, TotalAmount
 from service.nhsa.envelope import PlatformDate, PlatformTime, blank_is_none
@@ -23,11 +27,31 @@ Text30 = Annotated[str, Field(min_length=1, max_length=30)]
 VisitId = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 
-class _Node(BaseModel):
+def _is_blank(name: str, value: Any) -> bool:
+    return value is None or value == "" or (name == "exp_content" and value == [])
+
+
+class _Optional(BaseModel):
+    """A node whose optional fields sent empty take their defaults."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        fields = cls.model_fields
+        return {
+            name: value
+            for name, value in values.items()
+            if not (name in fields and not fields[name].is_required() and _is_blank(name, value))
+        }
+
+
+class _Node(_Optional):
     model_config = ConfigDict(extra="ignore")
 
 
-class _Strict(BaseModel):
+class _Strict(_Optional):
     model_config = ConfigDict(extra="forbid")
 
 

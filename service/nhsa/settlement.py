@@ -7,6 +7,7 @@ from typing import Any
 
 from service.base import row_id
 from service.china_time import CHINA_TZ as CHINA
+from service.errors import FieldProblem
 from service.identity import identify
 from service.nhsa.call import Call, build, fields_named, named_resident_id, parse
 from service.nhsa.inputs import Data2304, Input2304, Input2305
@@ -45,6 +46,29 @@ def _request(call: Call, data: Data2304) -> dict[str, Any]:
         "disease": extra.disease,
         # 中途结算: a stage of a long stay; dscg_time is then the end of the stage (ADR 0018)
         "mid_settlement": data.mid_setl_flag == "1",
+    }
+
+
+def _names(data: Data2304) -> dict[str, str]:
+    """The message's field of each value of the JSON API's request built from it (`build`)."""
+    extra = "input.data.exp_content"
+    parts = "bill.out_of_policy_breakdown"
+    return {
+        "visit_id": "input.data.mdtrt_id",
+        "discharged_at": f"{extra}.dscg_time" if data.exp_content.dscg_time else "inf_time",
+        "his_settlement_id": "input.data.medins_setl_id" if data.medins_setl_id else "msgid",
+        f"{parts}.full_self_pay": "input.data.fulamt_ownpay_amt",
+        f"{parts}.over_limit_self_pay": "input.data.overlmt_selfpay",
+        f"{parts}.pre_self_pay": "input.data.preselfpay_amt",
+        parts: "input.data.fulamt_ownpay_amt",
+        "bill.total": "input.data.medfee_sumamt",
+        "bill.in_policy": "input.data.inscp_scp_amt",
+        "bill.out_of_policy": "input.data.fulamt_ownpay_amt",
+        "bill": "input.data.medfee_sumamt",
+        "settlement_mode": f"{extra}.settlement_mode",
+        "external_amounts": f"{extra}.external_amounts",
+        "disease": f"{extra}.disease",
+        "mid_settlement": "input.data.mid_setl_flag",
     }
 
 
@@ -87,7 +111,7 @@ def _output(
 
 async def pre_settle(call: Call) -> dict[str, Any]:
     data = parse(Input2304, call).data
-    body = build(SettlementPreviewCreate, "input.data", **_request(call, data))
+    body = build(SettlementPreviewCreate, "input.data", names=_names(data), **_request(call, data))
     person_key, named = _person(call, data)
     with fields_named(_defaulted(data) | named):
         previewed = await call.desk.preview(call.uow, body, person_key=person_key)
@@ -114,7 +138,13 @@ async def settle(call: Call) -> dict[str, Any]:
     key = data.medins_setl_id or call.envelope.msgid
     request = _request(call, data)
     request["discharged_at"] = await _first_discharge(call, data, key) or request["discharged_at"]
-    body = build(SettlementCreate, "input.data", **request, his_settlement_id=key)
+    body = build(
+        SettlementCreate,
+        "input.data",
+        names=_names(data),
+        **request,
+        his_settlement_id=key,
+    )
     person_key, named = _person(call, data)
     with fields_named(_defaulted(data) | named):
         outcome = await call.desk.settle(call.uow, body, person_key=person_key)
@@ -135,7 +165,16 @@ async def cancel(call: Call) -> dict[str, Any]:
         raise SettlementNotFound(
             f"no settlement {data.setl_id} at your hospital", field="input.data.setl_id"
         )
-    settled = await settlements.get(call.uow, principal=call.principal, settlement_id=settlement_id)
+    try:
+        settled = await settlements.get(
+            call.uow, principal=call.principal, settlement_id=settlement_id
+        )
+    except SettlementNotFound as exc:
+        # the service names no field (the JSON API has the settlement in the path)
+        exc.errors = exc.errors or [
+            FieldProblem(field="input.data.setl_id", message=exc.detail, code=exc.code)
+        ]
+        raise
     if settled.visit_id != data.mdtrt_id:
         raise SettlementNotFound(
             f"settlement {settlement_id} is not of visit {data.mdtrt_id}",

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.types import DecoratedCallable
 from fhir.resources.R4B.claim import Claim
 from fhir.resources.R4B.coverageeligibilityrequest import CoverageEligibilityRequest
@@ -22,6 +22,7 @@ from service.errors import FieldProblem, ServiceError
 from service.fhir import claims, eligibility, tasks
 from service.fhir.capability import capability_statement
 from service.fhir.errors import InvalidResource, UnknownInteraction, UnsupportedContent
+from service.fhir.formats import acceptable
 from service.fhir.institution import refuse_another_hospital
 from service.fhir.outcome import FhirRoute, resource_response
 from service.fhir.reading import read_resource
@@ -33,7 +34,10 @@ from service.settlements.schemas import ReversalCreate, SettlementCreate, Settle
 from service.unit_of_work import UnitOfWorkDep
 
 M = TypeVar("M", bound=BaseModel)
-router = APIRouter(prefix="/fhir", tags=["fhir"], route_class=FhirRoute)
+# `_format`/`Accept` asking for anything but JSON is a 406, before anything else is read.
+router = APIRouter(
+    prefix="/fhir", tags=["fhir"], route_class=FhirRoute, dependencies=[Depends(acceptable)]
+)
 
 _RESOURCE = {"type": "object", "required": ["resourceType"]}
 _CONTENT = {FHIR_JSON: {"schema": _RESOURCE}}
@@ -50,7 +54,7 @@ BODY: dict[str, Any] = {
 
 def answers(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """Each status a route answers, as FHIR JSON (OperationOutcome for problems)."""
-    every = {*statuses, 401, 403, 422, 429}
+    every = {*statuses, 401, 403, 406, 422, 429}
     return {
         s: {"description": "FHIR resource or OperationOutcome", "content": _CONTENT}
         for s in sorted(every)

@@ -9,6 +9,7 @@ or a contended lock (503, retry the same message). ADR 0015.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.auth.deps import HospitalDep
 from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
@@ -28,6 +30,7 @@ from service.errors import (
     ServiceError,
     ServiceUnavailable,
     Unauthenticated,
+    http_problem,
     problem_responses,
 )
 from service.idtext import redact
@@ -87,6 +90,9 @@ def _failure(request: Request, code: str, detail: str, errors: Sequence[FieldPro
     return JSONResponse(body.model_dump(mode="json"), status_code=200)
 
 
+_BODY = FieldProblem(field="body", message="not a JSON message", code="malformed_body")
+
+
 class NhsaRoute(ProblemRoute):
     """Answers the route's problems in the envelope (after the unit of work rolled back); those
     that say the call did not happen (HTTP_LEVEL) are left to the app's handlers."""
@@ -94,7 +100,19 @@ class NhsaRoute(ProblemRoute):
     def problem_of(self, exc: Exception) -> ProblemFacts | None:
         if isinstance(exc, ServiceError):
             return None if isinstance(exc, HTTP_LEVEL) else ProblemFacts.of(exc)
+        if isinstance(exc, StarletteHTTPException) and exc.status_code == 400:
+            # FastAPI's only 400: a body that is not UTF-8. A message it could not read.
+            return dataclasses.replace(http_problem(exc), errors=[_BODY])
         if isinstance(exc, RequestValidationError):
+            if unreadable := [e for e in exc.errors() if e["type"] == "json_invalid"]:
+                at = unreadable[0]["loc"][-1]
+                return ProblemFacts(
+                    422,
+                    "malformed_body",
+                    "The request is not valid",
+                    f"the body is not valid JSON (at character {at})",
+                    [_BODY],
+                )
             errors = [
                 FieldProblem(
                     field=".".join(str(p) for p in e["loc"][1:]) or "body",

@@ -193,3 +193,45 @@ async def test_the_media_type_is_checked_before_the_key_as_on_v1(
     )
     assert labelled.status_code == 401
     assert labelled.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        (b'{"infno": "1101", "opter_name": "\xff"}', "cannot be decoded"),  # not UTF-8
+        (b'{"infno": "1101", "msgid": ', "not valid JSON"),  # cut short
+    ],
+)
+async def test_a_body_that_is_not_json_is_answered_in_the_envelope(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], raw: bytes, says: str
+) -> None:
+    """Bytes that are not UTF-8 were a 422 problem+json (FastAPI's own 400, left to the app's
+    handlers), and JSON cut short named its character offset as the field (`field: 28`)."""
+    headers = {**hospital_headers, "Content-Type": "application/json"}
+    response = await client.post("/nhsa", content=raw, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    error = failed(response.json(), "malformed_body")
+    assert says in error
+    assert error.endswith("(field: body)")
+
+
+async def test_the_envelope_fields_some_provinces_add_are_accepted(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """Provincial envelopes carry 定点医药机构软件厂商 (`fixmedins_soft_fcty`), 渠道id
+    (`app_id`) and 加密方式 (`enc_type`, empty when not encrypted), and a 签到流水号 of 32
+    characters is seen (a hex UUID); each was a `validation_error`, so the message a HIS sends
+    its province was refused."""
+    extra = {
+        "fixmedins_soft_fcty": "某某医疗信息技术有限公司",
+        "enc_type": "",
+        "sign_no": "79faf82271944fe38c4f1d99be71bc9c",
+        "app_id": "",
+        # a C# DateTime as Newtonsoft.Json writes it (ringls/NYB, Fujian)
+        "inf_time": "2024-03-10T10:00:00.1234567+08:00",
+    }
+    body = await send(client, hospital_headers, "3201", {}, **extra)
+    failed(body, "nhsa_invalid_input")  # the envelope was read: 3201's own input is missing
+    encrypted = await send(client, hospital_headers, "3201", {}, enc_type="SM4")
+    assert "(field: enc_type)" in failed(encrypted, "validation_error")

@@ -247,6 +247,30 @@ async def test_2305_answers_the_compensating_record_and_is_idempotent(
         failed(await send(client, hospital_headers, "2305", garbage), "settlement_not_found")
 
 
+async def test_2305_of_another_hospitals_settlement_names_setl_id_and_reverses_nothing(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    other_hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    """It said `[settlement_not_found] no settlement 1 that you may see` with no field, where
+    an id that names no settlement at all says `(field: input.data.setl_id)`."""
+    visit = await factories.make_admission(session)
+    settled = ok(await send(client, hospital_headers, "2304", settlement_input(visit.visit_id)))
+    setl_id = settled["setlinfo"]["setl_id"]
+    cancel = {"data": {"mdtrt_id": visit.visit_id, "setl_id": setl_id}}
+    body = await send(
+        client,
+        other_hospital_headers,
+        "2305",
+        cancel,
+        fixmedins_code=factories.NEIGHBOUR_HOSPITAL,
+    )
+    assert failed(body, "settlement_not_found").endswith("(field: input.data.setl_id)")
+    stored = await client.get(f"/v1/settlements/{setl_id}", headers=hospital_headers)
+    assert stored.json()["status"] == "settled"
+
+
 async def test_3101_lists_what_a_settlement_would_book_and_books_nothing(
     app: FastAPI,
     client: httpx.AsyncClient,
