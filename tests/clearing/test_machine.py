@@ -25,7 +25,6 @@ from tests.factories import POSTGRES_URL, make_settings
 RUNS = settings(
     max_examples=6,
     stateful_step_count=16,
-    deadline=None,
     database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],

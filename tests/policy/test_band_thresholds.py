@@ -144,7 +144,7 @@ def _both_thresholds(
     ]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(band_layouts(), yuan, st.integers(0, 10_000_000))
 def test_raising_a_threshold_never_raises_a_years_payment(layout, raise_by, amount):
     """Any band layout: the year's bands pay no more once the threshold is higher."""
@@ -152,7 +152,7 @@ def test_raising_a_threshold_never_raises_a_years_payment(layout, raise_by, amou
     assert raised <= normal
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(band_layouts(rising=True), yuan, st.integers(0, 10_000_000), st.integers(0, 10_000_000))
 def test_raising_a_threshold_never_raises_a_later_bills_payment(
     layout, raise_by, amount, eligible_before
@@ -176,7 +176,7 @@ def _half_up(value: Fraction) -> int:
     return int(value + Fraction(1, 2)) if value >= 0 else -int(-value + Fraction(1, 2))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(band_layouts(), yuan, st.integers(0, 10_000_000), st.integers(0, 10_000_000))
 def test_the_bands_pay_what_a_plain_reading_of_the_policy_says(
     layout, raise_by, amount, eligible_before

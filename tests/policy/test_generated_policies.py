@@ -132,7 +132,7 @@ amounts = st.integers(min_value=0, max_value=50_000_000)
 stays = st.lists(st.tuples(amounts, amounts), min_size=1, max_size=5)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(policies(), stays)
 def test_any_policy_conserves_every_fen_and_keeps_within_its_caps(policy, bills):
     year: dict[str, int] = {}
@@ -157,7 +157,7 @@ def test_any_policy_conserves_every_fen_and_keeps_within_its_caps(policy, bills)
         year = add(year, result.deltas)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(policies(), amounts, amounts, st.integers(min_value=1, max_value=2_000_000))
 def test_any_policy_pays_no_less_for_a_higher_in_catalogue_cost(policy, inside, outside, more):
     low = settle(
@@ -202,7 +202,7 @@ def test_a_capped_split_can_cost_a_fen() -> None:
     assert (low.funds_total_fen, high.funds_total_fen) == (227, 226)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     st.sampled_from(["per_admission", "per_hospital_year", "per_quarter"]),
     st.tuples(ratios, money),

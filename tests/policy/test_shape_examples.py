@@ -141,7 +141,7 @@ locations = st.sampled_from(
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300)
 @given(
     st.sampled_from(_example_policies()),
     locations,
@@ -205,7 +205,7 @@ def test_policy_explain_shows_the_year_end_top_up(capsys: pytest.CaptureFixture[
 
 
 @pytest.mark.slow
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(
     st.lists(
         st.tuples(st.integers(0, 30_000_000), st.integers(0, 30_000_000), st.booleans()),

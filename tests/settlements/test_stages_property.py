@@ -54,7 +54,7 @@ def _in_stages(
     return funds, patient, year
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(
     st.sampled_from(sorted(POLICIES)),
     visits,

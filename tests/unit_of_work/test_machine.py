@@ -42,7 +42,6 @@ from tests.unit_of_work.machine import (
 RUNS = settings(
     max_examples=25,
     stateful_step_count=40,
-    deadline=None,
     database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],

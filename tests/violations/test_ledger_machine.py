@@ -52,7 +52,6 @@ REACHED: Counter[str] = Counter()
 RUNS = settings(
     max_examples=20,
     stateful_step_count=35,
-    deadline=None,
     database=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],

@@ -68,7 +68,7 @@ STEPS = st.lists(
 
 
 @pytest.mark.slow
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(STEPS)
 def test_booked_rows_add_up_to_a_fresh_computation(steps: list[tuple]) -> None:
     active: list[tuple] = []
