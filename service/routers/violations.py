@@ -11,6 +11,7 @@ from service.auth.deps import AuditorDep, AuditorOrHospitalDep
 from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
 from service.routers.routes import read, recording
+from service.schemas import PlainDigits
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
 from service.violations.detail import violation_detail
@@ -146,7 +147,7 @@ async def get_chain_heads(session: SessionDep, principal: AuditorDep) -> ChainHe
     summary="One violation with its evidence and full history",
 )
 async def get_one(
-    violation_id: int, session: SessionDep, principal: AuditorOrHospitalDep
+    violation_id: Annotated[int, PlainDigits], session: SessionDep, principal: AuditorOrHospitalDep
 ) -> ViolationDetail:
     violation = await get_violation(session, principal=principal, violation_id=violation_id)
     return await violation_detail(session, principal=principal, violation=violation)
@@ -156,7 +157,10 @@ async def get_one(
     router.post, "/{violation_id}/transitions", "Move a violation through rectification (挂账销号)"
 )
 async def transition(
-    violation_id: int, body: TransitionCreate, uow: UnitOfWorkDep, principal: AuditorOrHospitalDep
+    violation_id: Annotated[int, PlainDigits],
+    body: TransitionCreate,
+    uow: UnitOfWorkDep,
+    principal: AuditorOrHospitalDep,
 ) -> ViolationDetail:
     session = uow.session
     violation = await get_violation(session, principal=principal, violation_id=violation_id)
