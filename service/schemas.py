@@ -108,6 +108,20 @@ it from an alias whose `Query()` is the default, and a `Query()` after it would 
 bounds into the OpenAPI document as `ge`/`le`, not `minimum`/`maximum`. In a query model:
 `Annotated[int, PlainDigits] = Field(...)`."""
 
-Whole = Annotated[int, BeforeValidator(not_a_bool), PlainDigits]
+_PLAIN_SIGNED = re.compile(r"0|-?[1-9][0-9]*")
+
+
+def _plain_signed(value: Any) -> Any:
+    if isinstance(value, str) and not _PLAIN_SIGNED.fullmatch(value):
+        raise PydanticCustomError(
+            "int_not_plain",
+            "write a whole number with the digits 0-9 alone, a '-' before it if negative: no "
+            "'+', decimal point, leading zero, space or '_'",
+        )
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(not_a_bool), BeforeValidator(_plain_signed)]
 """A request body's integer: `true` and `false` are not 1 and 0, and one sent as a string (a
-form's `"2024"`) is written plainly: `"03"` or `"3.0"` is a 422 `int_not_plain`, not 3."""
+form's `"2024"`, NHSA's `"-1"`) is written plainly: `"03"`, `"+3"` or `"3.0"` is a 422
+`int_not_plain`, not 3; its bounds say whether it may be negative."""
