@@ -25,6 +25,7 @@ from service.china_time import shown
 from service.errors import Conflict, Unprocessable
 from service.identity import IdHasher
 from service.idtext import redact
+from service.regions.models import Region
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
 from service.roster.rows import Entry, RowParser, RowRejected, header_index
 from service.roster.sources import RosterFile, Row
@@ -43,6 +44,13 @@ class StaleRoster(Conflict):
 
 class RosterDropsCounties(Conflict):
     code = "roster_drops_counties"
+
+
+class RosterCountyNotRegistered(Unprocessable):
+    """Every insured county a roster lists is a county of the directory (docs/directory.md):
+    the snapshot answers for its people, judged in or out of county by its code."""
+
+    code = "roster_county_not_registered"
 
 
 @dataclass
@@ -271,6 +279,7 @@ def _activate(
     with engine.connect() as conn, _durable(conn), conn.begin():
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("LOCK TABLE roster_active IN EXCLUSIVE MODE"))
+        _refuse_unregistered_counties(conn, counties)
         current = conn.execute(
             sa.select(pointers.c.snapshot_id, snapshots.c.taken_at, snapshots.c.counties)
             .join(snapshots, snapshots.c.id == pointers.c.snapshot_id)
@@ -309,6 +318,28 @@ def _activate(
             )
         )
     return None if current is None else int(current[0])
+
+
+def _refuse_unregistered_counties(conn: sa.Connection, counties: set[str]) -> None:
+    """A county the directory does not hold as a county (a typo, another province's code, a
+    county not yet registered) would have its people answered from the roster while no
+    hospital, key or policy knows it: register it first (docs/directory.md)."""
+    regions = table_of(Region)
+    registered = set(
+        conn.execute(
+            sa.select(regions.c.code).where(
+                regions.c.code.in_(sorted(counties)), regions.c.level == "county"
+            )
+        ).scalars()
+    )
+    unknown = sorted(counties - registered)
+    if unknown:
+        raise RosterCountyNotRegistered(
+            f"the file lists insured counties that are not registered counties: "
+            f"{', '.join(unknown[:20])}{' …' if len(unknown) > 20 else ''}; register them first "
+            "(PUT /v1/regions, docs/directory.md) or correct the insured_county column",
+            field="insured_county",
+        )
 
 
 def _refuse_dropped_counties(active: list[str] | None, loaded: set[str]) -> None:

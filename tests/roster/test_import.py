@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from openpyxl import Workbook
 
-from service.errors import Conflict
+from service.errors import Conflict, Unprocessable
 from service.roster.importer import RosterRejected, StaleRoster, import_roster, sync_url
 from service.roster.rows import COLUMNS
 from service.roster.service import find_in_snapshot
@@ -408,3 +408,25 @@ async def test_a_snapshot_swapped_between_the_two_reads_is_not_read_as_absence(
     assert answer is not None
     assert answer.record is not None
     assert answer.snapshot_id != first.snapshot_id
+
+
+@pytest.mark.parametrize("county", ["990199", "990100", "110101"])
+async def test_a_roster_of_a_county_not_registered_is_refused_naming_it(
+    app: FastAPI, settings: Settings, tmp_path: Path, county: str
+) -> None:
+    """A county the directory does not hold as a county (not registered, or a prefecture) is
+    answered for by no hospital, key or policy: the file is refused and loads nothing."""
+    _import(app, settings, _write_csv(tmp_path / "first.csv", [_row(A)]))
+    rows = [_row(A), _row(B, insured_county=county)]
+    with pytest.raises(Unprocessable) as refused:
+        _import(app, settings, _write_csv(tmp_path / "typo.csv", rows), force=True)
+    assert refused.value.code == "roster_county_not_registered"
+    assert [e.field for e in refused.value.errors] == ["insured_county"]
+    assert county in refused.value.detail
+    assert "990102" not in refused.value.detail
+    async with app.state.sessionmaker() as s:
+        kept = await find_in_snapshot(s, app.state.id_hasher.key_of(A))
+        count = (await s.exec(sa.text("SELECT count(*) FROM roster_entries"))).one()  # type: ignore[call-overload]
+    assert kept is not None
+    assert kept.counties == ("990102",)
+    assert count[0] == 1
