@@ -81,10 +81,18 @@ class PeakSampler(threading.Thread):
 def create_schema(url: str) -> None:
     from service import models  # noqa: F401
     from service.base import SQLModel
+    from service.demo import DEMO_REGIONS
+    from service.regions.models import Region
 
     engine = sa.create_engine(sync_url(url))
     try:
         SQLModel.metadata.create_all(engine)
+        with engine.begin() as conn:  # the file's counties are registered (docs/roster.md)
+            known = set(conn.execute(sa.select(Region.code)).scalars())  # type: ignore[call-overload]
+            rows = [r.model_dump(exclude={"created_at"}) for r in DEMO_REGIONS]
+            rows = [r for r in rows if r["code"] not in known]
+            if rows:
+                conn.execute(sa.insert(Region), rows)
     finally:
         engine.dispose()
 

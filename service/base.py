@@ -29,8 +29,8 @@ MAX_ROW_ID = 2**63 - 1
 def row_id(text: str) -> int | None:
     """`text` as a stored row's id (a positive BIGINT in ASCII digits), else None: "²" is a
     digit to str.isdigit() that int() refuses, and "１" one that int() reads, but no id we
-    answered was written so."""
-    if not (text.isascii() and text.isdecimal()) or len(text) > 19:
+    answered was written so, nor with a leading zero ("03" is not row 3)."""
+    if not (text.isascii() and text.isdecimal()) or len(text) > 19 or text.startswith("0"):
         return None
     value = int(text)
     return value if 0 < value <= MAX_ROW_ID else None

@@ -85,10 +85,6 @@ def not_a_bool(value: Any) -> Any:
 Flag = Annotated[bool, BeforeValidator(_json_bool)]
 """A request body's yes/no: JSON `true` or `false`, nothing else (`"yes"`, `1`, `"on"` are 422)."""
 
-Whole = Annotated[int, BeforeValidator(not_a_bool)]
-"""A request body's integer: `true` and `false` are not 1 and 0."""
-
-
 # Pydantic reads "3.0", "+3", "03", " 3 " and "3_0" as integers (3, 3, 3, 3, 30): a client
 # with a formatting bug gets a guess, and "3_0" another page size than it shows.
 _PLAIN_WHOLE = re.compile(r"0|[1-9][0-9]*")
@@ -111,3 +107,21 @@ after the parameter's `Query()` (`Annotated[int, Query(ge=1), PlainDigits]`): Fa
 it from an alias whose `Query()` is the default, and a `Query()` after it would write the
 bounds into the OpenAPI document as `ge`/`le`, not `minimum`/`maximum`. In a query model:
 `Annotated[int, PlainDigits] = Field(...)`."""
+
+_PLAIN_SIGNED = re.compile(r"0|-?[1-9][0-9]*")
+
+
+def _plain_signed(value: Any) -> Any:
+    if isinstance(value, str) and not _PLAIN_SIGNED.fullmatch(value):
+        raise PydanticCustomError(
+            "int_not_plain",
+            "write a whole number with the digits 0-9 alone, a '-' before it if negative: no "
+            "'+', decimal point, leading zero, space or '_'",
+        )
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(not_a_bool), BeforeValidator(_plain_signed)]
+"""A request body's integer: `true` and `false` are not 1 and 0, and one sent as a string (a
+form's `"2024"`, NHSA's `"-1"`) is written plainly: `"03"`, `"+3"` or `"3.0"` is a 422
+`int_not_plain`, not 3; its bounds say whether it may be negative."""

@@ -1,6 +1,7 @@
 """The hospital a resource names (Claim.provider, CoverageEligibilityRequest.provider,
-Task.requester) must be the key's, as NHSA's `fixmedins_code` must: a HIS configured with
-another hospital's code would otherwise settle, check or cancel under the key's hospital.
+Task.requester, Task.owner) must be the key's, as NHSA's `fixmedins_code` must: a HIS
+configured with another hospital's code would otherwise settle, check or cancel under the key's
+hospital.
 
 Only an identifier of our hospital system, or one without a system, is compared: another
 system's code is not ours to read, and a reference or a display resolves to nothing here."""

@@ -21,6 +21,14 @@ class UnsupportedValue(Unprocessable):
     title = "A code in the message is not one this service can settle"
 
 
+class WrongArea(Unprocessable):
+    """The envelope's place of treatment (`mdtrtarea_admvs`, 就医地医保区划) is not where the
+    key's hospital is: its county, prefecture or province."""
+
+    code = "nhsa_wrong_area"
+    title = "mdtrtarea_admvs is not where your hospital is"
+
+
 class WrongInstitution(ServiceError):
     """The message names another institution than the key's hospital."""
 

@@ -12,6 +12,7 @@ from anyio import to_thread
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.visibility import prefix_of_region
+from service.china_time import today
 from service.dates import documented_day
 from service.policy import (
     CompiledPolicy,
@@ -175,7 +176,7 @@ async def store_policy(
     mine_source = f"{document.region_code}@{document.effective_from}"
     windows.append(Stored(mine_source, text, document.effective_from, document.effective_to))
     every = await to_thread.run_sync(compile_timeline, windows)
-    await _keep_plan_year(store, now, every, start=document.effective_from)
+    await _keep_plan_year(store, now, every, start=document.effective_from, today=today())
     mine = next(
         p.policy
         for p in every
@@ -213,14 +214,24 @@ async def _first_settled_by_parents(
 
 
 async def _keep_plan_year(
-    store: SqlPolicyVersionStore, before: list[Piece], after: list[Piece], *, start: date
+    store: SqlPolicyVersionStore,
+    before: list[Piece],
+    after: list[Piece],
+    *,
+    start: date,
+    today: date,
 ) -> None:
     """Refuse a version that moves the plan year's start for a region it governs from `start`
-    (its own, or a county's compiled over it) while that region's insured hold settlements of
-    a plan year the new rules name again. Accumulators, caps and year-end runs are keyed by the
-    plan year's name, the calendar year it starts in: 10-01 from 2026-01-01 names January to
-    September 2026 plan year 2025, so they would share 2025's caps and come after 2025's
-    year-end run."""
+    (its own, or a county's compiled over it) when the new rules name a plan year again.
+    Accumulators, caps and year-end runs are keyed by the plan year's name, the calendar year
+    it starts in: 10-01 from 2026-01-01 names January to September 2026 plan year 2025, so they
+    would share 2025's caps and come after 2025's year-end run.
+
+    Loaded in advance (`start` after `today`) while the old rules still name that year (or a
+    later one) on the day before `start`, it is refused whatever has been settled so far: the
+    old version settles every day until then, in the year the move names again. Otherwise,
+    when that region's insured already hold settlements of the year the new rules name or a
+    later one (ADR 0018, amendment)."""
     day_before = start - timedelta(days=1)
     earlier = [piece.policy for piece in before]
     for piece in after:
@@ -231,17 +242,27 @@ async def _keep_plan_year(
         if governed is None:
             continue
         was, will = rules_of(governed).starts, rules_of(piece.policy).starts
+        if was == will:
+            continue
         named = plan_year_of(rules_of(piece.policy), start)
-        if was == will or not await store.settled_in_year(
+        still = plan_year_of(rules_of(governed), day_before)
+        if start > today and still >= named:
+            why = (
+                f"the old rules still name plan year {still} on {day_before}, so the "
+                f"settlements under them until the move (loaded in advance) share plan year "
+                f"{named}"
+            )
+        elif await store.settled_in_year(
             pools=prefix_of_region(region), under=region_chain(region), from_year=named
         ):
+            why = f"its insured have settlements of plan year {named} or later"
+        else:
             continue
         raise PolicyPlanYearMoved(
             f"region {region}'s plan year starts on {was} under version {governed.version!r} "
             f"(in force on {day_before}) and would start on {will} from {start}, naming it "
-            f"plan year {named} again: its insured have settlements of plan year {named} or "
-            "later, whose caps and year-end run the months from then would join; keep "
-            "plan_year.starts unchanged",
+            f"plan year {named} again: {why}, whose caps and year-end run the months from then "
+            "would join; keep plan_year.starts unchanged",
             field="plan_year",
         )
 

@@ -21,6 +21,13 @@ class RegionLevelMismatch(Unprocessable):
     title = "The region code does not fit its level"
 
 
+class RegionCodeUnknown(Unprocessable):
+    """A region's two leading digits are a province of GB/T 2260 (rules.PROVINCES)."""
+
+    code = "region_code_unknown"
+    title = "The region code names no province"
+
+
 class RegionParentMismatch(Unprocessable):
     """The parent a region must have follows from its code (`region_chain`)."""
 

@@ -18,13 +18,14 @@ from service.policy import CompiledPolicy, in_same_pooling_region
 from service.regions.errors import (
     HospitalInUse,
     HospitalNotFound,
+    RegionCodeUnknown,
     RegionLevelMismatch,
     RegionNotCounty,
     RegionNotFound,
     RegionParentMismatch,
 )
 from service.regions.models import Hospital, Region
-from service.regions.rules import level_of, parent_of
+from service.regions.rules import level_of, parent_of, real_province
 from service.regions.schemas import HospitalCreate, HospitalPublic, RegionCreate, RegionPublic
 
 if TYPE_CHECKING:
@@ -107,9 +108,18 @@ async def get_hospital(uow: UnitOfWork, *, principal: Principal, code: str) -> H
     return _hospital_public(row)
 
 
-async def put_region(uow: UnitOfWork, *, code: str, body: RegionCreate) -> Upserted[RegionPublic]:
-    """Register region `code`, or bring it to `body`: its level and parent must be the ones
-    its code stands for, and the parent must be registered."""
+async def put_region(
+    uow: UnitOfWork, *, code: str, body: RegionCreate, synthetic: bool
+) -> Upserted[RegionPublic]:
+    """Register region `code`, or bring it to `body`: its province must be one of GB/T 2260
+    (or, with `synthetic`, outside production, one of the made-up provinces of the demo and the
+    docs), its level and parent the ones its code stands for, and the parent registered."""
+    if not real_province(code, synthetic=synthetic):
+        raise RegionCodeUnknown(
+            f"region code {code}: {code[:2]} is not a province's code (GB/T 2260: 11-65, 71, "
+            "81, 82)",
+            field="region_code",
+        )
     if body.level != level_of(code):
         raise RegionLevelMismatch(
             f"region code {code} is a {level_of(code)} code, not a {body.level}", field="level"

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from service.china_time import shown
 from service.errors import Conflict, Unprocessable
 from service.identity import IdHasher
 from service.idtext import redact
+from service.regions.models import Region
 from service.roster.models import RosterEntry, RosterPointer, RosterSnapshot
 from service.roster.rows import Entry, RowParser, RowRejected, header_index
 from service.roster.sources import RosterFile, Row
@@ -43,6 +44,13 @@ class StaleRoster(Conflict):
 
 class RosterDropsCounties(Conflict):
     code = "roster_drops_counties"
+
+
+class RosterCountyNotRegistered(Unprocessable):
+    """Every insured county a roster lists is a county of the directory (docs/directory.md):
+    the snapshot answers for its people, judged in or out of county by its code."""
+
+    code = "roster_county_not_registered"
 
 
 @dataclass
@@ -194,7 +202,52 @@ def _load_entries(
         read, loaded, counties = _stream(source, hasher, writer, rejects, batch_size, progress)
         _check_rejects(read, rejects.count, max_reject_ratio)
         writer.publish()
+    loaded -= _reject_repeated(engine, snapshot_id, rejects)
+    _check_rejects(read, rejects.count, max_reject_ratio)
     return read, loaded, counties
+
+
+_FAR = date(9999, 12, 31)
+
+
+def _reject_repeated(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> int:
+    """One row per person and category (docs/roster.md): a row of the same person in the
+    same category over days an earlier line already covers (the same row twice, a file
+    pasted into itself) is removed and reported, naming the first line it repeats; the
+    earliest is kept. Two rows of one category over separate periods (低保 2019-2020, again
+    since 2023) are two stays in it. In SQL on the published, still invisible rows, by the
+    (snapshot, person) index: memory stays flat however long the file. Returns how many."""
+    later, earlier = table_of(RosterEntry).alias("later"), table_of(RosterEntry).alias("earlier")
+    overlapping = sa.and_(
+        earlier.c.snapshot_id == later.c.snapshot_id,
+        earlier.c.person_key == later.c.person_key,
+        earlier.c.category == later.c.category,
+        earlier.c.line_no < later.c.line_no,
+        earlier.c.valid_from <= sa.func.coalesce(later.c.valid_to, _FAR),
+        later.c.valid_from <= sa.func.coalesce(earlier.c.valid_to, _FAR),
+    )
+    query = (
+        sa.select(
+            later.c.id, later.c.line_no, later.c.person_masked, sa.func.min(earlier.c.line_no)
+        )
+        .join(earlier, overlapping)
+        .where(later.c.snapshot_id == snapshot_id)
+        .group_by(later.c.id, later.c.line_no, later.c.person_masked)
+        .order_by(later.c.line_no)
+    )
+    entries = table_of(RosterEntry)
+    with engine.begin() as conn:
+        repeated = conn.execute(query).all()
+        for start in range(0, len(repeated), 1000):
+            ids = [row[0] for row in repeated[start : start + 1000]]
+            conn.execute(sa.delete(entries).where(entries.c.id.in_(ids)))
+    for _, line_no, masked, first in repeated:
+        reason = (
+            f"repeats line {first}: the same person in the same category over the same days "
+            "(one row per person and category)"
+        )
+        rejects.add(int(line_no), RowRejected("id_number", reason, masked))
+    return len(repeated)
 
 
 def _stream(
@@ -271,6 +324,7 @@ def _activate(
     with engine.connect() as conn, _durable(conn), conn.begin():
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("LOCK TABLE roster_active IN EXCLUSIVE MODE"))
+        _refuse_unregistered_counties(conn, counties)
         current = conn.execute(
             sa.select(pointers.c.snapshot_id, snapshots.c.taken_at, snapshots.c.counties)
             .join(snapshots, snapshots.c.id == pointers.c.snapshot_id)
@@ -309,6 +363,28 @@ def _activate(
             )
         )
     return None if current is None else int(current[0])
+
+
+def _refuse_unregistered_counties(conn: sa.Connection, counties: set[str]) -> None:
+    """A county the directory does not hold as a county (a typo, another province's code, a
+    county not yet registered) would have its people answered from the roster while no
+    hospital, key or policy knows it: register it first (docs/directory.md)."""
+    regions = table_of(Region)
+    registered = set(
+        conn.execute(
+            sa.select(regions.c.code).where(
+                regions.c.code.in_(sorted(counties)), regions.c.level == "county"
+            )
+        ).scalars()
+    )
+    unknown = sorted(counties - registered)
+    if unknown:
+        raise RosterCountyNotRegistered(
+            f"the file lists insured counties that are not registered counties: "
+            f"{', '.join(unknown[:20])}{' …' if len(unknown) > 20 else ''}; register them first "
+            "(PUT /v1/regions, docs/directory.md) or correct the insured_county column",
+            field="insured_county",
+        )
 
 
 def _refuse_dropped_counties(active: list[str] | None, loaded: set[str]) -> None:

@@ -33,6 +33,7 @@ from service.console.views import (
 from service.dates import FIRST_YEAR, LAST_YEAR
 from service.deps import CatalogDep, SessionmakerDep
 from service.indicators.service import indicators_for
+from service.routers.params import RowId
 from service.schemas import PlainDigits
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
@@ -236,7 +237,9 @@ async def ledger_export(
 
 
 @router.get("/violations/{violation_id}")
-async def one(request: Request, violation_id: int, session: SessionDep, user: UserDep) -> Response:
+async def one(
+    request: Request, violation_id: RowId, session: SessionDep, user: UserDep
+) -> Response:
     violation = await get_violation(session, principal=user.principal, violation_id=violation_id)
     detail = await violation_detail(session, principal=user.principal, violation=violation)
     known = await names(session)
@@ -259,7 +262,7 @@ async def one(request: Request, violation_id: int, session: SessionDep, user: Us
 
 @router.post("/violations/{violation_id}/transitions")
 async def rectify(
-    violation_id: int,
+    violation_id: RowId,
     uow: UnitOfWorkDep,
     user: FormUserDep,
     to_status: Annotated[str, Form(max_length=16)],

@@ -23,6 +23,7 @@ from service.regions import service as directory
 from service.regions.schemas import HospitalCreate, HospitalRow
 from service.routers.console import FormUserDep, UserDep, console_router, flash_back, flashed
 from service.routers.keys import KeyCreate, issue_as_asked
+from service.routers.params import RowId
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations.params import parse_form
 
@@ -67,7 +68,7 @@ async def issue(
 
 @router.post("/keys/{key_id}/revoke")
 async def revoke(
-    key_id: int,
+    key_id: RowId,
     session: SessionDep,
     user: FormUserDep,
     key_cache: KeyCacheDep,

@@ -227,9 +227,8 @@ async def read_claim_response(
 async def create_task(request: Request, uow: UnitOfWorkDep, principal: HospitalDep) -> Response:
     assert principal.hospital_code is not None
     task = await read_resource(request, Task)
-    refuse_another_hospital(
-        task.requester, hospital_code=principal.hospital_code, field="Task.requester"
-    )
+    for party, field in ((task.requester, "Task.requester"), (task.owner, "Task.owner")):
+        refuse_another_hospital(party, hospital_code=principal.hospital_code, field=field)
     settlement_id = tasks.settlement_to_cancel(task)
     reversal = build(ReversalCreate, tasks.reversal_request(task), {"reason": "Task.reasonCode"})
     reversed_ = await settlements.reverse(

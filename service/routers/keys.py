@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,7 +15,7 @@ from service.auth.keys import IssuedKey, list_keys, revoke_key
 from service.errors import problem_responses
 from service.idtext import Identifier
 from service.routers.routes import read
-from service.schemas import REGION_PREFIX, Code
+from service.schemas import REGION_PREFIX, Code, PlainDigits
 from service.unit_of_work import SessionDep, UnitOfWork, UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
@@ -76,7 +76,7 @@ async def get_keys(session: SessionDep, _: AdminDep) -> list[KeyPublic]:
     "/{key_id}/revoke", response_model=KeyPublic, responses=problem_responses(401, 403, 404)
 )
 async def revoke(
-    key_id: int, session: SessionDep, key_cache: KeyCacheDep, _: AdminDep
+    key_id: Annotated[int, PlainDigits], session: SessionDep, key_cache: KeyCacheDep, _: AdminDep
 ) -> KeyPublic:
     key = await revoke_key(session, key_id)
     key_cache.clear()

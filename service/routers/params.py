@@ -9,8 +9,9 @@ from service.base import MAX_ROW_ID
 from service.deps import SettingsDep
 from service.schemas import REGION_PREFIX, Code, PlainDigits
 
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
-"""A stored row's id in the path (a positive BIGINT): a larger number is a 422, not a 500."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID), PlainDigits]
+"""A stored row's id in the path (a positive BIGINT) in plain digits: a larger number is a 422,
+not a 500, and `03` or `3.0` a 422 `int_not_plain`, not row 3."""
 
 CodeFilter = Annotated[Code | None, Query()]
 """An optional hospital or fund code to narrow a list to (letters, digits, `_`, `-`)."""

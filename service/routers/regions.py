@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from service.auth.deps import AdminDep, PrincipalDep
+from service.deps import SettingsDep
 from service.errors import problem_responses
 from service.regions import service
 from service.regions.schemas import RegionCreate, RegionPublic
@@ -43,6 +44,9 @@ async def put_region(
     body: RegionCreate,
     response: Response,
     uow: UnitOfWorkDep,
+    settings: SettingsDep,
     _: AdminDep,
 ) -> RegionPublic:
-    return answer_put(response, await service.put_region(uow, code=region_code, body=body))
+    synthetic = settings.environment != "production"
+    stored = await service.put_region(uow, code=region_code, body=body, synthetic=synthetic)
+    return answer_put(response, stored)

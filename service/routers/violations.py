@@ -12,6 +12,7 @@ from service.deps import SessionmakerDep, SettingsDep
 from service.errors import Unprocessable, problem_responses
 from service.routers.replays import answer_recorded
 from service.routers.routes import read, recording
+from service.schemas import PlainDigits
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations import export
 from service.violations.detail import violation_detail
@@ -147,7 +148,7 @@ async def get_chain_heads(session: SessionDep, principal: AuditorDep) -> ChainHe
     summary="One violation with its evidence and full history",
 )
 async def get_one(
-    violation_id: int, session: SessionDep, principal: AuditorOrHospitalDep
+    violation_id: Annotated[int, PlainDigits], session: SessionDep, principal: AuditorOrHospitalDep
 ) -> ViolationDetail:
     violation = await get_violation(session, principal=principal, violation_id=violation_id)
     return await violation_detail(session, principal=principal, violation=violation)
@@ -160,7 +161,7 @@ async def get_one(
     replayed=("the same change by the same caller, made before", ViolationDetail),
 )
 async def transition(
-    violation_id: int,
+    violation_id: Annotated[int, PlainDigits],
     body: TransitionCreate,
     response: Response,
     uow: UnitOfWorkDep,

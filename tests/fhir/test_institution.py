@@ -119,5 +119,10 @@ async def test_a_cancel_task_requested_by_another_hospital_is_refused(
         await post(client, hospital_headers, "Task", task), 403, "fhir_wrong_institution"
     )
     assert issue["expression"] == ["Task.requester.identifier.value"]
+    owned = task | {"requester": _naming(factories.COUNTY_HOSPITAL), "owner": _naming(OTHER)}
+    issue = outcome(
+        await post(client, hospital_headers, "Task", owned), 403, "fhir_wrong_institution"
+    )
+    assert issue["expression"] == ["Task.owner.identifier.value"]
     stored = await client.get(f"/v1/settlements/{settlement_id}", headers=hospital_headers)
     assert stored.json()["reversal"] is None

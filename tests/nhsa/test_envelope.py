@@ -29,6 +29,34 @@ async def test_a_message_for_another_institution_is_refused_and_does_nothing(
     assert listed.json() == []
 
 
+@pytest.mark.parametrize("area", ["990103", "990200", "980102", "000000"])
+async def test_a_message_from_another_place_of_treatment_is_refused_and_does_nothing(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession, area: str
+) -> None:
+    """就医地 names where the hospital treats: its county, prefecture or province."""
+    visit = await factories.make_admission(session)
+    payload = settlement_input(visit.visit_id)
+    message = failed(
+        await send(client, hospital_headers, "2304", payload, mdtrtarea_admvs=area),
+        "nhsa_wrong_area",
+    )
+    assert message.endswith("(field: mdtrtarea_admvs)")
+    assert factories.COUNTY in message
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert listed.json() == []
+
+
+@pytest.mark.parametrize("area", ["990102", "990100", "990000"])
+async def test_the_hospitals_county_prefecture_or_province_is_its_place_of_treatment(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession, area: str
+) -> None:
+    visit = await factories.make_admission(session)
+    payload = settlement_input(visit.visit_id, medins_setl_id=f"AREA-{area}")
+    ok(await send(client, hospital_headers, "2304", payload, mdtrtarea_admvs=area))
+
+
 @pytest.mark.parametrize(("infno", "says"), [("3202", "9101"), ("9001", "not offered")])
 async def test_a_transaction_not_offered_says_so(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], infno: str, says: str

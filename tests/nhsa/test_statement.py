@@ -186,6 +186,7 @@ async def test_another_hospitals_settlements_are_never_counted(
             "3201",
             totals_input(**week),
             fixmedins_code=factories.NEIGHBOUR_HOSPITAL,
+            mdtrtarea_admvs="990103",
         )
     )
     assert neighbour["settlecheck"]["medfee_sumamt"] == "0.00"  # settled and reversed in it

@@ -171,6 +171,33 @@ async def test_a_version_that_moves_the_plan_years_start_is_refused(
     assert (await _post(client, admin_headers, kept)).status_code == 201
 
 
+@pytest.mark.parametrize("start", ["2027-10-01", "2027-01-01", "2027-06-15"])
+async def test_a_plan_year_move_loaded_before_anyone_settled_in_the_year_is_refused(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], start: str
+) -> None:
+    """Nobody has settled plan year 2027 yet, but until the move starts the insured are
+    settled under the old rules in a year the new ones name again (10-01 from 2027-10-01 names
+    October 2027 on plan year 2027, as the old rules named January to September)."""
+    october = county_text(start) + 'plan_year:\n  starts: "10-01"\n'
+    moved = await _post(client, admin_headers, october)
+    assert moved.status_code == 409, moved.text
+    assert moved.json()["code"] == "policy_plan_year_moved"
+    assert "the old rules still name plan year" in moved.json()["detail"]
+    assert [v["effective_to"] for v in await _versions(client, admin_headers, "990102")] == [None]
+
+
+async def test_a_move_that_names_no_year_twice_may_be_loaded_in_advance(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """Loaded on or after its start with nothing settled, 10-01 is taken; back to 01-01 from
+    2027-01-01 names 2027, which the October rules never reach (their last is 2026)."""
+    october = county_text("2025-01-01") + 'plan_year:\n  starts: "10-01"\n'
+    assert (await _post(client, admin_headers, october)).status_code == 201
+    january = county_text("2027-01-01") + 'plan_year:\n  starts: "01-01"\n'
+    answer = await _post(client, admin_headers, january)
+    assert answer.status_code == 201, answer.text
+
+
 async def test_a_countys_first_version_that_would_change_settlements_made_is_refused(
     client: httpx.AsyncClient, admin_headers: dict[str, str], app: FastAPI
 ) -> None:

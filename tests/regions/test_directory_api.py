@@ -346,3 +346,39 @@ async def test_two_first_puts_at_once_store_one_hospital(
         f.TOWNSHIP_HOSPITAL, f.COUNTY_HOSPITAL, f.UNDESIGNATED_HOSPITAL, f.NEIGHBOUR_HOSPITAL,
         f.CITY_HOSPITAL, f.PROVINCE_HOSPITAL, NEW_HOSPITAL,
     ])  # fmt: skip
+
+
+@pytest.mark.parametrize("code", ["000000", "000100", "100000", "160102", "720000", "830000"])
+async def test_a_region_code_must_lie_in_a_province_of_gb_t_2260(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], code: str
+) -> None:
+    refused = await client.put(
+        f"/v1/regions/{code}", json=f.region_body(code), headers=admin_headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "region_code_unknown"
+    assert refused.json()["errors"][0]["field"] == "region_code"
+    listed = await client.get("/v1/regions", params={"region": code[:2]}, headers=admin_headers)
+    assert listed.json() == []
+
+
+async def test_the_made_up_provinces_of_the_demo_are_refused_in_production(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update={"environment": "production"})
+    try:
+        made_up = await client.put(
+            "/v1/regions/970000", json=f.region_body("970000"), headers=admin_headers
+        )
+        real = await client.put(
+            "/v1/regions/820000", json=f.region_body("820000"), headers=admin_headers
+        )
+    finally:
+        app.state.settings = settings
+    assert (made_up.status_code, made_up.json()["code"]) == (422, "region_code_unknown")
+    assert real.status_code == 201, real.text
+    allowed = await client.put(
+        "/v1/regions/970000", json=f.region_body("970000"), headers=admin_headers
+    )
+    assert allowed.status_code == 201  # outside production, where the demo lives

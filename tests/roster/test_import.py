@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from openpyxl import Workbook
 
-from service.errors import Conflict
+from service.errors import Conflict, Unprocessable
+from service.identity import mask_resident_id
 from service.roster.importer import RosterRejected, StaleRoster, import_roster, sync_url
 from service.roster.rows import COLUMNS
 from service.roster.service import find_in_snapshot
@@ -44,6 +45,11 @@ def _row(id_number: str, category: str = "registered_poor", **kw: str) -> list[s
         "chronic_card_until": "",
     } | kw
     return [values[c] for c in COLUMNS]
+
+
+def _others(count: int, first: int = 800) -> list[list[str]]:
+    """Rows of `count` other people: one row per person and category, as a file has it."""
+    return [_row(factories.resident_id(seq=first + i)) for i in range(count)]
 
 
 def _import(app: FastAPI, settings: Settings, path: Path, **kw: Any) -> Any:
@@ -201,7 +207,7 @@ async def test_the_cli_imports_and_reports(
     from service import cli
 
     monkeypatch.setattr(cli, "load_settings", lambda: settings)
-    path = _write_csv(tmp_path / "r.csv", [_row(A), _row("bad")] + [_row(B)] * 30)
+    path = _write_csv(tmp_path / "r.csv", [_row(A), _row("bad"), *_others(30)])
     assert (
         cli.main(
             ["roster", "import", str(path), "--as-of", "2026-11-20", "--max-reject-ratio", "0.5"]
@@ -263,7 +269,7 @@ async def test_an_id_number_that_breaks_the_reference_check_is_one_rejected_row(
     app: FastAPI, settings: Settings, tmp_path: Path
 ) -> None:
     superscript = A[:15] + "\u00b2" + A[16:]  # '²': a digit to str.isdigit(), not to int()
-    rows = [_row(A), _row(superscript)] + [_row(B)] * 30
+    rows = [_row(A), _row(superscript), *_others(30)]
     report = _import(app, settings, _write_csv(tmp_path / "r.csv", rows))
     assert (report.rows_loaded, report.rows_rejected) == (31, 1)  # type: ignore[attr-defined]
     assert "3,,id_number," in report.rejects_path.read_text()  # type: ignore[attr-defined]
@@ -408,3 +414,61 @@ async def test_a_snapshot_swapped_between_the_two_reads_is_not_read_as_absence(
     assert answer is not None
     assert answer.record is not None
     assert answer.snapshot_id != first.snapshot_id
+
+
+@pytest.mark.parametrize("county", ["990199", "990100", "110101"])
+async def test_a_roster_of_a_county_not_registered_is_refused_naming_it(
+    app: FastAPI, settings: Settings, tmp_path: Path, county: str
+) -> None:
+    """A county the directory does not hold as a county (not registered, or a prefecture) is
+    answered for by no hospital, key or policy: the file is refused and loads nothing."""
+    _import(app, settings, _write_csv(tmp_path / "first.csv", [_row(A)]))
+    rows = [_row(A), _row(B, insured_county=county)]
+    with pytest.raises(Unprocessable) as refused:
+        _import(app, settings, _write_csv(tmp_path / "typo.csv", rows), force=True)
+    assert refused.value.code == "roster_county_not_registered"
+    assert [e.field for e in refused.value.errors] == ["insured_county"]
+    assert county in refused.value.detail
+    assert "990102" not in refused.value.detail
+    async with app.state.sessionmaker() as s:
+        kept = await find_in_snapshot(s, app.state.id_hasher.key_of(A))
+        count = (await s.exec(sa.text("SELECT count(*) FROM roster_entries"))).one()  # type: ignore[call-overload]
+    assert kept is not None
+    assert kept.counties == ("990102",)
+    assert count[0] == 1
+
+
+async def test_a_person_repeated_in_a_category_over_the_same_days_keeps_the_first_row(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """One row per person and category: a repeated row goes to the reject report naming the
+    line it repeats; another category, or a separate period of the same one, is kept."""
+    rows = [
+        _row(A, valid_from="2016-01-01", valid_to="2019-12-31"),  # line 2
+        _row(B),  # line 3
+        _row(A, valid_from="2016-01-01", valid_to="2019-12-31"),  # line 4: the same again
+        _row(A, valid_from="2021-01-01"),  # line 5: a separate period
+        _row(A, category="lifted_out"),  # line 6: another category
+        _row(A, valid_from="2019-06-01", valid_to="2020-06-30"),  # line 7: overlaps line 2
+        *[_row(factories.resident_id(seq=760 + i)) for i in range(40)],
+    ]
+    report = _import(app, settings, _write_csv(tmp_path / "twice.csv", rows))
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (46, 44, 2)
+    with report.rejects_path.open() as f:
+        rejects = list(csv.DictReader(f))
+    assert [(r["line"], r["field"]) for r in rejects] == [("4", "id_number"), ("7", "id_number")]
+    assert rejects[0]["reason"].startswith("repeats line 2:")
+    assert rejects[0]["id_number_masked"] == mask_resident_id(A)
+    lines = await _entry_lines(app, report.snapshot_id)
+    assert 4 not in lines
+    assert 7 not in lines
+    assert {2, 3, 5, 6} <= set(lines)
+
+
+async def test_repeated_rows_count_towards_the_reject_ratio(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    with pytest.raises(RosterRejected):
+        _import(app, settings, _write_csv(tmp_path / "pasted.csv", [_row(A), _row(A)]))
+    async with app.state.sessionmaker() as s:
+        assert await find_in_snapshot(s, app.state.id_hasher.key_of(A)) is None
