@@ -265,6 +265,7 @@ async def test_2305_of_another_hospitals_settlement_names_setl_id_and_reverses_n
         "2305",
         cancel,
         fixmedins_code=factories.NEIGHBOUR_HOSPITAL,
+        mdtrtarea_admvs=factories.NEIGHBOUR_COUNTY,  # its own place: only the settlement is not
     )
     assert failed(body, "settlement_not_found").endswith("(field: input.data.setl_id)")
     stored = await client.get(f"/v1/settlements/{setl_id}", headers=hospital_headers)
