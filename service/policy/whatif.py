@@ -18,7 +18,12 @@ The year-end top-up (二次救助, `year_end` entries, service/policy/year_end.p
 policy costs: over each person's year, what the entries of the versions in force at the year
 end pay on the stored results ("now", as the year-end run computes it) and what the proposal's
 entries pay on the proposal's results; both are in the fund totals, the patients' shares and
-the rising patients, and have lines of their own. Nothing here reads or writes anything stored.
+the rising patients, and have lines of their own.
+
+A parent's (province's) proposal reaches a county with a version of its own through that
+version: the caller passes, by pool, the policy that would be in force there were the proposal
+adopted (`by_pool`), and those pools' stays and year-end entries are settled under it. Nothing
+here reads or writes anything stored.
 """
 
 from __future__ import annotations
@@ -251,22 +256,24 @@ def what_if(
     stays: Iterable[Stay],
     proposed: CompiledPolicy,
     *,
+    by_pool: Mapping[str, CompiledPolicy] | None = None,
     now_year_end: Mapping[str, CompiledPolicy | None] | None = None,
     top: int = 10,
     progress: Callable[[int], None] | None = None,
     progress_every: int = 10_000,
 ) -> WhatIfReport:
     """Settle every stay again under ``proposed``, in the order given, and compare.
-    ``now_year_end``: by pool, the version whose ``year_end`` entries a year-end run of the
-    year would apply now (None: no year-end now); every stay then needs
-    ``patient_in_policy_now_fen``."""
-    targets = {
-        visit_type: int(Decimal(ratio) * 10_000)
-        for visit_type, ratio in proposed.controls.target_ratio.items()
-    }
+    ``by_pool``: by pool, the policy a stay of that pool is settled under instead (a county's
+    own version layered over a parent's proposal); a pool not in it takes ``proposed``. The
+    report names ``proposed``. ``now_year_end``: by pool, the version whose ``year_end``
+    entries a year-end run of the year would apply now (None: no year-end now); every stay
+    then needs ``patient_in_policy_now_fen``."""
+    pools = by_pool or {}
+    targets_of: dict[str, dict[str, int]] = {}  # by policy hash
     now_policies = now_year_end or {}
-    year_end = bool(proposed.document.year_end) or any(
-        p is not None and p.document.year_end for p in now_policies.values()
+    year_end = any(
+        p is not None and p.document.year_end
+        for p in (proposed, *pools.values(), *now_policies.values())
     )
     years: dict[tuple[str, str, int], _Year] = {}
     funds_now: dict[str, int] = {}
@@ -276,7 +283,7 @@ def what_if(
     below_now: dict[str, int] = {}
     below_new: dict[str, int] = {}
     patients: dict[str, list[int | str]] = {}  # person -> [masked, stays, now, proposed]
-    skip_cache: dict[tuple[Visit, frozenset[str], frozenset[str]], frozenset[str]] = {}
+    skip_cache: dict[tuple[str, Visit, frozenset[str], frozenset[str]], frozenset[str]] = {}
     n = patient_now = patient_new = 0
     buckets = len(BUCKET_EDGES) + 1
     for stay in stays:
@@ -284,32 +291,33 @@ def what_if(
         year = years.get(scope)
         if year is None:
             year = years[scope] = _Year()
+        policy = pools.get(stay.pool, proposed)
         visit = stay.visit
         quarter = (visit.discharged_on.month - 1) // 3
         month = visit.discharged_on.month
         staged = None if stay.admission is None else year.staged.get(stay.admission)
         skip: frozenset[str] = frozenset()
         if stay.keep_fund_types is not None:
-            situation = (visit, stay.categories, stay.keep_fund_types)
+            situation = (policy.content_hash, visit, stay.categories, stay.keep_fund_types)
             found = skip_cache.get(situation)
             if found is None:
                 found = skip_cache[situation] = frozenset(
                     p.code
-                    for p in proposed.plan(visit, stay.categories)
+                    for p in policy.plan(visit, stay.categories)
                     if p.fund_type not in stay.keep_fund_types
                 )
             skip = found
-        given = _given(proposed, visit, stay.categories, stay.given)
+        given = _given(policy, visit, stay.categories, stay.given)
         prior = year.prior(stay.hospital_code, quarter, month, staged)
         if stay.parts and staged is None:
-            result = _split(proposed, stay, years, year.accumulators, skip, prior)
+            result = _split(policy, stay, years, year.accumulators, skip, prior)
             if stay.admission is not None:
                 staged = year.staged[stay.admission] = _Staged(
                     stay.bill, given, result, afresh=True
                 )
         elif staged is None or staged.afresh:
             result = cumulative = settle(
-                proposed,
+                policy,
                 visit=visit,
                 categories=stay.categories,
                 bill=stay.bill,
@@ -334,7 +342,7 @@ def what_if(
             for key, delta in staged.result.deltas.items():
                 base[key] = base.get(key, 0) - delta
             cumulative = settle(
-                proposed,
+                policy,
                 visit=visit,
                 categories=stay.categories,
                 bill=so_far,
@@ -367,7 +375,13 @@ def what_if(
         paid_now = total - stay.waived_now_fen - stay.patient_now_fen
         now_units = share_units(paid_now, total - stay.waived_now_fen)
         new_units = share_units(result.funds_total_fen, total - result.waived_fen)
-        # Only a target the proposal states is counted against: a province sets its own.
+        # Only a target the stay's policy states is counted against: a province sets its own.
+        targets = targets_of.get(policy.content_hash)
+        if targets is None:
+            targets = targets_of[policy.content_hash] = {
+                visit_type: int(Decimal(ratio) * 10_000)
+                for visit_type, ratio in policy.controls.target_ratio.items()
+            }
         target = targets.get(visit.visit_type)
         for category in (ALL, *sorted(stay.categories)):
             if category not in ratio_now:
@@ -393,7 +407,7 @@ def what_if(
         progress(n)
     year_end_lines: tuple[YearEndLine, ...] = ()
     if year_end:
-        year_end_lines, paid = _year_ends(years, proposed, now_policies)
+        year_end_lines, paid = _year_ends(years, proposed, pools, now_policies)
         for fund_type, (now_fen, new_fen) in paid.funds.items():
             funds_now[fund_type] = funds_now.get(fund_type, 0) + now_fen
             funds_new[fund_type] = funds_new.get(fund_type, 0) + new_fen
@@ -416,7 +430,7 @@ def what_if(
 
 
 def _split(
-    proposed: CompiledPolicy,
+    policy: CompiledPolicy,
     stay: Stay,
     years: dict[tuple[str, str, int], _Year],
     accumulators: Mapping[str, int],
@@ -437,13 +451,13 @@ def _split(
         month = part.last_day.month
         quarter = (month - 1) // 3
         result = settle(
-            proposed,
+            policy,
             visit=visit,
             categories=categories,
             bill=part.bill,
             year=other.accumulators,
             skip_layers=skip,
-            given=_given(proposed, visit, categories, part.given),
+            given=_given(policy, visit, categories, part.given),
             prior=other.prior(stay.hospital_code, quarter, month, None),
         )
         other.move(result.deltas, month, None)
@@ -451,13 +465,13 @@ def _split(
     last = stay.parts[-1]
     results.append(
         settle(
-            proposed,
+            policy,
             visit=visit,
             categories=categories,
             bill=last.bill,
             year=accumulators,
             skip_layers=skip,
-            given=_given(proposed, visit, categories, last.given),
+            given=_given(policy, visit, categories, last.given),
             prior=prior,
         )
     )
@@ -551,17 +565,19 @@ class _YearEndPaid(NamedTuple):
 def _year_ends(
     years: Mapping[tuple[str, str, int], _Year],
     proposed: CompiledPolicy,
+    by_pool: Mapping[str, CompiledPolicy],
     now_policies: Mapping[str, CompiledPolicy | None],
 ) -> tuple[tuple[YearEndLine, ...], _YearEndPaid]:
     """Every person's year-end top-up now (the version in force at the year end for the pool,
-    on the stored results) and under the proposal (on the proposal's results)."""
+    on the stored results) and under the proposal (the pool's policy in ``by_pool``, else the
+    proposal, on the proposal's results)."""
     lines: dict[tuple[str, str], list[Any]] = {}  # -> [name, persons now, new, now, new]
     funds: dict[str, list[int]] = {}
     persons: dict[str, list[int]] = {}
     for (person_key, pool, _), year in years.items():
         if not year.stays:  # a year replayed only for a split stay's earlier part
             continue
-        for i, policy in enumerate((now_policies.get(pool), proposed)):
+        for i, policy in enumerate((now_policies.get(pool), by_pool.get(pool, proposed))):
             if policy is None or not policy.document.year_end:
                 continue
             stays = [

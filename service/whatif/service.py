@@ -1,6 +1,9 @@
 """What-if (政策测算): read a period's settlements, settle each again under the proposal with
-the pure engine (service/policy/whatif.py) in a worker thread, and report. Nothing stored
-changes: the store only reads, and the engine's accumulators are the what-if's own.
+the pure engine (service/policy/whatif.py) in a worker thread, and report. A stay is settled
+under the policy that would be in force for its pool were the proposal adopted (`Adopted`: a
+county's own version layered over a parent's proposal, the proposal itself elsewhere).
+Nothing stored changes: the store only reads, and the engine's accumulators are the what-if's
+own.
 
 The year-end top-up is part of the cost: "now" is what a year-end run of the year would compute
 (the version in force on the plan year's last day for each pool, service/yearend/years.py, over
@@ -12,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -26,8 +29,9 @@ from service.china_time import day_start, local_date
 from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
-from service.policy import Bill, BillLine, CompiledPolicy, Visit
+from service.policy import Bill, BillLine, CompiledPolicy, PolicyDocument, Visit, select_policy
 from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of, stage_start
+from service.policy.schema import PlanYear
 from service.policy.whatif import (
     BUCKET_EDGES,
     FundLine,
@@ -38,8 +42,9 @@ from service.policy.whatif import (
     what_if,
 )
 from service.policy_versions.errors import NoPolicyInForce
-from service.policy_versions.service import check_document, list_versions, stored_of
-from service.policy_versions.timeline import Stored, compile_timeline
+from service.policy_versions.models import PolicyVersion
+from service.policy_versions.service import check_document, list_versions, source_of
+from service.policy_versions.timeline import Piece, Stored, compile_timeline
 from service.regions.service import in_pooling_region
 from service.settlements.context import INSURANCE_FUNDS, Catalog
 from service.settlements.cross_year import year_bills
@@ -61,20 +66,82 @@ class WhatIfForbidden(Forbidden):
     code = "whatif_forbidden"
 
 
-async def proposed_policy(session: AsyncSession, text: str) -> CompiledPolicy:
-    """The proposal compiled over the stored versions of other regions (its parents)."""
-    document = check_document(text, source="proposed")
-    stored = await list_versions(session)
-    # The other regions' versions in the windows succession gave them (ADR 0018), the proposal
-    # layered over the parent in force on its first day.
-    windows = stored_of([v for v in stored if v.region_code != document.region_code])
-    windows.append(Stored("proposed", text, document.effective_from, document.effective_to))
+PROPOSED = "proposed"
+"""The source name of the proposal among the stored versions it is compiled with."""
+
+
+class Adopted:
+    """The policies that would be in force were the proposal adopted: the stored versions with
+    the proposal in its region's succession (its region's versions starting before it closed
+    the day before it, those it would cover left out), compiled by date (ADR 0018), so that a
+    county's own version is layered over a parent's proposal. A pool's policy is the one in
+    force for it (the most specific region's, as a settlement selects it) on ``on``, a day of
+    the proposal's window; the proposal's own region, and a pool under it without a version of
+    its own, take the proposal (compiled over the parent in force on its first day)."""
+
+    def __init__(self, proposal: CompiledPolicy, pieces: Sequence[Piece], *, on: date) -> None:
+        self.proposal = proposal
+        self.on = on
+        self._pieces = [p.policy for p in pieces if p.policy.in_force_on(on)]
+        self._own = {id(p.policy) for p in pieces if p.sources[0] == PROPOSED}
+        self._by_pool: dict[str, CompiledPolicy] = {}
+
+    def __call__(self, pool: str) -> CompiledPolicy:
+        found = self._by_pool.get(pool)
+        if found is None:
+            chosen = select_policy(self._pieces, insured_region=pool, on=self.on)
+            found = self.proposal if chosen is None or id(chosen) in self._own else chosen
+            self._by_pool[pool] = found
+        return found
+
+    def by_pool(self, pools: set[str]) -> dict[str, CompiledPolicy]:
+        """The pools whose policy is not the proposal itself, with theirs."""
+        return {pool: self(pool) for pool in sorted(pools) if self(pool) is not self.proposal}
+
+
+def adopted_windows(
+    stored: Sequence[PolicyVersion], document: PolicyDocument, text: str
+) -> list[Stored]:
+    """The stored versions as they would stand with the proposal (``document``, read from
+    ``text``) loaded, as succession would leave them (ADR 0018): its region's versions starting
+    before it closed by the day before it at the latest, those starting inside its window left
+    out; the proposal itself under the source name ``PROPOSED``."""
+    start, end = document.effective_from, document.effective_to
+    out = []
+    for version in stored:
+        to = version.effective_to
+        if version.region_code == document.region_code:
+            if version.effective_from >= start and (end is None or version.effective_from <= end):
+                continue
+            if version.effective_from < start and (to is None or to >= start):
+                to = start - timedelta(days=1)
+        out.append(Stored(source_of(version), version.source_text, version.effective_from, to))
+    out.append(Stored(PROPOSED, text, start, end))
+    return out
+
+
+async def adopted_policies(session: AsyncSession, text: str, *, over: int) -> Adopted:
+    """The proposal, and the policies in force were it adopted, by pool, for plan year
+    ``over``: on the plan year's last day (as the year-end run chooses its version, ADR 0021),
+    or the proposal's first or last day when that day is outside its window."""
+    document = check_document(text, source=PROPOSED)
+    windows = adopted_windows(await list_versions(session), document, text)
     pieces = await to_thread.run_sync(compile_timeline, windows)
-    return next(
+    proposal = next(
         piece.policy
         for piece in pieces
-        if piece.sources[0] == "proposed" and piece.policy.effective_from == document.effective_from
+        if piece.sources[0] == PROPOSED and piece.policy.effective_from == document.effective_from
     )
+    on = max(plan_year_bounds(rules_of(proposal), over)[1], document.effective_from)
+    if document.effective_to is not None:
+        on = min(on, document.effective_to)
+    return Adopted(proposal, pieces, on=on)
+
+
+async def proposed_policy(session: AsyncSession, text: str) -> CompiledPolicy:
+    """The proposal compiled over its parents in force on its first day (`adopted_policies`)."""
+    document = check_document(text, source=PROPOSED)
+    return (await adopted_policies(session, text, over=document.effective_from.year)).proposal
 
 
 def stay_of(row: Any, proposed: CompiledPolicy | None = None) -> Stay:
@@ -173,16 +240,21 @@ async def what_if_over(
 ) -> WhatIfPublic:
     """The what-if itself; ``principal`` None is the operator's CLI (every region)."""
     begun = time.perf_counter()
-    policy = await proposed_policy(session, body.source_text)
+    adopted = await adopted_policies(session, body.source_text, over=body.over)
+    policy = adopted.proposal
     region = policy.region_code
     prefix = prefix_of_region(region)
     if principal is not None and not covers_region(principal, prefix):
         raise RegionOutOfScope(f"region {region} is outside your scope", field="source_text")
     store = SqlWhatIfStore(session)
     rows = store.settlements(pool_prefix=prefix, year=body.over)
-    read = [(int(row.id), stay_of(row, policy), row.result) async for row in rows]
-    now = await year_end_now(session, catalog, {stay.pool for _, stay, _ in read}, over=body.over)
-    if policy.document.year_end or any(p is not None and p.document.year_end for p in now.values()):
+    read = [(int(row.id), stay_of(row, adopted(row.pool)), row.result) async for row in rows]
+    pools = {stay.pool for _, stay, _ in read}
+    now = await year_end_now(session, catalog, pools, over=body.over)
+    by_pool = adopted.by_pool(pools)
+    if any(
+        p is not None and p.document.year_end for p in (policy, *by_pool.values(), *now.values())
+    ):
         stays = [
             (
                 i,
@@ -195,14 +267,16 @@ async def what_if_over(
     else:
         stays = [(i, stay) for i, stay, _ in read]
     del read
-    stays += await _next_year(store, policy, prefix, body.over)
-    stays = with_parts(policy, stays, await _stage_ends(store, policy, stays))
-    stays += await _earlier_years(store, policy, prefix, [s for _, s in stays if s.reported])
+    stays += await _next_year(store, adopted, prefix, body.over, pools)
+    stays = with_parts(adopted, stays, await _stage_ends(store, adopted, stays))
+    stays += await _earlier_years(store, adopted, prefix, [s for _, s in stays if s.reported])
     stays.sort(key=lambda pair: pair[0])  # settlement order across the years read
+    by_pool = adopted.by_pool({stay.pool for _, stay in stays})
     run = partial(
         what_if,
         [stay for _, stay in stays],
         policy,
+        by_pool=by_pool,
         now_year_end=now,
         top=body.top,
         progress=progress,
@@ -219,21 +293,26 @@ async def what_if_over(
 
 
 def with_parts(
-    policy: CompiledPolicy,
+    policy_of: Callable[[str], CompiledPolicy],
     stays: list[tuple[int, Stay]],
     stage_ends: Mapping[int, Sequence[tuple[int, date]]],
 ) -> list[tuple[int, Stay]]:
     """The stays (settlement id, stay, in settlement order) with their plan-year parts where the
-    proposal splits them at a plan-year end (``cross_year: split``), cut as the live settlement
-    cuts them (service/settlements/cross_year.py; a later stage from the stage before's end,
+    policy of their pool were the proposal adopted (``policy_of``) splits them at a plan-year
+    end (``cross_year: split``), cut as the live settlement cuts them
+    (service/settlements/cross_year.py; a later stage from the stage before's end,
     ``stage_ends``: each staged admission's stages, read whatever their year). The amounts by
     date a split may have used are not stored: parts are by bed days."""
-    rules = rules_of(policy)
-    if rules.cross_year != "split":
+    if not _splitting(policy_of, {stay.pool for _, stay in stays}):
         return stays
     stays = sorted(stays, key=lambda pair: pair[0])
     out = []
     for i, stay in stays:
+        policy = policy_of(stay.pool)
+        rules = rules_of(policy)
+        if rules.cross_year != "split":
+            out.append((i, stay))
+            continue
         visit = stay.visit
         start = visit.admitted_on
         before = [
@@ -256,35 +335,59 @@ def with_parts(
     return out
 
 
+def _splitting(policy_of: Callable[[str], CompiledPolicy], pools: set[str]) -> list[PlanYear]:
+    """The plan-year rules that split a stay at a plan-year end, of the pools' policies."""
+    found: dict[str, PlanYear] = {}
+    for pool in sorted(pools):
+        rules = rules_of(policy_of(pool))
+        if rules.cross_year == "split":
+            found.setdefault(rules.starts, rules)
+    return list(found.values())
+
+
 async def _stage_ends(
-    store: SqlWhatIfStore, policy: CompiledPolicy, stays: list[tuple[int, Stay]]
+    store: SqlWhatIfStore, policy_of: Callable[[str], CompiledPolicy], stays: list[tuple[int, Stay]]
 ) -> dict[int, list[tuple[int, date]]]:
-    """When the proposal splits: the ends (China days) of the stages of the staged stays read,
-    an earlier year's included (a final of ``over`` whose stage before it ended the year
-    before is cut from that stage's end, as it was settled)."""
-    if rules_of(policy).cross_year != "split":
-        return {}
-    admissions = sorted({s.admission for _, s in stays if s.admission is not None})
+    """When the policy of a stay's pool splits: the ends (China days) of the stages of the
+    staged stays read, an earlier year's included (a final of ``over`` whose stage before it
+    ended the year before is cut from that stage's end, as it was settled)."""
+    admissions = sorted(
+        {
+            s.admission
+            for _, s in stays
+            if s.admission is not None and rules_of(policy_of(s.pool)).cross_year == "split"
+        }
+    )
     ends = await store.stage_ends(admissions) if admissions else {}
     return {a: [(i, local_date(end)) for i, end in rows] for a, rows in ends.items()}
 
 
 async def _next_year(
-    store: SqlWhatIfStore, policy: CompiledPolicy, prefix: str, over: int
+    store: SqlWhatIfStore, adopted: Adopted, prefix: str, over: int, pools: set[str]
 ) -> list[tuple[int, Stay]]:
-    """The stays of the next plan year admitted before it began, when the proposal splits: their
-    part in ``over`` moves ``over``'s accumulators (replayed, not reported; each stay is reported
-    whole in its discharge year, as the year-end run counts it)."""
-    rules = rules_of(policy)
-    if rules.cross_year != "split":
+    """The stays, of the ``pools`` read, of the next plan year admitted before it began, where
+    their pool's policy splits: their part in ``over`` moves ``over``'s accumulators (replayed,
+    not reported; each stay is reported whole in its discharge year, as the year-end run counts
+    it)."""
+    splitting = _splitting(adopted, pools)
+    if not splitting:
         return []
-    begins = day_start(plan_year_bounds(rules, over + 1)[0])
+    begins = max(day_start(plan_year_bounds(rules, over + 1)[0]) for rules in splitting)
     rows = store.settlements(pool_prefix=prefix, year=over + 1, admitted_before=begins)
-    return [(int(row.id), replace(stay_of(row, policy), reported=False)) async for row in rows]
+    out = []
+    async for row in rows:
+        rules = rules_of(adopted(row.pool))
+        if (
+            row.pool in pools
+            and rules.cross_year == "split"
+            and row.admitted_at < day_start(plan_year_bounds(rules, over + 1)[0])
+        ):
+            out.append((int(row.id), replace(stay_of(row, adopted(row.pool)), reported=False)))
+    return out
 
 
 async def _earlier_years(
-    store: SqlWhatIfStore, policy: CompiledPolicy, prefix: str, stays: list[Stay]
+    store: SqlWhatIfStore, adopted: Adopted, prefix: str, stays: list[Stay]
 ) -> list[tuple[int, Stay]]:
     """The settlements, in the earlier plan years a split stay reaches back into, of the people
     with such a stay: replayed (not reported) so each earlier part meets that year's
@@ -296,7 +399,10 @@ async def _earlier_years(
     out = []
     for year, persons in sorted(people.items()):
         rows = store.settlements(pool_prefix=prefix, year=year, persons=sorted(persons))
-        out += [(int(row.id), replace(stay_of(row, policy), reported=False)) async for row in rows]
+        out += [
+            (int(row.id), replace(stay_of(row, adopted(row.pool)), reported=False))
+            async for row in rows
+        ]
     return out
 
 

@@ -109,6 +109,18 @@ def test_a_lower_ratio_costs_the_hand_calculated_difference() -> None:
     assert everyone.now[2] == everyone.proposed[2] == 2
 
 
+def test_a_pool_with_a_policy_of_its_own_is_settled_under_it() -> None:
+    # A's pool keeps 0.70 (its own version over the proposal), B's takes the proposal's 0.65:
+    # only B's (20500 - 500) x 0.05 = 1000 is the difference
+    stays = _stored(_simple("0.70"), [("A", bill("10500.00")), ("B", bill("20500.00"))])
+    stays[0] = dataclasses.replace(stays[0], pool="990301")
+    report = what_if(stays, _simple("0.65"), by_pool={"990301": _simple("0.70")})
+    [fund] = report.funds
+    assert fund == ("basic_insurance", fen("21000.00"), fen("20000.00"), -fen("1000.00"))
+    assert [(p.person_masked, p.rise_fen) for p in report.rising] == [("B***", fen("1000.00"))]
+    assert report.policy_version == "r0.65"  # the report names the proposal
+
+
 def test_the_proposal_runs_its_own_accumulators_in_order() -> None:
     # annual cap 10000: now 7000 + 3000; at 0.75: 7500 + 2500 - the year costs the same
     cap = '    annual_cap: "10000.00"\n'
