@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -85,22 +86,28 @@ def not_a_bool(value: Any) -> Any:
 Flag = Annotated[bool, BeforeValidator(_json_bool)]
 """A request body's yes/no: JSON `true` or `false`, nothing else (`"yes"`, `1`, `"on"` are 422)."""
 
+
 # Pydantic reads "3.0", "+3", "03", " 3 " and "3_0" as integers (3, 3, 3, 3, 30): a client
 # with a formatting bug gets a guess, and "3_0" another page size than it shows.
-_PLAIN_WHOLE = re.compile(r"0|[1-9][0-9]*")
+def _written_plainly(pattern: str, message: str) -> Callable[[Any], Any]:
+    """A check that an integer sent as text is written as `pattern` says (`int_not_plain`)."""
+    plain = re.compile(pattern)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not plain.fullmatch(value):
+            raise PydanticCustomError("int_not_plain", message)
+        return value
+
+    return check
 
 
-def _plain_digits(value: Any) -> Any:
-    if isinstance(value, str) and not _PLAIN_WHOLE.fullmatch(value):
-        raise PydanticCustomError(
-            "int_not_plain",
-            "write a whole number with the digits 0-9 alone: no sign, decimal point, "
-            "leading zero, space or '_'",
-        )
-    return value
-
-
-PlainDigits = BeforeValidator(_plain_digits)
+PlainDigits = BeforeValidator(
+    _written_plainly(
+        r"0|[1-9][0-9]*",
+        "write a whole number with the digits 0-9 alone: no sign, decimal point, leading zero, "
+        "space or '_'",
+    )
+)
 """A query string's integer (`limit`, `page_size`, a year, an id) is the digits 0-9 and nothing
 else, without a leading zero: `3.0`, `+3`, `03`, ` 3`, `-3` are 422 `int_not_plain`. Put it
 after the parameter's `Query()` (`Annotated[int, Query(ge=1), PlainDigits]`): FastAPI drops
@@ -108,17 +115,11 @@ it from an alias whose `Query()` is the default, and a `Query()` after it would 
 bounds into the OpenAPI document as `ge`/`le`, not `minimum`/`maximum`. In a query model:
 `Annotated[int, PlainDigits] = Field(...)`."""
 
-_PLAIN_SIGNED = re.compile(r"0|-?[1-9][0-9]*")
-
-
-def _plain_signed(value: Any) -> Any:
-    if isinstance(value, str) and not _PLAIN_SIGNED.fullmatch(value):
-        raise PydanticCustomError(
-            "int_not_plain",
-            "write a whole number with the digits 0-9 alone, a '-' before it if negative: no "
-            "'+', decimal point, leading zero, space or '_'",
-        )
-    return value
+_plain_signed = _written_plainly(
+    r"0|-?[1-9][0-9]*",
+    "write a whole number with the digits 0-9 alone, a '-' before it if negative: no '+', "
+    "decimal point, leading zero, space or '_'",
+)
 
 
 Whole = Annotated[int, BeforeValidator(not_a_bool), BeforeValidator(_plain_signed)]
