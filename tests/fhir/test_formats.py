@@ -28,11 +28,14 @@ async def test_an_accept_header_without_json_is_not_acceptable(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], accept: str
 ) -> None:
     headers = {**hospital_headers, "Accept": accept}
-    outcome(await client.get("/fhir/metadata", headers=headers), 406, "fhir_not_acceptable")
+    read = await client.get("/fhir/metadata", headers=headers)
+    assert read.status_code == 406
+    assert outcome(read, 406, "fhir_not_acceptable")["code"] == "not-supported"
     posted = await post(
         client, hospital_headers, "Claim", claim("V1", use="predetermination"), Accept=accept
     )
-    outcome(posted, 406, "fhir_not_acceptable")
+    assert posted.status_code == 406
+    assert outcome(posted, 406, "fhir_not_acceptable")["code"] == "not-supported"
 
 
 @pytest.mark.parametrize(

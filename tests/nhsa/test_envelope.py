@@ -54,7 +54,12 @@ async def test_the_hospitals_county_prefecture_or_province_is_its_place_of_treat
 ) -> None:
     visit = await factories.make_admission(session)
     payload = settlement_input(visit.visit_id, medins_setl_id=f"AREA-{area}")
-    ok(await send(client, hospital_headers, "2304", payload, mdtrtarea_admvs=area))
+    settled = ok(await send(client, hospital_headers, "2304", payload, mdtrtarea_admvs=area))
+    assert settled["setlinfo"]["mdtrt_id"] == visit.visit_id
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert [s["his_settlement_id"] for s in listed.json()] == [f"AREA-{area}"]
 
 
 @pytest.mark.parametrize(("infno", "says"), [("3202", "9101"), ("9001", "not offered")])
