@@ -16,10 +16,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from service.money import Amount, TotalAmount
-from service.nhsa.envelope import PlatformDate, PlatformTime, blank_is_none
+from service.nhsa.envelope import PlatformDate, PlatformTime
 from service.policy.schema import Code
 from service.schemas import Flag, Whole
 
@@ -182,7 +182,7 @@ class Data3201(_Node):
     fixmedins_setl_cnt: Whole = Field(
         ge=-(10**9), le=10**9, description="结算笔数: settlements less reversals"
     )
-    refd_setl_flag: Annotated[Literal["0", "1"] | None, BeforeValidator(blank_is_none)] = Field(
+    refd_setl_flag: Literal["0", "1"] | None = Field(
         default=None, description="退费结算标志 (accepted; every reversal counts)"
     )
 
