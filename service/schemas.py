@@ -11,8 +11,8 @@ from pydantic_core import PydanticCustomError
 
 
 class InputModel(BaseModel):
-    """A request body (or a model nested in one): a field it does not name is refused (422),
-    never silently dropped."""
+    """A request body (or a model nested in one) or a query model: a field it does not name is
+    refused (422), never silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -7,28 +7,24 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from service.idtext import Identifier, NoResidentId, PlainLine, Prose
 from service.money import Amount
-from service.schemas import REGION_CODE, Flag
+from service.schemas import REGION_CODE, Flag, InputModel
 
 # Identifiers refuse a resident ID number inside them; prose has it masked (service/idtext.py).
 VISIT_ID_PATTERN = r"^[A-Za-z0-9._:/-]+$"
 VisitId = Annotated[str, Field(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN), NoResidentId]
 
 
-class ReferralCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReferralCreate(InputModel):
     referred: Flag = False
     referral_no: Identifier | None = Field(default=None, max_length=64)
     from_hospital: Prose | None = Field(default=None, max_length=128)
 
 
-class AdmissionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AdmissionCreate(InputModel):
     visit_id: VisitId
     id_number: str = Field(min_length=1, max_length=32, description="居民身份证号码, 18 or 15")
     name: Annotated[str, Field(min_length=1, max_length=64), PlainLine]
@@ -44,17 +40,13 @@ class AdmissionCreate(BaseModel):
     deposit_intended: Amount = Decimal("0")
 
 
-class DepositCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DepositCreate(InputModel):
     receipt_no: Identifier = Field(min_length=1, max_length=64, pattern=VISIT_ID_PATTERN)
     amount: Amount
     taken_at: AwareDatetime
 
 
-class AdmissionReversalCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AdmissionReversalCreate(InputModel):
     reason: Prose = Field(min_length=1, max_length=500)
 
 

@@ -22,15 +22,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth import Principal
 from service.auth.keys import key_of_token, principal_of
 from service.auth.models import ApiKey
-from service.base import utcnow
+from service.base import table_of, utcnow
 from service.console.models import ConsoleSession
 from service.errors import Forbidden
 
 COOKIE = "settlecheck_console"
 LIFETIME_SECONDS = 8 * 3600
 
-SESSIONS: sa.Table = ConsoleSession.__table__  # type: ignore[attr-defined]
-KEYS: sa.Table = ApiKey.__table__  # type: ignore[attr-defined]
+SESSIONS = table_of(ConsoleSession)
+KEYS = table_of(ApiKey)
 
 
 class FormTokenInvalid(Forbidden):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +17,7 @@ from service.auth import Principal, Role
 from service.dates import FilterDay
 from service.indicators.service import indicators_for
 from service.regions.models import Region
-from service.schemas import REGION_PREFIX
+from service.schemas import REGION_PREFIX, InputModel
 from service.violations.models import violations_table
 from service.violations.scope import ViolationFilter, scope_conditions
 
@@ -92,9 +92,7 @@ async def _findings_by_rule(
     return {code: int(n) for code, n in rows.all()}
 
 
-class TrendQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TrendQuery(InputModel):
     region: str | None = Field(default=None, pattern=REGION_PREFIX)
     until: FilterDay | None = Field(default=None, description="A day of the last month shown")
 

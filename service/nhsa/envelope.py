@@ -11,11 +11,11 @@ import secrets
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 from service.china_time import CHINA_TZ as CHINA
 from service.dates import FilterDay
-from service.schemas import REGION_CODE
+from service.schemas import REGION_CODE, InputModel
 
 PLATFORM_TIME = "%Y-%m-%d %H:%M:%S"
 PLATFORM_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -78,10 +78,8 @@ def stamp(at: datetime) -> str:
     return local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
 
 
-class Envelope(BaseModel):
+class Envelope(InputModel):
     """交易输入报文. Every field the platform documents is accepted; others are refused."""
-
-    model_config = ConfigDict(extra="forbid")
 
     infno: str = Field(min_length=1, max_length=6, description="交易编号, e.g. 2304")
     msgid: str = Field(min_length=1, max_length=30, description="发送方报文ID")

@@ -6,21 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from service.admissions.schemas import VisitId
 from service.dates import FILTER_FIRST_DAY, FILTER_LAST_DAY, FilterDay, ordered_period
 from service.errors import FieldProblem, Unprocessable
-from service.schemas import REGION_PREFIX, Code, PlainDigits, RuleCode
+from service.schemas import REGION_PREFIX, Code, InputModel, PlainDigits, RuleCode
 from service.violations.schemas import StatusName
 from service.violations.scope import ViolationFilter
 
 DAYS = f"{FILTER_FIRST_DAY.isoformat()} to {FILTER_LAST_DAY.isoformat()}"
 
 
-class LedgerQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LedgerQuery(InputModel):
     region: str | None = Field(default=None, pattern=REGION_PREFIX, description="Region prefix")
     hospital_code: Code | None = None
     rule_code: RuleCode | None = None
@@ -50,9 +48,7 @@ class PageQuery(LedgerQuery):
     )
 
 
-class PeriodQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PeriodQuery(InputModel):
     region: str | None = Field(default=None, pattern=REGION_PREFIX)
     from_: FilterDay | None = Field(
         default=None,

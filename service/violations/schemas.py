@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Row
 
 from service.idtext import Identifier, Prose
-from service.schemas import Whole
+from service.schemas import InputModel, Whole
 from service.violations.models import Violation, ViolationTransition
 
 StatusName = Literal["open", "rectifying", "rectified", "verified"]
@@ -90,9 +90,7 @@ class ViolationPage(BaseModel):
     page_size: int
 
 
-class TransitionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TransitionCreate(InputModel):
     to_status: StatusName
     note: Prose = Field(default="", max_length=2000)
     evidence_ref: Identifier | None = Field(default=None, max_length=256)
@@ -120,10 +118,8 @@ class ChainHeadIn(ChainHeadPublic):
 MAX_UPLOADED_HEADS = 10_000
 
 
-class ChainHeadsUpload(BaseModel):
+class ChainHeadsUpload(InputModel):
     """A document from `GET /v1/violations/chain-heads` (or `ledger export-head`), as kept."""
-
-    model_config = ConfigDict(extra="forbid")
 
     exported_at: datetime | None = None
     heads: list[ChainHeadIn] = Field(

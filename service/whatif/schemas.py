@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from service.dates import FIRST_YEAR, LAST_YEAR
-from service.schemas import Whole
+from service.schemas import InputModel, Whole
 
 
-class WhatIfCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WhatIfCreate(InputModel):
     source_text: str = Field(
         min_length=1, max_length=512_000, description="The proposed policy (YAML document)"
     )

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from service.base import MAX_ROW_ID
-from service.schemas import REGION_CODE, Flag, PlainDigits, Whole
+from service.schemas import REGION_CODE, Flag, InputModel, PlainDigits, Whole
 
 
-class YearEndRunCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class YearEndRunCreate(InputModel):
     region_code: str = Field(
         pattern=REGION_CODE, description="A county, prefecture or province code (行政区划代码)"
     )
@@ -26,10 +24,8 @@ class YearEndRunCreate(BaseModel):
     dry_run: Flag = Field(default=False, description="Compute and answer; store nothing")
 
 
-class YearEndPaymentsQuery(BaseModel):
+class YearEndPaymentsQuery(InputModel):
     """Which booked rows to read: the console's form (the API takes them as query parameters)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     region_code: str = Field(pattern=REGION_CODE)
     plan_year: Annotated[int, PlainDigits] = Field(ge=1, le=9998)
