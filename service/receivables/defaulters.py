@@ -60,11 +60,9 @@ async def mark(
         raise TooEarlyToMark(
             f"receivable {receivable_id} may be marked only after its grace period ({start})"
         )
-    sent = reminders_counted(row, await uow.receivables.reminders(row.id), window)
-    mark_row = _row(row, principal.label, "mark", body.reason, sent)
-    await uow.receivables.add(mark_row)
+    mark_row = await _record(uow, row, principal, "mark", body, window)
     booked = None
-    if sent < terms.reminders_required:
+    if mark_row.reminders_sent < terms.reminders_required:
         await _book(uow, row, mark_row, terms)
         booked = DEFAULTER_WITHOUT_REMINDERS
     return _public(mark_row, booked)
@@ -79,15 +77,27 @@ async def unmark(
     window: DateWindow,
 ) -> MarkPublic:
     row = await visible(uow, principal, receivable_id, lock=True)
-    assert row.id is not None
     if not await uow.receivables.is_marked(
         hospital_code=row.hospital_code, person_key=row.person_key
     ):
         raise NotMarked(f"{row.person_masked} is not marked at {row.hospital_code}")
+    return _public(await _record(uow, row, principal, "unmark", body, window))
+
+
+async def _record(
+    uow: UnitOfWork,
+    row: Receivable,
+    principal: Principal,
+    action: str,
+    body: MarkCreate,
+    window: DateWindow,
+) -> DefaulterMark:
+    """The caller's mark or unmark, stored with the reminders sent for the receivable so far."""
+    assert row.id is not None
     sent = reminders_counted(row, await uow.receivables.reminders(row.id), window)
-    mark_row = _row(row, principal.label, "unmark", body.reason, sent)
+    mark_row = _row(row, principal.label, action, body.reason, sent)
     await uow.receivables.add(mark_row)
-    return _public(mark_row)
+    return mark_row
 
 
 CANCELLED = "应收款因结算撤销而作废 (the receivable was cancelled by the settlement's reversal)"
