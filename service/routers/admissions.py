@@ -46,7 +46,7 @@ def _created(recorded: Recorded[dict[str, Any]]) -> JSONResponse:
     partial(flat_post, router),
     "",
     "Admit a patient: status, pay-after-treatment, deposit allowed, warnings",
-    model=AdmissionPublic,
+    replayed=("the admission the same request recorded before (a replay)", AdmissionPublic),
 )
 async def create_admission(
     body: AdmissionCreate,
@@ -86,7 +86,7 @@ async def read_admission(
     partial(flat_post, router),
     "/{visit_id:path}/deposits",
     "Report a deposit taken; an eligible patient's deposit is a DEPOSIT_CHARGED finding",
-    model=DepositPublic,
+    replayed=("the deposit the same receipt recorded before (a replay)", DepositPublic),
 )
 async def create_deposit(
     visit_id: VisitIdPath,

@@ -59,7 +59,6 @@ def recording(
     *,
     replayed: tuple[str, type[BaseModel]] | None = None,
     changed: tuple[str, type[BaseModel]] | None = None,
-    model: type[BaseModel] | None = None,
     problems: tuple[int, ...] = WRITE_PROBLEMS,
     description: str | None = None,
 ) -> Callable[[DecoratedCallable], DecoratedCallable]:
@@ -67,9 +66,9 @@ def recording(
     that answers 201 when it recorded something. An idempotent POST names what a replay is and
     the answer's model (`replayed`): a replay answers 201 too, with `Idempotent-Replayed: true`
     (ADR 0030). A PUT names what its 200 says and the answer's model (`changed`): changed, or
-    found so already. A route that builds its answer itself (a `Response`) names the answer's
-    `model` when it says neither."""
+    found so already."""
     extra: dict[str, object] = {}
+    model: type[BaseModel] | None = None
     if replayed is not None:
         said, model = replayed
         extra = {"responses": {"201": replayed_doc(said)}}

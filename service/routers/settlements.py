@@ -54,7 +54,7 @@ async def preview_settlement(
     partial(flat_post, router),
     "",
     "Settle a visit (结算), idempotent on (visit_id, his_settlement_id)",
-    model=SettlementPublic,
+    replayed=("the settlement the same request recorded before (a replay)", SettlementPublic),
     problems=(*WRITE_PROBLEMS, 503),
     description=(
         "Stores the settlement with the year's accumulator updates and the violations it finds, "
