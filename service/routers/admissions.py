@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -25,8 +26,8 @@ from service.deps import AdmissionContextDep, CatalogDep, DateWindowDep
 from service.errors import problem_responses
 from service.flat_route import flat_post
 from service.recorded import Recorded
-from service.routers.replays import REPLAYED, answer_recorded, replayed_doc
-from service.routers.routes import read
+from service.routers.replays import answer_recorded, replay_headers, replayed_doc
+from service.routers.routes import read, recording
 from service.unit_of_work import UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/admissions", tags=["admissions"])
@@ -38,17 +39,14 @@ VisitIdPath = Annotated[str, Path(min_length=1, max_length=64, pattern=VISIT_ID_
 
 def _created(recorded: Recorded[dict[str, Any]]) -> JSONResponse:
     """The stored answer, byte for byte on a replay, which the header says."""
-    headers = {REPLAYED: "true"} if recorded.replayed else {}
-    return JSONResponse(recorded.entry, status_code=201, headers=headers)
+    return JSONResponse(recorded.entry, status_code=201, headers=replay_headers(recorded))
 
 
-@flat_post(
-    router,
+@recording(
+    partial(flat_post, router),
     "",
-    status_code=201,
-    response_model=AdmissionPublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Admit a patient: status, pay-after-treatment, deposit allowed, warnings",
+    "Admit a patient: status, pay-after-treatment, deposit allowed, warnings",
+    replayed=("the admission the same request recorded before (a replay)", AdmissionPublic),
 )
 async def create_admission(
     body: AdmissionCreate,
@@ -84,13 +82,11 @@ async def read_admission(
     return admission_detail(admission)
 
 
-@flat_post(
-    router,
+@recording(
+    partial(flat_post, router),
     "/{visit_id:path}/deposits",
-    status_code=201,
-    response_model=DepositPublic,
-    responses=problem_responses(401, 403, 404, 409, 422),
-    summary="Report a deposit taken; an eligible patient's deposit is a DEPOSIT_CHARGED finding",
+    "Report a deposit taken; an eligible patient's deposit is a DEPOSIT_CHARGED finding",
+    replayed=("the deposit the same receipt recorded before (a replay)", DepositPublic),
 )
 async def create_deposit(
     visit_id: VisitIdPath,

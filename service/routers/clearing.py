@@ -27,7 +27,6 @@ from service.clearing.schemas import (
     StatementPublic,
 )
 from service.deps import DateWindowDep
-from service.errors import problem_responses
 from service.routers.params import CodeFilter, RowId, capped_limit
 from service.routers.replays import answer_recorded
 from service.routers.routes import read, recording
@@ -168,11 +167,11 @@ async def pay_statement(
     return answer_recorded(response, recorded)
 
 
-@router.post(
+@recording(
+    router.post,
     "/reconciliation",
-    status_code=201,
-    responses=problem_responses(401, 403, 404, 413, 422),
-    summary="对账: the fund's detail file (CSV/XLSX) against the statement; the answer is kept",
+    "对账: the fund's detail file (CSV/XLSX) against the statement; the answer is kept",
+    problems=(401, 403, 404, 413, 422),
     description="Columns settlement_id/结算号, visit_id/就诊号, amount/金额. A bad file is a 422 "
     "`invalid_detail_file` listing every bad line (`errors[].field` = `line N: column`). Each "
     "upload is stored with its answer (`Location`: /v1/clearing/reconciliations/{id}).",

@@ -27,7 +27,7 @@ from service.fhir.institution import refuse_another_hospital
 from service.fhir.outcome import FhirRoute, resource_response
 from service.fhir.reading import read_resource
 from service.fhir.systems import FHIR_JSON
-from service.routers.replays import REPLAYED
+from service.routers.replays import replay_headers
 from service.settlements import service as settlements
 from service.settlements.desk import Desk
 from service.settlements.schemas import ReversalCreate, SettlementCreate, SettlementPreviewCreate
@@ -238,8 +238,9 @@ async def create_task(request: Request, uow: UnitOfWorkDep, principal: HospitalD
         body=reversal,
         actor=principal.label,
     )
-    headers = {REPLAYED: "true"} if reversed_.replayed else None
-    return resource_response(tasks.completed(task, reversed_.entry), status=201, headers=headers)
+    return resource_response(
+        tasks.completed(task, reversed_.entry), status=201, headers=replay_headers(reversed_)
+    )
 
 
 @router.api_route(

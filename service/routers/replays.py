@@ -48,6 +48,12 @@ def replayed_doc(description: str) -> dict[str, object]:
     }
 
 
+def replay_headers(recorded: Recorded[object]) -> dict[str, str]:
+    """The headers of an answer a route builds itself (the stored body as it was sent, a
+    settlement with its trace): `Idempotent-Replayed: true` when this request wrote nothing."""
+    return {REPLAYED: "true"} if recorded.replayed else {}
+
+
 def answer_replayed(response: Response) -> None:
     """Mark the answer as the stored result of the same earlier request (its status stays
     the first answer's)."""

@@ -62,10 +62,11 @@ def recording(
     problems: tuple[int, ...] = WRITE_PROBLEMS,
     description: str | None = None,
 ) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    """A POST or PUT (`router.post`, `router.put`) that answers 201 when it recorded something.
-    An idempotent POST names what a replay is and the answer's model (`replayed`): a replay
-    answers 201 too, with `Idempotent-Replayed: true` (ADR 0030). A PUT names what its 200
-    says and the answer's model (`changed`): changed, or found so already."""
+    """A POST or PUT (`router.post`, `router.put`, a hot write's `partial(flat_post, router)`)
+    that answers 201 when it recorded something. An idempotent POST names what a replay is and
+    the answer's model (`replayed`): a replay answers 201 too, with `Idempotent-Replayed: true`
+    (ADR 0030). A PUT names what its 200 says and the answer's model (`changed`): changed, or
+    found so already."""
     extra: dict[str, object] = {}
     model: type[BaseModel] | None = None
     if replayed is not None:

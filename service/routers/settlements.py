@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -14,7 +15,7 @@ from service.errors import problem_responses
 from service.flat_route import flat_post
 from service.idtext import NoResidentId
 from service.routers.params import RowId
-from service.routers.replays import REPLAYED, answer_replayed
+from service.routers.replays import answer_recorded, replay_headers
 from service.routers.routes import WRITE_PROBLEMS, read, recording
 from service.settlements import service
 from service.settlements.desk import Desk
@@ -49,13 +50,12 @@ async def preview_settlement(
     return settlement_response(settlement, trace)
 
 
-@flat_post(
-    router,
+@recording(
+    partial(flat_post, router),
     "",
-    status_code=201,
-    response_model=SettlementPublic,
-    responses=problem_responses(401, 403, 404, 409, 422, 503),
-    summary="Settle a visit (结算), idempotent on (visit_id, his_settlement_id)",
+    "Settle a visit (结算), idempotent on (visit_id, his_settlement_id)",
+    replayed=("the settlement the same request recorded before (a replay)", SettlementPublic),
+    problems=(*WRITE_PROBLEMS, 503),
     description=(
         "Stores the settlement with the year's accumulator updates and the violations it finds, "
         "in one transaction. The same body again returns the stored settlement (201, header "
@@ -75,9 +75,7 @@ async def create_settlement(
     # One dependency for the catalog, the hospitals and the date window (the admission
     # context holds all three): each dependency costs a solve per request (ADR 0020).
     outcome = await Desk.of(ctx, hospital_code).settle(uow, body)
-    headers = {"Location": f"/v1/settlements/{outcome.entry.id}"}
-    if outcome.replayed:
-        headers[REPLAYED] = "true"
+    headers = {"Location": f"/v1/settlements/{outcome.entry.id}", **replay_headers(outcome)}
     return settlement_response(outcome.entry, trace, status_code=201, headers=headers)
 
 
@@ -106,9 +104,7 @@ async def reverse_settlement(
         body=body,
         actor=principal.label,
     )
-    if outcome.replayed:
-        answer_replayed(response)
-    return outcome.entry
+    return answer_recorded(response, outcome)
 
 
 @read(router, "", "A visit's settlements (the owning hospital; auditors within their region)")

@@ -72,3 +72,17 @@ def test_a_recording_write_answers_201_and_documents_its_replay_with_its_model()
     assert sorted(posted) == ["201", "401", "403", "404", "409", "422", "429"]
     put = paths["/things/{thing_id}"]["put"]["responses"]
     assert sorted(put) == ["201", "401", "422", "429"]
+
+
+def test_the_hot_idempotent_writes_document_the_header_a_replay_carries() -> None:
+    """Admission, deposit and settlement answer a replay 201 with `Idempotent-Replayed: true`
+    (ADR 0030); a HIS vendor reading the OpenAPI document must find the header there."""
+    from service.app import create_app
+
+    paths = create_app().openapi()["paths"]
+    for path in ("/v1/admissions", "/v1/admissions/{visit_id}/deposits", "/v1/settlements"):
+        created = paths[path]["post"]["responses"]["201"]
+        header = created["headers"]["Idempotent-Replayed"]
+        assert header["schema"] == {"type": "string", "enum": ["true"]}, path
+        assert "nothing was written" in header["description"], path
+        assert created["content"]["application/json"]["schema"]["$ref"].endswith("Public"), path
