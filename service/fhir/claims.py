@@ -14,7 +14,8 @@ from typing import Any
 from fhir.resources.R4B.claim import Claim
 from fhir.resources.R4B.claimresponse import ClaimResponse
 
-from service.china_time import CHINA_TZ as CHINA
+from service.base import utcnow
+from service.china_time import CHINA_TZ, local_date
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
 from service.identity import IdHasher, identify
@@ -102,17 +103,17 @@ def _discharged_at(claim: Claim) -> datetime:
             "billablePeriod.end (the discharge) is required", field="Claim.billablePeriod.end"
         )
     if isinstance(end, datetime):
-        return end if end.tzinfo else end.replace(tzinfo=CHINA)
+        return end if end.tzinfo else end.replace(tzinfo=CHINA_TZ)
     if isinstance(end, date):
         # A date only: the policy reads the date. The Claim's `created` when it is on that day:
         # 23:59:59 had not come yet on the day of discharge, and was refused as in the future
         # (ADR 0015). Either is fixed by the Claim, so a retry stays the same request.
         created = claim.created
         if isinstance(created, datetime):
-            created = created if created.tzinfo else created.replace(tzinfo=CHINA)
-            if created.astimezone(CHINA).date() == end:
+            created = created if created.tzinfo else created.replace(tzinfo=CHINA_TZ)
+            if local_date(created) == end:
                 return created
-        return datetime.combine(end, time(23, 59, 59), tzinfo=CHINA)
+        return datetime.combine(end, time(23, 59, 59), tzinfo=CHINA_TZ)
     raise UnsupportedContent("billablePeriod.end is not a date", field="Claim.billablePeriod.end")
 
 
@@ -221,7 +222,7 @@ INSTITUTIONAL = {"coding": [{"system": systems.CLAIM_TYPE, "code": "institutiona
 
 def claim_response(settled: SettlementPublic, *, claim: Claim | None = None) -> ClaimResponse:
     """The settlement as a ClaimResponse; `claim` (when answering one) gives its type and use."""
-    created = settled.created_at or datetime.now(UTC)
+    created = settled.created_at or utcnow()
     policy = settled.policy
     body: dict[str, Any] = {
         "status": "cancelled" if settled.status == "reversed" else "active",

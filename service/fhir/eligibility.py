@@ -13,7 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.service import AdmissionContext
 from service.auth import Principal
-from service.china_time import local_date
+from service.base import utcnow
+from service.china_time import local_date, today
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
 from service.fhir.institution import refuse_another_hospital
@@ -45,7 +46,7 @@ def _as_of(request: CoverageEligibilityRequest, ctx: AdmissionContext) -> date:
         )
     served = request.servicedDate
     if served is None:
-        return local_date(datetime.now(UTC))
+        return today()
     if isinstance(served, datetime):
         served = local_date(served) if served.tzinfo is not None else served.date()
     if not isinstance(served, date):
@@ -86,7 +87,7 @@ async def check(
             "purpose": [p for p in request.purpose or [] if p],
             "patient": patient,
             "servicedDate": on.isoformat(),
-            "created": datetime.now(UTC).isoformat(),
+            "created": utcnow().isoformat(),
             "request": _request_reference(request),
             "outcome": "complete" if status.registered is not None else "partial",
             "disposition": _disposition(status),

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.service import AdmissionContext
 from service.auth import Principal
-from service.china_time import CHINA_TZ as CHINA
+from service.china_time import CHINA_TZ
 from service.errors import FieldProblem, ServiceError
 from service.nhsa.envelope import Envelope
 from service.nhsa.errors import InvalidInput, UnsupportedValue
@@ -63,7 +63,7 @@ class Call:
         but unlike end-of-day it is never in the future, so a HIS can settle on the day of
         discharge (the platform's 2304 has no discharge field). A resent message with the same
         `inf_time` stays the same request."""
-        return self.envelope.inf_time.astimezone(CHINA)
+        return self.envelope.inf_time.astimezone(CHINA_TZ)
 
 
 def parse(model: type[M], call: Call) -> M:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
-from service.china_time import CHINA_TZ as CHINA
+from service.base import utcnow
+from service.china_time import CHINA_TZ
 from service.dates import FilterDay
 from service.schemas import REGION_CODE, InputModel
 
@@ -30,7 +31,7 @@ def parse_time(value: Any) -> Any:
         # an amount (service/money.py refuses those): a time is written in ASCII digits too.
         raise ValueError("expected yyyy-MM-dd HH:mm:ss in the digits 0-9 (China time)")
     try:
-        return datetime.strptime(value, PLATFORM_TIME).replace(tzinfo=CHINA)
+        return datetime.strptime(value, PLATFORM_TIME).replace(tzinfo=CHINA_TZ)
     except ValueError:
         pass
     try:
@@ -38,7 +39,7 @@ def parse_time(value: Any) -> Any:
     except ValueError as exc:
         raise ValueError("expected yyyy-MM-dd HH:mm:ss (China time)") from exc
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=CHINA)
+        return parsed.replace(tzinfo=CHINA_TZ)
     return parsed
 
 
@@ -69,12 +70,12 @@ Admdvs = Annotated[AdmdvsCode | None, BeforeValidator(blank_is_none)]
 
 
 def platform_time(at: datetime) -> str:
-    return at.astimezone(CHINA).strftime(PLATFORM_TIME)
+    return at.astimezone(CHINA_TZ).strftime(PLATFORM_TIME)
 
 
 def stamp(at: datetime) -> str:
     """`yyyyMMddHHmmssSSS` (refmsg_time, respond_time)."""
-    local = at.astimezone(CHINA)
+    local = at.astimezone(CHINA_TZ)
     return local.strftime("%Y%m%d%H%M%S") + f"{local.microsecond // 1000:03d}"
 
 
@@ -123,7 +124,7 @@ class Answer(BaseModel):
 def refmsgid(admvs: str | None, at: datetime) -> str:
     """接收方报文ID: 区划(6) + time(14) + sequence(10)."""
     serial = f"{secrets.randbelow(10**10):010d}"
-    return (admvs or "000000") + at.astimezone(CHINA).strftime("%Y%m%d%H%M%S") + serial
+    return (admvs or "000000") + at.astimezone(CHINA_TZ).strftime("%Y%m%d%H%M%S") + serial
 
 
 def answer(
@@ -133,7 +134,7 @@ def answer(
     output: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> Answer:
-    now = datetime.now(UTC)
+    now = utcnow()
     return Answer(
         infcode=0 if error is None else -1,
         inf_refmsgid=refmsgid(admvs, received_at),

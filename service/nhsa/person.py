@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from service.china_time import CHINA_TZ as CHINA
+from service.base import utcnow
+from service.china_time import local_date
 from service.identity import identify
 from service.nhsa.call import Call, parse, resident_id
 from service.nhsa.inputs import Input1101
@@ -18,7 +18,7 @@ PSN_NO_LENGTH = 30  # 人员编号: our keyed hash of the ID number, cut to the 
 async def person_info(call: Call) -> dict[str, Any]:
     data = parse(Input1101, call).data
     id_number = resident_id(data, "data")
-    on = (data.begntime or datetime.now(UTC)).astimezone(CHINA).date()
+    on = local_date(data.begntime or utcnow())
     status = await person_status(
         call.session,
         ctx=call.admissions,

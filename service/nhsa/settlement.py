@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from service.base import row_id
-from service.china_time import CHINA_TZ as CHINA
+from service.china_time import CHINA_TZ
 from service.errors import FieldProblem
 from service.identity import identify
 from service.nhsa.call import Call, build, fields_named, named_resident_id, parse
@@ -129,7 +129,7 @@ async def _first_discharge(call: Call, data: Data2304, key: str) -> datetime | N
     )
     for settlement, _ in earlier:
         if settlement.his_settlement_id == key:
-            return settlement.discharged_at.astimezone(CHINA)  # stored as aware UTC
+            return settlement.discharged_at.astimezone(CHINA_TZ)  # stored as aware UTC
     return None
 
 

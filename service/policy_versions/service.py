@@ -42,8 +42,9 @@ from service.policy_versions.timeline import Piece, Stored, compile_timeline
 from service.recorded import Recorded
 
 
-async def list_versions(session: AsyncSession) -> list[PolicyVersion]:
-    return await SqlPolicyVersionStore(session).all()
+async def list_versions(session: AsyncSession, *, region: str | None = None) -> list[PolicyVersion]:
+    """Every stored version, or those of a region and the regions within it."""
+    return await SqlPolicyVersionStore(session).all(region)
 
 
 async def get_version(session: AsyncSession, content_hash: str) -> PolicyVersion:

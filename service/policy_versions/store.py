@@ -36,10 +36,12 @@ class SqlPolicyVersionStore:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def all(self) -> list[PolicyVersion]:
+    async def all(self, region: str | None = None) -> list[PolicyVersion]:
         query = select(PolicyVersion).order_by(
             col(PolicyVersion.region_code), col(PolicyVersion.effective_from)
         )
+        if region is not None:
+            query = query.where(col(PolicyVersion.region_code).startswith(region))
         return list((await self._session.exec(query)).all())
 
     async def lock(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +79,7 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
         write_template(args.file)
         print(f"wrote {args.file}: fill one row per person and category (docs/roster.md)")
         return 0
+    from service.base import utcnow
     from service.china_time import shown
     from service.identity import IdHasher
     from service.roster.as_of import refuse_future, resolve_as_of, staleness
@@ -87,7 +87,7 @@ def cmd_roster(args: argparse.Namespace, settings: Settings) -> int:
 
     as_of = resolve_as_of(args.as_of, args.file)
     print(f"as of {shown(as_of.taken_at)} (from {as_of.source})")
-    now = datetime.now(UTC)
+    now = utcnow()
     refuse_future(as_of, now=now)
     warning = staleness(as_of, now=now, stale_after_days=settings.roster_stale_after_days)
     if warning is not None:

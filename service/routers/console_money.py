@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from service.clearing import export
 from service.clearing import service as clearing
@@ -15,18 +15,16 @@ from service.receivables import defaulters
 from service.receivables import service as receivables
 from service.routers.console import UserDep, console_router
 from service.routers.params import RowId
-from service.schemas import Code
+from service.schemas import Code, InputModel
 from service.unit_of_work import UnitOfWorkDep
 from service.violations.params import parse_form
 
 router = console_router()
 
 
-class ClearingQuery(BaseModel):
+class ClearingQuery(InputModel):
     """The clearing page's filters. Its GET form sends the fields left empty as `name=`:
     parse_form reads those as not given, as on the other console filters."""
-
-    model_config = ConfigDict(extra="forbid")
 
     fund_code: Code | None = None
     hospital_code: Code | None = None

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from service.auth import Role
 from service.auth.deps import AdminDep, KeyCacheDep
@@ -15,15 +15,13 @@ from service.auth.keys import IssuedKey, list_keys, revoke_key
 from service.errors import problem_responses
 from service.idtext import Identifier
 from service.routers.routes import read
-from service.schemas import REGION_PREFIX, Code, PlainDigits
+from service.schemas import REGION_PREFIX, Code, InputModel, PlainDigits
 from service.unit_of_work import SessionDep, UnitOfWork, UnitOfWorkDep
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
-class KeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KeyCreate(InputModel):
     role: Literal["hospital", "auditor", "fund", "admin"]
     hospital_code: Code | None = None
     region_prefix: str | None = Field(default=None, pattern=REGION_PREFIX)

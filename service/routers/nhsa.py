@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -20,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.auth.deps import HospitalDep
+from service.base import utcnow
 from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
 from service.errors import (
     FieldProblem,
@@ -83,7 +83,7 @@ def _failure(request: Request, code: str, detail: str, errors: Sequence[FieldPro
     infno = envelope.infno if envelope else None
     body = answer(
         # A body refused before the route ran (service/json_body.py) was received now.
-        received_at=getattr(request.state, "nhsa_received_at", None) or datetime.now(UTC),
+        received_at=getattr(request.state, "nhsa_received_at", None) or utcnow(),
         admvs=envelope.mdtrtarea_admvs if envelope else None,
         error=_err_msg(infno, code, detail, errors),
     )
@@ -132,7 +132,7 @@ class NhsaRoute(ProblemRoute):
         handler = super().get_route_handler()
 
         async def received(request: Request) -> Response:
-            request.state.nhsa_received_at = datetime.now(UTC)
+            request.state.nhsa_received_at = utcnow()
             return await handler(request)
 
         return received

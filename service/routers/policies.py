@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from service.auth.deps import AdminDep, PrincipalDep
 from service.china_time import today
@@ -23,6 +23,7 @@ from service.policy_versions.service import (
 from service.routers.params import RegionPrefixQuery
 from service.routers.replays import answer_recorded
 from service.routers.routes import recording
+from service.schemas import InputModel
 from service.unit_of_work import SessionDep
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -32,9 +33,7 @@ ContentHashPath = Annotated[
 ]
 
 
-class PolicyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PolicyCreate(InputModel):
     source_text: str = Field(min_length=1, max_length=512_000, description="The YAML document")
     source_name: Prose = Field(default="api", max_length=200)
     reason: Prose = Field(
@@ -42,9 +41,7 @@ class PolicyCreate(BaseModel):
     )
 
 
-class PolicyWithdrawalCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PolicyWithdrawalCreate(InputModel):
     reason: Prose = Field(min_length=1, max_length=500, description="Why it is withdrawn")
 
 
@@ -108,12 +105,8 @@ async def create_policy(
 async def get_policies(
     session: SessionDep, _: PrincipalDep, region: RegionPrefixQuery = None
 ) -> list[PolicyVersionPublic]:
-    versions = await list_versions(session)
-    return [
-        PolicyVersionPublic.model_validate(v, from_attributes=True)
-        for v in versions
-        if region is None or v.region_code.startswith(region)
-    ]
+    versions = await list_versions(session, region=region)
+    return [PolicyVersionPublic.model_validate(v, from_attributes=True) for v in versions]
 
 
 @router.get(
