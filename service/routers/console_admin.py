@@ -3,7 +3,7 @@ the hospital directory (read, register or change a hospital).
 
 The same services as /v1/keys, /v1/policies and /v1/hospitals; who may open each page is declared in
 service/console/access.py like every console route. A new key's token is shown once, on the page
-that issued it, and never again (only its hash is stored).
+the issuing form redirects to, and never again (only its hash is stored; service/console/issued.py).
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from service.auth import Role
 from service.auth.deps import KeyCacheDep
 from service.auth.keys import list_keys, revoke_key
+from service.console import issued
 from service.console import session as console
 from service.console.views import page
 from service.policy_versions.service import get_version, list_versions
@@ -44,11 +45,17 @@ async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: 
 
 @router.get("/keys")
 async def keys_page(request: Request, session: SessionDep, user: UserDep) -> Response:
-    return await _keys_page(session, user, **flashed(request, user))
+    context: dict[str, Any] = {**flashed(request, user)}
+    if fresh := await issued.handed_over(request, session):
+        context |= {"issued": fresh, "message": "密钥已签发：请立即复制保存"}
+    response = await _keys_page(session, user, **context)
+    issued.shown(request, response, secure=_secure(request))
+    return response
 
 
 @router.post("/keys")
 async def issue(
+    request: Request,
     uow: UnitOfWorkDep,
     user: FormUserDep,
     role: Annotated[str, Form(max_length=16)],
@@ -62,8 +69,16 @@ async def issue(
     typed = {"role": role, "label": label, "hospital_code": hospital_code}
     typed |= {"region_prefix": region_prefix, "fund_code": fund_code}
     body = parse_form(KeyCreate, {k: v.strip() for k, v in typed.items()}, what="the key")
-    issued = await issue_as_asked(uow, body)
-    return await _keys_page(uow.session, user, issued=issued, message="密钥已签发：请立即复制保存")
+    fresh = await issue_as_asked(uow, body)
+    # Post/Redirect/Get: a reload of the page that shows the token issues no second key.
+    response = RedirectResponse("/console/keys", status_code=303)
+    issued.hand_over(response, fresh, secure=_secure(request))
+    return response
+
+
+def _secure(request: Request) -> bool:
+    """Cookies over HTTPS only in production, as the console's session cookie."""
+    return bool(request.app.state.settings.environment == "production")
 
 
 @router.post("/keys/{key_id}/revoke")
