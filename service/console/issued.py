@@ -1,4 +1,5 @@
-"""A newly issued API key's token, handed from the form that issued it to the page that shows it.
+"""A newly issued API key's token, handed from the form that issued it to the page that shows it,
+and the form's one-time token, so that a form issues one key however often it is posted.
 
 The form answers with a redirect (Post/Redirect/Get), so a reload of the page that shows the
 token asks for the page again and issues nothing. The token crosses the redirect in a cookie
@@ -10,16 +11,26 @@ once; a reload finds no cookie. Only the token's hash is stored, so it cannot be
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.keys import IssuedKey, find_by_prefix, principal_of, secret_matches, split_token
 
+FORM_TOKEN = "^[0-9a-f]{32}$"  # a form's one-time token, as form_token() makes it
 COOKIE = "settlecheck_issued_key"
 PATH = "/console/keys"
 # Long enough for the browser to follow the redirect; a token left behind by a redirect never
 # followed does not outlive it by much.
 LIFETIME_SECONDS = 60
+
+
+def form_token() -> str:
+    """A new one-time token for the issuing form, rendered with each keys page. The key it
+    issues keeps it (api_keys.issue_form, unique): the form posted twice (a double click)
+    issues one key; a new page, a new form."""
+    return secrets.token_hex(16)
 
 
 def hand_over(response: Response, issued: IssuedKey, *, secure: bool) -> None:

@@ -39,6 +39,7 @@ async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: 
         nav="keys",
         keys=keys,
         roles=[r.value for r in Role],
+        once=issued.form_token(),
         **context,
     )
 
@@ -59,6 +60,7 @@ async def issue(
     uow: UnitOfWorkDep,
     user: FormUserDep,
     role: Annotated[str, Form(max_length=16)],
+    once: Annotated[str, Form(pattern=issued.FORM_TOKEN)],
     label: Annotated[str, Form(max_length=128)] = "",
     hospital_code: Annotated[str, Form(max_length=32)] = "",
     region_prefix: Annotated[str, Form(max_length=6)] = "",
@@ -69,7 +71,7 @@ async def issue(
     typed = {"role": role, "label": label, "hospital_code": hospital_code}
     typed |= {"region_prefix": region_prefix, "fund_code": fund_code}
     body = parse_form(KeyCreate, {k: v.strip() for k, v in typed.items()}, what="the key")
-    fresh = await issue_as_asked(uow, body)
+    fresh = await issue_as_asked(uow, body, issue_form=once)
     # Post/Redirect/Get: a reload of the page that shows the token issues no second key.
     response = RedirectResponse("/console/keys", status_code=303)
     issued.hand_over(response, fresh, secure=_secure(request))
