@@ -19,12 +19,14 @@ from service.auth.keys import list_keys, revoke_key
 from service.console import issued
 from service.console import session as console
 from service.console.views import page
+from service.deps import SettingsDep
 from service.policy_versions.service import get_version, list_versions
 from service.regions import service as directory
 from service.regions.schemas import HospitalCreate, HospitalRow
 from service.routers.console import FormUserDep, UserDep, console_router, flash_back, flashed
 from service.routers.keys import KeyCreate, issue_as_asked
 from service.routers.params import RowId
+from service.settings import Settings
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations.params import parse_form
 
@@ -45,19 +47,21 @@ async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: 
 
 
 @router.get("/keys")
-async def keys_page(request: Request, session: SessionDep, user: UserDep) -> Response:
+async def keys_page(
+    request: Request, session: SessionDep, user: UserDep, settings: SettingsDep
+) -> Response:
     context: dict[str, Any] = {**flashed(request, user)}
     if fresh := await issued.handed_over(request, session):
         context |= {"issued": fresh, "message": "密钥已签发：请立即复制保存"}
     response = await _keys_page(session, user, **context)
-    issued.shown(request, response, secure=_secure(request))
+    issued.shown(request, response, secure=_secure(settings))
     return response
 
 
 @router.post("/keys")
 async def issue(
-    request: Request,
     uow: UnitOfWorkDep,
+    settings: SettingsDep,
     user: FormUserDep,
     role: Annotated[str, Form(max_length=16)],
     once: Annotated[str, Form(pattern=issued.FORM_TOKEN)],
@@ -74,13 +78,13 @@ async def issue(
     fresh = await issue_as_asked(uow, body, issue_form=once)
     # Post/Redirect/Get: a reload of the page that shows the token issues no second key.
     response = RedirectResponse("/console/keys", status_code=303)
-    issued.hand_over(response, fresh, secure=_secure(request))
+    issued.hand_over(response, fresh, secure=_secure(settings))
     return response
 
 
-def _secure(request: Request) -> bool:
+def _secure(settings: Settings) -> bool:
     """Cookies over HTTPS only in production, as the console's session cookie."""
-    return bool(request.app.state.settings.environment == "production")
+    return settings.environment == "production"
 
 
 @router.post("/keys/{key_id}/revoke")
