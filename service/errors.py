@@ -207,6 +207,17 @@ class ProblemRoute(APIRoute):
     def answer(self, request: Request, facts: ProblemFacts) -> Response:
         return problem_response(request, facts)
 
+    async def refuse(self, request: Request, refusal: ServiceError) -> Response:
+        """The answer to a refusal met before the route's handler (by a wrapper: a repeated
+        key, a media type), as the handler's own refusals are answered below: counted against
+        the key, and raised to the app's handlers where `problem_of` leaves it to them."""
+        limited = await limit_refused(request, refusal)
+        refused = refusal if limited is None else limited
+        facts = self.problem_of(refused)
+        if facts is None:
+            raise refused
+        return self.answer(request, facts)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         problem_of, answer = self.problem_of, self.answer
@@ -215,10 +226,14 @@ class ProblemRoute(APIRoute):
             try:
                 return await handler(request)
             except Exception as exc:
-                facts = problem_of(exc)
+                limited = await limit_refused(request, exc)
+                refusal = exc if limited is None else limited
+                facts = problem_of(refusal)
                 if facts is None:
-                    raise
-                raise Answered(answer(request, facts)) from exc
+                    if refusal is exc:
+                        raise
+                    raise refusal from exc
+                raise Answered(answer(request, facts)) from refusal
 
         return answered
 
@@ -270,6 +285,15 @@ def http_problem(exc: StarletteHTTPException) -> ProblemFacts:
     return ProblemFacts(exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
 
 
+async def limit_refused(request: Request, refusal: Exception) -> RateLimited | None:
+    """A request refused before its route checked the key counts against the key as an
+    accepted one does: `rate_limited`, to answer instead of `refusal`, when the key is past
+    its limit; None otherwise (service.auth.deps.count_refused, ADR 0006)."""
+    from service.auth.deps import count_refused  # service.auth imports this module
+
+    return await count_refused(request, refusal)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Answered)
     async def _answered(request: Request, exc: Answered) -> Response:
@@ -277,14 +301,18 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-        return problem_response(request, ProblemFacts.of(exc))
+        return problem_response(request, ProblemFacts.of(await limit_refused(request, exc) or exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if limited := await limit_refused(request, exc):
+            return problem_response(request, ProblemFacts.of(limited))
         return problem_response(request, invalid_request(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if limited := await limit_refused(request, exc):
+            return problem_response(request, ProblemFacts.of(limited))
         return problem_response(request, http_problem(exc))
 
     @app.exception_handler(DataError)

@@ -10,7 +10,7 @@ naming its path (`bill.lines.1.code`):
 - every other route that can take a body is wrapped once, when the app is built
   (`refuse_duplicate_keys`): the body is read and checked before the route runs, then handed
   to it unchanged. The route's own problem format answers (problem+json, the NHSA envelope, a
-  FHIR OperationOutcome) through `ProblemRoute.answer`.
+  FHIR OperationOutcome) through `ProblemRoute.refuse`.
 
 The check is the parse itself: `json.loads` with an `object_pairs_hook` that compares the
 object's length with its pairs' (one call per object, no second pass). Only when that finds a
@@ -22,16 +22,16 @@ repeat is the body parsed again to say where. A cheaper textual pre-check would 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import ProblemFacts, ProblemRoute, Unprocessable
+from service.errors import ProblemRoute, ServiceError, Unprocessable
 
-Answer = Callable[[Request, ProblemFacts], Response]
+Refuse = Callable[[Request, ServiceError], Awaitable[Response]]
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -138,9 +138,9 @@ class _Checked:
     """A route's ASGI app behind the check. Routes are module-level objects that every app
     built in the process shares (tests build many), so a route is wrapped once, not per app."""
 
-    def __init__(self, inner: ASGIApp, answer: Answer | None) -> None:
+    def __init__(self, inner: ASGIApp, refuse: Refuse | None) -> None:
         self.inner = inner
-        self.answer = answer  # the route's own format; None: the app's handlers
+        self.refuse = refuse  # the route's own format; None: the app's handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] not in _BODY_METHODS or not _is_json(scope):
@@ -156,9 +156,9 @@ class _Checked:
             try:
                 parse(body)
             except BODY_REFUSALS as exc:
-                if self.answer is None:
+                if self.refuse is None:
                     raise
-                await self.answer(request, ProblemFacts.of(exc))(scope, receive, send)
+                await (await self.refuse(request, exc))(scope, receive, send)
                 return
             except ValueError:  # not JSON: the route refuses it in its own words
                 pass
@@ -207,5 +207,5 @@ def refuse_duplicate_keys(app: FastAPI) -> None:
             and (route.methods or set()) & _BODY_METHODS
             and not _wrapped(route.app)
         ):
-            answer = route.answer if isinstance(route, ProblemRoute) else None
-            route.app = _Checked(route.app, answer)
+            refuse = route.refuse if isinstance(route, ProblemRoute) else None
+            route.app = _Checked(route.app, refuse)

@@ -38,8 +38,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.errors import ProblemFacts, ProblemRoute, UnsupportedMediaType
-from service.json_body import Answer, is_json_media
+from service.errors import ProblemRoute, UnsupportedMediaType
+from service.json_body import Refuse, is_json_media
 
 STRICT_PREFIX = "/v1/"
 # Routes whose body is checked but not their query: their answer is the route's own format.
@@ -57,7 +57,7 @@ def guard_v1(app: FastAPI) -> None:
         if route.path.startswith(STRICT_PREFIX):
             route.app = _Guarded(route.app, declared_query(dependant), reads_json(dependant))
         elif route.path in BODY_ONLY and isinstance(route, ProblemRoute):
-            route.app = _Guarded(route.app, None, reads_json(dependant), route.answer)
+            route.app = _Guarded(route.app, None, reads_json(dependant), route.refuse)
 
 
 def reads_json(dependant: Dependant) -> bool:
@@ -88,12 +88,12 @@ class _Guarded:
         inner: ASGIApp,
         declared: frozenset[str] | None,
         json_body: bool,
-        answer: Answer | None = None,
+        refuse: Refuse | None = None,
     ) -> None:
         self.inner = inner
         self.declared = declared  # None: the query is not checked
         self.json_body = json_body
-        self.answer = answer  # the route's own format for the 415; None: the app's handlers
+        self.refuse = refuse  # the route's own format for the 415; None: the app's handlers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.json_body:
@@ -107,10 +107,10 @@ class _Guarded:
                 elif name == b"transfer-encoding":
                     sized = True
             if media != JSON and (media is not None or sized) and not is_json_media(media or b""):
-                if self.answer is None:
+                if self.refuse is None:
                     raise _not_json(media)
-                refused = ProblemFacts.of(_not_json(media))
-                await self.answer(Request(scope, receive), refused)(scope, receive, send)
+                refused = await self.refuse(Request(scope, receive), _not_json(media))
+                await refused(scope, receive, send)
                 return
         if scope["query_string"] and self.declared is not None:
             asked = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)

@@ -390,6 +390,15 @@ async def console_sign_in(browser: httpx.AsyncClient, api_key: str) -> None:
     assert response.status_code == 303, response.text
 
 
+def once_in(html: str) -> str:
+    """The one-time token of the console's key form (service/console/issued.py)."""
+    import re
+
+    found = re.search(r'name="once" value="([0-9a-f]+)"', html)
+    assert found is not None, "no one-time token on the page"
+    return found.group(1)
+
+
 def csrf_in(html: str) -> str:
     import re
 

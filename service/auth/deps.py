@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any, NamedTuple
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from starlette.types import Scope
 
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
 from service.auth.principal import Principal, Role
-from service.errors import Forbidden, Unauthenticated
+from service.errors import Forbidden, RateLimited, Unauthenticated
 from service.unit_of_work import unit_of_work
 
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="sck_… API key")
@@ -59,6 +61,7 @@ def _api_key(scope: Scope) -> str | None:
 
 
 _PRINCIPAL = "settlecheck.principal"  # the request's authenticated principal, in its scope
+_REFUSAL_COUNTED = "settlecheck.refusal_counted"  # count_refused has seen this request
 
 
 def _unauthenticated(detail: str) -> Unauthenticated:
@@ -109,6 +112,53 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def count_refused(request: Request, refusal: Exception) -> RateLimited | None:
+    """Count a request refused before its route checked the key against the key's rate limit,
+    as an accepted one is counted: the `rate_limited` refusal when the key is past its limit,
+    else None (the request keeps its own refusal). A body that is not JSON, a repeated key, a
+    query parameter no route declares, a media type: each is refused ahead of the dependencies,
+    so without this a key could send such requests without limit (ADR 0006, amendment). Only
+    the refusal path pays for it: an accepted request was counted by its route's key check
+    (the principal in the scope). A missing, unknown or revoked key leaves the refusal as it
+    is (a syntax error stays a 422 without a key), and so does a route that takes no key."""
+    scope = request.scope
+    if (
+        _PRINCIPAL in scope
+        or _REFUSAL_COUNTED in scope
+        or isinstance(refusal, Unauthenticated | RateLimited)
+        or not _takes_key(scope.get("route"))
+    ):
+        return None
+    scope[_REFUSAL_COUNTED] = True  # once, though the refusal meets more than one handler
+    token = _api_key(scope) or _bearer(request)
+    if not token:
+        return None
+    try:
+        await authenticate(request, token)
+    except Unauthenticated:
+        return None
+    except RateLimited as limited:
+        return limited
+    return None
+
+
+def _takes_key(route: object) -> bool:
+    """Whether the route checks an API key (one of this module's dependencies). Read from its
+    dependency tree on each refusal (a few nodes), never on an accepted request."""
+    if not isinstance(route, APIRoute):
+        return False
+    return any(
+        d.call is get_principal or isinstance(d.call, _KeyOfRoles)
+        for d in _dependencies(route.dependant)
+    )
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    for sub in dependant.dependencies:
+        yield sub
+        yield from _dependencies(sub)
 
 
 class _KeyOfRoles(APIKeyHeader):

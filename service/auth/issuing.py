@@ -4,8 +4,16 @@ three, so none can issue what another would refuse)."""
 
 from __future__ import annotations
 
+from service import db
 from service.auth import Role
-from service.auth.keys import PREFIX_LEVELS, InvalidKeyScope, IssuedKey, check_scope, issue_key
+from service.auth.keys import (
+    PREFIX_LEVELS,
+    InvalidKeyScope,
+    IssuedKey,
+    KeyFormUsed,
+    check_scope,
+    issue_key,
+)
 from service.clearing import service as clearing_service
 from service.regions import service as regions_service
 from service.unit_of_work import UnitOfWork
@@ -19,7 +27,10 @@ async def issue_checked_key(
     region_prefix: str | None,
     fund_code: str | None,
     label: str,
+    issue_form: str | None = None,
 ) -> IssuedKey:
+    """The key asked for; `issue_form`, the console form's one-time token, issues one key at
+    most (KeyFormUsed the second time)."""
     check_scope(role, hospital_code, region_prefix, fund_code)
     if region_prefix is not None:
         await _require_region(uow, region_prefix)
@@ -27,14 +38,21 @@ async def issue_checked_key(
         await regions_service.require_hospital(uow, hospital_code=hospital_code)
     if fund_code is not None:
         await clearing_service.require_fund(uow, fund_code=fund_code)
-    return await issue_key(
-        uow.session,
-        role=role,
-        hospital_code=hospital_code,
-        region_prefix=region_prefix,
-        fund_code=fund_code,
-        label=label,
+    # The form's token is taken: that form issued its key (a double click, a re-post).
+    used = KeyFormUsed(
+        "this form has already issued a key and issues no second one; if this page does "
+        "not show the new key, revoke the newest key and issue another"
     )
+    with db.on_duplicate_raise(used):
+        return await issue_key(
+            uow.session,
+            role=role,
+            hospital_code=hospital_code,
+            region_prefix=region_prefix,
+            fund_code=fund_code,
+            label=label,
+            issue_form=issue_form,
+        )
 
 
 async def _require_region(uow: UnitOfWork, prefix: str) -> None:

@@ -17,7 +17,7 @@ from service.auth.models import ApiKey
 from service.auth.principal import Principal, Role
 from service.auth.store import SqlKeyStore
 from service.base import MAX_ROW_ID, utcnow
-from service.errors import NotFound, Unprocessable
+from service.errors import Conflict, NotFound, Unprocessable
 from service.schemas import has_lower_case
 
 KEY_SCHEME = "sck"
@@ -29,6 +29,13 @@ class KeyNotFound(NotFound):
 
 class InvalidKeyScope(Unprocessable):
     code = "invalid_key_scope"
+
+
+class KeyFormUsed(Conflict):
+    """The console form that issues a key was posted again (a double click, a re-post): it
+    issued its one key the first time, whose token only that answer could show."""
+
+    code, title = "key_form_used", "This form has already issued a key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +128,9 @@ async def issue_key(
     region_prefix: str | None = None,
     fund_code: str | None = None,
     label: str = "",
+    issue_form: str | None = None,
 ) -> IssuedKey:
+    """A new key (`Duplicate` if `issue_form`, the console form's one-time token, issued one)."""
     check_scope(role, hospital_code, region_prefix, fund_code)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(24).replace("_", "x")
@@ -133,6 +142,7 @@ async def issue_key(
         region_prefix=region_prefix if role in (Role.AUDITOR, Role.FUND) else None,
         fund_code=fund_code if role is Role.FUND else None,
         label=label,
+        issue_form=issue_form,
     )
     await SqlKeyStore(session).add(key)
     assert key.id is not None

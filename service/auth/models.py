@@ -20,3 +20,6 @@ class ApiKey(SQLModel, table=True):
     label: str = Field(default="", max_length=128)
     created_at: datetime = created_at_field()
     revoked_at: datetime | None = timestamp_field(nullable=True)
+    # The console form the key was issued from (its one-time token): a form posted twice (a
+    # double click) issues one key. None: issued by the API or the CLI.
+    issue_form: str | None = Field(default=None, max_length=32, unique=True)

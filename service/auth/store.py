@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service import db
 from service.auth.models import ApiKey
 
 
@@ -15,8 +16,8 @@ class SqlKeyStore:
         self._session = session
 
     async def add(self, key: ApiKey) -> ApiKey:
-        self._session.add(key)
-        await self._session.flush()
+        """`Duplicate` if a unique value is taken (the console form it was issued from)."""
+        await db.add_once(self._session, key)
         return key
 
     async def get(self, key_id: int, *, lock: bool = False) -> ApiKey | None:

@@ -203,6 +203,7 @@ def _load_entries(
         _check_rejects(read, rejects.count, max_reject_ratio)
         writer.publish()
     loaded -= _reject_repeated(engine, snapshot_id, rejects)
+    loaded -= _reject_disagreeing(engine, snapshot_id, rejects)
     _check_rejects(read, rejects.count, max_reject_ratio)
     return read, loaded, counties
 
@@ -248,6 +249,79 @@ def _reject_repeated(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> 
         )
         rejects.add(int(line_no), RowRejected("id_number", reason, masked))
     return len(repeated)
+
+
+def _reject_disagreeing(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> int:
+    """A person's insured county and whether they have died are facts of the person, repeated
+    on each of their rows (docs/roster.md): a later row that says otherwise than the person's
+    first row is removed and reported, naming that line; the first is kept, as a repeat's is.
+    Kept, the two rows would make the person's county or death depend on which row a query
+    meets first. Compared with the first row, not with any earlier one: a row that agrees
+    with the first is kept though a rejected row between them disagreed. In SQL, as the
+    repeats are (run after them: a repeat is reported as one). Returns how many."""
+    entries = table_of(RosterEntry)
+
+    # Each row beside its person's first row: one pass in (person, line) order, no self-join.
+    def firsts(column: sa.Column[Any]) -> sa.Over[Any]:
+        by_person = sa.func.first_value(column)
+        return by_person.over(partition_by=entries.c.person_key, order_by=entries.c.line_no)
+
+    rows = (
+        sa.select(
+            entries.c.id,
+            entries.c.line_no,
+            entries.c.person_masked,
+            firsts(entries.c.line_no).label("first_line"),
+            entries.c.insured_county,
+            firsts(entries.c.insured_county).label("first_county"),
+            entries.c.deceased,
+            firsts(entries.c.deceased).label("first_deceased"),
+        )
+        .where(entries.c.snapshot_id == snapshot_id)
+        .subquery("rows")
+    )
+    query = (
+        sa.select(
+            rows.c.id,
+            rows.c.line_no,
+            rows.c.person_masked,
+            rows.c.first_line,
+            rows.c.insured_county,
+            rows.c.first_county,
+            rows.c.deceased,
+        )
+        .where(
+            sa.or_(
+                rows.c.insured_county != rows.c.first_county,
+                rows.c.deceased != rows.c.first_deceased,
+            )
+        )
+        .order_by(rows.c.line_no)
+    )
+    with engine.begin() as conn:
+        disagreeing = conn.execute(query).all()
+        for start in range(0, len(disagreeing), 1000):
+            ids = [row[0] for row in disagreeing[start : start + 1000]]
+            conn.execute(sa.delete(entries).where(entries.c.id.in_(ids)))
+    for _, line_no, masked, first_line, county, first_county, deceased in disagreeing:
+        if county != first_county:
+            field = "insured_county"
+            said = f"insured county {county} where line {first_line} has {first_county}"
+        else:
+            field = "deceased"
+            said = (
+                f"deceased {_yes_no(deceased)} where line {first_line} says {_yes_no(not deceased)}"
+            )
+        reason = (
+            f"disagrees with line {first_line}: {said} "
+            "(the same person's insured county and death on each of their rows)"
+        )
+        rejects.add(int(line_no), RowRejected(field, reason, masked))
+    return len(disagreeing)
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
 
 
 def _stream(

@@ -3,7 +3,7 @@ the hospital directory (read, register or change a hospital).
 
 The same services as /v1/keys, /v1/policies and /v1/hospitals; who may open each page is declared in
 service/console/access.py like every console route. A new key's token is shown once, on the page
-that issued it, and never again (only its hash is stored).
+the issuing form redirects to, and never again (only its hash is stored; service/console/issued.py).
 """
 
 from __future__ import annotations
@@ -11,19 +11,22 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Form, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from service.auth import Role
 from service.auth.deps import KeyCacheDep
 from service.auth.keys import list_keys, revoke_key
+from service.console import issued
 from service.console import session as console
 from service.console.views import page
+from service.deps import SettingsDep
 from service.policy_versions.service import get_version, list_versions
 from service.regions import service as directory
 from service.regions.schemas import HospitalCreate, HospitalRow
 from service.routers.console import FormUserDep, UserDep, console_router, flash_back, flashed
 from service.routers.keys import KeyCreate, issue_as_asked
 from service.routers.params import RowId
+from service.settings import Settings
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations.params import parse_form
 
@@ -38,20 +41,30 @@ async def _keys_page(session: SessionDep, user: console.ConsoleUser, **context: 
         nav="keys",
         keys=keys,
         roles=[r.value for r in Role],
+        once=issued.form_token(),
         **context,
     )
 
 
 @router.get("/keys")
-async def keys_page(request: Request, session: SessionDep, user: UserDep) -> Response:
-    return await _keys_page(session, user, **flashed(request, user))
+async def keys_page(
+    request: Request, session: SessionDep, user: UserDep, settings: SettingsDep
+) -> Response:
+    context: dict[str, Any] = {**flashed(request, user)}
+    if fresh := await issued.handed_over(request, session):
+        context |= {"issued": fresh, "message": "密钥已签发：请立即复制保存"}
+    response = await _keys_page(session, user, **context)
+    issued.shown(request, response, secure=_secure(settings))
+    return response
 
 
 @router.post("/keys")
 async def issue(
     uow: UnitOfWorkDep,
+    settings: SettingsDep,
     user: FormUserDep,
     role: Annotated[str, Form(max_length=16)],
+    once: Annotated[str, Form(pattern=issued.FORM_TOKEN)],
     label: Annotated[str, Form(max_length=128)] = "",
     hospital_code: Annotated[str, Form(max_length=32)] = "",
     region_prefix: Annotated[str, Form(max_length=6)] = "",
@@ -62,8 +75,16 @@ async def issue(
     typed = {"role": role, "label": label, "hospital_code": hospital_code}
     typed |= {"region_prefix": region_prefix, "fund_code": fund_code}
     body = parse_form(KeyCreate, {k: v.strip() for k, v in typed.items()}, what="the key")
-    issued = await issue_as_asked(uow, body)
-    return await _keys_page(uow.session, user, issued=issued, message="密钥已签发：请立即复制保存")
+    fresh = await issue_as_asked(uow, body, issue_form=once)
+    # Post/Redirect/Get: a reload of the page that shows the token issues no second key.
+    response = RedirectResponse("/console/keys", status_code=303)
+    issued.hand_over(response, fresh, secure=_secure(settings))
+    return response
+
+
+def _secure(settings: Settings) -> bool:
+    """Cookies over HTTPS only in production, as the console's session cookie."""
+    return settings.environment == "production"
 
 
 @router.post("/keys/{key_id}/revoke")

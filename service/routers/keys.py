@@ -29,8 +29,11 @@ class KeyCreate(InputModel):
     label: Identifier = Field(default="", max_length=128)
 
 
-async def issue_as_asked(uow: UnitOfWork, body: KeyCreate) -> IssuedKey:
-    """The key a KeyCreate asks for (the API's and the console's), its codes checked."""
+async def issue_as_asked(
+    uow: UnitOfWork, body: KeyCreate, *, issue_form: str | None = None
+) -> IssuedKey:
+    """The key a KeyCreate asks for (the API's and the console's), its codes checked; at most
+    one per console form (`issue_form`, its one-time token)."""
     return await issue_checked_key(
         uow,
         role=Role(body.role),
@@ -38,6 +41,7 @@ async def issue_as_asked(uow: UnitOfWork, body: KeyCreate) -> IssuedKey:
         region_prefix=body.region_prefix,
         fund_code=body.fund_code,
         label=body.label,
+        issue_form=issue_form,
     )
 
 

@@ -22,13 +22,16 @@ async def test_an_admin_issues_a_key_that_works_and_revokes_it(
             "/console/keys",
             data={
                 "csrf": f.csrf_in(keys.text),
+                "once": f.once_in(keys.text),
                 "role": "auditor",
                 "region_prefix": "9901",
                 "label": "county office",
             },
         )
-        assert issued.status_code == 200
-        token = re.search(r'id="issued-token">([^<]+)<', issued.text)
+        assert issued.status_code == 303
+        assert issued.headers["location"] == "/console/keys"
+        shown = await browser.get("/console/keys")
+        token = re.search(r'id="issued-token">([^<]+)<', shown.text)
         assert token is not None
         headers = {"X-API-Key": token.group(1)}
         assert (await browser.get("/v1/indicators", headers=headers)).status_code == 200
@@ -45,6 +48,88 @@ async def test_an_admin_issues_a_key_that_works_and_revokes_it(
         )
         assert revoked.status_code == 303
         assert (await browser.get("/v1/indicators", headers=headers)).status_code == 401
+
+
+async def test_reloading_the_page_that_shows_a_new_key_issues_no_second_key(
+    app: FastAPI, admin_headers: dict[str, str]
+) -> None:
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        before = len((await browser.get("/v1/keys", headers=admin_headers)).json())
+        form = {"role": "auditor", "region_prefix": "9901", "label": "reloaded"}
+        page = await browser.get("/console/keys")
+        posted = await browser.post(
+            "/console/keys",
+            data={"csrf": f.csrf_in(page.text), "once": f.once_in(page.text), **form},
+        )
+        # The form's answer is a redirect: what a reload asks again is the page, not the form.
+        assert posted.status_code == 303
+        assert posted.headers["location"] == "/console/keys"
+        assert "sck_" not in posted.headers["location"]  # the token is not in the address
+        cookie = posted.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=strict" in cookie
+        assert "path=/console/keys" in cookie
+        shown = await browser.get(posted.headers["location"])
+        token = re.search(r'id="issued-token">([^<]+)<', shown.text)
+        assert token is not None
+        assert "密钥已签发" in shown.text
+        reloaded = await browser.get("/console/keys")
+        assert reloaded.status_code == 200
+        assert token.group(1) not in reloaded.text  # shown once
+        assert 'id="issued-token"' not in reloaded.text
+        keys = (await browser.get("/v1/keys", headers=admin_headers)).json()
+        assert len(keys) == before + 1
+        assert [k["label"] for k in keys].count("reloaded") == 1
+        works = await browser.get("/v1/indicators", headers={"X-API-Key": token.group(1)})
+        assert works.status_code == 200
+
+
+async def test_a_form_posted_twice_issues_one_key(
+    app: FastAPI, admin_headers: dict[str, str]
+) -> None:
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        before = len((await browser.get("/v1/keys", headers=admin_headers)).json())
+        page = await browser.get("/console/keys")
+        form = {"csrf": f.csrf_in(page.text), "once": f.once_in(page.text)}
+        form |= {"role": "auditor", "region_prefix": "9901", "label": "double click"}
+        first = await browser.post("/console/keys", data=form)
+        again = await browser.post("/console/keys", data=form)  # the second click
+        assert first.status_code == 303
+        assert again.status_code == 409
+        assert "此表单已签发过一个密钥" in again.text
+        # The first answer's token reached the browser: the page of the second shows it, once.
+        token = re.search(r'id="issued-token">([^<]+)<', again.text)
+        assert token is not None
+        assert token.group(1) not in (await browser.get("/console/keys")).text
+        keys = (await browser.get("/v1/keys", headers=admin_headers)).json()
+        assert len(keys) == before + 1
+        assert [k["label"] for k in keys].count("double click") == 1
+        # The page shown again carries a new form: it issues a key of its own.
+        fresh = f.once_in(again.text)
+        assert fresh != form["once"]
+        third = await browser.post("/console/keys", data={**form, "once": fresh})
+        assert third.status_code == 303
+        keys = (await browser.get("/v1/keys", headers=admin_headers)).json()
+        assert [k["label"] for k in keys].count("double click") == 2
+
+
+async def test_a_cookie_that_names_no_valid_key_shows_no_token(
+    app: FastAPI, admin_headers: dict[str, str], make_key: KeyFactory
+) -> None:
+    revoked = (await make_key("auditor", region_prefix="9901"))["X-API-Key"]
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        page = await browser.get("/console/keys")
+        key_id = max(k["id"] for k in (await browser.get("/v1/keys", headers=admin_headers)).json())
+        await browser.post(f"/console/keys/{key_id}/revoke", data={"csrf": f.csrf_in(page.text)})
+        for forged in (revoked, revoked[:-3] + "abc", "not-a-key"):
+            browser.cookies.set("settlecheck_issued_key", forged, path="/console/keys")
+            shown = await browser.get("/console/keys")
+            assert shown.status_code == 200
+            assert 'id="issued-token"' not in shown.text
+            assert forged not in shown.text
 
 
 @pytest.mark.parametrize(
@@ -65,7 +150,10 @@ async def test_a_key_with_a_wrong_scope_is_refused_in_words_and_nothing_is_issue
         await f.console_sign_in(browser, admin_headers["X-API-Key"])
         before = (await browser.get("/v1/keys", headers=admin_headers)).json()
         page = await browser.get("/console/keys")
-        refused = await browser.post("/console/keys", data={"csrf": f.csrf_in(page.text), **form})
+        refused = await browser.post(
+            "/console/keys",
+            data={"csrf": f.csrf_in(page.text), "once": f.once_in(page.text), **form},
+        )
         assert refused.status_code == status
         assert 'id="error"' in refused.text
         assert words in refused.text
@@ -117,11 +205,14 @@ async def test_an_admin_issues_a_fund_key_for_a_known_fund_only(
         await f.console_sign_in(browser, admin_headers["X-API-Key"])
         page = await browser.get("/console/keys")
         form = {"csrf": f.csrf_in(page.text), "role": "fund", "region_prefix": "99"}
+        form["once"] = f.once_in(page.text)
         unknown = await browser.post("/console/keys", data={**form, "fund_code": "F00-NONE"})
         assert unknown.status_code == 404  # as the API answers an unknown fund
         issued = await browser.post("/console/keys", data={**form, "fund_code": "F99-BASIC"})
-        assert issued.status_code == 200
-        token = re.search(r'id="issued-token">([^<]+)<', issued.text)
+        assert issued.status_code == 303
+        assert issued.headers["location"] == "/console/keys"
+        shown = await browser.get("/console/keys")
+        token = re.search(r'id="issued-token">([^<]+)<', shown.text)
         assert token is not None
         listed = (await browser.get("/v1/keys", headers=admin_headers)).json()
         assert [k["fund_code"] for k in listed if k["role"] == "fund"] == ["F99-BASIC"]

@@ -68,7 +68,10 @@ async def _post(
 ) -> httpx.Response:
     form = await browser.get(page)
     assert form.status_code == 200, form.text[:300]
-    return await browser.post(action, data={**data, "csrf": f.csrf_in(form.text)})
+    hidden = {"csrf": f.csrf_in(form.text)}
+    if action == "/console/keys":  # the key form's one-time token (service/console/issued.py)
+        hidden["once"] = f.once_in(form.text)
+    return await browser.post(action, data={**data, **hidden})
 
 
 # the roles that may take a step from open (an auditor's page has no form until rectified)

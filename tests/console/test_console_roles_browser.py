@@ -15,7 +15,14 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from service.app import create_app
 from tests import factories as f
-from tests.browser import chromium, needs_chromium, served, sign_in, wait_for
+from tests.browser import (
+    chromium,
+    needs_chromium,
+    served,
+    sign_in,
+    wait_for,
+    wait_until_replaced,
+)
 from tests.factories import KeyFactory
 
 pytestmark = needs_chromium
@@ -62,6 +69,8 @@ async def test_an_admin_issues_and_revokes_a_key_and_reads_a_policy(
     seen = await asyncio.to_thread(_admin_walk, create_app(app.state.settings), key, tmp_path)
     assert {"密钥管理", "政策版本", "政策测算"} <= set(seen["menu"])
     assert seen["token"].startswith("sck_")  # shown once, on issue
+    assert seen["shown_again"] is False  # a reload of that page shows it no more
+    assert len(seen["issued_rows"]) == 1  # and issues no second key
     assert "已停用" in seen["revoked_row"]  # the key it issued, revoked from its row
     assert seen["policy_heading"] == seen["policy_link"]
     assert "effective_from" in seen["policy_source"]  # the version's text, as stored
@@ -78,6 +87,18 @@ def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
         driver.find_element(By.CSS_SELECTOR, "input[name=label]").send_keys("乡镇卫生院收费处")
         driver.find_element(By.CSS_SELECTOR, "#issue-key button").click()
         token = wait_for(driver, "#issued-token").text
+        # A reload asks for the page again (the form answered with a redirect): no second key,
+        # and the token is not shown again.
+        shown = driver.find_element(By.TAG_NAME, "html")
+        driver.refresh()
+        wait_until_replaced(driver, shown)
+        wait_for(driver, "#keys")
+        shown_again = bool(driver.find_elements(By.CSS_SELECTOR, "#issued-token"))
+        issued_rows = [
+            r.text
+            for r in driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
+            if "乡镇卫生院收费处" in r.text
+        ]
         row = next(
             r
             for r in driver.find_elements(By.CSS_SELECTOR, "#keys tbody tr")
@@ -103,6 +124,8 @@ def _admin_walk(app: FastAPI, key: str, tmp_path: Path) -> dict[str, Any]:
         return {
             "menu": menu,
             "token": token,
+            "shown_again": shown_again,
+            "issued_rows": issued_rows,
             "revoked_row": revoked_row,
             "policy_link": name,
             "policy_heading": wait_for(driver, "h1").text,

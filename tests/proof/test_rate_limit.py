@@ -239,3 +239,64 @@ async def test_a_burst_at_two_replicas_is_counted_once_in_redis() -> None:
     finally:
         for cache in replicas:
             await cache.close()
+
+
+JSON = {"Content-Type": "application/json"}
+# Requests refused before the route's key check: the body or the query is refused by a wrapper
+# or by the body read that runs ahead of the dependencies (ADR 0006, amendment).
+REFUSED_BEFORE_THE_KEY = {
+    "invalid JSON, a hot write": ("POST", "/v1/settlements", b"{", JSON, 422),
+    "repeated key, a hot write": ("POST", "/v1/admissions", b'{"a": 1, "a": 2}', JSON, 422),
+    "invalid JSON, another write": ("POST", "/v1/violations/verify", b"{", JSON, 422),
+    "repeated key, another write": (
+        "POST",
+        "/v1/violations/verify",
+        b'{"a": 1, "a": 2}',
+        JSON,
+        422,
+    ),
+    "unknown query parameter": ("GET", "/v1/policies?bogus=1", b"", {}, 422),
+    "body not JSON": ("POST", "/v1/settlements", b"{}", {"Content-Type": "text/plain"}, 415),
+    "invalid JSON, NHSA envelope": ("POST", "/nhsa", b"{", JSON, 200),
+    "repeated key, NHSA envelope": ("POST", "/nhsa", b'{"a": 1, "a": 2}', JSON, 200),
+    "body not JSON, NHSA envelope": ("POST", "/nhsa", b"{}", {"Content-Type": "text/plain"}, 200),
+    "repeated key, FHIR": (
+        "POST",
+        "/fhir/CoverageEligibilityRequest",
+        b'{"a": 1, "a": 2}',
+        JSON,
+        422,
+    ),
+    "format not served, FHIR": ("GET", "/fhir/metadata?_format=xml", b"", {}, 406),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED_BEFORE_THE_KEY), ids=str)
+async def test_a_request_refused_before_its_key_is_checked_still_counts(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], case: str
+) -> None:
+    method, url, body, headers, status = REFUSED_BEFORE_THE_KEY[case]
+    sent = {**hospital_headers, **headers}
+    codes = [
+        (await client.request(method, url, content=body, headers=sent)).status_code
+        for _ in range(LIMIT + 1)
+    ]
+    # Refused as before while under the limit; past it, the refusal is the limit's.
+    assert codes == [status] * LIMIT + [429]
+    past = await client.request(method, url, content=body, headers=sent)
+    assert past.status_code == 429
+    assert "rate_limited" in past.text  # problem+json, or FHIR's OperationOutcome
+    assert 1 <= int(past.headers["retry-after"]) <= 60
+    assert (await client.get("/v1/policies", headers=hospital_headers)).status_code == 429
+
+
+async def test_a_refused_request_without_a_valid_key_keeps_its_refusal(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    unknown = {"X-API-Key": hospital_headers["X-API-Key"][:-4] + "xxxx"}
+    for headers in (JSON, {**unknown, **JSON}):
+        for _ in range(LIMIT + 1):
+            refused = await client.post("/v1/settlements", content=b"{", headers=headers)
+            assert refused.status_code == 422
+            assert refused.json()["code"] == "validation_error"
+    assert await _spend(client, hospital_headers, LIMIT) == [200] * LIMIT

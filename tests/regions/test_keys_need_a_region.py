@@ -88,7 +88,10 @@ async def test_the_console_refuses_alike(
         await f.console_sign_in(browser, admin_headers["X-API-Key"])
         before = (await browser.get("/v1/keys", headers=admin_headers)).json()
         page = await browser.get("/console/keys")
-        refused = await browser.post("/console/keys", data={"csrf": f.csrf_in(page.text), **form})
+        refused = await browser.post(
+            "/console/keys",
+            data={"csrf": f.csrf_in(page.text), "once": f.once_in(page.text), **form},
+        )
         assert refused.status_code == 422
         assert 'id="error"' in refused.text
         assert words in refused.text

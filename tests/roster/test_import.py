@@ -378,7 +378,11 @@ async def test_a_file_without_a_county_the_snapshot_covers_does_not_replace_it(
     assert kept.counties == ("990102", "990103")
     assert count[0] == 2  # the refused file's rows were loaded, then removed
 
-    _import(app, settings, _write_csv(tmp_path / "again.csv", [*both, _row(B, "lifted_out")]))
+    _import(
+        app,
+        settings,
+        _write_csv(tmp_path / "again.csv", [*both, _row(B, "lifted_out", insured_county="990103")]),
+    )
     _import(app, settings, one, force=True)
     async with app.state.sessionmaker() as s:
         dropped = await find_in_snapshot(s, app.state.id_hasher.key_of(B))
@@ -463,6 +467,46 @@ async def test_a_person_repeated_in_a_category_over_the_same_days_keeps_the_firs
     assert 4 not in lines
     assert 7 not in lines
     assert {2, 3, 5, 6} <= set(lines)
+
+
+async def test_a_later_row_that_disagrees_on_the_persons_county_or_death_is_rejected(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """The insured county and death are the person's: a later row of the person that says
+    otherwise than the first goes to the reject report naming the first line, so the loaded
+    roster answers one county and one death for the person, whatever row a query meets."""
+    rows = [
+        _row(A),  # line 2: county 990102, living
+        _row(B),  # line 3
+        _row(A, category="lifted_out", insured_county=factories.NEIGHBOUR_COUNTY),  # line 4
+        _row(A, category="destitute", deceased="yes"),  # line 5
+        _row(A, category="minimum_living"),  # line 6: agrees with line 2
+        _row(B, category="lifted_out", valid_from="2021-01-01"),  # line 7: agrees with line 3
+        *_others(40),
+    ]
+    report = _import(app, settings, _write_csv(tmp_path / "disagree.csv", rows))
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (46, 44, 2)
+    with report.rejects_path.open() as f:
+        rejects = list(csv.DictReader(f))
+    assert [(r["line"], r["field"]) for r in rejects] == [
+        ("4", "insured_county"),
+        ("5", "deceased"),
+    ]
+    assert rejects[0]["reason"].startswith("disagrees with line 2:")
+    assert factories.NEIGHBOUR_COUNTY in rejects[0]["reason"]
+    assert rejects[1]["reason"].startswith("disagrees with line 2:")
+    assert all(r["id_number_masked"] == mask_resident_id(A) for r in rejects)
+    lines = await _entry_lines(app, report.snapshot_id)
+    assert 4 not in lines
+    assert 5 not in lines
+    assert {2, 3, 6, 7} <= set(lines)
+    async with app.state.sessionmaker() as s:
+        found = await find_in_snapshot(s, app.state.id_hasher.key_of(A))
+    assert found is not None
+    assert found.record is not None
+    assert found.record.insured_county == factories.COUNTY
+    assert found.record.deceased is False
+    assert {c.code for c in found.record.categories} == {"registered_poor", "minimum_living"}
 
 
 async def test_repeated_rows_count_towards_the_reject_ratio(
