@@ -4,7 +4,7 @@ The console's key form carries a one-time token; the key it issues keeps it, so 
 posted twice (a double click) meets the unique constraint and issues no second key. Keys issued
 by the API or the CLI have none.
 
-Revision ID: 00XX
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-11-30 13:43:03
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "00XX"
+revision: str = "0019"
 down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
