@@ -137,6 +137,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
-        https_only=settings.environment == "production",
+        https_only=settings.https_only,
     )
     return app

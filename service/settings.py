@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
     @property
+    def https_only(self) -> bool:
+        """Production is served over HTTPS only: cookies are Secure and answers carry HSTS (a
+        newcomer's embedded default is plain HTTP on 127.0.0.1)."""
+        return self.environment == "production"
+
+    @property
     def embedded(self) -> bool:
         """The embedded default: SQLite and no Redis. It migrates itself and seeds demo data."""
         return self.is_sqlite and self.redis_url is None

@@ -183,7 +183,7 @@ async def login(
         max_age=console.LIFETIME_SECONDS,
         httponly=True,
         samesite="strict",
-        secure=request.app.state.settings.environment == "production",
+        secure=request.app.state.settings.https_only,
         path="/console",
     )
     return response

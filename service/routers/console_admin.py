@@ -26,7 +26,6 @@ from service.regions.schemas import HospitalCreate, HospitalRow
 from service.routers.console import FormUserDep, UserDep, console_router, flash_back, flashed
 from service.routers.keys import KeyCreate, issue_as_asked
 from service.routers.params import RowId
-from service.settings import Settings
 from service.unit_of_work import SessionDep, UnitOfWorkDep
 from service.violations.params import parse_form
 
@@ -54,7 +53,7 @@ async def keys_page(
     if fresh := await issued.handed_over(request, session):
         context |= {"issued": fresh, "message": "密钥已签发：请立即复制保存"}
     response = await _keys_page(session, user, **context)
-    issued.shown(request, response, secure=_secure(settings))
+    issued.shown(request, response, secure=settings.https_only)
     return response
 
 
@@ -78,13 +77,8 @@ async def issue(
     fresh = await issue_as_asked(uow, body, issue_form=once)
     # Post/Redirect/Get: a reload of the page that shows the token issues no second key.
     response = RedirectResponse("/console/keys", status_code=303)
-    issued.hand_over(response, fresh, secure=_secure(settings))
+    issued.hand_over(response, fresh, secure=settings.https_only)
     return response
-
-
-def _secure(settings: Settings) -> bool:
-    """Cookies over HTTPS only in production, as the console's session cookie."""
-    return settings.environment == "production"
 
 
 @router.post("/keys/{key_id}/revoke")
