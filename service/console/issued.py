@@ -16,7 +16,7 @@ import secrets
 from fastapi import Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.auth.keys import IssuedKey, find_by_prefix, principal_of, secret_matches, split_token
+from service.auth.keys import IssuedKey, key_of_token, principal_of
 
 FORM_TOKEN = "^[0-9a-f]{32}$"  # a form's one-time token, as form_token() makes it
 COOKIE = "settlecheck_issued_key"
@@ -50,13 +50,7 @@ async def handed_over(request: Request, session: AsyncSession) -> IssuedKey | No
     """The key whose token the redirect carried, if it is one: the token must match a key
     that is still valid (a stale or forged cookie shows nothing)."""
     token = request.cookies.get(COOKIE)
-    parts = split_token(token) if token else None
-    if token is None or parts is None:
-        return None
-    key = await find_by_prefix(session, parts[0])
-    if key is None or key.id is None or key.revoked_at is not None:
-        return None
-    if not secret_matches(parts[1], key.secret_sha256):
+    if token is None or (key := await key_of_token(session, token)) is None or key.id is None:
         return None
     return IssuedKey(id=key.id, token=token, principal=principal_of(key), record=key)
 
