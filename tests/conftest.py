@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,49 @@ from tests.factories import POSTGRES_URL, REDIS_URL, KeyFactory, make_settings
 # only on a loaded machine (a roster check took 265 ms against 200 with other work running).
 settings.register_profile("settlecheck", deadline=None)
 settings.load_profile("settlecheck")
+
+
+NEXT_YEAR_END = "next-year-end"
+_CLOCK = pytest.StashKey[datetime]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        metavar="INSTANT",
+        help="run the suite as if it started at this ISO 8601 instant (the clock still ticks), "
+        f"or at '{NEXT_YEAR_END}': 16:30 UTC on the coming 31 December, when UTC is still in the "
+        "old year and China already in the new one. .ci/run runs the suite there too.",
+    )
+
+
+def _travel_to(option: str) -> datetime:
+    if option != NEXT_YEAR_END:
+        return datetime.fromisoformat(option)
+    now = datetime.now(UTC)
+    this_year = datetime(now.year, 12, 31, 16, 30, tzinfo=UTC)
+    return this_year if now < this_year else this_year.replace(year=now.year + 1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A test that reads the clock must hold at any instant CI may run it: from 16:00 UTC it
+    is tomorrow in China, and the last day of a month or year is then the next one's first.
+    Whole-process travel (time-machine patches every Python clock but the monotonic ones)
+    finds the test that only holds at the hours someone happened to run it."""
+    option = config.getoption("--clock")
+    if option:
+        import time_machine
+
+        instant = _travel_to(option)
+        traveller = time_machine.travel(instant, tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+        config.stash[_CLOCK] = instant
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    instant = config.stash.get(_CLOCK, None)
+    return f"clock: travelled to {instant.isoformat()} (--clock)" if instant else None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

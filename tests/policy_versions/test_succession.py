@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 
+from service.china_time import today
 from service.cli import main
 from tests import factories as f
 from tests.factories import county_text
@@ -171,13 +172,15 @@ async def test_a_version_that_moves_the_plan_years_start_is_refused(
     assert (await _post(client, admin_headers, kept)).status_code == 201
 
 
-@pytest.mark.parametrize("start", ["2027-10-01", "2027-01-01", "2027-06-15"])
+@pytest.mark.parametrize("month_day", ["10-01", "01-01", "06-15"])
 async def test_a_plan_year_move_loaded_before_anyone_settled_in_the_year_is_refused(
-    client: httpx.AsyncClient, admin_headers: dict[str, str], start: str
+    client: httpx.AsyncClient, admin_headers: dict[str, str], month_day: str
 ) -> None:
-    """Nobody has settled plan year 2027 yet, but until the move starts the insured are
+    """Nobody has settled next plan year yet, but until the move starts the insured are
     settled under the old rules in a year the new ones name again (10-01 from 2027-10-01 names
-    October 2027 on plan year 2027, as the old rules named January to September)."""
+    October 2027 on plan year 2027, as the old rules named January to September). Next year's,
+    not a fixed one: a move loaded on or after its start is judged by what was settled."""
+    start = f"{today().year + 1}-{month_day}"
     october = county_text(start) + 'plan_year:\n  starts: "10-01"\n'
     moved = await _post(client, admin_headers, october)
     assert moved.status_code == 409, moved.text
