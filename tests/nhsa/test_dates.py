@@ -18,6 +18,10 @@ from service.settlements.models import Accumulator
 from tests import factories
 from tests.nhsa.conftest import failed, ok, send, settlement_input
 
+YEARS_AHEAD = (
+    today().year + 5
+)  # years ahead whenever the suite runs, not of the year it was written
+
 
 @pytest.mark.parametrize("infno", ["2303", "2304"])
 async def test_a_discharge_years_ahead_is_refused_and_opens_no_year(
@@ -25,11 +29,13 @@ async def test_a_discharge_years_ahead_is_refused_and_opens_no_year(
 ) -> None:
     visit = await factories.make_admission(session)
     await session.commit()
-    payload = settlement_input(visit.visit_id, exp_content={"dscg_time": "2031-03-10 10:00:00"})
+    ahead = YEARS_AHEAD + 1
+    discharged = f"{ahead}-03-10 10:00:00"
+    payload = settlement_input(visit.visit_id, exp_content={"dscg_time": discharged})
     message = failed(await send(client, hospital_headers, infno, payload), "implausible_date")
     assert "(field: input.data.exp_content.dscg_time)" in message
     years = (await session.exec(select(Accumulator.year).distinct())).all()
-    assert 2031 not in years
+    assert ahead not in years
     await session.commit()  # SQLite: give the write lock back before the next request
     listed = await client.get(
         f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
@@ -48,7 +54,7 @@ async def test_an_admission_five_years_ahead_is_refused(
         "mdtrtinfo": {
             "psn_no": "P1",
             "insutype": "390",
-            "begntime": "2031-03-01 08:00:00",
+            "begntime": f"{YEARS_AHEAD}-03-01 08:00:00",
             "mdtrt_cert_type": "02",
             "mdtrt_cert_no": id_number,
             "med_type": "21",
