@@ -14,6 +14,7 @@ from starlette.types import Scope
 
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
 from service.auth.principal import Principal, Role
+from service.db import is_database_unavailable
 from service.errors import Forbidden, RateLimited, Unauthenticated
 from service.unit_of_work import unit_of_work
 
@@ -122,7 +123,8 @@ async def count_refused(request: Request, refusal: Exception) -> RateLimited | N
     so without this a key could send such requests without limit (ADR 0006, amendment). Only
     the refusal path pays for it: an accepted request was counted by its route's key check
     (the principal in the scope). A missing, unknown or revoked key leaves the refusal as it
-    is (a syntax error stays a 422 without a key), and so does a route that takes no key."""
+    is (a syntax error stays a 422 without a key), and so does a route that takes no key or a
+    key the database is down to check."""
     scope = request.scope
     if (
         _PRINCIPAL in scope
@@ -141,6 +143,12 @@ async def count_refused(request: Request, refusal: Exception) -> RateLimited | N
         return None
     except RateLimited as limited:
         return limited
+    except Exception as error:
+        if not is_database_unavailable(error):
+            raise
+        # The key cannot be checked, so it cannot be counted; the request is still wrong in
+        # the way its refusal says, which a 503 ("send it again") would hide.
+        return None
     return None
 
 

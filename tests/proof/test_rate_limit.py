@@ -12,7 +12,9 @@ import pytest
 from fastapi import FastAPI
 
 from service.app import create_app
+from service.auth import deps
 from service.cache import MemoryCache
+from service.db import DatabaseUnavailable
 from service.errors import RateLimited
 from service.ratelimit import KeyRateLimiter, retry_after_seconds
 from service.settings import Settings
@@ -300,3 +302,22 @@ async def test_a_refused_request_without_a_valid_key_keeps_its_refusal(
             assert refused.status_code == 422
             assert refused.json()["code"] == "validation_error"
     assert await _spend(client, hospital_headers, LIMIT) == [200] * LIMIT
+
+
+async def test_a_refused_request_keeps_its_refusal_while_its_key_cannot_be_checked(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the database down and the key not yet cached, the key cannot be counted: the
+    request is still refused for what is wrong with it (422), not answered 503 as if sending it
+    again could succeed. An accepted request still answers 503."""
+
+    async def no_database(*_: object) -> None:
+        raise DatabaseUnavailable("no answer")
+
+    monkeypatch.setattr(deps, "find_by_prefix", no_database)
+    refused = await client.post(
+        "/v1/settlements", content=b"{", headers={**hospital_headers, **JSON}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
+    accepted = await client.get("/v1/policies", headers=hospital_headers)
+    assert (accepted.status_code, accepted.json()["code"]) == (503, "database_unavailable")
