@@ -38,3 +38,20 @@ def test_an_instant_is_shown_in_china_time_whatever_its_zone() -> None:
     stored = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
     assert shown(stored) == "2026-11-24T09:00:00+08:00"
     assert shown(stored.astimezone(timezone(timedelta(hours=-5)))) == shown(stored)
+
+
+def test_every_instant_comes_from_python_not_from_the_database() -> None:
+    """The travelled suite (`--clock`, ADR 0031) moves Python's clocks only: a `now()` or
+    CURRENT_TIMESTAMP read in SQL, or a server default, would keep the real time and split one
+    request's instants between two clocks."""
+    database_clock = re.compile(
+        r"\bnow\(\)|current_(timestamp|date|time)\b|func\.now|localtimestamp", re.IGNORECASE
+    )
+    sources = [*SERVICE.rglob("*.py"), *(SERVICE.parent / "alembic").rglob("*.py")]
+    reading = {
+        str(path.relative_to(SERVICE.parent))
+        for path in sources
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if database_clock.search(line.replace("utcnow()", "").replace(".now()", ""))
+    }
+    assert reading == set()
