@@ -29,6 +29,7 @@ from service.auth.keys import issue_key
 from service.base import SQLModel
 from service.settings import Settings
 from tests import factories
+from tests.clock import NEXT_YEAR_END, travel_target
 from tests.factories import POSTGRES_URL, REDIS_URL, KeyFactory, make_settings
 
 # Speed is measured by bench/, never by a test: a property test's per-example deadline fails
@@ -37,7 +38,6 @@ settings.register_profile("settlecheck", deadline=None)
 settings.load_profile("settlecheck")
 
 
-NEXT_YEAR_END = "next-year-end"
 _CLOCK = pytest.StashKey[datetime]()
 
 
@@ -51,14 +51,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _travel_to(option: str) -> datetime:
-    if option != NEXT_YEAR_END:
-        return datetime.fromisoformat(option)
-    now = datetime.now(UTC)
-    this_year = datetime(now.year, 12, 31, 16, 30, tzinfo=UTC)
-    return this_year if now < this_year else this_year.replace(year=now.year + 1)
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """A test that reads the clock must hold at any instant CI may run it: from 16:00 UTC it
     is tomorrow in China, and the last day of a month or year is then the next one's first.
@@ -68,7 +60,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if option:
         import time_machine
 
-        instant = _travel_to(option)
+        instant = travel_target(option, now=datetime.now(UTC))
         traveller = time_machine.travel(instant, tick=True)
         traveller.start()
         config.add_cleanup(traveller.stop)
