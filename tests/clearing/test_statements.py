@@ -95,7 +95,7 @@ async def test_closing_is_once_in_order_and_only_after_the_month(
     await _close(client, fund, BASIC, "2026-02")
     late = await client.post("/v1/clearing/statements", json=_q(BASIC, "2025-12"), headers=fund)
     assert (late.status_code, late.json()["code"]) == (409, "period_closed")
-    this_month = f"{today():%Y-%m}"  # China's month, not UTC's: from 16:00 UTC they differ
+    this_month = today().strftime("%Y-%m")  # China's month: from 16:00 UTC not UTC's
     now = await client.post("/v1/clearing/statements", json=_q(BASIC, this_month), headers=fund)
     assert (now.status_code, now.json()["code"]) == (409, "period_not_over")
     not_yet = await client.post("/v1/clearing/statements", json=_q(BASIC, "2099-01"), headers=fund)

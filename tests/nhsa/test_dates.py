@@ -18,9 +18,8 @@ from service.settlements.models import Accumulator
 from tests import factories
 from tests.nhsa.conftest import failed, ok, send, settlement_input
 
-YEARS_AHEAD = (
-    today().year + 5
-)  # years ahead whenever the suite runs, not of the year it was written
+# Years ahead whenever the suite runs, not of the year the test was written (ADR 0031).
+YEARS_AHEAD = today().year + 5
 
 
 @pytest.mark.parametrize("infno", ["2303", "2304"])
@@ -29,13 +28,12 @@ async def test_a_discharge_years_ahead_is_refused_and_opens_no_year(
 ) -> None:
     visit = await factories.make_admission(session)
     await session.commit()
-    ahead = YEARS_AHEAD + 1
-    discharged = f"{ahead}-03-10 10:00:00"
+    discharged = f"{YEARS_AHEAD}-03-10 10:00:00"
     payload = settlement_input(visit.visit_id, exp_content={"dscg_time": discharged})
     message = failed(await send(client, hospital_headers, infno, payload), "implausible_date")
     assert "(field: input.data.exp_content.dscg_time)" in message
     years = (await session.exec(select(Accumulator.year).distinct())).all()
-    assert ahead not in years
+    assert YEARS_AHEAD not in years
     await session.commit()  # SQLite: give the write lock back before the next request
     listed = await client.get(
         f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
