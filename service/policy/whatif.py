@@ -41,6 +41,7 @@ from service.policy.engine import settle
 from service.policy.model import Bill, PriorAdmissions, SettlementResult, Visit
 from service.policy.money import share_units
 from service.policy.year_end import settle_year_end
+from service.policy.year_parts import combined_layers
 
 __all__ = [
     "BUCKET_EDGES",
@@ -70,6 +71,9 @@ class Part(NamedTuple):
     last_day: date
     bill: Bill
     given: Mapping[str, int]
+    policy: CompiledPolicy | None = None
+    """The version the part is settled under, where it is not the stay's: an earlier plan
+    year's part under that year's (ADR 0018, addendum)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +102,9 @@ class Stay:
     """The stay's parts when the proposal splits it at a plan-year end, else ()."""
     reported: bool = True
     """False: a stay of another year replayed only for the accumulators a split part needs."""
+    policy: CompiledPolicy | None = None
+    """The version it is settled under, where it is not its pool's: a stay of an earlier plan
+    year, replayed under that year's."""
 
 
 class FundLine(NamedTuple):
@@ -283,7 +290,7 @@ def what_if(
     below_now: dict[str, int] = {}
     below_new: dict[str, int] = {}
     patients: dict[str, list[int | str]] = {}  # person -> [masked, stays, now, proposed]
-    skip_cache: dict[tuple[str, Visit, frozenset[str], frozenset[str]], frozenset[str]] = {}
+    skip_cache: _SkipCache = {}
     n = patient_now = patient_new = 0
     buckets = len(BUCKET_EDGES) + 1
     for stay in stays:
@@ -291,26 +298,16 @@ def what_if(
         year = years.get(scope)
         if year is None:
             year = years[scope] = _Year()
-        policy = pools.get(stay.pool, proposed)
+        policy = stay.policy or pools.get(stay.pool, proposed)
         visit = stay.visit
         quarter = (visit.discharged_on.month - 1) // 3
         month = visit.discharged_on.month
         staged = None if stay.admission is None else year.staged.get(stay.admission)
-        skip: frozenset[str] = frozenset()
-        if stay.keep_fund_types is not None:
-            situation = (policy.content_hash, visit, stay.categories, stay.keep_fund_types)
-            found = skip_cache.get(situation)
-            if found is None:
-                found = skip_cache[situation] = frozenset(
-                    p.code
-                    for p in policy.plan(visit, stay.categories)
-                    if p.fund_type not in stay.keep_fund_types
-                )
-            skip = found
+        skip = _skipped(policy, stay, skip_cache)
         given = _given(policy, visit, stay.categories, stay.given)
         prior = year.prior(stay.hospital_code, quarter, month, staged)
         if stay.parts and staged is None:
-            result = _split(policy, stay, years, year.accumulators, skip, prior)
+            result = _split(policy, stay, years, year.accumulators, prior, skip_cache)
             if stay.admission is not None:
                 staged = year.staged[stay.admission] = _Staged(
                     stay.bill, given, result, afresh=True
@@ -429,18 +426,38 @@ def what_if(
     )._replace(year_end=year_end_lines)
 
 
+_SkipCache = dict[tuple[str, Visit, frozenset[str], frozenset[str]], frozenset[str]]
+
+
+def _skipped(policy: CompiledPolicy, stay: Stay, cache: _SkipCache) -> frozenset[str]:
+    """The layers an insurance-only settlement of the stay leaves to others under ``policy``
+    (none for a one-stop settlement), kept by situation: most stays share a few."""
+    if stay.keep_fund_types is None:
+        return frozenset()
+    situation = (policy.content_hash, stay.visit, stay.categories, stay.keep_fund_types)
+    found = cache.get(situation)
+    if found is None:
+        found = cache[situation] = frozenset(
+            p.code
+            for p in policy.plan(stay.visit, stay.categories)
+            if p.fund_type not in stay.keep_fund_types
+        )
+    return found
+
+
 def _split(
     policy: CompiledPolicy,
     stay: Stay,
     years: dict[tuple[str, str, int], _Year],
     accumulators: Mapping[str, int],
-    skip: frozenset[str],
     prior: PriorAdmissions,
+    skip_cache: _SkipCache,
 ) -> SettlementResult:
     """A stay split at plan-year ends, as settled live (service/settlements/cross_year.py): each
-    earlier part on its own year's accumulators and counts, which it moves but where it does not
-    count as an admission; the last part on the stay's year. The stay's result is the parts
-    added up, with the last part's deltas (the caller moves the stay's year by them)."""
+    earlier part under its own year's version (``part.policy``, else the stay's) on its own
+    year's accumulators and counts, which it moves but where it does not count as an admission;
+    the last part on the stay's year. The stay's result is the parts added up, with the last
+    part's deltas (the caller moves the stay's year by them)."""
     visit, categories = stay.visit, stay.categories
     results = []
     for part in stay.parts[:-1]:
@@ -450,14 +467,15 @@ def _split(
             other = years[scope] = _Year()
         month = part.last_day.month
         quarter = (month - 1) // 3
+        ruling = part.policy or policy
         result = settle(
-            policy,
+            ruling,
             visit=visit,
             categories=categories,
             bill=part.bill,
             year=other.accumulators,
-            skip_layers=skip,
-            given=_given(policy, visit, categories, part.given),
+            skip_layers=_skipped(ruling, stay, skip_cache),
+            given=_given(ruling, visit, categories, part.given),
             prior=other.prior(stay.hospital_code, quarter, month, None),
         )
         other.move(result.deltas, month, None)
@@ -470,20 +488,12 @@ def _split(
             categories=categories,
             bill=last.bill,
             year=accumulators,
-            skip_layers=skip,
+            skip_layers=_skipped(policy, stay, skip_cache),
             given=_given(policy, visit, categories, last.given),
             prior=prior,
         )
     )
-    layers = tuple(
-        parts[-1]._replace(
-            applied=any(p.applied for p in parts),
-            base_fen=sum(p.base_fen for p in parts),
-            deductible_fen=sum(p.deductible_fen for p in parts),
-            amount_fen=sum(p.amount_fen for p in parts),
-        )
-        for parts in zip(*(r.layers for r in results), strict=True)
-    )
+    layers = combined_layers(results)
     return results[-1]._replace(
         layers=layers,
         total_fen=sum(r.total_fen for r in results),

@@ -25,7 +25,8 @@ from service.policy import (
     Visit,
 )
 from service.policy.model import NO_PRIOR
-from service.policy.plan_year import rules_of, stage_start
+from service.policy.plan_year import rules_of, stage_start, version_day
+from service.policy.schema import PlanYear
 from service.regions.directory import HospitalDirectory
 from service.regions.service import in_pooling_region
 from service.settlements.accumulators import Scope
@@ -61,6 +62,16 @@ class OutOfPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class YearRules:
+    """What governs the part of a split stay in an earlier plan year: the version in force in
+    that year (ADR 0018, addendum), the visit and the skipped layers as that version sees them."""
+
+    policy: CompiledPolicy
+    visit: Visit
+    skip: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     hospital_code: str
     county_code: str
@@ -87,6 +98,9 @@ class Context:
     # accumulators locked: `prior` for the engine run at hand, `priors` by plan year.
     prior: PriorAdmissions = NO_PRIOR
     priors: Mapping[int, PriorAdmissions] = field(default_factory=dict)
+    # A stay split at a plan-year end: each earlier plan year's rules, by year (the discharge
+    # year's are `policy`, `visit` and `skip` above).
+    earlier: Mapping[int, YearRules] = field(default_factory=dict)
 
     @property
     def scope(self) -> Scope:
@@ -269,6 +283,16 @@ async def load_context(
         discharged_on=discharged_on,
         by_date=by_date,
     )
+    earlier = await _earlier_years(
+        session,
+        catalog,
+        admission,
+        visit,
+        years,
+        rules=rules_of(policy),
+        hospital_county=hospital.county_code,
+        mode=body.settlement_mode,
+    )
     return Context(
         hospital_code=admission.hospital_code,
         county_code=admission.county_code,
@@ -291,7 +315,46 @@ async def load_context(
         parts=tuple(years),
         by_date=by_date,
         mid=body.mid_settlement,
+        earlier=earlier,
     )
+
+
+async def _earlier_years(
+    session: AsyncSession,
+    catalog: Catalog,
+    admission: AdmittedVisit,
+    visit: Visit,
+    parts: list[YearBill],
+    *,
+    rules: PlanYear,
+    hospital_county: str,
+    mode: str,
+) -> dict[int, YearRules]:
+    """What governs each earlier plan year's part of a split stay: the version in force in that
+    year, on the day the chosen version's date rule picks inside the part (its last day, or its
+    first under ``version_date: admission``). None in force that day is a 422, as for any
+    settlement: the office loads that year's version."""
+    out = {}
+    for part in parts[:-1]:
+        day = version_day(
+            rules, admitted_on=part.first_day, discharged_on=part.last_day, settled_on=part.last_day
+        )
+        governing = await catalog.for_region(
+            session, insured_region=admission.insured_county, on=day
+        )
+        seen = replace(
+            visit,
+            in_pooling_region=in_pooling_region(
+                governing,
+                location=admission.location,
+                hospital_county=hospital_county,
+                insured_county=admission.insured_county,
+            ),
+        )
+        out[part.year] = YearRules(
+            governing, seen, _skip(governing, seen, admission.categories, mode)
+        )
+    return out
 
 
 def from_stage_start(ctx: Context, start: date) -> Context:

@@ -20,8 +20,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from service.money import share
 from service.policy import Bill, BillLine, CompiledPolicy, SettlementResult
-from service.policy.model import LayerResult
 from service.policy.plan_year import plan_year_of, rules_of, split_days
+from service.policy.year_parts import combined_layers
 
 __all__ = ["YearBill", "combine", "year_bills"]
 
@@ -102,26 +102,14 @@ def year_bills(
 
 
 def combine(results: Sequence[SettlementResult], bill: Bill) -> SettlementResult:
-    """One settlement of the whole stay from its parts' results: amounts add up layer by layer;
-    ratios are recomputed on the sums; the findings, the caps left and the deltas (the
-    discharge year's) are the last part's; the trace is every part's in order."""
+    """One settlement of the whole stay from its parts' results: amounts add up layer by layer
+    (the parts' versions may differ in their layers: every layer of any part is shown); ratios
+    are recomputed on the sums; the findings, the caps left and the deltas (the discharge
+    year's) are the last part's; the trace is every part's in order."""
     if len(results) == 1:
         return results[0]
     last = results[-1]
-    layers = tuple(
-        LayerResult(
-            code=parts[-1].code,
-            fund_type=parts[-1].fund_type,
-            name=parts[-1].name,
-            applied=any(p.applied for p in parts),
-            base_fen=sum(p.base_fen for p in parts),
-            deductible_fen=sum(p.deductible_fen for p in parts),
-            ratio=parts[-1].ratio,
-            amount_fen=sum(p.amount_fen for p in parts),
-            cap_left_fen=parts[-1].cap_left_fen,
-        )
-        for parts in zip(*(r.layers for r in results), strict=True)
-    )
+    layers = combined_layers(results)
     total = sum(r.total_fen for r in results)
     waived = sum(r.waived_fen for r in results)
     funds = sum(r.funds_total_fen for r in results)

@@ -161,6 +161,11 @@ class YearPartPublic(BaseModel):
     total: str
     funds: str
     patient_pays: str
+    policy_version: str | None = Field(
+        None,
+        description="The version the part was settled under: its own plan year's (null on "
+        "settlements stored before parts named it)",
+    )
 
 
 class SettlementPublic(BaseModel):

@@ -119,8 +119,21 @@ def _public(
     )
 
 
+def _ruled(ctx: Context, year: int) -> Context:
+    """The context as the plan year's own version sees it: an earlier year's part of a split
+    stay is settled under that year's version (ADR 0018, addendum); any other, under the one
+    chosen for the settlement."""
+    rules = ctx.earlier.get(year)
+    if rules is None:
+        return ctx
+    return replace(ctx, policy=rules.policy, visit=rules.visit, skip=rules.skip)
+
+
 def _locked_keys(ctx: Context) -> set[str]:
-    return keys_for(ctx.policy, ctx.visit, ctx.categories, ctx.skip)
+    keys = keys_for(ctx.policy, ctx.visit, ctx.categories, ctx.skip)
+    for rules in ctx.earlier.values():
+        keys |= keys_for(rules.policy, rules.visit, ctx.categories, rules.skip)
+    return keys
 
 
 def _scope(ctx: Context, year: int) -> Scope:
@@ -129,26 +142,28 @@ def _scope(ctx: Context, year: int) -> Scope:
 
 def _part(ctx: Context, part: cross_year.YearBill) -> Context:
     counts = ctx.priors.get(part.year, NO_PRIOR)
-    return replace(ctx, bill=part.bill, given=dict(part.given), prior=counts)
+    return replace(_ruled(ctx, part.year), bill=part.bill, given=dict(part.given), prior=counts)
 
 
 async def _with_prior(uow: UnitOfWork, ctx: Context) -> Context:
     """The context with the patient's earlier admissions of each plan year it settles in
-    (ADR 0019), if its policy reads them: one more statement then, none otherwise. Called with
-    the accumulators locked, so a settlement of the same person racing this one is either
-    counted here or counts this one."""
-    if not prior.needs_prior(ctx.policy, ctx.visit, ctx.categories):
+    (ADR 0019), if a version it settles under reads them: one more statement then, none
+    otherwise. Called with the accumulators locked, so a settlement of the same person racing
+    this one is either counted here or counts this one."""
+    ruled = {part.year: _ruled(ctx, part.year) for part in ctx.parts}
+    if not any(prior.needs_prior(c.policy, c.visit, c.categories) for c in ruled.values()):
         return ctx
-    years = [part.year for part in ctx.parts]
+    years = list(ruled)
     others = await uow.settlements.others_in_years(ctx.scope, years, admission_id=ctx.admission_id)
-    monthly = prior.monthly_keys(ctx.policy, ctx.visit, ctx.categories)
     priors = {
         part.year: prior.prior_of(
             others,
             year=part.year,
             hospital_code=ctx.hospital_code,
             discharged_on=part.last_day,
-            monthly=monthly,
+            monthly=prior.monthly_keys(
+                ruled[part.year].policy, ruled[part.year].visit, ctx.categories
+            ),
         )
         for part in ctx.parts
     }
@@ -180,6 +195,7 @@ def _with_parts(
             "total": fen_to_yuan(r.total_fen),
             "funds": fen_to_yuan(r.funds_total_fen),
             "patient_pays": fen_to_yuan(r.patient_pays_fen),
+            "policy_version": _ruled(ctx, p.year).policy.version,
         }
         for p, r in zip(ctx.parts, results, strict=True)
     ]

@@ -30,7 +30,13 @@ from service.errors import Forbidden
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, PolicyDocument, Visit, select_policy
-from service.policy.plan_year import plan_year_bounds, plan_year_of, rules_of, stage_start
+from service.policy.plan_year import (
+    plan_year_bounds,
+    plan_year_of,
+    rules_of,
+    stage_start,
+    version_day,
+)
 from service.policy.schema import PlanYear
 from service.policy.whatif import (
     BUCKET_EDGES,
@@ -47,7 +53,7 @@ from service.policy_versions.service import check_document, list_versions, sourc
 from service.policy_versions.timeline import Piece, Stored, compile_timeline
 from service.regions.service import in_pooling_region
 from service.settlements.context import INSURANCE_FUNDS, Catalog
-from service.settlements.cross_year import year_bills
+from service.settlements.cross_year import YearBill, year_bills
 from service.settlements.render import stored_result
 from service.whatif.schemas import (
     FundPublic,
@@ -82,9 +88,11 @@ class Adopted:
     def __init__(self, proposal: CompiledPolicy, pieces: Sequence[Piece], *, on: date) -> None:
         self.proposal = proposal
         self.on = on
+        self._every = pieces
         self._pieces = [p.policy for p in pieces if p.policy.in_force_on(on)]
         self._own = {id(p.policy) for p in pieces if p.sources[0] == PROPOSED}
         self._by_pool: dict[str, CompiledPolicy] = {}
+        self._by_day: dict[date, Adopted] = {on: self}
 
     def __call__(self, pool: str) -> CompiledPolicy:
         found = self._by_pool.get(pool)
@@ -92,6 +100,15 @@ class Adopted:
             chosen = select_policy(self._pieces, insured_region=pool, on=self.on)
             found = self.proposal if chosen is None or id(chosen) in self._own else chosen
             self._by_pool[pool] = found
+        return found
+
+    def on_day(self, day: date) -> Adopted:
+        """The policies in force on another day, the proposal adopted: an earlier plan year's,
+        for the part of a split stay in that year and the stays it meets there (ADR 0018,
+        addendum: each part under its own year's version)."""
+        found = self._by_day.get(day)
+        if found is None:
+            found = self._by_day[day] = Adopted(self.proposal, self._every, on=day)
         return found
 
     def by_pool(self, pools: set[str]) -> dict[str, CompiledPolicy]:
@@ -293,22 +310,23 @@ async def what_if_over(
 
 
 def with_parts(
-    policy_of: Callable[[str], CompiledPolicy],
+    adopted: Adopted,
     stays: list[tuple[int, Stay]],
     stage_ends: Mapping[int, Sequence[tuple[int, date]]],
 ) -> list[tuple[int, Stay]]:
     """The stays (settlement id, stay, in settlement order) with their plan-year parts where the
-    policy of their pool were the proposal adopted (``policy_of``) splits them at a plan-year
-    end (``cross_year: split``), cut as the live settlement cuts them
+    policy of their pool were the proposal adopted (``adopted``) splits them at a plan-year
+    end (``cross_year: split``), cut as the live settlement cuts them, each earlier part under
+    the version in force in its year as live (service/settlements/context.py `_earlier_years`)
     (service/settlements/cross_year.py; a later stage from the stage before's end,
     ``stage_ends``: each staged admission's stages, read whatever their year). The amounts by
     date a split may have used are not stored: parts are by bed days."""
-    if not _splitting(policy_of, {stay.pool for _, stay in stays}):
+    if not _splitting(adopted, {stay.pool for _, stay in stays}):
         return stays
     stays = sorted(stays, key=lambda pair: pair[0])
     out = []
     for i, stay in stays:
-        policy = policy_of(stay.pool)
+        policy = adopted(stay.pool)
         rules = rules_of(policy)
         if rules.cross_year != "split":
             out.append((i, stay))
@@ -329,10 +347,24 @@ def with_parts(
                 discharged_on=visit.discharged_on,
             )
             if len(parts) > 1:
-                cut = tuple(Part(p.year, p.last_day, p.bill, p.given) for p in parts)
+                cut = tuple(
+                    Part(p.year, p.last_day, p.bill, p.given, _governing(adopted, stay, rules, p))
+                    for p in parts[:-1]
+                ) + (Part(parts[-1].year, parts[-1].last_day, parts[-1].bill, parts[-1].given),)
                 stay = replace(stay, parts=cut)
         out.append((i, stay))
     return out
+
+
+def _governing(
+    adopted: Adopted, stay: Stay, rules: PlanYear, part: YearBill
+) -> CompiledPolicy | None:
+    """The version an earlier year's part is settled under, where it is not the stay's."""
+    day = version_day(
+        rules, admitted_on=part.first_day, discharged_on=part.last_day, settled_on=part.last_day
+    )
+    policy = adopted.on_day(day)(stay.pool)
+    return None if policy is adopted(stay.pool) else policy
 
 
 def _splitting(policy_of: Callable[[str], CompiledPolicy], pools: set[str]) -> list[PlanYear]:
@@ -391,7 +423,8 @@ async def _earlier_years(
 ) -> list[tuple[int, Stay]]:
     """The settlements, in the earlier plan years a split stay reaches back into, of the people
     with such a stay: replayed (not reported) so each earlier part meets that year's
-    accumulators under the proposal."""
+    accumulators, each under the version in force on that year's last day, the proposal
+    adopted."""
     people: dict[int, set[str]] = {}
     for stay in stays:
         for part in stay.parts[:-1]:
@@ -399,10 +432,12 @@ async def _earlier_years(
     out = []
     for year, persons in sorted(people.items()):
         rows = store.settlements(pool_prefix=prefix, year=year, persons=sorted(persons))
-        out += [
-            (int(row.id), replace(stay_of(row, adopted(row.pool)), reported=False))
-            async for row in rows
-        ]
+        async for row in rows:
+            rules = rules_of(adopted(row.pool))
+            then = adopted.on_day(plan_year_bounds(rules, year)[1])(row.pool)
+            stay = stay_of(row, then)
+            ruled = None if then is adopted(row.pool) else then
+            out.append((int(row.id), replace(stay, reported=False, policy=ruled)))
     return out
 
 

@@ -107,6 +107,128 @@ async def test_split_by_bed_days_settles_each_part_in_its_own_year_and_reverses_
     assert await _totals(app, person, 2025) == {}
 
 
+NEXT_YEARS = """
+region: "990102"
+region_name: 演示县
+inherits: "990000"
+name: 演示县 跨年度住院分段结算 (2025)
+version: "split-2025"
+effective_from: 2025-01-01
+effective_to: null
+sources: ["test"]
+plan_year: {cross_year: split}
+layers:
+  - code: basic_insurance
+    deductible_by_level: {primary: "0.00", secondary: "500.00"}
+"""
+
+
+async def test_each_part_of_a_split_stay_is_settled_under_its_own_years_policy(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """跨年度住院分段结算: the part of 2024 under the version in force on 31 December 2024 (a
+    secondary hospital's deductible 300.00), the part of 2025 under 2025's (500.00). Settled
+    wholly under 2025's version, the 2024 part took 2025's deductible too (1000.00 in all)."""
+    await _split_policy(client, admin_headers)
+    answer = await client.post(
+        "/v1/policies", json={"source_text": NEXT_YEARS}, headers=admin_headers
+    )
+    assert answer.status_code == 201, answer.text
+    result, person = await _across_new_year(app, client, hospital_headers, seq=67)
+    parts = [(p["year"], p["total"], p["policy_version"]) for p in result["year_parts"]]
+    assert parts == [(2024, "12000.00", "split-2024"), (2025, "9000.00", "split-2025")]
+    assert result["policy"]["version"] == "split-2025"
+    basic = layer(result, "basic_insurance")
+    assert basic["deductible_used"] == "800.00"  # 300.00 in 2024, 500.00 in 2025
+    # (12000 - 300) x 0.80 + (9000 - 500) x 0.80
+    assert basic["amount"] == "16160.00"
+    assert (await _totals(app, person, 2024))["basic_insurance.paid"] == 936000
+    assert (await _totals(app, person, 2025))["basic_insurance.paid"] == 680000
+    reversed_ = await client.post(
+        f"/v1/settlements/{result['id']}/reversal",
+        json={"reason": "测试冲销"},
+        headers=hospital_headers,
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    assert await _totals(app, person, 2024) == {}
+    assert await _totals(app, person, 2025) == {}
+
+
+WITH_A_NEW_LAYER = (
+    NEXT_YEARS.replace('version: "split-2025"', 'version: "split-2025-aid"')
+    + """
+  - code: county_aid
+    kind: ratio
+    fund_type: supplementary
+    name: 县级补充救助 (2025 起)
+    applies_to: {visit_types: [inpatient]}
+    base: in_policy_remaining
+    ratio: "0.10"
+"""
+)
+
+
+async def test_a_layer_new_in_the_discharge_year_pays_on_that_years_part_only(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """The parts' versions need not have the same layers: the slip shows every layer of either
+    year, each paying what it paid in its years, and the layers and the patient's share still
+    add up to the bill."""
+    await _split_policy(client, admin_headers)
+    answer = await client.post(
+        "/v1/policies", json={"source_text": WITH_A_NEW_LAYER}, headers=admin_headers
+    )
+    assert answer.status_code == 201, answer.text
+    result, _ = await _across_new_year(app, client, hospital_headers, seq=68)
+    codes = [item["code"] for item in result["layers"]]
+    assert codes.count("county_aid") == 1
+    assert codes.index("county_aid") == len(codes) - 1  # where 2025's version puts it
+    aid = layer(result, "county_aid")
+    assert aid["applied"] is True
+    fen = [int(round(float(item["amount"]) * 100)) for item in result["layers"]]
+    patient = int(round(float(result["totals"]["patient_pays"]) * 100))
+    assert sum(fen) + patient == 2100000
+    assert int(round(float(aid["amount"]) * 100)) > 0
+    # 2025's part is 9000.00 of the 21000.00: county aid paid a tenth of what was left of it
+    assert float(aid["amount"]) < 900.00
+
+
+async def test_an_earlier_part_with_no_version_in_force_is_refused_with_the_day(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """The demo county's versions begin on 1 January 2024: a stay from December 2023 split
+    under a version of 2024 has no version for its 2023 part. It is refused (no other year's
+    numbers stand in for it) and nothing is settled."""
+    since_2024 = SPLITTING.replace("effective_from: 2024-06-01", "effective_from: 2024-01-02")
+    answer = await client.post(
+        "/v1/policies", json={"source_text": since_2024}, headers=admin_headers
+    )
+    assert answer.status_code == 201, answer.text
+    resident = factories.resident_id(region=factories.COUNTY, seq=69)
+    async with app.state.sessionmaker() as s:
+        visit = await factories.make_admission(
+            s, resident=resident, visit_id="X69", admitted_at=at(2023, 12, 20)
+        )
+    payload = settlement_request(
+        visit.visit_id, discharged_at="2024-01-10T10:00:00+08:00", bill=bill("21000.00")
+    )
+    refused = await client.post("/v1/settlements", json=payload, headers=hospital_headers)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "no_policy_in_force"
+    assert "2023-12-31" in refused.json()["detail"]
+    assert await _totals(app, visit.person_key, 2023) == {}
+    assert await _totals(app, visit.person_key, 2024) == {}
+
+
 async def test_split_by_the_bills_amounts_by_date(
     app: FastAPI,
     client: httpx.AsyncClient,

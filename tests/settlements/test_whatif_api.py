@@ -386,3 +386,59 @@ async def test_stages_at_the_plan_year_end_are_re_settled_as_they_were_settled(
     report = (await _what_if(client, await make_key("admin"), SPLIT_SIMPLE, over=2025)).json()
     assert report["settlements"] == 3  # X's final, Y's first stage (a row of 2025), Y's final
     assert _funds(report) == {"basic_insurance": ("8000.00", "8000.00", "0.00")}
+
+
+SPLIT_SIMPLE_2025 = (
+    SPLIT_SIMPLE.replace('version: "split-simple-2024"', 'version: "split-2025"')
+    .replace("effective_from: 2024-02-01", "effective_from: 2025-01-01")
+    .replace('ratio: "0.80"', 'ratio: "0.70"')
+)
+
+
+async def test_a_split_stays_earlier_part_stays_under_its_own_years_version(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """2024 at 80%, 2025 at 70%, 1000 deductible per admission and per part, at most 10000 a
+    year. A, November 2024, 10000: 7200. B, 20 Dec 2024 - 10 Jan 2025, 21000: 2024's part
+    (12000 - 1000) x 0.80 = 8800 capped at 2800, 2025's (9000 - 1000) x 0.70 = 5600. A what-if
+    of 2025 changes 2025's part only: against itself, nothing; at 90%, 8000 x 0.90 = 7200 for
+    2025's part, 1600 more. Under the proposal, A would have paid 6300 and B's 2024 part 3700
+    (900 more against itself); and B's 2024 part 7700, but for the cap."""
+    for text in (SPLIT_SIMPLE, SPLIT_SIMPLE_2025):
+        loaded = await client.post(
+            "/v1/policies", json={"source_text": text}, headers=admin_headers
+        )
+        assert loaded.status_code == 201, loaded.text
+    resident = factories.resident_id(region=factories.COUNTY, seq=64)
+    stays = (
+        ("A", at(2024, 11, 1), "2024-11-10", "10000.00"),
+        ("B", at(2024, 12, 20), "2025-01-10", "21000.00"),
+    )
+    for visit_id, admitted, discharged, amount in stays:
+        await factories.make_admission(
+            session, resident=resident, visit_id=visit_id, admitted_at=admitted
+        )
+        result = await settle(
+            client,
+            hospital_headers,
+            factories.settlement_request(
+                visit_id,
+                his=visit_id,
+                discharged_at=f"{discharged}T10:00:00+08:00",
+                bill=bill(amount),
+            ),
+        )
+    assert [(p["funds"], p["policy_version"]) for p in result["year_parts"]] == [
+        ("2800.00", "split-simple-2024"),
+        ("5600.00", "split-2025"),
+    ]
+    admin = await make_key("admin")
+    report = (await _what_if(client, admin, SPLIT_SIMPLE_2025, over=2025)).json()
+    assert _funds(report) == {"basic_insurance": ("8400.00", "8400.00", "0.00")}
+    higher = SPLIT_SIMPLE_2025.replace('ratio: "0.70"', 'ratio: "0.90"')
+    report = (await _what_if(client, admin, higher, over=2025)).json()
+    assert _funds(report) == {"basic_insurance": ("8400.00", "10000.00", "1600.00")}
