@@ -92,9 +92,13 @@ async def person_status(
         )
         masked = resident.masked
     record = status.record
-    if record is not None and principal.role is Role.AUDITOR:
-        if not principal.sees_region(record.insured_county):
-            raise PersonNotFound("no such person in your region")
+    if principal.role is Role.AUDITOR and (
+        status.registered is False
+        or (record is not None and not principal.sees_region(record.insured_county))
+    ):
+        # One answer for "registered outside your region" and "not registered": an auditor
+        # learns neither of a person outside its region.
+        raise PersonNotFound("no such person in your region")
     policy = await _policy(session, ctx, record, on)
     assessment, assumed = None, "none: the person's status or policy is unknown"
     if policy is not None and record is not None:

@@ -54,6 +54,25 @@ async def test_auditors_see_people_of_their_region_only(
     assert hidden.status_code == 404
 
 
+async def test_an_auditor_cannot_tell_a_person_of_another_region_from_no_person(
+    client: httpx.AsyncClient,
+    make_key: Any,
+    registry: respx.MockRouter,
+) -> None:
+    """An auditor of region 50 asks about a person registered in 99 and about one the registry
+    does not know: one answer for both, so the check does not tell it that someone outside
+    its region is registered (a poverty status is the person's data)."""
+    person_route(registry, ID).respond(200, json=factories.registry_person())
+    unknown = factories.resident_id(seq=502)
+    person_route(registry, unknown).respond(404, json={"code": "not_registered"})
+    other = await make_key("auditor", region_prefix="50")
+    elsewhere = await client.get(f"/v1/persons/{ID}/status", headers=other)
+    nobody = await client.get(f"/v1/persons/{unknown}/status", headers=other)
+    assert elsewhere.status_code == nobody.status_code == 404
+    same = ("type", "title", "status", "code", "detail")
+    assert [elsewhere.json()[k] for k in same] == [nobody.json()[k] for k in same]
+
+
 async def test_status_unknown_when_nothing_answers(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], registry: respx.MockRouter
 ) -> None:
