@@ -55,6 +55,17 @@ async def _across_new_year(
     return await settle(client, headers, payload), visit.person_key
 
 
+async def _reversed_gives_both_years_back(
+    app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str], settlement: int, person: str
+) -> None:
+    reversed_ = await client.post(
+        f"/v1/settlements/{settlement}/reversal", json={"reason": "测试冲销"}, headers=headers
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    assert await _totals(app, person, 2024) == {}
+    assert await _totals(app, person, 2025) == {}
+
+
 async def _split_policy(client: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
     answer = await client.post(
         "/v1/policies", json={"source_text": SPLITTING}, headers=admin_headers
@@ -97,14 +108,7 @@ async def test_split_by_bed_days_settles_each_part_in_its_own_year_and_reverses_
     assert "visits.settled" not in in_2024
     assert in_2025["visits.settled"] == 1
 
-    reversed_ = await client.post(
-        f"/v1/settlements/{result['id']}/reversal",
-        json={"reason": "测试冲销"},
-        headers=hospital_headers,
-    )
-    assert reversed_.status_code == 201, reversed_.text
-    assert await _totals(app, person, 2024) == {}
-    assert await _totals(app, person, 2025) == {}
+    await _reversed_gives_both_years_back(app, client, hospital_headers, result["id"], person)
 
 
 NEXT_YEARS = """
@@ -147,14 +151,7 @@ async def test_each_part_of_a_split_stay_is_settled_under_its_own_years_policy(
     assert basic["amount"] == "16160.00"
     assert (await _totals(app, person, 2024))["basic_insurance.paid"] == 936000
     assert (await _totals(app, person, 2025))["basic_insurance.paid"] == 680000
-    reversed_ = await client.post(
-        f"/v1/settlements/{result['id']}/reversal",
-        json={"reason": "测试冲销"},
-        headers=hospital_headers,
-    )
-    assert reversed_.status_code == 201, reversed_.text
-    assert await _totals(app, person, 2024) == {}
-    assert await _totals(app, person, 2025) == {}
+    await _reversed_gives_both_years_back(app, client, hospital_headers, result["id"], person)
 
 
 WITH_A_NEW_LAYER = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +259,26 @@ async def test_stages_are_re_settled_as_the_stay_so_far_less_the_earlier_stages(
     assert [p["rise"] for p in report["patients_rising"]] == ["1910.00"]
 
 
+Stays = tuple[tuple[str, str, datetime, str, str], ...]
+
+
+async def _settled(
+    client: httpx.AsyncClient, session: AsyncSession, headers: dict[str, str], stays: Stays
+) -> list[dict[str, Any]]:
+    """Each stay (person, visit id, admitted at, discharge day, bill) admitted and settled at
+    10:00 on its discharge day, in order: the settlements' answers."""
+    out = []
+    for person, visit_id, admitted, discharged, amount in stays:
+        await factories.make_admission(
+            session, resident=person, visit_id=visit_id, admitted_at=admitted
+        )
+        payload = factories.settlement_request(
+            visit_id, his=visit_id, discharged_at=f"{discharged}T10:00:00+08:00", bill=bill(amount)
+        )
+        out.append(await settle(client, headers, payload))
+    return out
+
+
 SPLIT_SIMPLE = """
 region: "990102"
 region_name: 演示县
@@ -306,22 +327,8 @@ async def test_a_split_stay_is_re_settled_part_by_part_on_each_years_accumulator
         (other, "D", at(2025, 12, 20), "2026-01-10", "21000.00"),
         (other, "E", at(2025, 11, 1), "2025-11-10", "10000.00"),
     )
-    paid = []
-    for person, visit_id, admitted, discharged, amount in stays:
-        await factories.make_admission(
-            session, resident=person, visit_id=visit_id, admitted_at=admitted
-        )
-        result = await settle(
-            client,
-            hospital_headers,
-            factories.settlement_request(
-                visit_id,
-                his=visit_id,
-                discharged_at=f"{discharged}T10:00:00+08:00",
-                bill=bill(amount),
-            ),
-        )
-        paid.append((result["fund_pay_sumamt"], [p["funds"] for p in result["year_parts"]]))
+    results = await _settled(client, session, hospital_headers, stays)
+    paid = [(r["fund_pay_sumamt"], [p["funds"] for p in r["year_parts"]]) for r in results]
     assert paid == [
         ("7200.00", []),
         ("9200.00", ["2800.00", "6400.00"]),
@@ -415,23 +422,10 @@ async def test_a_split_stays_earlier_part_stays_under_its_own_years_version(
         assert loaded.status_code == 201, loaded.text
     resident = factories.resident_id(region=factories.COUNTY, seq=64)
     stays = (
-        ("A", at(2024, 11, 1), "2024-11-10", "10000.00"),
-        ("B", at(2024, 12, 20), "2025-01-10", "21000.00"),
+        (resident, "A", at(2024, 11, 1), "2024-11-10", "10000.00"),
+        (resident, "B", at(2024, 12, 20), "2025-01-10", "21000.00"),
     )
-    for visit_id, admitted, discharged, amount in stays:
-        await factories.make_admission(
-            session, resident=resident, visit_id=visit_id, admitted_at=admitted
-        )
-        result = await settle(
-            client,
-            hospital_headers,
-            factories.settlement_request(
-                visit_id,
-                his=visit_id,
-                discharged_at=f"{discharged}T10:00:00+08:00",
-                bill=bill(amount),
-            ),
-        )
+    result = (await _settled(client, session, hospital_headers, stays))[-1]
     assert [(p["funds"], p["policy_version"]) for p in result["year_parts"]] == [
         ("2800.00", "split-simple-2024"),
         ("5600.00", "split-2025"),
