@@ -696,3 +696,22 @@ layers:
 def county_text(start: str) -> str:
     """A demo-county successor document from `start` (a date, YYYY-MM-DD)."""
     return COUNTY_NEXT.format(start=start)
+
+
+def county_with_snapshot_limit(start: str, days: int) -> str:
+    """A demo-county successor from `start` whose pay-after-treatment rule lets a roster
+    snapshot confirm cover only while it is at most `days` days old (ADR 0011, addendum)."""
+    limit = f"controls:\n  pay_after_treatment:\n    snapshot_max_age_days: {days}\n"
+    return county_text(start) + limit
+
+
+async def load_policy(
+    client: httpx.AsyncClient, admin: dict[str, str], text: str, reason: str = "test"
+) -> dict[str, Any]:
+    """POST /v1/policies as an admin; asserts the 201 and returns the version."""
+    answer = await client.post(
+        "/v1/policies", json={"source_text": text, "reason": reason}, headers=admin
+    )
+    assert answer.status_code == 201, answer.text
+    loaded: dict[str, Any] = answer.json()
+    return loaded

@@ -25,6 +25,7 @@ from service.money import yuan_to_fen
 from service.observability import info
 from service.persons.person_status import PersonStatus
 from service.persons.service import Lookup, resolve_status
+from service.persons.snapshot import snapshot_in_date
 from service.policy import CompiledPolicy, Visit, points_for
 from service.policy_versions.catalog import PolicyCatalog
 from service.recorded import Recorded
@@ -73,6 +74,11 @@ async def admit(
     insured = insured_county_of(status, reported=body.insured_county)
     admitted_on = local_date(body.admitted_at)
     policy = await ctx.catalog.for_region(uow.session, insured_region=insured, on=admitted_on)
+    in_date = snapshot_in_date(status, policy=policy, on=admitted_on)
+    if in_date is not status:
+        # Too old to confirm cover, the snapshot says nothing, not even the county (ADR 0011).
+        status, insured = in_date, body.insured_county
+        policy = await ctx.catalog.for_region(uow.session, insured_region=insured, on=admitted_on)
     visit = _visit(body, hospital, admitted_on, policy, insured)
     deposit_intended_fen = yuan_to_fen(body.deposit_intended)
     judge = partial(

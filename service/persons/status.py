@@ -27,6 +27,7 @@ from service.errors import NotFound
 from service.identity import identify
 from service.persons.person_status import PersonStatus
 from service.persons.service import recalled, resolve_status
+from service.persons.snapshot import snapshot_in_date
 from service.policy import CompiledPolicy, Visit
 from service.policy_versions.errors import NoPolicyInForce
 from service.regions.service import in_pooling_region, location_of
@@ -100,6 +101,11 @@ async def person_status(
         # learns neither of a person outside its region.
         raise PersonNotFound("no such person in your region")
     policy = await _policy(session, ctx, record, on)
+    if policy is not None:
+        in_date = snapshot_in_date(status, policy=policy, on=on)
+        if in_date is not status:
+            # Too old on that day to confirm cover: it says nothing (ADR 0011, addendum).
+            status, record, policy = in_date, None, None
     assessment, assumed = None, "none: the person's status or policy is unknown"
     if policy is not None and record is not None:
         visit, assumed = await _assumed_visit(session, ctx, principal, record, on, policy)

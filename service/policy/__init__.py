@@ -10,6 +10,7 @@ from service.policy.controls import (
     is_covered,
     pay_after_treatment,
     points_for,
+    snapshot_max_age_days,
 )
 from service.policy.document import PolicyDocument, check_versions, parse_policy
 from service.policy.engine import reverse_deltas, settle
@@ -82,5 +83,6 @@ __all__ = [
     "select_policy",
     "settle",
     "settle_year_end",
+    "snapshot_max_age_days",
     "yuan_to_fen",
 ]

@@ -139,10 +139,8 @@ class CompiledPolicy:
         self.sources: tuple[str, ...] = tuple(document.sources)
         self.categories: Mapping[str, str] = dict(document.categories)
         self.controls = _compile_controls(document)
-        # A document without plan_year or pooling hashes as it did before they existed.
-        unset = {k for k in ("plan_year", "pooling") if getattr(document, k) is None} or None
         canonical = json.dumps(
-            document.model_dump(mode="json", by_alias=True, exclude=unset),
+            document.model_dump(mode="json", by_alias=True, exclude=_unstated(document)),
             sort_keys=True,
             ensure_ascii=False,
             separators=(",", ":"),
@@ -188,6 +186,19 @@ class CompiledPolicy:
             )
             self._plans[key] = plans
         return plans
+
+
+def _unstated(document: Document) -> dict[str, Any] | None:
+    """The optional sections and keys added after versions were stored, when a document leaves
+    them out: excluded from the hash, so it hashes as it did before they existed (plan_year,
+    pooling; pay_after_treatment.snapshot_max_age_days, ADR 0011)."""
+    unset: dict[str, Any] = {
+        k: True for k in ("plan_year", "pooling") if getattr(document, k) is None
+    }
+    rule = document.controls.pay_after_treatment
+    if rule is not None and rule.snapshot_max_age_days is None:
+        unset["controls"] = {"pay_after_treatment": {"snapshot_max_age_days": True}}
+    return unset or None
 
 
 def matches(when: When, visit: Visit, categories: frozenset[str]) -> bool:

@@ -8,7 +8,13 @@ from service.policy.compiled import CompiledPolicy
 from service.policy.model import Eligibility, Visit
 from service.policy.money import yuan_to_fen
 
-__all__ = ["deposit_when_unknown", "is_covered", "pay_after_treatment", "points_for"]
+__all__ = [
+    "deposit_when_unknown",
+    "is_covered",
+    "pay_after_treatment",
+    "points_for",
+    "snapshot_max_age_days",
+]
 
 
 def points_for(policy: CompiledPolicy, rule_code: str) -> Decimal:
@@ -68,3 +74,10 @@ def deposit_when_unknown(policy: CompiledPolicy) -> int | None:
     if rule is None or rule.deposit_when_unknown is None:
         return None
     return yuan_to_fen(rule.deposit_when_unknown)
+
+
+def snapshot_max_age_days(policy: CompiledPolicy) -> int | None:
+    """The oldest (whole days on the visit day) a roster snapshot may be to confirm cover;
+    None: no limit, which is also the answer of a policy with no pay-after-treatment rule."""
+    rule = policy.controls.pay_after_treatment
+    return None if rule is None else rule.snapshot_max_age_days

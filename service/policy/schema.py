@@ -281,6 +281,10 @@ class PayAfterTreatment(_Strict):
     deposit_when_unknown: Money | None = Decimal(0)
     """The most the desk may take while nobody can say whether the patient is covered (the
     registry down and the snapshot silent); null: no limit. ADR 0011."""
+    snapshot_max_age_days: Annotated[int, Field(ge=0, le=3650, strict=True)] | None = None
+    """The oldest a roster snapshot may be, in whole days on the visit day, to confirm cover
+    while the registry cannot answer; older, the person is `unknown` (SNAPSHOT_TOO_OLD).
+    Absent: no limit, and left out of the hash (ADR 0011, addendum)."""
     # The patient's share afterwards (service/receivables):
     due_days_after_discharge: Annotated[int, Field(ge=1, le=365)] = 30
     grace_days: Annotated[int, Field(ge=0, le=365)] = 30

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -392,3 +393,41 @@ async def test_eligibility_over_a_period_is_refused_not_answered_for_today(
     response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
     issue = outcome(response, 422, "fhir_unsupported_content")
     assert issue["expression"] == ["CoverageEligibilityRequest.servicedPeriod"]
+
+
+async def test_eligibility_from_a_snapshot_older_than_the_policy_allows_is_partial(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+) -> None:
+    """The registry down and the snapshot a year old where the policy allows 30 days: no
+    coverage, no waiver, the reason in the disposition (ADR 0011, addendum)."""
+    limit = factories.county_with_snapshot_limit("2026-03-01", 30)
+    await factories.load_policy(client, admin_headers, limit)
+    id_number = factories.resident_id(seq=431)
+    listed = factories.roster_person(id_number, "minimum_living")
+    await factories.seed_snapshot(app, listed, taken_at=datetime(2025, 3, 1, tzinfo=UTC))
+    registry.get(f"/v1/persons/{id_number}").respond(503)
+    request = {
+        "resourceType": "CoverageEligibilityRequest",
+        "status": "active",
+        "purpose": ["validation", "benefits"],
+        "patient": {"identifier": {"system": systems.RESIDENT_ID, "value": id_number}},
+        "servicedDate": "2026-03-10",
+        "created": "2026-03-10T09:00:00+08:00",
+        "insurer": {"display": "演示县医保局"},
+    }
+    response = await post(client, hospital_headers, "CoverageEligibilityRequest", request)
+    assert response.status_code == 200, response.text
+    body = fhir_body(response, "CoverageEligibilityResponse")
+    assert body["outcome"] == "partial"
+    assert body.get("contained", []) == []
+    assert body.get("insurance", []) == []
+    assert body["disposition"] == "status or policy unknown: STATUS_UNKNOWN, SNAPSHOT_TOO_OLD"
+    extensions = {e["url"]: e for e in body["extension"] if "valueCode" in e}
+    assert extensions[systems.EXT_SOURCE]["valueCode"] == "unknown"
+    warnings = [e["valueCoding"] for e in body["extension"] if "valueCoding" in e]
+    [unknown] = [w for w in warnings if w["code"] == "STATUS_UNKNOWN"]
+    assert "2025-03-01" in unknown["display"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -400,3 +401,32 @@ async def test_2303_and_2304_refuse_a_credential_that_is_not_the_visits_person(
     assert settled["certno"] == admitted[:6] + "*" * 8 + admitted[-4:]
     payload = settlement_input(visit.visit_id, medins_setl_id="JS-PSN", **_credential(other))
     failed(await send(client, hospital_headers, "2304", payload), "visit_of_another_person")
+
+
+async def test_1101_from_a_snapshot_older_than_the_policy_allows_is_unknown(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+) -> None:
+    """The registry down and the snapshot a year old where the policy allows 30 days: no
+    identities, no eligibility (ADR 0011, addendum)."""
+    limit = factories.county_with_snapshot_limit("2026-03-01", 30)
+    await factories.load_policy(client, admin_headers, limit)
+    id_number = factories.resident_id(seq=231)
+    listed = factories.roster_person(id_number, "minimum_living")
+    await factories.seed_snapshot(app, listed, taken_at=datetime(2025, 3, 1, tzinfo=UTC))
+    registry.get(f"/v1/persons/{id_number}").respond(503)
+    payload = {"data": {**_credential(id_number), "begntime": "2026-03-10 09:00:00"}}
+    output = ok(await send(client, hospital_headers, "1101", payload))
+    assert (output["insuinfo"], output["idetinfo"]) == ([], [])
+    eligibility = output["settlecheck"]
+    assert eligibility["source"] == "unknown"
+    assert (eligibility["registered"], eligibility["covered"]) == (None, None)
+    assert eligibility["pay_after_treatment"] == {
+        "eligible": None,
+        "reasons": ["STATUS_UNKNOWN", "SNAPSHOT_TOO_OLD"],
+    }
+    assert eligibility["source_detail"]["snapshot_taken_at"].startswith("2025-03-01")
+    assert "30 days" in eligibility["source_detail"]["unknown_reason"]
