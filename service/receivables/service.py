@@ -365,7 +365,9 @@ def _check_schedule(
     discharged = local_date(discharged_at)
     for n, (due, fen) in enumerate(parts):
         if fen <= 0:
-            raise InvalidSchedule("every instalment is more than 0.00", field=f"instalments.{n}")
+            raise InvalidSchedule(
+                "every instalment is more than 0.00", field=f"instalments.{n}.amount"
+            )
         if due > FILTER_LAST_DAY:
             raise ImplausibleDate(
                 f"an instalment is due by {FILTER_LAST_DAY.isoformat()}",

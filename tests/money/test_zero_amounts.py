@@ -56,7 +56,7 @@ async def test_a_patient_payment_or_instalment_of_nothing_is_refused(
         scheduled = await client.post(
             f"{url}/instalments", json={"instalments": parts}, headers=hospital_headers
         )
-    assert _field_code(scheduled) == (422, "invalid_schedule", "instalments.1")
+    assert _field_code(scheduled) == (422, "invalid_schedule", "instalments.1.amount")
 
 
 async def test_a_zero_that_says_something_is_kept(
