@@ -512,6 +512,20 @@ async def open_receivable(
     return settlement, await receivable_of(client, headers, settlement["id"])
 
 
+# The evening of settled_share's discharge (2024-03-10), when its schedule is agreed: 分期付款
+# is agreed at discharge, before the share falls due (on 2024-04-09).
+AT_DISCHARGE = "2024-03-10T18:00:00+08:00"
+
+
+def clock_at(instant: str) -> Any:
+    """A context in which every Python clock reads `instant` (ISO 8601 with its offset) and
+    ticks on: for a step of a story told on fixed days, e.g. a schedule agreed before its share
+    falls due (time-machine; nests inside the suite's `--clock`)."""
+    import time_machine
+
+    return time_machine.travel(datetime.fromisoformat(instant), tick=True)
+
+
 def receivable_payment(amount: str, his: str = "P1", **overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "his_payment_id": his,

@@ -13,6 +13,7 @@ from service.receivables.errors import (
     AlreadyMarked,
     NotMarked,
     ReceivableCancelled,
+    ReceivablePaid,
     TooEarlyToMark,
 )
 from service.receivables.models import DefaulterMark, Receivable
@@ -48,6 +49,8 @@ async def mark(
     assert row.id is not None
     if row.status == "cancelled":
         raise ReceivableCancelled(f"receivable {receivable_id} was cancelled: nothing is owed")
+    if row.status == "paid":
+        raise ReceivablePaid(f"receivable {receivable_id} is paid in full: nothing is owed")
     if row.discharged_at is None:
         raise in_the_ward(row, "no defaulter mark before it")
     if await uow.receivables.is_marked(hospital_code=row.hospital_code, person_key=row.person_key):

@@ -37,6 +37,13 @@ class ScheduleExists(Conflict):
     code = "schedule_exists"
 
 
+class ScheduleAfterDueDate(Conflict):
+    """分期付款 is agreed at discharge, before the share falls due: a schedule agreed once it is
+    overdue would clear the overdue days and restart the defaulter clock (ADR 0014)."""
+
+    code = "schedule_after_due_date"
+
+
 class TooEarlyToMark(Conflict):
     code = "grace_period_running"
 

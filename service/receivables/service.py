@@ -24,6 +24,7 @@ from service.receivables.errors import (
     ReceivableCancelled,
     ReceivableNotFound,
     ReceivablePaid,
+    ScheduleAfterDueDate,
     ScheduleExists,
     StayNotDischarged,
 )
@@ -324,6 +325,9 @@ async def _agree(
     # one once the stay is discharged, its dates after that discharge.
     if row.discharged_at is None:
         raise in_the_ward(row, "no schedule is agreed before the discharge")
+    if row.status == "paid":
+        raise ReceivablePaid(f"receivable {receivable_id} is paid in full: nothing to schedule")
+    _before_due(row, today_in_china())
     _check_schedule(row, row.discharged_at, parts)
     await uow.receivables.add_all(
         [
@@ -342,13 +346,28 @@ def in_the_ward(row: Receivable, what: str) -> StayNotDischarged:
     )
 
 
+def _before_due(row: Receivable, today: date) -> None:
+    """分期付款 is agreed at discharge, by the day the share falls due (China time). Once it is
+    overdue, a schedule would make it not overdue: the overdue days would leave the reports
+    and the defaulter's grace period would start again from the new dates (ADR 0014)."""
+    since = overdue(row, (), today).since
+    if since is not None:
+        raise ScheduleAfterDueDate(
+            f"receivable {row.id} fell due on {since.isoformat()} and is overdue: a schedule "
+            "is agreed at discharge, by the due date; collect the share, remind the patient "
+            f"or mark a defaulter from {Terms.of(row.terms).may_mark_from(since).isoformat()}"
+        )
+
+
 def _check_schedule(
     row: Receivable, discharged_at: datetime, parts: list[tuple[date, int]]
 ) -> None:
     discharged = local_date(discharged_at)
     for n, (due, fen) in enumerate(parts):
         if fen <= 0:
-            raise InvalidSchedule("every instalment is more than 0.00", field=f"instalments.{n}")
+            raise InvalidSchedule(
+                "every instalment is more than 0.00", field=f"instalments.{n}.amount"
+            )
         if due > FILTER_LAST_DAY:
             raise ImplausibleDate(
                 f"an instalment is due by {FILTER_LAST_DAY.isoformat()}",

@@ -52,10 +52,11 @@ async def test_a_patient_payment_or_instalment_of_nothing_is_refused(
         {"due_on": "2024-04-10", "amount": receivable["amount_due"]},
         {"due_on": "2024-05-10", "amount": "0"},
     ]
-    scheduled = await client.post(
-        f"{url}/instalments", json={"instalments": parts}, headers=hospital_headers
-    )
-    assert _field_code(scheduled) == (422, "invalid_schedule", "instalments.1")
+    with f.clock_at(f.AT_DISCHARGE):
+        scheduled = await client.post(
+            f"{url}/instalments", json={"instalments": parts}, headers=hospital_headers
+        )
+    assert _field_code(scheduled) == (422, "invalid_schedule", "instalments.1.amount")
 
 
 async def test_a_zero_that_says_something_is_kept(

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from service.receivables.models import DefaulterMark, Receivable, ReceivablePayment
 from service.violations.models import Violation
-from tests.factories import open_receivable, receivable_of, resident_id
+from tests.factories import AT_DISCHARGE, clock_at, open_receivable, receivable_of, resident_id
 from tests.factories import receivable_payment as payment
 from tests.factories import settled_share as settled
 
@@ -97,12 +97,13 @@ async def test_a_schedule_sent_twice_at_once_is_agreed_once(
         plans = [[{"due_on": "2024-04-10", "amount": due}]] * 2
         if round_ % 2:
             plans[1] = [{"due_on": "2024-05-10", "amount": due}]
-        answers = await _at_once(
-            client,
-            hospital_headers,
-            f"/v1/receivables/{receivable['id']}/instalments",
-            *({"instalments": p} for p in plans),
-        )
+        with clock_at(AT_DISCHARGE):
+            answers = await _at_once(
+                client,
+                hospital_headers,
+                f"/v1/receivables/{receivable['id']}/instalments",
+                *({"instalments": p} for p in plans),
+            )
         codes = sorted(a.status_code for a in answers)
         assert codes == ([201, 409] if round_ % 2 else [201, 201]), [a.text for a in answers]
         if round_ % 2:

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from service.violations.models import Violation
-from tests.factories import open_receivable, receivable_of, resident_id
+from tests.factories import AT_DISCHARGE, clock_at, open_receivable, receivable_of, resident_id
 from tests.factories import receivable_payment as payment
 
 IMPLAUSIBLE = ["2999-12-31T10:00:00+08:00", "1900-01-01T10:00:00+08:00"]
@@ -31,10 +31,11 @@ async def test_a_repeated_schedule_answers_200_with_the_replay_header(
     receivable = await _receivable(app, client, hospital_headers)
     parts = [{"due_on": "2024-04-10", "amount": receivable["amount_due"]}]
     url = f"/v1/receivables/{receivable['id']}/instalments"
-    agreed = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
-    assert agreed.status_code == 201, agreed.text
-    assert "Idempotent-Replayed" not in agreed.headers
-    again = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
+    with clock_at(AT_DISCHARGE):
+        agreed = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
+        assert agreed.status_code == 201, agreed.text
+        assert "Idempotent-Replayed" not in agreed.headers
+        again = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
     assert (again.status_code, again.json()) == (201, agreed.json())
     assert again.headers["Idempotent-Replayed"] == "true"
 
@@ -91,7 +92,8 @@ async def test_an_instalment_due_in_9999_is_refused_naming_it(
         {"due_on": "9999-12-31", "amount": str(Decimal(receivable["amount_due"]) - 1)},
     ]
     url = f"/v1/receivables/{receivable['id']}/instalments"
-    refused = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
+    with clock_at(AT_DISCHARGE):
+        refused = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
     assert refused.status_code == 422, refused.text
     assert (refused.json()["code"], refused.json()["errors"][0]["field"]) == (
         "implausible_date",
@@ -105,7 +107,8 @@ async def test_the_overdue_list_finds_an_overdue_share_behind_deferred_ones(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
     # Three shares due on the same day (discharged 2024-03-10): the first two deferred by an
-    # instalment plan, the third unpaid and overdue. A page of two must still show the third.
+    # instalment plan agreed at discharge, the third unpaid and overdue. A page of two must
+    # still show the third.
     shares = []
     for seq in (11, 12, 13):
         shares.append(
@@ -113,11 +116,12 @@ async def test_the_overdue_list_finds_an_overdue_share_behind_deferred_ones(
         )
     for deferred in shares[:2]:
         plan = [{"due_on": "2099-12-01", "amount": deferred["amount_due"]}]
-        agreed = await client.post(
-            f"/v1/receivables/{deferred['id']}/instalments",
-            json={"instalments": plan},
-            headers=hospital_headers,
-        )
+        with clock_at(AT_DISCHARGE):
+            agreed = await client.post(
+                f"/v1/receivables/{deferred['id']}/instalments",
+                json={"instalments": plan},
+                headers=hospital_headers,
+            )
         assert agreed.status_code == 201, agreed.text
     page = await client.get(
         "/v1/receivables/overdue", params={"limit": 2}, headers=hospital_headers

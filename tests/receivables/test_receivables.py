@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from service.violations.models import Violation
-from tests.factories import receivable_of
+from tests.factories import AT_DISCHARGE, clock_at, receivable_of
 from tests.factories import receivable_payment as payment
 from tests.factories import settled_share as settled
 
@@ -112,11 +112,16 @@ async def test_instalments_are_agreed_once_and_overdue_ones_listed(
         {"due_on": "2024-04-10", "amount": "100.00"},
         {"due_on": "2024-05-10", "amount": str(due - 100)},
     ]
-    wrong_sum = await client.post(url, json={"instalments": parts[:1]}, headers=hospital_headers)
+    with clock_at(AT_DISCHARGE):
+        wrong_sum = await client.post(
+            url, json={"instalments": parts[:1]}, headers=hospital_headers
+        )
+        backwards = await client.post(
+            url, json={"instalments": parts[::-1]}, headers=hospital_headers
+        )
+        agreed = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
     assert (wrong_sum.status_code, wrong_sum.json()["code"]) == (422, "invalid_schedule")
-    backwards = await client.post(url, json={"instalments": parts[::-1]}, headers=hospital_headers)
     assert backwards.json()["errors"][0]["field"] == "instalments.1.due_on"
-    agreed = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
     assert agreed.status_code == 201, agreed.text
     again = await client.post(url, json={"instalments": parts}, headers=hospital_headers)
     assert (again.status_code, again.headers["Idempotent-Replayed"]) == (201, "true")
@@ -148,9 +153,10 @@ async def test_a_cancelled_schedule_shows_only_what_was_paid_as_covered(
         {"due_on": "2024-06-10", "amount": str(due - 150)},
     ]
     base = f"/v1/receivables/{receivable['id']}"
-    agreed = await client.post(
-        f"{base}/instalments", json={"instalments": parts}, headers=hospital_headers
-    )
+    with clock_at(AT_DISCHARGE):
+        agreed = await client.post(
+            f"{base}/instalments", json={"instalments": parts}, headers=hospital_headers
+        )
     assert agreed.status_code == 201, agreed.text
     paid = await client.post(f"{base}/payments", json=payment("120.00"), headers=hospital_headers)
     assert paid.status_code == 201, paid.text
@@ -207,11 +213,13 @@ async def test_the_slip_shows_the_due_date_and_the_instalments(
         {"due_on": "2024-04-10", "amount": "100.00"},
         {"due_on": "2024-05-10", "amount": str(due - 100)},
     ]
-    await client.post(
-        f"/v1/receivables/{receivable['id']}/instalments",
-        json={"instalments": parts},
-        headers=hospital_headers,
-    )
+    with clock_at(AT_DISCHARGE):
+        agreed = await client.post(
+            f"/v1/receivables/{receivable['id']}/instalments",
+            json={"instalments": parts},
+            headers=hospital_headers,
+        )
+    assert agreed.status_code == 201, agreed.text
     slip = await client.get(f"/v1/settlements/{settlement['id']}/slip", headers=hospital_headers)
     assert slip.status_code == 200
     assert "缴费期限" in slip.text

@@ -310,6 +310,9 @@ async def _as_of(app: FastAPI, rid: int, day: date) -> dict[str, Any]:
     return got.model_dump(mode="json")
 
 
+STORY_DAY = "2026-11-30T10:00:00+08:00"
+
+
 async def test_a_schedule_falls_with_the_discharge_it_was_agreed_on(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
@@ -326,7 +329,9 @@ async def test_a_schedule_falls_with_the_discharge_it_was_agreed_on(
             "instalments": [{"due_on": d, "amount": a} for d, a in zip(days, halves, strict=True)]
         }
 
-    agreed = await client.post(url, json=plan("2026-11-25", "2026-12-25"), headers=h)
+    # agreed on 30 November, as the story reads its receivables (`_as_of`): before the dates due
+    with factories.clock_at(STORY_DAY):
+        agreed = await client.post(url, json=plan("2026-11-25", "2026-12-25"), headers=h)
     assert agreed.status_code == 201, agreed.text
 
     await _reverse(client, h, final["settlement_id"])
@@ -341,9 +346,10 @@ async def test_a_schedule_falls_with_the_discharge_it_was_agreed_on(
     assert (corrected["overdue"], corrected["overdue_since"]) == (False, None)
     assert await _overdue_ids(app, date(2026, 11, 30)) == set()
     # the old dates are before the new discharge; a new schedule is agreed after it
-    stale = await client.post(url, json=plan("2026-11-25", "2026-12-25"), headers=h)
+    with factories.clock_at(STORY_DAY):
+        stale = await client.post(url, json=plan("2026-11-25", "2026-12-25"), headers=h)
+        again = await client.post(url, json=plan("2026-12-28", "2027-01-28"), headers=h)
     assert (stale.status_code, stale.json()["code"]) == (422, "invalid_schedule")
-    again = await client.post(url, json=plan("2026-12-28", "2027-01-28"), headers=h)
     assert again.status_code == 201, again.text
     now = await _as_of(app, stage["id"], date(2026, 11, 30))
     assert [i["due_on"] for i in now["instalments"]] == ["2026-12-28", "2027-01-28"]
@@ -361,16 +367,18 @@ async def test_the_migration_drops_schedules_stored_on_a_reversed_discharge(
         await _admit(app, 98, (2024, 3, 1)),
         await _admit(app, 99, (2024, 3, 1)),
     )
-    stale = await _share(client, h, stale_visit, "ST1", "2024-03-10", mid=True)
-    first = await _share(client, h, stale_visit, "ST2", "2024-03-20", mid=False)
-    kept = await _share(client, h, kept_visit, "ST1", "2024-03-10", mid=True)
-    await _share(client, h, kept_visit, "ST2", "2024-03-20", mid=False)
-    for share in (stale, kept):
-        plan = {"instalments": [{"due_on": "2024-05-01", "amount": share["amount_due"]}]}
-        agreed = await client.post(
-            f"/v1/receivables/{share['id']}/instalments", json=plan, headers=h
-        )
-        assert agreed.status_code == 201, agreed.text
+    # settled and scheduled on the day after discharge, before the shares fall due
+    with factories.clock_at("2024-03-21T10:00:00+08:00"):
+        stale = await _share(client, h, stale_visit, "ST1", "2024-03-10", mid=True)
+        first = await _share(client, h, stale_visit, "ST2", "2024-03-20", mid=False)
+        kept = await _share(client, h, kept_visit, "ST1", "2024-03-10", mid=True)
+        await _share(client, h, kept_visit, "ST2", "2024-03-20", mid=False)
+        for share in (stale, kept):
+            plan = {"instalments": [{"due_on": "2024-05-01", "amount": share["amount_due"]}]}
+            agreed = await client.post(
+                f"/v1/receivables/{share['id']}/instalments", json=plan, headers=h
+            )
+            assert agreed.status_code == 201, agreed.text
     await _reverse(client, h, first["settlement_id"])
     await _share(client, h, stale_visit, "ST3", "2024-03-22", mid=False)
     async with app.state.engine.connect() as conn:  # as a row stored before 0018 was
