@@ -1,0 +1,244 @@
+"""The turn of the year as a county lives it (2026-12-31 → 2027-01-01, China time), through the
+API with the clock moved to each instant that matters: in China the new year begins at 16:00
+UTC on 31 December, while UTC is still in the old one.
+
+Each test travels the whole process (time-machine) to fixed instants around that midnight, so
+it holds whenever it runs (ADR 0031): the dates it names are those of the clock it set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import respx
+import time_machine
+from fastapi import FastAPI
+
+from tests import factories as f
+from tests.factories import KeyFactory
+
+OLD, NEW = 2026, 2027
+# 23:59 and 00:00 either side of China's midnight, as UTC instants.
+LAST_MINUTE = datetime(OLD, 12, 31, 15, 59, tzinfo=UTC)
+MIDNIGHT = datetime(OLD, 12, 31, 16, 0, tzinfo=UTC)
+NEXT_VERSION = "demo-2027.1-county"
+
+
+def _at(day: str, hm: str = "10:00") -> str:
+    """A China-time instant as the HIS writes it."""
+    return f"{day}T{hm}:00+08:00"
+
+
+def _fen(yuan: str) -> int:
+    whole, _, cents = yuan.partition(".")
+    sign = -1 if whole.startswith("-") else 1
+    return sign * (abs(int(whole)) * 100 + int((cents + "00")[:2]))
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    """The process's clock, moved by the test (`clock.move_to(...)`), ticking from there.
+    It starts in mid-December, when the county prepares the year end."""
+    with time_machine.travel(datetime(OLD, 12, 10, 2, 0, tzinfo=UTC), tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def registry() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=f.REGISTRY_URL, assert_all_called=False) as router:
+        yield router
+
+
+def _person(registry: respx.MockRouter, seq: int, **record: Any) -> tuple[str, respx.Route]:
+    id_number = f.resident_id(seq=seq)
+    route = f.person_route(registry, id_number).mock(
+        return_value=httpx.Response(200, json=f.registry_person(**record))
+    )
+    return id_number, route
+
+
+async def _succeed(client: httpx.AsyncClient, admin: dict[str, str], text: str) -> None:
+    loaded = await client.post(
+        "/v1/policies",
+        json={"source_text": text, "source_name": "county.yaml", "reason": "县医保局2027年文件"},
+        headers=admin,
+    )
+    assert loaded.status_code == 201, loaded.text
+
+
+NEXT_YEARS_TEXT = f"""
+region: "990102"
+region_name: 演示县
+inherits: "990000"
+name: 演示县 2027 年度
+version: "{NEXT_VERSION}"
+effective_from: {NEW}-01-01
+effective_to: null
+sources: ["test"]
+layers:
+  - code: basic_insurance
+    deductible_by_level: {{primary: "30.00"}}
+controls:
+  out_of_policy_limit: {{primary: "0.02"}}
+"""
+
+
+async def _admit(
+    client: httpx.AsyncClient, desk: dict[str, str], visit: str, id_number: str, at: str
+) -> dict[str, Any]:
+    answer = await client.post(
+        "/v1/admissions",
+        json=f.admission_request(visit_id=visit, id_number=id_number, admitted_at=at),
+        headers=desk,
+    )
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def test_admissions_either_side_of_china_midnight_take_their_days_version(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    shipped = (await client.get("/v1/policies", headers=admin_headers)).json()
+    this_version = next(
+        v["version"] for v in shipped if v["region_code"] == f.COUNTY and v["effective_to"] is None
+    )
+    await _succeed(client, admin_headers, NEXT_YEARS_TEXT)
+    late, _ = _person(registry, 501)
+    early, _ = _person(registry, 502)
+
+    clock.move_to(LAST_MINUTE)
+    before = await _admit(client, hospital_headers, "NY-1", late, _at(f"{OLD}-12-31", "23:59"))
+    clock.move_to(MIDNIGHT)
+    # 16:00 UTC on 31 December is 00:00 on 1 January in China
+    after = await _admit(client, hospital_headers, "NY-2", early, f"{OLD}-12-31T16:00:00Z")
+    assert before["policy"]["version"] == this_version
+    assert after["policy"]["version"] == NEXT_VERSION
+    assert before["pay_after_treatment"]["eligible"] is True
+    assert after["pay_after_treatment"]["eligible"] is True
+
+    # settled in January, both stays are 2027's (discharge year) under the new version
+    clock.move_to(datetime(NEW, 1, 5, 2, 0, tzinfo=UTC))
+    for visit, his in (("NY-1", "S-NY-1"), ("NY-2", "S-NY-2")):
+        slip = await f.settle(
+            client,
+            hospital_headers,
+            f.settlement_request(
+                visit, his=his, discharged_at=_at(f"{NEW}-01-04"), bill=f.bill("3000.00")
+            ),
+        )
+        assert slip["year"] == NEW
+        assert slip["policy"]["version"] == NEXT_VERSION
+
+
+async def test_a_status_cached_on_31_december_is_judged_on_1_january(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """The cache keeps the registry's record, not its verdict: a category that ends on
+    31 December stops covering at China's midnight though the answer comes from the cache,
+    and the new year's version answers."""
+    await _succeed(client, admin_headers, NEXT_YEARS_TEXT)
+    id_number, route = _person(registry, 511, valid_to=f"{OLD}-12-31")
+
+    clock.move_to(LAST_MINUTE)
+    first = await client.get(f"/v1/persons/{id_number}/status", headers=hospital_headers)
+    assert first.status_code == 200, first.text
+    assert first.json()["on"] == f"{OLD}-12-31"
+    assert first.json()["pay_after_treatment"]["eligible"] is True
+
+    clock.move_to(MIDNIGHT)
+    second = await client.get(f"/v1/persons/{id_number}/status", headers=hospital_headers)
+    assert second.status_code == 200, second.text
+    body = second.json()
+    assert route.call_count == 1  # the same record, from memory
+    assert body["on"] == f"{NEW}-01-01"
+    assert body["covered"] is False
+    assert body["pay_after_treatment"]["eligible"] is False
+    assert body["policy"]["version"] == NEXT_VERSION
+    admitted = await _admit(
+        client, hospital_headers, "NY-C1", id_number, _at(f"{NEW}-01-01", "00:00")
+    )
+    assert admitted["pay_after_treatment"]["eligible"] is False
+    assert admitted["policy"]["version"] == NEXT_VERSION
+
+
+def _basic(slip: dict[str, Any]) -> dict[str, Any]:
+    return next(layer for layer in slip["layers"] if layer["code"] == "basic_insurance")
+
+
+async def _stay(
+    client: httpx.AsyncClient,
+    desk: dict[str, str],
+    visit: str,
+    id_number: str,
+    admitted: str,
+    discharged: str,
+    in_policy: str,
+) -> dict[str, Any]:
+    await _admit(client, desk, visit, id_number, _at(admitted, "08:00"))
+    return await f.settle(
+        client,
+        desk,
+        f.settlement_request(
+            visit, his=f"S-{visit}", discharged_at=_at(discharged), bill=f.bill(in_policy)
+        ),
+    )
+
+
+async def _reverse(client: httpx.AsyncClient, desk: dict[str, str], sid: int) -> None:
+    answer = await client.post(
+        f"/v1/settlements/{sid}/reversal",
+        json={"his_reversal_id": f"R-{sid}", "reason": "费用录入有误"},
+        headers=desk,
+    )
+    assert answer.status_code == 201, answer.text
+
+
+async def test_a_cap_used_in_december_is_fresh_in_january_and_a_reversal_restores_2026(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+) -> None:
+    desk = hospital_headers
+    id_number, _ = _person(registry, 521)
+    clock.move_to(datetime(OLD, 12, 20, 4, 0, tzinfo=UTC))
+    december = await _stay(
+        client, desk, "CAP-1", id_number, f"{OLD}-12-01", f"{OLD}-12-20", "250000.00"
+    )
+    assert december["year"] == OLD
+    cap = _fen(_basic(december)["cap_left"]) + _fen(_basic(december)["amount"])
+    assert _basic(december)["cap_left"] == "0.00"  # the 2026 cap is used up
+
+    clock.move_to(datetime(NEW, 1, 2, 4, 0, tzinfo=UTC))
+    january = await _stay(
+        client, desk, "CAP-2", id_number, f"{NEW}-01-01", f"{NEW}-01-02", "20000.00"
+    )
+    assert january["year"] == NEW
+    used = _fen(_basic(january)["amount"])
+    assert used > 0
+    assert _fen(_basic(january)["cap_left"]) == cap - used
+
+    await _reverse(client, desk, december["id"])  # in January, a December settlement
+    late = await _stay(
+        client, desk, "CAP-3", id_number, f"{OLD}-12-22", f"{OLD}-12-28", "20000.00"
+    )
+    assert late["year"] == OLD  # a December discharge settled late is still 2026's
+    assert _fen(_basic(late)["cap_left"]) == cap - _fen(_basic(late)["amount"])
+    again = await _stay(
+        client, desk, "CAP-4", id_number, f"{NEW}-01-02", f"{NEW}-01-02", "20000.00"
+    )
+    assert again["year"] == NEW
+    assert _fen(_basic(again)["cap_left"]) == cap - used - _fen(_basic(again)["amount"])
