@@ -242,3 +242,166 @@ async def test_a_cap_used_in_december_is_fresh_in_january_and_a_reversal_restore
     )
     assert again["year"] == NEW
     assert _fen(_basic(again)["cap_left"]) == cap - used - _fen(_basic(again)["amount"])
+
+
+async def _statement(
+    client: httpx.AsyncClient, headers: dict[str, str], period: str
+) -> dict[str, Any]:
+    got = await client.get(
+        "/v1/clearing/statement",
+        params={"fund_code": "F99-BASIC", "hospital_code": f.COUNTY_HOSPITAL, "period": period},
+        headers=headers,
+    )
+    assert got.status_code == 200, got.text
+    body: dict[str, Any] = got.json()
+    return body
+
+
+async def _close(
+    client: httpx.AsyncClient, headers: dict[str, str], period: str
+) -> httpx.Response:
+    return await client.post(
+        "/v1/clearing/statements",
+        json={"fund_code": "F99-BASIC", "hospital_code": f.COUNTY_HOSPITAL, "period": period},
+        headers=headers,
+    )
+
+
+async def test_december_closes_on_1_january_and_a_later_reversal_is_januarys_adjustment(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    auditor = await make_key("auditor", region_prefix=f.COUNTY)
+    fund = await make_key("fund", fund_code="F99-BASIC", region_prefix="99")
+    id_number, _ = _person(registry, 531)
+    clock.move_to(datetime(OLD, 12, 31, 10, 0, tzinfo=UTC))  # 18:00 on 31 December
+    slip = await _stay(
+        client, hospital_headers, "CL-1", id_number, f"{OLD}-12-28", f"{OLD}-12-31", "20000.00"
+    )
+    owed = _basic(slip)["amount"]
+
+    clock.move_to(LAST_MINUTE)
+    early = await _close(client, auditor, f"{OLD}-12")
+    assert early.status_code == 409, early.text
+    assert early.json()["code"] == "period_not_over"
+
+    clock.move_to(MIDNIGHT)  # 00:00 on 1 January in China, still 31 December in UTC
+    closed = await _close(client, auditor, f"{OLD}-12")
+    assert closed.status_code == 201, closed.text
+    december = closed.json()
+    assert (december["status"], december["fund_own_amt"], december["setl_cnt"]) == (
+        "closed",
+        owed,
+        1,
+    )
+    too_soon = await client.post(
+        f"/v1/clearing/statements/{december['id']}/payments",
+        json={"amount": owed, "paid_on": f"{OLD}-12-31", "reference": "BANK-1231"},
+        headers=fund,
+    )
+    assert too_soon.status_code == 422, too_soon.text
+    paid = await client.post(
+        f"/v1/clearing/statements/{december['id']}/payments",
+        json={"amount": owed, "paid_on": f"{NEW}-01-01", "reference": "BANK-0101"},
+        headers=fund,
+    )
+    assert paid.status_code == 201, paid.text
+
+    clock.move_to(datetime(NEW, 1, 3, 2, 0, tzinfo=UTC))
+    await _reverse(client, hospital_headers, slip["id"])
+    again = await _statement(client, auditor, f"{OLD}-12")
+    assert (again["status"], again["content_hash"]) == ("closed", december["content_hash"])
+    assert again["fund_own_amt"] == owed and again["outstanding"] == "0.00"
+    january = await _statement(client, auditor, f"{NEW}-01")
+    assert january["status"] == "open"
+    [line] = january["lines"]
+    assert (line["kind"], line["adjustment"], line["settlement_id"]) == (
+        "reversal",
+        True,
+        slip["id"],
+    )
+    assert line["fund_own_amt"] == f"-{owed}"
+    assert (january["fund_own_amt"], january["setl_cnt"]) == (f"-{owed}", -1)
+
+
+YEAR_END_TEXT = f"""
+region: "990102"
+region_name: 演示县
+inherits: "990000"
+name: 演示县 年度补足
+version: "demo-2026.12-county"
+effective_from: {OLD}-12-01
+effective_to: null
+sources: ["test"]
+layers:
+  - code: basic_insurance
+    deductible_by_level: {{primary: "50.00"}}
+controls:
+  out_of_policy_limit: {{primary: "0.02"}}
+year_end:
+  - code: year_end_top_up
+    name: 年度个人自付超1000元部分补助50%
+    fund_type: medical_aid
+    applies_to: {{categories: [registered_poor]}}
+    counts: total
+    deductible: "1000.00"
+    ratio: "0.50"
+"""
+
+
+async def test_the_2026_top_up_runs_from_chinas_1_january_and_books_a_january_reversal(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    auditor = await make_key("auditor", region_prefix=f.COUNTY)
+    await _succeed(client, admin_headers, YEAR_END_TEXT)
+    await _succeed(client, admin_headers, NEXT_YEARS_TEXT)
+    id_number, _ = _person(registry, 541)
+    clock.move_to(datetime(OLD, 12, 30, 4, 0, tzinfo=UTC))
+    first = await _stay(
+        client, hospital_headers, "YE-1", id_number, f"{OLD}-12-01", f"{OLD}-12-10", "60000.00"
+    )
+    second = await _stay(
+        client, hospital_headers, "YE-2", id_number, f"{OLD}-12-20", f"{OLD}-12-30", "60000.00"
+    )
+    year = {"region_code": f.COUNTY, "plan_year": OLD}
+
+    clock.move_to(LAST_MINUTE)
+    early = await client.post("/v1/year-end/runs", json=year, headers=auditor)
+    assert early.status_code == 422, early.text
+    assert early.json()["code"] == "plan_year_not_over"
+
+    clock.move_to(MIDNIGHT)
+    run = await client.post("/v1/year-end/runs", json=year, headers=auditor)
+    assert run.status_code == 200, run.text
+    shares = _fen(first["totals"]["patient_pays"]) + _fen(second["totals"]["patient_pays"])
+    assert shares > 100_000
+    assert _fen(run.json()["booked_now"]) == (shares - 100_000 + 1) // 2
+    too_early = await client.post(
+        "/v1/year-end/runs", json={**year, "plan_year": NEW}, headers=auditor
+    )
+    assert too_early.status_code == 422, too_early.text
+
+    clock.move_to(datetime(NEW, 1, 6, 2, 0, tzinfo=UTC))
+    await _reverse(client, hospital_headers, second["id"])
+    january = await _stay(  # a new stay in 2027: not the 2026 run's business
+        client, hospital_headers, "YE-3", id_number, f"{NEW}-01-02", f"{NEW}-01-05", "60000.00"
+    )
+    assert january["year"] == NEW
+    adjusted = await client.post("/v1/year-end/runs", json=year, headers=auditor)
+    assert adjusted.status_code == 200, adjusted.text
+    left = _fen(first["totals"]["patient_pays"])
+    now = (left - 100_000 + 1) // 2 if left > 100_000 else 0
+    assert _fen(adjusted.json()["booked_now"]) == now - _fen(run.json()["booked_now"])
+    payments = await client.get("/v1/year-end/payments", params=year, headers=auditor)
+    assert payments.status_code == 200, payments.text
+    rows = payments.json()["payments"]
+    assert {r["policy_version"] for r in rows} == {"demo-2026.12-county"}
+    assert sum(_fen(r["amount"]) for r in rows) == now
