@@ -8,6 +8,7 @@ it holds whenever it runs (ADR 0031): the dates it names are those of the clock 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,8 @@ import pytest
 import respx
 import time_machine
 from fastapi import FastAPI
+
+from service.fhir import systems
 
 from tests import factories as f
 from tests.factories import KeyFactory
@@ -405,3 +408,203 @@ async def test_the_2026_top_up_runs_from_chinas_1_january_and_books_a_january_re
     rows = payments.json()["payments"]
     assert {r["policy_version"] for r in rows} == {"demo-2026.12-county"}
     assert sum(_fen(r["amount"]) for r in rows) == now
+
+
+def _envelope(infno: str, payload: dict[str, Any], inf_time: str, seq: int) -> dict[str, Any]:
+    """The platform's envelope (docs/nhsa.md), sent at `inf_time` (China time)."""
+    return {
+        "infno": infno,
+        "msgid": f"{f.COUNTY_HOSPITAL}{seq:018d}"[:30],
+        "mdtrtarea_admvs": f.COUNTY,
+        "insuplc_admdvs": f.COUNTY,
+        "recer_sys_code": "YBXT",
+        "infver": "V1.0",
+        "opter": "0042",
+        "opter_name": "收费员",
+        "inf_time": inf_time,
+        "fixmedins_code": f.COUNTY_HOSPITAL,
+        "input": payload,
+    }
+
+
+async def _nhsa(
+    client: httpx.AsyncClient, desk: dict[str, str], envelope: dict[str, Any]
+) -> dict[str, Any]:
+    answer = await client.post("/nhsa", json=envelope, headers=desk)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["infcode"] == 0, body["err_msg"]
+    output: dict[str, Any] = body["output"]
+    return output
+
+
+def _settle_2304(visit: str, setl_id: str, **exp: str) -> dict[str, Any]:
+    return {
+        "data": {
+            "psn_no": "P1",
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": "",
+            "medfee_sumamt": "20500.00",
+            "mdtrt_id": visit,
+            "insutype": "390",
+            "mid_setl_flag": "0",
+            "fulamt_ownpay_amt": "500.00",
+            "overlmt_selfpay": "0.00",
+            "preselfpay_amt": "0.00",
+            "inscp_scp_amt": "20000.00",
+            "medins_setl_id": setl_id,
+            **({"exp_content": exp} if exp else {}),
+        }
+    }
+
+
+def _claim(visit: str, end: str, created: str) -> dict[str, Any]:
+    """A FHIR Claim of a 20,500 yuan bill, 500 of it 全自费."""
+    return {
+        "resourceType": "Claim",
+        "status": "active",
+        "type": {"coding": [{"system": systems.CLAIM_TYPE, "code": "institutional"}]},
+        "use": "claim",
+        "patient": {"display": "张*"},
+        "billablePeriod": {"start": _at(f"{OLD}-12-31", "23:55"), "end": end},
+        "created": created,
+        "provider": {"identifier": {"system": systems.HOSPITAL, "value": f.COUNTY_HOSPITAL}},
+        "priority": {"coding": [{"system": systems.PROCESS_PRIORITY, "code": "normal"}]},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "城乡居民医保"}}],
+        "identifier": [{"system": "urn:his:settlement", "value": f"HIS-{visit}"}],
+        "item": [
+            {
+                "sequence": n,
+                "productOrService": {"coding": [{"system": systems.BILL_PART, "code": code}]},
+                "net": {"value": amount, "currency": "CNY"},
+                "encounter": [{"identifier": {"system": systems.VISIT, "value": visit}}],
+            }
+            for n, (code, amount) in enumerate(
+                [("in-policy", "20000.00"), ("full-self-pay", "500.00")], start=1
+            )
+        ],
+        "total": {"value": "20500.00", "currency": "CNY"},
+    }
+
+
+async def test_nhsa_and_fhir_settle_a_december_stay_on_1_january_in_2027(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    await _succeed(client, admin_headers, NEXT_YEARS_TEXT)
+    desk = hospital_headers
+    ids = {visit: _person(registry, 550 + n)[0] for n, visit in enumerate(("ZY1", "ZY2", "ZY3"))}
+    clock.move_to(datetime(OLD, 12, 31, 15, 50, tzinfo=UTC))
+    for n, (visit, id_number) in enumerate(ids.items()):
+        admission = {
+            "mdtrtinfo": {
+                "psn_no": "P1",
+                "insutype": "390",
+                "begntime": f"{OLD}-12-31 23:50:00",
+                "mdtrt_cert_type": "02",
+                "mdtrt_cert_no": id_number,
+                "med_type": "21",
+                "ipt_no": visit,
+                "atddr_no": "D01",
+                "adm_diag_dscr": "肺炎",
+                "exp_content": {"psn_name": "张三"},
+            },
+            "diseinfo": [{"diag_code": "J18.9", "diag_name": "肺炎"}],
+        }
+        await _nhsa(client, desk, _envelope("2401", admission, f"{OLD}-12-31 23:50:00", n + 1))
+
+    clock.move_to(datetime(OLD, 12, 31, 16, 0, 30, tzinfo=UTC))
+    # 2304 without a discharge: the message's own time, 00:00:30 on 1 January
+    output = await _nhsa(
+        client, desk, _envelope("2304", _settle_2304("ZY1", "JS1"), f"{NEW}-01-01 00:00:30", 11)
+    )
+    assert output["setlinfo"]["setl_time"].startswith(f"{NEW}-01-01 00:00")
+    assert output["settlecheck"]["policy"]["version"] == NEXT_VERSION
+    settled = await client.get(f"/v1/settlements/{output['settlecheck']['id']}", headers=desk)
+    assert settled.json()["year"] == NEW
+    # a discharge at 23:59:59 on 31 December, sent after midnight: 2026's
+    late = await _nhsa(
+        client,
+        desk,
+        _envelope(
+            "2304",
+            _settle_2304("ZY2", "JS2", dscg_time=f"{OLD}-12-31 23:59:59"),
+            f"{NEW}-01-01 00:00:31",
+            12,
+        ),
+    )
+    settled = await client.get(f"/v1/settlements/{late['settlecheck']['id']}", headers=desk)
+    assert settled.json()["year"] == OLD
+    assert late["settlecheck"]["policy"]["version"] != NEXT_VERSION
+
+    # FHIR: a discharge day of 1 January, the Claim created that day
+    created = await client.post(
+        "/fhir/Claim",
+        content=json.dumps(_claim("ZY3", f"{NEW}-01-01", _at(f"{NEW}-01-01", "00:00"))),
+        headers={**desk, "content-type": systems.FHIR_JSON},
+    )
+    assert created.status_code == 201, created.text
+    response = created.json()
+    stored = await client.get(f"/v1/settlements/{response['id']}", headers=desk)
+    assert (stored.json()["year"], stored.json()["policy"]["version"]) == (NEW, NEXT_VERSION)
+    policy = next(e for e in response["extension"] if e["url"] == systems.EXT_POLICY)
+    assert NEXT_VERSION in policy["valueString"]
+    read = await client.get(f"/fhir/ClaimResponse/{response['id']}", headers=desk)
+    assert read.status_code == 200, read.text
+    assert read.json()["created"] == response["created"]
+
+
+async def test_findings_either_side_of_midnight_fall_in_their_own_day_month_and_year(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """A deposit taken from an eligible patient at 23:59 on 31 December is a December 2026
+    finding, one at 00:00 on 1 January a January 2027 one, whenever they are read."""
+    auditor = await make_key("auditor", region_prefix=f.COUNTY)
+    id_number, _ = _person(registry, 561)
+    clock.move_to(datetime(OLD, 12, 31, 15, 0, tzinfo=UTC))
+    await _admit(client, hospital_headers, "DEP-1", id_number, _at(f"{OLD}-12-31", "22:00"))
+    clock.move_to(LAST_MINUTE)
+    for n, taken in enumerate((f"{OLD}-12-31T15:59:30Z", f"{OLD}-12-31T16:00:00Z"), start=1):
+        clock.move_to(datetime.fromisoformat(taken.replace("Z", "+00:00")))
+        deposit = await client.post(
+            "/v1/admissions/DEP-1/deposits",
+            json={"receipt_no": f"R-{n}", "amount": "500.00", "taken_at": taken},
+            headers=hospital_headers,
+        )
+        assert deposit.status_code == 201, deposit.text
+        assert deposit.json()["violation"]["rule_code"] == "DEPOSIT_CHARGED"
+
+    clock.move_to(datetime(NEW, 1, 2, 2, 0, tzinfo=UTC))
+
+    async def count(**period: str) -> int:
+        ledger = {"detected_from": period["from"], "detected_to": period["to"]}
+        listed = await client.get("/v1/violations", params=ledger, headers=auditor)
+        assert listed.status_code == 200, listed.text
+        board = await client.get("/v1/violations/scoreboard", params=period, headers=auditor)
+        assert board.status_code == 200, board.text
+        items = listed.json()["items"]
+        assert board.json()["total_count"] == len(items)
+        return len(items)
+
+    assert await count(**{"from": f"{OLD}-12-31", "to": f"{OLD}-12-31"}) == 1
+    assert await count(**{"from": f"{NEW}-01-01", "to": f"{NEW}-01-01"}) == 1
+    assert await count(**{"from": f"{OLD}-12-31", "to": f"{NEW}-01-01"}) == 2
+    assert await count(**{"from": f"{OLD}-12-01", "to": f"{OLD}-12-31"}) == 1
+    listed = (await client.get("/v1/violations", headers=auditor)).json()["items"]
+    assert sorted(v["event_on"] for v in listed) == [f"{OLD}-12-31", f"{NEW}-01-01"]
+    for year, wanted in ((OLD, 1), (NEW, 1)):
+        figures = await client.get(
+            "/v1/indicators",
+            params={"from": f"{year}-01-01", "to": f"{year}-12-31", "region": f.COUNTY},
+            headers=auditor,
+        )
+        assert figures.status_code == 200, figures.text
+        problems = figures.json()["problems"]
+        assert problems["open"] + problems["closed"] == wanted
