@@ -608,3 +608,69 @@ async def test_findings_either_side_of_midnight_fall_in_their_own_day_month_and_
         assert figures.status_code == 200, figures.text
         problems = figures.json()["problems"]
         assert problems["open"] + problems["closed"] == wanted
+
+
+SHORTER_TERMS_TEXT = NEXT_YEARS_TEXT.replace(
+    "controls:\n", "controls:\n  pay_after_treatment: {due_days_after_discharge: 15}\n"
+)
+
+
+async def test_a_stay_settled_in_stages_across_new_year_keeps_each_stages_year_and_terms(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """A stage settled on 31 December is 2026's under 2026's rules; the final in January is
+    2027's under 2027's; the stage's share falls due from the final discharge by the days it
+    was opened with (ADR 0025), and both shares are 2027's due in the indicators."""
+    auditor = await make_key("auditor", region_prefix=f.COUNTY)
+    await _succeed(client, admin_headers, SHORTER_TERMS_TEXT)
+    desk = hospital_headers
+    id_number, _ = _person(registry, 571)
+    clock.move_to(datetime(OLD, 12, 31, 12, 0, tzinfo=UTC))  # 20:00 on 31 December
+    await _admit(client, desk, "ST-1", id_number, _at(f"{OLD}-12-20"))
+    stage = await f.settle(
+        client,
+        desk,
+        f.settlement_request(
+            "ST-1",
+            his="S-ST-1a",
+            discharged_at=_at(f"{OLD}-12-31", "19:00"),
+            bill=f.bill("30000.00", "1000.00"),
+            mid_settlement=True,
+        ),
+    )
+    assert (stage["year"], stage["stage"]) == (OLD, 1)
+    assert stage["policy"]["version"] != NEXT_VERSION
+    clock.move_to(datetime(NEW, 1, 5, 4, 0, tzinfo=UTC))
+    final = await f.settle(
+        client,
+        desk,
+        f.settlement_request(
+            "ST-1",
+            his="S-ST-1b",
+            discharged_at=_at(f"{NEW}-01-05"),
+            bill=f.bill("8000.00", "200.00"),
+        ),
+    )
+    assert (final["year"], final["stage"], final["policy"]["version"]) == (NEW, 2, NEXT_VERSION)
+    assert final["year_parts"] == []
+    first = await f.receivable_of(client, desk, stage["id"])
+    last = await f.receivable_of(client, desk, final["id"])
+    assert first["due_on"] == f"{NEW}-02-04"  # 30 days, 2026's terms, from 5 January
+    assert last["due_on"] == f"{NEW}-01-20"  # 15 days, 2027's terms
+    owed = _fen(first["amount_due"]) + _fen(last["amount_due"])
+    assert owed > 0
+
+    async def due(year: int) -> int:
+        got = await client.get(
+            "/v1/receivables/indicators", params={"year": str(year)}, headers=auditor
+        )
+        assert got.status_code == 200, got.text
+        return sum(_fen(row["due"]) for row in got.json()["counties"])
+
+    assert await due(OLD) == 0
+    assert await due(NEW) == owed
