@@ -674,3 +674,67 @@ async def test_a_stay_settled_in_stages_across_new_year_keeps_each_stages_year_a
 
     assert await due(OLD) == 0
     assert await due(NEW) == owed
+
+
+async def test_china_midnight_is_when_next_years_version_starts_to_count_as_in_effect(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+    make_key: KeyFactory,
+) -> None:
+    """At 23:59 on 31 December next year's version may still be withdrawn, a status asked for
+    1 January is a day not yet come (at 23:50, before the clock skew reaches it), a newborn of 1 January is not yet born, and January's
+    statement has not begun; from 00:00 (16:00 UTC) each is the other way round."""
+    auditor = await make_key("auditor", region_prefix=f.COUNTY)
+    id_number, _ = _person(registry, 581)
+    newborn = f.resident_id(born=datetime(NEW, 1, 1).date(), seq=582)
+    f.person_route(registry, newborn).mock(
+        return_value=httpx.Response(404, json={"code": "not_registered"})
+    )
+
+    async def withdraw() -> httpx.Response:
+        await _succeed(client, admin_headers, NEXT_YEARS_TEXT)
+        versions = (await client.get("/v1/policies", headers=admin_headers)).json()
+        content_hash = next(v["content_hash"] for v in versions if v["version"] == NEXT_VERSION)
+        return await client.post(
+            f"/v1/policies/{content_hash}/withdrawal",
+            json={"reason": "重新起草"},
+            headers=admin_headers,
+        )
+
+    async def asked(person: str, **on: str) -> httpx.Response:
+        return await client.get(
+            f"/v1/persons/{person}/status", params=on, headers=hospital_headers
+        )
+
+    async def january() -> httpx.Response:
+        return await client.get(
+            "/v1/clearing/statement",
+            params={
+                "fund_code": "F99-BASIC",
+                "hospital_code": f.COUNTY_HOSPITAL,
+                "period": f"{NEW}-01",
+            },
+            headers=auditor,
+        )
+
+    clock.move_to(datetime(OLD, 12, 31, 15, 50, tzinfo=UTC))  # beyond the callers' clock skew
+    assert (await asked(id_number, on=f"{NEW}-01-01")).status_code == 422
+    clock.move_to(LAST_MINUTE)
+    assert (await withdraw()).status_code == 200
+    assert (await asked(newborn)).json()["code"] == "invalid_resident_id"
+    assert (await january()).json()["code"] == "period_not_begun"
+
+    clock.move_to(MIDNIGHT)
+    refused = await withdraw()
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "policy_version_in_effect"
+    status = await asked(id_number, on=f"{NEW}-01-01")
+    assert status.status_code == 200, status.text
+    assert status.json()["policy"]["version"] == NEXT_VERSION
+    born = await asked(newborn)
+    assert born.status_code == 200, born.text
+    assert born.json()["registered"] is False
+    assert (await january()).status_code == 200
