@@ -17,10 +17,8 @@ import httpx
 import pytest
 import respx
 import time_machine
-from fastapi import FastAPI
 
 from service.fhir import systems
-
 from tests import factories as f
 from tests.factories import KeyFactory
 
@@ -142,16 +140,17 @@ async def test_admissions_either_side_of_china_midnight_take_their_days_version(
         assert slip["policy"]["version"] == NEXT_VERSION
 
 
-async def test_a_status_cached_on_31_december_is_judged_on_1_january(
+async def test_a_status_answered_on_31_december_is_asked_again_on_1_january(
     clock: time_machine.Coordinates,
     client: httpx.AsyncClient,
     registry: respx.MockRouter,
     hospital_headers: dict[str, str],
     admin_headers: dict[str, str],
 ) -> None:
-    """The cache keeps the registry's record, not its verdict: a category that ends on
-    31 December stops covering at China's midnight though the answer comes from the cache,
-    and the new year's version answers."""
+    """A registry answer holds for the China day it was given on, however long the cache
+    keeps it: categories are often granted for a calendar year, and the registry's answer of
+    23:59 (valid to 31 December) says nothing of the year it renews them for at midnight.
+    From the cache it would make a covered patient "not eligible" on 1 January."""
     await _succeed(client, admin_headers, NEXT_YEARS_TEXT)
     id_number, route = _person(registry, 511, valid_to=f"{OLD}-12-31")
 
@@ -160,21 +159,44 @@ async def test_a_status_cached_on_31_december_is_judged_on_1_january(
     assert first.status_code == 200, first.text
     assert first.json()["on"] == f"{OLD}-12-31"
     assert first.json()["pay_after_treatment"]["eligible"] is True
+    again = await client.get(f"/v1/persons/{id_number}/status", headers=hospital_headers)
+    assert again.json()["source"]["kind"] == "cache"  # the same day: from memory
 
     clock.move_to(MIDNIGHT)
+    route.mock(
+        return_value=httpx.Response(200, json=f.registry_person(valid_to=f"{NEW}-12-31"))
+    )  # the registry renewed the category for 2027
     second = await client.get(f"/v1/persons/{id_number}/status", headers=hospital_headers)
     assert second.status_code == 200, second.text
     body = second.json()
-    assert route.call_count == 1  # the same record, from memory
+    assert route.call_count == 2
     assert body["on"] == f"{NEW}-01-01"
-    assert body["covered"] is False
-    assert body["pay_after_treatment"]["eligible"] is False
+    assert body["source"]["kind"] == "registry"
+    assert body["pay_after_treatment"]["eligible"] is True
     assert body["policy"]["version"] == NEXT_VERSION
     admitted = await _admit(
         client, hospital_headers, "NY-C1", id_number, _at(f"{NEW}-01-01", "00:00")
     )
-    assert admitted["pay_after_treatment"]["eligible"] is False
+    assert admitted["pay_after_treatment"]["eligible"] is True
     assert admitted["policy"]["version"] == NEXT_VERSION
+
+
+async def test_a_lapsed_category_from_the_registry_stops_covering_at_china_midnight(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+) -> None:
+    id_number, _ = _person(registry, 512, valid_to=f"{OLD}-12-31")
+    clock.move_to(LAST_MINUTE)
+    before = await _admit(
+        client, hospital_headers, "NY-L1", id_number, _at(f"{OLD}-12-31", "23:59")
+    )
+    assert before["pay_after_treatment"]["eligible"] is True
+    clock.move_to(MIDNIGHT)
+    after = await _admit(client, hospital_headers, "NY-L2", id_number, f"{OLD}-12-31T16:00:00Z")
+    assert after["covered"] is False
+    assert after["pay_after_treatment"]["eligible"] is False
 
 
 def _basic(slip: dict[str, Any]) -> dict[str, Any]:
@@ -235,9 +257,7 @@ async def test_a_cap_used_in_december_is_fresh_in_january_and_a_reversal_restore
     assert _fen(_basic(january)["cap_left"]) == cap - used
 
     await _reverse(client, desk, december["id"])  # in January, a December settlement
-    late = await _stay(
-        client, desk, "CAP-3", id_number, f"{OLD}-12-22", f"{OLD}-12-28", "20000.00"
-    )
+    late = await _stay(client, desk, "CAP-3", id_number, f"{OLD}-12-22", f"{OLD}-12-28", "20000.00")
     assert late["year"] == OLD  # a December discharge settled late is still 2026's
     assert _fen(_basic(late)["cap_left"]) == cap - _fen(_basic(late)["amount"])
     again = await _stay(
@@ -260,9 +280,7 @@ async def _statement(
     return body
 
 
-async def _close(
-    client: httpx.AsyncClient, headers: dict[str, str], period: str
-) -> httpx.Response:
+async def _close(client: httpx.AsyncClient, headers: dict[str, str], period: str) -> httpx.Response:
     return await client.post(
         "/v1/clearing/statements",
         json={"fund_code": "F99-BASIC", "hospital_code": f.COUNTY_HOSPITAL, "period": period},
@@ -317,7 +335,8 @@ async def test_december_closes_on_1_january_and_a_later_reversal_is_januarys_adj
     await _reverse(client, hospital_headers, slip["id"])
     again = await _statement(client, auditor, f"{OLD}-12")
     assert (again["status"], again["content_hash"]) == ("closed", december["content_hash"])
-    assert again["fund_own_amt"] == owed and again["outstanding"] == "0.00"
+    assert again["fund_own_amt"] == owed
+    assert again["outstanding"] == "0.00"
     january = await _statement(client, auditor, f"{NEW}-01")
     assert january["status"] == "open"
     [line] = january["lines"]
@@ -685,8 +704,9 @@ async def test_china_midnight_is_when_next_years_version_starts_to_count_as_in_e
     make_key: KeyFactory,
 ) -> None:
     """At 23:59 on 31 December next year's version may still be withdrawn, a status asked for
-    1 January is a day not yet come (at 23:50, before the clock skew reaches it), a newborn of 1 January is not yet born, and January's
-    statement has not begun; from 00:00 (16:00 UTC) each is the other way round."""
+    1 January is a day not yet come (at 23:50, before the clock skew reaches it), a newborn of
+    1 January is not yet born, and January's statement has not begun; from 00:00 (16:00 UTC)
+    each is the other way round."""
     auditor = await make_key("auditor", region_prefix=f.COUNTY)
     id_number, _ = _person(registry, 581)
     newborn = f.resident_id(born=datetime(NEW, 1, 1).date(), seq=582)
@@ -705,9 +725,7 @@ async def test_china_midnight_is_when_next_years_version_starts_to_count_as_in_e
         )
 
     async def asked(person: str, **on: str) -> httpx.Response:
-        return await client.get(
-            f"/v1/persons/{person}/status", params=on, headers=hospital_headers
-        )
+        return await client.get(f"/v1/persons/{person}/status", params=on, headers=hospital_headers)
 
     async def january() -> httpx.Response:
         return await client.get(
