@@ -584,7 +584,8 @@ async def test_findings_either_side_of_midnight_fall_in_their_own_day_month_and_
     make_key: KeyFactory,
 ) -> None:
     """A deposit taken from an eligible patient at 23:59 on 31 December is a December 2026
-    finding, one at 00:00 on 1 January a January 2027 one, whenever they are read."""
+    finding, one at 00:00 on 1 January a January 2027 one, and a settlement after midnight of
+    a discharge before it books its findings on 31 December, whenever they are read."""
     auditor = await make_key("auditor", region_prefix=f.COUNTY)
     id_number, _ = _person(registry, 561)
     clock.move_to(datetime(OLD, 12, 31, 15, 0, tzinfo=UTC))
@@ -600,6 +601,18 @@ async def test_findings_either_side_of_midnight_fall_in_their_own_day_month_and_
         assert deposit.status_code == 201, deposit.text
         assert deposit.json()["violation"]["rule_code"] == "DEPOSIT_CHARGED"
 
+    # discharged at 23:30 on 31 December, settled after midnight: a finding of 31 December
+    clock.move_to(datetime(OLD, 12, 31, 16, 10, tzinfo=UTC))
+    slip = await f.settle(
+        client,
+        hospital_headers,
+        f.settlement_request(
+            "DEP-1", discharged_at=_at(f"{OLD}-12-31", "23:30"), bill=f.bill("10000.00", "2000.00")
+        ),
+    )
+    assert "OUT_OF_POLICY_OVER_LIMIT" in slip["violations_booked"]
+    found = len(slip["violations_booked"])
+
     clock.move_to(datetime(NEW, 1, 2, 2, 0, tzinfo=UTC))
 
     async def count(**period: str) -> int:
@@ -612,13 +625,14 @@ async def test_findings_either_side_of_midnight_fall_in_their_own_day_month_and_
         assert board.json()["total_count"] == len(items)
         return len(items)
 
-    assert await count(**{"from": f"{OLD}-12-31", "to": f"{OLD}-12-31"}) == 1
+    assert await count(**{"from": f"{OLD}-12-31", "to": f"{OLD}-12-31"}) == 1 + found
     assert await count(**{"from": f"{NEW}-01-01", "to": f"{NEW}-01-01"}) == 1
-    assert await count(**{"from": f"{OLD}-12-31", "to": f"{NEW}-01-01"}) == 2
-    assert await count(**{"from": f"{OLD}-12-01", "to": f"{OLD}-12-31"}) == 1
+    assert await count(**{"from": f"{OLD}-12-31", "to": f"{NEW}-01-01"}) == 2 + found
+    assert await count(**{"from": f"{OLD}-12-01", "to": f"{OLD}-12-31"}) == 1 + found
     listed = (await client.get("/v1/violations", headers=auditor)).json()["items"]
-    assert sorted(v["event_on"] for v in listed) == [f"{OLD}-12-31", f"{NEW}-01-01"]
-    for year, wanted in ((OLD, 1), (NEW, 1)):
+    days = sorted(v["event_on"] for v in listed)
+    assert days == [f"{OLD}-12-31"] * (1 + found) + [f"{NEW}-01-01"]
+    for year, wanted in ((OLD, 1 + found), (NEW, 1)):
         figures = await client.get(
             "/v1/indicators",
             params={"from": f"{year}-01-01", "to": f"{year}-12-31", "region": f.COUNTY},
