@@ -559,6 +559,38 @@ async def test_nhsa_and_fhir_settle_a_december_stay_on_1_january_in_2027(
     assert settled.json()["year"] == OLD
     assert late["settlecheck"]["policy"]["version"] != NEXT_VERSION
 
+    # a 2304 sent at 23:59:58 whose answer was lost, sent again after midnight: the same
+    # settlement (2026's), not a second one of 2027
+    clock.move_to(datetime(OLD, 12, 31, 15, 59, 58, tzinfo=UTC))
+    ids["ZY4"] = _person(registry, 554)[0]
+    admission = {
+        "mdtrtinfo": {
+            "psn_no": "P1",
+            "insutype": "390",
+            "begntime": f"{OLD}-12-30 09:00:00",
+            "mdtrt_cert_type": "02",
+            "mdtrt_cert_no": ids["ZY4"],
+            "med_type": "21",
+            "ipt_no": "ZY4",
+            "atddr_no": "D01",
+            "adm_diag_dscr": "肺炎",
+        },
+        "diseinfo": [{"diag_code": "J18.9", "diag_name": "肺炎"}],
+    }
+    await _nhsa(client, desk, _envelope("2401", admission, f"{OLD}-12-31 23:59:58", 13))
+    sent = await _nhsa(
+        client, desk, _envelope("2304", _settle_2304("ZY4", "JS4"), f"{OLD}-12-31 23:59:58", 14)
+    )
+    clock.move_to(datetime(OLD, 12, 31, 16, 0, 40, tzinfo=UTC))
+    resent = await _nhsa(
+        client, desk, _envelope("2304", _settle_2304("ZY4", "JS4"), f"{NEW}-01-01 00:00:40", 15)
+    )
+    assert resent["settlecheck"]["replayed"] is True
+    assert resent["settlecheck"]["id"] == sent["settlecheck"]["id"]
+    assert resent["setlinfo"]["setl_time"] == sent["setlinfo"]["setl_time"]
+    settled = await client.get(f"/v1/settlements/{sent['settlecheck']['id']}", headers=desk)
+    assert settled.json()["year"] == OLD
+
     # FHIR: a discharge day of 1 January, the Claim created that day
     created = await client.post(
         "/fhir/Claim",
