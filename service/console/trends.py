@@ -48,8 +48,23 @@ class Trends:
     months: list[Month]
     no_deposit: list[Decimal | None] = field(default_factory=list)
     actual_ratio: list[Decimal | None] = field(default_factory=list)
-    target: Decimal | None = None
+    # each month's inpatient target: the policy's in force on the month's last day, so a target
+    # changed at New Year is drawn from January, not over the year before
+    targets: list[Decimal | None] = field(default_factory=list)
     by_rule: dict[str, list[int]] = field(default_factory=dict)
+
+    def target_runs(self) -> list[tuple[int, int, Decimal]]:
+        """(first month's index, last month's index, target) of each run of months held to the
+        same target; a month without one is in no run."""
+        runs: list[tuple[int, int, Decimal]] = []
+        for i, target in enumerate(self.targets):
+            if target is None:
+                continue
+            if runs and runs[-1][1] == i - 1 and runs[-1][2] == target:
+                runs[-1] = (runs[-1][0], i, target)
+            else:
+                runs.append((i, i, target))
+        return runs
 
 
 async def trends(
@@ -73,7 +88,7 @@ async def trends(
         )
         result.no_deposit.append(ind.no_deposit_share.value)
         result.actual_ratio.append(ind.actual_ratio_inpatient.value)
-        result.target = ind.actual_ratio_inpatient.target or result.target
+        result.targets.append(ind.actual_ratio_inpatient.target)
         for rule, n in (await _findings_by_rule(session, principal, region, month)).items():
             result.by_rule.setdefault(rule, [0] * len(result.months))[i] = n
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -114,12 +115,13 @@ def tone(meets_target: bool | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LineChart:
-    """Month-by-month lines on a 0..100% scale, with the target as a dashed line."""
+    """Month-by-month lines on a 0..100% scale, with the target as a dashed line: one segment
+    per run of months held to the same target (a policy may change it at New Year)."""
 
     labels: list[tuple[float, str]]  # (x, month)
     lines: list[tuple[str, str, str]]  # (name, css class, SVG points)
     dots: list[tuple[float, float, str]]  # (x, y, value text)
-    target_y: float | None
+    targets: list[tuple[float, float, float]]  # (x from, x to, y)
     width: int = 720
     height: int = 220
 
@@ -127,9 +129,16 @@ class LineChart:
 CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 48, 680, 12, 190
 
 
+TARGET_LEFT, TARGET_RIGHT = 48, 690  # a target over every month spans the axis
+
+
 def line_chart(
-    labels: list[str], series: list[tuple[str, str, list[Decimal | None]]], target: Decimal | None
+    labels: list[str],
+    series: list[tuple[str, str, list[Decimal | None]]],
+    targets: Sequence[tuple[int, int, Decimal]] = (),
 ) -> LineChart:
+    """`targets`: (first month's index, last month's index, target) runs (Trends.target_runs);
+    a run's segment reaches halfway to the next month, or the axis's end."""
     step = (CHART_RIGHT - CHART_LEFT) / max(len(labels) - 1, 1)
 
     def y(value: Decimal) -> float:
@@ -143,7 +152,16 @@ def line_chart(
         lines.append((name, css, " ".join(f"{px:.1f},{py:.1f}" for px, py, _ in points)))
         dots.extend((px, py, _percent(v)) for px, py, v in points)
     ticks = [(CHART_LEFT + i * step - 18, label) for i, label in enumerate(labels)]
-    return LineChart(ticks, lines, dots, None if target is None else y(target))
+    last = len(labels) - 1
+    segments = [
+        (
+            TARGET_LEFT if first == 0 else CHART_LEFT + (first - 0.5) * step,
+            TARGET_RIGHT if end == last else CHART_LEFT + (end + 0.5) * step,
+            y(target),
+        )
+        for first, end, target in targets
+    ]
+    return LineChart(ticks, lines, dots, segments)
 
 
 @dataclass(frozen=True, slots=True)

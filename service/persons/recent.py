@@ -2,8 +2,9 @@
 
 A person is looked up several times around one stay (status check, admission, deposit report):
 keeping the decoded answer here spares each repeat a cache round trip and a decode. An answer
-is kept no longer than the shared cache keeps it (`ttl_seconds` after the registry gave it),
-and only answers are kept, as in the shared cache. Bounded: the least recently used go first.
+is kept no longer than the shared cache keeps it (`ttl_seconds` after the registry gave it,
+and never past the end of the China day it was given on: `good_until`), and only answers are
+kept, as in the shared cache. Bounded: the least recently used go first.
 """
 
 from __future__ import annotations
@@ -11,8 +12,19 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import replace
+from datetime import datetime, timedelta
 
+from service.china_time import day_start, local_date
 from service.persons.person_status import PersonStatus, Source
+
+
+def good_until(answered_at: datetime, ttl_seconds: float) -> float:
+    """When an answer given at `answered_at` stops answering (a POSIX time): `ttl_seconds`
+    later, or at the next China midnight if that comes first. The registry answers for the
+    day it is asked on; a category granted to 31 December may be renewed for the new year at
+    midnight, and yesterday's answer would then call a covered patient not eligible."""
+    midnight = day_start(local_date(answered_at) + timedelta(days=1))
+    return min(answered_at.timestamp() + ttl_seconds, midnight.timestamp())
 
 
 class RecentAnswers:
@@ -35,7 +47,7 @@ class RecentAnswers:
     def put(self, person_key: str, status: PersonStatus) -> None:
         if self.ttl_seconds <= 0 or status.answered_at is None:
             return
-        expires_at = status.answered_at.timestamp() + self.ttl_seconds
+        expires_at = good_until(status.answered_at, self.ttl_seconds)
         if expires_at <= time.time():
             return
         self._items[person_key] = (expires_at, replace(status, source=Source.CACHE))

@@ -2,7 +2,8 @@
 only confirm (persons/snapshot.py). When neither answers, the status is `unknown` and says why.
 
 Cache entries are keyed by person_key (an HMAC), never by the ID number, and only answers are
-cached: a registry failure is never stored.
+cached: a registry failure is never stored. An answer is kept for the cache's TTL, and never
+past the end of the China day the registry gave it on (`recent.good_until`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from service.base import utcnow
 from service.cache import Cache
 from service.identity import IdHasher, mask_resident_id
 from service.persons.person_status import PersonStatus, Source
-from service.persons.recent import RecentAnswers
+from service.persons.recent import RecentAnswers, good_until
 from service.persons.snapshot import status_from_snapshot
 from service.registry.client import RegistryClient
 from service.registry.errors import RegistryError
@@ -65,10 +66,16 @@ async def resolve_status(
         return await _from_snapshot(
             session, person_key=person_key, problem=exc.code, insured_county=insured_county
         )
+    answered_at = utcnow()
     status = PersonStatus(
-        source=Source.REGISTRY, registered=record is not None, record=record, answered_at=utcnow()
+        source=Source.REGISTRY,
+        registered=record is not None,
+        record=record,
+        answered_at=answered_at,
     )
-    await lookup.cache.set(CACHE_PREFIX + person_key, _encode(status), lookup.ttl_seconds)
+    keep = good_until(answered_at, lookup.ttl_seconds) - answered_at.timestamp()
+    if keep >= 1:  # a second to midnight is not worth a round trip (Redis counts milliseconds)
+        await lookup.cache.set(CACHE_PREFIX + person_key, _encode(status), keep)
     lookup.recent.put(person_key, status)
     return status
 
@@ -127,6 +134,8 @@ async def _from_cache(cache: Cache, person_key: str) -> PersonStatus | None:
     except (ValueError, KeyError, TypeError):
         log.warning("unreadable cache entry ignored")
         return None
+    if good_until(answered_at, float("inf")) <= utcnow().timestamp():
+        return None  # given on an earlier China day (by another replica, or kept longer)
     return PersonStatus(
         source=Source.CACHE, registered=registered, record=record, answered_at=answered_at
     )

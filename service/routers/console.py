@@ -333,10 +333,11 @@ async def trend_page(request: Request, session: SessionDep, user: UserDep) -> Re
         trends=found,
         names=await names(session),
         counties=await counties_under(session, user.principal, q.region),
+        target_runs=[(labels[first], target) for first, _, target in found.target_runs()],
         ratio_chart=line_chart(
-            labels, [("住院实际报销比例", "s0", found.actual_ratio)], found.target
+            labels, [("住院实际报销比例", "s0", found.actual_ratio)], found.target_runs()
         ),
-        deposit_chart=line_chart(labels, [("免押金率", "s1", found.no_deposit)], None),
+        deposit_chart=line_chart(labels, [("免押金率", "s1", found.no_deposit)]),
         stacks=stacked_bars(labels, found.by_rule),
         rule_index={rule: i for i, rule in enumerate(sorted(found.by_rule))},
         totals=[sum(c[i] for c in found.by_rule.values()) for i in range(len(labels))],

@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 import httpx
 from fastapi import FastAPI
 
+from service.china_time import today
 from service.console.trends import last_months
 from tests import factories as f
-from tests.factories import KeyFactory
+from tests.factories import KeyFactory, county_text
 
 
 async def _login(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
@@ -103,3 +104,32 @@ async def test_a_bar_without_a_target_is_not_red(
     assert tones
     assert "plain" in tones  # 县域内就诊率 has no target
     assert all(t in ("plain", "met", "miss") for t in tones)
+
+
+async def test_a_target_changed_at_new_year_is_drawn_from_the_month_it_applies(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], auditor_headers: dict[str, str]
+) -> None:
+    """Next year's county version raises the inpatient target from 90% to 92%: the months of
+    this year are drawn against 90%, January against 92%, and the heading names both."""
+    january = date(today().year + 1, 1, 1)
+    text = county_text(january.isoformat()) + ('controls:\n  target_ratio: {inpatient: "0.92"}\n')
+    loaded = await client.post("/v1/policies", json={"source_text": text}, headers=admin_headers)
+    assert loaded.status_code == 201, loaded.text
+    await _login(client, auditor_headers)
+    html = (
+        await client.get(
+            "/console/trends",
+            params={"region": f.COUNTY, "until": january.replace(day=31).isoformat()},
+        )
+    ).text
+    heading = re.search(r"<h2>住院实际报销比例(.*?)</h2>", html)
+    assert heading is not None
+    assert heading[1] == f"（目标 90.00%；{january:%Y-%m} 起 92.00%）"
+    chart = html[html.index('aria-label="住院实际报销比例"') :]
+    targets = re.findall(
+        r'<line x1="([\d.]+)" x2="([\d.]+)" y1="([\d.]+)"[^>]*class="target"', chart
+    )
+    assert len(targets) == 2
+    (x1, x2, y90), (x3, x4, y92) = targets
+    assert float(x2) <= float(x3)  # 90% until December, 92% from January
+    assert float(y92) < float(y90)  # higher on the chart
