@@ -33,7 +33,7 @@ from sqlalchemy.exc import DataError
 from starlette.types import Message, Receive, Scope, Send
 
 from service.console import access
-from service.console.session import FormTokenInvalid, SignInFirst
+from service.console.session import COOKIE, FormTokenInvalid, SignInFirst
 from service.errors import (
     INVALID_VALUE,
     FieldProblem,
@@ -61,6 +61,7 @@ class Refusal:
     error: str
     field_errors: dict[str, str] = field(default_factory=dict)
     posted: dict[str, str] = field(default_factory=dict)
+    message: str | None = None  # a notice instead of an error (a form carried over a sign-in)
 
 
 REFUSAL: ContextVar[Refusal | None] = ContextVar("console_refusal", default=None)
@@ -71,11 +72,8 @@ def refusal_context() -> dict[str, Any]:
     refusal = REFUSAL.get()
     if refusal is None:
         return {}
-    return {
-        "error": refusal.error,
-        "field_errors": refusal.field_errors,
-        "posted": refusal.posted,
-    }
+    shown = {"error": refusal.error, "field_errors": refusal.field_errors, "posted": refusal.posted}
+    return shown if refusal.message is None else {**shown, "message": refusal.message}
 
 
 @contextmanager
@@ -146,8 +144,12 @@ class ConsoleRoute(APIRoute):
 
 async def to_sign_in(request: Request, exc: Exception) -> Response:
     """Signed out: to the sign-in page, as a browser expects a redirect (it was a problem+json
-    document titled "HTTP error" with status 303)."""
-    return RedirectResponse("/console/login", status_code=303)
+    document titled "HTTP error" with status 303). A form posted after its session expired is
+    answered with the sign-in page carrying what was typed (service/console/carry.py)."""
+    from service.console.carry import sign_in_keeping
+
+    kept = await sign_in_keeping(request)
+    return kept if kept is not None else RedirectResponse("/console/login", status_code=303)
 
 
 async def answer(request: Request, exc: Exception) -> Response:
@@ -173,7 +175,7 @@ async def answer(request: Request, exc: Exception) -> Response:
             {input_of(p): field_words(p) for p in reversed(facts.errors)},
             await _posted(request),
         )
-        shown = await _form_page(request, form, refusal)
+        shown = await form_page(request, form, refusal)
         if shown is not None:
             return _with_status(shown, facts)
     return page(
@@ -206,9 +208,13 @@ async def _posted(request: Request) -> dict[str, str]:
     }
 
 
-async def _form_page(request: Request, form: str, refusal: Refusal) -> Response | None:
+async def form_page(
+    request: Request, form: str, refusal: Refusal, *, cookie: str | None = None
+) -> Response | None:
     """The form's page as its own GET route renders it (its guard included), with the
-    refusal in its context; None when that page cannot be shown either (gone, not allowed)."""
+    refusal in its context; None when that page cannot be shown either (gone, not allowed).
+    `cookie`: the session token to read the page with instead of the request's (a sign-in's
+    new session, service/console/carry.py)."""
     route = next(
         r
         for r in request.app.router.routes
@@ -223,6 +229,9 @@ async def _form_page(request: Request, form: str, refusal: Refusal) -> Response 
         "query_string": b"",
         "route": route,
     }
+    if cookie is not None:
+        named = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"cookie"]
+        scope["headers"] = [*named, (b"cookie", f"{COOKIE}={cookie}".encode("latin-1"))]
     _, child = route.matches(scope)
     scope.update(child)
     sent: list[Message] = []

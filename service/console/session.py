@@ -28,6 +28,11 @@ from service.errors import Forbidden
 
 COOKIE = "settlecheck_console"
 LIFETIME_SECONDS = 8 * 3600
+# An expired session's row (and the browser's cookie naming it) is kept this much longer, so
+# that a form posted after the 8 hours can still be told apart from a stranger's and carried
+# through the sign-in page to the same key (service/console/carry.py). The token signs nothing in.
+KEPT_AFTER_EXPIRY_SECONDS = 3 * 24 * 3600
+COOKIE_MAX_AGE = LIFETIME_SECONDS + KEPT_AFTER_EXPIRY_SECONDS
 
 SESSIONS = table_of(ConsoleSession)
 KEYS = table_of(ApiKey)
@@ -61,10 +66,12 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
 
 
 async def start(session: AsyncSession, *, key_id: int) -> str:
-    """Record a new session and return the cookie's token. Sessions past their expiry are
-    deleted here, so the table holds no more than the last 8 hours' sign-ins."""
+    """Record a new session and return the cookie's token. Sessions expired for longer than
+    KEPT_AFTER_EXPIRY_SECONDS (their cookies are gone too) are deleted here, so the table holds
+    no more than the last few days' sign-ins."""
     now = utcnow()
-    await session.exec(sa.delete(SESSIONS).where(SESSIONS.c.expires_at < now))
+    forgotten = now - timedelta(seconds=KEPT_AFTER_EXPIRY_SECONDS)
+    await session.exec(sa.delete(SESSIONS).where(SESSIONS.c.expires_at < forgotten))
     token = secrets.token_urlsafe(32)
     session.add(
         ConsoleSession(
@@ -111,6 +118,23 @@ async def current_user(request: Request, session: AsyncSession) -> ConsoleUser |
     if row is None:
         return None
     return ConsoleUser(principal_of(ApiKey.model_validate(row._mapping)), csrf_of(request, token))
+
+
+async def expired_key_id(session: AsyncSession, token: str) -> int | None:
+    """The key of a session that ran out its lifetime (not ended by a logout, its key not
+    revoked): whose form a post after the expiry was. None for any other token."""
+    stmt = (
+        sa.select(SESSIONS.c.key_id)
+        .select_from(SESSIONS.join(KEYS, KEYS.c.id == SESSIONS.c.key_id))
+        .where(
+            SESSIONS.c.token_sha256 == _sha256(token),
+            SESSIONS.c.ended_at.is_(None),
+            SESSIONS.c.expires_at <= utcnow(),
+            KEYS.c.revoked_at.is_(None),
+        )
+    )
+    found = (await session.exec(stmt)).first()  # type: ignore[call-overload]
+    return None if found is None else int(found[0])
 
 
 class SignInFirst(Exception):
