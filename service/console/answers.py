@@ -13,8 +13,9 @@ field) are the same `ProblemFacts` the API answers, with the same status, render
   open), a route with no form, or a form whose page cannot be shown either: a page with the
   message and a link back. Nothing a refused guard saw is shown back.
 
-A signed-out request is redirected to the sign-in page (303); unexpected errors are left to
-the app's handlers.
+A signed-out request is redirected to the sign-in page (303), except a form posted after its
+session expired: the sign-in page carrying what was typed (401, service/console/carry.py).
+Unexpected errors are left to the app's handlers.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ NOT_REFILLED = LOCKED_OUT | {access.CrossSiteForm.code, FormTokenInvalid.code}
 # Past the key's rate limit the form's page is not rendered again: that would be a request of
 # the same key, refused in turn.
 NOT_REFILLED |= {RateLimited.code}
+EARLIER_SESSION = (
+    "表单已失效：此页面是在上一次登录时打开的。您填写的内容已保留，尚未办理，请核对后重新提交。"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,9 +173,12 @@ async def answer(request: Request, exc: Exception) -> Response:
     back = form.format(**request.path_params) if form else "/console"  # the landing page
     if facts.status == 404 or facts.code in LOCKED_OUT:  # the page is not there for them
         back = "/console"
-    if form and facts.status < 500 and facts.code not in NOT_REFILLED:
+    # A form of an earlier session of the same key (the person signed in again in another
+    # tab): what was typed comes back, to be submitted again with this session's token.
+    earlier = isinstance(exc, FormTokenInvalid) and exc.same_key
+    if form and facts.status < 500 and (facts.code not in NOT_REFILLED or earlier):
         refusal = Refusal(
-            problem_words(facts),
+            EARLIER_SESSION if earlier else problem_words(facts),
             {input_of(p): field_words(p) for p in reversed(facts.errors)},
             await _posted(request),
         )

@@ -87,7 +87,7 @@ async def sign_in_keeping(request: Request) -> Response | None:
         form = await request.form()  # parsed already, for the route
     except Exception:
         return None
-    if not hmac.compare_digest(str(form.get("csrf", "")), console.csrf_of(request, token)):
+    if not hmac.compare_digest(str(form.get("csrf", "")), console.csrf_of(request, token, key_id)):
         return None
     fields = {
         name: redact(value)

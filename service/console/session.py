@@ -41,6 +41,9 @@ KEYS = table_of(ApiKey)
 class FormTokenInvalid(Forbidden):
     code = "console_form_token_invalid"
     title = "The form's CSRF token is missing or wrong"
+    # The token is one of an earlier session of the signed-in key (signed in again in another
+    # tab): the form comes back filled in, not emptied (service/console/answers.py).
+    same_key: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +56,14 @@ def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def csrf_of(request: Request, token: str) -> str:
+def csrf_of(request: Request, token: str, key_id: int) -> str:
+    """The session's form token: an HMAC of the session's token, then a tag of its key, by
+    which a form of an earlier session of the same key is told from anyone else's (its
+    typing is shown again after the person signed in anew, service/console/answers.py)."""
     root = request.app.state.settings.id_hash_key.get_secret_value().encode()
     secret = hmac.new(root, b"settlecheck console csrf v2", hashlib.sha256).digest()
-    return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()[:32]
+    mac = hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()[:32]
+    return mac + hmac.new(secret, f"key {key_id}".encode(), hashlib.sha256).hexdigest()[:8]
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
@@ -117,7 +124,9 @@ async def current_user(request: Request, session: AsyncSession) -> ConsoleUser |
     row = (await session.exec(stmt)).first()  # type: ignore[call-overload]
     if row is None:
         return None
-    return ConsoleUser(principal_of(ApiKey.model_validate(row._mapping)), csrf_of(request, token))
+    key = ApiKey.model_validate(row._mapping)
+    assert key.id is not None
+    return ConsoleUser(principal_of(key), csrf_of(request, token, key.id))
 
 
 async def expired_key_id(session: AsyncSession, token: str) -> int | None:
@@ -147,5 +156,9 @@ def sign_in_first() -> SignInFirst:
 
 
 def check_csrf(user: ConsoleUser, token: str) -> None:
-    if not hmac.compare_digest(user.csrf, token or ""):
-        raise FormTokenInvalid("the form's CSRF token is missing or wrong; reload the page")
+    token = token or ""
+    if not hmac.compare_digest(user.csrf, token):
+        refused = FormTokenInvalid("the form's CSRF token is missing or wrong; reload the page")
+        tag = user.csrf[32:]
+        refused.same_key = len(token) == len(user.csrf) and hmac.compare_digest(token[32:], tag)
+        raise refused

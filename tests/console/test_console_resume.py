@@ -237,3 +237,58 @@ async def test_the_cookie_outlives_the_session_so_an_expired_form_can_be_carried
     max_age = re.search(r"Max-Age=(\d+)", response.headers["set-cookie"])
     assert max_age is not None
     assert int(max_age.group(1)) > console.LIFETIME_SECONDS
+
+
+async def test_a_form_from_before_signing_in_again_in_another_tab_comes_back_filled_in(
+    app: FastAPI, hospital_headers: dict[str, str], violation_id: int
+) -> None:
+    """The session ran out; the person signed in again in another tab (which ended the old
+    session and replaced the cookie), then submitted the note in the first tab: its CSRF token
+    is the old session's. The form comes back filled in for the same key, to submit again."""
+    key = hospital_headers["X-API-Key"]
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, key)
+        old = f.csrf_in((await browser.get(f"/console/violations/{violation_id}")).text)
+        await f.expire_console_sessions(app.state.sessionmaker)
+        await f.console_sign_in(browser, key)  # the other tab
+        answer = await browser.post(
+            f"/console/violations/{violation_id}/transitions",
+            data={"csrf": old, "to_status": "rectifying", "note": NOTE},
+        )
+        assert answer.status_code == 403
+        textarea = re.search(
+            r'<textarea name="note" id="note"[^>]*>(.*?)</textarea>', answer.text, re.S
+        )
+        assert textarea is not None
+        assert unescape(textarea.group(1)) == NOTE
+        assert "<script>" not in answer.text
+        fresh = f.csrf_in(answer.text)
+        assert fresh != old
+        assert await _status(app, violation_id) == "open"
+        done = await browser.post(
+            f"/console/violations/{violation_id}/transitions",
+            data={"csrf": fresh, "to_status": "rectifying", "note": NOTE},
+        )
+        assert done.status_code == 303
+    assert await _status(app, violation_id) == "rectifying"
+
+
+async def test_a_form_of_another_key_in_the_same_browser_is_not_filled_in(
+    app: FastAPI,
+    hospital_headers: dict[str, str],
+    make_key: f.KeyFactory,
+    violation_id: int,
+) -> None:
+    colleague = await make_key("hospital", hospital_code=f.COUNTY_HOSPITAL)
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, hospital_headers["X-API-Key"])
+        old = f.csrf_in((await browser.get(f"/console/violations/{violation_id}")).text)
+        await f.console_sign_in(browser, colleague["X-API-Key"])  # someone else, same browser
+        answer = await browser.post(
+            f"/console/violations/{violation_id}/transitions",
+            data={"csrf": old, "to_status": "rectifying", "note": "同事写的说明"},
+        )
+    assert answer.status_code == 403
+    assert "表单已失效" in answer.text
+    assert "同事写的说明" not in answer.text
+    assert 'id="transition"' not in answer.text
