@@ -390,6 +390,23 @@ async def console_sign_in(browser: httpx.AsyncClient, api_key: str) -> None:
     assert response.status_code == 303, response.text
 
 
+async def expire_console_sessions(maker: async_sessionmaker[Any], *, ago_seconds: int = 60) -> None:
+    """Every console session expired `ago_seconds` ago, as if its 8 hours had passed (the
+    browser keeps sending its cookie: it outlives the session, service/console/session.py)."""
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from service.base import table_of, utcnow
+    from service.console.models import ConsoleSession
+    from service.unit_of_work import unit_of_work
+
+    sessions = table_of(ConsoleSession)
+    past = utcnow() - timedelta(seconds=ago_seconds)
+    async with unit_of_work(maker) as uow:
+        await uow.session.exec(sa.update(sessions).values(expires_at=past))
+
+
 def once_in(html: str) -> str:
     """The one-time token of the console's key form (service/console/issued.py)."""
     import re

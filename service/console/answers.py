@@ -13,8 +13,9 @@ field) are the same `ProblemFacts` the API answers, with the same status, render
   open), a route with no form, or a form whose page cannot be shown either: a page with the
   message and a link back. Nothing a refused guard saw is shown back.
 
-A signed-out request is redirected to the sign-in page (303); unexpected errors are left to
-the app's handlers.
+A signed-out request is redirected to the sign-in page (303), except a form posted after its
+session expired: the sign-in page carrying what was typed (401, service/console/carry.py).
+Unexpected errors are left to the app's handlers.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.exc import DataError
 from starlette.types import Message, Receive, Scope, Send
 
 from service.console import access
-from service.console.session import FormTokenInvalid, SignInFirst
+from service.console.session import COOKIE, FormTokenInvalid, SignInFirst
 from service.errors import (
     INVALID_VALUE,
     FieldProblem,
@@ -52,6 +53,9 @@ NOT_REFILLED = LOCKED_OUT | {access.CrossSiteForm.code, FormTokenInvalid.code}
 # Past the key's rate limit the form's page is not rendered again: that would be a request of
 # the same key, refused in turn.
 NOT_REFILLED |= {RateLimited.code}
+EARLIER_SESSION = (
+    "表单已失效：此页面是在上一次登录时打开的。您填写的内容已保留，尚未办理，请核对后重新提交。"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ class Refusal:
     error: str
     field_errors: dict[str, str] = field(default_factory=dict)
     posted: dict[str, str] = field(default_factory=dict)
+    message: str | None = None  # a notice instead of an error (a form carried over a sign-in)
 
 
 REFUSAL: ContextVar[Refusal | None] = ContextVar("console_refusal", default=None)
@@ -71,11 +76,8 @@ def refusal_context() -> dict[str, Any]:
     refusal = REFUSAL.get()
     if refusal is None:
         return {}
-    return {
-        "error": refusal.error,
-        "field_errors": refusal.field_errors,
-        "posted": refusal.posted,
-    }
+    shown = {"error": refusal.error, "field_errors": refusal.field_errors, "posted": refusal.posted}
+    return shown if refusal.message is None else {**shown, "message": refusal.message}
 
 
 @contextmanager
@@ -146,8 +148,12 @@ class ConsoleRoute(APIRoute):
 
 async def to_sign_in(request: Request, exc: Exception) -> Response:
     """Signed out: to the sign-in page, as a browser expects a redirect (it was a problem+json
-    document titled "HTTP error" with status 303)."""
-    return RedirectResponse("/console/login", status_code=303)
+    document titled "HTTP error" with status 303). A form posted after its session expired is
+    answered with the sign-in page carrying what was typed (service/console/carry.py)."""
+    from service.console.carry import sign_in_keeping
+
+    kept = await sign_in_keeping(request)
+    return kept if kept is not None else RedirectResponse("/console/login", status_code=303)
 
 
 async def answer(request: Request, exc: Exception) -> Response:
@@ -167,13 +173,16 @@ async def answer(request: Request, exc: Exception) -> Response:
     back = form.format(**request.path_params) if form else "/console"  # the landing page
     if facts.status == 404 or facts.code in LOCKED_OUT:  # the page is not there for them
         back = "/console"
-    if form and facts.status < 500 and facts.code not in NOT_REFILLED:
+    # A form of an earlier session of the same key (the person signed in again in another
+    # tab): what was typed comes back, to be submitted again with this session's token.
+    earlier = isinstance(exc, FormTokenInvalid) and exc.same_key
+    if form and facts.status < 500 and (facts.code not in NOT_REFILLED or earlier):
         refusal = Refusal(
-            problem_words(facts),
+            EARLIER_SESSION if earlier else problem_words(facts),
             {input_of(p): field_words(p) for p in reversed(facts.errors)},
             await _posted(request),
         )
-        shown = await _form_page(request, form, refusal)
+        shown = await form_page(request, form, refusal)
         if shown is not None:
             return _with_status(shown, facts)
     return page(
@@ -206,9 +215,13 @@ async def _posted(request: Request) -> dict[str, str]:
     }
 
 
-async def _form_page(request: Request, form: str, refusal: Refusal) -> Response | None:
+async def form_page(
+    request: Request, form: str, refusal: Refusal, *, cookie: str | None = None
+) -> Response | None:
     """The form's page as its own GET route renders it (its guard included), with the
-    refusal in its context; None when that page cannot be shown either (gone, not allowed)."""
+    refusal in its context; None when that page cannot be shown either (gone, not allowed).
+    `cookie`: the session token to read the page with instead of the request's (a sign-in's
+    new session, service/console/carry.py)."""
     route = next(
         r
         for r in request.app.router.routes
@@ -223,6 +236,9 @@ async def _form_page(request: Request, form: str, refusal: Refusal) -> Response 
         "query_string": b"",
         "route": route,
     }
+    if cookie is not None:
+        named = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"cookie"]
+        scope["headers"] = [*named, (b"cookie", f"{COOKIE}={cookie}".encode("latin-1"))]
     _, child = route.matches(scope)
     scope.update(child)
     sent: list[Message] = []

@@ -28,6 +28,11 @@ from service.errors import Forbidden
 
 COOKIE = "settlecheck_console"
 LIFETIME_SECONDS = 8 * 3600
+# An expired session's row (and the browser's cookie naming it) is kept this much longer, so
+# that a form posted after the 8 hours can still be told apart from a stranger's and carried
+# through the sign-in page to the same key (service/console/carry.py). The token signs nothing in.
+KEPT_AFTER_EXPIRY_SECONDS = 3 * 24 * 3600
+COOKIE_MAX_AGE = LIFETIME_SECONDS + KEPT_AFTER_EXPIRY_SECONDS
 
 SESSIONS = table_of(ConsoleSession)
 KEYS = table_of(ApiKey)
@@ -36,6 +41,9 @@ KEYS = table_of(ApiKey)
 class FormTokenInvalid(Forbidden):
     code = "console_form_token_invalid"
     title = "The form's CSRF token is missing or wrong"
+    # The token is one of an earlier session of the signed-in key (signed in again in another
+    # tab): the form comes back filled in, not emptied (service/console/answers.py).
+    same_key: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +56,14 @@ def _sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def csrf_of(request: Request, token: str) -> str:
+def csrf_of(request: Request, token: str, key_id: int) -> str:
+    """The session's form token: an HMAC of the session's token, then a tag of its key, by
+    which a form of an earlier session of the same key is told from anyone else's (its
+    typing is shown again after the person signed in anew, service/console/answers.py)."""
     root = request.app.state.settings.id_hash_key.get_secret_value().encode()
     secret = hmac.new(root, b"settlecheck console csrf v2", hashlib.sha256).digest()
-    return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()[:32]
+    mac = hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()[:32]
+    return mac + hmac.new(secret, f"key {key_id}".encode(), hashlib.sha256).hexdigest()[:8]
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
@@ -61,10 +73,12 @@ async def authenticate(session: AsyncSession, token: str) -> Principal | None:
 
 
 async def start(session: AsyncSession, *, key_id: int) -> str:
-    """Record a new session and return the cookie's token. Sessions past their expiry are
-    deleted here, so the table holds no more than the last 8 hours' sign-ins."""
+    """Record a new session and return the cookie's token. Sessions expired for longer than
+    KEPT_AFTER_EXPIRY_SECONDS (their cookies are gone too) are deleted here, so the table holds
+    no more than the last few days' sign-ins."""
     now = utcnow()
-    await session.exec(sa.delete(SESSIONS).where(SESSIONS.c.expires_at < now))
+    forgotten = now - timedelta(seconds=KEPT_AFTER_EXPIRY_SECONDS)
+    await session.exec(sa.delete(SESSIONS).where(SESSIONS.c.expires_at < forgotten))
     token = secrets.token_urlsafe(32)
     session.add(
         ConsoleSession(
@@ -110,7 +124,26 @@ async def current_user(request: Request, session: AsyncSession) -> ConsoleUser |
     row = (await session.exec(stmt)).first()  # type: ignore[call-overload]
     if row is None:
         return None
-    return ConsoleUser(principal_of(ApiKey.model_validate(row._mapping)), csrf_of(request, token))
+    key = ApiKey.model_validate(row._mapping)
+    assert key.id is not None
+    return ConsoleUser(principal_of(key), csrf_of(request, token, key.id))
+
+
+async def expired_key_id(session: AsyncSession, token: str) -> int | None:
+    """The key of a session that ran out its lifetime (not ended by a logout, its key not
+    revoked): whose form a post after the expiry was. None for any other token."""
+    stmt = (
+        sa.select(SESSIONS.c.key_id)
+        .select_from(SESSIONS.join(KEYS, KEYS.c.id == SESSIONS.c.key_id))
+        .where(
+            SESSIONS.c.token_sha256 == _sha256(token),
+            SESSIONS.c.ended_at.is_(None),
+            SESSIONS.c.expires_at <= utcnow(),
+            KEYS.c.revoked_at.is_(None),
+        )
+    )
+    found = (await session.exec(stmt)).first()  # type: ignore[call-overload]
+    return None if found is None else int(found[0])
 
 
 class SignInFirst(Exception):
@@ -123,5 +156,9 @@ def sign_in_first() -> SignInFirst:
 
 
 def check_csrf(user: ConsoleUser, token: str) -> None:
-    if not hmac.compare_digest(user.csrf, token or ""):
-        raise FormTokenInvalid("the form's CSRF token is missing or wrong; reload the page")
+    token = token or ""
+    if not hmac.compare_digest(user.csrf, token):
+        refused = FormTokenInvalid("the form's CSRF token is missing or wrong; reload the page")
+        tag = user.csrf[32:]
+        refused.same_key = len(token) == len(user.csrf) and hmac.compare_digest(token[32:], tag)
+        raise refused

@@ -14,6 +14,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from service.china_time import to_the_minute
 from service.console.access import nav_for
 from service.console.answers import refusal_context
+from service.console.carry import carried_of
 from service.violations.labels import (
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -57,6 +58,7 @@ ENV.globals |= {
     "FUNDS": FUND_LABELS,
     "urlencode": urlencode,
     "nav_for": nav_for,
+    "carried_of": carried_of,
     # A refused form's page has them (service/console/answers.py); others, nothing typed.
     "posted": {},
     "field_errors": {},

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 
 from service.auth.keys import key_labels
 from service.china_time import today
-from service.console import access
+from service.console import access, carry
 from service.console import session as console
 from service.console.answers import REFUSAL, ConsoleRoute
 from service.console.trends import TrendQuery, counties_under, trends
@@ -169,18 +169,27 @@ async def login_form() -> Response:
 async def login(
     request: Request, session: SessionDep, api_key: Annotated[str, Form(max_length=200)]
 ) -> Response:
+    # A form that outlived its session rides along (service/console/carry.py).
+    carried = carry.carried_of(await request.form())
     principal = await console.authenticate(session, api_key)
     if principal is None:
-        return page("login.html", status_code=401, user=None, error="密钥无效或已停用")
+        return page(
+            "login.html", status_code=401, user=None, error="密钥无效或已停用", carried=carried
+        )
     previous = console.cookie_token(request)
     if previous:  # the browser's earlier session ends: one live session per cookie jar
         await console.end(session, previous)
     token = await console.start(session, key_id=principal.key_id)
-    response = _see_other(access.landing_for(principal))
+    landing = access.landing_for(principal)
+    response = carry.resumed(
+        request, key_id=principal.key_id, carried=carried, token=token, landing=landing
+    ) or _see_other(landing)
     response.set_cookie(
         console.COOKIE,
         token,
-        max_age=console.LIFETIME_SECONDS,
+        # The cookie outlives the session (which the server ends after LIFETIME_SECONDS), so a
+        # form posted after the expiry is known to be this key's and can be carried.
+        max_age=console.COOKIE_MAX_AGE,
         httponly=True,
         samesite="strict",
         secure=request.app.state.settings.https_only,
