@@ -15,7 +15,7 @@ from service.cache import create_cache
 from service.console.unrouted import answer_unrouted, too_large_page
 from service.dates import DateWindow
 from service.db import create_engine, create_sessionmaker
-from service.errors import install_error_handlers, problems_in_openapi
+from service.errors import install_error_handlers, problems_in_openapi, too_large_limited
 from service.identity import IdHasher
 from service.json_body import refuse_duplicate_keys
 from service.observability import (
@@ -132,7 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems_in_openapi(app)
     with_examples(app)
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, page=too_large_page
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        page=too_large_page,
+        counted=too_large_limited,
     )
     app.add_middleware(
         RequestContextMiddleware,

@@ -10,6 +10,8 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import Scope
 
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
@@ -149,6 +151,31 @@ async def count_refused(request: Request, refusal: Exception) -> RateLimited | N
         # The key cannot be checked, so it cannot be counted; the request is still wrong in
         # the way its refusal says, which a 503 ("send it again") would hide.
         return None
+    return None
+
+
+_TOO_LARGE = StarletteHTTPException(413)
+
+
+async def count_too_large(scope: Scope) -> RateLimited | None:
+    """`count_refused` for a body over the size limit, which BodySizeLimitMiddleware refuses
+    (413) before any route runs (by its Content-Length) or while FastAPI reads it ahead of the
+    route's dependencies (a stream): no key check counted it, so a key could send oversized
+    bodies without limit. The key is a header, read without the body; the route that would
+    have checked it is the one the router chose, or is matched here (the refusal's cost only)."""
+    if scope.get("route") is None:  # refused by its Content-Length: no route has run
+        route = _route_of(scope)
+        if route is None:
+            return None
+        scope = {**scope, "route": route}
+    # Else the request's own scope: a key its route checked already is not counted again.
+    return await count_refused(Request(scope), _TOO_LARGE)
+
+
+def _route_of(scope: Scope) -> APIRoute | None:
+    for route in scope["app"].router.routes:
+        if isinstance(route, APIRoute) and route.matches(scope)[0] is Match.FULL:
+            return route
     return None
 
 
