@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from service.admissions.service import AdmissionContext
 from service.auth.deps import KeyCache
 from service.cache import create_cache
-from service.console.unrouted import answer_unrouted, too_large_page
+from service.console.unrouted import answer_unrouted, too_large_counted, too_large_page
 from service.dates import DateWindow
 from service.db import create_engine, create_sessionmaker
-from service.errors import install_error_handlers, problems_in_openapi, too_large_limited
+from service.errors import install_error_handlers, problems_in_openapi
 from service.identity import IdHasher
 from service.json_body import refuse_duplicate_keys
 from service.observability import (
@@ -135,7 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         page=too_large_page,
-        counted=too_large_limited,
+        counted=too_large_counted,
     )
     app.add_middleware(
         RequestContextMiddleware,

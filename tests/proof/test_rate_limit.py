@@ -375,3 +375,32 @@ async def test_a_body_over_the_size_limit_without_a_valid_key_stays_413(
             )
             assert (refused.status_code, refused.json()["code"]) == (413, "payload_too_large")
     assert await _spend(client, hospital_headers, LIMIT) == [200] * LIMIT
+
+
+async def test_a_console_form_over_the_size_limit_counts_against_the_sessions_key(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """The console spends the key's budget in its guard, which a form over the limit never
+    reaches (its 413 page is answered first): the session's key is counted there instead."""
+    origin = {"Origin": str(client.base_url).rstrip("/")}
+    login = await client.post(
+        "/console/login", data={"api_key": hospital_headers["X-API-Key"]}, headers=origin
+    )
+    assert login.status_code == 303
+    limit = app.state.settings.max_body_bytes
+    form = {**origin, "Content-Type": "application/x-www-form-urlencoded"}
+    codes = [
+        (await client.post("/console/whatif", content=b"x" * (limit + 1), headers=form)).status_code
+        for _ in range(LIMIT)
+    ]
+    assert codes == [413] * LIMIT
+    refused = await client.post("/console/whatif", content=b"x" * (limit + 1), headers=form)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert (await client.get("/v1/policies", headers=hospital_headers)).status_code == 429
+    # Signed out, a form over the limit is the 413 page, however often it is sent.
+    client.cookies.clear()
+    for _ in range(LIMIT + 1):
+        out = await client.post("/console/whatif", content=b"x" * (limit + 1), headers=form)
+        assert out.status_code == 413
