@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from service.admissions.service import AdmissionContext
 from service.auth.deps import KeyCache
 from service.cache import create_cache
-from service.console.unrouted import answer_unrouted, too_large_page
+from service.console.unrouted import answer_unrouted, too_large_counted, too_large_page
 from service.dates import DateWindow
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers, problems_in_openapi
@@ -132,7 +132,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems_in_openapi(app)
     with_examples(app)
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes, page=too_large_page
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        page=too_large_page,
+        counted=too_large_counted,
     )
     app.add_middleware(
         RequestContextMiddleware,

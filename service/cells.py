@@ -4,7 +4,9 @@ A spreadsheet program reads a cell that begins with `=`, `+`, `-` or `@` (or a t
 return before one) as a formula: a visit id `-1-1` becomes -2, `=HYPERLINK(...)` a link that sends
 data away. Every text cell the service writes to a CSV file goes through `inert`: such a cell
 gets a leading apostrophe, which spreadsheet programs show as text and never evaluate. Numbers
-stay numbers. (An XLSX cell is typed: text is written as a string cell, never a formula, see
+stay numbers: a value the service holds as a number (an int, a Decimal, an amount's column) is
+written bare, while a caller's text that only looks like one (a HIS id "-12.30") is text, and
+quoted. (An XLSX cell is typed: text is written as a string cell, never a formula, see
 service/violations/export.py.) A test reads service/ for every CSV writer and requires this.
 
 The other way, an uploaded workbook (a roster, a fund's detail file) is read as its first
@@ -19,7 +21,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 if TYPE_CHECKING:
     from openpyxl import Workbook
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# OWASP's = + - @, tab and carriage return; and the full-width = + - @ (U+FF1D, U+FF0B, U+FF0D,
+# U+FF20), which a Chinese input method types and a spreadsheet may read as the ASCII ones.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 T = TypeVar("T")
 

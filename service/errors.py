@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from service.problems_zh import catalog, wants_chinese
 
@@ -292,6 +293,15 @@ async def limit_refused(request: Request, refusal: Exception) -> RateLimited | N
     from service.auth.deps import count_refused  # service.auth imports this module
 
     return await count_refused(request, refusal)
+
+
+async def too_large_limited(scope: Scope) -> Response | None:
+    """BodySizeLimitMiddleware's answer instead of its 413 when the request's key is past its
+    limit, the 413 counted against the key as any refusal is; None: the 413 (ADR 0006)."""
+    from service.auth.deps import count_too_large  # service.auth imports this module
+
+    limited = await count_too_large(scope)
+    return None if limited is None else problem_response(Request(scope), ProblemFacts.of(limited))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -11,7 +11,7 @@ import re
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -201,13 +201,25 @@ class RequestContextMiddleware:
 TooLargePage = Callable[[Scope, int], Response | None]
 
 
+# The answer instead of the 413 when counting the refusal against the request's key took the
+# key past its limit (service.errors.too_large_limited, ADR 0006); None: the 413.
+TooLargeCounted = Callable[[Scope], Awaitable[Response | None]]
+
+
 class BodySizeLimitMiddleware:
     """Refuse bodies over the limit, by Content-Length up front or by counting a stream."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, page: TooLargePage | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        page: TooLargePage | None = None,
+        counted: TooLargeCounted | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.page = page
+        self.counted = counted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -236,6 +248,10 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limited = await self.counted(scope) if self.counted is not None else None
+        if limited is not None:
+            await limited(scope, receive, send)
+            return
         page = self.page(scope, self.max_bytes) if self.page is not None else None
         if page is not None:
             await page(scope, receive, send)

@@ -446,6 +446,7 @@ class Ledger:
         patient: int = 100_00,
         hospital_code: str = COUNTY_HOSPITAL,
         visit_id: str | None = None,
+        his_settlement_id: str | None = None,
     ) -> int:
         async with self.app.state.sessionmaker() as s:
             if self.admission is None:
@@ -470,7 +471,7 @@ class Ledger:
             row = settlement(
                 self.admission,
                 visit_seq=self.seq,
-                his_settlement_id=f"S{self.seq}",
+                his_settlement_id=his_settlement_id or f"S{self.seq}",
                 hospital_code=hospital_code,
                 created_at=when,
                 total_fen=funds + patient,

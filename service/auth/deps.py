@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any, NamedTuple
 
@@ -10,9 +11,12 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import Scope
 
 from service.auth.keys import find_by_prefix, principal_of, secret_matches, split_token
+from service.auth.models import PREFIX_MOST
 from service.auth.principal import Principal, Role
 from service.db import is_database_unavailable
 from service.errors import Forbidden, RateLimited, Unauthenticated
@@ -21,17 +25,31 @@ from service.unit_of_work import unit_of_work
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="sck_… API key")
 
 
+UNKNOWN_SECONDS = 5.0
+"""How long a prefix that no key has is answered from memory (at most the cache's `ttl`): a
+caller sending made-up keys costs a query per prefix, not per request. Issuing a key forgets
+its prefix in the issuing process; elsewhere (another replica, the CLI) a key whose prefix was
+tried in the seconds before it was issued (a random 8 hex digits: never, in practice) works
+after this long at most."""
+UNKNOWN_MOST = 4096
+"""Unknown prefixes remembered at most (the oldest forgotten first): a flood of distinct ones
+holds a few hundred kB, and never pushes a verified key out."""
+
+
 class KeyCache:
     """Verified keys for a few seconds, so a request does not pay a query for its key.
-    Revocation reaches every replica within `ttl` seconds (settings.auth_cache_seconds)."""
+    Revocation reaches every replica within `ttl` seconds (settings.auth_cache_seconds).
+    Prefixes that no key has, for `UNKNOWN_SECONDS` (ADR 0006)."""
 
-    def __init__(self, ttl: float) -> None:
+    def __init__(self, ttl: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
+        self._clock = clock
         self._items: dict[str, tuple[float, str, Principal | None]] = {}
+        self.unknown: OrderedDict[str, float] = OrderedDict()  # prefix -> until, oldest first
 
     def get(self, prefix: str) -> tuple[str, Principal | None] | None:
         item = self._items.get(prefix)
-        if item is None or item[0] < time.monotonic():
+        if item is None or item[0] < self._clock():
             return None
         return item[1], item[2]
 
@@ -40,10 +58,36 @@ class KeyCache:
             return
         if len(self._items) > 10_000:
             self._items.clear()
-        self._items[prefix] = (time.monotonic() + self.ttl, secret_sha256, principal)
+        self._items[prefix] = (self._clock() + self.ttl, secret_sha256, principal)
+
+    def is_unknown(self, prefix: str) -> bool:
+        """Whether no key had `prefix` when it was last asked for, a few seconds ago."""
+        until = self.unknown.get(prefix)
+        if until is None:
+            return False
+        if until < self._clock():
+            del self.unknown[prefix]
+            return False
+        return True
+
+    def put_unknown(self, prefix: str) -> bool:
+        """Remember that no key has `prefix` (False: this cache remembers nothing)."""
+        seconds = min(self.ttl, UNKNOWN_SECONDS)
+        if seconds <= 0:
+            return False
+        self.unknown[prefix] = self._clock() + seconds
+        self.unknown.move_to_end(prefix)  # one lifetime for all: the order is that of expiry
+        while len(self.unknown) > UNKNOWN_MOST:
+            self.unknown.popitem(last=False)
+        return True
+
+    def issued(self, prefix: str) -> None:
+        """A key with `prefix` was just issued here: it is known from now on."""
+        self.unknown.pop(prefix, None)
 
     def clear(self) -> None:
         self._items.clear()
+        self.unknown.clear()
 
 
 def _bearer(request: Request) -> str | None:
@@ -87,9 +131,12 @@ async def authenticate(request: Request, token: str | None) -> Principal:
     cache: KeyCache = state.key_cache
     cached = cache.get(prefix)
     if cached is None:
+        if len(prefix) > PREFIX_MOST or cache.is_unknown(prefix):
+            raise _unauthenticated("unknown API key")
         async with unit_of_work(state.sessionmaker) as uow:
             key = await find_by_prefix(uow.session, prefix)
         if key is None:
+            cache.put_unknown(prefix)
             raise _unauthenticated("unknown API key")
         principal = principal_of(key) if key.revoked_at is None else None
         cache.put(prefix, key.secret_sha256, principal)
@@ -149,6 +196,31 @@ async def count_refused(request: Request, refusal: Exception) -> RateLimited | N
         # The key cannot be checked, so it cannot be counted; the request is still wrong in
         # the way its refusal says, which a 503 ("send it again") would hide.
         return None
+    return None
+
+
+_TOO_LARGE = StarletteHTTPException(413)
+
+
+async def count_too_large(scope: Scope) -> RateLimited | None:
+    """`count_refused` for a body over the size limit, which BodySizeLimitMiddleware refuses
+    (413) before any route runs (by its Content-Length) or while FastAPI reads it ahead of the
+    route's dependencies (a stream): no key check counted it, so a key could send oversized
+    bodies without limit. The key is a header, read without the body; the route that would
+    have checked it is the one the router chose, or is matched here (the refusal's cost only)."""
+    if scope.get("route") is None:  # refused by its Content-Length: no route has run
+        route = _route_of(scope)
+        if route is None:
+            return None
+        scope = {**scope, "route": route}
+    # Else the request's own scope: a key its route checked already is not counted again.
+    return await count_refused(Request(scope), _TOO_LARGE)
+
+
+def _route_of(scope: Scope) -> APIRoute | None:
+    for route in scope["app"].router.routes:
+        if isinstance(route, APIRoute) and route.matches(scope)[0] is Match.FULL:
+            return route
     return None
 
 

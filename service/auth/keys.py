@@ -120,6 +120,11 @@ def check_scope(
         raise InvalidKeyScope("an admin key has no hospital or region scope", field="role")
 
 
+def new_prefix() -> str:
+    """A new key's public prefix: 8 hex digits, random."""
+    return secrets.token_hex(4)
+
+
 async def issue_key(
     session: AsyncSession,
     *,
@@ -132,7 +137,7 @@ async def issue_key(
 ) -> IssuedKey:
     """A new key (`Duplicate` if `issue_form`, the console form's one-time token, issued one)."""
     check_scope(role, hospital_code, region_prefix, fund_code)
-    prefix = secrets.token_hex(4)
+    prefix = new_prefix()
     secret = secrets.token_urlsafe(24).replace("_", "x")
     key = ApiKey(
         prefix=prefix,

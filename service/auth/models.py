@@ -4,6 +4,9 @@ from datetime import datetime
 
 from service.base import Field, SQLModel, created_at_field, timestamp_field
 
+PREFIX_MOST = 16
+"""The longest prefix a stored key can have: a longer one is unknown without asking."""
+
 
 class ApiKey(SQLModel, table=True):
     """An API key: the public prefix finds the row, the secret is kept only as a SHA-256."""
@@ -11,7 +14,7 @@ class ApiKey(SQLModel, table=True):
     __tablename__ = "api_keys"
 
     id: int | None = Field(default=None, primary_key=True)
-    prefix: str = Field(max_length=16, unique=True)
+    prefix: str = Field(max_length=PREFIX_MOST, unique=True)
     secret_sha256: str = Field(max_length=64)
     role: str = Field(max_length=16)
     hospital_code: str | None = Field(default=None, max_length=32)

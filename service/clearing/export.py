@@ -1,10 +1,12 @@
 """A closed statement as CSV or XLSX with Chinese headers (清算单导出).
 
 In CSV every text cell that a spreadsheet would read as a formula goes through
-`service.cells.inert` (a leading apostrophe, OWASP's CSV injection advice); plain signed
-amounts such as "-12.50" are left as they are, since a negative adjustment is data, not a
-formula. In XLSX every text cell is typed as a string, so it is never a formula. Statements are
-small (one hospital, one month), so both are built in memory.
+`service.cells.inert` (a leading apostrophe, OWASP's CSV injection advice). The amounts are
+the statement's own numbers: in their columns they are written as they are, "-12.50" a
+negative adjustment a spreadsheet sums. Any other cell is text, however it looks: a HIS
+settlement id "-12.50" is the hospital's text and quoted as any other. In XLSX every text
+cell is typed as a string, so it is never a formula. Statements are small (one hospital, one
+month), so both are built in memory.
 """
 
 from __future__ import annotations
@@ -33,14 +35,21 @@ LINE_HEADERS = (
     "调整", "医疗费总额", "基金支付总额", "本基金支付", "个人现金支付",
 )  # fmt: skip
 KIND_LABELS = {"settlement": "结算", "reversal": "冲销"}
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# The columns that hold the statement's amounts (yuan as "-12.30", written by us, never a
+# caller's text): the only text a CSV writes bare.
+_AMOUNT_HEADERS = {"医疗费总额", "基金支付总额", "本基金支付", "个人现金支付", "已拨付", "未拨付"}
+SUMMARY_AMOUNTS = frozenset(i for i, h in enumerate(SUMMARY_HEADERS) if h in _AMOUNT_HEADERS)
+LINE_AMOUNTS = frozenset(i for i, h in enumerate(LINE_HEADERS) if h in _AMOUNT_HEADERS)
+_AMOUNT = re.compile(r"-?[0-9]+\.[0-9]{2}")
 
 
-def safe_cell(value: Any) -> Any:
-    """A CSV value as a spreadsheet will not run it (an amount stays an amount)."""
-    if isinstance(value, str) and _NUMBER.match(value):
-        return value
-    return inert(value)
+def safe_row(row: list[Any], amounts: frozenset[int]) -> list[Any]:
+    """A CSV row as a spreadsheet will not run it: text inert, the amounts' columns bare."""
+    return [v if i in amounts and _is_amount(v) else inert(v) for i, v in enumerate(row)]
+
+
+def _is_amount(value: Any) -> bool:
+    return isinstance(value, str) and _AMOUNT.fullmatch(value) is not None
 
 
 def _append_text(sheet: Any, row: list[Any]) -> None:
@@ -76,8 +85,12 @@ def line_rows(s: StatementPublic) -> list[list[Any]]:
 def to_csv(s: StatementPublic) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for row in ([*SUMMARY_HEADERS], summary_row(s), [], [*LINE_HEADERS], *line_rows(s)):
-        writer.writerow([safe_cell(v) for v in row])
+    writer.writerow(safe_row([*SUMMARY_HEADERS], frozenset()))
+    writer.writerow(safe_row(summary_row(s), SUMMARY_AMOUNTS))
+    writer.writerow([])
+    writer.writerow(safe_row([*LINE_HEADERS], frozenset()))
+    for row in line_rows(s):
+        writer.writerow(safe_row(row, LINE_AMOUNTS))
     # A BOM so that Excel opens the Chinese headers as UTF-8.
     return ("\ufeff" + buffer.getvalue()).encode()
 

@@ -62,6 +62,7 @@ async def issue(
     uow: UnitOfWorkDep,
     settings: SettingsDep,
     user: FormUserDep,
+    key_cache: KeyCacheDep,
     role: Annotated[str, Form(max_length=16)],
     once: Annotated[str, Form(pattern=issued.FORM_TOKEN)],
     label: Annotated[str, Form(max_length=128)] = "",
@@ -74,7 +75,7 @@ async def issue(
     typed = {"role": role, "label": label, "hospital_code": hospital_code}
     typed |= {"region_prefix": region_prefix, "fund_code": fund_code}
     body = parse_form(KeyCreate, {k: v.strip() for k, v in typed.items()}, what="the key")
-    fresh = await issue_as_asked(uow, body, issue_form=once)
+    fresh = await issue_as_asked(uow, body, key_cache=key_cache, issue_form=once)
     # Post/Redirect/Get: a reload of the page that shows the token issues no second key.
     response = RedirectResponse("/console/keys", status_code=303)
     issued.hand_over(response, fresh, secure=settings.https_only)

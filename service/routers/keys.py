@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from service.auth import Role
-from service.auth.deps import AdminDep, KeyCacheDep
+from service.auth.deps import AdminDep, KeyCache, KeyCacheDep
 from service.auth.issuing import issue_checked_key
 from service.auth.keys import IssuedKey, list_keys, revoke_key
 from service.errors import problem_responses
@@ -30,11 +30,12 @@ class KeyCreate(InputModel):
 
 
 async def issue_as_asked(
-    uow: UnitOfWork, body: KeyCreate, *, issue_form: str | None = None
+    uow: UnitOfWork, body: KeyCreate, *, key_cache: KeyCache, issue_form: str | None = None
 ) -> IssuedKey:
     """The key a KeyCreate asks for (the API's and the console's), its codes checked; at most
-    one per console form (`issue_form`, its one-time token)."""
-    return await issue_checked_key(
+    one per console form (`issue_form`, its one-time token). This process forgets that its
+    prefix was unknown, so the key works here at once (ADR 0006)."""
+    issued = await issue_checked_key(
         uow,
         role=Role(body.role),
         hospital_code=body.hospital_code,
@@ -43,6 +44,8 @@ async def issue_as_asked(
         label=body.label,
         issue_form=issue_form,
     )
+    key_cache.issued(issued.record.prefix)
+    return issued
 
 
 class KeyPublic(BaseModel):
@@ -63,8 +66,10 @@ class KeyIssued(KeyPublic):
 @router.post(
     "", status_code=201, response_model=KeyIssued, responses=problem_responses(401, 403, 404, 422)
 )
-async def create_key(body: KeyCreate, uow: UnitOfWorkDep, _: AdminDep) -> KeyIssued:
-    issued = await issue_as_asked(uow, body)
+async def create_key(
+    body: KeyCreate, uow: UnitOfWorkDep, key_cache: KeyCacheDep, _: AdminDep
+) -> KeyIssued:
+    issued = await issue_as_asked(uow, body, key_cache=key_cache)
     public = KeyPublic.model_validate(issued.record, from_attributes=True)
     return KeyIssued(**public.model_dump(), token=issued.token)
 

