@@ -27,6 +27,7 @@ from service.policy import (
 from service.policy.model import NO_PRIOR
 from service.policy.plan_year import rules_of, stage_start, version_day
 from service.policy.schema import PlanYear
+from service.receivables.terms import Terms, terms_for
 from service.regions.directory import HospitalDirectory
 from service.regions.service import in_pooling_region
 from service.settlements.accumulators import Scope
@@ -52,6 +53,8 @@ class Catalog(Protocol):
     async def for_region(
         self, session: AsyncSession, *, insured_region: str, on: date
     ) -> CompiledPolicy: ...
+
+    async def by_hash(self, session: AsyncSession, content_hash: str) -> CompiledPolicy | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,9 @@ class Context:
     # A stay split at a plan-year end: each earlier plan year's rules, by year (the discharge
     # year's are `policy`, `visit` and `skip` above).
     earlier: Mapping[int, YearRules] = field(default_factory=dict)
+    # The terms the patient's share is owed on after treatment (service/receivables), or None:
+    # paid at the desk.
+    terms: Terms | None = None
 
     @property
     def scope(self) -> Scope:
@@ -293,6 +299,9 @@ async def load_context(
         hospital_county=hospital.county_code,
         mode=body.settlement_mode,
     )
+    terms = terms_for(policy, visit=visit, categories=categories)
+    if terms is None:
+        terms = await _terms_promised(session, catalog, admission, visit)
     return Context(
         hospital_code=admission.hospital_code,
         county_code=admission.county_code,
@@ -316,7 +325,23 @@ async def load_context(
         by_date=by_date,
         mid=body.mid_settlement,
         earlier=earlier,
+        terms=terms,
     )
+
+
+async def _terms_promised(
+    session: AsyncSession, catalog: Catalog, admission: AdmittedVisit, visit: Visit
+) -> Terms | None:
+    """The terms of the version the admission was judged under, when it told the desk to take
+    no deposit (eligible for pay-after-treatment) and the settlement's version would not: a
+    version that narrowed pay-after-treatment meanwhile (a new year's) does not turn the
+    promise into a share nobody tracks (ADR 0014, amendment)."""
+    if not admission.eligible or admission.policy_hash is None:
+        return None
+    admitted_under = await catalog.by_hash(session, admission.policy_hash)
+    if admitted_under is None:
+        return None
+    return terms_for(admitted_under, visit=visit, categories=admission.categories)
 
 
 async def _earlier_years(

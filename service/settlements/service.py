@@ -28,7 +28,6 @@ from service.policy import SettlementResult, reverse_deltas
 from service.policy.model import NO_PRIOR
 from service.receivables import hooks as receivable_hooks
 from service.receivables.hooks import SettledShare
-from service.receivables.terms import terms_for
 from service.recorded import Recorded
 from service.regions.directory import HospitalDirectory
 from service.settlements import (
@@ -630,8 +629,7 @@ def _patient_share(ctx: Context, result: SettlementResult) -> dict[str, Any] | N
         discharged_at=ctx.discharged_at,
         mid=ctx.mid,
     )
-    terms = terms_for(ctx.policy, visit=ctx.visit, categories=ctx.categories)
-    return receivable_hooks.receivable_row(share, terms)
+    return receivable_hooks.receivable_row(share, ctx.terms)
 
 
 async def stored(

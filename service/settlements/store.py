@@ -157,6 +157,8 @@ _VISIT = (  # `_visit` reads its rows by position
         _admissions.c.location,
         _admissions.c.referred,
         _admissions.c.categories,
+        _admissions.c.eligible,
+        _admissions.c.policy_hash,
         _settlements.c.id.label("settlement_id"),
         _settlements.c.his_settlement_id,
         _settlements.c.visit_seq,
@@ -437,12 +439,12 @@ def _duplicate_or(exc: IntegrityError) -> Exception:
 
 def _visit(rows: Sequence[Sequence[Any]], *, hospital_code: str, visit_id: str) -> AdmittedVisit:
     """The visit from `_VISIT`'s rows, by position (SQLAlchemy's rows and the driver's tuples
-    alike): the admission's 11 columns, then each settlement's 7."""
+    alike): the admission's 13 columns, then each settlement's 7."""
     first = rows[0]
     history = tuple(
-        Earlier(r[11], visit_id, r[12], r[13], r[14], r[17], bool(r[15]), r[16])
+        Earlier(r[13], visit_id, r[14], r[15], r[16], r[19], bool(r[17]), r[18])
         for r in rows
-        if r[11] is not None
+        if r[13] is not None
     )
     return AdmittedVisit(
         id=first[0],
@@ -459,4 +461,6 @@ def _visit(rows: Sequence[Sequence[Any]], *, hospital_code: str, visit_id: str) 
         referred=first[9],
         categories=frozenset(first[10] or ()),
         history=history,
+        eligible=first[11],
+        policy_hash=first[12],
     )

@@ -47,6 +47,10 @@ class AdmittedVisit:
     referred: bool
     categories: frozenset[str]
     history: tuple[Earlier, ...]  # newest first
+    # What the admission judged: pay-after-treatment eligibility (None: status unknown) and
+    # the version it judged under (service/admissions).
+    eligible: bool | None = None
+    policy_hash: str | None = None
 
     def earlier(self, his_settlement_id: str) -> Earlier | None:
         return next((e for e in self.history if e.his_settlement_id == his_settlement_id), None)

@@ -158,6 +158,8 @@ class MemorySettlementStore(_Store):
             referred=a["referred"],
             categories=frozenset(a["categories"] or ()),
             history=history,
+            eligible=a.get("eligible"),
+            policy_hash=a.get("policy_hash"),
         )
 
     def _key(self, scope: Scope, key: str) -> tuple[str, str, int, str]:

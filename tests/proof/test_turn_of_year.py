@@ -802,3 +802,45 @@ async def test_china_midnight_is_when_next_years_version_starts_to_count_as_in_e
     assert born.status_code == 200, born.text
     assert born.json()["registered"] is False
     assert (await january()).status_code == 200
+
+
+NARROWER_TEXT = NEXT_YEARS_TEXT.replace(
+    "controls:\n", "controls:\n  pay_after_treatment: {categories: [registered_poor]}\n"
+)
+
+
+async def test_a_share_promised_after_treatment_in_december_is_owed_under_a_narrower_2027(
+    clock: time_machine.Coordinates,
+    client: httpx.AsyncClient,
+    registry: respx.MockRouter,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """2027's version leaves 脱贫人口 (lifted_out) out of pay-after-treatment. One admitted at
+    23:00 on 31 December was told no deposit (2026's version); settled in January, the share
+    is still owed after treatment, by the admission's terms, not dropped untracked."""
+    await _succeed(client, admin_headers, NARROWER_TEXT)
+    id_number = f.resident_id(seq=572)
+    f.person_route(registry, id_number).respond(200, json=f.registry_person("lifted_out"))
+    clock.move_to(datetime(OLD, 12, 31, 15, 0, tzinfo=UTC))  # 23:00 on 31 December
+    admitted = await _admit(
+        client, hospital_headers, "NW-1", id_number, _at(f"{OLD}-12-31", "23:00")
+    )
+    assert admitted["pay_after_treatment"]["eligible"] is True
+    assert admitted["deposit_allowed"] == "0.00"
+    clock.move_to(datetime(NEW, 1, 3, 2, 0, tzinfo=UTC))
+    settled = await f.settle(
+        client,
+        hospital_headers,
+        f.settlement_request(
+            "NW-1",
+            his="S-NW-1",
+            discharged_at=_at(f"{NEW}-01-03"),
+            bill=f.bill("8000.00", "200.00"),
+        ),
+    )
+    assert settled["policy"]["version"] == NEXT_VERSION
+    owed = await f.receivable_of(client, hospital_headers, settled["id"])
+    assert owed["amount_due"] == settled["totals"]["patient_pays"]
+    assert _fen(owed["amount_due"]) > 0
+    assert owed["due_on"] == f"{NEW}-02-02"  # 30 days after 3 January, the admission's terms
