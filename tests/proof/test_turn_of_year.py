@@ -129,12 +129,8 @@ async def test_admissions_either_side_of_china_midnight_take_their_days_version(
     # settled in January, both stays are 2027's (discharge year) under the new version
     clock.move_to(datetime(NEW, 1, 5, 2, 0, tzinfo=UTC))
     for visit, his in (("NY-1", "S-NY-1"), ("NY-2", "S-NY-2")):
-        slip = await f.settle(
-            client,
-            hospital_headers,
-            f.settlement_request(
-                visit, his=his, discharged_at=_at(f"{NEW}-01-04"), bill=f.bill("3000.00")
-            ),
+        slip = await _discharge(
+            client, hospital_headers, visit, _at(f"{NEW}-01-04"), ("3000.00", "0.00"), his=his
         )
         assert slip["year"] == NEW
         assert slip["policy"]["version"] == NEXT_VERSION
@@ -203,6 +199,28 @@ def _basic(slip: dict[str, Any]) -> dict[str, Any]:
     return next(layer for layer in slip["layers"] if layer["code"] == "basic_insurance")
 
 
+async def _discharge(
+    client: httpx.AsyncClient,
+    desk: dict[str, str],
+    visit: str,
+    at: str,
+    bill: tuple[str, str],
+    *,
+    his: str | None = None,
+    mid_settlement: bool = False,
+) -> dict[str, Any]:
+    """The settlement of `visit` discharged at `at` (China time) for `bill` (in and out of
+    policy), HIS id `his` (default S-<visit>)."""
+    request = f.settlement_request(
+        visit,
+        his=his or f"S-{visit}",
+        discharged_at=at,
+        bill=f.bill(*bill),
+        mid_settlement=mid_settlement,
+    )
+    return await f.settle(client, desk, request)
+
+
 async def _stay(
     client: httpx.AsyncClient,
     desk: dict[str, str],
@@ -213,13 +231,7 @@ async def _stay(
     in_policy: str,
 ) -> dict[str, Any]:
     await _admit(client, desk, visit, id_number, _at(admitted, "08:00"))
-    return await f.settle(
-        client,
-        desk,
-        f.settlement_request(
-            visit, his=f"S-{visit}", discharged_at=_at(discharged), bill=f.bill(in_policy)
-        ),
-    )
+    return await _discharge(client, desk, visit, _at(discharged), (in_policy, "0.00"))
 
 
 async def _reverse(client: httpx.AsyncClient, desk: dict[str, str], sid: int) -> None:
@@ -697,29 +709,20 @@ async def test_a_stay_settled_in_stages_across_new_year_keeps_each_stages_year_a
     id_number, _ = _person(registry, 571)
     clock.move_to(datetime(OLD, 12, 31, 12, 0, tzinfo=UTC))  # 20:00 on 31 December
     await _admit(client, desk, "ST-1", id_number, _at(f"{OLD}-12-20"))
-    stage = await f.settle(
+    stage = await _discharge(
         client,
         desk,
-        f.settlement_request(
-            "ST-1",
-            his="S-ST-1a",
-            discharged_at=_at(f"{OLD}-12-31", "19:00"),
-            bill=f.bill("30000.00", "1000.00"),
-            mid_settlement=True,
-        ),
+        "ST-1",
+        _at(f"{OLD}-12-31", "19:00"),
+        ("30000.00", "1000.00"),
+        his="S-ST-1a",
+        mid_settlement=True,
     )
     assert (stage["year"], stage["stage"]) == (OLD, 1)
     assert stage["policy"]["version"] != NEXT_VERSION
     clock.move_to(datetime(NEW, 1, 5, 4, 0, tzinfo=UTC))
-    final = await f.settle(
-        client,
-        desk,
-        f.settlement_request(
-            "ST-1",
-            his="S-ST-1b",
-            discharged_at=_at(f"{NEW}-01-05"),
-            bill=f.bill("8000.00", "200.00"),
-        ),
+    final = await _discharge(
+        client, desk, "ST-1", _at(f"{NEW}-01-05"), ("8000.00", "200.00"), his="S-ST-1b"
     )
     assert (final["year"], final["stage"], final["policy"]["version"]) == (NEW, 2, NEXT_VERSION)
     assert final["year_parts"] == []
@@ -829,15 +832,8 @@ async def test_a_share_promised_after_treatment_in_december_is_owed_under_a_narr
     assert admitted["pay_after_treatment"]["eligible"] is True
     assert admitted["deposit_allowed"] == "0.00"
     clock.move_to(datetime(NEW, 1, 3, 2, 0, tzinfo=UTC))
-    settled = await f.settle(
-        client,
-        hospital_headers,
-        f.settlement_request(
-            "NW-1",
-            his="S-NW-1",
-            discharged_at=_at(f"{NEW}-01-03"),
-            bill=f.bill("8000.00", "200.00"),
-        ),
+    settled = await _discharge(
+        client, hospital_headers, "NW-1", _at(f"{NEW}-01-03"), ("8000.00", "200.00")
     )
     assert settled["policy"]["version"] == NEXT_VERSION
     owed = await f.receivable_of(client, hospital_headers, settled["id"])
