@@ -22,6 +22,7 @@ __all__ = [
     "rules_of",
     "split_days",
     "stage_start",
+    "part_version_day",
     "version_day",
 ]
 
@@ -60,6 +61,13 @@ def version_day(
         "discharge": discharged_on,
         "settlement": settled_on,
     }[rules.version_date]
+
+
+def part_version_day(rules: PlanYear, *, first_day: date, last_day: date) -> date:
+    """The day whose version settles an earlier plan year's part of a split stay (ADR 0018,
+    addendum): the date rule applied inside the part, its last day standing for both the
+    discharge and the settlement."""
+    return version_day(rules, admitted_on=first_day, discharged_on=last_day, settled_on=last_day)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from service.policy import (
     Visit,
 )
 from service.policy.model import NO_PRIOR
-from service.policy.plan_year import rules_of, stage_start, version_day
+from service.policy.plan_year import part_version_day, rules_of, stage_start
 from service.policy.schema import PlanYear
 from service.receivables.terms import Terms, terms_for
 from service.regions.directory import HospitalDirectory
@@ -261,12 +261,7 @@ async def load_context(
         designated=hospital.designated,
         admitted_on=admitted_on,
         discharged_on=discharged_on,
-        in_pooling_region=in_pooling_region(
-            policy,
-            location=admission.location,
-            hospital_county=hospital.county_code,
-            insured_county=admission.insured_county,
-        ),
+        in_pooling_region=_in_pooling_region(policy, admission, hospital.county_code),
         disease=body.disease,
     )
     categories = admission.categories
@@ -344,6 +339,18 @@ async def _terms_promised(
     return terms_for(admitted_under, visit=visit, categories=admission.categories)
 
 
+def _in_pooling_region(
+    policy: CompiledPolicy, admission: AdmittedVisit, hospital_county: str
+) -> bool:
+    """Whether the hospital is in the patient's pooling region, as ``policy`` pools."""
+    return in_pooling_region(
+        policy,
+        location=admission.location,
+        hospital_county=hospital_county,
+        insured_county=admission.insured_county,
+    )
+
+
 async def _earlier_years(
     session: AsyncSession,
     catalog: Catalog,
@@ -361,20 +368,12 @@ async def _earlier_years(
     settlement: the office loads that year's version."""
     out = {}
     for part in parts[:-1]:
-        day = version_day(
-            rules, admitted_on=part.first_day, discharged_on=part.last_day, settled_on=part.last_day
-        )
+        day = part_version_day(rules, first_day=part.first_day, last_day=part.last_day)
         governing = await catalog.for_region(
             session, insured_region=admission.insured_county, on=day
         )
         seen = replace(
-            visit,
-            in_pooling_region=in_pooling_region(
-                governing,
-                location=admission.location,
-                hospital_county=hospital_county,
-                insured_county=admission.insured_county,
-            ),
+            visit, in_pooling_region=_in_pooling_region(governing, admission, hospital_county)
         )
         out[part.year] = YearRules(
             governing, seen, _skip(governing, seen, admission.categories, mode)

@@ -31,11 +31,11 @@ from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan, yuan_to_fen
 from service.policy import Bill, BillLine, CompiledPolicy, PolicyDocument, Visit, select_policy
 from service.policy.plan_year import (
+    part_version_day,
     plan_year_bounds,
     plan_year_of,
     rules_of,
     stage_start,
-    version_day,
 )
 from service.policy.schema import PlanYear
 from service.policy.whatif import (
@@ -360,9 +360,7 @@ def _governing(
     adopted: Adopted, stay: Stay, rules: PlanYear, part: YearBill
 ) -> CompiledPolicy | None:
     """The version an earlier year's part is settled under, where it is not the stay's."""
-    day = version_day(
-        rules, admitted_on=part.first_day, discharged_on=part.last_day, settled_on=part.last_day
-    )
+    day = part_version_day(rules, first_day=part.first_day, last_day=part.last_day)
     policy = adopted.on_day(day)(stay.pool)
     return None if policy is adopted(stay.pool) else policy
 

@@ -23,7 +23,7 @@ PROBLEM = "application/problem+json"
 ROUTES = ["payments", "instalments", "reminders", "defaulter", "defaulter/removal"]
 
 
-def _problem(answer: httpx.Response, status: int, code: str, field: str | None) -> None:
+def assert_problem(answer: httpx.Response, status: int, code: str, field: str | None) -> None:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"].startswith(PROBLEM), answer.headers
     body = answer.json()
@@ -54,7 +54,7 @@ def _body(route: str, receivable: dict[str, Any]) -> dict[str, Any]:
     }[route]
 
 
-async def _nothing_recorded(
+async def assert_nothing_recorded(
     client: httpx.AsyncClient, headers: dict[str, str], receivable: dict[str, Any]
 ) -> None:
     after = await receivable_of(client, headers, receivable["settlement_id"])
@@ -94,8 +94,8 @@ async def test_a_payment_of_nothing_or_less_is_refused_naming_the_amount(
         json=payment("1.00") | {"amount": amount},
         headers=hospital_headers,
     )
-    _problem(answer, 422, code, "amount")
-    await _nothing_recorded(client, hospital_headers, receivable)
+    assert_problem(answer, 422, code, "amount")
+    await assert_nothing_recorded(client, hospital_headers, receivable)
 
 
 async def test_a_payment_of_more_than_is_owed_is_refused_and_then_the_rest_is_taken(
@@ -107,8 +107,8 @@ async def test_a_payment_of_more_than_is_owed_is_refused_and_then_the_rest_is_ta
     too_much = await client.post(
         url, json=payment(str(owed + Decimal("0.01"))), headers=hospital_headers
     )
-    _problem(too_much, 409, "payment_exceeds_due", "amount")
-    await _nothing_recorded(client, hospital_headers, receivable)
+    assert_problem(too_much, 409, "payment_exceeds_due", "amount")
+    await assert_nothing_recorded(client, hospital_headers, receivable)
     exact = await client.post(url, json=payment(str(owed), "P2"), headers=hospital_headers)
     assert (exact.status_code, exact.json()["status"]) == (201, "paid")
 
@@ -127,8 +127,8 @@ async def test_a_payment_or_reminder_from_the_future_is_refused(
     answer = await client.post(
         f"/v1/receivables/{receivable['id']}/{route}", json=body, headers=hospital_headers
     )
-    _problem(answer, 422, "implausible_date", field)
-    await _nothing_recorded(client, hospital_headers, receivable)
+    assert_problem(answer, 422, "implausible_date", field)
+    await assert_nothing_recorded(client, hospital_headers, receivable)
 
 
 @pytest.mark.parametrize(
@@ -181,8 +181,8 @@ async def test_a_schedule_that_does_not_hold_is_refused_naming_its_field(
         answer = await client.post(
             f"/v1/receivables/{receivable['id']}/instalments", json=body, headers=hospital_headers
         )
-    _problem(answer, status, code, field)
-    await _nothing_recorded(client, hospital_headers, receivable)
+    assert_problem(answer, status, code, field)
+    await assert_nothing_recorded(client, hospital_headers, receivable)
 
 
 async def test_a_paid_share_gets_no_schedule(
@@ -200,7 +200,7 @@ async def test_a_paid_share_gets_no_schedule(
         answer = await client.post(
             f"{url}/instalments", json=_body("instalments", receivable), headers=hospital_headers
         )
-    _problem(answer, 409, "receivable_paid", None)
+    assert_problem(answer, 409, "receivable_paid", None)
     assert (await receivable_of(client, hospital_headers, receivable["settlement_id"]))[
         "instalments"
     ] == []
@@ -220,11 +220,11 @@ async def test_another_hospitals_receivable_is_not_found(
         answer = await client.post(
             f"{url}/{route}", json=_body(route, receivable), headers=other_hospital_headers
         )
-    _problem(answer, 404, "receivable_not_found", None)
-    _problem(
+    assert_problem(answer, 404, "receivable_not_found", None)
+    assert_problem(
         await client.get(url, headers=other_hospital_headers), 404, "receivable_not_found", None
     )
-    await _nothing_recorded(client, hospital_headers, receivable)
+    await assert_nothing_recorded(client, hospital_headers, receivable)
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -249,8 +249,8 @@ async def test_a_key_that_is_not_a_hospitals_may_not_write(
         json=_body(route, receivable),
         headers=headers,
     )
-    _problem(answer, 403, "forbidden", None)
-    await _nothing_recorded(client, hospital_headers, receivable)
+    assert_problem(answer, 403, "forbidden", None)
+    await assert_nothing_recorded(client, hospital_headers, receivable)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +268,7 @@ async def test_a_fund_key_reads_no_receivable(
     settlement, receivable = await open_receivable(app, client, hospital_headers)
     params = {"": {"settlement_id": settlement["id"]}, "/indicators": {"year": 2024}}.get(path, {})
     url = "/v1/receivables" + path.replace("{id}", str(receivable["id"]))
-    _problem(await client.get(url, params=params, headers=fund), 403, "forbidden", None)
+    assert_problem(await client.get(url, params=params, headers=fund), 403, "forbidden", None)
 
 
 async def test_a_replay_with_another_body_is_a_conflict_and_changes_nothing(
@@ -289,7 +289,7 @@ async def test_a_replay_with_another_body_is_a_conflict_and_changes_nothing(
         again = await client.post(
             f"{url}/payments", json=payment("10.00", "P1") | changed, headers=hospital_headers
         )
-        _problem(again, 409, "payment_conflict", "his_payment_id")
+        assert_problem(again, 409, "payment_conflict", "his_payment_id")
     # the same HIS payment id on another receivable is the same payment: a conflict too
     _, other = await open_receivable(app, client, hospital_headers)
     elsewhere = await client.post(
@@ -297,7 +297,7 @@ async def test_a_replay_with_another_body_is_a_conflict_and_changes_nothing(
         json=payment("10.00", "P1"),
         headers=hospital_headers,
     )
-    _problem(elsewhere, 409, "payment_conflict", "his_payment_id")
+    assert_problem(elsewhere, 409, "payment_conflict", "his_payment_id")
     with clock_at(AT_DISCHARGE):
         plan = _body("instalments", receivable)
         assert (
@@ -305,7 +305,7 @@ async def test_a_replay_with_another_body_is_a_conflict_and_changes_nothing(
         ).status_code == 201
         other_plan = _plan(("2024-05-30", receivable["amount_due"]))
         again = await client.post(f"{url}/instalments", json=other_plan, headers=hospital_headers)
-    _problem(again, 409, "schedule_exists", None)
+    assert_problem(again, 409, "schedule_exists", None)
     after = await receivable_of(client, hospital_headers, receivable["settlement_id"])
     assert (after["paid"], [i["due_on"] for i in after["instalments"]]) == ("10.00", ["2024-04-30"])
 
@@ -394,6 +394,6 @@ async def test_a_paid_share_is_no_ground_for_a_defaulter_mark(
     marked = await client.post(
         f"{url}/defaulter", json={"reason": "拒不缴费"}, headers=hospital_headers
     )
-    _problem(marked, 409, "receivable_paid", None)
+    assert_problem(marked, 409, "receivable_paid", None)
     after = await receivable_of(client, hospital_headers, receivable["settlement_id"])
     assert after["defaulter"] is False
