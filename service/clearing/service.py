@@ -370,8 +370,13 @@ async def close(
     )
     if closed is not None:
         return Recorded(await _closed_public(uow, closed, fund), replayed=True)
-    if (now or utcnow()) < when.end:
-        raise PeriodNotOver(f"period {when} is not over; close it from {when.end.date()} on")
+    moment = now or utcnow()
+    if moment < when.start:
+        raise PeriodNotBegun(f"period {when} has not begun", field="period")
+    if moment < when.end:
+        raise PeriodNotOver(
+            f"period {when} is not over; close it from {when.end.date()} on", field="period"
+        )
     lines, last = await _open_lines(uow, fund=fund, hospital_code=hospital.code, period=when)
     if last is not None and when <= last:
         raise PeriodAlreadyClosed(

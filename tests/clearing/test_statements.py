@@ -98,8 +98,12 @@ async def test_closing_is_once_in_order_and_only_after_the_month(
     this_month = today().strftime("%Y-%m")  # China's month: from 16:00 UTC not UTC's
     now = await client.post("/v1/clearing/statements", json=_q(BASIC, this_month), headers=fund)
     assert (now.status_code, now.json()["code"]) == (409, "period_not_over")
-    not_yet = await client.post("/v1/clearing/statements", json=_q(BASIC, "2099-01"), headers=fund)
-    assert not_yet.json()["code"] == "period_not_over"
+    assert [e["field"] for e in now.json()["errors"]] == ["period"]
+    # A month to come is refused as reading it is: it has not begun, the period is at fault.
+    for month in ("2099-01", "2999-12"):
+        not_yet = await client.post("/v1/clearing/statements", json=_q(BASIC, month), headers=fund)
+        assert (not_yet.status_code, not_yet.json()["code"]) == (422, "period_not_begun")
+        assert [e["field"] for e in not_yet.json()["errors"]] == ["period"]
 
 
 async def test_each_role_sees_only_its_scope(
