@@ -4,7 +4,8 @@ In CSV every text cell that a spreadsheet would read as a formula goes through
 `service.cells.inert` (a leading apostrophe, OWASP's CSV injection advice). The amounts are
 the statement's own numbers: in their columns they are written as they are, "-12.50" a
 negative adjustment a spreadsheet sums. Any other cell is text, however it looks: a HIS
-settlement id "-12.50" is the hospital's text and quoted as any other. In XLSX every text
+settlement id "-12.50" is the hospital's text and quoted as any other. In XLSX the amounts
+are number cells shown with two decimals (a fund's accountant sums them), and every other text
 cell is typed as a string, so it is never a formula. Statements are small (one hospital, one
 month), so both are built in memory.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import Response
@@ -52,13 +54,15 @@ def _is_amount(value: Any) -> bool:
     return isinstance(value, str) and _AMOUNT.fullmatch(value) is not None
 
 
-def _append_text(sheet: Any, row: list[Any]) -> None:
-    """Append a row whose text cells are string cells: openpyxl would store a string that
-    starts with "=" as a formula."""
-    sheet.append(row)
-    for cell in sheet[sheet.max_row]:
+def _append_row(sheet: Any, row: list[Any], amounts: frozenset[int]) -> None:
+    """Append a row whose amounts are numbers and whose other text cells are string cells:
+    openpyxl would store a string that starts with "=" as a formula."""
+    sheet.append([Decimal(v) if i in amounts and _is_amount(v) else v for i, v in enumerate(row)])
+    for i, cell in enumerate(sheet[sheet.max_row]):
         if isinstance(cell.value, str):
             cell.data_type = "s"
+        elif i in amounts and isinstance(cell.value, Decimal | float):
+            cell.number_format = "0.00"
 
 
 def summary_row(s: StatementPublic) -> list[Any]:
@@ -100,12 +104,12 @@ def to_xlsx(s: StatementPublic) -> bytes:
     summary = book.active
     assert summary is not None
     summary.title = "清算汇总"
-    _append_text(summary, list(SUMMARY_HEADERS))
-    _append_text(summary, summary_row(s))
+    _append_row(summary, list(SUMMARY_HEADERS), frozenset())
+    _append_row(summary, summary_row(s), SUMMARY_AMOUNTS)
     detail = book.create_sheet("清算明细")
-    _append_text(detail, list(LINE_HEADERS))
+    _append_row(detail, list(LINE_HEADERS), frozenset())
     for row in line_rows(s):
-        _append_text(detail, row)
+        _append_row(detail, row, LINE_AMOUNTS)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

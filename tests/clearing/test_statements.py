@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -273,7 +275,7 @@ async def test_export_has_chinese_headers_and_no_formulas(
     assert sheet.cell(1, 4).value == "就诊号"
     # XLSX keeps the text as it is, in a string cell: never a formula
     assert (sheet.cell(2, 4).value, sheet.cell(2, 4).data_type) == ("=HYPERLINK(1)", "s")
-    assert sheet.cell(2, 12).value == "500.00"
+    assert_amount_cell(sheet.cell(2, 12), "500.00")
 
 
 async def test_export_quotes_the_hospitals_text_and_keeps_amounts_numbers(
@@ -305,6 +307,19 @@ async def test_export_quotes_the_hospitals_text_and_keeps_amounts_numbers(
     assert reversal[11] == "-12.30"  # 本基金支付: a number, not quoted
     assert lines[("结算", "'" + number_like)][11] == "12.30"
     assert rows[1][5] == "501.00"
+    # XLSX: the amounts are number cells a spreadsheet sums (the reversal's negative), the
+    # number-like HIS id a string cell
+    book = load_workbook(io.BytesIO((await client.get(url, headers=auditor_headers)).content))
+    detail = {(r[0].value, r[4].value): r for r in book["清算明细"].iter_rows(min_row=2)}
+    assert detail[("冲销", number_like)][4].data_type == "s"
+    assert_amount_cell(detail[("冲销", number_like)][11], "-12.30")
+    assert_amount_cell(book["清算汇总"].cell(2, 6), "501.00")
+
+
+def assert_amount_cell(cell: Any, yuan: str) -> None:
+    """A number cell shown with two decimals, holding exactly the amount."""
+    assert cell.data_type == "n", (cell.value, cell.data_type)
+    assert (Decimal(str(cell.value)), cell.number_format) == (Decimal(yuan), "0.00")
 
 
 async def test_fund_keys_reach_neither_the_ledger_nor_the_receivables(
