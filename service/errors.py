@@ -117,11 +117,24 @@ class ProblemFacts:
         return cls(exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.headers)
 
 
+REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def field_name(loc: Sequence[str | int]) -> str:
+    """The field a problem names, as the caller wrote it (ADR 0032): a body member by its path
+    (`bill.total`, `instalments.1.due_on`), a parameter by its name, `body` the body as a whole.
+    A service raising `field="discharged_at"` names the same field the same way."""
+    parts = [str(p) for p in loc]
+    if len(parts) > 1 and parts[0] in REQUEST_PARTS:
+        parts = parts[1:]
+    return ".".join(parts)
+
+
 def invalid_request(exc: RequestValidationError, *, what: str = "field") -> ProblemFacts:
     """A request FastAPI refused, one error per failing `what`; never its input, which may
     hold a resident ID number."""
     errors = [
-        FieldProblem(field=".".join(str(p) for p in e["loc"]), message=e["msg"], code=e["type"])
+        FieldProblem(field=field_name(e["loc"]), message=e["msg"], code=e["type"])
         for e in exc.errors()
     ]
     detail = f"{len(errors)} {what}(s) failed validation"

@@ -90,10 +90,9 @@ def _refused(refusal: Refusal) -> Iterator[None]:
 
 
 def input_of(problem: FieldProblem) -> str:
-    """The form input a problem names: `body.note` and `note` are `note`; a nested field
-    (`source_text.layers.0`) is its input's."""
-    parts = [p for p in problem.field.split(".") if p not in ("body", "query", "path")]
-    return parts[0] if parts else problem.field
+    """The form input a problem names: a nested field (`source_text.layers.0`) is its
+    input's."""
+    return problem.field.split(".")[0]
 
 
 def field_words(problem: FieldProblem) -> str:
@@ -109,14 +108,10 @@ def problem_words(facts: ProblemFacts) -> str:
     from service.idtext import redact
 
     words = catalog().problems.get(facts.code)
-    fields = [f"{_shown_name(p)}: {p.message}" for p in facts.errors]
+    fields = [f"{p.field}: {p.message}" for p in facts.errors]
     said = any(p.message == facts.detail for p in facts.errors)
     detail = redact("；".join(fields if said else [facts.detail, *fields]))
     return f"{words[0]}：{words[1]}（{detail}）" if words else detail
-
-
-def _shown_name(problem: FieldProblem) -> str:
-    return problem.field.removeprefix("body.")
 
 
 class ConsoleRoute(APIRoute):

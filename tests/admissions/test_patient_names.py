@@ -20,9 +20,7 @@ async def test_a_name_with_a_control_character_or_line_break_is_refused(
     )
 
     assert answer.status_code == 422, answer.text
-    assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [
-        ("body.name", "not_one_line")
-    ]
+    assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("name", "not_one_line")]
 
 
 async def test_a_blank_name_is_refused(
@@ -33,4 +31,4 @@ async def test_a_blank_name_is_refused(
     )
 
     assert answer.status_code == 422, answer.text
-    assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("body.name", "blank")]
+    assert [(e["field"], e["code"]) for e in answer.json()["errors"]] == [("name", "blank")]

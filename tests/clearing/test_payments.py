@@ -127,5 +127,5 @@ async def test_a_payment_reference_holding_an_id_number_is_refused(
     refused = await client.post(url, json=_pay("100.00", id_number), headers=fund)
     assert refused.status_code == 422, refused.text
     assert id_number not in refused.text
-    assert [e["field"] for e in refused.json()["errors"]] == ["body.reference"]
+    assert [e["field"] for e in refused.json()["errors"]] == ["reference"]
     assert refused.json()["errors"][0]["code"] == "resident_id_in_text"

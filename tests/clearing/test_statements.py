@@ -243,7 +243,7 @@ async def test_a_fund_covers_a_whole_province_prefecture_or_county(
             "/v1/clearing/funds", json={**body, "region_code": slice_}, headers=admin_headers
         )
         assert refused.status_code == 422, refused.text
-        assert refused.json()["errors"][0]["field"] == "body.region_code"
+        assert refused.json()["errors"][0]["field"] == "region_code"
     listed = await client.get("/v1/clearing/funds", headers=admin_headers)
     assert "F50-AID" not in [f["code"] for f in listed.json()]
     for whole in ("50", "5001", "500112"):

@@ -260,7 +260,7 @@ async def test_the_api_still_answers_problem_json(
     )
     assert answer.status_code == 422
     assert answer.headers["content-type"] == "application/problem+json"
-    assert answer.json()["errors"][0]["field"] == "query.detected_from"
+    assert answer.json()["errors"][0]["field"] == "detected_from"
 
 
 async def test_a_transition_from_the_console_keeps_the_apis_rules_on_id_numbers(

@@ -76,51 +76,51 @@ def _preview(**change: Any) -> dict[str, Any]:
 LINE = {"item": "drug", "amount": "100.00", "in_policy": True}
 
 HOSPITAL_CASES = [
-    ({"designated": "no"}, "body.designated", "bool_type"),
-    ({"designated": 1}, "body.designated", "bool_type"),
-    ({"designated": "true"}, "body.designated", "bool_type"),
+    ({"designated": "no"}, "designated", "bool_type"),
+    ({"designated": 1}, "designated", "bool_type"),
+    ({"designated": "true"}, "designated", "bool_type"),
 ]
 HIS_CASES = [
     (
         "/v1/settlements",
         _settlement(lines=[LINE | {"in_policy": "yes"}]),
-        "body.bill.lines.0.in_policy",
+        "bill.lines.0.in_policy",
         "bool_type",
     ),
     (
         "/v1/settlements",
         _settlement(total=True),
-        "body.bill.total",
+        "bill.total",
         "bool_not_number",
     ),
     (
         "/v1/settlements/preview",
         _preview(mid_settlement=0),
-        "body.mid_settlement",
+        "mid_settlement",
         "bool_type",
     ),
     (
         "/v1/settlements",
         f.settlement_request("V-0001") | {"external_amounts": {"basic_insurance": True}},
-        "body.external_amounts.basic_insurance",
+        "external_amounts.basic_insurance",
         "bool_not_number",
     ),
     (
         "/v1/admissions",
         f.admission_request(referral={"referred": "on"}),
-        "body.referral.referred",
+        "referral.referred",
         "bool_type",
     ),
     (
         "/v1/admissions",
         f.admission_request(deposit_intended=True),
-        "body.deposit_intended",
+        "deposit_intended",
         "bool_not_number",
     ),
     (
         "/v1/admissions/V-0001/deposits",
         {"receipt_no": "R-1", "amount": True, "taken_at": "2026-03-10T09:00:00+08:00"},
-        "body.amount",
+        "amount",
         "bool_not_number",
     ),
 ]
@@ -128,19 +128,19 @@ AUDITOR_CASES = [
     (
         "/v1/year-end/runs",
         {"region_code": f.COUNTY, "plan_year": 2024, "dry_run": "true"},
-        "body.dry_run",
+        "dry_run",
         "bool_type",
     ),
     (
         "/v1/year-end/runs",
         {"region_code": f.COUNTY, "plan_year": True, "dry_run": True},
-        "body.plan_year",
+        "plan_year",
         "bool_not_number",
     ),
     (
         "/v1/policies/whatif",
         {"source_text": "x", "over": 2024, "top": True},
-        "body.top",
+        "top",
         "bool_not_number",
     ),
 ]

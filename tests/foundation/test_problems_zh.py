@@ -74,8 +74,8 @@ async def test_a_validation_problem_in_chinese(
     assert zh.json()["title"] == "请求参数有误"
     assert zh.json()["detail_en"] == en.json()["detail"]
     messages = {e["field"]: e["message"] for e in zh.json()["errors"]}
-    assert messages["body.id_number"] == "必填"
-    assert messages["body.unexpected"] == "不允许的字段"
+    assert messages["id_number"] == "必填"
+    assert messages["unexpected"] == "不允许的字段"
     assert {e["field"] for e in zh.json()["errors"]} == {e["field"] for e in en.json()["errors"]}
     assert "detail_en" not in en.json()
 

@@ -57,7 +57,7 @@ async def test_an_undeclared_query_parameter_is_refused_before_anything_runs(
     unknown = path.split("?")[1].split("&")[-1].split("=")[0]
     assert answer.json()["errors"] == [
         {
-            "field": f"query.{unknown}",
+            "field": unknown,
             "message": "Extra inputs are not permitted",
             "code": "extra_forbidden",
         }
@@ -75,7 +75,7 @@ async def test_each_unknown_name_is_named_once_and_an_id_number_in_it_is_masked(
 
     assert answer.status_code == 422, answer.text
     fields = [e["field"] for e in answer.json()["errors"]]
-    assert fields == ["query.x", "query.420111********0109"]
+    assert fields == ["x", "420111********0109"]
     assert "195702100109" not in answer.text
 
 

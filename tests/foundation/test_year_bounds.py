@@ -21,7 +21,7 @@ async def test_a_year_outside_the_days_is_refused_by_name(
         json={"source_text": "region: '990102'", "over": year},
         headers=auditor_headers,
     )
-    for answer, field in ((indicators, "query.year"), (what_if, "body.over")):
+    for answer, field in ((indicators, "year"), (what_if, "over")):
         assert answer.status_code == 422, answer.text
         assert [e["field"] for e in answer.json()["errors"]] == [field], answer.text
 

@@ -102,8 +102,8 @@ async def test_the_api_refuses_a_lower_case_hospital_or_fund_code_for_a_key(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     for body, field in (
-        ({"role": "hospital", "hospital_code": "h990102002"}, "body.hospital_code"),
-        ({"role": "fund", "fund_code": "f99-basic", "region_prefix": "99"}, "body.fund_code"),
+        ({"role": "hospital", "hospital_code": "h990102002"}, "hospital_code"),
+        ({"role": "fund", "fund_code": "f99-basic", "region_prefix": "99"}, "fund_code"),
     ):
         refused = await client.post("/v1/keys", json=body, headers=admin_headers)
         assert refused.status_code == 422, refused.text

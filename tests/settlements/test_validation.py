@@ -28,16 +28,16 @@ async def _post(
 @pytest.mark.parametrize(
     ("bill_", "field", "code"),
     [
-        (bill("-1.00"), "body.bill.in_policy", "greater_than_equal"),
+        (bill("-1.00"), "bill.in_policy", "greater_than_equal"),
         (
             {"total": "100.00", "in_policy": "90.00", "out_of_policy": "5.00"},
             "bill.total",
             "invalid_bill",
         ),
-        (bill("100.001"), "body.bill.in_policy", "decimal_max_places"),
+        (bill("100.001"), "bill.in_policy", "decimal_max_places"),
         (
             {"total": 100.005, "in_policy": 100, "out_of_policy": 0},
-            "body.bill.total",
+            "bill.total",
             "decimal_max_places",
         ),
         (
@@ -50,7 +50,7 @@ async def _post(
             "bill.lines",
             "invalid_bill",
         ),
-        (bill("NaN"), "body.bill.in_policy", "amount_not_plain"),
+        (bill("NaN"), "bill.in_policy", "amount_not_plain"),
     ],
 )
 async def test_a_bad_bill_is_refused_naming_the_field(
@@ -97,7 +97,7 @@ async def test_a_naive_discharge_time_is_refused(
         client, hospital_headers, settlement_request(visit_id, discharged_at="2024-03-10T10:00:00")
     )
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "body.discharged_at"
+    assert response.json()["errors"][0]["field"] == "discharged_at"
 
 
 @pytest.mark.parametrize(
@@ -174,3 +174,18 @@ async def test_no_policy_in_force_is_a_clear_422(
     )
     assert response.status_code == 422
     assert response.json()["code"] == "no_policy_in_force"
+
+
+async def test_a_field_has_one_name_whichever_check_refuses_it(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], visit_id: str
+) -> None:
+    """ADR 0032: FastAPI's check (not an aware time) and the service's (before the admission)
+    name the same input the same way, as the HIS wrote it."""
+    naive = settlement_request(visit_id, discharged_at="2024-03-10T10:00:00")
+    early = settlement_request(visit_id, discharged_at="2024-02-01T10:00:00+08:00")
+    named = set()
+    for payload in (naive, early):
+        response = await _post(client, hospital_headers, payload)
+        assert response.status_code == 422, response.text
+        named |= {e["field"] for e in response.json()["errors"]}
+    assert named == {"discharged_at"}

@@ -47,7 +47,7 @@ async def test_an_extreme_ledger_date_filter_is_a_422(
     response = await client.get(path, params={name: day}, headers=auditor_headers)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert f"query.{name}" in _fields(response)
+    assert name in _fields(response)
 
 
 @pytest.mark.parametrize("day", EXTREMES)
@@ -63,7 +63,7 @@ async def test_an_extreme_period_is_a_422(
 ) -> None:
     response = await client.get(path, params={name: day}, headers=auditor_headers)
     assert response.status_code == 422, response.text
-    assert f"query.{name}" in _fields(response)
+    assert name in _fields(response)
 
 
 BACKWARDS = {"detected_from": "2026-04-01", "detected_to": "2026-03-01"}
@@ -103,7 +103,7 @@ async def test_control_characters_in_a_filter_are_a_422_not_a_cut_stream(
 ) -> None:
     response = await client.get(path, params={"visit_id": visit_id}, headers=auditor_headers)
     assert response.status_code == 422, response.text
-    assert "query.visit_id" in _fields(response)
+    assert "visit_id" in _fields(response)
 
 
 async def test_a_plausible_filter_still_exports_every_row(

@@ -31,7 +31,7 @@ async def test_dry_run_in_the_query_is_refused_and_books_nothing(
     assert problem["code"] == "validation_error"
     assert problem["errors"] == [
         {
-            "field": "query.dry_run",
+            "field": "dry_run",
             "message": "Extra inputs are not permitted",
             "code": "extra_forbidden",
         }
