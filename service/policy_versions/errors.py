@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from service.errors import Conflict, FieldProblem, NotFound, Unprocessable
-from service.policy import PolicyProblem
+from service.policy import PolicyError, PolicyProblem, PolicyTooComplex
 
 
 class InvalidPolicy(Unprocessable):
@@ -29,6 +32,19 @@ class PolicyDocumentTooComplex(Unprocessable):
     def from_problems(cls, problems: list[PolicyProblem]) -> PolicyDocumentTooComplex:
         reasons = "; ".join(p.message for p in problems)
         return cls(f"the policy document is refused before it is read: {reasons}")
+
+
+@contextmanager
+def refused_as_policy_problems() -> Iterator[None]:
+    """The engine's refusal of a policy text as the caller's 422: `policy_too_complex` when it
+    was refused before it was read, else `invalid_policy` with every problem at its path.
+    Loading, checking a proposal and laying out the timeline all answer so."""
+    try:
+        yield
+    except PolicyTooComplex as exc:
+        raise PolicyDocumentTooComplex.from_problems(exc.problems) from exc
+    except PolicyError as exc:
+        raise InvalidPolicy.from_problems(exc.problems) from exc
 
 
 class NoPolicyInForce(Unprocessable):

@@ -17,8 +17,6 @@ from service.dates import documented_day
 from service.policy import (
     CompiledPolicy,
     PolicyDocument,
-    PolicyError,
-    PolicyTooComplex,
     load_policies,
     parse_policy,
     region_chain,
@@ -26,8 +24,6 @@ from service.policy import (
 )
 from service.policy.plan_year import plan_year_of, rules_of
 from service.policy_versions.errors import (
-    InvalidPolicy,
-    PolicyDocumentTooComplex,
     PolicyPlanYearMoved,
     PolicySuccessionOutOfOrder,
     PolicySuccessionRetroactive,
@@ -35,6 +31,7 @@ from service.policy_versions.errors import (
     PolicyVersionHasSettled,
     PolicyVersionInEffect,
     PolicyVersionNotFound,
+    refused_as_policy_problems,
 )
 from service.policy_versions.models import PolicyVersion, PolicyVersionEvent
 from service.policy_versions.store import SqlPolicyVersionStore
@@ -55,21 +52,13 @@ async def get_version(session: AsyncSession, content_hash: str) -> PolicyVersion
 
 
 def compile_all(texts: dict[str, str]) -> list[CompiledPolicy]:
-    try:
+    with refused_as_policy_problems():
         return list(_compile_set(tuple(sorted(texts.items()))))
-    except PolicyTooComplex as exc:
-        raise PolicyDocumentTooComplex.from_problems(exc.problems) from exc
-    except PolicyError as exc:
-        raise InvalidPolicy.from_problems(exc.problems) from exc
 
 
 def check_document(text: str, *, source: str) -> PolicyDocument:
-    try:
+    with refused_as_policy_problems():
         return parse_policy(text, source=source)
-    except PolicyTooComplex as exc:
-        raise PolicyDocumentTooComplex.from_problems(exc.problems) from exc
-    except PolicyError as exc:
-        raise InvalidPolicy.from_problems(exc.problems) from exc
 
 
 @lru_cache(maxsize=8)

@@ -21,13 +21,12 @@ from service.policy import (
     PolicyDocument,
     PolicyError,
     PolicyProblem,
-    PolicyTooComplex,
     check_versions,
     inherit,
     parse_policy,
     resolve,
 )
-from service.policy_versions.errors import InvalidPolicy, PolicyDocumentTooComplex
+from service.policy_versions.errors import refused_as_policy_problems
 
 __all__ = ["Piece", "Stored", "compile_timeline", "in_succession", "pieces_of"]
 
@@ -126,12 +125,8 @@ def _cached(stored: tuple[Stored, ...]) -> tuple[Piece, ...]:
 
 def compile_timeline(stored: Sequence[Stored]) -> list[Piece]:
     """`pieces_of`, shared by every caller with the same set, problems as a 422."""
-    try:
+    with refused_as_policy_problems():
         return list(_cached(tuple(sorted(stored, key=lambda s: (s.source, s.effective_from)))))
-    except PolicyTooComplex as exc:
-        raise PolicyDocumentTooComplex.from_problems(exc.problems) from exc
-    except PolicyError as exc:
-        raise InvalidPolicy.from_problems(exc.problems) from exc
 
 
 def in_succession(texts: Mapping[str, str]) -> list[Stored]:
