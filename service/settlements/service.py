@@ -194,6 +194,8 @@ def _with_parts(
             "total": fen_to_yuan(r.total_fen),
             "funds": fen_to_yuan(r.funds_total_fen),
             "patient_pays": fen_to_yuan(r.patient_pays_fen),
+            "in_policy": fen_to_yuan(p.bill.in_policy_fen),
+            "patient_in_policy": fen_to_yuan(r.patient_in_policy_fen),
             "policy_version": _ruled(ctx, p.year).policy.version,
         }
         for p, r in zip(ctx.parts, results, strict=True)

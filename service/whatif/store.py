@@ -62,13 +62,15 @@ class SqlWhatIfStore:
         batch: int = 2_000,
         persons: Sequence[str] | None = None,
         admitted_before: datetime | None = None,
+        later: bool = False,
     ) -> AsyncIterator[sa.Row[Any]]:
         """The period's active settlements under the region, oldest first. For a split stay's
         other years: with ``persons``, only theirs (in chunks, each oldest first); with
-        ``admitted_before``, only stays admitted before that instant."""
+        ``admitted_before``, only stays admitted before that instant; with ``later``, those of
+        the plan years after ``year`` instead of ``year``'s."""
         conditions = [
             _R.c.id.is_(None),
-            _S.c.year == year,
+            _S.c.year > year if later else _S.c.year == year,
             *region_conditions(_S.c.pool, pool_prefix),
         ]
         if admitted_before is not None:
