@@ -132,8 +132,8 @@ async def _year_of(
 ) -> dict[Person, PersonYear]:
     """The year's active settlements under the region, by person, rebuilt as the engine's
     input (the what-if's reading and rebuilding), each split stay by its part in the year: the
-    year's own settlements, then those of later years admitted before the year could have
-    ended (any plan year named ``plan_year`` ends before the next calendar year does)."""
+    year's own settlements, then the split ones of later years admitted before the year could
+    have ended (any plan year named ``plan_year`` ends before the next calendar year does)."""
     store = SqlWhatIfStore(session)
     found: dict[Person, list[tuple[int, Stay, tuple[Visit, Bill, SettlementResult]]]] = {}
     later = store.settlements(
