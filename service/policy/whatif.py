@@ -8,8 +8,9 @@ category with how many stays fall below the target; the patients whose share wou
 
 A stay settled in stages (中途结算, ADR 0018) is re-settled as the live settlement settles it:
 each stage is the stay so far, on the accumulators before the stay, less what the earlier
-stages of the same plan year paid (after a stage split at a plan-year end, the next starts
-afresh); the admission counts once among the earlier admissions. A stay the proposal splits at
+stages of the same plan year paid (a stage split at a plan-year end continues them in its first
+year's part, and the next stage continues its last year's part); the admission counts once
+among the earlier admissions. A stay the proposal splits at
 a plan-year end (`cross_year: split`) comes with its parts: each earlier part is settled on
 its own year's accumulators (which the caller may build with stays of that year that are
 replayed but not reported), the last on the stay's year.
@@ -172,16 +173,12 @@ class _Staged:
     the stay's bill and external amounts so far, the settlement of the stay so far, the
     quarters it was counted in and what its stages paid by month."""
 
-    __slots__ = ("afresh", "bill", "given", "monthly", "quarters", "result")
+    __slots__ = ("bill", "given", "monthly", "quarters", "result")
 
-    def __init__(
-        self, bill: Bill, given: Mapping[str, int], result: SettlementResult, *, afresh: bool
-    ) -> None:
+    def __init__(self, bill: Bill, given: Mapping[str, int], result: SettlementResult) -> None:
         self.bill = bill
         self.given = given
         self.result = result
-        # a stage split at a plan-year end: the next stage starts afresh, as settled live
-        self.afresh = afresh
         self.quarters: set[int] = set()
         self.monthly: dict[int, dict[str, int]] = {}
 
@@ -307,13 +304,11 @@ def what_if(
         given = _given(policy, visit, stay.categories, stay.given)
         prior = year.prior(stay.hospital_code, quarter, month, staged)
         if stay.parts and staged is None:
-            result = _split(policy, stay, years, year.accumulators, prior, skip_cache)
-            if stay.admission is not None:
-                staged = year.staged[stay.admission] = _Staged(
-                    stay.bill, given, result, afresh=True
-                )
-        elif staged is None or staged.afresh:
-            result = cumulative = settle(
+            result, last = _split(policy, stay, years, year.accumulators, prior, skip_cache)
+            if stay.admission is not None:  # the next stage continues the last year's part
+                staged = year.staged[stay.admission] = last
+        elif staged is None:
+            result = settle(
                 policy,
                 visit=visit,
                 categories=stay.categories,
@@ -323,33 +318,12 @@ def what_if(
                 given=given,
                 prior=prior,
             )
-            if staged is not None:  # the stage after a split one: the stay so far from here
-                staged.bill, staged.given, staged.result = stay.bill, given, result
-                staged.afresh = False
-            elif stay.admission is not None:
-                staged = year.staged[stay.admission] = _Staged(
-                    stay.bill, given, result, afresh=False
-                )
+            if stay.admission is not None:
+                staged = year.staged[stay.admission] = _Staged(stay.bill, given, result)
         else:
-            # A later stage: the stay so far on the accumulators before the stay, less what
-            # the earlier stages paid (service/settlements/stages.py, as settled live).
-            so_far = _so_far(staged.bill, stay.bill)
-            given = {c: staged.given.get(c, 0) + given.get(c, 0) for c in {*staged.given, *given}}
-            base = dict(year.accumulators)
-            for key, delta in staged.result.deltas.items():
-                base[key] = base.get(key, 0) - delta
-            cumulative = settle(
-                policy,
-                visit=visit,
-                categories=stay.categories,
-                bill=so_far,
-                year=base,
-                skip_layers=skip,
-                given=given,
-                prior=prior,
+            result = _continued(
+                policy, stay, staged, _Part(stay.bill, given, year.accumulators, skip, prior)
             )
-            result = _stage(cumulative, staged.result, stay.bill)
-            staged.bill, staged.given, staged.result = so_far, given, cumulative
         year.move(result.deltas, month, staged)
         year.count(stay.hospital_code, quarter, staged)
         if not stay.reported:
@@ -429,6 +403,42 @@ def what_if(
 _SkipCache = dict[tuple[str, Visit, frozenset[str], frozenset[str]], frozenset[str]]
 
 
+class _Part(NamedTuple):
+    """What settling a stay (or a year's part of it) needs beyond the policy and the stay."""
+
+    bill: Bill
+    given: Mapping[str, int]
+    accumulators: Mapping[str, int]
+    skip: frozenset[str]
+    prior: PriorAdmissions
+
+
+def _continued(
+    policy: CompiledPolicy, stay: Stay, staged: _Staged, part: _Part
+) -> SettlementResult:
+    """A later stage (or a year's part of one): the stay so far on the accumulators before the
+    stay, less what the earlier stages paid (service/settlements/stages.py, as settled live);
+    ``staged`` then holds the stay so far."""
+    so_far = _so_far(staged.bill, part.bill)
+    given = {c: staged.given.get(c, 0) + part.given.get(c, 0) for c in {*staged.given, *part.given}}
+    base = dict(part.accumulators)
+    for key, delta in staged.result.deltas.items():
+        base[key] = base.get(key, 0) - delta
+    cumulative = settle(
+        policy,
+        visit=stay.visit,
+        categories=stay.categories,
+        bill=so_far,
+        year=base,
+        skip_layers=part.skip,
+        given=given,
+        prior=part.prior,
+    )
+    result = _stage(cumulative, staged.result, part.bill)
+    staged.bill, staged.given, staged.result = so_far, given, cumulative
+    return result
+
+
 def _skipped(policy: CompiledPolicy, stay: Stay, cache: _SkipCache) -> frozenset[str]:
     """The layers an insurance-only settlement of the stay leaves to others under ``policy``
     (none for a one-stop settlement), kept by situation: most stays share a few."""
@@ -452,12 +462,13 @@ def _split(
     accumulators: Mapping[str, int],
     prior: PriorAdmissions,
     skip_cache: _SkipCache,
-) -> SettlementResult:
+) -> tuple[SettlementResult, _Staged]:
     """A stay split at plan-year ends, as settled live (service/settlements/cross_year.py): each
     earlier part under its own year's version (``part.policy``, else the stay's) on its own
-    year's accumulators and counts, which it moves but where it does not count as an admission;
-    the last part on the stay's year. The stay's result is the parts added up, with the last
-    part's deltas (the caller moves the stay's year by them)."""
+    year's accumulators and counts, which it moves but where it does not count as an admission
+    (continuing the stay's earlier stages of that year, if any); the last part on the stay's
+    year. The stay's result is the parts added up, with the last part's deltas (the caller
+    moves the stay's year by them), and the last part as the stay so far for a next stage."""
     visit, categories = stay.visit, stay.categories
     results = []
     for part in stay.parts[:-1]:
@@ -468,19 +479,31 @@ def _split(
         month = part.last_day.month
         quarter = (month - 1) // 3
         ruling = part.policy or policy
-        result = settle(
-            ruling,
-            visit=visit,
-            categories=categories,
-            bill=part.bill,
-            year=other.accumulators,
-            skip_layers=_skipped(ruling, stay, skip_cache),
-            given=_given(ruling, visit, categories, part.given),
-            prior=other.prior(stay.hospital_code, quarter, month, None),
+        staged = None if stay.admission is None else other.staged.get(stay.admission)
+        settled = _Part(
+            part.bill,
+            _given(ruling, visit, categories, part.given),
+            other.accumulators,
+            _skipped(ruling, stay, skip_cache),
+            other.prior(stay.hospital_code, quarter, month, staged),
         )
-        other.move(result.deltas, month, None)
+        if staged is None:
+            result = settle(
+                ruling,
+                visit=visit,
+                categories=categories,
+                bill=part.bill,
+                year=other.accumulators,
+                skip_layers=settled.skip,
+                given=settled.given,
+                prior=settled.prior,
+            )
+        else:
+            result = _continued(ruling, stay, staged, settled)
+        other.move(result.deltas, month, staged)
         results.append(result)
     last = stay.parts[-1]
+    last_given = _given(policy, visit, categories, last.given)
     results.append(
         settle(
             policy,
@@ -489,7 +512,7 @@ def _split(
             bill=last.bill,
             year=accumulators,
             skip_layers=_skipped(policy, stay, skip_cache),
-            given=_given(policy, visit, categories, last.given),
+            given=last_given,
             prior=prior,
         )
     )
@@ -502,7 +525,7 @@ def _split(
         patient_pays_fen=sum(r.patient_pays_fen for r in results),
         patient_in_policy_fen=sum(r.patient_in_policy_fen for r in results),
         patient_out_of_policy_fen=sum(r.patient_out_of_policy_fen for r in results),
-    )
+    ), _Staged(last.bill, last_given, results[-1])
 
 
 def _shares(in_policy_fen: int, patient_fen: int) -> SettlementResult:

@@ -166,7 +166,7 @@ async def store_policy(
     mine_source = f"{document.region_code}@{document.effective_from}"
     windows.append(Stored(mine_source, text, document.effective_from, document.effective_to))
     every = await to_thread.run_sync(compile_timeline, windows)
-    await _keep_plan_year(store, now, every, start=document.effective_from, today=today())
+    _keep_plan_year(now, every, start=document.effective_from, today=today())
     mine = next(
         p.policy
         for p in every
@@ -203,8 +203,7 @@ async def _first_settled_by_parents(
     return min(found) if found else None
 
 
-async def _keep_plan_year(
-    store: SqlPolicyVersionStore,
+def _keep_plan_year(
     before: list[Piece],
     after: list[Piece],
     *,
@@ -217,11 +216,10 @@ async def _keep_plan_year(
     it starts in: 10-01 from 2026-01-01 names January to September 2026 plan year 2025, so they
     would share 2025's caps and come after 2025's year-end run.
 
-    Loaded in advance (`start` after `today`) while the old rules still name that year (or a
-    later one) on the day before `start`, it is refused whatever has been settled so far: the
-    old version settles every day until then, in the year the move names again. Otherwise,
-    when that region's insured already hold settlements of the year the new rules name or a
-    later one (ADR 0018, amendment)."""
+    It is refused when the old rules still name that year (or a later one) on the day before
+    `start`, whatever has been settled so far and whenever it is loaded: the old version
+    settles every day until then in that year, a late bill of a past day as much as a day
+    still to come (ADR 0018, amendments). `today` words the refusal."""
     day_before = start - timedelta(days=1)
     earlier = [piece.policy for piece in before]
     for piece in after:
@@ -236,18 +234,13 @@ async def _keep_plan_year(
             continue
         named = plan_year_of(rules_of(piece.policy), start)
         still = plan_year_of(rules_of(governed), day_before)
-        if start > today and still >= named:
-            why = (
-                f"the old rules still name plan year {still} on {day_before}, so the "
-                f"settlements under them until the move (loaded in advance) share plan year "
-                f"{named}"
-            )
-        elif await store.settled_in_year(
-            pools=prefix_of_region(region), under=region_chain(region), from_year=named
-        ):
-            why = f"its insured have settlements of plan year {named} or later"
-        else:
+        if still < named:
             continue
+        late = "" if start > today else ", a late bill of a day before it too"
+        why = (
+            f"the old rules still name plan year {still} on {day_before}, so the settlements "
+            f"under them until the move{late} fall in a year the new rules name again"
+        )
         raise PolicyPlanYearMoved(
             f"region {region}'s plan year starts on {was} under version {governed.version!r} "
             f"(in force on {day_before}) and would start on {will} from {start}, naming it "

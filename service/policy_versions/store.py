@@ -100,18 +100,6 @@ class SqlPolicyVersionStore:
                 return True
         return False
 
-    async def settled_in_year(self, *, pools: str, under: Collection[str], from_year: int) -> bool:
-        """Is there a settlement of an insured pool starting ``pools``, made under a version of
-        one of the regions ``under``, in plan year ``from_year`` or later?"""
-        query = (
-            select(Settlement.id)
-            .where(col(Settlement.pool).startswith(pools))
-            .where(col(Settlement.policy_region).in_(list(under)))
-            .where(Settlement.year >= from_year)
-            .limit(1)
-        )
-        return (await self._session.exec(query)).first() is not None
-
     async def settled_from(
         self, hashes: Collection[str], day: date, by: str, *, pools: str | None = None
     ) -> date | None:

@@ -161,6 +161,16 @@ class YearPartPublic(BaseModel):
     total: str
     funds: str
     patient_pays: str
+    in_policy: str | None = Field(
+        None,
+        description="The part's in-catalogue cost (null on settlements stored before parts "
+        "named it)",
+    )
+    patient_in_policy: str | None = Field(
+        None,
+        description="The patient's in-catalogue share of the part (null on settlements stored "
+        "before parts named it)",
+    )
     policy_version: str | None = Field(
         None,
         description="The version the part was settled under: its own plan year's (null on "

@@ -173,11 +173,28 @@ def _last_part(ctx: Context) -> Context:
     return _part(ctx, ctx.parts[-1]) if len(ctx.parts) > 1 else ctx
 
 
-def _run_parts(ctx: Context, years: list[dict[str, int]]) -> list[SettlementResult]:
-    """The engine on each plan year's part with that year's accumulators (one part, usually)."""
+def _run_parts(
+    ctx: Context, years: list[dict[str, int]], earlier: list[stages.Paid]
+) -> list[SettlementResult]:
+    """The engine on each plan year's part with that year's accumulators (one part, usually);
+    the first part continues ``earlier``, the stages before it in its year."""
     if len(ctx.parts) == 1:
         return [engine_run.run(ctx, years[0])]
-    return [engine_run.run(_part(ctx, p), y) for p, y in zip(ctx.parts, years, strict=True)]
+    first = _part(ctx, ctx.parts[0])
+    results = [_continued(first, years[0], earlier) if earlier else engine_run.run(first, years[0])]
+    rest = zip(ctx.parts[1:], years[1:], strict=True)
+    return results + [engine_run.run(_part(ctx, p), y) for p, y in rest]
+
+
+def _continued(
+    ctx: Context, locked: dict[str, int], earlier: list[stages.Paid]
+) -> SettlementResult:
+    """A year's part that continues the stay's earlier stages of that year: the stay so far on
+    the accumulators before it, less what they paid (a per-admission deductible once)."""
+    bill, given = stages.so_far(ctx.bill, ctx.given, earlier)
+    so_far = replace(ctx, bill=bill, given=given)
+    cumulative = engine_run.run(so_far, stages.baseline(locked, earlier))
+    return stages.stage_of(cumulative, earlier, ctx.bill)
 
 
 def _with_parts(
@@ -194,6 +211,8 @@ def _with_parts(
             "total": fen_to_yuan(r.total_fen),
             "funds": fen_to_yuan(r.funds_total_fen),
             "patient_pays": fen_to_yuan(r.patient_pays_fen),
+            "in_policy": fen_to_yuan(p.bill.in_policy_fen),
+            "patient_in_policy": fen_to_yuan(r.patient_in_policy_fen),
             "policy_version": _ruled(ctx, p.year).policy.version,
         }
         for p, r in zip(ctx.parts, results, strict=True)
@@ -412,7 +431,8 @@ async def _stages_of(
     uow: UnitOfWork, ctx: Context, visit: AdmittedVisit
 ) -> tuple[Context, list[stages.Paid], int]:
     """A later stage of a stay settled in stages: its context from the previous stage's end,
-    the earlier stages of the same plan year it continues, and its number (1: not staged)."""
+    the earlier stages of the plan year it starts in, which it continues, and its number (1:
+    not staged)."""
     staged = visit.stages
     if not staged:
         return ctx, [], 1
@@ -426,17 +446,17 @@ async def _stages_of(
         )
     ctx = from_stage_start(ctx, local_date(end))
     earlier: list[stages.Paid] = []
-    if len(ctx.parts) == 1:  # a stage across a plan-year end under `split` starts afresh
-        for e in staged:
-            row = await uow.settlements.get(e.id)
-            if row is None or row.year != ctx.year:
-                continue
-            if row.result.get("year_parts"):
-                # a stage split at a plan-year end was settled afresh, part by part: its bill
-                # and amounts are not this year's alone, so the stages after it start afresh too
-                earlier = []
-            elif "stage_bill" in row.result:
-                earlier.append(stages.paid_of(row.result, row.deltas))
+    for e in staged:
+        row = await uow.settlements.get(e.id)
+        if row is None or row.year != ctx.parts[0].year:
+            continue
+        if row.result.get("year_parts"):
+            # a stage split at a plan-year end: the stay so far in its last year is its part
+            # there (one stored before parts were kept: the stages after it start afresh)
+            part = row.result.get("stage_part")
+            earlier = [] if part is None else [stages.paid_of(part, row.deltas)]
+        elif "stage_bill" in row.result:
+            earlier.append(stages.paid_of(row.result, row.deltas))
     return ctx, earlier, len(staged) + 1
 
 
@@ -447,7 +467,7 @@ def _compute(
     stages, a stay across a plan-year end part by part, anything else once. Controls judge the
     stay at its final settlement: a mid-settlement books no findings."""
     moves: list[tuple[int, dict[str, int], Mapping[str, int]]] = []
-    if earlier:
+    if earlier and len(ctx.parts) == 1:
         base = stages.baseline(years[-1], earlier)
         bill, given = stages.so_far(ctx.bill, ctx.given, earlier)
         whole = replace(ctx, bill=bill, given=given)
@@ -456,7 +476,7 @@ def _compute(
         results = [result]
         found = [] if ctx.mid else findings.bookings(whole, cumulative, base)
     else:
-        results = _run_parts(ctx, years)
+        results = _run_parts(ctx, years, earlier)
         result = cross_year.combine(results, ctx.bill)
         found = [] if ctx.mid else findings.bookings(_last_part(ctx), results[-1], years[-1])
         moves = [
@@ -471,6 +491,9 @@ def _compute(
             "stage": stage,
             "stage_bill": stages.bill_record(ctx.bill, ctx.given),
         }
+        if len(results) > 1:  # split at a plan-year end: the stage after it continues its last part
+            last = ctx.parts[-1]
+            rendered["stage_part"] = stages.part_record(results[-1], last.bill, last.given)
     return _Computed(result, rendered, found, moves)
 
 

@@ -7,7 +7,10 @@ added up) on the accumulators as they were before the stay's first stage, and wh
 stages paid. Thresholds, deductibles (also per admission) and caps therefore continue across
 stages as if the stay were settled once, and the stages of a stay add up to the single
 settlement to the fen. Stages in an earlier plan year are not added up: a new plan year starts
-its own deductibles and caps.
+its own deductibles and caps. A per-admission deductible is therefore taken once per admission
+in each plan year it is settled in, never once per stage: a stage split at a plan-year end
+continues the earlier stages of its first year in that part, and the stage after it continues
+its last year's part (``part_record``, kept with it).
 
 Pure: the settlement service reads the earlier stages' rows and locks the accumulators.
 """
@@ -19,12 +22,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from service.money import share, yuan_to_fen
+from service.money import fen_to_yuan, share, yuan_to_fen
 from service.policy import Bill, BillLine, SettlementResult
 from service.policy.model import LayerResult
 from service.settlements.accumulators import SETTLED_KEY
 
-__all__ = ["Paid", "baseline", "bill_record", "paid_from", "paid_of", "so_far", "stage_of"]
+__all__ = [
+    "Paid",
+    "baseline",
+    "bill_record",
+    "paid_from",
+    "paid_of",
+    "part_record",
+    "so_far",
+    "stage_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,32 @@ def bill_record(bill: Bill, given: Mapping[str, int]) -> dict[str, Any]:
         "out_of_policy": bill.out_of_policy_fen,
         "lines": [[line.item, line.amount_fen, line.in_policy] for line in bill.lines],
         "given": dict(given),
+    }
+
+
+def part_record(result: SettlementResult, bill: Bill, given: Mapping[str, int]) -> dict[str, Any]:
+    """A stage split at a plan-year end: its last year's part, in the shape `paid_of` reads
+    (its layers, totals and bill), so the stage after it continues that year's stay. The
+    stored row's deltas are that part's already."""
+    y = fen_to_yuan
+    return {
+        "stage_bill": bill_record(bill, given),
+        "layers": [
+            {
+                "code": r.code,
+                "base": y(r.base_fen),
+                "deductible_used": y(r.deductible_fen),
+                "amount": y(r.amount_fen),
+            }
+            for r in result.layers
+        ],
+        "totals": {
+            "waived": y(result.waived_fen),
+            "fund_total": y(result.funds_total_fen),
+            "patient_pays": y(result.patient_pays_fen),
+            "patient_in_policy": y(result.patient_in_policy_fen),
+            "patient_out_of_policy": y(result.patient_out_of_policy_fen),
+        },
     }
 
 

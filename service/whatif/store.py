@@ -62,15 +62,21 @@ class SqlWhatIfStore:
         batch: int = 2_000,
         persons: Sequence[str] | None = None,
         admitted_before: datetime | None = None,
+        later: bool = False,
     ) -> AsyncIterator[sa.Row[Any]]:
         """The period's active settlements under the region, oldest first. For a split stay's
         other years: with ``persons``, only theirs (in chunks, each oldest first); with
-        ``admitted_before``, only stays admitted before that instant."""
+        ``admitted_before``, only stays admitted before that instant; with ``later``, only
+        stays split at a plan-year end (with a part in an earlier year) of the plan years after
+        ``year`` instead of ``year``'s."""
         conditions = [
             _R.c.id.is_(None),
-            _S.c.year == year,
             *region_conditions(_S.c.pool, pool_prefix),
         ]
+        if later:  # a JSON null (no earlier year) reads as the text null on either database
+            conditions += [_S.c.year > year, sa.cast(_S.c.earlier_years, sa.Text) != "null"]
+        else:
+            conditions.append(_S.c.year == year)
         if admitted_before is not None:
             conditions.append(_S.c.admitted_at < admitted_before)
         if persons is None:

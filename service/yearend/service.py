@@ -14,21 +14,24 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from uuid import uuid4
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.principal import Principal
 from service.auth.visibility import covers_region, prefix_of_region
+from service.china_time import day_start
 from service.indicators.service import RegionOutOfScope
 from service.money import fen_to_yuan
 from service.policy import Bill, CompiledPolicy, SettlementResult, Visit, settle_year_end
+from service.policy.whatif import Stay
 from service.settlements.plan_years import Catalog
 from service.settlements.render import stored_result
 from service.unit_of_work import UnitOfWork
 from service.whatif.service import stay_of
 from service.whatif.store import SqlWhatIfStore
-from service.yearend import years
+from service.yearend import parts, years
 from service.yearend.adjust import Owed, owed
 from service.yearend.errors import RegionNotFound, YearEndRunRaced
 from service.yearend.models import YearEndPayment
@@ -128,14 +131,39 @@ async def _year_of(
     session: AsyncSession, *, prefix: str, plan_year: int
 ) -> dict[Person, PersonYear]:
     """The year's active settlements under the region, by person, rebuilt as the engine's
-    input (the what-if's reading and rebuilding, unchanged)."""
+    input (the what-if's reading and rebuilding), each split stay by its part in the year: the
+    year's own settlements, then the split ones of later years admitted before the year could
+    have ended (any plan year named ``plan_year`` ends before the next calendar year does)."""
+    store = SqlWhatIfStore(session)
+    found: dict[Person, list[tuple[int, Stay, tuple[Visit, Bill, SettlementResult]]]] = {}
+    later = store.settlements(
+        pool_prefix=prefix,
+        year=plan_year,
+        later=True,
+        admitted_before=day_start(date(plan_year + 2, 1, 1)),
+    )
+    for rows in (store.settlements(pool_prefix=prefix, year=plan_year), later):
+        async for row in rows:
+            stay = stay_of(row)
+            counted = parts.counted_in(
+                plan_year,
+                discharge_year=int(row.year),
+                stored=row.result,
+                bill=stay.bill,
+                result=stored_result(row.result),
+            )
+            if counted is not None:
+                bill, result = counted
+                entry = (int(row.id), stay, (stay.visit, bill, result))
+                found.setdefault((stay.person_key, stay.pool), []).append(entry)
     people: dict[Person, PersonYear] = {}
-    async for row in SqlWhatIfStore(session).settlements(pool_prefix=prefix, year=plan_year):
-        stay = stay_of(row)
-        year = people.setdefault((stay.person_key, stay.pool), PersonYear(stay.person_masked))
-        year.settlement_ids.append(int(row.id))
-        year.stays.append((stay.visit, stay.bill, stored_result(row.result)))
-        year.categories = stay.categories
+    for person, entries in found.items():
+        entries.sort(key=lambda entry: entry[0])  # settlement order, a later year's part too
+        year = people[person] = PersonYear(entries[0][1].person_masked)
+        for settlement_id, stay, part in entries:
+            year.settlement_ids.append(settlement_id)
+            year.stays.append(part)
+            year.categories = stay.categories
     return people
 
 

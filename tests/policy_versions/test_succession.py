@@ -192,13 +192,30 @@ async def test_a_plan_year_move_loaded_before_anyone_settled_in_the_year_is_refu
 async def test_a_move_that_names_no_year_twice_may_be_loaded_in_advance(
     client: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
-    """Loaded on or after its start with nothing settled, 10-01 is taken; back to 01-01 from
-    2027-01-01 names 2027, which the October rules never reach (their last is 2026)."""
-    october = county_text("2025-01-01") + 'plan_year:\n  starts: "10-01"\n'
+    """邻县's first version runs October to September from the province's first day (no rules
+    before it to move); back to 01-01 from 2027-01-01 names 2027, which the October rules never
+    reach (their last is 2026)."""
+    october = county_text("2024-01-01") + 'plan_year:\n  starts: "10-01"\n'
+    october = october.replace('"990102"', '"990103"').replace("演示县", "邻县")
     assert (await _post(client, admin_headers, october)).status_code == 201
-    january = county_text("2027-01-01") + 'plan_year:\n  starts: "01-01"\n'
+    january = october.replace("2024-01-01", "2027-01-01").replace('"10-01"', '"01-01"')
     answer = await _post(client, admin_headers, january)
     assert answer.status_code == 201, answer.text
+
+
+async def test_a_move_loaded_after_its_start_is_refused_though_nothing_was_settled_in_the_year(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """10-01 from 2025-01-01 names January to September 2025 plan year 2024, as the calendar
+    rules named 2024 itself. Nothing of 2024 is settled yet, but a late bill of a stay
+    discharged in 2024 would be, under the old rules, in plan year 2024 too: on the caps and
+    the year-end run the moved months join. It was taken, as its days were past."""
+    october = county_text("2025-01-01") + 'plan_year:\n  starts: "10-01"\n'
+    moved = await _post(client, admin_headers, october)
+    assert moved.status_code == 409, moved.text
+    assert moved.json()["code"] == "policy_plan_year_moved"
+    assert "the old rules still name plan year 2024 on 2024-12-31" in moved.json()["detail"]
+    assert [v["effective_to"] for v in await _versions(client, admin_headers, "990102")] == [None]
 
 
 async def test_a_countys_first_version_that_would_change_settlements_made_is_refused(

@@ -350,3 +350,55 @@ async def test_a_stage_after_a_stage_split_at_the_year_end_does_not_add_up_its_e
     assert layer(final, "medical_aid")["amount"] == "1428.00"
     in_2025 = await _totals(app, person, 2025)
     assert in_2025["basic_insurance.paid"] == 696000
+
+
+async def test_the_stage_after_a_split_stage_continues_its_new_year_part(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """A per-admission deductible is taken once per admission in each plan year it is settled
+    in (docs/policy.md, staged settlement). A stage from 1 December to 5 January is split: 2025
+    holds 4 of its 35 bed days (1142.86), on 2025's deductible (300.00). The final stage is the
+    2025 stay so far: (1142.86 + 9000.00 - 300.00) x 0.80 = 7874.29, less the 674.29 paid:
+    7200.00 on no second deductible. It started afresh and took 2025's deductible again."""
+    await _split_policy(client, admin_headers)
+    stage, final, person = await _two_stages(
+        app, client, hospital_headers, seq=67, first_end="2025-01-05T10:00:00+08:00"
+    )
+    assert [(p["year"], p["total"]) for p in stage["year_parts"]] == [
+        (2024, "8857.14"),
+        (2025, "1142.86"),
+    ]
+    assert layer(stage, "basic_insurance")["deductible_used"] == "600.00"  # one in each year
+    basic = layer(final, "basic_insurance")
+    assert (basic["amount"], basic["deductible_used"]) == ("7200.00", "0.00")
+    assert (await _totals(app, person, 2025))["basic_insurance.paid"] == 787429
+
+
+async def test_a_split_stage_continues_the_stages_of_its_first_year(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    """A stage of December (10000.00: (10000 - 300) x 0.80 = 7760.00), then the final from 20
+    December to 10 January, split 12 / 9 bed days: 5142.86 in 2024, 3857.14 in 2025. Its 2024
+    part is the 2024 stay so far, (15142.86 - 300) x 0.80 = 11874.29 less 7760.00: 4114.29 on no
+    second deductible; its 2025 part (3857.14 - 300) x 0.80 = 2845.71 on 2025's. It started
+    its 2024 part afresh and took 2024's deductible twice."""
+    await _split_policy(client, admin_headers)
+    stage, final, person = await _two_stages(
+        app, client, hospital_headers, seq=68, first_end="2024-12-20T10:00:00+08:00"
+    )
+    assert stage["year_parts"] == []
+    assert layer(stage, "basic_insurance")["amount"] == "7760.00"
+    assert [(p["year"], p["total"]) for p in final["year_parts"]] == [
+        (2024, "5142.86"),
+        (2025, "3857.14"),
+    ]
+    basic = layer(final, "basic_insurance")
+    assert (basic["amount"], basic["deductible_used"]) == ("6960.00", "300.00")
+    assert (await _totals(app, person, 2024))["basic_insurance.paid"] == 1187429
+    assert (await _totals(app, person, 2025))["basic_insurance.paid"] == 284571

@@ -51,11 +51,13 @@ async def _stay(
     resident: str,
     admitted: date,
     discharged: date,
+    insured_county: str = factories.COUNTY,
 ) -> dict[str, Any]:
     async with app.state.sessionmaker() as s:
         visit = await factories.make_admission(
             s,
             resident=resident,
+            insured_county=insured_county,
             visit_id=f"P{admitted:%Y%m%d}",
             admitted_at=at(admitted.year, admitted.month, admitted.day),
         )
@@ -92,17 +94,20 @@ async def test_accumulators_follow_a_plan_year_from_october(
     admin_headers: dict[str, str],
     hospital_headers: dict[str, str],
 ) -> None:
-    await _load(client, admin_headers, successor("2024-06-01", "{starts: 10-01}"))
-    resident = factories.resident_id(region=factories.COUNTY, seq=41)
-    september = await _stay(
-        app, client, hospital_headers, resident, date(2024, 9, 20), date(2024, 9, 28)
-    )
-    october = await _stay(
-        app, client, hospital_headers, resident, date(2024, 10, 2), date(2024, 10, 8)
-    )
-    february = await _stay(
-        app, client, hospital_headers, resident, date(2025, 2, 1), date(2025, 2, 10)
-    )
+    """邻县's first version runs October to September from the province's first day: no rules
+    before it to move (a move that names a plan year again is refused, ADR 0018)."""
+    neighbour = successor("2024-01-01", "{starts: 10-01}").replace('"990102"', '"990103"')
+    await _load(client, admin_headers, neighbour.replace("演示县", "邻县"))
+    resident = factories.resident_id(region="990103", seq=41)
+    stays = [
+        await _stay(app, client, hospital_headers, resident, admitted, discharged, "990103")
+        for admitted, discharged in (
+            (date(2024, 9, 20), date(2024, 9, 28)),
+            (date(2024, 10, 2), date(2024, 10, 8)),
+            (date(2025, 2, 1), date(2025, 2, 10)),
+        )
+    ]
+    september, october, february = stays
     assert [r["year"] for r in (september, october, february)] == [2023, 2024, 2024]
     # the critical-illness threshold is taken once per plan year: again in October, not in
     # the February of the same plan year

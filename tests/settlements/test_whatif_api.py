@@ -360,8 +360,12 @@ async def test_stages_at_the_plan_year_end_are_re_settled_as_they_were_settled(
     """Basic 80% above 1000 per admission, split at the year end. X: a stage to 31 Dec 2024
     23:59:59 (5000, in 2024), the final on 10 Jan 2025 (4000) wholly in 2025: (4000 - 1000) x
     0.80 = 2400. Y: a stage to midnight on 1 Jan 2025 (5000, all of it 2024's part: 3200; a row
-    of 2025), the final (4000) afresh in 2025: 2400. Over 2025: 2400 + 3200 + 2400 = 8000, and
-    the same policy re-settles them to the same figure."""
+    of 2025), the final (4000) afresh in 2025: 2400. Z: a stage to 5 Jan 2025 (5000: 4428.57 in
+    2024, 2742.86; 571.43 in 2025 under the deductible), the final (4000) continues the 2025
+    part: (4571.43 - 1000) x 0.80 = 2857.14. W: a stage to 20 Dec 2024 (5000, in 2024), the
+    final (4000) split 12 / 9 bed days, its 2024 part continuing the stage: 1828.57 + 571.43 =
+    2400. Over 2025: 2400 + 3200 + 2400 + 2742.86 + 2857.14 + 2400 = 16000, and the same policy
+    re-settles them to the same figure."""
     loaded = await client.post(
         "/v1/policies", json={"source_text": SPLIT_SIMPLE}, headers=admin_headers
     )
@@ -370,6 +374,8 @@ async def test_stages_at_the_plan_year_end_are_re_settled_as_they_were_settled(
     for seq, visit_id, first_end in (
         (64, "X", "2024-12-31T23:59:59+08:00"),
         (65, "Y", "2025-01-01T00:00:00+08:00"),
+        (66, "Z", "2025-01-05T10:00:00+08:00"),
+        (67, "W", "2024-12-20T10:00:00+08:00"),
     ):
         await factories.make_admission(
             session,
@@ -389,10 +395,10 @@ async def test_stages_at_the_plan_year_end_are_re_settled_as_they_were_settled(
                 ),
             )
         finals.append(answer["fund_pay_sumamt"])
-    assert finals == ["2400.00", "2400.00"]
+    assert finals == ["2400.00", "2400.00", "2857.14", "2400.00"]
     report = (await _what_if(client, await make_key("admin"), SPLIT_SIMPLE, over=2025)).json()
-    assert report["settlements"] == 3  # X's final, Y's first stage (a row of 2025), Y's final
-    assert _funds(report) == {"basic_insurance": ("8000.00", "8000.00", "0.00")}
+    assert report["settlements"] == 6  # the finals, and Y's and Z's first stages (rows of 2025)
+    assert _funds(report) == {"basic_insurance": ("16000.00", "16000.00", "0.00")}
 
 
 SPLIT_SIMPLE_2025 = (

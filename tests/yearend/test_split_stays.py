@@ -1,0 +1,112 @@
+"""A stay split at a plan-year end (`cross_year: split`) in the year-end run: each part counts in
+its own plan year, as it moved that year's accumulators (ADR 0018; ADR 0021, amendment).
+
+Hand calculation (the S7 rule: the year's in-catalogue self-pay above 10% of the year's
+in-catalogue cost; medical aid 70% of the in-catalogue rest after basic insurance):
+- a stay from 22 December 2024 to 11 January 2025, in-catalogue 20000.00, basic insurance
+  10000.00: 10 bed days in each year, so each part is 10000.00 with basic 5000.00, aid 3500.00
+  and self-pay 1500.00;
+- the S7 stay of June 2025: 60000.00, basic 20000.00, aid 28000.00, self-pay 12000.00.
+2024: 1500.00 above 1000.00: 500.00. 2025: 13500.00 above 7000.00: 6500.00. Counted whole in
+2025 (as before): nothing in 2024, and 15000.00 above 8000.00 = 7000.00 in 2025.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tests import factories
+from tests.factories import KeyFactory, at, bill, settle
+
+KeyFor = Callable[[], Awaitable[dict[str, str]]]
+
+SPLITTING = """
+region: "320211"
+region_name: 滨湖区
+inherits: "320200"
+name: 滨湖区 跨年度住院分段结算
+version: "s7-split"
+effective_from: 2024-01-01
+sources: ["test"]
+plan_year: {cross_year: split}
+"""
+
+
+async def _split_stay(
+    client: httpx.AsyncClient, session: AsyncSession, headers: dict[str, str]
+) -> dict[str, Any]:
+    visit = await factories.make_admission(
+        session,
+        hospital_code=factories.S7_HOSPITAL,
+        county_code=factories.S7_COUNTY,
+        insured_county=factories.S7_COUNTY,
+        resident=factories.resident_id(region=factories.S7_COUNTY, seq=1),
+        categories=["medical_aid_recipient"],
+        admitted_at=at(2024, 12, 22),
+    )
+    return await settle(
+        client,
+        headers,
+        {
+            "visit_id": visit.visit_id,
+            "his_settlement_id": "YE-SPLIT",
+            "discharged_at": "2025-01-11T09:00:00+08:00",
+            "bill": bill("20000.00"),
+            "external_amounts": {"basic_insurance": "10000.00", "critical_illness": "0.00"},
+        },
+    )
+
+
+async def _year_end(client: httpx.AsyncClient, auditor: dict[str, str], year: int) -> list[Any]:
+    answer = await client.post(
+        "/v1/year-end/runs",
+        json={"region_code": factories.S7_PREFECTURE, "plan_year": year, "dry_run": True},
+        headers=auditor,
+    )
+    assert answer.status_code == 200, answer.text
+    return [
+        (e["stays"], e["cost"], e["self_pay"], e["year_total"])
+        for person in answer.json()["persons"]
+        for e in person["entries"]
+    ]
+
+
+async def test_each_part_of_a_split_stay_is_topped_up_in_its_own_plan_year(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    hospital_key: KeyFor,
+    make_key: KeyFactory,
+) -> None:
+    admin = await make_key("admin")
+    loaded = await client.post("/v1/policies", json={"source_text": SPLITTING}, headers=admin)
+    assert loaded.status_code == 201, loaded.text
+    headers = await hospital_key()
+    stay = await _split_stay(client, session, headers)
+    parts = [(p["year"], p["in_policy"], p["patient_in_policy"]) for p in stay["year_parts"]]
+    assert parts == [(2024, "10000.00", "1500.00"), (2025, "10000.00", "1500.00")]
+    await factories.s7_stay(client, session, headers, 1)
+    auditor = await make_key("auditor", region_prefix="32")
+
+    assert await _year_end(client, auditor, 2024) == [(1, "10000.00", "1500.00", "500.00")]
+    assert await _year_end(client, auditor, 2025) == [(2, "70000.00", "13500.00", "6500.00")]
+
+
+async def test_a_stay_settled_whole_in_its_discharge_year_counts_there_alone(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    hospital_key: KeyFor,
+    make_key: KeyFactory,
+) -> None:
+    """Without `split` the same stay moved 2025's accumulators only, and is topped up there."""
+    headers = await hospital_key()
+    stay = await _split_stay(client, session, headers)
+    assert stay["year_parts"] == []
+    await factories.s7_stay(client, session, headers, 1)
+    auditor = await make_key("auditor", region_prefix="32")
+
+    assert await _year_end(client, auditor, 2024) == []
+    assert await _year_end(client, auditor, 2025) == [(2, "80000.00", "15000.00", "7000.00")]
