@@ -4,6 +4,10 @@ Replicas learn of a version loaded, succeeded or withdrawn elsewhere by checking
 of the versions and of their history at most every `refresh_seconds`; compiling happens only
 when those change. The set is compiled by date (service/policy_versions/timeline.py): a county
 version appears once per province version it meets, each piece in force on its own window.
+
+A settlement writes only if the set it chose from is still the stored one (`generation`, checked
+inside its write statement: ADR 0018, addendum "A replica's stale list"), so a list up to
+`refresh_seconds` old never settles a visit under a version closed meanwhile.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.policy import CompiledPolicy, select_policy
 from service.policy_versions.errors import NoPolicyInForce
 from service.policy_versions.service import list_versions, stored_of
-from service.policy_versions.store import SqlPolicyVersionStore
+from service.policy_versions.store import Generation, SqlPolicyVersionStore
 from service.policy_versions.timeline import compile_timeline
 
 
@@ -26,7 +30,7 @@ class PolicyCatalog:
         self.refresh_seconds = refresh_seconds
         self._policies: list[CompiledPolicy] = []
         self._by_hash: dict[str, CompiledPolicy] = {}
-        self._newest_id: tuple[int | None, int | None] = (-1, -1)
+        self._newest_id: Generation = (-1, -1)
         self._checked_at = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -39,6 +43,13 @@ class PolicyCatalog:
                 if time.monotonic() - self._checked_at >= self.refresh_seconds:
                     await self._refresh(session)
         return self._policies
+
+    async def generation(self, session: AsyncSession) -> Generation:
+        """The stored set this catalogue holds (refreshed first if due), named by its newest
+        ids as they were read before the set itself: a set changed in between reads as stale
+        at the next check, never as current."""
+        await self.policies(session)
+        return self._newest_id
 
     async def _refresh(self, session: AsyncSession) -> None:
         newest_id = await SqlPolicyVersionStore(session).newest_id()

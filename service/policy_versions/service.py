@@ -134,6 +134,7 @@ async def store_policy(
     closes_on = document.effective_from - timedelta(days=1)
     windows = stored_of(stored)
     now = await to_thread.run_sync(compile_timeline, windows)
+    await store.hold(document.region_code)  # the checks below see every settlement in flight
     taken = await _first_settled_by_parents(
         store, now, region=document.region_code, start=document.effective_from
     )
@@ -263,6 +264,7 @@ async def withdraw_policy(
             f"version {version.version!r} of region {version.region_code} is in effect since "
             f"{version.effective_from}; it can only be succeeded by a later version"
         )
+    await store.hold(version.region_code)
     stored = await store.all()
     pieces = await to_thread.run_sync(compile_timeline, stored_of(stored))
     if await store.used(_hashes_from(pieces, source_of(version))):

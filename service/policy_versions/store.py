@@ -3,6 +3,7 @@ set in process and asks only for the newest ids on its refresh)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import UTC, date
 
@@ -13,8 +14,52 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.admissions.models import Admission
 from service.base import table_of
 from service.china_time import day_start, local_date
+from service.policy import region_chain
 from service.policy_versions.models import PolicyVersion, PolicyVersionEvent
 from service.settlements.models import Settlement
+
+Generation = tuple[int | None, int | None]
+"""The newest version id and history event id: which stored set of versions one has read."""
+
+# A settlement and a change of the versions never both commit on a different view of the set
+# (ADR 0018, addendum "A replica's stale list"). PostgreSQL transaction-level advisory locks,
+# one per region code under the first key `_HOLD`: a settlement takes its pool's regions
+# (county, prefecture, province: every region whose versions can govern it) shared, inside the
+# statement that locks its accumulators (`HELD_SQL`), and keeps them to its commit; a load or a
+# withdrawal takes its own region exclusively (`hold`) before it reads what was settled. Then
+# the settlement writes only if the set its catalogue chose from is still the stored one
+# (`CURRENT_SQL`, inside its write). So either the change waits for a settlement in flight and
+# its checks see it, or the settlement waits for the change and its write sees the set moved.
+# SQLite serialises write transactions: there the check alone suffices.
+_HOLD = 18  # no other advisory lock is taken
+HELD_SQL = (
+    f"(SELECT count(pg_advisory_xact_lock_shared({_HOLD}, CAST(r.value AS integer))) "
+    "FROM json_array_elements_text(CAST(:regions AS json)) AS r) > 0"
+)
+_EXCLUSIVE = sa.text(f"SELECT pg_advisory_xact_lock({_HOLD}, :region)")
+_CURRENT = (
+    "(SELECT max(id) FROM policy_versions) {same} :versions_seen "
+    "AND (SELECT max(id) FROM policy_version_events) {same} :events_seen"
+)
+CURRENT_SQL = {
+    "postgresql": _CURRENT.format(same="IS NOT DISTINCT FROM"),
+    "sqlite": _CURRENT.format(same="IS"),
+}
+CURRENT_BINDS = [
+    sa.bindparam("versions_seen", type_=sa.Integer),
+    sa.bindparam("events_seen", type_=sa.Integer),
+]
+
+
+def held_regions(pool: str) -> str:
+    """`HELD_SQL`'s `:regions` for a pool: the codes of its region chain, as a JSON list."""
+    return json.dumps([int(code) for code in region_chain(pool)])
+
+
+def current_params(seen: Generation) -> dict[str, int | None]:
+    """`CURRENT_SQL`'s parameters: the set a catalogue chose from."""
+    return {"versions_seen": seen[0], "events_seen": seen[1]}
+
 
 _versions = table_of(PolicyVersion)
 _events = table_of(PolicyVersionEvent)
@@ -53,11 +98,20 @@ class SqlPolicyVersionStore:
             select(PolicyVersion.id).order_by(col(PolicyVersion.id)).with_for_update()
         )
 
+    async def hold(self, region: str) -> None:
+        """Wait for the settlements in flight under the region's versions (its own, or
+        inherited by the regions within it) and keep new ones from writing until this
+        transaction ends (PostgreSQL; SQLite serialises writers): what is settled, read after
+        it, is all there will be until it commits (`HELD_SQL` above)."""
+        conn = await self._session.connection()
+        if conn.dialect.name == "postgresql":
+            await conn.execute(_EXCLUSIVE, {"region": int(region)})
+
     async def by_hash(self, content_hash: str) -> PolicyVersion | None:
         query = select(PolicyVersion).where(PolicyVersion.content_hash == content_hash)
         return (await self._session.exec(query)).first()
 
-    async def newest_id(self) -> tuple[int | None, int | None]:
+    async def newest_id(self) -> Generation:
         """The newest version's and the newest history event's ids: a change of either means
         the set in force changed."""
         conn = await self._session.connection()

@@ -27,6 +27,7 @@ from service.policy import (
 from service.policy.model import NO_PRIOR
 from service.policy.plan_year import part_version_day, rules_of, stage_start
 from service.policy.schema import PlanYear
+from service.policy_versions.store import Generation
 from service.receivables.terms import Terms, terms_for
 from service.regions.directory import HospitalDirectory
 from service.regions.service import in_pooling_region
@@ -55,6 +56,10 @@ class Catalog(Protocol):
     ) -> CompiledPolicy: ...
 
     async def by_hash(self, session: AsyncSession, content_hash: str) -> CompiledPolicy | None: ...
+
+    async def generation(self, session: AsyncSession) -> Generation: ...
+
+    def invalidate(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +102,9 @@ class Context:
     parts: tuple[YearBill, ...]  # one per plan year the bill is settled in, in date order
     by_date: tuple[tuple[date, int, int], ...]  # the bill's (day, in_policy, out_of_policy) fen
     mid: bool  # a mid-settlement (中途结算): a stage, not the last
+    # The stored set of versions the catalogue chose from: the write checks it is still the
+    # stored one (ADR 0018, addendum "A replica's stale list").
+    policies_seen: Generation
     # The earlier admissions of the plan year (service/settlements/prior.py), read with the
     # accumulators locked: `prior` for the engine run at hand, `priors` by plan year.
     prior: PriorAdmissions = NO_PRIOR
@@ -234,6 +242,7 @@ async def load_context(
     body: SettlementPreviewCreate,
 ) -> Context:
     bill, parts = checked_bill(body.bill)
+    seen = await catalog.generation(session)  # before any choice: a set newer reads as stale
     if body.discharged_at < admission.admitted_at:
         raise DischargeBeforeAdmission(
             f"discharged_at {shown(body.discharged_at)} is before the admission at "
@@ -319,6 +328,7 @@ async def load_context(
         parts=tuple(years),
         by_date=by_date,
         mid=body.mid_settlement,
+        policies_seen=seen,
         earlier=earlier,
         terms=terms,
     )

@@ -72,6 +72,11 @@ class StagesChanged(Conflict):
     title = "The stay's stages changed while settling"
 
 
+class PoliciesChanged(Conflict):
+    code = "settlement_policies_changed"
+    title = "The policy versions changed while settling"
+
+
 class UnknownBillCategory(Unprocessable):
     code = "unknown_bill_category"
     title = "The bill line's category is not one the policy knows"

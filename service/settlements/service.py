@@ -50,6 +50,7 @@ from service.settlements.context import (
 from service.settlements.errors import (
     AlreadyReversed,
     LaterStageActive,
+    PoliciesChanged,
     SettlementBusy,
     SettlementConflict,
     SettlementNotFound,
@@ -297,7 +298,7 @@ async def create(
     attempts = 0
 
     async def attempt() -> Recorded[SettlementPublic]:
-        nonlocal attempts
+        nonlocal attempts, ctx
         attempts += 1
         if attempts > 1:  # the rollback released the admission: hold it again, still admitted?
             admitted(
@@ -306,7 +307,25 @@ async def create(
                 ),
                 visit_id=ctx.visit_id,
             )
-        return await _settle(uow, ctx, visit, body, fingerprint)
+        try:
+            return await _settle(uow, ctx, visit, body, fingerprint)
+        except _StaleList:
+            pass
+        # Chosen from a list another replica has changed since (ADR 0018, addendum "A
+        # replica's stale list"). Nothing was written and the pool's versions stay held until
+        # this transaction ends: settle again, here, under the set as stored.
+        catalog.invalidate()
+        ctx = await load_context(
+            uow.session, catalog=catalog, hospitals=hospitals, admission=visit, body=body
+        )
+        try:
+            return await _settle(uow, ctx, visit, body, fingerprint)
+        except _StaleList:  # changed again in these milliseconds: elsewhere, or twice
+            raise PoliciesChanged(
+                "the policy versions were changed twice while this settlement was made; "
+                "send it again",
+                field="discharged_at",
+            ) from None
 
     return await uow.run(
         attempt,
@@ -394,11 +413,16 @@ async def _settle(
     done = _compute(ctx, years, earlier, stage)
     row = _settlement_row(ctx, visit, body, fingerprint, done.result, done.rendered)
     row["earlier_years"] = {str(y): dict(d) for y, _, d in done.moves} or None
+    settlement_id = await uow.settlements.record(
+        row,
+        locked=years[-1],
+        share=_patient_share(ctx, done.result),
+        policies_seen=ctx.policies_seen,
+    )
+    if settlement_id is None:  # the first write: nothing is written before it
+        raise _StaleList
     for y, locked, deltas in done.moves:
         await uow.settlements.move(_scope(ctx, y), locked, deltas)
-    settlement_id = await uow.settlements.record(
-        row, locked=years[-1], share=_patient_share(ctx, done.result)
-    )
     if visit.stages and not ctx.mid:  # the stay's discharge: its stages' shares fall due
         await receivable_hooks.on_discharged(
             uow,
@@ -417,6 +441,11 @@ async def _settle(
         ),
         replayed=False,
     )
+
+
+class _StaleList(Exception):
+    """The settlement's write found the stored policy versions changed since its catalogue
+    chose (service/policy_versions/store.py CURRENT_SQL); it wrote nothing."""
 
 
 @dataclass(frozen=True, slots=True)

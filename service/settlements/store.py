@@ -12,7 +12,10 @@ Locking: the upsert's no-op update takes each row's lock in key order, so concur
 of one person queue instead of deadlocking, and each reads what the one before it committed.
 SQLite has no row locks; its writers are serialised by BEGIN IMMEDIATE (service/db.py), which
 gives the same guarantee. The CHECK constraint (value_fen >= 0) is the last line if anything
-ever subtracts more than was added.
+ever subtracts more than was added. The same upsert holds the pool's policy versions against a
+load (PostgreSQL advisory locks), and `record` writes only if the versions stored are still the
+set the settlement chose from, inside its statement (ADR 0018, addendum "A replica's stale
+list"): a replica's catalogue may be 10 s old.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ from service.auth.visibility import visible_to
 from service.base import table_of
 from service.db import Duplicate, insert_sql, is_unique_violation
 from service.driver import DriverStatement
+from service.policy_versions.store import (
+    CURRENT_BINDS,
+    CURRENT_SQL,
+    HELD_SQL,
+    Generation,
+    current_params,
+    held_regions,
+)
 from service.receivables.store import OPEN as OPEN_SHARE
 from service.receivables.store import open_from
 from service.settlements.accumulators import Scope, moved_values
@@ -57,7 +68,9 @@ class SettlementStore(Protocol):
         ...
 
     async def lock_accumulators(self, scope: Scope, keys: Iterable[str]) -> dict[str, int]:
-        """Create any missing row at 0, lock every row in key order, return the values."""
+        """Create any missing row at 0, lock every row in key order, return the values; hold
+        the policy versions of the scope's pool against a change until the transaction ends
+        (service/policy_versions/store.py `HELD_SQL`)."""
         ...
 
     async def record(
@@ -66,11 +79,14 @@ class SettlementStore(Protocol):
         *,
         locked: Mapping[str, int],
         share: Mapping[str, Any] | None = None,
-    ) -> int:
+        policies_seen: Generation,
+    ) -> int | None:
         """Insert the settlement `row`, move its scope's accumulators by `row["deltas"]` (every
         key moved was locked) and open the patient's `share` if one is left (a receivable's
-        columns but its settlement id: service/receivables/hooks.py); its id. `Duplicate` if the
-        visit's HIS id or position was taken meanwhile. One statement on PostgreSQL."""
+        columns but its settlement id: service/receivables/hooks.py); its id. None, and nothing
+        written, if the stored policy versions are no longer the set `policies_seen` names
+        (the catalogue the settlement chose from is stale). `Duplicate` if the visit's HIS id
+        or position was taken meanwhile. One statement on PostgreSQL."""
         ...
 
     async def get(self, settlement_id: int) -> Settlement | None:
@@ -195,13 +211,17 @@ _VISIT_LOCKED = _VISIT.with_for_update(read=True, key_share=True, of=_admissions
 # so the statement is the same text (and prepared plan) for any number of keys.
 _LOCK_SQL = """
     INSERT INTO accumulators AS a (person_key, pool, year, key, value_fen)
-    SELECT :person_key, :pool, :year, k.value, 0 FROM {keys} AS k WHERE true ORDER BY k.value
+    SELECT :person_key, :pool, :year, k.value, 0 FROM {keys} AS k WHERE {held} ORDER BY k.value
     ON CONFLICT (person_key, pool, year, key) DO UPDATE SET value_fen = a.value_fen
     RETURNING key, value_fen
 """
+# On PostgreSQL its WHERE also holds the pool's policy versions (HELD_SQL), run once before the
+# first row is locked: no statement of its own.
 _LOCK = {
-    "postgresql": sa.text(_LOCK_SQL.format(keys="json_array_elements_text(CAST(:keys AS json))")),
-    "sqlite": sa.text(_LOCK_SQL.format(keys="json_each(:keys)")),
+    "postgresql": sa.text(
+        _LOCK_SQL.format(keys="json_array_elements_text(CAST(:keys AS json))", held=HELD_SQL)
+    ),
+    "sqlite": sa.text(_LOCK_SQL.format(keys="json_each(:keys)", held="true")),
 }
 
 # The earlier admissions of the person's plan year (ADR 0019: PriorAdmissions), only for
@@ -257,16 +277,26 @@ _WRITE = {
 # whether or not the main statement reads them; the share takes the new settlement's id from the
 # INSERT's CTE (ADR 0008, ADR 0022). SQLite has no such WITH: the INSERT, the UPDATE, and the
 # share's INSERT, one after the other.
-_INSERT = sa.insert(_settlements).returning(_settlements.c.id)
-_MOVED = f"moved AS ({_WRITE_SQL.format(values=_PG_VALUES)} RETURNING 1)"
-_SETTLEMENT_SQL, _SETTLEMENT_BINDS = insert_sql(_settlements)
+# Each writes only if the policy versions are still the set the settlement chose from (`fresh`
+# has its one row then: service/policy_versions/store.py CURRENT_SQL); else nothing, no id.
+_FRESH = "fresh AS (SELECT 1 AS ok WHERE {current})"
+_INSERT_SQL, _SETTLEMENT_BINDS = insert_sql(_settlements, select_from="fresh")
+_INSERT = sa.text(
+    f"WITH {_FRESH.format(current=CURRENT_SQL['sqlite'])} {_INSERT_SQL} RETURNING id"
+).bindparams(*_SETTLEMENT_BINDS, *CURRENT_BINDS)
+_MOVED = (
+    f"moved AS ({_WRITE_SQL.format(values=_PG_VALUES)} AND EXISTS (SELECT 1 FROM fresh) "
+    "RETURNING 1)"
+)
+_PG_FIRST = f"WITH {_FRESH.format(current=CURRENT_SQL['postgresql'])}, {_MOVED}"
 _SHARE_SQL, _SHARE_BINDS = open_from("s")
 _RECORD = {  # by whether a share is opened
-    False: sa.text(f"WITH {_MOVED} {_SETTLEMENT_SQL} RETURNING id").bindparams(*_SETTLEMENT_BINDS),
+    False: sa.text(f"{_PG_FIRST} {_INSERT_SQL} RETURNING id").bindparams(
+        *_SETTLEMENT_BINDS, *CURRENT_BINDS
+    ),
     True: sa.text(
-        f"WITH {_MOVED}, s AS ({_SETTLEMENT_SQL} RETURNING id), share AS ({_SHARE_SQL}) "
-        "SELECT id FROM s"
-    ).bindparams(*_SETTLEMENT_BINDS, *_SHARE_BINDS),
+        f"{_PG_FIRST}, s AS ({_INSERT_SQL} RETURNING id), share AS ({_SHARE_SQL}) SELECT id FROM s"
+    ).bindparams(*_SETTLEMENT_BINDS, *_SHARE_BINDS, *CURRENT_BINDS),
 }
 
 
@@ -319,6 +349,7 @@ class SqlSettlementStore:
         conn = await self._conn()
         params = {**_scope_params(scope), "keys": json.dumps(sorted(set(keys)))}
         if conn.dialect.name == "postgresql":
+            params["regions"] = held_regions(scope.pool)
             return {str(k): int(v) for k, v in await _DRIVER_LOCK.rows(conn, params)}
         result = await conn.execute(_LOCK["sqlite"], params)
         return {str(k): int(v) for k, v in result.all()}
@@ -329,18 +360,24 @@ class SqlSettlementStore:
         *,
         locked: Mapping[str, int],
         share: Mapping[str, Any] | None = None,
-    ) -> int:
+        policies_seen: Generation,
+    ) -> int | None:
         conn = await self._conn()
         values = json.dumps(moved_values(locked, row["deltas"]))
+        seen = current_params(policies_seen)
         try:
             if conn.dialect.name == "postgresql":
-                params = {**row, "values": values}
+                params = {**row, **seen, "values": values}
                 if share is not None:
                     params.update({f"r_{name}": value for name, value in share.items()})
-                return int(await _DRIVER_RECORD[share is not None].scalar(conn, params))
-            settlement_id = int((await conn.execute(_INSERT, row)).scalar_one())
+                found = await _DRIVER_RECORD[share is not None].scalar(conn, params)
+                return None if found is None else int(found)
+            found = (await conn.execute(_INSERT, {**row, **seen})).scalar_one_or_none()
         except IntegrityError as exc:
             raise _duplicate_or(exc) from exc
+        if found is None:
+            return None
+        settlement_id = int(found)
         scope = {"person_key": row["person_key"], "pool": row["pool"], "year": row["year"]}
         await conn.execute(_WRITE["sqlite"], {**scope, "values": values})
         if share is not None:

@@ -38,6 +38,12 @@ class MemoryCatalog:
     async def by_hash(self, session: Any, content_hash: str) -> CompiledPolicy | None:
         return self._by_hash.get(content_hash)
 
+    async def generation(self, session: Any) -> tuple[int | None, int | None]:
+        return (None, None)  # never changes: the in-memory store does not check it
+
+    def invalidate(self) -> None:
+        pass
+
 
 class MemoryDirectory:
     def __init__(self, hospitals: tuple[Hospital, ...]) -> None:

@@ -191,7 +191,8 @@ class MemorySettlementStore(_Store):
         *,
         locked: Mapping[str, int],
         share: Mapping[str, Any] | None = None,
-    ) -> int:
+        policies_seen: tuple[int | None, int | None],
+    ) -> int | None:
         for s in self.t.settlements.values():
             same_visit = (s["hospital_code"], s["visit_id"]) == (
                 row["hospital_code"],

@@ -116,6 +116,13 @@ async def test_admission_and_settlement_statements(app: FastAPI) -> None:
         assert "UPDATE accumulators" in settled[-1]
     else:
         assert len(settled) == 5, settled
+    # Against a stale policy list (ADR 0018, addendum "A replica's stale list"): the lock holds
+    # the pool's versions (PostgreSQL) and the settlement's INSERT checks they are the set the
+    # catalogue chose from, each inside a statement it had already.
+    assert "INSERT INTO accumulators" in settled[1]
+    assert ("pg_advisory_xact_lock_shared" in settled[1]) is postgres
+    assert "INSERT INTO settlements" in settled[-1 if postgres else 2]
+    assert "policy_version_events" in settled[-1 if postgres else 2]
 
 
 async def test_a_policy_counting_earlier_admissions_reads_them_in_one_statement(
