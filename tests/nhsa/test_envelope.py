@@ -146,6 +146,63 @@ async def test_a_resident_id_in_a_failing_message_is_not_echoed(
     assert id_number not in str(body)
 
 
+def _with_id_number_in(field: str, visit_id: str, id_number: str) -> tuple[str, dict[str, object]]:
+    if field == "patn_id":
+        encounter = {"mdtrt_id": visit_id, "medfee_sumamt": "20500.00", "ownpay_amt": "500.00"}
+        patient = {"patn_id": id_number, "curr_mdtrt_id": visit_id}
+        return "3101", {"data": {"patient_dtos": [{**patient, "fsi_encounter_dtos": [encounter]}]}}
+    infno = field.partition(":")[0]
+    if infno == "2305":
+        return infno, {"data": {"mdtrt_id": visit_id, "setl_id": "1", "psn_no": id_number}}
+    return infno, settlement_input(visit_id, psn_no=id_number)
+
+
+@pytest.mark.parametrize(
+    ("field", "named"),
+    [
+        ("2303:psn_no", "input.data.psn_no"),
+        ("2304:psn_no", "input.data.psn_no"),
+        ("2305:psn_no", "input.data.psn_no"),
+        ("patn_id", "input.data.patient_dtos.0.patn_id"),
+    ],
+)
+async def test_an_identifier_holding_a_resident_id_number_is_refused_as_on_the_json_api(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+    field: str,
+    named: str,
+) -> None:
+    """`psn_no` and 3101's `patn_id` are identifiers the answer repeats (setlinfo.psn_no,
+    result[].patn_id): one holding a resident ID number would put the full number in an
+    answer, so it is refused as the JSON API refuses one in an identifier (ADR 0012)."""
+    visit = await factories.make_admission(session)
+    id_number = factories.resident_id(seq=303)
+    by_json = await client.post(
+        "/v1/settlements",
+        json={
+            "visit_id": visit.visit_id,
+            "his_settlement_id": id_number,
+            "discharged_at": "2024-03-10T10:00:00+08:00",
+            "bill": {"total": "100.00", "in_policy": "100.00", "out_of_policy": "0.00"},
+        },
+        headers=hospital_headers,
+    )
+    assert by_json.status_code == 422, by_json.text
+    assert by_json.json()["errors"][0]["code"] == "resident_id_in_text"
+    if field == "2305:psn_no":
+        ok(await send(client, hospital_headers, "2304", settlement_input(visit.visit_id)))
+    infno, payload = _with_id_number_in(field, visit.visit_id, id_number)
+    body = await send(client, hospital_headers, infno, payload)
+    message = failed(body, "nhsa_invalid_input")
+    assert message.endswith(f"(field: {named})")
+    assert id_number not in json.dumps(body, ensure_ascii=False)
+    settled = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert [s["status"] for s in settled.json()] == (["settled"] if infno == "2305" else [])
+
+
 async def test_the_json_api_and_nhsa_share_one_idempotency_key_space(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
 ) -> None:
