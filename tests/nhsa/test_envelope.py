@@ -6,8 +6,11 @@ import json
 
 import httpx
 import pytest
+import respx
+from sqlalchemy.exc import DataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.routers.nhsa import NhsaRoute
 from tests import factories
 from tests.nhsa.conftest import envelope, failed, ok, send, settlement_input
 
@@ -201,6 +204,42 @@ async def test_an_identifier_holding_a_resident_id_number_is_refused_as_on_the_j
         f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
     )
     assert [s["status"] for s in settled.json()] == (["settled"] if infno == "2305" else [])
+
+
+@pytest.mark.parametrize("msgid", ["ZY\x00001", "ZY\n001", "ZY\u202e001"], ids=["nul", "lf", "rlo"])
+async def test_a_msgid_that_is_not_one_line_is_refused_in_the_envelope_and_reverses_nothing(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+    msgid: str,
+) -> None:
+    """The msgid is written into what 2404 stores (the reversal's reason). A NUL in it was a
+    422 problem+json on PostgreSQL, which cannot store one, not the envelope a HIS reads; a
+    line break or a right-to-left override was stored as sent."""
+    id_number = factories.resident_id(seq=305)
+    factories.person_route(registry, id_number).respond(
+        200, json=factories.registry_person("registered_poor")
+    )
+    admitted = await client.post(
+        "/v1/admissions",
+        json=factories.admission_request(visit_id="ZY-MSGID", id_number=id_number),
+        headers=hospital_headers,
+    )
+    assert admitted.status_code == 201, admitted.text
+    cancel = {"data": {"mdtrt_id": "ZY-MSGID"}}
+    body = await send(client, hospital_headers, "2404", cancel, msgid=msgid)
+    assert failed(body, "validation_error").endswith("(field: msgid)")
+    stored = await client.get("/v1/admissions/ZY-MSGID", headers=hospital_headers)
+    assert stored.json()["state"] == "admitted"
+
+
+def test_a_value_the_database_refuses_is_answered_in_the_envelope() -> None:
+    """Whatever else reaches PostgreSQL holding a NUL is about the message, as a NUL in the
+    msgid was: the envelope answers it (`[invalid_value]`), not an HTTP 422 problem."""
+    refused = DataError("INSERT ...", {}, ValueError("NUL"))
+    facts = NhsaRoute("/nhsa", endpoint=lambda: None).problem_of(refused)
+    assert facts is not None
+    assert (facts.status, facts.code) == (422, "invalid_value")
 
 
 async def test_the_json_api_and_nhsa_share_one_idempotency_key_space(
