@@ -13,12 +13,15 @@ from typing import Any
 
 from fhir.resources.R4B.claim import Claim
 from fhir.resources.R4B.claimresponse import ClaimResponse
+from pydantic import TypeAdapter, ValidationError
 
 from service.base import utcnow
 from service.china_time import CHINA_TZ, local_date
+from service.errors import FieldProblem
 from service.fhir import systems
-from service.fhir.errors import UnsupportedContent
+from service.fhir.errors import InvalidResource, UnsupportedContent
 from service.identity import IdHasher, identify
+from service.money import Amount
 from service.settlements.schemas import SettlementPublic
 
 PARTS = {
@@ -117,6 +120,25 @@ def _discharged_at(claim: Claim) -> datetime:
     raise UnsupportedContent("billablePeriod.end is not a date", field="Claim.billablePeriod.end")
 
 
+_NET = TypeAdapter[Decimal](Amount)
+
+
+def _net(value: Any, where: str) -> Decimal:
+    """An item's net as the JSON API reads an amount (two decimals, not negative, plausible):
+    lines of 1.005 and 0.005, or of 20500.00 and -500.00, would otherwise add up to a part the
+    JSON API and NHSA accept, and be settled on lines that neither would."""
+    try:
+        return _NET.validate_python(value)
+    except ValidationError as exc:
+        errors = [
+            FieldProblem(field=f"{where}.net.value", message=e["msg"], code=e["type"])
+            for e in exc.errors(include_input=False)
+        ]
+        raise InvalidResource(
+            f"{where}.net.value is not an amount: {errors[0].message}", errors=errors
+        ) from None
+
+
 def _bill(claim: Claim) -> dict[str, Any]:
     parts = dict.fromkeys(PARTS.values(), Decimal(0))
     for index, item in enumerate(claim.item or []):
@@ -130,7 +152,7 @@ def _bill(claim: Claim) -> dict[str, Any]:
         net = item.net
         if net is None or net.value is None or (net.currency or systems.CURRENCY) != "CNY":
             raise UnsupportedContent("net is required, in CNY", field=f"{where}.net")
-        parts[PARTS[str(codes[0].code)]] += Decimal(net.value)
+        parts[PARTS[str(codes[0].code)]] += _net(net.value, where)
     outside = parts["full_self_pay"] + parts["over_limit_self_pay"] + parts["pre_self_pay"]
     total = parts["in_policy"] + outside
     if claim.total is not None and claim.total.value is not None:

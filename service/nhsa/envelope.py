@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 from service.base import utcnow
 from service.china_time import CHINA_TZ
 from service.dates import FilterDay
+from service.idtext import PlainLine
 from service.schemas import REGION_CODE, InputModel
 
 PLATFORM_TIME = "%Y-%m-%d %H:%M:%S"
@@ -83,7 +84,13 @@ class Envelope(InputModel):
     """交易输入报文. Every field the platform documents is accepted; others are refused."""
 
     infno: str = Field(min_length=1, max_length=6, description="交易编号, e.g. 2304")
-    msgid: str = Field(min_length=1, max_length=30, description="发送方报文ID")
+    # Written into what a message stores (2404's reason; 2304's key when medins_setl_id is
+    # absent): one line of visible text, as an identifier of the JSON API. Not checked for a
+    # resident ID number: a msgid is a long run of digits (institution, time, serial), and one
+    # that happened to hold a valid number would refuse a real message; it is masked where stored.
+    msgid: Annotated[str, PlainLine] = Field(
+        min_length=1, max_length=30, description="发送方报文ID"
+    )
     mdtrtarea_admvs: Admdvs = Field(description="就医地医保区划")
     insuplc_admdvs: Admdvs = Field(default=None, description="参保地医保区划")
     recer_sys_code: str = Field(max_length=10, description="接收方系统代码")

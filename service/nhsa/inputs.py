@@ -16,14 +16,32 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from service.idtext import holds_resident_id
 from service.money import Amount, TotalAmount
 from service.nhsa.envelope import PlatformDate, PlatformTime
 from service.policy.schema import Code
 from service.schemas import Flag, Whole
 
 Text30 = Annotated[str, Field(min_length=1, max_length=30)]
+
+
+def _no_resident_id(value: str) -> str:
+    # The answer repeats these (setlinfo.psn_no, 3101 result[].patn_id): a resident ID number
+    # in one would be answered in full. Refused as an identifier of the JSON API is (ADR 0012);
+    # only that, since a HIS's padding or spelling of its own ids is not ours to police here.
+    if holds_resident_id(value):
+        raise PydanticCustomError(
+            "resident_id_in_text", "holds a resident ID number; identifiers must not carry one"
+        )
+    return value
+
+
+PersonNumber = Annotated[str, Field(max_length=30), AfterValidator(_no_resident_id)]
+"""人员编号 (psn_no), as 1101 answers it (our keyed hash), or the HIS's own: never an ID number."""
+PatientId = Annotated[str, Field(max_length=50), AfterValidator(_no_resident_id)]
 VisitId = Annotated[str, Field(min_length=1, max_length=30, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 
@@ -82,7 +100,7 @@ class Exp2401(_Strict):
 
 
 class Mdtrtinfo(Credential):
-    psn_no: str | None = Field(default=None, max_length=30)
+    psn_no: PersonNumber | None = None
     insutype: str | None = Field(default=None, max_length=6)
     begntime: PlatformTime = Field(description="入院时间")
     med_type: str = Field(
@@ -98,7 +116,7 @@ class Input2401(_Node):
 
 class Data2404(_Node):
     mdtrt_id: VisitId
-    psn_no: str | None = Field(default=None, max_length=30)
+    psn_no: PersonNumber | None = None
 
 
 class Input2404(_Node):
@@ -118,7 +136,7 @@ class Exp2304(_Strict):
 
 
 class Data2304(Credential):
-    psn_no: str | None = Field(default=None, max_length=30)
+    psn_no: PersonNumber | None = None
     mdtrt_id: VisitId
     medfee_sumamt: Amount = Field(description="医疗费总额")
     fulamt_ownpay_amt: Amount = Decimal(0)
@@ -140,7 +158,7 @@ class Input2304(_Node):
 class Data2305(_Node):
     mdtrt_id: VisitId
     setl_id: str = Field(min_length=1, max_length=30)
-    psn_no: str | None = Field(default=None, max_length=30)
+    psn_no: PersonNumber | None = None
 
 
 class Input2305(_Node):
@@ -155,7 +173,7 @@ class Encounter3101(_Node):
 
 
 class Patient3101(_Node):
-    patn_id: str | None = Field(default=None, max_length=50)
+    patn_id: PatientId | None = None
     curr_mdtrt_id: VisitId
     fsi_encounter_dtos: list[Encounter3101] = Field(min_length=1, max_length=50)
 

@@ -18,7 +18,13 @@ PSN_NO_LENGTH = 30  # 人员编号: our keyed hash of the ID number, cut to the 
 async def person_info(call: Call) -> dict[str, Any]:
     data = parse(Input1101, call).data
     id_number = resident_id(data, "data")
-    on = local_date(data.begntime or utcnow())
+    # The day asked about is held to the window of the JSON API's `on` (ADR 0012): a year
+    # 2099 is not a day anyone's status can be judged on, so the registry is not asked.
+    on = (
+        call.admissions.window.day(local_date(data.begntime), field="input.data.begntime")
+        if data.begntime is not None
+        else local_date(utcnow())
+    )
     status = await person_status(
         call.session,
         ctx=call.admissions,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from service.base import row_id
 from service.china_time import CHINA_TZ
-from service.errors import FieldProblem
+from service.errors import FieldProblem, ServiceError
 from service.identity import identify
 from service.nhsa.call import Call, build, fields_named, named_resident_id, parse
 from service.nhsa.inputs import Data2304, Input2304, Input2305
@@ -157,6 +159,19 @@ async def settle(call: Call) -> dict[str, Any]:
     )
 
 
+@contextmanager
+def _naming_setl_id() -> Iterator[None]:
+    """A refusal of the settlement itself (not found, a later stage still settled, reversed
+    already) names no field: the JSON API has the settlement in its path; 2305 in setl_id."""
+    try:
+        yield
+    except ServiceError as exc:
+        if exc.status < 500 and not exc.errors:
+            named = FieldProblem(field="input.data.setl_id", message=exc.detail, code=exc.code)
+            exc.errors = [named]
+        raise
+
+
 async def cancel(call: Call) -> dict[str, Any]:
     """The compensating record, amounts negated, as the platform answers a 冲销."""
     data = parse(Input2305, call).data
@@ -165,28 +180,23 @@ async def cancel(call: Call) -> dict[str, Any]:
         raise SettlementNotFound(
             f"no settlement {data.setl_id} at your hospital", field="input.data.setl_id"
         )
-    try:
+    with _naming_setl_id():
         settled = await settlements.get(
             call.uow, principal=call.principal, settlement_id=settlement_id
         )
-    except SettlementNotFound as exc:
-        # the service names no field (the JSON API has the settlement in the path)
-        exc.errors = exc.errors or [
-            FieldProblem(field="input.data.setl_id", message=exc.detail, code=exc.code)
-        ]
-        raise
     if settled.visit_id != data.mdtrt_id:
         raise SettlementNotFound(
             f"settlement {settlement_id} is not of visit {data.mdtrt_id}",
             field="input.data.mdtrt_id",
         )
-    outcome = await settlements.reverse(
-        call.uow,
-        hospital_code=call.hospital_code,
-        settlement_id=settlement_id,
-        body=ReversalCreate(reason=REVERSAL_REASON, his_reversal_id=f"2305:{settlement_id}"),
-        actor=call.actor,
-    )
+    with _naming_setl_id():
+        outcome = await settlements.reverse(
+            call.uow,
+            hospital_code=call.hospital_code,
+            settlement_id=settlement_id,
+            body=ReversalCreate(reason=REVERSAL_REASON, his_reversal_id=f"2305:{settlement_id}"),
+            actor=call.actor,
+        )
     return _output(
         call,
         outcome.entry,

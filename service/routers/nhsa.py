@@ -16,12 +16,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.auth.deps import HospitalDep
 from service.base import utcnow
 from service.deps import AdmissionContextDep, CatalogDep, HospitalsDep
 from service.errors import (
+    INVALID_VALUE,
     FieldProblem,
     Forbidden,
     ProblemFacts,
@@ -98,6 +100,10 @@ class NhsaRoute(ProblemRoute):
     that say the call did not happen (HTTP_LEVEL) are left to the app's handlers."""
 
     def problem_of(self, exc: Exception) -> ProblemFacts | None:
+        if isinstance(exc, DataError):
+            # A value the database cannot hold or compare (a NUL on PostgreSQL): about the
+            # message, so in the envelope, as the console and FHIR answer it in their formats.
+            return INVALID_VALUE
         if isinstance(exc, ServiceError):
             return None if isinstance(exc, HTTP_LEVEL) else ProblemFacts.of(exc)
         if isinstance(exc, StarletteHTTPException) and exc.status_code == 400:

@@ -226,3 +226,29 @@ async def test_a_resent_settlement_whose_inf_time_moved_replays_with_its_first_d
     again = ok(resent)
     assert again["setlinfo"]["setl_id"] == first["setlinfo"]["setl_id"]
     assert again["settlecheck"]["replayed"] is True
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [f"{YEARS_AHEAD}-03-10 09:00:00", "2099-12-31 23:59:59", "1995-06-01 09:00:00"],
+    ids=["years-ahead", "2099", "before-the-floor"],
+)
+async def test_1101_on_a_day_outside_the_window_is_refused_as_the_json_apis_on_is(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+    asked: str,
+) -> None:
+    id_number = factories.resident_id(seq=243)
+    asked_registry = registry.get(f"/v1/persons/{id_number}").respond(
+        200, json=factories.registry_person("registered_poor")
+    )
+    by_json = await client.get(
+        f"/v1/persons/{id_number}/status?on={asked[:10]}", headers=hospital_headers
+    )
+    assert by_json.status_code == 422, by_json.text
+    assert by_json.json()["code"] == "implausible_date"
+    payload = {"data": {"mdtrt_cert_type": "02", "mdtrt_cert_no": id_number, "begntime": asked}}
+    message = failed(await send(client, hospital_headers, "1101", payload), "implausible_date")
+    assert message.endswith("(field: input.data.begntime)")
+    assert not asked_registry.called  # nothing was judged on a day nobody can ask about

@@ -6,8 +6,11 @@ import json
 
 import httpx
 import pytest
+import respx
+from sqlalchemy.exc import DataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from service.routers.nhsa import NhsaRoute
 from tests import factories
 from tests.nhsa.conftest import envelope, failed, ok, send, settlement_input
 
@@ -144,6 +147,99 @@ async def test_a_resident_id_in_a_failing_message_is_not_echoed(
     body = await send(client, hospital_headers, "2401", payload)
     assert body["infcode"] == -1
     assert id_number not in str(body)
+
+
+def _with_id_number_in(field: str, visit_id: str, id_number: str) -> tuple[str, dict[str, object]]:
+    if field == "patn_id":
+        encounter = {"mdtrt_id": visit_id, "medfee_sumamt": "20500.00", "ownpay_amt": "500.00"}
+        patient = {"patn_id": id_number, "curr_mdtrt_id": visit_id}
+        return "3101", {"data": {"patient_dtos": [{**patient, "fsi_encounter_dtos": [encounter]}]}}
+    infno = field.partition(":")[0]
+    if infno == "2305":
+        return infno, {"data": {"mdtrt_id": visit_id, "setl_id": "1", "psn_no": id_number}}
+    return infno, settlement_input(visit_id, psn_no=id_number)
+
+
+@pytest.mark.parametrize(
+    ("field", "named"),
+    [
+        ("2303:psn_no", "input.data.psn_no"),
+        ("2304:psn_no", "input.data.psn_no"),
+        ("2305:psn_no", "input.data.psn_no"),
+        ("patn_id", "input.data.patient_dtos.0.patn_id"),
+    ],
+)
+async def test_an_identifier_holding_a_resident_id_number_is_refused_as_on_the_json_api(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+    field: str,
+    named: str,
+) -> None:
+    """`psn_no` and 3101's `patn_id` are identifiers the answer repeats (setlinfo.psn_no,
+    result[].patn_id): one holding a resident ID number would put the full number in an
+    answer, so it is refused as the JSON API refuses one in an identifier (ADR 0012)."""
+    visit = await factories.make_admission(session)
+    id_number = factories.resident_id(seq=303)
+    by_json = await client.post(
+        "/v1/settlements",
+        json={
+            "visit_id": visit.visit_id,
+            "his_settlement_id": id_number,
+            "discharged_at": "2024-03-10T10:00:00+08:00",
+            "bill": {"total": "100.00", "in_policy": "100.00", "out_of_policy": "0.00"},
+        },
+        headers=hospital_headers,
+    )
+    assert by_json.status_code == 422, by_json.text
+    assert by_json.json()["errors"][0]["code"] == "resident_id_in_text"
+    if field == "2305:psn_no":
+        ok(await send(client, hospital_headers, "2304", settlement_input(visit.visit_id)))
+    infno, payload = _with_id_number_in(field, visit.visit_id, id_number)
+    body = await send(client, hospital_headers, infno, payload)
+    message = failed(body, "nhsa_invalid_input")
+    assert message.endswith(f"(field: {named})")
+    assert id_number not in json.dumps(body, ensure_ascii=False)
+    settled = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert [s["status"] for s in settled.json()] == (["settled"] if infno == "2305" else [])
+
+
+@pytest.mark.parametrize("msgid", ["ZY\x00001", "ZY\n001", "ZY\u202e001"], ids=["nul", "lf", "rlo"])
+async def test_a_msgid_that_is_not_one_line_is_refused_in_the_envelope_and_reverses_nothing(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    registry: respx.MockRouter,
+    msgid: str,
+) -> None:
+    """The msgid is written into what 2404 stores (the reversal's reason). A NUL in it was a
+    422 problem+json on PostgreSQL, which cannot store one, not the envelope a HIS reads; a
+    line break or a right-to-left override was stored as sent."""
+    id_number = factories.resident_id(seq=305)
+    factories.person_route(registry, id_number).respond(
+        200, json=factories.registry_person("registered_poor")
+    )
+    admitted = await client.post(
+        "/v1/admissions",
+        json=factories.admission_request(visit_id="ZY-MSGID", id_number=id_number),
+        headers=hospital_headers,
+    )
+    assert admitted.status_code == 201, admitted.text
+    cancel = {"data": {"mdtrt_id": "ZY-MSGID"}}
+    body = await send(client, hospital_headers, "2404", cancel, msgid=msgid)
+    assert failed(body, "validation_error").endswith("(field: msgid)")
+    stored = await client.get("/v1/admissions/ZY-MSGID", headers=hospital_headers)
+    assert stored.json()["state"] == "admitted"
+
+
+def test_a_value_the_database_refuses_is_answered_in_the_envelope() -> None:
+    """Whatever else reaches PostgreSQL holding a NUL is about the message, as a NUL in the
+    msgid was: the envelope answers it (`[invalid_value]`), not an HTTP 422 problem."""
+    refused = DataError("INSERT ...", {}, ValueError("NUL"))
+    facts = NhsaRoute("/nhsa", endpoint=lambda: None).problem_of(refused)
+    assert facts is not None
+    assert (facts.status, facts.code) == (422, "invalid_value")
 
 
 async def test_the_json_api_and_nhsa_share_one_idempotency_key_space(

@@ -317,6 +317,36 @@ async def test_3101_lists_what_a_settlement_would_book_and_books_nothing(
         assert (await fresh.exec(select(Violation))).all() == []
 
 
+async def test_2305_that_cannot_reverse_names_setl_id_as_the_json_api_refuses_it(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    """A refusal of the settlement named (a later stage still settled; reversed already with
+    another reason) said which settlement in the JSON API's path, and in 2305 named no field."""
+    visit = await factories.make_admission(session)
+    first = settlement_input(visit.visit_id, mid_setl_flag="1", medins_setl_id="ST-1")
+    first["data"]["exp_content"] = {"dscg_time": "2024-03-05 10:00:00"}
+    stage = ok(await send(client, hospital_headers, "2304", first))["setlinfo"]["setl_id"]
+    ok(await send(client, hospital_headers, "2304", settlement_input(visit.visit_id)))
+    by_json = await client.post(
+        f"/v1/settlements/{stage}/reversal", json={"reason": "wrong"}, headers=hospital_headers
+    )
+    assert (by_json.status_code, by_json.json()["code"]) == (409, "later_stage_active")
+    cancel = {"data": {"mdtrt_id": visit.visit_id, "setl_id": stage}}
+    body = await send(client, hospital_headers, "2305", cancel)
+    assert failed(body, "later_stage_active").endswith("(field: input.data.setl_id)")
+
+    other = await factories.make_admission(session)
+    settled = ok(await send(client, hospital_headers, "2304", settlement_input(other.visit_id)))
+    setl_id = settled["setlinfo"]["setl_id"]
+    reversed_ = await client.post(
+        f"/v1/settlements/{setl_id}/reversal", json={"reason": "wrong"}, headers=hospital_headers
+    )
+    assert reversed_.status_code == 201, reversed_.text
+    cancel = {"data": {"mdtrt_id": other.visit_id, "setl_id": setl_id}}
+    body = await send(client, hospital_headers, "2305", cancel)
+    assert failed(body, "settlement_already_reversed").endswith("(field: input.data.setl_id)")
+
+
 async def test_2304_settles_a_stage_with_the_mid_settlement_flag(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
 ) -> None:

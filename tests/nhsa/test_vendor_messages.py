@@ -174,7 +174,8 @@ def _admission(**exp: object) -> dict[str, Any]:
             {},
             "input.data.medins_setl_id",
         ),
-        ("2304", settlement_input("ZY-NAMED"), {"msgid": "MSG\x001"}, "msgid"),
+        # the key when medins_setl_id is absent (a NUL in a msgid is the envelope's refusal)
+        ("2304", settlement_input("ZY-NAMED"), {"msgid": factories.resident_id(seq=404)}, "msgid"),
     ],
 )
 async def test_a_value_the_service_refuses_is_named_as_the_message_names_it(
