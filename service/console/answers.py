@@ -143,12 +143,14 @@ class ConsoleRoute(APIRoute):
 
 async def to_sign_in(request: Request, exc: Exception) -> Response:
     """Signed out: to the sign-in page, as a browser expects a redirect (it was a problem+json
-    document titled "HTTP error" with status 303). A form posted after its session expired is
-    answered with the sign-in page carrying what was typed (service/console/carry.py)."""
+    document titled "HTTP error" with status 303), naming the page asked for to come back to
+    (service/console/return_to.py). A form posted after its session expired is answered with
+    the sign-in page carrying what was typed (service/console/carry.py)."""
     from service.console.carry import sign_in_keeping
+    from service.console.return_to import sign_in_address
 
     kept = await sign_in_keeping(request)
-    return kept if kept is not None else RedirectResponse("/console/login", status_code=303)
+    return kept if kept is not None else RedirectResponse(sign_in_address(request), 303)
 
 
 async def answer(request: Request, exc: Exception) -> Response:

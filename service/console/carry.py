@@ -34,6 +34,7 @@ from starlette.types import Receive, Scope, Send
 from service.console import access
 from service.console import session as console
 from service.console.answers import NEVER_SHOWN_BACK, Refusal, form_page
+from service.console.return_to import NEXT
 
 RESUME = "resume"
 SEAL = "resume_seal"
@@ -108,11 +109,12 @@ def hidden_fields(resume: str, fields: dict[str, str], seal: str) -> dict[str, s
 
 
 def carried_of(sent: Any) -> dict[str, str]:
-    """The carried hidden fields of a posted sign-in form (or of what a refused one typed)."""
+    """The carried hidden fields of a posted sign-in form (or of what a refused one typed),
+    with the page to return to (`next`, checked where it is used: service/console/return_to.py)."""
     return {
         name: value
         for name, value in sent.items()
-        if isinstance(value, str) and (name in (RESUME, SEAL) or name.startswith(PREFIX))
+        if isinstance(value, str) and (name in (RESUME, SEAL, NEXT) or name.startswith(PREFIX))
     }
 
 

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response, Streamin
 
 from service.auth.keys import key_labels
 from service.china_time import today
-from service.console import access, carry
+from service.console import access, carry, return_to
 from service.console import session as console
 from service.console.answers import REFUSAL, ConsoleRoute
 from service.console.trends import TrendQuery, counties_under, trends
@@ -161,8 +161,10 @@ async def home(request: Request, sessionmaker: SessionmakerDep) -> RedirectRespo
 
 
 @router.get("/login")
-async def login_form() -> Response:
-    return page("login.html", user=None)
+async def login_form(request: Request) -> Response:
+    # The page a signed-out request asked for, checked before it is put in the form.
+    found = return_to.target(request, request.query_params.get(return_to.NEXT))
+    return page("login.html", user=None, carried={return_to.NEXT: found[0]} if found else {})
 
 
 @router.post("/login")
@@ -180,7 +182,9 @@ async def login(
     if previous:  # the browser's earlier session ends: one live session per cookie jar
         await console.end(session, previous)
     token = await console.start(session, key_id=principal.key_id)
-    landing = access.landing_for(principal)
+    landing = return_to.after_sign_in(
+        request, carried.get(return_to.NEXT), principal
+    ) or access.landing_for(principal)
     response = carry.resumed(
         request, key_id=principal.key_id, carried=carried, token=token, landing=landing
     ) or _see_other(landing)

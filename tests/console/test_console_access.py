@@ -281,7 +281,8 @@ def api_outcome(response: httpx.Response) -> str:
 
 def console_outcome(response: httpx.Response) -> str:
     status = response.status_code
-    if status == 303 and response.headers["location"] == "/console/login":
+    # to the sign-in page, naming the page to come back to (service/console/return_to.py)
+    if status == 303 and response.headers["location"].partition("?")[0] == "/console/login":
         return "login"
     if status in (403, 404):
         return {403: "forbidden", 404: "hidden"}[status]

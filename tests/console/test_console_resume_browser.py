@@ -69,3 +69,25 @@ def _submit_and_sign_in_again(driver: Any, key: str) -> dict[str, Any]:
         By.CSS_SELECTOR, "#history tbody tr td:nth-child(4)"
     ).text
     return seen
+
+
+async def test_a_filtered_page_reloaded_past_the_sessions_end_is_filtered_after_signing_in(
+    app: FastAPI, auditor_headers: dict[str, str], tmp_path: Path
+) -> None:
+    key = auditor_headers["X-API-Key"]
+    filtered = "/console/violations?status=open&hospital_code=H990102002"
+    with served(create_app(app.state.settings)) as url, chromium(tmp_path / "p") as driver:
+        await asyncio.to_thread(sign_in, driver, url, key)
+        await f.expire_console_sessions(app.state.sessionmaker)
+        landed = await asyncio.to_thread(_reload_and_sign_in_again, driver, url + filtered, key)
+    assert landed == url + filtered
+
+
+def _reload_and_sign_in_again(driver: Any, address: str, key: str) -> str:
+    driver.get(address)
+    wait_for(driver, "#api_key").send_keys(key)
+    page = driver.find_element(By.TAG_NAME, "html")
+    driver.find_element(By.CSS_SELECTOR, "#login button").click()
+    wait_until_replaced(driver, page)
+    wait_for(driver, "main")
+    return str(driver.current_url)
