@@ -16,6 +16,7 @@ from service.console.unrouted import answer_unrouted, too_large_counted, too_lar
 from service.dates import DateWindow
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers, problems_in_openapi
+from service.head import HeadAsGet
 from service.identity import IdHasher
 from service.json_body import refuse_duplicate_keys
 from service.observability import (
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     guard_v1(app)
     problems_in_openapi(app)
     with_examples(app)
+    app.add_middleware(HeadAsGet)  # innermost: the access log and metrics still say HEAD
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
