@@ -35,8 +35,10 @@ PlanYearQuery = Annotated[int, Query(ge=1, le=9998), PlainDigits]
     "runs booked (a second run books nothing; a reversal or a late settlement since books the "
     "difference as a new row). `dry_run` computes and stores nothing. 422 "
     "`plan_year_not_over` before the year has ended, `plan_year_out_of_range` outside "
-    "2000-2098; 404 `region_not_found`, `region_out_of_scope`; 409 `year_end_run_raced` when "
-    "concurrent runs kept booking first; 503 `database_busy` when the rows stayed contended.",
+    "2000-2098, `plan_year_before_records` when the service holds no stay of the region "
+    "admitted by the year's end; 404 `region_not_found`, `region_out_of_scope`; 409 "
+    "`year_end_run_raced` when concurrent runs kept booking first; 503 `database_busy` when "
+    "the rows stayed contended.",
 )
 async def post_run(
     body: YearEndRunCreate, uow: UnitOfWorkDep, catalog: CatalogDep, principal: AuditorDep

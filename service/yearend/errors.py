@@ -13,6 +13,13 @@ class PlanYearOutOfRange(Unprocessable):
     code = "plan_year_out_of_range"
 
 
+class PlanYearBeforeRecords(Unprocessable):
+    """The service holds no stay of the region in the plan year: a run would read as "checked,
+    nothing owed" for a year it knows nothing of (a typo, a year before the county joined)."""
+
+    code = "plan_year_before_records"
+
+
 class RegionNotFound(NotFound):
     code = "region_not_found"
 

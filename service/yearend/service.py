@@ -88,8 +88,8 @@ async def run_year_end(
     """Run (or with ``dry_run`` compute) the year-end of ``body.region_code``'s
     ``body.plan_year``; ``principal`` None is the operator's CLI (every region)."""
     prefix = await scoped_prefix(uow, principal, body.region_code, body.plan_year)
-    await years.check_region_year_over(
-        uow.session, catalog, region=body.region_code, plan_year=body.plan_year
+    await years.check_region_year(
+        uow, catalog, region=body.region_code, prefix=prefix, plan_year=body.plan_year
     )
     run_id = uuid4().hex
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from service.auth.visibility import region_conditions
 from service.db import unless_duplicate
 from service.regions.models import Region
+from service.settlements.models import Settlement
 from service.yearend.models import YearEndPayment
 
 
@@ -40,6 +42,8 @@ class Booked:
 
 class YearEndStore(Protocol):
     async def region_exists(self, region_code: str) -> bool: ...
+
+    async def holds_stays(self, *, pool_prefix: str, admitted_before: datetime) -> bool: ...
 
     async def booked(self, *, pool_prefix: str, plan_year: int) -> list[Booked]: ...
 
@@ -65,6 +69,19 @@ class SqlYearEndStore:
 
     async def region_exists(self, region_code: str) -> bool:
         return await self.session.get(Region, region_code) is not None
+
+    async def holds_stays(self, *, pool_prefix: str, admitted_before: datetime) -> bool:
+        """Whether any settlement under the region (reversed ones too) is of a stay admitted
+        before the instant: whether the service holds anything of the years up to it."""
+        statement = (
+            select(col(Settlement.id))
+            .where(
+                *region_conditions(col(Settlement.pool), pool_prefix),
+                col(Settlement.admitted_at) < admitted_before,
+            )
+            .limit(1)
+        )
+        return (await self.session.exec(statement)).first() is not None
 
     async def booked(self, *, pool_prefix: str, plan_year: int) -> list[Booked]:
         p = YearEndPayment

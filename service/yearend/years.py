@@ -7,16 +7,17 @@ named, and again on the year's real last day if that version's `plan_year` start
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from service.china_time import today
+from service.china_time import day_start, today
 from service.policy import CompiledPolicy
 from service.policy.plan_year import CALENDAR_YEAR, plan_year_bounds, rules_of
 from service.policy_versions.errors import NoPolicyInForce
 from service.settlements.plan_years import Catalog
-from service.yearend.errors import PlanYearNotOver, PlanYearOutOfRange
+from service.unit_of_work import UnitOfWork
+from service.yearend.errors import PlanYearBeforeRecords, PlanYearNotOver, PlanYearOutOfRange
 
 FIRST_YEAR, LAST_YEAR = 2000, 2098  # FilterDay's range (ADR 0012), less a year that ends after it
 
@@ -50,13 +51,23 @@ def check_over(last_day: date, *, plan_year: int) -> None:
         )
 
 
-async def check_region_year_over(
-    session: AsyncSession, catalog: Catalog, *, region: str, plan_year: int
+async def check_region_year(
+    uow: UnitOfWork, catalog: Catalog, *, region: str, prefix: str, plan_year: int
 ) -> None:
     """Refuse a run before the region's plan year has ended (by its own policy's plan year,
-    the calendar year when no version is in force for the region itself)."""
+    the calendar year when no version is in force for the region itself), and for a year the
+    service holds no stay of: none under the region admitted by the year's last day, so no
+    version was in force for it yet, or the county was not on the service (ADR 0021)."""
     try:
-        _, last = await at_year_end(session, catalog, region=region, plan_year=plan_year)
+        _, last = await at_year_end(uow.session, catalog, region=region, plan_year=plan_year)
     except NoPolicyInForce:
         last = plan_year_bounds(CALENDAR_YEAR, plan_year)[1]
     check_over(last, plan_year=plan_year)
+    after = last + timedelta(days=1)
+    if not await uow.yearend.holds_stays(pool_prefix=prefix, admitted_before=day_start(after)):
+        raise PlanYearBeforeRecords(
+            f"the service holds no stay of region {region} admitted before "
+            f"{after.isoformat()}: there is nothing of plan year {plan_year} to top up, and "
+            "an empty run would read as checked; name a year the region settled on the service",
+            field="plan_year",
+        )

@@ -168,6 +168,9 @@ async def test_a_region_whose_policy_has_no_year_end_gets_nothing(
         ({"plan_year": "this"}, 422, "plan_year_not_over", "plan_year"),
         ({"plan_year": 2999}, 422, "plan_year_out_of_range", "plan_year"),
         ({"plan_year": 1999}, 422, "plan_year_out_of_range", "plan_year"),
+        # No settlement held for the year: refused, not an empty run read as "nothing owed".
+        ({"plan_year": 2000}, 422, "plan_year_before_records", "plan_year"),
+        ({"plan_year": 2025, "dry_run": True}, 422, "plan_year_before_records", "plan_year"),
         ({"region_code": "320299"}, 404, "region_not_found", "region_code"),
         ({"region_code": "990102"}, 404, "region_out_of_scope", "region_code"),
         ({"region_code": "320000"}, 404, "region_out_of_scope", "region_code"),
@@ -190,6 +193,22 @@ async def test_a_run_is_refused_with_a_code_and_the_field(
     problem = answer.json()
     assert problem["code"] == code
     assert problem["errors"][0]["field"] == field
+
+
+async def test_a_year_before_the_regions_first_stay_is_refused_and_its_first_year_runs(
+    client: httpx.AsyncClient, session: AsyncSession, hospital_key: KeyFor, make_key: KeyFactory
+) -> None:
+    await _stay(client, session, await hospital_key(), 1)
+    admin = await make_key("admin")
+    before = await _run(client, admin, plan_year=2024)
+    assert before.status_code == 422, before.text
+    assert before.json()["code"] == "plan_year_before_records"
+    assert "2025-01-01" in before.json()["detail"]
+    assert (await _run(client, admin, plan_year=2025)).json()["rows_booked"] == 1
+    # the future stays refused as it was: by the year's end, then by the range
+    future = (await _run(client, admin, plan_year=today().year + 1)).json()
+    assert future["code"] == "plan_year_not_over"
+    assert (await _run(client, admin, plan_year=2999)).json()["code"] == "plan_year_out_of_range"
 
 
 async def test_hospitals_funds_and_other_regions_neither_run_nor_read(
