@@ -14,7 +14,11 @@ class Share(BaseModel):
     value: Decimal | None = Field(description="numerator / denominator, four decimals")
     numerator: int
     denominator: int
-    target: Decimal | None = None
+    target: Decimal | None = Field(
+        default=None,
+        description="The policy's target; for a period across a change of target, each part's "
+        "target weighted by that part's cost",
+    )
     meets_target: bool | None = None
 
 

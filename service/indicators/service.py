@@ -16,10 +16,9 @@ settlements are left out):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from types import MappingProxyType
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +31,7 @@ from service.base import table_of
 from service.china_time import day_start, today
 from service.errors import Forbidden, NotFound
 from service.indicators.schemas import Indicators, LevelShare, Problems, Share
+from service.indicators.targets import Part, held_to, target_parts
 from service.regions.models import Hospital
 from service.settlements.models import Settlement, SettlementReversal
 from service.violations.models import ViolationStatus, violations_table
@@ -108,12 +108,50 @@ def _settled(region: str | None, start: date | None, end: date | None) -> Any:
     ]
 
 
+VISIT_TYPES = ("inpatient", "chronic_outpatient")
+
+
+def _ratios(region: str | None, start: date | None, end: date | None) -> Any:
+    """Funds and cost (fen) by visit type of the settlements of the period."""
+    joined, where = _settled(region, start, end)
+    ratios = sa.select(A.c.visit_type, sa.func.sum(S.c.funds_total_fen), sa.func.sum(S.c.total_fen))
+    return ratios.select_from(joined).where(*where).group_by(A.c.visit_type)
+
+
+async def _by_type(session: AsyncSession, statement: Any) -> dict[str, tuple[int, int]]:
+    rows = (await session.exec(statement)).all()
+    return {t: (int(f or 0), int(c or 0)) for t, f, c in rows}
+
+
+async def _ratio_shares(
+    session: AsyncSession,
+    region: str | None,
+    start: date | None,
+    end: date | None,
+    parts: Sequence[Part],
+) -> dict[str, Share]:
+    """Each visit type's actual ratio over the period, against the targets of its parts
+    (service/indicators/targets.py): one query, and one per part when the target changed."""
+    whole = await _by_type(session, _ratios(region, start, end))
+    if len(parts) <= 1:
+        targets = parts[0].targets if parts else {}
+        return {t: share(*whole.get(t, (0, 0)), targets.get(t)) for t in VISIT_TYPES}
+    each = [(p.targets, await _by_type(session, _ratios(region, p.start, p.end))) for p in parts]
+    shares = {}
+    for t in VISIT_TYPES:
+        held = held_to([(targets.get(t), *found.get(t, (0, 0))) for targets, found in each])
+        plain = share(*whole.get(t, (0, 0)))
+        met = held.met if plain.value is not None else None
+        shares[t] = plain.model_copy(update={"target": held.target, "meets_target": met})
+    return shares
+
+
 async def _settlements(
     session: AsyncSession,
     region: str | None,
     start: date | None,
     end: date | None,
-    targets: Mapping[str, Decimal],
+    parts: Sequence[Part],
 ) -> dict[str, Any]:
     joined, where = _settled(region, start, end)
     inpatient = A.c.visit_type == "inpatient"
@@ -125,20 +163,15 @@ async def _settlements(
         .select_from(joined)
         .where(*where)
     )
-    ratios = sa.select(A.c.visit_type, sa.func.sum(S.c.funds_total_fen), sa.func.sum(S.c.total_fen))
-    ratios = ratios.select_from(joined).where(*where).group_by(A.c.visit_type)
     in_policy_fen = sa.cast(S.c.result["inscp_scp_amt"].as_string(), sa.Numeric(16, 2)) * 100
     levels = sa.select(H.c.level, sa.func.sum(S.c.total_fen), sa.func.sum(in_policy_fen))
     levels = levels.select_from(joined).where(*where).group_by(H.c.level).order_by(H.c.level)
     settled_one_stop, inpatients = await _one(session, one_stop)
-    by_type = {t: (f, c) for t, f, c in (await session.exec(ratios)).all()}  # type: ignore[call-overload]
+    ratios = await _ratio_shares(session, region, start, end, parts)
     by_level = (await session.exec(levels)).all()  # type: ignore[call-overload]
     return {
         "one_stop_share": share(settled_one_stop, inpatients),
-        **{
-            f"actual_ratio_{t}": share(*by_type.get(t, (0, 0)), targets.get(t))
-            for t in ("inpatient", "chronic_outpatient")
-        },
+        **{f"actual_ratio_{t}": ratios[t] for t in VISIT_TYPES},
         "out_of_catalogue_by_level": [
             LevelShare(level=level, share=share(int(total) - int(inside or 0), total))
             for level, total, inside in by_level
@@ -166,7 +199,7 @@ async def indicators(
     region: str | None,
     start: date | None,
     end: date | None,
-    targets: Mapping[str, Decimal] = MappingProxyType({}),
+    parts: Sequence[Part] = (),
 ) -> Indicators:
     """`region` is already narrowed to the caller's scope (see scope.narrow_region)."""
     wanted = ViolationFilter(region=region, detected_from=start, detected_to=end)
@@ -175,7 +208,7 @@ async def indicators(
         period_from=start,
         period_to=end,
         **await _admissions(session, region, start, end),
-        **await _settlements(session, region, start, end, targets),
+        **await _settlements(session, region, start, end, parts),
         problems=await _problems(session, principal, wanted),
     )
 
@@ -206,32 +239,11 @@ async def indicators_for(
     narrowed = narrow_region(principal, region)
     if narrowed is False:
         raise RegionOutOfScope(f"region {region} is outside your scope", field="region")
-    targets: Mapping[str, Decimal] = {}
+    parts: list[Part] = []
     if catalog is not None:
-        on = end or today()
-        targets = await targets_for(session, catalog, region=narrowed, on=on)
+        parts = await target_parts(
+            session, catalog, region=narrowed or None, start=start, end=end or today()
+        )
     return await indicators(
-        session,
-        principal=principal,
-        region=narrowed or None,
-        start=start,
-        end=end,
-        targets=targets,
+        session, principal=principal, region=narrowed or None, start=start, end=end, parts=parts
     )
-
-
-async def targets_for(
-    session: AsyncSession, catalog: Any, *, region: str | None, on: date
-) -> Mapping[str, Decimal]:
-    """The reimbursement targets of the policy in force for the region (its first county when a
-    prefix). A visit type the policy sets no target for has none: the figure is shown without
-    one rather than against a number the province never adopted."""
-    from service.errors import ServiceError
-
-    if not region:
-        return {}
-    try:
-        policy = await catalog.for_region(session, insured_region=region.ljust(6, "0"), on=on)
-    except ServiceError:
-        return {}
-    return dict(policy.controls.target_ratio)

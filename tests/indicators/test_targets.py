@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from service.errors import NotFound
-from service.indicators.service import targets_for
+from service.indicators.targets import targets_for
 from service.policy import CompiledPolicy, load_policies
 
 ON = date(2025, 3, 1)
