@@ -174,7 +174,9 @@ async def pay(
         # share meanwhile: judged on the stay's discharge as committed, not as first read.
         fresh = await uow.receivables.get(row.id)
         assert fresh is not None
-        if fresh.discharged_at is None or body.paid_at < fresh.discharged_at:
+        # The till and the HIS keep different clocks: a payment stamped within the clock skew
+        # before the discharge is the payment at discharge, as a reminder is judged (ADR 0014).
+        if fresh.discharged_at is None or body.paid_at < fresh.discharged_at - window.clock_skew:
             await _book_prepayment(uow, fresh, payment)
         return Recorded(await public(uow, fresh, today=today_in_china()), replayed=False)
 

@@ -101,6 +101,30 @@ async def test_a_payment_before_discharge_is_booked_as_demanded_up_front(
     assert "PREPAYMENT_DEMANDED" in rules
 
 
+async def _prepayments(app: FastAPI) -> list[str]:
+    async with app.state.sessionmaker() as s:
+        rules = (await s.exec(select(Violation.rule_code))).all()
+    return [r for r in rules if r == "PREPAYMENT_DEMANDED"]
+
+
+async def test_a_payment_seconds_before_the_his_discharge_is_clock_skew_not_a_prepayment(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    # Discharged 10:00:00 by the HIS; the cashier's till, on another clock, stamped 09:59:30.
+    # Within SETTLECHECK_CLOCK_SKEW_SECONDS (300 s in tests, as deposits and reminders are
+    # judged) it is the payment at discharge; five minutes and a second before is demanded.
+    assert app.state.settings.clock_skew_seconds == 300
+    settlement = await settled(app, client, hospital_headers)
+    receivable = await receivable_of(client, hospital_headers, settlement["id"])
+    url = f"/v1/receivables/{receivable['id']}/payments"
+    at_desk = payment("10.00", "P1", paid_at="2024-03-10T09:59:30+08:00")
+    assert (await client.post(url, json=at_desk, headers=hospital_headers)).status_code == 201
+    assert await _prepayments(app) == []
+    early = payment("10.00", "P2", paid_at="2024-03-10T09:54:59+08:00")
+    assert (await client.post(url, json=early, headers=hospital_headers)).status_code == 201
+    assert await _prepayments(app) == ["PREPAYMENT_DEMANDED"]
+
+
 async def test_instalments_are_agreed_once_and_overdue_ones_listed(
     app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
