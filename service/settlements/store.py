@@ -43,7 +43,7 @@ from service.policy_versions.store import (
     HELD_SQL,
     Generation,
     current_params,
-    held_regions,
+    province_of,
 )
 from service.receivables.store import OPEN as OPEN_SHARE
 from service.receivables.store import open_from
@@ -349,7 +349,7 @@ class SqlSettlementStore:
         conn = await self._conn()
         params = {**_scope_params(scope), "keys": json.dumps(sorted(set(keys)))}
         if conn.dialect.name == "postgresql":
-            params["regions"] = held_regions(scope.pool)
+            params["province"] = province_of(scope.pool)
             return {str(k): int(v) for k, v in await _DRIVER_LOCK.rows(conn, params)}
         result = await conn.execute(_LOCK["sqlite"], params)
         return {str(k): int(v) for k, v in result.all()}
