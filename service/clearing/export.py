@@ -19,7 +19,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from fastapi import Response
-from openpyxl import Workbook
 
 from service.cells import inert
 from service.china_time import CHINA_TZ
@@ -100,6 +99,8 @@ def to_csv(s: StatementPublic) -> bytes:
 
 
 def to_xlsx(s: StatementPublic) -> bytes:
+    from openpyxl import Workbook
+
     book = Workbook()
     summary = book.active
     assert summary is not None

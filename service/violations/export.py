@@ -20,15 +20,14 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi.responses import StreamingResponse
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+if TYPE_CHECKING:
+    from openpyxl.cell import WriteOnlyCell
 
 from service.auth import Principal
 from service.base import utcnow
@@ -182,16 +181,20 @@ async def xlsx_stream(
     """A sheet for people: a caption row saying what was exported and when, a bold header that
     stays in view, a filter on every column, widths that fit, dates as dates and numbers as
     numbers. openpyxl's write-only mode keeps memory flat; the file is spooled to disk."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title)
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
     sheet.freeze_panes = "A3"
-    sheet.append([_styled(sheet, caption, bold=True)])
-    sheet.append([_styled(sheet, h, bold=True, fill=True) for h in headers])
+    cells = _Cells(sheet)
+    sheet.append([cells.styled(caption)])
+    sheet.append([cells.styled(h, fill=True) for h in headers])
     count = 0
     async for row in rows:
-        sheet.append([_typed(sheet, v) for v in row])
+        sheet.append([cells.typed(v) for v in row])
         count += 1
     sheet.auto_filter.ref = f"A2:{get_column_letter(len(headers))}{count + 2}"
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
@@ -201,38 +204,44 @@ async def xlsx_stream(
             yield data
 
 
-_BOLD = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+class _Cells:
+    """Typed cells of one write-only sheet. openpyxl is imported here, when a sheet is made:
+    a worker that never exports does not carry it (about 6 MB, docs/benchmarks.md)."""
 
+    def __init__(self, sheet: Any) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font, PatternFill
 
-def _text(sheet: Any, value: str) -> WriteOnlyCell:
-    """Text as text: openpyxl would store a string starting with "=" as a formula."""
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    return cell
+        self._sheet = sheet
+        self._cell = WriteOnlyCell
+        self._bold = Font(bold=True)
+        self._header_fill = PatternFill("solid", fgColor="DDEBF7")
 
-
-def _styled(sheet: Any, value: str, *, bold: bool = False, fill: bool = False) -> WriteOnlyCell:
-    cell = _text(sheet, value)
-    if bold:
-        cell.font = _BOLD
-    if fill:
-        cell.fill = _HEADER_FILL
-    return cell
-
-
-def _typed(sheet: Any, value: Cell) -> Any:
-    if isinstance(value, datetime):
-        cell = WriteOnlyCell(sheet, value=value.replace(tzinfo=None))  # shown in China time
-        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    def text(self, value: str) -> WriteOnlyCell:
+        """Text as text: openpyxl would store a string starting with "=" as a formula."""
+        cell = self._cell(self._sheet, value=value)
+        cell.data_type = "s"
         return cell
-    if isinstance(value, Decimal):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = "0.00"
+
+    def styled(self, value: str, *, fill: bool = False) -> WriteOnlyCell:
+        cell = self.text(value)
+        cell.font = self._bold
+        if fill:
+            cell.fill = self._header_fill
         return cell
-    if isinstance(value, str):
-        return _text(sheet, value)
-    return value
+
+    def typed(self, value: Cell) -> Any:
+        if isinstance(value, datetime):
+            cell = self._cell(self._sheet, value=value.replace(tzinfo=None))  # China time
+            cell.number_format = "yyyy-mm-dd hh:mm:ss"
+            return cell
+        if isinstance(value, Decimal):
+            cell = self._cell(self._sheet, value=value)
+            cell.number_format = "0.00"
+            return cell
+        if isinstance(value, str):
+            return self.text(value)
+        return value
 
 
 async def listed(rows: list[list[Cell]]) -> AsyncIterator[list[Cell]]:
