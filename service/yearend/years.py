@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.china_time import day_start, today
 from service.policy import CompiledPolicy
-from service.policy.plan_year import CALENDAR_YEAR, plan_year_bounds, rules_of
+from service.policy.plan_year import CALENDAR_YEAR, plan_year_bounds, plan_year_of, rules_of
 from service.policy_versions.errors import NoPolicyInForce
 from service.settlements.plan_years import Catalog
 from service.unit_of_work import UnitOfWork
@@ -33,13 +33,27 @@ def check_range(plan_year: int) -> None:
 async def at_year_end(
     session: AsyncSession, catalog: Catalog, *, region: str, plan_year: int
 ) -> tuple[CompiledPolicy, date]:
-    """The version in force on the plan year's last day for the region, and that day."""
-    december = plan_year_bounds(CALENDAR_YEAR, plan_year)[1]
-    policy = await catalog.for_region(session, insured_region=region, on=december)
-    last = plan_year_bounds(rules_of(policy), plan_year)[1]
-    if last != december:
-        policy = await catalog.for_region(session, insured_region=region, on=last)
-    return policy, last
+    """The version in force on the plan year's last day for the region, and that day.
+
+    31 December of the named year is in that plan year under any rules; the year goes on day
+    by day while the version in force names the day ``plan_year``. A successor that names its
+    first day another year ends the year the day before (a move back from 10-01 to 01-01 on
+    1 January ends the October year on 31 December, not on the old rules' 30 September), and a
+    day with no version in force keeps the rules of the last one (nothing settles then)."""
+    day = plan_year_bounds(CALENDAR_YEAR, plan_year)[1]
+    policy = await catalog.for_region(session, insured_region=region, on=day)
+    end = plan_year_bounds(rules_of(policy), plan_year)[1]
+    while day < end:
+        following = day + timedelta(days=1)
+        try:
+            then = await catalog.for_region(session, insured_region=region, on=following)
+        except NoPolicyInForce:
+            return policy, end
+        if plan_year_of(rules_of(then), following) != plan_year:
+            return policy, day
+        policy, day = then, following
+        end = plan_year_bounds(rules_of(policy), plan_year)[1]
+    return policy, day
 
 
 def check_over(last_day: date, *, plan_year: int) -> None:

@@ -14,6 +14,7 @@ in-catalogue cost; medical aid 70% of the in-catalogue rest after basic insuranc
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -110,3 +111,71 @@ async def test_a_stay_settled_whole_in_its_discharge_year_counts_there_alone(
 
     assert await _year_end(client, auditor, 2024) == []
     assert await _year_end(client, auditor, 2025) == [(2, "80000.00", "15000.00", "7000.00")]
+
+
+async def test_a_long_stay_settled_in_stages_across_the_year_end_is_topped_up_part_by_part(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    hospital_key: KeyFor,
+    make_key: KeyFactory,
+) -> None:
+    """Admitted 10 December 2024, settled in stages on 20 December, 10 January (split: 12 bed
+    days in 2024, 9 in 2025) and 5 February. In catalogue 30000.00, 40000.00 and 20000.00,
+    each with 1000.00 outside the catalogue; the patient's in-catalogue shares 4500.00, 6000.00
+    (3428.57 in 2024 and 2571.43 in 2025, as the stage's parts store them) and 3000.00.
+    2024: cost 30000.00 + 22857.14, self-pay 7928.57 above 5285.71: 2642.86. 2025: cost
+    17142.86 + 20000.00, self-pay 5571.43 above 3714.29: 1857.14. Reversing the last two stages
+    leaves the first stage alone in 2024 (4500.00 above 3000.00) and nothing in 2025."""
+    admin = await make_key("admin")
+    loaded = await client.post("/v1/policies", json={"source_text": SPLITTING}, headers=admin)
+    assert loaded.status_code == 201, loaded.text
+    headers = await hospital_key()
+    visit = await factories.make_admission(
+        session,
+        hospital_code=factories.S7_HOSPITAL,
+        county_code=factories.S7_COUNTY,
+        insured_county=factories.S7_COUNTY,
+        resident=factories.resident_id(region=factories.S7_COUNTY, seq=1),
+        categories=["medical_aid_recipient"],
+        admitted_at=at(2024, 12, 10),
+    )
+    stages = [
+        await settle(
+            client,
+            headers,
+            {
+                "visit_id": visit.visit_id,
+                "his_settlement_id": f"YE-STAGE-{n}",
+                "discharged_at": f"{end}T09:00:00+08:00",
+                "bill": bill(inside, "1000.00"),
+                "external_amounts": {"basic_insurance": basic, "critical_illness": "0.00"},
+                "mid_settlement": n < 2,
+            },
+        )
+        for n, (end, inside, basic) in enumerate(
+            [
+                ("2024-12-20", "30000.00", "15000.00"),
+                ("2025-01-10", "40000.00", "20000.00"),
+                ("2025-02-05", "20000.00", "10000.00"),
+            ]
+        )
+    ]
+    for stage in stages:  # the slip balances: the funds and the patient's share are the bill
+        totals = stage["totals"]
+        paid = sum(Decimal(layer["amount"]) for layer in stage["layers"])
+        assert paid + Decimal(totals["patient_pays"]) == Decimal(totals["total"])
+    assert [(p["year"], p["patient_in_policy"]) for p in stages[1]["year_parts"]] == [
+        (2024, "3428.57"),
+        (2025, "2571.43"),
+    ]
+    auditor = await make_key("auditor", region_prefix="32")
+    assert await _year_end(client, auditor, 2024) == [(2, "52857.14", "7928.57", "2642.86")]
+    assert await _year_end(client, auditor, 2025) == [(2, "37142.86", "5571.43", "1857.14")]
+
+    for stage in reversed(stages[1:]):
+        answer = await client.post(
+            f"/v1/settlements/{stage['id']}/reversal", json={"reason": "冲销"}, headers=headers
+        )
+        assert answer.status_code == 201, answer.text
+    assert await _year_end(client, auditor, 2024) == [(1, "30000.00", "4500.00", "1500.00")]
+    assert await _year_end(client, auditor, 2025) == []
