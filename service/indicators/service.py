@@ -31,7 +31,7 @@ from service.base import table_of
 from service.china_time import day_start, today
 from service.errors import Forbidden, NotFound
 from service.indicators.schemas import Indicators, LevelShare, Problems, Share
-from service.indicators.targets import Part, held_to, target_parts
+from service.indicators.targets import Part, TargetCatalog, held_to, target_parts
 from service.regions.models import Hospital
 from service.settlements.models import Settlement, SettlementReversal
 from service.violations.models import ViolationStatus, violations_table
@@ -228,7 +228,7 @@ async def indicators_for(
     region: str | None,
     start: date | None,
     end: date | None,
-    catalog: Any = None,
+    catalog: TargetCatalog | None = None,
 ) -> Indicators:
     """The caller's region (or the part of it asked for); another region is a 404.
 

@@ -16,14 +16,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Protocol
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.errors import ServiceError
+from service.policy import CompiledPolicy
 
 FOUR = Decimal("0.0001")
 DAY = timedelta(days=1)
+
+
+class TargetCatalog(Protocol):
+    """What the targets read of the policy catalog (service/policy_versions/catalog.py)."""
+
+    async def for_region(
+        self, session: AsyncSession, *, insured_region: str, on: date
+    ) -> CompiledPolicy: ...
+
+    async def policies(self, session: AsyncSession) -> list[CompiledPolicy]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +47,7 @@ class Part:
 
 
 async def targets_for(
-    session: AsyncSession, catalog: Any, *, region: str | None, on: date
+    session: AsyncSession, catalog: TargetCatalog, *, region: str | None, on: date
 ) -> Mapping[str, Decimal]:
     """The reimbursement targets of the policy in force for the region (its first county when a
     prefix). A visit type the policy sets no target for has none: the figure is shown without
@@ -50,14 +61,19 @@ async def targets_for(
     return dict(policy.controls.target_ratio)
 
 
-def _boundaries(policy: Any) -> list[date]:
+def _boundaries(policy: CompiledPolicy) -> list[date]:
     """The days a version's targets start or stop applying."""
     ends = [policy.effective_to + DAY] if policy.effective_to is not None else []
     return [policy.effective_from, *ends]
 
 
 async def target_parts(
-    session: AsyncSession, catalog: Any, *, region: str | None, start: date | None, end: date
+    session: AsyncSession,
+    catalog: TargetCatalog,
+    *,
+    region: str | None,
+    start: date | None,
+    end: date,
 ) -> list[Part]:
     """The period cut where the region's targets change (no region: no targets, no parts)."""
     if not region:
