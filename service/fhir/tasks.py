@@ -13,6 +13,11 @@ from service.fhir.errors import UnsupportedContent
 from service.settlements.errors import SettlementNotFound
 from service.settlements.schemas import SettlementPublic
 
+FIELDS = {
+    "visit_id": "Task.encounter.identifier",
+    "person": "Task.for.identifier",
+    "reason": "Task.reasonCode",
+}
 FOCUS_TYPES = ("ClaimResponse",)  # our answer names the settlement; a Claim id is theirs
 DEFAULT_REASON = "FHIR Task cancel"
 
@@ -35,6 +40,33 @@ def settlement_to_cancel(task: Task) -> int:
     if settlement_id is None:
         raise SettlementNotFound(f"no settlement {ident} at your hospital", field="Task.focus")
     return settlement_id
+
+
+def named_visit(task: Task) -> str | None:
+    """The visit `Task.encounter` names by our visit system, if it does: it must be the
+    settlement's, as 2305's mdtrt_id must be."""
+    found = task.encounter.identifier if task.encounter else None
+    if found is None or found.system != systems.VISIT or not found.value:
+        return None
+    return str(found.value)
+
+
+def named_resident_id(task: Task) -> str | None:
+    """The resident ID number `Task.for` names the patient by (its identifier, or that of the
+    contained Patient it refers to), if it does: it must be the settlement's person."""
+    party = task.for_fhir
+    if party is None:
+        return None
+    identifiers = [party.identifier] if party.identifier is not None else []
+    reference = party.reference or ""
+    if reference.startswith("#"):
+        for resource in task.contained or []:
+            if resource.get_resource_type() == "Patient" and resource.id == reference[1:]:
+                identifiers.extend(getattr(resource, "identifier", None) or [])
+    for identifier in identifiers:
+        if identifier.system == systems.RESIDENT_ID and identifier.value:
+            return str(identifier.value)
+    return None
 
 
 def reversal_request(task: Task) -> dict[str, Any]:
