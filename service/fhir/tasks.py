@@ -17,7 +17,12 @@ FIELDS = {
     "visit_id": "Task.encounter.identifier",
     "person": "Task.for.identifier",
     "reason": "Task.reasonCode",
+    "his_reversal_id": "Task.identifier[0].value",
 }
+# A Task asks us to act when it is an order and requested (or past that, on its way): a
+# `draft`, a `proposal` or a Task `cancelled` or `rejected` asks for nothing yet, or no more.
+ACTING = ("requested", "received", "accepted", "ready", "in-progress")
+ORDERS = ("order", "original-order", "reflex-order", "filler-order", "instance-order")
 FOCUS_TYPES = ("ClaimResponse",)  # our answer names the settlement; a Claim id is theirs
 DEFAULT_REASON = "FHIR Task cancel"
 
@@ -29,6 +34,17 @@ def settlement_to_cancel(task: Task) -> int:
         raise UnsupportedContent(
             f"only Task.code {systems.FINANCIAL_TASK}#cancel is offered", field="Task.code"
         )
+    if task.status not in ACTING:
+        raise UnsupportedContent(
+            f"Task.status {str(task.status)[:40]} asks for nothing to be done: send the cancel "
+            "as " + " or ".join(ACTING),
+            field="Task.status",
+        )
+    if task.intent not in ORDERS:
+        raise UnsupportedContent(
+            f"Task.intent {str(task.intent)[:40]} is not an order: send intent order",
+            field="Task.intent",
+        )
     reference = task.focus.reference if task.focus else None
     kind, _, ident = (reference or "").partition("/")
     if kind not in FOCUS_TYPES or not ident:
@@ -38,7 +54,9 @@ def settlement_to_cancel(task: Task) -> int:
         )
     settlement_id = row_id(ident)
     if settlement_id is None:
-        raise SettlementNotFound(f"no settlement {ident} at your hospital", field="Task.focus")
+        raise SettlementNotFound(
+            f"no settlement {ident} at your hospital", field="Task.focus.reference"
+        )
     return settlement_id
 
 

@@ -523,3 +523,39 @@ async def test_a_cancel_task_of_another_hospitals_settlement_names_the_focus(
     again = await post(client, hospital_headers, "Task", _cancel(settlement_id, description="x"))
     issue = outcome(again, 409, "settlement_already_reversed")
     assert issue["expression"] == ["Task.focus.reference"]
+
+
+async def test_a_cancel_task_that_asks_nothing_yet_cancels_nothing(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    """Task.status and Task.intent were read by nothing: a `draft` Task, a `cancelled` one, a
+    `proposal`, even a status no FHIR system knows, reversed the settlement and answered
+    `completed`."""
+    visit = await factories.make_admission(session)
+    await session.commit()
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    settlement_id = fhir_body(made, "ClaimResponse")["id"]
+    for change, element in (
+        ({"status": "draft"}, "Task.status"),
+        ({"status": "cancelled"}, "Task.status"),
+        ({"status": "bogus"}, "Task.status"),
+        ({"intent": "proposal"}, "Task.intent"),
+    ):
+        response = await post(client, hospital_headers, "Task", _cancel(settlement_id) | change)
+        issue = outcome(response, 422, "fhir_unsupported_content")
+        assert issue["expression"] == [element], change
+    stored = await client.get(f"/v1/settlements/{settlement_id}", headers=hospital_headers)
+    assert stored.json()["reversal"] is None
+    long_id = _cancel(settlement_id) | {"identifier": [{"value": "T" * 300}]}
+    issue = outcome(
+        await post(client, hospital_headers, "Task", long_id), 422, "fhir_invalid_resource"
+    )
+    assert issue["expression"] == ["Task.identifier[0].value"]  # not the service's his_reversal_id
+    versioned = _cancel(settlement_id) | {
+        "focus": {"reference": f"ClaimResponse/{settlement_id}/_history/1"}
+    }
+    issue = outcome(
+        await post(client, hospital_headers, "Task", versioned), 404, "settlement_not_found"
+    )
+    assert issue["expression"] == ["Task.focus.reference"]
+    assert (await post(client, hospital_headers, "Task", _cancel(settlement_id))).status_code == 201
