@@ -3,7 +3,7 @@ their codes. All of them are answered in the envelope (infcode -1), see service/
 
 from __future__ import annotations
 
-from service.errors import Conflict, ServiceError, Unprocessable
+from service.errors import ServiceError, Unprocessable
 
 
 class UnknownTransaction(Unprocessable):
@@ -37,13 +37,3 @@ class WrongInstitution(ServiceError):
     status = 403
     code = "nhsa_wrong_institution"
     title = "fixmedins_code is not your hospital"
-
-
-class SettlementReversed(Conflict):
-    """A 2304 resent after its settlement was reversed (2305 or any interface's 冲销). The
-    JSON API and FHIR answer the replay with the reversed state (`status: reversed`, a
-    cancelled ClaimResponse); the platform's setlinfo has no field that could say so, and a
-    HIS reads infcode 0 as "settled". ADR 0030, amendment "a 2304 replayed after its 2305"."""
-
-    code = "nhsa_settlement_reversed"
-    title = "This settlement was reversed"

@@ -13,11 +13,10 @@ from service.errors import FieldProblem, ServiceError
 from service.identity import identify
 from service.nhsa.call import Call, build, fields_named, named_resident_id, parse
 from service.nhsa.envelope import platform_time
-from service.nhsa.errors import SettlementReversed
 from service.nhsa.inputs import Data2304, Input2304, Input2305
 from service.nhsa.setlinfo import extension, setldetail, setlinfo
 from service.settlements import service as settlements
-from service.settlements.errors import SettlementNotFound
+from service.settlements.errors import SettlementNotFound, SettlementReversed
 from service.settlements.schemas import (
     ReversalCreate,
     SettlementCreate,

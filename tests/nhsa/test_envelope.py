@@ -303,9 +303,7 @@ async def test_a_reversed_settlement_replayed_through_each_interface_is_never_to
     assert replayed.json()["status"] == "reversed"
     assert replayed.json()["reversal"]["his_reversal_id"] == f"2305:{setl_id}"
     payload = settlement_input(visit.visit_id, medins_setl_id="REV-KEY")
-    error = failed(
-        await send(client, hospital_headers, "2304", payload), "nhsa_settlement_reversed"
-    )
+    error = failed(await send(client, hospital_headers, "2304", payload), "settlement_reversed")
     assert error.endswith("(field: input.data.medins_setl_id)")
     listed = await client.get(
         f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers

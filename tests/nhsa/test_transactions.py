@@ -478,7 +478,7 @@ async def test_2304_resent_after_its_2305_is_refused_as_reversed_not_answered_as
     ok(await send(client, hospital_headers, "2305", cancel))
 
     body = await send(client, hospital_headers, "2304", message)
-    error = failed(body, "nhsa_settlement_reversed")
+    error = failed(body, "settlement_reversed")
     assert f"settlement {setl_id} " in error
     assert error.endswith("(field: input.data.medins_setl_id)")
     by_json = await client.get(f"/v1/settlements/{setl_id}", headers=hospital_headers)
