@@ -10,6 +10,7 @@ from fhir.resources.R4B.task import Task
 from service.base import row_id
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
+from service.idtext import mask_resident_ids_in
 from service.settlements.errors import SettlementNotFound
 from service.settlements.schemas import SettlementPublic
 
@@ -100,7 +101,8 @@ def reversal_request(task: Task) -> dict[str, Any]:
 
 
 def completed(task: Task, reversed_: SettlementPublic) -> Task:
-    body = task.model_dump(mode="json", exclude_none=True)
+    # The Task as sent, echoed: no resident ID number in it is repeated (`for`, text; ADR 0015).
+    body = mask_resident_ids_in(task.model_dump(mode="json", exclude_none=True))
     assert reversed_.reversal is not None
     done_at = reversed_.reversal.created_at.astimezone(UTC).isoformat()
     body.update(

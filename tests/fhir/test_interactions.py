@@ -559,3 +559,34 @@ async def test_a_cancel_task_that_asks_nothing_yet_cancels_nothing(
     )
     assert issue["expression"] == ["Task.focus.reference"]
     assert (await post(client, hospital_headers, "Task", _cancel(settlement_id))).status_code == 201
+
+
+async def test_a_cancel_task_answer_never_repeats_a_resident_id_number(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    """The completed Task echoed the Task sent, `for.identifier` with the full resident ID
+    number too (and a description holding one), where every other answer carries the masked
+    number (ADR 0015; the eligibility answer masks what it echoes)."""
+    admitted = factories.resident_id(seq=33)
+    visit = await factories.make_admission(
+        session, resident=admitted, person_key=app.state.id_hasher.key_of(admitted)
+    )
+    await session.commit()
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    settlement_id = fhir_body(made, "ClaimResponse")["id"]
+    task = _cancel(
+        settlement_id,
+        description=f"病人 {admitted} 收费错误",
+        **{"for": {"identifier": {"system": systems.RESIDENT_ID, "value": admitted}}},
+    )
+    done = await post(client, hospital_headers, "Task", task)
+    assert done.status_code == 201, done.text
+    assert admitted not in done.text
+    body = fhir_body(done, "Task")
+    assert body["for"]["identifier"]["value"] == admitted[:6] + "********" + admitted[-4:]
+    again = await post(client, hospital_headers, "Task", task)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert admitted not in again.text
