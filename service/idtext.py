@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
@@ -101,6 +101,18 @@ def mask_resident_ids(text: str) -> str:
         at = end
     out.append(text[at:])
     return "".join(out)
+
+
+def mask_resident_ids_in(value: Any) -> Any:
+    """A JSON value echoed back (a resource as the caller sent it), with every valid resident
+    ID number in its strings masked: displays, references, identifiers, text."""
+    if isinstance(value, str):
+        return mask_resident_ids(value)
+    if isinstance(value, dict):
+        return {key: mask_resident_ids_in(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [mask_resident_ids_in(item) for item in value]
+    return value
 
 
 # The old 15-digit form standing alone (a run of 15 in a longer one is some other number).

@@ -19,7 +19,7 @@ from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
 from service.fhir.institution import refuse_another_hospital
 from service.identity import identify
-from service.idtext import mask_resident_ids, refuse_resident_id
+from service.idtext import mask_resident_ids_in, refuse_resident_id
 from service.persons.status import PersonStatusPublic, person_status
 
 PATIENT = "CoverageEligibilityRequest.patient.identifier"
@@ -91,7 +91,9 @@ async def check(
             "request": _request_reference(request),
             "outcome": "complete" if status.registered is not None else "partial",
             "disposition": _disposition(status),
-            "insurer": _masked(request.insurer.model_dump(mode="json", exclude_none=True)),
+            "insurer": mask_resident_ids_in(
+                request.insurer.model_dump(mode="json", exclude_none=True)
+            ),
             "contained": [_coverage(c, patient, status) for c in status.categories],
             "insurance": _insurance(status),
             "extension": _extensions(status),
@@ -112,21 +114,12 @@ def _refuse_ids_in_identifiers(request: CoverageEligibilityRequest) -> None:
         refuse_resident_id(str(insurer.value), field=field)
 
 
-def _masked(value: Any) -> Any:
-    """What we echo back, with any ID number in its text masked (displays, references)."""
-    if isinstance(value, str):
-        return mask_resident_ids(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_masked(item) for item in value]
-    return value
-
-
 def _request_reference(request: CoverageEligibilityRequest) -> dict[str, Any]:
     if request.identifier:
         first = request.identifier[0]
-        return {"identifier": _masked(first.model_dump(mode="json", exclude_none=True))}
+        return {
+            "identifier": mask_resident_ids_in(first.model_dump(mode="json", exclude_none=True))
+        }
     return {"display": "CoverageEligibilityRequest (not stored)"}
 
 

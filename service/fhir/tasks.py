@@ -10,9 +10,20 @@ from fhir.resources.R4B.task import Task
 from service.base import row_id
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
+from service.idtext import mask_resident_ids_in
 from service.settlements.errors import SettlementNotFound
 from service.settlements.schemas import SettlementPublic
 
+FIELDS = {
+    "visit_id": "Task.encounter.identifier",
+    "person": "Task.for.identifier",
+    "reason": "Task.reasonCode",
+    "his_reversal_id": "Task.identifier[0].value",
+}
+# A Task asks us to act when it is an order and requested (or past that, on its way): a
+# `draft`, a `proposal` or a Task `cancelled` or `rejected` asks for nothing yet, or no more.
+ACTING = ("requested", "received", "accepted", "ready", "in-progress")
+ORDERS = ("order", "original-order", "reflex-order", "filler-order", "instance-order")
 FOCUS_TYPES = ("ClaimResponse",)  # our answer names the settlement; a Claim id is theirs
 DEFAULT_REASON = "FHIR Task cancel"
 
@@ -24,6 +35,17 @@ def settlement_to_cancel(task: Task) -> int:
         raise UnsupportedContent(
             f"only Task.code {systems.FINANCIAL_TASK}#cancel is offered", field="Task.code"
         )
+    if task.status not in ACTING:
+        raise UnsupportedContent(
+            f"Task.status {str(task.status)[:40]} asks for nothing to be done: send the cancel "
+            "as " + " or ".join(ACTING),
+            field="Task.status",
+        )
+    if task.intent not in ORDERS:
+        raise UnsupportedContent(
+            f"Task.intent {str(task.intent)[:40]} is not an order: send intent order",
+            field="Task.intent",
+        )
     reference = task.focus.reference if task.focus else None
     kind, _, ident = (reference or "").partition("/")
     if kind not in FOCUS_TYPES or not ident:
@@ -33,8 +55,37 @@ def settlement_to_cancel(task: Task) -> int:
         )
     settlement_id = row_id(ident)
     if settlement_id is None:
-        raise SettlementNotFound(f"no settlement {ident} at your hospital", field="Task.focus")
+        raise SettlementNotFound(
+            f"no settlement {ident} at your hospital", field="Task.focus.reference"
+        )
     return settlement_id
+
+
+def named_visit(task: Task) -> str | None:
+    """The visit `Task.encounter` names by our visit system, if it does: it must be the
+    settlement's, as 2305's mdtrt_id must be."""
+    found = task.encounter.identifier if task.encounter else None
+    if found is None or found.system != systems.VISIT or not found.value:
+        return None
+    return str(found.value)
+
+
+def named_resident_id(task: Task) -> str | None:
+    """The resident ID number `Task.for` names the patient by (its identifier, or that of the
+    contained Patient it refers to), if it does: it must be the settlement's person."""
+    party = task.for_fhir
+    if party is None:
+        return None
+    identifiers = [party.identifier] if party.identifier is not None else []
+    reference = party.reference or ""
+    if reference.startswith("#"):
+        for resource in task.contained or []:
+            if resource.get_resource_type() == "Patient" and resource.id == reference[1:]:
+                identifiers.extend(getattr(resource, "identifier", None) or [])
+    for identifier in identifiers:
+        if identifier.system == systems.RESIDENT_ID and identifier.value:
+            return str(identifier.value)
+    return None
 
 
 def reversal_request(task: Task) -> dict[str, Any]:
@@ -50,7 +101,8 @@ def reversal_request(task: Task) -> dict[str, Any]:
 
 
 def completed(task: Task, reversed_: SettlementPublic) -> Task:
-    body = task.model_dump(mode="json", exclude_none=True)
+    # The Task as sent, echoed: no resident ID number in it is repeated (`for`, text; ADR 0015).
+    body = mask_resident_ids_in(task.model_dump(mode="json", exclude_none=True))
     assert reversed_.reversal is not None
     done_at = reversed_.reversal.created_at.astimezone(UTC).isoformat()
     body.update(

@@ -12,10 +12,11 @@ from service.china_time import CHINA_TZ
 from service.errors import FieldProblem, ServiceError
 from service.identity import identify
 from service.nhsa.call import Call, build, fields_named, named_resident_id, parse
+from service.nhsa.envelope import platform_time
 from service.nhsa.inputs import Data2304, Input2304, Input2305
 from service.nhsa.setlinfo import extension, setldetail, setlinfo
 from service.settlements import service as settlements
-from service.settlements.errors import SettlementNotFound
+from service.settlements.errors import SettlementNotFound, SettlementReversed
 from service.settlements.schemas import (
     ReversalCreate,
     SettlementCreate,
@@ -150,12 +151,29 @@ async def settle(call: Call) -> dict[str, Any]:
     person_key, named = _person(call, data)
     with fields_named(_defaulted(data) | named):
         outcome = await call.desk.settle(call.uow, body, person_key=person_key)
+    _refuse_reversed(outcome.entry, field=_names(data)["his_settlement_id"])
     return _output(
         call,
         outcome.entry,
         psn_no=data.psn_no,
         medins_setl_id=key,
         replayed=outcome.replayed,
+    )
+
+
+def _refuse_reversed(settled: SettlementPublic, *, field: str) -> None:
+    """A replay of a settlement reversed since: the platform's setlinfo cannot say "reversed"
+    and infcode 0 means "settled" to a HIS, so refuse it, naming the reversal (ADR 0030). Only
+    a replay can be reversed: a settlement made now is not."""
+    reversal = settled.reversal
+    if settled.status != "reversed" or reversal is None:
+        return
+    when = platform_time(reversal.created_at)
+    raise SettlementReversed(
+        f"settlement {settled.id} ({settled.his_settlement_id}) of visit {settled.visit_id} "
+        f"was reversed at {when} (reversal {reversal.id}); it no longer stands. Send a new "
+        "medins_setl_id to settle the visit again",
+        field=field,
     )
 
 

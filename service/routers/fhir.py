@@ -27,6 +27,7 @@ from service.fhir.institution import refuse_another_hospital
 from service.fhir.outcome import FhirRoute, resource_response
 from service.fhir.reading import read_resource
 from service.fhir.systems import FHIR_JSON
+from service.identity import identify
 from service.routers.replays import replay_headers
 from service.settlements import service as settlements
 from service.settlements.desk import Desk
@@ -218,26 +219,54 @@ async def read_claim_response(
     return resource_response(claims.claim_response(settled))
 
 
+@contextmanager
+def _naming_focus() -> Iterator[None]:
+    """A refusal of the settlement itself (another hospital's, reversed already, a later stage
+    still settled) names the Task's focus, as 2305 names its setl_id."""
+    try:
+        yield
+    except ServiceError as exc:
+        if exc.status < 500 and not exc.errors:
+            exc.errors = [
+                FieldProblem(field="Task.focus.reference", message=exc.detail, code=exc.code)
+            ]
+        raise
+
+
 @_resource_post(
     "/Task",
     "Task code=cancel, focus ClaimResponse/{id}: reverse the settlement (冲销)",
     answers(201, 404, 409, 415, 503),
     status_code=201,
 )
-async def create_task(request: Request, uow: UnitOfWorkDep, principal: HospitalDep) -> Response:
+async def create_task(
+    request: Request,
+    uow: UnitOfWorkDep,
+    principal: HospitalDep,
+    admission_context: AdmissionContextDep,
+) -> Response:
     assert principal.hospital_code is not None
     task = await read_resource(request, Task)
     for party, field in ((task.requester, "Task.requester"), (task.owner, "Task.owner")):
         refuse_another_hospital(party, hospital_code=principal.hospital_code, field=field)
     settlement_id = tasks.settlement_to_cancel(task)
-    reversal = build(ReversalCreate, tasks.reversal_request(task), {"reason": "Task.reasonCode"})
-    reversed_ = await settlements.reverse(
-        uow,
-        hospital_code=principal.hospital_code,
-        settlement_id=settlement_id,
-        body=reversal,
-        actor=principal.label,
+    reversal = build(ReversalCreate, tasks.reversal_request(task), tasks.FIELDS)
+    named = tasks.named_resident_id(task)
+    person_key = (
+        None
+        if named is None
+        else identify(admission_context.hasher, named, field=tasks.FIELDS["person"])[1].person_key
     )
+    with expressions(tasks.FIELDS), _naming_focus():
+        reversed_ = await settlements.reverse(
+            uow,
+            hospital_code=principal.hospital_code,
+            settlement_id=settlement_id,
+            body=reversal,
+            actor=principal.label,
+            visit_id=tasks.named_visit(task),
+            person_key=person_key,
+        )
     return resource_response(
         tasks.completed(task, reversed_.entry), status=201, headers=replay_headers(reversed_)
     )

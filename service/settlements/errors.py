@@ -35,6 +35,16 @@ class AlreadyReversed(Conflict):
     title = "The settlement has already been reversed"
 
 
+class SettlementReversed(Conflict):
+    """A 2304 (NHSA) resent after its settlement was reversed (2305 or any interface's 冲销). The
+    JSON API and FHIR answer the replay with the reversed state (`status: reversed`, a
+    cancelled ClaimResponse); the platform's setlinfo has no field that could say so, and a
+    HIS reads infcode 0 as "settled". ADR 0030, amendment "a 2304 replayed after its 2305"."""
+
+    code = "settlement_reversed"
+    title = "This settlement was reversed"
+
+
 class InvalidBill(Unprocessable):
     code = "invalid_bill"
     title = "The bill does not add up"

@@ -602,6 +602,19 @@ async def _owned(uow: UnitOfWork, settlement_id: int, hospital_code: str) -> Set
     return row
 
 
+def _same_parties(row: Settlement, *, visit_id: str | None, person_key: str | None) -> None:
+    if visit_id is not None and row.visit_id != visit_id:
+        raise SettlementNotFound(
+            f"settlement {row.id} is not of visit {visit_id}", field="visit_id"
+        )
+    if person_key is not None and row.person_key != person_key:
+        raise VisitOfAnotherPerson(
+            f"settlement {row.id} was made for another person than the one this request "
+            "names; check the settlement and the patient",
+            field="person",
+        )
+
+
 async def reverse(
     uow: UnitOfWork,
     *,
@@ -609,13 +622,18 @@ async def reverse(
     settlement_id: int,
     body: ReversalCreate,
     actor: str,
+    visit_id: str | None = None,
+    person_key: str | None = None,
 ) -> Recorded[SettlementPublic]:
     """冲销: a new record that gives every accumulator back what the settlement took. The same
     request again (the same reason and HIS reversal id, or neither has an id) is its replay: a
-    settlement has one reversal, so the path and the body name it."""
+    settlement has one reversal, so the path and the body name it. `visit_id`, `person_key`:
+    the visit and the person the caller's message names besides the settlement, when it names
+    them (a FHIR Task's `encounter` and `for`); a settlement of another is not reversed."""
 
     async def work() -> Recorded[SettlementPublic]:
         row = await _owned(uow, settlement_id, hospital_code)
+        _same_parties(row, visit_id=visit_id, person_key=person_key)
         earlier = [
             (Scope(row.person_key, row.pool, int(y)), deltas)
             for y, deltas in sorted((row.earlier_years or {}).items())

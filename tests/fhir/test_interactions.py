@@ -431,3 +431,162 @@ async def test_eligibility_from_a_snapshot_older_than_the_policy_allows_is_parti
     warnings = [e["valueCoding"] for e in body["extension"] if "valueCoding" in e]
     [unknown] = [w for w in warnings if w["code"] == "STATUS_UNKNOWN"]
     assert "2025-03-01" in unknown["display"]
+
+
+def _cancel(settlement_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "resourceType": "Task",
+        "status": "requested",
+        "intent": "order",
+        "code": {"coding": [{"system": systems.FINANCIAL_TASK, "code": "cancel"}]},
+        "focus": {"reference": f"ClaimResponse/{settlement_id}"},
+        **extra,
+    }
+
+
+async def test_a_cancel_task_naming_another_visit_or_patient_cancels_nothing(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    """A Task's `encounter` and `for` were read by nothing: a Task for visit B and patient Y
+    cancelled the ClaimResponse of visit A and patient X it focused on by a typo, where 2305
+    refuses a setl_id that is not of its mdtrt_id, and a Claim a patient not the visit's."""
+    admitted = factories.resident_id(seq=31)
+    other = factories.resident_id(seq=32)
+    visit = await factories.make_admission(
+        session, resident=admitted, person_key=app.state.id_hasher.key_of(admitted)
+    )
+    await session.commit()
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    settlement_id = fhir_body(made, "ClaimResponse")["id"]
+    wrong_visit = {"encounter": {"identifier": {"system": systems.VISIT, "value": "V-OTHER"}}}
+    issue = outcome(
+        await post(client, hospital_headers, "Task", _cancel(settlement_id, **wrong_visit)),
+        404,
+        "settlement_not_found",
+    )
+    assert issue["expression"] == ["Task.encounter.identifier"]
+    named = {"identifier": {"system": systems.RESIDENT_ID, "value": other}}
+    contained = {
+        "contained": [
+            {
+                "resourceType": "Patient",
+                "id": "p1",
+                "identifier": [{"system": systems.RESIDENT_ID, "value": other}],
+            }
+        ],
+        "for": {"reference": "#p1"},
+    }
+    for wrong_patient in ({"for": named}, contained):
+        response = await post(
+            client, hospital_headers, "Task", _cancel(settlement_id, **wrong_patient)
+        )
+        issue = outcome(response, 422, "visit_of_another_person")
+        assert issue["expression"] == ["Task.for.identifier"]
+        assert other not in response.text
+    stored = await client.get(f"/v1/settlements/{settlement_id}", headers=hospital_headers)
+    assert stored.json()["reversal"] is None
+
+    right = _cancel(
+        settlement_id,
+        encounter={"identifier": {"system": systems.VISIT, "value": visit.visit_id}},
+        **{"for": {"identifier": {"system": systems.RESIDENT_ID, "value": admitted}}},
+    )
+    done = await post(client, hospital_headers, "Task", right)
+    assert done.status_code == 201, done.text
+    # The Claim resent after its cancel answers the settlement as it stands: cancelled.
+    replay = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    assert replay.status_code == 200, replay.text
+    assert fhir_body(replay, "ClaimResponse")["status"] == "cancelled"
+
+
+async def test_a_cancel_task_of_another_hospitals_settlement_names_the_focus(
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    other_hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    """It was a 404 with no expression, where every other refusal names the element."""
+    visit = await factories.make_admission(session)
+    await session.commit()
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    settlement_id = fhir_body(made, "ClaimResponse")["id"]
+    response = await post(client, other_hospital_headers, "Task", _cancel(settlement_id))
+    issue = outcome(response, 404, "settlement_not_found")
+    assert issue["expression"] == ["Task.focus.reference"]
+    stored = await client.get(f"/v1/settlements/{settlement_id}", headers=hospital_headers)
+    assert stored.json()["reversal"] is None
+    done = await post(client, hospital_headers, "Task", _cancel(settlement_id))
+    assert done.status_code == 201, done.text
+    again = await post(client, hospital_headers, "Task", _cancel(settlement_id, description="x"))
+    issue = outcome(again, 409, "settlement_already_reversed")
+    assert issue["expression"] == ["Task.focus.reference"]
+
+
+async def test_a_cancel_task_that_asks_nothing_yet_cancels_nothing(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    """Task.status and Task.intent were read by nothing: a `draft` Task, a `cancelled` one, a
+    `proposal`, even a status no FHIR system knows, reversed the settlement and answered
+    `completed`."""
+    visit = await factories.make_admission(session)
+    await session.commit()
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    settlement_id = fhir_body(made, "ClaimResponse")["id"]
+    for change, element in (
+        ({"status": "draft"}, "Task.status"),
+        ({"status": "cancelled"}, "Task.status"),
+        ({"status": "bogus"}, "Task.status"),
+        ({"intent": "proposal"}, "Task.intent"),
+    ):
+        response = await post(client, hospital_headers, "Task", _cancel(settlement_id) | change)
+        issue = outcome(response, 422, "fhir_unsupported_content")
+        assert issue["expression"] == [element], change
+    stored = await client.get(f"/v1/settlements/{settlement_id}", headers=hospital_headers)
+    assert stored.json()["reversal"] is None
+    long_id = _cancel(settlement_id) | {"identifier": [{"value": "T" * 300}]}
+    issue = outcome(
+        await post(client, hospital_headers, "Task", long_id), 422, "fhir_invalid_resource"
+    )
+    assert issue["expression"] == ["Task.identifier[0].value"]  # not the service's his_reversal_id
+    versioned = _cancel(settlement_id) | {
+        "focus": {"reference": f"ClaimResponse/{settlement_id}/_history/1"}
+    }
+    issue = outcome(
+        await post(client, hospital_headers, "Task", versioned), 404, "settlement_not_found"
+    )
+    assert issue["expression"] == ["Task.focus.reference"]
+    assert (await post(client, hospital_headers, "Task", _cancel(settlement_id))).status_code == 201
+
+
+async def test_a_cancel_task_answer_never_repeats_a_resident_id_number(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    session: AsyncSession,
+) -> None:
+    """The completed Task echoed the Task sent, `for.identifier` with the full resident ID
+    number too (and a description holding one), where every other answer carries the masked
+    number (ADR 0015; the eligibility answer masks what it echoes)."""
+    admitted = factories.resident_id(seq=33)
+    visit = await factories.make_admission(
+        session, resident=admitted, person_key=app.state.id_hasher.key_of(admitted)
+    )
+    await session.commit()
+    made = await post(client, hospital_headers, "Claim", claim(visit.visit_id))
+    settlement_id = fhir_body(made, "ClaimResponse")["id"]
+    task = _cancel(
+        settlement_id,
+        description=f"病人 {admitted} 收费错误",
+        **{"for": {"identifier": {"system": systems.RESIDENT_ID, "value": admitted}}},
+    )
+    done = await post(client, hospital_headers, "Task", task)
+    assert done.status_code == 201, done.text
+    assert admitted not in done.text
+    body = fhir_body(done, "Task")
+    assert body["for"]["identifier"]["value"] == admitted[:6] + "********" + admitted[-4:]
+    again = await post(client, hospital_headers, "Task", task)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert admitted not in again.text

@@ -270,6 +270,47 @@ async def test_the_json_api_and_nhsa_share_one_idempotency_key_space(
     assert output["settlecheck"]["replayed"] is True
 
 
+async def test_a_reversed_settlement_replayed_through_each_interface_is_never_told_as_standing(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    """One settlement, made by the JSON API and reversed by 2305, then resent three ways: the
+    JSON API replays it `reversed`, 2304 refuses it naming the reversal (infcode 0 would say it
+    stands, ADR 0030), and none settles the bill again."""
+    visit = await factories.make_admission(session)
+    json_body = {
+        "visit_id": visit.visit_id,
+        "his_settlement_id": "REV-KEY",
+        "discharged_at": "2024-03-10T10:00:00+08:00",
+        "bill": {
+            "total": "20500.00",
+            "in_policy": "20000.00",
+            "out_of_policy": "500.00",
+            "out_of_policy_breakdown": {
+                "full_self_pay": "500.00",
+                "over_limit_self_pay": "0.00",
+                "pre_self_pay": "0.00",
+            },
+        },
+    }
+    made = await client.post("/v1/settlements", json=json_body, headers=hospital_headers)
+    assert made.status_code == 201, made.text
+    setl_id = str(made.json()["id"])
+    cancel = {"data": {"mdtrt_id": visit.visit_id, "setl_id": setl_id}}
+    ok(await send(client, hospital_headers, "2305", cancel))
+
+    replayed = await client.post("/v1/settlements", json=json_body, headers=hospital_headers)
+    assert (replayed.status_code, replayed.headers["Idempotent-Replayed"]) == (201, "true")
+    assert replayed.json()["status"] == "reversed"
+    assert replayed.json()["reversal"]["his_reversal_id"] == f"2305:{setl_id}"
+    payload = settlement_input(visit.visit_id, medins_setl_id="REV-KEY")
+    error = failed(await send(client, hospital_headers, "2304", payload), "settlement_reversed")
+    assert error.endswith("(field: input.data.medins_setl_id)")
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert [s["status"] for s in listed.json()] == ["reversed"]
+
+
 @pytest.mark.parametrize(
     "written", ["２０２４-03-10 10:00:00", "2024-03-1\u0660 10:00:00", "2024-03-10 １0:00:00"]
 )

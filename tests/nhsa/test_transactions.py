@@ -460,3 +460,48 @@ async def test_1101_from_a_snapshot_older_than_the_policy_allows_is_unknown(
     }
     assert eligibility["source_detail"]["snapshot_taken_at"].startswith("2025-03-01")
     assert "30 days" in eligibility["source_detail"]["unknown_reason"]
+
+
+async def test_2304_resent_after_its_2305_is_refused_as_reversed_not_answered_as_settled(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    """A 2304 resent (the same medins_setl_id and bill) after its settlement was reversed by
+    2305 answered infcode 0 and the settlement's positive setlinfo: a HIS reads that as
+    settled and charges the patient's share of a settlement that no longer stands. The JSON
+    API answers the replay with `status: reversed` and FHIR with a cancelled ClaimResponse;
+    the platform's setlinfo has no such field, so 2304 refuses, naming the reversal."""
+    visit = await factories.make_admission(session)
+    message = settlement_input(visit.visit_id, medins_setl_id="HIS-R-1")
+    settled = ok(await send(client, hospital_headers, "2304", message))["setlinfo"]
+    setl_id = settled["setl_id"]
+    cancel = {"data": {"mdtrt_id": visit.visit_id, "setl_id": setl_id}}
+    ok(await send(client, hospital_headers, "2305", cancel))
+
+    body = await send(client, hospital_headers, "2304", message)
+    error = failed(body, "settlement_reversed")
+    assert f"settlement {setl_id} " in error
+    assert error.endswith("(field: input.data.medins_setl_id)")
+    by_json = await client.get(f"/v1/settlements/{setl_id}", headers=hospital_headers)
+    assert by_json.json()["status"] == "reversed"  # the same truth as the JSON API's
+    listed = await client.get(
+        f"/v1/settlements?visit_id={visit.visit_id}", headers=hospital_headers
+    )
+    assert [s["id"] for s in listed.json()] == [int(setl_id)]  # nothing settled twice
+    # A resend that was no replay (another body under the id) stays the conflict it was.
+    changed = settlement_input(visit.visit_id, medins_setl_id="HIS-R-1", medfee_sumamt="20600.00")
+    changed["data"]["fulamt_ownpay_amt"] = "600.00"
+    failed(await send(client, hospital_headers, "2304", changed), "settlement_conflict")
+    # A new settlement id settles the reopened stay again.
+    again = settlement_input(visit.visit_id, medins_setl_id="HIS-R-2")
+    assert ok(await send(client, hospital_headers, "2304", again))["setlinfo"]["setl_id"] != setl_id
+
+
+async def test_2304_resent_before_any_reversal_still_replays(
+    client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
+) -> None:
+    visit = await factories.make_admission(session)
+    message = settlement_input(visit.visit_id, medins_setl_id="HIS-R-3")
+    first = ok(await send(client, hospital_headers, "2304", message))
+    again = ok(await send(client, hospital_headers, "2304", message))
+    assert again["setlinfo"]["setl_id"] == first["setlinfo"]["setl_id"]
+    assert (first["settlecheck"]["replayed"], again["settlecheck"]["replayed"]) == (False, True)
