@@ -171,6 +171,13 @@ async def test_a_long_stay_settled_in_stages_across_the_year_end_is_topped_up_pa
     auditor = await make_key("auditor", region_prefix="32")
     assert await _year_end(client, auditor, 2024) == [(2, "52857.14", "7928.57", "2642.86")]
     assert await _year_end(client, auditor, 2025) == [(2, "37142.86", "5571.43", "1857.14")]
+    # the what-if of each year, the policy unchanged, prices the run's figure on both sides
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2024) == [
+        ("2642.86", "2642.86", "0.00", 1, 1)
+    ]
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2025) == [
+        ("1857.14", "1857.14", "0.00", 1, 1)
+    ]
 
     for stage in reversed(stages[1:]):
         answer = await client.post(
