@@ -438,8 +438,12 @@ async def _next_year(
 ) -> list[tuple[int, Stay]]:
     """The stays, of the ``pools`` read, of the next plan year admitted before it began, where
     their pool's policy splits: their part in ``over`` moves ``over``'s accumulators (replayed,
-    not reported; each stay is reported whole in its discharge year) and, ``priced`` (a
-    year-end entry in play), counts in ``over``'s top-up as the proposal cuts it."""
+    not reported; each stay is reported whole in its discharge year). ``priced`` (a year-end
+    entry in play): of any pool (the proposal's own region's rules among those read), as their
+    part in ``over`` counts in ``over``'s top-up as the proposal cuts it, whoever else the
+    pool has in ``over``."""
+    if priced:
+        pools = pools | {adopted.proposal.region_code}
     splitting = _splitting(adopted, pools)
     if not splitting:
         return []
@@ -449,7 +453,7 @@ async def _next_year(
     async for row in rows:
         rules = rules_of(adopted(row.pool))
         if (
-            row.pool in pools
+            (priced or row.pool in pools)
             and rules.cross_year == "split"
             and row.admitted_at < day_start(plan_year_bounds(rules, over + 1)[0])
         ):

@@ -226,3 +226,24 @@ async def test_the_what_if_counts_each_part_of_a_split_stay_in_its_own_year_as_t
     assert await _what_if_year_end(client, auditor, SPLITTING, 2024) == [
         ("500.00", "500.00", "0.00", 1, 1)
     ]
+
+
+async def test_a_proposal_that_splits_stays_stored_whole_prices_each_part_in_its_own_year(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    hospital_key: KeyFor,
+    make_key: KeyFactory,
+) -> None:
+    """The stays settled whole (the region does not split): now as the runs count them (7000.00
+    in 2025, nothing in 2024); proposed, split, the parts in their own years (6500.00, 500.00)."""
+    headers = await hospital_key()
+    await _split_stay(client, session, headers)
+    await factories.s7_stay(client, session, headers, 1)
+    auditor = await make_key("auditor", region_prefix="32")
+
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2025) == [
+        ("7000.00", "6500.00", "-500.00", 1, 1)
+    ]
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2024) == [
+        ("0.00", "500.00", "500.00", 0, 1)
+    ]
