@@ -19,7 +19,11 @@ The year-end top-up (二次救助, `year_end` entries, service/policy/year_end.p
 policy costs: over each person's year, what the entries of the versions in force at the year
 end pay on the stored results ("now", as the year-end run computes it) and what the proposal's
 entries pay on the proposal's results; both are in the fund totals, the patients' shares and
-the rising patients, and have lines of their own.
+the rising patients, and have lines of their own. A stay split at a plan-year end counts each
+part in its own year, as the run counts it (ADR 0021, amendment): now its stored parts
+(``Stay.now_parts``), proposed the parts the proposal cuts; so a stay of another year replayed
+for the accumulators (the next year's, admitted before it began) brings its part in the year.
+The top-up is computed for the year the caller names (else the years of the reported stays).
 
 A parent's (province's) proposal reaches a county with a version of its own through that
 version: the caller passes, by pool, the policy that would be in force there were the proposal
@@ -53,6 +57,7 @@ __all__ = [
     "Stay",
     "WhatIfReport",
     "YearEndLine",
+    "YearShare",
     "what_if",
 ]
 
@@ -75,6 +80,17 @@ class Part(NamedTuple):
     policy: CompiledPolicy | None = None
     """The version the part is settled under, where it is not the stay's: an earlier plan
     year's part under that year's (ADR 0018, addendum)."""
+
+
+class YearShare(NamedTuple):
+    """What the year-end top-up reads of a stay's part in one plan year: its cost and the
+    patient's share, in catalogue and all (fen)."""
+
+    year: int
+    total_fen: int
+    in_policy_fen: int
+    patient_fen: int
+    patient_in_policy_fen: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +122,11 @@ class Stay:
     policy: CompiledPolicy | None = None
     """The version it is settled under, where it is not its pool's: a stay of an earlier plan
     year, replayed under that year's."""
+    now_parts: tuple[YearShare, ...] = ()
+    """As stored, the parts of a stay split at a plan-year end, each counted in its own year by
+    the year-end top-up now; () counts the stay whole in its year (``patient_now_fen`` and
+    ``patient_in_policy_now_fen``), as a run counts a stay stored whole or split before its
+    parts named their in-catalogue figures."""
 
 
 class FundLine(NamedTuple):
@@ -183,6 +204,51 @@ class _Staged:
         self.monthly: dict[int, dict[str, int]] = {}
 
 
+class _Counted:
+    """The stays (or their parts) the year-end top-up counts in a person's year, in settlement
+    order: each one's visit, and its cost and the patient's shares four by four (``YearShare``
+    without the year). Plain ints in an array, so that keeping a year's results until its end
+    adds nothing for the garbage collector to walk."""
+
+    __slots__ = ("categories", "figures", "visits")
+
+    def __init__(self) -> None:
+        self.visits: list[Visit] = []
+        self.figures = array("q")
+        self.categories: frozenset[str] = frozenset()  # the latest stay's, as a run reads them
+
+    def add(self, visit: Visit, categories: frozenset[str], *figures: int) -> None:
+        """A stay's (or part's) cost, all and in catalogue, and the patient's shares likewise."""
+        self.visits.append(visit)
+        self.categories = categories
+        self.figures.extend(figures)
+
+    def stays(self) -> list[tuple[Visit, Bill, SettlementResult]]:
+        f = self.figures
+        out = []
+        for k, visit in enumerate(self.visits):
+            total, in_policy, patient, patient_in_policy = f[4 * k : 4 * k + 4]
+            out.append(
+                (
+                    visit,
+                    Bill(total, in_policy, total - in_policy),
+                    _shares(in_policy=patient_in_policy, patient=patient),
+                )
+            )
+        return out
+
+
+class _YearEnd:
+    """What the year-end top-up counts in a person's year, now and proposed."""
+
+    __slots__ = ("masked", "new", "now")
+
+    def __init__(self, masked: str) -> None:
+        self.masked = masked
+        self.now = _Counted()
+        self.new = _Counted()
+
+
 class _Year:
     """One person's plan year as the proposal would have run it (and, when a year-end entry is
     in play, the stays of the year as stored and as re-settled)."""
@@ -193,10 +259,8 @@ class _Year:
         "by_hospital",
         "by_month",
         "by_quarter",
-        "categories",
-        "shares",
         "staged",
-        "stays",
+        "year_end",
     )
 
     def __init__(self) -> None:
@@ -206,12 +270,9 @@ class _Year:
         self.by_quarter: dict[int, int] = {}
         self.by_month: dict[int, dict[str, int]] = {}
         self.staged: dict[int, _Staged] = {}
-        self.categories: frozenset[str] = frozenset()
-        # When a year-end entry is in play: the year's stays, and the proposal's patient shares
-        # (in catalogue, all) two by two. Plain ints in an array, so that keeping a year's
-        # results until its end adds nothing for the garbage collector to walk.
-        self.stays: list[Stay] = []
-        self.shares = array("q")
+        # When a year-end entry is in play: what the top-up counts in the year, now and
+        # proposed (a stay, or its part in the year).
+        self.year_end: _YearEnd | None = None
 
     def prior(
         self, hospital: str, quarter: int, month: int, staged: _Staged | None
@@ -262,6 +323,7 @@ def what_if(
     *,
     by_pool: Mapping[str, CompiledPolicy] | None = None,
     now_year_end: Mapping[str, CompiledPolicy | None] | None = None,
+    over: int | None = None,
     top: int = 10,
     progress: Callable[[int], None] | None = None,
     progress_every: int = 10_000,
@@ -271,7 +333,9 @@ def what_if(
     own version layered over a parent's proposal); a pool not in it takes ``proposed``. The
     report names ``proposed``. ``now_year_end``: by pool, the version whose ``year_end``
     entries a year-end run of the year would apply now (None: no year-end now); every stay
-    then needs ``patient_in_policy_now_fen``."""
+    then needs ``patient_in_policy_now_fen``. ``over``: the plan year whose top-up is priced
+    (the part in it of a later year's split stay counts even for a person with no stay
+    reported); None: the years of the stays reported."""
     pools = by_pool or {}
     targets_of: dict[str, dict[str, int]] = {}  # by policy hash
     now_policies = now_year_end or {}
@@ -290,6 +354,7 @@ def what_if(
     skip_cache: _SkipCache = {}
     n = patient_now = patient_new = 0
     buckets = len(BUCKET_EDGES) + 1
+    reported_years: set[int] = set() if over is None else {over}
     for stay in stays:
         scope = (stay.person_key, stay.pool, stay.year)
         year = years.get(scope)
@@ -303,8 +368,11 @@ def what_if(
         skip = _skipped(policy, stay, skip_cache)
         given = _given(policy, visit, stay.categories, stay.given)
         prior = year.prior(stay.hospital_code, quarter, month, staged)
+        part_results: list[SettlementResult] = []
         if stay.parts and staged is None:
-            result, last = _split(policy, stay, years, year.accumulators, prior, skip_cache)
+            result, last, part_results = _split(
+                policy, stay, years, year.accumulators, prior, skip_cache
+            )
             if stay.admission is not None:  # the next stage continues the last year's part
                 staged = year.staged[stay.admission] = last
         elif staged is None:
@@ -326,17 +394,13 @@ def what_if(
             )
         year.move(result.deltas, month, staged)
         year.count(stay.hospital_code, quarter, staged)
+        if year_end:
+            _count_year_end(stay, years, result, part_results)
         if not stay.reported:
             continue
         n += 1
-        if year_end:
-            if stay.patient_in_policy_now_fen is None:
-                raise ValueError(
-                    "a year-end entry is in play: every stay needs patient_in_policy_now_fen"
-                )
-            year.categories = stay.categories
-            year.stays.append(stay)
-            year.shares.extend((result.patient_in_policy_fen, result.patient_pays_fen))
+        if over is None:
+            reported_years.add(stay.year)
         for fund_type, fen in stay.paid_now.items():
             funds_now[fund_type] = funds_now.get(fund_type, 0) + fen
         for layer in result.layers:
@@ -378,12 +442,14 @@ def what_if(
         progress(n)
     year_end_lines: tuple[YearEndLine, ...] = ()
     if year_end:
-        year_end_lines, paid = _year_ends(years, proposed, pools, now_policies)
+        year_end_lines, paid = _year_ends(years, reported_years, proposed, pools, now_policies)
         for fund_type, (now_fen, new_fen) in paid.funds.items():
             funds_now[fund_type] = funds_now.get(fund_type, 0) + now_fen
             funds_new[fund_type] = funds_new.get(fund_type, 0) + new_fen
-        for person_key, (now_fen, new_fen) in paid.persons.items():
-            person = patients[person_key]
+        for person_key, (masked, now_fen, new_fen) in paid.persons.items():
+            person = patients.get(person_key)
+            if person is None:  # only a later year's stay has a part in the year
+                person = patients[person_key] = [masked, 0, 0, 0]
             person[2] = int(person[2]) - now_fen
             person[3] = int(person[3]) - new_fen
             patient_now -= now_fen
@@ -462,13 +528,14 @@ def _split(
     accumulators: Mapping[str, int],
     prior: PriorAdmissions,
     skip_cache: _SkipCache,
-) -> tuple[SettlementResult, _Staged]:
+) -> tuple[SettlementResult, _Staged, list[SettlementResult]]:
     """A stay split at plan-year ends, as settled live (service/settlements/cross_year.py): each
     earlier part under its own year's version (``part.policy``, else the stay's) on its own
     year's accumulators and counts, which it moves but where it does not count as an admission
     (continuing the stay's earlier stages of that year, if any); the last part on the stay's
     year. The stay's result is the parts added up, with the last part's deltas (the caller
-    moves the stay's year by them), and the last part as the stay so far for a next stage."""
+    moves the stay's year by them), the last part as the stay so far for a next stage, and
+    each part's own result (in the parts' order)."""
     visit, categories = stay.visit, stay.categories
     results = []
     for part in stay.parts[:-1]:
@@ -517,18 +584,22 @@ def _split(
         )
     )
     layers = combined_layers(results)
-    return results[-1]._replace(
-        layers=layers,
-        total_fen=sum(r.total_fen for r in results),
-        waived_fen=sum(r.waived_fen for r in results),
-        funds_total_fen=sum(r.funds_total_fen for r in results),
-        patient_pays_fen=sum(r.patient_pays_fen for r in results),
-        patient_in_policy_fen=sum(r.patient_in_policy_fen for r in results),
-        patient_out_of_policy_fen=sum(r.patient_out_of_policy_fen for r in results),
-    ), _Staged(last.bill, last_given, results[-1])
+    return (
+        results[-1]._replace(
+            layers=layers,
+            total_fen=sum(r.total_fen for r in results),
+            waived_fen=sum(r.waived_fen for r in results),
+            funds_total_fen=sum(r.funds_total_fen for r in results),
+            patient_pays_fen=sum(r.patient_pays_fen for r in results),
+            patient_in_policy_fen=sum(r.patient_in_policy_fen for r in results),
+            patient_out_of_policy_fen=sum(r.patient_out_of_policy_fen for r in results),
+        ),
+        _Staged(last.bill, last_given, results[-1]),
+        results,
+    )
 
 
-def _shares(in_policy_fen: int, patient_fen: int) -> SettlementResult:
+def _shares(*, in_policy: int, patient: int) -> SettlementResult:
     """A result holding only the patient's shares: all the year-end top-up reads of a stay
     (service/policy/year_end.py), built when the year is computed."""
     return SettlementResult(
@@ -536,9 +607,9 @@ def _shares(in_policy_fen: int, patient_fen: int) -> SettlementResult:
         0,
         0,
         0,
-        patient_fen,
-        in_policy_fen,
-        patient_fen - in_policy_fen,
+        patient,
+        in_policy,
+        patient - in_policy,
         Decimal(0),
         Decimal(0),
         (),
@@ -590,52 +661,103 @@ def _stage(cumulative: SettlementResult, before: SettlementResult, bill: Bill) -
     )
 
 
+def _count_year_end(
+    stay: Stay,
+    years: dict[tuple[str, str, int], _Year],
+    result: SettlementResult,
+    part_results: list[SettlementResult],
+) -> None:
+    """Count the stay, or each of its parts in its own year, in what the year-end top-up reads:
+    now as stored (``stay.now_parts``, else the stay whole), proposed as the proposal settled
+    it (``part_results``: the parts it cut, else the stay whole)."""
+
+    def year_of(plan_year: int) -> _YearEnd:
+        scope = (stay.person_key, stay.pool, plan_year)
+        year = years.get(scope)
+        if year is None:
+            year = years[scope] = _Year()
+        if year.year_end is None:
+            year.year_end = _YearEnd(stay.person_masked)
+        return year.year_end
+
+    visit, categories, whole = stay.visit, stay.categories, stay.bill
+    if stay.now_parts:
+        for share in stay.now_parts:
+            year_of(share.year).now.add(visit, categories, *share[1:])
+    elif stay.patient_in_policy_now_fen is None:
+        raise ValueError("a year-end entry is in play: every stay needs patient_in_policy_now_fen")
+    else:
+        year_of(stay.year).now.add(
+            visit,
+            categories,
+            whole.total_fen,
+            whole.in_policy_fen,
+            stay.patient_now_fen,
+            stay.patient_in_policy_now_fen,
+        )
+    if not part_results:
+        year_of(stay.year).new.add(
+            visit,
+            categories,
+            whole.total_fen,
+            whole.in_policy_fen,
+            result.patient_pays_fen,
+            result.patient_in_policy_fen,
+        )
+    for part, r in zip(stay.parts, part_results, strict=True):
+        year_of(part.year).new.add(
+            visit,
+            categories,
+            part.bill.total_fen,
+            part.bill.in_policy_fen,
+            r.patient_pays_fen,
+            r.patient_in_policy_fen,
+        )
+
+
 class _YearEndPaid(NamedTuple):
     funds: dict[str, tuple[int, int]]  # fund type -> (now, proposed)
-    persons: dict[str, tuple[int, int]]  # person key -> (now, proposed)
+    persons: dict[str, tuple[str, int, int]]  # person key -> (masked, now, proposed)
 
 
 def _year_ends(
     years: Mapping[tuple[str, str, int], _Year],
+    reported_years: set[int],
     proposed: CompiledPolicy,
     by_pool: Mapping[str, CompiledPolicy],
     now_policies: Mapping[str, CompiledPolicy | None],
 ) -> tuple[tuple[YearEndLine, ...], _YearEndPaid]:
-    """Every person's year-end top-up now (the version in force at the year end for the pool,
-    on the stored results) and under the proposal (the pool's policy in ``by_pool``, else the
-    proposal, on the proposal's results)."""
+    """Every person's year-end top-up in the ``reported_years`` now (the version in force at
+    the year end for the pool, on the stored results) and under the proposal (the pool's
+    policy in ``by_pool``, else the proposal, on the proposal's results)."""
     lines: dict[tuple[str, str], list[Any]] = {}  # -> [name, persons now, new, now, new]
     funds: dict[str, list[int]] = {}
-    persons: dict[str, list[int]] = {}
-    for (person_key, pool, _), year in years.items():
-        if not year.stays:  # a year replayed only for a split stay's earlier part
+    persons: dict[str, list[Any]] = {}
+    for (person_key, pool, plan_year), year in years.items():
+        counting = year.year_end
+        if counting is None or plan_year not in reported_years:  # replayed for the accumulators
             continue
-        for i, policy in enumerate((now_policies.get(pool), by_pool.get(pool, proposed))):
-            if policy is None or not policy.document.year_end:
+        sides = (
+            (now_policies.get(pool), counting.now),
+            (by_pool.get(pool, proposed), counting.new),
+        )
+        for i, (policy, counted) in enumerate(sides):
+            if policy is None or not policy.document.year_end or not counted.visits:
                 continue
-            stays = [
-                (
-                    stay.visit,
-                    stay.bill,
-                    _shares(stay.patient_in_policy_now_fen or 0, stay.patient_now_fen)
-                    if i == 0
-                    else _shares(year.shares[2 * k], year.shares[2 * k + 1]),
-                )
-                for k, stay in enumerate(year.stays)
-            ]
-            for f in settle_year_end(policy, categories=year.categories, stays=stays):
+            stays = counted.stays()
+            for f in settle_year_end(policy, categories=counted.categories, stays=stays):
                 line = lines.setdefault((f.fund_type, f.code), [f.name, 0, 0, 0, 0])
                 line[1 + i] += f.amount_fen > 0
                 line[3 + i] += f.amount_fen
                 funds.setdefault(f.fund_type, [0, 0])[i] += f.amount_fen
-                persons.setdefault(person_key, [0, 0])[i] += f.amount_fen
+                persons.setdefault(person_key, [counting.masked, 0, 0])[1 + i] += f.amount_fen
     out = tuple(
         YearEndLine(fund, code, name, a, b, now_fen, new_fen, new_fen - now_fen)
         for (fund, code), (name, a, b, now_fen, new_fen) in sorted(lines.items())
     )
     return out, _YearEndPaid(
         {k: (v[0], v[1]) for k, v in funds.items()},
-        {k: (v[0], v[1]) for k, v in persons.items()},
+        {k: (str(v[0]), int(v[1]), int(v[2])) for k, v in persons.items()},
     )
 
 

@@ -7,8 +7,10 @@ own.
 
 The year-end top-up is part of the cost: "now" is what a year-end run of the year would compute
 (the version in force on the plan year's last day for each pool, service/yearend/years.py, over
-the stored results, service/settlements/render.py `stored_result`), beside what runs have
-booked so far; "proposed" is the proposal's `year_end` entries over its own results."""
+the stored results, service/settlements/render.py `stored_result`, a split stay's stored parts
+each in its own year, service/yearend/parts.py), beside what runs have booked so far;
+"proposed" is the proposal's `year_end` entries over its own results (the parts it cuts each
+in its own year). The later years' split stays a run reads are replayed for their part."""
 
 from __future__ import annotations
 
@@ -65,6 +67,7 @@ from service.whatif.schemas import (
 )
 from service.whatif.store import SqlWhatIfStore
 from service.yearend import years as plan_years
+from service.yearend.parts import year_shares
 from service.yearend.store import SqlYearEndStore
 
 
@@ -266,27 +269,28 @@ async def what_if_over(
     store = SqlWhatIfStore(session)
     rows = store.settlements(pool_prefix=prefix, year=body.over)
     read = [(int(row.id), stay_of(row, adopted(row.pool)), row.result) async for row in rows]
-    pools = {stay.pool for _, stay, _ in read}
+    later = await _later_parts(store, adopted, prefix, body.over)
+    pools = {stay.pool for _, stay, _ in (*read, *later)}
     now = await year_end_now(session, catalog, pools, over=body.over)
     by_pool = adopted.by_pool(pools)
-    if any(
+    priced = any(
         p is not None and p.document.year_end for p in (policy, *by_pool.values(), *now.values())
-    ):
-        stays = [
-            (
-                i,
-                replace(
-                    stay, patient_in_policy_now_fen=stored_result(result).patient_in_policy_fen
-                ),
-            )
-            for i, stay, result in read
-        ]
+    )
+    if priced:  # the later years' split stays bring their parts in the year to its top-up
+        stays = [(i, year_end_now_of(stay, result)) for i, stay, result in (*read, *later)]
     else:
         stays = [(i, stay) for i, stay, _ in read]
-    del read
-    stays += await _next_year(store, adopted, prefix, body.over, pools)
+    del read, later
+    known = {i for i, _ in stays}
+    stays += [
+        pair
+        for pair in await _next_year(store, adopted, prefix, body.over, pools, priced=priced)
+        if pair[0] not in known
+    ]
     stays = with_parts(adopted, stays, await _stage_ends(store, adopted, stays))
-    stays += await _earlier_years(store, adopted, prefix, [s for _, s in stays if s.reported])
+    stays += await _earlier_years(
+        store, adopted, prefix, [s for _, s in stays if s.reported], priced=priced
+    )
     stays.sort(key=lambda pair: pair[0])  # settlement order across the years read
     by_pool = adopted.by_pool({stay.pool for _, stay in stays})
     run = partial(
@@ -295,6 +299,7 @@ async def what_if_over(
         policy,
         by_pool=by_pool,
         now_year_end=now,
+        over=body.over,
         top=body.top,
         progress=progress,
     )
@@ -392,13 +397,53 @@ async def _stage_ends(
     return {a: [(i, local_date(end)) for i, end in rows] for a, rows in ends.items()}
 
 
+def year_end_now_of(stay: Stay, result: Mapping[str, Any]) -> Stay:
+    """The stay with what the year-end top-up reads of it now, as a run reads it (ADR 0021):
+    the patient's in-catalogue share as stored, and a split stay's stored parts, each counted
+    in its own year (service/yearend/parts.py)."""
+    return replace(
+        stay,
+        patient_in_policy_now_fen=stored_result(result).patient_in_policy_fen,
+        now_parts=year_shares(result),
+    )
+
+
+async def _later_parts(
+    store: SqlWhatIfStore, adopted: Adopted, prefix: str, over: int
+) -> list[tuple[int, Stay, Mapping[str, Any]]]:
+    """The stays of later plan years stored split with a part in an earlier year, admitted
+    before ``over`` could have ended (as a year-end run of ``over`` reads them, ADR 0021):
+    replayed, not reported, so that their part in ``over`` counts in its top-up, now as
+    stored and proposed as the proposal cuts them."""
+    rows = store.settlements(
+        pool_prefix=prefix,
+        year=over,
+        later=True,
+        admitted_before=day_start(date(over + 2, 1, 1)),
+    )
+    return [
+        (int(row.id), replace(stay_of(row, adopted(row.pool)), reported=False), row.result)
+        async for row in rows
+    ]
+
+
 async def _next_year(
-    store: SqlWhatIfStore, adopted: Adopted, prefix: str, over: int, pools: set[str]
+    store: SqlWhatIfStore,
+    adopted: Adopted,
+    prefix: str,
+    over: int,
+    pools: set[str],
+    *,
+    priced: bool,
 ) -> list[tuple[int, Stay]]:
     """The stays, of the ``pools`` read, of the next plan year admitted before it began, where
     their pool's policy splits: their part in ``over`` moves ``over``'s accumulators (replayed,
-    not reported; each stay is reported whole in its discharge year, as the year-end run counts
-    it)."""
+    not reported; each stay is reported whole in its discharge year). ``priced`` (a year-end
+    entry in play): of any pool (the proposal's own region's rules among those read), as their
+    part in ``over`` counts in ``over``'s top-up as the proposal cuts it, whoever else the
+    pool has in ``over``."""
+    if priced:
+        pools = pools | {adopted.proposal.region_code}
     splitting = _splitting(adopted, pools)
     if not splitting:
         return []
@@ -408,16 +453,17 @@ async def _next_year(
     async for row in rows:
         rules = rules_of(adopted(row.pool))
         if (
-            row.pool in pools
+            (priced or row.pool in pools)
             and rules.cross_year == "split"
             and row.admitted_at < day_start(plan_year_bounds(rules, over + 1)[0])
         ):
-            out.append((int(row.id), replace(stay_of(row, adopted(row.pool)), reported=False)))
+            stay = replace(stay_of(row, adopted(row.pool)), reported=False)
+            out.append((int(row.id), year_end_now_of(stay, row.result) if priced else stay))
     return out
 
 
 async def _earlier_years(
-    store: SqlWhatIfStore, adopted: Adopted, prefix: str, stays: list[Stay]
+    store: SqlWhatIfStore, adopted: Adopted, prefix: str, stays: list[Stay], *, priced: bool
 ) -> list[tuple[int, Stay]]:
     """The settlements, in the earlier plan years a split stay reaches back into, of the people
     with such a stay: replayed (not reported) so each earlier part meets that year's
@@ -435,7 +481,8 @@ async def _earlier_years(
             then = adopted.on_day(plan_year_bounds(rules, year)[1])(row.pool)
             stay = stay_of(row, then)
             ruled = None if then is adopted(row.pool) else then
-            out.append((int(row.id), replace(stay, reported=False, policy=ruled)))
+            stay = replace(stay, reported=False, policy=ruled)
+            out.append((int(row.id), year_end_now_of(stay, row.result) if priced else stay))
     return out
 
 

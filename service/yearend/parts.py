@@ -4,7 +4,8 @@ topped up in last year's run and January's in this year's (ADR 0021, amendment).
 
 Settlements stored before the parts named their in-catalogue figures cannot be cut again
 exactly (a split may have used the bill's amounts by date, which are not stored): such a stay
-counts whole in its discharge year, as every stay did before."""
+counts whole in its discharge year, as every stay did before. The what-if's "now" year-end
+reads the same parts (`year_shares`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from typing import Any
 
 from service.money import yuan_to_fen
 from service.policy import Bill, SettlementResult
+from service.policy.whatif import YearShare
 
-__all__ = ["counted_in"]
+__all__ = ["counted_in", "year_shares"]
 
 _FIGURES = ("total", "in_policy", "patient_pays", "patient_in_policy")
 
@@ -26,6 +28,25 @@ def _parts(result: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     if all(part.get(name) is not None for part in parts for name in _FIGURES):
         return parts
     return ()
+
+
+def year_shares(stored: Mapping[str, Any]) -> tuple[YearShare, ...]:
+    """A stored answer's year parts as the what-if's year-end "now" counts them, each in its own
+    year as a run does (``counted_in``); () for a stay a run counts whole in its discharge
+    year."""
+    out = []
+    for part in _parts(stored):
+        fen = {name: yuan_to_fen(Decimal(str(part[name]))) for name in _FIGURES}
+        out.append(
+            YearShare(
+                int(part["year"]),
+                fen["total"],
+                fen["in_policy"],
+                fen["patient_pays"],
+                fen["patient_in_policy"],
+            )
+        )
+    return tuple(out)
 
 
 def counted_in(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.policy import Bill, CompiledPolicy, Visit, load_policies, settle
-from service.policy.whatif import Stay, what_if
+from service.policy.whatif import Stay, YearShare, what_if
 from tests.policy.helpers import add, bill, fen, policy_for
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -244,6 +244,42 @@ def test_a_year_end_entry_needs_the_stored_results() -> None:
     bare = [dataclasses.replace(stay, patient_in_policy_now_fen=None) for stay in _s7_stays(policy)]
     with pytest.raises(ValueError, match="patient_in_policy_now_fen"):
         what_if(bare, policy)
+
+
+def test_a_stored_split_stay_counts_each_part_in_its_own_year_now() -> None:
+    """As a year-end run counts it (ADR 0021, amendment): P's 60000.00 stay stored split
+    30000.00 / 30000.00 between 2024 and 2025 (6000.00 of the patient's in each) counts its
+    2025 part now: 135000.00 + 30000.00 in catalogue, 8703.06 + 6000.00 below 10% of it,
+    nothing; the proposal does not split it: whole, 1203.06 (the S7 case). Q's stay of 2026,
+    replayed not reported, stored with a 2025 part of 10000.00 (3000.00 the patient's), counts
+    that part in 2025 now: 3000.00 above 1000.00, 2000.00; proposed, whole in 2026: nothing."""
+    text = (EXAMPLES / "S7-year-end-top-up.yaml").read_text(encoding="utf-8")
+    (policy,) = load_policies({"s7.yaml": text})
+    first, second = _s7_stays(policy)
+    half = fen("30000.00"), fen("30000.00"), fen("6000.00"), fen("6000.00")
+    second = dataclasses.replace(second, now_parts=(YearShare(2024, *half), YearShare(2025, *half)))
+    later = dataclasses.replace(
+        second,
+        person_key="Q",
+        person_masked="Q***",
+        year=2026,
+        reported=False,
+        now_parts=(
+            YearShare(2025, *(fen(y) for y in ("10000.00", "10000.00", "3000.00", "3000.00"))),
+            YearShare(2026, *(fen(y) for y in ("50000.00", "50000.00", "9000.00", "9000.00"))),
+        ),
+    )
+    report = what_if([first, second, later], policy, now_year_end={"320211": policy}, over=2025)
+    [line] = report.year_end
+    assert (line.now_fen, line.proposed_fen, line.persons_now, line.persons_proposed) == (
+        fen("2000.00"),
+        fen("1203.06"),
+        1,
+        1,
+    )
+    assert report.settlements == 2
+    rising = {p.person_masked: (p.stays, p.now_fen, p.proposed_fen) for p in report.rising}
+    assert rising == {"Q***": (0, -fen("2000.00"), 0)}  # topped up now for a stay of 2026
 
 
 def test_a_visit_type_without_a_stated_target_counts_nobody_below_one() -> None:

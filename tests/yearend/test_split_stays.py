@@ -171,6 +171,13 @@ async def test_a_long_stay_settled_in_stages_across_the_year_end_is_topped_up_pa
     auditor = await make_key("auditor", region_prefix="32")
     assert await _year_end(client, auditor, 2024) == [(2, "52857.14", "7928.57", "2642.86")]
     assert await _year_end(client, auditor, 2025) == [(2, "37142.86", "5571.43", "1857.14")]
+    # the what-if of each year, the policy unchanged, prices the run's figure on both sides
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2024) == [
+        ("2642.86", "2642.86", "0.00", 1, 1)
+    ]
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2025) == [
+        ("1857.14", "1857.14", "0.00", 1, 1)
+    ]
 
     for stage in reversed(stages[1:]):
         answer = await client.post(
@@ -179,3 +186,64 @@ async def test_a_long_stay_settled_in_stages_across_the_year_end_is_topped_up_pa
         assert answer.status_code == 201, answer.text
     assert await _year_end(client, auditor, 2024) == [(1, "30000.00", "4500.00", "1500.00")]
     assert await _year_end(client, auditor, 2025) == []
+
+
+async def _what_if_year_end(
+    client: httpx.AsyncClient, auditor: dict[str, str], text: str, year: int
+) -> list[tuple[str, str, str, int, int]]:
+    answer = await client.post(
+        "/v1/policies/whatif", json={"source_text": text, "over": year}, headers=auditor
+    )
+    assert answer.status_code == 200, answer.text
+    return [
+        (e["now"], e["proposed"], e["difference"], e["persons_now"], e["persons_proposed"])
+        for e in answer.json()["year_end"]
+    ]
+
+
+async def test_the_what_if_counts_each_part_of_a_split_stay_in_its_own_year_as_the_run_does(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    hospital_key: KeyFor,
+    make_key: KeyFactory,
+) -> None:
+    """The region's own policy proposed unchanged: the what-if's year-end of a year, now and
+    proposed, is the run's of that year (2024: 500.00 on the December part; 2025: 6500.00 on
+    the January part and the June stay), not the stay counted whole in 2025 (7000.00)."""
+    admin = await make_key("admin")
+    loaded = await client.post("/v1/policies", json={"source_text": SPLITTING}, headers=admin)
+    assert loaded.status_code == 201, loaded.text
+    headers = await hospital_key()
+    await _split_stay(client, session, headers)
+    await factories.s7_stay(client, session, headers, 1)
+    auditor = await make_key("auditor", region_prefix="32")
+    assert await _year_end(client, auditor, 2024) == [(1, "10000.00", "1500.00", "500.00")]
+    assert await _year_end(client, auditor, 2025) == [(2, "70000.00", "13500.00", "6500.00")]
+
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2025) == [
+        ("6500.00", "6500.00", "0.00", 1, 1)
+    ]
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2024) == [
+        ("500.00", "500.00", "0.00", 1, 1)
+    ]
+
+
+async def test_a_proposal_that_splits_stays_stored_whole_prices_each_part_in_its_own_year(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    hospital_key: KeyFor,
+    make_key: KeyFactory,
+) -> None:
+    """The stays settled whole (the region does not split): now as the runs count them (7000.00
+    in 2025, nothing in 2024); proposed, split, the parts in their own years (6500.00, 500.00)."""
+    headers = await hospital_key()
+    await _split_stay(client, session, headers)
+    await factories.s7_stay(client, session, headers, 1)
+    auditor = await make_key("auditor", region_prefix="32")
+
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2025) == [
+        ("7000.00", "6500.00", "-500.00", 1, 1)
+    ]
+    assert await _what_if_year_end(client, auditor, SPLITTING, 2024) == [
+        ("0.00", "500.00", "500.00", 0, 1)
+    ]
