@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
+from service.head import allowed_methods
 from service.problems_zh import catalog, wants_chinese
 
 PROBLEM_JSON = "application/problem+json"
@@ -283,8 +284,9 @@ _HTTP_CODES = {
 }
 
 
-def http_problem(exc: StarletteHTTPException) -> ProblemFacts:
-    """What Starlette's or FastAPI's own refusal says, as our problems do."""
+def http_problem(exc: StarletteHTTPException, scope: Scope | None = None) -> ProblemFacts:
+    """What Starlette's or FastAPI's own refusal says, as our problems do; a 405 to a request
+    (`scope`) allows every method of its address, not only the first route's."""
     if exc.status_code == 400:
         # FastAPI's only 400: a body it could not decode (not UTF-8, not JSON). One status
         # for "this body is not acceptable", as for a JSON syntax error: 422.
@@ -296,7 +298,10 @@ def http_problem(exc: StarletteHTTPException) -> ProblemFacts:
         )
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else title
-    return ProblemFacts(exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and scope is not None:
+        headers["Allow"] = allowed_methods(scope)
+    return ProblemFacts(exc.status_code, code, title, detail, headers=headers)
 
 
 async def limit_refused(request: Request, refusal: Exception) -> RateLimited | None:
@@ -336,7 +341,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if limited := await limit_refused(request, exc):
             return problem_response(request, ProblemFacts.of(limited))
-        return problem_response(request, http_problem(exc))
+        return problem_response(request, http_problem(exc, request.scope))
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:

@@ -8,11 +8,28 @@ the same guard, query check, rate limit and answer, status and headers (Content-
 GET's, as §9.3.2 allows), and the body dropped here. A route without GET is a 405 to HEAD, as
 it is to GET. Only the inner scope says GET: the access log, the metrics and the server (which
 drops a HEAD's body itself, uvicorn included) still see the HEAD.
+
+A 405's `Allow` names every method the address takes (`allowed_methods`), HEAD wherever GET
+is: Starlette's names only the first route on the path (POST for /v1/keys, which also lists).
 """
 
 from __future__ import annotations
 
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+def allowed_methods(scope: Scope) -> str:
+    """The `Allow` of a 405 to this request (RFC 9110 §15.5.6): the methods of every route
+    whose path it matches, and HEAD wherever GET is (HeadAsGet answers it)."""
+    methods: set[str] = set()
+    for route in scope["app"].router.routes:
+        if isinstance(route, Route) and route.methods:
+            if route.matches(scope)[0] is not Match.NONE:
+                methods |= route.methods
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 class HeadAsGet:

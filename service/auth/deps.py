@@ -113,21 +113,16 @@ def _unauthenticated(detail: str) -> Unauthenticated:
     return Unauthenticated(detail, headers={"WWW-Authenticate": "ApiKey"})
 
 
-async def authenticate(request: Request, token: str | None) -> Principal:
-    """The principal of `token` (an API key), answered from the KeyCache when it holds the
-    key's prefix: no query, no session. Counts the request against the key's rate limit,
-    once: a second dependency of the same request gets the principal already found."""
-    found: Principal | None = request.scope.get(_PRINCIPAL)
-    if found is not None:
-        return found
-    token = token or _bearer(request)
-    if not token:
-        raise _unauthenticated("send your API key in the X-API-Key header")
+async def principal_of_token(state: Any, token: str) -> Principal:
+    """The principal of `token` (an API key), or `Unauthenticated` saying why not: the one check
+    of a key, for the API's header and the console's sign-in alike. Answered from the
+    KeyCache when it holds the key's prefix (no query, no session); a prefix no key has is
+    remembered for a few seconds, so made-up keys cost a query per prefix, not per attempt
+    (ADR 0006). Counts nothing: the caller spends the key's rate limit."""
     parts = split_token(token)
     if parts is None:
         raise _unauthenticated("the API key is malformed")
     prefix, secret = parts
-    state = request.app.state
     cache: KeyCache = state.key_cache
     cached = cache.get(prefix)
     if cached is None:
@@ -146,6 +141,20 @@ async def authenticate(request: Request, token: str | None) -> Principal:
         raise _unauthenticated("unknown API key")
     if principal is None:
         raise _unauthenticated("this API key has been revoked")
+    return principal
+
+
+async def authenticate(request: Request, token: str | None) -> Principal:
+    """The principal of `token` (`principal_of_token`), counted against the key's rate limit,
+    once: a second dependency of the same request gets the principal already found."""
+    found: Principal | None = request.scope.get(_PRINCIPAL)
+    if found is not None:
+        return found
+    token = token or _bearer(request)
+    if not token:
+        raise _unauthenticated("send your API key in the X-API-Key header")
+    state = request.app.state
+    principal = await principal_of_token(state, token)
     await state.rate_limiter.hit(principal.key_id)
     # request.state.principal, without building a State for it (the dict State wraps)
     request.scope.setdefault("state", {})["principal"] = principal

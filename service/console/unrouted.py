@@ -44,7 +44,7 @@ def answer_unrouted(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code < 400 or not is_console(request.scope["path"]):
             return await api(request, exc)  # a sign-in redirect (303) included
-        return _page(http_problem(exc), back=PREFIX)
+        return _page(http_problem(exc, request.scope), back=PREFIX)
 
     app.add_exception_handler(StarletteHTTPException, answered)
 

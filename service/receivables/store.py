@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -93,6 +94,31 @@ def _overdue(day: date) -> sa.ColumnElement[bool]:
         col(r.due_on).is_not(None),
         sa.or_(sa.and_(~scheduled, col(r.due_on) < day), due_by_then > col(r.paid_fen)),
     )
+
+
+def _overdue_since(day: date) -> sa.ColumnElement[date]:
+    """status.overdue's `since` in SQL, for a share `_overdue` holds overdue on `day`: the first
+    due date it missed. Without a schedule in force, `due_on`; with one, the first instalment
+    due before `day` that the payments (covering instalments in order) do not cover, i.e.
+    whose running total is more than what was paid."""
+    i, r = Instalment, Receivable
+    earlier = aliased(Instalment)
+    in_force = (col(i.receivable_id) == col(r.id), col(i.dropped_at).is_(None))
+    through = (
+        sa.select(sa.func.sum(col(earlier.amount_fen)))
+        .where(
+            col(earlier.receivable_id) == col(r.id),
+            col(earlier.dropped_at).is_(None),
+            col(earlier.seq) <= col(i.seq),
+        )
+        .scalar_subquery()
+    )
+    first_missed = (
+        sa.select(sa.func.min(col(i.due_on)))
+        .where(*in_force, col(i.due_on) < day, through > col(r.paid_fen))
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(first_missed, col(r.due_on))
 
 
 # A stay settled in stages (ADR 0025): its stages' shares wait for the discharge, get it from
@@ -369,10 +395,13 @@ class SqlReceivableStore:
         limit: int,
     ) -> list[Receivable]:
         """Open receivables, earliest due first; with `overdue_on`, only those overdue that day
-        (in SQL, so a page is a page of overdue ones, not of open ones filtered afterwards)."""
+        (in SQL, so a page is a page of overdue ones, not of open ones filtered afterwards),
+        most overdue first: by the first due date missed (an instalment's where a schedule is in
+        force, as `days_overdue` counts it), then by id, so the order is total."""
         r = Receivable
         query = select(r).where(*_open_in_scope(principal, hospital_code, overdue_on))
-        query = query.order_by(col(r.due_on), col(r.id)).limit(limit)
+        first = col(r.due_on) if overdue_on is None else _overdue_since(overdue_on)
+        query = query.order_by(first, col(r.id)).limit(limit)
         return list((await self._session.exec(query)).all())
 
     async def overdue_totals(

@@ -46,3 +46,12 @@ class HospitalInUse(Conflict):
 
     code = "hospital_in_use"
     title = "The hospital has admissions"
+
+
+class HospitalCodeCaseTwin(Conflict):
+    """A hospital is stored under the same code in another case (`h990102002`, let in before
+    codes were upper case): the database refuses the twin (migration 0017), and which of the
+    two is right, with everything that names the stored one, is an operator's decision."""
+
+    code = "hospital_code_case_twin"
+    title = "A hospital is stored under this code in another case"

@@ -62,7 +62,7 @@ async def import_hospitals(uow: UnitOfWork, rows: Iterable[Row]) -> ImportReport
             continue
         body = HospitalCreate.model_validate(row.model_dump(exclude={"code"}))
         try:
-            report.count(await store_hospital(uow, code=row.code, body=body))
+            report.count(await store_hospital(uow, code=row.code, body=body, code_field="code"))
         except ServiceError as exc:  # refused before it wrote anything
             problems.append(_problem(line, exc.errors[0].field if exc.errors else "", exc.detail))
     if header is None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 from service.auth.principal import Principal
 from service.policy import CompiledPolicy, in_same_pooling_region
 from service.regions.errors import (
+    HospitalCodeCaseTwin,
     HospitalInUse,
     HospitalNotFound,
     RegionCodeUnknown,
@@ -142,19 +143,19 @@ async def put_region(
 
 
 async def put_hospital(
-    uow: UnitOfWork, *, code: str, body: HospitalCreate
+    uow: UnitOfWork, *, code: str, body: HospitalCreate, code_field: str = "hospital_code"
 ) -> Upserted[HospitalPublic]:
     """Register hospital `code` in a registered county, or bring it to `body`; a lost race
     to register it is answered from the winner."""
 
     async def work() -> Upserted[HospitalPublic]:
-        return await store_hospital(uow, code=code, body=body)
+        return await store_hospital(uow, code=code, body=body, code_field=code_field)
 
     return await uow.run(work, on_duplicate=work)
 
 
 async def store_hospital(
-    uow: UnitOfWork, *, code: str, body: HospitalCreate
+    uow: UnitOfWork, *, code: str, body: HospitalCreate, code_field: str = "hospital_code"
 ) -> Upserted[HospitalPublic]:
     """One hospital's write, no retry (for a caller that owns a larger unit, the bulk import):
     in a registered county; a hospital with admissions keeps its county (409
@@ -172,6 +173,13 @@ async def store_hospital(
             field="county_code",
         )
     existing = await uow.regions.hospital(code, lock=True)  # two PUTs at once: one, then the other
+    if existing is None and (twin := await uow.regions.case_twin(code)) is not None:
+        raise HospitalCodeCaseTwin(
+            f"hospital {twin} is stored under this code in lower case (let in before codes "
+            f"were upper case); {code} cannot be registered beside it: an operator decides "
+            "which is right (docs/directory.md)",
+            field=code_field,
+        )
     await _county_kept(uow, existing, county_code=body.county_code)
     return await _upsert(uow, existing, Hospital(code=code, **body.model_dump()), _hospital_public)
 

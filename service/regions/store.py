@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,6 +35,11 @@ class RegionStore(Protocol):
         ...
 
     async def hospitals(self, *, principal: Principal, prefix: str | None) -> list[Hospital]: ...
+
+    async def case_twin(self, code: str) -> str | None:
+        """The code of a hospital stored as `code` in another case (a lower-case code let in
+        before migration 0017), if there is one."""
+        ...
 
     async def add(self, row: Region | Hospital) -> None:
         """Insert a new row; `Duplicate` if its code was taken meanwhile."""
@@ -73,6 +79,12 @@ class SqlRegionStore:
             where += region_conditions(col(Hospital.county_code), prefix)
         query = select(Hospital).where(*where).order_by(col(Hospital.code))
         return list((await self._session.exec(query)).all())
+
+    async def case_twin(self, code: str) -> str | None:
+        query = select(Hospital.code).where(
+            sa.func.upper(col(Hospital.code)) == code.upper(), col(Hospital.code) != code
+        )
+        return (await self._session.exec(query)).first()
 
     async def add(self, row: Region | Hospital) -> None:
         await add_once(self._session, row)

@@ -173,7 +173,7 @@ async def login(
 ) -> Response:
     # A form that outlived its session rides along (service/console/carry.py).
     carried = carry.carried_of(await request.form())
-    principal = await console.authenticate(session, api_key)
+    principal = await console.authenticate(request, api_key)
     if principal is None:
         return page(
             "login.html", status_code=401, user=None, error="密钥无效或已停用", carried=carried

@@ -154,7 +154,7 @@ async def put_hospital(
     flag: str | bool = {"yes": True, "": False}.get(designated, designated)
     row = parse_form(HospitalRow, {**form, "designated": flag}, what="the hospital")
     body = HospitalCreate.model_validate(row.model_dump(exclude={"code"}))
-    stored = await directory.put_hospital(uow, code=row.code, body=body)
+    stored = await directory.put_hospital(uow, code=row.code, body=body, code_field="code")
     done = {"created": "已登记", "changed": "已修改", "unchanged": "无变化"}[stored.outcome]
     return flash_back(
         "/console/hospitals", user, msg=f"医院 {stored.entry.code} {stored.entry.name}：{done}"

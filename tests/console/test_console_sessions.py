@@ -164,3 +164,56 @@ async def test_logout_without_a_session_goes_to_the_sign_in_page(app: FastAPI) -
         response = await browser.post("/console/logout", data={"csrf": "0" * 32})
     assert response.status_code == 303
     assert response.headers["location"] == "/console/login"
+
+
+class _CountedPrefixQueries:
+    """SqlKeyStore.by_prefix (one query each), counting the prefixes asked for."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from service.auth.store import SqlKeyStore
+
+        self.prefixes: list[str] = []
+        real = SqlKeyStore.by_prefix
+
+        async def counted(store: SqlKeyStore, prefix: str) -> object:
+            self.prefixes.append(prefix)
+            return await real(store, prefix)
+
+        monkeypatch.setattr(SqlKeyStore, "by_prefix", counted)
+
+
+async def test_a_flood_of_wrong_keys_at_the_sign_in_shares_the_apis_key_cache(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sign-in checks a pasted key as the API checks a header: an unknown prefix costs one
+    query in a few seconds, whichever way it came (ADR 0006), not one per attempt."""
+    app.state.key_cache.ttl = 60
+    lookups = _CountedPrefixQueries(monkeypatch)
+    async with _browser(app) as browser:
+        for _ in range(5):
+            refused = await browser.post("/console/login", data={"api_key": "sck_deadbeef_guess"})
+            assert refused.status_code == 401
+            assert "密钥无效或已停用" in refused.text
+        api = await browser.get("/v1/policies", headers={"X-API-Key": "sck_deadbeef_guess"})
+        assert api.status_code == 401
+        too_long = "sck_" + "f" * 17 + "_guess"  # longer than any stored prefix
+        assert (await browser.post("/console/login", data={"api_key": too_long})).status_code == 401
+    assert lookups.prefixes == ["deadbeef"]
+
+
+async def test_signing_in_counts_against_the_keys_rate_limit(
+    app: FastAPI, auditor_headers: dict[str, str]
+) -> None:
+    """A sign-in is one of the key's requests, as its API calls and console pages are: a key
+    past its limit is refused at the sign-in too, with the time to wait."""
+    from service.ratelimit import KeyRateLimiter
+
+    app.state.rate_limiter = KeyRateLimiter(app.state.rate_limiter.cache, per_minute=2)
+    async with _browser(app) as browser:
+        for _ in range(2):
+            await _sign_in(browser, auditor_headers["X-API-Key"])
+        refused = await browser.post(
+            "/console/login", data={"api_key": auditor_headers["X-API-Key"]}
+        )
+    assert refused.status_code == 429, refused.text
+    assert "retry-after" in refused.headers

@@ -58,6 +58,29 @@ async def test_head_is_refused_where_get_is(client: httpx.AsyncClient) -> None:
     assert head.headers["allow"] == "POST"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/v1/keys", "GET, HEAD, POST"),  # a list and a create: two routes
+        ("PUT", "/v1/keys", "GET, HEAD, POST"),
+        ("DELETE", "/v1/violations/verify", "GET, HEAD, POST"),
+        ("POST", "/healthz", "GET, HEAD"),  # HEAD is answered wherever GET is
+        ("HEAD", "/nhsa", "POST"),
+        ("DELETE", "/console/login", "GET, HEAD, POST"),  # a console page and its form
+        ("PUT", "/console/keys", "GET, HEAD, POST"),
+        ("GET", "/console/logout", "POST"),
+    ],
+)
+async def test_a_405_allows_every_method_of_the_address(
+    client: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    """RFC 9110 §15.5.6: the Allow header lists the methods the resource supports. Starlette
+    named only those of the first route on the path (POST for /v1/keys, which also lists)."""
+    refused = await client.request(method, path)
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == allow
+
+
 async def test_the_access_log_and_metrics_still_say_head(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:

@@ -212,3 +212,35 @@ async def test_a_hospital_asking_for_another_hospitals_overdue_list_gets_none(
     assert other.status_code == 200, other.text
     assert other.json()["hospital_code"] == "H990103001"
     assert (other.json()["count"], other.json()["receivables"]) == (0, [])
+
+
+async def test_the_overdue_list_is_most_overdue_first_by_the_first_date_missed(
+    app: FastAPI, client: httpx.AsyncClient, hospital_headers: dict[str, str]
+) -> None:
+    """Most overdue first: by the first due date missed (an instalment's, where a schedule is
+    in force), then by id. Two shares discharged the same day have the same `due_on`; the
+    later one's first instalment fell due earlier and is unpaid, so it is the older debt and
+    leads the list, and a page of one shows it and its age (it showed the other)."""
+    plain, scheduled = [
+        (await open_receivable(app, client, hospital_headers, resident=resident_id(seq=seq)))[1]
+        for seq in (31, 32)
+    ]
+    plan = [
+        {"due_on": "2024-03-20", "amount": "1.00"},
+        {"due_on": "2099-12-01", "amount": str(Decimal(scheduled["amount_due"]) - 1)},
+    ]
+    with clock_at(AT_DISCHARGE):
+        agreed = await client.post(
+            f"/v1/receivables/{scheduled['id']}/instalments",
+            json={"instalments": plan},
+            headers=hospital_headers,
+        )
+    assert agreed.status_code == 201, agreed.text
+    url = "/v1/receivables/overdue"
+    everything = (await client.get(url, headers=hospital_headers)).json()
+    listed = everything["receivables"]
+    assert [r["id"] for r in listed] == [scheduled["id"], plain["id"]]
+    assert listed[0]["days_overdue"] > listed[1]["days_overdue"]
+    first = (await client.get(url, params={"limit": 1}, headers=hospital_headers)).json()
+    assert [r["id"] for r in first["receivables"]] == [scheduled["id"]]
+    assert first["oldest_days"] == everything["oldest_days"] == listed[0]["days_overdue"]

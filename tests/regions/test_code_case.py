@@ -163,3 +163,42 @@ def test_the_migration_names_twins_by_case_and_changes_nothing(tmp_path: Path) -
         assert version == "0016"
     finally:
         engine.dispose()
+
+
+async def _stored_before_0017(app: FastAPI, code: str) -> None:
+    """A lower-case code an earlier release let in: 0017 refuses twins by case, it does not
+    fold a lone one (the findings naming it are hash-chained), so it is still there."""
+    async with app.state.sessionmaker() as s:
+        await s.exec(
+            sa.text(
+                "INSERT INTO hospitals (code, name, county_code, level, tier, designated, "
+                f"created_at) VALUES (:code, 'x', '{f.COUNTY}', 'primary', 'township', true, "
+                "'2026-01-01')"
+            ),
+            params={"code": code},
+        )
+        await s.commit()
+
+
+async def test_registering_the_upper_case_twin_of_a_stored_lower_case_code_is_a_409(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """It was a 500 (the unique index on upper(code) refused the insert); now a problem that
+    names the stored code, and the same in the console's form."""
+    await _stored_before_0017(app, "h990102077")
+    body = f.hospital_body(county_code=f.COUNTY)
+    put = await client.put("/v1/hospitals/H990102077", json=body, headers=admin_headers)
+    assert put.status_code == 409, put.text
+    assert put.json()["code"] == "hospital_code_case_twin"
+    assert [e["field"] for e in put.json()["errors"]] == ["hospital_code"]
+    assert "h990102077" in put.json()["detail"]
+    form = {"code": "H990102077", "name": "x", "county_code": f.COUNTY, "level": "primary"}
+    form |= {"tier": "township", "designated": "yes"}
+    async with f.console_browser(app) as browser:
+        await f.console_sign_in(browser, admin_headers["X-API-Key"])
+        page = await browser.get("/console/hospitals")
+        refused = await browser.post(
+            "/console/hospitals", data={"csrf": f.csrf_in(page.text), **form}
+        )
+    assert refused.status_code == 409, refused.text
+    assert "h990102077" in refused.text
