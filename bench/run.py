@@ -449,9 +449,10 @@ def main() -> int:
     )
     for r in results:
         w, f, base = r["wrk"], r["fixed_rate"], r["baseline_rps"]
-        # wrk's "timeout" is a request in flight longer than its 2 s (wrk waits on, and leaves
-        # it out of the latency figures): slow, not failed. Counted apart so the tail of the
-        # admissions queued on their county's ledger chain is not read as a failed admission.
+        # wrk's "timeout" counts a request in flight past its 2 s at each 2 s tick, and again
+        # when its answer comes (left out of the latency figures): one slow request usually
+        # counts twice. Slow, not failed: counted apart, so the tail of the admissions queued
+        # on their county's ledger chain is not read as a failed admission.
         errs = w["status_errors"] + w["socket_errors"]
         r["ratio_to_raw"] = (w["rps"] / base) / raw_share
         print(
