@@ -538,3 +538,14 @@ async def test_a_county_only_a_rejected_row_names_is_not_one_the_snapshot_covers
     assert found.counties == (factories.COUNTY,)
     again = _import(app, settings, _write_csv(tmp_path / "next.csv", [_row(A), *_others(40)]))
     assert again.rows_rejected == 0
+
+
+async def test_a_blank_row_of_a_csv_is_no_row_and_no_reject(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """A blank row a spreadsheet program saved as a line of commas is skipped, as in an XLSX:
+    not a reject ('id_number is required') counted against the file."""
+    blank = [""] * len(COLUMNS)
+    report = _import(app, settings, _write_csv(tmp_path / "blank.csv", [_row(A), blank, _row(B)]))
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (2, 2, 0)
+    assert await _entry_lines(app, report.snapshot_id) == [2, 4]
