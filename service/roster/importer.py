@@ -113,6 +113,8 @@ def import_roster(
     force: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
+    if batch_size < 1:  # a negative size moved no row into the snapshot (SqliteWriter)
+        raise ValueError(f"batch_size is at least 1, not {batch_size}")
     started = utcnow()
     source = RosterFile(path)
     rejects = _Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
