@@ -63,7 +63,9 @@ async def issue_checked_key(
 
 
 LABEL_MOST = 128  # the column's length (ApiKey.label)
-_LABEL: TypeAdapter[str] = TypeAdapter(Annotated[Identifier, Field(max_length=LABEL_MOST)])
+_LABEL: TypeAdapter[str] = TypeAdapter(
+    Annotated[Identifier, Field(max_length=LABEL_MOST)]  # type: ignore[arg-type]
+)
 
 
 def _checked_label(label: str) -> str:
