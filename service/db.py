@@ -111,6 +111,25 @@ UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+@asynccontextmanager
+async def one_snapshot(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A session whose reads all see the database as it was at the first of them, for a check
+    that compares what several statements read (the ledger's verification: a chain's head
+    against its records). PostgreSQL: a REPEATABLE READ, read-only transaction of its own,
+    since the caller's session may already be in its READ COMMITTED one, where each statement
+    sees rows committed since the last. SQLite: the session itself, whose transaction is one
+    snapshot already (BEGIN IMMEDIATE holds writers off)."""
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        yield session
+        return
+    async with AsyncSession(bind, expire_on_commit=False) as snapshot:
+        await snapshot.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+        yield snapshot
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, UNAVAILABLE_ERRORS):
         return True

@@ -4,6 +4,10 @@ three, so none can issue what another would refuse)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field, TypeAdapter, ValidationError
+
 from service import db
 from service.auth import Role
 from service.auth.keys import (
@@ -15,6 +19,8 @@ from service.auth.keys import (
     issue_key,
 )
 from service.clearing import service as clearing_service
+from service.errors import Unprocessable
+from service.idtext import Identifier, refuse_resident_id
 from service.regions import service as regions_service
 from service.unit_of_work import UnitOfWork
 
@@ -32,6 +38,7 @@ async def issue_checked_key(
     """The key asked for; `issue_form`, the console form's one-time token, issues one key at
     most (KeyFormUsed the second time)."""
     check_scope(role, hospital_code, region_prefix, fund_code)
+    label = _checked_label(label)
     if region_prefix is not None:
         await _require_region(uow, region_prefix)
     if role is Role.HOSPITAL and hospital_code is not None:
@@ -53,6 +60,23 @@ async def issue_checked_key(
             label=label,
             issue_form=issue_form,
         )
+
+
+LABEL_MOST = 128  # the column's length (ApiKey.label)
+_LABEL: TypeAdapter[str] = TypeAdapter(
+    Annotated[Identifier, Field(max_length=LABEL_MOST)]  # type: ignore[arg-type]
+)
+
+
+def _checked_label(label: str) -> str:
+    """The API's rule for a label (`KeyCreate.label`) for the CLI, whose label arrives unparsed:
+    no resident ID number (the label names the actor of every ledger step), one line of text,
+    at most 128 characters."""
+    refuse_resident_id(label, field="label")
+    try:
+        return _LABEL.validate_python(label)
+    except ValidationError as exc:
+        raise Unprocessable(f"label {exc.errors()[0]['msg'].lower()}", field="label") from None
 
 
 async def _require_region(uow: UnitOfWork, prefix: str) -> None:

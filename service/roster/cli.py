@@ -22,8 +22,13 @@ def register(subparsers: Any) -> None:
         "required unless the file name carries the date (roster_2026-11-20.csv)",
     )
     load.add_argument("--rejects", type=Path, help="report path (default FILE.rejects.csv)")
-    load.add_argument("--batch-size", type=int, default=10_000)
-    load.add_argument("--max-reject-ratio", type=float, default=0.05)
+    load.add_argument("--batch-size", type=_batch_size, default=10_000, help="rows per write")
+    load.add_argument(
+        "--max-reject-ratio",
+        type=_ratio,
+        default=0.05,
+        help="the share of rows (0 to 1) that may be rejected before nothing is loaded",
+    )
     load.add_argument(
         "--force",
         action="store_true",
@@ -41,6 +46,28 @@ def register(subparsers: Any) -> None:
     standin.add_argument("--port", type=int, default=8100)
     standin.add_argument("--roster", type=Path, help="serve this roster file (default: demo)")
     registry.set_defaults(handler=cmd_registry)
+
+
+def _batch_size(text: str) -> int:
+    """At least one row: 0 failed once the file was read, and a negative size moved no row
+    into the snapshot while the report counted them loaded."""
+    try:
+        size = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 row, not {size}")
+    return size
+
+
+def _ratio(text: str) -> float:
+    try:
+        ratio = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= ratio <= 1:  # NaN too
+        raise argparse.ArgumentTypeError(f"a share from 0 to 1, not {text}")
+    return ratio
 
 
 class ProgressBar:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -112,6 +113,8 @@ def import_roster(
     force: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
+    if batch_size < 1:  # a negative size moved no row into the snapshot (SqliteWriter)
+        raise ValueError(f"batch_size is at least 1, not {batch_size}")
     started = utcnow()
     source = RosterFile(path)
     rejects = _Rejects(rejects_path or path.with_name(path.name + ".rejects.csv"))
@@ -197,27 +200,29 @@ def _load_entries(
     progress: Progress | None,
 ) -> tuple[int, int, set[str]]:
     """Every row checked and written; published only if the file as a whole is acceptable.
-    Returns rows read, rows loaded and the insured counties the rows list."""
+    Returns rows read, rows loaded and the insured counties the loaded rows list (a county
+    only rejected rows name is not one the snapshot answers for)."""
     with closing(open_writer(engine, snapshot_id, chunk=batch_size)) as writer:
-        read, loaded, counties = _stream(source, hasher, writer, rejects, batch_size, progress)
+        read, by_county = _stream(source, hasher, writer, rejects, batch_size, progress)
         _check_rejects(read, rejects.count, max_reject_ratio)
         writer.publish()
-    loaded -= _reject_repeated(engine, snapshot_id, rejects)
-    loaded -= _reject_disagreeing(engine, snapshot_id, rejects)
+    by_county.subtract(_reject_repeated(engine, snapshot_id, rejects))
+    by_county.subtract(_reject_disagreeing(engine, snapshot_id, rejects))
     _check_rejects(read, rejects.count, max_reject_ratio)
-    return read, loaded, counties
+    return read, by_county.total(), {county for county, rows in by_county.items() if rows > 0}
 
 
 _FAR = date(9999, 12, 31)
 
 
-def _reject_repeated(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> int:
+def _reject_repeated(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> Counter[str]:
     """One row per person and category (docs/roster.md): a row of the same person in the
     same category over days an earlier line already covers (the same row twice, a file
     pasted into itself) is removed and reported, naming the first line it repeats; the
     earliest is kept. Two rows of one category over separate periods (低保 2019-2020, again
     since 2023) are two stays in it. In SQL on the published, still invisible rows, by the
-    (snapshot, person) index: memory stays flat however long the file. Returns how many."""
+    (snapshot, person) index: memory stays flat however long the file. Returns how many, by
+    insured county."""
     later, earlier = table_of(RosterEntry).alias("later"), table_of(RosterEntry).alias("earlier")
     overlapping = sa.and_(
         earlier.c.snapshot_id == later.c.snapshot_id,
@@ -229,11 +234,15 @@ def _reject_repeated(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> 
     )
     query = (
         sa.select(
-            later.c.id, later.c.line_no, later.c.person_masked, sa.func.min(earlier.c.line_no)
+            later.c.id,
+            later.c.line_no,
+            later.c.person_masked,
+            sa.func.min(earlier.c.line_no),
+            later.c.insured_county,
         )
         .join(earlier, overlapping)
         .where(later.c.snapshot_id == snapshot_id)
-        .group_by(later.c.id, later.c.line_no, later.c.person_masked)
+        .group_by(later.c.id, later.c.line_no, later.c.person_masked, later.c.insured_county)
         .order_by(later.c.line_no)
     )
     entries = table_of(RosterEntry)
@@ -242,23 +251,24 @@ def _reject_repeated(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> 
         for start in range(0, len(repeated), 1000):
             ids = [row[0] for row in repeated[start : start + 1000]]
             conn.execute(sa.delete(entries).where(entries.c.id.in_(ids)))
-    for _, line_no, masked, first in repeated:
+    for _, line_no, masked, first, _county in repeated:
         reason = (
             f"repeats line {first}: the same person in the same category over the same days "
             "(one row per person and category)"
         )
         rejects.add(int(line_no), RowRejected("id_number", reason, masked))
-    return len(repeated)
+    return Counter(str(row[4]) for row in repeated)
 
 
-def _reject_disagreeing(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> int:
+def _reject_disagreeing(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) -> Counter[str]:
     """A person's insured county and whether they have died are facts of the person, repeated
     on each of their rows (docs/roster.md): a later row that says otherwise than the person's
     first row is removed and reported, naming that line; the first is kept, as a repeat's is.
     Kept, the two rows would make the person's county or death depend on which row a query
     meets first. Compared with the first row, not with any earlier one: a row that agrees
     with the first is kept though a rejected row between them disagreed. In SQL, as the
-    repeats are (run after them: a repeat is reported as one). Returns how many."""
+    repeats are (run after them: a repeat is reported as one). Returns how many, by insured
+    county."""
     entries = table_of(RosterEntry)
 
     # Each row beside its person's first row: one pass in (person, line) order, no self-join.
@@ -317,7 +327,7 @@ def _reject_disagreeing(engine: sa.Engine, snapshot_id: int, rejects: _Rejects) 
             "(the same person's insured county and death on each of their rows)"
         )
         rejects.add(int(line_no), RowRejected(field, reason, masked))
-    return len(disagreeing)
+    return Counter(str(row[4]) for row in disagreeing)
 
 
 def _yes_no(value: bool) -> str:
@@ -331,11 +341,12 @@ def _stream(
     rejects: _Rejects,
     batch_size: int,
     progress: Progress | None,
-) -> tuple[int, int, set[str]]:
+) -> tuple[int, Counter[str]]:
+    """Rows read, and the rows written by insured county."""
     rows = source.rows()
     parse = _parser(rows, hasher)
-    read = loaded = 0
-    counties: set[str] = set()
+    read = 0
+    counties: Counter[str] = Counter()
     batch: list[Entry] = []
     for line_no, values in rows:
         read += 1
@@ -346,17 +357,15 @@ def _stream(
         if len(batch) >= batch_size:
             counties.update(entry[2] for entry in batch)
             writer.write(batch)
-            loaded += len(batch)
             batch = []
             if progress:
                 progress(read, rejects.count, source.position, source.size)
     if batch:
         counties.update(entry[2] for entry in batch)
         writer.write(batch)
-        loaded += len(batch)
     if progress:
         progress(read, rejects.count, source.size, source.size)
-    return read, loaded, counties
+    return read, counties
 
 
 def _parser(rows: Iterator[Row], hasher: IdHasher) -> RowParser:

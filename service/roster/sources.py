@@ -39,7 +39,9 @@ class RosterFile:
             reader = csv.reader(text)
             first_line = 1  # a quoted cell may hold line breaks: count lines, not records
             for values in reader:
-                if values:
+                # A sheet's blank row, saved as a line of commas, holds no value: skipped, as
+                # first_sheet_rows skips an XLSX one (not a row with every field missing).
+                if any(value.strip() for value in values):
                     yield first_line, values
                 first_line = reader.line_num + 1
 

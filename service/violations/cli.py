@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from service.auth import Principal, Role
+from service.schemas import LEVEL_PREFIX
 from service.settings import Settings
 from service.violations.schemas import ChainHeadPublic, ChainHeads, VerifyReport
 
@@ -28,6 +30,16 @@ async def _in_session(settings: Settings, work: Any) -> Any:
 
 def _principal(region: str | None) -> Principal:
     return Principal(key_id=0, role=Role.AUDITOR, region_prefix=region) if region else OPERATOR
+
+
+def _region(text: str) -> str:
+    """A province's, prefecture's or county's prefix (as a key's): a typo named no chain, and
+    verify answered 'intact: 0 chains' (exit 0) for ever after."""
+    if re.fullmatch(LEVEL_PREFIX, text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a region prefix: 2, 4 or 6 digits (99, 9901, 990102)"
+        )
+    return text
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -72,10 +84,10 @@ def register(subparsers: Any) -> None:
     ledger = subparsers.add_parser("ledger", help="the violation ledger's tamper evidence")
     sub = ledger.add_subparsers(dest="action", required=True)
     verify = sub.add_parser("verify", help="recompute every chain; exit 1 at the first break")
-    verify.add_argument("--region", help="only chains of this region prefix")
+    verify.add_argument("--region", type=_region, help="only chains of this region prefix")
     verify.add_argument("--heads", help="a file from export-head: also catch truncation")
     verify.set_defaults(handler=cmd_verify)
     export = sub.add_parser("export-head", help="print or save each chain's head (seq, hash)")
-    export.add_argument("--region", help="only chains of this region prefix")
+    export.add_argument("--region", type=_region, help="only chains of this region prefix")
     export.add_argument("--out", help="write to this file instead of stdout")
     export.set_defaults(handler=cmd_export_head)

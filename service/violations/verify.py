@@ -24,6 +24,7 @@ from service.auth import Principal, Role
 from service.auth.visibility import region_conditions, region_range
 from service.base import utcnow
 from service.china_time import shown
+from service.db import one_snapshot
 from service.violations.content import LEGACY_FORMAT, derived_event_on, hash_format
 from service.violations.models import (
     GENESIS_HASH,
@@ -65,6 +66,15 @@ async def verify_ledger(
     *,
     principal: Principal,
     exported: Iterable[ChainHeadPublic] = (),
+) -> VerifyReport:
+    """Every chain in the caller's scope, as of one moment: a finding booked or moved while
+    this runs is not a chain whose head disagrees with its records."""
+    async with one_snapshot(session) as snapshot:
+        return await _verify_ledger(snapshot, principal=principal, exported=exported)
+
+
+async def _verify_ledger(
+    session: AsyncSession, *, principal: Principal, exported: Iterable[ChainHeadPublic]
 ) -> VerifyReport:
     heads = await heads_in_scope(session, principal)
     uploaded = list(exported)

@@ -160,3 +160,21 @@ async def test_a_sheet_without_the_right_header_is_refused(
     sheet.write_text(content, encoding="utf-8")
     assert await _import(sheet) == 2
     assert words in capsys.readouterr().err
+
+
+async def test_a_blank_row_of_a_csv_is_skipped_as_an_xlsx_one_is(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], sheet: Path
+) -> None:
+    """A spreadsheet program saves a blank row of the sheet as a line of commas: a row with no
+    value, skipped as the XLSX reader skips it, not a hospital with every field missing that
+    refuses the whole sheet."""
+    _write(
+        sheet,
+        ",,,,,",
+        f"{NEW},演示县城关镇卫生院,{f.COUNTY},primary,township,是",
+        " , ,,,,",
+        encoding="utf-8-sig",
+    )
+    assert await _import(sheet) == 0
+    added = (await _hospital(client, admin_headers, NEW)).json()
+    assert added["name"] == "演示县城关镇卫生院"

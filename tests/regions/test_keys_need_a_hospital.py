@@ -65,3 +65,37 @@ async def test_the_cli_refuses_a_key_for_an_unregistered_fund(
     args = ["keys", "create", "--role", "fund", "--fund", "NOPE", "--region", "99"]
     assert await asyncio.to_thread(main, args) == 2
     assert "error (fund_not_found)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("label", "code"),
+    [
+        (f"县医保局 {f.resident_id(seq=31)}", "resident_id_in_text"),
+        ("县医保局\n伪造的第二行", "unprocessable"),
+        ("长" * 129, "unprocessable"),
+    ],
+)
+async def test_the_cli_refuses_a_label_the_api_refuses(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    label: str,
+    code: str,
+) -> None:
+    """A key's label is shown on the console's key page and names the actor of every ledger
+    step: the CLI stored a resident ID number, a line break or 129 characters in it, which
+    POST /v1/keys refuses (one path for all three, service/auth/issuing.py)."""
+    monkeypatch.setenv("SETTLECHECK_DATABASE_URL", app.state.settings.database_url)
+    api = await client.post(
+        "/v1/keys", json={"role": "admin", "label": label}, headers=admin_headers
+    )
+    assert api.status_code == 422
+    before = await _key_count(client, admin_headers)
+    args = ["keys", "create", "--role", "admin", "--label", label]
+    assert await asyncio.to_thread(main, args) == 2
+    err = capsys.readouterr().err
+    assert f"error ({code})" in err
+    assert f.resident_id(seq=31)[6:14] not in err
+    assert await _key_count(client, admin_headers) == before

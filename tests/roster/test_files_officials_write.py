@@ -203,3 +203,21 @@ async def test_the_status_shows_the_extraction_day_the_operator_gave_and_the_cou
     assert f"taken {old.isoformat()}T00:00:00+08:00 (40 days ago)" in out
     assert "counties 990102, 990103" in out
     assert "SETTLECHECK_ROSTER_STALE_AFTER_DAYS=30" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--batch-size", "0"), ("--batch-size", "-1"), ("--max-reject-ratio", "-0.1")],
+)
+async def test_a_batch_size_or_reject_ratio_that_cannot_be_is_refused_before_reading(
+    app: FastAPI, use_settings: Settings, tmp_path: Path, option: str, value: str
+) -> None:
+    """A batch of no rows (or fewer) or a negative share of rejects is a typo: refused with
+    the option's name, the active snapshot as it was, not an empty snapshot swapped in while
+    the report counts the rows as loaded, nor a traceback after the file was read."""
+    a = factories.resident_id(seq=21)
+    path = _write(tmp_path / "roster.csv", header(), [[a, "990102", "低保对象", "2024-01-01"]])
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["roster", "import", str(path), "--as-of", "2026-11-20", option, value])
+    assert refused.value.code == 2
+    assert cli.main(["roster", "status"]) == 1  # no snapshot was swapped in

@@ -516,3 +516,36 @@ async def test_repeated_rows_count_towards_the_reject_ratio(
         _import(app, settings, _write_csv(tmp_path / "pasted.csv", [_row(A), _row(A)]))
     async with app.state.sessionmaker() as s:
         assert await find_in_snapshot(s, app.state.id_hasher.key_of(A)) is None
+
+
+async def test_a_county_only_a_rejected_row_names_is_not_one_the_snapshot_covers(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """The snapshot's counties are those of the rows it holds: a county named only by a row
+    rejected for disagreeing with the person's first row is not claimed as covered (its people
+    would be told 'covers county … but does not list this person'), nor does next month's
+    file, which lists nobody of it, 'drop' it."""
+    rows = [
+        _row(A),  # line 2: county 990102
+        _row(A, category="lifted_out", insured_county=factories.NEIGHBOUR_COUNTY),  # rejected
+        *_others(40),
+    ]
+    first = _import(app, settings, _write_csv(tmp_path / "first.csv", rows))
+    assert first.rows_rejected == 1
+    async with app.state.sessionmaker() as s:
+        found = await find_in_snapshot(s, app.state.id_hasher.key_of(B))
+    assert found is not None
+    assert found.counties == (factories.COUNTY,)
+    again = _import(app, settings, _write_csv(tmp_path / "next.csv", [_row(A), *_others(40)]))
+    assert again.rows_rejected == 0
+
+
+async def test_a_blank_row_of_a_csv_is_no_row_and_no_reject(
+    app: FastAPI, settings: Settings, tmp_path: Path
+) -> None:
+    """A blank row a spreadsheet program saved as a line of commas is skipped, as in an XLSX:
+    not a reject ('id_number is required') counted against the file."""
+    blank = [""] * len(COLUMNS)
+    report = _import(app, settings, _write_csv(tmp_path / "blank.csv", [_row(A), blank, _row(B)]))
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (2, 2, 0)
+    assert await _entry_lines(app, report.snapshot_id) == [2, 4]

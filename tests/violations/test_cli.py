@@ -34,3 +34,17 @@ async def test_verify_passes_then_fails_after_an_edit(
     out = capsys.readouterr().out
     assert "first broken record: chain 990102 seq 2 violation" in out
     assert "hash mismatch" in out
+
+
+@pytest.mark.parametrize("region", ["9901O", "99012", "", "99%"])
+@pytest.mark.parametrize("action", ["verify", "export-head"])
+async def test_a_region_that_is_no_region_prefix_is_refused_not_verified_empty(
+    booked: FastAPI, capsys: pytest.CaptureFixture[str], action: str, region: str
+) -> None:
+    """A typo in --region (a letter O for a zero, 5 digits) named no chain, and verify said
+    'ledger intact: 0 chains' with exit 0, so a nightly check of it would never fail; an empty
+    one verified every chain instead. Refused, naming the option."""
+    with pytest.raises(SystemExit) as refused:
+        await asyncio.to_thread(main, ["ledger", action, "--region", region])
+    assert refused.value.code == 2
+    assert "--region" in capsys.readouterr().err

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 
 from service.auth import Principal, Role
+from service.violations import verify as verify_module
 from service.violations.schemas import ChainHeadPublic
 from service.violations.verify import verify_ledger
 from tests import factories as f
@@ -365,3 +366,28 @@ async def test_a_forged_status_moved_on_by_the_service_is_caught_at_the_transiti
     broken = body["first_broken"]
     assert (broken["kind"], broken["seq"], broken["id"]) == ("transition", 2, r.json()["id"])
     assert "from_status 'verified'" in broken["reason"]
+
+
+@pytest.mark.postgres
+async def test_a_finding_booked_while_verify_reads_the_chain_is_no_break(
+    app: FastAPI, ledger: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hospitals book findings while an auditor verifies: a booking committed after verify read
+    the chain heads is outside what it verifies, not a chain whose head disagrees with its last
+    record (PostgreSQL's READ COMMITTED would show each statement newer rows)."""
+    maker = app.state.sessionmaker
+    real = verify_module._last_seq
+    booked: list[int] = []
+
+    async def booking_meanwhile(session: Any, chain: str) -> int:
+        if not booked:
+            booked.extend(await f.book(maker, f.finding(visit_id="V9")))
+        return await real(session, chain)
+
+    monkeypatch.setattr(verify_module, "_last_seq", booking_meanwhile)
+    async with maker() as session:
+        report = await verify_ledger(session, principal=ADMIN)
+    assert booked
+    assert report.first_broken is None
+    assert report.intact is True
+    assert report.records_checked == 6
