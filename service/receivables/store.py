@@ -241,6 +241,13 @@ class ReceivableStore(Protocol):
         limit: int,
     ) -> list[Receivable]: ...
 
+    async def open_after(
+        self, *, principal: Principal, after_id: int, limit: int
+    ) -> list[Receivable]:
+        """Open receivables in scope with an id above `after_id`, by id: all of them, a page at
+        a time (the indicators count every one)."""
+        ...
+
     async def overdue_totals(
         self, *, principal: Principal, hospital_code: str | None, overdue_on: date
     ) -> tuple[int, int]:
@@ -415,6 +422,18 @@ class SqlReceivableStore:
         conn = await self._session.connection()
         count, outstanding = (await conn.execute(query)).one()
         return int(count), int(outstanding)
+
+    async def open_after(
+        self, *, principal: Principal, after_id: int, limit: int
+    ) -> list[Receivable]:
+        r = Receivable
+        query = (
+            select(r)
+            .where(*_open_in_scope(principal, None, None), col(r.id) > after_id)
+            .order_by(col(r.id))
+            .limit(limit)
+        )
+        return list((await self._session.exec(query)).all())
 
     async def instalments_for(self, receivable_ids: Sequence[int]) -> dict[int, list[Instalment]]:
         if not receivable_ids:

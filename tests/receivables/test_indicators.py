@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from service.china_time import CHINA_TZ
+from service.receivables import indicators
 from tests import factories
 from tests.factories import receivable_of, settle
 from tests.factories import receivable_payment as payment
@@ -71,3 +73,33 @@ async def test_indicators_count_what_happened(
         "/v1/receivables/indicators", params={"year": 2026}, headers=other_hospital_headers
     )
     assert other.json()["hospitals"] == []
+
+
+async def test_every_open_share_is_counted_a_page_at_a_time(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    hospital_headers: dict[str, str],
+    auditor_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One read of 100,000 at most stood for all a province's open shares; now they are read
+    # a page at a time (here of 2) until none is left, and each is counted once.
+    monkeypatch.setattr(indicators, "PAGE", 2)
+    admitted = datetime(2026, 3, 1, tzinfo=UTC)
+    async with app.state.sessionmaker() as s:
+        admissions = [await factories.make_admission(s, admitted_at=admitted) for _ in range(5)]
+    due = Decimal(0)
+    for admission in admissions:
+        got = await settle(
+            client,
+            hospital_headers,
+            body(admission.visit_id, discharged_at="2026-03-10T10:00:00+08:00"),
+        )
+        due += Decimal((await receivable_of(client, hospital_headers, got["id"]))["amount_due"])
+    response = await client.get(
+        "/v1/receivables/indicators", params={"year": 2026}, headers=auditor_headers
+    )
+    assert response.status_code == 200, response.text
+    [hospital] = response.json()["hospitals"]
+    assert hospital["overdue_count"] == 5
+    assert Decimal(hospital["overdue_amount"]) == due
