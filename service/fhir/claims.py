@@ -20,6 +20,7 @@ from service.china_time import CHINA_TZ, local_date
 from service.errors import FieldProblem
 from service.fhir import systems
 from service.fhir.errors import InvalidResource, UnsupportedContent
+from service.fhir.patients import resident_id_named
 from service.identity import IdHasher, identify
 from service.money import Amount
 from service.settlements.schemas import SettlementPublic
@@ -50,20 +51,10 @@ def claim_key(claim: Claim) -> str | None:
 
 
 def patient_resident_id(claim: Claim) -> str | None:
-    """The resident ID number the Claim names its patient by, if it does: `patient.identifier`
-    of our resident-id system, or that identifier of the contained Patient `patient` refers to
-    (`#id`). The visit id picks the stay; a patient named here must be the visit's."""
-    patient = claim.patient
-    identifiers = [patient.identifier] if patient.identifier is not None else []
-    reference = patient.reference or ""
-    if reference.startswith("#"):
-        for resource in claim.contained or []:
-            if resource.get_resource_type() == "Patient" and resource.id == reference[1:]:
-                identifiers.extend(getattr(resource, "identifier", None) or [])
-    for identifier in identifiers:
-        if identifier.system == systems.RESIDENT_ID and identifier.value:
-            return str(identifier.value)
-    return None
+    """The resident ID number the Claim names its patient by, if it does (`patient`, or the
+    contained Patient it refers to). The visit id picks the stay; a patient named here must be
+    the visit's."""
+    return resident_id_named(claim.patient, claim.contained)
 
 
 def patient_key(claim: Claim, hasher: IdHasher) -> str | None:

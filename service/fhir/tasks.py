@@ -10,6 +10,7 @@ from fhir.resources.R4B.task import Task
 from service.base import row_id
 from service.fhir import systems
 from service.fhir.errors import UnsupportedContent
+from service.fhir.patients import resident_id_named
 from service.idtext import mask_resident_ids_in
 from service.settlements.errors import SettlementNotFound
 from service.settlements.schemas import SettlementPublic
@@ -71,21 +72,9 @@ def named_visit(task: Task) -> str | None:
 
 
 def named_resident_id(task: Task) -> str | None:
-    """The resident ID number `Task.for` names the patient by (its identifier, or that of the
-    contained Patient it refers to), if it does: it must be the settlement's person."""
-    party = task.for_fhir
-    if party is None:
-        return None
-    identifiers = [party.identifier] if party.identifier is not None else []
-    reference = party.reference or ""
-    if reference.startswith("#"):
-        for resource in task.contained or []:
-            if resource.get_resource_type() == "Patient" and resource.id == reference[1:]:
-                identifiers.extend(getattr(resource, "identifier", None) or [])
-    for identifier in identifiers:
-        if identifier.system == systems.RESIDENT_ID and identifier.value:
-            return str(identifier.value)
-    return None
+    """The resident ID number `Task.for` names the patient by, if it does: it must be the
+    settlement's person."""
+    return resident_id_named(task.for_fhir, task.contained)
 
 
 def reversal_request(task: Task) -> dict[str, Any]:
