@@ -63,9 +63,7 @@ async def issue_checked_key(
 
 
 LABEL_MOST = 128  # the column's length (ApiKey.label)
-_LABEL: TypeAdapter[str] = TypeAdapter(
-    Annotated[Identifier, Field(max_length=LABEL_MOST)]  # type: ignore[arg-type]
-)
+_LABEL: TypeAdapter[str] = TypeAdapter(Annotated[Identifier, Field(max_length=LABEL_MOST)])
 
 
 def _checked_label(label: str) -> str:
