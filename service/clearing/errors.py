@@ -13,6 +13,15 @@ class FundExists(Conflict):
     code = "fund_exists"
 
 
+class FundCodeCaseTwin(Conflict):
+    """A fund is stored under the same code in another case (let in before codes were upper
+    case): the database refuses the twin (migration 0017), as it does a hospital's
+    (`hospital_code_case_twin`), and which is right is an operator's decision."""
+
+    code = "fund_code_case_twin"
+    title = "A fund is stored under this code in another case"
+
+
 class ClearingHospitalNotFound(NotFound):
     code = "hospital_not_found"
 

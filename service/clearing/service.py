@@ -25,6 +25,7 @@ from service.clearing.errors import (
     ClearingBusy,
     ClearingHospitalNotFound,
     EarlierPeriodOpen,
+    FundCodeCaseTwin,
     FundExists,
     FundNotFound,
     InvalidDetailFile,
@@ -114,6 +115,13 @@ async def create_fund(uow: UnitOfWork, *, body: FundCreate) -> Recorded[FundPubl
             if same.model_dump() == body.model_dump():
                 return Recorded(same, replayed=True)
             raise FundExists(f"fund {body.code} exists with other values", field="code")
+        if (twin := await uow.clearing.fund_case_twin(body.code)) is not None:
+            raise FundCodeCaseTwin(
+                f"fund {twin} is stored under this code in lower case (let in before codes "
+                f"were upper case); {body.code} cannot be registered beside it: an operator "
+                "decides which is right (docs/directory.md)",
+                field="code",
+            )
         row = Fund(**body.model_dump())
         await uow.clearing.add_fund(row)
         return Recorded(FundPublic.model_validate(row, from_attributes=True), replayed=False)

@@ -109,6 +109,11 @@ class ClearingStore(Protocol):
         rows that refer to the fund are not held up; SQLite writers are serialised)."""
         ...
 
+    async def fund_case_twin(self, code: str) -> str | None:
+        """The code of a fund stored as `code` in another case (a lower-case code let in
+        before migration 0017), if there is one."""
+        ...
+
     async def add_fund(self, row: Fund) -> None:
         """`Duplicate` if the code, or the (fund_type, region) pair, is taken."""
         ...
@@ -203,6 +208,12 @@ class SqlClearingStore:
 
     async def fund(self, code: str, *, lock: bool = False) -> Fund | None:
         return await self._session.get(Fund, code, with_for_update=_NO_KEY_UPDATE if lock else None)
+
+    async def fund_case_twin(self, code: str) -> str | None:
+        query = select(Fund.code).where(
+            sa.func.upper(col(Fund.code)) == code.upper(), col(Fund.code) != code
+        )
+        return (await self._session.exec(query)).first()
 
     async def add_fund(self, row: Fund) -> None:
         await add_once(self._session, row)

@@ -202,3 +202,26 @@ async def test_registering_the_upper_case_twin_of_a_stored_lower_case_code_is_a_
         )
     assert refused.status_code == 409, refused.text
     assert "h990102077" in refused.text
+
+
+async def test_registering_the_upper_case_twin_of_a_stored_lower_case_fund_is_a_409(
+    app: FastAPI, client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    """It was a 409 `fund_exists` saying a fund of that type and region existed, on
+    `region_code`: the upper(code) index refused the insert and the race's answer blamed the
+    pair. Now it names the stored code, on `code`, as a hospital's twin does."""
+    async with app.state.sessionmaker() as s:
+        await s.exec(
+            sa.text(
+                "INSERT INTO funds (code, fund_type, region_code, name, owner, created_at) "
+                "VALUES ('f50-aid', 'medical_aid', '50', 'x', 'x', '2026-01-01')"
+            )
+        )
+        await s.commit()
+    body = {"code": "F50-AID", "fund_type": "critical_illness", "region_code": "50",
+            "name": "重庆市大病保险", "owner": "某保险公司"}  # fmt: skip
+    made = await client.post("/v1/clearing/funds", json=body, headers=admin_headers)
+    assert made.status_code == 409, made.text
+    assert made.json()["code"] == "fund_code_case_twin"
+    assert [e["field"] for e in made.json()["errors"]] == ["code"]
+    assert "f50-aid" in made.json()["detail"]
