@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any, NamedTuple
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
@@ -87,6 +87,13 @@ class KeyCache:
 
     def clear(self) -> None:
         self._items.clear()
+
+    def forget_after(self, background: BackgroundTasks) -> None:
+        """After a revocation: the verified keys are forgotten now, and again once the
+        response is sent (the unit of work has committed by then). A request that read the key
+        between the two, before the commit, would have cached it as valid for `ttl`."""
+        self.clear()
+        background.add_task(self.clear)
         self.unknown.clear()
 
 

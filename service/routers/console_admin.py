@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Form, Request
+from fastapi import BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from service.auth import Role
@@ -88,11 +88,12 @@ async def revoke(
     session: SessionDep,
     user: FormUserDep,
     key_cache: KeyCacheDep,
+    background: BackgroundTasks,
 ) -> Response:
     if key_id == user.principal.key_id:  # an admin who revokes their own key locks themselves out
         return flash_back("/console/keys", user, error="不能停用当前登录所用的密钥")
     await revoke_key(session, key_id)  # an unknown key is a 404, as in the API
-    key_cache.clear()
+    key_cache.forget_after(background)
     return flash_back("/console/keys", user, msg=f"密钥 #{key_id} 已停用")
 
 

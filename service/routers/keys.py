@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 from pydantic import BaseModel, Field
 
 from service.auth import Role
@@ -83,8 +83,12 @@ async def get_keys(session: SessionDep, _: AdminDep) -> list[KeyPublic]:
     "/{key_id}/revoke", response_model=KeyPublic, responses=problem_responses(401, 403, 404)
 )
 async def revoke(
-    key_id: Annotated[int, PlainDigits], session: SessionDep, key_cache: KeyCacheDep, _: AdminDep
+    key_id: Annotated[int, PlainDigits],
+    session: SessionDep,
+    key_cache: KeyCacheDep,
+    background: BackgroundTasks,
+    _: AdminDep,
 ) -> KeyPublic:
     key = await revoke_key(session, key_id)
-    key_cache.clear()
+    key_cache.forget_after(background)
     return KeyPublic.model_validate(key, from_attributes=True)

@@ -74,6 +74,40 @@ async def test_a_revoked_key_is_401(
     assert "revoked" in response.json()["detail"]
 
 
+async def test_a_key_cached_between_the_revocation_and_its_commit_is_forgotten_after_it(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    make_key: KeyFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Revoking cleared the cache before the unit of work committed: a request that read the
+    # key in between (still valid then) cached it as valid for the cache's lifetime. Here that
+    # request is played by the first clear putting the cached entries back.
+    cache: KeyCache = app.state.key_cache
+    monkeypatch.setattr(cache, "ttl", 60.0)  # as a service runs; the tests' cache keeps nothing
+    victim = await make_key("hospital", hospital_code="H990102002")
+    assert (await client.get("/v1/keys", headers=victim)).status_code == 403  # known, cached
+    cached = dict(cache._items)
+    assert len(cached) == 1  # the victim's key
+    clear, clears = cache.clear, []
+
+    def clear_then_cached_again() -> None:
+        clear()
+        clears.append(1)
+        if len(clears) == 1:
+            cache._items.update(cached)
+
+    monkeypatch.setattr(cache, "clear", clear_then_cached_again)
+    victim_id = max(k["id"] for k in (await client.get("/v1/keys", headers=admin_headers)).json())
+    revoked = await client.post(f"/v1/keys/{victim_id}/revoke", headers=admin_headers)
+    assert revoked.status_code == 200
+    assert len(clears) == 2
+    response = await client.get("/v1/keys", headers=victim)
+    assert response.status_code == 401
+    assert "revoked" in response.json()["detail"]
+
+
 async def test_the_wrong_role_is_403(
     client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
