@@ -7,7 +7,8 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -41,6 +42,13 @@ def unique_by_case(table: str) -> sa.Index:
     a lower-case code (service/schemas.py `Code`); the database refuses the twin of one that
     reached it another way (migration 0017)."""
     return sa.Index(f"uq_{table}_code_upper", sa.text("upper(code)"), unique=True)
+
+
+def case_twin_of(column: Any, code: str) -> SelectOfScalar[str]:
+    """The stored code `column` holds for `code` in another case, the twin `unique_by_case`
+    refuses (a lower-case code let in before migration 0017): a store answers it as a 409
+    naming it, not the index's error."""
+    return select(column).where(sa.func.upper(column) == code.upper(), column != code)
 
 
 def id_field() -> Any:

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.auth.principal import Principal
 from service.auth.visibility import visible_to
-from service.base import table_of
+from service.base import case_twin_of, table_of
 from service.clearing.lines import FundRef, HospitalTotals, Line, SettlementFacts
 from service.clearing.models import (
     ClearingPayment,
@@ -210,10 +210,7 @@ class SqlClearingStore:
         return await self._session.get(Fund, code, with_for_update=_NO_KEY_UPDATE if lock else None)
 
     async def fund_case_twin(self, code: str) -> str | None:
-        query = select(Fund.code).where(
-            sa.func.upper(col(Fund.code)) == code.upper(), col(Fund.code) != code
-        )
-        return (await self._session.exec(query)).first()
+        return (await self._session.exec(case_twin_of(col(Fund.code), code))).first()
 
     async def add_fund(self, row: Fund) -> None:
         await add_once(self._session, row)

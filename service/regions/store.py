@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from service.admissions.models import Admission
 from service.auth.principal import Principal
 from service.auth.visibility import region_conditions, visible_to
+from service.base import case_twin_of
 from service.db import add_once
 from service.regions.models import Hospital, Region
 
@@ -81,10 +81,7 @@ class SqlRegionStore:
         return list((await self._session.exec(query)).all())
 
     async def case_twin(self, code: str) -> str | None:
-        query = select(Hospital.code).where(
-            sa.func.upper(col(Hospital.code)) == code.upper(), col(Hospital.code) != code
-        )
-        return (await self._session.exec(query)).first()
+        return (await self._session.exec(case_twin_of(col(Hospital.code), code))).first()
 
     async def add(self, row: Region | Hospital) -> None:
         await add_once(self._session, row)

@@ -16,6 +16,17 @@ from tests import factories
 from tests.fhir.conftest import FHIR, claim, fhir_body, outcome, post
 
 
+def _naming_patient(element: str, resident: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The two ways a resource names its patient by resident ID (service/fhir/patients.py):
+    `element`'s own identifier, and a contained Patient `element` refers to."""
+    identifier = {"system": systems.RESIDENT_ID, "value": resident}
+    contained = {"resourceType": "Patient", "id": "p1", "identifier": [identifier]}
+    return (
+        {element: {"identifier": identifier}},
+        {"contained": [contained], element: {"reference": "#p1"}},
+    )
+
+
 async def test_metadata_lists_exactly_what_is_offered(
     client: httpx.AsyncClient, hospital_headers: dict[str, str]
 ) -> None:
@@ -349,19 +360,8 @@ async def test_a_claim_naming_another_patient_than_the_visits_is_refused(
         session, resident=admitted, person_key=app.state.id_hasher.key_of(admitted)
     )
     await session.commit()
-    named = {"identifier": {"system": systems.RESIDENT_ID, "value": other}}
-    contained = {
-        "contained": [
-            {
-                "resourceType": "Patient",
-                "id": "p1",
-                "identifier": [{"system": systems.RESIDENT_ID, "value": other}],
-            }
-        ],
-        "patient": {"reference": "#p1"},
-    }
     for use in ("predetermination", "claim"):
-        for change in ({"patient": named}, contained):
+        for change in _naming_patient("patient", other):
             resource = claim(visit.visit_id, use=use) | change
             response = await post(client, hospital_headers, "Claim", resource)
             issue = outcome(response, 422, "visit_of_another_person")
@@ -468,18 +468,7 @@ async def test_a_cancel_task_naming_another_visit_or_patient_cancels_nothing(
         "settlement_not_found",
     )
     assert issue["expression"] == ["Task.encounter.identifier"]
-    named = {"identifier": {"system": systems.RESIDENT_ID, "value": other}}
-    contained = {
-        "contained": [
-            {
-                "resourceType": "Patient",
-                "id": "p1",
-                "identifier": [{"system": systems.RESIDENT_ID, "value": other}],
-            }
-        ],
-        "for": {"reference": "#p1"},
-    }
-    for wrong_patient in ({"for": named}, contained):
+    for wrong_patient in _naming_patient("for", other):
         response = await post(
             client, hospital_headers, "Task", _cancel(settlement_id, **wrong_patient)
         )

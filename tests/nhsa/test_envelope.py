@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -242,26 +243,20 @@ def test_a_value_the_database_refuses_is_answered_in_the_envelope() -> None:
     assert (facts.status, facts.code) == (422, "invalid_value")
 
 
+def _as_2304_sends(visit_id: str, key: str) -> dict[str, Any]:
+    """The JSON API's body for the bill `settlement_input` sends as a 2304 (20,000 + 500 yuan,
+    the 500 paid in full by the patient), so that one is the replay of the other."""
+    breakdown = {"full_self_pay": "500.00", "over_limit_self_pay": "0.00", "pre_self_pay": "0.00"}
+    bill = factories.bill("20000.00", "500.00", out_of_policy_breakdown=breakdown)
+    return factories.settlement_request(visit_id, key, bill=bill)
+
+
 async def test_the_json_api_and_nhsa_share_one_idempotency_key_space(
     client: httpx.AsyncClient, hospital_headers: dict[str, str], session: AsyncSession
 ) -> None:
     """A settlement made through the JSON API is the one 2304 replays under the same key."""
     visit = await factories.make_admission(session)
-    json_body = {
-        "visit_id": visit.visit_id,
-        "his_settlement_id": "SAME-KEY",
-        "discharged_at": "2024-03-10T10:00:00+08:00",
-        "bill": {
-            "total": "20500.00",
-            "in_policy": "20000.00",
-            "out_of_policy": "500.00",
-            "out_of_policy_breakdown": {
-                "full_self_pay": "500.00",
-                "over_limit_self_pay": "0.00",
-                "pre_self_pay": "0.00",
-            },
-        },
-    }
+    json_body = _as_2304_sends(visit.visit_id, "SAME-KEY")
     made = await client.post("/v1/settlements", json=json_body, headers=hospital_headers)
     assert made.status_code == 201, made.text
     payload = settlement_input(visit.visit_id, medins_setl_id="SAME-KEY")
@@ -277,21 +272,7 @@ async def test_a_reversed_settlement_replayed_through_each_interface_is_never_to
     JSON API replays it `reversed`, 2304 refuses it naming the reversal (infcode 0 would say it
     stands, ADR 0030), and none settles the bill again."""
     visit = await factories.make_admission(session)
-    json_body = {
-        "visit_id": visit.visit_id,
-        "his_settlement_id": "REV-KEY",
-        "discharged_at": "2024-03-10T10:00:00+08:00",
-        "bill": {
-            "total": "20500.00",
-            "in_policy": "20000.00",
-            "out_of_policy": "500.00",
-            "out_of_policy_breakdown": {
-                "full_self_pay": "500.00",
-                "over_limit_self_pay": "0.00",
-                "pre_self_pay": "0.00",
-            },
-        },
-    }
+    json_body = _as_2304_sends(visit.visit_id, "REV-KEY")
     made = await client.post("/v1/settlements", json=json_body, headers=hospital_headers)
     assert made.status_code == 201, made.text
     setl_id = str(made.json()["id"])
